@@ -1,0 +1,82 @@
+// Importer for the ml5 / deeplearn.js transform-network format: a folder with manifest.json
+// ({ "Variable": { "filename": "Variable", "shape": [9, 9, 3, 32] }, …}) and one raw
+// little-endian float32 file per variable. Variables are numbered in graph-creation order:
+// for each of the 16 layers, the filter, then the instance norm's shift, then its scale.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  PAPER_ARCHITECTURE, paramSpecs, sizeOfShape, validateWeights,
+  type TransformNetArchitecture, type WeightMap,
+} from '../model/architecture';
+
+interface ManifestEntry { filename: string; shape: number[] }
+
+function variableName(i: number): string {
+  return i === 0 ? 'Variable' : `Variable_${i}`;
+}
+
+export async function isMl5Folder(dir: string): Promise<boolean> {
+  try {
+    await fs.access(path.join(dir, 'manifest.json'));
+    await fs.access(path.join(dir, 'Variable'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads an ml5 folder into the paper architecture's weights; throws one precise error on any mismatch. */
+export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetArchitecture; weights: WeightMap }> {
+  const where = `ml5 model ${dir}`;
+  let manifestText: string;
+  try {
+    manifestText = await fs.readFile(path.join(dir, 'manifest.json'), 'utf8');
+  } catch (e) {
+    throw new Error(`${where}: no manifest.json (${(e as NodeJS.ErrnoException).code ?? String(e)}); expected an ml5/deeplearn.js style-transfer folder`);
+  }
+  let manifest: Record<string, ManifestEntry>;
+  try {
+    manifest = JSON.parse(manifestText);
+  } catch (e) {
+    throw new Error(`${where}: manifest.json is not valid JSON (${(e as Error).message})`);
+  }
+  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
+    throw new Error(`${where}: manifest.json must be an object of variables`);
+  }
+  const arch = PAPER_ARCHITECTURE;
+  const specs = paramSpecs(arch);
+  const count = Object.keys(manifest).length;
+  if (count !== specs.length) {
+    throw new Error(`${where}: manifest lists ${count} variables, a fast-style-transfer network has ${specs.length} (Variable … Variable_${specs.length - 1})`);
+  }
+  const weights: WeightMap = new Map();
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i];
+    const name = variableName(i);
+    const entry = manifest[name];
+    if (!entry || typeof entry.filename !== 'string' || !Array.isArray(entry.shape)) {
+      throw new Error(`${where}: manifest has no valid entry "${name}" (expected ${spec.name} with shape [${spec.shape.join(', ')}])`);
+    }
+    if (entry.shape.length !== spec.shape.length || entry.shape.some((d, k) => d !== spec.shape[k])) {
+      throw new Error(`${where}: ${name} has shape [${entry.shape.join(', ')}], expected [${spec.shape.join(', ')}] for ${spec.name}`);
+    }
+    // The file name comes from an untrusted manifest: keep it inside the folder.
+    const file = path.resolve(dir, entry.filename);
+    if (path.dirname(file) !== path.resolve(dir)) throw new Error(`${where}: ${name} points outside the folder (${entry.filename})`);
+    let bytes: Buffer;
+    try {
+      bytes = await fs.readFile(file);
+    } catch (e) {
+      throw new Error(`${where}: cannot read ${entry.filename} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    const expected = sizeOfShape(spec.shape) * 4;
+    if (bytes.length !== expected) {
+      throw new Error(`${where}: ${entry.filename} has ${bytes.length} bytes, expected ${expected} (float32 [${spec.shape.join(', ')}])`);
+    }
+    const values = new Float32Array(expected / 4);
+    for (let k = 0; k < values.length; k++) values[k] = bytes.readFloatLE(k * 4);
+    weights.set(spec.name, values);
+  }
+  validateWeights(weights, arch, where);
+  return { arch, weights };
+}

@@ -1,0 +1,131 @@
+// The transform network (Johnson et al. 2016) on TensorFlow.js. Layout and sizes come from
+// architecture.ts; this file only turns them into tensors and the forward pass.
+import { tf, type Tensor4D, type Tensor, type Variable } from './tf';
+import {
+  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, PAPER_ARCHITECTURE,
+  layerSpecs, paramSpecs, validateWeights,
+  type LayerSpec, type TransformNetArchitecture, type WeightMap,
+} from './architecture';
+
+/** Init of the reference implementation: truncated normal filters (σ = 0.1), shift 0, scale 1. */
+const INIT_STDDEV = 0.1;
+
+export class TransformNet {
+  readonly arch: TransformNetArchitecture;
+  readonly layers: readonly LayerSpec[];
+  /** Parameter name → variable, in `paramSpecs` order. */
+  readonly params: ReadonlyMap<string, Variable>;
+  private disposed = false;
+
+  private constructor(arch: TransformNetArchitecture, params: Map<string, Variable>) {
+    this.arch = arch;
+    this.layers = layerSpecs(arch);
+    this.params = params;
+  }
+
+  /** A freshly initialised network; the same seed gives the same weights. */
+  static init(arch: TransformNetArchitecture = PAPER_ARCHITECTURE, seed = 1): TransformNet {
+    const params = new Map<string, Variable>();
+    paramSpecs(arch).forEach((p, i) => {
+      const init = tf.tidy(() =>
+        p.role === 'weight' ? tf.truncatedNormal(p.shape as number[], 0, INIT_STDDEV, 'float32', seed * 1000 + i)
+          : p.role === 'shift' ? tf.zeros(p.shape as number[]) : tf.ones(p.shape as number[]));
+      params.set(p.name, tf.variable(init, true));
+      init.dispose();
+    });
+    return new TransformNet(arch, params);
+  }
+
+  /** A network holding `weights` (validated: names, sizes, finite values). */
+  static fromWeights(arch: TransformNetArchitecture, weights: WeightMap): TransformNet {
+    validateWeights(weights, arch);
+    const params = new Map<string, Variable>();
+    for (const p of paramSpecs(arch)) {
+      const t = tf.tensor(weights.get(p.name)!, p.shape as number[], 'float32');
+      params.set(p.name, tf.variable(t, true));
+      t.dispose();
+    }
+    return new TransformNet(arch, params);
+  }
+
+  /** Copies the current weights out as plain arrays. */
+  async toWeights(): Promise<WeightMap> {
+    const out: WeightMap = new Map();
+    for (const [name, v] of this.params) out.set(name, (await v.data()) as Float32Array);
+    return out;
+  }
+
+  variables(): Variable[] {
+    return [...this.params.values()];
+  }
+
+  private param(name: string): Variable {
+    const p = this.params.get(name);
+    if (!p) throw new Error(`transform net has no parameter ${name}`);
+    return p;
+  }
+
+  /**
+   * Forward pass. `x`: [batch, H, W, 3] RGB in 0..255 with H and W multiples of 4. Returns
+   * [batch, H, W, 3] in about −22.5..277.5 (unclamped, so losses see the true output).
+   * With `releaseIntermediates` each layer runs in its own tidy scope and earlier
+   * activations are freed as soon as possible, which keeps inference memory near two
+   * activations; leave it off under a gradient tape.
+   */
+  apply(x: Tensor4D, releaseIntermediates = false): Tensor4D {
+    if (this.disposed) throw new Error('transform net was disposed');
+    const [, H, W, C] = x.shape;
+    if (C !== 3) throw new Error(`transform net expects 3 channels, got ${C}`);
+    if (H % 4 !== 0 || W % 4 !== 0) throw new Error(`transform net input must be a multiple of 4 in size, got ${H}×${W}`);
+    const outputs = new Map<string, Tensor4D>();
+    // The last layer that reads each activation, so it can be released after that point.
+    const lastUse = new Map<string, number>();
+    this.layers.forEach((l, i) => {
+      lastUse.set(i === 0 ? 'input' : this.layers[i - 1].name, i);
+      if (l.residualFrom) lastUse.set(l.residualFrom, i);
+    });
+    let prev: Tensor4D = x; // the caller owns x: it is never in `outputs`, so never released here
+    for (let i = 0; i < this.layers.length; i++) {
+      const l = this.layers[i];
+      const run = () => this.layer(l, prev, l.residualFrom ? outputs.get(l.residualFrom) : undefined);
+      const y = releaseIntermediates ? tf.tidy(run) : run();
+      outputs.set(l.name, y);
+      if (releaseIntermediates) {
+        for (const [name, t] of outputs) {
+          if (name !== l.name && (lastUse.get(name) ?? -1) <= i) { t.dispose(); outputs.delete(name); }
+        }
+      }
+      prev = y;
+    }
+    return prev;
+  }
+
+  private layer(l: LayerSpec, x: Tensor4D, residual?: Tensor4D): Tensor4D {
+    const w = this.param(`${l.name}/weight`);
+    let y: Tensor4D;
+    if (l.kind === 'conv') {
+      y = tf.conv2d(x, w as Tensor as tf.Tensor4D, l.stride, 'same');
+    } else {
+      const [b, h, wd] = x.shape;
+      y = tf.conv2dTranspose(x, w as Tensor as tf.Tensor4D, [b, h * l.stride, wd * l.stride, l.outChannels], l.stride, 'same');
+    }
+    y = instanceNorm(y, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`));
+    if (residual) y = tf.add(y, residual);
+    if (l.activation === 'relu') y = tf.relu(y);
+    else if (l.activation === 'tanh') y = tf.add(tf.mul(tf.tanh(y), OUTPUT_SCALE), OUTPUT_OFFSET);
+    return y;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const v of this.params.values()) v.dispose();
+  }
+}
+
+/** Instance norm: per image and channel over H×W, biased variance, learned shift and scale. */
+export function instanceNorm(x: Tensor4D, shift: Tensor, scale: Tensor): Tensor4D {
+  const { mean, variance } = tf.moments(x, [1, 2], true);
+  const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)));
+  return tf.add(tf.mul(normalized, scale), shift) as Tensor4D;
+}
