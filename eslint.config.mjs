@@ -24,7 +24,7 @@ export default tseslint.config(
     files: ['src/model/**/*.ts'],
     rules: restrict('src/model is pure tfjs: no Node APIs, no I/O, no engine/editor code (DESIGN §3)', [
       ...node, 'vscode', 'sharp', 'onnxruntime-node', 'onnxruntime-*', 'webgpu',
-      ...layer('io'), ...layer('engine'), ...layer('cli'), ...layer('commands'), ...layer('views'), ...layer('services'), ...layer('protocol'), '!**/protocol/errors', '**/extension',
+      ...layer('io'), ...layer('engine'), ...layer('cli'), ...layer('commands'), ...layer('views'), ...layer('services'), '**/protocol/*', '!**/protocol/errors', '**/extension',
     ]),
   },
   {
