@@ -8,6 +8,7 @@ import {
   PAPER_ARCHITECTURE, paramSpecs, sizeOfShape, validateWeights,
   type TransformNetArchitecture, type WeightMap,
 } from '../model/architecture';
+import { StyleTransferError } from '../protocol/errors';
 
 interface ManifestEntry { filename: string; shape: number[] }
 
@@ -32,22 +33,22 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
   try {
     manifestText = await fs.readFile(path.join(dir, 'manifest.json'), 'utf8');
   } catch (e) {
-    throw new Error(`${where}: no manifest.json (${(e as NodeJS.ErrnoException).code ?? String(e)}); expected an ml5/deeplearn.js style-transfer folder`);
+    throw new StyleTransferError('bad-checkpoint', `${where}: no manifest.json (${(e as NodeJS.ErrnoException).code ?? String(e)}); expected an ml5/deeplearn.js style-transfer folder`);
   }
   let manifest: Record<string, ManifestEntry>;
   try {
     manifest = JSON.parse(manifestText);
   } catch (e) {
-    throw new Error(`${where}: manifest.json is not valid JSON (${(e as Error).message})`);
+    throw new StyleTransferError('bad-checkpoint', `${where}: manifest.json is not valid JSON (${(e as Error).message})`);
   }
   if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
-    throw new Error(`${where}: manifest.json must be an object of variables`);
+    throw new StyleTransferError('bad-checkpoint', `${where}: manifest.json must be an object of variables`);
   }
   const arch = PAPER_ARCHITECTURE;
   const specs = paramSpecs(arch);
   const count = Object.keys(manifest).length;
   if (count !== specs.length) {
-    throw new Error(`${where}: manifest lists ${count} variables, a fast-style-transfer network has ${specs.length} (Variable … Variable_${specs.length - 1})`);
+    throw new StyleTransferError('bad-checkpoint', `${where}: manifest lists ${count} variables, a fast-style-transfer network has ${specs.length} (Variable … Variable_${specs.length - 1})`);
   }
   const weights: WeightMap = new Map();
   for (let i = 0; i < specs.length; i++) {
@@ -55,28 +56,32 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
     const name = variableName(i);
     const entry = manifest[name];
     if (!entry || typeof entry.filename !== 'string' || !Array.isArray(entry.shape)) {
-      throw new Error(`${where}: manifest has no valid entry "${name}" (expected ${spec.name} with shape [${spec.shape.join(', ')}])`);
+      throw new StyleTransferError('bad-checkpoint', `${where}: manifest has no valid entry "${name}" (expected ${spec.name} with shape [${spec.shape.join(', ')}])`);
     }
     if (entry.shape.length !== spec.shape.length || entry.shape.some((d, k) => d !== spec.shape[k])) {
-      throw new Error(`${where}: ${name} has shape [${entry.shape.join(', ')}], expected [${spec.shape.join(', ')}] for ${spec.name}`);
+      throw new StyleTransferError('bad-checkpoint', `${where}: ${name} has shape [${entry.shape.join(', ')}], expected [${spec.shape.join(', ')}] for ${spec.name}`);
     }
     // The file name comes from an untrusted manifest: keep it inside the folder.
     const file = path.resolve(dir, entry.filename);
-    if (path.dirname(file) !== path.resolve(dir)) throw new Error(`${where}: ${name} points outside the folder (${entry.filename})`);
+    if (path.dirname(file) !== path.resolve(dir)) throw new StyleTransferError('bad-checkpoint', `${where}: ${name} points outside the folder (${entry.filename})`);
     let bytes: Buffer;
     try {
       bytes = await fs.readFile(file);
     } catch (e) {
-      throw new Error(`${where}: cannot read ${entry.filename} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      throw new StyleTransferError('bad-checkpoint', `${where}: cannot read ${entry.filename} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
     const expected = sizeOfShape(spec.shape) * 4;
     if (bytes.length !== expected) {
-      throw new Error(`${where}: ${entry.filename} has ${bytes.length} bytes, expected ${expected} (float32 [${spec.shape.join(', ')}])`);
+      throw new StyleTransferError('bad-checkpoint', `${where}: ${entry.filename} has ${bytes.length} bytes, expected ${expected} (float32 [${spec.shape.join(', ')}])`);
     }
     const values = new Float32Array(expected / 4);
     for (let k = 0; k < values.length; k++) values[k] = bytes.readFloatLE(k * 4);
     weights.set(spec.name, values);
   }
-  validateWeights(weights, arch, where);
+  try {
+    validateWeights(weights, arch, where);
+  } catch (e) {
+    throw new StyleTransferError('bad-checkpoint', (e as Error).message);
+  }
   return { arch, weights };
 }
