@@ -41,8 +41,8 @@ function requireFrom(roots: readonly string[], id: string): unknown {
     }
   }
   try {
-    // Plain require: node_modules beside the bundle or the sources.
-    return require(id);
+    // node_modules beside the bundle or the sources.
+    return createRequire(__filename)(id);
   } catch (e) {
     errors.push((e as Error).message.split('\n')[0]);
   }
