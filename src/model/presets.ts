@@ -1,0 +1,122 @@
+// Training presets. `paper` is the reference implementation's defaults (DESIGN §4); `quick`
+// is sized to finish on a 2-core CPU in well under an hour with a visible style (lighter
+// network, smaller images, fewer steps); `standard` sits between. Every field can be
+// overridden, and the resolved values are stored in the checkpoint's style.json.
+import { PAPER_ARCHITECTURE, validateArchitecture, type TransformNetArchitecture } from './architecture';
+
+export interface TrainingHyperparameters {
+  readonly architecture: TransformNetArchitecture;
+  /** Training images are resized to cover and centre-cropped to this square size. */
+  readonly imageSize: number;
+  readonly batchSize: number;
+  /** Passes over the training images; used when `iterations` is 0. */
+  readonly epochs: number;
+  /** Total steps; 0 = derive from `epochs`. */
+  readonly iterations: number;
+  readonly learningRate: number;
+  readonly contentWeight: number;
+  readonly styleWeight: number;
+  readonly tvWeight: number;
+  /** VGG layers; empty = the defaults for the loaded weights. */
+  readonly contentLayers: readonly string[];
+  readonly styleLayers: readonly string[];
+  /** The style image's longer side is scaled to this (0 = as is). */
+  readonly styleSize: number;
+  readonly seed: number;
+  readonly checkpointEvery: number;
+  readonly previewEvery: number;
+}
+
+const base: Omit<TrainingHyperparameters, 'architecture' | 'imageSize' | 'batchSize' | 'epochs' | 'iterations' | 'checkpointEvery' | 'previewEvery' | 'styleSize'> = {
+  learningRate: 1e-3,
+  contentWeight: 7.5,
+  styleWeight: 100,
+  tvWeight: 200,
+  contentLayers: [],
+  styleLayers: [],
+  seed: 1,
+};
+
+export const PRESETS: Readonly<Record<'quick' | 'standard' | 'paper', TrainingHyperparameters>> = {
+  quick: {
+    ...base,
+    architecture: { type: 'johnson2016', filters: [16, 32, 64], residualBlocks: 3 },
+    imageSize: 128,
+    batchSize: 1,
+    epochs: 0,
+    iterations: 600,
+    learningRate: 2e-3,
+    styleSize: 256,
+    checkpointEvery: 100,
+    previewEvery: 25,
+  },
+  standard: {
+    ...base,
+    architecture: PAPER_ARCHITECTURE,
+    imageSize: 256,
+    batchSize: 1,
+    epochs: 0,
+    iterations: 4000,
+    styleSize: 512,
+    checkpointEvery: 250,
+    previewEvery: 50,
+  },
+  paper: {
+    ...base,
+    architecture: PAPER_ARCHITECTURE,
+    imageSize: 256,
+    batchSize: 4,
+    epochs: 2,
+    iterations: 0,
+    styleSize: 0,
+    checkpointEvery: 2000,
+    previewEvery: 500,
+  },
+};
+
+function num(v: unknown, name: string, min: number, max: number, integer = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+    throw new Error(`training option ${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function layers(v: unknown, name: string): readonly string[] {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && /^(relu|conv)\d_\d$/.test(s))) {
+    throw new Error(`training option ${name} must be a list of VGG layer names like relu2_2, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** A preset with overrides applied and every value checked (one clear error per bad value). */
+export function resolveHyperparameters(preset: keyof typeof PRESETS, overrides: Readonly<Record<string, unknown>> = {}): TrainingHyperparameters {
+  const p = PRESETS[preset];
+  if (!p) throw new Error(`unknown preset "${String(preset)}" (quick, standard or paper)`);
+  const known = new Set(Object.keys(p));
+  for (const k of Object.keys(overrides)) if (!known.has(k)) throw new Error(`unknown training option "${k}"`);
+  const o = { ...p, ...overrides } as Record<string, unknown>;
+  return {
+    architecture: validateArchitecture(o.architecture),
+    imageSize: num(o.imageSize, 'imageSize', 16, 2048, true),
+    batchSize: num(o.batchSize, 'batchSize', 1, 64, true),
+    epochs: num(o.epochs, 'epochs', 0, 1000, true),
+    iterations: num(o.iterations, 'iterations', 0, 10_000_000, true),
+    learningRate: num(o.learningRate, 'learningRate', 1e-7, 1),
+    contentWeight: num(o.contentWeight, 'contentWeight', 0, 1e9),
+    styleWeight: num(o.styleWeight, 'styleWeight', 0, 1e12),
+    tvWeight: num(o.tvWeight, 'tvWeight', 0, 1e9),
+    contentLayers: layers(o.contentLayers, 'contentLayers'),
+    styleLayers: layers(o.styleLayers, 'styleLayers'),
+    styleSize: num(o.styleSize, 'styleSize', 0, 4096, true),
+    seed: num(o.seed, 'seed', 0, 2 ** 31, true),
+    checkpointEvery: num(o.checkpointEvery, 'checkpointEvery', 0, 10_000_000, true),
+    previewEvery: num(o.previewEvery, 'previewEvery', 0, 10_000_000, true),
+  };
+}
+
+/** Steps to run: `iterations`, or `epochs` passes over `datasetSize` images. */
+export function totalIterations(hp: TrainingHyperparameters, datasetSize: number): number {
+  if (hp.iterations > 0) return hp.iterations;
+  if (hp.epochs <= 0) throw new Error('set iterations or epochs above 0');
+  return hp.epochs * Math.max(1, Math.floor(datasetSize / hp.batchSize));
+}
