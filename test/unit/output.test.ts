@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import {
   fileSystemError, outputPathFor, sanitizeStyleName, writeDirAtomic, writeFileAtomic, writeImageFile, writeStylizedImage,
@@ -244,4 +245,28 @@ test('writeDirAtomic: all files appear at once; failures and existing folders le
   fs.writeFileSync(file, 'x');
   await expectError(writeDirAtomic(path.join(file, 'ckpt'), async () => undefined), 'io', /is a file, not a folder/);
   assert.deepEqual(tmpFiles(root), []);
+});
+
+test('without hard links (FAT, some network shares) the no-clobber write still works and still refuses', async () => {
+  const dir = tempDir('fst-nolink-');
+  const target = path.join(dir, 'out.txt');
+  const realLink = fsp.link;
+  let calls = 0;
+  // what vfat answers to link(2)
+  fsp.link = async () => {
+    calls++;
+    throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+  };
+  try {
+    await writeFileAtomic(target, Buffer.from('one'));
+    assert.equal(fs.readFileSync(target, 'utf8'), 'one');
+    await expectError(writeFileAtomic(target, Buffer.from('two')), 'output-exists', /already exists/);
+    const results = await Promise.allSettled(['a', 'b'].map((s) => writeFileAtomic(path.join(dir, 'race.txt'), Buffer.from(s))));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    assert.ok(calls >= 3, 'the fallback path was taken');
+  } finally {
+    fsp.link = realLink;
+  }
+  assert.equal(fs.readFileSync(target, 'utf8'), 'one');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['out.txt', 'race.txt']);
 });
