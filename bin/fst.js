@@ -7,4 +7,4 @@ if (!fs.existsSync(cli)) {
   console.error('fst: dist/cli.js is missing; run `npm run build` first');
   process.exit(1);
 }
-require(cli);
+require(cli).runCli(process.argv.slice(2));

@@ -1,0 +1,80 @@
+// `fst`: the engine without VS Code. Each command prints one line per result, a one-line
+// error and a non-zero exit code on bad input, and has --help.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { StyleTransferError, toErrorInfo } from '../protocol/errors';
+import { commands, type Command } from './commands';
+
+const VERSION = '0.1.0';
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'fst — fast neural style transfer (Johnson et al. 2016)',
+    '',
+    'usage: fst <command> [options]',
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `fst <command> --help` for the options of a command.',
+  ].join('\n');
+}
+
+function commandHelp(c: Command): string {
+  const lines = [`usage: fst ${c.name} ${c.usage}`, '', c.summary, ''];
+  const opts = Object.entries(c.options);
+  if (opts.length) {
+    lines.push('options:');
+    for (const [name, o] of opts) {
+      const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' <value>' : ''}`;
+      lines.push(`  ${flag.padEnd(28)} ${c.help[name] ?? ''}`);
+    }
+  }
+  if (c.examples?.length) lines.push('', 'examples:', ...c.examples.map((e) => `  ${e}`));
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(VERSION);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`fst: unknown command "${name}" (try fst --help)`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(commandHelp(command));
+    return 0;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options as ParseArgsConfig['options'], allowPositionals: true, strict: true });
+  } catch (e) {
+    console.error(`fst ${name}: ${(e as Error).message.split('\n')[0]} (try fst ${name} --help)`);
+    return 2;
+  }
+  try {
+    return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  } catch (e) {
+    const info = toErrorInfo(e);
+    console.error(`fst ${name}: ${info.message}`);
+    if (info.code === 'internal' && process.env.FST_DEBUG && info.detail) console.error(info.detail);
+    return e instanceof StyleTransferError && e.code === 'bad-input' ? 2 : 1;
+  }
+}
+
+/** Runs the CLI with `argv` and sets the exit code (used by bin/fst.js and `node dist/cli.js`). */
+export function runCli(argv: string[]): void {
+  main(argv).then(
+    (code) => { process.exitCode = code; },
+    (e) => { console.error(`fst: ${(e as Error).message}`); process.exitCode = 1; },
+  );
+}
+
+if (require.main === module) runCli(process.argv.slice(2));

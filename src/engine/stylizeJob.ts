@@ -1,0 +1,108 @@
+// The "stylize files" job: expand folders, then for each image decode → stylize (RGB) →
+// post-process (colours, strength) → put the alpha back → write under a fresh name. One
+// image failing does not stop the others; each failure is reported with its own message.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { postProcess } from '../model/color';
+import type { FloatImage } from '../model/pixels';
+import { readImage, resizeImage, type DecodedImage } from '../io/image';
+import { IMAGE_EXTENSIONS, outputFormatFor, type ImageFormat } from '../io/formats';
+import { sanitizeStyleName, writeStylizedImage } from '../io/output';
+import { StyleTransferError, cancelledError, toErrorInfo } from '../protocol/errors';
+import type { StylizeOptions, StylizeResult, JobProgress } from '../protocol/jobs';
+import type { StylizeEngine } from './stylizer';
+import { loadStyle, type LoadedStyle } from './styles';
+
+export interface JobContext {
+  readonly signal?: AbortSignal;
+  readonly progress?: (p: JobProgress) => void;
+  readonly log?: (message: string) => void;
+}
+
+export function throwIfCancelled(signal?: AbortSignal, what = 'job'): void {
+  if (signal?.aborted) throw cancelledError(what);
+}
+
+/** Files to stylize: the files given, plus the images directly inside each folder given. */
+export async function expandInputs(inputs: readonly string[], styleName: string): Promise<string[]> {
+  const out: string[] = [];
+  const style = sanitizeStyleName(styleName).toLowerCase();
+  // Earlier results of the same style (photo.<style>.png, photo.<style>-2.png) are not inputs.
+  const isOwnOutput = (f: string) => {
+    const stem = path.basename(f, path.extname(f)).toLowerCase();
+    return stem.endsWith(`.${style}`) || new RegExp(`\\.${style.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+$`).test(stem);
+  };
+  for (const input of inputs) {
+    let st;
+    try {
+      st = await fs.stat(input);
+    } catch {
+      throw new StyleTransferError('not-found', `${input} does not exist`);
+    }
+    if (st.isDirectory()) {
+      const entries = (await fs.readdir(input, { withFileTypes: true }))
+        .filter((e) => e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
+        .map((e) => path.join(input, e.name))
+        .filter((f) => !isOwnOutput(f))
+        .sort();
+      out.push(...entries);
+    } else {
+      out.push(input);
+    }
+  }
+  return [...new Set(out.map((f) => path.resolve(f)))];
+}
+
+/** Stylizes one decoded image in memory (used by the files job and by previews). */
+export async function stylizeDecoded(engine: StylizeEngine, style: LoadedStyle, img: DecodedImage, opts: StylizeOptions): Promise<{ rgb: FloatImage; alpha?: Uint8Array; width: number; height: number }> {
+  let source = img;
+  const scale = opts.scale ?? 1;
+  if (!(scale > 0 && scale <= 4)) throw new StyleTransferError('bad-input', `scale must be in (0, 4], got ${scale}`);
+  if (scale !== 1) {
+    const width = Math.max(1, Math.round(img.width * scale));
+    const height = Math.max(1, Math.round(img.height * scale));
+    source = await resizeImage(img, { width, height, fit: 'fill', enlarge: true });
+  }
+  const stylized = await engine.stylize(style, source.rgb);
+  const strength = opts.strength ?? 1;
+  if (!(strength >= 0 && strength <= 1)) throw new StyleTransferError('bad-input', `strength must be between 0 and 1, got ${strength}`);
+  const rgb = postProcess(source.rgb, stylized, { colorMode: opts.colorMode, strength });
+  return { rgb, alpha: source.alpha, width: source.width, height: source.height };
+}
+
+export interface StylizeFilesRequest {
+  readonly inputs: readonly string[];
+  readonly style: string;
+  readonly options: StylizeOptions;
+  readonly maxInputPixels?: number;
+}
+
+export async function stylizeFiles(req: StylizeFilesRequest, engine: StylizeEngine, ctx: JobContext = {}): Promise<StylizeResult> {
+  const style = await loadStyle(req.style);
+  const files = await expandInputs(req.inputs, style.name);
+  if (files.length === 0) throw new StyleTransferError('bad-input', `no images to stylize in ${req.inputs.join(', ')}`);
+  const outputs: { input: string; output: string }[] = [];
+  const failures: StylizeResult['failures'][number][] = [];
+  ctx.progress?.({ type: 'stylize', done: 0, total: files.length });
+  for (const [i, file] of files.entries()) {
+    throwIfCancelled(ctx.signal, 'stylize');
+    try {
+      const img = await readImage(file, { maxPixels: req.maxInputPixels });
+      const result = await stylizeDecoded(engine, style, img, req.options);
+      throwIfCancelled(ctx.signal, 'stylize'); // nothing is written after a cancel
+      const format: ImageFormat = req.options.format && req.options.format !== 'same' ? req.options.format : outputFormatFor(img.format);
+      const output = await writeStylizedImage(file, style.name, { width: result.width, height: result.height, rgb: result.rgb, alpha: result.alpha }, {
+        outDir: req.options.outDir, format, quality: req.options.quality, createDir: req.options.outDir !== undefined,
+      });
+      outputs.push({ input: file, output });
+      ctx.log?.(`${file} → ${output} (${engine.label})`);
+      ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file, output });
+    } catch (e) {
+      if (e instanceof StyleTransferError && e.code === 'cancelled') throw e;
+      failures.push({ input: file, error: toErrorInfo(e) });
+      ctx.log?.(`${file}: ${toErrorInfo(e).message}`);
+      ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file });
+    }
+  }
+  return { outputs, failures, runtime: engine.label };
+}
