@@ -1,0 +1,18 @@
+// Runs the `fst` CLI in-process and captures what it prints.
+import { main } from '../../src/cli/fst';
+
+export async function runFst(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
