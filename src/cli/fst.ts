@@ -2,7 +2,7 @@
 // error and a non-zero exit code on bad input, and has --help.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StyleTransferError, toErrorInfo } from '../protocol/errors';
-import { commands, type Command } from './commands';
+import { commands, type Command } from './subcommands';
 
 const VERSION = '0.1.0';
 

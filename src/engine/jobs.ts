@@ -1,0 +1,101 @@
+// Runs one protocol job inside the engine (worker thread or CLI): the single dispatch point
+// from JobRequest to the engine functions.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { decodeImage, encodeImage, maxSide, readImage } from '../io/image';
+import { isCheckpointFolder, readCheckpoint, writeCheckpoint } from '../io/checkpoint';
+import { readMl5Folder } from '../io/ml5Import';
+import { StyleTransferError } from '../protocol/errors';
+import type { EngineSettings, JobRequest, JobResults, EncodedImage } from '../protocol/jobs';
+import { currentTfjsBackend } from './backends';
+import { createStylizeEngine } from './engines';
+import type { StylizeEngine } from './stylizer';
+import { stylizeDecoded, stylizeFiles, throwIfCancelled, type JobContext } from './stylizeJob';
+import { loadStyle } from './styles';
+
+let engine: { key: string; engine: StylizeEngine } | undefined;
+
+async function stylizeEngineFor(settings: EngineSettings, runtimeOverride?: string): Promise<StylizeEngine> {
+  const runtime = (runtimeOverride ?? settings.stylizeRuntime) as EngineSettings['stylizeRuntime'];
+  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots]);
+  if (engine?.key !== key) {
+    engine?.engine.dispose();
+    engine = { key, engine: await createStylizeEngine({ runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots }) };
+  }
+  return engine.engine;
+}
+
+async function encodePng(width: number, height: number, rgb: Float32Array, alpha?: Uint8Array): Promise<EncodedImage> {
+  const bytes = await encodeImage({ width, height, rgb, alpha }, 'png');
+  return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), mime: 'image/png', width, height };
+}
+
+async function importStyle(source: string, target: string, name?: string): Promise<JobResults['import']> {
+  try {
+    await fs.access(target);
+    throw new StyleTransferError('output-exists', `${target} already exists; choose a new folder`);
+  } catch (e) {
+    if (e instanceof StyleTransferError) throw e;
+  }
+  const now = new Date().toISOString();
+  if (await isCheckpointFolder(source)) {
+    const ck = await readCheckpoint(source);
+    const finalName = name ?? ck.info.name;
+    await writeCheckpoint(target, { ...ck.info, name: finalName, source: { kind: 'imported', from: path.resolve(source), format: 'checkpoint' }, updatedAt: now }, ck.weights, {
+      extraFiles: await thumbnailOf(source),
+    });
+    return { checkpoint: target, name: finalName };
+  }
+  const { arch, weights } = await readMl5Folder(source);
+  const finalName = name ?? path.basename(path.resolve(source));
+  await writeCheckpoint(target, { name: finalName, architecture: arch, source: { kind: 'imported', from: path.resolve(source), format: 'ml5' }, iteration: 0, createdAt: now, updatedAt: now }, weights);
+  return { checkpoint: target, name: finalName };
+}
+
+async function thumbnailOf(dir: string): Promise<Record<string, Uint8Array>> {
+  try {
+    return { 'thumbnail.jpg': await fs.readFile(path.join(dir, 'thumbnail.jpg')) };
+  } catch {
+    return {};
+  }
+}
+
+/** Runs `job`; the result type follows the job type. */
+export function runJob<T extends JobRequest['type']>(job: JobRequest & { type: T }, settings: EngineSettings, ctx: JobContext): Promise<JobResults[T]> {
+  return dispatch(job, settings, ctx) as Promise<JobResults[T]>;
+}
+
+async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext): Promise<JobResults[keyof JobResults]> {
+  throwIfCancelled(ctx.signal);
+  switch (j.type) {
+    case 'stylize': {
+      const e = await stylizeEngineFor(settings, j.options.runtime);
+      return (await stylizeFiles({ inputs: j.inputs, style: j.style, options: j.options, maxInputPixels: settings.maxInputPixels }, e, ctx));
+    }
+    case 'preview': {
+      const e = await stylizeEngineFor(settings, j.options.runtime);
+      const style = await loadStyle(j.style);
+      const resize = j.maxSide > 0 ? maxSide(j.maxSide) : undefined;
+      const img = 'path' in j.image
+        ? await readImage(j.image.path, { maxPixels: settings.maxInputPixels, resize })
+        : await decodeImage(j.image.bytes, { maxPixels: settings.maxInputPixels, resize, name: j.image.name });
+      const out = await stylizeDecoded(e, style, img, j.options);
+      throwIfCancelled(ctx.signal);
+      const result: JobResults['preview'] = {
+        original: await encodePng(img.width, img.height, img.rgb.data, img.alpha),
+        stylized: await encodePng(out.width, out.height, out.rgb.data, out.alpha),
+        runtime: e.label,
+      };
+      return result;
+    }
+    case 'import':
+      return (await importStyle(j.source, j.target, j.name));
+    case 'info':
+      return { tfjsBackend: currentTfjsBackend()?.label, stylizeRuntime: engine?.engine.label, versions: { node: process.versions.node } };
+    case 'train':
+    case 'exportOnnx':
+      throw new StyleTransferError('internal', `job ${j.type} is not available in this build`);
+    default:
+      throw new StyleTransferError('bad-input', `unknown job type ${(j as { type: string }).type}`);
+  }
+}
