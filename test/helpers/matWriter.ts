@@ -41,13 +41,13 @@ class Writer {
 
   private u32(values: number[]): Buffer {
     const b = Buffer.alloc(values.length * 4);
-    values.forEach((v, i) => (this.le ? b.writeUInt32LE(v, i * 4) : b.writeUInt32BE(v, i * 4)));
+    values.forEach((v, i) => { if (this.le) b.writeUInt32LE(v, i * 4); else b.writeUInt32BE(v, i * 4); });
     return b;
   }
 
   private i32(values: number[]): Buffer {
     const b = Buffer.alloc(values.length * 4);
-    values.forEach((v, i) => (this.le ? b.writeInt32LE(v, i * 4) : b.writeInt32BE(v, i * 4)));
+    values.forEach((v, i) => { if (this.le) b.writeInt32LE(v, i * 4); else b.writeInt32BE(v, i * 4); });
     return b;
   }
 
@@ -70,12 +70,12 @@ class Writer {
       switch (storage) {
         case 'int8': b.writeInt8(v, o); break;
         case 'uint8': b.writeUInt8(v, o); break;
-        case 'int16': this.le ? b.writeInt16LE(v, o) : b.writeInt16BE(v, o); break;
-        case 'uint16': this.le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o); break;
-        case 'int32': this.le ? b.writeInt32LE(v, o) : b.writeInt32BE(v, o); break;
-        case 'uint32': this.le ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o); break;
-        case 'single': this.le ? b.writeFloatLE(v, o) : b.writeFloatBE(v, o); break;
-        case 'double': this.le ? b.writeDoubleLE(v, o) : b.writeDoubleBE(v, o); break;
+        case 'int16': if (this.le) b.writeInt16LE(v, o); else b.writeInt16BE(v, o); break;
+        case 'uint16': if (this.le) b.writeUInt16LE(v, o); else b.writeUInt16BE(v, o); break;
+        case 'int32': if (this.le) b.writeInt32LE(v, o); else b.writeInt32BE(v, o); break;
+        case 'uint32': if (this.le) b.writeUInt32LE(v, o); else b.writeUInt32BE(v, o); break;
+        case 'single': if (this.le) b.writeFloatLE(v, o); else b.writeFloatBE(v, o); break;
+        case 'double': if (this.le) b.writeDoubleLE(v, o); else b.writeDoubleBE(v, o); break;
       }
     }
     return b;
