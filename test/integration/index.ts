@@ -30,6 +30,10 @@ export async function run(): Promise<void> {
     slow: 10_000,
     grep: process.env.FST_TEST_GREP || undefined,
   });
+  // mocha colours its ✔/✖ symbols (through picocolors) whenever CI is set, whatever `color`
+  // says; keep the report plain for the CI log
+  const symbols = Mocha.reporters.Base.symbols as unknown as Record<string, string>;
+  for (const key of Object.keys(symbols)) symbols[key] = stripAnsi(symbols[key]);
   const results: IntegrationResults = { passed: 0, failed: 0, skipped: 0, durationMs: 0, suiteFiles, failures: [] };
   const write = () => {
     results.durationMs = Date.now() - started;
@@ -64,6 +68,10 @@ export async function run(): Promise<void> {
   write();
   if (failures > 0) throw new Error(`${failures} integration test(s) failed`);
   if (results.passed === 0) throw new Error('no integration test ran (check FST_TEST_GREP and the suite files)');
+}
+
+function stripAnsi(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
 }
 
 let bundleMap: SourceMap | null | undefined;
