@@ -33,8 +33,9 @@ T0=$SECONDS
 
 # Debian packages: libkrb5-dev for code-server's kerberos addon (gssapi/gssapi.h), build tools and
 # python3 for node-gyp, ripgrep instead of @vscode/ripgrep's GitHub download, chromium to drive the
-# workbench, fonts so screenshots show text.
-APT_PACKAGES=(build-essential python3 pkg-config libkrb5-dev ripgrep chromium fonts-dejavu-core fonts-liberation)
+# workbench, a font so screenshots show text (VS Code's font stacks fall back to DejaVu).
+APT_PACKAGES=(build-essential python3 pkg-config libkrb5-dev ripgrep chromium fonts-dejavu-core)
+retry() { local i; for i in 1 2 3; do "$@" && return 0; log "retrying in $((i * 5)) s: $*"; sleep $((i * 5)); done; "$@"; }
 if [ -z "$SKIP_APT" ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -44,8 +45,8 @@ if [ -z "$SKIP_APT" ]; then
     SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    retry $SUDO apt-get update -qq
+    retry $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     log "apt packages present"
   fi

@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  codeServerBin, copyWorkspace, createRunDir, ensureExtensionBuilt, installExtension, launchChromium,
+  ensureCodeServer, copyWorkspace, createRunDir, ensureExtensionBuilt, installExtension, launchChromium,
   onInterrupt, REPO_ROOT, startCodeServer, workbenchUrl,
 } from '../host/codeServer.mjs';
 import * as h from './helpers.mjs';
@@ -46,7 +46,7 @@ const t0 = Date.now();
 const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1)}s]`;
 const vsix = process.env.VSIX ? path.resolve(process.env.VSIX) : null;
 const mode = vsix ? 'vsix' : 'dev';
-codeServerBin();
+ensureCodeServer();
 const hasExtension = vsix ? fs.existsSync(vsix) : fs.existsSync(path.join(REPO_ROOT, 'src', 'extension.ts'));
 if (vsix && !hasExtension) { console.error(`e2e: VSIX ${vsix} not found`); process.exit(1); }
 if (mode === 'dev' && hasExtension) ensureExtensionBuilt();

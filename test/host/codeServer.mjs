@@ -22,6 +22,22 @@ export function codeServerBin() {
   return bin;
 }
 
+/**
+ * codeServerBin(), installing code-server (and Chromium) first with scripts/install-code-server.sh
+ * when they are missing from their default places, so `npm ci && npm test` works on a fresh
+ * machine. FST_NO_AUTO_INSTALL=1 turns that off.
+ */
+export function ensureCodeServer() {
+  const missing = (!process.env.CODE_SERVER_BIN && !fs.existsSync(path.join(REPO_ROOT, '.vscode-test', 'code-server', `.installed-${CODE_SERVER_VERSION}`)))
+    || (!process.env.CHROMIUM_BIN && !fs.existsSync(CHROMIUM_BIN));
+  if (missing && !process.env.FST_NO_AUTO_INSTALL) {
+    console.log('code-server or Chromium is missing: running scripts/install-code-server.sh');
+    const r = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-code-server.sh')], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`scripts/install-code-server.sh failed (exit ${r.status})`);
+  }
+  return codeServerBin();
+}
+
 /** Settings for a fresh profile: no welcome page, walkthroughs, trust prompt, updates or telemetry. */
 export const FRESH_PROFILE_SETTINGS = {
   'workbench.startupEditor': 'none',

@@ -6,13 +6,14 @@
 // usage: node test/integration/runTests.mjs [--grep <regexp>]
 // Env: FST_TEST_GREP (same as --grep), FST_MOCHA_TIMEOUT (ms per test, default 60000),
 //      EXT_TEST_TIMEOUT_MS (whole run, default 600000), FST_TEST_VERBOSE=1, FST_KEEP_RUN_DIR=1.
-// Needs scripts/install-code-server.sh first. Builds the extension when its bundle is stale.
+// Installs code-server + Chromium on first use (scripts/install-code-server.sh, cached) and builds
+// the extension when its bundle is stale.
 // Prints mocha's spec report and a closing "integration: N passed, N failed, N skipped" line;
 // exits non-zero when a test fails, none ran, or the host failed.
 import { runTests } from '@vscode/test-electron';
 import fs from 'node:fs';
 import path from 'node:path';
-import { codeServerBin, copyWorkspace, createRunDir, ensureExtensionBuilt, REPO_ROOT } from '../host/codeServer.mjs';
+import { ensureCodeServer, copyWorkspace, createRunDir, ensureExtensionBuilt, REPO_ROOT } from '../host/codeServer.mjs';
 import { buildIntegrationTests } from './build.mjs';
 
 const HOST = path.join(REPO_ROOT, 'test', 'host', 'code-test-host.mjs');
@@ -24,7 +25,7 @@ const grepAt = args.indexOf('--grep');
 const grep = grepAt >= 0 ? args[grepAt + 1] : process.env.FST_TEST_GREP;
 
 const t0 = Date.now();
-codeServerBin(); // fails early, with the fix, when code-server or Chromium is missing
+ensureCodeServer(); // installs code-server and Chromium when missing (cached)
 ensureExtensionBuilt();
 const { outfile, files } = await buildIntegrationTests();
 console.log(`integration: ${files.length} suite file(s) bundled into ${path.relative(REPO_ROOT, outfile)}`);
