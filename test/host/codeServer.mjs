@@ -149,7 +149,7 @@ export async function startCodeServer({ run, userDataDir, extensionsDir, env, st
     '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir],
   { env: serverEnv(run, env), stdio: ['ignore', logFd, logFd], detached: true });
   fs.closeSync(logFd);
-  startWatchdog(child.pid, process.env.FST_KEEP_RUN_DIR ? '' : run.dir);
+  const watchdog = startWatchdog(child.pid, process.env.FST_KEEP_RUN_DIR ? '' : run.dir);
   let exited = false;
   const exitedPromise = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve({ code, signal }); }));
   const readLog = () => { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } };
@@ -170,6 +170,7 @@ export async function startCodeServer({ run, userDataDir, extensionsDir, env, st
       if (i === 20) killGroup('SIGKILL');
       await sleep(100);
     }
+    try { process.kill(watchdog.pid, 'SIGKILL'); } catch { /* already gone */ }
   };
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + startTimeoutMs;
@@ -190,10 +191,12 @@ export async function startCodeServer({ run, userDataDir, extensionsDir, env, st
 function startWatchdog(pgid, runDir) {
   const script = [
     'while kill -0 "$0" 2>/dev/null; do kill -0 "-$1" 2>/dev/null || exit 0; sleep 1; done',
-    'kill -TERM "-$1" 2>/dev/null; sleep 3; kill -KILL "-$1" 2>/dev/null',
+    'if kill -0 "-$1" 2>/dev/null; then kill -TERM "-$1"; sleep 3; kill -KILL "-$1" 2>/dev/null; fi',
     'if [ -n "$2" ]; then rm -rf -- "$2"; fi',
   ].join('\n');
-  spawn('/bin/sh', ['-c', script, String(process.pid), String(pgid), runDir], { detached: true, stdio: 'ignore' }).unref();
+  const dog = spawn('/bin/sh', ['-c', script, String(process.pid), String(pgid), runDir], { detached: true, stdio: 'ignore' });
+  dog.unref();
+  return dog;
 }
 
 function groupAlive(pgid) {
