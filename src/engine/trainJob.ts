@@ -1,0 +1,194 @@
+// The "train a style" job: VGG weights + style image + training images → a checkpoint,
+// streaming losses, previews and checkpoint events; Cancel saves the current state so
+// nothing is lost, and Resume continues exactly (optimizer moments, step, data order).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { tf, type Tensor4D } from '../model/tf';
+import { Adam } from '../model/adam';
+import { PerceptualLoss, defaultLayersFor } from '../model/losses';
+import { resolveHyperparameters, totalIterations, type TrainingHyperparameters } from '../model/presets';
+import { trainTransformNet, type TrainingData } from '../model/train';
+import { TransformNet } from '../model/transformNet';
+import { Vgg19 } from '../model/vgg';
+import type { FloatImage } from '../model/pixels';
+import { readCheckpoint, writeCheckpoint, type LossRecord, type StyleInfo } from '../io/checkpoint';
+import { openTrainingImages } from '../io/dataset';
+import { encodeImage, maxSide, readImage } from '../io/image';
+import { readTrainingState, trainingStateFiles, type TrainingStateJson } from '../io/trainingState';
+import { loadVggWeights } from '../io/vggWeights';
+import { StyleTransferError } from '../protocol/errors';
+import type { EngineSettings, TrainOptions, TrainResult } from '../protocol/jobs';
+import { initTfjsBackend, type BackendReport } from './backends';
+import type { JobContext } from './stylizeJob';
+
+const TOOL_VERSION = '0.1.0';
+const MAX_LOSS_RECORDS = 2000;
+
+/** Keeps the loss history at most MAX_LOSS_RECORDS long by thinning old entries evenly. */
+function appendLoss(history: LossRecord[], rec: LossRecord): LossRecord[] {
+  history.push(rec);
+  if (history.length <= MAX_LOSS_RECORDS) return history;
+  return history.filter((_, i) => i % 2 === 0 || i === history.length - 1);
+}
+
+async function thumbnail(img: FloatImage): Promise<Buffer> {
+  const scale = Math.min(1, 160 / Math.max(img.width, img.height));
+  const { resizeFloatImage } = await import('../io/image');
+  const small = scale < 1 ? await resizeFloatImage(img, { width: Math.max(1, Math.round(img.width * scale)), height: Math.max(1, Math.round(img.height * scale)), fit: 'fill' }) : img;
+  return encodeImage({ width: small.width, height: small.height, rgb: small.data }, 'jpeg', { quality: 85 });
+}
+
+interface Prepared {
+  hp: TrainingHyperparameters;
+  startIteration: number;
+  net: TransformNet;
+  adam: Adam;
+  info: Omit<StyleInfo, 'formatVersion'>;
+  history: LossRecord[];
+  state: Omit<TrainingStateJson, 'formatVersion' | 'iteration' | 'adamStep'>;
+}
+
+async function prepare(opts: TrainOptions, backend: BackendReport, ctx: JobContext): Promise<Prepared> {
+  const now = new Date().toISOString();
+  if (opts.resume) {
+    const ck = await readCheckpoint(opts.output);
+    const saved = await readTrainingState(opts.output, ck.info.architecture);
+    const savedHp = saved.json.hyperparameters as Record<string, unknown>;
+    // A resume keeps every saved hyperparameter; only the length can be extended.
+    const hp = resolveHyperparameters('paper', { ...savedHp, ...(opts.overrides?.iterations !== undefined ? { iterations: opts.overrides.iterations } : {}) });
+    const net = TransformNet.fromWeights(ck.info.architecture, ck.weights);
+    const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, saved.adam);
+    ctx.log?.(`resuming ${ck.info.name} at iteration ${saved.json.iteration}`);
+    return {
+      hp, startIteration: saved.json.iteration, net, adam, history: [...(ck.info.lossHistory ?? [])],
+      info: { ...ck.info, backend: backend.name },
+      state: { hyperparameters: savedHp, dataDir: saved.json.dataDir, dataFiles: saved.json.dataFiles, styleImage: saved.json.styleImage, vggPath: saved.json.vggPath },
+    };
+  }
+  try {
+    await fs.access(opts.output);
+    throw new StyleTransferError('output-exists', `${opts.output} already exists; choose a new name or resume it`);
+  } catch (e) {
+    if (e instanceof StyleTransferError) throw e;
+  }
+  let hp: TrainingHyperparameters;
+  try {
+    hp = resolveHyperparameters(opts.preset, opts.overrides ?? {});
+  } catch (e) {
+    throw new StyleTransferError('bad-input', (e as Error).message);
+  }
+  const net = TransformNet.init(hp.architecture, hp.seed);
+  const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+  return {
+    hp, startIteration: 0, net, adam, history: [],
+    info: {
+      name: opts.name, architecture: hp.architecture, iteration: 0, createdAt: now, updatedAt: now, backend: backend.name,
+      source: { kind: 'trained', styleImage: path.resolve(opts.styleImage), dataset: path.resolve(opts.dataDir) },
+      hyperparameters: { ...hp, preset: opts.preset },
+    },
+    state: { hyperparameters: { ...hp }, dataDir: path.resolve(opts.dataDir), dataFiles: [], styleImage: path.resolve(opts.styleImage), vggPath: path.resolve(opts.vggPath) },
+  };
+}
+
+export async function trainStyle(opts: TrainOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<TrainResult> {
+  const warn = (m: string) => ctx.log?.(m);
+  const backend = await initTfjsBackend(settings.trainingBackend, { extraModuleRoots: settings.extraModuleRoots });
+  if (backend.name === 'wasm') {
+    const { registerWasmTrainingKernels } = await import('./wasmKernels');
+    registerWasmTrainingKernels();
+  }
+  ctx.log?.(`training on ${backend.label}`);
+  ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(opts.vggPath)})…` });
+  const vggLoaded = await loadVggWeights(opts.vggPath);
+  const p = await prepare(opts, backend, ctx);
+  const { hp } = p;
+  const owned: { dispose(): void }[] = [p.net, p.adam];
+  try {
+    const vgg = Vgg19.fromWeights(vggLoaded.weights);
+    owned.push(vgg);
+    const layers = hp.contentLayers.length || hp.styleLayers.length
+      ? { content: hp.contentLayers[0] ?? defaultLayersFor(vgg.availableLayers()).content, style: hp.styleLayers.length ? hp.styleLayers : defaultLayersFor(vgg.availableLayers()).style }
+      : defaultLayersFor(vgg.availableLayers());
+    ctx.log?.(`VGG: ${vggLoaded.description}; content ${layers.content}, style ${layers.style.join(', ')}`);
+
+    ctx.progress?.({ type: 'phase', message: 'Reading the style image…' });
+    const styleImg = await readImage(p.state.styleImage, hp.styleSize > 0 ? { resize: maxSide(hp.styleSize) } : {});
+    const styleTensor = tf.tensor4d(styleImg.rgb.data, [1, styleImg.height, styleImg.width, 3]);
+    let loss: PerceptualLoss;
+    try {
+      loss = PerceptualLoss.create(vgg, styleTensor, { layers, weights: { content: hp.contentWeight, style: hp.styleWeight, tv: hp.tvWeight } });
+    } finally {
+      styleTensor.dispose();
+    }
+    owned.push(loss);
+
+    ctx.progress?.({ type: 'phase', message: 'Checking the training images…' });
+    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, files: opts.resume && p.state.dataFiles.length ? p.state.dataFiles : undefined });
+    const state = { ...p.state, dataFiles: [...images.files] };
+    const iterations = totalIterations(hp, images.files.length);
+    if (p.startIteration >= iterations) {
+      return { checkpoint: opts.output, iterations: p.startIteration, cancelled: false };
+    }
+    const data: TrainingData = {
+      size: images.files.length,
+      async batch(indices) {
+        const imgs = await Promise.all(indices.map((i) => images.load(i)));
+        const flat = new Float32Array(indices.length * hp.imageSize * hp.imageSize * 3);
+        imgs.forEach((img, k) => flat.set(img.data, k * img.data.length));
+        return tf.tensor4d(flat, [indices.length, hp.imageSize, hp.imageSize, 3]) as Tensor4D;
+      },
+    };
+    const preview = await images.load(0);
+    const thumb = await thumbnail(styleImg.rgb);
+    const argsForProvenance = { tool: `fast-style-transfer ${TOOL_VERSION}`, backend: backend.name, vgg: vggLoaded.description, layers, trainingImages: images.files.length, skippedImages: images.skipped.length };
+
+    let history = p.history;
+    let done = p.startIteration;
+    let savedAt = p.startIteration;
+    let epoch = 0;
+    let avgStep = 0;
+    const save = async (iteration: number, final: boolean) => {
+      const info = { ...p.info, iteration, epoch, lossHistory: history, thumbnail: 'thumbnail.jpg', backend: backend.name, provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance } };
+      const files = {
+        ...trainingStateFiles(hp.architecture, { ...state, formatVersion: 1, iteration, adamStep: 0 }, await p.adam.getState()),
+        'thumbnail.jpg': thumb,
+      };
+      await writeCheckpoint(opts.output, info, await p.net.toWeights(), { extraFiles: files, keepFiles: ['model.onnx', 'model.onnx.json'] });
+      savedAt = iteration;
+      ctx.progress?.({ type: 'checkpoint', iteration, path: opts.output });
+      ctx.log?.(`checkpoint at iteration ${iteration}${final ? ' (final)' : ''}: ${opts.output}`);
+    };
+
+    ctx.progress?.({ type: 'phase', message: `Training ${iterations - p.startIteration} steps…` });
+    const gen = trainTransformNet({
+      net: p.net, loss, data, optimizer: p.adam, startIteration: p.startIteration, previewImage: preview,
+      schedule: { batchSize: hp.batchSize, iterations, seed: hp.seed, checkpointEvery: hp.checkpointEvery, previewEvery: hp.previewEvery },
+    });
+    let cancelled = false;
+    for await (const ev of gen) {
+      if (ev.type === 'step') {
+        done = ev.iteration;
+        epoch = ev.epoch;
+        avgStep = avgStep === 0 ? ev.seconds : avgStep * 0.9 + ev.seconds * 0.1;
+        history = appendLoss(history, { iteration: ev.iteration, ...ev.losses });
+        ctx.progress?.({
+          type: 'train', iteration: ev.iteration, totalIterations: iterations, epoch: ev.epoch, losses: ev.losses,
+          imagesPerSecond: ev.imagesPerSecond, etaSeconds: avgStep * (iterations - ev.iteration),
+        });
+      } else if (ev.type === 'preview') {
+        const png = await encodeImage({ width: ev.image.width, height: ev.image.height, rgb: ev.image.data }, 'png');
+        ctx.progress?.({ type: 'trainPreview', iteration: ev.iteration, image: { bytes: new Uint8Array(png), mime: 'image/png', width: ev.image.width, height: ev.image.height } });
+      } else {
+        await save(ev.iteration, ev.final);
+      }
+      if (ctx.signal?.aborted) {
+        cancelled = true;
+        break; // ends the generator between steps
+      }
+    }
+    if (cancelled && done > savedAt) await save(done, false);
+    return { checkpoint: opts.output, iterations: done, cancelled };
+  } finally {
+    for (const o of owned.reverse()) o.dispose();
+  }
+}
