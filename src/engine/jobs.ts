@@ -12,6 +12,8 @@ import { createStylizeEngine } from './engines';
 import type { StylizeEngine } from './stylizer';
 import { stylizeDecoded, stylizeFiles, throwIfCancelled, type JobContext } from './stylizeJob';
 import { loadStyle } from './styles';
+import { trainStyle } from './trainJob';
+import { downloadVgg19 } from '../io/download';
 
 let engine: { key: string; engine: StylizeEngine } | undefined;
 
@@ -93,6 +95,11 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
     case 'info':
       return { tfjsBackend: currentTfjsBackend()?.label, stylizeRuntime: engine?.engine.label, versions: { node: process.versions.node } };
     case 'train':
+      return trainStyle(j.options, settings, ctx);
+    case 'downloadVgg': {
+      const r = await downloadVgg19(j.cacheDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }) });
+      return { path: r.path, cached: r.cached };
+    }
     case 'exportOnnx':
       throw new StyleTransferError('internal', `job ${j.type} is not available in this build`);
     default:

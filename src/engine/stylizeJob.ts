@@ -85,7 +85,8 @@ export async function stylizeFiles(req: StylizeFilesRequest, engine: StylizeEngi
   const failures: StylizeResult['failures'][number][] = [];
   ctx.progress?.({ type: 'stylize', done: 0, total: files.length });
   for (const [i, file] of files.entries()) {
-    throwIfCancelled(ctx.signal, 'stylize');
+    // A cancel keeps what is done and touches nothing more.
+    if (ctx.signal?.aborted) return { outputs, failures, runtime: engine.label, cancelled: true };
     try {
       const img = await readImage(file, { maxPixels: req.maxInputPixels });
       const result = await stylizeDecoded(engine, style, img, req.options);
@@ -98,7 +99,7 @@ export async function stylizeFiles(req: StylizeFilesRequest, engine: StylizeEngi
       ctx.log?.(`${file} → ${output} (${engine.label})`);
       ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file, output });
     } catch (e) {
-      if (e instanceof StyleTransferError && e.code === 'cancelled') throw e;
+      if (e instanceof StyleTransferError && e.code === 'cancelled') return { outputs, failures, runtime: engine.label, cancelled: true };
       failures.push({ input: file, error: toErrorInfo(e) });
       ctx.log?.(`${file}: ${toErrorInfo(e).message}`);
       ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file });

@@ -48,6 +48,7 @@ export type JobRequest =
   | { readonly type: 'train'; readonly options: TrainOptions }
   | { readonly type: 'import'; readonly source: string; readonly target: string; readonly name?: string }
   | { readonly type: 'exportOnnx'; readonly style: string; readonly target: string }
+  | { readonly type: 'downloadVgg'; readonly cacheDir: string }
   | { readonly type: 'info' };
 
 export type ImageSource = { readonly path: string } | { readonly bytes: Uint8Array; readonly name?: string };
@@ -63,6 +64,8 @@ export interface StylizeResult {
   readonly outputs: readonly { readonly input: string; readonly output: string }[];
   readonly failures: readonly { readonly input: string; readonly error: ErrorInfo }[];
   readonly runtime: string;
+  /** The job was cancelled after these results; later inputs were not touched. */
+  readonly cancelled?: boolean;
 }
 
 export interface TrainResult {
@@ -83,6 +86,7 @@ export interface JobResults {
   train: TrainResult;
   import: { readonly checkpoint: string; readonly name: string };
   exportOnnx: { readonly path: string };
+  downloadVgg: { readonly path: string; readonly cached: boolean };
   info: EngineInfo;
 }
 export type JobResult<T extends JobRequest['type']> = JobResults[T];
@@ -107,6 +111,7 @@ export type JobProgress =
     }
   | { readonly type: 'trainPreview'; readonly iteration: number; readonly image: EncodedImage }
   | { readonly type: 'checkpoint'; readonly iteration: number; readonly path: string }
+  | { readonly type: 'download'; readonly bytes: number; readonly total?: number }
   | { readonly type: 'phase'; readonly message: string };
 
 export type HostToWorker =
