@@ -1,0 +1,78 @@
+// One entry point for stylizing with a checkpoint: ONNX Runtime by default (the cached
+// export, DESIGN §5), TensorFlow.js when ONNX Runtime cannot load or start. The tfjs path runs
+// on whatever tfjs backend the engine selected beforehand.
+import type { TransformNetArchitecture, WeightMap } from '../model/architecture';
+import type { FloatImage } from '../model/pixels';
+import { tf } from '../model/tf';
+import { stylizeWithTfjs } from '../model/stylize';
+import { TransformNet } from '../model/transformNet';
+import { StyleTransferError } from '../protocol/errors';
+import { ensureOnnxModel, type OnnxCacheRequest } from './onnxCache';
+import { getOnnxSession, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+
+export type StylizeRuntime = 'auto' | 'onnx' | 'tfjs';
+
+export interface StylizerRequest extends Omit<OnnxCacheRequest, 'force'> {
+  /** 'auto' (default): ONNX Runtime, else tfjs. 'onnx': ONNX Runtime or an error. 'tfjs': tfjs only. */
+  runtime?: StylizeRuntime;
+  onnx?: OnnxSessionOptions;
+}
+
+export interface Stylizer {
+  readonly runtime: 'onnx' | 'tfjs';
+  /** e.g. "onnxruntime cpu", "tfjs wasm". */
+  readonly description: string;
+  /** Why ONNX Runtime is not used, when runtime is 'tfjs' under 'auto'. */
+  readonly fallbackReason?: string;
+  /** Same size as the input, unclamped 0..255-ish floats. */
+  stylize(img: FloatImage): Promise<FloatImage>;
+  dispose(): Promise<void>;
+}
+
+async function openOnnx(req: StylizerRequest): Promise<{ session: OnnxStyleSession; modelPath: string }> {
+  let cached = await ensureOnnxModel(req);
+  try {
+    return { session: await getOnnxSession(cached.path, req.onnx), modelPath: cached.path };
+  } catch (e) {
+    // A cached file ONNX Runtime rejects (damaged after its sidecar was written): export afresh once.
+    if (!(e instanceof StyleTransferError && e.code === 'bad-checkpoint') || cached.exported) throw e;
+    await releaseOnnxSessions(cached.path);
+    cached = await ensureOnnxModel({ ...req, force: true });
+    return { session: await getOnnxSession(cached.path, req.onnx), modelPath: cached.path };
+  }
+}
+
+async function openTfjs(arch: TransformNetArchitecture, weights: StylizerRequest['weights'], fallbackReason?: string): Promise<Stylizer> {
+  const w: WeightMap = typeof weights === 'function' ? await weights() : weights;
+  const net = TransformNet.fromWeights(arch, w);
+  return {
+    runtime: 'tfjs',
+    description: `tfjs ${tf.getBackend()}`,
+    ...(fallbackReason ? { fallbackReason } : {}),
+    stylize: (img) => stylizeWithTfjs(net, img),
+    dispose: async () => net.dispose(),
+  };
+}
+
+/**
+ * A stylizer for one checkpoint. Under 'auto', ONNX Runtime problems of kind 'backend' (runtime
+ * missing, no provider starts) fall back to tfjs; a bad model or an unwritable cache is an
+ * error, since tfjs would not fix it.
+ */
+export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
+  const runtime = req.runtime ?? 'auto';
+  if (runtime === 'tfjs') return openTfjs(req.arch, req.weights);
+  try {
+    const { session } = await openOnnx(req);
+    return {
+      runtime: 'onnx',
+      description: `onnxruntime ${session.provider}`,
+      stylize: (img) => stylizeWithOnnx(session, img),
+      // Cached sessions are shared: leave them to the cache (releaseOnnxSessions on shutdown).
+      dispose: async () => undefined,
+    };
+  } catch (e) {
+    if (runtime === 'onnx' || !(e instanceof StyleTransferError && e.code === 'backend')) throw e;
+    return openTfjs(req.arch, req.weights, e.message);
+  }
+}
