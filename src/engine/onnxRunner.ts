@@ -244,7 +244,9 @@ export function cropChwToHwc(data: Float32Array, fullWidth: number, fullHeight: 
 /**
  * Stylizes an RGB float image (0..255) with a session made by createOnnxSession from the core
  * (not self-contained) export: pads to the size multiple, runs, crops back. The result has
- * exactly the input's size and is unclamped, like stylizeWithTfjs.
+ * exactly the input's size and is unclamped, like stylizeWithTfjs. onnxruntime-node runs the
+ * model synchronously on this thread (inside a setImmediate), so a worker handles no messages
+ * during one image: cancel between images.
  */
 export async function stylizeWithOnnx(s: OnnxStyleSession, img: FloatImage): Promise<FloatImage> {
   if (img.channels !== 3) throw new StyleTransferError('bad-input', `stylize expects RGB input, got ${img.channels} channels`);
