@@ -65,6 +65,10 @@ async function tryWasm(opts: BackendOptions): Promise<void> {
   const dir = opts.wasmDir ?? defaultWasmDir();
   if (dir) wasm.setWasmPaths(dir.endsWith(path.sep) ? dir : dir + path.sep);
   if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend failed to initialise');
+  // Gradient kernels wasm lacks, and fast versions of slow ones (conv2dTranspose's forward
+  // pass among them, so tfjs stylization gains too).
+  const { registerWasmTrainingKernels } = await import('./wasmKernels');
+  registerWasmTrainingKernels();
 }
 
 async function tryCpu(): Promise<void> {

@@ -1,14 +1,77 @@
-// Chooses the stylize runtime: ONNX Runtime when it loads (DESIGN §5: ~10× faster here),
-// else tfjs. 'onnx' and 'tfjs' force one.
+// The stylize engine of the jobs: one Stylizer (ONNX Runtime session or tfjs network) per
+// style, opened on first use and kept for the next images. ONNX Runtime by default (DESIGN
+// §5: ~10× faster here), tfjs when it cannot load; 'onnx' and 'tfjs' force one.
+import path from 'node:path';
+import os from 'node:os';
+import type { FloatImage } from '../model/pixels';
 import type { StylizeRuntime } from '../protocol/jobs';
-import { TfjsStylizeEngine, type StylizeEngine } from './stylizer';
+import { initTfjsBackend } from './backends';
+import { memoryError, openStylizer, type StylizeEngine, type Stylizer } from './stylizer';
+import type { LoadedStyle } from './styles';
 
 export interface EngineOptions {
   readonly runtime?: StylizeRuntime;
+  /** Where ONNX exports go for styles whose folder is not ours to write (ml5 folders, read-only styles). */
   readonly cacheDir?: string;
   readonly extraModuleRoots?: readonly string[];
+  /** ONNX Runtime intra-op threads (0 = one per core). */
+  readonly threads?: number;
+}
+
+const MAX_OPEN = 3;
+
+class CachingStylizeEngine implements StylizeEngine {
+  label = '';
+  private readonly open = new Map<string, Promise<Stylizer>>();
+
+  constructor(private readonly opts: EngineOptions) {}
+
+  private stylizerFor(style: LoadedStyle): Promise<Stylizer> {
+    const key = `${style.hash}:${style.dir}`;
+    let s = this.open.get(key);
+    if (!s) {
+      const cacheDir = this.opts.cacheDir ?? path.join(os.tmpdir(), 'fast-style-transfer-cache');
+      s = (async () => {
+        // tfjs is the fallback (and the forced runtime): its backend must be chosen first.
+        if (this.opts.runtime !== 'onnx') await initTfjsBackend('auto', { extraModuleRoots: this.opts.extraModuleRoots });
+        return openStylizer({
+          arch: style.arch,
+          weights: style.weights,
+          weightsSha256: style.hash,
+          // Our checkpoints keep their export beside them; other folders are not ours to write.
+          dir: style.format === 'checkpoint' ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
+          fallbackCacheDir: path.join(cacheDir, 'onnx'),
+          runtime: this.opts.runtime ?? 'auto',
+          onnx: this.opts.threads ? { threads: this.opts.threads } : undefined,
+        });
+      })();
+      s.catch(() => this.open.delete(key));
+      this.open.set(key, s);
+      while (this.open.size > MAX_OPEN) {
+        const [oldKey, old] = this.open.entries().next().value as [string, Promise<Stylizer>];
+        this.open.delete(oldKey);
+        void old.then((x) => x.dispose(), () => undefined);
+      }
+    }
+    return s;
+  }
+
+  async stylize(style: LoadedStyle, img: FloatImage): Promise<FloatImage> {
+    const stylizer = await this.stylizerFor(style);
+    this.label = stylizer.description;
+    try {
+      return await stylizer.stylize(img);
+    } catch (e) {
+      throw memoryError(e, img) ?? e;
+    }
+  }
+
+  dispose(): void {
+    for (const s of this.open.values()) void s.then((x) => x.dispose(), () => undefined);
+    this.open.clear();
+  }
 }
 
 export async function createStylizeEngine(opts: EngineOptions = {}): Promise<StylizeEngine> {
-  return new TfjsStylizeEngine('auto', opts.extraModuleRoots ?? []);
+  return new CachingStylizeEngine(opts);
 }

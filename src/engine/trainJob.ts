@@ -93,10 +93,6 @@ async function prepare(opts: TrainOptions, backend: BackendReport, ctx: JobConte
 export async function trainStyle(opts: TrainOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<TrainResult> {
   const warn = (m: string) => ctx.log?.(m);
   const backend = await initTfjsBackend(settings.trainingBackend, { extraModuleRoots: settings.extraModuleRoots });
-  if (backend.name === 'wasm') {
-    const { registerWasmTrainingKernels } = await import('./wasmKernels');
-    registerWasmTrainingKernels();
-  }
   ctx.log?.(`training on ${backend.label}`);
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(opts.vggPath)})…` });
   const vggLoaded = await loadVggWeights(opts.vggPath);
@@ -153,7 +149,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
         ...trainingStateFiles(hp.architecture, { ...state, formatVersion: 1, iteration, adamStep: 0 }, await p.adam.getState()),
         'thumbnail.jpg': thumb,
       };
-      await writeCheckpoint(opts.output, info, await p.net.toWeights(), { extraFiles: files, keepFiles: ['model.onnx', 'model.onnx.json'] });
+      await writeCheckpoint(opts.output, info, await p.net.toWeights(), { extraFiles: files });
       savedAt = iteration;
       ctx.progress?.({ type: 'checkpoint', iteration, path: opts.output });
       ctx.log?.(`checkpoint at iteration ${iteration}${final ? ' (final)' : ''}: ${opts.output}`);

@@ -1,0 +1,158 @@
+// The ONNX export of a checkpoint, cached as `model.onnx` beside the checkpoint (or, when that
+// folder is read-only, in a cache folder), with a small JSON sidecar recording what it was
+// exported from. Re-exported when the weights' hash or the exporter version differ, or when the
+// file no longer matches the sidecar. Knows nothing about the checkpoint format: callers pass
+// the architecture, the weights (or a loader for them) and the weights' content hash.
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { paramSpecs, type TransformNetArchitecture, type WeightMap } from '../model/architecture';
+import { DEFAULT_OPSET, ONNX_EXPORTER_VERSION, exportTransformNetToOnnx } from '../model/onnxExport';
+import { StyleTransferError } from '../protocol/errors';
+
+export const ONNX_FILE = 'model.onnx';
+export const ONNX_SIDECAR = 'model.onnx.json';
+const SIDECAR_FORMAT = 1;
+
+export interface OnnxCacheRequest {
+  arch: TransformNetArchitecture;
+  /** The weights, or a loader called only when an export is needed. */
+  weights: WeightMap | (() => Promise<WeightMap>);
+  /** SHA-256 (hex) of the weights' content, e.g. of weights.bin, or sha256OfWeights(). */
+  weightsSha256: string;
+  /** Preferred folder (the checkpoint's): model.onnx goes here when it is writable. */
+  dir: string;
+  /** Where to cache when `dir` is not writable (a bundled, read-only style). */
+  fallbackCacheDir?: string;
+  opset?: number;
+  producerVersion?: string;
+  /** Export even when a valid cached file exists (e.g. after ONNX Runtime rejected it). */
+  force?: boolean;
+}
+
+export interface OnnxCacheResult {
+  /** The .onnx file to load. */
+  path: string;
+  /** True when this call exported (false: a valid cached file was reused). */
+  exported: boolean;
+  location: 'checkpoint' | 'cache';
+}
+
+interface Sidecar {
+  format: number;
+  exporterVersion: number;
+  opset: number;
+  weightsSha256: string;
+  onnxSha256: string;
+  onnxBytes: number;
+  createdAt: string;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return crypto.createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * SHA-256 of a WeightMap in parameter order (names, shapes, little-endian float32 values), for
+ * weights that do not come from a single file (ml5 imports, freshly trained networks).
+ */
+export function sha256OfWeights(arch: TransformNetArchitecture, weights: WeightMap): string {
+  const h = crypto.createHash('sha256');
+  h.update(JSON.stringify(arch));
+  for (const p of paramSpecs(arch)) {
+    const w = weights.get(p.name);
+    h.update(`${p.name}[${p.shape.join(',')}]`);
+    if (!w) continue;
+    const bytes = Buffer.alloc(w.length * 4);
+    for (let i = 0; i < w.length; i++) bytes.writeFloatLE(w[i], i * 4);
+    h.update(bytes);
+  }
+  return h.digest('hex');
+}
+
+function locations(req: OnnxCacheRequest): { onnx: string; sidecar: string; location: OnnxCacheResult['location'] }[] {
+  const out: { onnx: string; sidecar: string; location: OnnxCacheResult['location'] }[] = [
+    { onnx: path.join(req.dir, ONNX_FILE), sidecar: path.join(req.dir, ONNX_SIDECAR), location: 'checkpoint' },
+  ];
+  if (req.fallbackCacheDir) {
+    // One file per weights hash: several read-only styles share the cache folder.
+    const base = path.join(req.fallbackCacheDir, `${req.weightsSha256.slice(0, 32)}`);
+    out.push({ onnx: `${base}.onnx`, sidecar: `${base}.onnx.json`, location: 'cache' });
+  }
+  return out;
+}
+
+async function isValid(onnxPath: string, sidecarPath: string, req: OnnxCacheRequest, opset: number): Promise<boolean> {
+  let sidecar: Partial<Sidecar>;
+  try {
+    sidecar = JSON.parse(await fs.readFile(sidecarPath, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (sidecar.format !== SIDECAR_FORMAT || sidecar.exporterVersion !== ONNX_EXPORTER_VERSION ||
+      sidecar.weightsSha256 !== req.weightsSha256 || sidecar.opset !== opset) return false;
+  try {
+    const bytes = await fs.readFile(onnxPath);
+    // A hash of the file itself catches truncation and bit rot, for ~20 ms per 7 MB.
+    return bytes.length === sidecar.onnxBytes && sha256Hex(bytes) === sidecar.onnxSha256;
+  } catch {
+    return false;
+  }
+}
+
+const READ_ONLY_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/** Writes through a temporary file in the same folder and renames, so readers never see half a file. */
+export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Returns a .onnx file exported from these weights: a valid cached one, or a fresh export.
+ * Errors: StyleTransferError('io') when neither `dir` nor `fallbackCacheDir` can be written,
+ * 'bad-checkpoint' when the weights do not fit the architecture.
+ */
+export async function ensureOnnxModel(req: OnnxCacheRequest): Promise<OnnxCacheResult> {
+  if (!/^[0-9a-f]{64}$/.test(req.weightsSha256)) {
+    throw new StyleTransferError('bad-input', `weightsSha256 must be 64 lowercase hex digits, got "${req.weightsSha256}"`);
+  }
+  const opset = req.opset ?? DEFAULT_OPSET;
+  const places = locations(req);
+  if (!req.force) {
+    for (const p of places) {
+      if (await isValid(p.onnx, p.sidecar, req, opset)) return { path: p.onnx, exported: false, location: p.location };
+    }
+  }
+
+  const weights = typeof req.weights === 'function' ? await req.weights() : req.weights;
+  const bytes = exportTransformNetToOnnx(req.arch, weights, {
+    opset, weightsSha256: req.weightsSha256, ...(req.producerVersion ? { producerVersion: req.producerVersion } : {}),
+  });
+  const sidecar: Sidecar = {
+    format: SIDECAR_FORMAT, exporterVersion: ONNX_EXPORTER_VERSION, opset, weightsSha256: req.weightsSha256,
+    onnxSha256: sha256Hex(bytes), onnxBytes: bytes.length, createdAt: new Date().toISOString(),
+  };
+  const failures: string[] = [];
+  for (const p of places) {
+    try {
+      if (p.location === 'cache') await fs.mkdir(path.dirname(p.onnx), { recursive: true });
+      // The model first, then the sidecar that declares it valid.
+      await writeFileAtomic(p.onnx, bytes);
+      await writeFileAtomic(p.sidecar, JSON.stringify(sidecar, null, 2) + '\n');
+      return { path: p.onnx, exported: true, location: p.location };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      failures.push(`${path.dirname(p.onnx)}: ${code || (e as Error).message}`);
+      // Only a folder we may not write to sends us to the fallback; anything else (disk full…) is reported.
+      if (!READ_ONLY_CODES.has(code) && code !== 'ENOENT') break;
+    }
+  }
+  throw new StyleTransferError('io', `cannot write the ONNX export (${failures.join('; ')})${req.fallbackCacheDir ? '' : '; no cache folder was given'}`);
+}

@@ -1,0 +1,339 @@
+// Stylizing with ONNX Runtime (onnxruntime-node): the fast path of DESIGN §5. The runtime is
+// loaded lazily so a missing or broken native binary becomes one StyleTransferError('backend')
+// the caller can answer by falling back to tfjs. Execution providers are tried in order (CUDA,
+// WebGPU, CPU by default); a GPU provider that cannot start is remembered and skipped quietly
+// for the rest of the process.
+import fs from 'node:fs';
+import path from 'node:path';
+import type * as Ort from 'onnxruntime-node';
+import { SIZE_MULTIPLE } from '../model/architecture';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnxExport';
+import { reflectIndex, roundUpTo, type FloatImage } from '../model/pixels';
+import { StyleTransferError } from '../protocol/errors';
+
+export type OrtModule = typeof Ort;
+export type OnnxProvider = 'cuda' | 'webgpu' | 'cpu';
+export const DEFAULT_PROVIDERS: readonly OnnxProvider[] = Object.freeze(['cuda', 'webgpu', 'cpu']);
+
+export interface OnnxSessionOptions {
+  /** Execution providers to try, in order; the first that starts runs the session. */
+  providers?: readonly OnnxProvider[];
+  /** intraOpNumThreads; ONNX Runtime's default (0) uses one thread per physical core. */
+  threads?: number;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  executionMode?: 'sequential' | 'parallel';
+  enableCpuMemArena?: boolean;
+  enableMemPattern?: boolean;
+  /** Loads the onnxruntime-node module; tests inject failures here. */
+  loadRuntime?: () => unknown;
+}
+
+export interface ProviderAttempt {
+  readonly provider: OnnxProvider;
+  /** Why it did not run the session. */
+  readonly reason: string;
+}
+
+export interface OnnxStyleSession {
+  /** The provider that runs this session. */
+  readonly provider: OnnxProvider;
+  /** Providers tried before it, with the reason each was passed over. */
+  readonly skipped: readonly ProviderAttempt[];
+  readonly session: Ort.InferenceSession;
+  readonly runtime: OrtModule;
+  /** Frees the native session; waits for runs in progress. Idempotent. */
+  release(): Promise<void>;
+  /** Internal: run bookkeeping so that release never frees a session under a run. */
+  readonly _use: <T>(f: () => Promise<T>) => Promise<T>;
+}
+
+let defaultRuntime: OrtModule | undefined;
+let defaultRuntimeError: StyleTransferError | undefined;
+/** GPU providers that failed to start in this process, with the reason. */
+const failedProviders = new Map<OnnxProvider, string>();
+
+/** The first line of an error, without ONNX Runtime's source location and failed-check prefix. */
+function firstLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  let line = m.split('\n').find((l) => l.trim() !== '')?.trim() ?? m;
+  line = line.replace(/^\/onnxruntime_src\/\S+\s+/, '');
+  const check = line.indexOf(' was false. ');
+  return check >= 0 ? line.slice(check + ' was false. '.length) : line;
+}
+
+/**
+ * The onnxruntime-node module, loaded on first use. Throws StyleTransferError('backend') when
+ * the package or its native library cannot load; the default loader's failure is remembered.
+ */
+export function loadOnnxRuntime(loader?: () => unknown): OrtModule {
+  if (!loader && defaultRuntime) return defaultRuntime;
+  if (!loader && defaultRuntimeError) throw defaultRuntimeError;
+  try {
+    // A plain require: the package is external to the bundles and may be absent or broken.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ort = (loader ? loader() : require('onnxruntime-node')) as OrtModule;
+    if (!ort || typeof ort.InferenceSession?.create !== 'function' || typeof ort.Tensor !== 'function') {
+      throw new Error('the module does not export InferenceSession and Tensor');
+    }
+    // GPU providers that fail log at error level before their exception; the exception is enough.
+    ort.env.logLevel = 'fatal';
+    if (!loader) defaultRuntime = ort;
+    return ort;
+  } catch (e) {
+    const err = new StyleTransferError('backend', `ONNX Runtime (onnxruntime-node) cannot be loaded: ${firstLine(e)}`);
+    if (!loader) defaultRuntimeError = err;
+    throw err;
+  }
+}
+
+/** Folder of onnxruntime-node's native libraries, where the CUDA provider libraries must be. */
+function nativeLibraryDir(): string | undefined {
+  try {
+    const entry = require.resolve('onnxruntime-node');
+    return path.join(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A reason to skip `provider` without trying it, or undefined to try it. */
+function skipReason(ort: OrtModule, provider: OnnxProvider): string | undefined {
+  const failed = failedProviders.get(provider);
+  if (failed) return failed;
+  if (provider === 'cpu') return undefined;
+  const list = (ort as { listSupportedBackends?: () => { name: string }[] }).listSupportedBackends?.();
+  if (list && !list.some((b) => b.name === provider)) return `${provider} is not supported by this onnxruntime-node build`;
+  if (provider === 'cuda') {
+    if (process.platform === 'darwin') return 'CUDA is not available on macOS';
+    // onnxruntime-node loads the CUDA provider from libraries its installer downloads; without
+    // them the attempt fails anyway (and logs), so check the files first.
+    const dir = nativeLibraryDir();
+    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    if (dir && fs.existsSync(dir) && !fs.existsSync(path.join(dir, lib))) {
+      return `the CUDA provider library ${lib} is not installed (onnxruntime-node's install step downloads it)`;
+    }
+  }
+  return undefined;
+}
+
+function sessionOptions(provider: OnnxProvider, opts: OnnxSessionOptions): Ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
+    ...(opts.graphOptimizationLevel ? { graphOptimizationLevel: opts.graphOptimizationLevel } : {}),
+    ...(opts.executionMode ? { executionMode: opts.executionMode } : {}),
+    ...(opts.enableCpuMemArena !== undefined ? { enableCpuMemArena: opts.enableCpuMemArena } : {}),
+    ...(opts.enableMemPattern !== undefined ? { enableMemPattern: opts.enableMemPattern } : {}),
+    logSeverityLevel: 3,
+  };
+}
+
+/**
+ * Creates an inference session for an exported transform network (bytes or a .onnx path),
+ * trying `providers` in order. Errors: 'backend' (ONNX Runtime missing, or no listed provider
+ * could start), 'not-found' (no such file), 'bad-checkpoint' (the CPU provider rejects the
+ * model: corrupt or not a style-transfer network), 'bad-input' (bad options).
+ */
+export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSessionOptions = {}): Promise<OnnxStyleSession> {
+  const providers = opts.providers ?? DEFAULT_PROVIDERS;
+  if (providers.length === 0) throw new StyleTransferError('bad-input', 'no ONNX Runtime execution provider given');
+  for (const p of providers) {
+    if (!DEFAULT_PROVIDERS.includes(p)) throw new StyleTransferError('bad-input', `unknown ONNX Runtime execution provider "${p}" (use ${DEFAULT_PROVIDERS.join(', ')})`);
+  }
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 0)) {
+    throw new StyleTransferError('bad-input', `ONNX Runtime threads must be a whole number ≥ 0, got ${opts.threads}`);
+  }
+  const where = typeof model === 'string' ? model : 'ONNX model';
+  if (typeof model === 'string' && !fs.existsSync(model)) throw new StyleTransferError('not-found', `ONNX model not found: ${model}`);
+  if (typeof model !== 'string' && model.length === 0) throw new StyleTransferError('bad-checkpoint', `${where} is empty`);
+  const ort = loadOnnxRuntime(opts.loadRuntime);
+
+  const skipped: ProviderAttempt[] = [];
+  let cpuError: string | undefined;
+  for (const provider of providers) {
+    const reason = skipReason(ort, provider);
+    if (reason) { skipped.push({ provider, reason }); continue; }
+    let session: Ort.InferenceSession;
+    try {
+      session = typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions(provider, opts))
+        : await ort.InferenceSession.create(model, sessionOptions(provider, opts));
+    } catch (e) {
+      const why = firstLine(e);
+      if (provider === 'cpu') cpuError = why;
+      else failedProviders.set(provider, `${provider} failed to start: ${why}`);
+      skipped.push({ provider, reason: provider === 'cpu' ? why : failedProviders.get(provider)! });
+      continue;
+    }
+    if (!session.inputNames.includes(ONNX_INPUT_NAME) || !session.outputNames.includes(ONNX_OUTPUT_NAME)) {
+      await session.release();
+      throw new StyleTransferError('bad-checkpoint',
+        `${where} is not a style-transfer network: it has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], expected "${ONNX_INPUT_NAME}" and "${ONNX_OUTPUT_NAME}"`);
+    }
+    return wrapSession(ort, session, provider, skipped);
+  }
+  if (cpuError !== undefined) {
+    // The CPU provider runs every standard op, so its refusal means the model itself is bad.
+    throw new StyleTransferError('bad-checkpoint', `${where} cannot be loaded by ONNX Runtime: ${cpuError}`);
+  }
+  throw new StyleTransferError('backend',
+    `no ONNX Runtime execution provider could start: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}`);
+}
+
+function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: OnnxProvider, skipped: ProviderAttempt[]): OnnxStyleSession {
+  let running = 0;
+  let releasing: Promise<void> | undefined;
+  let idle: (() => void) | undefined;
+  const use = async <T>(f: () => Promise<T>): Promise<T> => {
+    if (releasing) throw new StyleTransferError('backend', 'the ONNX Runtime session was released');
+    running++;
+    try {
+      return await f();
+    } finally {
+      running--;
+      if (running === 0 && idle) idle();
+    }
+  };
+  const release = (): Promise<void> => {
+    releasing ??= (async () => {
+      if (running > 0) await new Promise<void>((resolve) => { idle = resolve; });
+      await session.release();
+    })();
+    return releasing;
+  };
+  return { provider, skipped, session, runtime: ort, release, _use: use };
+}
+
+/** Pads top/left by reflection to a multiple and converts HWC → CHW in one pass. */
+export function padToChw(img: FloatImage, multiple: number): { data: Float32Array; width: number; height: number; top: number; left: number } {
+  const H = roundUpTo(img.height, multiple);
+  const W = roundUpTo(img.width, multiple);
+  const top = H - img.height;
+  const left = W - img.width;
+  const C = img.channels;
+  const plane = H * W;
+  const out = new Float32Array(plane * C);
+  const cols = new Int32Array(W);
+  for (let x = 0; x < W; x++) cols[x] = reflectIndex(x - left, img.width) * C;
+  for (let y = 0; y < H; y++) {
+    const row = reflectIndex(y - top, img.height) * img.width * C;
+    const d = y * W;
+    for (let x = 0; x < W; x++) {
+      const s = row + cols[x];
+      for (let k = 0; k < C; k++) out[k * plane + d + x] = img.data[s + k];
+    }
+  }
+  return { data: out, width: W, height: H, top, left };
+}
+
+/** Crops a CHW plane set to `width`×`height` at (`left`, `top`) and converts CHW → HWC in one pass. */
+export function cropChwToHwc(data: Float32Array, fullWidth: number, fullHeight: number, channels: number,
+  left: number, top: number, width: number, height: number): FloatImage {
+  const plane = fullWidth * fullHeight;
+  const out = new Float32Array(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    const s = (top + y) * fullWidth + left;
+    const d = y * width * channels;
+    for (let x = 0; x < width; x++) {
+      for (let k = 0; k < channels; k++) out[d + x * channels + k] = data[k * plane + s + x];
+    }
+  }
+  return { width, height, channels, data: out };
+}
+
+/**
+ * Stylizes an RGB float image (0..255) with a session made by createOnnxSession from the core
+ * (not self-contained) export: pads to the size multiple, runs, crops back. The result has
+ * exactly the input's size and is unclamped, like stylizeWithTfjs. onnxruntime-node runs the
+ * model synchronously on this thread (inside a setImmediate), so a worker handles no messages
+ * during one image: cancel between images.
+ */
+export async function stylizeWithOnnx(s: OnnxStyleSession, img: FloatImage): Promise<FloatImage> {
+  if (img.channels !== 3) throw new StyleTransferError('bad-input', `stylize expects RGB input, got ${img.channels} channels`);
+  if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3) {
+    throw new StyleTransferError('bad-input', `stylize: image of ${img.width}×${img.height} has ${img.data.length} values`);
+  }
+  return s._use(async () => {
+    const padded = padToChw(img, SIZE_MULTIPLE);
+    const input = new s.runtime.Tensor('float32', padded.data, [1, 3, padded.height, padded.width]);
+    let output: Ort.Tensor | undefined;
+    try {
+      const result = await s.session.run({ [ONNX_INPUT_NAME]: input });
+      output = result[ONNX_OUTPUT_NAME] as Ort.Tensor;
+      const dims = output.dims;
+      if (output.type !== 'float32' || dims.length !== 4 || dims[1] !== 3 || dims[2] !== padded.height || dims[3] !== padded.width) {
+        throw new StyleTransferError('bad-checkpoint',
+          `the ONNX model returned a ${output.type} tensor of shape [${dims.join(', ')}] for input [1, 3, ${padded.height}, ${padded.width}]`);
+      }
+      return cropChwToHwc(output.data as Float32Array, padded.width, padded.height, 3, padded.left, padded.top, img.width, img.height);
+    } catch (e) {
+      if (e instanceof StyleTransferError) throw e;
+      throw new StyleTransferError('backend', `ONNX Runtime (${s.provider}) failed on a ${img.width}×${img.height} image: ${firstLine(e)}`);
+    } finally {
+      input.dispose();
+      output?.dispose();
+    }
+  });
+}
+
+// ---- Sessions reused across images and jobs ----
+
+interface CachedSession { key: string; session: Promise<OnnxStyleSession> }
+const sessionCache: CachedSession[] = [];
+/** A few sessions at most: each holds the weights and, on CPU, a memory arena sized by the largest image. */
+export const MAX_CACHED_SESSIONS = 2;
+
+const loaderIds = new WeakMap<() => unknown, number>();
+let nextLoaderId = 1;
+
+function cacheKey(modelPath: string, opts: OnnxSessionOptions): string {
+  const st = fs.statSync(modelPath);
+  const { loadRuntime, ...rest } = opts;
+  let loader = 0;
+  if (loadRuntime) {
+    if (!loaderIds.has(loadRuntime)) loaderIds.set(loadRuntime, nextLoaderId++);
+    loader = loaderIds.get(loadRuntime)!;
+  }
+  return JSON.stringify([path.resolve(modelPath), st.mtimeMs, st.size, loader, rest]);
+}
+
+/**
+ * A session for the .onnx file at `modelPath`, shared with earlier callers while the file is
+ * unchanged (same path, mtime and size) and the options are the same. Release with
+ * releaseOnnxSessions (or let the cache evict it); do not release it yourself.
+ */
+export async function getOnnxSession(modelPath: string, opts: OnnxSessionOptions = {}): Promise<OnnxStyleSession> {
+  if (!fs.existsSync(modelPath)) throw new StyleTransferError('not-found', `ONNX model not found: ${modelPath}`);
+  const key = cacheKey(modelPath, opts);
+  const hit = sessionCache.findIndex((c) => c.key === key);
+  if (hit >= 0) {
+    const [entry] = sessionCache.splice(hit, 1);
+    sessionCache.unshift(entry); // most recently used first
+    return entry.session;
+  }
+  const session = createOnnxSession(modelPath, opts);
+  const entry = { key, session };
+  sessionCache.unshift(entry);
+  session.catch(() => { // a failed creation must not stay cached
+    const i = sessionCache.indexOf(entry);
+    if (i >= 0) sessionCache.splice(i, 1);
+  });
+  while (sessionCache.length > MAX_CACHED_SESSIONS) {
+    const old = sessionCache.pop()!;
+    old.session.then((s) => s.release(), () => undefined);
+  }
+  return session;
+}
+
+/** Releases cached sessions: those of `modelPath` only, or all of them. */
+export async function releaseOnnxSessions(modelPath?: string): Promise<void> {
+  const prefix = modelPath === undefined ? undefined : JSON.stringify([path.resolve(modelPath)]).slice(0, -1) + ',';
+  const drop = sessionCache.filter((c) => prefix === undefined || c.key.startsWith(prefix));
+  for (const c of drop) sessionCache.splice(sessionCache.indexOf(c), 1);
+  await Promise.all(drop.map((c) => c.session.then((s) => s.release(), () => undefined)));
+}
+
+/** Providers that failed to start in this process (for diagnostics and `fst bench`). */
+export function failedOnnxProviders(): ReadonlyMap<OnnxProvider, string> {
+  return failedProviders;
+}
