@@ -113,7 +113,17 @@ function skipReason(ort: OrtModule, provider: OnnxProvider): string | undefined 
       return `the CUDA provider library ${lib} is not installed (onnxruntime-node's install step downloads it)`;
     }
   }
+  if (provider === 'webgpu' && process.platform === 'linux' && !hasVulkanLoader()) {
+    // Dawn needs the Vulkan loader on Linux; without it the attempt only prints a warning to stderr.
+    return 'no Vulkan loader (libvulkan.so.1) is installed, which WebGPU needs on Linux';
+  }
   return undefined;
+}
+
+function hasVulkanLoader(): boolean {
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+  return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
 function sessionOptions(provider: OnnxProvider, opts: OnnxSessionOptions): Ort.InferenceSession.SessionOptions {
