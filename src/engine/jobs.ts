@@ -14,6 +14,8 @@ import { stylizeDecoded, stylizeFiles, throwIfCancelled, type JobContext } from 
 import { loadStyle } from './styles';
 import { trainStyle } from './trainJob';
 import { downloadVgg19 } from '../io/download';
+import { writeFileAtomic } from '../io/output';
+import { exportTransformNetToOnnx } from '../model/onnxExport';
 
 let engine: { key: string; engine: StylizeEngine } | undefined;
 
@@ -100,8 +102,15 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       const r = await downloadVgg19(j.cacheDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }) });
       return { path: r.path, cached: r.cached };
     }
-    case 'exportOnnx':
-      throw new StyleTransferError('internal', `job ${j.type} is not available in this build`);
+    case 'exportOnnx': {
+      // A self-contained model (pads and crops inside the graph) for use outside this tool.
+      const style = await loadStyle(j.style);
+      const bytes = exportTransformNetToOnnx(style.arch, style.weights, {
+        selfContained: true, weightsSha256: style.hash, graphName: style.name, metadata: { 'fst.style_name': style.name },
+      });
+      await writeFileAtomic(j.target, bytes, { overwrite: true });
+      return { path: j.target };
+    }
     default:
       throw new StyleTransferError('bad-input', `unknown job type ${(j as { type: string }).type}`);
   }

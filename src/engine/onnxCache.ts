@@ -9,6 +9,7 @@ import path from 'node:path';
 import { paramSpecs, type TransformNetArchitecture, type WeightMap } from '../model/architecture';
 import { DEFAULT_OPSET, ONNX_EXPORTER_VERSION, exportTransformNetToOnnx } from '../model/onnxExport';
 import { StyleTransferError } from '../protocol/errors';
+import { writeFileAtomic } from '../io/output';
 
 export const ONNX_FILE = 'model.onnx';
 export const ONNX_SIDECAR = 'model.onnx.json';
@@ -102,18 +103,6 @@ async function isValid(onnxPath: string, sidecarPath: string, req: OnnxCacheRequ
 
 const READ_ONLY_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
 
-/** Writes through a temporary file in the same folder and renames, so readers never see half a file. */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  }
-}
-
 /**
  * Returns a .onnx file exported from these weights: a valid cached one, or a fresh export.
  * Errors: StyleTransferError('io') when neither `dir` nor `fallbackCacheDir` can be written,
@@ -144,11 +133,14 @@ export async function ensureOnnxModel(req: OnnxCacheRequest): Promise<OnnxCacheR
     try {
       if (p.location === 'cache') await fs.mkdir(path.dirname(p.onnx), { recursive: true });
       // The model first, then the sidecar that declares it valid.
-      await writeFileAtomic(p.onnx, bytes);
-      await writeFileAtomic(p.sidecar, JSON.stringify(sidecar, null, 2) + '\n');
+      await writeFileAtomic(p.onnx, bytes, { overwrite: true });
+      await writeFileAtomic(p.sidecar, Buffer.from(JSON.stringify(sidecar, null, 2) + '\n'), { overwrite: true });
       return { path: p.onnx, exported: true, location: p.location };
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? '';
+      // writeFileAtomic reports file-system errors with the errno text in `detail`.
+      const code = (e as NodeJS.ErrnoException).code && !(e instanceof StyleTransferError)
+        ? (e as NodeJS.ErrnoException).code!
+        : /^(E[A-Z]+)\b/.exec((e as StyleTransferError).detail ?? '')?.[1] ?? (e instanceof StyleTransferError && e.code === 'not-found' ? 'ENOENT' : '');
       failures.push(`${path.dirname(p.onnx)}: ${code || (e as Error).message}`);
       // Only a folder we may not write to sends us to the fallback; anything else (disk full…) is reported.
       if (!READ_ONLY_CODES.has(code) && code !== 'ENOENT') break;
