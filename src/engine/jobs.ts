@@ -13,6 +13,7 @@ import type { StylizeEngine } from './stylizer';
 import { stylizeDecoded, stylizeFiles, throwIfCancelled, type JobContext } from './stylizeJob';
 import { loadStyle } from './styles';
 import { trainStyle } from './trainJob';
+import { downloadPretrained, listPretrainedStyles } from './pretrained';
 import { downloadVgg19 } from '../io/download';
 import { writeFileAtomic } from '../io/output';
 import { exportTransformNetToOnnx } from '../model/onnxExport';
@@ -34,7 +35,7 @@ async function encodePng(width: number, height: number, rgb: Float32Array, alpha
   return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), mime: 'image/png', width, height };
 }
 
-async function importStyle(source: string, target: string, name?: string): Promise<JobResults['import']> {
+async function importStyle(source: string, target: string, name?: string, origin = path.resolve(source)): Promise<JobResults['import']> {
   try {
     await fs.access(target);
     throw new StyleTransferError('output-exists', `${target} already exists; choose a new folder`);
@@ -45,14 +46,14 @@ async function importStyle(source: string, target: string, name?: string): Promi
   if (await isCheckpointFolder(source)) {
     const ck = await readCheckpoint(source);
     const finalName = name ?? ck.info.name;
-    await writeCheckpoint(target, { ...ck.info, name: finalName, source: { kind: 'imported', from: path.resolve(source), format: 'checkpoint' }, updatedAt: now }, ck.weights, {
+    await writeCheckpoint(target, { ...ck.info, name: finalName, source: { kind: 'imported', from: origin, format: 'checkpoint' }, updatedAt: now }, ck.weights, {
       extraFiles: await thumbnailOf(source),
     });
     return { checkpoint: target, name: finalName };
   }
   const { arch, weights } = await readMl5Folder(source);
   const finalName = name ?? path.basename(path.resolve(source));
-  await writeCheckpoint(target, { name: finalName, architecture: arch, source: { kind: 'imported', from: path.resolve(source), format: 'ml5' }, iteration: 0, createdAt: now, updatedAt: now }, weights);
+  await writeCheckpoint(target, { name: finalName, architecture: arch, source: { kind: 'imported', from: origin, format: 'ml5' }, iteration: 0, createdAt: now, updatedAt: now }, weights);
   return { checkpoint: target, name: finalName };
 }
 
@@ -101,6 +102,16 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
     case 'downloadVgg': {
       const r = await downloadVgg19(j.cacheDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }) });
       return { path: r.path, cached: r.cached };
+    }
+    case 'listPretrained':
+      return listPretrainedStyles();
+    case 'downloadPretrained': {
+      const { dir, entry } = await downloadPretrained(j.id, ctx, j.baseUrl);
+      try {
+        return await importStyle(dir, j.target, entry.title, entry.url);
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
     }
     case 'exportOnnx': {
       // A self-contained model (pads and crops inside the graph) for use outside this tool.

@@ -49,6 +49,8 @@ export type JobRequest =
   | { readonly type: 'import'; readonly source: string; readonly target: string; readonly name?: string }
   | { readonly type: 'exportOnnx'; readonly style: string; readonly target: string }
   | { readonly type: 'downloadVgg'; readonly cacheDir: string }
+  | { readonly type: 'downloadPretrained'; readonly id: string; readonly target: string; readonly baseUrl?: string }
+  | { readonly type: 'listPretrained' }
   | { readonly type: 'info' };
 
 export type ImageSource = { readonly path: string } | { readonly bytes: Uint8Array; readonly name?: string };
@@ -87,9 +89,19 @@ export interface JobResults {
   import: { readonly checkpoint: string; readonly name: string };
   exportOnnx: { readonly path: string };
   downloadVgg: { readonly path: string; readonly cached: boolean };
+  downloadPretrained: { readonly checkpoint: string; readonly name: string };
+  listPretrained: readonly PretrainedStyleInfo[];
   info: EngineInfo;
 }
 export type JobResult<T extends JobRequest['type']> = JobResults[T];
+
+export interface PretrainedStyleInfo {
+  readonly id: string;
+  readonly title: string;
+  readonly license: string;
+  readonly description: string;
+  readonly url: string;
+}
 
 export interface LossValues {
   readonly total: number;
