@@ -55,7 +55,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   const register = (id: string, fn: (...args: never[]) => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(`fastStyleTransfer.${id}`, fn as (...args: unknown[]) => unknown));
   register('stylize', (uri?: vscode.Uri, uris?: vscode.Uri[]) => stylizeCommand(ctx, uri, uris));
-  register('stylizeWithStyle', (arg?: string) => stylizeWithStyleCommand(ctx, arg));
+  register('stylizeWithStyle', (arg?: string, images?: vscode.Uri[]) => stylizeWithStyleCommand(ctx, arg, images));
   register('train', (preset?: Parameters<typeof trainCommand>[1]) => trainCommand(ctx, preset));
   register('resumeTraining', (arg?: string) => resumeTrainingCommand(ctx, arg));
   register('downloadVgg', () => downloadVggCommand(ctx));

@@ -37,12 +37,13 @@ export async function stylizeCommand(ctx: CommandContext, uri?: vscode.Uri, uris
 }
 
 /** From the Styles view: the style is known, ask for the images. */
-export async function stylizeWithStyleCommand(ctx: CommandContext, styleId?: string | { style?: StyleSummary }): Promise<StylizeResult | undefined> {
+export async function stylizeWithStyleCommand(ctx: CommandContext, styleId?: string | { style?: StyleSummary }, images?: vscode.Uri[]): Promise<StylizeResult | undefined> {
   const id = typeof styleId === 'string' ? styleId : styleId?.style?.id;
+  if (id) await ctx.store.refresh();
   const style = id ? ctx.store.find(id) : await pickStyle(ctx, 'Stylize with…');
   if (!style) return undefined;
   const active = activeImage();
-  const targets = active ? [active] : await vscode.window.showOpenDialog({ canSelectMany: true, canSelectFolders: true, filters: IMAGE_FILTERS, title: `Images to stylize with ${style.name}`, openLabel: 'Stylize' });
+  const targets = images?.length ? images : active ? [active] : await vscode.window.showOpenDialog({ canSelectMany: true, canSelectFolders: true, filters: IMAGE_FILTERS, title: `Images to stylize with ${style.name}`, openLabel: 'Stylize' });
   if (!targets?.length) return undefined;
   return runStylize(ctx, style, targets);
 }

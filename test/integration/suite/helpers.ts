@@ -1,0 +1,37 @@
+// Shared helpers of the integration suites (not a suite itself: no .test.ts suffix).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { FastStyleTransferApi } from '../../../src/extension';
+
+export const EXTENSION_ID = 'fast-style-transfer.fast-style-transfer';
+export const SHARED_DATA = process.env.FST_SHARED_DATA ?? path.resolve(process.env.FST_REPO_ROOT ?? '.', '..', 'shared', 'data');
+
+export async function api(): Promise<FastStyleTransferApi> {
+  const ext = vscode.extensions.getExtension<FastStyleTransferApi>(EXTENSION_ID);
+  if (!ext) throw new Error(`${EXTENSION_ID} is not loaded`);
+  return ext.activate();
+}
+
+export function workspaceDir(): string {
+  const f = vscode.workspace.workspaceFolders?.[0];
+  if (!f) throw new Error('no workspace folder');
+  return f.uri.fsPath;
+}
+
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Imports the public udnie network once (as a user would with Import Style…). */
+export async function udnieStyle(a: FastStyleTransferApi): Promise<string> {
+  await a.store.refresh();
+  const existing = a.store.all.find((s) => s.name === 'udnie');
+  if (existing) return existing.id;
+  const id = await vscode.commands.executeCommand<string | undefined>('fastStyleTransfer.importStyle', vscode.Uri.file(path.join(SHARED_DATA, 'pretrained', 'udnie')));
+  if (!id) throw new Error('import of udnie failed');
+  return id;
+}

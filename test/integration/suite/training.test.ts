@@ -1,0 +1,58 @@
+// Training in the real extension host: a tiny run produces a checkpoint that the Styles view
+// lists; Cancel stops a run and keeps a loadable checkpoint; Resume continues it.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { TrainResult } from '../../../src/protocol/jobs';
+import { api, until, workspaceDir, SHARED_DATA } from './helpers';
+
+const TINY = { iterations: 6, imageSize: 32, batchSize: 1, checkpointEvery: 2, previewEvery: 2, styleSize: 64, architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 } };
+
+suite('training', () => {
+  suiteSetup(async () => {
+    await vscode.workspace.getConfiguration('fastStyleTransfer').update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
+  });
+
+  test('Train a Style with a tiny preset produces a checkpoint and the Styles view lists it', async () => {
+    const a = await api();
+    const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
+      styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name: 'Tiny Starry', overrides: TINY,
+    });
+    assert.ok(r, 'training returned a result');
+    assert.equal(r.cancelled, false);
+    assert.equal(r.iterations, 6);
+    for (const f of ['style.json', 'model.json', 'weights.bin', 'thumbnail.jpg', 'training-state.json', 'optimizer.bin']) assert.ok(fs.existsSync(path.join(r.checkpoint, f)), f);
+    const s = a.store.find(r.checkpoint);
+    assert.ok(s, 'listed in the store');
+    assert.equal(s.name, 'Tiny Starry');
+    assert.equal(s.iteration, 6);
+    assert.equal(s.resumable, true);
+    assert.ok(s.thumbnail);
+    const snap = a.training.current!;
+    assert.equal(snap.status, 'done');
+    assert.ok(snap.losses.length >= 6);
+    assert.ok(snap.preview && snap.preview.bytes.length > 0, 'a preview image arrived');
+  });
+
+  test('Cancel stops training and keeps a checkpoint that Resume continues', async () => {
+    const a = await api();
+    let cancelled = false;
+    const sub = a.training.onDidChange((s) => {
+      if (!cancelled && s.lastCheckpointIteration === 2) { cancelled = true; a.training.requestCancel(); }
+    });
+    const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
+      styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name: 'Cancelled Starry', overrides: { ...TINY, iterations: 200 },
+    });
+    sub.dispose();
+    assert.equal(r.cancelled, true);
+    assert.ok(r.iterations >= 2 && r.iterations < 200, `stopped at ${r.iterations}`);
+    const style = JSON.parse(fs.readFileSync(path.join(r.checkpoint, 'style.json'), 'utf8'));
+    assert.equal(style.iteration, r.iterations, 'the checkpoint holds the last completed step');
+    assert.equal(a.training.current?.status, 'cancelled');
+    // Resume to 2 more steps than it had.
+    const more = await a.engine.request({ type: 'train', options: { styleImage: '', dataDir: '', output: r.checkpoint, name: 'Cancelled Starry', preset: 'quick', resume: true, vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'), overrides: { iterations: r.iterations + 2 } } });
+    assert.equal(more.iterations, r.iterations + 2);
+    await until(async () => { await a.store.refresh(); return a.store.find(r.checkpoint)?.iteration === r.iterations + 2; }, 10_000, 'the store to see the resumed checkpoint');
+  });
+});
