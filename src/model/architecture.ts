@@ -8,6 +8,12 @@ export interface TransformNetArchitecture {
   /** Channels of the three downsampling convs (the upsampling convs mirror them). */
   readonly filters: readonly [number, number, number];
   readonly residualBlocks: number;
+  /**
+   * How the two upsampling layers work: 'transpose' (the paper's fractionally-strided convs,
+   * the default) or 'nearest' (nearest-neighbour ×2 then a 3×3 conv — "resize-convolution",
+   * Odena et al. 2016 — which avoids the checkerboard pattern transposed convs leave).
+   */
+  readonly upsample?: 'transpose' | 'nearest';
 }
 
 export const PAPER_ARCHITECTURE: TransformNetArchitecture = Object.freeze({
@@ -23,7 +29,8 @@ export const OUTPUT_OFFSET = 127.5;
 /** Two stride-2 convs: inputs are padded up to a multiple of this. */
 export const SIZE_MULTIPLE = 4;
 
-export type LayerKind = 'conv' | 'deconv';
+/** conv; deconv = transposed conv (×stride); upconv = nearest ×stride, then a stride-1 conv. */
+export type LayerKind = 'conv' | 'deconv' | 'upconv';
 /** What follows the layer's instance norm. */
 export type LayerActivation = 'relu' | 'none' | 'tanh';
 
@@ -56,9 +63,13 @@ export function validateArchitecture(a: unknown): TransformNetArchitecture {
     o !== null && typeof o === 'object' && o.type === 'johnson2016' &&
     Array.isArray(o.filters) && o.filters.length === 3 &&
     o.filters.every((f) => Number.isInteger(f) && f > 0 && f <= 1024) &&
-    Number.isInteger(o.residualBlocks) && (o.residualBlocks as number) >= 0 && (o.residualBlocks as number) <= 32;
+    Number.isInteger(o.residualBlocks) && (o.residualBlocks as number) >= 0 && (o.residualBlocks as number) <= 32 &&
+    (o.upsample === undefined || o.upsample === 'transpose' || o.upsample === 'nearest');
   if (!ok) throw new Error(`unsupported network architecture: ${JSON.stringify(a)}`);
-  return { type: 'johnson2016', filters: [o!.filters![0], o!.filters![1], o!.filters![2]], residualBlocks: o!.residualBlocks! };
+  return {
+    type: 'johnson2016', filters: [o!.filters![0], o!.filters![1], o!.filters![2]], residualBlocks: o!.residualBlocks!,
+    ...(o!.upsample === 'nearest' ? { upsample: 'nearest' as const } : {}),
+  };
 }
 
 export function layerSpecs(arch: TransformNetArchitecture = PAPER_ARCHITECTURE): LayerSpec[] {
@@ -74,16 +85,17 @@ export function layerSpecs(arch: TransformNetArchitecture = PAPER_ARCHITECTURE):
     layers.push({ name: a, kind: 'conv', kernel: 3, stride: 1, inChannels: f3, outChannels: f3, activation: 'relu' });
     layers.push({ name: `res${i}b`, kind: 'conv', kernel: 3, stride: 1, inChannels: f3, outChannels: f3, activation: 'none', residualFrom: blockInput });
   }
+  const up: LayerKind = arch.upsample === 'nearest' ? 'upconv' : 'deconv';
   layers.push(
-    { name: 'deconv1', kind: 'deconv', kernel: 3, stride: 2, inChannels: f3, outChannels: f2, activation: 'relu' },
-    { name: 'deconv2', kind: 'deconv', kernel: 3, stride: 2, inChannels: f2, outChannels: f1, activation: 'relu' },
+    { name: 'deconv1', kind: up, kernel: 3, stride: 2, inChannels: f3, outChannels: f2, activation: 'relu' },
+    { name: 'deconv2', kind: up, kernel: 3, stride: 2, inChannels: f2, outChannels: f1, activation: 'relu' },
     { name: 'conv4', kind: 'conv', kernel: 9, stride: 1, inChannels: f1, outChannels: 3, activation: 'tanh' },
   );
   return layers;
 }
 
 export function weightShape(l: LayerSpec): number[] {
-  return l.kind === 'conv'
+  return l.kind !== 'deconv'
     ? [l.kernel, l.kernel, l.inChannels, l.outChannels]
     : [l.kernel, l.kernel, l.outChannels, l.inChannels];
 }
@@ -114,6 +126,9 @@ export function macsPerPixel(arch: TransformNetArchitecture = PAPER_ARCHITECTURE
     if (l.kind === 'conv') {
       area /= l.stride * l.stride;
       macs += area * k; // one kernel application per output pixel
+    } else if (l.kind === 'upconv') {
+      area *= l.stride * l.stride;
+      macs += area * k; // a stride-1 conv on the upsampled map
     } else {
       macs += area * k; // one kernel scatter per input pixel
       area *= l.stride * l.stride;

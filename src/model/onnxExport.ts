@@ -32,7 +32,7 @@ export const ONNX_INPUT_NAME = 'input';
 export const ONNX_OUTPUT_NAME = 'output';
 
 /** Op types the core (engine) graph may contain. */
-export const CORE_OP_TYPES: readonly string[] = Object.freeze(['Conv', 'ConvTranspose', 'InstanceNormalization', 'Relu', 'Add', 'Tanh', 'Mul']);
+export const CORE_OP_TYPES: readonly string[] = Object.freeze(['Conv', 'ConvTranspose', 'Resize', 'InstanceNormalization', 'Relu', 'Add', 'Tanh', 'Mul']);
 /** Extra op types of a self-contained graph (dynamic pad and crop). */
 export const PADDING_OP_TYPES: readonly string[] = Object.freeze(['Shape', 'Slice', 'Sub', 'Mod', 'Concat', 'Pad']);
 
@@ -124,6 +124,14 @@ function layerNodes(l: LayerSpec, input: string, residual: string | undefined): 
   const attrs = [ints('kernel_shape', [l.kernel, l.kernel]), ints('strides', [l.stride, l.stride]), ints('dilations', [1, 1]), int('group', 1)];
   if (l.kind === 'conv') {
     nodes.push(node('Conv', conv, [input, `${l.name}/weight`], [conv], [...attrs, ints('pads', samePads(l.kernel, l.stride))]));
+  } else if (l.kind === 'upconv') {
+    // Nearest ×stride (asymmetric + floor: output pixel o copies input pixel ⌊o/stride⌋, as the
+    // tfjs broadcast does), then a stride-1 SAME conv.
+    const up = `${l.name}/upsample`;
+    nodes.push(node('Resize', up, [input, '', `upsample_scales_${l.stride}`], [up],
+      [str('mode', 'nearest'), str('coordinate_transformation_mode', 'asymmetric'), str('nearest_mode', 'floor')]));
+    nodes.push(node('Conv', conv, [up, `${l.name}/weight`], [conv],
+      [ints('kernel_shape', [l.kernel, l.kernel]), ints('strides', [1, 1]), ints('dilations', [1, 1]), int('group', 1), ints('pads', samePads(l.kernel, 1))]));
   } else {
     // conv2dTranspose with TF SAME and output = stride × input is the gradient of a SAME
     // conv that pads (k − stride) split before/after; ONNX output size is then
@@ -189,11 +197,14 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
   for (const l of layers) {
     const [kh, kw, a, b] = weightShape(l);
     const w = weights.get(`${l.name}/weight`)!;
-    initializer.push(l.kind === 'conv'
+    initializer.push(l.kind !== 'deconv'
       ? floatTensor(`${l.name}/weight`, [b, a, kh, kw], convWeightToOnnx(w, kh, kw, a, b))
       : floatTensor(`${l.name}/weight`, [b, a, kh, kw], deconvWeightToOnnx(w, kh, kw, a, b)));
     initializer.push(floatTensor(`${l.name}/scale`, [l.outChannels], weights.get(`${l.name}/scale`)!));
     initializer.push(floatTensor(`${l.name}/shift`, [l.outChannels], weights.get(`${l.name}/shift`)!));
+  }
+  for (const stride of new Set(layers.filter((l) => l.kind === 'upconv').map((l) => l.stride))) {
+    initializer.push(floatTensor(`upsample_scales_${stride}`, [4], [1, 1, stride, stride]));
   }
   // Scalars broadcast against [N, 3, H, W].
   initializer.push(floatTensor('output_scale', [], [OUTPUT_SCALE]), floatTensor('output_offset', [], [OUTPUT_OFFSET]));

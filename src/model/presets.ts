@@ -40,19 +40,20 @@ const base: Omit<TrainingHyperparameters, 'architecture' | 'imageSize' | 'batchS
 export const PRESETS: Readonly<Record<'quick' | 'standard' | 'paper', TrainingHyperparameters>> = {
   quick: {
     ...base,
-    architecture: { type: 'johnson2016', filters: [16, 32, 64], residualBlocks: 3 },
+    // Resize-convolution upsampling: no checkerboard pattern, which a short run cannot train away.
+    architecture: { type: 'johnson2016', filters: [16, 32, 64], residualBlocks: 3, upsample: 'nearest' },
     imageSize: 128,
     batchSize: 1,
     epochs: 0,
     iterations: 600,
     learningRate: 2e-3,
-    styleSize: 256,
+    styleSize: 512,
     checkpointEvery: 100,
     previewEvery: 25,
   },
   standard: {
     ...base,
-    architecture: PAPER_ARCHITECTURE,
+    architecture: { ...PAPER_ARCHITECTURE, upsample: 'nearest' },
     imageSize: 256,
     batchSize: 1,
     epochs: 0,

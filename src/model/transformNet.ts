@@ -105,6 +105,8 @@ export class TransformNet {
     let y: Tensor4D;
     if (l.kind === 'conv') {
       y = tf.conv2d(x, w as Tensor as tf.Tensor4D, l.stride, 'same');
+    } else if (l.kind === 'upconv') {
+      y = tf.conv2d(upsampleNearest(x, l.stride), w as Tensor as tf.Tensor4D, 1, 'same');
     } else {
       const [b, h, wd] = x.shape;
       y = tf.conv2dTranspose(x, w as Tensor as tf.Tensor4D, [b, h * l.stride, wd * l.stride, l.outChannels], l.stride, 'same');
@@ -121,6 +123,16 @@ export class TransformNet {
     this.disposed = true;
     for (const v of this.params.values()) v.dispose();
   }
+}
+
+/**
+ * Nearest-neighbour upsampling by an integer factor, written as a broadcast multiply so its
+ * gradient is a plain sum on every backend (wasm has no ResizeNearestNeighborGrad).
+ */
+export function upsampleNearest(x: Tensor4D, factor: number): Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const spread = tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, factor, 1, factor, 1]));
+  return tf.reshape(spread, [b, h * factor, w * factor, c]);
 }
 
 /** Instance norm: per image and channel over H×W, biased variance, learned shift and scale. */

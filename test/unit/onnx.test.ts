@@ -41,8 +41,8 @@ async function decodeImage(file: string): Promise<FloatImage> {
 }
 
 /** Small-architecture weights with non-trivial norm shift/scale, so a swapped or mis-laid parameter shows. */
-async function smallWeights(seed: number): Promise<WeightMap> {
-  const net = TransformNet.init(SMALL, seed);
+async function smallWeights(seed: number, arch: TransformNetArchitecture = SMALL): Promise<WeightMap> {
+  const net = TransformNet.init(arch, seed);
   const w = await net.toWeights();
   net.dispose();
   let k = seed;
@@ -116,6 +116,26 @@ test('a small architecture (16/32/64, 3 residual blocks) agrees too, at opsets 1
     const db = psnr(out.data, ref.data);
     t.diagnostic(`small network, opset ${opset}: PSNR ${db.toFixed(1)} dB`);
     assert.ok(db >= 45, `opset ${opset}: PSNR ${db} dB`);
+  }
+});
+
+test('the resize-convolution variant (nearest ×2 + conv) agrees with tfjs, core and self-contained', async (t) => {
+  const arch: TransformNetArchitecture = { ...SMALL, upsample: 'nearest' };
+  const weights = await smallWeights(9, arch);
+  const net = TransformNet.fromWeights(arch, weights);
+  const img = syntheticImage(61, 38, 4);
+  const ref = await stylizeWithTfjs(net, img);
+  net.dispose();
+  for (const selfContained of [false, true]) {
+    const bytes = exportTransformNetToOnnx(arch, weights, { selfContained });
+    assert.ok(decodeOnnxModel(bytes).graph!.node!.some((n) => n.opType === 'Resize'));
+    assert.ok(!decodeOnnxModel(bytes).graph!.node!.some((n) => n.opType === 'ConvTranspose'));
+    const s = await createOnnxSession(bytes, cpuOnly);
+    const out = await stylizeWithOnnx(s, img);
+    await s.release();
+    const db = psnr(out.data, ref.data);
+    t.diagnostic(`nearest-upsampling network (selfContained ${selfContained}): PSNR ${db.toFixed(1)} dB`);
+    assert.ok(db >= 45, `PSNR ${db} dB`);
   }
 });
 
