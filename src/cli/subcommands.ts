@@ -96,7 +96,9 @@ const stylizeCommand: Command = {
     'color-mode': { type: 'string' },
     scale: { type: 'string' },
     runtime: { type: 'string' },
+    backend: { type: 'string' },
     'max-pixels': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
   },
   help: {
     model: 'style: a checkpoint folder or an ml5 model folder',
@@ -108,6 +110,8 @@ const stylizeCommand: Command = {
     'color-mode': 'none, luminance or histogram (colour matching)',
     scale: 'resize the input first (0.1-4); smaller = larger brush strokes',
     runtime: 'auto (ONNX Runtime, else tfjs), onnx or tfjs',
+    backend: 'tfjs backend when tfjs runs: auto, tfjs-node-gpu, tfjs-node, wasm or cpu',
+    quiet: 'do not report the runtime used on stderr',
     'max-pixels': 'refuse images with more pixels than this (default 100000000)',
   },
   examples: ['fst stylize -m styles/udnie -o out photo.jpg', 'fst stylize -m styles/udnie --strength 0.7 --preserve-colors photos/'],
@@ -125,10 +129,12 @@ const stylizeCommand: Command = {
     };
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const maxInputPixels = numberOpt(v, 'max-pixels', 1, 1e10);
-    const engine = await createStylizeEngine({ runtime });
+    const tfjsBackend = choice(v, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const) ?? 'auto';
+    const engine = await createStylizeEngine({ runtime, tfjsBackend });
     try {
       const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine);
       for (const o of result.outputs) console.log(o.output);
+      if (!v.quiet && result.runtime) console.error(`fst stylize: ran on ${result.runtime}`);
       for (const f of result.failures) console.error(`fst stylize: ${f.error.message}`);
       return result.failures.length ? 1 : 0;
     } finally {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import os from 'node:os';
 import type { FloatImage } from '../model/pixels';
 import type { StylizeRuntime } from '../protocol/jobs';
-import { initTfjsBackend } from './backends';
+import { initTfjsBackend, type TfjsBackendPreference } from './backends';
 import { memoryError, openStylizer, type StylizeEngine, type Stylizer } from './stylizer';
 import type { LoadedStyle } from './styles';
 
@@ -16,6 +16,8 @@ export interface EngineOptions {
   readonly extraModuleRoots?: readonly string[];
   /** ONNX Runtime intra-op threads (0 = one per core). */
   readonly threads?: number;
+  /** TensorFlow.js backend for the tfjs path (default: the best available). */
+  readonly tfjsBackend?: TfjsBackendPreference;
 }
 
 const MAX_OPEN = 3;
@@ -33,7 +35,7 @@ class CachingStylizeEngine implements StylizeEngine {
       const cacheDir = this.opts.cacheDir ?? path.join(os.tmpdir(), 'fast-style-transfer-cache');
       s = (async () => {
         // tfjs is the fallback (and the forced runtime): its backend must be chosen first.
-        if (this.opts.runtime !== 'onnx') await initTfjsBackend('auto', { extraModuleRoots: this.opts.extraModuleRoots });
+        if (this.opts.runtime !== 'onnx') await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots });
         return openStylizer({
           arch: style.arch,
           weights: style.weights,
