@@ -14,6 +14,7 @@ import { stylizeDecoded, stylizeFiles, throwIfCancelled, type JobContext } from 
 import { loadStyle } from './styles';
 import { trainStyle } from './trainJob';
 import { downloadVgg19 } from '../io/download';
+import { optimizeWithImage } from './optimizeJob';
 
 let engine: { key: string; engine: StylizeEngine } | undefined;
 
@@ -100,6 +101,8 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       const r = await downloadVgg19(j.cacheDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }) });
       return { path: r.path, cached: r.cached };
     }
+    case 'optimize':
+      return optimizeWithImage(j.options, settings, ctx);
     case 'exportOnnx':
       throw new StyleTransferError('internal', `job ${j.type} is not available in this build`);
     default:
