@@ -335,6 +335,30 @@ test('cancelling the job stops promptly and writes nothing (or the best image wi
   }
 });
 
+test('a cancel arriving as an event (like the worker\'s cancel message or Ctrl+C) is seen between steps', async (t) => {
+  if (!hasSharedData(t)) return;
+  // The loop does no I/O; unless it yields to the event loop, timers, messages and signals
+  // would wait until all steps are done.
+  const out = tempDir('fst-optimize-event-');
+  const controller = new AbortController();
+  let lastStep = -1;
+  let scheduled = false;
+  const r = await optimizeWithImage(jobOptions(out, { steps: 300, previewEvery: 0 }), SETTINGS, {
+    signal: controller.signal,
+    progress: (p) => {
+      if (p.type !== 'optimize') return;
+      lastStep = p.step;
+      if (p.step === 1 && !scheduled) {
+        scheduled = true;
+        setTimeout(() => controller.abort(), 0);
+      }
+    },
+  });
+  assert.equal(r.cancelled, true);
+  assert.ok(lastStep <= 3, `stopped at step ${lastStep}`);
+  assert.deepEqual(fs.readdirSync(out), []);
+});
+
 test('the job refuses bad input before any slow work, with one precise error', async (t) => {
   if (!hasSharedData(t)) return;
   const out = tempDir('fst-optimize-bad-');
