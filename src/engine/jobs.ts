@@ -17,6 +17,7 @@ import { downloadPretrained, listPretrainedStyles } from './pretrained';
 import { downloadVgg19 } from '../io/download';
 import { writeFileAtomic } from '../io/output';
 import { exportTransformNetToOnnx } from '../model/onnxExport';
+import { optimizeWithImage } from './optimizeJob';
 
 let engine: { key: string; engine: StylizeEngine } | undefined;
 
@@ -103,6 +104,8 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       const r = await downloadVgg19(j.cacheDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }) });
       return { path: r.path, cached: r.cached };
     }
+    case 'optimize':
+      return optimizeWithImage(j.options, settings, ctx);
     case 'listPretrained':
       return listPretrainedStyles();
     case 'downloadPretrained': {

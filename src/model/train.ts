@@ -98,6 +98,9 @@ export async function* trainTransformNet(args: TrainArgs): AsyncGenerator<TrainE
   if (data.size < 1) throw new Error('no training images');
   const nameOf = new Map(net.variables().map((v) => [v.name, [...net.params].find(([, p]) => p === v)![0]]));
   for (let it = args.startIteration ?? 0; it < schedule.iterations; it++) {
+    // Let the event loop run between steps (cancel messages, timers) even when every batch
+    // comes from memory and no I/O would otherwise yield.
+    await tf.nextFrame();
     const t0 = now();
     const { epoch, indices } = batchAt(it, data.size, schedule.batchSize, schedule.seed);
     const content = await data.batch(indices);
