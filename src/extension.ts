@@ -11,6 +11,7 @@ import { StatusBar } from './views/statusBar';
 import { StylesTreeProvider } from './views/stylesTree';
 import type { CommandContext } from './commands/context';
 import { stylizeCommand, stylizeWithStyleCommand } from './commands/stylize';
+import { stylizeAnyImageCommand } from './commands/stylizeAnyImage';
 import { downloadVggCommand, resumeTrainingCommand, trainCommand } from './commands/train';
 import {
   deleteStyleCommand, downloadPretrainedCommand, exportOnnxCommand, importStyleCommand, renameStyleCommand, revealStyleCommand,
@@ -69,7 +70,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   register('showOutput', () => log.show());
   register('openGallery', () => ctx.openGallery?.());
   register('openGalleryForStyle', (arg?: string) => ctx.openGallery?.(arg));
-  register('stylizeAnyImage', () => vscode.window.showInformationMessage('Stylize with Any Image is not available yet.'));
+  register('stylizeAnyImage', (uri?: vscode.Uri, preset?: Parameters<typeof stylizeAnyImageCommand>[2]) => stylizeAnyImageCommand(ctx, uri, preset));
   register('setUpGpu', () => vscode.window.showInformationMessage('GPU setup is not available yet.'));
 
   context.subscriptions.push(
