@@ -199,6 +199,45 @@ test('Gram matrix gradient matches cpu', async () => {
   });
 });
 
+const REDUCE_CASES: [number[], number | number[], boolean][] = [
+  [[2, 7, 5, 6], [1, 2], true], // instance norm statistics
+  [[2, 7, 5, 6], [0, 1, 2], false], // shift/scale gradients
+  [[3, 4, 5], 0, false],
+  [[3, 4, 5], [1], true],
+  [[2, 7, 5, 6], [2, 3], false], // innermost: the backend's kernel
+  [[2, 7, 5, 6], [0, 2], false], // scattered: the backend's kernel
+  [[2, 7, 5, 6], [-3, -2], false],
+];
+for (const [shape, axis, keepDims] of REDUCE_CASES) {
+  test(`Sum and Mean match cpu: [${shape}] over ${axis}${keepDims ? ', keepDims' : ''}`, async () => {
+    const x = () => tf.tensor(values(shape, 15), shape);
+    await assertSameOnBoth('sum', () => tf.sum(x(), axis, keepDims));
+    await assertSameOnBoth('mean', () => tf.mean(x(), axis, keepDims));
+  });
+}
+
+test('Sum over many pixels (one pooling window of 2^18) matches cpu', async () => {
+  await assertSameOnBoth('sum', () => tf.sum(tf.add(tf.tensor(values([4, 256, 256, 3], 16), [4, 256, 256, 3]), 0.3), [0, 1, 2]));
+});
+
+const POOL_CASES: [[number, number, number, number], number, number, Pad][] = [
+  [[2, 8, 10, 5], 2, 2, 'valid'], // the loss network's pooling
+  [[1, 9, 7, 3], 2, 2, 'valid'], // odd size: last row/column unused
+  [[1, 9, 7, 3], 3, 2, 'same'], // overlapping windows, padding
+  [[2, 6, 6, 4], 2, 1, 'same'],
+];
+for (const [shape, size, stride, pad] of POOL_CASES) {
+  test(`MaxPoolGrad matches cpu, ties included: [${shape}] window ${size} stride ${stride} ${pad}`, async () => {
+    await assertSameOnBoth('maxPool gradient', () => {
+      // relu makes many windows all-zero: the gradient must go to the first maximum only.
+      const x = tf.relu(tf.tensor(values(shape, 17), shape)) as tf.Tensor4D;
+      const y = tf.maxPool(x, size, stride, pad);
+      const dy = tf.tensor(values(y.shape, 18), y.shape);
+      return tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, size, stride, pad))(x, dy);
+    });
+  });
+}
+
 /** A small transform network and loss network: every kernel of the real training step. */
 function tinyTrainingLoss(vars: tf.Variable[], content: tf.Tensor4D, vgg: tf.Tensor[]): tf.Scalar {
   const [w1, w2, w3, w4, w5, shift, scale] = vars;
