@@ -12,9 +12,10 @@
 //
 // --kernels stock: the backend as shipped (scalar Conv2DBackpropInput and transposed
 // BatchMatMul) plus a stop-gap Conv2DBackpropFilter (transposes + one dilated conv), i.e.
-// the state before src/engine/wasmKernels. The loss network uses tf.fused.conv2d with
-// relu, which tfjs runs unfused (conv2d, add, relu) under a gradient tape, so the tape
-// asks only for the input gradients of its constant filters.
+// the state before src/engine/wasmKernels.
+// --vgg-op frozen (default): the loss network's layers are frozenConv2dRelu (one fused
+// kernel, only the output kept for backward); fused: tf.fused.conv2d with relu, which
+// tfjs runs unfused (conv2d, add, relu) under a gradient tape.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf, type Tensor4D } from '../src/model/tf';
@@ -22,6 +23,7 @@ import { TransformNet } from '../src/model/transformNet';
 import { PAPER_ARCHITECTURE } from '../src/model/architecture';
 import { registerWasmTrainingKernels } from '../src/engine/wasmKernels';
 import { withScope } from '../src/engine/wasmKernels/heap';
+import { frozenConv2dRelu } from '../src/model/frozenConv';
 import { useThreadedWasmBackend } from '../src/engine/wasmKernels/threadedBackend';
 
 const args = process.argv.slice(2);
@@ -37,6 +39,7 @@ const kernels = opt('kernels', 'ours');
 const steps = Number(opt('steps', '2'));
 const profile = flag('profile') || flag('profile-shapes');
 const threadsWanted = Number(opt('threads', '0'));
+const vggOp = opt('vgg-op', 'frozen');
 
 type Depth = 'relu5_1' | 'relu3_1';
 // VGG19 convolutions up to relu5_1; 'P' is a 2×2 max pool.
@@ -72,7 +75,7 @@ function vggFeatures(vgg: Vgg, x: Tensor4D, want: string[]): Map<string, Tensor4
     if (conv > last) break;
     if (l === 'P') { h = tf.maxPool(h, 2, 2, 'valid'); continue; }
     const f = vgg.filters[conv], b = vgg.biases[conv];
-    h = tf.fused.conv2d({ x: h, filter: f, strides: 1, pad: 'same', bias: b, activation: 'relu' });
+    h = vggOp === 'frozen' ? frozenConv2dRelu(h, f, b) : tf.fused.conv2d({ x: h, filter: f, strides: 1, pad: 'same', bias: b, activation: 'relu' });
     if (want.includes(VGG_NAMES[conv])) out.set(VGG_NAMES[conv], h);
     conv++;
   }
@@ -160,6 +163,12 @@ function registerStopGapFilterKernel(): void {
   });
 }
 
+/** The wasm heap's size: it only grows, so this is the peak so far (the limit is 4096). */
+function wasmHeapMB(): number {
+  const m = (tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array; wasmMemory?: { buffer: ArrayBufferLike } };
+  return Math.round((m.wasmMemory?.buffer ?? m.HEAPU8.buffer).byteLength / 2 ** 20);
+}
+
 async function main(): Promise<void> {
   if (kernels === 'ours') registerWasmTrainingKernels();
   else registerStopGapFilterKernel();
@@ -199,7 +208,7 @@ async function main(): Promise<void> {
           target.dispose();
           if (!Number.isFinite(v)) throw new Error(`loss is ${v}`);
         };
-        const base = { name: 'train_step_wasm', size, batch, vgg: depth, kernels, threads, wasmBuild: threadsWanted > 0 ? 'threaded-simd' : 'simd' };
+        const base = { name: 'train_step_wasm', size, batch, vgg: depth, kernels, threads, wasmBuild: threadsWanted > 0 ? 'threaded-simd' : 'simd', vggOp };
         try {
           step(); // warm-up: operator creation, heap growth
           kernelMs.clear();
@@ -220,7 +229,7 @@ async function main(): Promise<void> {
           // work on the machine); cpuSeconds: this process's CPU time (all threads).
           console.log(JSON.stringify({
             ...base, seconds: +median(times).toFixed(3), bestSeconds: +Math.min(...times).toFixed(3), cpuSeconds: +median(cpu).toFixed(3),
-            all: times.map((t) => +t.toFixed(3)), rssMB: Math.round(rss / 2 ** 20),
+            all: times.map((t) => +t.toFixed(3)), rssMB: Math.round(rss / 2 ** 20), wasmHeapMB: wasmHeapMB(),
           }));
           if (profile) {
             const total = [...kernelMs.values()].reduce((p, q) => p + q.ms, 0);

@@ -2,7 +2,7 @@
 // Conv2DBackpropFilter; its Conv2DBackpropInput (also conv2dTranspose's forward pass) and
 // transposed/batched BatchMatMul are scalar loops ten times slower than its XNNPACK paths;
 // its Sum/Mean over spatial axes transpose the whole tensor first; its MaxPoolGrad is a
-// slow scalar loop. `registerWasmTrainingKernels()` installs fast versions built on those XNNPACK
+// slow scalar loop; its Identity copies every tensor the gradient tape saves. `registerWasmTrainingKernels()` installs fast versions built on those XNNPACK
 // paths; call it once after importing '@tensorflow/tfjs-backend-wasm' (before or after
 // `setBackend('wasm')`). It is idempotent.
 import '@tensorflow/tfjs-backend-wasm';
@@ -12,6 +12,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { batchMatMulConfig } from './batchMatMul';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter';
 import { clearBackpropInputCache, conv2dBackpropInputConfig } from './conv2dBackpropInput';
+import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './maxPoolGrad';
 import { meanConfig, sumConfig } from './reductions';
 
@@ -22,7 +23,7 @@ const OURS = Symbol('fst.wasmTrainingKernel');
 type Marked = KernelFunc & { [OURS]?: true };
 
 /** The kernels this module installs: added where wasm has none, replaced where it is slow. */
-export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'MaxPoolGrad'] as const;
+export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'MaxPoolGrad', 'Identity'] as const;
 
 function install(make: (fallback: KernelFunc | undefined) => KernelConfig, name: string): void {
   const existing = tf.getKernel(name, BACKEND);
@@ -45,6 +46,7 @@ export function registerWasmTrainingKernels(): void {
   install(sumConfig, 'Sum');
   install(meanConfig, 'Mean');
   install(maxPoolGradConfig, 'MaxPoolGrad');
+  install(identityConfig, 'Identity');
 }
 
 /** True when every kernel of WASM_TRAINING_KERNELS is ours. */
