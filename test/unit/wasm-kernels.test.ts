@@ -71,6 +71,7 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 17, 15, 3], k: 9, out: 32, stride: 1, pad: 'same' },
   { x: [1, 13, 11, 32], k: 9, out: 3, stride: 1, pad: 'same' },
   { x: [1, 12, 12, 32], k: 9, out: 3, stride: 1, pad: 'valid' },
+  { x: [2, 12, 11, 8], k: 5, out: 24, stride: 1, pad: 'valid' },
   { x: [1, 11, 13, 4], k: 1, out: 3, stride: 2, pad: 'valid' },
   { x: [3, 11, 13, 4], k: 1, out: 5, stride: 1, pad: 'same' },
   { x: [3, 10, 10, 32], k: 3, out: 64, stride: 2, pad: 'same' },
@@ -151,6 +152,23 @@ test('Conv2DBackpropFilter in row bands (bounded memory) equals the one-pass res
   backend.disposeData(whole.dataId);
   backend.disposeData(banded.dataId);
   tf.dispose([x, dy]);
+});
+
+test('Conv2DBackpropFilter: the convolution and the GEMM strategies agree (stride 1)', async () => {
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as BackendWasm;
+  const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  for (const [xs, k, co, pad] of [[[2, 11, 9, 5], 3, 20, 1], [[1, 12, 10, 4], 5, 16, 0], [[1, 9, 9, 3], 9, 24, 4], [[1, 8, 7, 6], 3, 4, 1]] as [number[], number, number, number][]) {
+    const oh = xs[1] + 2 * pad - k + 1, ow = xs[2] + 2 * pad - k + 1;
+    const x = tf.tensor(values(xs, 30), xs), dy = tf.tensor(values([xs[0], oh, ow, co], 31), [xs[0], oh, ow, co]);
+    const byConv = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], 1, 1, pad, pad, undefined, 'conv');
+    const byGemm = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], 1, 1, pad, pad, undefined, 'gemm');
+    const err = relativeError(backend.typedArrayFromHeap(byGemm) as Float32Array, backend.typedArrayFromHeap(byConv) as Float32Array);
+    assert.ok(err <= 1e-5, `x [${xs}] k ${k} out ${co} pad ${pad}: relative error ${err}`);
+    backend.disposeData(byConv.dataId);
+    backend.disposeData(byGemm.dataId);
+    tf.dispose([x, dy]);
+  }
 });
 
 for (const c of [CONV_CASES[1], CONV_CASES[4], CONV_CASES[8], CONV_CASES[12]]) {

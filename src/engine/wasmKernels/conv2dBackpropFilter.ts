@@ -18,7 +18,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../model/tf';
 import { heapF32, heapOffset, withScope, type KernelScope } from './heap';
-import { conv2dInto, transpose2d } from './wasmOps';
+import { conv2dInto, gemm, transpose2d } from './wasmOps';
 
 /** Upper bound on the shifted copy of x held at once, in floats (64 MiB). */
 export const SHIFTED_INPUT_MAX_FLOATS = 1 << 24;
@@ -44,6 +44,7 @@ interface BackpropFilterAttrs {
 export function backpropFilterNHWC(
   backend: BackendWasm, x: TensorInfo, dy: TensorInfo, filterShape: readonly number[],
   strideH: number, strideW: number, padTop: number, padLeft: number, maxFloats = SHIFTED_INPUT_MAX_FLOATS,
+  strategy: 'auto' | 'conv' | 'gemm' = 'auto',
 ): TensorInfo {
   const [B, IH, IW, Ci] = x.shape;
   const [KH, KW, fCi, Co] = filterShape;
@@ -59,6 +60,12 @@ export function backpropFilterNHWC(
       const planes = s.alloc([Ci, IH * IW]);
       transpose2d(backend, xImage, planes, IH * IW, Ci);
       s.free(xImage);
+      const byGemm = strideH === 1 && strideW === 1 && (strategy === 'gemm' || (strategy === 'auto' && Co >= GEMM_MIN_OUT_CHANNELS));
+      if (byGemm) {
+        accumulateByGemm(s, planes, dy, dW, b, IH, IW, Ci, OH, OW, KH, KW, Co, padTop, padLeft);
+        s.free(planes);
+        continue;
+      }
       for (let ph = 0; ph < Math.min(strideH, KH); ph++) {
         for (let pw = 0; pw < Math.min(strideW, KW); pw++) {
           const phase: Phase = {
@@ -77,6 +84,74 @@ export function backpropFilterNHWC(
     }
     return s.keep(dW);
   });
+}
+
+/**
+ * Stride 1 with many output channels: one plain GEMM per band instead of a convolution.
+ * x's planes are zero-padded to width Wp = OW + KW − 1; then for tap (kh, kw) and channel
+ * ci the window values over a band of output rows, taken row by row at width Wp, are one
+ * contiguous run of a plane. So rows of A = [KH·KW·Ci, rows·Wp] are single memmoves, and
+ * dW [KH·KW·Ci, Co] += A · D where D is dy's band with each row padded by KW − 1 zero
+ * pixels (the products of the padding columns vanish). No indirection and no transposes
+ * of the result, but KH·KW copies of x: worth it when Co fills XNNPACK's 8-wide tiles.
+ */
+const GEMM_MIN_OUT_CHANNELS = 16;
+const GEMM_BAND_PIXELS = 4096;
+
+function accumulateByGemm(
+  s: KernelScope, planes: TensorInfo, dy: TensorInfo, dW: TensorInfo, b: number,
+  IH: number, IW: number, Ci: number, OH: number, OW: number, KH: number, KW: number, Co: number, padTop: number, padLeft: number,
+): void {
+  const backend = s.backend;
+  const Wp = OW + KW - 1, Hp = OH + KH - 1;
+  // One spare row: the last window of a band runs up to KW − 1 floats past its last row.
+  const padded = s.alloc([Ci, Hp + 1, Wp], true);
+  {
+    const heap = heapF32(backend);
+    const src = heapOffset(backend, planes) >>> 2, dst = heapOffset(backend, padded) >>> 2;
+    const c0 = Math.max(0, padLeft), c1 = Math.min(Wp, padLeft + IW); // plane columns holding x
+    for (let ci = 0; ci < Ci; ci++) {
+      for (let y = 0; y < Hp; y++) {
+        const iy = y - padTop;
+        if (iy < 0 || iy >= IH || c1 <= c0) continue;
+        const from = src + (ci * IH + iy) * IW + c0 - padLeft;
+        heap.copyWithin(dst + (ci * (Hp + 1) + y) * Wp + c0, from, from + c1 - c0);
+      }
+    }
+  }
+  const window = KH * KW * Ci;
+  const band = Math.max(1, Math.min(OH, Math.ceil(GEMM_BAND_PIXELS / Wp)));
+  for (let oh0 = 0; oh0 < OH; oh0 += band) {
+    const rows = Math.min(band, OH - oh0), K = rows * Wp;
+    const A = s.alloc([window, K]);
+    const D = s.alloc([K, Co], true);
+    const product = s.alloc([window, Co]);
+    {
+      const heap = heapF32(backend);
+      const src = heapOffset(backend, padded) >>> 2, a = heapOffset(backend, A) >>> 2;
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          for (let ci = 0; ci < Ci; ci++) {
+            const from = src + (ci * (Hp + 1) + oh0 + kh) * Wp + kw;
+            heap.copyWithin(a + ((kh * KW + kw) * Ci + ci) * K, from, from + K);
+          }
+        }
+      }
+      const g = heapOffset(backend, dy) >>> 2, d = heapOffset(backend, D) >>> 2;
+      for (let r = 0; r < rows; r++) {
+        const from = g + ((b * OH + oh0 + r) * OW) * Co;
+        heap.copyWithin(d + r * Wp * Co, from, from + OW * Co);
+      }
+    }
+    gemm(backend, A, D, product, window, K, Co);
+    s.free(A);
+    s.free(D);
+    const heap = heapF32(backend);
+    const p = heapOffset(backend, product) >>> 2, w = heapOffset(backend, dW) >>> 2;
+    for (let i = 0, n = window * Co; i < n; i++) heap[w + i] += heap[p + i];
+    s.free(product);
+  }
+  s.free(padded);
 }
 
 interface Phase { ph: number; pw: number; sh: number; sw: number; padTop: number; padLeft: number; tapsH: number; tapsW: number }
