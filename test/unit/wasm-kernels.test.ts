@@ -154,17 +154,21 @@ test('Conv2DBackpropFilter in row bands (bounded memory) equals the one-pass res
   tf.dispose([x, dy]);
 });
 
-test('Conv2DBackpropFilter: the convolution and the GEMM strategies agree (stride 1)', async () => {
+test('Conv2DBackpropFilter: the convolution and the GEMM strategies agree', async () => {
   await tf.setBackend('wasm');
   const backend = tf.backend() as BackendWasm;
   const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
-  for (const [xs, k, co, pad] of [[[2, 11, 9, 5], 3, 20, 1], [[1, 12, 10, 4], 5, 16, 0], [[1, 9, 9, 3], 9, 24, 4], [[1, 8, 7, 6], 3, 4, 1]] as [number[], number, number, number][]) {
-    const oh = xs[1] + 2 * pad - k + 1, ow = xs[2] + 2 * pad - k + 1;
+  const cases: [number[], number, number, number, number][] = [
+    [[2, 11, 9, 5], 3, 20, 1, 1], [[1, 12, 10, 4], 5, 16, 0, 1], [[1, 9, 9, 3], 9, 24, 4, 1], [[1, 8, 7, 6], 3, 4, 1, 1],
+    [[2, 11, 9, 5], 3, 20, 1, 2], [[1, 13, 10, 4], 4, 16, 1, 3], [[1, 12, 12, 3], 9, 8, 4, 2],
+  ];
+  for (const [xs, k, co, pad, st] of cases) {
+    const oh = Math.floor((xs[1] + 2 * pad - k) / st) + 1, ow = Math.floor((xs[2] + 2 * pad - k) / st) + 1;
     const x = tf.tensor(values(xs, 30), xs), dy = tf.tensor(values([xs[0], oh, ow, co], 31), [xs[0], oh, ow, co]);
-    const byConv = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], 1, 1, pad, pad, undefined, 'conv');
-    const byGemm = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], 1, 1, pad, pad, undefined, 'gemm');
+    const byConv = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], st, st, pad, pad, undefined, 'conv');
+    const byGemm = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], st, st, pad, pad, undefined, 'gemm');
     const err = relativeError(backend.typedArrayFromHeap(byGemm) as Float32Array, backend.typedArrayFromHeap(byConv) as Float32Array);
-    assert.ok(err <= 1e-5, `x [${xs}] k ${k} out ${co} pad ${pad}: relative error ${err}`);
+    assert.ok(err <= 1e-5, `x [${xs}] k ${k} out ${co} pad ${pad} stride ${st}: relative error ${err}`);
     backend.disposeData(byConv.dataId);
     backend.disposeData(byGemm.dataId);
     tf.dispose([x, dy]);

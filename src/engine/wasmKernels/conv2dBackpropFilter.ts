@@ -60,9 +60,8 @@ export function backpropFilterNHWC(
       const planes = s.alloc([Ci, IH * IW]);
       transpose2d(backend, xImage, planes, IH * IW, Ci);
       s.free(xImage);
-      const byGemm = strideH === 1 && strideW === 1 && (strategy === 'gemm' || (strategy === 'auto' && Co >= GEMM_MIN_OUT_CHANNELS));
-      if (byGemm) {
-        accumulateByGemm(s, planes, dy, dW, b, IH, IW, Ci, OH, OW, KH, KW, Co, padTop, padLeft);
+      if (strategy === 'gemm' || (strategy === 'auto' && Co >= GEMM_MIN_OUT_CHANNELS)) {
+        accumulateByGemm(s, planes, dy, dW, b, IH, IW, Ci, OH, OW, KH, KW, Co, strideH, strideW, padTop, padLeft);
         s.free(planes);
         continue;
       }
@@ -87,52 +86,67 @@ export function backpropFilterNHWC(
 }
 
 /**
- * Stride 1 with many output channels: one plain GEMM per band instead of a convolution.
- * x's planes are zero-padded to width Wp = OW + KW − 1; then for tap (kh, kw) and channel
- * ci the window values over a band of output rows, taken row by row at width Wp, are one
- * contiguous run of a plane. So rows of A = [KH·KW·Ci, rows·Wp] are single memmoves, and
- * dW [KH·KW·Ci, Co] += A · D where D is dy's band with each row padded by KW − 1 zero
- * pixels (the products of the padding columns vanish). No indirection and no transposes
- * of the result, but KH·KW copies of x: worth it when Co fills XNNPACK's 8-wide tiles.
+ * Many output channels: one plain GEMM per band of output rows instead of convolutions.
+ * x is split into its stride phases — plane (ci, ph, pw) holds x[u·sh + ph − padTop,
+ * v·sw + pw − padLeft, ci], zero outside x — each Wq = OW + ⌈KW/sw⌉ − 1 wide. Tap (kh, kw)
+ * = (qh·sh + ph, qw·sw + pw) of output pixel (oh, ow) reads plane (ci, ph, pw) at
+ * (oh + qh, ow + qw), so over a band of output rows, taken row by row at width Wq, the
+ * values of one tap and channel are one contiguous run of a plane. Rows of
+ * A = [KH·KW·Ci, rows·Wq] are therefore single memmoves, and dW [KH·KW·Ci, Co] += A · D
+ * where D is dy's band with each row padded to Wq pixels by zeros (the extra columns'
+ * products vanish). No indirection and no transpose of the result, at the cost of
+ * KH·KW/(sh·sw) copies of x: worth it when Co fills XNNPACK's 8-wide tiles.
  */
 const GEMM_MIN_OUT_CHANNELS = 16;
 const GEMM_BAND_PIXELS = 4096;
 
 function accumulateByGemm(
   s: KernelScope, planes: TensorInfo, dy: TensorInfo, dW: TensorInfo, b: number,
-  IH: number, IW: number, Ci: number, OH: number, OW: number, KH: number, KW: number, Co: number, padTop: number, padLeft: number,
+  IH: number, IW: number, Ci: number, OH: number, OW: number, KH: number, KW: number, Co: number,
+  sh: number, sw: number, padTop: number, padLeft: number,
 ): void {
   const backend = s.backend;
-  const Wp = OW + KW - 1, Hp = OH + KH - 1;
-  // One spare row: the last window of a band runs up to KW − 1 floats past its last row.
-  const padded = s.alloc([Ci, Hp + 1, Wp], true);
+  const Wq = OW + Math.ceil(KW / sw) - 1, Hq = OH + Math.ceil(KH / sh) - 1;
+  // One spare row per plane: the last run of a band goes up to ⌈KW/sw⌉ − 1 floats past its last row.
+  const planeSize = (Hq + 1) * Wq;
+  const phased = s.alloc([Ci, sh, sw, Hq + 1, Wq], true);
   {
     const heap = heapF32(backend);
-    const src = heapOffset(backend, planes) >>> 2, dst = heapOffset(backend, padded) >>> 2;
-    const c0 = Math.max(0, padLeft), c1 = Math.min(Wp, padLeft + IW); // plane columns holding x
+    const src = heapOffset(backend, planes) >>> 2, dst = heapOffset(backend, phased) >>> 2;
     for (let ci = 0; ci < Ci; ci++) {
-      for (let y = 0; y < Hp; y++) {
-        const iy = y - padTop;
-        if (iy < 0 || iy >= IH || c1 <= c0) continue;
-        const from = src + (ci * IH + iy) * IW + c0 - padLeft;
-        heap.copyWithin(dst + (ci * (Hp + 1) + y) * Wp + c0, from, from + c1 - c0);
+      for (let ph = 0; ph < sh; ph++) {
+        for (let pw = 0; pw < sw; pw++) {
+          const plane = dst + ((ci * sh + ph) * sw + pw) * planeSize;
+          // columns v with 0 ≤ ix = v·sw + pw − padLeft < IW
+          const v0 = Math.max(0, Math.ceil((padLeft - pw) / sw)), v1 = Math.min(Wq, Math.floor((IW - 1 + padLeft - pw) / sw) + 1);
+          if (v1 <= v0) continue;
+          for (let u = 0; u < Hq; u++) {
+            const iy = u * sh + ph - padTop;
+            if (iy < 0 || iy >= IH) continue;
+            const from = src + (ci * IH + iy) * IW + v0 * sw + pw - padLeft, to = plane + u * Wq + v0;
+            if (sw === 1) heap.copyWithin(to, from, from + v1 - v0);
+            else for (let v = 0, n = v1 - v0; v < n; v++) heap[to + v] = heap[from + v * sw];
+          }
+        }
       }
     }
   }
   const window = KH * KW * Ci;
-  const band = Math.max(1, Math.min(OH, Math.ceil(GEMM_BAND_PIXELS / Wp)));
+  const band = Math.max(1, Math.min(OH, Math.ceil(GEMM_BAND_PIXELS / Wq)));
   for (let oh0 = 0; oh0 < OH; oh0 += band) {
-    const rows = Math.min(band, OH - oh0), K = rows * Wp;
+    const rows = Math.min(band, OH - oh0), K = rows * Wq;
     const A = s.alloc([window, K]);
     const D = s.alloc([K, Co], true);
     const product = s.alloc([window, Co]);
     {
       const heap = heapF32(backend);
-      const src = heapOffset(backend, padded) >>> 2, a = heapOffset(backend, A) >>> 2;
+      const src = heapOffset(backend, phased) >>> 2, a = heapOffset(backend, A) >>> 2;
       for (let kh = 0; kh < KH; kh++) {
+        const ph = kh % sh, qh = Math.floor(kh / sh);
         for (let kw = 0; kw < KW; kw++) {
+          const pw = kw % sw, qw = Math.floor(kw / sw);
           for (let ci = 0; ci < Ci; ci++) {
-            const from = src + (ci * (Hp + 1) + oh0 + kh) * Wp + kw;
+            const from = src + ((ci * sh + ph) * sw + pw) * planeSize + (oh0 + qh) * Wq + qw;
             heap.copyWithin(a + ((kh * KW + kw) * Ci + ci) * K, from, from + K);
           }
         }
@@ -140,7 +154,7 @@ function accumulateByGemm(
       const g = heapOffset(backend, dy) >>> 2, d = heapOffset(backend, D) >>> 2;
       for (let r = 0; r < rows; r++) {
         const from = g + ((b * OH + oh0 + r) * OW) * Co;
-        heap.copyWithin(d + r * Wp * Co, from, from + OW * Co);
+        heap.copyWithin(d + r * Wq * Co, from, from + OW * Co);
       }
     }
     gemm(backend, A, D, product, window, K, Co);
@@ -151,7 +165,7 @@ function accumulateByGemm(
     for (let i = 0, n = window * Co; i < n; i++) heap[w + i] += heap[p + i];
     s.free(product);
   }
-  s.free(padded);
+  s.free(phased);
 }
 
 interface Phase { ph: number; pw: number; sh: number; sw: number; padTop: number; padLeft: number; tapsH: number; tapsW: number }
