@@ -115,9 +115,18 @@ export async function useThreadedWasmBackend(options: ThreadedWasmOptions = {}):
   };
 
   setThreadsCount(threads);
-  if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
-  const ok = tf.registerBackend('wasm', () => new BackendWasm(module as unknown as BackendWasm['wasm']), 3);
-  if (!ok) throw new Error('could not register the threaded wasm backend');
-  if (!(await tf.setBackend('wasm'))) throw new Error('the threaded wasm backend failed to start');
+  const stock = tf.findBackendFactory('wasm');
+  if (stock != null) tf.removeBackend('wasm');
+  try {
+    if (!tf.registerBackend('wasm', () => new BackendWasm(module as unknown as BackendWasm['wasm']), 3)) {
+      throw new Error('could not register the threaded wasm backend');
+    }
+    if (!(await tf.setBackend('wasm'))) throw new Error('the threaded wasm backend failed to start');
+  } catch (e) {
+    // Leave the single-threaded backend in place, as before the call.
+    if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
+    if (stock != null) tf.registerBackend('wasm', stock, 2);
+    throw e;
+  }
   return getThreadsCount();
 }
