@@ -3,17 +3,20 @@
 //
 //   dW[kh, kw, ci, co] = Σ_{b, oh, ow} x[b, oh·sh + kh − padTop, ow·sw + kw − padLeft, ci] · dy[b, oh, ow, co]
 //
-// This is computed as ordinary convolutions on XNNPACK, one per image and stride phase
-// (ph, pw) = (kh mod sh, kw mod sw), in which the roles are swapped:
+// Two strategies, both on XNNPACK and both processing one image at a time in bands of
+// output rows (bounded memory; XNNPACK does not split a product's inner dimension, so a
+// short one also keeps it in cache):
+//  * Co ≥ 16: one GEMM per band on x's stride-phase planes (see accumulateByGemm).
+//  * fewer output channels (the last transform-net layer, Co = 3), where a GEMM would
+//    waste most of XNNPACK's 8-wide output tiles: ordinary convolutions, one per stride
+//    phase (ph, pw) = (kh mod sh, kw mod sw), in which the roles are swapped:
 //   - the "batch" is ci, the "image" is a plane of x, and its "channels" are a whole
 //     output row ow = 0 … OW−1 (so each XNNPACK input pointer covers OW floats),
 //   - the "filter" is dy of that image, [OH, 1, OW, Co] — a zero-copy view of dy,
 //   - the output [Ci, KHq, KWq, Co] is dW at kh = khq·sh + ph, kw = kwq·sw + pw.
 // Only the shift by kw is materialised: input[ci, y, kwq, ow] = x at row y·sh + ph −
 // padTop, column (ow + kwq)·sw + pw − padLeft, a KW/sw-fold copy of x built from
-// memmoves of rows, instead of the KH·KW-fold copy an im2col would need. Images are
-// processed in bands of output rows, which bounds that copy and keeps XNNPACK's inner
-// loop short enough for the cache.
+// memmoves of rows, instead of the KH·KW-fold copy an im2col would need.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../model/tf';
