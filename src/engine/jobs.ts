@@ -90,6 +90,9 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
         original: await encodePng(img.width, img.height, img.rgb.data, img.alpha),
         stylized: await encodePng(out.width, out.height, out.rgb.data, out.alpha),
         runtime: e.label,
+        // EXIF orientations 5–8 are rotated by 90°: the upright image swaps width and height.
+        sourceWidth: img.source.orientation >= 5 ? img.source.height : img.source.width,
+        sourceHeight: img.source.orientation >= 5 ? img.source.width : img.source.height,
       };
       return result;
     }
