@@ -38,7 +38,7 @@ const vscode = acquireVsCodeApi();
 const post = (m: WebviewToHost) => vscode.postMessage(m);
 
 const MAX_DROP_BYTES = 64 * 1024 * 1024;
-const COLOR_LABELS: Record<ColorMode, string> = { none: 'Style colours', luminance: 'Keep photo colours', histogram: 'Match photo palette' };
+const COLOR_LABELS: Record<ColorMode, string> = { none: 'From the style', luminance: 'Keep original', histogram: 'Match original' };
 const FORMAT_LABELS: Record<OutputFormat, string> = { same: 'Same as input', png: 'PNG', jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF', tiff: 'TIFF', gif: 'GIF' };
 const SCALES = [0.25, 0.5, 0.75, 1, 1.5, 2];
 const ORIGIN_LABEL: Record<StyleOrigin, string> = { bundled: 'Bundled', trained: 'Trained', imported: 'Imported' };
@@ -143,6 +143,7 @@ class GalleryApp {
   private trainingTabLabel!: HTMLElement;
   private grid!: HTMLElement;
   private stylesEmpty!: HTMLElement;
+  private moreStyles: HTMLElement | undefined;
   private styleCount!: HTMLElement;
   private searchField!: HTMLElement & { value: string };
   private filterSelect!: HTMLElement & { value: string };
@@ -232,9 +233,17 @@ class GalleryApp {
     this.grid = h('div', { id: 'grid', class: 'grid', role: 'radiogroup', 'aria-label': 'Styles' });
     this.grid.addEventListener('keydown', (e) => this.onGridKey(e));
     this.stylesEmpty = h('div', { class: 'empty', hidden: true });
+    const more = h('div', { class: 'more-styles' }, icon('add'),
+      this.action(h('button', { type: 'button', class: 'link' }, 'Train a Style…'), () => post({ type: 'runCommand', command: 'train' })),
+      h('span', { 'aria-hidden': 'true' }, '·'),
+      this.action(h('button', { type: 'button', class: 'link' }, 'Import…'), () => post({ type: 'runCommand', command: 'importStyle' })),
+      h('span', { 'aria-hidden': 'true' }, '·'),
+      this.action(h('button', { type: 'button', class: 'link' }, 'Download Pretrained…'), () => post({ type: 'runCommand', command: 'downloadPretrained' })));
+    this.moreStyles = more;
     const stylesPane = h('section', { class: 'pane styles-pane', 'aria-labelledby': 'styles-heading' },
-      h('div', { class: 'pane-header' }, h('h2', { id: 'styles-heading' }, 'Styles'), this.styleCount, h('div', { class: 'spacer' }), this.searchField, this.filterSelect),
-      this.grid, this.stylesEmpty);
+      h('div', { class: 'pane-header' }, h('h2', { id: 'styles-heading' }, 'Styles'), this.styleCount),
+      h('div', { class: 'pane-toolbar' }, this.searchField, this.filterSelect),
+      this.grid, this.stylesEmpty, more);
     return h('div', { class: 'gallery-layout' }, stylesPane, this.buildPreviewPane());
   }
 
@@ -247,6 +256,7 @@ class GalleryApp {
       this.action(button('Choose Image File…', { icon: 'folder-opened', secondary: true, iconOnly: true }), () => post({ type: 'pickImage' })),
       this.action(button('Pick from Workspace…', { icon: 'search', secondary: true, iconOnly: true }), () => post({ type: 'pickWorkspaceImage' })),
       this.action(button('Use the Image in the Active Editor', { icon: 'file-media', secondary: true, iconOnly: true }), () => post({ type: 'useActiveEditorImage' })),
+      this.action(button('Use the Sample Photo', { icon: 'sparkle', secondary: true, iconOnly: true, id: 'sample-photo' }), () => post({ type: 'useSampleImage' })),
     );
     const source = h('div', { class: 'source' }, icon('file-media', 'source-icon'), h('div', { class: 'source-text' }, this.imageName, this.imagePath), sourceButtons);
 
@@ -294,9 +304,9 @@ class GalleryApp {
       this.formatSelect = h('vscode-single-select', { id: 'format', 'aria-label': 'Output format' },
         ...(Object.keys(FORMAT_LABELS) as OutputFormat[]).map((f) => h('vscode-option', { value: f, selected: this.state.format === f }, FORMAT_LABELS[f]))) as HTMLElement & { value: string };
       this.formatSelect.addEventListener('change', () => { this.state.format = this.formatSelect!.value as OutputFormat; this.save(); });
-      this.outputSize = h('span', { class: 'control-hint' });
+      this.outputSize = h('span', { class: 'control-hint', id: 'output-size' });
       controls.append(
-        h('div', { class: 'control' }, h('span', { class: 'control-label' }, icon('screen-full'), 'Scale'), this.scaleSelect, this.outputSize),
+        h('div', { class: 'control' }, h('span', { class: 'control-label' }, icon('screen-full'), 'Scale', this.outputSize), this.scaleSelect),
         h('div', { class: 'control' }, h('span', { class: 'control-label' }, icon('file-binary'), 'Format'), this.formatSelect),
       );
       this.fullSizeButton = this.action(button('Full Size', { icon: 'screen-full', secondary: true, id: 'full-size', title: 'Render the whole image at the output scale (what Save writes)' }), () => {
@@ -470,7 +480,7 @@ class GalleryApp {
         this.save();
         this.renderActions();
         this.renderSaved();
-        this.setStatus(`Saved ${m.displayPath}`, 'ok');
+        this.setStatus('', 'ok');
         return;
       case 'saveFailed':
         this.saving = false;
@@ -494,6 +504,7 @@ class GalleryApp {
 
   private setStatus(text: string, kind: 'info' | 'ok' | 'error' | 'busy'): void {
     clear(this.statusLine);
+    this.statusLine.hidden = !text;
     if (!text) return;
     const glyph = kind === 'ok' ? 'pass' : kind === 'error' ? 'error' : kind === 'busy' ? 'loading' : 'info';
     this.statusLine.append(icon(glyph, kind === 'busy' ? 'codicon-modifier-spin' : ''), h('span', {}, text));
@@ -537,6 +548,7 @@ class GalleryApp {
     for (const s of visible) this.grid.append(this.card(s));
     this.grid.hidden = visible.length === 0;
     this.renderEmptyStyles(visible.length);
+    if (this.moreStyles) this.moreStyles.hidden = this.styles.length === 0;
     this.renderSelection();
   }
 
@@ -683,7 +695,7 @@ class GalleryApp {
     if (!this.outputSize) return;
     const c = this.current;
     this.outputSize.textContent = c?.sourceWidth && c.sourceHeight
-      ? `→ ${formatCount(c.sourceWidth * this.state.scale)} × ${formatCount(c.sourceHeight * this.state.scale)} px`
+      ? `${formatCount(c.sourceWidth * this.state.scale)} × ${formatCount(c.sourceHeight * this.state.scale)}`
       : '';
   }
 
@@ -822,6 +834,7 @@ class GalleryApp {
       // For tests and diagnostics: how long a strength/colour change took to reach the screen.
       document.body.dataset.compositeMs = (performance.now() - t0).toFixed(1);
       document.body.dataset.strength = String(this.state.strength);
+      document.body.dataset.colorMode = this.state.colorMode;
       img.dataset.loaded = 'true';
     };
     img.src = url;

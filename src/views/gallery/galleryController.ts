@@ -22,7 +22,7 @@ import {
   PREVIEW_MAX_SIDE, parseWebviewMessage,
   type GalleryImage, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost,
 } from '../../protocol/gallery';
-import type { EncodedImage, ImageSource, JobResults, OutputFormat, StylizeOptions } from '../../protocol/jobs';
+import type { EncodedImage, ImageSource, OutputFormat, StylizeOptions } from '../../protocol/jobs';
 import type { StyleSummary } from '../../protocol/styles';
 import type { TrainingSnapshot } from '../../services/trainingMonitor';
 import { outputFolderFor } from '../../services/settings';
@@ -62,7 +62,8 @@ function ownImage(e: EncodedImage): EncodedImage {
 /** One webview (the panel or the sidebar view) talking to the controller. */
 class GallerySession implements vscode.Disposable {
   ready = false;
-  previewAbort: AbortController | undefined;
+  /** The preview job in flight for this webview (one at a time: a different request supersedes it). */
+  inflight: { readonly key: string; readonly abort: AbortController; readonly result: Promise<PreviewResult | undefined> } | undefined;
   lastTrainingPreview = -1;
   private readonly subs: vscode.Disposable[] = [];
 
@@ -76,7 +77,7 @@ class GallerySession implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.previewAbort?.abort();
+    this.inflight?.abort.abort();
     for (const s of this.subs) s.dispose();
   }
 }
@@ -316,7 +317,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const uri = vscode.Uri.file(file);
     const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
     const img: RegisteredImage = {
-      info: { token: this.mintToken(), name: path.basename(file), displayPath: inWorkspace ? vscode.workspace.asRelativePath(uri, true) : file, origin },
+      info: { token: this.mintToken(), name: path.basename(file), displayPath: origin === 'sample' ? 'Sample photo (CC0)' : inWorkspace ? vscode.workspace.asRelativePath(uri) : file, origin },
       source: { path: file },
     };
     this.addImage(img);
@@ -349,7 +350,8 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       return;
     }
     files.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
-    const pick = await vscode.window.showQuickPick(files.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(path.dirname(u.fsPath), true), iconPath: u, uri: u })), {
+    const folderOf = (u: vscode.Uri) => { const d = path.dirname(vscode.workspace.asRelativePath(u)); return d === '.' ? '' : d; };
+    const pick = await vscode.window.showQuickPick(files.map((u) => ({ label: path.basename(u.fsPath), description: folderOf(u), iconPath: u, uri: u })), {
       title: 'Preview an image from the workspace', placeHolder: 'Choose an image', matchOnDescription: true,
     });
     if (pick) await this.useImagePath(s, pick.uri.fsPath, 'workspace');
@@ -381,36 +383,49 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       s.post({ ...cached, requestId: m.requestId });
       return;
     }
-    s.previewAbort?.abort(); // a newer request supersedes the one in flight
-    const abort = new AbortController();
-    s.previewAbort = abort;
-    const t0 = Date.now();
-    this.userJobs++;
-    let r: JobResults['preview'];
+    // The same request again (the webview was rebuilt, or asked twice) joins the job in flight;
+    // a different one supersedes it.
+    if (s.inflight?.key !== key) {
+      s.inflight?.abort.abort();
+      const abort = new AbortController();
+      const result = this.runPreview(img, style, m, scale, abort.signal).finally(() => {
+        if (s.inflight?.abort === abort) s.inflight = undefined;
+      });
+      s.inflight = { key, abort, result };
+    }
+    let r: PreviewResult | undefined;
     try {
-      r = await this.ctx.engine.request({
-        type: 'preview', image: this.sourceOf(img), style: style.id, maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
-        options: { strength: 1, colorMode: 'none', scale, runtime: this.ctx.settings().stylizeRuntime },
-      }, { signal: abort.signal });
+      r = await s.inflight.result;
     } catch (e) {
       if (codeOf(e) === 'cancelled') return;
       this.ctx.log.error(`gallery: preview of ${img.info.name} with ${style.name} failed: ${messageOf(e)}`);
       s.post({ type: 'previewFailed', requestId: m.requestId, message: messageOf(e) });
       return;
+    }
+    if (!r) return;
+    this.previews.set(key, r);
+    while (this.previews.size > MAX_CACHED_PREVIEWS) this.previews.delete(this.previews.keys().next().value as string);
+    s.post({ ...r, requestId: m.requestId });
+    this.kickSamples();
+  }
+
+  private async runPreview(img: RegisteredImage, style: StyleSummary, m: Extract<WebviewToHost, { type: 'preview' }>, scale: number, signal: AbortSignal): Promise<PreviewResult> {
+    const t0 = Date.now();
+    this.userJobs++;
+    try {
+      const r = await this.ctx.engine.request({
+        type: 'preview', image: this.sourceOf(img), style: style.id, maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
+        options: { strength: 1, colorMode: 'none', scale, runtime: this.ctx.settings().stylizeRuntime },
+      }, { signal });
+      this.ctx.status.setRuntime(r.runtime);
+      return {
+        type: 'preview', requestId: m.requestId, imageToken: m.imageToken, styleId: style.id, size: m.size, scale,
+        original: ownImage(r.original), stylized: ownImage(r.stylized), sourceWidth: r.sourceWidth, sourceHeight: r.sourceHeight,
+        runtime: r.runtime, elapsedMs: Date.now() - t0,
+      };
     } finally {
       this.userJobs--;
-      if (s.previewAbort === abort) s.previewAbort = undefined;
     }
-    const result: PreviewResult = {
-      type: 'preview', requestId: m.requestId, imageToken: m.imageToken, styleId: style.id, size: m.size, scale,
-      original: ownImage(r.original), stylized: ownImage(r.stylized), sourceWidth: r.sourceWidth, sourceHeight: r.sourceHeight,
-      runtime: r.runtime, elapsedMs: Date.now() - t0,
-    };
-    this.previews.set(key, result);
-    while (this.previews.size > MAX_CACHED_PREVIEWS) this.previews.delete(this.previews.keys().next().value as string);
-    this.ctx.status.setRuntime(r.runtime);
-    s.post(result);
-    this.kickSamples();
   }
 
   // ---- saving -------------------------------------------------------------------------------
@@ -493,7 +508,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       this.saved.add(output);
       await this.guard.grant(output);
       const uri = vscode.Uri.file(output);
-      const displayPath = vscode.workspace.getWorkspaceFolder(uri) ? vscode.workspace.asRelativePath(uri, true) : output;
+      const displayPath = vscode.workspace.getWorkspaceFolder(uri) ? vscode.workspace.asRelativePath(uri) : output;
       this.ctx.log.info(`gallery: saved ${output} (${style.name}, strength ${m.strength}, colours ${m.colorMode}, scale ${m.scale})`);
       s.post({ type: 'saved', path: output, displayPath });
     } catch (e) {

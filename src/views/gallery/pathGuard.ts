@@ -8,7 +8,8 @@ import path from 'node:path';
 /** `child` equals `root` or lies below it (both already absolute and normalised). */
 export function isInside(child: string, root: string): boolean {
   const rel = path.relative(root, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  // '..' or '../x' leave the root; '..hidden' is a name inside it.
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 async function realOrUndefined(p: string): Promise<string | undefined> {
