@@ -39,6 +39,17 @@ export function logTicks(lo: number, hi: number): number[] {
   return out;
 }
 
+const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+
+/** Axis labels for a log scale: 0.01 … 1000 as numbers, beyond that 10⁶ or 2·10⁶. */
+export function formatTick(v: number): string {
+  const e = Math.floor(Math.log10(v) + 1e-9);
+  if (e >= -2 && e <= 3) return String(Number(v.toPrecision(2)));
+  const m = Math.round(v / 10 ** e);
+  const sup = (e < 0 ? '⁻' : '') + [...String(Math.abs(e))].map((d) => SUPERSCRIPT[Number(d)]).join('');
+  return `${m === 1 ? '' : `${m}·`}10${sup}`;
+}
+
 export class LossChart {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
@@ -91,7 +102,7 @@ export class LossChart {
     const grid = cssVar('--vscode-charts-lines', 'rgba(128,128,128,0.35)');
     const font = cssVar('--vscode-font-family', 'sans-serif');
     const compact = this.opts.compact === true;
-    const pad = compact ? { l: 6, r: 6, t: 6, b: 6 } : { l: 58, r: 14, t: 10, b: 30 };
+    const pad = compact ? { l: 6, r: 6, t: 6, b: 6 } : { l: 52, r: 14, t: 10, b: 30 };
     const w = cssW - pad.l - pad.r, hgt = cssH - pad.t - pad.b;
     const visible = SERIES.filter((s) => !this.hidden.has(s.key));
     const pts = this.points;
@@ -125,7 +136,7 @@ export class LossChart {
       for (const t of logTicks(lo, hi)) {
         const y = Math.round(Y(t)) + 0.5;
         g.beginPath(); g.moveTo(pad.l, y); g.lineTo(pad.l + w, y); g.stroke();
-        g.fillText(formatLoss(t), pad.l - 6, y);
+        g.fillText(formatTick(t), pad.l - 8, y);
       }
       g.textAlign = 'center';
       g.textBaseline = 'top';
@@ -134,12 +145,6 @@ export class LossChart {
         const it = x0 + ((x1 - x0) * i) / xTicks;
         g.fillText(formatCount(it), X(it), pad.t + hgt + 8);
       }
-      g.save();
-      g.translate(12, pad.t + hgt / 2);
-      g.rotate(-Math.PI / 2);
-      g.textBaseline = 'middle';
-      g.fillText('loss (log)', 0, 0);
-      g.restore();
     }
     for (const s of visible) {
       g.strokeStyle = cssVar(s.colorVar, s.fallback);

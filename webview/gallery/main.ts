@@ -208,8 +208,8 @@ class GalleryApp {
     );
     this.trainingTabLabel = h('span', { class: 'tab-status', hidden: true });
     this.tabs = h('vscode-tabs', { panel: true, 'selected-index': this.state.tab === 'training' ? 1 : 0, class: 'tabs' },
-      h('vscode-tab-header', { slot: 'header', id: 'tab-gallery' }, icon('symbol-color', 'tab-icon'), 'Gallery'),
-      h('vscode-tab-header', { slot: 'header', id: 'tab-training' }, icon('pulse', 'tab-icon'), 'Training', this.trainingTabLabel),
+      h('vscode-tab-header', { slot: 'header', 'data-tab': 'gallery' }, icon('symbol-color', 'tab-icon'), 'Gallery'),
+      h('vscode-tab-header', { slot: 'header', 'data-tab': 'training' }, icon('pulse', 'tab-icon'), 'Training', this.trainingTabLabel),
       addons,
       h('vscode-tab-panel', { panel: true }, this.buildGalleryTab()),
       h('vscode-tab-panel', { panel: true }, this.buildTrainingTab()),

@@ -147,4 +147,17 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await pickQuickItem('Dark Modern');
   await page.waitForTimeout(800);
   await screenshot('gallery-dark');
+
+  // The compact view in the Style Transfer sidebar: same bundle, its own layout and state.
+  await page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }).locator('.codicon-close').click();
+  await runCommand(/Focus on Preview View/);
+  // Give the Preview view the sidebar's height: collapse the Styles tree above it.
+  const stylesHeader = page.locator('.pane-header', { hasText: /^\s*Styles/i }).first();
+  if ((await stylesHeader.getAttribute('aria-expanded')) === 'true') await stylesHeader.click();
+  const side = await frameOf();
+  await side.locator('#style-select').waitFor({ timeout: 30_000 });
+  await side.locator('#sample-photo').click();
+  await side.locator('.compare:not(.is-busy) #preview-img[data-loaded="true"]').waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(300);
+  await screenshot('sidebar');
 }
