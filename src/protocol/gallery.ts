@@ -92,7 +92,10 @@ export type HostToWebview =
       readonly styles: readonly GalleryStyle[];
       readonly settings: GallerySettings;
       readonly focusStyle?: string;
+      /** An image to show now (the gallery was opened on it). */
       readonly image?: GalleryImage;
+      /** Every image the host still holds: a rebuilt webview keeps its restored image only if listed. */
+      readonly images: readonly GalleryImage[];
       readonly training?: TrainingView;
     }
   | { readonly type: 'styles'; readonly styles: readonly GalleryStyle[] }

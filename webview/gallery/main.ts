@@ -177,7 +177,11 @@ class GalleryApp {
     this.build();
     window.addEventListener('message', (e: MessageEvent<HostToWebview>) => this.onMessage(e.data));
     // Report CSP violations to the output channel: they would otherwise fail silently.
-    document.addEventListener('securitypolicyviolation', (e) => post({ type: 'log', level: 'error', message: `CSP blocked ${e.blockedURI || 'inline content'} (${e.violatedDirective})` }));
+    document.body.dataset.cspViolations = '0';
+    document.addEventListener('securitypolicyviolation', (e) => {
+      document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations) + 1);
+      post({ type: 'log', level: 'error', message: `CSP blocked ${e.blockedURI || 'inline content'} (${e.violatedDirective})` });
+    });
     window.addEventListener('error', (e) => post({ type: 'log', level: 'error', message: `${e.message} (${e.filename}:${e.lineno})`.slice(0, 1900) }));
     post({ type: 'ready' });
   }
@@ -410,6 +414,8 @@ class GalleryApp {
         }
         this.styles = [...m.styles];
         if (m.focusStyle) this.state.styleId = m.focusStyle;
+        // A restored image the host no longer holds (the extension restarted) is forgotten.
+        if (this.state.image && !m.images.some((i) => i.token === this.state.image!.token)) { this.state.image = undefined; this.state.saved = undefined; }
         if (m.image) { this.state.image = m.image; this.state.saved = undefined; }
         this.ensureSelection();
         this.renderStyles();

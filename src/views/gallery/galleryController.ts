@@ -216,7 +216,8 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         s.lastTrainingPreview = -1;
         s.post({
           type: 'init', layout: s.layout, styles: this.galleryStyles(), settings: this.gallerySettings(),
-          focusStyle: this.pendingFocus, image: this.pendingImage ? this.images.get(this.pendingImage)?.info : undefined, training: this.trainingView(),
+          focusStyle: this.pendingFocus, image: this.pendingImage ? this.images.get(this.pendingImage)?.info : undefined,
+          images: [...this.images.values()].map((i) => i.info), training: this.trainingView(),
         });
         this.pendingFocus = undefined;
         this.pendingImage = undefined;
@@ -474,9 +475,13 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       const ext = m.format === 'same' ? (path.extname(img.info.name) || '.png') : FORMAT_EXT[m.format];
       const base = path.basename(img.info.name, path.extname(img.info.name));
       const defaultDir = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.ctx.storageDir;
+      // Propose a name that is still free, as Save would choose it.
+      const stem = `${base}.${style.name.replace(/[<>:"/\\|?*\s]+/g, '-')}`;
+      let proposal = path.join(defaultDir, `${stem}${ext}`);
+      for (let i = 2; i < 1000 && fs.existsSync(proposal); i++) proposal = path.join(defaultDir, `${stem}-${i}${ext}`);
       const chosen = await vscode.window.showSaveDialog({
         title: `Save ${img.info.name} stylized with ${style.name}`,
-        defaultUri: vscode.Uri.file(path.join(defaultDir, `${base}.${style.name.replace(/[<>:"/\\|?*\s]+/g, '-')}${ext}`)),
+        defaultUri: vscode.Uri.file(proposal),
         filters: { Images: Object.values(FORMAT_EXT).map((e) => e.slice(1)) },
         saveLabel: 'Save',
       });

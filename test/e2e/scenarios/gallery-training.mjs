@@ -82,4 +82,14 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   const stopped = await iterationShown(gallery);
   log(`resumed and stopped at iteration ${stopped}`);
   assert.ok(stopped >= paused, 'resume continued from the checkpoint');
+
+  // The new style is in the gallery with its style image and a sample stylization.
+  await gallery.locator('[data-tab="gallery"]').click();
+  const card = gallery.locator('.card', { hasText: 'E2E Starry' });
+  await card.locator('.card-thumb').waitFor({ timeout: 60_000 });
+  await card.locator('.card-sample').waitFor({ timeout: 60_000 });
+  await card.click();
+  await page.waitForTimeout(300);
+  await screenshot('trained-style-card');
+  assert.equal(await gallery.locator('body').getAttribute('data-csp-violations'), '0');
 }

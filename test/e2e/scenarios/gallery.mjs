@@ -106,6 +106,26 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   assert.equal(await gallery.locator('#copy-path').getAttribute('disabled'), null, 'Copy Path is enabled after saving');
   await screenshot('gallery-saved');
 
+  // Full size on demand: the whole image at the output scale (here 96×64, so the same size).
+  await gallery.locator('#full-size').click();
+  await gallery.locator('#status', { hasText: /^Full size 96 × 64/ }).waitFor({ timeout: 60_000 });
+  await gallery.locator('#full-size').click();
+  await gallery.locator('#status', { hasText: /^Preview 96 × 64/ }).waitFor({ timeout: 60_000 });
+
+  // Save As… with VS Code's own save dialog (a path input in the browser): WebP from the name.
+  await gallery.locator('#save-as').click();
+  const pathInput = page.locator('.quick-input-widget input.input');
+  await pathInput.waitFor({ timeout: 30_000 });
+  let proposed = '';
+  for (let i = 0; i < 100 && !proposed.endsWith('.jpg'); i++) { proposed = await pathInput.inputValue(); await page.waitForTimeout(100); }
+  log(`Save As proposes ${proposed}`);
+  assert.ok(proposed.endsWith(`${path.sep}photos${path.sep}coffee.udnie-2.jpg`), 'the dialog proposes the next free name.<style>-N.ext');
+  await pathInput.fill(path.join(workspace, 'photos', 'coffee-saved-as.webp'));
+  await pathInput.press('Enter');
+  const savedAs = await waitForFile('photos/coffee-saved-as.webp', { timeout: 120_000 });
+  assert.equal(fs.readFileSync(savedAs).subarray(8, 12).toString('latin1'), 'WEBP', 'the format follows the chosen extension');
+  await gallery.locator('#saved', { hasText: 'coffee-saved-as.webp' }).waitFor({ timeout: 30_000 });
+
   // Drop an image file from "the operating system": bytes cross to the host as a Uint8Array.
   const bytes = [...fs.readFileSync(path.join(workspace, 'gradient.png'))];
   await gallery.locator('#stage').evaluate((stage, data) => {
@@ -147,6 +167,7 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await pickQuickItem('Dark Modern');
   await page.waitForTimeout(800);
   await screenshot('gallery-dark');
+  assert.equal(await gallery.locator('body').getAttribute('data-csp-violations'), '0', 'nothing was blocked by the Content Security Policy');
 
   // The compact view in the Style Transfer sidebar: same bundle, its own layout and state.
   await page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }).locator('.codicon-close').click();

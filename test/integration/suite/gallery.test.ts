@@ -62,6 +62,28 @@ suite('gallery', () => {
     assert.equal(a.gallery.galleryPanel, panel, 'the same panel, revealed');
   });
 
+  test('Open in Gallery (Styles view) focuses the style; the sidebar Preview view gets its own compact session', async () => {
+    const { a, seen, sub, next } = await recorder();
+    try {
+      await openReadyGallery();
+      const id = await udnieStyle(a);
+      const from = seen.length;
+      // The tree passes its node; the palette or other callers pass the id.
+      await vscode.commands.executeCommand('fastStyleTransfer.openGalleryForStyle', { kind: 'style', style: a.store.find(id) });
+      assert.equal((await next('focusStyle', from, 5_000)).styleId, id);
+      const layouts: string[] = [];
+      const sub2 = a.gallery.onDidPost((m, layout) => { if (m.type === 'init') layouts.push(layout); });
+      await vscode.commands.executeCommand('fastStyleTransfer.galleryView.focus');
+      await until(() => layouts.includes('sidebar'), 60_000, 'the sidebar view to load and get its init message');
+      sub2.dispose();
+      const init = seen.slice(from).find((m): m is Extract<Posted, { type: 'init' }> => m.type === 'init' && m.layout === 'sidebar')!;
+      assert.ok(init.styles.some((s) => s.id === id), 'the sidebar lists the styles');
+      await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    } finally {
+      sub.dispose();
+    }
+  });
+
   test('preview round trip: an image from the workspace, the udnie style, PNG bytes back (cached the second time)', async function () {
     this.timeout(180_000);
     const { a, seen, sub, next } = await recorder();
