@@ -115,6 +115,7 @@ suite('gallery', () => {
       await a.gallery.receive({ type: 'preview', requestId: 43, imageToken: image.token, styleId: style, size: 'full', scale: 0.5 });
       const half = await next('preview', from2, 120_000, (m) => m.requestId === 43);
       assert.deepEqual(pngSize(half.stylized.bytes), { w: 33, h: 25 });
+      assert.deepEqual(pngSize(half.original.bytes), { w: 33, h: 25 }, 'the original as the network saw it');
     } finally {
       sub.dispose();
     }
