@@ -932,7 +932,7 @@ class GalleryApp {
       tile('Speed', t.imagesPerSecond > 0 ? `${t.imagesPerSecond.toFixed(t.imagesPerSecond < 10 ? 2 : 1)}` : '—', 'images / s'),
       tile('Time left', running ? formatDuration(t.etaSeconds) : '—', running ? 'estimated' : undefined),
       tile('Total loss', last ? formatLoss(last.total) : '—', last ? `content ${formatLoss(last.content)} · style ${formatLoss(last.style)}` : undefined),
-      tile('Checkpoint', t.lastCheckpointIteration !== undefined ? formatCount(t.lastCheckpointIteration) : '—', 'saved at iteration'));
+      tile('Checkpoint', t.lastCheckpointIteration !== undefined ? formatCount(t.lastCheckpointIteration) : '—', t.lastCheckpointIteration !== undefined ? 'saved at iteration' : 'none saved yet'));
     const previewFigure = h('figure', { class: 'training-preview' },
       this.trainingImage.src ? this.trainingImage : h('div', { class: 'training-preview-empty' }, icon('file-media'), 'The test photo appears here after the first preview step'),
       h('figcaption', {}, this.trainingImage.dataset.iteration ? `Test photo at iteration ${formatCount(Number(this.trainingImage.dataset.iteration))}` : 'Test photo'));

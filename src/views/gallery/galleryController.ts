@@ -37,6 +37,11 @@ const MAX_CACHED_PREVIEWS = 8;
 const SAMPLE_SIDE = 256;
 const TRAINING_THROTTLE_MS = 250;
 const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
+/** Dropped images are kept in memory (for previews and Save); older ones go beyond this. */
+const MAX_HELD_BYTES = 256 * 1024 * 1024;
+/** Log lines a webview may cause: a burst of 40, then 4 a second (a flood is summarised). */
+const LOG_BURST = 40;
+const LOG_PER_SECOND = 4;
 
 interface RegisteredImage {
   readonly info: GalleryImage;
@@ -103,6 +108,9 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private readonly postListeners = new Set<(m: HostToWebview, layout: GalleryLayout) => void>();
   /** The last rejected messages (newest last), for diagnostics and tests. */
   readonly rejections: string[] = [];
+  private logTokens = LOG_BURST;
+  private logRefilled = Date.now();
+  private logSuppressed = 0;
 
   constructor(private readonly ctx: CommandContext) {
     this.bundleRoot = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist', 'webview');
@@ -204,9 +212,26 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   }
 
   private reject(reason: string): void {
-    this.ctx.log.error(`gallery: ${reason}`);
     this.rejections.push(reason);
     if (this.rejections.length > 50) this.rejections.shift();
+    this.rateLimitedLog('error', `gallery: ${reason}`);
+  }
+
+  /** Writes to the output channel unless a webview floods it (then one summary line per burst). */
+  private rateLimitedLog(level: 'info' | 'warn' | 'error', line: string): void {
+    const now = Date.now();
+    this.logTokens = Math.min(LOG_BURST, this.logTokens + ((now - this.logRefilled) / 1000) * LOG_PER_SECOND);
+    this.logRefilled = now;
+    if (this.logTokens < 1) {
+      this.logSuppressed++;
+      return;
+    }
+    this.logTokens--;
+    if (this.logSuppressed) {
+      this.ctx.log.warn(`gallery: ${this.logSuppressed} more messages from the webview were not logged (too many)`);
+      this.logSuppressed = 0;
+    }
+    if (level === 'error') this.ctx.log.error(line); else if (level === 'warn') this.ctx.log.warn(line); else this.ctx.log.info(line);
   }
 
   private async dispatch(m: WebviewToHost, s: GallerySession): Promise<void> {
@@ -289,11 +314,9 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         void vscode.commands.executeCommand('fastStyleTransfer.resumeTraining', style.id);
         return;
       }
-      case 'log': {
-        const line = `gallery webview: ${m.message}`;
-        if (m.level === 'error') this.ctx.log.error(line); else if (m.level === 'warn') this.ctx.log.warn(line); else this.ctx.log.info(line);
+      case 'log':
+        this.rateLimitedLog(m.level, `gallery webview: ${m.message}`);
         return;
-      }
     }
   }
 
@@ -305,7 +328,8 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
 
   private addImage(img: RegisteredImage): void {
     this.images.set(img.info.token, img);
-    while (this.images.size > MAX_IMAGES) {
+    const heldBytes = () => [...this.images.values()].reduce((n, i) => n + ('bytes' in i.source ? i.source.bytes.byteLength : 0), 0);
+    while (this.images.size > MAX_IMAGES || (this.images.size > 1 && heldBytes() > MAX_HELD_BYTES)) {
       const [oldest, entry] = this.images.entries().next().value as [string, RegisteredImage];
       this.images.delete(oldest);
       if (entry.inputFile) void fsp.rm(path.dirname(entry.inputFile), { recursive: true, force: true });

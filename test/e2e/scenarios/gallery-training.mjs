@@ -29,6 +29,9 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await pickQuickItem('starry_night.jpg');
   await pickQuickItem(new RegExp(`${path.basename(workspace)}/photos$`));
   await pickQuickItem('Quick preview');
+  // The name step reuses the quick input: wait for its suggestion before typing over it.
+  const input = page.locator('.quick-input-widget input.input');
+  for (let i = 0; i < 100 && (await input.inputValue()) !== 'Starry Night'; i++) await page.waitForTimeout(100);
   await answerInput('E2E Starry');
   log('training started');
 
@@ -43,8 +46,6 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   assert.ok(early >= 1);
 
   // Hidden and shown again: the webview is rebuilt and comes back on the Training tab.
-  await runCommand('View: Open Next Editor').catch(() => {});
-  await page.keyboard.press('Escape');
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gradient.png' }).first().dblclick();
   await page.locator('.tabs-container .tab', { hasText: 'gradient.png' }).waitFor();
   gallery = await frameOf({ title: 'Style Gallery' });
@@ -54,6 +55,7 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   // Closed and reopened: the host's training state fills the new panel at once.
   await page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }).locator('.codicon-close').click();
   await page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }).waitFor({ state: 'detached' });
+  await page.locator('.part.sidebar .composite.title').click(); // keyboard focus back to the workbench (not a webview)
   await runCommand('Fast Style Transfer: Open Style Gallery');
   gallery = await frameOf({ title: 'Style Gallery' });
   await gallery.locator('[data-tab="training"] .tab-status').waitFor({ timeout: 30_000 });

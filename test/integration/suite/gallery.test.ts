@@ -198,6 +198,13 @@ suite('gallery', () => {
         assert.ok(!replies.includes('image') && !replies.includes('preview') && !replies.includes('saved'), `no image was accepted (${replies.join(', ')})`);
       }
       assert.equal(await vscode.env.clipboard.readText(), 'unchanged', 'Copy Path of a foreign file did nothing');
+      // A flood (a compromised page) is refused message by message; the log is rate-limited and the host stays responsive.
+      for (let i = 0; i < 500; i++) await a.gallery.receive({ type: 'log', level: 'error', message: 'x'.repeat(3000) });
+      assert.equal(a.gallery.rejections.length, 50, 'the kept list of rejections is bounded');
+      assert.match(a.gallery.rejections[49], /"message" is too long/);
+      const posted = seen.length;
+      await a.gallery.receive({ type: 'openImagePath', path: path.join(workspaceDir(), 'gradient.png') });
+      assert.ok(seen.slice(posted).some((m) => m.type === 'image'), 'still answering valid messages');
       fs.rmSync(path.join(workspaceDir(), 'sneaky-link'));
       fs.rmSync(secretDir, { recursive: true, force: true });
     } finally {
