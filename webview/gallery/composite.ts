@@ -65,25 +65,23 @@ function toByte(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
 }
 
-/** The stylization's luminance with the content's chroma, as float RGB (3 per pixel). */
-export function preserveLuminance(content: Uint8ClampedArray | Uint8Array, stylized: Uint8ClampedArray | Uint8Array, pixels: number, stride = 4): Float32Array {
-  const out = new Float32Array(pixels * 3);
-  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += stride, o += 3) {
-    const r = content[i], g = content[i + 1], b = content[i + 2];
-    const cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
-    const cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
-    const dr = 1.402 * (cr - 128);
-    const dg = -0.344136 * (cb - 128) - 0.714136 * (cr - 128);
-    const db = 1.772 * (cb - 128);
-    const lo = Math.max(-dr, -dg, -db, 0);
-    const hi = Math.min(255 - dr, 255 - dg, 255 - db, 255);
-    let y = 0.299 * stylized[i] + 0.587 * stylized[i + 1] + 0.114 * stylized[i + 2];
-    y = y < lo ? lo : y > hi ? hi : y;
-    out[o] = y + dr;
-    out[o + 1] = y + dg;
-    out[o + 2] = y + db;
-  }
-  return out;
+/**
+ * One pixel's stylization luminance with the content's chroma, written to out[0..2]. The
+ * luminance is clamped to the range in which that chroma stays inside the RGB cube.
+ */
+function luminancePixel(r: number, g: number, b: number, sr: number, sg: number, sb: number, out: Float64Array): void {
+  const cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
+  const cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+  const dr = 1.402 * (cr - 128);
+  const dg = -0.344136 * (cb - 128) - 0.714136 * (cr - 128);
+  const db = 1.772 * (cb - 128);
+  const lo = Math.max(-dr, -dg, -db, 0);
+  const hi = Math.min(255 - dr, 255 - dg, 255 - db, 255);
+  let y = 0.299 * sr + 0.587 * sg + 0.114 * sb;
+  y = y < lo ? lo : y > hi ? hi : y;
+  out[0] = y + dr;
+  out[1] = y + dg;
+  out[2] = y + db;
 }
 
 function meanCov(d: ArrayLike<number>, pixels: number, stride: number): { mean: number[]; cov: number[][] } {
@@ -130,95 +128,67 @@ function symmetricPower(m: number[][], power: number): number[][] {
   return out;
 }
 
-/** The stylization recoloured to the content's colour mean and covariance, as float RGB. */
-export function matchHistogram(content: Uint8ClampedArray | Uint8Array, stylized: Uint8ClampedArray | Uint8Array, pixels: number, stride = 4): Float32Array {
+/** The affine map that gives the stylization the content's colour mean and covariance. */
+export interface HistogramMap { readonly A: number[][]; readonly from: number[]; readonly to: number[] }
+
+export function histogramMap(content: Uint8ClampedArray | Uint8Array, stylized: Uint8ClampedArray | Uint8Array, pixels: number, stride = 4): HistogramMap {
   const c = meanCov(content, pixels, stride);
   const s = meanCov(stylized, pixels, stride);
   const cHalf = symmetricPower(c.cov, 0.5);
   const sInvHalf = symmetricPower(s.cov, -0.5);
   const A = [0, 1, 2].map((i) => [0, 1, 2].map((j) => cHalf[i][0] * sInvHalf[0][j] + cHalf[i][1] * sInvHalf[1][j] + cHalf[i][2] * sInvHalf[2][j]));
-  const out = new Float32Array(pixels * 3);
-  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += stride, o += 3) {
-    const x0 = stylized[i] - s.mean[0], x1 = stylized[i + 1] - s.mean[1], x2 = stylized[i + 2] - s.mean[2];
-    for (let k = 0; k < 3; k++) out[o + k] = A[k][0] * x0 + A[k][1] * x1 + A[k][2] * x2 + c.mean[k];
-  }
-  return out;
+  return { A, from: s.mean, to: c.mean };
 }
 
 /**
  * Composites a content image and its raw stylization (both RGBA, same size) for any strength
- * and colour mode. Work that does not depend on the strength (linearising, the colour
- * transfer) is cached, so dragging the strength slider costs one pass of table look-ups.
+ * and colour mode, pixel by pixel with table look-ups: no per-image float copies, so a
+ * full-size render of a large photo costs no more memory than its output. Only the
+ * histogram statistics (two 3×3 matrices) are cached.
  */
 export class Compositor {
   readonly pixels: number;
-  private contentLinear: Float32Array | undefined;
-  private readonly styled = new Map<CompositeColorMode, { srgb?: Float32Array; linear?: Float32Array }>();
+  private histogram: HistogramMap | undefined;
 
   constructor(readonly content: Uint8ClampedArray | Uint8Array, readonly stylized: Uint8ClampedArray | Uint8Array, readonly width: number, readonly height: number) {
     this.pixels = width * height;
     if (content.length !== this.pixels * 4 || stylized.length !== this.pixels * 4) throw new Error(`compositor: expected ${width}×${height} RGBA images`);
   }
 
-  /** Colour-transferred stylization (float sRGB) for a mode; undefined for 'none' (the bytes as they are). */
-  private colored(mode: CompositeColorMode): Float32Array | undefined {
-    if (mode === 'none') return undefined;
-    let entry = this.styled.get(mode);
-    if (!entry) this.styled.set(mode, entry = {});
-    entry.srgb ??= mode === 'luminance' ? preserveLuminance(this.content, this.stylized, this.pixels) : matchHistogram(this.content, this.stylized, this.pixels);
-    return entry.srgb;
-  }
-
-  private coloredLinear(mode: CompositeColorMode): Float32Array {
-    const entry = this.styled.get(mode) ?? {};
-    this.styled.set(mode, entry);
-    if (!entry.linear) {
-      const lin = new Float32Array(this.pixels * 3);
-      const c = this.colored(mode);
-      if (c) for (let i = 0; i < lin.length; i++) lin[i] = srgbToLinear(c[i]);
-      else for (let p = 0, i = 0, o = 0; p < this.pixels; p++, i += 4, o += 3) {
-        lin[o] = BYTE_TO_LINEAR[this.stylized[i]]; lin[o + 1] = BYTE_TO_LINEAR[this.stylized[i + 1]]; lin[o + 2] = BYTE_TO_LINEAR[this.stylized[i + 2]];
-      }
-      entry.linear = lin;
-    }
-    return entry.linear;
-  }
-
-  private linearContent(): Float32Array {
-    if (!this.contentLinear) {
-      const lin = new Float32Array(this.pixels * 3);
-      for (let p = 0, i = 0, o = 0; p < this.pixels; p++, i += 4, o += 3) {
-        lin[o] = BYTE_TO_LINEAR[this.content[i]]; lin[o + 1] = BYTE_TO_LINEAR[this.content[i + 1]]; lin[o + 2] = BYTE_TO_LINEAR[this.content[i + 2]];
-      }
-      this.contentLinear = lin;
-    }
-    return this.contentLinear;
-  }
-
   /** Writes the composite into `out` (RGBA, alpha from the stylization); returns `out`. */
   render(strength: number, mode: CompositeColorMode, out: Uint8ClampedArray | Uint8Array = new Uint8ClampedArray(this.pixels * 4)): Uint8ClampedArray | Uint8Array {
     if (!(strength >= 0 && strength <= 1)) throw new Error(`strength must be between 0 and 1, got ${strength}`);
-    const n = this.pixels;
+    const n = this.pixels, c = this.content, s = this.stylized;
     if (strength === 0) {
-      for (let p = 0, i = 0; p < n; p++, i += 4) { out[i] = this.content[i]; out[i + 1] = this.content[i + 1]; out[i + 2] = this.content[i + 2]; out[i + 3] = this.stylized[i + 3]; }
+      for (let p = 0, i = 0; p < n; p++, i += 4) { out[i] = c[i]; out[i + 1] = c[i + 1]; out[i + 2] = c[i + 2]; out[i + 3] = s[i + 3]; }
       return out;
     }
-    if (strength === 1) {
-      const c = this.colored(mode);
-      for (let p = 0, i = 0, o = 0; p < n; p++, i += 4, o += 3) {
-        if (c) { out[i] = toByte(c[o]); out[i + 1] = toByte(c[o + 1]); out[i + 2] = toByte(c[o + 2]); }
-        else { out[i] = this.stylized[i]; out[i + 1] = this.stylized[i + 1]; out[i + 2] = this.stylized[i + 2]; }
-        out[i + 3] = this.stylized[i + 3];
+    if (mode === 'none') {
+      for (let p = 0, i = 0; p < n; p++, i += 4) {
+        if (strength === 1) { out[i] = s[i]; out[i + 1] = s[i + 1]; out[i + 2] = s[i + 2]; }
+        else for (let k = 0; k < 3; k++) {
+          const a = BYTE_TO_LINEAR[c[i + k]];
+          out[i + k] = toByte(linearToSrgb(a + (BYTE_TO_LINEAR[s[i + k]] - a) * strength));
+        }
+        out[i + 3] = s[i + 3];
       }
       return out;
     }
-    const a = this.linearContent();
-    const b = this.coloredLinear(mode);
-    for (let p = 0, i = 0, o = 0; p < n; p++, i += 4, o += 3) {
-      out[i] = toByte(linearToSrgb(a[o] + (b[o] - a[o]) * strength));
-      out[i + 1] = toByte(linearToSrgb(a[o + 1] + (b[o + 1] - a[o + 1]) * strength));
-      out[i + 2] = toByte(linearToSrgb(a[o + 2] + (b[o + 2] - a[o + 2]) * strength));
-      out[i + 3] = this.stylized[i + 3];
+    const h = mode === 'histogram' ? (this.histogram ??= histogramMap(c, s, n)) : undefined;
+    const px = new Float64Array(3);
+    for (let p = 0, i = 0; p < n; p++, i += 4) {
+      if (h) {
+        const x0 = s[i] - h.from[0], x1 = s[i + 1] - h.from[1], x2 = s[i + 2] - h.from[2];
+        for (let k = 0; k < 3; k++) px[k] = h.A[k][0] * x0 + h.A[k][1] * x1 + h.A[k][2] * x2 + h.to[k];
+      } else {
+        luminancePixel(c[i], c[i + 1], c[i + 2], s[i], s[i + 1], s[i + 2], px);
+      }
+      for (let k = 0; k < 3; k++) {
+        if (strength === 1) { out[i + k] = toByte(px[k]); continue; }
+        const a = BYTE_TO_LINEAR[c[i + k]];
+        out[i + k] = toByte(linearToSrgb(a + (srgbToLinear(px[k]) - a) * strength));
+      }
+      out[i + 3] = s[i + 3];
     }
     return out;
   }

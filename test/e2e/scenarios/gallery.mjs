@@ -58,6 +58,13 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await gallery.locator('.card .card-sample').first().waitFor({ timeout: 60_000 }).catch(() => log('no card sample image yet'));
   await screenshot('gallery-empty');
 
+  // Search: no match shows an empty state whose button clears the filter.
+  await gallery.locator('#search input').fill('no-such-style');
+  await gallery.locator('.empty h3', { hasText: 'No matching styles' }).waitFor();
+  assert.equal(await card.count(), 0);
+  await gallery.locator('.empty vscode-button', { hasText: 'Clear Filters' }).click();
+  await card.waitFor();
+
   // Select a fixture image from the workspace (a quick pick in the workbench).
   await gallery.locator('#pick-workspace').click();
   await pickQuickItem('coffee.jpg');
