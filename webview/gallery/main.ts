@@ -186,7 +186,7 @@ class GalleryApp {
     post({ type: 'ready' });
   }
 
-  private save(): void {
+  private persist(): void {
     vscode.setState(this.state);
   }
 
@@ -194,7 +194,7 @@ class GalleryApp {
 
   private build(): void {
     clear(this.root);
-    this.compare = new CompareView((p) => { this.state.split = p; this.save(); });
+    this.compare = new CompareView((p) => { this.state.split = p; this.persist(); });
     this.compare.setPosition(this.state.split);
     this.chart = new LossChart({ compact: this.layout === 'sidebar' });
     this.trainingImage = h('img', { class: 'training-image', alt: 'The test photo stylized by the network being trained' });
@@ -220,7 +220,7 @@ class GalleryApp {
     ) as HTMLElement & { selectedIndex: number };
     this.tabs.addEventListener('vsc-tabs-select', (e) => {
       this.state.tab = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex === 1 ? 'training' : 'gallery';
-      this.save();
+      this.persist();
       if (this.state.tab === 'training') requestAnimationFrame(() => this.chart.draw());
     });
     this.root.append(this.tabs);
@@ -229,10 +229,10 @@ class GalleryApp {
   private buildGalleryTab(): HTMLElement {
     this.searchField = h('vscode-textfield', { id: 'search', placeholder: 'Search styles', 'aria-label': 'Search styles', value: this.state.search },
       h('vscode-icon', { slot: 'content-before', name: 'search', 'aria-hidden': 'true' })) as HTMLElement & { value: string };
-    this.searchField.addEventListener('input', () => { this.state.search = this.searchField.value; this.save(); this.renderStyles(); });
+    this.searchField.addEventListener('input', () => { this.state.search = this.searchField.value; this.persist(); this.renderStyles(); });
     this.filterSelect = h('vscode-single-select', { id: 'filter', 'aria-label': 'Show styles of origin', class: 'filter' },
       ...(['all', 'bundled', 'trained', 'imported'] as const).map((f) => h('vscode-option', { value: f, selected: this.state.filter === f }, f === 'all' ? 'All origins' : ORIGIN_LABEL[f]))) as HTMLElement & { value: string };
-    this.filterSelect.addEventListener('change', () => { this.state.filter = this.filterSelect.value as Filter; this.save(); this.renderStyles(); });
+    this.filterSelect.addEventListener('change', () => { this.state.filter = this.filterSelect.value as Filter; this.persist(); this.renderStyles(); });
     this.styleCount = h('vscode-badge', { variant: 'counter', class: 'count' }, '0');
     this.grid = h('div', { id: 'grid', class: 'grid', role: 'radiogroup', 'aria-label': 'Styles' });
     this.grid.addEventListener('keydown', (e) => this.onGridKey(e));
@@ -283,12 +283,12 @@ class GalleryApp {
       this.state.strength = Number(this.strengthInput.value) / 100;
       this.strengthValue.textContent = `${this.strengthInput.value}%`;
       this.updateRangeFill();
-      this.save();
+      this.persist();
       this.queueComposite();
     });
     this.colorSelect = h('vscode-single-select', { id: 'colors', 'aria-label': 'Colours' },
       ...(['none', 'luminance', 'histogram'] as const).map((c) => h('vscode-option', { value: c, selected: this.state.colorMode === c, description: c === 'luminance' ? 'The style\'s light and texture, the photo\'s colours exactly' : c === 'histogram' ? 'The style\'s colour variety, shifted to the photo\'s palette' : 'The painting\'s colours' }, COLOR_LABELS[c]))) as HTMLElement & { value: string };
-    this.colorSelect.addEventListener('change', () => { this.state.colorMode = this.colorSelect.value as ColorMode; this.save(); this.queueComposite(); });
+    this.colorSelect.addEventListener('change', () => { this.state.colorMode = this.colorSelect.value as ColorMode; this.persist(); this.queueComposite(); });
 
     const strengthRow = h('div', { class: 'control control-wide' },
       h('label', { for: 'strength', class: 'control-label' }, icon('flame'), 'Strength'),
@@ -301,13 +301,13 @@ class GalleryApp {
         ...SCALES.map((s) => h('vscode-option', { value: String(s), selected: this.state.scale === s, description: s < 1 ? 'Larger brush strokes, faster' : s > 1 ? 'Finer strokes, slower' : undefined }, `${Math.round(s * 100)}%`))) as HTMLElement & { value: string };
       this.scaleSelect.addEventListener('change', () => {
         this.state.scale = Number(this.scaleSelect!.value);
-        this.save();
+        this.persist();
         this.renderOutputSize();
         if (this.state.size === 'full') this.schedulePreview();
       });
       this.formatSelect = h('vscode-single-select', { id: 'format', 'aria-label': 'Output format' },
         ...(Object.keys(FORMAT_LABELS) as OutputFormat[]).map((f) => h('vscode-option', { value: f, selected: this.state.format === f }, FORMAT_LABELS[f]))) as HTMLElement & { value: string };
-      this.formatSelect.addEventListener('change', () => { this.state.format = this.formatSelect!.value as OutputFormat; this.save(); });
+      this.formatSelect.addEventListener('change', () => { this.state.format = this.formatSelect!.value as OutputFormat; this.persist(); });
       this.outputSize = h('span', { class: 'control-hint', id: 'output-size' });
       controls.append(
         h('div', { class: 'control' }, h('span', { class: 'control-label' }, icon('screen-full'), 'Scale', this.outputSize), this.scaleSelect),
@@ -315,7 +315,7 @@ class GalleryApp {
       );
       this.fullSizeButton = this.action(button('Full Size', { icon: 'screen-full', secondary: true, id: 'full-size', title: 'Render the whole image at the output scale (what Save writes)' }), () => {
         this.state.size = this.state.size === 'full' ? 'preview' : 'full';
-        this.save();
+        this.persist();
         this.renderSizeButton();
         this.schedulePreview(0);
       });
@@ -422,7 +422,7 @@ class GalleryApp {
         this.renderImage();
         this.setTraining(m.training);
         this.renderSaved();
-        this.save();
+        this.persist();
         this.schedulePreview(0);
         if (m.focusStyle) this.revealCard(m.focusStyle);
         return;
@@ -445,7 +445,7 @@ class GalleryApp {
         this.state.image = m.image;
         this.state.saved = undefined;
         this.state.size = 'preview';
-        this.save();
+        this.persist();
         this.renderImage();
         this.renderSaved();
         this.renderSizeButton();
@@ -454,7 +454,7 @@ class GalleryApp {
       case 'focusStyle':
         this.selectStyle(m.styleId);
         this.revealCard(m.styleId);
-        if (this.tabs) { this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.save(); }
+        if (this.tabs) { this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.persist(); }
         return;
       case 'preview':
         void this.onPreview(m);
@@ -483,7 +483,7 @@ class GalleryApp {
       case 'saved':
         this.saving = false;
         this.state.saved = { path: m.path, displayPath: m.displayPath };
-        this.save();
+        this.persist();
         this.renderActions();
         this.renderSaved();
         this.setStatus('', 'ok');
@@ -527,14 +527,14 @@ class GalleryApp {
   private ensureSelection(): void {
     if (this.usable(this.state.styleId)) return;
     this.state.styleId = this.styles.find((s) => !s.error && !s.training)?.id ?? this.styles.find((s) => !s.error)?.id;
-    this.save();
+    this.persist();
   }
 
   private selectStyle(id: string): void {
     if (!this.usable(id) || id === this.state.styleId) { this.renderSelection(); return; }
     this.state.styleId = id;
     this.state.saved = undefined;
-    this.save();
+    this.persist();
     this.renderSelection();
     this.renderSaved();
     this.schedulePreview();
@@ -575,7 +575,7 @@ class GalleryApp {
         this.stylesEmpty.append(h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('search')), h('h3', {}, 'No matching styles'),
           h('p', {}, this.state.search ? `Nothing matches “${this.state.search}”.` : 'No style has this origin.'),
           h('div', { class: 'empty-actions' }, this.action(button('Clear Filters', { icon: 'clear-all', secondary: true }), () => {
-            this.state.search = ''; this.state.filter = 'all'; this.searchField.value = ''; this.filterSelect.value = 'all'; this.save(); this.renderStyles();
+            this.state.search = ''; this.state.filter = 'all'; this.searchField.value = ''; this.filterSelect.value = 'all'; this.persist(); this.renderStyles();
           })));
       }
     }
@@ -861,7 +861,7 @@ class GalleryApp {
     const wasRunning = this.training && (this.training.status === 'running' || this.training.status === 'starting');
     this.training = t;
     const running = !!t && (t.status === 'running' || t.status === 'starting');
-    if (running && !wasRunning) { this.state.stopIntent = undefined; this.save(); }
+    if (running && !wasRunning) { this.state.stopIntent = undefined; this.persist(); }
     this.chart.setData(t?.losses ?? []);
     this.renderTraining();
   }
@@ -905,14 +905,14 @@ class GalleryApp {
     const buttons = h('div', { class: 'training-actions' });
     if (running) {
       buttons.append(
-        this.action(button('Pause', { icon: 'debug-pause', id: 'pause-training', title: 'Stop after saving a checkpoint; Resume continues exactly where it stopped' }), () => { this.state.stopIntent = 'pause'; this.save(); post({ type: 'pauseTraining' }); }),
-        this.action(button('Cancel', { icon: 'debug-stop', secondary: true, id: 'cancel-training', title: 'Stop training; the last checkpoint is kept as a usable style' }), () => { this.state.stopIntent = 'cancel'; this.save(); post({ type: 'cancelTraining' }); }));
+        this.action(button('Pause', { icon: 'debug-pause', id: 'pause-training', title: 'Stop after saving a checkpoint; Resume continues exactly where it stopped' }), () => { this.state.stopIntent = 'pause'; this.persist(); post({ type: 'pauseTraining' }); }),
+        this.action(button('Cancel', { icon: 'debug-stop', secondary: true, id: 'cancel-training', title: 'Stop training; the last checkpoint is kept as a usable style' }), () => { this.state.stopIntent = 'cancel'; this.persist(); post({ type: 'cancelTraining' }); }));
     } else if (t.resumable) {
       buttons.append(this.action(button('Resume', { icon: 'debug-continue', id: 'resume-training' }), () => post({ type: 'resumeTraining', styleId: t.checkpoint })));
     }
     if (t.status === 'done' && this.layout === 'panel') {
       buttons.append(this.action(button('Try It in the Gallery', { icon: 'symbol-color', secondary: true }), () => {
-        this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.selectStyle(t.checkpoint); this.revealCard(t.checkpoint); this.save();
+        this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.selectStyle(t.checkpoint); this.revealCard(t.checkpoint); this.persist();
       }));
     }
     const last = t.losses[t.losses.length - 1];

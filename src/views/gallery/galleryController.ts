@@ -134,7 +134,8 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   async open(styleArg?: unknown, image?: vscode.Uri): Promise<void> {
     // From the palette: nothing; from the Styles tree: its id or its node ({ style }).
     const styleId = typeof styleArg === 'string' ? styleArg : (styleArg as { style?: { id?: unknown } } | undefined)?.style?.id;
-    const img = image instanceof vscode.Uri ? image : activeEditorImage();
+    // A new panel starts on the image in the editor, if any; revealing an open one keeps its image.
+    const img = image instanceof vscode.Uri ? image : this.panel ? undefined : activeEditorImage();
     if (img && img.scheme === 'file') {
       await this.guard.grant(img.fsPath);
       const registered = this.registerPath(img.fsPath, image ? 'dialog' : 'editor');
