@@ -592,11 +592,12 @@ class GalleryApp {
 
   private card(s: GalleryStyle): HTMLElement {
     const selected = s.id === this.state.styleId;
-    const meta = [ORIGIN_LABEL[s.origin], s.iteration ? `${formatCount(s.iteration)} it` : '', s.preset ?? ''].filter(Boolean).join(' · ');
+    const meta = [ORIGIN_LABEL[s.origin], s.iteration ? `${formatCount(s.iteration)} it` : ''].filter(Boolean).join(' · ');
+    const detail = [meta, s.preset ? `${s.preset} preset` : '', s.lastLoss !== undefined ? `loss ${formatLoss(s.lastLoss)}` : ''].filter(Boolean).join(', ');
     const media = h('div', { class: 'card-media' });
     const card = h('div', {
       class: `card${selected ? ' selected' : ''}${s.error ? ' unusable' : ''}`, role: 'radio', 'aria-checked': String(selected), 'aria-disabled': s.error ? 'true' : undefined,
-      tabindex: -1, 'data-style-id': s.id, 'aria-label': `${s.name}, ${meta}${s.error ? `, unusable: ${s.error}` : ''}`, title: s.error ?? s.name,
+      tabindex: -1, 'data-style-id': s.id, 'aria-label': `${s.name}, ${detail}${s.error ? `, unusable: ${s.error}` : ''}`, title: s.error ?? `${s.name} — ${detail}`,
     },
     media,
     h('div', { class: 'card-body' },
