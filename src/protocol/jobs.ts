@@ -143,7 +143,14 @@ export interface EngineInfo {
 
 export interface JobResults {
   stylize: StylizeResult;
-  preview: { readonly original: EncodedImage; readonly stylized: EncodedImage; readonly runtime: string };
+  preview: {
+    readonly original: EncodedImage;
+    readonly stylized: EncodedImage;
+    readonly runtime: string;
+    /** The source image's upright size before any preview downscaling. */
+    readonly sourceWidth?: number;
+    readonly sourceHeight?: number;
+  };
   train: TrainResult;
   import: { readonly checkpoint: string; readonly name: string };
   exportOnnx: { readonly path: string };
