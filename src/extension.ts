@@ -45,7 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   const training = new TrainingMonitor();
   const engine = new EngineClient({
     workerPath: context.asAbsolutePath(path.join('dist', 'worker.js')),
-    settings: () => engineSettings(readSettings(), storageDir),
+    settings: () => engineSettings(readSettings(), storageDir, context.asAbsolutePath('styles')),
     log: (level, message) => (level === 'error' ? log.error(message) : level === 'warn' ? log.warn(message) : log.info(message)),
   });
   const store = new StyleStore([]);

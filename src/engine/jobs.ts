@@ -23,10 +23,10 @@ let engine: { key: string; engine: StylizeEngine } | undefined;
 
 async function stylizeEngineFor(settings: EngineSettings, runtimeOverride?: string): Promise<StylizeEngine> {
   const runtime = (runtimeOverride ?? settings.stylizeRuntime) as EngineSettings['stylizeRuntime'];
-  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots]);
+  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots, settings.readOnlyRoots, settings.threads]);
   if (engine?.key !== key) {
     engine?.engine.dispose();
-    engine = { key, engine: await createStylizeEngine({ runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots }) };
+    engine = { key, engine: await createStylizeEngine({ runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots, readOnlyRoots: settings.readOnlyRoots, threads: settings.threads || undefined }) };
   }
   return engine.engine;
 }

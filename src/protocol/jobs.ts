@@ -216,6 +216,8 @@ export interface EngineSettings {
   /** Extra folders with node_modules (optional GPU packages). */
   readonly extraModuleRoots: readonly string[];
   readonly maxInputPixels: number;
+  /** Style folders that must not be written to (the extension's bundled styles): caches go to cacheDir. */
+  readonly readOnlyRoots?: readonly string[];
 }
 
 export const DEFAULT_MAX_INPUT_PIXELS = 100_000_000;
