@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { postProcess } from '../model/color';
 import type { FloatImage } from '../model/pixels';
-import { readImage8, resizeImage, resizeImage8, rgbaToFloat, type DecodedImage, type DecodedImage8 } from '../io/image';
+import { DEFAULT_MAX_PIXELS, readImage8, resizeImage, resizeImage8, rgbaToFloat, type DecodedImage, type DecodedImage8 } from '../io/image';
 import { IMAGE_EXTENSIONS, outputFormatFor, type ImageFormat } from '../io/formats';
 import { sanitizeStyleName, writeStylizedImage } from '../io/output';
 import { StyleTransferError, cancelledError, toErrorInfo } from '../protocol/errors';
@@ -84,7 +84,8 @@ export interface StylizedImage {
  * AUTO_TILE_PIXELS) or a tile size is given, else in one piece through stylizeDecoded.
  * Tiles are reported through `ctx.progress` and cancelled between tiles through `ctx.signal`.
  */
-export async function stylizeDecoded8(engine: StylizeEngine, style: LoadedStyle, img: DecodedImage8, opts: StylizeOptions, ctx: JobContext & { file?: string; index?: number; total?: number } = {}): Promise<StylizedImage> {
+export async function stylizeDecoded8(engine: StylizeEngine, style: LoadedStyle, img: DecodedImage8, opts: StylizeOptions,
+  ctx: JobContext & { file?: string; index?: number; total?: number; maxPixels?: number } = {}): Promise<StylizedImage> {
   const scale = opts.scale ?? 1;
   if (!(scale > 0 && scale <= 4)) throw new StyleTransferError('bad-input', `scale must be in (0, 4], got ${scale}`);
   if (opts.tileSize !== undefined && !(Number.isInteger(opts.tileSize) && opts.tileSize >= 0)) {
@@ -94,6 +95,10 @@ export async function stylizeDecoded8(engine: StylizeEngine, style: LoadedStyle,
   if (scale !== 1) {
     const width = Math.max(1, Math.round(img.width * scale));
     const height = Math.max(1, Math.round(img.height * scale));
+    const maxPixels = ctx.maxPixels ?? DEFAULT_MAX_PIXELS;
+    if (width * height > maxPixels) {
+      throw new StyleTransferError('image-too-large', `scaled by ${scale}, the image would be ${width}×${height} pixels, more than the limit of ${Math.round(maxPixels / 1e6)} megapixels`);
+    }
     source = await resizeImage8(img, { width, height, fit: 'fill', enlarge: true });
   }
   if (!shouldTile(source.width, source.height, await engine.runtimeFor(style), opts.tileSize)) {
@@ -131,7 +136,7 @@ export async function stylizeFiles(req: StylizeFilesRequest, engine: StylizeEngi
     try {
       // Bytes, not floats: a 100-megapixel photo is 300 MB this way (1.2 GB as floats).
       const img = await readImage8(file, { maxPixels: req.maxInputPixels });
-      const result = await stylizeDecoded8(engine, style, img, req.options, { ...ctx, file, index: i, total: files.length });
+      const result = await stylizeDecoded8(engine, style, img, req.options, { ...ctx, file, index: i, total: files.length, maxPixels: req.maxInputPixels });
       throwIfCancelled(ctx.signal, 'stylize'); // nothing is written after a cancel
       const format: ImageFormat = req.options.format && req.options.format !== 'same' ? req.options.format : outputFormatFor(img.format);
       const output = await writeStylizedImage(file, style.name, { width: result.width, height: result.height, rgb: result.rgb, alpha: result.alpha }, {

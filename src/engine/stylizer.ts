@@ -99,7 +99,6 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
     // a gigabyte for a 1024² tile) until released.
     let variantBytes: Promise<{ stats: Uint8Array; fixed: Uint8Array }> | undefined;
     const variants = () => variantBytes ??= fs.readFile(modelPath).then((core) => ({ stats: withNormStatsOutputs(core), fixed: withExternalNormStats(core) }));
-    variantBytes?.catch(() => { variantBytes = undefined; });
     // Memory patterns off: with them ONNX Runtime allocates each run's whole plan as one block
     // and the arena grew to 1.5 GB over three 1024² runs instead of staying at 1.0 GB.
     const passOptions: OnnxSessionOptions = { ...req.onnx, providers: [session.provider], enableMemPattern: false };

@@ -1,8 +1,8 @@
 // Two variants of an exported transform network for tiled stylize (normStats.ts), made by
 // rewriting the core ONNX graph of onnxExport.ts (so that file stays as it is):
-// - statistics outputs: the graph is unchanged and additionally outputs, for every
-//   InstanceNormalization, the per-channel mean and biased variance of its input (over the
-//   batch and the image);
+// - statistics outputs: every InstanceNormalization is computed step by step from the
+//   per-channel mean and biased variance of its input (over the batch and the image), which
+//   are also graph outputs; the image output is the plain model's;
 // - external statistics: the mean and variance are graph inputs. With fixed statistics an
 //   instance norm is an affine map per channel, y = x·a + b, a = scale / √(variance + ε),
 //   b = shift − mean·a, and the convolution before it is linear, so the two fold into one
@@ -127,8 +127,8 @@ function addEpsilon(initializer: onnx.ITensorProto[]): string {
 
 /**
  * The exported network (bytes of onnxExport's model) with extra outputs
- * `norm_stats/<layer>/mean` and `…/variance`, [batch, C, 1, 1] each, for every instance norm:
- * the statistics that layer computed. Its image output is unchanged.
+ * `norm_stats/<layer>/mean` and `…/variance`, [C] each, for every instance norm: the
+ * statistics that layer normalised with. Its image output is the plain model's.
  */
 export function withNormStatsOutputs(coreModel: Uint8Array, opts: NormVariantOptions = {}): Uint8Array {
   const { model, graph, nodes: oldNodes, initializer, outputs } = decode(coreModel);

@@ -127,11 +127,11 @@ export class TransformNet {
     const fixed = norm.statsOverride?.get(l.name);
     if (fixed) {
       y = instanceNormWithStats(y, fixed, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`));
+    } else if (norm.onStats) {
+      const { mean, variance } = tf.moments(y, [1, 2], true);
+      norm.onStats(l.name, mean, variance);
+      y = normalize(y, mean, variance, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`));
     } else {
-      if (norm.onStats) {
-        const { mean, variance } = tf.moments(y, [1, 2], true);
-        norm.onStats(l.name, mean, variance);
-      }
       y = instanceNorm(y, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`));
     }
     if (residual) y = tf.add(y, residual);
@@ -187,8 +187,10 @@ export function upsampleNearest(x: Tensor4D, factor: number): Tensor4D {
 export function instanceNormWithStats(x: Tensor4D, stats: ChannelStats, shift: Tensor, scale: Tensor): Tensor4D {
   const C = x.shape[3];
   if (stats.mean.length !== C || stats.variance.length !== C) throw new Error(`norm statistics have ${stats.mean.length} channels, the layer ${C}`);
-  const mean = tf.tensor1d(stats.mean);
-  const variance = tf.tensor1d(stats.variance);
+  return normalize(x, tf.tensor1d(stats.mean), tf.tensor1d(stats.variance), shift, scale);
+}
+
+function normalize(x: Tensor4D, mean: Tensor, variance: Tensor, shift: Tensor, scale: Tensor): Tensor4D {
   const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)));
   return tf.add(tf.mul(normalized, scale), shift) as Tensor4D;
 }

@@ -104,7 +104,7 @@ async function udnieEngine(): Promise<{ engine: StylizeEngine; style: LoadedStyl
 
 // ---- geometry ----
 
-test('the receptive field of the paper network reaches 54 px (margin 56); measured tiles agree beyond it', () => {
+test('the receptive field of the paper network reaches 54 px (margin 56)', () => {
   assert.equal(receptiveRadius(PAPER_ARCHITECTURE), 54);
   assert.equal(defaultMargin(PAPER_ARCHITECTURE), 56);
   // Fewer residual blocks see less; nearest upsampling sees a little more than transposed convs.
@@ -310,6 +310,10 @@ test('the stylize job tiles large images automatically and small ones go in one 
   assert.ok((await run(1500, 1500)).tiles > 1);
   assert.ok((await run(300, 200, { tileSize: 256 })).tiles > 1);
   assert.ok(shouldTile(1500, 1500, 'onnx') && !shouldTile(1400, 1400, 'onnx') && shouldTile(1100, 1000, 'tfjs'));
+  // Scaling up may not get round the pixel limit.
+  const { engine } = fakeEngine((img) => img);
+  const img = { width: 100, height: 100, rgb: { width: 100, height: 100, data: new Uint8Array(30_000) }, format: 'png' as const, source: {} as never };
+  await assert.rejects(stylizeDecoded8(engine, fakeStyle, img, { scale: 4 }, { maxPixels: 100_000 }), (e: unknown) => e instanceof StyleTransferError && e.code === 'image-too-large');
 });
 
 // ---- whole images through the engine ----
