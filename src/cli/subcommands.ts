@@ -1,18 +1,24 @@
 // The commands of `fst`. Each is a thin layer over the engine: parse options, run, print.
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parameterCount } from '../model/architecture';
 import { readCheckpoint, writeCheckpoint } from '../io/checkpoint';
+import { exportTransformNetToOnnx } from '../model/onnxExport';
 import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
-import { OUTPUT_FORMATS, type ColorMode, type OutputFormat, type StylizeOptions, type StylizeRuntime } from '../protocol/jobs';
+import {
+  DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TRAINING_PRESETS,
+  type ColorMode, type JobProgress, type OptimizeOptions, type OutputFormat, type StylizeOptions, type StylizeRuntime, type TrainingPresetName,
+} from '../protocol/jobs';
 import { createStylizeEngine } from '../engine/engines';
 import { stylizeFiles } from '../engine/stylizeJob';
 import { loadStyle } from '../engine/styles';
 import { trainStyle } from '../engine/trainJob';
 import { PRESETS } from '../model/presets';
-import { DEFAULT_MAX_INPUT_PIXELS, TRAINING_PRESETS, type JobProgress, type TrainingPresetName } from '../protocol/jobs';
-import os from 'node:os';
+import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from '../engine/optimizeJob';
+import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../model/optimize';
+import { writeFileAtomic } from '../io/output';
 
 type Values = Record<string, string | boolean | undefined>;
 interface OptionSpec { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
@@ -102,9 +108,11 @@ const stylizeCommand: Command = {
     'color-mode': { type: 'string' },
     scale: { type: 'string' },
     runtime: { type: 'string' },
+    backend: { type: 'string' },
     'max-pixels': { type: 'string' },
     'tile-size': { type: 'string' },
     'tile-stats': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
   },
   help: {
     model: 'style: a checkpoint folder or an ml5 model folder',
@@ -116,6 +124,8 @@ const stylizeCommand: Command = {
     'color-mode': 'none, luminance or histogram (colour matching)',
     scale: 'resize the input first (0.1-4); smaller = larger brush strokes',
     runtime: 'auto (ONNX Runtime, else tfjs), onnx or tfjs',
+    backend: 'tfjs backend when tfjs runs: auto, tfjs-node-gpu, tfjs-node, wasm or cpu',
+    quiet: 'do not report the runtime used on stderr',
     'max-pixels': 'refuse images with more pixels than this (default 100000000)',
     'tile-size': 'stylize in tiles of at most this many pixels per side (default: automatic, tiles above 2 megapixels)',
     'tile-stats': 'normalisation statistics of tiled images: auto, sampled or downscaled (faster, flatter)',
@@ -137,10 +147,12 @@ const stylizeCommand: Command = {
     };
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const maxInputPixels = numberOpt(v, 'max-pixels', 1, 1e10);
-    const engine = await createStylizeEngine({ runtime });
+    const tfjsBackend = choice(v, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const) ?? 'auto';
+    const engine = await createStylizeEngine({ runtime, tfjsBackend });
     try {
       const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine);
       for (const o of result.outputs) console.log(o.output);
+      if (!v.quiet && result.runtime) console.error(`fst stylize: ran on ${result.runtime}`);
       for (const f of result.failures) console.error(`fst stylize: ${f.error.message}`);
       return result.failures.length ? 1 : 0;
     } finally {
@@ -294,4 +306,171 @@ const trainCommand: Command = {
   },
 };
 
-export const commands: Command[] = [importCommand, stylizeCommand, trainCommand, infoCommand];
+const optimizeCommand: Command = {
+  name: 'optimize',
+  usage: '--style <image> --vgg <weights> [-o <out-dir>] [--size 256] [--steps N] [--method lbfgs|adam] [options] <image>',
+  summary: 'Stylize one image with any style image, no training (Gatys et al.; slow: minutes at 256 px on a CPU).',
+  options: {
+    style: { type: 'string', short: 's' }, vgg: { type: 'string' }, output: { type: 'string', short: 'o' },
+    size: { type: 'string' }, 'max-size': { type: 'string' }, 'style-size': { type: 'string' }, steps: { type: 'string', short: 'n' },
+    method: { type: 'string' }, 'learning-rate': { type: 'string' }, 'content-weight': { type: 'string' }, 'style-weight': { type: 'string' },
+    'tv-weight': { type: 'string' }, 'content-layer': { type: 'string' }, 'style-layers': { type: 'string' }, init: { type: 'string' },
+    seed: { type: 'string' }, format: { type: 'string', short: 'f' }, quality: { type: 'string' }, 'preview-dir': { type: 'string' },
+    'preview-every': { type: 'string' }, 'log-every': { type: 'string' }, backend: { type: 'string' }, 'save-on-cancel': { type: 'boolean' },
+  },
+  help: {
+    style: 'the style image (any painting or picture)', vgg: 'VGG19 weights: tfjs layers-model folder or imagenet-vgg-verydeep-19.mat',
+    output: 'output folder (default: beside the image); the file is <image>.<style>-optimized.png',
+    size: `longer side of the result in pixels (default ${OPTIMIZE_JOB_DEFAULTS.size}; never enlarged)`,
+    'max-size': `refuse --size above this (default ${OPTIMIZE_JOB_DEFAULTS.maxSize})`,
+    'style-size': 'longer side of the style image (default: --size); larger = larger brush strokes',
+    steps: `optimisation steps (default ${OPTIMIZE_JOB_DEFAULTS.steps})`,
+    method: `${OPTIMIZE_METHOD_NAMES.join(' or ')} (default ${OPTIMIZE_DEFAULTS.method}; L-BFGS needs fewer steps)`,
+    'learning-rate': `adam: step in pixel values (default ${OPTIMIZE_DEFAULTS.learningRate.adam}); lbfgs: largest pixel change of the first step (default ${OPTIMIZE_DEFAULTS.learningRate.lbfgs})`,
+    'content-weight': `content loss weight (default ${OPTIMIZE_LOSS_WEIGHTS.content})`,
+    'style-weight': `style loss weight (default ${OPTIMIZE_LOSS_WEIGHTS.style})`,
+    'tv-weight': `total-variation weight (default ${OPTIMIZE_LOSS_WEIGHTS.tv})`,
+    'content-layer': 'VGG content layer, e.g. relu2_2', 'style-layers': 'VGG style layers, comma separated',
+    init: 'start from the image (content, default) or from noise', seed: 'random seed for --init noise',
+    format: `output format: ${OUTPUT_FORMATS.join(', ')} (default png)`, quality: 'JPEG/WebP/AVIF quality 1-100',
+    'preview-dir': 'write a preview image into this folder every --preview-every steps',
+    'preview-every': 'steps between previews (default 10 with --preview-dir)',
+    'log-every': 'print a progress line every N steps (default 10)', backend: 'auto, tfjs-node-gpu, tfjs-node, wasm or cpu',
+    'save-on-cancel': 'on Ctrl+C write the best image so far (default: write nothing)',
+  },
+  examples: [
+    'fst optimize --style starry_night.jpg --vgg vgg19/ photo.jpg',
+    'fst optimize -s wave.jpg --vgg vgg19/ --size 384 --steps 300 --preview-dir previews -o out photo.jpg',
+  ],
+  async run(v, pos) {
+    if (pos.length !== 1) throw badInput('give exactly one image');
+    const intOpt = (name: string, min: number, max: number) => {
+      const n = numberOpt(v, name, min, max);
+      if (n !== undefined && !Number.isInteger(n)) throw badInput(`--${name} must be a whole number, got "${str(v, name)}"`);
+      return n;
+    };
+    const backend = choice(v, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const) ?? 'auto';
+    const logEvery = intOpt('log-every', 1, 1e9) ?? 10;
+    const previewDir = str(v, 'preview-dir');
+    const styleLayers = str(v, 'style-layers')?.split(',').map((x) => x.trim()).filter(Boolean);
+    const options: OptimizeOptions = {
+      image: path.resolve(pos[0]),
+      styleImage: path.resolve(required(v, 'style')),
+      vggPath: path.resolve(required(v, 'vgg')),
+      outDir: str(v, 'output') ? path.resolve(str(v, 'output')!) : undefined,
+      format: choice<OutputFormat>(v, 'format', OUTPUT_FORMATS),
+      quality: intOpt('quality', 1, 100),
+      size: intOpt('size', 1, 1e6),
+      maxSize: intOpt('max-size', 1, 1e6),
+      styleSize: intOpt('style-size', 1, 1e6),
+      steps: intOpt('steps', 1, 1e9),
+      method: choice(v, 'method', OPTIMIZE_METHOD_NAMES),
+      learningRate: numberOpt(v, 'learning-rate', 0, 1e6),
+      contentWeight: numberOpt(v, 'content-weight', 0, 1e12),
+      styleWeight: numberOpt(v, 'style-weight', 0, 1e12),
+      tvWeight: numberOpt(v, 'tv-weight', 0, 1e12),
+      contentLayer: str(v, 'content-layer'),
+      styleLayers: styleLayers?.length ? styleLayers : undefined,
+      init: choice(v, 'init', ['content', 'noise'] as const),
+      seed: intOpt('seed', 0, 2 ** 32 - 1),
+      previewEvery: previewDir ? (intOpt('preview-every', 1, 1e9) ?? 10) : 0,
+      saveOnCancel: v['save-on-cancel'] === true,
+    };
+    resolveOptimizeOptions(options); // every bad value fails here, before any slow loading
+    const started = Date.now();
+    const controller = new AbortController();
+    const onSigint = () => {
+      console.error(`fst optimize: stopping${options.saveOnCancel ? ' and saving the best image so far' : '; nothing will be written'} (Ctrl+C again to abort)…`);
+      controller.abort();
+      process.once('SIGINT', () => process.exit(130));
+    };
+    process.once('SIGINT', onSigint);
+    const previewWrites: Promise<unknown>[] = [];
+    const fmt = (x: number) => x.toExponential(3);
+    try {
+      const result = await optimizeWithImage(options, {
+        trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+      }, {
+        signal: controller.signal,
+        log: (m) => console.error(m),
+        progress: (p) => {
+          if (p.type === 'optimize') {
+            if (p.step % logEvery === 0 || p.step === p.totalSteps) {
+              const l = p.losses;
+              console.log(`step ${p.step}/${p.totalSteps} loss ${fmt(l.total)} (content ${fmt(l.content)}, style ${fmt(l.style)}, tv ${fmt(l.tv)}) eta ${formatDuration(p.etaSeconds)}`);
+            }
+          } else if (p.type === 'phase') {
+            console.error(p.message);
+          } else if (p.type === 'optimizePreview' && previewDir) {
+            const file = path.join(previewDir, `preview-${String(p.step).padStart(6, '0')}.png`);
+            previewWrites.push(fs.mkdir(previewDir, { recursive: true }).then(() => writeFileAtomic(file, p.image.bytes, { overwrite: true })));
+          }
+        },
+      });
+      await Promise.all(previewWrites);
+      const secs = (Date.now() - started) / 1000;
+      const drop = 100 * (1 - result.finalLosses.total / result.initialLosses.total);
+      console.log(`${result.cancelled ? 'stopped' : 'done'}: ${result.steps} steps (${result.evaluations} loss evaluations, ${result.method}, ${result.width}×${result.height}) in ${formatDuration(secs)}; ` +
+        `loss ${fmt(result.initialLosses.total)} → ${fmt(result.finalLosses.total)} (${drop >= 0 ? '−' : '+'}${Math.abs(drop).toFixed(1)}%)`);
+      if (result.output) console.log(result.output);
+      else console.error('fst optimize: cancelled; nothing written');
+      return result.cancelled ? 130 : 0;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+  },
+};
+
+const exportCommand: Command = {
+  name: 'export',
+  usage: '<checkpoint|ml5-folder> -o <target> [--onnx] [--float16] [--name <name>]',
+  summary: 'Export a style: a compact checkpoint for sharing (no optimizer state), or a self-contained ONNX model.',
+  options: { output: { type: 'string', short: 'o' }, onnx: { type: 'boolean' }, float16: { type: 'boolean' }, name: { type: 'string' }, note: { type: 'string' } },
+  help: {
+    output: 'the folder (checkpoint) or .onnx file to create; never overwritten',
+    onnx: 'write an ONNX model (input float32 NCHW RGB 0–255 of any size; output the same size)',
+    float16: 'store the weights as float16 (half the size; checkpoint only)',
+    name: 'display name of the exported style',
+    note: 'a note recorded in style.json provenance (e.g. the command that trained it)',
+  },
+  examples: ['fst export styles/mine -o shared/mine --float16', 'fst export styles/mine -o mine.onnx --onnx'],
+  async run(v, pos) {
+    if (pos.length !== 1) throw badInput('give exactly one style folder');
+    const output = path.resolve(required(v, 'output'));
+    try {
+      await fs.access(output);
+      throw new StyleTransferError('output-exists', `${output} already exists; not overwriting it`);
+    } catch (e) {
+      if (e instanceof StyleTransferError) throw e;
+    }
+    const style = await loadStyle(pos[0]);
+    if (v.onnx) {
+      const bytes = exportTransformNetToOnnx(style.arch, style.weights, { selfContained: true, weightsSha256: style.hash, graphName: style.name });
+      await writeFileAtomic(output, bytes);
+      console.log(output);
+      return 0;
+    }
+    const info = style.info;
+    const now = new Date().toISOString();
+    const extraFiles: Record<string, Uint8Array> = {};
+    try {
+      extraFiles['thumbnail.jpg'] = await fs.readFile(path.join(style.dir, 'thumbnail.jpg'));
+    } catch { /* no thumbnail */ }
+    // A shared style should not carry this machine's paths: keep file names only.
+    const base = (p?: string) => (p ? path.basename(p) : undefined);
+    const source = info?.source.kind === 'trained' ? { kind: 'trained' as const, styleImage: base(info.source.styleImage), dataset: base(info.source.dataset) } : info?.source;
+    await writeCheckpoint(output, {
+      ...(info ?? { iteration: 0, createdAt: now }),
+      source: source ?? { kind: 'imported', from: path.basename(style.dir), format: 'ml5' },
+      name: str(v, 'name') ?? style.name,
+      architecture: style.arch,
+      updatedAt: now,
+      ...(extraFiles['thumbnail.jpg'] ? { thumbnail: 'thumbnail.jpg' } : {}),
+      provenance: { ...(info?.provenance ?? {}), vgg: undefined, exportedFrom: path.basename(style.dir), exportedAt: now, ...(str(v, 'note') ? { note: str(v, 'note') } : {}) },
+    }, style.weights, { precision: v.float16 ? 'float16' : 'float32', extraFiles });
+    console.log(output);
+    return 0;
+  },
+};
+
+export const commands: Command[] = [importCommand, stylizeCommand, trainCommand, optimizeCommand, exportCommand, infoCommand];

@@ -6,7 +6,7 @@ import os from 'node:os';
 import type { NormStats } from '../model/normStats';
 import type { FloatImage } from '../model/pixels';
 import type { StylizeRuntime } from '../protocol/jobs';
-import { initTfjsBackend } from './backends';
+import { initTfjsBackend, type TfjsBackendPreference } from './backends';
 import { memoryError, openStylizer, type StatsPass, type StylizeEngine, type Stylizer, type TilePass } from './stylizer';
 import type { LoadedStyle } from './styles';
 
@@ -17,6 +17,17 @@ export interface EngineOptions {
   readonly extraModuleRoots?: readonly string[];
   /** ONNX Runtime intra-op threads (0 = one per core). */
   readonly threads?: number;
+  /** TensorFlow.js backend for the tfjs path (default: the best available). */
+  readonly tfjsBackend?: TfjsBackendPreference;
+  /** Style folders not to write into (bundled styles): their ONNX export goes to cacheDir. */
+  readonly readOnlyRoots?: readonly string[];
+}
+
+function isUnder(dir: string, roots: readonly string[] = []): boolean {
+  return roots.some((r) => {
+    const rel = path.relative(path.resolve(r), path.resolve(dir));
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  });
 }
 
 const MAX_OPEN = 3;
@@ -34,13 +45,14 @@ class CachingStylizeEngine implements StylizeEngine {
       const cacheDir = this.opts.cacheDir ?? path.join(os.tmpdir(), 'fast-style-transfer-cache');
       s = (async () => {
         // tfjs is the fallback (and the forced runtime): its backend must be chosen first.
-        if (this.opts.runtime !== 'onnx') await initTfjsBackend('auto', { extraModuleRoots: this.opts.extraModuleRoots });
+        if (this.opts.runtime !== 'onnx') await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots });
         return openStylizer({
           arch: style.arch,
           weights: style.weights,
           weightsSha256: style.hash,
-          // Our checkpoints keep their export beside them; other folders are not ours to write.
-          dir: style.format === 'checkpoint' ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
+          // Our checkpoints keep their export beside them; other folders (ml5 models, bundled
+          // styles) are not ours to write.
+          dir: style.format === 'checkpoint' && !isUnder(style.dir, this.opts.readOnlyRoots) ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
           fallbackCacheDir: path.join(cacheDir, 'onnx'),
           runtime: this.opts.runtime ?? 'auto',
           onnx: this.opts.threads ? { threads: this.opts.threads } : undefined,

@@ -2,7 +2,7 @@
 // from JobRequest to the engine functions.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { decodeImage, encodeImage, maxSide, readImage } from '../io/image';
+import { decodeImage, encodeImage, maxSide, readImage, resizeImage } from '../io/image';
 import { isCheckpointFolder, readCheckpoint, writeCheckpoint } from '../io/checkpoint';
 import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
@@ -17,15 +17,16 @@ import { downloadPretrained, listPretrainedStyles } from './pretrained';
 import { downloadVgg19 } from '../io/download';
 import { writeFileAtomic } from '../io/output';
 import { exportTransformNetToOnnx } from '../model/onnxExport';
+import { optimizeWithImage } from './optimizeJob';
 
 let engine: { key: string; engine: StylizeEngine } | undefined;
 
 async function stylizeEngineFor(settings: EngineSettings, runtimeOverride?: string): Promise<StylizeEngine> {
   const runtime = (runtimeOverride ?? settings.stylizeRuntime) as EngineSettings['stylizeRuntime'];
-  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots]);
+  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots, settings.readOnlyRoots, settings.threads]);
   if (engine?.key !== key) {
     engine?.engine.dispose();
-    engine = { key, engine: await createStylizeEngine({ runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots }) };
+    engine = { key, engine: await createStylizeEngine({ runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots, readOnlyRoots: settings.readOnlyRoots, threads: settings.threads || undefined }) };
   }
   return engine.engine;
 }
@@ -86,10 +87,15 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
         : await decodeImage(j.image.bytes, { maxPixels: settings.maxInputPixels, resize, name: j.image.name });
       const out = await stylizeDecoded(e, style, img, j.options);
       throwIfCancelled(ctx.signal);
+      // With a scale the network saw a resized input: return that one, so both images align.
+      const shown = out.width === img.width && out.height === img.height ? img : await resizeImage(img, { width: out.width, height: out.height, fit: 'fill', enlarge: true });
       const result: JobResults['preview'] = {
-        original: await encodePng(img.width, img.height, img.rgb.data, img.alpha),
+        original: await encodePng(shown.width, shown.height, shown.rgb.data, shown.alpha),
         stylized: await encodePng(out.width, out.height, out.rgb.data, out.alpha),
         runtime: e.label,
+        // EXIF orientations 5–8 are rotated by 90°: the upright image swaps width and height.
+        sourceWidth: img.source.orientation >= 5 ? img.source.height : img.source.width,
+        sourceHeight: img.source.orientation >= 5 ? img.source.width : img.source.height,
       };
       return result;
     }
@@ -103,6 +109,8 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       const r = await downloadVgg19(j.cacheDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }) });
       return { path: r.path, cached: r.cached };
     }
+    case 'optimize':
+      return optimizeWithImage(j.options, settings, ctx);
     case 'listPretrained':
       return listPretrainedStyles();
     case 'downloadPretrained': {

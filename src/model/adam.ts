@@ -28,7 +28,10 @@ export class Adam {
     for (const [name, p] of params) {
       const init = (saved?: Float32Array) => {
         if (saved && saved.length !== p.size) throw new Error(`optimizer state for ${name} has ${saved.length} values, expected ${p.size}`);
-        return tf.variable(saved ? tf.tensor(saved, p.shape) : tf.zerosLike(p), false);
+        const value = saved ? tf.tensor(saved, p.shape) : tf.zerosLike(p);
+        const v = tf.variable(value, false);
+        value.dispose(); // the variable keeps the data; the initial tensor would count as a leak
+        return v;
       };
       this.m.set(name, init(state?.m.get(name)));
       this.v.set(name, init(state?.v.get(name)));

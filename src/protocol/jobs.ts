@@ -49,6 +49,64 @@ export interface TrainOptions {
   readonly overrides?: Readonly<Record<string, unknown>>;
 }
 
+/** "Stylize with Any Image (slow)": Gatys et al.'s pixel optimisation, no training. */
+export type OptimizeMethodName = 'lbfgs' | 'adam';
+export const OPTIMIZE_METHOD_NAMES: readonly OptimizeMethodName[] = ['lbfgs', 'adam'];
+
+export interface OptimizeOptions {
+  /** The photo (content image). */
+  readonly image: string;
+  /** Any painting or picture whose style is copied. */
+  readonly styleImage: string;
+  /** VGG19 weights: a tfjs layers-model folder or a MatConvNet .mat file. */
+  readonly vggPath: string;
+  /** Folder for the result; default: beside the photo. */
+  readonly outDir?: string;
+  /** Default 'png' (the result is a new, smaller image; lossless keeps its fine texture). */
+  readonly format?: OutputFormat;
+  readonly quality?: number;
+  /** Longer side of the working image in pixels (default 256; never enlarged). */
+  readonly size?: number;
+  /** Refuse `size` above this (default 512: minutes per hundred steps on a CPU). */
+  readonly maxSize?: number;
+  /** Longer side of the style image (default: `size`). */
+  readonly styleSize?: number;
+  /** Optimisation steps (default 200). */
+  readonly steps?: number;
+  readonly method?: OptimizeMethodName;
+  /** Adam: step in pixel values; L-BFGS: largest pixel change of the first step. */
+  readonly learningRate?: number;
+  readonly contentWeight?: number;
+  readonly styleWeight?: number;
+  readonly tvWeight?: number;
+  readonly contentLayer?: string;
+  readonly styleLayers?: readonly string[];
+  /** Start from the photo (default) or from seeded noise. */
+  readonly init?: 'content' | 'noise';
+  readonly seed?: number;
+  /** Send an 'optimizePreview' every this many steps (default 10; 0 = none). */
+  readonly previewEvery?: number;
+  /** On cancel, write the best image so far (default false: a cancel writes nothing). */
+  readonly saveOnCancel?: boolean;
+}
+
+export interface OptimizeResult {
+  /** The written image; absent when cancelled without `saveOnCancel`. */
+  readonly output?: string;
+  readonly cancelled: boolean;
+  readonly steps: number;
+  /** Loss evaluations (VGG forward + backward passes). */
+  readonly evaluations: number;
+  readonly initialLosses: LossValues;
+  readonly finalLosses: LossValues;
+  readonly seconds: number;
+  readonly method: OptimizeMethodName;
+  readonly width: number;
+  readonly height: number;
+  /** The tfjs backend that ran it. */
+  readonly backend: string;
+}
+
 export type JobRequest =
   | { readonly type: 'stylize'; readonly inputs: readonly string[]; readonly style: string; readonly options: StylizeOptions }
   | { readonly type: 'preview'; readonly image: ImageSource; readonly style: string; readonly maxSide: number; readonly options: StylizeOptions }
@@ -58,6 +116,7 @@ export type JobRequest =
   | { readonly type: 'downloadVgg'; readonly cacheDir: string }
   | { readonly type: 'downloadPretrained'; readonly id: string; readonly target: string; readonly baseUrl?: string }
   | { readonly type: 'listPretrained' }
+  | { readonly type: 'optimize'; readonly options: OptimizeOptions }
   | { readonly type: 'info' };
 
 export type ImageSource = { readonly path: string } | { readonly bytes: Uint8Array; readonly name?: string };
@@ -91,13 +150,21 @@ export interface EngineInfo {
 
 export interface JobResults {
   stylize: StylizeResult;
-  preview: { readonly original: EncodedImage; readonly stylized: EncodedImage; readonly runtime: string };
+  preview: {
+    readonly original: EncodedImage;
+    readonly stylized: EncodedImage;
+    readonly runtime: string;
+    /** The source image's upright size before any preview downscaling. */
+    readonly sourceWidth?: number;
+    readonly sourceHeight?: number;
+  };
   train: TrainResult;
   import: { readonly checkpoint: string; readonly name: string };
   exportOnnx: { readonly path: string };
   downloadVgg: { readonly path: string; readonly cached: boolean };
   downloadPretrained: { readonly checkpoint: string; readonly name: string };
   listPretrained: readonly PretrainedStyleInfo[];
+  optimize: OptimizeResult;
   info: EngineInfo;
 }
 export type JobResult<T extends JobRequest['type']> = JobResults[T];
@@ -135,6 +202,8 @@ export type JobProgress =
   | { readonly type: 'trainPreview'; readonly iteration: number; readonly image: EncodedImage }
   | { readonly type: 'checkpoint'; readonly iteration: number; readonly path: string }
   | { readonly type: 'download'; readonly bytes: number; readonly total?: number }
+  | { readonly type: 'optimize'; readonly step: number; readonly totalSteps: number; readonly losses: LossValues; readonly etaSeconds: number }
+  | { readonly type: 'optimizePreview'; readonly step: number; readonly image: EncodedImage }
   | { readonly type: 'phase'; readonly message: string };
 
 export type HostToWorker =
@@ -158,6 +227,8 @@ export interface EngineSettings {
   /** Extra folders with node_modules (optional GPU packages). */
   readonly extraModuleRoots: readonly string[];
   readonly maxInputPixels: number;
+  /** Style folders that must not be written to (the extension's bundled styles): caches go to cacheDir. */
+  readonly readOnlyRoots?: readonly string[];
 }
 
 export const DEFAULT_MAX_INPUT_PIXELS = 100_000_000;

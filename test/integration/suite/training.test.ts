@@ -56,3 +56,18 @@ suite('training', () => {
     await until(async () => { await a.store.refresh(); return a.store.find(r.checkpoint)?.iteration === r.iterations + 2; }, 10_000, 'the store to see the resumed checkpoint');
   });
 });
+
+suite('stylize with any image', () => {
+  test('the optimisation method writes a stylized image beside the photo', async () => {
+    await api();
+    const r = await vscode.commands.executeCommand<{ output?: string; steps: number; initialLosses: { total: number }; finalLosses: { total: number } }>(
+      'fastStyleTransfer.stylizeAnyImage', undefined, {
+        image: path.join(workspaceDir(), 'gradient.png'), styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
+        vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'), size: 48, steps: 8,
+      });
+    assert.ok(r?.output, 'an output was written');
+    assert.ok(fs.existsSync(r.output));
+    assert.equal(path.dirname(r.output), workspaceDir());
+    assert.ok(r.finalLosses.total < r.initialLosses.total);
+  });
+});
