@@ -54,6 +54,12 @@ function numberOpt(v: Values, name: string, min: number, max: number): number | 
   return n;
 }
 
+function integerOpt(v: Values, name: string, min: number, max: number): number | undefined {
+  const n = numberOpt(v, name, min, max);
+  if (n !== undefined && !Number.isInteger(n)) throw badInput(`--${name} must be a whole number, got "${str(v, name)}"`);
+  return n;
+}
+
 function choice<T extends string>(v: Values, name: string, allowed: readonly T[]): T | undefined {
   const x = str(v, name);
   if (x === undefined) return undefined;
@@ -104,6 +110,8 @@ const stylizeCommand: Command = {
     runtime: { type: 'string' },
     backend: { type: 'string' },
     'max-pixels': { type: 'string' },
+    'tile-size': { type: 'string' },
+    'tile-stats': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
   help: {
@@ -119,6 +127,8 @@ const stylizeCommand: Command = {
     backend: 'tfjs backend when tfjs runs: auto, tfjs-node-gpu, tfjs-node, wasm or cpu',
     quiet: 'do not report the runtime used on stderr',
     'max-pixels': 'refuse images with more pixels than this (default 100000000)',
+    'tile-size': 'stylize in tiles of at most this many pixels per side (default: automatic, tiles above 2 megapixels)',
+    'tile-stats': 'normalisation statistics of tiled images: auto, sampled or downscaled (faster, flatter)',
   },
   examples: ['fst stylize -m styles/udnie -o out photo.jpg', 'fst stylize -m styles/udnie --strength 0.7 --preserve-colors photos/'],
   async run(v, pos) {
@@ -132,6 +142,8 @@ const stylizeCommand: Command = {
       strength: numberOpt(v, 'strength', 0, 1),
       colorMode,
       scale: numberOpt(v, 'scale', 0.01, 4),
+      tileSize: integerOpt(v, 'tile-size', 64, 65_536),
+      tileStats: choice<NonNullable<StylizeOptions['tileStats']>>(v, 'tile-stats', ['auto', 'sampled', 'downscaled']),
     };
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const maxInputPixels = numberOpt(v, 'max-pixels', 1, 1e10);

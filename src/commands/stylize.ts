@@ -74,6 +74,11 @@ export async function runStylize(ctx: CommandContext, style: StyleSummary, targe
             signal: controller.signal,
             onProgress: (p) => {
               if (p.type !== 'stylize') return;
+              if (p.tile && p.file) {
+                const what = p.tile.phase === 'stats' ? 'measuring' : `tile ${p.tile.done}/${p.tile.total}`;
+                progress.report({ message: `${p.done + 1}/${p.total} · ${path.basename(p.file)} · ${what}` });
+                return;
+              }
               const step = p.total ? ((p.done - lastDone) / p.total) * (100 / groups.size) : 0;
               lastDone = p.done;
               const msg = p.file ? `${p.done}/${p.total} · ${path.basename(p.file)}` : `0/${p.total}`;

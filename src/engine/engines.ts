@@ -3,10 +3,11 @@
 // §5: ~10× faster here), tfjs when it cannot load; 'onnx' and 'tfjs' force one.
 import path from 'node:path';
 import os from 'node:os';
+import type { NormStats } from '../model/normStats';
 import type { FloatImage } from '../model/pixels';
 import type { StylizeRuntime } from '../protocol/jobs';
 import { initTfjsBackend, type TfjsBackendPreference } from './backends';
-import { memoryError, openStylizer, type StylizeEngine, type Stylizer } from './stylizer';
+import { memoryError, openStylizer, type StatsPass, type StylizeEngine, type Stylizer, type TilePass } from './stylizer';
 import type { LoadedStyle } from './styles';
 
 export interface EngineOptions {
@@ -76,6 +77,40 @@ class CachingStylizeEngine implements StylizeEngine {
     } catch (e) {
       throw memoryError(e, img) ?? e;
     }
+  }
+
+  async openStatsPass(style: LoadedStyle): Promise<StatsPass> {
+    const pass = await (await this.stylizerFor(style)).openStatsPass();
+    return {
+      measure: async (img) => {
+        try {
+          return await pass.measure(img);
+        } catch (e) {
+          throw memoryError(e, img) ?? e;
+        }
+      },
+      close: () => pass.close(),
+    };
+  }
+
+  async openTilePass(style: LoadedStyle, stats: NormStats): Promise<TilePass> {
+    const stylizer = await this.stylizerFor(style);
+    this.label = stylizer.description;
+    const pass = await stylizer.openTilePass(stats);
+    return {
+      stylize: async (img) => {
+        try {
+          return await pass.stylize(img);
+        } catch (e) {
+          throw memoryError(e, img) ?? e;
+        }
+      },
+      close: () => pass.close(),
+    };
+  }
+
+  async runtimeFor(style: LoadedStyle): Promise<'onnx' | 'tfjs'> {
+    return (await this.stylizerFor(style)).runtime;
   }
 
   dispose(): void {

@@ -1,15 +1,26 @@
 // One entry point for stylizing with a checkpoint: ONNX Runtime by default (the cached
 // export, DESIGN §5), TensorFlow.js when ONNX Runtime cannot load or start. The tfjs path runs
 // on whatever tfjs backend the engine selected beforehand.
+import fs from 'node:fs/promises';
 import type { TransformNetArchitecture, WeightMap } from '../model/architecture';
+import type { NormStats } from '../model/normStats';
+import { withExternalNormStats, withNormStatsOutputs } from '../model/onnxNormStats';
 import type { FloatImage } from '../model/pixels';
 import { tf } from '../model/tf';
-import { stylizeWithTfjs } from '../model/stylize';
+import { normStatsWithTfjs, stylizeWithTfjs } from '../model/stylize';
 import { TransformNet } from '../model/transformNet';
 import { StyleTransferError } from '../protocol/errors';
 import { ensureOnnxModel, type OnnxCacheRequest } from './onnxCache';
+import { onnxNormStats, stylizeWithOnnxStats } from './onnxNormRunner';
 import type { LoadedStyle } from './styles';
-import { getOnnxSession, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+import { createOnnxSession, getOnnxSession, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+
+/**
+ * Tile sides (pixels) that keep one tile's pass within about 1 GB: ONNX Runtime's CPU provider
+ * needs ≈ 700 bytes per pixel for this network (measured: 0.75 GB at 1024², 1.7 GB at 1536²);
+ * tfjs on WebAssembly about twice that and is ~10× slower, so its tiles are smaller.
+ */
+export const DEFAULT_TILE_SIZE: Readonly<Record<'onnx' | 'tfjs', number>> = Object.freeze({ onnx: 1024, tfjs: 512 });
 
 export type StylizeRuntime = 'auto' | 'onnx' | 'tfjs';
 
@@ -27,7 +38,23 @@ export interface Stylizer {
   readonly fallbackReason?: string;
   /** Same size as the input, unclamped 0..255-ish floats. */
   stylize(img: FloatImage): Promise<FloatImage>;
+  /** Starts measuring instance-norm statistics (tiled stylize); close the pass to free its memory. */
+  openStatsPass(): Promise<StatsPass>;
+  /** Starts stylizing tiles normalised with `stats`; close the pass to free its memory. */
+  openTilePass(stats: NormStats): Promise<TilePass>;
   dispose(): Promise<void>;
+}
+
+/** Measures the statistics `stylize` would normalise each image with. */
+export interface StatsPass {
+  measure(img: FloatImage): Promise<NormStats>;
+  close(): Promise<void>;
+}
+
+/** Stylizes images (tiles of one large image) normalised with fixed statistics. */
+export interface TilePass {
+  stylize(img: FloatImage): Promise<FloatImage>;
+  close(): Promise<void>;
 }
 
 async function openOnnx(req: StylizerRequest): Promise<{ session: OnnxStyleSession; modelPath: string }> {
@@ -51,6 +78,8 @@ async function openTfjs(arch: TransformNetArchitecture, weights: StylizerRequest
     description: `tfjs ${tf.getBackend()}`,
     ...(fallbackReason ? { fallbackReason } : {}),
     stylize: (img) => stylizeWithTfjs(net, img),
+    openStatsPass: async () => ({ measure: (img) => normStatsWithTfjs(net, img), close: async () => undefined }),
+    openTilePass: async (stats) => ({ stylize: (img) => stylizeWithTfjs(net, img, stats), close: async () => undefined }),
     dispose: async () => net.dispose(),
   };
 }
@@ -64,11 +93,35 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
   const runtime = req.runtime ?? 'auto';
   if (runtime === 'tfjs') return openTfjs(req.arch, req.weights);
   try {
-    const { session } = await openOnnx(req);
+    const { session, modelPath } = await openOnnx(req);
+    // The two norm-statistics variants (tiled stylize), made from the cached export on first
+    // use. Their sessions live for one pass each: a CPU session keeps its memory arena (about
+    // a gigabyte for a 1024² tile) until released.
+    let variantBytes: Promise<{ stats: Uint8Array; fixed: Uint8Array }> | undefined;
+    const variants = () => variantBytes ??= fs.readFile(modelPath).then((core) => ({ stats: withNormStatsOutputs(core), fixed: withExternalNormStats(core) }));
+    // Memory patterns off: with them ONNX Runtime allocates each run's whole plan as one block
+    // and the arena grew to 1.5 GB over three 1024² runs instead of staying at 1.0 GB.
+    const passOptions: OnnxSessionOptions = { ...req.onnx, providers: [session.provider], enableMemPattern: false };
+    const openPass = async (which: 'stats' | 'fixed') => {
+      try {
+        return await createOnnxSession((await variants())[which], passOptions);
+      } catch (e) {
+        variantBytes = undefined;
+        throw e;
+      }
+    };
     return {
       runtime: 'onnx',
       description: `onnxruntime ${session.provider}`,
       stylize: (img) => stylizeWithOnnx(session, img),
+      openStatsPass: async () => {
+        const s = await openPass('stats');
+        return { measure: (img) => onnxNormStats(s, img), close: () => s.release() };
+      },
+      openTilePass: async (stats) => {
+        const s = await openPass('fixed');
+        return { stylize: (img) => stylizeWithOnnxStats(s, img, stats), close: () => s.release() };
+      },
       // Cached sessions are shared: leave them to the cache (releaseOnnxSessions on shutdown).
       dispose: async () => undefined,
     };
@@ -83,6 +136,12 @@ export interface StylizeEngine {
   /** e.g. "onnxruntime cpu" or "tfjs wasm" (of the last image stylized). */
   readonly label: string;
   stylize(style: LoadedStyle, img: FloatImage): Promise<FloatImage>;
+  /** Measures instance-norm statistics under `style`'s network (tiled stylize). */
+  openStatsPass(style: LoadedStyle): Promise<StatsPass>;
+  /** Stylizes tiles of one large image, normalised with that image's statistics. */
+  openTilePass(style: LoadedStyle, stats: NormStats): Promise<TilePass>;
+  /** The runtime that stylizes with `style` (opened on first use), for its default tile size. */
+  runtimeFor(style: LoadedStyle): Promise<'onnx' | 'tfjs'>;
   dispose(): void;
 }
 

@@ -4,7 +4,7 @@
 // one StyleTransferError: 'not-found', 'io', 'bad-image', 'image-too-large' or 'bad-input'.
 import fs from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
-import type { FloatImage } from '../model/pixels';
+import type { FloatImage, RgbBytes } from '../model/pixels';
 import { toBytes } from '../model/pixels';
 import { StyleTransferError } from '../protocol/errors';
 import { formatLabel, type ImageFormat, type InputFormat } from './formats';
@@ -43,6 +43,20 @@ export interface RgbaImage {
   readonly rgb: FloatImage;
   /** width × height bytes; present only when some pixel is not fully opaque. */
   readonly alpha?: Uint8Array;
+}
+
+/** An upright 8-bit sRGB image as RGB bytes plus optional alpha (RgbaImage at a quarter of the memory). */
+export interface RgbaImage8 {
+  readonly width: number;
+  readonly height: number;
+  readonly rgb: RgbBytes;
+  /** width × height bytes; present only when some pixel is not fully opaque. */
+  readonly alpha?: Uint8Array;
+}
+
+export interface DecodedImage8 extends RgbaImage8 {
+  readonly format: InputFormat;
+  readonly source: ImageSource;
 }
 
 export interface DecodedImage extends RgbaImage {
@@ -103,6 +117,18 @@ function readError(e: unknown, file: string): StyleTransferError {
 
 /** Reads and decodes an image file; the file is only read, never modified. */
 export async function readImage(file: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  return decodeImage(await readImageFile(file), { ...opts, name: file });
+}
+
+/**
+ * Like readImage, with the pixels kept as bytes: 3 bytes per pixel instead of 12, for images
+ * too large to hold as floats (tiled stylize of up to DEFAULT_MAX_PIXELS).
+ */
+export async function readImage8(file: string, opts: DecodeOptions = {}): Promise<DecodedImage8> {
+  return decodeImage8(await readImageFile(file), { ...opts, name: file });
+}
+
+async function readImageFile(file: string): Promise<Buffer> {
   let st;
   try {
     st = await fs.stat(file);
@@ -120,7 +146,7 @@ export async function readImage(file: string, opts: DecodeOptions = {}): Promise
   } catch (e) {
     throw readError(e, file);
   }
-  return decodeImage(bytes, { ...opts, name: file });
+  return bytes;
 }
 
 /** Turns a libvips/sharp decode failure into one clear message. */
@@ -168,6 +194,20 @@ function applyResize(p: Sharp, spec: ResizeSpec): Sharp {
  * multi-page file. The size is checked against `maxPixels` from the header, before decoding.
  */
 export async function decodeImage(bytes: Buffer | Uint8Array, opts: DecodeOptions & { name?: string } = {}): Promise<DecodedImage> {
+  const { data, info, format, source } = await decodeRaw(bytes, opts);
+  const split = splitChannels(data, info.width, info.height, info.channels);
+  return { width: info.width, height: info.height, ...split, format, source };
+}
+
+/** decodeImage with the pixels kept as bytes (see readImage8). */
+export async function decodeImage8(bytes: Buffer | Uint8Array, opts: DecodeOptions & { name?: string } = {}): Promise<DecodedImage8> {
+  const { data, info, format, source } = await decodeRaw(bytes, opts);
+  const split = splitChannels8(data, info.width, info.height, info.channels);
+  return { width: info.width, height: info.height, ...split, format, source };
+}
+
+/** Upright 8-bit sRGB RGB(A) bytes, with what the file held. */
+async function decodeRaw(bytes: Buffer | Uint8Array, opts: DecodeOptions & { name?: string }): Promise<{ data: Buffer; info: OutputInfo; format: InputFormat; source: ImageSource }> {
   const name = opts.name ?? 'the image';
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   checkMaxPixels(maxPixels);
@@ -241,8 +281,8 @@ export async function decodeImage(bytes: Buffer | Uint8Array, opts: DecodeOption
   } catch (e) {
     throw decodeError(e, name);
   }
-  const split = splitChannels(data, info.width, info.height, info.channels);
-  return { width: info.width, height: info.height, ...split, format: format as InputFormat, source };
+  if (info.channels !== 3 && info.channels !== 4) throw new Error(`internal: expected 3 or 4 channels after sRGB conversion, got ${info.channels}`);
+  return { data, info, format: format as InputFormat, source };
 }
 
 /** Native-endian uint16 samples → bytes, round(v · 255 / 65535). */
@@ -252,6 +292,24 @@ function roundTo8Bits(raw: Buffer): Buffer {
   const out = Buffer.alloc(v.length);
   for (let i = 0; i < v.length; i++) out[i] = Math.round(v[i] / 257);
   return out;
+}
+
+/** Interleaved RGB(A) bytes → RGB bytes and, when some pixel is not opaque, the alpha bytes. */
+function splitChannels8(data: Uint8Array, width: number, height: number, channels: number): { rgb: RgbBytes; alpha?: Uint8Array } {
+  const n = width * height;
+  if (channels === 3) return { rgb: { width, height, data } };
+  const rgb = new Uint8Array(n * 3);
+  const alpha = new Uint8Array(n);
+  let opaque = true;
+  for (let i = 0, s = 0, d = 0; i < n; i++, s += 4, d += 3) {
+    rgb[d] = data[s];
+    rgb[d + 1] = data[s + 1];
+    rgb[d + 2] = data[s + 2];
+    const a = data[s + 3];
+    alpha[i] = a;
+    if (a !== 255) opaque = false;
+  }
+  return opaque ? { rgb: { width, height, data: rgb } } : { rgb: { width, height, data: rgb }, alpha };
 }
 
 /** Interleaved RGB(A) bytes → float RGB and, when some pixel is not opaque, the alpha bytes. */
@@ -426,6 +484,29 @@ export async function resizeImage<T extends RgbaImage>(img: T, spec: ResizeSpec)
   const { data, info } = await resizeRaw(bytes, img.width, img.height, img.alpha ? 4 : 3, spec);
   const split = splitChannels(data, info.width, info.height, info.channels);
   return { ...img, width: info.width, height: info.height, rgb: split.rgb, alpha: split.alpha };
+}
+
+/** resizeImage for byte images (alpha resized with the colours, premultiplied). */
+export async function resizeImage8<T extends RgbaImage8>(img: T, spec: ResizeSpec): Promise<T> {
+  let bytes = img.rgb.data;
+  if (img.alpha) {
+    const n = img.width * img.height;
+    bytes = new Uint8Array(n * 4);
+    for (let i = 0; i < n; i++) {
+      bytes[i * 4] = img.rgb.data[i * 3];
+      bytes[i * 4 + 1] = img.rgb.data[i * 3 + 1];
+      bytes[i * 4 + 2] = img.rgb.data[i * 3 + 2];
+      bytes[i * 4 + 3] = img.alpha[i];
+    }
+  }
+  const { data, info } = await resizeRaw(bytes, img.width, img.height, img.alpha ? 4 : 3, spec);
+  const split = splitChannels8(data, info.width, info.height, info.channels);
+  return { ...img, width: info.width, height: info.height, rgb: split.rgb, alpha: split.alpha };
+}
+
+/** A float copy of a byte image (what the network takes). */
+export function rgbaToFloat<T extends RgbaImage8>(img: T): Omit<T, 'rgb'> & { rgb: FloatImage } {
+  return { ...img, rgb: { width: img.width, height: img.height, channels: 3, data: Float32Array.from(img.rgb.data) } };
 }
 
 /** Resizes to cover width × height and crops the centre: the training-image preparation. */

@@ -10,6 +10,14 @@ export interface FloatImage {
   readonly data: Float32Array;
 }
 
+/** An interleaved 8-bit RGB image (3 bytes per pixel): how large images are held between network passes. */
+export interface RgbBytes {
+  readonly width: number;
+  readonly height: number;
+  /** `height * width * 3` bytes. */
+  readonly data: Uint8Array;
+}
+
 /** Index of a reflected coordinate (…2 1 0 1 2… at the edges, edge pixel not repeated). */
 export function reflectIndex(i: number, n: number): number {
   if (n === 1) return 0;

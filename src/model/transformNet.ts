@@ -3,10 +3,22 @@
 import { tf, type Tensor4D, type Tensor, type Variable } from './tf';
 import { instanceNorm } from './instanceNorm';
 import {
-  OUTPUT_OFFSET, OUTPUT_SCALE, PAPER_ARCHITECTURE,
+  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, PAPER_ARCHITECTURE,
   layerSpecs, paramSpecs, validateWeights,
   type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
+import { validateNormStats, type ChannelStats, type NormStats } from './normStats';
+
+/** Options of TransformNet.apply for the instance norms. */
+export interface NormOptions {
+  /**
+   * Statistics for every layer, used instead of each image's own: tiles of one large image
+   * all use the whole image's statistics, so they agree in colour and contrast.
+   */
+  readonly statsOverride?: NormStats;
+  /** Called with each layer's own moments ([1, 1, 1, C] tensors, valid during the call). */
+  readonly onStats?: (layer: string, mean: Tensor, variance: Tensor) => void;
+}
 
 /** Init of the reference implementation: truncated normal filters (σ = 0.1), shift 0, scale 1. */
 const INIT_STDDEV = 0.1;
@@ -73,11 +85,12 @@ export class TransformNet {
    * activations are freed as soon as possible, which keeps inference memory near two
    * activations; leave it off under a gradient tape.
    */
-  apply(x: Tensor4D, releaseIntermediates = false): Tensor4D {
+  apply(x: Tensor4D, releaseIntermediates = false, norm: NormOptions = {}): Tensor4D {
     if (this.disposed) throw new Error('transform net was disposed');
     const [, H, W, C] = x.shape;
     if (C !== 3) throw new Error(`transform net expects 3 channels, got ${C}`);
     if (H % 4 !== 0 || W % 4 !== 0) throw new Error(`transform net input must be a multiple of 4 in size, got ${H}×${W}`);
+    if (norm.statsOverride) validateNormStats(norm.statsOverride, this.arch);
     const outputs = new Map<string, Tensor4D>();
     // The last layer that reads each activation, so it can be released after that point.
     const lastUse = new Map<string, number>();
@@ -88,7 +101,7 @@ export class TransformNet {
     let prev: Tensor4D = x; // the caller owns x: it is never in `outputs`, so never released here
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i];
-      const run = () => this.layer(l, prev, l.residualFrom ? outputs.get(l.residualFrom) : undefined);
+      const run = () => this.layer(l, prev, l.residualFrom ? outputs.get(l.residualFrom) : undefined, norm);
       const y = releaseIntermediates ? tf.tidy(run) : run();
       outputs.set(l.name, y);
       if (releaseIntermediates) {
@@ -101,7 +114,7 @@ export class TransformNet {
     return prev;
   }
 
-  private layer(l: LayerSpec, x: Tensor4D, residual?: Tensor4D): Tensor4D {
+  private layer(l: LayerSpec, x: Tensor4D, residual: Tensor4D | undefined, norm: NormOptions): Tensor4D {
     const w = this.param(`${l.name}/weight`);
     let y: Tensor4D;
     if (l.kind === 'conv') {
@@ -112,13 +125,45 @@ export class TransformNet {
       const [b, h, wd] = x.shape;
       y = tf.conv2dTranspose(x, w as Tensor as tf.Tensor4D, [b, h * l.stride, wd * l.stride, l.outChannels], l.stride, 'same');
     }
-    // ReLU runs inside the norm op (one fewer activation on the gradient tape).
-    const fuseRelu = l.activation === 'relu' && !residual;
-    y = instanceNorm(y, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`), fuseRelu ? 'relu' : 'none');
+    const fixed = norm.statsOverride?.get(l.name);
+    // On the ordinary path ReLU runs inside the norm op (one fewer activation on the gradient tape).
+    const fuseRelu = l.activation === 'relu' && !residual && !fixed && !norm.onStats;
+    if (fixed) {
+      y = instanceNormWithStats(y, fixed, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`));
+    } else if (norm.onStats) {
+      const { mean, variance } = tf.moments(y, [1, 2], true);
+      norm.onStats(l.name, mean, variance);
+      y = normalize(y, mean, variance, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`));
+    } else {
+      y = instanceNorm(y, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`), fuseRelu ? 'relu' : 'none');
+    }
     if (residual) y = tf.add(y, residual);
     if (l.activation === 'relu' && !fuseRelu) y = tf.relu(y);
     else if (l.activation === 'tanh') y = tf.add(tf.mul(tf.tanh(y), OUTPUT_SCALE), OUTPUT_OFFSET);
     return y;
+  }
+
+  /**
+   * The instance-norm statistics of every layer for one image ([1, H, W, 3], H and W multiples
+   * of 4): what `apply` computes internally, recorded so that tiles of a larger version of
+   * the image can be normalised with them (`statsOverride`).
+   */
+  async normStats(x: Tensor4D): Promise<NormStats> {
+    if (x.shape[0] !== 1) throw new Error(`normStats takes one image, got a batch of ${x.shape[0]}`);
+    const kept: { layer: string; mean: Tensor; variance: Tensor }[] = [];
+    try {
+      const y = this.apply(x, true, {
+        onStats: (layer, mean, variance) => kept.push({ layer, mean: tf.keep(mean), variance: tf.keep(variance) }),
+      });
+      y.dispose();
+      const stats = new Map<string, ChannelStats>();
+      for (const k of kept) {
+        stats.set(k.layer, { mean: (await k.mean.data()) as Float32Array, variance: (await k.variance.data()) as Float32Array });
+      }
+      return stats;
+    } finally {
+      for (const k of kept) { k.mean.dispose(); k.variance.dispose(); }
+    }
   }
 
   dispose(): void {
@@ -136,6 +181,21 @@ export function upsampleNearest(x: Tensor4D, factor: number): Tensor4D {
   const [b, h, w, c] = x.shape;
   const spread = tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, factor, 1, factor, 1]));
   return tf.reshape(spread, [b, h * factor, w * factor, c]);
+}
+
+/**
+ * Instance norm with given statistics instead of the image's own: the same formula, with
+ * `stats.mean` and `stats.variance` ([C] each) in place of the moments over H×W.
+ */
+export function instanceNormWithStats(x: Tensor4D, stats: ChannelStats, shift: Tensor, scale: Tensor): Tensor4D {
+  const C = x.shape[3];
+  if (stats.mean.length !== C || stats.variance.length !== C) throw new Error(`norm statistics have ${stats.mean.length} channels, the layer ${C}`);
+  return normalize(x, tf.tensor1d(stats.mean), tf.tensor1d(stats.variance), shift, scale);
+}
+
+function normalize(x: Tensor4D, mean: Tensor, variance: Tensor, shift: Tensor, scale: Tensor): Tensor4D {
+  const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)));
+  return tf.add(tf.mul(normalized, scale), shift) as Tensor4D;
 }
 
 /** Instance norm: per image and channel over H×W, biased variance, learned shift and scale. */

@@ -26,6 +26,13 @@ export interface StylizeOptions {
   readonly runtime?: StylizeRuntime;
   /** Tile size for large images (pixels per side); 0 = automatic. */
   readonly tileSize?: number;
+  /**
+   * Instance-norm statistics of tiled images: 'auto' (default: exact for images up to about
+   * a megapixel, else 'sampled'), 'sampled' (pooled over half the image in full-resolution
+   * tiles: +50 % time, close to a one-piece stylize) or 'downscaled' (one pass over a
+   * one-megapixel copy: fast, flatter and hazier on large images).
+   */
+  readonly tileStats?: 'auto' | 'sampled' | 'downscaled';
 }
 
 export interface TrainOptions {
@@ -178,7 +185,11 @@ export interface LossValues {
 }
 
 export type JobProgress =
-  | { readonly type: 'stylize'; readonly done: number; readonly total: number; readonly file?: string; readonly output?: string }
+  | {
+      readonly type: 'stylize'; readonly done: number; readonly total: number; readonly file?: string; readonly output?: string;
+      /** Within a large image stylized in tiles: the statistics pass, then the tiles. */
+      readonly tile?: { readonly phase: 'stats' | 'stylize'; readonly done: number; readonly total: number };
+    }
   | {
       readonly type: 'train';
       readonly iteration: number;
