@@ -55,7 +55,12 @@ async function prepare(opts: TrainOptions, backend: BackendReport, ctx: JobConte
     const saved = await readTrainingState(opts.output, ck.info.architecture);
     const savedHp = saved.json.hyperparameters as Record<string, unknown>;
     // A resume keeps every saved hyperparameter; only the length can be extended.
-    const hp = resolveHyperparameters('paper', { ...savedHp, ...(opts.overrides?.iterations !== undefined ? { iterations: opts.overrides.iterations } : {}) });
+    let hp: TrainingHyperparameters;
+    try {
+      hp = resolveHyperparameters('paper', { ...savedHp, ...(opts.overrides?.iterations !== undefined ? { iterations: opts.overrides.iterations } : {}) });
+    } catch (e) {
+      throw new StyleTransferError('bad-checkpoint', `cannot resume from ${opts.output}: its saved training settings are damaged (${(e as Error).message})`);
+    }
     const net = TransformNet.fromWeights(ck.info.architecture, ck.weights);
     const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, saved.adam);
     ctx.log?.(`resuming ${ck.info.name} at iteration ${saved.json.iteration}`);
@@ -121,7 +126,12 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     ctx.progress?.({ type: 'phase', message: 'Checking the training images…' });
     const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, files: opts.resume && p.state.dataFiles.length ? p.state.dataFiles : undefined });
     const state = { ...p.state, dataFiles: [...images.files] };
-    const iterations = totalIterations(hp, images.files.length);
+    let iterations: number;
+    try {
+      iterations = totalIterations(hp, images.files.length);
+    } catch (e) {
+      throw new StyleTransferError('bad-input', `training length: ${(e as Error).message}`);
+    }
     if (p.startIteration >= iterations) {
       return { checkpoint: opts.output, iterations: p.startIteration, cancelled: false };
     }
