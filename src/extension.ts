@@ -9,6 +9,7 @@ import { StyleStore, type StyleRoot } from './services/styleStore';
 import { TrainingMonitor } from './services/trainingMonitor';
 import { StatusBar } from './views/statusBar';
 import { StylesTreeProvider } from './views/stylesTree';
+import { GALLERY_VIEW_ID, GalleryController } from './views/gallery/galleryController';
 import type { CommandContext } from './commands/context';
 import { stylizeCommand, stylizeWithStyleCommand } from './commands/stylize';
 import { stylizeAnyImageCommand } from './commands/stylizeAnyImage';
@@ -23,6 +24,7 @@ export interface FastStyleTransferApi {
   readonly store: StyleStore;
   readonly training: TrainingMonitor;
   readonly context: CommandContext;
+  readonly gallery: GalleryController;
 }
 
 function styleRoots(ctx: vscode.ExtensionContext, storageDir: string): StyleRoot[] {
@@ -43,7 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   const training = new TrainingMonitor();
   const engine = new EngineClient({
     workerPath: context.asAbsolutePath(path.join('dist', 'worker.js')),
-    settings: () => engineSettings(readSettings(), storageDir),
+    settings: () => engineSettings(readSettings(), storageDir, context.asAbsolutePath('styles')),
     log: (level, message) => (level === 'error' ? log.error(message) : level === 'warn' ? log.warn(message) : log.info(message)),
   });
   const store = new StyleStore([]);
@@ -52,6 +54,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   const ctx: CommandContext = { extension: context, engine, store, training, status, log, storageDir, settings: (scope) => readSettings(scope) };
   const tree = new StylesTreeProvider(store, training);
   const view = vscode.window.createTreeView('fastStyleTransfer.styles', { treeDataProvider: tree, showCollapseAll: false });
+  const gallery = new GalleryController(ctx);
+  ctx.openGallery = (styleId, image) => gallery.open(styleId, image);
 
   const register = (id: string, fn: (...args: never[]) => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(`fastStyleTransfer.${id}`, fn as (...args: unknown[]) => unknown));
@@ -74,13 +78,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   register('setUpGpu', () => vscode.window.showInformationMessage('GPU setup is not available yet.'));
 
   context.subscriptions.push(
-    log, status, tree, view,
+    log, status, tree, view, gallery,
+    vscode.window.registerWebviewViewProvider(GALLERY_VIEW_ID, gallery),
     { dispose: () => store.dispose() },
     { dispose: () => void engine.dispose() },
     onSettingsChanged(() => void store.setRoots(styleRoots(context, storageDir))),
   );
   log.info(`Fast Style Transfer ${context.extension.packageJSON.version} activated; styles in ${path.join(storageDir, 'styles')}`);
-  return { engine, store, training, context: ctx };
+  return { engine, store, training, context: ctx, gallery };
 }
 
 export function deactivate(): void {

@@ -1,22 +1,24 @@
 // The commands of `fst`. Each is a thin layer over the engine: parse options, run, print.
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parameterCount } from '../model/architecture';
 import { readCheckpoint, writeCheckpoint } from '../io/checkpoint';
+import { exportTransformNetToOnnx } from '../model/onnxExport';
 import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
-import { OUTPUT_FORMATS, type ColorMode, type OutputFormat, type StylizeOptions, type StylizeRuntime } from '../protocol/jobs';
+import {
+  DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TRAINING_PRESETS,
+  type ColorMode, type JobProgress, type OptimizeOptions, type OutputFormat, type StylizeOptions, type StylizeRuntime, type TrainingPresetName,
+} from '../protocol/jobs';
 import { createStylizeEngine } from '../engine/engines';
 import { stylizeFiles } from '../engine/stylizeJob';
 import { loadStyle } from '../engine/styles';
 import { trainStyle } from '../engine/trainJob';
 import { PRESETS } from '../model/presets';
-import { DEFAULT_MAX_INPUT_PIXELS, TRAINING_PRESETS, type JobProgress, type TrainingPresetName } from '../protocol/jobs';
-import os from 'node:os';
 import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from '../engine/optimizeJob';
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../model/optimize';
 import { writeFileAtomic } from '../io/output';
-import { OPTIMIZE_METHOD_NAMES, type OptimizeOptions } from '../protocol/jobs';
 
 type Values = Record<string, string | boolean | undefined>;
 interface OptionSpec { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
@@ -407,4 +409,56 @@ const optimizeCommand: Command = {
   },
 };
 
-export const commands: Command[] = [importCommand, stylizeCommand, trainCommand, infoCommand, optimizeCommand];
+const exportCommand: Command = {
+  name: 'export',
+  usage: '<checkpoint|ml5-folder> -o <target> [--onnx] [--float16] [--name <name>]',
+  summary: 'Export a style: a compact checkpoint for sharing (no optimizer state), or a self-contained ONNX model.',
+  options: { output: { type: 'string', short: 'o' }, onnx: { type: 'boolean' }, float16: { type: 'boolean' }, name: { type: 'string' }, note: { type: 'string' } },
+  help: {
+    output: 'the folder (checkpoint) or .onnx file to create; never overwritten',
+    onnx: 'write an ONNX model (input float32 NCHW RGB 0–255 of any size; output the same size)',
+    float16: 'store the weights as float16 (half the size; checkpoint only)',
+    name: 'display name of the exported style',
+    note: 'a note recorded in style.json provenance (e.g. the command that trained it)',
+  },
+  examples: ['fst export styles/mine -o shared/mine --float16', 'fst export styles/mine -o mine.onnx --onnx'],
+  async run(v, pos) {
+    if (pos.length !== 1) throw badInput('give exactly one style folder');
+    const output = path.resolve(required(v, 'output'));
+    try {
+      await fs.access(output);
+      throw new StyleTransferError('output-exists', `${output} already exists; not overwriting it`);
+    } catch (e) {
+      if (e instanceof StyleTransferError) throw e;
+    }
+    const style = await loadStyle(pos[0]);
+    if (v.onnx) {
+      const bytes = exportTransformNetToOnnx(style.arch, style.weights, { selfContained: true, weightsSha256: style.hash, graphName: style.name });
+      await writeFileAtomic(output, bytes);
+      console.log(output);
+      return 0;
+    }
+    const info = style.info;
+    const now = new Date().toISOString();
+    const extraFiles: Record<string, Uint8Array> = {};
+    try {
+      extraFiles['thumbnail.jpg'] = await fs.readFile(path.join(style.dir, 'thumbnail.jpg'));
+    } catch { /* no thumbnail */ }
+    // A shared style should not carry this machine's paths: keep file names only.
+    const base = (p?: string) => (p ? path.basename(p) : undefined);
+    const source = info?.source.kind === 'trained' ? { kind: 'trained' as const, styleImage: base(info.source.styleImage), dataset: base(info.source.dataset) } : info?.source;
+    await writeCheckpoint(output, {
+      ...(info ?? { iteration: 0, createdAt: now }),
+      source: source ?? { kind: 'imported', from: path.basename(style.dir), format: 'ml5' },
+      name: str(v, 'name') ?? style.name,
+      architecture: style.arch,
+      updatedAt: now,
+      ...(extraFiles['thumbnail.jpg'] ? { thumbnail: 'thumbnail.jpg' } : {}),
+      provenance: { ...(info?.provenance ?? {}), vgg: undefined, exportedFrom: path.basename(style.dir), exportedAt: now, ...(str(v, 'note') ? { note: str(v, 'note') } : {}) },
+    }, style.weights, { precision: v.float16 ? 'float16' : 'float32', extraFiles });
+    console.log(output);
+    return 0;
+  },
+};
+
+export const commands: Command[] = [importCommand, stylizeCommand, trainCommand, optimizeCommand, exportCommand, infoCommand];

@@ -117,6 +117,10 @@ async function report(ctx: CommandContext, style: StyleSummary, r: StylizeResult
     return;
   }
   if (r.outputs.length === 1 && openResult) {
+    // Original and result side by side: show the original first unless it is already open.
+    const input = vscode.Uri.file(r.outputs[0].input);
+    const open = vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => (t.input instanceof vscode.TabInputCustom || t.input instanceof vscode.TabInputText) && t.input.uri.fsPath === input.fsPath));
+    if (!open) await vscode.commands.executeCommand('vscode.open', input, { preview: true });
     await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(r.outputs[0].output), { viewColumn: vscode.ViewColumn.Beside, preview: false });
   } else if (r.outputs.length > 0) {
     const folder = path.dirname(r.outputs[0].output);

@@ -18,6 +18,15 @@ export interface EngineOptions {
   readonly threads?: number;
   /** TensorFlow.js backend for the tfjs path (default: the best available). */
   readonly tfjsBackend?: TfjsBackendPreference;
+  /** Style folders not to write into (bundled styles): their ONNX export goes to cacheDir. */
+  readonly readOnlyRoots?: readonly string[];
+}
+
+function isUnder(dir: string, roots: readonly string[] = []): boolean {
+  return roots.some((r) => {
+    const rel = path.relative(path.resolve(r), path.resolve(dir));
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  });
 }
 
 const MAX_OPEN = 3;
@@ -40,8 +49,9 @@ class CachingStylizeEngine implements StylizeEngine {
           arch: style.arch,
           weights: style.weights,
           weightsSha256: style.hash,
-          // Our checkpoints keep their export beside them; other folders are not ours to write.
-          dir: style.format === 'checkpoint' ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
+          // Our checkpoints keep their export beside them; other folders (ml5 models, bundled
+          // styles) are not ours to write.
+          dir: style.format === 'checkpoint' && !isUnder(style.dir, this.opts.readOnlyRoots) ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
           fallbackCacheDir: path.join(cacheDir, 'onnx'),
           runtime: this.opts.runtime ?? 'auto',
           onnx: this.opts.threads ? { threads: this.opts.threads } : undefined,

@@ -2,7 +2,7 @@
 // from JobRequest to the engine functions.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { decodeImage, encodeImage, maxSide, readImage } from '../io/image';
+import { decodeImage, encodeImage, maxSide, readImage, resizeImage } from '../io/image';
 import { isCheckpointFolder, readCheckpoint, writeCheckpoint } from '../io/checkpoint';
 import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
@@ -23,10 +23,10 @@ let engine: { key: string; engine: StylizeEngine } | undefined;
 
 async function stylizeEngineFor(settings: EngineSettings, runtimeOverride?: string): Promise<StylizeEngine> {
   const runtime = (runtimeOverride ?? settings.stylizeRuntime) as EngineSettings['stylizeRuntime'];
-  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots]);
+  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots, settings.readOnlyRoots, settings.threads]);
   if (engine?.key !== key) {
     engine?.engine.dispose();
-    engine = { key, engine: await createStylizeEngine({ runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots }) };
+    engine = { key, engine: await createStylizeEngine({ runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots, readOnlyRoots: settings.readOnlyRoots, threads: settings.threads || undefined }) };
   }
   return engine.engine;
 }
@@ -87,10 +87,15 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
         : await decodeImage(j.image.bytes, { maxPixels: settings.maxInputPixels, resize, name: j.image.name });
       const out = await stylizeDecoded(e, style, img, j.options);
       throwIfCancelled(ctx.signal);
+      // With a scale the network saw a resized input: return that one, so both images align.
+      const shown = out.width === img.width && out.height === img.height ? img : await resizeImage(img, { width: out.width, height: out.height, fit: 'fill', enlarge: true });
       const result: JobResults['preview'] = {
-        original: await encodePng(img.width, img.height, img.rgb.data, img.alpha),
+        original: await encodePng(shown.width, shown.height, shown.rgb.data, shown.alpha),
         stylized: await encodePng(out.width, out.height, out.rgb.data, out.alpha),
         runtime: e.label,
+        // EXIF orientations 5–8 are rotated by 90°: the upright image swaps width and height.
+        sourceWidth: img.source.orientation >= 5 ? img.source.height : img.source.width,
+        sourceHeight: img.source.orientation >= 5 ? img.source.width : img.source.height,
       };
       return result;
     }

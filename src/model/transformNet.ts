@@ -1,8 +1,9 @@
 // The transform network (Johnson et al. 2016) on TensorFlow.js. Layout and sizes come from
 // architecture.ts; this file only turns them into tensors and the forward pass.
 import { tf, type Tensor4D, type Tensor, type Variable } from './tf';
+import { instanceNorm } from './instanceNorm';
 import {
-  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, PAPER_ARCHITECTURE,
+  OUTPUT_OFFSET, OUTPUT_SCALE, PAPER_ARCHITECTURE,
   layerSpecs, paramSpecs, validateWeights,
   type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
@@ -111,9 +112,11 @@ export class TransformNet {
       const [b, h, wd] = x.shape;
       y = tf.conv2dTranspose(x, w as Tensor as tf.Tensor4D, [b, h * l.stride, wd * l.stride, l.outChannels], l.stride, 'same');
     }
-    y = instanceNorm(y, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`));
+    // ReLU runs inside the norm op (one fewer activation on the gradient tape).
+    const fuseRelu = l.activation === 'relu' && !residual;
+    y = instanceNorm(y, this.param(`${l.name}/shift`), this.param(`${l.name}/scale`), fuseRelu ? 'relu' : 'none');
     if (residual) y = tf.add(y, residual);
-    if (l.activation === 'relu') y = tf.relu(y);
+    if (l.activation === 'relu' && !fuseRelu) y = tf.relu(y);
     else if (l.activation === 'tanh') y = tf.add(tf.mul(tf.tanh(y), OUTPUT_SCALE), OUTPUT_OFFSET);
     return y;
   }
@@ -136,8 +139,4 @@ export function upsampleNearest(x: Tensor4D, factor: number): Tensor4D {
 }
 
 /** Instance norm: per image and channel over H×W, biased variance, learned shift and scale. */
-export function instanceNorm(x: Tensor4D, shift: Tensor, scale: Tensor): Tensor4D {
-  const { mean, variance } = tf.moments(x, [1, 2], true);
-  const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPSILON)));
-  return tf.add(tf.mul(normalized, scale), shift) as Tensor4D;
-}
+export { instanceNorm } from './instanceNorm';

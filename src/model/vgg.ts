@@ -1,6 +1,7 @@
 // The VGG19 loss network on tfjs: 3×3 SAME convs with bias and ReLU, 2×2 stride-2 max pooling,
 // run only as far as the deepest activation asked for. The weights (from src/io) say how the
 // input must be prepared (channel order and mean); callers always pass RGB in 0..255.
+import { frozenConv2dRelu } from './frozenConv';
 import { tf, type Tensor1D, type Tensor4D } from './tf';
 import { StyleTransferError } from '../protocol/errors';
 import {
@@ -90,8 +91,9 @@ export class Vgg19 {
             out[spec.name] = pre;
             x = tf.relu(pre);
           } else {
-            // One fused kernel when the pre-activation is not wanted (tfjs unfuses it under a tape).
-            x = tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation: 'relu' });
+            // One fused kernel that keeps only its output for the backward pass (the weights are
+            // constants; tf.fused.conv2d would unfuse under a tape and keep three tensors).
+            x = frozenConv2dRelu(x, filter, bias, 'same');
           }
           i++; // the relu that follows is computed already
           if (wanted.has(VGG19_LAYERS[i].name)) out[VGG19_LAYERS[i].name] = x;

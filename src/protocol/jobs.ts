@@ -143,7 +143,14 @@ export interface EngineInfo {
 
 export interface JobResults {
   stylize: StylizeResult;
-  preview: { readonly original: EncodedImage; readonly stylized: EncodedImage; readonly runtime: string };
+  preview: {
+    readonly original: EncodedImage;
+    readonly stylized: EncodedImage;
+    readonly runtime: string;
+    /** The source image's upright size before any preview downscaling. */
+    readonly sourceWidth?: number;
+    readonly sourceHeight?: number;
+  };
   train: TrainResult;
   import: { readonly checkpoint: string; readonly name: string };
   exportOnnx: { readonly path: string };
@@ -209,6 +216,8 @@ export interface EngineSettings {
   /** Extra folders with node_modules (optional GPU packages). */
   readonly extraModuleRoots: readonly string[];
   readonly maxInputPixels: number;
+  /** Style folders that must not be written to (the extension's bundled styles): caches go to cacheDir. */
+  readonly readOnlyRoots?: readonly string[];
 }
 
 export const DEFAULT_MAX_INPUT_PIXELS = 100_000_000;

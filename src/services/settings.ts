@@ -55,8 +55,9 @@ export function outputFolderFor(input: vscode.Uri, setting: string): string | un
   return path.isAbsolute(expanded) ? expanded : path.join(ws, expanded);
 }
 
-export function engineSettings(s: Settings, storage: string): EngineSettings {
+export function engineSettings(s: Settings, storage: string, bundledStyles?: string): EngineSettings {
   return {
+    readOnlyRoots: bundledStyles ? [bundledStyles] : [],
     trainingBackend: s.trainingBackend,
     stylizeRuntime: s.stylizeRuntime,
     threads: s.threads,

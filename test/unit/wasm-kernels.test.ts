@@ -71,6 +71,7 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 17, 15, 3], k: 9, out: 32, stride: 1, pad: 'same' },
   { x: [1, 13, 11, 32], k: 9, out: 3, stride: 1, pad: 'same' },
   { x: [1, 12, 12, 32], k: 9, out: 3, stride: 1, pad: 'valid' },
+  { x: [2, 12, 11, 8], k: 5, out: 24, stride: 1, pad: 'valid' },
   { x: [1, 11, 13, 4], k: 1, out: 3, stride: 2, pad: 'valid' },
   { x: [3, 11, 13, 4], k: 1, out: 5, stride: 1, pad: 'same' },
   { x: [3, 10, 10, 32], k: 3, out: 64, stride: 2, pad: 'same' },
@@ -153,6 +154,27 @@ test('Conv2DBackpropFilter in row bands (bounded memory) equals the one-pass res
   tf.dispose([x, dy]);
 });
 
+test('Conv2DBackpropFilter: the convolution and the GEMM strategies agree', async () => {
+  await tf.setBackend('wasm');
+  const backend = tf.backend() as BackendWasm;
+  const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  const cases: [number[], number, number, number, number][] = [
+    [[2, 11, 9, 5], 3, 20, 1, 1], [[1, 12, 10, 4], 5, 16, 0, 1], [[1, 9, 9, 3], 9, 24, 4, 1], [[1, 8, 7, 6], 3, 4, 1, 1],
+    [[2, 11, 9, 5], 3, 20, 1, 2], [[1, 13, 10, 4], 4, 16, 1, 3], [[1, 12, 12, 3], 9, 8, 4, 2],
+  ];
+  for (const [xs, k, co, pad, st] of cases) {
+    const oh = Math.floor((xs[1] + 2 * pad - k) / st) + 1, ow = Math.floor((xs[2] + 2 * pad - k) / st) + 1;
+    const x = tf.tensor(values(xs, 30), xs), dy = tf.tensor(values([xs[0], oh, ow, co], 31), [xs[0], oh, ow, co]);
+    const byConv = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], st, st, pad, pad, undefined, 'conv');
+    const byGemm = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], st, st, pad, pad, undefined, 'gemm');
+    const err = relativeError(backend.typedArrayFromHeap(byGemm) as Float32Array, backend.typedArrayFromHeap(byConv) as Float32Array);
+    assert.ok(err <= 1e-5, `x [${xs}] k ${k} out ${co} pad ${pad} stride ${st}: relative error ${err}`);
+    backend.disposeData(byConv.dataId);
+    backend.disposeData(byGemm.dataId);
+    tf.dispose([x, dy]);
+  }
+});
+
 for (const c of [CONV_CASES[1], CONV_CASES[4], CONV_CASES[8], CONV_CASES[12]]) {
   test(`conv2d gradients (input and filter) match cpu: ${caseName(c)}`, async () => {
     const dyShape = outShape(c);
@@ -198,6 +220,45 @@ test('Gram matrix gradient matches cpu', async () => {
     return g(tf.tensor(values([2, 5, 6, 8], 14), [2, 5, 6, 8]));
   });
 });
+
+const REDUCE_CASES: [number[], number | number[], boolean][] = [
+  [[2, 7, 5, 6], [1, 2], true], // instance norm statistics
+  [[2, 7, 5, 6], [0, 1, 2], false], // shift/scale gradients
+  [[3, 4, 5], 0, false],
+  [[3, 4, 5], [1], true],
+  [[2, 7, 5, 6], [2, 3], false], // innermost: the backend's kernel
+  [[2, 7, 5, 6], [0, 2], false], // scattered: the backend's kernel
+  [[2, 7, 5, 6], [-3, -2], false],
+];
+for (const [shape, axis, keepDims] of REDUCE_CASES) {
+  test(`Sum and Mean match cpu: [${shape}] over ${axis}${keepDims ? ', keepDims' : ''}`, async () => {
+    const x = () => tf.tensor(values(shape, 15), shape);
+    await assertSameOnBoth('sum', () => tf.sum(x(), axis, keepDims));
+    await assertSameOnBoth('mean', () => tf.mean(x(), axis, keepDims));
+  });
+}
+
+test('Sum over many pixels (one pooling window of 2^18) matches cpu', async () => {
+  await assertSameOnBoth('sum', () => tf.sum(tf.add(tf.tensor(values([4, 256, 256, 3], 16), [4, 256, 256, 3]), 0.3), [0, 1, 2]));
+});
+
+const POOL_CASES: [[number, number, number, number], number, number, Pad][] = [
+  [[2, 8, 10, 5], 2, 2, 'valid'], // the loss network's pooling
+  [[1, 9, 7, 3], 2, 2, 'valid'], // odd size: last row/column unused
+  [[1, 9, 7, 3], 3, 2, 'same'], // overlapping windows, padding
+  [[2, 6, 6, 4], 2, 1, 'same'],
+];
+for (const [shape, size, stride, pad] of POOL_CASES) {
+  test(`MaxPoolGrad matches cpu, ties included: [${shape}] window ${size} stride ${stride} ${pad}`, async () => {
+    await assertSameOnBoth('maxPool gradient', () => {
+      // relu makes many windows all-zero: the gradient must go to the first maximum only.
+      const x = tf.relu(tf.tensor(values(shape, 17), shape)) as tf.Tensor4D;
+      const y = tf.maxPool(x, size, stride, pad);
+      const dy = tf.tensor(values(y.shape, 18), y.shape);
+      return tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, size, stride, pad))(x, dy);
+    });
+  });
+}
 
 /** A small transform network and loss network: every kernel of the real training step. */
 function tinyTrainingLoss(vars: tf.Variable[], content: tf.Tensor4D, vgg: tf.Tensor[]): tf.Scalar {

@@ -9,6 +9,8 @@ import { tf } from '../../model/tf';
 /** The parts of the emscripten module the kernels use (typed here, not in tfjs's d.ts). */
 interface WasmModule {
   HEAPU8: Uint8Array;
+  /** Set by the threaded build: its shared memory, whose `buffer` is always current. */
+  wasmMemory?: { buffer: ArrayBufferLike };
   cwrap(name: string, returnType: null, argTypes: string[]): (...args: unknown[]) => void;
   tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void };
 }
@@ -40,13 +42,19 @@ export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
  */
 export function f32(backend: BackendWasm, t: TensorInfo, offsetElems = 0, length?: number): Float32Array {
   const size = length ?? t.shape.reduce((a, b) => a * b, 1) - offsetElems;
-  return new Float32Array(wasmModule(backend).HEAPU8.buffer, heapOffset(backend, t) + 4 * offsetElems, size);
+  return new Float32Array(heapBuffer(backend), heapOffset(backend, t) + 4 * offsetElems, size);
 }
 
 /** The whole wasm heap as floats (index = byte offset / 4). Same caveat as `f32`. */
 export function heapF32(backend: BackendWasm): Float32Array {
-  const u8 = wasmModule(backend).HEAPU8;
-  return new Float32Array(u8.buffer, 0, u8.byteLength >>> 2);
+  const buffer = heapBuffer(backend);
+  return new Float32Array(buffer, 0, buffer.byteLength >>> 2);
+}
+
+function heapBuffer(backend: BackendWasm): ArrayBufferLike {
+  const m = wasmModule(backend);
+  // With threads, the heap may have grown on another thread, leaving HEAPU8 short.
+  return m.wasmMemory?.buffer ?? m.HEAPU8.buffer;
 }
 
 export function sizeOf(shape: readonly number[]): number {

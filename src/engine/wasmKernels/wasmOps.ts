@@ -7,7 +7,7 @@
 // freshly made tensors or views, and release them after use.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { wasmId, wasmModule } from './heap';
+import { heapF32, heapOffset, wasmId, wasmModule } from './heap';
 
 type WasmFn = (...args: unknown[]) => void;
 interface Fns { batchMatMul: WasmFn; conv2d: WasmFn; transpose: WasmFn }
@@ -29,6 +29,11 @@ function fns(backend: BackendWasm): Fns {
     cache.set(backend.wasm, f);
   }
   return f;
+}
+
+function copyFloats(backend: BackendWasm, from: TensorInfo, to: TensorInfo, count: number): void {
+  const a = heapOffset(backend, from) >>> 2, b = heapOffset(backend, to) >>> 2;
+  heapF32(backend).copyWithin(b, a, a + count);
 }
 
 const int32Bytes = (values: number[]) => new Uint8Array(new Int32Array(values).buffer);
@@ -55,10 +60,8 @@ export function transpose2d(backend: BackendWasm, x: TensorInfo, out: TensorInfo
   checkSize(x, rows * cols, 'transpose x');
   checkSize(out, rows * cols, 'transpose out');
   if (rows === 1 || cols === 1) {
-    // Same memory layout; the C kernel also handles it, but a copy is cheaper to reason about.
-    const m = wasmModule(backend);
-    const xi = backend.dataIdMap.get(x.dataId)!.memoryOffset, oi = backend.dataIdMap.get(out.dataId)!.memoryOffset;
-    m.HEAPU8.copyWithin(oi, xi, xi + 4 * rows * cols);
+    // Same memory layout: a copy.
+    copyFloats(backend, x, out, rows * cols);
     return;
   }
   fns(backend).transpose(wasmId(backend, x), int32Bytes([rows, cols]), 2, 0 /* float32 */, wasmId(backend, out), int32Bytes([1, 0]), 2);
@@ -71,9 +74,7 @@ export function transposeInto(backend: BackendWasm, x: TensorInfo, shape: number
   const keptPerm = perm.filter((p) => shape[p] !== 1).map((p) => kept.indexOf(p));
   const keptShape = kept.map((i) => shape[i]);
   if (keptPerm.every((p, i) => p === i)) {
-    const m = wasmModule(backend);
-    const xi = backend.dataIdMap.get(x.dataId)!.memoryOffset, oi = backend.dataIdMap.get(out.dataId)!.memoryOffset;
-    m.HEAPU8.copyWithin(oi, xi, xi + 4 * keptShape.reduce((a, b) => a * b, 1));
+    copyFloats(backend, x, out, keptShape.reduce((a, b) => a * b, 1));
     return;
   }
   fns(backend).transpose(wasmId(backend, x), int32Bytes(keptShape), keptShape.length, 0, wasmId(backend, out), int32Bytes(keptPerm), keptPerm.length);

@@ -1,0 +1,729 @@
+// The host side of the gallery webview: one "Style Gallery" editor panel (revealed when
+// already open) and the compact "Preview" view in the Style Transfer sidebar share this
+// controller — its registry of chosen images, its preview cache and the card images.
+//
+// Design (see webview/gallery/main.ts for the other side):
+// - The webview never names a file it has not been given: images are registered here and
+//   referred to by token; styles by their id, which must be a style StyleStore lists; paths
+//   (Explorer drops, Copy Path) go through PathGuard. Every message is parsed by
+//   parseWebviewMessage first; a rejected one is logged and otherwise ignored.
+// - Previews run the worker's 'preview' job at full strength with the style's colours, once
+//   per (image, style, size, scale); strength and colour preservation are composited in the
+//   webview (the same maths as src/model/color.ts), so those sliders never wait for the engine.
+// - Save runs the ordinary 'stylize' job on the real file with the chosen options (the engine
+//   picks a fresh name, never overwriting); Save As stylizes into a private folder and moves
+//   the result to the chosen name.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  PREVIEW_MAX_SIDE, parseWebviewMessage,
+  type GalleryImage, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost,
+} from '../../protocol/gallery';
+import type { EncodedImage, ImageSource, OutputFormat, StylizeOptions } from '../../protocol/jobs';
+import type { StyleSummary } from '../../protocol/styles';
+import type { TrainingSnapshot } from '../../services/trainingMonitor';
+import { outputFolderFor } from '../../services/settings';
+import { IMAGE_EXTENSIONS, IMAGE_FILTERS, codeOf, isImagePath, messageOf, type CommandContext } from '../../commands/context';
+import { galleryHtml } from './html';
+import { PathGuard, sniffImageType } from './pathGuard';
+
+const PANEL_TYPE = 'fastStyleTransfer.gallery';
+export const GALLERY_VIEW_ID = 'fastStyleTransfer.galleryView';
+const MAX_IMAGES = 16;
+const MAX_CACHED_PREVIEWS = 8;
+const SAMPLE_SIDE = 256;
+const TRAINING_THROTTLE_MS = 250;
+const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
+/** Dropped images are kept in memory (for previews and Save); older ones go beyond this. */
+const MAX_HELD_BYTES = 256 * 1024 * 1024;
+/** Log lines a webview may cause: a burst of 40, then 4 a second (a flood is summarised). */
+const LOG_BURST = 40;
+const LOG_PER_SECOND = 4;
+
+interface RegisteredImage {
+  readonly info: GalleryImage;
+  readonly source: { readonly path: string } | { readonly bytes: Uint8Array; readonly name: string };
+  /** Where dropped bytes were written for saving (created on first save). */
+  inputFile?: string;
+}
+
+type PreviewResult = Extract<HostToWebview, { type: 'preview' }>;
+
+const FORMAT_EXT: Record<Exclude<OutputFormat, 'same'>, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', avif: '.avif', tiff: '.tif', gif: '.gif' };
+const EXT_FORMAT: Record<string, Exclude<OutputFormat, 'same'>> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.avif': 'avif', '.tif': 'tiff', '.tiff': 'tiff', '.gif': 'gif' };
+
+/** A copy that owns exactly its bytes (a Buffer may be a view into a larger pool). */
+function ownBytes(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
+}
+
+function ownImage(e: EncodedImage): EncodedImage {
+  return { ...e, bytes: ownBytes(e.bytes) };
+}
+
+/** One webview (the panel or the sidebar view) talking to the controller. */
+class GallerySession implements vscode.Disposable {
+  ready = false;
+  /** The preview job in flight for this webview (one at a time: a different request supersedes it). */
+  inflight: { readonly key: string; readonly abort: AbortController; readonly result: Promise<PreviewResult | undefined> } | undefined;
+  lastTrainingPreview = -1;
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(readonly webview: vscode.Webview, readonly layout: GalleryLayout, private readonly controller: GalleryController) {
+    this.subs.push(webview.onDidReceiveMessage((m: unknown) => void controller.receive(m, this)));
+  }
+
+  post(message: HostToWebview): void {
+    this.controller.notePosted(message, this);
+    void Promise.resolve(this.webview.postMessage(message)).then(undefined, () => undefined);
+  }
+
+  dispose(): void {
+    this.inflight?.abort.abort();
+    for (const s of this.subs) s.dispose();
+  }
+}
+
+export class GalleryController implements vscode.WebviewViewProvider, vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private panelSession: GallerySession | undefined;
+  private viewSession: GallerySession | undefined;
+  private readonly images = new Map<string, RegisteredImage>();
+  private nextToken = 1;
+  private readonly previews = new Map<string, PreviewResult>();
+  private readonly saved = new Set<string>();
+  private readonly guard: PathGuard;
+  private readonly styleImages = new Map<string, { thumbnail?: EncodedImage; sample?: EncodedImage }>();
+  private sampleQueue: string[] = [];
+  private sampling = false;
+  private userJobs = 0;
+  private pendingFocus: string | undefined;
+  private pendingImage: string | undefined;
+  private trainingTimer: NodeJS.Timeout | undefined;
+  private readonly subs: vscode.Disposable[] = [];
+  private readonly bundleRoot: vscode.Uri;
+  private readonly postListeners = new Set<(m: HostToWebview, layout: GalleryLayout) => void>();
+  /** The last rejected messages (newest last), for diagnostics and tests. */
+  readonly rejections: string[] = [];
+  private logTokens = LOG_BURST;
+  private logRefilled = Date.now();
+  private logSuppressed = 0;
+
+  constructor(private readonly ctx: CommandContext) {
+    this.bundleRoot = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist', 'webview');
+    this.guard = new PathGuard({
+      roots: () => [
+        ...(vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+        ctx.storageDir,
+        ctx.extension.asAbsolutePath(path.join('media', 'samples')),
+      ],
+      maxBytes: 64 * 1024 * 1024,
+    });
+    this.subs.push(
+      toDisposable(ctx.store.onDidChange(() => this.onStylesChanged())),
+      toDisposable(ctx.training.onDidChange(() => this.scheduleTraining())),
+    );
+  }
+
+  // ---- opening ------------------------------------------------------------------------------
+
+  /** Opens (or reveals) the gallery panel, optionally on a style and an image. */
+  async open(styleArg?: unknown, image?: vscode.Uri): Promise<void> {
+    // From the palette: nothing; from the Styles tree: its id or its node ({ style }).
+    const styleId = typeof styleArg === 'string' ? styleArg : (styleArg as { style?: { id?: unknown } } | undefined)?.style?.id;
+    // A new panel starts on the image in the editor, if any; revealing an open one keeps its image.
+    const img = image instanceof vscode.Uri ? image : this.panel ? undefined : activeEditorImage();
+    if (img && img.scheme === 'file') {
+      await this.guard.grant(img.fsPath);
+      const registered = this.registerPath(img.fsPath, image ? 'dialog' : 'editor');
+      this.pendingImage = registered.info.token;
+    }
+    if (typeof styleId === 'string') this.pendingFocus = styleId;
+    if (this.panel) {
+      this.panel.reveal(undefined, false);
+      if (this.panelSession?.ready) this.flushPending(this.panelSession);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'Style Gallery', vscode.ViewColumn.Active, {
+      enableScripts: true,
+      localResourceRoots: [this.bundleRoot],
+      // Hidden panels are rebuilt from getState/setState and the host's caches instead.
+      retainContextWhenHidden: false,
+    });
+    panel.iconPath = vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'media', 'activitybar.svg');
+    this.panel = panel;
+    const session = new GallerySession(panel.webview, 'panel', this);
+    this.panelSession = session;
+    panel.webview.html = galleryHtml(panel.webview, this.bundleRoot, 'panel', vscode.Uri.joinPath);
+    panel.onDidDispose(() => {
+      session.dispose();
+      if (this.panel === panel) { this.panel = undefined; this.panelSession = undefined; }
+    });
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    view.webview.options = { enableScripts: true, localResourceRoots: [this.bundleRoot] };
+    this.viewSession?.dispose();
+    const session = new GallerySession(view.webview, 'sidebar', this);
+    this.viewSession = session;
+    view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath);
+    view.onDidDispose(() => {
+      session.dispose();
+      if (this.viewSession === session) this.viewSession = undefined;
+    });
+  }
+
+  /** The panel, while open (tests). */
+  get galleryPanel(): vscode.WebviewPanel | undefined {
+    return this.panel;
+  }
+
+  /** True once the panel's webview has loaded and said 'ready' (tests). */
+  get panelReady(): boolean {
+    return this.panelSession?.ready === true;
+  }
+
+  private get sessions(): GallerySession[] {
+    return [this.panelSession, this.viewSession].filter((s): s is GallerySession => s !== undefined);
+  }
+
+  // ---- messages -----------------------------------------------------------------------------
+
+  /**
+   * Handles one message from a webview (the panel's when `from` is omitted: the integration
+   * tests inject messages this way). Invalid messages are logged and dropped.
+   */
+  async receive(raw: unknown, from?: GallerySession): Promise<void> {
+    const session = from ?? this.panelSession;
+    const msg = parseWebviewMessage(raw);
+    if (msg instanceof Error) {
+      this.reject(msg.message);
+      return;
+    }
+    if (!session) return;
+    try {
+      await this.dispatch(msg, session);
+    } catch (e) {
+      this.ctx.log.error(`gallery: ${msg.type} failed: ${messageOf(e)}`);
+      session.post({ type: 'notice', level: 'error', message: messageOf(e) });
+    }
+  }
+
+  private reject(reason: string): void {
+    this.rejections.push(reason);
+    if (this.rejections.length > 50) this.rejections.shift();
+    this.rateLimitedLog('error', `gallery: ${reason}`);
+  }
+
+  /** Writes to the output channel unless a webview floods it (then one summary line per burst). */
+  private rateLimitedLog(level: 'info' | 'warn' | 'error', line: string): void {
+    const now = Date.now();
+    this.logTokens = Math.min(LOG_BURST, this.logTokens + ((now - this.logRefilled) / 1000) * LOG_PER_SECOND);
+    this.logRefilled = now;
+    if (this.logTokens < 1) {
+      this.logSuppressed++;
+      return;
+    }
+    this.logTokens--;
+    if (this.logSuppressed) {
+      this.ctx.log.warn(`gallery: ${this.logSuppressed} more messages from the webview were not logged (too many)`);
+      this.logSuppressed = 0;
+    }
+    if (level === 'error') this.ctx.log.error(line); else if (level === 'warn') this.ctx.log.warn(line); else this.ctx.log.info(line);
+  }
+
+  private async dispatch(m: WebviewToHost, s: GallerySession): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        s.ready = true;
+        s.lastTrainingPreview = -1;
+        s.post({
+          type: 'init', layout: s.layout, styles: this.galleryStyles(), settings: this.gallerySettings(),
+          focusStyle: this.pendingFocus, image: this.pendingImage ? this.images.get(this.pendingImage)?.info : undefined,
+          images: [...this.images.values()].map((i) => i.info), training: this.trainingView(),
+        });
+        this.pendingFocus = undefined;
+        this.pendingImage = undefined;
+        this.postTrainingPreview(s);
+        this.sendStyleImages(s);
+        return;
+      case 'pickImage': {
+        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, filters: IMAGE_FILTERS, title: 'Image to preview', openLabel: 'Preview' });
+        if (!picked?.length || picked[0].scheme !== 'file') return;
+        await this.guard.grant(picked[0].fsPath);
+        return this.useImagePath(s, picked[0].fsPath, 'dialog');
+      }
+      case 'pickWorkspaceImage':
+        return this.pickWorkspaceImage(s);
+      case 'useActiveEditorImage': {
+        const uri = activeEditorImage();
+        if (!uri) {
+          s.post({ type: 'notice', level: 'info', message: 'No image is open in an editor. Open one, or choose a file.' });
+          return;
+        }
+        await this.guard.grant(uri.fsPath);
+        return this.useImagePath(s, uri.fsPath, 'editor');
+      }
+      case 'useSampleImage':
+        return this.useImagePath(s, this.ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png')), 'sample');
+      case 'openImagePath':
+        return this.useImagePath(s, m.path, 'workspace');
+      case 'dropImage': {
+        const kind = sniffImageType(m.bytes);
+        if (!kind) {
+          this.reject(`dropped file ${JSON.stringify(m.name.slice(0, 80))} is not an image this extension reads (PNG, JPEG, WebP, AVIF, HEIF, TIFF or GIF)`);
+          s.post({ type: 'notice', level: 'error', message: `${m.name} is not an image in a format this extension reads.` });
+          return;
+        }
+        const token = this.mintToken();
+        const info: GalleryImage = { token, name: m.name, origin: 'drop' };
+        this.addImage({ info, source: { bytes: ownBytes(m.bytes), name: m.name } });
+        s.post({ type: 'image', image: info });
+        return;
+      }
+      case 'preview':
+        return this.preview(s, m);
+      case 'save':
+        return this.save(s, m);
+      case 'copyPath':
+      case 'openResult': {
+        const file = this.saved.has(m.path) ? m.path : await this.guard.checkFile(m.path);
+        if (file instanceof Error) { this.reject(`${m.type}: ${file.message}`); return; }
+        if (m.type === 'copyPath') {
+          await vscode.env.clipboard.writeText(file);
+          s.post({ type: 'notice', level: 'info', message: `Copied ${file}` });
+        } else {
+          await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { viewColumn: vscode.ViewColumn.Beside, preview: true });
+        }
+        return;
+      }
+      case 'runCommand':
+        void vscode.commands.executeCommand(`fastStyleTransfer.${m.command}`);
+        return;
+      case 'cancelTraining':
+      case 'pauseTraining':
+        if (!this.ctx.training.running) return;
+        this.ctx.log.info(`gallery: ${m.type === 'pauseTraining' ? 'pause' : 'cancel'} training “${this.ctx.training.current?.name}” (the checkpoint is saved first)`);
+        this.ctx.training.requestCancel();
+        return;
+      case 'resumeTraining': {
+        const style = this.ctx.store.find(m.styleId);
+        if (!style?.resumable) { this.reject(`resumeTraining: ${m.styleId.slice(0, 200)} is not a resumable style`); return; }
+        void vscode.commands.executeCommand('fastStyleTransfer.resumeTraining', style.id);
+        return;
+      }
+      case 'log':
+        this.rateLimitedLog(m.level, `gallery webview: ${m.message}`);
+        return;
+    }
+  }
+
+  // ---- images -------------------------------------------------------------------------------
+
+  private mintToken(): string {
+    return `img-${this.nextToken++}`;
+  }
+
+  private addImage(img: RegisteredImage): void {
+    this.images.set(img.info.token, img);
+    const heldBytes = () => [...this.images.values()].reduce((n, i) => n + ('bytes' in i.source ? i.source.bytes.byteLength : 0), 0);
+    while (this.images.size > MAX_IMAGES || (this.images.size > 1 && heldBytes() > MAX_HELD_BYTES)) {
+      const [oldest, entry] = this.images.entries().next().value as [string, RegisteredImage];
+      this.images.delete(oldest);
+      if (entry.inputFile) void fsp.rm(path.dirname(entry.inputFile), { recursive: true, force: true });
+      for (const k of [...this.previews.keys()]) if (k.startsWith(`${oldest}|`)) this.previews.delete(k);
+    }
+  }
+
+  private registerPath(file: string, origin: GalleryImage['origin']): RegisteredImage {
+    for (const img of this.images.values()) if ('path' in img.source && img.source.path === file) return img;
+    const uri = vscode.Uri.file(file);
+    const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
+    const img: RegisteredImage = {
+      info: { token: this.mintToken(), name: path.basename(file), displayPath: origin === 'sample' ? 'Sample photo (CC0)' : inWorkspace ? vscode.workspace.asRelativePath(uri) : file, origin },
+      source: { path: file },
+    };
+    this.addImage(img);
+    return img;
+  }
+
+  private async useImagePath(s: GallerySession, p: string, origin: GalleryImage['origin']): Promise<void> {
+    const file = await this.guard.checkFile(p);
+    if (file instanceof Error) {
+      this.reject(`${origin === 'workspace' ? 'openImagePath' : 'image'}: ${file.message}`);
+      s.post({ type: 'notice', level: 'error', message: `Cannot use ${path.basename(p)}: it is not a readable image inside the workspace.` });
+      return;
+    }
+    if (!isImagePath(file)) {
+      this.reject(`openImagePath: ${file} is not an image file (${IMAGE_EXTENSIONS.join(', ')})`);
+      s.post({ type: 'notice', level: 'error', message: `${path.basename(file)} is not an image.` });
+      return;
+    }
+    s.post({ type: 'image', image: this.registerPath(file, origin).info });
+  }
+
+  private async pickWorkspaceImage(s: GallerySession): Promise<void> {
+    if (!vscode.workspace.workspaceFolders?.length) {
+      s.post({ type: 'notice', level: 'info', message: 'No folder is open; choose an image file instead.' });
+      return;
+    }
+    const files = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
+    if (!files.length) {
+      s.post({ type: 'notice', level: 'info', message: 'There are no images in the workspace.' });
+      return;
+    }
+    files.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+    const folderOf = (u: vscode.Uri) => { const d = path.dirname(vscode.workspace.asRelativePath(u)); return d === '.' ? '' : d; };
+    const pick = await vscode.window.showQuickPick(files.map((u) => ({ label: path.basename(u.fsPath), description: folderOf(u), iconPath: u, uri: u })), {
+      title: 'Preview an image from the workspace', placeHolder: 'Choose an image', matchOnDescription: true,
+    });
+    if (pick) await this.useImagePath(s, pick.uri.fsPath, 'workspace');
+  }
+
+  private sourceOf(img: RegisteredImage): ImageSource {
+    return 'path' in img.source ? { path: img.source.path } : { bytes: img.source.bytes, name: img.source.name };
+  }
+
+  // ---- previews -----------------------------------------------------------------------------
+
+  private usableStyle(id: string): StyleSummary | undefined {
+    const s = this.ctx.store.find(id);
+    return s && !s.error ? s : undefined;
+  }
+
+  private async preview(s: GallerySession, m: Extract<WebviewToHost, { type: 'preview' }>): Promise<void> {
+    const img = this.images.get(m.imageToken);
+    const style = this.usableStyle(m.styleId);
+    if (!img || !style) {
+      this.reject(`preview: ${!img ? `unknown image token ${m.imageToken}` : `unknown style ${m.styleId.slice(0, 200)}`}`);
+      s.post({ type: 'previewFailed', requestId: m.requestId, message: !img ? 'The image is no longer available; choose it again.' : 'This style is no longer available.' });
+      return;
+    }
+    const scale = m.size === 'full' ? m.scale : 1;
+    const key = [m.imageToken, style.id, style.updatedAt ?? '', style.iteration, m.size, scale].join('|');
+    const cached = this.previews.get(key);
+    if (cached) {
+      s.post({ ...cached, requestId: m.requestId });
+      return;
+    }
+    // The same request again (the webview was rebuilt, or asked twice) joins the job in flight;
+    // a different one supersedes it.
+    if (s.inflight?.key !== key) {
+      s.inflight?.abort.abort();
+      const abort = new AbortController();
+      const result = this.runPreview(img, style, m, scale, abort.signal).finally(() => {
+        if (s.inflight?.abort === abort) s.inflight = undefined;
+      });
+      s.inflight = { key, abort, result };
+    }
+    let r: PreviewResult | undefined;
+    try {
+      r = await s.inflight.result;
+    } catch (e) {
+      if (codeOf(e) === 'cancelled') return;
+      this.ctx.log.error(`gallery: preview of ${img.info.name} with ${style.name} failed: ${messageOf(e)}`);
+      s.post({ type: 'previewFailed', requestId: m.requestId, message: messageOf(e) });
+      return;
+    }
+    if (!r) return;
+    this.previews.set(key, r);
+    while (this.previews.size > MAX_CACHED_PREVIEWS) this.previews.delete(this.previews.keys().next().value as string);
+    s.post({ ...r, requestId: m.requestId });
+    this.kickSamples();
+  }
+
+  private async runPreview(img: RegisteredImage, style: StyleSummary, m: Extract<WebviewToHost, { type: 'preview' }>, scale: number, signal: AbortSignal): Promise<PreviewResult> {
+    const t0 = Date.now();
+    this.userJobs++;
+    try {
+      const r = await this.ctx.engine.request({
+        type: 'preview', image: this.sourceOf(img), style: style.id, maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
+        options: { strength: 1, colorMode: 'none', scale, runtime: this.ctx.settings().stylizeRuntime },
+      }, { signal });
+      this.ctx.status.setRuntime(r.runtime);
+      return {
+        type: 'preview', requestId: m.requestId, imageToken: m.imageToken, styleId: style.id, size: m.size, scale,
+        original: ownImage(r.original), stylized: ownImage(r.stylized), sourceWidth: r.sourceWidth, sourceHeight: r.sourceHeight,
+        runtime: r.runtime, elapsedMs: Date.now() - t0,
+      };
+    } finally {
+      this.userJobs--;
+    }
+  }
+
+  // ---- saving -------------------------------------------------------------------------------
+
+  /** Folder for a Save of `img`: the output folder setting, else beside a workspace file, else the first workspace folder. */
+  private saveFolder(img: RegisteredImage): string | undefined {
+    const setting = (uri?: vscode.Uri) => this.ctx.settings(uri).outputFolder;
+    if ('path' in img.source && img.info.origin !== 'sample') {
+      const uri = vscode.Uri.file(img.source.path);
+      return outputFolderFor(uri, setting(uri)) ?? path.dirname(img.source.path);
+    }
+    const ws = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
+    if (!ws) return undefined;
+    return outputFolderFor(ws.uri, setting(ws.uri)) ?? ws.uri.fsPath;
+  }
+
+  /** A file the engine can read for `img` (dropped bytes are written once into storage). */
+  private async inputFileOf(img: RegisteredImage): Promise<string> {
+    if ('path' in img.source) return img.source.path;
+    if (img.inputFile) return img.inputFile;
+    const kind = sniffImageType(img.source.bytes) ?? 'png';
+    const safe = img.source.name.normalize('NFC').replace(/[<>:"/\\|?*\u0000-\u001f\u007f]+/g, '-').replace(/^[.\-]+/, '').slice(0, 100) || 'image';
+    const ext = path.extname(safe).toLowerCase();
+    const name = EXT_FORMAT[ext] || ext === '.heic' || ext === '.heif' ? safe : `${safe}${kind === 'jpeg' ? '.jpg' : kind === 'heif' ? '.heic' : `.${kind}`}`;
+    const dir = path.join(this.ctx.storageDir, 'gallery', 'inputs', img.info.token);
+    await fsp.mkdir(dir, { recursive: true });
+    const file = path.join(dir, name);
+    await fsp.writeFile(file, img.source.bytes);
+    img.inputFile = file;
+    return file;
+  }
+
+  private async save(s: GallerySession, m: Extract<WebviewToHost, { type: 'save' }>): Promise<void> {
+    const img = this.images.get(m.imageToken);
+    const style = this.usableStyle(m.styleId);
+    if (!img || !style) {
+      this.reject(`save: ${!img ? `unknown image token ${m.imageToken}` : `unknown style ${m.styleId.slice(0, 200)}`}`);
+      s.post({ type: 'saveFailed', message: !img ? 'The image is no longer available; choose it again.' : 'This style is no longer available.' });
+      return;
+    }
+    const options: StylizeOptions = { strength: m.strength, colorMode: m.colorMode, format: m.format, scale: m.scale, runtime: this.ctx.settings().stylizeRuntime };
+    const folder = this.saveFolder(img);
+    const mode = m.mode === 'save' && folder ? 'save' : 'saveAs';
+    let target: string | undefined;
+    if (mode === 'saveAs') {
+      const ext = m.format === 'same' ? (path.extname(img.info.name) || '.png') : FORMAT_EXT[m.format];
+      const base = path.basename(img.info.name, path.extname(img.info.name));
+      const defaultDir = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.ctx.storageDir;
+      // Propose a name that is still free, as Save would choose it.
+      const stem = `${base}.${style.name.replace(/[<>:"/\\|?*\s]+/g, '-')}`;
+      let proposal = path.join(defaultDir, `${stem}${ext}`);
+      for (let i = 2; i < 1000 && fs.existsSync(proposal); i++) proposal = path.join(defaultDir, `${stem}-${i}${ext}`);
+      const chosen = await vscode.window.showSaveDialog({
+        title: `Save ${img.info.name} stylized with ${style.name}`,
+        defaultUri: vscode.Uri.file(proposal),
+        filters: { Images: Object.values(FORMAT_EXT).map((e) => e.slice(1)) },
+        saveLabel: 'Save',
+      });
+      if (!chosen) { s.post({ type: 'saveCancelled' }); return; }
+      if (chosen.scheme !== 'file') { s.post({ type: 'saveFailed', message: 'Choose a file on this computer\'s disk.' }); return; }
+      target = chosen.fsPath;
+    }
+    s.post({ type: 'saving', message: `Stylizing ${img.info.name} at full size with ${style.name}…` });
+    this.userJobs++;
+    let tmpDir: string | undefined;
+    try {
+      const input = await this.inputFileOf(img);
+      let outDir = folder;
+      let format = m.format;
+      if (target) {
+        tmpDir = path.join(this.ctx.storageDir, 'gallery', `save-${crypto.randomBytes(6).toString('hex')}`);
+        await fsp.mkdir(tmpDir, { recursive: true });
+        outDir = tmpDir;
+        format = EXT_FORMAT[path.extname(target).toLowerCase()] ?? (m.format === 'same' ? 'png' : m.format);
+      }
+      const r = await this.ctx.engine.request({ type: 'stylize', inputs: [input], style: style.id, options: { ...options, format, outDir } });
+      if (r.failures.length || !r.outputs.length) throw new Error(r.failures[0]?.error.message ?? 'nothing was written');
+      let output = r.outputs[0].output;
+      if (target) {
+        // The save dialog asked about replacing an existing file already.
+        await moveFile(output, target);
+        output = target;
+      }
+      this.saved.add(output);
+      await this.guard.grant(output);
+      const uri = vscode.Uri.file(output);
+      const displayPath = vscode.workspace.getWorkspaceFolder(uri) ? vscode.workspace.asRelativePath(uri) : output;
+      this.ctx.log.info(`gallery: saved ${output} (${style.name}, strength ${m.strength}, colours ${m.colorMode}, scale ${m.scale})`);
+      s.post({ type: 'saved', path: output, displayPath });
+    } catch (e) {
+      this.ctx.log.error(`gallery: saving ${img.info.name} with ${style.name} failed: ${messageOf(e)}`);
+      s.post({ type: 'saveFailed', message: messageOf(e) });
+    } finally {
+      this.userJobs--;
+      if (tmpDir) await fsp.rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  // ---- styles and card images ---------------------------------------------------------------
+
+  private galleryStyles(): GalleryStyle[] {
+    const training = this.ctx.training.running ? this.ctx.training.current?.checkpoint : undefined;
+    return this.ctx.store.all.map((s) => ({
+      id: s.id, name: s.name, origin: s.origin, iteration: s.iteration, preset: s.preset, updatedAt: s.updatedAt ?? s.createdAt,
+      resumable: s.resumable && s.id !== training, training: s.id === training, error: s.error, lastLoss: s.lastLosses?.total,
+    }));
+  }
+
+  private gallerySettings() {
+    const s = this.ctx.settings();
+    return { strength: s.strength, colorMode: s.preserveColors, format: s.outputFormat };
+  }
+
+  private onStylesChanged(): void {
+    const styles = this.galleryStyles();
+    for (const s of this.sessions) if (s.ready) { s.post({ type: 'styles', styles }); this.sendStyleImages(s); }
+  }
+
+  private styleKey(s: StyleSummary): string {
+    return `${s.id}|${s.updatedAt ?? ''}|${s.iteration}`;
+  }
+
+  /** Sends the card images known so far and queues the missing ones. */
+  private sendStyleImages(session: GallerySession): void {
+    for (const style of this.ctx.store.all) {
+      if (style.error) continue;
+      const known = this.styleImages.get(this.styleKey(style));
+      if (known && (known.thumbnail || known.sample)) session.post({ type: 'styleImages', styleId: style.id, thumbnail: known.thumbnail, sample: known.sample });
+      if (!known && !this.sampleQueue.includes(style.id)) this.sampleQueue.push(style.id);
+    }
+    this.kickSamples();
+  }
+
+  private kickSamples(): void {
+    if (this.sampling || this.sampleQueue.length === 0) return;
+    this.sampling = true;
+    void this.drainSamples().finally(() => { this.sampling = false; });
+  }
+
+  /** One card image at a time, and only while no preview or save of the user is running. */
+  private async drainSamples(): Promise<void> {
+    while (this.sampleQueue.length && this.sessions.some((s) => s.ready)) {
+      if (this.userJobs > 0) { await new Promise((r) => setTimeout(r, 200)); continue; }
+      const id = this.sampleQueue.shift()!;
+      const style = this.usableStyle(id);
+      if (!style || (this.ctx.training.running && this.ctx.training.current?.checkpoint === id)) continue;
+      const key = this.styleKey(style);
+      if (this.styleImages.has(key)) continue;
+      const entry: { thumbnail?: EncodedImage; sample?: EncodedImage } = {};
+      this.styleImages.set(key, entry);
+      if (style.thumbnail) {
+        try {
+          const st = await fsp.stat(style.thumbnail);
+          if (st.size <= MAX_THUMBNAIL_BYTES) entry.thumbnail = { bytes: new Uint8Array(await fsp.readFile(style.thumbnail)), mime: 'image/jpeg', width: 0, height: 0 };
+        } catch { /* no thumbnail after all */ }
+      }
+      entry.sample = await this.sampleFor(style);
+      for (const s of this.sessions) if (s.ready) s.post({ type: 'styleImages', styleId: style.id, thumbnail: entry.thumbnail, sample: entry.sample });
+    }
+  }
+
+  /** The sample photo stylized with `style`, cached on disk by the style's identity and version. */
+  private async sampleFor(style: StyleSummary): Promise<EncodedImage | undefined> {
+    const cacheDir = path.join(this.ctx.storageDir, 'cache', 'gallery-samples');
+    const file = path.join(cacheDir, `${crypto.createHash('sha256').update(this.styleKey(style)).digest('hex').slice(0, 32)}.png`);
+    try {
+      return { bytes: new Uint8Array(await fsp.readFile(file)), mime: 'image/png', width: 0, height: 0 };
+    } catch { /* not cached yet */ }
+    const photo = this.ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png'));
+    if (!fs.existsSync(photo)) return undefined;
+    try {
+      const r = await this.ctx.engine.request({ type: 'preview', image: { path: photo }, style: style.id, maxSide: SAMPLE_SIDE, options: { strength: 1, colorMode: 'none', runtime: this.ctx.settings().stylizeRuntime } });
+      await fsp.mkdir(cacheDir, { recursive: true });
+      await fsp.writeFile(file, r.stylized.bytes).catch(() => undefined);
+      return ownImage(r.stylized);
+    } catch (e) {
+      this.ctx.log.warn(`gallery: no sample image for ${style.name}: ${messageOf(e)}`);
+      return undefined;
+    }
+  }
+
+  // ---- training -----------------------------------------------------------------------------
+
+  private trainingView(snap: TrainingSnapshot | undefined = this.ctx.training.current): TrainingView | undefined {
+    if (!snap) return undefined;
+    const style = this.ctx.store.find(snap.checkpoint);
+    const running = snap.status === 'starting' || snap.status === 'running';
+    return {
+      name: snap.name, checkpoint: snap.checkpoint, status: snap.status, phase: snap.phase, iteration: snap.iteration, totalIterations: snap.totalIterations,
+      epoch: snap.epoch, imagesPerSecond: snap.imagesPerSecond, etaSeconds: Number.isFinite(snap.etaSeconds) ? snap.etaSeconds : -1, losses: snap.losses,
+      lastCheckpointIteration: snap.lastCheckpointIteration, previewIteration: snap.preview?.iteration, error: snap.error, startedAt: snap.startedAt,
+      resumable: !running && style?.resumable === true,
+    };
+  }
+
+  /** Progress events can come many times a second on a GPU: forward at most four a second. */
+  private scheduleTraining(): void {
+    if (this.trainingTimer) return;
+    this.trainingTimer = setTimeout(() => {
+      this.trainingTimer = undefined;
+      const view = this.trainingView();
+      for (const s of this.sessions) {
+        if (!s.ready) continue;
+        s.post({ type: 'training', training: view });
+        this.postTrainingPreview(s);
+      }
+      // Card badges ("training…") and resumability change with the run's status.
+      if (view && view.status !== 'running') this.onStylesChanged();
+    }, TRAINING_THROTTLE_MS);
+  }
+
+  private postTrainingPreview(s: GallerySession): void {
+    const p = this.ctx.training.current?.preview;
+    if (!p || p.iteration === s.lastTrainingPreview) return;
+    s.lastTrainingPreview = p.iteration;
+    s.post({ type: 'trainingPreview', iteration: p.iteration, image: ownImage(p) });
+  }
+
+  private flushPending(s: GallerySession): void {
+    if (this.pendingImage) {
+      const img = this.images.get(this.pendingImage);
+      if (img) s.post({ type: 'image', image: img.info });
+    }
+    if (this.pendingFocus) s.post({ type: 'focusStyle', styleId: this.pendingFocus });
+    this.pendingFocus = undefined;
+    this.pendingImage = undefined;
+  }
+
+  // ---- test hooks ---------------------------------------------------------------------------
+
+  /** Called for every message posted to a webview (tests observe the protocol through it). */
+  onDidPost(listener: (m: HostToWebview, layout: GalleryLayout) => void): vscode.Disposable {
+    this.postListeners.add(listener);
+    return new vscode.Disposable(() => this.postListeners.delete(listener));
+  }
+
+  /** @internal */
+  notePosted(m: HostToWebview, s: GallerySession): void {
+    for (const l of this.postListeners) l(m, s.layout);
+  }
+
+  dispose(): void {
+    clearTimeout(this.trainingTimer);
+    this.panel?.dispose();
+    this.viewSession?.dispose();
+    for (const s of this.subs) s.dispose();
+    void fsp.rm(path.join(this.ctx.storageDir, 'gallery', 'inputs'), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function toDisposable(d: { dispose(): void }): vscode.Disposable {
+  return new vscode.Disposable(() => d.dispose());
+}
+
+/** The image shown in any visible editor group (the gallery itself may be the active tab). */
+function activeEditorImage(): vscode.Uri | undefined {
+  const groups = [vscode.window.tabGroups.activeTabGroup, ...vscode.window.tabGroups.all];
+  for (const g of groups) {
+    const input = g.activeTab?.input;
+    const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
+    if (uri && uri.scheme === 'file' && isImagePath(uri.fsPath)) return uri;
+  }
+  return undefined;
+}
+
+/** Renames, or copies and deletes across file systems; replaces `target`. */
+async function moveFile(from: string, target: string): Promise<void> {
+  try {
+    await fsp.rename(from, target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await fsp.copyFile(from, target);
+    await fsp.rm(from, { force: true });
+  }
+}

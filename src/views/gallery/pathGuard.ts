@@ -1,0 +1,91 @@
+// The one place where a path that came from the gallery webview becomes a path the host
+// reads or shows: it must resolve (symbolic links followed) to a file inside an allowed
+// folder — the workspace folders, the extension's storage and bundled samples — or be a file
+// the user picked in a dialog this session. No vscode import, so it is unit-tested in Node.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** `child` equals `root` or lies below it (both already absolute and normalised). */
+export function isInside(child: string, root: string): boolean {
+  const rel = path.relative(root, child);
+  // '..' or '../x' leave the root; '..hidden' is a name inside it.
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+async function realOrUndefined(p: string): Promise<string | undefined> {
+  try {
+    return await fs.realpath(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PathGuardOptions {
+  /** Folders whose files may be read (evaluated on every check: workspace folders change). */
+  readonly roots: () => readonly string[];
+  /** Largest file accepted, in bytes. */
+  readonly maxBytes?: number;
+}
+
+export class PathGuard {
+  /** Real paths of files the user chose explicitly (open/save dialogs, the active editor). */
+  private readonly granted = new Set<string>();
+
+  constructor(private readonly opts: PathGuardOptions) {}
+
+  /** Allows one file outside the roots (the user chose it in a dialog). */
+  async grant(file: string): Promise<void> {
+    const real = await realOrUndefined(path.resolve(file));
+    if (real) this.granted.add(real);
+  }
+
+  /**
+   * The real path of `p` when it is an existing regular file inside the allowed folders (or
+   * granted), else an Error that says why. Never touches the file's content.
+   */
+  async checkFile(p: string): Promise<string | Error> {
+    if (typeof p !== 'string' || p.length === 0 || p.includes('\u0000')) return new Error('not a path');
+    if (!path.isAbsolute(p)) return new Error(`${p} is not an absolute path`);
+    const resolved = path.resolve(p);
+    const real = await realOrUndefined(resolved);
+    if (!real) {
+      // Say "outside" before "missing" so a probe learns nothing about files it may not read.
+      return (await this.insideRoots(resolved)) ? new Error(`${p} does not exist`) : new Error(`${p} is outside the workspace and the extension's folders`);
+    }
+    if (!this.granted.has(real) && !(await this.insideRoots(real))) return new Error(`${p} is outside the workspace and the extension's folders`);
+    let st;
+    try {
+      st = await fs.stat(real);
+    } catch {
+      return new Error(`${p} cannot be read`);
+    }
+    if (!st.isFile()) return new Error(`${p} is not a file`);
+    if (this.opts.maxBytes !== undefined && st.size > this.opts.maxBytes) return new Error(`${p} is too large (${st.size} bytes, at most ${this.opts.maxBytes})`);
+    return real;
+  }
+
+  private async insideRoots(p: string): Promise<boolean> {
+    for (const root of this.opts.roots()) {
+      const realRoot = (await realOrUndefined(path.resolve(root))) ?? path.resolve(root);
+      if (isInside(p, realRoot)) return true;
+    }
+    return false;
+  }
+}
+
+/** Image formats the engine decodes, recognised by their first bytes (not by the name). */
+export function sniffImageType(b: Uint8Array): 'png' | 'jpeg' | 'gif' | 'webp' | 'tiff' | 'avif' | 'heif' | undefined {
+  const at = (i: number, s: string) => [...s].every((c, k) => b[i + k] === c.charCodeAt(0));
+  if (b.length < 12) return undefined;
+  if (b[0] === 0x89 && at(1, 'PNG\r\n\u001a\n')) return 'png';
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (at(0, 'GIF87a') || at(0, 'GIF89a')) return 'gif';
+  if (at(0, 'RIFF') && at(8, 'WEBP')) return 'webp';
+  if (at(0, 'II*\u0000') || at(0, 'MM\u0000*')) return 'tiff';
+  if (at(4, 'ftyp')) {
+    const brand = String.fromCharCode(b[8], b[9], b[10], b[11]);
+    if (brand === 'avif' || brand === 'avis') return 'avif';
+    if (['heic', 'heix', 'mif1', 'msf1', 'heim', 'heis', 'hevc'].includes(brand)) return 'heif';
+  }
+  return undefined;
+}

@@ -1,0 +1,265 @@
+// The gallery in the real extension host (its webview loads in the workbench's Chromium): one
+// panel, a preview round trip through the host's message handler, saving without ever
+// overwriting, hostile messages refused and logged, and the live training view (state restored
+// when the panel is reopened mid-training; Pause stops with a checkpoint that can be resumed).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { HostToWebview } from '../../../src/protocol/gallery';
+import type { TrainResult } from '../../../src/protocol/jobs';
+import { api, udnieStyle, until, workspaceDir, SHARED_DATA } from './helpers';
+
+type Posted = HostToWebview;
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
+
+function pngSize(b: Uint8Array): { w: number; h: number } {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { w: v.getUint32(16), h: v.getUint32(20) };
+}
+
+/** Records what the host posts to the gallery webviews. */
+async function recorder() {
+  const a = await api();
+  const seen: Posted[] = [];
+  const sub = a.gallery.onDidPost((m) => seen.push(m));
+  const next = async <T extends Posted['type']>(type: T, from: number, timeoutMs = 60_000, pred: (m: Extract<Posted, { type: T }>) => boolean = () => true) => {
+    let found: Extract<Posted, { type: T }> | undefined;
+    await until(() => {
+      found = seen.slice(from).find((m): m is Extract<Posted, { type: T }> => m.type === type && pred(m as Extract<Posted, { type: T }>));
+      return found !== undefined;
+    }, timeoutMs, `a '${type}' message to the webview`);
+    return found!;
+  };
+  return { a, seen, sub, next };
+}
+
+async function openReadyGallery(): Promise<void> {
+  const a = await api();
+  await vscode.commands.executeCommand('fastStyleTransfer.openGallery');
+  await until(() => a.gallery.panelReady, 60_000, 'the gallery webview to load and say ready');
+}
+
+suite('gallery', () => {
+  suiteSetup(async () => {
+    const a = await api();
+    await udnieStyle(a);
+  });
+
+  test('Open Style Gallery opens one panel, loads its webview and reveals it when run again', async () => {
+    const a = await api();
+    await openReadyGallery();
+    const panel = a.gallery.galleryPanel;
+    assert.ok(panel, 'a panel');
+    assert.equal(panel.title, 'Style Gallery');
+    assert.equal(panel.webview.options.enableScripts, true);
+    const roots = panel.webview.options.localResourceRoots?.map((u) => u.fsPath) ?? [];
+    assert.deepEqual(roots, [path.join(a.context.extension.extensionPath, 'dist', 'webview')], 'only the bundle is loadable');
+    assert.match(panel.webview.html, /Content-Security-Policy" content="default-src 'none'; img-src [^;]+ blob: data:; style-src [^;]+ 'nonce-[A-Za-z0-9]+'; script-src 'nonce-[A-Za-z0-9]+'; font-src [^"]+"/);
+    assert.doesNotMatch(panel.webview.html, /unsafe-|https?:\/\/(?!.*vscode)/);
+    await vscode.commands.executeCommand('fastStyleTransfer.openGallery');
+    assert.equal(a.gallery.galleryPanel, panel, 'the same panel, revealed');
+  });
+
+  test('Open in Gallery (Styles view) focuses the style; the sidebar Preview view gets its own compact session', async () => {
+    const { a, seen, sub, next } = await recorder();
+    try {
+      await openReadyGallery();
+      const id = await udnieStyle(a);
+      const from = seen.length;
+      // The tree passes its node; the palette or other callers pass the id.
+      await vscode.commands.executeCommand('fastStyleTransfer.openGalleryForStyle', { kind: 'style', style: a.store.find(id) });
+      assert.equal((await next('focusStyle', from, 5_000)).styleId, id);
+      const layouts: string[] = [];
+      const sub2 = a.gallery.onDidPost((m, layout) => { if (m.type === 'init') layouts.push(layout); });
+      await vscode.commands.executeCommand('fastStyleTransfer.galleryView.focus');
+      await until(() => layouts.includes('sidebar'), 60_000, 'the sidebar view to load and get its init message');
+      sub2.dispose();
+      const init = seen.slice(from).find((m): m is Extract<Posted, { type: 'init' }> => m.type === 'init' && m.layout === 'sidebar')!;
+      assert.ok(init.styles.some((s) => s.id === id), 'the sidebar lists the styles');
+      await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    } finally {
+      sub.dispose();
+    }
+  });
+
+  test('preview round trip: an image from the workspace, the udnie style, PNG bytes back (cached the second time)', async function () {
+    this.timeout(180_000);
+    const { a, seen, sub, next } = await recorder();
+    try {
+      await openReadyGallery();
+      const style = await udnieStyle(a);
+      const from = seen.length;
+      await a.gallery.receive({ type: 'openImagePath', path: path.join(workspaceDir(), 'gradient.png') });
+      const image = (await next('image', from, 5_000)).image;
+      assert.match(image.token, /^img-\d+$/);
+      assert.equal(image.name, 'gradient.png');
+      assert.equal(image.displayPath, 'gradient.png');
+      await a.gallery.receive({ type: 'preview', requestId: 41, imageToken: image.token, styleId: style, size: 'preview', scale: 1 });
+      const p = await next('preview', from, 120_000, (m) => m.requestId === 41);
+      for (const img of [p.original, p.stylized]) {
+        assert.ok(img.bytes instanceof Uint8Array);
+        assert.deepEqual([...img.bytes.subarray(0, 4)], PNG_SIGNATURE);
+        assert.deepEqual(pngSize(img.bytes), { w: 66, h: 50 });
+        assert.equal(img.bytes.byteLength, img.bytes.buffer.byteLength, 'each image owns its buffer (nothing else crosses to the webview)');
+      }
+      assert.deepEqual([p.sourceWidth, p.sourceHeight], [66, 50]);
+      assert.ok(p.runtime.length > 0);
+      // Same request again: answered from the host's cache with the same bytes.
+      const from2 = seen.length;
+      await a.gallery.receive({ type: 'preview', requestId: 42, imageToken: image.token, styleId: style, size: 'preview', scale: 1 });
+      const again = await next('preview', from2, 2_000, (m) => m.requestId === 42);
+      assert.deepEqual(again.stylized.bytes, p.stylized.bytes);
+      // Full size at half scale: the engine scales the input first.
+      await a.gallery.receive({ type: 'preview', requestId: 43, imageToken: image.token, styleId: style, size: 'full', scale: 0.5 });
+      const half = await next('preview', from2, 120_000, (m) => m.requestId === 43);
+      assert.deepEqual(pngSize(half.stylized.bytes), { w: 33, h: 25 });
+      assert.deepEqual(pngSize(half.original.bytes), { w: 33, h: 25 }, 'the original as the network saw it');
+    } finally {
+      sub.dispose();
+    }
+  });
+
+  test('Save writes name.<style>.ext beside the image and never overwrites; Save of dropped bytes goes to the workspace', async function () {
+    this.timeout(180_000);
+    const { a, seen, sub, next } = await recorder();
+    try {
+      await openReadyGallery();
+      const style = await udnieStyle(a);
+      const input = path.join(workspaceDir(), 'photos', 'astronaut.png');
+      const original = fs.readFileSync(input);
+      let from = seen.length;
+      await a.gallery.receive({ type: 'openImagePath', path: input });
+      const { token } = (await next('image', from, 5_000)).image;
+      const save = { type: 'save', mode: 'save', imageToken: token, styleId: style, strength: 0.5, colorMode: 'luminance', format: 'png', scale: 1 };
+      await a.gallery.receive(save);
+      const first = await next('saved', from, 120_000);
+      assert.equal(first.path, path.join(workspaceDir(), 'photos', 'astronaut.udnie.png'));
+      assert.equal(first.displayPath, 'photos/astronaut.udnie.png');
+      from = seen.length;
+      await a.gallery.receive(save);
+      const second = await next('saved', from, 120_000);
+      assert.equal(second.path, path.join(workspaceDir(), 'photos', 'astronaut.udnie-2.png'), 'a fresh name, not an overwrite');
+      assert.ok(fs.existsSync(first.path) && fs.existsSync(second.path));
+      assert.deepEqual(fs.readFileSync(input), original, 'the original is untouched');
+
+      from = seen.length;
+      await a.gallery.receive({ type: 'dropImage', name: 'from-desktop.jpg', bytes: new Uint8Array(fs.readFileSync(path.join(workspaceDir(), 'photos', 'coffee.jpg'))) });
+      const dropped = (await next('image', from, 5_000)).image;
+      assert.equal(dropped.origin, 'drop');
+      await a.gallery.receive({ ...save, imageToken: dropped.token, format: 'same' });
+      const saved = await next('saved', from, 120_000);
+      assert.equal(saved.path, path.join(workspaceDir(), 'from-desktop.udnie.jpg'));
+
+      // Copy Path of a saved result puts it on the clipboard.
+      await a.gallery.receive({ type: 'copyPath', path: saved.path });
+      assert.equal(await vscode.env.clipboard.readText(), saved.path);
+    } finally {
+      sub.dispose();
+    }
+  });
+
+  test('hostile messages are rejected with a logged reason and touch nothing outside the allowed folders', async () => {
+    const { a, seen, sub } = await recorder();
+    try {
+      await openReadyGallery();
+      const style = await udnieStyle(a);
+      // A real file outside every allowed root, so a refusal is not just "does not exist".
+      const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fst-secret-'));
+      const secret = path.join(secretDir, 'secret.png');
+      fs.copyFileSync(path.join(workspaceDir(), 'gradient.png'), secret);
+      fs.symlinkSync(secretDir, path.join(workspaceDir(), 'sneaky-link'));
+      await vscode.env.clipboard.writeText('unchanged');
+      const cases: [unknown, RegExp][] = [
+        [{ type: 'rm -rf /' }, /unknown message type/],
+        ['ready', /plain object/],
+        [{ type: 'openImagePath', path: '../../etc/passwd' }, /absolute path/],
+        [{ type: 'openImagePath', path: `${workspaceDir()}/../../../../../../etc/passwd` }, /outside the workspace/],
+        [{ type: 'openImagePath', path: secret }, /outside the workspace/],
+        [{ type: 'openImagePath', path: path.join(workspaceDir(), 'sneaky-link', 'secret.png') }, /outside the workspace/],
+        [{ type: 'copyPath', path: '/etc/passwd' }, /outside the workspace/],
+        [{ type: 'openResult', path: secret }, /outside the workspace/],
+        [{ type: 'dropImage', name: 'huge.png', bytes: new Uint8Array(64 * 1024 * 1024 + 1) }, /too large/],
+        [{ type: 'dropImage', name: '../../../.bashrc', bytes: new Uint8Array([0x89, 0x50]) }, /plain file name/],
+        [{ type: 'dropImage', name: 'script.png', bytes: new TextEncoder().encode('#!/bin/sh\necho pwned\n') }, /not an image/],
+        [{ type: 'preview', requestId: 1, imageToken: 'img-999999', styleId: style, size: 'preview', scale: 1 }, /unknown image token/],
+        [{ type: 'save', mode: 'save', imageToken: 'img-1', styleId: '/etc', strength: 1, colorMode: 'none', format: 'png', scale: 1 }, /unknown style \/etc/],
+        [{ type: 'resumeTraining', styleId: '/etc' }, /not a resumable style/],
+        [{ type: 'runCommand', command: 'workbench.action.terminal.sendSequence' }, /must be one of/],
+      ];
+      for (const [raw, reason] of cases) {
+        const before = a.gallery.rejections.length;
+        const posted = seen.length;
+        await a.gallery.receive(raw);
+        assert.equal(a.gallery.rejections.length, before + 1, `${JSON.stringify(raw, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v)).slice(0, 100)} was not rejected`);
+        assert.match(a.gallery.rejections[a.gallery.rejections.length - 1], reason);
+        const replies = seen.slice(posted).map((m) => m.type);
+        assert.ok(!replies.includes('image') && !replies.includes('preview') && !replies.includes('saved'), `no image was accepted (${replies.join(', ')})`);
+      }
+      assert.equal(await vscode.env.clipboard.readText(), 'unchanged', 'Copy Path of a foreign file did nothing');
+      // A flood (a compromised page) is refused message by message; the log is rate-limited and the host stays responsive.
+      for (let i = 0; i < 500; i++) await a.gallery.receive({ type: 'log', level: 'error', message: 'x'.repeat(3000) });
+      assert.equal(a.gallery.rejections.length, 50, 'the kept list of rejections is bounded');
+      assert.match(a.gallery.rejections[49], /"message" is too long/);
+      const posted = seen.length;
+      await a.gallery.receive({ type: 'openImagePath', path: path.join(workspaceDir(), 'gradient.png') });
+      assert.ok(seen.slice(posted).some((m) => m.type === 'image'), 'still answering valid messages');
+      fs.rmSync(path.join(workspaceDir(), 'sneaky-link'));
+      fs.rmSync(secretDir, { recursive: true, force: true });
+    } finally {
+      sub.dispose();
+    }
+  });
+
+  test('live training view: reopening the panel mid-training restores the run; Pause saves a checkpoint and offers Resume', async function () {
+    this.timeout(300_000);
+    const { a, seen, sub, next } = await recorder();
+    await vscode.workspace.getConfiguration('fastStyleTransfer').update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
+    try {
+      await openReadyGallery();
+      const TINY = { iterations: 400, imageSize: 32, batchSize: 1, checkpointEvery: 2, previewEvery: 2, styleSize: 64, architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 } };
+      let reopened: Promise<void> | undefined;
+      const watch = a.training.onDidChange((s) => {
+        if (!reopened && s.iteration >= 4 && s.preview) {
+          // Close and reopen the gallery while training runs.
+          reopened = (async () => {
+            a.gallery.galleryPanel?.dispose();
+            await openReadyGallery();
+          })();
+        }
+      });
+      const run = vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
+        styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name: 'Gallery Starry', overrides: TINY,
+      });
+      const live = await next('training', 0, 180_000, (m) => m.training?.status === 'running' && m.training.iteration >= 1);
+      assert.equal(live.training?.name, 'Gallery Starry');
+      assert.ok(live.training!.totalIterations === 400);
+      await until(() => reopened !== undefined, 180_000, 'training to reach iteration 4 with a preview');
+      await reopened;
+      watch.dispose();
+      const init = [...seen].reverse().find((m): m is Extract<Posted, { type: 'init' }> => m.type === 'init')!;
+      assert.ok(init.training, 'the reopened panel got the run in its init message');
+      assert.equal(init.training.status, 'running');
+      assert.ok(init.training.iteration >= 4, `iteration ${init.training.iteration}`);
+      assert.ok(init.training.losses.length >= 4, 'the loss history so far');
+      for (const l of init.training.losses) for (const k of ['total', 'content', 'style', 'tv'] as const) assert.ok(Number.isFinite(l[k]) && l[k] >= 0, `${k} loss ${l[k]}`);
+      const initIndex = seen.lastIndexOf(init);
+      const preview = await next('trainingPreview', initIndex, 5_000);
+      assert.deepEqual([...preview.image.bytes.subarray(0, 4)].length, 4);
+      assert.ok(preview.image.bytes.byteLength > 50, 'the latest preview image was re-sent to the new webview');
+
+      await a.gallery.receive({ type: 'pauseTraining' });
+      const r = await run;
+      assert.ok(r?.cancelled, 'training stopped');
+      const stopped = await next('training', initIndex, 10_000, (m) => m.training?.status === 'cancelled' && m.training.resumable);
+      assert.equal(stopped.training!.checkpoint, r.checkpoint);
+      assert.equal(stopped.training!.iteration, r.iterations);
+      assert.ok(fs.existsSync(path.join(r.checkpoint, 'training-state.json')), 'the checkpoint can be resumed');
+      const styles = await next('styles', initIndex, 10_000, (m) => m.styles.some((s) => s.id === r.checkpoint && s.resumable && !s.training));
+      assert.ok(styles);
+    } finally {
+      sub.dispose();
+    }
+  });
+});

@@ -1,0 +1,170 @@
+// Messages from the gallery webview are untrusted: the shape validator (src/protocol/gallery.ts)
+// and the path guard (src/views/gallery/pathGuard.ts) must refuse anything malformed, any
+// path outside the allowed folders (also through "..", symbolic links and relative paths),
+// oversized payloads and files that are not images.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GALLERY_LIMITS, parseWebviewMessage, type WebviewToHost } from '../../src/protocol/gallery';
+import { PathGuard, isInside, sniffImageType } from '../../src/views/gallery/pathGuard';
+import { contentSecurityPolicy, makeNonce } from '../../src/views/gallery/html';
+
+const ok = (raw: unknown): WebviewToHost => {
+  const m = parseWebviewMessage(raw);
+  if (m instanceof Error) assert.fail(`expected ${JSON.stringify(raw)?.slice(0, 120)} to be accepted: ${m.message}`);
+  return m;
+};
+const rejected = (raw: unknown, reason: RegExp): void => {
+  const m = parseWebviewMessage(raw);
+  assert.ok(m instanceof Error, `expected ${JSON.stringify(raw, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v))?.slice(0, 120)} to be rejected`);
+  assert.match(m.message, /^rejected message from the gallery webview: /);
+  assert.match(m.message, reason);
+};
+
+const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+
+test('well-formed messages of every type are accepted and returned field by field', () => {
+  for (const type of ['ready', 'pickImage', 'pickWorkspaceImage', 'useActiveEditorImage', 'useSampleImage', 'cancelTraining', 'pauseTraining'] as const) {
+    assert.deepEqual(ok({ type }), { type });
+  }
+  assert.deepEqual(ok({ type: 'openImagePath', path: '/ws/photos/a.png' }), { type: 'openImagePath', path: '/ws/photos/a.png' });
+  assert.deepEqual(ok({ type: 'openImagePath', path: 'C:\\ws\\a.png' }), { type: 'openImagePath', path: 'C:\\ws\\a.png' });
+  const drop = ok({ type: 'dropImage', name: 'photo.png', bytes: PNG });
+  assert.equal(drop.type === 'dropImage' && drop.bytes, PNG);
+  assert.deepEqual(ok({ type: 'preview', requestId: 7, imageToken: 'img-12', styleId: '/s/udnie', size: 'full', scale: 0.5 }),
+    { type: 'preview', requestId: 7, imageToken: 'img-12', styleId: '/s/udnie', size: 'full', scale: 0.5 });
+  assert.deepEqual(ok({ type: 'save', mode: 'saveAs', imageToken: 'img-1', styleId: '/s/udnie', strength: 0.35, colorMode: 'luminance', format: 'webp', scale: 1 }),
+    { type: 'save', mode: 'saveAs', imageToken: 'img-1', styleId: '/s/udnie', strength: 0.35, colorMode: 'luminance', format: 'webp', scale: 1 });
+  assert.deepEqual(ok({ type: 'runCommand', command: 'train' }), { type: 'runCommand', command: 'train' });
+  assert.deepEqual(ok({ type: 'resumeTraining', styleId: '/s/x' }), { type: 'resumeTraining', styleId: '/s/x' });
+  assert.deepEqual(ok({ type: 'log', level: 'warn', message: '' }), { type: 'log', level: 'warn', message: '' });
+  assert.deepEqual(ok({ type: 'copyPath', path: '/ws/a.udnie.png' }), { type: 'copyPath', path: '/ws/a.udnie.png' });
+});
+
+test('non-objects, unknown types and unexpected fields are rejected', () => {
+  for (const raw of [null, undefined, 42, 'ready', [], [{ type: 'ready' }], new Date(), Object.create({ type: 'ready' })]) rejected(raw, /plain object/);
+  rejected({}, /no string "type"/);
+  rejected({ type: 7 }, /no string "type"/);
+  rejected({ type: 'deleteEverything' }, /unknown message type "deleteEverything"/);
+  rejected({ type: '__proto__' }, /unknown message type/);
+  rejected({ type: 'x'.repeat(10_000) }, /unknown message type "x{40}"$/);
+  rejected({ type: 'ready', extra: 1 }, /unexpected field "extra"/);
+  rejected({ type: 'runCommand', command: 'workbench.action.terminal.new' }, /"command" must be one of/);
+  rejected({ type: 'runCommand', command: 'fastStyleTransfer.train' }, /"command" must be one of/);
+  rejected({ type: 'log', level: 'debug', message: 'x' }, /"level" must be one of/);
+});
+
+test('paths must be absolute, short and free of NUL: relative traversal never reaches the host', () => {
+  rejected({ type: 'openImagePath', path: '../../etc/passwd' }, /must be an absolute path/);
+  rejected({ type: 'openImagePath', path: 'photos/a.png' }, /must be an absolute path/);
+  rejected({ type: 'openImagePath', path: '' }, /is empty/);
+  rejected({ type: 'openImagePath', path: '/ws/a.png\u0000.txt' }, /NUL/);
+  rejected({ type: 'openImagePath', path: `/${'a'.repeat(GALLERY_LIMITS.maxPathLength)}` }, /too long/);
+  rejected({ type: 'openImagePath', path: { toString: () => '/etc/passwd' } }, /must be a string/);
+  rejected({ type: 'copyPath', path: '~/.ssh/id_rsa' }, /absolute path/);
+  rejected({ type: 'preview', requestId: 1, imageToken: 'img-1', styleId: '../styles/x', size: 'preview', scale: 1 }, /"styleId" must be an absolute path/);
+});
+
+test('ids, enums and numbers are checked: tokens, sizes, strengths, scales, formats', () => {
+  const base = { type: 'preview', requestId: 1, imageToken: 'img-1', styleId: '/s/x', size: 'preview', scale: 1 };
+  rejected({ ...base, imageToken: '/etc/passwd' }, /not an image token/);
+  rejected({ ...base, imageToken: 'img-0' }, /not an image token/);
+  rejected({ ...base, imageToken: 'img-1 ' }, /not an image token/);
+  rejected({ ...base, requestId: -1 }, /between 0 and/);
+  rejected({ ...base, requestId: 1.5 }, /integer/);
+  rejected({ ...base, requestId: '1' }, /finite number/);
+  rejected({ ...base, size: 'huge' }, /"size" must be one of/);
+  rejected({ ...base, scale: 0 }, /"scale" must be between 0.25 and 4/);
+  rejected({ ...base, scale: Infinity }, /finite number/);
+  rejected({ ...base, scale: NaN }, /finite number/);
+  const save = { type: 'save', mode: 'save', imageToken: 'img-1', styleId: '/s/x', strength: 1, colorMode: 'none', format: 'png', scale: 1 };
+  rejected({ ...save, strength: 1.0001 }, /"strength" must be between 0 and 1/);
+  rejected({ ...save, strength: -0.1 }, /"strength" must be between 0 and 1/);
+  rejected({ ...save, colorMode: 'sepia' }, /"colorMode" must be one of/);
+  rejected({ ...save, format: 'exe' }, /"format" must be one of/);
+  rejected({ ...save, mode: 'overwrite' }, /"mode" must be one of/);
+  rejected({ type: 'save', mode: 'save' }, /"imageToken" must be a string/);
+});
+
+test('dropped files: a plain name, a non-empty Uint8Array, at most 64 MiB', () => {
+  rejected({ type: 'dropImage', name: '../../.bashrc', bytes: PNG }, /plain file name/);
+  rejected({ type: 'dropImage', name: 'a\\b.png', bytes: PNG }, /plain file name/);
+  rejected({ type: 'dropImage', name: '..', bytes: PNG }, /plain file name/);
+  rejected({ type: 'dropImage', name: 'a\nb.png', bytes: PNG }, /plain file name/);
+  rejected({ type: 'dropImage', name: 'x'.repeat(300), bytes: PNG }, /too long/);
+  rejected({ type: 'dropImage', name: 'a.png', bytes: [...PNG] }, /must be a Uint8Array/);
+  rejected({ type: 'dropImage', name: 'a.png', bytes: 'iVBORw0KGgo=' }, /must be a Uint8Array/);
+  rejected({ type: 'dropImage', name: 'a.png', bytes: new Uint8Array(0) }, /is empty/);
+  // A huge payload: one byte over the cap (the array is allocated but never copied or decoded).
+  rejected({ type: 'dropImage', name: 'a.png', bytes: new Uint8Array(GALLERY_LIMITS.maxImageBytes + 1) }, /too large \(67108865 bytes, at most 67108864\)/);
+  rejected({ type: 'log', level: 'info', message: 'x'.repeat(GALLERY_LIMITS.maxLogLength + 1) }, /too long/);
+});
+
+test('image types are recognised by their bytes, not their names', () => {
+  assert.equal(sniffImageType(PNG), 'png');
+  assert.equal(sniffImageType(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70, 0, 1])), 'jpeg');
+  assert.equal(sniffImageType(new TextEncoder().encode('GIF89a......')), 'gif');
+  assert.equal(sniffImageType(new TextEncoder().encode('RIFF\u0000\u0000\u0000\u0000WEBPVP8 ')), 'webp');
+  assert.equal(sniffImageType(new TextEncoder().encode('II*\u0000........')), 'tiff');
+  assert.equal(sniffImageType(new TextEncoder().encode('\u0000\u0000\u0000\u001cftypavif....')), 'avif');
+  assert.equal(sniffImageType(new TextEncoder().encode('\u0000\u0000\u0000\u001cftypheic....')), 'heif');
+  assert.equal(sniffImageType(new TextEncoder().encode('#!/bin/sh\nrm -rf ~\n')), undefined);
+  assert.equal(sniffImageType(new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"></svg>')), undefined);
+  assert.equal(sniffImageType(PNG.subarray(0, 8)), undefined, 'too short to be an image');
+});
+
+test('isInside: the root and paths below it, nothing beside or above it', () => {
+  assert.ok(isInside('/ws', '/ws'));
+  assert.ok(isInside('/ws/a/b.png', '/ws'));
+  assert.ok(!isInside('/ws2/a.png', '/ws'), 'a sibling with the root as prefix');
+  assert.ok(!isInside('/etc/passwd', '/ws'));
+  assert.ok(!isInside(path.resolve('/ws/../etc/passwd'), '/ws'));
+  assert.ok(isInside('/ws/..hidden/a.png', '/ws'), 'a name starting with two dots is still inside');
+});
+
+test('PathGuard reads only existing files inside the roots (symbolic links resolved) or granted files', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fst-guard-'));
+  t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const ws = path.join(tmp, 'ws');
+  const outside = path.join(tmp, 'outside');
+  fs.mkdirSync(path.join(ws, 'photos'), { recursive: true });
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(ws, 'photos', 'a.png'), PNG);
+  fs.writeFileSync(path.join(outside, 'secret.png'), PNG);
+  fs.writeFileSync(path.join(ws, 'big.png'), new Uint8Array(2048));
+  fs.symlinkSync(path.join(outside, 'secret.png'), path.join(ws, 'link-to-secret.png'));
+  fs.symlinkSync(outside, path.join(ws, 'linked-dir'));
+  const guard = new PathGuard({ roots: () => [ws], maxBytes: 1024 });
+
+  assert.equal(await guard.checkFile(path.join(ws, 'photos', 'a.png')), fs.realpathSync(path.join(ws, 'photos', 'a.png')));
+  assert.equal(await guard.checkFile(`${ws}/photos/../photos/./a.png`), fs.realpathSync(path.join(ws, 'photos', 'a.png')));
+  const msg = async (p: string) => { const r = await guard.checkFile(p); assert.ok(r instanceof Error, `${p} should be refused`); return r.message; };
+  assert.match(await msg(`${ws}/../outside/secret.png`), /outside the workspace/);
+  assert.match(await msg(`${ws}/photos/../../../../../../etc/passwd`), /outside the workspace/);
+  assert.match(await msg('/etc/passwd'), /outside the workspace/);
+  assert.match(await msg('../../etc/passwd'), /not an absolute path/);
+  assert.match(await msg(path.join(ws, 'link-to-secret.png')), /outside the workspace/, 'a link inside pointing outside');
+  assert.match(await msg(path.join(ws, 'linked-dir', 'secret.png')), /outside the workspace/, 'a linked folder');
+  assert.match(await msg(path.join(outside, 'missing.png')), /outside the workspace/, 'no existence oracle outside the roots');
+  assert.match(await msg(path.join(ws, 'missing.png')), /does not exist/);
+  assert.match(await msg(path.join(ws, 'photos')), /not a file/);
+  assert.match(await msg(path.join(ws, 'big.png')), /too large \(2048 bytes, at most 1024\)/);
+  assert.match(await msg(`${ws}/a\u0000.png`), /not a path/);
+
+  // A file the user chose in a dialog is allowed even outside the roots; only that file.
+  await guard.grant(path.join(outside, 'secret.png'));
+  assert.equal(await guard.checkFile(path.join(outside, 'secret.png')), fs.realpathSync(path.join(outside, 'secret.png')));
+  fs.writeFileSync(path.join(outside, 'other.png'), PNG);
+  assert.match(await msg(path.join(outside, 'other.png')), /outside the workspace/);
+});
+
+test('the webview CSP: nonce-only scripts and styles, no remote origins, no eval or inline code', () => {
+  const nonce = makeNonce();
+  assert.match(nonce, /^[A-Za-z0-9]{20,}$/);
+  assert.notEqual(makeNonce(), nonce);
+  const csp = contentSecurityPolicy('https://*.vscode-cdn.net', nonce);
+  assert.equal(csp, `default-src 'none'; img-src https://*.vscode-cdn.net blob: data:; style-src https://*.vscode-cdn.net 'nonce-${nonce}'; script-src 'nonce-${nonce}'; font-src https://*.vscode-cdn.net`);
+  assert.doesNotMatch(csp, /unsafe-(eval|inline)|\*(?!\.vscode-cdn)|http:/);
+});
