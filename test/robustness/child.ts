@@ -3,6 +3,7 @@
 // this process dies) and {"t":"end",...} with its classification afterwards.
 // usage: tsx test/robustness/child.ts <family> <run root> <first index>
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { FAMILIES } from './families/index';
@@ -46,7 +47,8 @@ async function main(): Promise<void> {
   const tf = built.usesTfjs ? (await import('../../src/model/tf')).tf : undefined;
   const recorder = new FsRecorder().install();
   const writeRoots = [...(built.writeRoots ?? [])];
-  const readRoots = [...(built.readRoots ?? []), REPO_ROOT, fs.realpathSync(path.join(REPO_ROOT, 'node_modules'))];
+  // The code itself may be read: the checkout, its dependencies, and tsx's compile cache.
+  const readRoots = [...(built.readRoots ?? []), REPO_ROOT, fs.realpathSync(path.join(REPO_ROOT, 'node_modules')), path.join(os.tmpdir(), `tsx-${process.getuid?.() ?? ''}`)];
   const inputsDir = path.join(env.dir, 'inputs');
   const only = process.env.FST_ROBUSTNESS_KIND ? new RegExp(process.env.FST_ROBUSTNESS_KIND) : undefined;
   for (let i = Number(startText); i < built.inputs.length; i++) {

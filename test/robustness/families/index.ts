@@ -10,6 +10,8 @@ export interface FamilyEntry {
   readonly module: string;
   /** true, or why the family cannot run in this checkout. */
   available(repoRoot: string): true | string;
+  /** Not listed in the report when unavailable (the runner's own self-test). */
+  readonly hidden?: boolean;
 }
 
 const always = () => true as const;
@@ -23,6 +25,10 @@ export const FAMILIES: readonly FamilyEntry[] = [
     name: 'gallery-messages', module: './gallery',
     available: (root) => (fs.existsSync(path.join(root, 'src', 'protocol', 'gallery.ts')) && fs.existsSync(path.join(root, 'src', 'views', 'gallery', 'pathGuard.ts'))
       ? true : 'src/protocol/gallery.ts (the gallery webview validator) is not in this checkout yet'),
+  },
+  {
+    name: 'selftest', module: './selftest', hidden: true,
+    available: () => (process.env.FST_ROBUSTNESS_SELFTEST === '1' ? true : 'only with FST_ROBUSTNESS_SELFTEST=1'),
   },
   { name: 'worker', module: './worker', available: (root) => (fs.existsSync(path.join(root, 'dist', 'worker.js')) ? true : 'dist/worker.js is missing: run `node esbuild.mjs` first') },
 ];

@@ -18,7 +18,7 @@ export function isInside(child: string, root: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
-type Access = 'read' | 'write';
+type Access = 'read' | 'write' | 'meta';
 
 const realpathSync = fs.realpathSync.native;
 
@@ -69,16 +69,22 @@ const SPECS: Record<string, Spec> = {
   cp: (a) => [[a[0], 'read'], [a[1], 'write']],
   createReadStream: R0,
   createWriteStream: W0,
+  // Metadata: recorded only in strict mode (a validator must touch nothing at all).
+  stat: (a) => [[a[0], 'meta']], lstat: (a) => [[a[0], 'meta']], access: (a) => [[a[0], 'meta']], exists: (a) => [[a[0], 'meta']],
+  realpath: (a) => [[a[0], 'meta']],
 };
 
 export interface Violation { readonly op: string; readonly access: Access; readonly path: string }
 
 export class FsRecorder {
+  /** The installed recorder (families use it for strict sections). */
+  static current: FsRecorder | undefined;
   private active = false;
   private writeRoots: string[] = [];
   private readRoots: string[] = [];
   private violations: Violation[] = [];
   private installed = false;
+  private strict = false;
 
   install(): this {
     if (this.installed) return this;
@@ -110,6 +116,7 @@ export class FsRecorder {
       wrap(fsAny, name, spec, `fs.${name}`);
       wrap(fsAny, `${name}Sync`, spec, `fs.${name}Sync`);
     }
+    FsRecorder.current = this;
     return this;
   }
 
@@ -119,6 +126,17 @@ export class FsRecorder {
     this.readRoots = [...this.writeRoots, ...readRoots.map(realLocation)];
     this.violations = [];
     this.active = true;
+  }
+
+  /** Runs `fn` with every file-system call (metadata included) counted as a violation. */
+  async untouched<T>(fn: () => Promise<T> | T): Promise<T> {
+    const was = this.strict;
+    this.strict = true;
+    try {
+      return await fn();
+    } finally {
+      this.strict = was;
+    }
   }
 
   /** Stops recording; returns what went outside the allowed folders. */
@@ -131,6 +149,11 @@ export class FsRecorder {
     for (const [raw, access] of targets) {
       const p = toPath(raw);
       if (p === undefined) continue;
+      if (this.strict) {
+        this.violations.push({ op, access, path: path.resolve(p) });
+        continue;
+      }
+      if (access === 'meta') continue;
       const real = realLocation(p);
       const roots = access === 'write' ? this.writeRoots : this.readRoots;
       if (!roots.some((r) => isInside(real, r))) this.violations.push({ op, access, path: real });
