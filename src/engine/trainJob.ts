@@ -19,7 +19,7 @@ import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, TrainOptions, TrainResult } from '../protocol/jobs';
 import { initTfjsBackend, type BackendReport } from './backends';
-import type { JobContext } from './stylizeJob';
+import { throwIfCancelled, type JobContext } from './stylizeJob';
 
 const TOOL_VERSION = '0.1.0';
 const MAX_LOSS_RECORDS = 2000;
@@ -101,6 +101,8 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
   ctx.log?.(`training on ${backend.label}`);
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(opts.vggPath)})…` });
   const vggLoaded = await loadVggWeights(opts.vggPath);
+  // A cancel while loading stops here: nothing is written (a resumed checkpoint stays as it was).
+  throwIfCancelled(ctx.signal, 'training');
   const p = await prepare(opts, backend, ctx);
   const { hp } = p;
   const owned: { dispose(): void }[] = [p.net, p.adam];
@@ -112,6 +114,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
       : defaultLayersFor(vgg.availableLayers());
     ctx.log?.(`VGG: ${vggLoaded.description}; content ${layers.content}, style ${layers.style.join(', ')}`);
 
+    throwIfCancelled(ctx.signal, 'training');
     ctx.progress?.({ type: 'phase', message: 'Reading the style image…' });
     const styleImg = await readImage(p.state.styleImage, hp.styleSize > 0 ? { resize: maxSide(hp.styleSize) } : {});
     const styleTensor = tf.tensor4d(styleImg.rgb.data, [1, styleImg.height, styleImg.width, 3]);
@@ -123,6 +126,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     }
     owned.push(loss);
 
+    throwIfCancelled(ctx.signal, 'training');
     ctx.progress?.({ type: 'phase', message: 'Checking the training images…' });
     const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, files: opts.resume && p.state.dataFiles.length ? p.state.dataFiles : undefined });
     const state = { ...p.state, dataFiles: [...images.files] };
@@ -146,6 +150,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     };
     const preview = await images.load(0);
     const thumb = await thumbnail(styleImg.rgb);
+    throwIfCancelled(ctx.signal, 'training');
     const argsForProvenance = { tool: `fast-style-transfer ${TOOL_VERSION}`, backend: backend.name, vgg: vggLoaded.description, layers, trainingImages: images.files.length, skippedImages: images.skipped.length };
 
     let history = p.history;

@@ -81,7 +81,6 @@ export const family: Family = {
         if (client.workerThreadId !== thread) {
           const was = thread;
           thread = client.workerThreadId;
-          // eslint-disable-next-line no-unsafe-finally
           throw new CrashError(`the worker was replaced (thread ${was} → ${thread})`);
         }
       }

@@ -92,9 +92,9 @@ export class FsRecorder {
     const wrap = (target: Record<string, unknown>, name: string, spec: Spec, label: string) => {
       const original = target[name];
       if (typeof original !== 'function') return;
-      const self = this;
+      const onCall = (args: unknown[]) => { if (this.active) this.check(label, spec(args)); };
       const wrapped = function (this: unknown, ...args: unknown[]) {
-        if (self.active) self.check(label, spec(args));
+        onCall(args);
         return (original as (...a: unknown[]) => unknown).apply(this, args);
       };
       Object.defineProperty(wrapped, 'name', { value: name });
