@@ -106,6 +106,23 @@ suite('faults', () => {
     assert.equal(again.outputs.length, 1, JSON.stringify(again.failures));
   });
 
+  test('settings of the wrong type (hand-edited settings.json) fall back to their defaults', async () => {
+    const a = await api();
+    const id = await udnieStyle(a);
+    const config = vscode.workspace.getConfiguration('fastStyleTransfer');
+    const wrong: Record<string, unknown> = { outputFolder: 42, strength: 'strong', outputFormat: ['png'], maxInputMegapixels: 'lots', openResult: 'no' };
+    try {
+      for (const [k, v] of Object.entries(wrong)) await config.update(k, v, vscode.ConfigurationTarget.Workspace);
+      assert.equal(vscode.workspace.getConfiguration('fastStyleTransfer').get('outputFolder'), 42, 'the wrong value is really in effect');
+      const s = a.context.settings();
+      assert.deepEqual([s.outputFolder, s.strength, s.outputFormat, s.maxInputMegapixels, s.openResult], ['', 1, 'same', 100, true]);
+      const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'alpha.png'))]);
+      assert.equal(r?.outputs.length, 1, JSON.stringify(r?.failures));
+    } finally {
+      for (const k of Object.keys(wrong)) await config.update(k, undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   test('stylize while training runs: both finish correctly', async () => {
     const a = await api();
     const id = await udnieStyle(a);
