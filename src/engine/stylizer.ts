@@ -9,7 +9,7 @@ import { TransformNet } from '../model/transformNet';
 import { StyleTransferError } from '../protocol/errors';
 import { ensureOnnxModel, type OnnxCacheRequest } from './onnxCache';
 import type { LoadedStyle } from './styles';
-import { getOnnxSession, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+import { getOnnxSession, isSessionReleased, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
 
 export type StylizeRuntime = 'auto' | 'onnx' | 'tfjs';
 
@@ -64,11 +64,22 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
   const runtime = req.runtime ?? 'auto';
   if (runtime === 'tfjs') return openTfjs(req.arch, req.weights);
   try {
-    const { session } = await openOnnx(req);
+    const { session, modelPath } = await openOnnx(req);
     return {
       runtime: 'onnx',
       description: `onnxruntime ${session.provider}`,
-      stylize: (img) => stylizeWithOnnx(session, img),
+      // The session cache keeps only a few sessions and releases the oldest when another style
+      // loads: take the session from the cache for each image (it reopens an evicted one), and
+      // once more if it was released between taking it and running.
+      stylize: async (img) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await stylizeWithOnnx(await getOnnxSession(modelPath, req.onnx), img);
+          } catch (e) {
+            if (!isSessionReleased(e) || attempt >= 4) throw e;
+          }
+        }
+      },
       // Cached sessions are shared: leave them to the cache (releaseOnnxSessions on shutdown).
       dispose: async () => undefined,
     };

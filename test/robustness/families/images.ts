@@ -220,7 +220,10 @@ export const family: Family = {
   name: 'images',
   async build(env) {
     await initTfjsBackend('cpu');
-    const style = await writeTinyStyle(path.join(env.dir, 'style'));
+    // Three styles in turn: more than ONNX Runtime keeps sessions for, so sessions are evicted and reopened.
+    const styles = [await writeTinyStyle(path.join(env.dir, 'style'))];
+    for (const k of [2, 3]) styles.push(await writeTinyStyle(path.join(env.dir, `style-${k}`), `fuzzstyle${k}`, undefined, 7 + k));
+    const style = styles[0];
     const cacheDir = path.join(env.dir, 'cache');
     const onnx = await createStylizeEngine({ runtime: 'onnx', cacheDir, threads: 1 });
     const tfjs = await createStylizeEngine({ runtime: 'tfjs', cacheDir, tfjsBackend: 'cpu' });
@@ -230,7 +233,8 @@ export const family: Family = {
     fs.mkdirSync(warm);
     const seed = path.join(warm, 'seed.png');
     fs.writeFileSync(seed, (await imageSeeds())[0].bytes);
-    for (const e of [onnx, tfjs]) await stylizeFiles({ inputs: [seed], style, options: {} }, e, {});
+    for (const st of styles) await stylizeFiles({ inputs: [seed], style: st, options: {} }, onnx, {});
+    await stylizeFiles({ inputs: [seed], style, options: {} }, tfjs, {});
     fs.rmSync(warm, { recursive: true });
     const inputs: FuzzInput[] = cases.map((c, i) => {
       let file = '';
@@ -238,11 +242,11 @@ export const family: Family = {
         kind: c.kind,
         async prepare(ctx) { file = await c.make(ctx.dir); },
         // Every 8th input runs on tfjs so its tensors are counted; the rest on ONNX Runtime.
-        run: (ctx) => stylizeAndCheck(i % 8 === 0 ? tfjs : onnx, style, file, optionsFor(i, ctx.dir), ctx.dir),
+        run: (ctx) => stylizeAndCheck(i % 8 === 0 ? tfjs : onnx, i % 8 === 0 ? style : styles[i % 3], file, optionsFor(i, ctx.dir), ctx.dir),
       };
     });
     return {
-      inputs, writeRoots: [style, cacheDir], usesTfjs: true,
+      inputs, writeRoots: [...styles, cacheDir], usesTfjs: true,
       async dispose() { onnx.dispose(); tfjs.dispose(); },
     };
   },
