@@ -29,6 +29,10 @@ suite('faults', () => {
     const a = await api();
     storage = a.context.storageDir;
     originals = new Map([...hashTree(workspaceDir())].filter(([k]) => /^(gradient\.png|alpha\.png|photos\/|styles\/)/.test(k) && !/\.(udnie|starry)/i.test(k)));
+    // Inputs of our own, so other suites' expectations about output names are not disturbed.
+    fs.mkdirSync(path.join(workspaceDir(), 'faults'), { recursive: true });
+    fs.copyFileSync(path.join(workspaceDir(), 'gradient.png'), path.join(workspaceDir(), 'faults', 'g.png'));
+    fs.copyFileSync(path.join(workspaceDir(), 'alpha.png'), path.join(workspaceDir(), 'faults', 'a.png'));
   });
 
   teardown(() => {
@@ -89,7 +93,7 @@ suite('faults', () => {
     const config = vscode.workspace.getConfiguration('fastStyleTransfer');
     await config.update('outputFolder', outDir, vscode.ConfigurationTarget.Workspace);
     try {
-      const input = path.join(workspaceDir(), 'alpha.png');
+      const input = path.join(workspaceDir(), 'faults', 'a.png');
       const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(input)]);
       assert.ok(r, 'a result, not an exception');
       assert.equal(r.outputs.length, 0);
@@ -102,7 +106,7 @@ suite('faults', () => {
       fs.rmSync(src, { recursive: true, force: true });
       fs.rmSync(target, { recursive: true, force: true });
     }
-    const again = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'alpha.png'))]);
+    const again = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'faults', 'a.png'))]);
     assert.equal(again.outputs.length, 1, JSON.stringify(again.failures));
   });
 
@@ -116,7 +120,7 @@ suite('faults', () => {
       assert.equal(vscode.workspace.getConfiguration('fastStyleTransfer').get('outputFolder'), 42, 'the wrong value is really in effect');
       const s = a.context.settings();
       assert.deepEqual([s.outputFolder, s.strength, s.outputFormat, s.maxInputMegapixels, s.openResult], ['', 1, 'same', 100, true]);
-      const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'alpha.png'))]);
+      const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'faults', 'a.png'))]);
       assert.equal(r?.outputs.length, 1, JSON.stringify(r?.failures));
     } finally {
       for (const k of Object.keys(wrong)) await config.update(k, undefined, vscode.ConfigurationTarget.Workspace);
@@ -131,7 +135,7 @@ suite('faults', () => {
     const sub = a.training.onDidChange((s) => {
       if (!stylized && s.iteration >= 2) {
         startedAt = s.iteration;
-        stylized = Promise.resolve(vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'gradient.png'))]));
+        stylized = Promise.resolve(vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'faults', 'g.png'))]));
       }
     });
     const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', trainArgs('Busy Starry', 16));
