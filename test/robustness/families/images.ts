@@ -170,7 +170,7 @@ export async function imageCases(): Promise<ImageCase[]> {
   cases.push({ kind: 'symlink-to-image', fileName: 'link.png', make: (dir) => { fs.writeFileSync(path.join(dir, 'real.png'), validPng); const f = path.join(dir, 'link.png'); fs.symlinkSync('real.png', f); return f; } });
   cases.push({ kind: 'missing', fileName: 'missing.png', make: (dir) => path.join(dir, 'missing.png') });
   cases.push({ kind: 'under-a-file', fileName: 'x', make: (dir) => { fs.writeFileSync(path.join(dir, 'file'), 'x'); return path.join(dir, 'file', 'photo.png'); } });
-  const longBase = 'l'.repeat(240);
+  const longBase = 'l'.repeat(250); // + '.fuzzstyle.png': over the usual 255-byte name limit
   cases.push(bytesCase('name-too-long-for-output', `${longBase}.png`, validPng));
   cases.push(bytesCase('name-unicode', 'фото 写真 🎨.png', validPng));
   cases.push(bytesCase('name-newline', 'line\nbreak.png', validPng));
