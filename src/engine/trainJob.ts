@@ -128,7 +128,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
 
     throwIfCancelled(ctx.signal, 'training');
     ctx.progress?.({ type: 'phase', message: 'Checking the training images…' });
-    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, files: opts.resume && p.state.dataFiles.length ? p.state.dataFiles : undefined });
+    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, augment: hp.augment, files: opts.resume && p.state.dataFiles.length ? p.state.dataFiles : undefined });
     const state = { ...p.state, dataFiles: [...images.files] };
     let iterations: number;
     try {
@@ -141,8 +141,9 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     }
     const data: TrainingData = {
       size: images.files.length,
-      async batch(indices) {
-        const imgs = await Promise.all(indices.map((i) => images.load(i)));
+      async batch(indices, epoch) {
+        // The augmentation choice depends on (seed, epoch, image) only, so resume stays exact.
+        const imgs = await Promise.all(indices.map((i) => images.load(i, hp.augment ? hp.seed * 1_000_003 + epoch : undefined)));
         const flat = new Float32Array(indices.length * hp.imageSize * hp.imageSize * 3);
         imgs.forEach((img, k) => flat.set(img.data, k * img.data.length));
         return tf.tensor4d(flat, [indices.length, hp.imageSize, hp.imageSize, 3]) as Tensor4D;

@@ -43,8 +43,11 @@ export interface TrainingImageSet {
   readonly files: readonly string[];
   /** Files skipped as unreadable, with the reason. */
   readonly skipped: readonly { file: string; reason: string }[];
-  /** One image as RGB floats at `size`×`size` (cached). */
-  load(index: number): Promise<FloatImage>;
+  /**
+   * One image as RGB floats at `size`×`size` (cached). With `variant` (any integer) and
+   * augmentation on, a crop position and flip chosen by that number; without, the centre.
+   */
+  load(index: number, variant?: number): Promise<FloatImage>;
 }
 
 /**
@@ -52,7 +55,20 @@ export interface TrainingImageSet {
  * file is dropped up front (keeping the order deterministic); a file that still fails to
  * decode later is replaced by the next usable one, with a warning.
  */
-export async function openTrainingImages(dir: string, size: number, opts: { cacheBytes?: number; warn?: (msg: string) => void; files?: readonly string[] } = {}): Promise<TrainingImageSet> {
+/** Deterministic 32-bit hash of integers (for augmentation choices). */
+function mix(...xs: number[]): number {
+  let h = 0x811c9dc5;
+  for (const x of xs) {
+    h = Math.imul(h ^ (x >>> 0), 0x01000193);
+    h ^= h >>> 15;
+  }
+  return h >>> 0;
+}
+
+/** Scale of the decoded image relative to the crop when augmenting (room for random crops). */
+const AUGMENT_SCALE = 1.25;
+
+export async function openTrainingImages(dir: string, size: number, opts: { cacheBytes?: number; warn?: (msg: string) => void; files?: readonly string[]; augment?: boolean } = {}): Promise<TrainingImageSet> {
   const all = opts.files ? [...opts.files] : await listImages(dir);
   const files: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
@@ -73,14 +89,15 @@ export async function openTrainingImages(dir: string, size: number, opts: { cach
       : `none of the ${all.length} images in ${dir} could be read`);
   }
   const cache = new Map<number, Uint8Array>();
-  const perImage = size * size * 3;
+  const decoded = opts.augment ? Math.round(size * AUGMENT_SCALE) : size;
+  const perImage = decoded * decoded * 3;
   const maxCached = Math.max(1, Math.floor((opts.cacheBytes ?? 512 * 1024 * 1024) / perImage));
   const failed = new Set<number>();
   async function decode(index: number): Promise<Uint8Array> {
     const hit = cache.get(index);
     if (hit) return hit;
-    const img = await readImage(path.join(dir, files[index]), { resize: { width: size, height: size, fit: 'cover', enlarge: true } });
-    if (img.width !== size || img.height !== size) throw new Error(`decoded to ${img.width}×${img.height}`);
+    const img = await readImage(path.join(dir, files[index]), { resize: { width: decoded, height: decoded, fit: 'cover', enlarge: true } });
+    if (img.width !== decoded || img.height !== decoded) throw new Error(`decoded to ${img.width}×${img.height}`);
     const bytes = Uint8Array.from(img.rgb.data, (v) => Math.round(v));
     if (cache.size < maxCached) cache.set(index, bytes);
     return bytes;
@@ -89,13 +106,29 @@ export async function openTrainingImages(dir: string, size: number, opts: { cach
     dir,
     files,
     skipped,
-    async load(index: number): Promise<FloatImage> {
+    async load(index: number, variant?: number): Promise<FloatImage> {
       for (let k = 0; k < files.length; k++) {
         const i = (index + k) % files.length;
         if (failed.has(i)) continue;
         try {
           const bytes = await decode(i);
-          return { width: size, height: size, channels: 3, data: Float32Array.from(bytes) };
+          const margin = decoded - size;
+          const h = variant === undefined ? 0 : mix(variant, i);
+          const x0 = variant === undefined ? margin >> 1 : h % (margin + 1);
+          const y0 = variant === undefined ? margin >> 1 : (h >>> 8) % (margin + 1);
+          const flip = variant !== undefined && opts.augment === true && (h >>> 20) % 2 === 1;
+          const data = new Float32Array(size * size * 3);
+          for (let y = 0; y < size; y++) {
+            for (let x = 0; x < size; x++) {
+              const sx = x0 + (flip ? size - 1 - x : x);
+              const src = ((y0 + y) * decoded + sx) * 3;
+              const dst = (y * size + x) * 3;
+              data[dst] = bytes[src];
+              data[dst + 1] = bytes[src + 1];
+              data[dst + 2] = bytes[src + 2];
+            }
+          }
+          return { width: size, height: size, channels: 3, data };
         } catch (e) {
           failed.add(i);
           opts.warn?.(`skipping training image ${files[i]}: ${(e as Error).message.split('\n')[0]}`);

@@ -24,7 +24,8 @@ export interface TrainingLoss {
 /** Content images by index: [indices.length, S, S, 3] RGB 0..255. The caller owns decoding. */
 export interface TrainingData {
   readonly size: number;
-  batch(indices: readonly number[]): Promise<Tensor4D>;
+  /** `epoch` lets augmentation vary per pass while staying a pure function of the step (exact resume). */
+  batch(indices: readonly number[], epoch: number): Promise<Tensor4D>;
 }
 
 export interface TrainingSchedule {
@@ -103,7 +104,7 @@ export async function* trainTransformNet(args: TrainArgs): AsyncGenerator<TrainE
     await tf.nextFrame();
     const t0 = now();
     const { epoch, indices } = batchAt(it, data.size, schedule.batchSize, schedule.seed);
-    const content = await data.batch(indices);
+    const content = await data.batch(indices, epoch);
     let terms: LossTerms<Scalar> | undefined;
     try {
       const { value, grads } = tf.variableGrads(() => {

@@ -1,25 +1,13 @@
 // The state of the training run in progress (or the last one), kept in the host so a view
 // opened or reopened mid-training shows everything so far: losses, the latest preview, ETA.
-import type { EncodedImage, JobProgress, LossValues } from '../protocol/jobs';
+import type { EncodedImage, JobProgress } from '../protocol/jobs';
+import type { TrainingView } from '../protocol/gallery';
 
-export type TrainingStatus = 'starting' | 'running' | 'done' | 'cancelled' | 'failed';
+export type TrainingStatus = TrainingView['status'];
 
-export interface TrainingSnapshot {
-  readonly name: string;
-  readonly checkpoint: string;
-  readonly status: TrainingStatus;
-  readonly phase?: string;
-  readonly iteration: number;
-  readonly totalIterations: number;
-  readonly epoch: number;
-  readonly imagesPerSecond: number;
-  readonly etaSeconds: number;
-  /** Recent losses (thinned to at most ~1000 points) for the chart. */
-  readonly losses: readonly (LossValues & { iteration: number })[];
+/** What the live training view shows (protocol/gallery.ts), plus the latest preview's bytes. */
+export interface TrainingSnapshot extends Omit<TrainingView, 'resumable' | 'previewIteration'> {
   readonly preview?: EncodedImage & { iteration: number };
-  readonly lastCheckpointIteration?: number;
-  readonly error?: string;
-  readonly startedAt: number;
 }
 
 const MAX_POINTS = 1000;

@@ -96,6 +96,9 @@ export async function runCommand(page, title, { timeout = 30_000 } = {}) {
   const deadline = Date.now() + timeout;
   const text = title instanceof RegExp ? title.source.replace(/[\\^$]/g, '') : title;
   for (;;) {
+    // Keys typed while a webview (image preview, gallery) has focus go to its iframe, where F1
+    // is not VS Code's: move focus back to the workbench first.
+    await page.evaluate(() => { if (document.activeElement?.tagName === 'IFRAME') document.activeElement.blur(); });
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const input = quickInput(page);

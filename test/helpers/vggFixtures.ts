@@ -3,19 +3,11 @@
 // one shard per conv, Keras names) to exercise the Keras loader and its error paths.
 import fs from 'node:fs';
 import path from 'node:path';
+import { mulberry32 } from '../../src/model/train';
 import { VGG19_CONV_NAMES, type VggConvWeights, type VggWeights } from '../../src/model/vggSpec';
 
-/** A deterministic pseudo-random generator (mulberry32) in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic pseudo-random generator in [0, 1) (the training loop's mulberry32). */
+export const rng = mulberry32;
 
 /** Standard normal samples (Box–Muller). */
 export function gaussian(r: () => number): () => number {
