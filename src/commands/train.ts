@@ -258,6 +258,12 @@ export async function runTraining(ctx: CommandContext, name: string, opts: Train
       });
     });
   } catch (e) {
+    if (codeOf(e) === 'cancelled') {
+      // Cancelled while loading, before the first step: nothing new was saved.
+      ctx.training.finish('cancelled');
+      ctx.log.info(`training “${name}” cancelled before its first step; ${opts.resume ? 'the checkpoint is unchanged' : 'nothing was saved'}`);
+      return undefined;
+    }
     ctx.training.finish('failed', messageOf(e));
     ctx.log.error(`training “${name}” failed: ${messageOf(e)}`);
     void vscode.window.showErrorMessage(`Training “${name}” failed: ${messageOf(e)}`, 'Show Output').then((a) => a && ctx.log.show());

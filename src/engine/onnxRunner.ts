@@ -190,23 +190,37 @@ export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSe
     `no ONNX Runtime execution provider could start: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}`);
 }
 
+const SESSION_RELEASED = 'the ONNX Runtime session was released';
+
+/** True for the error of a session used after the cache released it (the caller may open it again). */
+export function isSessionReleased(e: unknown): boolean {
+  return e instanceof StyleTransferError && e.code === 'backend' && e.message === SESSION_RELEASED;
+}
+
 function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: OnnxProvider, skipped: ProviderAttempt[]): OnnxStyleSession {
   let running = 0;
+  let wake: (() => void) | undefined;
   let releasing: Promise<void> | undefined;
-  let idle: (() => void) | undefined;
+  let closed = false;
   const use = async <T>(f: () => Promise<T>): Promise<T> => {
-    if (releasing) throw new StyleTransferError('backend', 'the ONNX Runtime session was released');
+    if (closed) throw new StyleTransferError('backend', SESSION_RELEASED);
     running++;
     try {
       return await f();
     } finally {
       running--;
-      if (running === 0 && idle) idle();
+      if (running === 0) wake?.();
     }
   };
+  // A release (the cache evicting this session for another style) waits for the runs in
+  // progress, and for runs that start meanwhile: a holder of the session never loses it mid-use.
+  // It starts a macrotask later, so a caller that has just been handed the session from the
+  // cache gets to start its run first.
   const release = (): Promise<void> => {
     releasing ??= (async () => {
-      if (running > 0) await new Promise<void>((resolve) => { idle = resolve; });
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (running > 0) await new Promise<void>((resolve) => { wake = resolve; });
+      closed = true;
       await session.release();
     })();
     return releasing;

@@ -13,7 +13,7 @@ import { StyleTransferError } from '../protocol/errors';
 import { ensureOnnxModel, type OnnxCacheRequest } from './onnxCache';
 import { onnxNormStats, stylizeWithOnnxStats } from './onnxNormRunner';
 import type { LoadedStyle } from './styles';
-import { createOnnxSession, getOnnxSession, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+import { createOnnxSession, getOnnxSession, isSessionReleased, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
 
 /**
  * Tile sides (pixels) that keep one tile's pass within about 1 GB: ONNX Runtime's CPU provider
@@ -113,7 +113,18 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
     return {
       runtime: 'onnx',
       description: `onnxruntime ${session.provider}`,
-      stylize: (img) => stylizeWithOnnx(session, img),
+      // The session cache keeps only a few sessions and releases the oldest when another style
+      // loads: take the session from the cache for each image (it reopens an evicted one), and
+      // once more if it was released between taking it and running.
+      stylize: async (img) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await stylizeWithOnnx(await getOnnxSession(modelPath, req.onnx), img);
+          } catch (e) {
+            if (!isSessionReleased(e) || attempt >= 4) throw e;
+          }
+        }
+      },
       openStatsPass: async () => {
         const s = await openPass('stats');
         return { measure: (img) => onnxNormStats(s, img), close: () => s.release() };

@@ -19,7 +19,7 @@ import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, TrainOptions, TrainResult } from '../protocol/jobs';
 import { initTfjsBackend, type BackendReport } from './backends';
-import type { JobContext } from './stylizeJob';
+import { throwIfCancelled, type JobContext } from './stylizeJob';
 
 const TOOL_VERSION = '0.1.0';
 const MAX_LOSS_RECORDS = 2000;
@@ -55,7 +55,12 @@ async function prepare(opts: TrainOptions, backend: BackendReport, ctx: JobConte
     const saved = await readTrainingState(opts.output, ck.info.architecture);
     const savedHp = saved.json.hyperparameters as Record<string, unknown>;
     // A resume keeps every saved hyperparameter; only the length can be extended.
-    const hp = resolveHyperparameters('paper', { ...savedHp, ...(opts.overrides?.iterations !== undefined ? { iterations: opts.overrides.iterations } : {}) });
+    let hp: TrainingHyperparameters;
+    try {
+      hp = resolveHyperparameters('paper', { ...savedHp, ...(opts.overrides?.iterations !== undefined ? { iterations: opts.overrides.iterations } : {}) });
+    } catch (e) {
+      throw new StyleTransferError('bad-checkpoint', `cannot resume from ${opts.output}: its saved training settings are damaged (${(e as Error).message})`);
+    }
     const net = TransformNet.fromWeights(ck.info.architecture, ck.weights);
     const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, saved.adam);
     ctx.log?.(`resuming ${ck.info.name} at iteration ${saved.json.iteration}`);
@@ -96,6 +101,8 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
   ctx.log?.(`training on ${backend.label}`);
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(opts.vggPath)})…` });
   const vggLoaded = await loadVggWeights(opts.vggPath);
+  // A cancel while loading stops here: nothing is written (a resumed checkpoint stays as it was).
+  throwIfCancelled(ctx.signal, 'training');
   const p = await prepare(opts, backend, ctx);
   const { hp } = p;
   const owned: { dispose(): void }[] = [p.net, p.adam];
@@ -107,6 +114,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
       : defaultLayersFor(vgg.availableLayers());
     ctx.log?.(`VGG: ${vggLoaded.description}; content ${layers.content}, style ${layers.style.join(', ')}`);
 
+    throwIfCancelled(ctx.signal, 'training');
     ctx.progress?.({ type: 'phase', message: 'Reading the style image…' });
     const styleImg = await readImage(p.state.styleImage, hp.styleSize > 0 ? { resize: maxSide(hp.styleSize) } : {});
     const styleTensor = tf.tensor4d(styleImg.rgb.data, [1, styleImg.height, styleImg.width, 3]);
@@ -118,10 +126,16 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     }
     owned.push(loss);
 
+    throwIfCancelled(ctx.signal, 'training');
     ctx.progress?.({ type: 'phase', message: 'Checking the training images…' });
     const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, augment: hp.augment, files: opts.resume && p.state.dataFiles.length ? p.state.dataFiles : undefined });
     const state = { ...p.state, dataFiles: [...images.files] };
-    const iterations = totalIterations(hp, images.files.length);
+    let iterations: number;
+    try {
+      iterations = totalIterations(hp, images.files.length);
+    } catch (e) {
+      throw new StyleTransferError('bad-input', `training length: ${(e as Error).message}`);
+    }
     if (p.startIteration >= iterations) {
       return { checkpoint: opts.output, iterations: p.startIteration, cancelled: false };
     }
@@ -137,6 +151,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     };
     const preview = await images.load(0);
     const thumb = await thumbnail(styleImg.rgb);
+    throwIfCancelled(ctx.signal, 'training');
     const argsForProvenance = { tool: `fast-style-transfer ${TOOL_VERSION}`, backend: backend.name, vgg: vggLoaded.description, layers, trainingImages: images.files.length, skippedImages: images.skipped.length };
 
     let history = p.history;

@@ -4,7 +4,7 @@
 // process (tensorflow/tfjs#2079).
 import { parentPort } from 'node:worker_threads';
 import { toErrorInfo } from '../protocol/errors';
-import { isHostToWorker, type WorkerToHost } from '../protocol/jobs';
+import { isHostToWorker, jobRequestProblem, type WorkerToHost } from '../protocol/jobs';
 import { runJob } from './jobs';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
@@ -36,6 +36,11 @@ port.on('message', (message: unknown) => {
     return;
   }
   const { id, job, settings } = message;
+  const problem = jobRequestProblem(job, settings);
+  if (problem) {
+    post({ type: 'error', id, error: { code: 'bad-input', message: `malformed ${typeof job.type === 'string' ? job.type.slice(0, 40) : ''} job: ${problem}` } });
+    return;
+  }
   const controller = new AbortController();
   running.set(id, controller);
   runJob(job, settings, {

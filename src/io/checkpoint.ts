@@ -15,6 +15,7 @@ import {
 } from '../model/architecture';
 import { StyleTransferError } from '../protocol/errors';
 import { decodeFloat16, encodeFloat16 } from './float16';
+import { fileInFolder } from './safePath';
 
 export const CHECKPOINT_FORMAT = 'fast-style-transfer/transform-net';
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -71,10 +72,18 @@ interface ModelJson {
 
 const bad = (dir: string, msg: string) => new StyleTransferError('bad-checkpoint', `checkpoint ${dir}: ${msg}`);
 
+/** A checkpoint file, refusing a symbolic link that leads out of the folder (an imported folder could carry one). */
+async function checkpointFile(dir: string, file: string): Promise<string> {
+  const real = await fileInFolder(dir, file);
+  if (!real) throw bad(dir, `${file} is a symbolic link to a file outside the checkpoint folder`);
+  return real;
+}
+
 async function readJson(dir: string, file: string): Promise<unknown> {
   let text: string;
+  const source = await checkpointFile(dir, file);
   try {
-    text = await fs.readFile(path.join(dir, file), 'utf8');
+    text = await fs.readFile(source, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw code === 'ENOENT'
@@ -106,9 +115,12 @@ function parseStyleInfo(dir: string, raw: unknown): StyleInfo {
     throw bad(dir, (e as Error).message);
   }
   const name = typeof o.name === 'string' && o.name.trim() ? o.name : path.basename(dir);
-  const iteration = typeof o.iteration === 'number' && Number.isFinite(o.iteration) ? o.iteration : 0;
-  const source = (o.source && typeof o.source === 'object' ? o.source : { kind: 'trained' }) as StyleSource;
+  const iteration = isFiniteNumber(o.iteration) ? o.iteration : 0;
+  const source = (isPlainObject(o.source) ? o.source : { kind: 'trained' }) as StyleSource;
   const now = new Date(0).toISOString();
+  // Optional fields are metadata: a damaged one is dropped (the weights are still good), so
+  // callers can rely on the types StyleInfo promises (a resume spreads lossHistory, …).
+  const lossHistory = Array.isArray(o.lossHistory) ? o.lossHistory.filter(isLossRecord) : undefined;
   return {
     ...(o as Partial<StyleInfo>),
     formatVersion: o.formatVersion as number,
@@ -116,9 +128,27 @@ function parseStyleInfo(dir: string, raw: unknown): StyleInfo {
     architecture,
     source,
     iteration,
+    epoch: isFiniteNumber(o.epoch) ? o.epoch : undefined,
+    hyperparameters: isPlainObject(o.hyperparameters) ? o.hyperparameters : undefined,
+    lossHistory,
+    thumbnail: typeof o.thumbnail === 'string' ? o.thumbnail : undefined,
+    backend: typeof o.backend === 'string' ? o.backend : undefined,
+    provenance: isPlainObject(o.provenance) ? o.provenance : undefined,
     createdAt: typeof o.createdAt === 'string' ? o.createdAt : now,
     updatedAt: typeof o.updatedAt === 'string' ? o.updatedAt : now,
   };
+}
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function isLossRecord(v: unknown): v is LossRecord {
+  return isPlainObject(v) && ['iteration', 'content', 'style', 'tv', 'total'].every((k) => isFiniteNumber(v[k]));
 }
 
 /** If a crash interrupted a swap (old folder moved aside, new not yet in place), puts the old one back. */
@@ -162,8 +192,9 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   if (paths.length !== 1 || paths[0] !== WEIGHTS_FILE) throw bad(dir, `${MODEL_FILE} must point at ${WEIGHTS_FILE}`);
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(path.join(dir, WEIGHTS_FILE));
+    bytes = await fs.readFile(await checkpointFile(dir, WEIGHTS_FILE));
   } catch (e) {
+    if (e instanceof StyleTransferError) throw e;
     throw bad(dir, `cannot read ${WEIGHTS_FILE} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   const expectedShapes = new Map(paramSpecs(info.architecture).map((p) => [p.name, p.shape]));

@@ -9,6 +9,7 @@ import {
   type TransformNetArchitecture, type WeightMap,
 } from '../model/architecture';
 import { StyleTransferError } from '../protocol/errors';
+import { fileInFolder } from './safePath';
 
 interface ManifestEntry { filename: string; shape: number[] }
 
@@ -31,8 +32,11 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
   const where = `ml5 model ${dir}`;
   let manifestText: string;
   try {
-    manifestText = await fs.readFile(path.join(dir, 'manifest.json'), 'utf8');
+    const manifestFile = await fileInFolder(dir, 'manifest.json');
+    if (!manifestFile) throw new StyleTransferError('bad-checkpoint', `${where}: manifest.json is a symbolic link to a file outside the folder`);
+    manifestText = await fs.readFile(manifestFile, 'utf8');
   } catch (e) {
+    if (e instanceof StyleTransferError) throw e;
     throw new StyleTransferError('bad-checkpoint', `${where}: no manifest.json (${(e as NodeJS.ErrnoException).code ?? String(e)}); expected an ml5/deeplearn.js style-transfer folder`);
   }
   let manifest: Record<string, ManifestEntry>;
@@ -61,9 +65,9 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
     if (entry.shape.length !== spec.shape.length || entry.shape.some((d, k) => d !== spec.shape[k])) {
       throw new StyleTransferError('bad-checkpoint', `${where}: ${name} has shape [${entry.shape.join(', ')}], expected [${spec.shape.join(', ')}] for ${spec.name}`);
     }
-    // The file name comes from an untrusted manifest: keep it inside the folder.
-    const file = path.resolve(dir, entry.filename);
-    if (path.dirname(file) !== path.resolve(dir)) throw new StyleTransferError('bad-checkpoint', `${where}: ${name} points outside the folder (${entry.filename})`);
+    // The file name comes from an untrusted manifest: keep it inside the folder (links included).
+    const file = await fileInFolder(dir, entry.filename);
+    if (!file) throw new StyleTransferError('bad-checkpoint', `${where}: ${name} points outside the folder (${entry.filename}), directly or through a symbolic link`);
     let bytes: Buffer;
     try {
       bytes = await fs.readFile(file);

@@ -2,10 +2,10 @@
 // step and moments (optimizer.bin, float32 in parameter order: all first moments, then all
 // second moments), the completed iteration, and the hyperparameters and data it trained on.
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { paramSpecs, sizeOfShape, type TransformNetArchitecture } from '../model/architecture';
 import type { AdamState } from '../model/adam';
 import { StyleTransferError } from '../protocol/errors';
+import { fileInFolder } from './safePath';
 
 export const TRAINING_STATE_FILE = 'training-state.json';
 export const OPTIMIZER_FILE = 'optimizer.bin';
@@ -48,20 +48,34 @@ export function trainingStateFiles(arch: TransformNetArchitecture, json: Trainin
 /** Reads the resume state of a checkpoint; a missing or damaged state is one clear error. */
 export async function readTrainingState(dir: string, arch: TransformNetArchitecture): Promise<{ json: TrainingStateJson; adam: AdamState }> {
   const fail = (msg: string) => new StyleTransferError('bad-checkpoint', `cannot resume from ${dir}: ${msg}`);
+  const inFolder = async (name: string) => {
+    const file = await fileInFolder(dir, name);
+    if (!file) throw fail(`${name} is a symbolic link to a file outside the checkpoint folder`);
+    return file;
+  };
   let json: TrainingStateJson;
+  const stateFile = await inFolder(TRAINING_STATE_FILE);
   try {
-    json = JSON.parse(await fs.readFile(path.join(dir, TRAINING_STATE_FILE), 'utf8'));
+    json = JSON.parse(await fs.readFile(stateFile, 'utf8'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw fail(code === 'ENOENT' ? `it has no ${TRAINING_STATE_FILE} (imported or exported styles cannot be resumed)` : `${TRAINING_STATE_FILE} is unreadable (${code ?? (e as Error).message})`);
   }
-  if (typeof json?.formatVersion !== 'number' || json.formatVersion > STATE_VERSION) throw fail(`${TRAINING_STATE_FILE} has an unsupported format version ${json?.formatVersion}`);
-  if (!Number.isInteger(json.iteration) || json.iteration < 0 || !Number.isInteger(json.adamStep) || json.adamStep < 0) throw fail(`${TRAINING_STATE_FILE} has no valid iteration`);
-  if (!Array.isArray(json.dataFiles) || typeof json.dataDir !== 'string' || typeof json.styleImage !== 'string') throw fail(`${TRAINING_STATE_FILE} lacks the training data description`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw fail(`${TRAINING_STATE_FILE} must be a JSON object`);
+  if (typeof json.formatVersion !== 'number' || json.formatVersion > STATE_VERSION) throw fail(`${TRAINING_STATE_FILE} has an unsupported format version ${json.formatVersion}`);
+  // Safe integers: 1e308 is an "integer" too, and would end a resume before it starts.
+  if (!Number.isSafeInteger(json.iteration) || json.iteration < 0 || !Number.isSafeInteger(json.adamStep) || json.adamStep < 0) throw fail(`${TRAINING_STATE_FILE} has no valid iteration`);
+  if (!Array.isArray(json.dataFiles) || !json.dataFiles.every((f) => typeof f === 'string') || typeof json.dataDir !== 'string' || typeof json.styleImage !== 'string' ||
+    (json.vggPath !== undefined && typeof json.vggPath !== 'string')) {
+    throw fail(`${TRAINING_STATE_FILE} lacks the training data description`);
+  }
+  const hp = json.hyperparameters as unknown;
+  if (hp === null || typeof hp !== 'object' || Array.isArray(hp)) throw fail(`${TRAINING_STATE_FILE} has no hyperparameters object`);
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(path.join(dir, OPTIMIZER_FILE));
+    bytes = await fs.readFile(await inFolder(OPTIMIZER_FILE));
   } catch (e) {
+    if (e instanceof StyleTransferError) throw e;
     throw fail(`${OPTIMIZER_FILE} is unreadable (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   const specs = paramSpecs(arch);

@@ -14,6 +14,7 @@ import {
   type VggConvWeights, type VggWeights,
 } from '../model/vggSpec';
 import { matField, readMat, type MatNumeric, type MatValue } from './matfile';
+import { fileInFolder } from './safePath';
 
 export interface LoadVggOptions {
   /**
@@ -133,8 +134,8 @@ async function readGroup(dir: string, group: ManifestGroup, gi: number, expected
   const root = path.resolve(dir);
   const parts: Buffer[] = [];
   for (const p of group.paths) {
-    const file = path.resolve(root, p);
-    if (path.dirname(file) !== root) throw badWeights(where, `weight file "${p}" in model.json points outside the folder`);
+    const file = await fileInFolder(root, p);
+    if (!file) throw badWeights(where, `weight file "${p}" in model.json points outside the folder (directly or through a symbolic link)`);
     try {
       parts.push(await fs.readFile(file));
     } catch (e) {
@@ -152,9 +153,10 @@ async function readGroup(dir: string, group: ManifestGroup, gi: number, expected
 /** The Keras VGG19 weights from a tfjs layers-model folder (convs only; dense layers are skipped). */
 export async function loadKerasVgg(dir: string): Promise<VggWeights> {
   const where = `Keras VGG19 weights in ${dir}`;
-  const jsonPath = path.join(dir, 'model.json');
   let text: string;
   try {
+    const jsonPath = await fileInFolder(dir, 'model.json');
+    if (!jsonPath) throw badWeights(where, 'model.json is a symbolic link to a file outside the folder');
     const st = await fs.stat(jsonPath);
     if (st.size > MAX_MODEL_JSON_BYTES) throw badWeights(where, `model.json is ${st.size} bytes, more than a model description can be`);
     text = await fs.readFile(jsonPath, 'utf8');

@@ -255,3 +255,88 @@ export function isHostToWorker(m: unknown): m is HostToWorker {
   if (m.type === 'cancel') return true;
   return m.type === 'run' && isObject(m.job) && typeof m.job.type === 'string' && isObject(m.settings);
 }
+
+// ---- schema of jobs and settings (checked by the worker before a job runs) -----------------
+// The host builds jobs from typed code, but the worker is a boundary (the CLI, future callers,
+// a host bug): a job whose fields have the wrong types is refused with one 'bad-input' message
+// instead of failing somewhere inside the engine. Types only; ranges are the engine's to check
+// (it says which values are allowed). Unknown fields are ignored. Paths must be absolute: a
+// relative one would be resolved against whatever folder the extension host started in.
+
+type Check = (v: unknown, at: string) => string | undefined;
+
+const isString: Check = (v, at) => (typeof v === 'string' ? undefined : `${at} must be a string`);
+const isNumber: Check = (v, at) => (typeof v === 'number' ? undefined : `${at} must be a number`);
+const isAbsolutePath: Check = (v, at) => (typeof v === 'string' && /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(v) ? undefined : `${at} must be an absolute path`);
+/** Resume sends '' for the style image and data folder (the checkpoint remembers them). */
+const isAbsolutePathOrEmpty: Check = (v, at) => (v === '' ? undefined : isAbsolutePath(v, at));
+const isBoolean: Check = (v, at) => (typeof v === 'boolean' ? undefined : `${at} must be true or false`);
+const isBytes: Check = (v, at) => (v instanceof Uint8Array ? undefined : `${at} must be bytes (Uint8Array)`);
+const isRecord: Check = (v, at) => (isObject(v) ? undefined : `${at} must be an object`);
+const oneOf = (values: readonly string[]): Check => (v, at) => (typeof v === 'string' && values.includes(v) ? undefined : `${at} must be one of ${values.join(', ')}`);
+const arrayOf = (item: Check): Check => (v, at) => {
+  if (!Array.isArray(v)) return `${at} must be an array`;
+  for (let i = 0; i < v.length; i++) {
+    const e = item(v[i], `${at}[${i}]`);
+    if (e) return e;
+  }
+  return undefined;
+};
+const object = (required: Readonly<Record<string, Check>>, optional: Readonly<Record<string, Check>> = {}): Check => (v, at) => {
+  if (!isObject(v)) return `${at} must be an object`;
+  for (const [k, check] of Object.entries(required)) {
+    if (v[k] === undefined) return `${at}.${k} is missing`;
+    const e = check(v[k], `${at}.${k}`);
+    if (e) return e;
+  }
+  for (const [k, check] of Object.entries(optional)) {
+    if (v[k] === undefined) continue;
+    const e = check(v[k], `${at}.${k}`);
+    if (e) return e;
+  }
+  return undefined;
+};
+
+const STYLIZE_OPTIONS = object({}, {
+  outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, strength: isNumber, colorMode: oneOf(['none', 'luminance', 'histogram']),
+  scale: isNumber, blend: arrayOf(object({ style: isAbsolutePath, weight: isNumber })), runtime: oneOf(['auto', 'onnx', 'tfjs']), tileSize: isNumber,
+});
+
+const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
+  stylize: object({ inputs: arrayOf(isAbsolutePath), style: isAbsolutePath, options: STYLIZE_OPTIONS }),
+  preview: object({
+    image: (v, at) => (isObject(v) && 'bytes' in v ? object({ bytes: isBytes }, { name: isString })(v, at) : object({ path: isAbsolutePath })(v, at)),
+    style: isAbsolutePath, maxSide: isNumber, options: STYLIZE_OPTIONS,
+  }),
+  train: object({
+    options: object({
+      styleImage: isAbsolutePathOrEmpty, dataDir: isAbsolutePathOrEmpty, output: isAbsolutePath, name: isString, preset: oneOf(TRAINING_PRESETS), vggPath: isAbsolutePath,
+    }, { resume: isBoolean, overrides: isRecord }),
+  }),
+  import: object({ source: isAbsolutePath, target: isAbsolutePath }, { name: isString }),
+  exportOnnx: object({ style: isAbsolutePath, target: isAbsolutePath }),
+  downloadVgg: object({ cacheDir: isAbsolutePath }),
+  downloadPretrained: object({ id: isString, target: isAbsolutePath }, { baseUrl: isString }),
+  listPretrained: object({}),
+  optimize: object({
+    options: object({ image: isAbsolutePath, styleImage: isAbsolutePath, vggPath: isAbsolutePath }, {
+      outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, size: isNumber, maxSize: isNumber, styleSize: isNumber, steps: isNumber,
+      method: oneOf(OPTIMIZE_METHOD_NAMES), learningRate: isNumber, contentWeight: isNumber, styleWeight: isNumber, tvWeight: isNumber, contentLayer: isString,
+      styleLayers: arrayOf(isString), init: oneOf(['content', 'noise']), seed: isNumber, previewEvery: isNumber, saveOnCancel: isBoolean,
+    }),
+  }),
+  info: object({}),
+};
+
+const ENGINE_SETTINGS = object({
+  trainingBackend: oneOf(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']), stylizeRuntime: oneOf(['auto', 'onnx', 'tfjs']), threads: isNumber,
+  cacheDir: isAbsolutePath, extraModuleRoots: arrayOf(isAbsolutePath), maxInputPixels: isNumber,
+}, { readOnlyRoots: arrayOf(isAbsolutePath) });
+
+/** Why `job` and `settings` do not have the shapes the engine expects, or undefined when they do. */
+export function jobRequestProblem(job: unknown, settings: unknown): string | undefined {
+  if (!isObject(job) || typeof job.type !== 'string') return 'the job must be an object with a string "type"';
+  const schema = (JOB_SCHEMAS as Readonly<Record<string, Check>>)[job.type];
+  if (!schema || !Object.prototype.hasOwnProperty.call(JOB_SCHEMAS, job.type)) return `unknown job type ${JSON.stringify(job.type.slice(0, 40))}`;
+  return schema(job, job.type) ?? ENGINE_SETTINGS(settings, 'settings');
+}

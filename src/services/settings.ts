@@ -1,7 +1,7 @@
 // Typed access to the extension's settings (package.json → contributes.configuration).
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { ColorMode, EngineSettings, OutputFormat, StylizeRuntime, TrainingPresetName } from '../protocol/jobs';
+import { OUTPUT_FORMATS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
 
 const SECTION = 'fastStyleTransfer';
 
@@ -20,21 +20,29 @@ export interface Settings {
   readonly maxInputMegapixels: number;
 }
 
+// settings.json is edited by hand: a value of the wrong type falls back to the default
+// instead of breaking every command that reads the settings.
+const text = (v: unknown, d: string): string => (typeof v === 'string' ? v.trim() : d);
+const number = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+const flag = (v: unknown, d: boolean): boolean => (typeof v === 'boolean' ? v : d);
+const oneOf = <T extends string>(v: unknown, values: readonly T[], d: T): T => ((values as readonly unknown[]).includes(v) ? (v as T) : d);
+
 export function readSettings(scope?: vscode.Uri): Settings {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
+  const get = (key: string) => c.get<unknown>(key);
   return {
-    outputFolder: c.get<string>('outputFolder', '').trim(),
-    outputFormat: c.get<OutputFormat>('outputFormat', 'same'),
-    openResult: c.get<boolean>('openResult', true),
-    strength: Math.min(1, Math.max(0, c.get<number>('strength', 1))),
-    preserveColors: c.get<ColorMode>('preserveColors', 'none'),
-    stylizeRuntime: c.get<StylizeRuntime>('stylizeRuntime', 'auto'),
-    trainingBackend: c.get<EngineSettings['trainingBackend']>('trainingBackend', 'auto'),
-    threads: Math.max(0, Math.floor(c.get<number>('threads', 0))),
-    defaultPreset: c.get<TrainingPresetName>('defaultPreset', 'quick'),
-    vggWeightsPath: c.get<string>('vggWeightsPath', '').trim(),
-    stylesFolder: c.get<string>('stylesFolder', '').trim(),
-    maxInputMegapixels: Math.max(1, c.get<number>('maxInputMegapixels', 100)),
+    outputFolder: text(get('outputFolder'), ''),
+    outputFormat: oneOf(get('outputFormat'), OUTPUT_FORMATS, 'same'),
+    openResult: flag(get('openResult'), true),
+    strength: Math.min(1, Math.max(0, number(get('strength'), 1))),
+    preserveColors: oneOf<ColorMode>(get('preserveColors'), ['none', 'luminance', 'histogram'], 'none'),
+    stylizeRuntime: oneOf<StylizeRuntime>(get('stylizeRuntime'), ['auto', 'onnx', 'tfjs'], 'auto'),
+    trainingBackend: oneOf<EngineSettings['trainingBackend']>(get('trainingBackend'), ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], 'auto'),
+    threads: Math.max(0, Math.floor(number(get('threads'), 0))),
+    defaultPreset: oneOf(get('defaultPreset'), TRAINING_PRESETS, 'quick'),
+    vggWeightsPath: text(get('vggWeightsPath'), ''),
+    stylesFolder: text(get('stylesFolder'), ''),
+    maxInputMegapixels: Math.max(1, number(get('maxInputMegapixels'), 100)),
   };
 }
 

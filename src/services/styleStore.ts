@@ -23,6 +23,14 @@ function lastLosses(history: unknown): LossValues | undefined {
   return Number.isFinite(v.total) ? v : undefined;
 }
 
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** Summary of one checkpoint folder, or undefined when the folder is not a checkpoint. */
 export async function readStyleSummary(dir: string, root: StyleRoot): Promise<StyleSummary | undefined> {
   let text: string;
@@ -41,7 +49,9 @@ export async function readStyleSummary(dir: string, root: StyleRoot): Promise<St
   }
   const source = (o.source ?? {}) as { kind?: string };
   const origin: StyleOrigin = root.kind === 'bundled' ? 'bundled' : source.kind === 'imported' ? 'imported' : 'trained';
-  const thumb = path.join(dir, typeof o.thumbnail === 'string' ? path.basename(o.thumbnail) : 'thumbnail.jpg');
+  // style.json names the thumbnail: only a plain file name inside the folder counts.
+  const named = typeof o.thumbnail === 'string' ? path.basename(o.thumbnail) : '';
+  const thumb = path.join(dir, named && named !== '.' && named !== '..' ? named : 'thumbnail.jpg');
   const arch = o.architecture as StyleSummary['architecture'] | undefined;
   const version = typeof o.formatVersion === 'number' ? o.formatVersion : 0;
   return {
@@ -52,7 +62,7 @@ export async function readStyleSummary(dir: string, root: StyleRoot): Promise<St
     lastLosses: lastLosses(o.lossHistory),
     createdAt: typeof o.createdAt === 'string' ? o.createdAt : undefined,
     updatedAt: typeof o.updatedAt === 'string' ? o.updatedAt : undefined,
-    thumbnail: fs.existsSync(thumb) ? thumb : undefined,
+    thumbnail: isFile(thumb) ? thumb : undefined,
     resumable: root.kind === 'user' && fs.existsSync(path.join(dir, 'training-state.json')),
     architecture: arch && Array.isArray(arch.filters) ? { filters: arch.filters, residualBlocks: arch.residualBlocks } : undefined,
     preset: typeof (o.hyperparameters as { preset?: unknown } | undefined)?.preset === 'string' ? (o.hyperparameters as { preset: string }).preset : undefined,
