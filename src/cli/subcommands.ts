@@ -94,9 +94,22 @@ const importCommand: Command = {
   },
 };
 
+/** "a=0.7,b=0.3" → [{style: abs(a), weight: 0.7}, …]; the last '=' of each item separates the weight. */
+function parseBlend(spec: string | undefined): StylizeOptions['blend'] {
+  if (spec === undefined) return undefined;
+  const items = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw badInput('--blend needs style=weight pairs, e.g. styles/a=0.7,styles/b=0.3');
+  return items.map((item) => {
+    const at = item.lastIndexOf('=');
+    const weight = Number(item.slice(at + 1));
+    if (at <= 0 || !Number.isFinite(weight) || weight < 0 || weight > 1) throw badInput(`--blend item "${item}" must be style=weight with a weight between 0 and 1`);
+    return { style: path.resolve(item.slice(0, at)), weight };
+  });
+}
+
 const stylizeCommand: Command = {
   name: 'stylize',
-  usage: '-m <checkpoint|ml5-folder> [-o <out-dir>] [options] <image|folder>...',
+  usage: '-m <checkpoint|ml5-folder> [-o <out-dir>] [options] <image|folder>...   (or --blend a=0.7,b=0.3 instead of -m)',
   summary: 'Stylize images; prints one line per written file. Never overwrites.',
   options: {
     model: { type: 'string', short: 'm' },
@@ -112,6 +125,8 @@ const stylizeCommand: Command = {
     'max-pixels': { type: 'string' },
     'tile-size': { type: 'string' },
     'tile-stats': { type: 'string' },
+    blend: { type: 'string' },
+    'blend-mode': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
   help: {
@@ -129,11 +144,19 @@ const stylizeCommand: Command = {
     'max-pixels': 'refuse images with more pixels than this (default 100000000)',
     'tile-size': 'stylize in tiles of at most this many pixels per side (default: automatic, tiles above 2 megapixels)',
     'tile-stats': 'normalisation statistics of tiled images: auto, sampled or downscaled (faster, flatter)',
+    blend: 'mix styles: style=weight,style=weight (weights ≤ 1 in all; -m, when given, takes the rest)',
+    'blend-mode': 'outputs (mix the results; any styles) or norm (mix instance-norm parameters of styles sharing their convolutions)',
   },
-  examples: ['fst stylize -m styles/udnie -o out photo.jpg', 'fst stylize -m styles/udnie --strength 0.7 --preserve-colors photos/'],
+  examples: [
+    'fst stylize -m styles/udnie -o out photo.jpg',
+    'fst stylize -m styles/udnie --strength 0.7 --preserve-colors photos/',
+    'fst stylize --blend styles/udnie=0.7,styles/starry=0.3 photo.jpg',
+  ],
   async run(v, pos) {
     if (pos.length === 0) throw badInput('give at least one image or folder');
-    const model = required(v, 'model');
+    const blend = parseBlend(str(v, 'blend'));
+    const model = str(v, 'model') ?? blend?.[0]?.style;
+    if (!model) throw badInput('--model is required (or --blend)');
     const colorMode = choice<ColorMode>(v, 'color-mode', ['none', 'luminance', 'histogram']) ?? (v['preserve-colors'] ? 'luminance' : 'none');
     const options: StylizeOptions = {
       outDir: str(v, 'output') ? path.resolve(str(v, 'output')!) : undefined,
@@ -144,6 +167,8 @@ const stylizeCommand: Command = {
       scale: numberOpt(v, 'scale', 0.01, 4),
       tileSize: integerOpt(v, 'tile-size', 64, 65_536),
       tileStats: choice<NonNullable<StylizeOptions['tileStats']>>(v, 'tile-stats', ['auto', 'sampled', 'downscaled']),
+      blend,
+      blendMode: choice<NonNullable<StylizeOptions['blendMode']>>(v, 'blend-mode', ['outputs', 'norm']),
     };
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const maxInputPixels = numberOpt(v, 'max-pixels', 1, 1e10);

@@ -12,6 +12,7 @@ import { createStylizeEngine } from './engines';
 import type { StylizeEngine } from './stylizer';
 import { stylizeDecoded, stylizeFiles, throwIfCancelled, type JobContext } from './stylizeJob';
 import { loadStyle } from './styles';
+import { withBlend } from './blend';
 import { trainStyle } from './trainJob';
 import { downloadPretrained, listPretrainedStyles } from './pretrained';
 import { downloadVgg19 } from '../io/download';
@@ -79,8 +80,7 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       return (await stylizeFiles({ inputs: j.inputs, style: j.style, options: j.options, maxInputPixels: settings.maxInputPixels }, e, ctx));
     }
     case 'preview': {
-      const e = await stylizeEngineFor(settings, j.options.runtime);
-      const style = await loadStyle(j.style);
+      const { engine: e, style } = await withBlend(await stylizeEngineFor(settings, j.options.runtime), await loadStyle(j.style), j.options);
       const resize = j.maxSide > 0 ? maxSide(j.maxSide) : undefined;
       const img = 'path' in j.image
         ? await readImage(j.image.path, { maxPixels: settings.maxInputPixels, resize })

@@ -12,6 +12,7 @@ import { StyleTransferError, cancelledError, toErrorInfo } from '../protocol/err
 import type { StylizeOptions, StylizeResult, JobProgress } from '../protocol/jobs';
 import type { StylizeEngine } from './stylizer';
 import { loadStyle, type LoadedStyle } from './styles';
+import { withBlend } from './blend';
 import { shouldTile, stylizeTiled } from './tiledStylize';
 
 export interface JobContext {
@@ -123,8 +124,8 @@ export interface StylizeFilesRequest {
   readonly maxInputPixels?: number;
 }
 
-export async function stylizeFiles(req: StylizeFilesRequest, engine: StylizeEngine, ctx: JobContext = {}): Promise<StylizeResult> {
-  const style = await loadStyle(req.style);
+export async function stylizeFiles(req: StylizeFilesRequest, baseEngine: StylizeEngine, ctx: JobContext = {}): Promise<StylizeResult> {
+  const { engine, style } = await withBlend(baseEngine, await loadStyle(req.style), req.options);
   const files = await expandInputs(req.inputs, style.name);
   if (files.length === 0) throw new StyleTransferError('bad-input', `no images to stylize in ${req.inputs.join(', ')}`);
   const outputs: { input: string; output: string }[] = [];

@@ -21,8 +21,13 @@ export interface StylizeOptions {
   readonly colorMode?: ColorMode;
   /** Scale the input before stylizing (brush strokes look larger on smaller inputs). */
   readonly scale?: number;
-  /** Other styles mixed in: style path → weight (the main style gets the rest). */
+  /** Other styles mixed in: style path → weight (the main style gets the rest, 1 − Σ weights). */
   readonly blend?: readonly { readonly style: string; readonly weight: number }[];
+  /**
+   * 'outputs' (default): mix the styles' results in linear light; 'norm': mix the instance-norm
+   * parameters of styles that share their convolution weights (one network in between).
+   */
+  readonly blendMode?: 'outputs' | 'norm';
   readonly runtime?: StylizeRuntime;
   /** Tile size for large images (pixels per side); 0 = automatic. */
   readonly tileSize?: number;
@@ -299,7 +304,8 @@ const object = (required: Readonly<Record<string, Check>>, optional: Readonly<Re
 
 const STYLIZE_OPTIONS = object({}, {
   outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, strength: isNumber, colorMode: oneOf(['none', 'luminance', 'histogram']),
-  scale: isNumber, blend: arrayOf(object({ style: isAbsolutePath, weight: isNumber })), runtime: oneOf(['auto', 'onnx', 'tfjs']), tileSize: isNumber,
+  scale: isNumber, blend: arrayOf(object({ style: isAbsolutePath, weight: isNumber })), blendMode: oneOf(['outputs', 'norm']),
+  runtime: oneOf(['auto', 'onnx', 'tfjs']), tileSize: isNumber, tileStats: oneOf(['auto', 'sampled', 'downscaled']),
 });
 
 const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
