@@ -19,6 +19,8 @@ export const GALLERY_LIMITS = {
   maxRequestId: 2 ** 31 - 1,
   minScale: 0.25,
   maxScale: 4,
+  /** Styles mixed into the selected one (the engine takes any number; more gets slow and muddy). */
+  maxBlendStyles: 4,
 } as const;
 
 /** Longest side of the fast preview; 'full' previews use the whole image (× scale). */
@@ -27,6 +29,16 @@ export const PREVIEW_MAX_SIDE = 512;
 export const COLOR_MODES: readonly ColorMode[] = ['none', 'luminance', 'histogram'];
 export const GALLERY_FORMATS: readonly OutputFormat[] = ['same', 'png', 'jpeg', 'webp', 'avif', 'tiff', 'gif'];
 export type PreviewSize = 'preview' | 'full';
+
+/** 'outputs': mix the styles' results; 'norm': mix the instance-norm parameters (styles sharing their convolutions). */
+export const BLEND_MODES = ['outputs', 'norm'] as const;
+export type BlendMode = (typeof BLEND_MODES)[number];
+
+/** A style mixed into the selected one: its share of the result (the selected style keeps 1 − Σ shares). */
+export interface GalleryBlendPart {
+  readonly styleId: string;
+  readonly weight: number;
+}
 export type GalleryLayout = 'panel' | 'sidebar';
 
 /** Commands the webview may ask the host to run (nothing else is runnable from it). */
@@ -48,6 +60,8 @@ export interface GalleryStyle {
   /** Why the style cannot be used (style.json unreadable, newer format…). */
   readonly error?: string;
   readonly lastLoss?: number;
+  /** The network's shape ("16-32-64/3"): only styles of one shape can mix their norm parameters. */
+  readonly architecture?: string;
 }
 
 /** An image the host registered for this session; the webview refers to it by token. */
@@ -138,7 +152,17 @@ export type WebviewToHost =
   | { readonly type: 'openImagePath'; readonly path: string }
   /** A file dropped from the operating system, as bytes. */
   | { readonly type: 'dropImage'; readonly name: string; readonly bytes: Uint8Array }
-  | { readonly type: 'preview'; readonly requestId: number; readonly imageToken: string; readonly styleId: string; readonly size: PreviewSize; readonly scale: number }
+  | {
+      readonly type: 'preview';
+      readonly requestId: number;
+      readonly imageToken: string;
+      readonly styleId: string;
+      readonly size: PreviewSize;
+      readonly scale: number;
+      /** Other styles mixed in (absent: the style alone); `blendMode` only comes with a blend. */
+      readonly blend?: readonly GalleryBlendPart[];
+      readonly blendMode?: BlendMode;
+    }
   | {
       readonly type: 'save';
       readonly mode: 'save' | 'saveAs';
@@ -148,6 +172,8 @@ export type WebviewToHost =
       readonly colorMode: ColorMode;
       readonly format: OutputFormat;
       readonly scale: number;
+      readonly blend?: readonly GalleryBlendPart[];
+      readonly blendMode?: BlendMode;
     }
   | { readonly type: 'copyPath'; readonly path: string }
   | { readonly type: 'openResult'; readonly path: string }
@@ -221,6 +247,44 @@ function fileName(m: Fields, key: string): string {
   return v;
 }
 
+/**
+ * The optional blend of a preview or save: 1 to maxBlendStyles parts, each a plain
+ * { styleId, weight } with an absolute id other than the selected style's and of the other
+ * parts', a weight in 0..1, and shares that add up to at most 1. Whether the ids are styles
+ * the store lists is the host's check (as for `styleId`).
+ */
+function blendOf(m: Fields, mainStyle: string): { blend?: GalleryBlendPart[]; blendMode?: BlendMode } {
+  const raw = m.blend;
+  if (raw === undefined) {
+    if (m.blendMode !== undefined) throw new Reject('"blendMode" without "blend"');
+    return {};
+  }
+  if (!Array.isArray(raw) || Object.getPrototypeOf(raw) !== Array.prototype) throw new Reject('"blend" must be an array');
+  if (raw.length === 0) throw new Reject('"blend" is empty');
+  if (raw.length > GALLERY_LIMITS.maxBlendStyles) throw new Reject(`"blend" has too many styles (${raw.length}, at most ${GALLERY_LIMITS.maxBlendStyles})`);
+  if (Object.keys(raw).length !== raw.length) throw new Reject('"blend" must be a plain array');
+  const blend: GalleryBlendPart[] = [];
+  let total = 0;
+  for (const [i, part] of raw.entries()) {
+    try {
+      if (!isRecord(part)) throw new Reject('must be a plain object');
+      only(part, ['styleId', 'weight']);
+      const styleId = absPath(part, 'styleId');
+      const weight = num(part, 'weight', 0, 1);
+      if (styleId === mainStyle) throw new Reject('repeats the selected style');
+      if (blend.some((b) => b.styleId === styleId)) throw new Reject('repeats a style');
+      total += weight;
+      blend.push({ styleId, weight });
+    } catch (e) {
+      throw e instanceof Reject ? new Reject(`"blend[${i}]": ${e.message}`) : e;
+    }
+  }
+  if (total > 1 + 1e-9) throw new Reject(`the blend weights add up to ${+total.toFixed(4)}; at most 1`);
+  const out: { blend: GalleryBlendPart[]; blendMode?: BlendMode } = { blend };
+  if (m.blendMode !== undefined) out.blendMode = oneOf(m, 'blendMode', BLEND_MODES);
+  return out;
+}
+
 function bytes(m: Fields, key: string, max: number): Uint8Array {
   const v = m[key];
   if (!(v instanceof Uint8Array)) throw new Reject(`"${key}" must be a Uint8Array`);
@@ -249,9 +313,9 @@ function parse(raw: unknown): WebviewToHost {
     case 'dropImage':
       only(raw, ['type', 'name', 'bytes']);
       return { type, name: fileName(raw, 'name'), bytes: bytes(raw, 'bytes', GALLERY_LIMITS.maxImageBytes) };
-    case 'preview':
-      only(raw, ['type', 'requestId', 'imageToken', 'styleId', 'size', 'scale']);
-      return {
+    case 'preview': {
+      only(raw, ['type', 'requestId', 'imageToken', 'styleId', 'size', 'scale', 'blend', 'blendMode']);
+      const m = {
         type,
         requestId: num(raw, 'requestId', 0, GALLERY_LIMITS.maxRequestId, true),
         imageToken: token(raw, 'imageToken'),
@@ -259,9 +323,11 @@ function parse(raw: unknown): WebviewToHost {
         size: oneOf(raw, 'size', ['preview', 'full'] as const),
         scale: num(raw, 'scale', GALLERY_LIMITS.minScale, GALLERY_LIMITS.maxScale),
       };
-    case 'save':
-      only(raw, ['type', 'mode', 'imageToken', 'styleId', 'strength', 'colorMode', 'format', 'scale']);
-      return {
+      return { ...m, ...blendOf(raw, m.styleId) };
+    }
+    case 'save': {
+      only(raw, ['type', 'mode', 'imageToken', 'styleId', 'strength', 'colorMode', 'format', 'scale', 'blend', 'blendMode']);
+      const m = {
         type,
         mode: oneOf(raw, 'mode', ['save', 'saveAs'] as const),
         imageToken: token(raw, 'imageToken'),
@@ -271,6 +337,8 @@ function parse(raw: unknown): WebviewToHost {
         format: oneOf(raw, 'format', GALLERY_FORMATS),
         scale: num(raw, 'scale', GALLERY_LIMITS.minScale, GALLERY_LIMITS.maxScale),
       };
+      return { ...m, ...blendOf(raw, m.styleId) };
+    }
     case 'copyPath':
     case 'openResult':
       only(raw, ['type', 'path']);

@@ -88,6 +88,60 @@ test('ids, enums and numbers are checked: tokens, sizes, strengths, scales, form
   rejected({ type: 'save', mode: 'save' }, /"imageToken" must be a string/);
 });
 
+test('blends: up to 4 other styles as plain { styleId, weight } parts, weights in 0..1 adding up to at most 1', () => {
+  const base = { type: 'preview', requestId: 1, imageToken: 'img-1', styleId: '/s/main', size: 'preview', scale: 1 };
+  const save = { type: 'save', mode: 'save', imageToken: 'img-1', styleId: '/s/main', strength: 1, colorMode: 'none', format: 'png', scale: 1 };
+  const blend = [{ styleId: '/s/udnie', weight: 0.3 }, { styleId: 'C:\\styles\\wave', weight: 0.25 }];
+  assert.deepEqual(ok({ ...base, blend }), { ...base, blend });
+  assert.deepEqual(ok({ ...base, blend, blendMode: 'norm' }), { ...base, blend, blendMode: 'norm' });
+  assert.deepEqual(ok({ ...save, blend, blendMode: 'outputs' }), { ...save, blend, blendMode: 'outputs' });
+  // Edges: all of it to the other styles, a part at 0, four parts.
+  ok({ ...base, blend: [{ styleId: '/s/a', weight: 1 }] });
+  ok({ ...base, blend: [{ styleId: '/s/a', weight: 0 }] });
+  ok({ ...base, blend: [0.1, 0.2, 0.3, 0.4].map((weight, i) => ({ styleId: `/s/${i}`, weight })) });
+  ok({ ...base, blend: [0.7, 0.1, 0.1, 0.1].map((weight, i) => ({ styleId: `/s/${i}`, weight })) });
+  // The returned parts are fresh plain objects, not the caller's.
+  const m = ok({ ...save, blend });
+  assert.ok(m.type === 'save' && m.blend && m.blend !== blend && m.blend[0] !== blend[0]);
+
+  for (const msg of [base, save]) {
+    rejected({ ...msg, blend: [] }, /"blend" is empty/);
+    rejected({ ...msg, blend: {} }, /"blend" must be an array/);
+    rejected({ ...msg, blend: '/s/udnie=0.3' }, /"blend" must be an array/);
+    rejected({ ...msg, blend: { 0: { styleId: '/s/a', weight: 0.1 }, length: 1 } }, /"blend" must be an array/);
+    rejected({ ...msg, blend: Object.setPrototypeOf([{ styleId: '/s/a', weight: 0.1 }], Object.create(Array.prototype)) }, /"blend" must be an array/);
+    rejected({ ...msg, blend: Object.assign([{ styleId: '/s/a', weight: 0.1 }], { extra: 1 }) }, /plain array/);
+    // eslint-disable-next-line no-sparse-arrays
+    rejected({ ...msg, blend: [, { styleId: '/s/a', weight: 0.1 }] }, /plain array|"blend\[0\]": must be a plain object/);
+    rejected({ ...msg, blend: Array.from({ length: 5 }, (_, i) => ({ styleId: `/s/${i}`, weight: 0.1 })) }, /too many styles \(5, at most 4\)/);
+    // A long (sparse) array is refused by its length before anything is read from it.
+    rejected({ ...msg, blend: new Array(100_000) }, /too many styles \(100000, at most 4\)/);
+    rejected({ ...msg, blend: [null] }, /"blend\[0\]": must be a plain object/);
+    rejected({ ...msg, blend: [['/s/a', 0.5]] }, /"blend\[0\]": must be a plain object/);
+    rejected({ ...msg, blend: [Object.create({ styleId: '/s/a', weight: 0.5 })] }, /"blend\[0\]": must be a plain object/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.5, __proto__: { polluted: true } }] }, /"blend\[0\]": must be a plain object/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.5, style: '/etc' }] }, /"blend\[0\]": unexpected field "style"/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a' }] }, /"blend\[0\]": "weight" must be a finite number/);
+    rejected({ ...msg, blend: [{ weight: 0.5 }] }, /"blend\[0\]": "styleId" must be a string/);
+    rejected({ ...msg, blend: [{ styleId: '../styles/udnie', weight: 0.5 }] }, /"blend\[0\]": "styleId" must be an absolute path/);
+    rejected({ ...msg, blend: [{ styleId: 'udnie', weight: 0.5 }] }, /absolute path/);
+    rejected({ ...msg, blend: [{ styleId: '', weight: 0.5 }] }, /"styleId" is empty/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a\u0000/../../etc', weight: 0.5 }] }, /NUL/);
+    rejected({ ...msg, blend: [{ styleId: `/${'a'.repeat(GALLERY_LIMITS.maxPathLength)}`, weight: 0.5 }] }, /too long/);
+    for (const weight of [NaN, Infinity, -Infinity]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]": "weight" must be a finite number/);
+    for (const weight of [-0.01, 1.01, 1e308, -1e-300 * 1e-10 - 1e-9]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"weight" must be between 0 and 1/);
+    for (const weight of ['0.5', null, true, [0.5], { valueOf: () => 0.5 }]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"weight" must be a finite number/);
+    rejected({ ...msg, blend: [{ styleId: '/s/main', weight: 0.3 }] }, /"blend\[0\]": repeats the selected style/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.3 }, { styleId: '/s/a', weight: 0.2 }] }, /"blend\[1\]": repeats a style/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.6 }, { styleId: '/s/b', weight: 0.5 }] }, /weights add up to 1\.1; at most 1/);
+    rejected({ ...msg, blend: [1, 1, 1, 1].map((weight, i) => ({ styleId: `/s/${i}`, weight })) }, /add up to 4/);
+    rejected({ ...msg, blendMode: 'norm' }, /"blendMode" without "blend"/);
+    rejected({ ...msg, blend, blendMode: 'average' }, /"blendMode" must be one of outputs, norm/);
+    rejected({ ...msg, blend, blendMode: ['norm'] }, /"blendMode" must be one of/);
+    rejected({ ...msg, blend, blendWeights: [1] }, /unexpected field "blendWeights"/);
+  }
+});
+
 test('dropped files: a plain name, a non-empty Uint8Array, at most 64 MiB', () => {
   rejected({ type: 'dropImage', name: '../../.bashrc', bytes: PNG }, /plain file name/);
   rejected({ type: 'dropImage', name: 'a\\b.png', bytes: PNG }, /plain file name/);

@@ -7,8 +7,10 @@
 // scale) — the input as the network saw it and the raw stylization. Strength and colour
 // preservation are then computed on the pixels in this page (composite.ts, the engine's maths),
 // so moving the strength slider or switching colours repaints immediately without a job.
-// UI state (selection, controls, tab, divider) is kept with setState and restored when the
-// webview is rebuilt after being hidden; images are re-sent by the host from its cache.
+// UI state (selection, controls, blend, tab, divider) is kept with setState and restored when
+// the webview is rebuilt after being hidden; images are re-sent by the host from its cache.
+// A blend (other styles mixed into the selected one; blend.ts) is part of the preview's
+// identity: changing it runs a new preview job, and Save sends it along.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
@@ -19,10 +21,14 @@ import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-icon/index.js';
+import '@vscode-elements/elements/dist/vscode-radio/index.js';
+import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
 import './gallery.css';
 import type { GalleryImage, GalleryLayout, GalleryStyle, HostToWebview, PreviewSize, TrainingView, WebviewToHost } from '../../src/protocol/gallery';
 import type { ColorMode, EncodedImage, OutputFormat } from '../../src/protocol/jobs';
 import type { StyleOrigin } from '../../src/protocol/styles';
+import { NO_BLEND, blendKey, blendRequest, composition, pruneBlend, restoreBlend, type BlendState } from './blend';
+import { BlendControl } from './blendControl';
 import { LossChart } from './chart';
 import { CompareView } from './compare';
 import { Compositor } from './composite';
@@ -60,6 +66,8 @@ interface UiState {
   search: string;
   filter: Filter;
   split: number;
+  /** Styles mixed into the selected one (panel only). */
+  blend: BlendState;
   saved?: { path: string; displayPath: string };
   stopIntent?: StopIntent;
 }
@@ -81,6 +89,7 @@ function restoreState(): UiState | undefined {
     search: typeof s.search === 'string' ? s.search : '',
     filter: s.filter === 'bundled' || s.filter === 'trained' || s.filter === 'imported' ? s.filter : 'all',
     split: typeof s.split === 'number' ? s.split : 50,
+    blend: restoreBlend(s.blend),
     saved: s.saved && typeof s.saved.path === 'string' ? s.saved : undefined,
     stopIntent: s.stopIntent === 'pause' || s.stopIntent === 'cancel' ? s.stopIntent : undefined,
   };
@@ -116,6 +125,8 @@ interface CurrentPreview {
   readonly runtime: string;
   readonly elapsedMs: number;
   readonly size: PreviewSize;
+  /** What the preview shows: "udnie 70% + Starry Night 30%", or the style's name. */
+  readonly label: string;
 }
 
 class GalleryApp {
@@ -129,6 +140,7 @@ class GalleryApp {
   private requestSeq = 0;
   private pendingRequest = 0;
   private pendingKey = '';
+  private pendingLabel = '';
   private previewTimer: number | undefined;
   private compositeQueued = false;
   private encoding = false;
@@ -158,6 +170,7 @@ class GalleryApp {
   private strengthInput!: HTMLInputElement;
   private strengthValue!: HTMLElement;
   private colorSelect!: HTMLElement & { value: string };
+  private blendControl: BlendControl | undefined;
   private scaleSelect: (HTMLElement & { value: string }) | undefined;
   private formatSelect: (HTMLElement & { value: string }) | undefined;
   private outputSize: HTMLElement | undefined;
@@ -173,7 +186,7 @@ class GalleryApp {
 
   constructor() {
     const restored = restoreState();
-    this.state = restored ?? { v: 1, tab: 'gallery', strength: 1, colorMode: 'none', scale: 1, format: 'same', size: 'preview', search: '', filter: 'all', split: 50 };
+    this.state = restored ?? { v: 1, tab: 'gallery', strength: 1, colorMode: 'none', scale: 1, format: 'same', size: 'preview', search: '', filter: 'all', split: 50, blend: NO_BLEND };
     this.build();
     window.addEventListener('message', (e: MessageEvent<HostToWebview>) => this.onMessage(e.data));
     // Report CSP violations to the output channel: they would otherwise fail silently.
@@ -296,7 +309,10 @@ class GalleryApp {
     const colorRow = h('div', { class: 'control' }, h('span', { class: 'control-label', id: 'colors-label' }, icon('symbol-color'), 'Colours'), this.colorSelect);
     this.colorSelect.setAttribute('aria-labelledby', 'colors-label');
     const controls = h('div', { class: 'controls' }, strengthRow, colorRow);
+    this.blendControl = undefined;
     if (panel) {
+      this.blendControl = new BlendControl((b) => this.onBlendChange(b));
+      controls.insertBefore(this.blendControl.element, colorRow);
       this.scaleSelect = h('vscode-single-select', { id: 'scale', 'aria-label': 'Scale' },
         ...SCALES.map((s) => h('vscode-option', { value: String(s), selected: this.state.scale === s, description: s < 1 ? 'Larger brush strokes, faster' : s > 1 ? 'Finer strokes, slower' : undefined }, `${Math.round(s * 100)}%`))) as HTMLElement & { value: string };
       this.scaleSelect.addEventListener('change', () => {
@@ -419,6 +435,7 @@ class GalleryApp {
         if (m.image) { this.state.image = m.image; this.state.saved = undefined; }
         this.ensureSelection();
         this.renderStyles();
+        this.syncBlend();
         this.renderImage();
         this.setTraining(m.training);
         this.renderSaved();
@@ -431,6 +448,7 @@ class GalleryApp {
         this.styles = [...m.styles];
         this.ensureSelection();
         this.renderStyles();
+        this.syncBlend();
         this.schedulePreview();
         return;
       case 'styleImages': {
@@ -536,6 +554,7 @@ class GalleryApp {
     this.state.saved = undefined;
     this.persist();
     this.renderSelection();
+    this.syncBlend();
     this.renderSaved();
     this.schedulePreview();
   }
@@ -606,6 +625,7 @@ class GalleryApp {
       s.error ? h('div', { class: 'card-error' }, icon('warning'), s.error) : null),
     h('span', { class: 'card-check', 'aria-hidden': 'true' }, icon('check')),
     s.training ? h('span', { class: 'card-badge' }, icon('loading', 'codicon-modifier-spin'), 'Training') : null);
+    this.renderMixBadge(card);
     card.addEventListener('click', () => { if (!s.error) this.selectStyle(s.id); card.focus(); });
     this.fillCardMedia(media, s);
     return card;
@@ -619,6 +639,15 @@ class GalleryApp {
     if (imgs?.thumb) media.append(h('img', { class: 'card-thumb', src: imgs.thumb, alt: `Style image of ${s.name}`, title: 'The style image' }));
   }
 
+  /** A badge on the cards of styles mixed into the selected one: their share. */
+  private renderMixBadge(card: HTMLElement): void {
+    card.querySelector('.card-mix')?.remove();
+    const part = this.blendControl ? this.state.blend.parts.find((p) => p.styleId === card.dataset.styleId) : undefined;
+    card.classList.toggle('mixed', !!part);
+    const index = part ? this.state.blend.parts.indexOf(part) : -1;
+    if (part) card.append(h('span', { class: `card-mix blend-c${index + 1}`, title: `Mixed into the selected style at ${part.pct}%` }, h('span', { class: 'blend-swatch', 'aria-hidden': 'true' }), `${part.pct}%`));
+  }
+
   private updateCardMedia(id: string): void {
     const card = this.grid?.querySelector<HTMLElement>(`.card[data-style-id="${CSS.escape(id)}"]`);
     const s = this.styles.find((x) => x.id === id);
@@ -630,12 +659,18 @@ class GalleryApp {
     return this.grid ? [...this.grid.querySelectorAll<HTMLElement>('.card')] : [];
   }
 
-  private renderSelection(): void {
+  private renderSelectedName(): void {
+    if (!this.selectedName) return;
     const s = this.usable(this.state.styleId);
-    if (this.selectedName) {
-      clear(this.selectedName);
-      if (s) this.selectedName.append(icon('symbol-color'), s.name);
-    }
+    clear(this.selectedName);
+    if (!s) return;
+    const mixed = this.blendFields().blend ? composition(this.styles, this.state.blend, this.state.styleId).filter((p) => p.index >= 0) : [];
+    this.selectedName.append(icon('symbol-color'), s.name);
+    for (const p of mixed) this.selectedName.append(h('span', { class: 'selected-plus' }, ` + ${p.name}`));
+  }
+
+  private renderSelection(): void {
+    this.renderSelectedName();
     const cards = this.cards();
     let focusable: HTMLElement | undefined;
     for (const c of cards) {
@@ -744,7 +779,40 @@ class GalleryApp {
   private previewKey(): string | undefined {
     const img = this.state.image, style = this.usable(this.state.styleId);
     if (!img || !style) return undefined;
-    return [img.token, style.id, style.updatedAt ?? '', style.iteration, this.state.size, this.state.size === 'full' ? this.state.scale : 1].join('|');
+    return [img.token, style.id, style.updatedAt ?? '', style.iteration, this.state.size, this.state.size === 'full' ? this.state.scale : 1, blendKey(this.blendFields())].join('|');
+  }
+
+  /** The blend fields of preview and save messages (the sidebar has no blend control). */
+  private blendFields(): ReturnType<typeof blendRequest> {
+    return this.blendControl ? blendRequest(this.styles, this.state.blend, this.state.styleId) : {};
+  }
+
+  /** "Starry Night 70% + udnie 30%", or the style's name alone. */
+  private blendLabel(): string {
+    const style = this.usable(this.state.styleId);
+    if (!this.blendFields().blend) return style?.name ?? '';
+    return composition(this.styles, this.state.blend, this.state.styleId).map((p) => `${p.name} ${p.pct}%`).join(' + ');
+  }
+
+  private onBlendChange(blend: BlendState): void {
+    this.state.blend = blend;
+    this.persist();
+    this.renderBlend();
+    this.schedulePreview();
+  }
+
+  /** Drops parts that are no longer usable (or became the selected style) and shows the blend everywhere. */
+  private syncBlend(): void {
+    const pruned = pruneBlend(this.state.blend, this.state.styleId, (id) => !!this.usable(id));
+    if (JSON.stringify(pruned) !== JSON.stringify(this.state.blend)) { this.state.blend = pruned; this.persist(); }
+    this.renderBlend();
+  }
+
+  private renderBlend(): void {
+    if (!this.blendControl) return;
+    this.blendControl.render(this.styles, this.state.styleId, this.state.blend);
+    this.renderSelectedName();
+    for (const c of this.cards()) this.renderMixBadge(c);
   }
 
   /** Debounced: clicking through styles or scales sends one request, for the last choice. */
@@ -757,18 +825,21 @@ class GalleryApp {
     const key = this.previewKey();
     const img = this.state.image, style = this.usable(this.state.styleId);
     if (!key || !img || !style) { this.compare.busy(undefined); return; }
-    if (this.current?.key === key) { this.compare.busy(undefined); this.queueComposite(); return; }
+    if (this.current?.key === key) { this.compare.busy(undefined); this.stageMessage.hidden = true; this.queueComposite(); return; }
     if (this.pendingKey === key) return;
     this.pendingKey = key;
     this.pendingRequest = ++this.requestSeq;
     this.stageMessage.hidden = true;
-    this.compare.busy(this.state.size === 'full' ? `Rendering full size with ${style.name}…` : `Stylizing with ${style.name}…`);
-    post({ type: 'preview', requestId: this.pendingRequest, imageToken: img.token, styleId: style.id, size: this.state.size, scale: this.state.scale });
+    const label = this.blendLabel();
+    this.pendingLabel = label;
+    this.compare.busy(this.state.size === 'full' ? `Rendering full size with ${label}…` : `Stylizing with ${label}…`);
+    post({ type: 'preview', requestId: this.pendingRequest, imageToken: img.token, styleId: style.id, size: this.state.size, scale: this.state.scale, ...this.blendFields() });
   }
 
   private async onPreview(m: Extract<HostToWebview, { type: 'preview' }>): Promise<void> {
     if (m.requestId !== this.pendingRequest) return; // superseded
     const key = this.pendingKey;
+    const label = this.pendingLabel;
     try {
       const [orig, styl] = await Promise.all([decodePixels(m.original), decodePixels(m.stylized)]);
       if (m.requestId !== this.pendingRequest) return;
@@ -780,7 +851,7 @@ class GalleryApp {
       this.current = {
         key, compositor: new Compositor(orig.data, styl.data, orig.width, orig.height), width: orig.width, height: orig.height,
         beforeUrl: blobUrl(m.original), rawUrl: blobUrl(m.stylized), canvas, pixels: new ImageData(orig.width, orig.height),
-        sourceWidth: m.sourceWidth, sourceHeight: m.sourceHeight, runtime: m.runtime, elapsedMs: m.elapsedMs, size: m.size,
+        sourceWidth: m.sourceWidth, sourceHeight: m.sourceHeight, runtime: m.runtime, elapsedMs: m.elapsedMs, size: m.size, label,
       };
       this.pendingKey = '';
       this.compare.setAspect(orig.width, orig.height);
@@ -842,6 +913,7 @@ class GalleryApp {
       document.body.dataset.compositeMs = (performance.now() - t0).toFixed(1);
       document.body.dataset.strength = String(this.state.strength);
       document.body.dataset.colorMode = this.state.colorMode;
+      document.body.dataset.previewOf = this.current?.label ?? '';
       img.dataset.loaded = 'true';
     };
     img.src = url;
@@ -853,7 +925,7 @@ class GalleryApp {
     this.saving = true;
     this.renderActions();
     this.setStatus(mode === 'save' ? 'Saving…' : 'Choose where to save…', 'busy');
-    post({ type: 'save', mode, imageToken: img.token, styleId: style.id, strength: this.state.strength, colorMode: this.state.colorMode, format: this.state.format, scale: this.state.scale });
+    post({ type: 'save', mode, imageToken: img.token, styleId: style.id, strength: this.state.strength, colorMode: this.state.colorMode, format: this.state.format, scale: this.state.scale, ...this.blendFields() });
   }
 
   // ---- training -----------------------------------------------------------------------------

@@ -10,6 +10,10 @@
 // - Previews run the worker's 'preview' job at full strength with the style's colours, once
 //   per (image, style, size, scale); strength and colour preservation are composited in the
 //   webview (the same maths as src/model/color.ts), so those sliders never wait for the engine.
+// - A blend (other styles mixed into the selected one) is part of the preview's identity and is
+//   passed unchanged to the engine's 'preview' and 'stylize' jobs, selected style first, so a
+//   saved file is the preview at full size and is named like the engine names blends
+//   (photo.<A>-70+<B>-30.png).
 // - Save runs the ordinary 'stylize' job on the real file with the chosen options (the engine
 //   picks a fresh name, never overwriting); Save As stylizes into a private folder and moves
 //   the result to the chosen name.
@@ -20,7 +24,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import {
   PREVIEW_MAX_SIDE, parseWebviewMessage,
-  type GalleryImage, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost,
+  type BlendMode, type GalleryBlendPart, type GalleryImage, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost,
 } from '../../protocol/gallery';
 import type { EncodedImage, ImageSource, OutputFormat, StylizeOptions } from '../../protocol/jobs';
 import type { StyleSummary } from '../../protocol/styles';
@@ -51,6 +55,18 @@ interface RegisteredImage {
 }
 
 type PreviewResult = Extract<HostToWebview, { type: 'preview' }>;
+
+/** A message's blend with its styles found in the store. */
+interface ResolvedBlend {
+  /** What the engine's jobs get: nothing without a blend, else every part, the selected style first. */
+  readonly options: Pick<StylizeOptions, 'blend' | 'blendMode'>;
+  /** Identity of the blend for the preview cache ('' without one). */
+  readonly key: string;
+  /** "Starry Night 70% + udnie 30%" (the style's name without a blend). */
+  readonly label: string;
+  /** The style part of output names, as the engine's blendName() makes it: "Starry Night-70+udnie-30". */
+  readonly outputName: string;
+}
 
 const FORMAT_EXT: Record<Exclude<OutputFormat, 'same'>, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', avif: '.avif', tiff: '.tif', gif: '.gif' };
 const EXT_FORMAT: Record<string, Exclude<OutputFormat, 'same'>> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.avif': 'avif', '.tif': 'tiff', '.tiff': 'tiff', '.gif': 'gif' };
@@ -394,6 +410,30 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     return s && !s.error ? s : undefined;
   }
 
+  /**
+   * The blend of a preview or save, its styles looked up in the store (an Error names a style
+   * the store does not list or cannot use). Parts of weight 0 are left out; none left is no blend.
+   */
+  private resolveBlend(main: StyleSummary, blend: readonly GalleryBlendPart[] | undefined, mode: BlendMode | undefined): ResolvedBlend | Error {
+    const parts: { style: StyleSummary; weight: number }[] = [];
+    for (const b of blend ?? []) {
+      const style = this.usableStyle(b.styleId);
+      if (!style) return new Error(`unknown blend style ${b.styleId.slice(0, 200)}`);
+      if (b.weight > 0) parts.push({ style, weight: b.weight });
+    }
+    if (parts.length === 0) return { options: {}, key: '', label: main.name, outputName: main.name };
+    const all = [{ style: main, weight: Math.max(0, 1 - parts.reduce((t, p) => t + p.weight, 0)) }, ...parts];
+    const blendMode = mode ?? 'outputs';
+    const pct = (w: number) => Math.round(w * 100);
+    const used = all.filter((p) => p.weight > 0);
+    return {
+      options: { blend: all.map((p) => ({ style: p.style.id, weight: p.weight })), blendMode },
+      key: [blendMode, ...all.map((p) => `${p.style.id}@${p.style.updatedAt ?? ''}:${p.style.iteration}=${p.weight}`)].join('|'),
+      label: used.map((p) => `${p.style.name} ${pct(p.weight)}%`).join(' + '),
+      outputName: used.length === 1 ? used[0].style.name : used.map((p) => `${p.style.name}-${pct(p.weight)}`).join('+'),
+    };
+  }
+
   private async preview(s: GallerySession, m: Extract<WebviewToHost, { type: 'preview' }>): Promise<void> {
     const img = this.images.get(m.imageToken);
     const style = this.usableStyle(m.styleId);
@@ -402,8 +442,14 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       s.post({ type: 'previewFailed', requestId: m.requestId, message: !img ? 'The image is no longer available; choose it again.' : 'This style is no longer available.' });
       return;
     }
+    const blend = this.resolveBlend(style, m.blend, m.blendMode);
+    if (blend instanceof Error) {
+      this.reject(`preview: ${blend.message}`);
+      s.post({ type: 'previewFailed', requestId: m.requestId, message: 'A style in the blend is no longer available.' });
+      return;
+    }
     const scale = m.size === 'full' ? m.scale : 1;
-    const key = [m.imageToken, style.id, style.updatedAt ?? '', style.iteration, m.size, scale].join('|');
+    const key = [m.imageToken, style.id, style.updatedAt ?? '', style.iteration, m.size, scale, blend.key].join('|');
     const cached = this.previews.get(key);
     if (cached) {
       s.post({ ...cached, requestId: m.requestId });
@@ -414,7 +460,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     if (s.inflight?.key !== key) {
       s.inflight?.abort.abort();
       const abort = new AbortController();
-      const result = this.runPreview(img, style, m, scale, abort.signal).finally(() => {
+      const result = this.runPreview(img, style, blend, m, scale, abort.signal).finally(() => {
         if (s.inflight?.abort === abort) s.inflight = undefined;
       });
       s.inflight = { key, abort, result };
@@ -424,7 +470,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       r = await s.inflight.result;
     } catch (e) {
       if (codeOf(e) === 'cancelled') return;
-      this.ctx.log.error(`gallery: preview of ${img.info.name} with ${style.name} failed: ${messageOf(e)}`);
+      this.ctx.log.error(`gallery: preview of ${img.info.name} with ${blend.label} failed: ${messageOf(e)}`);
       s.post({ type: 'previewFailed', requestId: m.requestId, message: messageOf(e) });
       return;
     }
@@ -435,13 +481,13 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     this.kickSamples();
   }
 
-  private async runPreview(img: RegisteredImage, style: StyleSummary, m: Extract<WebviewToHost, { type: 'preview' }>, scale: number, signal: AbortSignal): Promise<PreviewResult> {
+  private async runPreview(img: RegisteredImage, style: StyleSummary, blend: ResolvedBlend, m: Extract<WebviewToHost, { type: 'preview' }>, scale: number, signal: AbortSignal): Promise<PreviewResult> {
     const t0 = Date.now();
     this.userJobs++;
     try {
       const r = await this.ctx.engine.request({
         type: 'preview', image: this.sourceOf(img), style: style.id, maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
-        options: { strength: 1, colorMode: 'none', scale, runtime: this.ctx.settings().stylizeRuntime },
+        options: { strength: 1, colorMode: 'none', scale, runtime: this.ctx.settings().stylizeRuntime, ...blend.options },
       }, { signal });
       this.ctx.status.setRuntime(r.runtime);
       return {
@@ -492,7 +538,13 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       s.post({ type: 'saveFailed', message: !img ? 'The image is no longer available; choose it again.' : 'This style is no longer available.' });
       return;
     }
-    const options: StylizeOptions = { strength: m.strength, colorMode: m.colorMode, format: m.format, scale: m.scale, runtime: this.ctx.settings().stylizeRuntime };
+    const blend = this.resolveBlend(style, m.blend, m.blendMode);
+    if (blend instanceof Error) {
+      this.reject(`save: ${blend.message}`);
+      s.post({ type: 'saveFailed', message: 'A style in the blend is no longer available.' });
+      return;
+    }
+    const options: StylizeOptions = { strength: m.strength, colorMode: m.colorMode, format: m.format, scale: m.scale, runtime: this.ctx.settings().stylizeRuntime, ...blend.options };
     const folder = this.saveFolder(img);
     const mode = m.mode === 'save' && folder ? 'save' : 'saveAs';
     let target: string | undefined;
@@ -501,11 +553,11 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       const base = path.basename(img.info.name, path.extname(img.info.name));
       const defaultDir = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.ctx.storageDir;
       // Propose a name that is still free, as Save would choose it.
-      const stem = `${base}.${style.name.replace(/[<>:"/\\|?*\s]+/g, '-')}`;
+      const stem = `${base}.${blend.outputName.replace(/[<>:"/\\|?*\s]+/g, '-')}`;
       let proposal = path.join(defaultDir, `${stem}${ext}`);
       for (let i = 2; i < 1000 && fs.existsSync(proposal); i++) proposal = path.join(defaultDir, `${stem}-${i}${ext}`);
       const chosen = await vscode.window.showSaveDialog({
-        title: `Save ${img.info.name} stylized with ${style.name}`,
+        title: `Save ${img.info.name} stylized with ${blend.label}`,
         defaultUri: vscode.Uri.file(proposal),
         filters: { Images: Object.values(FORMAT_EXT).map((e) => e.slice(1)) },
         saveLabel: 'Save',
@@ -514,7 +566,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       if (chosen.scheme !== 'file') { s.post({ type: 'saveFailed', message: 'Choose a file on this computer\'s disk.' }); return; }
       target = chosen.fsPath;
     }
-    s.post({ type: 'saving', message: `Stylizing ${img.info.name} at full size with ${style.name}…` });
+    s.post({ type: 'saving', message: `Stylizing ${img.info.name} at full size with ${blend.label}…` });
     this.userJobs++;
     let tmpDir: string | undefined;
     try {
@@ -539,10 +591,10 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       await this.guard.grant(output);
       const uri = vscode.Uri.file(output);
       const displayPath = vscode.workspace.getWorkspaceFolder(uri) ? vscode.workspace.asRelativePath(uri) : output;
-      this.ctx.log.info(`gallery: saved ${output} (${style.name}, strength ${m.strength}, colours ${m.colorMode}, scale ${m.scale})`);
+      this.ctx.log.info(`gallery: saved ${output} (${blend.label}${blend.options.blendMode === 'norm' ? ', norm parameters mixed' : ''}, strength ${m.strength}, colours ${m.colorMode}, scale ${m.scale})`);
       s.post({ type: 'saved', path: output, displayPath });
     } catch (e) {
-      this.ctx.log.error(`gallery: saving ${img.info.name} with ${style.name} failed: ${messageOf(e)}`);
+      this.ctx.log.error(`gallery: saving ${img.info.name} with ${blend.label} failed: ${messageOf(e)}`);
       s.post({ type: 'saveFailed', message: messageOf(e) });
     } finally {
       this.userJobs--;
@@ -557,6 +609,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     return this.ctx.store.all.map((s) => ({
       id: s.id, name: s.name, origin: s.origin, iteration: s.iteration, preset: s.preset, updatedAt: s.updatedAt ?? s.createdAt,
       resumable: s.resumable && s.id !== training, training: s.id === training, error: s.error, lastLoss: s.lastLosses?.total,
+      architecture: s.architecture ? `${s.architecture.filters.join('-')}/${s.architecture.residualBlocks}` : undefined,
     }));
   }
 

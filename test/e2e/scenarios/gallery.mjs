@@ -1,35 +1,51 @@
 // The Style Gallery end to end: open it from the palette, choose a fixture image from the
 // workspace, pick the style, see the stylized preview <img> load inside the webview, move the
 // strength slider and the before/after divider, save (the file appears, the original stays),
-// and drop a second image onto the preview as a file from the operating system would arrive.
+// drop a second image onto the preview as a file from the operating system would arrive, and
+// blend the bundled Starry Night into udnie (choose it, move its share, save the blend).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const description = 'Style Gallery: pick image → pick style → preview → strength → save; drop an image';
+export const description = 'Style Gallery: pick image → pick style → preview → strength → save; drop an image; blend two styles';
 export const timeoutMs = 300_000;
 
 const EXTENSION_ID = 'fast-style-transfer.fast-style-transfer';
 
 /**
  * The extension's global storage in this run's code-server profile (the runner puts the
- * profile beside the workspace copy as user-data/). The style is imported there before the
- * gallery opens, as Import Style… would.
+ * profile beside the workspace copy as user-data/). A public ml5 network is imported there
+ * before the gallery opens, as Import Style… would.
  */
-function installStyle(repoRoot, workspace) {
+function installStyle(repoRoot, workspace, name = 'udnie') {
   const userData = path.join(path.dirname(workspace), 'user-data');
   assert.ok(fs.existsSync(userData), `expected the code-server profile at ${userData}`);
   const styles = path.join(userData, 'User', 'globalStorage', EXTENSION_ID, 'styles');
   fs.mkdirSync(styles, { recursive: true });
-  const target = path.join(styles, 'udnie');
+  const target = path.join(styles, name);
   if (!fs.existsSync(target)) {
-    const source = path.resolve(repoRoot, '..', 'shared', 'data', 'pretrained', 'udnie');
-    assert.ok(fs.existsSync(source), `the udnie network is missing at ${source}`);
-    execFileSync(process.execPath, [path.join(repoRoot, 'bin', 'fst.js'), 'import', source, '-o', target, '--name', 'udnie'], { stdio: 'pipe' });
+    const source = path.resolve(repoRoot, '..', 'shared', 'data', 'pretrained', name);
+    assert.ok(fs.existsSync(source), `the ${name} network is missing at ${source}`);
+    execFileSync(process.execPath, [path.join(repoRoot, 'bin', 'fst.js'), 'import', source, '-o', target, '--name', name], { stdio: 'pipe' });
   }
   return target;
+}
+
+/** A cheap fingerprint of the pixels an <img> shows now. */
+async function pixelHash(img) {
+  return img.evaluate((el) => {
+    const c = document.createElement('canvas');
+    c.width = el.naturalWidth;
+    c.height = el.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(el, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i++) h = (Math.imul(h, 31) + d[i]) | 0;
+    return `${c.width}x${c.height}:${h}`;
+  });
 }
 
 const sha = (f) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
@@ -46,6 +62,8 @@ async function loadedSize(img) {
 
 export async function run({ page, workspace, repoRoot, log, screenshot, runCommand, pickQuickItem, frameOf, waitForFile }) {
   installStyle(repoRoot, workspace);
+  // A second public network of udnie's shape (but its own convolutions), for the blend modes.
+  installStyle(repoRoot, workspace, 'mathura');
   const coffee = path.join(workspace, 'photos', 'coffee.jpg');
   const before = sha(coffee);
 
@@ -168,6 +186,66 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   for (let i = 0; i < 5; i++) await handle.press('ArrowRight');
   await page.waitForTimeout(400);
   await screenshot('gallery-showcase');
+
+  // Blend: mix the bundled Starry Night into udnie. "Mix with" offers the other usable styles.
+  await gallery.locator('body[data-preview-of="udnie"]').waitFor({ timeout: 10_000 });
+  const alone = await pixelHash(preview);
+  const mixWith = gallery.locator('#blend-style-0');
+  assert.equal(await mixWith.getAttribute('aria-label'), 'Mix with');
+  await mixWith.click();
+  await mixWith.getByRole('option', { name: 'Starry Night' }).click();
+  // The new row: Starry Night at 50 %, and the preview job runs again (progress ring, then the blend).
+  const share = gallery.locator('#blend-share-0');
+  await share.waitFor();
+  assert.equal(await share.inputValue(), '50');
+  assert.equal(await share.getAttribute('aria-label'), 'Share of Starry Night');
+  await gallery.locator('body[data-preview-of="udnie 50% + Starry Night 50%"]').waitFor({ timeout: 60_000 });
+  const half = await pixelHash(preview);
+  assert.notEqual(half, alone, 'the blend changed the preview');
+  // Move the share with the keyboard to 30 %: one debounced job for the last value.
+  await share.focus();
+  for (let i = 0; i < 20; i++) await share.press('ArrowLeft');
+  await gallery.locator('#blend-summary', { hasText: 'udnie 70% · Starry Night 30%' }).waitFor();
+  await gallery.locator('body[data-preview-of="udnie 70% + Starry Night 30%"]').waitFor({ timeout: 60_000 });
+  await gallery.locator('.compare:not(.is-busy)').waitFor({ timeout: 60_000 });
+  const seventy = await pixelHash(preview);
+  assert.ok(seventy !== half && seventy !== alone, 'another share, another preview');
+  assert.equal(await gallery.locator('.card.mixed .card-mix').textContent(), '30%', 'the mixed-in style\'s card shows its share');
+  // Styles of different network shapes cannot mix norm parameters: the mode toggle stays hidden.
+  assert.ok(await gallery.locator('#blend-mode').isHidden(), 'no norm mode for udnie + Starry Night');
+  // Keyboard: Tab goes from the share slider to the remove button.
+  await share.press('Tab');
+  assert.equal(await gallery.locator(':focus').getAttribute('id'), 'blend-remove-0');
+  await page.waitForTimeout(300);
+  await screenshot('gallery-blend');
+  // Save writes the blend under the engine's blend name, beside the sample (in the workspace).
+  await gallery.locator('#save').click();
+  const blendOut = await waitForFile('coffee.udnie-70+Starry-Night-30.png', { timeout: 120_000 });
+  await gallery.locator('#saved', { hasText: 'coffee.udnie-70+Starry-Night-30.png' }).waitFor({ timeout: 30_000 });
+  log(`saved the blend: ${path.relative(workspace, blendOut)} (${fs.statSync(blendOut).size} bytes)`);
+
+  // Add style: a third style takes half of what udnie keeps; keyboard focus moves to its row.
+  await gallery.locator('#blend-add').click();
+  await gallery.locator('#blend-summary', { hasText: 'udnie 35% · Starry Night 30% · mathura 35%' }).waitFor();
+  await gallery.locator('#blend-style-1:focus').waitFor({ timeout: 5_000 });
+  await gallery.locator('body[data-preview-of="udnie 35% + Starry Night 30% + mathura 35%"]').waitFor({ timeout: 90_000 });
+  await gallery.locator('.compare:not(.is-busy)').waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(300);
+  await screenshot('gallery-blend-three');
+  // Without Starry Night, udnie and mathura have one network shape: the mode toggle appears.
+  await gallery.locator('#blend-remove-0').click();
+  await gallery.locator('#blend-summary', { hasText: 'udnie 65% · mathura 35%' }).waitFor();
+  await gallery.locator('#blend-mode').waitFor({ state: 'visible' });
+  await gallery.locator('body[data-preview-of="udnie 65% + mathura 35%"]').waitFor({ timeout: 60_000 });
+  // Their convolutions differ (trained separately), so mixing norm parameters fails with the engine's own reason.
+  await gallery.locator('#blend-mode-norm').click();
+  const refusal = gallery.locator('.stage-message', { hasText: 'do not share their convolution weights' });
+  await refusal.waitFor({ timeout: 60_000 });
+  log(`norm mode refused: ${(await refusal.textContent()).trim()}`);
+  await page.waitForTimeout(300);
+  await screenshot('gallery-blend-norm-refused');
+  await gallery.locator('#blend-mode-outputs').click();
+  await refusal.waitFor({ state: 'hidden', timeout: 10_000 });
 
   // Theme-aware: the same page in the Dark Modern theme.
   await runCommand('Preferences: Color Theme');
