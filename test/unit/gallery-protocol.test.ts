@@ -111,7 +111,6 @@ test('blends: up to 4 other styles as plain { styleId, weight } parts, weights i
     rejected({ ...msg, blend: { 0: { styleId: '/s/a', weight: 0.1 }, length: 1 } }, /"blend" must be an array/);
     rejected({ ...msg, blend: Object.setPrototypeOf([{ styleId: '/s/a', weight: 0.1 }], Object.create(Array.prototype)) }, /"blend" must be an array/);
     rejected({ ...msg, blend: Object.assign([{ styleId: '/s/a', weight: 0.1 }], { extra: 1 }) }, /plain array/);
-    // eslint-disable-next-line no-sparse-arrays
     rejected({ ...msg, blend: [, { styleId: '/s/a', weight: 0.1 }] }, /plain array|"blend\[0\]": must be a plain object/);
     rejected({ ...msg, blend: Array.from({ length: 5 }, (_, i) => ({ styleId: `/s/${i}`, weight: 0.1 })) }, /too many styles \(5, at most 4\)/);
     // A long (sparse) array is refused by its length before anything is read from it.

@@ -1,7 +1,9 @@
 // The gallery in the real extension host (its webview loads in the workbench's Chromium): one
 // panel, a preview round trip through the host's message handler, saving without ever
-// overwriting, hostile messages refused and logged, and the live training view (state restored
-// when the panel is reopened mid-training; Pause stops with a checkpoint that can be resumed).
+// overwriting, blends (previews equal to the engine's blend, saved under the blend's name, the
+// norm mode and its refusals), hostile messages refused and logged, and the live training view
+// (state restored when the panel is reopened mid-training; Pause stops with a checkpoint that
+// can be resumed).
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,6 +12,7 @@ import * as vscode from 'vscode';
 import type { HostToWebview } from '../../../src/protocol/gallery';
 import type { TrainResult } from '../../../src/protocol/jobs';
 import { api, udnieStyle, until, workspaceDir, SHARED_DATA } from './helpers';
+import { decodePng, difference, type Rgb } from './png';
 
 type Posted = HostToWebview;
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
@@ -33,6 +36,47 @@ async function recorder() {
     return found!;
   };
   return { a, seen, sub, next };
+}
+
+/** sRGB byte ↔ linear light, as the engine mixes blended outputs. */
+const toLinear = (v: number) => { const c = v / 255; return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+const toSrgb = (l: number) => 255 * (l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055);
+
+function mixInLinearLight(images: readonly Rgb[], weights: readonly number[]): Rgb {
+  const data = new Uint8Array(images[0].data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.round(Math.min(255, Math.max(0, toSrgb(images.reduce((l, img, k) => l + weights[k] * toLinear(img.data[i]), 0)))));
+  return { width: images[0].width, height: images[0].height, data };
+}
+
+/**
+ * A copy of the bundled Starry Night in the user's styles, changed in one kind of parameter:
+ * 'norm' negates every instance-norm shift (a style "fine-tuned" from it: same convolutions),
+ * 'conv' changes one convolution weight (same shape, other convolutions).
+ */
+async function starryTwin(a: Awaited<ReturnType<typeof api>>, starry: string, change: 'norm' | 'conv'): Promise<string> {
+  const name = change === 'norm' ? 'Starry Twin' : 'Starry Conv Twin';
+  const dir = path.join(a.context.storageDir, 'styles', name.toLowerCase().replace(/ /g, '-'));
+  if (!fs.existsSync(dir)) {
+    fs.cpSync(starry, dir, { recursive: true });
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'style.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'style.json'), JSON.stringify({ ...meta, name }));
+    const model = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as { weightsManifest: { weights: { name: string; shape: number[]; quantization?: { dtype: string } }[] }[] };
+    const bin = fs.readFileSync(path.join(dir, 'weights.bin'));
+    let offset = 0;
+    for (const w of model.weightsManifest[0].weights) {
+      assert.equal(w.quantization?.dtype, 'float16', 'the bundled weights are float16');
+      const count = w.shape.reduce((x, y) => x * y, 1);
+      if (change === 'norm' && w.name.endsWith('/shift')) for (let i = 0; i < count; i++) bin[offset + 2 * i + 1] ^= 0x80; // the sign bit
+      if (change === 'conv' && w.name === 'conv2/weight') bin[offset] ^= 0x01;
+      offset += 2 * count;
+    }
+    assert.equal(offset, bin.length, 'every parameter was located');
+    fs.writeFileSync(path.join(dir, 'weights.bin'), bin);
+  }
+  await a.store.refresh();
+  const style = a.store.all.find((x) => x.id === dir);
+  assert.ok(style && !style.error, `${name} is listed as a usable style`);
+  return dir;
 }
 
 async function openReadyGallery(): Promise<void> {
@@ -160,6 +204,88 @@ suite('gallery', () => {
     }
   });
 
+  test('blend: Starry Night 70 % + udnie 30 % previews as the engine\'s blend, differs from each style alone, saves under the blend name', async function () {
+    this.timeout(300_000);
+    const { a, seen, sub, next } = await recorder();
+    try {
+      await openReadyGallery();
+      const udnie = await udnieStyle(a);
+      const starry = a.store.all.find((x) => x.origin === 'bundled' && x.name === 'Starry Night')?.id;
+      assert.ok(starry, 'the bundled Starry Night');
+      const input = path.join(workspaceDir(), 'gradient.png');
+      const from = seen.length;
+      await a.gallery.receive({ type: 'openImagePath', path: input });
+      const { token } = (await next('image', from, 5_000)).image;
+      let id = 100;
+      const preview = async (styleId: string, extra: object = {}) => {
+        const requestId = ++id;
+        await a.gallery.receive({ type: 'preview', requestId, imageToken: token, styleId, size: 'preview', scale: 1, ...extra });
+        const m = await next('preview', from, 120_000, (p) => p.requestId === requestId);
+        return { bytes: m.stylized.bytes, rgb: decodePng(m.stylized.bytes) };
+      };
+      const starryAlone = await preview(starry);
+      const udnieAlone = await preview(udnie);
+      const blend = [{ styleId: udnie, weight: 0.3 }];
+      const mixed = await preview(starry, { blend });
+      assert.deepEqual([mixed.rgb.width, mixed.rgb.height], [66, 50]);
+      for (const [alone, what] of [[starryAlone, 'Starry Night'], [udnieAlone, 'udnie']] as const) {
+        const d = difference(mixed.rgb, alone.rgb);
+        assert.ok(d.mean > 3, `the blend differs from ${what} alone (mean difference ${d.mean.toFixed(2)} levels)`);
+      }
+      // The engine's blend, asked for directly as `fst stylize --blend starry=0.7,udnie=0.3` asks for it.
+      const engine = await a.engine.request({
+        type: 'preview', image: { path: input }, style: starry, maxSide: 512,
+        options: { strength: 1, colorMode: 'none', scale: 1, runtime: a.context.settings().stylizeRuntime, blend: [{ style: starry, weight: 0.7 }, { style: udnie, weight: 0.3 }] },
+      });
+      assert.deepEqual(decodePng(engine.stylized.bytes).data, mixed.rgb.data, 'the gallery\'s blend preview is the engine\'s blend');
+      // And that is the two stylizations mixed 70/30 in linear light (within the 8-bit rounding of each).
+      const expected = mixInLinearLight([starryAlone.rgb, udnieAlone.rgb], [0.7, 0.3]);
+      const d = difference(mixed.rgb, expected);
+      assert.ok(d.max <= 2 && d.mean < 0.5, `blend vs 70/30 mix of the single styles: mean ${d.mean.toFixed(3)}, max ${d.max}`);
+      // Weights that differ, a different preview (and a cache keyed on the blend).
+      const other = await preview(starry, { blend: [{ styleId: udnie, weight: 0.6 }] });
+      assert.ok(difference(other.rgb, mixed.rgb).mean > 1, 'another share, another picture');
+      const again = await preview(starry, { blend });
+      assert.deepEqual(again.bytes, mixed.bytes, 'the same blend again: the same bytes');
+
+      // Save: the full image through the 'stylize' job, named as the engine names blends, equal to the preview.
+      const savedFrom = seen.length;
+      await a.gallery.receive({ type: 'save', mode: 'save', imageToken: token, styleId: starry, strength: 1, colorMode: 'none', format: 'png', scale: 1, blend });
+      const saved = await next('saved', savedFrom, 120_000);
+      assert.equal(saved.path, path.join(workspaceDir(), 'gradient.Starry-Night-70+udnie-30.png'));
+      assert.deepEqual(decodePng(fs.readFileSync(saved.path)).data, mixed.rgb.data, 'the saved file is the preview at full size');
+      const saving = seen.slice(savedFrom).find((m): m is Extract<Posted, { type: 'saving' }> => m.type === 'saving');
+      assert.match(saving?.message ?? '', /with Starry Night 70% \+ udnie 30%/);
+
+      // Norm mode: styles of different shapes are refused with the engine's reason…
+      const failed = async (styleId: string, extra: object) => {
+        const requestId = ++id;
+        await a.gallery.receive({ type: 'preview', requestId, imageToken: token, styleId, size: 'preview', scale: 1, ...extra });
+        return (await next('previewFailed', from, 120_000, (p) => p.requestId === requestId)).message;
+      };
+      assert.match(await failed(starry, { blend, blendMode: 'norm' }), /"udnie" and "Starry Night" have different network architectures; blend their outputs instead/);
+      // …as are styles of one shape whose convolutions differ…
+      const convTwin = await starryTwin(a, starry, 'conv');
+      assert.match(await failed(starry, { blend: [{ styleId: convTwin, weight: 0.5 }], blendMode: 'norm' }),
+        /"Starry Conv Twin" and "Starry Night" do not share their convolution weights, so their instance-norm parameters cannot be mixed/);
+      // …while a style fine-tuned from Starry Night (same convolutions) mixes into one network in between.
+      const twin = await starryTwin(a, starry, 'norm');
+      const twinAlone = await preview(twin);
+      const normMix = await preview(starry, { blend: [{ styleId: twin, weight: 0.5 }], blendMode: 'norm' });
+      const outputMix = await preview(starry, { blend: [{ styleId: twin, weight: 0.5 }] });
+      for (const [img, what] of [[starryAlone, 'Starry Night'], [twinAlone, 'the twin'], [outputMix, 'the mixed outputs']] as const) {
+        assert.ok(difference(normMix.rgb, img.rgb).mean > 1, `mixing norm parameters differs from ${what}`);
+      }
+      const engineNorm = await a.engine.request({
+        type: 'preview', image: { path: input }, style: starry, maxSide: 512,
+        options: { strength: 1, colorMode: 'none', scale: 1, runtime: a.context.settings().stylizeRuntime, blend: [{ style: starry, weight: 0.5 }, { style: twin, weight: 0.5 }], blendMode: 'norm' },
+      });
+      assert.deepEqual(decodePng(engineNorm.stylized.bytes).data, normMix.rgb.data, 'the gallery\'s norm blend is the engine\'s');
+    } finally {
+      sub.dispose();
+    }
+  });
+
   test('hostile messages are rejected with a logged reason and touch nothing outside the allowed folders', async () => {
     const { a, seen, sub } = await recorder();
     try {
@@ -171,6 +297,10 @@ suite('gallery', () => {
       fs.copyFileSync(path.join(workspaceDir(), 'gradient.png'), secret);
       fs.symlinkSync(secretDir, path.join(workspaceDir(), 'sneaky-link'));
       await vscode.env.clipboard.writeText('unchanged');
+      // A known image, so that blends are refused for their styles, not for the image.
+      const registered = seen.length;
+      await a.gallery.receive({ type: 'openImagePath', path: path.join(workspaceDir(), 'gradient.png') });
+      const known = (seen.slice(registered).find((m): m is Extract<Posted, { type: 'image' }> => m.type === 'image'))!.image.token;
       const cases: [unknown, RegExp][] = [
         [{ type: 'rm -rf /' }, /unknown message type/],
         ['ready', /plain object/],
@@ -186,6 +316,10 @@ suite('gallery', () => {
         [{ type: 'preview', requestId: 1, imageToken: 'img-999999', styleId: style, size: 'preview', scale: 1 }, /unknown image token/],
         [{ type: 'save', mode: 'save', imageToken: 'img-1', styleId: '/etc', strength: 1, colorMode: 'none', format: 'png', scale: 1 }, /unknown style \/etc/],
         [{ type: 'resumeTraining', styleId: '/etc' }, /not a resumable style/],
+        [{ type: 'preview', requestId: 1, imageToken: known, styleId: style, size: 'preview', scale: 1, blend: [{ styleId: '/etc', weight: 0.3 }] }, /preview: unknown blend style \/etc/],
+        [{ type: 'save', mode: 'save', imageToken: known, styleId: style, strength: 1, colorMode: 'none', format: 'png', scale: 1, blend: [{ styleId: secretDir, weight: 0.5 }] }, /save: unknown blend style/],
+        [{ type: 'preview', requestId: 1, imageToken: 'img-1', styleId: style, size: 'preview', scale: 1, blend: [{ styleId: style, weight: 0.3 }] }, /repeats the selected style/],
+        [{ type: 'preview', requestId: 1, imageToken: 'img-1', styleId: style, size: 'preview', scale: 1, blend: [{ styleId: '/a', weight: 0.7 }, { styleId: '/b', weight: 0.7 }] }, /add up to 1.4/],
         [{ type: 'runCommand', command: 'workbench.action.terminal.sendSequence' }, /must be one of/],
       ];
       for (const [raw, reason] of cases) {

@@ -1,6 +1,7 @@
 // Hostile messages from the gallery webview: what parseWebviewMessage must refuse without
 // touching the file system (unknown types, missing, extra and wrong-typed fields, NaN and
-// out-of-range numbers, 100 MB strings, odd prototypes), and what PathGuard must refuse once a
+// out-of-range numbers, 100 MB strings, odd prototypes, blends with hostile parts), and what
+// PathGuard must refuse once a
 // message is well formed (paths climbing out of the workspace, absolute paths elsewhere,
 // symbolic links — file and folder — that lead outside, a sibling folder sharing the
 // workspace's name as a prefix, folders, missing files). A path the guard accepts must really
@@ -25,6 +26,8 @@ function validMessages(ws: string): Msg[] {
     { type: 'dropImage', name: 'drop.png', bytes: new Uint8Array(Buffer.from('\x89PNG\r\n\x1a\n0000000000000000', 'latin1')) },
     { type: 'preview', requestId: 1, imageToken: 'img-1', styleId: style, size: 'preview', scale: 1 },
     { type: 'save', mode: 'save', imageToken: 'img-1', styleId: style, strength: 0.5, colorMode: 'none', format: 'png', scale: 1 },
+    { type: 'preview', requestId: 1, imageToken: 'img-1', styleId: style, size: 'preview', scale: 1, blend: [{ styleId: path.join(ws, 'styles', 'other'), weight: 0.3 }], blendMode: 'norm' },
+    { type: 'save', mode: 'save', imageToken: 'img-1', styleId: style, strength: 0.5, colorMode: 'none', format: 'png', scale: 1, blend: [{ styleId: path.join(ws, 'styles', 'other'), weight: 0.3 }] },
     { type: 'copyPath', path: path.join(ws, 'photo.png') },
     { type: 'openResult', path: path.join(ws, 'photo.png') },
     { type: 'runCommand', command: GALLERY_COMMANDS[0] },
@@ -89,16 +92,41 @@ export const family: Family = {
     }
     for (const t of ['', 'READY', 'ready ', 'constructor', '__proto__', 'toString', 'hasOwnProperty', 'eval', 'runCommand\u0000', 'x'.repeat(10_000)]) messages.push({ kind: 'type/unknown', msg: { type: t } });
     for (const v of valid) {
-      messages.push({ kind: `${v.type}/valid`, msg: v });
-      messages.push({ kind: `${v.type}/extra-field`, msg: { ...v, extra: 1 } });
-      messages.push({ kind: `${v.type}/extra-path-field`, msg: { ...v, path: '/etc/passwd' } });
+      const t = v.blend ? `${v.type}+blend` : v.type;
+      messages.push({ kind: `${t}/valid`, msg: v });
+      messages.push({ kind: `${t}/extra-field`, msg: { ...v, extra: 1 } });
+      messages.push({ kind: `${t}/extra-path-field`, msg: { ...v, path: '/etc/passwd' } });
       for (const field of Object.keys(v).filter((k) => k !== 'type')) {
-        messages.push({ kind: `${v.type}/missing-${field}`, msg: Object.fromEntries(Object.entries(v).filter(([k]) => k !== field)) });
+        messages.push({ kind: `${t}/missing-${field}`, msg: Object.fromEntries(Object.entries(v).filter(([k]) => k !== field)) });
         for (const [hk, hv] of hostileValues(huge)) {
           if (hk === '100MB' && rng.next() < 0.7) continue; // a few of these are enough (100 MB each)
-          messages.push({ kind: `${v.type}/${field}=${hk}`, msg: { ...v, [field]: hv } });
+          messages.push({ kind: `${t}/${field}=${hk}`, msg: { ...v, [field]: hv } });
         }
       }
+    }
+    // Blends: hostile parts (each field of a part, odd arrays and objects, too many, repeats, weights adding up to more than 1).
+    const withBlend = valid.filter((v) => v.blend);
+    const part = (over: Msg = {}) => ({ styleId: path.join(ws, 'styles', 'other'), weight: 0.3, ...over });
+    for (const v of withBlend) {
+      const t = `${v.type}+blend`;
+      for (const field of ['styleId', 'weight']) {
+        for (const [hk, hv] of hostileValues(huge)) {
+          if (hk === '100MB' && rng.next() < 0.8) continue;
+          messages.push({ kind: `${t}/part-${field}=${hk}`, msg: { ...v, blend: [part({ [field]: hv })] } });
+        }
+      }
+      const odd: [string, unknown][] = [
+        ['empty', []], ['six-parts', Array.from({ length: 6 }, (_, i) => part({ styleId: path.join(ws, 'styles', `s${i}`), weight: 0.1 }))],
+        ['long-sparse', new Array(1_000_000)], ['holes', [, part()]], ['extra-array-key', Object.assign([part()], { extra: 1 })],
+        ['array-subclass', Object.setPrototypeOf([part()], Object.create(Array.prototype))], ['array-like', { 0: part(), length: 1 }],
+        ['part-extra-field', [part({ path: '/etc/passwd' })]], ['part-null-prototype', [Object.assign(Object.create(null), part())]],
+        ['part-proto-key', [JSON.parse(`{"styleId":${JSON.stringify(path.join(ws, 'styles', 'other'))},"weight":0.3,"__proto__":{"x":1}}`)]],
+        ['part-array', [[path.join(ws, 'styles', 'other'), 0.3]]], ['repeated', [part(), part({ weight: 0.1 })]],
+        ['repeats-main', [part({ styleId: v.styleId })]], ['sum-over-1', [part({ weight: 0.6 }), part({ styleId: '/s/b', weight: 0.5 })]],
+        ['part-outside', [part({ styleId: '/etc' })]], ['part-climbing', [part({ styleId: `${ws}/styles/../../../etc` })]],
+      ];
+      for (const [k, blend] of odd) messages.push({ kind: `${t}/blend-${k}`, msg: { ...v, blend } });
+      messages.push({ kind: `${t}/mode-without-blend`, msg: Object.fromEntries(Object.entries({ ...v, blendMode: 'norm' }).filter(([k]) => k !== 'blend')) });
     }
     for (const c of ['deleteStyle', 'workbench.action.terminal.new', 'fastStyleTransfer.train', '../train', 'train;rm']) messages.push({ kind: 'runCommand/not-allowed', msg: { type: 'runCommand', command: c } });
     for (const p of hostilePaths(ws, env.outside)) {
