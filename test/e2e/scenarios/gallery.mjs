@@ -68,7 +68,7 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   const before = sha(coffee);
 
   await runCommand('Fast Style Transfer: Open Style Gallery');
-  const gallery = await frameOf({ title: 'Style Gallery' });
+  let gallery = await frameOf({ title: 'Style Gallery' });
   const card = gallery.locator('.card', { hasText: 'udnie' });
   await card.waitFor({ timeout: 60_000 });
   await gallery.locator('#dropzone').waitFor();
@@ -223,11 +223,24 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   const blendOut = await waitForFile('coffee.udnie-70+Starry-Night-30.png', { timeout: 120_000 });
   await gallery.locator('#saved', { hasText: 'coffee.udnie-70+Starry-Night-30.png' }).waitFor({ timeout: 30_000 });
   log(`saved the blend: ${path.relative(workspace, blendOut)} (${fs.statSync(blendOut).size} bytes)`);
+  // Save As… proposes the next free blend name; cancelling writes nothing.
+  await gallery.locator('#save-as').click();
+  await pathInput.waitFor({ timeout: 30_000 });
+  let blendProposal = '';
+  for (let i = 0; i < 100 && !blendProposal.endsWith('.png'); i++) { blendProposal = await pathInput.inputValue(); await page.waitForTimeout(100); }
+  assert.ok(blendProposal.endsWith(`${path.sep}coffee.udnie-70+Starry-Night-30-2.png`), `Save As proposes ${blendProposal}`);
+  await pathInput.press('Escape');
+  await gallery.locator('#status', { hasText: 'Save cancelled.' }).waitFor({ timeout: 10_000 });
 
-  // Add style: a third style takes half of what udnie keeps; keyboard focus moves to its row.
+  // Add style: a third style takes half of what udnie keeps; keyboard focus moves to its row,
+  // whose style can be changed (after gallery-training, its trained style is offered first).
   await gallery.locator('#blend-add').click();
-  await gallery.locator('#blend-summary', { hasText: 'udnie 35% · Starry Night 30% · mathura 35%' }).waitFor();
+  const third = gallery.locator('#blend-style-1');
   await gallery.locator('#blend-style-1:focus').waitFor({ timeout: 5_000 });
+  assert.equal(await gallery.locator('#blend-share-1').inputValue(), '35');
+  await third.click();
+  await third.getByRole('option', { name: 'mathura' }).click();
+  await gallery.locator('#blend-summary', { hasText: 'udnie 35% · Starry Night 30% · mathura 35%' }).waitFor();
   await gallery.locator('body[data-preview-of="udnie 35% + Starry Night 30% + mathura 35%"]').waitFor({ timeout: 90_000 });
   await gallery.locator('.compare:not(.is-busy)').waitFor({ timeout: 60_000 });
   await page.waitForTimeout(300);
@@ -246,6 +259,18 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await screenshot('gallery-blend-norm-refused');
   await gallery.locator('#blend-mode-outputs').click();
   await refusal.waitFor({ state: 'hidden', timeout: 10_000 });
+
+  // Hidden and shown again: the rebuilt webview restores the blend from its saved state.
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gradient.png' }).first().dblclick();
+  await page.locator('.tabs-container .tab', { hasText: 'gradient.png' }).waitFor();
+  gallery = await frameOf({ title: 'Style Gallery' });
+  await gallery.locator('#blend-summary', { hasText: 'udnie 65% · mathura 35%' }).waitFor({ timeout: 30_000 });
+  assert.equal(await gallery.locator('#blend-share-0').inputValue(), '35');
+  assert.equal(await gallery.locator('#blend-mode-outputs').evaluate((r) => r.checked), true, 'the mode is restored too');
+  await gallery.locator('body[data-preview-of="udnie 65% + mathura 35%"]').waitFor({ timeout: 60_000 });
+  assert.equal(await gallery.locator('.card.mixed .card-mix').textContent(), '35%');
+  await page.locator('.tabs-container .tab', { hasText: 'gradient.png' }).locator('.codicon-close').click();
+  await page.locator('.tabs-container .tab', { hasText: 'gradient.png' }).waitFor({ state: 'detached' });
 
   // Theme-aware: the same page in the Dark Modern theme.
   await runCommand('Preferences: Color Theme');
