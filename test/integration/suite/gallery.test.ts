@@ -242,6 +242,14 @@ suite('gallery', () => {
       const expected = mixInLinearLight([starryAlone.rgb, udnieAlone.rgb], [0.7, 0.3]);
       const d = difference(mixed.rgb, expected);
       assert.ok(d.max <= 2 && d.mean < 0.5, `blend vs 70/30 mix of the single styles: mean ${d.mean.toFixed(3)}, max ${d.max}`);
+      // Full Size (here at half scale) carries the blend too.
+      const full = await preview(starry, { blend, size: 'full', scale: 0.5 });
+      assert.deepEqual([full.rgb.width, full.rgb.height], [33, 25]);
+      const engineFull = await a.engine.request({
+        type: 'preview', image: { path: input }, style: starry, maxSide: 0,
+        options: { strength: 1, colorMode: 'none', scale: 0.5, runtime: a.context.settings().stylizeRuntime, blend: [{ style: starry, weight: 0.7 }, { style: udnie, weight: 0.3 }] },
+      });
+      assert.deepEqual(decodePng(engineFull.stylized.bytes).data, full.rgb.data, 'Full Size shows the engine\'s blend');
       // Weights that differ, a different preview (and a cache keyed on the blend).
       const other = await preview(starry, { blend: [{ styleId: udnie, weight: 0.6 }] });
       assert.ok(difference(other.rgb, mixed.rgb).mean > 1, 'another share, another picture');
