@@ -19,6 +19,7 @@ import { PRESETS } from '../model/presets';
 import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from '../engine/optimizeJob';
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../model/optimize';
 import { writeFileAtomic } from '../io/output';
+import { downloadVgg19, VGG19_SOURCES } from '../io/download';
 
 type Values = Record<string, string | boolean | undefined>;
 interface OptionSpec { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
@@ -498,4 +499,27 @@ const exportCommand: Command = {
   },
 };
 
-export const commands: Command[] = [importCommand, stylizeCommand, trainCommand, optimizeCommand, exportCommand, infoCommand];
+const downloadVggCommand: Command = {
+  name: 'download-vgg',
+  usage: '[-o <folder>]',
+  summary: `Download the VGG19 loss-network weights (MatConvNet ${VGG19_SOURCES.matconvnet.fileName}, about 550 MB, checksum-verified) for training.`,
+  options: { output: { type: 'string', short: 'o' } },
+  help: { output: 'folder to keep the file in (default: ~/.cache/fast-style-transfer); an interrupted download resumes' },
+  examples: ['fst download-vgg && fst train --vgg ~/.cache/fast-style-transfer/imagenet-vgg-verydeep-19.mat …'],
+  async run(v) {
+    const dir = path.resolve(str(v, 'output') ?? path.join(os.homedir(), '.cache', 'fast-style-transfer'));
+    let last = 0;
+    const r = await downloadVgg19(dir, {
+      onProgress: (bytes, total) => {
+        if (!process.stderr.isTTY || Date.now() - last < 500) return;
+        last = Date.now();
+        process.stderr.write(`\r${(bytes / 1e6).toFixed(0)}${total ? ` / ${(total / 1e6).toFixed(0)}` : ''} MB`);
+      },
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    console.log(r.path);
+    return 0;
+  },
+};
+
+export const commands: Command[] = [importCommand, stylizeCommand, trainCommand, optimizeCommand, exportCommand, downloadVggCommand, infoCommand];

@@ -30,7 +30,7 @@ import * as h from './helpers.mjs';
 
 const SCENARIO_DIR = path.join(REPO_ROOT, 'test', 'e2e', 'scenarios');
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'workspace');
-const OUT = path.join(REPO_ROOT, 'test-results', 'e2e');
+const OUT = process.env.FST_E2E_OUT ? path.resolve(process.env.FST_E2E_OUT) : path.join(REPO_ROOT, 'test-results', 'e2e');
 const DEFAULT_TIMEOUT_MS = Number(process.env.E2E_SCENARIO_TIMEOUT_MS || 300_000);
 const verbose = !!process.env.FST_TEST_VERBOSE;
 
