@@ -8,6 +8,7 @@ import type { StylizeRuntime } from '../protocol/jobs';
 import { initTfjsBackend } from './backends';
 import { memoryError, openStylizer, type StylizeEngine, type Stylizer } from './stylizer';
 import type { LoadedStyle } from './styles';
+import type { StylizePrecision } from './onnxQuantized';
 
 export interface EngineOptions {
   readonly runtime?: StylizeRuntime;
@@ -16,6 +17,8 @@ export interface EngineOptions {
   readonly extraModuleRoots?: readonly string[];
   /** ONNX Runtime intra-op threads (0 = one per core). */
   readonly threads?: number;
+  /** ONNX graph precision (onnxQuantized.ts); default 'auto'. */
+  readonly precision?: StylizePrecision;
 }
 
 const MAX_OPEN = 3;
@@ -43,6 +46,7 @@ class CachingStylizeEngine implements StylizeEngine {
           fallbackCacheDir: path.join(cacheDir, 'onnx'),
           runtime: this.opts.runtime ?? 'auto',
           onnx: this.opts.threads ? { threads: this.opts.threads } : undefined,
+          precision: this.opts.precision ?? 'auto',
         });
       })();
       s.catch(() => this.open.delete(key));

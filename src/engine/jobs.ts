@@ -22,10 +22,12 @@ let engine: { key: string; engine: StylizeEngine } | undefined;
 
 async function stylizeEngineFor(settings: EngineSettings, runtimeOverride?: string): Promise<StylizeEngine> {
   const runtime = (runtimeOverride ?? settings.stylizeRuntime) as EngineSettings['stylizeRuntime'];
-  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots]);
+  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots, settings.threads, settings.stylizePrecision]);
   if (engine?.key !== key) {
     engine?.engine.dispose();
-    engine = { key, engine: await createStylizeEngine({ runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots }) };
+    engine = { key, engine: await createStylizeEngine({
+      runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots, threads: settings.threads, precision: settings.stylizePrecision,
+    }) };
   }
   return engine.engine;
 }

@@ -10,6 +10,7 @@ import { StyleTransferError } from '../protocol/errors';
 import { ensureOnnxModel, type OnnxCacheRequest } from './onnxCache';
 import type { LoadedStyle } from './styles';
 import { getOnnxSession, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+import { ensureFastOnnxModel, INT8_SESSION_CONFIG, type StylizePrecision } from './onnxQuantized';
 
 export type StylizeRuntime = 'auto' | 'onnx' | 'tfjs';
 
@@ -17,6 +18,13 @@ export interface StylizerRequest extends Omit<OnnxCacheRequest, 'force'> {
   /** 'auto' (default): ONNX Runtime, else tfjs. 'onnx': ONNX Runtime or an error. 'tfjs': tfjs only. */
   runtime?: StylizeRuntime;
   onnx?: OnnxSessionOptions;
+  /**
+   * ONNX graph: 'auto' (default) and 'fp32': the fast fp32 graph; 'int8': the int8 graph when
+   * it reproduces fp32 to ≥ 40 dB on the sample photos, else an error; 'reference': the core export.
+   */
+  precision?: StylizePrecision;
+  /** Photos for int8 calibration (default: the extension's sample photos). */
+  calibrationDir?: string;
 }
 
 export interface Stylizer {
@@ -30,7 +38,24 @@ export interface Stylizer {
   dispose(): Promise<void>;
 }
 
-async function openOnnx(req: StylizerRequest): Promise<{ session: OnnxStyleSession; modelPath: string }> {
+/** The fast graph (fp32 or int8) of onnxQuantized.ts; undefined when it cannot be built (then the core export runs). */
+async function openFastOnnx(req: StylizerRequest): Promise<{ session: OnnxStyleSession; modelPath: string; precision: string } | undefined> {
+  const precision = req.precision ?? 'auto';
+  if (precision === 'reference') return undefined;
+  try {
+    const fast = await ensureFastOnnxModel({ ...req, precision, loadRuntime: req.onnx?.loadRuntime });
+    const opts: OnnxSessionOptions = fast.precision === 'int8' ? { ...req.onnx, sessionConfig: { ...INT8_SESSION_CONFIG, ...req.onnx?.sessionConfig } } : { ...req.onnx };
+    return { session: await getOnnxSession(fast.path, opts), modelPath: fast.path, precision: fast.precision };
+  } catch (e) {
+    // A forced int8 that fails its check, or a missing runtime, is the caller's to see.
+    if (precision === 'int8' || (e instanceof StyleTransferError && e.code === 'backend')) throw e;
+    return undefined;
+  }
+}
+
+async function openOnnx(req: StylizerRequest): Promise<{ session: OnnxStyleSession; modelPath: string; precision?: string }> {
+  const fast = await openFastOnnx(req);
+  if (fast) return fast;
   let cached = await ensureOnnxModel(req);
   try {
     return { session: await getOnnxSession(cached.path, req.onnx), modelPath: cached.path };
@@ -64,10 +89,10 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
   const runtime = req.runtime ?? 'auto';
   if (runtime === 'tfjs') return openTfjs(req.arch, req.weights);
   try {
-    const { session } = await openOnnx(req);
+    const { session, precision } = await openOnnx(req);
     return {
       runtime: 'onnx',
-      description: `onnxruntime ${session.provider}`,
+      description: `onnxruntime ${session.provider}${precision ? ` ${precision}` : ''}`,
       stylize: (img) => stylizeWithOnnx(session, img),
       // Cached sessions are shared: leave them to the cache (releaseOnnxSessions on shutdown).
       dispose: async () => undefined,

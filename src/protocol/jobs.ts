@@ -6,6 +6,7 @@ import type { ErrorInfo } from './errors';
 export type OutputFormat = 'same' | 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff' | 'gif';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['same', 'png', 'jpeg', 'webp', 'avif', 'tiff', 'gif'];
 export type StylizeRuntime = 'auto' | 'onnx' | 'tfjs';
+export type StylizePrecision = 'auto' | 'fp32' | 'int8' | 'reference';
 export type ColorMode = 'none' | 'luminance' | 'histogram';
 export type TrainingPresetName = 'quick' | 'standard' | 'paper';
 export const TRAINING_PRESETS: readonly TrainingPresetName[] = ['quick', 'standard', 'paper'];
@@ -141,6 +142,8 @@ export type WorkerToHost =
 export interface EngineSettings {
   readonly trainingBackend: 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
   readonly stylizeRuntime: StylizeRuntime;
+  /** ONNX graph for stylizing: 'auto' (int8 when it passes a 40 dB check, else fast fp32), 'fp32', 'int8', 'reference'. */
+  readonly stylizePrecision?: StylizePrecision;
   readonly threads: number;
   /** Where the engine may cache things (exported ONNX models of read-only styles…). */
   readonly cacheDir: string;

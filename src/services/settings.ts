@@ -1,7 +1,7 @@
 // Typed access to the extension's settings (package.json → contributes.configuration).
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { ColorMode, EngineSettings, OutputFormat, StylizeRuntime, TrainingPresetName } from '../protocol/jobs';
+import type { ColorMode, EngineSettings, OutputFormat, StylizePrecision, StylizeRuntime, TrainingPresetName } from '../protocol/jobs';
 
 const SECTION = 'fastStyleTransfer';
 
@@ -12,6 +12,7 @@ export interface Settings {
   readonly strength: number;
   readonly preserveColors: ColorMode;
   readonly stylizeRuntime: StylizeRuntime;
+  readonly stylizePrecision: StylizePrecision;
   readonly trainingBackend: EngineSettings['trainingBackend'];
   readonly threads: number;
   readonly defaultPreset: TrainingPresetName;
@@ -29,6 +30,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     strength: Math.min(1, Math.max(0, c.get<number>('strength', 1))),
     preserveColors: c.get<ColorMode>('preserveColors', 'none'),
     stylizeRuntime: c.get<StylizeRuntime>('stylizeRuntime', 'auto'),
+    stylizePrecision: c.get<StylizePrecision>('stylizePrecision', 'auto'),
     trainingBackend: c.get<EngineSettings['trainingBackend']>('trainingBackend', 'auto'),
     threads: Math.max(0, Math.floor(c.get<number>('threads', 0))),
     defaultPreset: c.get<TrainingPresetName>('defaultPreset', 'quick'),
@@ -59,6 +61,7 @@ export function engineSettings(s: Settings, storage: string): EngineSettings {
   return {
     trainingBackend: s.trainingBackend,
     stylizeRuntime: s.stylizeRuntime,
+    stylizePrecision: s.stylizePrecision,
     threads: s.threads,
     cacheDir: path.join(storage, 'cache'),
     extraModuleRoots: [path.join(storage, 'gpu')],
