@@ -11,6 +11,7 @@ import { StatusBar } from './views/statusBar';
 import { StylesTreeProvider } from './views/stylesTree';
 import type { CommandContext } from './commands/context';
 import { stylizeCommand, stylizeWithStyleCommand } from './commands/stylize';
+import { setUpGpuCommand } from './commands/setUpGpu';
 import { downloadVggCommand, resumeTrainingCommand, trainCommand } from './commands/train';
 import {
   deleteStyleCommand, downloadPretrainedCommand, exportOnnxCommand, importStyleCommand, renameStyleCommand, revealStyleCommand,
@@ -70,7 +71,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   register('openGallery', () => ctx.openGallery?.());
   register('openGalleryForStyle', (arg?: string) => ctx.openGallery?.(arg));
   register('stylizeAnyImage', () => vscode.window.showInformationMessage('Stylize with Any Image is not available yet.'));
-  register('setUpGpu', () => vscode.window.showInformationMessage('GPU setup is not available yet.'));
+  register('setUpGpu', (target?: Parameters<typeof setUpGpuCommand>[1]) => setUpGpuCommand(ctx, target));
 
   context.subscriptions.push(
     log, status, tree, view,

@@ -102,7 +102,7 @@ export function blockTaps(l: Pick<LayerSpec, 'kind' | 'kernel' | 'stride'>, bIn:
   if (bOut !== s * bIn) throw new Error(`a stride-${s} transposed conv needs output block ${s * bIn}, got ${bOut}`);
   for (let r = 0; r < bOut; r++) for (let i = 0; i < k; i++) for (let su = 0; su < bIn; su++) {
     const e = s * su + i - p - r;
-    if (e % bOut === 0) taps.push({ r, i, su, d: -e / bOut });
+    if (e % bOut === 0) taps.push({ r, i, su, d: e === 0 ? 0 : -e / bOut });
   }
   return { taps, stride: 1 };
 }

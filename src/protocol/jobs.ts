@@ -52,7 +52,34 @@ export type JobRequest =
   | { readonly type: 'downloadVgg'; readonly cacheDir: string }
   | { readonly type: 'downloadPretrained'; readonly id: string; readonly target: string; readonly baseUrl?: string }
   | { readonly type: 'listPretrained' }
-  | { readonly type: 'info' };
+  | { readonly type: 'info' }
+  | { readonly type: 'checkGpu'; readonly target: GpuTarget }
+  | { readonly type: 'setUpGpu'; readonly options: GpuSetupRequest }
+  | { readonly type: 'initBackend'; readonly preference: EngineSettings['trainingBackend'] }
+  | { readonly type: 'checkOnnxProvider'; readonly provider: 'cuda' | 'webgpu' | 'cpu' };
+
+/** What "Set Up GPU Acceleration…" can install. */
+export type GpuTarget = 'tfjs-node-gpu' | 'tfjs-node' | 'onnx-cuda';
+
+export interface GpuSetupRequest {
+  readonly target: GpuTarget;
+  /** The extension's global storage folder (packages go to <storage>/gpu). */
+  readonly storageDir: string;
+  /** Mirror host for TensorFlow's downloads (TFJS_NODE_CDN_STORAGE). */
+  readonly tfjsMirror?: string;
+  /** HTTPS URL of a libtensorflow archive (custom-binary.json "tf-lib"). */
+  readonly customLibtensorflow?: string;
+  /** A Node.js binary to run npm with (default: node on PATH). */
+  readonly node?: string;
+  /** Install even though a prerequisite check failed. */
+  readonly force?: boolean;
+}
+
+export interface PrerequisiteCheckInfo {
+  readonly id: string;
+  readonly ok: boolean;
+  readonly message: string;
+}
 
 export type ImageSource = { readonly path: string } | { readonly bytes: Uint8Array; readonly name?: string };
 
@@ -93,6 +120,10 @@ export interface JobResults {
   downloadPretrained: { readonly checkpoint: string; readonly name: string };
   listPretrained: readonly PretrainedStyleInfo[];
   info: EngineInfo;
+  checkGpu: { readonly checks: readonly PrerequisiteCheckInfo[] };
+  setUpGpu: { readonly target: GpuTarget; readonly checks: readonly PrerequisiteCheckInfo[]; readonly moduleRoot?: string };
+  initBackend: { readonly name: string; readonly label: string; readonly skipped: readonly { readonly name: string; readonly reason: string }[] };
+  checkOnnxProvider: { readonly provider: string; readonly ok: boolean; readonly reason?: string };
 }
 export type JobResult<T extends JobRequest['type']> = JobResults[T];
 
