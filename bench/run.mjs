@@ -32,6 +32,7 @@ const all = flag('all');
 const only = opt('only', '');
 const reps = opt('reps', '3');
 const outDir = opt('out', '');
+const figureTimeout = Number(opt('timeout', '0')); // seconds per figure; 0 = 600 (1500 at 4096²)
 const started = Date.now();
 
 // bench/gpu-check.sh runs pre-bundled scripts (no tsx there); here TypeScript runs through tsx.
@@ -65,7 +66,7 @@ function runScript(name, scriptArgs, { timeoutSec = 900, env = {} } = {}) {
 
 function versionOf(pkg) {
   try {
-    return JSON.parse(fs.readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+    return JSON.parse(fs.readFileSync(path.join(bundleDir ?? root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
   } catch {
     return undefined;
   }
@@ -139,9 +140,10 @@ async function main() {
       if (unavailable.has(key)) continue; // one "unavailable" line per backend is enough
       const a = [...job.args, '--size', String(job.size), '--reps', reps];
       if (outDir) a.push('--save', path.join(outDir, `${job.save}.f32`));
-      if (gpu) a.push('--image', 'synthetic');
+      // The GPU machine gets neither the shared data nor sharp: seeded weights, a synthetic image.
+      if (gpu) a.push('--image', 'synthetic', '--weights', 'random');
       note(`stylize ${a.join(' ')}`);
-      const r = await runScript('stylize', a, { timeoutSec: job.size >= 4096 ? 1500 : 600 });
+      const r = await runScript('stylize', a, { timeoutSec: figureTimeout || (job.size >= 4096 ? 1500 : 600) });
       if (r.lines.length === 0) {
         emit({ type: 'stylize', args: a.join(' '), size: job.size, available: false, reason: r.signal ? `killed (${r.signal}: time limit or out of memory)` : `exited with code ${r.code}: ${r.tail}` });
         continue;

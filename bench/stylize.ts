@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     const net = TransformNet.fromWeights(arch, weights);
     const r = await timeRuns(async () => (await stylizeWithTfjs(net, img)).data);
     net.dispose();
+    if (save) fs.writeFileSync(save, Buffer.from(r.out.buffer, r.out.byteOffset, r.out.byteLength));
     emit({ available: true, tfjs: report.tfjsName, ...common, seconds: +median(r.times).toFixed(3), runs: r.times.map((t) => +t.toFixed(3)), warmupSeconds: +r.warmup.toFixed(3), gflops: +(gflop / median(r.times)).toFixed(1) });
     return;
   }

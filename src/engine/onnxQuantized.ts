@@ -16,7 +16,6 @@ import { exportTransformNetToOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../
 import { FAST_GRAPH_VERSION, exportFastTransformNet, withExtraOutputs, type FastGraphOptions } from '../model/onnxFast';
 import { ChannelStats, calibrationTensors, equalizeWeights, planInt8, type CalibrationStats } from '../model/int8Plan';
 import type { FloatImage } from '../model/pixels';
-import { readImage, maxSide } from '../io/image';
 import { StyleTransferError } from '../protocol/errors';
 import type { StylizePrecision } from '../protocol/jobs';
 import { ensureOnnxModel, type OnnxCacheRequest, type OnnxCacheResult } from './onnxCache';
@@ -149,6 +148,8 @@ export interface CalibrationImages {
 export async function loadCalibrationImages(dir: string): Promise<CalibrationImages> {
   const files = fs.readdirSync(dir).filter((f) => /\.(png|jpe?g|webp)$/i.test(f)).sort().map((f) => path.join(dir, f));
   if (files.length < 2) throw new StyleTransferError('not-found', `int8 calibration needs at least two photos in ${dir}`);
+  // Loaded here, not at the top: bundles without sharp (bench/gpu-check.sh) use the rest of this file.
+  const { readImage, maxSide } = await import('../io/image');
   const read = async (f: string, side: number) => (await readImage(f, { resize: maxSide(side) })).rgb;
   const calibration = await Promise.all(files.slice(0, -1).map((f) => read(f, CALIBRATION_SIDE)));
   const validation = await Promise.all([files[files.length - 1], files[0]].map((f) => read(f, VALIDATION_SIDE)));
