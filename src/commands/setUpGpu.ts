@@ -82,8 +82,8 @@ export async function setUpGpuCommand(ctx: CommandContext, preset?: GpuTarget): 
       void vscode.window.showErrorMessage(`The CUDA provider was installed but does not start: ${r.reason ?? 'unknown reason'}`);
       return false;
     }
-    await config.update('stylizeRuntime', 'onnx', vscode.ConfigurationTarget.Global);
-    void vscode.window.showInformationMessage('ONNX Runtime now stylizes on the GPU (CUDA).');
+    // CUDA comes first among the providers the engine tries, so no setting needs to change.
+    void vscode.window.showInformationMessage('ONNX Runtime now stylizes on the GPU (CUDA provider).');
     return true;
   }
   const previous = config.inspect<string>('trainingBackend')?.globalValue;

@@ -9,7 +9,7 @@ import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, JobRequest, JobResults, EncodedImage } from '../protocol/jobs';
 import { currentTfjsBackend, initTfjsBackend } from './backends';
 import { checkGpuPrerequisites, runGpuSetup } from './gpuSetup';
-import { createOnnxSession } from './onnxRunner';
+import { createOnnxSession, releaseOnnxSessions } from './onnxRunner';
 import { PAPER_ARCHITECTURE, paramSpecs } from '../model/architecture';
 import { createStylizeEngine } from './engines';
 import type { StylizeEngine } from './stylizer';
@@ -143,6 +143,10 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       try {
         const s = await createOnnxSession(exportTransformNetToOnnx(PAPER_ARCHITECTURE, weights), { providers: [j.provider] });
         await s.release();
+        // Cached sessions were made without this provider: the next images open new ones.
+        engine?.engine.dispose();
+        engine = undefined;
+        await releaseOnnxSessions();
         return { provider: j.provider, ok: true };
       } catch (e) {
         return { provider: j.provider, ok: false, reason: (e as Error).message };
