@@ -13,6 +13,7 @@ import { GALLERY_VIEW_ID, GalleryController } from './views/gallery/galleryContr
 import type { CommandContext } from './commands/context';
 import { stylizeCommand, stylizeWithStyleCommand } from './commands/stylize';
 import { stylizeAnyImageCommand } from './commands/stylizeAnyImage';
+import { setUpGpuCommand } from './commands/setUpGpu';
 import { downloadVggCommand, resumeTrainingCommand, trainCommand } from './commands/train';
 import {
   deleteStyleCommand, downloadPretrainedCommand, exportOnnxCommand, importStyleCommand, renameStyleCommand, revealStyleCommand,
@@ -75,7 +76,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   register('openGallery', () => ctx.openGallery?.());
   register('openGalleryForStyle', (arg?: string) => ctx.openGallery?.(arg));
   register('stylizeAnyImage', (uri?: vscode.Uri, preset?: Parameters<typeof stylizeAnyImageCommand>[2]) => stylizeAnyImageCommand(ctx, uri, preset));
-  register('setUpGpu', () => vscode.window.showInformationMessage('GPU setup is not available yet.'));
+  register('setUpGpu', (target?: Parameters<typeof setUpGpuCommand>[1]) => setUpGpuCommand(ctx, target));
 
   context.subscriptions.push(
     log, status, tree, view, gallery,

@@ -9,6 +9,7 @@ import type { StylizeRuntime } from '../protocol/jobs';
 import { initTfjsBackend, type TfjsBackendPreference } from './backends';
 import { memoryError, openStylizer, type StatsPass, type StylizeEngine, type Stylizer, type TilePass } from './stylizer';
 import type { LoadedStyle } from './styles';
+import type { StylizePrecision } from './onnxQuantized';
 
 export interface EngineOptions {
   readonly runtime?: StylizeRuntime;
@@ -21,6 +22,8 @@ export interface EngineOptions {
   readonly tfjsBackend?: TfjsBackendPreference;
   /** Style folders not to write into (bundled styles): their ONNX export goes to cacheDir. */
   readonly readOnlyRoots?: readonly string[];
+  /** ONNX graph precision (onnxQuantized.ts); default 'auto'. */
+  readonly precision?: StylizePrecision;
 }
 
 function isUnder(dir: string, roots: readonly string[] = []): boolean {
@@ -55,7 +58,11 @@ class CachingStylizeEngine implements StylizeEngine {
           dir: style.format === 'checkpoint' && !isUnder(style.dir, this.opts.readOnlyRoots) ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
           fallbackCacheDir: path.join(cacheDir, 'onnx'),
           runtime: this.opts.runtime ?? 'auto',
-          onnx: this.opts.threads ? { threads: this.opts.threads } : undefined,
+          // Without the CPU memory arena the worker gives memory back after each image: peak RSS
+          // 658 MB instead of 1.1 GB at 1024², 7.3 GB instead of 14.9 GB at 4096², same speed
+          // (npm run bench, fp32 graph).
+          onnx: { enableCpuMemArena: false, ...(this.opts.threads ? { threads: this.opts.threads } : {}) },
+          precision: this.opts.precision ?? 'auto',
         });
       })();
       s.catch(() => this.open.delete(key));

@@ -7,7 +7,10 @@ import { isCheckpointFolder, readCheckpoint, writeCheckpoint } from '../io/check
 import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, JobRequest, JobResults, EncodedImage } from '../protocol/jobs';
-import { currentTfjsBackend } from './backends';
+import { currentTfjsBackend, initTfjsBackend } from './backends';
+import { checkGpuPrerequisites, runGpuSetup } from './gpuSetup';
+import { createOnnxSession, releaseOnnxSessions } from './onnxRunner';
+import { PAPER_ARCHITECTURE, paramSpecs } from '../model/architecture';
 import { createStylizeEngine } from './engines';
 import type { StylizeEngine } from './stylizer';
 import { stylizeDecoded, stylizeFiles, throwIfCancelled, type JobContext } from './stylizeJob';
@@ -24,10 +27,13 @@ let engine: { key: string; engine: StylizeEngine } | undefined;
 
 async function stylizeEngineFor(settings: EngineSettings, runtimeOverride?: string): Promise<StylizeEngine> {
   const runtime = (runtimeOverride ?? settings.stylizeRuntime) as EngineSettings['stylizeRuntime'];
-  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots, settings.readOnlyRoots, settings.threads]);
+  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots, settings.readOnlyRoots, settings.threads, settings.stylizePrecision]);
   if (engine?.key !== key) {
     engine?.engine.dispose();
-    engine = { key, engine: await createStylizeEngine({ runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots, readOnlyRoots: settings.readOnlyRoots, threads: settings.threads || undefined }) };
+    engine = { key, engine: await createStylizeEngine({
+      runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots, readOnlyRoots: settings.readOnlyRoots,
+      threads: settings.threads || undefined, precision: settings.stylizePrecision,
+    }) };
   }
   return engine.engine;
 }
@@ -129,6 +135,31 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       });
       await writeFileAtomic(j.target, bytes, { overwrite: true });
       return { path: j.target };
+    }
+    case 'checkGpu':
+      return { checks: await checkGpuPrerequisites(j.target) };
+    case 'setUpGpu': {
+      const r = await runGpuSetup(j.options, { signal: ctx.signal, progress: (message) => ctx.progress?.({ type: 'phase', message }), log: ctx.log });
+      return { target: r.target, checks: r.checks, ...(r.moduleRoot ? { moduleRoot: r.moduleRoot } : {}) };
+    }
+    case 'initBackend': {
+      const r = await initTfjsBackend(j.preference, { extraModuleRoots: settings.extraModuleRoots });
+      return { name: r.name, label: r.label, skipped: r.skipped };
+    }
+    case 'checkOnnxProvider': {
+      // Whether the provider starts with the paper network (constant weights; nothing is run).
+      const weights = new Map(paramSpecs(PAPER_ARCHITECTURE).map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1)).fill(p.role === 'scale' ? 1 : 0.01)]));
+      try {
+        const s = await createOnnxSession(exportTransformNetToOnnx(PAPER_ARCHITECTURE, weights), { providers: [j.provider] });
+        await s.release();
+        // Cached sessions were made without this provider: the next images open new ones.
+        engine?.engine.dispose();
+        engine = undefined;
+        await releaseOnnxSessions();
+        return { provider: j.provider, ok: true };
+      } catch (e) {
+        return { provider: j.provider, ok: false, reason: (e as Error).message };
+      }
     }
     default:
       throw new StyleTransferError('bad-input', `unknown job type ${(j as { type: string }).type}`);

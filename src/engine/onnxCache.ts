@@ -29,6 +29,17 @@ export interface OnnxCacheRequest {
   producerVersion?: string;
   /** Export even when a valid cached file exists (e.g. after ONNX Runtime rejected it). */
   force?: boolean;
+  /** Another graph of the same weights (e.g. onnxQuantized.ts's fast and int8 graphs), cached under its own file name. */
+  variant?: OnnxVariant;
+}
+
+export interface OnnxVariant {
+  /** File name beside the checkpoint, e.g. "model.int8.onnx" (the sidecar adds ".json"). */
+  readonly file: string;
+  /** Rebuilt when this changes. */
+  readonly version: string;
+  /** The model, and facts about it kept in the sidecar (returned as `info`). */
+  build(weights: WeightMap): Promise<{ bytes: Uint8Array; info?: Record<string, unknown> }>;
 }
 
 export interface OnnxCacheResult {
@@ -37,6 +48,8 @@ export interface OnnxCacheResult {
   /** True when this call exported (false: a valid cached file was reused). */
   exported: boolean;
   location: 'checkpoint' | 'cache';
+  /** A variant's facts from its sidecar. */
+  info?: Record<string, unknown>;
 }
 
 interface Sidecar {
@@ -47,6 +60,8 @@ interface Sidecar {
   onnxSha256: string;
   onnxBytes: number;
   createdAt: string;
+  variant?: string;
+  info?: Record<string, unknown>;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -72,32 +87,35 @@ export function sha256OfWeights(arch: TransformNetArchitecture, weights: WeightM
 }
 
 function locations(req: OnnxCacheRequest): { onnx: string; sidecar: string; location: OnnxCacheResult['location'] }[] {
+  const file = req.variant?.file ?? ONNX_FILE;
   const out: { onnx: string; sidecar: string; location: OnnxCacheResult['location'] }[] = [
-    { onnx: path.join(req.dir, ONNX_FILE), sidecar: path.join(req.dir, ONNX_SIDECAR), location: 'checkpoint' },
+    { onnx: path.join(req.dir, file), sidecar: path.join(req.dir, req.variant ? `${file}.json` : ONNX_SIDECAR), location: 'checkpoint' },
   ];
   if (req.fallbackCacheDir) {
     // One file per weights hash: several read-only styles share the cache folder.
     const base = path.join(req.fallbackCacheDir, `${req.weightsSha256.slice(0, 32)}`);
-    out.push({ onnx: `${base}.onnx`, sidecar: `${base}.onnx.json`, location: 'cache' });
+    const ext = req.variant ? `.${file}` : '.onnx';
+    out.push({ onnx: `${base}${ext}`, sidecar: `${base}${ext}.json`, location: 'cache' });
   }
   return out;
 }
 
-async function isValid(onnxPath: string, sidecarPath: string, req: OnnxCacheRequest, opset: number): Promise<boolean> {
+/** The sidecar when the cached file is valid for `req`, else undefined. */
+async function isValid(onnxPath: string, sidecarPath: string, req: OnnxCacheRequest, opset: number): Promise<Partial<Sidecar> | undefined> {
   let sidecar: Partial<Sidecar>;
   try {
     sidecar = JSON.parse(await fs.readFile(sidecarPath, 'utf8'));
   } catch {
-    return false;
+    return undefined;
   }
   if (sidecar.format !== SIDECAR_FORMAT || sidecar.exporterVersion !== ONNX_EXPORTER_VERSION ||
-      sidecar.weightsSha256 !== req.weightsSha256 || sidecar.opset !== opset) return false;
+      sidecar.weightsSha256 !== req.weightsSha256 || sidecar.opset !== opset || sidecar.variant !== req.variant?.version) return undefined;
   try {
     const bytes = await fs.readFile(onnxPath);
     // A hash of the file itself catches truncation and bit rot, for ~20 ms per 7 MB.
-    return bytes.length === sidecar.onnxBytes && sha256Hex(bytes) === sidecar.onnxSha256;
+    return bytes.length === sidecar.onnxBytes && sha256Hex(bytes) === sidecar.onnxSha256 ? sidecar : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -116,17 +134,20 @@ export async function ensureOnnxModel(req: OnnxCacheRequest): Promise<OnnxCacheR
   const places = locations(req);
   if (!req.force) {
     for (const p of places) {
-      if (await isValid(p.onnx, p.sidecar, req, opset)) return { path: p.onnx, exported: false, location: p.location };
+      const valid = await isValid(p.onnx, p.sidecar, req, opset);
+      if (valid) return { path: p.onnx, exported: false, location: p.location, ...(valid.info ? { info: valid.info } : {}) };
     }
   }
 
   const weights = typeof req.weights === 'function' ? await req.weights() : req.weights;
-  const bytes = exportTransformNetToOnnx(req.arch, weights, {
+  const built = req.variant ? await req.variant.build(weights) : undefined;
+  const bytes = built?.bytes ?? exportTransformNetToOnnx(req.arch, weights, {
     opset, weightsSha256: req.weightsSha256, ...(req.producerVersion ? { producerVersion: req.producerVersion } : {}),
   });
   const sidecar: Sidecar = {
     format: SIDECAR_FORMAT, exporterVersion: ONNX_EXPORTER_VERSION, opset, weightsSha256: req.weightsSha256,
     onnxSha256: sha256Hex(bytes), onnxBytes: bytes.length, createdAt: new Date().toISOString(),
+    ...(req.variant ? { variant: req.variant.version, ...(built?.info ? { info: built.info } : {}) } : {}),
   };
   const failures: string[] = [];
   for (const p of places) {
@@ -135,7 +156,7 @@ export async function ensureOnnxModel(req: OnnxCacheRequest): Promise<OnnxCacheR
       // The model first, then the sidecar that declares it valid.
       await writeFileAtomic(p.onnx, bytes, { overwrite: true });
       await writeFileAtomic(p.sidecar, Buffer.from(JSON.stringify(sidecar, null, 2) + '\n'), { overwrite: true });
-      return { path: p.onnx, exported: true, location: p.location };
+      return { path: p.onnx, exported: true, location: p.location, ...(built?.info ? { info: built.info } : {}) };
     } catch (e) {
       // writeFileAtomic reports file-system errors with the errno text in `detail`.
       const code = (e as NodeJS.ErrnoException).code && !(e instanceof StyleTransferError)

@@ -24,6 +24,8 @@ export interface OnnxSessionOptions {
   executionMode?: 'sequential' | 'parallel';
   enableCpuMemArena?: boolean;
   enableMemPattern?: boolean;
+  /** Session configuration entries (ONNX Runtime's `extra`), e.g. { optimization: { disable_specified_optimizers: '…' } }. */
+  sessionConfig?: Readonly<Record<string, unknown>>;
   /** Loads the onnxruntime-node module; tests inject failures here. */
   loadRuntime?: () => unknown;
 }
@@ -134,6 +136,7 @@ function sessionOptions(provider: OnnxProvider, opts: OnnxSessionOptions): Ort.I
     ...(opts.executionMode ? { executionMode: opts.executionMode } : {}),
     ...(opts.enableCpuMemArena !== undefined ? { enableCpuMemArena: opts.enableCpuMemArena } : {}),
     ...(opts.enableMemPattern !== undefined ? { enableMemPattern: opts.enableMemPattern } : {}),
+    ...(opts.sessionConfig ? { extra: opts.sessionConfig as Record<string, unknown> } : {}),
     logSeverityLevel: 3,
   };
 }

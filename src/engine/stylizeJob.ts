@@ -131,27 +131,50 @@ export async function stylizeFiles(req: StylizeFilesRequest, baseEngine: Stylize
   const outputs: { input: string; output: string }[] = [];
   const failures: StylizeResult['failures'][number][] = [];
   ctx.progress?.({ type: 'stylize', done: 0, total: files.length });
+  const fail = (i: number, file: string, e: unknown) => {
+    failures.push({ input: file, error: toErrorInfo(e) });
+    ctx.log?.(`${file}: ${toErrorInfo(e).message}`);
+    ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file });
+  };
+  // Pipelined: the next image decodes and the previous one encodes (sharp, on libuv's threads)
+  // while this one is computed. At most one write is in flight, so results keep their order.
+  const decode = (file: string) => {
+    // Bytes, not floats: a 100-megapixel photo is 300 MB this way (1.2 GB as floats).
+    const p = readImage8(file, { maxPixels: req.maxInputPixels });
+    p.catch(() => undefined); // awaited (and reported) in turn
+    return p;
+  };
+  let next = decode(files[0]);
+  let writing: Promise<void> = Promise.resolve();
+  let cancelled = false;
   for (const [i, file] of files.entries()) {
+    const decoding = next;
+    if (i + 1 < files.length) next = decode(files[i + 1]);
     // A cancel keeps what is done and touches nothing more.
-    if (ctx.signal?.aborted) return { outputs, failures, runtime: engine.label, cancelled: true };
+    if (ctx.signal?.aborted) { cancelled = true; break; }
+    let result: Awaited<ReturnType<typeof stylizeDecoded8>>;
+    let img: DecodedImage8;
     try {
-      // Bytes, not floats: a 100-megapixel photo is 300 MB this way (1.2 GB as floats).
-      const img = await readImage8(file, { maxPixels: req.maxInputPixels });
-      const result = await stylizeDecoded8(engine, style, img, req.options, { ...ctx, file, index: i, total: files.length, maxPixels: req.maxInputPixels });
+      img = await decoding;
+      result = await stylizeDecoded8(engine, style, img, req.options, { ...ctx, file, index: i, total: files.length, maxPixels: req.maxInputPixels });
       throwIfCancelled(ctx.signal, 'stylize'); // nothing is written after a cancel
-      const format: ImageFormat = req.options.format && req.options.format !== 'same' ? req.options.format : outputFormatFor(img.format);
-      const output = await writeStylizedImage(file, style.name, { width: result.width, height: result.height, rgb: result.rgb, alpha: result.alpha }, {
-        outDir: req.options.outDir, format, quality: req.options.quality, createDir: req.options.outDir !== undefined,
-      });
+    } catch (e) {
+      if (e instanceof StyleTransferError && e.code === 'cancelled') { cancelled = true; break; }
+      await writing;
+      fail(i, file, e);
+      continue;
+    }
+    await writing;
+    const format: ImageFormat = req.options.format && req.options.format !== 'same' ? req.options.format : outputFormatFor(img.format);
+    writing = writeStylizedImage(file, style.name, { width: result.width, height: result.height, rgb: result.rgb, alpha: result.alpha }, {
+      outDir: req.options.outDir, format, quality: req.options.quality, createDir: req.options.outDir !== undefined,
+    }).then((output) => {
       outputs.push({ input: file, output });
       ctx.log?.(`${file} → ${output} (${engine.label})`);
       ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file, output });
-    } catch (e) {
-      if (e instanceof StyleTransferError && e.code === 'cancelled') return { outputs, failures, runtime: engine.label, cancelled: true };
-      failures.push({ input: file, error: toErrorInfo(e) });
-      ctx.log?.(`${file}: ${toErrorInfo(e).message}`);
-      ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file });
-    }
+    }, (e) => fail(i, file, e));
   }
+  await writing;
+  if (cancelled) return { outputs, failures, runtime: engine.label, cancelled: true };
   return { outputs, failures, runtime: engine.label };
 }

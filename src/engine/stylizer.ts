@@ -14,6 +14,7 @@ import { ensureOnnxModel, type OnnxCacheRequest } from './onnxCache';
 import { onnxNormStats, stylizeWithOnnxStats } from './onnxNormRunner';
 import type { LoadedStyle } from './styles';
 import { createOnnxSession, getOnnxSession, isSessionReleased, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+import { ensureFastOnnxModel, INT8_SESSION_CONFIG, type StylizePrecision } from './onnxQuantized';
 
 /**
  * Tile sides (pixels) that keep one tile's pass within about 1 GB: ONNX Runtime's CPU provider
@@ -28,6 +29,13 @@ export interface StylizerRequest extends Omit<OnnxCacheRequest, 'force'> {
   /** 'auto' (default): ONNX Runtime, else tfjs. 'onnx': ONNX Runtime or an error. 'tfjs': tfjs only. */
   runtime?: StylizeRuntime;
   onnx?: OnnxSessionOptions;
+  /**
+   * ONNX graph: 'auto' (default) and 'fp32': the fast fp32 graph; 'int8': the int8 graph when
+   * it reproduces fp32 to ≥ 40 dB on the sample photos, else an error; 'reference': the core export.
+   */
+  precision?: StylizePrecision;
+  /** Photos for int8 calibration (default: the extension's sample photos). */
+  calibrationDir?: string;
 }
 
 export interface Stylizer {
@@ -57,7 +65,37 @@ export interface TilePass {
   close(): Promise<void>;
 }
 
-async function openOnnx(req: StylizerRequest): Promise<{ session: OnnxStyleSession; modelPath: string }> {
+interface OpenedOnnx {
+  session: OnnxStyleSession;
+  modelPath: string;
+  /** The options the session was opened with (to reopen it from the cache). */
+  options?: OnnxSessionOptions;
+  precision?: string;
+}
+
+/** The fast graph (fp32 or int8) of onnxQuantized.ts; undefined when it cannot be built (then the core export runs). */
+async function openFastOnnx(req: StylizerRequest): Promise<OpenedOnnx | undefined> {
+  const precision = req.precision ?? 'auto';
+  if (precision === 'reference') return undefined;
+  try {
+    const fast = await ensureFastOnnxModel({ ...req, precision, loadRuntime: req.onnx?.loadRuntime });
+    const options: OnnxSessionOptions = fast.precision === 'int8' ? { ...req.onnx, sessionConfig: { ...INT8_SESSION_CONFIG, ...req.onnx?.sessionConfig } } : { ...req.onnx };
+    return { session: await getOnnxSession(fast.path, options), modelPath: fast.path, options, precision: fast.precision };
+  } catch (e) {
+    // A forced int8 that fails its check, or a missing runtime, is the caller's to see.
+    if (precision === 'int8' || (e instanceof StyleTransferError && e.code === 'backend')) throw e;
+    return undefined;
+  }
+}
+
+async function openOnnx(req: StylizerRequest): Promise<OpenedOnnx> {
+  const fast = await openFastOnnx(req);
+  if (fast) return fast;
+  return openCoreOnnx(req);
+}
+
+/** The core export (the reference graph; the tiled passes are derived from it). */
+async function openCoreOnnx(req: StylizerRequest): Promise<OpenedOnnx> {
   let cached = await ensureOnnxModel(req);
   try {
     return { session: await getOnnxSession(cached.path, req.onnx), modelPath: cached.path };
@@ -93,12 +131,14 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
   const runtime = req.runtime ?? 'auto';
   if (runtime === 'tfjs') return openTfjs(req.arch, req.weights);
   try {
-    const { session, modelPath } = await openOnnx(req);
-    // The two norm-statistics variants (tiled stylize), made from the cached export on first
+    const { session, modelPath, options, precision } = await openOnnx(req);
+    // The two norm-statistics variants (tiled stylize), made from the core export on first
     // use. Their sessions live for one pass each: a CPU session keeps its memory arena (about
     // a gigabyte for a 1024² tile) until released.
     let variantBytes: Promise<{ stats: Uint8Array; fixed: Uint8Array }> | undefined;
-    const variants = () => variantBytes ??= fs.readFile(modelPath).then((core) => ({ stats: withNormStatsOutputs(core), fixed: withExternalNormStats(core) }));
+    const variants = () => variantBytes ??= (precision === undefined ? Promise.resolve(modelPath) : ensureOnnxModel(req).then((c) => c.path))
+      .then((p) => fs.readFile(p))
+      .then((core) => ({ stats: withNormStatsOutputs(core), fixed: withExternalNormStats(core) }));
     // Memory patterns off: with them ONNX Runtime allocates each run's whole plan as one block
     // and the arena grew to 1.5 GB over three 1024² runs instead of staying at 1.0 GB.
     const passOptions: OnnxSessionOptions = { ...req.onnx, providers: [session.provider], enableMemPattern: false };
@@ -112,14 +152,14 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
     };
     return {
       runtime: 'onnx',
-      description: `onnxruntime ${session.provider}`,
+      description: `onnxruntime ${session.provider}${precision ? ` ${precision}` : ''}`,
       // The session cache keeps only a few sessions and releases the oldest when another style
       // loads: take the session from the cache for each image (it reopens an evicted one), and
       // once more if it was released between taking it and running.
       stylize: async (img) => {
         for (let attempt = 0; ; attempt++) {
           try {
-            return await stylizeWithOnnx(await getOnnxSession(modelPath, req.onnx), img);
+            return await stylizeWithOnnx(await getOnnxSession(modelPath, options ?? req.onnx), img);
           } catch (e) {
             if (!isSessionReleased(e) || attempt >= 4) throw e;
           }

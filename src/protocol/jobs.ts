@@ -6,6 +6,7 @@ import type { ErrorInfo } from './errors';
 export type OutputFormat = 'same' | 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff' | 'gif';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['same', 'png', 'jpeg', 'webp', 'avif', 'tiff', 'gif'];
 export type StylizeRuntime = 'auto' | 'onnx' | 'tfjs';
+export type StylizePrecision = 'auto' | 'fp32' | 'int8' | 'reference';
 export type ColorMode = 'none' | 'luminance' | 'histogram';
 export type TrainingPresetName = 'quick' | 'standard' | 'paper';
 export const TRAINING_PRESETS: readonly TrainingPresetName[] = ['quick', 'standard', 'paper'];
@@ -122,7 +123,35 @@ export type JobRequest =
   | { readonly type: 'downloadPretrained'; readonly id: string; readonly target: string; readonly baseUrl?: string }
   | { readonly type: 'listPretrained' }
   | { readonly type: 'optimize'; readonly options: OptimizeOptions }
-  | { readonly type: 'info' };
+  | { readonly type: 'info' }
+  | { readonly type: 'checkGpu'; readonly target: GpuTarget }
+  | { readonly type: 'setUpGpu'; readonly options: GpuSetupRequest }
+  | { readonly type: 'initBackend'; readonly preference: EngineSettings['trainingBackend'] }
+  | { readonly type: 'checkOnnxProvider'; readonly provider: 'cuda' | 'webgpu' | 'cpu' };
+
+/** What "Set Up GPU Acceleration…" can install. */
+export const GPU_TARGETS = ['tfjs-node-gpu', 'tfjs-node', 'onnx-cuda'] as const;
+export type GpuTarget = (typeof GPU_TARGETS)[number];
+
+export interface GpuSetupRequest {
+  readonly target: GpuTarget;
+  /** The extension's global storage folder (packages go to <storage>/gpu). */
+  readonly storageDir: string;
+  /** Mirror host for TensorFlow's downloads (TFJS_NODE_CDN_STORAGE). */
+  readonly tfjsMirror?: string;
+  /** HTTPS URL of a libtensorflow archive (custom-binary.json "tf-lib"). */
+  readonly customLibtensorflow?: string;
+  /** A Node.js binary to run npm with (default: node on PATH). */
+  readonly node?: string;
+  /** Install even though a prerequisite check failed. */
+  readonly force?: boolean;
+}
+
+export interface PrerequisiteCheckInfo {
+  readonly id: string;
+  readonly ok: boolean;
+  readonly message: string;
+}
 
 export type ImageSource = { readonly path: string } | { readonly bytes: Uint8Array; readonly name?: string };
 
@@ -171,6 +200,10 @@ export interface JobResults {
   listPretrained: readonly PretrainedStyleInfo[];
   optimize: OptimizeResult;
   info: EngineInfo;
+  checkGpu: { readonly checks: readonly PrerequisiteCheckInfo[] };
+  setUpGpu: { readonly target: GpuTarget; readonly checks: readonly PrerequisiteCheckInfo[]; readonly moduleRoot?: string };
+  initBackend: { readonly name: string; readonly label: string; readonly skipped: readonly { readonly name: string; readonly reason: string }[] };
+  checkOnnxProvider: { readonly provider: string; readonly ok: boolean; readonly reason?: string };
 }
 export type JobResult<T extends JobRequest['type']> = JobResults[T];
 
@@ -226,6 +259,8 @@ export type WorkerToHost =
 export interface EngineSettings {
   readonly trainingBackend: 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
   readonly stylizeRuntime: StylizeRuntime;
+  /** ONNX graph for stylizing: 'auto' (int8 when it passes a 40 dB check, else fast fp32), 'fp32', 'int8', 'reference'. */
+  readonly stylizePrecision?: StylizePrecision;
   readonly threads: number;
   /** Where the engine may cache things (exported ONNX models of read-only styles…). */
   readonly cacheDir: string;
@@ -332,12 +367,18 @@ const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
     }),
   }),
   info: object({}),
+  checkGpu: object({ target: oneOf(GPU_TARGETS) }),
+  setUpGpu: object({
+    options: object({ target: oneOf(GPU_TARGETS), storageDir: isAbsolutePath }, { tfjsMirror: isString, customLibtensorflow: isString, node: isString, force: isBoolean }),
+  }),
+  initBackend: object({ preference: oneOf(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']) }),
+  checkOnnxProvider: object({ provider: oneOf(['cuda', 'webgpu', 'cpu']) }),
 };
 
 const ENGINE_SETTINGS = object({
   trainingBackend: oneOf(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']), stylizeRuntime: oneOf(['auto', 'onnx', 'tfjs']), threads: isNumber,
   cacheDir: isAbsolutePath, extraModuleRoots: arrayOf(isAbsolutePath), maxInputPixels: isNumber,
-}, { readOnlyRoots: arrayOf(isAbsolutePath) });
+}, { readOnlyRoots: arrayOf(isAbsolutePath), stylizePrecision: oneOf(['auto', 'fp32', 'int8', 'reference']) });
 
 /** Why `job` and `settings` do not have the shapes the engine expects, or undefined when they do. */
 export function jobRequestProblem(job: unknown, settings: unknown): string | undefined {

@@ -1,7 +1,7 @@
 // Typed access to the extension's settings (package.json → contributes.configuration).
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { OUTPUT_FORMATS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
+import { OUTPUT_FORMATS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
 
 const SECTION = 'fastStyleTransfer';
 
@@ -12,6 +12,7 @@ export interface Settings {
   readonly strength: number;
   readonly preserveColors: ColorMode;
   readonly stylizeRuntime: StylizeRuntime;
+  readonly stylizePrecision: StylizePrecision;
   readonly trainingBackend: EngineSettings['trainingBackend'];
   readonly threads: number;
   readonly defaultPreset: TrainingPresetName;
@@ -37,6 +38,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     strength: Math.min(1, Math.max(0, number(get('strength'), 1))),
     preserveColors: oneOf<ColorMode>(get('preserveColors'), ['none', 'luminance', 'histogram'], 'none'),
     stylizeRuntime: oneOf<StylizeRuntime>(get('stylizeRuntime'), ['auto', 'onnx', 'tfjs'], 'auto'),
+    stylizePrecision: oneOf<StylizePrecision>(get('stylizePrecision'), ['auto', 'fp32', 'int8', 'reference'], 'auto'),
     trainingBackend: oneOf<EngineSettings['trainingBackend']>(get('trainingBackend'), ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], 'auto'),
     threads: Math.max(0, Math.floor(number(get('threads'), 0))),
     defaultPreset: oneOf(get('defaultPreset'), TRAINING_PRESETS, 'quick'),
@@ -68,6 +70,7 @@ export function engineSettings(s: Settings, storage: string, bundledStyles?: str
     readOnlyRoots: bundledStyles ? [bundledStyles] : [],
     trainingBackend: s.trainingBackend,
     stylizeRuntime: s.stylizeRuntime,
+    stylizePrecision: s.stylizePrecision,
     threads: s.threads,
     cacheDir: path.join(storage, 'cache'),
     extraModuleRoots: [path.join(storage, 'gpu')],

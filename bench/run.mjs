@@ -1,0 +1,212 @@
+// `npm run bench`: one JSON line per figure on stdout (human notes on stderr).
+//   {"type":"machine", …}                        cores, CPU model, memory, versions
+//   {"type":"stylize", "backend", "size", …}     median seconds of ≥ 3 runs after a warm-up, peak RSS, GFLOP/s
+//   {"type":"train", "backend", "size", "batch"}  one training step (bench/train-step.ts)
+//   {"type":"summary", …}                        speed-ups against the reference graph, measured in this run
+// A backend that cannot run here gets one line with "available": false and the reason.
+//
+//   node bench/run.mjs [--quick] [--only stylize|train] [--sizes 256,512] [--reps 3] [--gpu] [--all]
+//
+// --quick (CI, < 2 minutes): ONNX Runtime at 256² and 512², wasm at 256², one 128² training
+// step with the VGG up to relu3_1, and the availability of every other backend.
+// --gpu: only the GPU-capable backends (ONNX Runtime WebGPU/CUDA, tfjs-node-gpu) next to the CPU
+// reference, with each GPU output saved for bench/gpu-check.sh's PSNR check.
+// --all: also the slow combinations skipped by default (plain-JS tfjs beyond 256², wasm at 4096²).
+// Each figure runs in a fresh Node process, so peak RSS is that figure's own.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const flag = (n) => args.includes(`--${n}`);
+const opt = (n, d) => {
+  const i = args.indexOf(`--${n}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : d;
+};
+const quick = flag('quick');
+const gpu = flag('gpu');
+const all = flag('all');
+const only = opt('only', '');
+const reps = opt('reps', '3');
+const outDir = opt('out', '');
+const figureTimeout = Number(opt('timeout', '0')); // seconds per figure; 0 = 600 (1500 at 4096²)
+const started = Date.now();
+
+// bench/gpu-check.sh runs pre-bundled scripts (no tsx there); here TypeScript runs through tsx.
+const bundleDir = process.env.FST_BENCH_BUNDLE;
+const script = (name) => (bundleDir ? [path.join(bundleDir, `${name}.js`)] : ['--import', 'tsx', path.join(root, 'bench', `${name}.ts`)]);
+
+const note = (s) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
+const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+
+/** Runs a bench script; returns its JSON lines (other stdout lines go to stderr). */
+function runScript(name, scriptArgs, { timeoutSec = 900, env = {} } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...script(name), ...scriptArgs], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSec * 1000);
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const lines = [];
+      for (const l of out.split('\n')) {
+        if (!l.trim()) continue;
+        try { lines.push(JSON.parse(l)); } catch { process.stderr.write(`${l}\n`); }
+      }
+      const tail = err.split('\n').filter((l) => l.trim() && !/Serializing optimized model/.test(l)).slice(-3).join(' | ');
+      resolve({ lines, code, signal, tail });
+    });
+  });
+}
+
+function versionOf(pkg) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(bundleDir ?? root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function gpuInfo() {
+  try {
+    const v = fs.readFileSync('/proc/driver/nvidia/version', 'utf8').split('\n')[0];
+    return v.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- what to run ----
+const SIZES = (opt('sizes', quick ? '256,512' : '256,512,1024,4096')).split(',').map(Number);
+/** Seconds per run at 256² measured here, to skip hopeless combinations by default. */
+const SLOW = { 'tfjs-cpu': 80, 'tfjs-wasm': 2.7 };
+
+function stylizeJobs() {
+  const jobs = [];
+  const onnx = (provider, precision, extra = [], sizes = SIZES) => sizes.forEach((size) => jobs.push({ args: ['--backend', 'onnx', '--provider', provider, '--precision', precision, ...extra], size, save: `${provider}-${precision}-${size}` }));
+  const tfjs = (name, sizes) => sizes.forEach((size) => jobs.push({ args: ['--backend', 'tfjs', '--tfjs', name], size, save: `${name}-${size}` }));
+  const skip = (backend, sizes, reason) => sizes.forEach((size) => jobs.push({ skip: { type: 'stylize', backend, size, available: false, reason } }));
+  if (gpu) {
+    onnx('cpu', 'reference');
+    onnx('cpu', 'fp32');
+    onnx('webgpu', 'fp32');
+    onnx('cuda', 'fp32');
+    tfjs('tfjs-node-gpu', SIZES.filter((s) => s <= 1024));
+    return jobs;
+  }
+  // The reference graph at 4096² was OOM-killed at 23.5 GB RSS on a 23.5 GB machine; the fast
+  // graph peaks at 14.9 GB there. Only try it where it can fit.
+  const bigRef = all || os.totalmem() >= 40 * 2 ** 30;
+  onnx('cpu', 'reference', [], SIZES.filter((s) => s < 4096 || bigRef));
+  skip('onnxruntime-cpu-reference', SIZES.filter((s) => s >= 4096 && !bigRef), 'skipped: the reference graph needs more than 23.5 GB at 4096² (OOM-killed at 23.5 GB RSS here; the fast fp32 graph peaks at 14.9 GB); --all tries it');
+  onnx('cpu', 'fp32');
+  if (!quick) {
+    onnx('cpu', 'int8', [], SIZES.filter((s) => s <= 1024));
+    // Settings checked once: memory arena off (RSS), one thread.
+    onnx('cpu', 'fp32', ['--arena', 'off'], SIZES.filter((s) => s >= 1024));
+    onnx('cpu', 'fp32', ['--threads', '1'], SIZES.filter((s) => s === 1024));
+  }
+  // GPU providers and native tfjs: one availability line each where they cannot run.
+  onnx('webgpu', 'fp32', [], quick ? [256] : SIZES);
+  onnx('cuda', 'fp32', [], quick ? [256] : SIZES);
+  tfjs('tfjs-node-gpu', quick ? [256] : SIZES);
+  tfjs('tfjs-node', quick ? [256] : SIZES);
+  const wasmMax = all ? 4096 : quick ? 256 : 1024;
+  tfjs('wasm', SIZES.filter((s) => s <= wasmMax));
+  skip('tfjs-wasm', SIZES.filter((s) => s > wasmMax), quick ? 'skipped in --quick' : 'skipped: the wasm heap is capped at 4 GiB (DESIGN §5); --all tries it');
+  const cpuMax = all ? 4096 : quick ? 0 : 256;
+  tfjs('cpu', SIZES.filter((s) => s <= cpuMax));
+  skip('tfjs-cpu', SIZES.filter((s) => s > cpuMax), `skipped: plain-JavaScript tfjs takes ~${SLOW['tfjs-cpu']} s per 256² image here, ×16 per doubling of the side; --all runs it`);
+  return jobs;
+}
+
+async function main() {
+  const cpus = os.cpus();
+  emit({
+    type: 'machine', cores: cpus.length, cpuModel: cpus[0]?.model, memoryGB: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    gpu: gpuInfo() ?? null, loadavg: os.loadavg().map((l) => +l.toFixed(2)), mode: quick ? 'quick' : gpu ? 'gpu' : 'full',
+    versions: {
+      node: process.versions.node, 'onnxruntime-node': versionOf('onnxruntime-node'), '@tensorflow/tfjs-core': versionOf('@tensorflow/tfjs-core'),
+      '@tensorflow/tfjs-backend-wasm': versionOf('@tensorflow/tfjs-backend-wasm'), sharp: versionOf('sharp'),
+    },
+  });
+  const results = [];
+  const unavailable = new Set();
+  if (only !== 'train') {
+    for (const job of stylizeJobs()) {
+      if (job.skip) { emit(job.skip); continue; }
+      const key = job.args.join(' ');
+      if (unavailable.has(key)) continue; // one "unavailable" line per backend is enough
+      const a = [...job.args, '--size', String(job.size), '--reps', reps];
+      if (outDir) a.push('--save', path.join(outDir, `${job.save}.f32`));
+      // The GPU machine gets neither the shared data nor sharp: seeded weights, a synthetic image.
+      if (gpu) a.push('--image', 'synthetic', '--weights', 'random');
+      note(`stylize ${a.join(' ')}`);
+      const r = await runScript('stylize', a, { timeoutSec: figureTimeout || (job.size >= 4096 ? 1500 : 600) });
+      if (r.lines.length === 0) {
+        emit({ type: 'stylize', args: a.join(' '), size: job.size, available: false, reason: r.signal ? `killed (${r.signal}: time limit or out of memory)` : `exited with code ${r.code}: ${r.tail}` });
+        continue;
+      }
+      for (const l of r.lines) {
+        emit(l);
+        results.push(l);
+        if (l.available === false && !l.error) unavailable.add(key);
+      }
+    }
+  }
+  if (only !== 'train' && !gpu) {
+    // The side-by-side figure the speed-ups are read from (round-robin in one process).
+    for (const size of quick ? [512] : [1024]) {
+      note(`compare reference / fp32${quick ? '' : ' / int8'} at ${size}²`);
+      const r = await runScript('compare', ['--size', String(size), '--rounds', quick ? '3' : '5', '--precisions', quick ? 'reference,fp32' : 'reference,fp32,int8']);
+      for (const l of r.lines) { emit(l); results.push(l); }
+      if (r.lines.length === 0) emit({ type: 'compare', size, available: false, reason: `exited with code ${r.code}: ${r.tail}` });
+    }
+  }
+  if (only !== 'stylize' && !gpu) await trainFigures();
+  summary(results);
+  note(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+async function trainFigures() {
+  // Backends other than wasm: availability from the same probe as stylize; plain JS is far too slow.
+  for (const name of ['tfjs-node-gpu', 'tfjs-node']) {
+    const r = await runScript('stylize', ['--backend', 'tfjs', '--tfjs', name, '--size', '4', '--reps', '1', '--weights', 'random', '--image', 'synthetic']);
+    const l = r.lines[0] ?? {};
+    emit({ type: 'train', backend: name, available: false, reason: l.available === false ? l.reason : 'not measured by this bench when available (train-step.ts measures wasm)' });
+  }
+  emit({ type: 'train', backend: 'tfjs-webgpu', available: false, reason: '@tensorflow/tfjs-backend-webgpu and the webgpu (Dawn) package are not dependencies; see the performance notes for the measured software-adapter figures' });
+  emit({ type: 'train', backend: 'tfjs-cpu', available: false, reason: 'skipped: plain-JavaScript tfjs needs ~1000 s per 128² step here (DESIGN §5)' });
+  const jobs = quick
+    ? [{ sizes: '128', batches: '1', vgg: 'relu3_1', steps: '1' }]
+    : [{ sizes: '128,256', batches: '1,4', vgg: 'relu5_1', steps: reps }];
+  for (const j of jobs) {
+    note(`train-step wasm sizes ${j.sizes} batches ${j.batches} vgg ${j.vgg}`);
+    const r = await runScript('train-step', ['--sizes', j.sizes, '--batches', j.batches, '--vgg', j.vgg, '--steps', j.steps], { timeoutSec: quick ? 100 : 3600 });
+    if (r.lines.length === 0) emit({ type: 'train', backend: 'tfjs-wasm', available: false, reason: `train-step exited with code ${r.code}: ${r.tail}` });
+    for (const l of r.lines) {
+      const { name: _name, ...rest } = l;
+      emit({ type: 'train', backend: 'tfjs-wasm', available: !l.error, ...rest });
+    }
+  }
+}
+
+function summary(results) {
+  const compared = results.filter((r) => r.type === 'compare' && typeof r.speedup === 'number')
+    .map((r) => ({ backend: r.backend, size: r.size, seconds: r.seconds, speedup: r.speedup, bestSpeedup: r.bestSpeedup, psnrVsReference: r.psnrVsReference }));
+  const ok = results.filter((r) => r.type === 'stylize' && r.available && typeof r.seconds === 'number');
+  const ref = new Map(ok.filter((r) => r.backend === 'onnxruntime-cpu-reference').map((r) => [r.size, r.seconds]));
+  const speedups = ok.filter((r) => r.backend !== 'onnxruntime-cpu-reference' && ref.has(r.size))
+    .map((r) => ({ backend: r.backend, size: r.size, seconds: r.seconds, referenceSeconds: ref.get(r.size), speedup: +(ref.get(r.size) / r.seconds).toFixed(2) }));
+  emit({ type: 'summary', reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
