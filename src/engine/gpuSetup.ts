@@ -12,7 +12,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
-import http from 'node:http';
 import path from 'node:path';
 import { StyleTransferError } from '../protocol/errors';
 
@@ -247,13 +246,16 @@ export function customBinaryPath(prefix: string, target: 'tfjs-node-gpu' | 'tfjs
   return path.join(prefix, 'node_modules', '@tensorflow', target, 'scripts', 'custom-binary.json');
 }
 
-/** Undefined when `url` answers an HTTPS request within `timeoutMs`, else why not. */
+/**
+ * Undefined when `url` answers an HTTPS HEAD request within `timeoutMs`, else why not. Only a
+ * reachability probe: nothing is downloaded here (npm and the packages' installers do that).
+ */
 export function checkReachable(url: string, timeoutMs = 8000): Promise<string | undefined> {
   return new Promise((resolve) => {
     let u: URL;
     try { u = new URL(url); } catch { resolve(`"${url}" is not a URL`); return; }
-    const get = u.protocol === 'http:' ? http.request : https.request;
-    const req = get(u, { method: 'HEAD', timeout: timeoutMs }, (res) => { res.resume(); resolve(undefined); });
+    if (u.protocol !== 'https:') { resolve(`"${url}" is not an https:// URL`); return; }
+    const req = https.request(u, { method: 'HEAD', timeout: timeoutMs }, (res) => { res.resume(); resolve(undefined); });
     req.on('timeout', () => { req.destroy(); resolve(`no answer within ${timeoutMs / 1000} s`); });
     req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message));
     req.end();
@@ -306,7 +308,10 @@ export function tfjsDownloadHost(o: Pick<GpuSetupOptions, 'tfjsMirror' | 'custom
     if (!/^https:\/\//i.test(o.customLibtensorflow)) throw new StyleTransferError('bad-input', `the libtensorflow archive must be an https:// URL (tfjs-node's installer downloads it), got "${o.customLibtensorflow}"`);
     return o.customLibtensorflow;
   }
-  return o.tfjsMirror || env.TFJS_NODE_CDN_STORAGE || env.npm_config_TFJS_NODE_CDN_STORAGE || TFJS_DEFAULT_HOST;
+  const host = o.tfjsMirror || env.TFJS_NODE_CDN_STORAGE || env.npm_config_TFJS_NODE_CDN_STORAGE || TFJS_DEFAULT_HOST;
+  // Native code comes from there: never over plain HTTP.
+  if (!/^https:\/\//i.test(host)) throw new StyleTransferError('bad-input', `the TensorFlow download mirror must be an https:// URL, got "${host}"`);
+  return host;
 }
 
 /**

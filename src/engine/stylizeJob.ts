@@ -165,6 +165,8 @@ export async function stylizeFiles(req: StylizeFilesRequest, baseEngine: Stylize
       continue;
     }
     await writing;
+    // The cancel may have come while the previous image was being written.
+    if (ctx.signal?.aborted) { cancelled = true; break; }
     const format: ImageFormat = req.options.format && req.options.format !== 'same' ? req.options.format : outputFormatFor(img.format);
     writing = writeStylizedImage(file, style.name, { width: result.width, height: result.height, rgb: result.rgb, alpha: result.alpha }, {
       outDir: req.options.outDir, format, quality: req.options.quality, createDir: req.options.outDir !== undefined,

@@ -239,6 +239,8 @@ export async function launchChromium(run, { viewport = { width: 1280, height: 80
 }
 
 // Workbench noise that says nothing about the extension under test.
+// …except these, which explain a webview that never loads.
+const KEEP = /Error loading webview|Could not register service worker|Failed to register a ServiceWorker/i;
 const NOISE = /Creating a socket|connection token|Service Worker|service worker|sandbox|ChatSession|[Cc]opilot|additional builtin|same-origin|Failed to load resource|open-vsx|vsda|Ignoring the error while validating workspace folder|An iframe which has both allow-scripts|Long running operations during shutdown|\[Extension Host\] \(node:\d+\)/;
 
 /**
@@ -255,10 +257,10 @@ export function forwardConsole(page, { verbose = !!process.env.FST_TEST_VERBOSE,
       if (!args.length) args = [m.text()];
       if (typeof args[0] === 'string' && args[0].startsWith('%c')) args = args.slice(2);
       const text = util.format(...args);
-      if (verbose || !NOISE.test(text)) (m.type() === 'error' ? process.stderr : process.stdout).write(prefix + text + '\n');
+      if (verbose || KEEP.test(text) || !NOISE.test(text)) (m.type() === 'error' ? process.stderr : process.stdout).write(prefix + text + '\n');
     });
   });
-  page.on('pageerror', (e) => { chain = chain.then(() => { if (verbose || !NOISE.test(e.message)) process.stderr.write(`${prefix}[pageerror] ${e.message}\n`); }); });
+  page.on('pageerror', (e) => { chain = chain.then(() => { if (verbose || KEEP.test(e.message) || !NOISE.test(e.message)) process.stderr.write(`${prefix}[pageerror] ${e.message}\n`); }); });
   return { flush: async () => { await sleep(200); await chain; } };
 }
 

@@ -32,6 +32,7 @@ import type { TrainingSnapshot } from '../../services/trainingMonitor';
 import { outputFolderFor } from '../../services/settings';
 import { IMAGE_EXTENSIONS, IMAGE_FILTERS, codeOf, isImagePath, messageOf, type CommandContext } from '../../commands/context';
 import { galleryHtml } from './html';
+import { watchWebviewLoad } from './loadWatchdog';
 import { PathGuard, sniffImageType } from './pathGuard';
 
 const PANEL_TYPE = 'fastStyleTransfer.gallery';
@@ -86,6 +87,9 @@ class GallerySession implements vscode.Disposable {
   /** The preview job in flight for this webview (one at a time: a different request supersedes it). */
   inflight: { readonly key: string; readonly abort: AbortController; readonly result: Promise<PreviewResult | undefined> } | undefined;
   lastTrainingPreview = -1;
+  /** Reloads the webview when it does not load (loadWatchdog.ts). */
+  loadWatch: { stop(): void; readonly reloads: number } | undefined;
+  disposed = false;
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(readonly webview: vscode.Webview, readonly layout: GalleryLayout, private readonly controller: GalleryController) {
@@ -98,10 +102,13 @@ class GallerySession implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
+    this.loadWatch?.stop();
     this.inflight?.abort.abort();
     for (const s of this.subs) s.dispose();
   }
 }
+
 
 export class GalleryController implements vscode.WebviewViewProvider, vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -174,6 +181,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const session = new GallerySession(panel.webview, 'panel', this);
     this.panelSession = session;
     panel.webview.html = galleryHtml(panel.webview, this.bundleRoot, 'panel', vscode.Uri.joinPath);
+    this.watchLoad(session, () => panel.visible, () => { panel.webview.html = galleryHtml(panel.webview, this.bundleRoot, 'panel', vscode.Uri.joinPath); });
     panel.onDidDispose(() => {
       session.dispose();
       if (this.panel === panel) { this.panel = undefined; this.panelSession = undefined; }
@@ -186,10 +194,24 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const session = new GallerySession(view.webview, 'sidebar', this);
     this.viewSession = session;
     view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath);
+    this.watchLoad(session, () => view.visible, () => { view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath); });
     view.onDidDispose(() => {
       session.dispose();
       if (this.viewSession === session) this.viewSession = undefined;
     });
+  }
+
+  /** Reloads a visible webview that has not said 'ready' in time (a few times at most). */
+  private watchLoad(session: GallerySession, visible: () => boolean, reload: () => void): void {
+    session.loadWatch = watchWebviewLoad({
+      what: `${session.layout} gallery webview`, ready: () => session.ready, disposed: () => session.disposed, visible, reload,
+      warn: (m) => this.ctx.log.warn(`gallery: ${m}`), error: (m) => this.ctx.log.error(`gallery: ${m}`),
+    });
+  }
+
+  /** Reloads done by the load watchdog for the panel (tests). */
+  get panelReloads(): number {
+    return this.panelSession?.loadWatch?.reloads ?? 0;
   }
 
   /** The panel, while open (tests). */

@@ -360,7 +360,8 @@ suite('gallery', () => {
     await vscode.workspace.getConfiguration('fastStyleTransfer').update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
     try {
       await openReadyGallery();
-      const TINY = { iterations: 400, imageSize: 32, batchSize: 1, checkpointEvery: 2, previewEvery: 2, styleSize: 64, architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 } };
+      // Far more iterations than the test waits for: Pause ends the run, so it is still running when the panel reopens.
+      const TINY = { iterations: 100_000, imageSize: 32, batchSize: 1, checkpointEvery: 2, previewEvery: 2, styleSize: 64, architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 } };
       let reopened: Promise<void> | undefined;
       const watch = a.training.onDidChange((s) => {
         if (!reopened && s.iteration >= 4 && s.preview) {
@@ -376,7 +377,7 @@ suite('gallery', () => {
       });
       const live = await next('training', 0, 180_000, (m) => m.training?.status === 'running' && m.training.iteration >= 1);
       assert.equal(live.training?.name, 'Gallery Starry');
-      assert.ok(live.training!.totalIterations === 400);
+      assert.ok(live.training!.totalIterations === 100_000);
       await until(() => reopened !== undefined, 180_000, 'training to reach iteration 4 with a preview');
       await reopened;
       watch.dispose();
