@@ -221,8 +221,8 @@ export const family: Family = {
             await new Promise((resolve) => setImmediate(resolve));
           }
         }
-        // The ONNX export is cached beside a checkpoint: expected, not a leftover.
-        return { ...r, outputs: [...(r.outputs ?? []), 'ck/model.onnx', 'ck/model.onnx.json'] };
+        // The ONNX exports (core and fast graph) are cached beside a checkpoint: expected, not leftovers.
+        return { ...r, outputs: [...(r.outputs ?? []), 'ck/model.onnx', 'ck/model.onnx.json', 'ck/model.fast.onnx', 'ck/model.fast.onnx.json'] };
       },
     }));
     return { inputs, writeRoots: [cacheDir], readRoots: [tinyVgg, styleImage, dataDir], usesTfjs: true, async dispose() { onnx.dispose(); } };
