@@ -18,6 +18,16 @@ function describeFailures(checks: readonly PrerequisiteCheckInfo[]): string {
   return checks.filter((c) => !c.ok).map((c) => c.message).join(' ');
 }
 
+/**
+ * A GPU setting from the user's own settings only: a workspace could otherwise choose the
+ * binary that runs npm or where native code is downloaded from (the settings are also
+ * machine-scoped and restricted in untrusted workspaces).
+ */
+function userSetting(config: vscode.WorkspaceConfiguration, key: string): string {
+  const v = config.inspect<unknown>(key)?.globalValue;
+  return typeof v === 'string' ? v.trim() : '';
+}
+
 /** Runs the command; resolves to true when the chosen runtime was installed and loads. */
 export async function setUpGpuCommand(ctx: CommandContext, preset?: GpuTarget): Promise<boolean> {
   let target = preset;
@@ -56,9 +66,9 @@ export async function setUpGpuCommand(ctx: CommandContext, preset?: GpuTarget): 
         type: 'setUpGpu',
         options: {
           target: target!, storageDir: ctx.storageDir, force,
-          ...(config.get<string>('gpu.tfjsMirror', '').trim() ? { tfjsMirror: config.get<string>('gpu.tfjsMirror', '').trim() } : {}),
-          ...(config.get<string>('gpu.libtensorflowUrl', '').trim() ? { customLibtensorflow: config.get<string>('gpu.libtensorflowUrl', '').trim() } : {}),
-          ...(config.get<string>('gpu.nodePath', '').trim() ? { node: config.get<string>('gpu.nodePath', '').trim() } : {}),
+          ...(userSetting(config, 'gpu.tfjsMirror') ? { tfjsMirror: userSetting(config, 'gpu.tfjsMirror') } : {}),
+          ...(userSetting(config, 'gpu.libtensorflowUrl') ? { customLibtensorflow: userSetting(config, 'gpu.libtensorflowUrl') } : {}),
+          ...(userSetting(config, 'gpu.nodePath') ? { node: userSetting(config, 'gpu.nodePath') } : {}),
         },
       }, { signal: controller.signal, onProgress: (p) => { if (p.type === 'phase') progress.report({ message: p.message }); } });
     });

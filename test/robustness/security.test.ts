@@ -118,6 +118,16 @@ test('workspace trust: declared as limited, path settings restricted, and traini
   assert.equal(trust?.supported, 'limited');
   assert.match(trust.description, /untrusted/i);
   for (const k of ['fastStyleTransfer.vggWeightsPath', 'fastStyleTransfer.outputFolder', 'fastStyleTransfer.stylesFolder']) assert.ok(trust.restrictedConfigurations.includes(k), k);
+  // GPU setup's settings choose a binary to run and where native code comes from: user (machine)
+  // settings only, restricted in untrusted workspaces, and read from the user's settings.
+  const props = pkg.contributes.configuration.properties as Record<string, { scope?: string }>;
+  for (const k of ['fastStyleTransfer.gpu.tfjsMirror', 'fastStyleTransfer.gpu.libtensorflowUrl', 'fastStyleTransfer.gpu.nodePath']) {
+    assert.equal(props[k]?.scope, 'machine', k);
+    assert.ok(trust.restrictedConfigurations.includes(k), k);
+  }
+  const setUp = fs.readFileSync(path.join(REPO_ROOT, 'src', 'commands', 'setUpGpu.ts'), 'utf8');
+  assert.doesNotMatch(setUp, /config\.get<string>\('gpu\./, 'GPU settings are read with inspect().globalValue');
+  assert.match(setUp, /inspect<unknown>\(key\)\?\.globalValue/);
   const train = fs.readFileSync(path.join(REPO_ROOT, 'src', 'commands', 'train.ts'), 'utf8');
   const body = train.slice(train.indexOf('export async function trainCommand'), train.indexOf('export async function resumeTrainingCommand'));
   const trustCheck = body.search(/!vscode\.workspace\.isTrusted/);
