@@ -205,7 +205,20 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private watchLoad(session: GallerySession, visible: () => boolean, reload: () => void): void {
     session.loadWatch = watchWebviewLoad({
       what: `${session.layout} gallery webview`, ready: () => session.ready, disposed: () => session.disposed, visible, reload,
-      warn: (m) => this.ctx.log.warn(`gallery: ${m}`), error: (m) => this.ctx.log.error(`gallery: ${m}`),
+      warn: (m) => this.ctx.log.warn(`gallery: ${m}`),
+      error: (m) => {
+        this.ctx.log.error(`gallery: ${m}`);
+        // Not a blank panel without a word: say so, and offer a fresh panel (a new webview frame).
+        const reopen = session.layout === 'panel' ? ['Reopen Gallery'] : [];
+        void vscode.window.showWarningMessage('The Style Gallery did not load. VS Code\'s webview host did not start it; closing other previews and reopening the gallery usually helps.', ...reopen, 'Show Log')
+          .then((a) => {
+            if (a === 'Show Log') this.ctx.log.show();
+            if (a === 'Reopen Gallery' && session === this.panelSession) {
+              this.panel?.dispose();
+              void this.open();
+            }
+          });
+      },
     });
   }
 

@@ -1,7 +1,8 @@
-// Reloads a webview that is visible but never says 'ready'. VS Code's webview host now and then
-// fails to start a webview (its service worker did not register: seen on a fresh browser
-// profile in code-server); the user would otherwise look at an empty panel until they closed
-// and reopened it. No vscode import: the controller passes what it needs.
+// Reloads a webview that is visible but never says 'ready', then reports it. VS Code's webview
+// host now and then fails to start a webview: in code-server with image previews open, the
+// webview frame waited for its service worker to take control ("Found unexpected service
+// worker controller … Waiting for controllerchange") and nothing came for minutes. The user
+// would otherwise look at an empty panel. No vscode import: the controller passes what it needs.
 
 export interface LoadWatch {
   /** True once the webview has said 'ready' (stops the watch). */

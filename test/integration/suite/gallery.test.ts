@@ -89,6 +89,9 @@ suite('gallery', () => {
   suiteSetup(async () => {
     const a = await api();
     await udnieStyle(a);
+    // Earlier suites leave image previews (webviews) open beside their stylized files; start
+    // the gallery in a workbench without them, as a user opening it usually would.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   test('Open Style Gallery opens one panel, loads its webview and reveals it when run again', async () => {
