@@ -9,8 +9,9 @@ import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 import {
   DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TRAINING_PRESETS,
-  type ColorMode, type JobProgress, type OptimizeOptions, type OutputFormat, type StylizeOptions, type StylizeRuntime, type TrainingPresetName,
+  type ColorMode, type JobProgress, type OptimizeOptions, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime, type TrainingPresetName,
 } from '../protocol/jobs';
+import { STYLIZE_PRECISIONS } from '../engine/onnxQuantized';
 import { createStylizeEngine } from '../engine/engines';
 import { stylizeFiles } from '../engine/stylizeJob';
 import { loadStyle } from '../engine/styles';
@@ -122,6 +123,7 @@ const stylizeCommand: Command = {
     'color-mode': { type: 'string' },
     scale: { type: 'string' },
     runtime: { type: 'string' },
+    precision: { type: 'string' },
     backend: { type: 'string' },
     'max-pixels': { type: 'string' },
     'tile-size': { type: 'string' },
@@ -140,6 +142,7 @@ const stylizeCommand: Command = {
     'color-mode': 'none, luminance or histogram (colour matching)',
     scale: 'resize the input first (0.1-4); smaller = larger brush strokes',
     runtime: 'auto (ONNX Runtime, else tfjs), onnx or tfjs',
+    precision: 'ONNX graph: auto or fp32 (fast float graph), int8 (faster; refused for styles it would change visibly) or reference',
     backend: 'tfjs backend when tfjs runs: auto, tfjs-node-gpu, tfjs-node, wasm or cpu',
     quiet: 'do not report the runtime used on stderr',
     'max-pixels': 'refuse images with more pixels than this (default 100000000)',
@@ -172,9 +175,10 @@ const stylizeCommand: Command = {
       blendMode: choice<NonNullable<StylizeOptions['blendMode']>>(v, 'blend-mode', ['outputs', 'norm']),
     };
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
+    const precision = choice<StylizePrecision>(v, 'precision', STYLIZE_PRECISIONS) ?? 'auto';
     const maxInputPixels = numberOpt(v, 'max-pixels', 1, 1e10);
     const tfjsBackend = choice(v, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const) ?? 'auto';
-    const engine = await createStylizeEngine({ runtime, tfjsBackend });
+    const engine = await createStylizeEngine({ runtime, tfjsBackend, precision });
     try {
       const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine);
       for (const o of result.outputs) console.log(o.output);

@@ -150,3 +150,25 @@ test('no tensor leak across 10 stylizations', async (t) => {
   assert.equal(tf.memory().numTensors, before);
   assert.equal(fs.readdirSync(path.join(dir, 'o')).length, 11);
 });
+
+test('--precision picks the ONNX graph: reference and fp32 agree, a bad value is one clear error', async (t) => {
+  if (!hasSharedData(t)) return;
+  await importUdnie();
+  const file = shared('reference', 'chicago.jpg');
+  const outs: string[] = [];
+  for (const precision of ['reference', 'fp32']) {
+    const r = await runFst(['stylize', '-m', udnie, '--precision', precision, '-f', 'png', '-o', path.join(root, `precision-${precision}`), file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, precision === 'fp32' ? /ran on onnxruntime cpu fp32/ : /ran on onnxruntime cpu$/m);
+    outs.push(r.stdout.trim());
+  }
+  const [a, b] = await Promise.all(outs.map((f) => sharp(f).raw().toBuffer()));
+  let maxd = 0;
+  for (let i = 0; i < a.length; i++) maxd = Math.max(maxd, Math.abs(a[i] - b[i]));
+  assert.ok(maxd <= 1, `the fast graph's output is the reference graph's (max difference ${maxd} levels)`);
+  const bad = await runFst(['stylize', '-m', udnie, '--precision', 'fp8', '-o', path.join(root, 'precision-bad'), file]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--precision must be one of auto, fp32, int8, reference, got "fp8"/);
+  assert.equal(fs.existsSync(path.join(root, 'precision-bad')), false, 'nothing written');
+});
+
