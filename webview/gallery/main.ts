@@ -185,17 +185,18 @@ class GalleryApp {
   private trainingImage!: HTMLImageElement;
 
   constructor() {
-    const restored = restoreState();
-    this.state = restored ?? { v: 1, tab: 'gallery', strength: 1, colorMode: 'none', scale: 1, format: 'same', size: 'preview', search: '', filter: 'all', split: 50, blend: NO_BLEND };
-    this.build();
-    window.addEventListener('message', (e: MessageEvent<HostToWebview>) => this.onMessage(e.data));
-    // Report CSP violations to the output channel: they would otherwise fail silently.
+    // Report CSP violations and errors to the output channel (they would otherwise fail
+    // silently), from before the page is built so that a failing build is reported too.
     document.body.dataset.cspViolations = '0';
     document.addEventListener('securitypolicyviolation', (e) => {
       document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations) + 1);
       post({ type: 'log', level: 'error', message: `CSP blocked ${e.blockedURI || 'inline content'} (${e.violatedDirective})` });
     });
     window.addEventListener('error', (e) => post({ type: 'log', level: 'error', message: `${e.message} (${e.filename}:${e.lineno})`.slice(0, 1900) }));
+    const restored = restoreState();
+    this.state = restored ?? { v: 1, tab: 'gallery', strength: 1, colorMode: 'none', scale: 1, format: 'same', size: 'preview', search: '', filter: 'all', split: 50, blend: NO_BLEND };
+    this.build();
+    window.addEventListener('message', (e: MessageEvent<HostToWebview>) => this.onMessage(e.data));
     post({ type: 'ready' });
   }
 

@@ -109,7 +109,6 @@ class GallerySession implements vscode.Disposable {
   }
 }
 
-
 export class GalleryController implements vscode.WebviewViewProvider, vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private panelSession: GallerySession | undefined;
