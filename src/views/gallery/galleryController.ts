@@ -133,6 +133,8 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private logTokens = LOG_BURST;
   private logRefilled = Date.now();
   private logSuppressed = 0;
+  /** Panels replaced in a row because their webview never loaded (replaceStuckPanel). */
+  private stuckPanelReplacements = 0;
 
   constructor(private readonly ctx: CommandContext) {
     this.bundleRoot = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist', 'webview');
@@ -169,7 +171,11 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       if (this.panelSession?.ready) this.flushPending(this.panelSession);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'Style Gallery', vscode.ViewColumn.Active, {
+    this.createPanel(vscode.ViewColumn.Active);
+  }
+
+  private createPanel(column: vscode.ViewColumn): void {
+    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'Style Gallery', column, {
       enableScripts: true,
       localResourceRoots: [this.bundleRoot],
       // Hidden panels are rebuilt from getState/setState and the host's caches instead.
@@ -180,11 +186,35 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const session = new GallerySession(panel.webview, 'panel', this);
     this.panelSession = session;
     panel.webview.html = galleryHtml(panel.webview, this.bundleRoot, 'panel', vscode.Uri.joinPath);
-    this.watchLoad(session, () => panel.visible, () => { panel.webview.html = galleryHtml(panel.webview, this.bundleRoot, 'panel', vscode.Uri.joinPath); });
+    this.watchLoad(session, () => panel.visible, () => this.replaceStuckPanel(panel));
+    // Hidden, the webview is discarded (no retained context); shown again, it is rebuilt and
+    // says 'ready' anew: nothing is posted in between, and the rebuilt one is watched too.
+    panel.onDidChangeViewState(() => {
+      if (!panel.visible) session.ready = false;
+      else if (!session.ready) this.watchLoad(session, () => panel.visible, () => this.replaceStuckPanel(panel));
+    });
     panel.onDidDispose(() => {
       session.dispose();
       if (this.panel === panel) { this.panel = undefined; this.panelSession = undefined; }
     });
+  }
+
+  /**
+   * A panel whose webview never loaded: VS Code's webview frame can wait forever for its
+   * service worker when another webview (an image preview) starts at the same moment, and
+   * setting the HTML again does not reach that frame. A new panel in the same place has a new
+   * frame. Twice at most in a row; after that the HTML is set again.
+   */
+  private replaceStuckPanel(panel: vscode.WebviewPanel): void {
+    if (this.panel !== panel) return;
+    if (this.stuckPanelReplacements >= 2) {
+      panel.webview.html = galleryHtml(panel.webview, this.bundleRoot, 'panel', vscode.Uri.joinPath);
+      return;
+    }
+    this.stuckPanelReplacements++;
+    const column = panel.viewColumn ?? vscode.ViewColumn.Active;
+    panel.dispose();
+    this.createPanel(column);
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -193,7 +223,12 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const session = new GallerySession(view.webview, 'sidebar', this);
     this.viewSession = session;
     view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath);
-    this.watchLoad(session, () => view.visible, () => { view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath); });
+    const reload = () => { view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath); };
+    this.watchLoad(session, () => view.visible, reload);
+    view.onDidChangeVisibility(() => {
+      if (!view.visible) session.ready = false;
+      else if (!session.ready) this.watchLoad(session, () => view.visible, reload);
+    });
     view.onDidDispose(() => {
       session.dispose();
       if (this.viewSession === session) this.viewSession = undefined;
@@ -202,6 +237,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
 
   /** Reloads a visible webview that has not said 'ready' in time (a few times at most). */
   private watchLoad(session: GallerySession, visible: () => boolean, reload: () => void): void {
+    session.loadWatch?.stop();
     session.loadWatch = watchWebviewLoad({
       what: `${session.layout} gallery webview`, ready: () => session.ready, disposed: () => session.disposed, visible, reload,
       warn: (m) => this.ctx.log.warn(`gallery: ${m}`),
@@ -219,11 +255,6 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
           });
       },
     });
-  }
-
-  /** Reloads done by the load watchdog for the panel (tests). */
-  get panelReloads(): number {
-    return this.panelSession?.loadWatch?.reloads ?? 0;
   }
 
   /** The panel, while open (tests). */
@@ -289,6 +320,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     switch (m.type) {
       case 'ready':
         s.ready = true;
+        if (s.layout === 'panel') this.stuckPanelReplacements = 0;
         s.lastTrainingPreview = -1;
         s.post({
           type: 'init', layout: s.layout, styles: this.galleryStyles(), settings: this.gallerySettings(),

@@ -1,8 +1,10 @@
 // Reloads a webview that is visible but never says 'ready', then reports it. VS Code's webview
-// host now and then fails to start a webview: in code-server with image previews open, the
-// webview frame waited for its service worker to take control ("Found unexpected service
-// worker controller … Waiting for controllerchange") and nothing came for minutes. The user
-// would otherwise look at an empty panel. No vscode import: the controller passes what it needs.
+// host now and then fails to start a webview: in code-server, when an image preview (another
+// webview) started at the same moment, the gallery's frame waited for its service worker to
+// take control ("Found unexpected service worker controller … Waiting for controllerchange")
+// and nothing came for minutes. The user would otherwise look at an empty panel. What a
+// reload does is the controller's choice (a new panel, or the HTML set again). No vscode
+// import: the controller passes what it needs.
 
 export interface LoadWatch {
   /** True once the webview has said 'ready' (stops the watch). */

@@ -58,7 +58,8 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await page.locator('.part.sidebar .composite.title').click(); // keyboard focus back to the workbench (not a webview)
   await runCommand('Fast Style Transfer: Open Style Gallery');
   gallery = await frameOf({ title: 'Style Gallery' });
-  await gallery.locator('[data-tab="training"] .tab-status').waitFor({ timeout: 30_000 });
+  // 60 s: a panel whose webview does not start (it raced the image preview's) is replaced after 12 s.
+  await gallery.locator('[data-tab="training"] .tab-status').waitFor({ timeout: 60_000 });
   await gallery.locator('[data-tab="training"]').click();
   await gallery.locator('.chart-readout', { hasText: 'Latest (iteration' }).waitFor({ timeout: 30_000 });
   log(`reopened mid-training at iteration ${await iterationShown(gallery)}`);
