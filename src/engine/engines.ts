@@ -48,7 +48,7 @@ class CachingStylizeEngine implements StylizeEngine {
       const cacheDir = this.opts.cacheDir ?? path.join(os.tmpdir(), 'fast-style-transfer-cache');
       s = (async () => {
         // tfjs is the fallback (and the forced runtime): its backend must be chosen first.
-        if (this.opts.runtime !== 'onnx') await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots });
+        if (this.opts.runtime !== 'onnx') await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots, threads: this.opts.threads });
         return openStylizer({
           arch: style.arch,
           weights: style.weights,

@@ -143,7 +143,7 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       return { target: r.target, checks: r.checks, ...(r.moduleRoot ? { moduleRoot: r.moduleRoot } : {}) };
     }
     case 'initBackend': {
-      const r = await initTfjsBackend(j.preference, { extraModuleRoots: settings.extraModuleRoots });
+      const r = await initTfjsBackend(j.preference, { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
       return { name: r.name, label: r.label, skipped: r.skipped };
     }
     case 'checkOnnxProvider': {

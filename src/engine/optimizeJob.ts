@@ -91,7 +91,7 @@ export function optimizedStyleName(styleImage: string): string {
 export async function optimizeWithImage(options: OptimizeOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<OptimizeResult> {
   const o = resolveOptimizeOptions(options);
   const started = performance.now();
-  const backend = await initTfjsBackend(settings.trainingBackend, { extraModuleRoots: settings.extraModuleRoots });
+  const backend = await initTfjsBackend(settings.trainingBackend, { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
   if (backend.name === 'wasm') {
     const { registerWasmTrainingKernels } = await import('./wasmKernels');
     registerWasmTrainingKernels();

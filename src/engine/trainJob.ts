@@ -97,7 +97,7 @@ async function prepare(opts: TrainOptions, backend: BackendReport, ctx: JobConte
 
 export async function trainStyle(opts: TrainOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<TrainResult> {
   const warn = (m: string) => ctx.log?.(m);
-  const backend = await initTfjsBackend(settings.trainingBackend, { extraModuleRoots: settings.extraModuleRoots });
+  const backend = await initTfjsBackend(settings.trainingBackend, { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
   ctx.log?.(`training on ${backend.label}`);
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(opts.vggPath)})…` });
   const vggLoaded = await loadVggWeights(opts.vggPath);

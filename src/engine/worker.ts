@@ -6,8 +6,11 @@ import { parentPort } from 'node:worker_threads';
 import { toErrorInfo } from '../protocol/errors';
 import { isHostToWorker, jobRequestProblem, type WorkerToHost } from '../protocol/jobs';
 import { runJob } from './jobs';
+import { allowThreadedWasm } from './backends';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
+// This thread is terminated by the host, so the threaded WebAssembly build may keep threads.
+allowThreadedWasm();
 const port = parentPort;
 const running = new Map<number, AbortController>();
 

@@ -63,3 +63,24 @@ test('jobs run in the worker, report progress, and a crashed worker is replaced'
     await client.dispose();
   }
 });
+
+test('the worker trains on the threaded WebAssembly build (one thread per core), or the single-threaded one with threads = 1', async (t) => {
+  assert.ok(fs.existsSync(workerPath), 'dist/worker.js missing: run `node esbuild.mjs` first');
+  assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'wasm', 'tfjs-backend-wasm-threaded-simd.worker.js')), 'the bundle ships the threaded build');
+  for (const threads of [0, 1]) {
+    const client = new EngineClient({ workerPath, settings: () => ({ ...settings(), threads }), log: () => undefined });
+    try {
+      const r = await client.request({ type: 'initBackend', preference: 'wasm' });
+      assert.equal(r.name, 'wasm');
+      const cores = Math.min(8, os.cpus().length);
+      if (threads === 0 && cores > 1) {
+        assert.equal(r.label, `WebAssembly (SIMD, ${cores} threads)`, JSON.stringify(r.skipped));
+      } else {
+        assert.equal(r.label, 'WebAssembly (SIMD)');
+        if (threads === 0) t.diagnostic('one core here: the single-threaded build is the right one');
+      }
+    } finally {
+      await client.dispose();
+    }
+  }
+});

@@ -9,6 +9,7 @@
 // convolution and matrix product on that many cores; everything else is unchanged
 // (same kernels, same tensors, the same backend class registered as 'wasm').
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -47,7 +48,8 @@ interface ThreadedModule {
 const MAX_THREADS = 8; // PTHREAD_POOL_SIZE of tfjs's build
 
 function packageFiles(): { js: string; wasm: string; worker: string } {
-  const pkg = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  // (createRequire: the bundles pass filesDir and never get here; esbuild need not resolve this.)
+  const pkg = path.dirname(createRequire(__filename).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   return {
     js: path.join(pkg, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js'),
     wasm: path.join(pkg, 'dist', 'tfjs-backend-wasm-threaded-simd.wasm'),
