@@ -59,8 +59,14 @@ export default tseslint.config(
     ]),
   },
   {
+    files: ['src/shared/**/*.ts'],
+    rules: restrict('src/shared is pure code every layer (the webview too) may use: no imports but its own (DESIGN §3, amended)', [
+      ...node, 'vscode', ...heavy, ...layer('model'), ...layer('io'), ...layer('engine'), ...layer('cli'), ...layer('commands'), ...layer('views'), ...layer('services'), ...layer('protocol'), '**/extension',
+    ]),
+  },
+  {
     files: ['webview/**/*.ts'],
-    rules: restrict('the webview is browser code: it may import protocol types only (DESIGN §3)', [
+    rules: restrict('the webview is browser code: it may import protocol types and src/shared only (DESIGN §3)', [
       ...node, 'vscode', ...heavy, ...layer('model'), ...layer('io'), ...layer('engine'), ...layer('cli'), ...layer('commands'), ...layer('views'), ...layer('services'), '**/extension',
     ]),
   },

@@ -7,6 +7,7 @@
 //   colour mean and covariance to the content's. Luminance transfer keeps the original
 //   colours exactly (up to gamut clipping) and is the default; histogram matching keeps
 //   more of the style's tonal variety.
+import { covarianceMatchMatrix } from '../shared/colorMatch';
 import type { FloatImage } from './pixels';
 
 function sameSize(a: FloatImage, b: FloatImage, what: string): void {
@@ -106,50 +107,6 @@ function meanCov(d: Float32Array): { mean: number[]; cov: number[][] } {
   return { mean, cov };
 }
 
-/** Eigen-decomposition of a symmetric 3×3 matrix by Jacobi rotations. */
-function symmetricEigen(m: number[][]): { values: number[]; vectors: number[][] } {
-  const a = m.map((r) => [...r]);
-  const v = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
-  for (let sweep = 0; sweep < 50; sweep++) {
-    const off = a[0][1] ** 2 + a[0][2] ** 2 + a[1][2] ** 2;
-    if (off < 1e-20) break;
-    for (const [p, q] of [[0, 1], [0, 2], [1, 2]]) {
-      if (Math.abs(a[p][q]) < 1e-30) continue;
-      const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-      const c = 1 / Math.sqrt(t * t + 1);
-      const s = t * c;
-      for (let k = 0; k < 3; k++) {
-        const akp = a[k][p], akq = a[k][q];
-        a[k][p] = c * akp - s * akq;
-        a[k][q] = s * akp + c * akq;
-      }
-      for (let k = 0; k < 3; k++) {
-        const apk = a[p][k], aqk = a[q][k];
-        a[p][k] = c * apk - s * aqk;
-        a[q][k] = s * apk + c * aqk;
-      }
-      for (let k = 0; k < 3; k++) {
-        const vkp = v[k][p], vkq = v[k][q];
-        v[k][p] = c * vkp - s * vkq;
-        v[k][q] = s * vkp + c * vkq;
-      }
-    }
-  }
-  return { values: [a[0][0], a[1][1], a[2][2]], vectors: v };
-}
-
-/** M^power for a symmetric positive semi-definite 3×3 matrix (small eigenvalues regularised). */
-function symmetricPower(m: number[][], power: number): number[][] {
-  const { values, vectors } = symmetricEigen(m);
-  const out = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
-  for (let k = 0; k < 3; k++) {
-    const l = Math.max(values[k], 1e-6) ** power;
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) out[i][j] += vectors[i][k] * l * vectors[j][k];
-  }
-  return out;
-}
-
 /** Colour mean (3) and covariance (3×3) of RGB pixels. */
 export interface ColorStats {
   readonly mean: number[];
@@ -195,9 +152,7 @@ export interface ColorTransform {
 
 /** The affine map that gives pixels distributed like `stylized` the mean and covariance of `content`. */
 export function histogramMatchTransform(content: ColorStats, stylized: ColorStats): ColorTransform {
-  const cHalf = symmetricPower(content.cov, 0.5);
-  const sInvHalf = symmetricPower(stylized.cov, -0.5);
-  const A = [0, 1, 2].map((i) => [0, 1, 2].map((j) => cHalf[i][0] * sInvHalf[0][j] + cHalf[i][1] * sInvHalf[1][j] + cHalf[i][2] * sInvHalf[2][j]));
+  const A = covarianceMatchMatrix(content.cov, stylized.cov);
   const b = [0, 1, 2].map((k) => content.mean[k] - (A[k][0] * stylized.mean[0] + A[k][1] * stylized.mean[1] + A[k][2] * stylized.mean[2]));
   return { A, b };
 }

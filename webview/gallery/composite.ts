@@ -1,12 +1,15 @@
 // Strength and colour preservation in the webview, so the sliders respond at once without a
 // round trip to the engine. The same maths as src/model/color.ts (which the engine applies
-// when saving), ported because the webview may import protocol types only; a unit test
+// when saving): the histogram matrix comes from src/shared/colorMatch.ts, which both use; the
+// per-pixel loops are this file's own (bytes and look-up tables, not float images); a unit test
 // (test/unit/gallery-composite.test.ts) checks both give the same bytes within 1/255.
 // - strength: blend content and stylization in linear light (sRGB decoded);
 // - 'luminance': the stylization's luminance with the content's chroma (YCbCr, BT.601 full
 //   range), the luminance clamped so that chroma stays inside the RGB cube;
 // - 'histogram': the stylization recoloured to the content's colour mean and covariance.
 // Order: colours first, then strength. Pure typed-array code (no DOM), RGBA in and out.
+
+import { covarianceMatchMatrix } from '../../src/shared/colorMatch';
 
 export type CompositeColorMode = 'none' | 'luminance' | 'histogram';
 
@@ -98,46 +101,13 @@ function meanCov(d: ArrayLike<number>, pixels: number, stride: number): { mean: 
   return { mean, cov };
 }
 
-/** Eigen-decomposition of a symmetric 3×3 matrix (Jacobi rotations). */
-function symmetricEigen(m: number[][]): { values: number[]; vectors: number[][] } {
-  const a = m.map((r) => [...r]);
-  const v = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
-  for (let sweep = 0; sweep < 50; sweep++) {
-    if (a[0][1] ** 2 + a[0][2] ** 2 + a[1][2] ** 2 < 1e-20) break;
-    for (const [p, q] of [[0, 1], [0, 2], [1, 2]]) {
-      if (Math.abs(a[p][q]) < 1e-30) continue;
-      const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-      const c = 1 / Math.sqrt(t * t + 1);
-      const s = t * c;
-      for (let k = 0; k < 3; k++) { const x = a[k][p], y = a[k][q]; a[k][p] = c * x - s * y; a[k][q] = s * x + c * y; }
-      for (let k = 0; k < 3; k++) { const x = a[p][k], y = a[q][k]; a[p][k] = c * x - s * y; a[q][k] = s * x + c * y; }
-      for (let k = 0; k < 3; k++) { const x = v[k][p], y = v[k][q]; v[k][p] = c * x - s * y; v[k][q] = s * x + c * y; }
-    }
-  }
-  return { values: [a[0][0], a[1][1], a[2][2]], vectors: v };
-}
-
-function symmetricPower(m: number[][], power: number): number[][] {
-  const { values, vectors } = symmetricEigen(m);
-  const out = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
-  for (let k = 0; k < 3; k++) {
-    const l = Math.max(values[k], 1e-6) ** power;
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) out[i][j] += vectors[i][k] * l * vectors[j][k];
-  }
-  return out;
-}
-
 /** The affine map that gives the stylization the content's colour mean and covariance. */
 export interface HistogramMap { readonly A: number[][]; readonly from: number[]; readonly to: number[] }
 
 export function histogramMap(content: Uint8ClampedArray | Uint8Array, stylized: Uint8ClampedArray | Uint8Array, pixels: number, stride = 4): HistogramMap {
   const c = meanCov(content, pixels, stride);
   const s = meanCov(stylized, pixels, stride);
-  const cHalf = symmetricPower(c.cov, 0.5);
-  const sInvHalf = symmetricPower(s.cov, -0.5);
-  const A = [0, 1, 2].map((i) => [0, 1, 2].map((j) => cHalf[i][0] * sInvHalf[0][j] + cHalf[i][1] * sInvHalf[1][j] + cHalf[i][2] * sInvHalf[2][j]));
-  return { A, from: s.mean, to: c.mean };
+  return { A: covarianceMatchMatrix(c.cov, s.cov), from: s.mean, to: c.mean };
 }
 
 /**
