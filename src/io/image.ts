@@ -297,6 +297,7 @@ function roundTo8Bits(raw: Buffer): Buffer {
 /** Interleaved RGB(A) bytes → RGB bytes and, when some pixel is not opaque, the alpha bytes. */
 function splitChannels8(data: Uint8Array, width: number, height: number, channels: number): { rgb: RgbBytes; alpha?: Uint8Array } {
   const n = width * height;
+  if (channels !== 3 && channels !== 4) throw new Error(`internal: expected 3 or 4 channels after sRGB conversion, got ${channels}`);
   if (channels === 3) return { rgb: { width, height, data } };
   const rgb = new Uint8Array(n * 3);
   const alpha = new Uint8Array(n);
@@ -309,31 +310,16 @@ function splitChannels8(data: Uint8Array, width: number, height: number, channel
     alpha[i] = a;
     if (a !== 255) opaque = false;
   }
+  // GIF and some encoders always carry an alpha band; a fully opaque one is dropped so it
+  // costs nothing downstream and JPEG-like outputs need no flattening.
   return opaque ? { rgb: { width, height, data: rgb } } : { rgb: { width, height, data: rgb }, alpha };
 }
 
 /** Interleaved RGB(A) bytes → float RGB and, when some pixel is not opaque, the alpha bytes. */
 function splitChannels(data: Uint8Array, width: number, height: number, channels: number): { rgb: FloatImage; alpha?: Uint8Array } {
-  const n = width * height;
-  if (channels !== 3 && channels !== 4) throw new Error(`internal: expected 3 or 4 channels after sRGB conversion, got ${channels}`);
-  const rgb = new Float32Array(n * 3);
-  if (channels === 3) {
-    for (let i = 0; i < n * 3; i++) rgb[i] = data[i];
-    return { rgb: { width, height, channels: 3, data: rgb } };
-  }
-  const alpha = new Uint8Array(n);
-  let opaque = true;
-  for (let i = 0, s = 0, d = 0; i < n; i++, s += 4, d += 3) {
-    rgb[d] = data[s];
-    rgb[d + 1] = data[s + 1];
-    rgb[d + 2] = data[s + 2];
-    const a = data[s + 3];
-    alpha[i] = a;
-    if (a !== 255) opaque = false;
-  }
-  // GIF and some encoders always carry an alpha band; a fully opaque one is dropped so it
-  // costs nothing downstream and JPEG-like outputs need no flattening.
-  return opaque ? { rgb: { width, height, channels: 3, data: rgb } } : { rgb: { width, height, channels: 3, data: rgb }, alpha };
+  const { rgb, alpha } = splitChannels8(data, width, height, channels);
+  const floats: FloatImage = { width, height, channels: 3, data: Float32Array.from(rgb.data) };
+  return alpha ? { rgb: floats, alpha } : { rgb: floats };
 }
 
 // ---------------------------------------------------------------------------------------------
