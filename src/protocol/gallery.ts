@@ -99,6 +99,15 @@ export interface TrainingView {
   readonly resumable: boolean;
 }
 
+/** What identifies a preview: sent with the request and echoed with its result. */
+interface PreviewRequestFields {
+  readonly requestId: number;
+  readonly imageToken: string;
+  readonly styleId: string;
+  readonly size: PreviewSize;
+  readonly scale: number;
+}
+
 export type HostToWebview =
   | {
       readonly type: 'init';
@@ -117,13 +126,8 @@ export type HostToWebview =
   | { readonly type: 'styleImages'; readonly styleId: string; readonly thumbnail?: EncodedImage; readonly sample?: EncodedImage }
   | { readonly type: 'image'; readonly image: GalleryImage }
   | { readonly type: 'focusStyle'; readonly styleId: string }
-  | {
+  | (PreviewRequestFields & {
       readonly type: 'preview';
-      readonly requestId: number;
-      readonly imageToken: string;
-      readonly styleId: string;
-      readonly size: PreviewSize;
-      readonly scale: number;
       /** The input as the network saw it (downscaled for 'preview') and the raw stylization (strength 1, style colours). */
       readonly original: EncodedImage;
       readonly stylized: EncodedImage;
@@ -132,7 +136,7 @@ export type HostToWebview =
       readonly sourceHeight?: number;
       readonly runtime: string;
       readonly elapsedMs: number;
-    }
+    })
   | { readonly type: 'previewFailed'; readonly requestId: number; readonly message: string }
   | { readonly type: 'training'; readonly training: TrainingView | undefined }
   | { readonly type: 'trainingPreview'; readonly iteration: number; readonly image: EncodedImage }
@@ -152,17 +156,12 @@ export type WebviewToHost =
   | { readonly type: 'openImagePath'; readonly path: string }
   /** A file dropped from the operating system, as bytes. */
   | { readonly type: 'dropImage'; readonly name: string; readonly bytes: Uint8Array }
-  | {
+  | (PreviewRequestFields & {
       readonly type: 'preview';
-      readonly requestId: number;
-      readonly imageToken: string;
-      readonly styleId: string;
-      readonly size: PreviewSize;
-      readonly scale: number;
       /** Other styles mixed in (absent: the style alone); `blendMode` only comes with a blend. */
       readonly blend?: readonly GalleryBlendPart[];
       readonly blendMode?: BlendMode;
-    }
+    })
   | {
       readonly type: 'save';
       readonly mode: 'save' | 'saveAs';
