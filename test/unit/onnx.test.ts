@@ -22,8 +22,9 @@ import { ONNX_FILE, ONNX_SIDECAR, ensureOnnxModel, sha256OfWeights } from '../..
 import { openStylizer } from '../../src/engine/stylizer';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
+import { SMALL_ARCHITECTURE, smallWeights } from '../helpers/weights';
 
-const SMALL: TransformNetArchitecture = { type: 'johnson2016', filters: [16, 32, 64], residualBlocks: 3 };
+const SMALL: TransformNetArchitecture = SMALL_ARCHITECTURE;
 
 /** A deterministic, textured RGB image (edges and gradients, so layout mistakes show). */
 function syntheticImage(width: number, height: number, seed = 1): FloatImage {
@@ -38,19 +39,6 @@ function syntheticImage(width: number, height: number, seed = 1): FloatImage {
 async function decodeImage(file: string): Promise<FloatImage> {
   const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, channels: 3, data: Float32Array.from(data) };
-}
-
-/** Small-architecture weights with non-trivial norm shift/scale, so a swapped or mis-laid parameter shows. */
-async function smallWeights(seed: number, arch: TransformNetArchitecture = SMALL): Promise<WeightMap> {
-  const net = TransformNet.init(arch, seed);
-  const w = await net.toWeights();
-  net.dispose();
-  let k = seed;
-  for (const [name, v] of w) {
-    if (name.endsWith('/shift')) w.set(name, v.map(() => Math.sin(k++) * 0.5));
-    if (name.endsWith('/scale')) w.set(name, v.map(() => 1 + Math.cos(k++) * 0.3));
-  }
-  return w;
 }
 
 const cpuOnly = { providers: ['cpu'] as const };

@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-wasm';
-import { PAPER_ARCHITECTURE, layerSpecs, type TransformNetArchitecture, type WeightMap } from '../../src/model/architecture';
+import { PAPER_ARCHITECTURE, layerSpecs, type TransformNetArchitecture } from '../../src/model/architecture';
 import { validateNormStats, type NormStats } from '../../src/model/normStats';
 import { exportTransformNetToOnnx } from '../../src/model/onnxExport';
 import { NORM_STATS_METADATA_KEYS, normLayersOf, withExternalNormStats, withNormStatsOutputs } from '../../src/model/onnxNormStats';
@@ -26,8 +26,9 @@ import { poolNormStats, shouldTile, stylizeTiled, type TileProgress } from '../.
 import { stylizeDecoded, stylizeDecoded8, stylizeFiles } from '../../src/engine/stylizeJob';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
+import { SMALL_ARCHITECTURE, smallWeights } from '../helpers/weights';
 
-const SMALL: TransformNetArchitecture = { type: 'johnson2016', filters: [16, 32, 64], residualBlocks: 3 };
+const SMALL: TransformNetArchitecture = SMALL_ARCHITECTURE;
 const cpuOnly = { providers: ['cpu'] as const };
 
 /** A deterministic textured RGB image. */
@@ -38,18 +39,6 @@ function syntheticImage(width: number, height: number, seed = 1): FloatImage {
     data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, v));
   }
   return { width, height, channels: 3, data };
-}
-
-async function smallWeights(seed: number, arch: TransformNetArchitecture = SMALL): Promise<WeightMap> {
-  const net = TransformNet.init(arch, seed);
-  const w = await net.toWeights();
-  net.dispose();
-  let k = seed;
-  for (const [name, v] of w) {
-    if (name.endsWith('/shift')) w.set(name, v.map(() => Math.sin(k++) * 0.5));
-    if (name.endsWith('/scale')) w.set(name, v.map(() => 1 + Math.cos(k++) * 0.3));
-  }
-  return w;
 }
 
 /** A photo resized to width × height (after turning it by `rotate` degrees), as bytes. */
