@@ -294,6 +294,19 @@ function roundTo8Bits(raw: Buffer): Buffer {
   return out;
 }
 
+/** RGB bytes and an alpha band → interleaved RGBA bytes (the inverse of splitChannels8). */
+function interleaveAlpha(rgb: Uint8Array, alpha: Uint8Array): Uint8Array {
+  const n = alpha.length;
+  const out = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    out[i * 4] = rgb[i * 3];
+    out[i * 4 + 1] = rgb[i * 3 + 1];
+    out[i * 4 + 2] = rgb[i * 3 + 2];
+    out[i * 4 + 3] = alpha[i];
+  }
+  return out;
+}
+
 /** Interleaved RGB(A) bytes → RGB bytes and, when some pixel is not opaque, the alpha bytes. */
 function splitChannels8(data: Uint8Array, width: number, height: number, channels: number): { rgb: RgbBytes; alpha?: Uint8Array } {
   const n = width * height;
@@ -394,13 +407,7 @@ export async function encodeImage(img: EncodableImage, format: ImageFormat, opts
     }
     channels = 3;
   } else {
-    pixels = new Uint8Array(n * 4);
-    for (let i = 0; i < n; i++) {
-      pixels[i * 4] = rgb[i * 3];
-      pixels[i * 4 + 1] = rgb[i * 3 + 1];
-      pixels[i * 4 + 2] = rgb[i * 3 + 2];
-      pixels[i * 4 + 3] = img.alpha[i];
-    }
+    pixels = interleaveAlpha(rgb, img.alpha);
     channels = 4;
   }
 
@@ -456,17 +463,7 @@ export async function resizeFloatImage(img: FloatImage, spec: ResizeSpec): Promi
  */
 export async function resizeImage<T extends RgbaImage>(img: T, spec: ResizeSpec): Promise<T> {
   const rgb = toBytes(img.rgb.data);
-  let bytes = rgb;
-  if (img.alpha) {
-    const n = img.width * img.height;
-    bytes = new Uint8Array(n * 4);
-    for (let i = 0; i < n; i++) {
-      bytes[i * 4] = rgb[i * 3];
-      bytes[i * 4 + 1] = rgb[i * 3 + 1];
-      bytes[i * 4 + 2] = rgb[i * 3 + 2];
-      bytes[i * 4 + 3] = img.alpha[i];
-    }
-  }
+  const bytes = img.alpha ? interleaveAlpha(rgb, img.alpha) : rgb;
   const { data, info } = await resizeRaw(bytes, img.width, img.height, img.alpha ? 4 : 3, spec);
   const split = splitChannels(data, info.width, info.height, info.channels);
   return { ...img, width: info.width, height: info.height, rgb: split.rgb, alpha: split.alpha };
@@ -474,17 +471,7 @@ export async function resizeImage<T extends RgbaImage>(img: T, spec: ResizeSpec)
 
 /** resizeImage for byte images (alpha resized with the colours, premultiplied). */
 export async function resizeImage8<T extends RgbaImage8>(img: T, spec: ResizeSpec): Promise<T> {
-  let bytes = img.rgb.data;
-  if (img.alpha) {
-    const n = img.width * img.height;
-    bytes = new Uint8Array(n * 4);
-    for (let i = 0; i < n; i++) {
-      bytes[i * 4] = img.rgb.data[i * 3];
-      bytes[i * 4 + 1] = img.rgb.data[i * 3 + 1];
-      bytes[i * 4 + 2] = img.rgb.data[i * 3 + 2];
-      bytes[i * 4 + 3] = img.alpha[i];
-    }
-  }
+  const bytes = img.alpha ? interleaveAlpha(img.rgb.data, img.alpha) : img.rgb.data;
   const { data, info } = await resizeRaw(bytes, img.width, img.height, img.alpha ? 4 : 3, spec);
   const split = splitChannels8(data, info.width, info.height, info.channels);
   return { ...img, width: info.width, height: info.height, rgb: split.rgb, alpha: split.alpha };
