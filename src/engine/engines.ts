@@ -35,6 +35,15 @@ function isUnder(dir: string, roots: readonly string[] = []): boolean {
 
 const MAX_OPEN = 3;
 
+/** Runs `f` on `img`; an out-of-memory failure of any runtime becomes one 'image-too-large' error. */
+async function withMemoryError<T>(img: FloatImage, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw memoryError(e, img) ?? e;
+  }
+}
+
 class CachingStylizeEngine implements StylizeEngine {
   label = '';
   private readonly open = new Map<string, Promise<Stylizer>>();
@@ -79,23 +88,13 @@ class CachingStylizeEngine implements StylizeEngine {
   async stylize(style: LoadedStyle, img: FloatImage): Promise<FloatImage> {
     const stylizer = await this.stylizerFor(style);
     this.label = stylizer.description;
-    try {
-      return await stylizer.stylize(img);
-    } catch (e) {
-      throw memoryError(e, img) ?? e;
-    }
+    return withMemoryError(img, () => stylizer.stylize(img));
   }
 
   async openStatsPass(style: LoadedStyle): Promise<StatsPass> {
     const pass = await (await this.stylizerFor(style)).openStatsPass();
     return {
-      measure: async (img) => {
-        try {
-          return await pass.measure(img);
-        } catch (e) {
-          throw memoryError(e, img) ?? e;
-        }
-      },
+      measure: (img) => withMemoryError(img, () => pass.measure(img)),
       close: () => pass.close(),
     };
   }
@@ -105,13 +104,7 @@ class CachingStylizeEngine implements StylizeEngine {
     this.label = stylizer.description;
     const pass = await stylizer.openTilePass(stats);
     return {
-      stylize: async (img) => {
-        try {
-          return await pass.stylize(img);
-        } catch (e) {
-          throw memoryError(e, img) ?? e;
-        }
-      },
+      stylize: (img) => withMemoryError(img, () => pass.stylize(img)),
       close: () => pass.close(),
     };
   }
