@@ -75,10 +75,7 @@ export function runCli(argv: string[]): void {
   // Training and tfjs stylizing run on the threaded WebAssembly build (2.5× faster on 2 cores);
   // its threads would keep the process alive, so it exits once its output is written.
   allowThreadedWasm();
-  const exit = (code: number) => {
-    process.exitCode = code;
-    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  };
+  const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   main(argv).then(exit, (e) => { console.error(`fst: ${(e as Error).message}`); exit(1); });
 }
 

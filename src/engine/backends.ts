@@ -72,8 +72,6 @@ function threadedFilesDir(wasmDir: string | undefined): string | undefined {
   return wasmDir && fs.existsSync(path.join(wasmDir, 'tfjs-backend-wasm-threaded-simd.worker.js')) ? wasmDir : undefined;
 }
 
-/** Threads of the WebAssembly backend once started (1: the single-threaded build). */
-let wasmThreads = 1;
 let threadedAllowed = false;
 
 /**
@@ -85,16 +83,17 @@ export function allowThreadedWasm(allowed = true): void {
   threadedAllowed = allowed;
 }
 
-async function tryWasm(opts: BackendOptions, note: (reason: string) => void): Promise<void> {
+/** Starts the WebAssembly backend; returns its threads (1: the single-threaded build). */
+async function tryWasm(opts: BackendOptions, note: (reason: string) => void): Promise<number> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const dir = opts.wasmDir ?? defaultWasmDir();
   if (dir) wasm.setWasmPaths(dir.endsWith(path.sep) ? dir : dir + path.sep);
   const threads = Math.min(8, opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : os.cpus().length);
-  wasmThreads = 1;
+  let started = 1;
   if (threads > 1 && threadedAllowed) {
     try {
       const { useThreadedWasmBackend } = await import('./wasmKernels/threadedBackend');
-      wasmThreads = await useThreadedWasmBackend({ threads, filesDir: threadedFilesDir(dir) });
+      started = await useThreadedWasmBackend({ threads, filesDir: threadedFilesDir(dir) });
     } catch (e) {
       // The single-threaded build still works: say why, and go on with it.
       note(`threaded WebAssembly: ${(e as Error).message}`);
@@ -105,6 +104,7 @@ async function tryWasm(opts: BackendOptions, note: (reason: string) => void): Pr
   // pass among them, so tfjs stylization gains too).
   const { registerWasmTrainingKernels } = await import('./wasmKernels');
   registerWasmTrainingKernels();
+  return started;
 }
 
 async function tryCpu(): Promise<void> {
@@ -129,11 +129,12 @@ export async function initTfjsBackend(preference: TfjsBackendPreference = 'auto'
   const skipped: { name: string; reason: string }[] = [];
   for (const name of order) {
     try {
+      let threads = 1;
       if (name === 'tfjs-node-gpu' || name === 'tfjs-node') await tryNative(`@tensorflow/${name}`, opts);
-      else if (name === 'wasm') await tryWasm(opts, (reason) => skipped.push({ name: 'wasm-threaded', reason }));
+      else if (name === 'wasm') threads = await tryWasm(opts, (reason) => skipped.push({ name: 'wasm-threaded', reason }));
       else await tryCpu();
       await tf.ready();
-      const label = name === 'wasm' && wasmThreads > 1 ? `WebAssembly (SIMD, ${wasmThreads} threads)` : LABELS[name];
+      const label = threads > 1 ? `WebAssembly (SIMD, ${threads} threads)` : LABELS[name];
       current = { name, tfjsName: tf.getBackend(), label, skipped };
       return current;
     } catch (e) {
