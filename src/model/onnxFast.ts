@@ -25,8 +25,8 @@ import {
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_METADATA_KEYS, DEFAULT_OPSET, deconvWeightToOnnx } from './onnxExport';
 import { StyleTransferError } from '../protocol/errors';
 
-/** Bump when the fast graph changes, so cached files are rebuilt. */
-export const FAST_GRAPH_VERSION = 1;
+/** Bump when the fast graph changes, so cached files are rebuilt (2: sub-pixel transposed convs in fp32). */
+export const FAST_GRAPH_VERSION = 2;
 
 const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
