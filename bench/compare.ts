@@ -1,13 +1,14 @@
 // Side by side in one process: the reference graph with ONNX Runtime's default settings (the
-// state before the performance work) and the engine's graphs, run round-robin so that load
-// from other processes spreads evenly over them. One JSON line per graph, plus one with the
-// speed-ups.
-//   node --import tsx bench/compare.ts --size 1024 [--rounds 5] [--precisions reference,fp32,int8]
+// state before the performance work) and the engine's graphs with the engine's session settings
+// (ENGINE_SESSION_OPTIONS: no memory arena; `--arena on` gives them ONNX Runtime's default
+// arena instead), run round-robin so that load from other processes spreads evenly over them.
+// One JSON line per graph, with its speed-up over the reference.
+//   node --import tsx bench/compare.ts --size 1024 [--rounds 5] [--precisions reference,fp32,int8] [--arena engine|on]
 import os from 'node:os';
 import { macsPerPixel } from '../src/model/architecture';
 import { exportTransformNetToOnnx } from '../src/model/onnxExport';
 import { exportFastTransformNet } from '../src/model/onnxFast';
-import { createOnnxSession, stylizeWithOnnx, type OnnxStyleSession } from '../src/engine/onnxRunner';
+import { ENGINE_SESSION_OPTIONS, createOnnxSession, stylizeWithOnnx, type OnnxStyleSession } from '../src/engine/onnxRunner';
 import * as q from '../src/engine/onnxQuantized';
 import { REPO, loadImage, loadWeights, median } from './common';
 
@@ -19,6 +20,7 @@ const opt = (name: string, dflt: string) => {
 const size = Number(opt('size', '1024'));
 const rounds = Number(opt('rounds', '5'));
 const precisions = opt('precisions', 'reference,fp32,int8').split(',');
+const arena = opt('arena', 'engine');
 
 async function main(): Promise<void> {
   const { arch, weights, source } = await loadWeights();
@@ -36,7 +38,13 @@ async function main(): Promise<void> {
       model = q.exportInt8Model(arch, weights, await q.collectCalibrationStats(arch, weights, images.calibration));
       note.int8Layers = q.int8Layers(arch).join(',');
     }
-    const session = await createOnnxSession(model, { providers: ['cpu'], ...(p === 'int8' ? { sessionConfig: q.INT8_SESSION_CONFIG } : {}) });
+    const engineSettings = p !== 'reference' && arena === 'engine';
+    note.arena = engineSettings && ENGINE_SESSION_OPTIONS.enableCpuMemArena === false ? 'off' : 'on';
+    const session = await createOnnxSession(model, {
+      providers: ['cpu'],
+      ...(engineSettings ? ENGINE_SESSION_OPTIONS : {}),
+      ...(p === 'int8' ? { sessionConfig: q.INT8_SESSION_CONFIG } : {}),
+    });
     await stylizeWithOnnx(session, img); // warm-up
     runs.push({ precision: p, session, times: [], cpu: [], note });
   }
