@@ -182,12 +182,15 @@ async function trainFigures() {
   }
   emit({ type: 'train', backend: 'tfjs-webgpu', available: false, reason: '@tensorflow/tfjs-backend-webgpu and the webgpu (Dawn) package are not dependencies; see the performance notes for the measured software-adapter figures' });
   emit({ type: 'train', backend: 'tfjs-cpu', available: false, reason: 'skipped: plain-JavaScript tfjs needs ~1000 s per 128² step here (DESIGN §5)' });
+  // Full mode: the single-threaded build, then the threaded build with one thread per core
+  // (what training runs on; src/engine/wasmKernels/threadedBackend.ts).
   const jobs = quick
     ? [{ sizes: '128', batches: '1', vgg: 'relu3_1', steps: '1' }]
-    : [{ sizes: '128,256', batches: '1,4', vgg: 'relu5_1', steps: reps }];
+    : [{ sizes: '128,256', batches: '1,4', vgg: 'relu5_1', steps: reps },
+      { sizes: '128,256', batches: '1,4', vgg: 'relu5_1', steps: reps, threads: String(os.cpus().length) }];
   for (const j of jobs) {
-    note(`train-step wasm sizes ${j.sizes} batches ${j.batches} vgg ${j.vgg}`);
-    const r = await runScript('train-step', ['--sizes', j.sizes, '--batches', j.batches, '--vgg', j.vgg, '--steps', j.steps], { timeoutSec: quick ? 100 : 3600 });
+    note(`train-step wasm sizes ${j.sizes} batches ${j.batches} vgg ${j.vgg}${j.threads ? ` threads ${j.threads}` : ''}`);
+    const r = await runScript('train-step', ['--sizes', j.sizes, '--batches', j.batches, '--vgg', j.vgg, '--steps', j.steps, ...(j.threads ? ['--threads', j.threads] : [])], { timeoutSec: quick ? 100 : 3600 });
     if (r.lines.length === 0) emit({ type: 'train', backend: 'tfjs-wasm', available: false, reason: `train-step exited with code ${r.code}: ${r.tail}` });
     for (const l of r.lines) {
       const { name: _name, ...rest } = l;
