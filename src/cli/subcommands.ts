@@ -8,7 +8,7 @@ import { exportTransformNetToOnnx } from '../model/onnxExport';
 import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 import {
-  DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TRAINING_PRESETS,
+  DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TRAINING_BACKENDS, TRAINING_PRESETS,
   type ColorMode, type JobProgress, type OptimizeOptions, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime, type TrainingPresetName,
 } from '../protocol/jobs';
 import { STYLIZE_PRECISIONS } from '../engine/onnxQuantized';
@@ -143,7 +143,7 @@ const stylizeCommand: Command = {
     scale: 'resize the input first (0.1-4); smaller = larger brush strokes',
     runtime: 'auto (ONNX Runtime, else tfjs), onnx or tfjs',
     precision: 'ONNX graph: auto or fp32 (fast float graph), int8 (faster; refused for styles it would change visibly) or reference',
-    backend: 'tfjs backend when tfjs runs: auto, tfjs-node-gpu, tfjs-node, wasm or cpu',
+    backend: `tfjs backend when tfjs runs: ${TRAINING_BACKENDS.join(', ')}`,
     quiet: 'do not report the runtime used on stderr',
     'max-pixels': 'refuse images with more pixels than this (default 100000000)',
     'tile-size': 'stylize in tiles of at most this many pixels per side (default: automatic, tiles above 2 megapixels)',
@@ -177,7 +177,7 @@ const stylizeCommand: Command = {
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const precision = choice<StylizePrecision>(v, 'precision', STYLIZE_PRECISIONS) ?? 'auto';
     const maxInputPixels = numberOpt(v, 'max-pixels', 1, 1e10);
-    const tfjsBackend = choice(v, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const) ?? 'auto';
+    const tfjsBackend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
     const engine = await createStylizeEngine({ runtime, tfjsBackend, precision });
     try {
       const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine);
@@ -271,7 +271,7 @@ const trainCommand: Command = {
     style: 'the style image (a painting)', data: 'folder of training photos (searched recursively)',
     output: 'checkpoint folder to create (or to resume with --resume)', vgg: 'VGG19 weights: tfjs layers-model folder or imagenet-vgg-verydeep-19.mat',
     preset: `${TRAINING_PRESETS.join(', ')} (default quick)`, name: 'display name (default: the output folder name)',
-    resume: 'continue training the checkpoint in --output exactly where it stopped', backend: 'auto, tfjs-node-gpu, tfjs-node, wasm or cpu',
+    resume: 'continue training the checkpoint in --output exactly where it stopped', backend: TRAINING_BACKENDS.join(', '),
     iterations: 'total training steps (overrides the preset; with --resume: extend to this many)', epochs: 'passes over the data (when iterations is 0)',
     'batch-size': 'images per step', 'image-size': 'training image size in pixels', 'learning-rate': 'Adam learning rate',
     'content-weight': 'content loss weight', 'style-weight': 'style loss weight', 'tv-weight': 'total-variation weight',
@@ -289,7 +289,7 @@ const trainCommand: Command = {
     const output = path.resolve(required(v, 'output'));
     const resume = v.resume === true;
     const preset = choice<TrainingPresetName>(v, 'preset', TRAINING_PRESETS) ?? 'quick';
-    const backend = choice(v, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const) ?? 'auto';
+    const backend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
     const logEvery = numberOpt(v, 'log-every', 1, 1e9) ?? 10;
     const previewDir = str(v, 'preview-dir');
     const opts = {
@@ -365,7 +365,7 @@ const optimizeCommand: Command = {
     format: `output format: ${OUTPUT_FORMATS.join(', ')} (default png)`, quality: 'JPEG/WebP/AVIF quality 1-100',
     'preview-dir': 'write a preview image into this folder every --preview-every steps',
     'preview-every': 'steps between previews (default 10 with --preview-dir)',
-    'log-every': 'print a progress line every N steps (default 10)', backend: 'auto, tfjs-node-gpu, tfjs-node, wasm or cpu',
+    'log-every': 'print a progress line every N steps (default 10)', backend: TRAINING_BACKENDS.join(', '),
     'save-on-cancel': 'on Ctrl+C write the best image so far (default: write nothing)',
   },
   examples: [
@@ -379,7 +379,7 @@ const optimizeCommand: Command = {
       if (n !== undefined && !Number.isInteger(n)) throw badInput(`--${name} must be a whole number, got "${str(v, name)}"`);
       return n;
     };
-    const backend = choice(v, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const) ?? 'auto';
+    const backend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
     const logEvery = intOpt('log-every', 1, 1e9) ?? 10;
     const previewDir = str(v, 'preview-dir');
     const styleLayers = str(v, 'style-layers')?.split(',').map((x) => x.trim()).filter(Boolean);

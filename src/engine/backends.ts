@@ -1,16 +1,18 @@
 // Picks the TensorFlow.js backend at run time (DESIGN §5): tfjs-node-gpu (CUDA), tfjs-node,
-// then WebAssembly (with our gradient kernels), then plain JS. The GPU/native packages cannot
-// be installed on every machine, so they are loaded only when present — from node_modules or
-// from extra folders (where "Set Up GPU Acceleration…" installs them).
+// then WebAssembly (with our gradient kernels), then plain JS; WebGPU (any GPU vendor;
+// webgpuBackend.ts) when named. The GPU/native packages cannot be installed on every machine,
+// so they are loaded only when present — from node_modules or from extra folders (where "Set
+// Up GPU Acceleration…" installs them).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../model/tf';
 import { StyleTransferError } from '../protocol/errors';
+import type { TrainingBackend } from '../protocol/jobs';
+import { startWebGpuBackend } from './webgpuBackend';
 
-export type TfjsBackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
-export const TFJS_BACKEND_PREFERENCES: readonly TfjsBackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export type TfjsBackendPreference = TrainingBackend;
 
 export interface BackendReport {
   /** What ran: one of the preferences other than 'auto'. */
@@ -24,8 +26,10 @@ export interface BackendReport {
 }
 
 export interface BackendOptions {
-  /** Folders whose node_modules may hold @tensorflow/tfjs-node(-gpu). */
+  /** Folders whose node_modules may hold @tensorflow/tfjs-node(-gpu) or the WebGPU packages. */
   readonly extraModuleRoots?: readonly string[];
+  /** WebGPU may run on a software adapter when there is no GPU (tests and benchmarks only). */
+  readonly allowSoftwareWebGpu?: boolean;
   /** Folder holding tfjs-backend-wasm's .wasm files (the bundles copy them to dist/wasm). */
   readonly wasmDir?: string;
   /**
@@ -115,6 +119,7 @@ async function tryCpu(): Promise<void> {
 const LABELS: Record<BackendReport['name'], string> = {
   'tfjs-node-gpu': 'TensorFlow (CUDA GPU)',
   'tfjs-node': 'TensorFlow (native CPU)',
+  webgpu: 'WebGPU',
   wasm: 'WebAssembly (SIMD)',
   cpu: 'JavaScript (slow)',
 };
@@ -125,16 +130,22 @@ const LABELS: Record<BackendReport['name'], string> = {
  */
 export async function initTfjsBackend(preference: TfjsBackendPreference = 'auto', opts: BackendOptions = {}): Promise<BackendReport> {
   if (current && (preference === 'auto' || preference === current.name)) return current;
+  // WebGPU only when named: Set Up GPU Acceleration… names it, and on machines without a GPU
+  // Dawn's start would only cost time before WebAssembly.
   const order: BackendReport['name'][] = preference === 'auto' ? ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] : [preference];
   const skipped: { name: string; reason: string }[] = [];
   for (const name of order) {
     try {
       let threads = 1;
+      let label = LABELS[name];
       if (name === 'tfjs-node-gpu' || name === 'tfjs-node') await tryNative(`@tensorflow/${name}`, opts);
-      else if (name === 'wasm') threads = await tryWasm(opts, (reason) => skipped.push({ name: 'wasm-threaded', reason }));
+      else if (name === 'webgpu') {
+        const gpu = await startWebGpuBackend({ extraModuleRoots: opts.extraModuleRoots, allowSoftwareAdapter: opts.allowSoftwareWebGpu });
+        label = `WebGPU (${gpu.adapter}${gpu.software ? ', software' : ''})`;
+      } else if (name === 'wasm') threads = await tryWasm(opts, (reason) => skipped.push({ name: 'wasm-threaded', reason }));
       else await tryCpu();
       await tf.ready();
-      const label = threads > 1 ? `WebAssembly (SIMD, ${threads} threads)` : LABELS[name];
+      if (threads > 1) label = `WebAssembly (SIMD, ${threads} threads)`;
       current = { name, tfjsName: tf.getBackend(), label, skipped };
       return current;
     } catch (e) {

@@ -130,7 +130,7 @@ export type JobRequest =
   | { readonly type: 'checkOnnxProvider'; readonly provider: 'cuda' | 'webgpu' | 'cpu' };
 
 /** What "Set Up GPU Acceleration…" can install. */
-export const GPU_TARGETS = ['tfjs-node-gpu', 'tfjs-node', 'onnx-cuda'] as const;
+export const GPU_TARGETS = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'onnx-cuda'] as const;
 export type GpuTarget = (typeof GPU_TARGETS)[number];
 
 export interface GpuSetupRequest {
@@ -255,11 +255,15 @@ export type WorkerToHost =
   | { readonly type: 'error'; readonly id: number; readonly error: ErrorInfo }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string };
 
+/** TensorFlow.js backends for training ('auto': the first that loads of tfjs-node-gpu, tfjs-node, wasm, cpu). */
+export const TRAINING_BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
+export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
+
 /** Settings the host passes with each job (from VS Code's configuration). */
 export interface EngineSettings {
-  readonly trainingBackend: 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+  readonly trainingBackend: TrainingBackend;
   readonly stylizeRuntime: StylizeRuntime;
-  /** ONNX graph for stylizing: 'auto' (int8 when it passes a 40 dB check, else fast fp32), 'fp32', 'int8', 'reference'. */
+  /** ONNX graph for stylizing: 'auto' (= 'fp32', the fast graph), 'fp32', 'int8' (refused below 40 dB against fp32), 'reference'. */
   readonly stylizePrecision?: StylizePrecision;
   readonly threads: number;
   /** Where the engine may cache things (exported ONNX models of read-only styles…). */
@@ -371,12 +375,12 @@ const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
   setUpGpu: object({
     options: object({ target: oneOf(GPU_TARGETS), storageDir: isAbsolutePath }, { tfjsMirror: isString, customLibtensorflow: isString, node: isString, force: isBoolean }),
   }),
-  initBackend: object({ preference: oneOf(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']) }),
+  initBackend: object({ preference: oneOf(TRAINING_BACKENDS) }),
   checkOnnxProvider: object({ provider: oneOf(['cuda', 'webgpu', 'cpu']) }),
 };
 
 const ENGINE_SETTINGS = object({
-  trainingBackend: oneOf(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']), stylizeRuntime: oneOf(['auto', 'onnx', 'tfjs']), threads: isNumber,
+  trainingBackend: oneOf(TRAINING_BACKENDS), stylizeRuntime: oneOf(['auto', 'onnx', 'tfjs']), threads: isNumber,
   cacheDir: isAbsolutePath, extraModuleRoots: arrayOf(isAbsolutePath), maxInputPixels: isNumber,
 }, { readOnlyRoots: arrayOf(isAbsolutePath), stylizePrecision: oneOf(['auto', 'fp32', 'int8', 'reference']) });
 

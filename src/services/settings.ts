@@ -1,7 +1,7 @@
 // Typed access to the extension's settings (package.json → contributes.configuration).
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { OUTPUT_FORMATS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
+import { OUTPUT_FORMATS, TRAINING_BACKENDS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
 
 const SECTION = 'fastStyleTransfer';
 
@@ -39,7 +39,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     preserveColors: oneOf<ColorMode>(get('preserveColors'), ['none', 'luminance', 'histogram'], 'none'),
     stylizeRuntime: oneOf<StylizeRuntime>(get('stylizeRuntime'), ['auto', 'onnx', 'tfjs'], 'auto'),
     stylizePrecision: oneOf<StylizePrecision>(get('stylizePrecision'), ['auto', 'fp32', 'int8', 'reference'], 'auto'),
-    trainingBackend: oneOf<EngineSettings['trainingBackend']>(get('trainingBackend'), ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], 'auto'),
+    trainingBackend: oneOf<EngineSettings['trainingBackend']>(get('trainingBackend'), TRAINING_BACKENDS, 'auto'),
     threads: Math.max(0, Math.floor(number(get('threads'), 0))),
     defaultPreset: oneOf(get('defaultPreset'), TRAINING_PRESETS, 'quick'),
     vggWeightsPath: text(get('vggWeightsPath'), ''),

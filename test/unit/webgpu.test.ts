@@ -1,0 +1,39 @@
+// Training on tfjs's WebGPU backend (src/engine/webgpuBackend.ts), in a child process. This
+// machine has no GPU, so the child accepts Mesa's software OpenGL ES adapter (Debian packages
+// libegl-mesa0, libgles2, libgl1-mesa-dri; .ci/run installs them): the kernels are the ones a
+// real GPU runs, so the numbers must match the cpu backend's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { REPO_ROOT } from '../helpers/paths';
+
+test('WebGPU: four training steps (transform net, perceptual loss, Adam) match the cpu backend', () => {
+  const child = path.join(REPO_ROOT, 'test', 'helpers', 'webgpuTrainChild.ts');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', child], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 240_000 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  assert.equal(r.status, 0, `child failed: ${line}\n${r.stderr.slice(-2000)}`);
+  const out = JSON.parse(line) as { label: string; tfjsName: string; gpuLosses: number[]; cpuLosses: number[]; worstWeightDiff: number; leaked: number };
+  console.log(`WebGPU adapter: ${out.label}`);
+  assert.equal(out.tfjsName, 'webgpu');
+  assert.match(out.label, /^WebGPU \(.+\)$/);
+  assert.equal(out.gpuLosses.length, 4);
+  out.gpuLosses.forEach((l, i) => {
+    const rel = Math.abs(l - out.cpuLosses[i]) / out.cpuLosses[i];
+    assert.ok(rel < 1e-4, `step ${i + 1}: WebGPU loss ${l} vs cpu ${out.cpuLosses[i]} (relative ${rel})`);
+  });
+  assert.ok(out.gpuLosses[3] < out.gpuLosses[0], `training lowers the loss: ${out.gpuLosses.join(', ')}`);
+  assert.ok(out.worstWeightDiff < 1e-3, `weights after four steps differ by ${out.worstWeightDiff} (relative)`);
+  assert.equal(out.leaked, 0, 'tensors left behind on the WebGPU backend');
+});
+
+test('WebGPU: without a GPU the named backend fails with the reason, never on a software adapter by surprise', () => {
+  const child = path.join(REPO_ROOT, 'test', 'helpers', 'webgpuTrainChild.ts');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', child, 'refuse'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  assert.equal(r.status, 0, `child failed: ${line}\n${r.stderr.slice(-2000)}`);
+  const out = JSON.parse(line) as { loaded?: string; refused?: string; code?: string };
+  assert.equal(out.loaded, undefined, `this machine has no GPU, yet WebGPU loaded: ${out.loaded}`);
+  assert.equal(out.code, 'backend');
+  assert.match(out.refused ?? '', /webgpu: (no WebGPU adapter: Dawn found no GPU|only a software WebGPU adapter .* slower than WebAssembly)/);
+});
