@@ -1,7 +1,8 @@
 // Palette → "Set Up GPU Acceleration…": choose what to install (TensorFlow with CUDA for
-// training, native TensorFlow on the CPU, or ONNX Runtime's CUDA provider for stylizing),
-// check the NVIDIA prerequisites with one precise message each, install in the worker with a
-// cancellable progress notification, then switch the engine to it and check that it loads.
+// training, native TensorFlow on the CPU, WebGPU for training on any GPU, or ONNX Runtime's
+// CUDA provider for stylizing), check the prerequisites with one precise message each, install
+// in the worker with a cancellable progress notification, then switch the engine to it and
+// check that it loads.
 import * as vscode from 'vscode';
 import type { GpuTarget, PrerequisiteCheckInfo } from '../protocol/jobs';
 import { codeOf, messageOf, type CommandContext } from './context';
@@ -11,6 +12,7 @@ const TITLE = 'Set Up GPU Acceleration';
 export const GPU_CHOICES: readonly { target: GpuTarget; label: string; detail: string }[] = [
   { target: 'tfjs-node-gpu', label: 'TensorFlow with CUDA (train on an NVIDIA GPU)', detail: 'Installs @tensorflow/tfjs-node-gpu 4.22 (downloads TensorFlow, about 400 MB). Needs an NVIDIA driver, CUDA 11.2 and cuDNN 8.1; Linux or Windows.' },
   { target: 'tfjs-node', label: 'Native TensorFlow on the CPU (faster training without a GPU)', detail: 'Installs @tensorflow/tfjs-node 4.22 (downloads TensorFlow, about 100 MB).' },
+  { target: 'webgpu', label: 'WebGPU (train on any GPU: AMD, Intel, Apple, NVIDIA)', detail: 'Installs webgpu 0.6.2 (Dawn, about 130 MB) and @tensorflow/tfjs-backend-webgpu 4.22 from npm. Needs a GPU driver with Vulkan (Linux), Metal (macOS) or Direct3D 12 (Windows); no CUDA.' },
   { target: 'onnx-cuda', label: 'ONNX Runtime CUDA provider (stylize on an NVIDIA GPU)', detail: 'Downloads ONNX Runtime\'s CUDA provider from NuGet (about 400 MB). Needs an NVIDIA driver, CUDA 12 and cuDNN 9.' },
 ];
 
@@ -42,7 +44,8 @@ export async function setUpGpuCommand(ctx: CommandContext, preset?: GpuTarget): 
   // 1. Prerequisites, each with its own message.
   let checks: readonly PrerequisiteCheckInfo[];
   try {
-    checks = (await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${TITLE}: checking the NVIDIA driver, CUDA and cuDNN…` },
+    const checking = target === 'webgpu' ? 'checking for a GPU driver' : target === 'tfjs-node' ? 'checking the platform' : 'checking the NVIDIA driver, CUDA and cuDNN';
+    checks = (await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${TITLE}: ${checking}…` },
       () => ctx.engine.request({ type: 'checkGpu', target: target! }))).checks;
   } catch (e) {
     void vscode.window.showErrorMessage(`Could not check the GPU prerequisites: ${messageOf(e)}`);
@@ -78,7 +81,8 @@ export async function setUpGpuCommand(ctx: CommandContext, preset?: GpuTarget): 
       return false;
     }
     ctx.log.error(`GPU setup (${target}) failed: ${messageOf(e)}`);
-    const actions = codeOf(e) === 'network' && target !== 'onnx-cuda' ? ['Set a Mirror…', 'Show Log'] : ['Show Log'];
+    // A mirror helps only the TensorFlow downloads (the WebGPU packages come from the npm registry).
+    const actions = codeOf(e) === 'network' && (target === 'tfjs-node-gpu' || target === 'tfjs-node') ? ['Set a Mirror…', 'Show Log'] : ['Show Log'];
     const a = await vscode.window.showErrorMessage(`Could not set up ${choice.label}: ${messageOf(e)}`, ...actions);
     if (a === 'Show Log') ctx.log.show();
     if (a === 'Set a Mirror…') await vscode.commands.executeCommand('workbench.action.openSettings', 'fastStyleTransfer.gpu');

@@ -1,6 +1,7 @@
-// "Set Up GPU Acceleration…", engine side: checks the NVIDIA prerequisites, installs
-// @tensorflow/tfjs-node-gpu (or tfjs-node) into the extension's storage with npm, or fetches
-// ONNX Runtime's CUDA provider, and reports each failure with one precise message.
+// "Set Up GPU Acceleration…", engine side: checks the prerequisites, installs
+// @tensorflow/tfjs-node-gpu (or tfjs-node, or the WebGPU packages of webgpuBackend.ts) into the
+// extension's storage with npm, or fetches ONNX Runtime's CUDA provider, and reports each
+// failure with one precise message.
 //
 // Facts (DESIGN §5): tfjs-node(-gpu) 4.22's install script downloads libtensorflow 2.9.1 and a
 // prebuilt addon from storage.googleapis.com (mirror: TFJS_NODE_CDN_STORAGE / TFJS_NODE_BASE_URI,
@@ -14,10 +15,13 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { StyleTransferError } from '../protocol/errors';
+import type { GpuTarget } from '../protocol/jobs';
 
-export type GpuTarget = 'tfjs-node-gpu' | 'tfjs-node' | 'onnx-cuda';
-export const GPU_TARGETS: readonly GpuTarget[] = ['tfjs-node-gpu', 'tfjs-node', 'onnx-cuda'];
+export type { GpuTarget };
 export const TFJS_NODE_VERSION = '4.22.0';
+/** The WebGPU packages (webgpuBackend.ts): Dawn for Node, and tfjs's WebGPU kernels for our tfjs-core. */
+export const WEBGPU_PACKAGE_VERSION = '0.6.2';
+export const TFJS_WEBGPU_VERSION = '4.22.0';
 export const TFJS_DEFAULT_HOST = 'https://storage.googleapis.com/';
 export const NUGET_HOST = 'https://api.nuget.org/';
 
@@ -78,7 +82,7 @@ export const realSystem: SystemProbe = {
 };
 
 export interface PrerequisiteCheck {
-  readonly id: 'platform' | 'driver' | 'cuda' | 'cudnn';
+  readonly id: 'platform' | 'driver' | 'cuda' | 'cudnn' | 'vulkan';
   readonly ok: boolean;
   /** One precise sentence: what was found, or what is missing and what to do. */
   readonly message: string;
@@ -145,8 +149,24 @@ export async function nvidiaDriver(probe: SystemProbe): Promise<{ version: strin
   return undefined;
 }
 
+/** Platforms the webgpu package ships Dawn for. */
+const WEBGPU_PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win32-x64', 'win32-arm64'];
+
 /** The checks for `target`, each with its message (tfjs-node, the CPU build, needs none). */
 export async function checkGpuPrerequisites(target: GpuTarget, probe: SystemProbe = realSystem): Promise<PrerequisiteCheck[]> {
+  if (target === 'webgpu') {
+    const platform = `${probe.platform}-${probe.arch}`;
+    const supported = WEBGPU_PLATFORMS.includes(platform);
+    const checks: PrerequisiteCheck[] = [{ id: 'platform', ok: supported, message: supported ? `webgpu ${WEBGPU_PACKAGE_VERSION} ships Dawn for ${platform}` : `webgpu ${WEBGPU_PACKAGE_VERSION} has no Dawn build for ${platform}` }];
+    // Dawn reaches a GPU through Vulkan on Linux (Metal and Direct3D 12 come with macOS and Windows).
+    if (supported && probe.platform === 'linux') {
+      const loader = await findSharedLibrary('libvulkan.so.1', probe);
+      checks.push(loader
+        ? { id: 'vulkan', ok: true, message: `Vulkan loader: ${loader}` }
+        : { id: 'vulkan', ok: false, message: 'the Vulkan loader (libvulkan.so.1) is missing: WebGPU reaches the GPU through Vulkan on Linux. Install it and your GPU\'s Vulkan driver (Debian/Ubuntu: libvulkan1 with mesa-vulkan-drivers for AMD and Intel; NVIDIA\'s driver includes its own)' });
+    }
+    return checks;
+  }
   if (target === 'tfjs-node') {
     const supported = (probe.platform === 'linux' || probe.platform === 'win32' || probe.platform === 'darwin') && (probe.arch === 'x64' || (probe.platform !== 'win32' && probe.arch === 'arm64'));
     return [{ id: 'platform', ok: supported, message: supported ? `${probe.platform}-${probe.arch} has a prebuilt native TensorFlow` : `@tensorflow/tfjs-node ${TFJS_NODE_VERSION} has no prebuilt TensorFlow for ${probe.platform}-${probe.arch}` }];
@@ -230,6 +250,12 @@ export function installSteps(o: InstallOptions): Step[] {
       command: o.npm.node, args: [path.join(o.ortPackageDir, 'script', 'install.js')],
       env: { ONNXRUNTIME_NODE_INSTALL: 'cuda12' }, cwd: o.ortPackageDir,
     }];
+  }
+  if (o.target === 'webgpu') {
+    // Both packages come whole from the npm registry (Dawn's binaries are inside webgpu); no
+    // install script is needed (webgpu's only clears a macOS quarantine flag npm never sets).
+    const pkgs = [`webgpu@${WEBGPU_PACKAGE_VERSION}`, `@tensorflow/tfjs-backend-webgpu@${TFJS_WEBGPU_VERSION}`];
+    return [npm(`Installing ${pkgs.join(' and ')} from the npm registry (about 130 MB)`, ['install', '--prefix', o.prefix, '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', ...pkgs])];
   }
   const pkg = `@tensorflow/${o.target}@${o.version ?? TFJS_NODE_VERSION}`;
   const mirrorEnv: Record<string, string> = o.tfjsMirror ? { TFJS_NODE_CDN_STORAGE: o.tfjsMirror.endsWith('/') ? o.tfjsMirror : `${o.tfjsMirror}/` } : {};
@@ -331,11 +357,12 @@ export async function runGpuSetup(o: GpuSetupOptions, ctx: SetupContext = {}): P
     throw new StyleTransferError('not-found', 'Node.js and npm were not found on PATH; install Node.js 20 or newer (it includes npm), or set fastStyleTransfer.gpu.nodePath to a node binary');
   }
   const reachable = ctx.reachable ?? checkReachable;
-  const host = o.target === 'onnx-cuda' ? NUGET_HOST : tfjsDownloadHost(o, probe.env);
+  // WebGPU needs only the npm registry, which npm reaches with its own configuration.
+  const host = o.target === 'webgpu' ? undefined : o.target === 'onnx-cuda' ? NUGET_HOST : tfjsDownloadHost(o, probe.env);
   // Behind a proxy the installers go through it; a direct probe would fail for no reason.
   const proxied = !ctx.reachable && ['HTTPS_PROXY', 'https_proxy', 'GLOBAL_AGENT_HTTPS_PROXY'].some((k) => probe.env[k]);
-  ctx.progress?.(`Checking that ${host} can be reached…`);
-  const why = proxied ? undefined : await reachable(host);
+  if (host) ctx.progress?.(`Checking that ${host} can be reached…`);
+  const why = proxied || !host ? undefined : await reachable(host);
   if (why) {
     throw new StyleTransferError('network', o.target === 'onnx-cuda'
       ? `cannot reach ${host} (${why}): ONNX Runtime's CUDA provider is downloaded from NuGet. Check the connection or proxy (HTTPS_PROXY / GLOBAL_AGENT_HTTPS_PROXY)`
@@ -347,7 +374,7 @@ export async function runGpuSetup(o: GpuSetupOptions, ctx: SetupContext = {}): P
   let log = '';
   for (const [i, step] of steps.entries()) {
     if (ctx.signal?.aborted) throw new StyleTransferError('cancelled', 'GPU setup cancelled');
-    if (i === 1 && o.customLibtensorflow && o.target !== 'onnx-cuda') {
+    if (i === 1 && o.customLibtensorflow && (o.target === 'tfjs-node-gpu' || o.target === 'tfjs-node')) {
       const file = customBinaryPath(prefix, o.target);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, JSON.stringify({ 'tf-lib': tfjsDownloadHost(o, probe.env) }, null, 2));

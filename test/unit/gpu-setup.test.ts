@@ -150,3 +150,37 @@ test('setup fails precisely: missing prerequisites, unreachable host, npm downlo
   await assert.rejects(runGpuSetup({ target: 'tfjs-node', storageDir: storage }, { probe: fakeSystem({ env: { PATH: '/nowhere' } }) }),
     (e: unknown) => e instanceof StyleTransferError && e.code === 'not-found' && /Node\.js and npm were not found on PATH/.test(e.message));
 });
+
+test('WebGPU: the Vulkan loader is checked on Linux, one npm install of both pinned packages, no download-host probe', async () => {
+  const vulkanCache = '\tlibvulkan.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libvulkan.so.1\n';
+  const withVulkan = await checkGpuPrerequisites('webgpu', fakeSystem({ commands: { ldconfig: { code: 0, stdout: vulkanCache, stderr: '' } } }));
+  assert.deepEqual(withVulkan.map((c) => [c.id, c.ok]), [['platform', true], ['vulkan', true]]);
+  assert.match(withVulkan[1].message, /\/usr\/lib\/x86_64-linux-gnu\/libvulkan\.so\.1/);
+  const noVulkan = await checkGpuPrerequisites('webgpu', fakeSystem({ commands: { ldconfig: { code: 0, stdout: '', stderr: '' } } }));
+  assert.equal(noVulkan[1].ok, false);
+  assert.match(noVulkan[1].message, /libvulkan\.so\.1\) is missing.*libvulkan1 with mesa-vulkan-drivers/);
+  // Metal and Direct3D 12 come with the system; other platforms have no Dawn build.
+  assert.deepEqual((await checkGpuPrerequisites('webgpu', fakeSystem({ platform: 'darwin', arch: 'arm64' }))).map((c) => [c.id, c.ok]), [['platform', true]]);
+  assert.deepEqual((await checkGpuPrerequisites('webgpu', fakeSystem({ platform: 'win32', arch: 'x64' }))).map((c) => [c.id, c.ok]), [['platform', true]]);
+  const freebsd = await checkGpuPrerequisites('webgpu', fakeSystem({ platform: 'freebsd', arch: 'x64' }));
+  assert.equal(freebsd[0].ok, false);
+  assert.match(freebsd[0].message, /no Dawn build for freebsd-x64/);
+
+  const npm = { node: '/usr/bin/node', npmCli: '/usr/lib/node_modules/npm/bin/npm-cli.js' };
+  const steps = installSteps({ target: 'webgpu', prefix: '/s/gpu', npm });
+  assert.equal(steps.length, 1);
+  assert.deepEqual(steps[0].args, [npm.npmCli, 'install', '--prefix', '/s/gpu', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', 'webgpu@0.6.2', '@tensorflow/tfjs-backend-webgpu@4.22.0']);
+
+  const storage = tempDir('fst-gpu-');
+  const ok = fakeSystem({
+    files: { '/usr/bin/node': '', '/usr/lib/node_modules/npm/bin/npm-cli.js': '' },
+    commands: { ldconfig: { code: 0, stdout: vulkanCache, stderr: '' }, node: { code: 0, stdout: 'added 12 packages', stderr: '' } },
+  });
+  const progress: string[] = [];
+  const probed: string[] = [];
+  const r = await runGpuSetup({ target: 'webgpu', storageDir: storage }, { probe: ok, reachable: async (u) => { probed.push(u); return 'unreachable'; }, progress: (m) => progress.push(m) });
+  assert.equal(r.moduleRoot, path.join(storage, 'gpu'));
+  assert.deepEqual(probed, [], 'the npm registry is npm\'s business (its own proxy and registry settings)');
+  assert.deepEqual(progress, ['Installing webgpu@0.6.2 and @tensorflow/tfjs-backend-webgpu@4.22.0 from the npm registry (about 130 MB)']);
+  assert.equal(ok.calls.filter((c) => c.command === '/usr/bin/node').length, 1);
+});
