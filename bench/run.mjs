@@ -180,7 +180,15 @@ async function trainFigures() {
     const l = r.lines[0] ?? {};
     emit({ type: 'train', backend: name, available: false, reason: l.available === false ? l.reason : 'not measured by this bench when available (train-step.ts measures wasm)' });
   }
-  emit({ type: 'train', backend: 'tfjs-webgpu', available: false, reason: '@tensorflow/tfjs-backend-webgpu and the webgpu (Dawn) package are not dependencies; see the performance notes for the measured software-adapter figures' });
+  if (quick) emit({ type: 'train', backend: 'tfjs-webgpu', available: false, reason: 'skipped in --quick (the full run times a 128² step, on a software adapter where there is no GPU)' });
+  else {
+    note('train-step webgpu 128 batch 1 vgg relu5_1');
+    const r = await runScript('train-step', ['--backend', 'webgpu', '--sizes', '128', '--batches', '1', '--vgg', 'relu5_1', '--steps', '2'], { timeoutSec: 600 });
+    const l = r.lines[0];
+    emit(l && !l.error
+      ? { type: 'train', backend: 'tfjs-webgpu', available: true, ...Object.fromEntries(Object.entries(l).filter(([k]) => k !== 'name')) }
+      : { type: 'train', backend: 'tfjs-webgpu', available: false, reason: l?.error ?? `train-step exited with code ${r.code}: ${r.tail}` });
+  }
   emit({ type: 'train', backend: 'tfjs-cpu', available: false, reason: 'skipped: plain-JavaScript tfjs needs ~1000 s per 128² step here (DESIGN §5)' });
   // Full mode: the single-threaded build, then the threaded build with one thread per core
   // (what training runs on; src/engine/wasmKernels/threadedBackend.ts).

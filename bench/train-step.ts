@@ -1,11 +1,15 @@
-// Times one training step on the tfjs WebAssembly backend: the transform network forward,
+// Times one training step on the tfjs WebAssembly (or WebGPU) backend: the transform network forward,
 // a VGG19-shaped loss network (random weights, real layer shapes) up to relu5_1 or
 // relu3_1, content + Gram style + total-variation losses, backward, and an Adam update.
 // Prints one JSON line per figure; with --profile also the kernels' shares of a step.
 //
 //   node --import tsx bench/train-step.ts [--sizes 128,256] [--batches 1,4]
-//        [--vgg relu5_1,relu3_1] [--kernels ours|stock] [--steps 2] [--threads N]
+//        [--vgg relu5_1,relu3_1] [--kernels ours|stock] [--steps 2] [--threads N] [--backend wasm|webgpu]
 //        [--profile] [--profile-shapes]
+//
+// --backend webgpu runs the step on tfjs's WebGPU backend (src/engine/webgpuBackend.ts; the
+// webgpu and @tensorflow/tfjs-backend-webgpu packages must be installed), accepting a software
+// adapter where there is no GPU.
 //
 // --threads N (N ≥ 1) runs tfjs's multi-threaded wasm build with N XNNPACK threads
 // (src/engine/wasmKernels/threadedBackend.ts); without it, the stock single-threaded build.
@@ -25,6 +29,7 @@ import { registerWasmTrainingKernels } from '../src/engine/wasmKernels';
 import { withScope } from '../src/engine/wasmKernels/heap';
 import { frozenConv2dRelu } from '../src/model/frozenConv';
 import { useThreadedWasmBackend } from '../src/engine/wasmKernels/threadedBackend';
+import { initTfjsBackend } from '../src/engine/backends';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -40,6 +45,7 @@ const steps = Number(opt('steps', '2'));
 const profile = flag('profile') || flag('profile-shapes');
 const threadsWanted = Number(opt('threads', '0'));
 const vggOp = opt('vgg-op', 'frozen');
+const backendName = opt('backend', 'wasm');
 
 type Depth = 'relu5_1' | 'relu3_1';
 // VGG19 convolutions up to relu5_1; 'P' is a 2×2 max pool.
@@ -170,11 +176,16 @@ function wasmHeapMB(): number {
 }
 
 async function main(): Promise<void> {
-  if (kernels === 'ours') registerWasmTrainingKernels();
-  else registerStopGapFilterKernel();
   let threads = 1;
-  if (threadsWanted > 0) threads = await useThreadedWasmBackend({ threads: threadsWanted });
-  else await tf.setBackend('wasm');
+  let adapter: string | undefined;
+  if (backendName === 'webgpu') {
+    adapter = (await initTfjsBackend('webgpu', { allowSoftwareWebGpu: true })).label;
+  } else {
+    if (kernels === 'ours') registerWasmTrainingKernels();
+    else registerStopGapFilterKernel();
+    if (threadsWanted > 0) threads = await useThreadedWasmBackend({ threads: threadsWanted });
+    else await tf.setBackend('wasm');
+  }
   await tf.ready();
   if (profile) instrumentKernels();
 
@@ -191,7 +202,7 @@ async function main(): Promise<void> {
           const f = vggFeatures(vgg, style, layers.style);
           return layers.style.map((n) => tf.keep(gram(f.get(n)!)));
         });
-        const step = () => {
+        const step = async () => {
           const target = tf.tidy(() => vggFeatures(vgg, content, [layers.content]).get(layers.content)!);
           const cost = optimizer.minimize(() => {
             const y = net.apply(content);
@@ -203,21 +214,23 @@ async function main(): Promise<void> {
             });
             return tf.add(tf.add(contentLoss, tf.mul(100, styleLoss)), tf.mul(200, totalVariation(y))) as tf.Scalar;
           }, true, net.variables());
-          const v = cost!.dataSync()[0];
+          const v = (await cost!.data())[0]; // WebGPU has no dataSync in Node
           cost!.dispose();
           target.dispose();
           if (!Number.isFinite(v)) throw new Error(`loss is ${v}`);
         };
-        const base = { name: 'train_step_wasm', size, batch, vgg: depth, kernels, threads, wasmBuild: threadsWanted > 0 ? 'threaded-simd' : 'simd', vggOp };
+        const base = adapter
+          ? { name: 'train_step_webgpu', size, batch, vgg: depth, adapter, vggOp }
+          : { name: 'train_step_wasm', size, batch, vgg: depth, kernels, threads, wasmBuild: threadsWanted > 0 ? 'threaded-simd' : 'simd', vggOp };
         try {
-          step(); // warm-up: operator creation, heap growth
+          await step(); // warm-up: operator creation, heap growth, shader compilation
           kernelMs.clear();
           shapeMs.clear();
           recording = profile;
           const times: number[] = [], cpu: number[] = [];
           for (let i = 0; i < steps; i++) {
             const t0 = performance.now(), c0 = process.cpuUsage();
-            step();
+            await step();
             times.push((performance.now() - t0) / 1000);
             const c = process.cpuUsage(c0);
             cpu.push((c.user + c.system) / 1e6);
@@ -229,7 +242,7 @@ async function main(): Promise<void> {
           // work on the machine); cpuSeconds: this process's CPU time (all threads).
           console.log(JSON.stringify({
             ...base, seconds: +median(times).toFixed(3), bestSeconds: +Math.min(...times).toFixed(3), cpuSeconds: +median(cpu).toFixed(3),
-            all: times.map((t) => +t.toFixed(3)), rssMB: Math.round(rss / 2 ** 20), wasmHeapMB: wasmHeapMB(),
+            all: times.map((t) => +t.toFixed(3)), rssMB: Math.round(rss / 2 ** 20), ...(adapter ? {} : { wasmHeapMB: wasmHeapMB() }),
           }));
           if (profile) {
             const total = [...kernelMs.values()].reduce((p, q) => p + q.ms, 0);
