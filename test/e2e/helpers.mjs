@@ -103,7 +103,14 @@ export async function runCommand(page, title, { timeout = 30_000 } = {}) {
     await page.keyboard.press('F1');
     const input = quickInput(page);
     await input.waitFor({ timeout: 10_000 });
-    await input.fill(`>${text}`);
+    try {
+      await input.fill(`>${text}`, { timeout: 5_000 });
+    } catch (e) {
+      // The palette closes when focus moves under it (after a tab is closed, VS Code focuses
+      // the next editor — a webview for an image preview — a moment later): open it again.
+      if (Date.now() > deadline) throw e;
+      continue;
+    }
     const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactText(title) }) }).first();
     try {
       await row.waitFor({ timeout: 2_000 });
