@@ -163,7 +163,7 @@ export async function checkGpuPrerequisites(target: GpuTarget, probe: SystemProb
       const loader = await findSharedLibrary('libvulkan.so.1', probe);
       checks.push(loader
         ? { id: 'vulkan', ok: true, message: `Vulkan loader: ${loader}` }
-        : { id: 'vulkan', ok: false, message: 'the Vulkan loader (libvulkan.so.1) is missing: WebGPU reaches the GPU through Vulkan on Linux. Install it and your GPU\'s Vulkan driver (Debian/Ubuntu: libvulkan1 with mesa-vulkan-drivers for AMD and Intel; NVIDIA\'s driver includes its own)' });
+        : { id: 'vulkan', ok: false, message: 'the Vulkan loader (libvulkan.so.1) is missing: WebGPU reaches the GPU through Vulkan on Linux. Install it (Debian/Ubuntu: libvulkan1) and your GPU\'s Vulkan driver (mesa-vulkan-drivers for AMD and Intel; NVIDIA\'s driver brings its own)' });
     }
     return checks;
   }

@@ -158,7 +158,7 @@ test('WebGPU: the Vulkan loader is checked on Linux, one npm install of both pin
   assert.match(withVulkan[1].message, /\/usr\/lib\/x86_64-linux-gnu\/libvulkan\.so\.1/);
   const noVulkan = await checkGpuPrerequisites('webgpu', fakeSystem({ commands: { ldconfig: { code: 0, stdout: '', stderr: '' } } }));
   assert.equal(noVulkan[1].ok, false);
-  assert.match(noVulkan[1].message, /libvulkan\.so\.1\) is missing.*libvulkan1 with mesa-vulkan-drivers/);
+  assert.match(noVulkan[1].message, /libvulkan\.so\.1\) is missing.*Debian\/Ubuntu: libvulkan1\) and your GPU's Vulkan driver \(mesa-vulkan-drivers/);
   // Metal and Direct3D 12 come with the system; other platforms have no Dawn build.
   assert.deepEqual((await checkGpuPrerequisites('webgpu', fakeSystem({ platform: 'darwin', arch: 'arm64' }))).map((c) => [c.id, c.ok]), [['platform', true]]);
   assert.deepEqual((await checkGpuPrerequisites('webgpu', fakeSystem({ platform: 'win32', arch: 'x64' }))).map((c) => [c.id, c.ok]), [['platform', true]]);
