@@ -4,12 +4,12 @@
 // so they are loaded only when present — from node_modules or from extra folders (where "Set
 // Up GPU Acceleration…" installs them).
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../model/tf';
 import { StyleTransferError } from '../protocol/errors';
 import type { TrainingBackend } from '../protocol/jobs';
+import { fromModuleRoots } from './moduleRoots';
 import { startWebGpuBackend } from './webgpuBackend';
 
 export type TfjsBackendPreference = TrainingBackend;
@@ -42,26 +42,8 @@ export interface BackendOptions {
 
 let current: BackendReport | undefined;
 
-function requireFrom(roots: readonly string[], id: string): unknown {
-  const errors: string[] = [];
-  for (const root of roots) {
-    try {
-      return createRequire(path.join(root, 'noop.js'))(id);
-    } catch (e) {
-      errors.push((e as Error).message.split('\n')[0]);
-    }
-  }
-  try {
-    // node_modules beside the bundle or the sources.
-    return createRequire(__filename)(id);
-  } catch (e) {
-    errors.push((e as Error).message.split('\n')[0]);
-  }
-  throw new Error(errors[errors.length - 1] ?? `cannot load ${id}`);
-}
-
 async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node', opts: BackendOptions): Promise<void> {
-  requireFrom(opts.extraModuleRoots ?? [], pkg); // registers the 'tensorflow' backend on load
+  fromModuleRoots(opts.extraModuleRoots ?? [], (req) => req(pkg)); // registers the 'tensorflow' backend on load
   if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its backend failed to initialise`);
 }
 

@@ -11,9 +11,9 @@
 // runs every training kernel but far slower than WebAssembly, so it is used only when asked
 // for (tests and benchmarks check the kernels with it).
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tf } from '../model/tf';
+import { fromModuleRoots } from './moduleRoots';
 
 export interface WebGpuOptions {
   /** Folders whose node_modules may hold the two packages (tried first), then the extension's own. */
@@ -41,15 +41,11 @@ interface GpuLike {
 }
 
 function resolveFrom(roots: readonly string[], id: string): string {
-  const errors: string[] = [];
-  for (const base of [...roots.map((r) => path.join(r, 'noop.js')), __filename]) {
-    try {
-      return createRequire(base).resolve(id);
-    } catch (e) {
-      errors.push((e as Error).message.split('\n')[0]);
-    }
+  try {
+    return fromModuleRoots(roots, (req) => req.resolve(id));
+  } catch (e) {
+    throw new Error(`${id} is not installed (run "Set Up GPU Acceleration…" and choose WebGPU): ${(e as Error).message}`);
   }
-  throw new Error(`${id} is not installed (run "Set Up GPU Acceleration…" and choose WebGPU): ${errors[errors.length - 1]}`);
 }
 
 function describe(a: AdapterLike): string {
