@@ -4,16 +4,10 @@
 // real GPU runs, so the numbers must match the cpu backend's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { REPO_ROOT } from '../helpers/paths';
+import { runJsonChild } from '../helpers/jsonChild';
 
 test('WebGPU: four training steps (transform net, perceptual loss, Adam) match the cpu backend', () => {
-  const child = path.join(REPO_ROOT, 'test', 'helpers', 'webgpuTrainChild.ts');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', child], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 240_000 });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  assert.equal(r.status, 0, `child failed: ${line}\n${r.stderr.slice(-2000)}`);
-  const out = JSON.parse(line) as { label: string; tfjsName: string; gpuLosses: number[]; cpuLosses: number[]; worstWeightDiff: number; leaked: number };
+  const out = runJsonChild<{ label: string; tfjsName: string; gpuLosses: number[]; cpuLosses: number[]; worstWeightDiff: number; leaked: number }>('webgpuTrainChild', [], 240_000);
   console.log(`WebGPU adapter: ${out.label}`);
   assert.equal(out.tfjsName, 'webgpu');
   assert.match(out.label, /^WebGPU \(.+\)$/);
@@ -28,11 +22,7 @@ test('WebGPU: four training steps (transform net, perceptual loss, Adam) match t
 });
 
 test('WebGPU: without a GPU the named backend fails with the reason, never on a software adapter by surprise', () => {
-  const child = path.join(REPO_ROOT, 'test', 'helpers', 'webgpuTrainChild.ts');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', child, 'refuse'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  assert.equal(r.status, 0, `child failed: ${line}\n${r.stderr.slice(-2000)}`);
-  const out = JSON.parse(line) as { loaded?: string; refused?: string; code?: string };
+  const out = runJsonChild<{ loaded?: string; refused?: string; code?: string }>('webgpuTrainChild', ['refuse'], 120_000);
   assert.equal(out.loaded, undefined, `this machine has no GPU, yet WebGPU loaded: ${out.loaded}`);
   assert.equal(out.code, 'backend');
   assert.match(out.refused ?? '', /webgpu: (no WebGPU adapter: Dawn found no GPU|only a software WebGPU adapter .* slower than WebAssembly)/);
