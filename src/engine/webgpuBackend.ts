@@ -55,13 +55,15 @@ function describe(a: AdapterLike): string {
 
 let started: WebGpuStarted | undefined;
 
+const softwareOnly = (adapter: string) => new Error(`only a software WebGPU adapter (${adapter}) is available, which is slower than WebAssembly`);
+
 /**
  * Makes tfjs's 'webgpu' backend available and current. Throws with the reason when a package
  * is missing, Dawn cannot load, or no acceptable adapter exists.
  */
 export async function startWebGpuBackend(opts: WebGpuOptions = {}): Promise<WebGpuStarted> {
   if (started && tf.findBackend('webgpu')) {
-    if (started.software && !opts.allowSoftwareAdapter) throw new Error(`only a software WebGPU adapter (${started.adapter}) is available, which is slower than WebAssembly`);
+    if (started.software && !opts.allowSoftwareAdapter) throw softwareOnly(started.adapter);
     if (!(await tf.setBackend('webgpu'))) throw new Error('the WebGPU backend failed to initialise');
     return started;
   }
@@ -86,7 +88,7 @@ export async function startWebGpuBackend(opts: WebGpuOptions = {}): Promise<WebG
   }
   if (!adapter) throw new Error('no WebGPU adapter: Dawn found no GPU with a Vulkan, Metal or D3D12 driver');
   const description = describe(adapter);
-  if (software && !opts.allowSoftwareAdapter) throw new Error(`only a software WebGPU adapter (${description}) is available, which is slower than WebAssembly`);
+  if (software && !opts.allowSoftwareAdapter) throw softwareOnly(description);
 
   // tfjs asks navigator.gpu for an adapter when the backend starts: hand it the one chosen here.
   const gpuShim = { requestAdapter: () => gpu.requestAdapter(adapterOptions), getPreferredCanvasFormat: () => 'rgba8unorm', wgslLanguageFeatures: gpu.wgslLanguageFeatures };
