@@ -88,42 +88,69 @@ export function quickInput(page) {
 }
 
 /**
- * Runs a command by its palette title ('Fast Style Transfer: Train a Style…'): F1, type, pick
+ * Runs a command by its palette title ('Fast Style Transfer: Train a Style…'): F1, type, accept
  * the row whose label matches exactly (or the RegExp). Retries while the command is not yet
  * registered (the extension may still be activating).
+ *
+ * The row is accepted with the keyboard (arrow keys to it, Enter), not a mouse click: a click
+ * waits for the row to be stable and unobscured, and the palette's list re-renders while its
+ * asynchronous results arrive, so a click could wait out the whole deadline on a row that was
+ * shown all along (seen once: "not found in the palette; it showed [<the command>, …]").
  */
 export async function runCommand(page, title, { timeout = 30_000 } = {}) {
   const deadline = Date.now() + timeout;
   const text = title instanceof RegExp ? title.source.replace(/[\\^$]/g, '') : title;
-  for (;;) {
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  const typed = `>${text}`;
+  let lastError;
+  while (Date.now() <= deadline) {
     // Keys typed while a webview (image preview, gallery) has focus go to its iframe, where F1
     // is not VS Code's: move focus back to the workbench first.
     await page.evaluate(() => { if (document.activeElement?.tagName === 'IFRAME') document.activeElement.blur(); });
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const input = quickInput(page);
-    await input.waitFor({ timeout: 10_000 });
     try {
-      await input.fill(`>${text}`, { timeout: 5_000 });
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill(typed, { timeout: 5_000 });
+      await rows.filter({ has: page.locator('.label-name', { hasText: exactText(title) }) }).first().waitFor({ timeout: 2_000 });
+      if (await acceptRow(page, input, title, typed)) return;
+      lastError = new Error('the palette did not take the command');
     } catch (e) {
-      // The palette closes when focus moves under it (after a tab is closed, VS Code focuses
-      // the next editor — a webview for an image preview — a moment later): open it again.
-      if (Date.now() > deadline) throw e;
-      continue;
-    }
-    const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactText(title) }) }).first();
-    try {
-      await row.waitFor({ timeout: 2_000 });
-      await row.click();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) {
-        const shown = await page.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts().catch(() => []);
-        await page.keyboard.press('Escape');
-        throw new Error(`command ${title} not found in the palette within ${timeout} ms; it showed ${JSON.stringify(shown.slice(0, 10))}`, { cause: e });
-      }
+      // Not listed yet, or the palette closed under the typing (after a tab is closed, VS Code
+      // focuses the next editor — a webview for an image preview — a moment later): again.
+      lastError = e;
     }
   }
+  const shown = await page.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts().catch(() => []);
+  await page.keyboard.press('Escape');
+  throw new Error(`command ${title} not run from the palette within ${timeout} ms (${lastError?.message?.split('\n')[0]}); it showed ${JSON.stringify(shown.slice(0, 10))}`, { cause: lastError });
+}
+
+/**
+ * Moves the palette's focus to the row labelled `title` with the arrow keys and presses Enter;
+ * true once the palette no longer shows what was typed (the command ran: the palette closed or
+ * the command reused it for its own first step).
+ */
+async function acceptRow(page, input, title, typed) {
+  const labels = page.locator('.quick-input-list .monaco-list-row .label-name');
+  const focusedLabel = page.locator('.quick-input-list .monaco-list-row.focused .label-name');
+  const matches = (s) => (title instanceof RegExp ? title.test(s) : s.trim() === title);
+  const count = await labels.count();
+  for (let i = 0; i <= count; i++) {
+    const label = await focusedLabel.first().innerText({ timeout: 1_000 }).catch(() => '');
+    if (matches(label)) {
+      await input.press('Enter');
+      const until = Date.now() + 5_000;
+      while (Date.now() < until) {
+        if (!(await input.isVisible()) || (await input.inputValue().catch(() => '')) !== typed) return true;
+        await page.waitForTimeout(100);
+      }
+      return false;
+    }
+    await input.press('ArrowDown');
+  }
+  return false;
 }
 
 /** Picks an item of an open quick pick by its exact label (or RegExp). */
