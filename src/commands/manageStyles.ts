@@ -5,6 +5,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { StyleSummary } from '../protocol/styles';
+import { retryWhileBusy } from '../shared/busyRetry';
 import { codeOf, messageOf, pickStyle, type CommandContext } from './context';
 
 type StyleArg = string | { style?: StyleSummary } | undefined;
@@ -111,7 +112,7 @@ export async function renameStyleCommand(ctx: CommandContext, arg?: StyleArg, ne
     json.updatedAt = new Date().toISOString();
     const tmp = path.join(style.id, `.style.json.${process.pid}.tmp`);
     await fsp.writeFile(tmp, JSON.stringify(json, null, 2));
-    await fsp.rename(tmp, file);
+    await retryWhileBusy(() => fsp.rename(tmp, file), process.platform);
   } catch (e) {
     void vscode.window.showErrorMessage(`Could not rename “${style.name}”: ${messageOf(e)}`);
     return false;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainOptions, TrainingPresetName, TrainResult } from '../protocol/jobs';
 import type { StyleSummary } from '../protocol/styles';
+import { isInsideFolder } from '../shared/paths';
 import { BACK, showInput, showPick } from './multiStep';
 import { IMAGE_EXTENSIONS, IMAGE_FILTERS, codeOf, messageOf, type CommandContext } from './context';
 
@@ -177,7 +178,8 @@ export async function downloadVggCommand(ctx: CommandContext): Promise<string | 
 }
 
 function insideWorkspace(p: string): boolean {
-  return (vscode.workspace.workspaceFolders ?? []).some((f) => p === f.uri.fsPath || p.startsWith(f.uri.fsPath + path.sep));
+  // Not a prefix test: a workspace at a drive's root ('c:\\') and Windows' case-insensitive names.
+  return (vscode.workspace.workspaceFolders ?? []).some((f) => isInsideFolder(p, f.uri.fsPath, path));
 }
 
 /** Where a new style's checkpoint goes: the styles folder setting, else the extension's storage. */

@@ -11,6 +11,7 @@ import { ENGINE_SESSION_OPTIONS } from './onnxRunner';
 import { memoryError, openStylizer, type StatsPass, type StylizeEngine, type Stylizer, type TilePass } from './stylizer';
 import type { LoadedStyle } from './styles';
 import type { StylizePrecision } from './onnxQuantized';
+import { isInsideFolder } from '../shared/paths';
 
 export interface EngineOptions {
   readonly runtime?: StylizeRuntime;
@@ -28,10 +29,7 @@ export interface EngineOptions {
 }
 
 function isUnder(dir: string, roots: readonly string[] = []): boolean {
-  return roots.some((r) => {
-    const rel = path.relative(path.resolve(r), path.resolve(dir));
-    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-  });
+  return roots.some((r) => isInsideFolder(path.resolve(dir), path.resolve(r), path));
 }
 
 const MAX_OPEN = 3;

@@ -11,6 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { StyleTransferError, cancelledError } from '../protocol/errors';
+import { retryWhileBusy } from '../shared/busyRetry';
 
 /**
  * Known sources of the full VGG19. The MatConvNet file is the one the reference implementation
@@ -285,7 +286,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     throw new StyleTransferError('network', `download of ${url} is corrupt: ${which}; the file was discarded`);
   }
   try {
-    await fsp.rename(partial, dest);
+    await retryWhileBusy(() => fsp.rename(partial, dest), process.platform);
   } catch (e) {
     throw new StyleTransferError('io', `cannot move the download into place at ${dest} (${(e as Error).message})`);
   }

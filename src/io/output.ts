@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StyleTransferError } from '../protocol/errors';
+import { retryWhileBusy } from '../shared/busyRetry';
 import { FORMAT_EXTENSION, formatFromExtension, type ImageFormat } from './formats';
 import { encodeImage, type EncodableImage, type EncodeOptions } from './image';
 
@@ -78,7 +79,11 @@ export function fileSystemError(e: unknown, target: string, action: 'write' | 'c
       return io(`cannot ${action} ${target}: it is a folder`);
     case 'EACCES':
     case 'EPERM':
-      return io(`cannot ${action} ${target}: permission denied in ${dir}`);
+    case 'EBUSY':
+      // Windows reports a file held open by another program (a viewer, a scanner) this way too.
+      return io(process.platform === 'win32'
+        ? `cannot ${action} ${target}: permission denied in ${dir}, or the file is open in another program`
+        : `cannot ${action} ${target}: permission denied in ${dir}`);
     case 'EROFS':
       return io(`cannot ${action} ${target}: ${dir} is on a read-only file system`);
     case 'ENOSPC':
@@ -105,6 +110,11 @@ function tempPathFor(target: string): string {
 
 async function removeQuietly(p: string, recursive = false): Promise<void> {
   await fs.rm(p, { force: true, recursive }).catch(() => undefined);
+}
+
+/** fs.rename, retried for a moment on Windows while another program holds the file (busyRetry.ts). */
+function rename(from: string, to: string): Promise<void> {
+  return retryWhileBusy(() => fs.rename(from, to), process.platform);
 }
 
 /** Makes a completed rename durable; not possible on every platform (Windows), so best effort. */
@@ -137,7 +147,7 @@ async function moveNoClobber(tmp: string, target: string): Promise<void> {
     const placeholder = await fs.open(target, 'wx'); // EEXIST if taken
     await placeholder.close();
     try {
-      await fs.rename(tmp, target);
+      await rename(tmp, target);
     } catch (e2) {
       await removeQuietly(target);
       throw e2;
@@ -182,7 +192,7 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array, opts: W
     await fh.sync();
     await fh.close();
     fh = undefined;
-    if (opts.overwrite) await fs.rename(tmp, target);
+    if (opts.overwrite) await rename(tmp, target);
     else await moveNoClobber(tmp, target);
   } catch (e) {
     await fh?.close().catch(() => undefined);
@@ -242,7 +252,8 @@ async function syncTree(dir: string): Promise<void> {
     if (entry.isDirectory()) {
       await syncTree(p);
     } else if (entry.isFile()) {
-      const fh = await fs.open(p, 'r');
+      // 'r+': Windows flushes only a handle with write access (FlushFileBuffers; EPERM with 'r').
+      const fh = await fs.open(p, 'r+');
       try {
         await fh.sync();
       } finally {
@@ -289,18 +300,18 @@ export async function writeDirAtomic(targetDir: string, fill: (tmpDir: string) =
     await syncTree(tmp);
     if (opts.overwrite && (await exists(targetDir))) {
       const old = `${tmp.slice(0, -'.tmp'.length)}.old`;
-      await fs.rename(targetDir, old);
+      await rename(targetDir, old);
       try {
-        await fs.rename(tmp, targetDir);
+        await rename(tmp, targetDir);
       } catch (e) {
-        await fs.rename(old, targetDir).catch(() => undefined);
+        await rename(old, targetDir).catch(() => undefined);
         throw e;
       }
       await removeQuietly(old, true);
     } else {
       // POSIX rename replaces an empty folder but fails (ENOTEMPTY/EEXIST) on a non-empty one,
       // so a folder created meanwhile is never clobbered.
-      await fs.rename(tmp, targetDir);
+      await rename(tmp, targetDir);
     }
   } catch (e) {
     await removeQuietly(tmp, true);

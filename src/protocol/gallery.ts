@@ -6,6 +6,7 @@
 // cross as Uint8Array (structured clone), never as base64 inside JSON.
 import type { ColorMode, EncodedImage, LossValues, OutputFormat } from './jobs';
 import type { StyleOrigin } from './styles';
+import { looksAbsolute } from '../shared/paths';
 
 export const GALLERY_LIMITS = {
   /** Largest image the webview may send (dropped files). */
@@ -235,7 +236,7 @@ function token(m: Fields, key: string): string {
 /** An absolute path (POSIX or Windows); relative paths are never accepted from the webview. */
 function absPath(m: Fields, key: string): string {
   const v = str(m, key, GALLERY_LIMITS.maxPathLength);
-  if (!(v.startsWith('/') || /^[A-Za-z]:[\\/]/.test(v) || v.startsWith('\\\\'))) throw new Reject(`"${key}" must be an absolute path`);
+  if (!looksAbsolute(v)) throw new Reject(`"${key}" must be an absolute path`);
   return v;
 }
 

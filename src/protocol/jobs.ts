@@ -2,6 +2,7 @@
 // direction, string `type` fields; every request gets exactly one `result` or `error`,
 // progress arrives as events in between. Image bytes travel as Uint8Array (transferable).
 import type { ErrorInfo } from './errors';
+import { looksAbsolute } from '../shared/paths';
 
 export type OutputFormat = 'same' | 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff' | 'gif';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['same', 'png', 'jpeg', 'webp', 'avif', 'tiff', 'gif'];
@@ -311,7 +312,7 @@ type Check = (v: unknown, at: string) => string | undefined;
 
 const isString: Check = (v, at) => (typeof v === 'string' ? undefined : `${at} must be a string`);
 const isNumber: Check = (v, at) => (typeof v === 'number' ? undefined : `${at} must be a number`);
-const isAbsolutePath: Check = (v, at) => (typeof v === 'string' && /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(v) ? undefined : `${at} must be an absolute path`);
+const isAbsolutePath: Check = (v, at) => (typeof v === 'string' && looksAbsolute(v) ? undefined : `${at} must be an absolute path`);
 /** Resume sends '' for the style image and data folder (the checkpoint remembers them). */
 const isAbsolutePathOrEmpty: Check = (v, at) => (v === '' ? undefined : isAbsolutePath(v, at));
 const isBoolean: Check = (v, at) => (typeof v === 'boolean' ? undefined : `${at} must be true or false`);

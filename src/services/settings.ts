@@ -1,7 +1,9 @@
 // Typed access to the extension's settings (package.json → contributes.configuration).
+import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { OUTPUT_FORMATS, TRAINING_BACKENDS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
+import { expandFolderSetting } from '../shared/paths';
 
 const SECTION = 'fastStyleTransfer';
 
@@ -61,8 +63,8 @@ export function onSettingsChanged(listener: () => void): vscode.Disposable {
 export function outputFolderFor(input: vscode.Uri, setting: string): string | undefined {
   if (!setting) return undefined;
   const ws = vscode.workspace.getWorkspaceFolder(input)?.uri.fsPath ?? path.dirname(input.fsPath);
-  const expanded = setting.replace(/\$\{workspaceFolder\}/g, ws).replace(/^~(?=$|[\\/])/, process.env.HOME ?? '~');
-  return path.isAbsolute(expanded) ? expanded : path.join(ws, expanded);
+  // os.homedir(): Windows has no HOME (USERPROFILE), which left "~\\out" relative to the workspace.
+  return expandFolderSetting(setting, ws, os.homedir(), path);
 }
 
 export function engineSettings(s: Settings, storage: string, bundledStyles?: string): EngineSettings {

@@ -34,6 +34,7 @@ import { IMAGE_EXTENSIONS, IMAGE_FILTERS, codeOf, isImagePath, messageOf, type C
 import { galleryHtml } from './html';
 import { watchWebviewLoad } from './loadWatchdog';
 import { PathGuard, sniffImageType } from './pathGuard';
+import { retryWhileBusy } from '../../shared/busyRetry';
 
 const PANEL_TYPE = 'fastStyleTransfer.gallery';
 export const GALLERY_VIEW_ID = 'fastStyleTransfer.galleryView';
@@ -839,7 +840,7 @@ function activeEditorImage(): vscode.Uri | undefined {
 /** Renames, or copies and deletes across file systems; replaces `target`. */
 async function moveFile(from: string, target: string): Promise<void> {
   try {
-    await fsp.rename(from, target);
+    await retryWhileBusy(() => fsp.rename(from, target), process.platform);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
     await fsp.copyFile(from, target);

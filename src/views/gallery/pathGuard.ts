@@ -4,13 +4,7 @@
 // the user picked in a dialog this session. No vscode import, so it is unit-tested in Node.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-
-/** `child` equals `root` or lies below it (both already absolute and normalised). */
-export function isInside(child: string, root: string): boolean {
-  const rel = path.relative(root, child);
-  // '..' or '../x' leave the root; '..hidden' is a name inside it.
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
-}
+import { isInsideFolder } from '../../shared/paths';
 
 async function realOrUndefined(p: string): Promise<string | undefined> {
   try {
@@ -67,7 +61,7 @@ export class PathGuard {
   private async insideRoots(p: string): Promise<boolean> {
     for (const root of this.opts.roots()) {
       const realRoot = (await realOrUndefined(path.resolve(root))) ?? path.resolve(root);
-      if (isInside(p, realRoot)) return true;
+      if (isInsideFolder(p, realRoot, path)) return true;
     }
     return false;
   }
