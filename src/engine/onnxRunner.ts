@@ -31,12 +31,17 @@ export interface OnnxSessionOptions {
 }
 
 /**
- * Session settings the engine's stylizers use. Without the CPU memory arena the worker gives
- * memory back after each image: peak RSS 0.61 GB instead of 1.04 GB at 1024² (fp32 graph),
- * 7.3 GB instead of 14.9 GB at 4096²; the cost is 5–10 % of speed (fresh pages for every
- * intermediate tensor), measured side by side by bench/compare.ts.
+ * Session settings the engine's stylizers use: ONNX Runtime's CPU memory arena, without memory
+ * patterns. A memory pattern is only planned from a first run that allocates every tensor on
+ * its own; without the arena each of those allocations is fresh pages from the kernel (a 1024²
+ * first run took 1.0 million page faults and 9 s of system time, 12× a later run), and with
+ * the arena the pattern's one large block comes on top of the arena (1.5 GB after three 1024²
+ * runs). Arena without patterns: the first run costs what the next ones do (73 thousand faults
+ * at 1024², then a few thousand) and the peak stays at today's level (0.57 GB for a whole 1024²
+ * `fst stylize`); the arena's memory goes back when the session is released, which the session
+ * cache does after SESSION_IDLE_RELEASE_MS without use.
  */
-export const ENGINE_SESSION_OPTIONS: Readonly<Pick<OnnxSessionOptions, 'enableCpuMemArena'>> = Object.freeze({ enableCpuMemArena: false });
+export const ENGINE_SESSION_OPTIONS: Readonly<Pick<OnnxSessionOptions, 'enableCpuMemArena' | 'enableMemPattern'>> = Object.freeze({ enableCpuMemArena: true, enableMemPattern: false });
 
 export interface ProviderAttempt {
   readonly provider: OnnxProvider;
@@ -221,6 +226,7 @@ function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: On
     } finally {
       running--;
       if (running === 0) wake?.();
+      touchSessionCache(); // the idle countdown starts when the last run ends
     }
   };
   // A release (the cache evicting this session for another style) waits for the runs in
@@ -317,6 +323,25 @@ interface CachedSession { key: string; session: Promise<OnnxStyleSession> }
 const sessionCache: CachedSession[] = [];
 /** A few sessions at most: each holds the weights and, on CPU, a memory arena sized by the largest image. */
 export const MAX_CACHED_SESSIONS = 2;
+/**
+ * Cached sessions are released after this long without use, so that an idle worker gives the
+ * memory arenas back (re-opening one costs about half a second, a small part of a 1024² image).
+ */
+export const SESSION_IDLE_RELEASE_MS = 60_000;
+let idleReleaseMs = SESSION_IDLE_RELEASE_MS;
+let idleTimer: NodeJS.Timeout | undefined;
+
+/** Changes the idle time after which cached sessions are released (tests). */
+export function setSessionIdleRelease(ms: number): void {
+  idleReleaseMs = ms;
+}
+
+/** (Re)starts the idle countdown; the timer never keeps a process alive. */
+function touchSessionCache(): void {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => { idleTimer = undefined; void releaseOnnxSessions(); }, idleReleaseMs);
+  idleTimer.unref();
+}
 
 const loaderIds = new WeakMap<() => unknown, number>();
 let nextLoaderId = 1;
@@ -340,6 +365,7 @@ function cacheKey(modelPath: string, opts: OnnxSessionOptions): string {
 export async function getOnnxSession(modelPath: string, opts: OnnxSessionOptions = {}): Promise<OnnxStyleSession> {
   if (!fs.existsSync(modelPath)) throw new StyleTransferError('not-found', `ONNX model not found: ${modelPath}`);
   const key = cacheKey(modelPath, opts);
+  touchSessionCache();
   const hit = sessionCache.findIndex((c) => c.key === key);
   if (hit >= 0) {
     const [entry] = sessionCache.splice(hit, 1);
