@@ -92,7 +92,7 @@ export const evaluateCommand: Command = {
       }, engine, {
         trainingBackend: backend, stylizeRuntime: runtime, threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
       }, {
-        progress: (p) => { if (p.type === 'evaluate' && p.photo && !v.json) console.error(`fst evaluate: ${p.done + 1}/${p.total} ${path.basename(p.photo)}`); },
+        progress: (p) => { if (p.type === 'evaluate' && p.photo && !v.json) console.error(`${p.done + 1}/${p.total} ${path.basename(p.photo)}`); },
       });
       if (v.json) {
         console.log(JSON.stringify(result, null, 2));
