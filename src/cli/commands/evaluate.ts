@@ -36,7 +36,7 @@ const METRICS: readonly [keyof EvaluateFigures, string][] = [['styleDistance', '
 /** Text table: a row per photo and the mean; with several styles each figure has a column per style. */
 export function formatEvaluation(r: EvaluateResult): string[] {
   const names = r.models.map((m) => m.name.length > 14 ? `${m.name.slice(0, 13)}…` : m.name);
-  const col = Math.max(9, ...names.map((n) => n.length + 1));
+  const col = Math.max(9, ...names.map((n) => n.length + 2));
   const photoNames = [...r.models[0].photos.map((p) => path.basename(p.photo)), 'mean'];
   const first = Math.max(...photoNames.map((n) => n.length)) + 2;
   // Each figure is a group of one column per style, at least as wide as its heading.
