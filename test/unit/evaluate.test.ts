@@ -14,7 +14,8 @@ import { METRIC_LAYERS, gramsOf, imageMetrics, relativeDistance, relativeSquared
 import { blobShare, regionSizes } from '../../src/model/blobs';
 import type { RgbBytes } from '../../src/model/pixels';
 import { sheetSize } from '../../src/io/contactSheet';
-import { jobRequestProblem } from '../../src/protocol/jobs';
+import { jobRequestProblem, type EngineSettings } from '../../src/protocol/jobs';
+import { runJob } from '../../src/engine/jobs';
 import { syntheticVggWeights } from '../helpers/vggFixtures';
 import { runFst } from '../helpers/cli';
 import { REPO_ROOT, hasSharedData, shared, tempDir } from '../helpers/paths';
@@ -239,4 +240,17 @@ test('fst evaluate refuses bad input with one line and writes nothing; an existi
   }
   assert.equal(fs.readFileSync(sheet, 'utf8'), 'keep me');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['coffee.png', 'rocket.png', 'sheet.png']);
+});
+
+test('the evaluate job through the engine dispatch: the shipped sample photos by default, shrunk to maxSide', async (t) => {
+  if (!hasSharedData(t)) return;
+  const settings: EngineSettings = { trainingBackend: 'auto', stylizeRuntime: 'auto', threads: 0, cacheDir: tempDir('fst-evaluate-cache-'), extraModuleRoots: [], maxInputPixels: 1e8 };
+  const phases: string[] = [];
+  const r = await runJob({ type: 'evaluate', options: { styles: [STARRY], painting: shared('styles', 'starry_night.jpg'), vggPath: shared('vgg19-keras-block1-3'), maxSide: 64 } },
+    settings, { progress: (p) => phases.push(p.type) });
+  const photos = r.models[0].photos;
+  assert.deepEqual(photos.map((p) => path.basename(p.photo)), ['astronaut.png', 'coffee.png', 'rocket.jpg']);
+  assert.ok(photos.every((p) => Math.max(p.width, p.height) === 64), JSON.stringify(photos));
+  assert.equal(r.sheet, undefined, 'no sheet unless asked');
+  assert.ok(phases.includes('evaluate') && phases.includes('phase'));
 });
