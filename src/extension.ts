@@ -72,7 +72,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   register('deleteStyle', (arg?: string, confirmed?: boolean) => deleteStyleCommand(ctx, arg, confirmed));
   register('revealStyle', (arg?: string) => revealStyleCommand(ctx, arg));
   register('exportOnnx', (arg?: string, target?: vscode.Uri) => exportOnnxCommand(ctx, arg, target));
-  register('evaluateStyle', (arg?: string) => evaluateStyleCommand(ctx, arg));
+  register('evaluateStyle', (arg?: string, painting?: string) => evaluateStyleCommand(ctx, arg, painting));
   register('refreshStyles', () => store.refresh());
   register('showOutput', () => log.show());
   register('openGallery', () => ctx.openGallery?.());

@@ -40,7 +40,8 @@ async function choosePainting(ctx: CommandContext, style: StyleSummary): Promise
 const percent = (x: number) => `${(100 * x).toFixed(2)} %`;
 const figures = (f: EvaluateFigures) => `style distance ${f.styleDistance.toFixed(3)}, content distance ${f.contentDistance.toFixed(3)}, blobs ${percent(f.blobShare)}`;
 
-export async function evaluateStyleCommand(ctx: CommandContext, arg?: string | { style?: StyleSummary }): Promise<EvaluateResult | undefined> {
+/** `painting` skips the painting prompt (scripts, tests). */
+export async function evaluateStyleCommand(ctx: CommandContext, arg?: string | { style?: StyleSummary }, paintingArg?: string): Promise<EvaluateResult | undefined> {
   await ctx.store.refresh();
   const id = typeof arg === 'string' ? arg : arg?.style?.id;
   const style = id ? ctx.store.find(id) : await pickStyle(ctx, 'Evaluate a style');
@@ -48,7 +49,7 @@ export async function evaluateStyleCommand(ctx: CommandContext, arg?: string | {
     if (id) void vscode.window.showErrorMessage(`No style at ${id}`);
     return undefined;
   }
-  const painting = await choosePainting(ctx, style);
+  const painting = paintingArg ?? await choosePainting(ctx, style);
   if (!painting) return undefined;
   const vggPath = await ensureVggWeights(ctx);
   if (!vggPath) return undefined;
