@@ -15,6 +15,7 @@ import { stylizeCommand, stylizeWithStyleCommand } from './commands/stylize';
 import { stylizeAnyImageCommand } from './commands/stylizeAnyImage';
 import { setUpGpuCommand } from './commands/setUpGpu';
 import { downloadVggCommand, resumeTrainingCommand, trainCommand } from './commands/train';
+import { evaluateStyleCommand } from './commands/evaluateStyle';
 import {
   deleteStyleCommand, downloadPretrainedCommand, exportOnnxCommand, importStyleCommand, renameStyleCommand, revealStyleCommand,
 } from './commands/manageStyles';
@@ -71,6 +72,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   register('deleteStyle', (arg?: string, confirmed?: boolean) => deleteStyleCommand(ctx, arg, confirmed));
   register('revealStyle', (arg?: string) => revealStyleCommand(ctx, arg));
   register('exportOnnx', (arg?: string, target?: vscode.Uri) => exportOnnxCommand(ctx, arg, target));
+  register('evaluateStyle', (arg?: string, painting?: string) => evaluateStyleCommand(ctx, arg, painting));
   register('refreshStyles', () => store.refresh());
   register('showOutput', () => log.show());
   register('openGallery', () => ctx.openGallery?.());

@@ -21,6 +21,7 @@ import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../model/optimize';
 import { writeFileAtomic } from '../io/output';
 import { downloadVgg19, VGG19_SOURCES } from '../io/download';
+import { evaluateCommand } from './commands/evaluate';
 
 type Values = Record<string, string | boolean | undefined>;
 interface OptionSpec { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
@@ -526,4 +527,4 @@ const downloadVggCommand: Command = {
   },
 };
 
-export const commands: Command[] = [importCommand, stylizeCommand, trainCommand, optimizeCommand, exportCommand, downloadVggCommand, infoCommand];
+export const commands: Command[] = [importCommand, stylizeCommand, trainCommand, optimizeCommand, exportCommand, downloadVggCommand, infoCommand, evaluateCommand];

@@ -22,6 +22,7 @@ import { downloadVgg19 } from '../io/download';
 import { writeFileAtomic } from '../io/output';
 import { exportTransformNetToOnnx } from '../model/onnxExport';
 import { optimizeWithImage } from './optimizeJob';
+import { evaluateStyles } from './evaluateJob';
 
 let engine: { key: string; engine: StylizeEngine } | undefined;
 
@@ -117,6 +118,8 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
     }
     case 'optimize':
       return optimizeWithImage(j.options, settings, ctx);
+    case 'evaluate':
+      return evaluateStyles(j.options, await stylizeEngineFor(settings), settings, ctx);
     case 'listPretrained':
       return listPretrainedStyles();
     case 'downloadPretrained': {

@@ -181,6 +181,8 @@ export type WebviewToHost =
   | { readonly type: 'cancelTraining' }
   | { readonly type: 'pauseTraining' }
   | { readonly type: 'resumeTraining'; readonly styleId: string }
+  /** Run Evaluate Style… on a style (the figures of `fst evaluate` and a contact sheet). */
+  | { readonly type: 'evaluateStyle'; readonly styleId: string }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string };
 
 export type WebviewMessageType = WebviewToHost['type'];
@@ -347,6 +349,7 @@ function parse(raw: unknown): WebviewToHost {
       only(raw, ['type', 'command']);
       return { type, command: oneOf(raw, 'command', GALLERY_COMMANDS) };
     case 'resumeTraining':
+    case 'evaluateStyle':
       only(raw, ['type', 'styleId']);
       return { type, styleId: absPath(raw, 'styleId') };
     case 'log':

@@ -114,6 +114,46 @@ export interface OptimizeResult {
   readonly backend: string;
 }
 
+/** `fst evaluate` and the gallery's Evaluate action: quality figures of styles on held-out photos. */
+export interface EvaluateOptions {
+  /** The style to evaluate, then any to compare with it (checkpoint or ml5 folders; 1–4). */
+  readonly styles: readonly string[];
+  /** The painting the styles were trained on. */
+  readonly painting: string;
+  /** Photos and folders of photos (default: the sample photos shipped in media/samples/photos). */
+  readonly photos?: readonly string[];
+  /** VGG19 weights: a tfjs layers-model folder or imagenet-vgg-verydeep-19.mat. */
+  readonly vggPath: string;
+  /** Write a contact sheet here (never overwritten); none when absent. */
+  readonly sheet?: string;
+  /** Photos larger than this on their long side are shrunk first (default 1024). */
+  readonly maxSide?: number;
+}
+
+export interface EvaluateFigures {
+  /** Mean relative Gram distance to the painting at relu1_1, relu2_1, relu3_1. */
+  readonly styleDistance: number;
+  /** Relative squared relu2_2 feature distance to the photo. */
+  readonly contentDistance: number;
+  /** Share (0–1) of pixels in large clipped blobs where the photo is not clipped. */
+  readonly blobShare: number;
+}
+
+export interface EvaluateResult {
+  readonly painting: string;
+  /** The VGG weights used (one line). */
+  readonly vgg: string;
+  readonly models: readonly {
+    readonly style: string;
+    readonly name: string;
+    readonly runtime: string;
+    readonly photos: readonly ({ readonly photo: string; readonly width: number; readonly height: number } & EvaluateFigures)[];
+    readonly mean: EvaluateFigures;
+  }[];
+  readonly sheet?: { readonly path: string; readonly width: number; readonly height: number };
+  readonly seconds: number;
+}
+
 export type JobRequest =
   | { readonly type: 'stylize'; readonly inputs: readonly string[]; readonly style: string; readonly options: StylizeOptions }
   | { readonly type: 'preview'; readonly image: ImageSource; readonly style: string; readonly maxSide: number; readonly options: StylizeOptions }
@@ -124,6 +164,7 @@ export type JobRequest =
   | { readonly type: 'downloadPretrained'; readonly id: string; readonly target: string; readonly baseUrl?: string }
   | { readonly type: 'listPretrained' }
   | { readonly type: 'optimize'; readonly options: OptimizeOptions }
+  | { readonly type: 'evaluate'; readonly options: EvaluateOptions }
   | { readonly type: 'info' }
   | { readonly type: 'checkGpu'; readonly target: GpuTarget }
   | { readonly type: 'setUpGpu'; readonly options: GpuSetupRequest }
@@ -200,6 +241,7 @@ export interface JobResults {
   downloadPretrained: { readonly checkpoint: string; readonly name: string };
   listPretrained: readonly PretrainedStyleInfo[];
   optimize: OptimizeResult;
+  evaluate: EvaluateResult;
   info: EngineInfo;
   checkGpu: { readonly checks: readonly PrerequisiteCheckInfo[] };
   setUpGpu: { readonly target: GpuTarget; readonly checks: readonly PrerequisiteCheckInfo[]; readonly moduleRoot?: string };
@@ -243,6 +285,7 @@ export type JobProgress =
   | { readonly type: 'download'; readonly bytes: number; readonly total?: number }
   | { readonly type: 'optimize'; readonly step: number; readonly totalSteps: number; readonly losses: LossValues; readonly etaSeconds: number }
   | { readonly type: 'optimizePreview'; readonly step: number; readonly image: EncodedImage }
+  | { readonly type: 'evaluate'; readonly done: number; readonly total: number; readonly photo?: string }
   | { readonly type: 'phase'; readonly message: string };
 
 export type HostToWorker =
@@ -369,6 +412,11 @@ const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
       outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, size: isNumber, maxSize: isNumber, styleSize: isNumber, steps: isNumber,
       method: oneOf(OPTIMIZE_METHOD_NAMES), learningRate: isNumber, contentWeight: isNumber, styleWeight: isNumber, tvWeight: isNumber, contentLayer: isString,
       styleLayers: arrayOf(isString), init: oneOf(['content', 'noise']), seed: isNumber, previewEvery: isNumber, saveOnCancel: isBoolean,
+    }),
+  }),
+  evaluate: object({
+    options: object({ styles: arrayOf(isAbsolutePath), painting: isAbsolutePath, vggPath: isAbsolutePath }, {
+      photos: arrayOf(isAbsolutePath), sheet: isAbsolutePath, maxSide: isNumber,
     }),
   }),
   info: object({}),

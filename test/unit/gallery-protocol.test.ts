@@ -39,6 +39,7 @@ test('well-formed messages of every type are accepted and returned field by fiel
     { type: 'save', mode: 'saveAs', imageToken: 'img-1', styleId: '/s/udnie', strength: 0.35, colorMode: 'luminance', format: 'webp', scale: 1 });
   assert.deepEqual(ok({ type: 'runCommand', command: 'train' }), { type: 'runCommand', command: 'train' });
   assert.deepEqual(ok({ type: 'resumeTraining', styleId: '/s/x' }), { type: 'resumeTraining', styleId: '/s/x' });
+  assert.deepEqual(ok({ type: 'evaluateStyle', styleId: '/s/x' }), { type: 'evaluateStyle', styleId: '/s/x' });
   assert.deepEqual(ok({ type: 'log', level: 'warn', message: '' }), { type: 'log', level: 'warn', message: '' });
   assert.deepEqual(ok({ type: 'copyPath', path: '/ws/a.udnie.png' }), { type: 'copyPath', path: '/ws/a.udnie.png' });
 });
@@ -65,6 +66,7 @@ test('paths must be absolute, short and free of NUL: relative traversal never re
   rejected({ type: 'openImagePath', path: { toString: () => '/etc/passwd' } }, /must be a string/);
   rejected({ type: 'copyPath', path: '~/.ssh/id_rsa' }, /absolute path/);
   rejected({ type: 'preview', requestId: 1, imageToken: 'img-1', styleId: '../styles/x', size: 'preview', scale: 1 }, /"styleId" must be an absolute path/);
+  rejected({ type: 'evaluateStyle', styleId: 'styles/x' }, /"styleId" must be an absolute path/);
 });
 
 test('ids, enums and numbers are checked: tokens, sizes, strengths, scales, formats', () => {

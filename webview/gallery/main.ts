@@ -346,7 +346,10 @@ class GalleryApp {
     this.savedLine = h('div', { class: 'saved', hidden: true, id: 'saved' });
     const actions = h('div', { class: 'actions' }, this.fullSizeButton ?? null, h('div', { class: 'spacer' }), this.copyButton, this.saveAsButton, this.saveButton);
     return h('section', { class: 'pane preview-pane', 'aria-labelledby': 'preview-heading' },
-      panel ? h('div', { class: 'pane-header' }, h('h2', { id: 'preview-heading' }, 'Preview'), this.selectedName) : h('h2', { id: 'preview-heading', class: 'visually-hidden' }, 'Preview'),
+      panel ? h('div', { class: 'pane-header' }, h('h2', { id: 'preview-heading' }, 'Preview'), this.selectedName,
+        this.action(button('Evaluate Style…', { icon: 'graph', secondary: true, iconOnly: true, id: 'evaluate-style', title: 'Measure the selected style on the sample photos: style and content distance, blown-out blobs, a contact sheet' }),
+          () => { if (this.state.styleId) post({ type: 'evaluateStyle', styleId: this.state.styleId }); }))
+        : h('h2', { id: 'preview-heading', class: 'visually-hidden' }, 'Preview'),
       source, this.stage, controls, actions, this.savedLine, this.statusLine);
   }
 

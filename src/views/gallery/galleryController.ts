@@ -398,6 +398,12 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         void vscode.commands.executeCommand('fastStyleTransfer.resumeTraining', style.id);
         return;
       }
+      case 'evaluateStyle': {
+        const style = this.ctx.store.find(m.styleId);
+        if (!style || style.error) { this.reject(`evaluateStyle: ${m.styleId.slice(0, 200)} is not a usable style`); return; }
+        void vscode.commands.executeCommand('fastStyleTransfer.evaluateStyle', style.id);
+        return;
+      }
       case 'log':
         this.rateLimitedLog(m.level, `gallery webview: ${m.message}`);
         return;

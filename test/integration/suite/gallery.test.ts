@@ -327,6 +327,7 @@ suite('gallery', () => {
         [{ type: 'preview', requestId: 1, imageToken: 'img-999999', styleId: style, size: 'preview', scale: 1 }, /unknown image token/],
         [{ type: 'save', mode: 'save', imageToken: 'img-1', styleId: '/etc', strength: 1, colorMode: 'none', format: 'png', scale: 1 }, /unknown style \/etc/],
         [{ type: 'resumeTraining', styleId: '/etc' }, /not a resumable style/],
+        [{ type: 'evaluateStyle', styleId: '/etc' }, /not a usable style/],
         [{ type: 'preview', requestId: 1, imageToken: known, styleId: style, size: 'preview', scale: 1, blend: [{ styleId: '/etc', weight: 0.3 }] }, /preview: unknown blend style \/etc/],
         [{ type: 'save', mode: 'save', imageToken: known, styleId: style, strength: 1, colorMode: 'none', format: 'png', scale: 1, blend: [{ styleId: secretDir, weight: 0.5 }] }, /save: unknown blend style/],
         [{ type: 'preview', requestId: 1, imageToken: 'img-1', styleId: style, size: 'preview', scale: 1, blend: [{ styleId: style, weight: 0.3 }] }, /repeats the selected style/],
