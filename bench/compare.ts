@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     let model: Uint8Array;
     const note: Record<string, unknown> = {};
     if (p === 'reference') model = exportTransformNetToOnnx(arch, weights);
-    else if (p === 'fp32') model = exportFastTransformNet(arch, weights, q.FAST_GRAPH_LAYOUT);
+    else if (p === 'fp32') model = exportFastTransformNet(arch, weights, q.fastGraphLayout(arch));
     else {
       const dir = q.samplePhotosDir(REPO);
       if (!dir) continue;

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   let extra: Record<string, unknown> = {};
   const t0 = performance.now();
   if (precision === 'reference') model = exportTransformNetToOnnx(arch, weights);
-  else if (precision === 'fp32') model = exportFastTransformNet(arch, weights, q.FAST_GRAPH_LAYOUT);
+  else if (precision === 'fp32') model = exportFastTransformNet(arch, weights, q.fastGraphLayout(arch));
   else if (precision === 'int8') {
     const dir = q.samplePhotosDir(REPO);
     if (!dir) { emit({ available: false, reason: 'int8 needs the sample photos (media/samples/photos) for calibration' }); return; }

@@ -19,14 +19,14 @@
 import { onnx } from 'onnx-proto';
 import {
   INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, SIZE_MULTIPLE,
-  layerSpecs, validateArchitecture, validateWeights,
+  borderPadding, layerSpecs, validateArchitecture, validateWeights,
   type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_METADATA_KEYS, DEFAULT_OPSET, deconvWeightToOnnx } from './onnxExport';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_METADATA_KEYS, DEFAULT_OPSET, deconvWeightToOnnx, stridedConvPadding } from './onnxExport';
 import { StyleTransferError } from '../protocol/errors';
 
 /** Bump when the fast graph changes, so cached files are rebuilt (2: sub-pixel transposed convs in fp32). */
-export const FAST_GRAPH_VERSION = 2;
+export const FAST_GRAPH_VERSION = 3; // 3: 'zero' border padding
 
 const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
@@ -218,6 +218,16 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
   const layers = layerSpecs(arch);
   const blocks = { ...defaultBlocks(arch), ...(opts.blocks ?? {}) };
   const inputBlock = opts.inputBlock ?? 1;
+  const padding = borderPadding(arch);
+  if (padding === 'zero') {
+    // Any input size: the layers down to the first upsampling must run on plain grids (a
+    // block grid needs sizes divisible by its block), with TensorFlow SAME (SAME_UPPER) strides.
+    const firstUp = layers.findIndex((l) => l.kind !== 'conv');
+    const blocked = layers.slice(0, firstUp).filter((l) => (blocks[l.name] ?? 1) !== 1).map((l) => l.name);
+    if (inputBlock !== 1 || blocked.length) {
+      throw new StyleTransferError('bad-input', `'zero' border padding needs block 1 for the input and ${layers.slice(0, firstUp).map((l) => l.name).join(', ')} (got input ${inputBlock}${blocked.length ? `, ${blocked.join(', ')} blocked` : ''})`);
+    }
+  }
   const int8 = opts.int8 ?? {};
   for (const name of Object.keys(int8)) {
     if (!layers.some((l) => l.name === name)) throw new StyleTransferError('bad-input', `int8: no layer "${name}" in this architecture`);
@@ -274,7 +284,9 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     } else {
       const bc = blockConvWeights(l, w, curBlock, convBlock, inOrder);
       const perLogical = convBlock * convBlock;
-      const attrs = [ints('kernel_shape', [bc.dims[2], bc.dims[3]]), ints('strides', [bc.stride, bc.stride]), ints('dilations', [1, 1]), int('group', 1), ints('pads', bc.pads)];
+      // A strided conv on plain grids is the layer itself: 'zero' padding runs it as TF SAME for any size.
+      const pads = l.kind === 'conv' && curBlock === 1 && convBlock === 1 ? stridedConvPadding(padding, l.kernel, l.stride) : ints('pads', bc.pads);
+      const attrs = [ints('kernel_shape', [bc.dims[2], bc.dims[3]]), ints('strides', [bc.stride, bc.stride]), ints('dilations', [1, 1]), int('group', 1), pads];
       convChannels = bc.dims[0];
       if (q) {
         if (q.output.length !== l.outChannels) throw new StyleTransferError('bad-input', `int8 ${p}: ${q.output.length} output ranges for ${l.outChannels} channels`);
