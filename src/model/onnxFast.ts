@@ -206,7 +206,8 @@ const FOLD_HALF_RANGE = 127.5;
 /**
  * Encodes the fast graph. Input "input" float32 [1, 3, H, W] RGB 0..255 with H and W multiples
  * of SIZE_MULTIPLE; output "output" of the same shape (tanh·150 + 127.5, unclamped) — the
- * contract of the core export. Batch 1 only (the engine runs one image at a time).
+ * contract of the core export, including its 'zero' border padding form (any H and W in,
+ * 4·⌈H/4⌉ × 4·⌈W/4⌉ out). Batch 1 only (the engine runs one image at a time).
  */
 export function exportFastTransformNet(arch: TransformNetArchitecture, weights: WeightMap, opts: FastGraphOptions = {}): Uint8Array {
   try {
@@ -413,7 +414,7 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     docString: 'Fast neural style transfer, restructured for ONNX Runtime CPU (blocked full-resolution layers' + (quantized.length ? `; int8 layers ${quantized.join(', ')}` : '') + ').',
     graph: {
       name: 'fast_style_transfer_fast',
-      input: [image(ONNX_INPUT_NAME, `RGB image, float32 0..255, NCHW, batch 1; height and width multiples of ${SIZE_MULTIPLE}`)],
+      input: [image(ONNX_INPUT_NAME, `RGB image, float32 0..255, NCHW, batch 1; ${padding === 'zero' ? `any height and width (output ${SIZE_MULTIPLE}·⌈H/${SIZE_MULTIPLE}⌉ × ${SIZE_MULTIPLE}·⌈W/${SIZE_MULTIPLE}⌉: crop the rows/columns before the image)` : `height and width multiples of ${SIZE_MULTIPLE}`}`)],
       output: [image(ONNX_OUTPUT_NAME, 'stylized RGB image, float32, NCHW, unclamped')],
       initializer: inits,
       node: nodes,
