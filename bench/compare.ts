@@ -5,7 +5,7 @@
 // One JSON line per graph, with its speed-up over the reference.
 //   node --import tsx bench/compare.ts --size 1024 [--rounds 5] [--precisions reference,fp32,int8] [--arena engine|on]
 import os from 'node:os';
-import { macsPerPixel } from '../src/model/architecture';
+import { borderPadding, macsPerPixel } from '../src/model/architecture';
 import { exportTransformNetToOnnx } from '../src/model/onnxExport';
 import { exportFastTransformNet } from '../src/model/onnxFast';
 import { ENGINE_SESSION_OPTIONS, createOnnxSession, stylizeWithOnnx, type OnnxStyleSession } from '../src/engine/onnxRunner';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     let model: Uint8Array;
     const note: Record<string, unknown> = {};
     if (p === 'reference') model = exportTransformNetToOnnx(arch, weights);
-    else if (p === 'fp32') model = exportFastTransformNet(arch, weights, q.FAST_GRAPH_LAYOUT);
+    else if (p === 'fp32') model = exportFastTransformNet(arch, weights, q.fastGraphLayout(arch));
     else {
       const dir = q.samplePhotosDir(REPO);
       if (!dir) continue;
@@ -45,14 +45,14 @@ async function main(): Promise<void> {
       ...(engineSettings ? ENGINE_SESSION_OPTIONS : {}),
       ...(p === 'int8' ? { sessionConfig: q.INT8_SESSION_CONFIG } : {}),
     });
-    await stylizeWithOnnx(session, img); // warm-up
+    await stylizeWithOnnx(session, img, borderPadding(arch)); // warm-up
     runs.push({ precision: p, session, times: [], cpu: [], note });
   }
   for (let r = 0; r < rounds; r++) {
     for (const run of runs) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      run.out = (await stylizeWithOnnx(run.session, img)).data;
+      run.out = (await stylizeWithOnnx(run.session, img, borderPadding(arch))).data;
       run.times.push((performance.now() - t0) / 1000);
       const c = process.cpuUsage(c0);
       run.cpu.push((c.user + c.system) / 1e6);

@@ -10,7 +10,7 @@
 // before the performance work), fp32 (the engine's fast graph), int8 (experimental).
 import fs from 'node:fs';
 import os from 'node:os';
-import { macsPerPixel } from '../src/model/architecture';
+import { borderPadding, macsPerPixel } from '../src/model/architecture';
 import { REPO, loadImage, loadWeights, median } from './common';
 
 const args = process.argv.slice(2);
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   let extra: Record<string, unknown> = {};
   const t0 = performance.now();
   if (precision === 'reference') model = exportTransformNetToOnnx(arch, weights);
-  else if (precision === 'fp32') model = exportFastTransformNet(arch, weights, q.FAST_GRAPH_LAYOUT);
+  else if (precision === 'fp32') model = exportFastTransformNet(arch, weights, q.fastGraphLayout(arch));
   else if (precision === 'int8') {
     const dir = q.samplePhotosDir(REPO);
     if (!dir) { emit({ available: false, reason: 'int8 needs the sample photos (media/samples/photos) for calibration' }); return; }
@@ -109,12 +109,12 @@ async function main(): Promise<void> {
     emit({ available: false, reason: (e as Error).message });
     return;
   }
-  const r = await timeRuns(async () => (await stylizeWithOnnx(session, img)).data);
+  const r = await timeRuns(async () => (await stylizeWithOnnx(session, img, borderPadding(arch))).data);
   const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024); // before the check below
   if (precision !== 'reference' && size <= 1024) {
     // Agreement with the reference graph on this input (fp32: rounding only; int8: its error).
     const ref = await createOnnxSession(exportTransformNetToOnnx(arch, weights), { providers: ['cpu'] });
-    extra.psnrVsReference = +q.clampedPsnr((await stylizeWithOnnx(ref, img)).data, r.out).toFixed(2);
+    extra.psnrVsReference = +q.clampedPsnr((await stylizeWithOnnx(ref, img, borderPadding(arch))).data, r.out).toFixed(2);
     await ref.release();
   }
   if (save) fs.writeFileSync(save, Buffer.from(r.out.buffer, r.out.byteOffset, r.out.byteLength));

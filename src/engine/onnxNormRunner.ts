@@ -1,7 +1,7 @@
 // ONNX Runtime with the two norm-statistics variants of the network (model/onnxNormStats.ts):
 // record the instance-norm statistics of one image, and stylize with given statistics.
 import type * as Ort from 'onnxruntime-node';
-import { SIZE_MULTIPLE } from '../model/architecture';
+import { SIZE_MULTIPLE, type BorderPadding } from '../model/architecture';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnxExport';
 import type { ChannelStats, NormStats } from '../model/normStats';
 import type { FloatImage } from '../model/pixels';
@@ -39,15 +39,15 @@ function statsFeeds(s: OnnxStyleSession, stats: NormStats | undefined): Record<s
 
 /**
  * One run of a norm-statistics variant: pads `img` to the size multiple as stylizeWithOnnx
- * does, feeds `given` to the statistics inputs, and returns the stylized image (when
+ * does (`padding`: the architecture's border padding), feeds `given` to the statistics inputs, and returns the stylized image (when
  * `withImage`) and the statistics the model outputs.
  */
-async function runVariant(s: OnnxStyleSession, img: FloatImage, given: NormStats | undefined, withImage: boolean): Promise<{ image?: FloatImage; stats: Map<string, ChannelStats> }> {
+async function runVariant(s: OnnxStyleSession, img: FloatImage, given: NormStats | undefined, withImage: boolean, padding: BorderPadding): Promise<{ image?: FloatImage; stats: Map<string, ChannelStats> }> {
   checkImage(img);
   const statNames = s.session.outputNames.filter((n) => STATS_NAME.test(n));
   const fetches = withImage ? [ONNX_OUTPUT_NAME, ...statNames] : statNames;
   return s._use(async () => {
-    const padded = padToChw(img, SIZE_MULTIPLE);
+    const padded = padToChw(img, SIZE_MULTIPLE, padding);
     const feeds = statsFeeds(s, given);
     feeds[ONNX_INPUT_NAME] = new s.runtime.Tensor('float32', padded.data, [1, 3, padded.height, padded.width]);
     let result: Ort.InferenceSession.OnnxValueMapType | undefined;
@@ -69,10 +69,10 @@ async function runVariant(s: OnnxStyleSession, img: FloatImage, given: NormStats
       if (!withImage) return { stats };
       const output = result[ONNX_OUTPUT_NAME] as Ort.Tensor;
       const dims = output.dims;
-      if (output.type !== 'float32' || dims.length !== 4 || dims[1] !== 3 || dims[2] !== padded.height || dims[3] !== padded.width) {
+      if (output.type !== 'float32' || dims.length !== 4 || dims[1] !== 3 || dims[2] !== padded.outHeight || dims[3] !== padded.outWidth) {
         throw new StyleTransferError('bad-checkpoint', `the ONNX model returned a ${output.type} tensor of shape [${dims.join(', ')}] for input [1, 3, ${padded.height}, ${padded.width}]`);
       }
-      const image = cropChwToHwc(output.data as Float32Array, padded.width, padded.height, 3, padded.left, padded.top, img.width, img.height);
+      const image = cropChwToHwc(output.data as Float32Array, padded.outWidth, padded.outHeight, 3, padded.left, padded.top, img.width, img.height);
       return { image, stats };
     } catch (e) {
       throw runtimeError(s, img, e);
@@ -89,16 +89,16 @@ async function runVariant(s: OnnxStyleSession, img: FloatImage, given: NormStats
  * statistics are inputs of the model (withExternalNormStats on some layers) take them from
  * `given`.
  */
-export async function onnxNormStats(s: OnnxStyleSession, img: FloatImage, given?: NormStats): Promise<NormStats> {
+export async function onnxNormStats(s: OnnxStyleSession, img: FloatImage, given?: NormStats, padding: BorderPadding = 'reflect'): Promise<NormStats> {
   if (!s.session.outputNames.some((n) => STATS_NAME.test(n))) throw new StyleTransferError('bad-checkpoint', 'this ONNX model has no norm-statistics outputs');
-  return (await runVariant(s, img, given, false)).stats;
+  return (await runVariant(s, img, given, false, padding)).stats;
 }
 
 /**
  * Stylizes `img` with a session of withExternalNormStats' model, normalising with `stats`
  * instead of the image's own statistics. Pads and crops like stylizeWithOnnx.
  */
-export async function stylizeWithOnnxStats(s: OnnxStyleSession, img: FloatImage, stats: NormStats): Promise<FloatImage> {
+export async function stylizeWithOnnxStats(s: OnnxStyleSession, img: FloatImage, stats: NormStats, padding: BorderPadding = 'reflect'): Promise<FloatImage> {
   if (!s.session.inputNames.some((n) => STATS_NAME.test(n))) throw new StyleTransferError('bad-checkpoint', 'this ONNX model takes no norm statistics');
-  return (await runVariant(s, img, stats, true)).image!;
+  return (await runVariant(s, img, stats, true, padding)).image!;
 }

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
-import { layerSpecs, type TransformNetArchitecture, type WeightMap } from '../model/architecture';
+import { borderPadding, layerSpecs, type TransformNetArchitecture, type WeightMap } from '../model/architecture';
 import { exportTransformNetToOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnxExport';
 import { FAST_GRAPH_VERSION, exportFastTransformNet, withExtraOutputs, type FastGraphOptions } from '../model/onnxFast';
 import { ChannelStats, calibrationTensors, equalizeWeights, planInt8, type CalibrationStats } from '../model/int8Plan';
@@ -46,6 +46,14 @@ export function int8Layers(arch: TransformNetArchitecture): string[] {
  * convs run as sub-pixel convs: 2–4 % faster than ONNX Runtime's ConvTranspose at 512²–1024².
  */
 export const FAST_GRAPH_LAYOUT: Pick<FastGraphOptions, 'inputBlock' | 'blocks' | 'deconvAsConv'> = Object.freeze({ inputBlock: 2, blocks: Object.freeze({ conv1: 2 }), deconvAsConv: true });
+
+/**
+ * The layout for `arch`: FAST_GRAPH_LAYOUT, except that 'zero' border padding takes any input
+ * size, which a blocked input (even sizes only) cannot: its first layers run unblocked.
+ */
+export function fastGraphLayout(arch: TransformNetArchitecture): Pick<FastGraphOptions, 'inputBlock' | 'blocks' | 'deconvAsConv'> {
+  return borderPadding(arch) === 'zero' ? { deconvAsConv: true } : FAST_GRAPH_LAYOUT;
+}
 
 /** Session options for int8 models: QLinearConv stays NCHW (its internal transposes are cheaper than Transpose nodes). */
 export const INT8_SESSION_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({
@@ -95,7 +103,7 @@ export async function collectCalibrationStats(arch: TransformNetArchitecture, we
 export function exportInt8Model(arch: TransformNetArchitecture, weights: WeightMap, stats: CalibrationStats, weightsSha256?: string): Uint8Array {
   const eq = equalizeWeights(arch, weights, stats.inputs);
   const int8 = planInt8(int8Layers(arch), stats, eq.inputScales);
-  return exportFastTransformNet(arch, eq.weights, { ...FAST_GRAPH_LAYOUT, int8, ...(weightsSha256 ? { weightsSha256 } : {}) });
+  return exportFastTransformNet(arch, eq.weights, { ...fastGraphLayout(arch), int8, ...(weightsSha256 ? { weightsSha256 } : {}) });
 }
 
 /** PSNR (dB) of `b` against `a` after clamping both to 0..255 (what the written image holds). */
@@ -184,7 +192,7 @@ export async function ensureFastOnnxModel(req: FastModelRequest): Promise<FastMo
   if (precision !== 'int8') {
     const r = await ensureOnnxModel({
       ...req,
-      variant: { file: 'model.fast.onnx', version: `fast-${FAST_GRAPH_VERSION}`, build: async (weights) => ({ bytes: exportFastTransformNet(req.arch, weights, { ...FAST_GRAPH_LAYOUT, weightsSha256: req.weightsSha256 }), info: { precision: 'fp32' } }) },
+      variant: { file: 'model.fast.onnx', version: `fast-${FAST_GRAPH_VERSION}`, build: async (weights) => ({ bytes: exportFastTransformNet(req.arch, weights, { ...fastGraphLayout(req.arch), weightsSha256: req.weightsSha256 }), info: { precision: 'fp32' } }) },
     });
     return { ...r, precision: 'fp32' };
   }
@@ -199,7 +207,7 @@ export async function ensureFastOnnxModel(req: FastModelRequest): Promise<FastMo
         const images = await loadCalibrationImages(dir);
         const stats = await collectCalibrationStats(req.arch, weights, images.calibration, req.loadRuntime);
         const int8 = exportInt8Model(req.arch, weights, stats, req.weightsSha256);
-        const fp32 = exportFastTransformNet(req.arch, weights, FAST_GRAPH_LAYOUT);
+        const fp32 = exportFastTransformNet(req.arch, weights, fastGraphLayout(req.arch));
         const psnrs = await comparePrecisions(fp32, int8, images.validation, req.loadRuntime);
         const worst = Math.min(...psnrs);
         const info = { precision: 'int8', psnrDb: psnrs.map((p) => +p.toFixed(2)), minPsnrDb: INT8_MIN_PSNR_DB };

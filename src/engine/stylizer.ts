@@ -2,7 +2,7 @@
 // export, DESIGN §5), TensorFlow.js when ONNX Runtime cannot load or start. The tfjs path runs
 // on whatever tfjs backend the engine selected beforehand.
 import fs from 'node:fs/promises';
-import type { TransformNetArchitecture, WeightMap } from '../model/architecture';
+import { borderPadding, type TransformNetArchitecture, type WeightMap } from '../model/architecture';
 import type { NormStats } from '../model/normStats';
 import { withExternalNormStats, withNormStatsOutputs } from '../model/onnxNormStats';
 import type { FloatImage } from '../model/pixels';
@@ -130,6 +130,8 @@ async function openTfjs(arch: TransformNetArchitecture, weights: StylizerRequest
 export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
   const runtime = req.runtime ?? 'auto';
   if (runtime === 'tfjs') return openTfjs(req.arch, req.weights);
+  // The graphs are exported for the architecture's border padding; the runner feeds them to match.
+  const padding = borderPadding(req.arch);
   try {
     const { session, modelPath, options, precision } = await openOnnx(req);
     // The two norm-statistics variants (tiled stylize), made from the core export on first
@@ -159,7 +161,7 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
       stylize: async (img) => {
         for (let attempt = 0; ; attempt++) {
           try {
-            return await stylizeWithOnnx(await getOnnxSession(modelPath, options ?? req.onnx), img);
+            return await stylizeWithOnnx(await getOnnxSession(modelPath, options ?? req.onnx), img, padding);
           } catch (e) {
             if (!isSessionReleased(e) || attempt >= 4) throw e;
           }
@@ -167,11 +169,11 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
       },
       openStatsPass: async () => {
         const s = await openPass('stats');
-        return { measure: (img) => onnxNormStats(s, img), close: () => s.release() };
+        return { measure: (img) => onnxNormStats(s, img, undefined, padding), close: () => s.release() };
       },
       openTilePass: async (stats) => {
         const s = await openPass('fixed');
-        return { stylize: (img) => stylizeWithOnnxStats(s, img, stats), close: () => s.release() };
+        return { stylize: (img) => stylizeWithOnnxStats(s, img, stats, padding), close: () => s.release() };
       },
       // Cached sessions are shared: leave them to the cache (releaseOnnxSessions on shutdown).
       dispose: async () => undefined,

@@ -11,7 +11,7 @@
 import { resizeImage8 } from '../io/image';
 import { ColorMomentsAccumulator, applyColorTransform, applyStrength, histogramMatchTransform, postProcess } from '../model/color';
 import { validateNormStats, type ChannelStats, type NormStats } from '../model/normStats';
-import { SIZE_MULTIPLE } from '../model/architecture';
+import { SIZE_MULTIPLE, borderPadding, type BorderPadding } from '../model/architecture';
 import { reflectIndex, toBytes, type FloatImage, type RgbBytes } from '../model/pixels';
 import { planTiles, type AxisTile, type TilePlan } from '../model/tiling';
 import { StyleTransferError, cancelledError } from '../protocol/errors';
@@ -88,17 +88,31 @@ function checkOptions(opts: TiledStylizeOptions): void {
 }
 
 /**
- * The tile at column `col`, row `row` of the plan as a float image: the image padded to the
- * size multiple by reflection before its top/left edge (as a one-piece pass pads it).
+ * Where a tile's input starts in padded coordinates: at the tile's start, except that 'zero'
+ * border padding feeds no padding, so a first tile starts at the image's edge.
  */
-export function extractTile(src: RgbBytes, plan: TilePlan, col: AxisTile, row: AxisTile): FloatImage {
-  const w = col.end - col.start;
-  const h = row.end - row.start;
+export function tileOrigin(plan: TilePlan, col: AxisTile, row: AxisTile, padding: BorderPadding = 'reflect'): { x: number; y: number } {
+  return padding === 'zero'
+    ? { x: Math.max(col.start, plan.padLeft), y: Math.max(row.start, plan.padTop) }
+    : { x: col.start, y: row.start };
+}
+
+/**
+ * The tile at column `col`, row `row` of the plan as a float image, as a one-piece pass feeds
+ * the image: padded to the size multiple by reflection before its top/left edge ('reflect'),
+ * or cut at the image's edge ('zero' border padding: the network computes that padding
+ * itself, and a tile that starts at the image's edge sees the same grid as the whole image,
+ * since the other tiles start and end on multiples of 4 in padded coordinates).
+ */
+export function extractTile(src: RgbBytes, plan: TilePlan, col: AxisTile, row: AxisTile, padding: BorderPadding = 'reflect'): FloatImage {
+  const origin = tileOrigin(plan, col, row, padding);
+  const w = col.end - origin.x;
+  const h = row.end - origin.y;
   const out = new Float32Array(w * h * 3);
   const xs = new Int32Array(w);
-  for (let x = 0; x < w; x++) xs[x] = reflectIndex(col.start + x - plan.padLeft, src.width) * 3;
+  for (let x = 0; x < w; x++) xs[x] = reflectIndex(origin.x + x - plan.padLeft, src.width) * 3;
   for (let y = 0; y < h; y++) {
-    const rowStart = reflectIndex(row.start + y - plan.padTop, src.height) * src.width * 3;
+    const rowStart = reflectIndex(origin.y + y - plan.padTop, src.height) * src.width * 3;
     let d = y * w * 3;
     for (let x = 0; x < w; x++, d += 3) {
       const s = rowStart + xs[x];
@@ -166,7 +180,7 @@ async function imageStats(engine: StylizeEngine, style: LoadedStyle, src: RgbByt
       const parts: { stats: NormStats; weight: number }[] = [];
       for (const { row, col } of picked) {
         throwIfCancelled();
-        parts.push({ stats: await pass.measure(extractTile(src, grid, col, row)), weight: weightSum(col) * weightSum(row) });
+        parts.push({ stats: await pass.measure(extractTile(src, grid, col, row, borderPadding(style.arch))), weight: weightSum(col) * weightSum(row) });
         opts.onProgress?.({ phase: 'stats', done: parts.length, total: picked.length });
         await nextTick();
       }
@@ -222,7 +236,7 @@ export async function stylizeTiled(engine: StylizeEngine, style: LoadedStyle, sr
   const out = new Uint8Array(W * H * 3);
   const pass = await engine.openTilePass(style, stats);
   try {
-    await stylizeBands(pass, plan, src, out, { colorMode, strength, moments: stylizedMoments }, opts);
+    await stylizeBands(pass, plan, src, out, { colorMode, strength, moments: stylizedMoments }, opts, borderPadding(style.arch));
   } finally {
     await pass.close();
   }
@@ -248,7 +262,7 @@ export async function stylizeTiled(engine: StylizeEngine, style: LoadedStyle, sr
  * The tile loop: one band of tile rows at a time, so only that band is held as floats. Each
  * band's rows are final once the next band's ramp starts; the ramp rows carry over.
  */
-async function stylizeBands(pass: TilePass, plan: TilePlan, src: RgbBytes, out: Uint8Array, post: PostOptions, opts: TiledStylizeOptions): Promise<void> {
+async function stylizeBands(pass: TilePass, plan: TilePlan, src: RgbBytes, out: Uint8Array, post: PostOptions, opts: TiledStylizeOptions, padding: BorderPadding): Promise<void> {
   const Wp = src.width + plan.padLeft;
   const total = plan.rows.length * plan.cols.length;
   let done = 0;
@@ -259,8 +273,8 @@ async function stylizeBands(pass: TilePass, plan: TilePlan, src: RgbBytes, out: 
     if (carry) band.set(carry.data, (carry.start - row.keepStart) * Wp * 3);
     for (const col of plan.cols) {
       if (opts.signal?.aborted) throw cancelledError('stylize');
-      const tile = await pass.stylize(extractTile(src, plan, col, row));
-      accumulate(band, Wp, row, col, tile);
+      const tile = await pass.stylize(extractTile(src, plan, col, row, padding));
+      accumulate(band, Wp, row, col, tile, tileOrigin(plan, col, row, padding));
       opts.onProgress?.({ phase: 'stylize', done: ++done, total });
       await nextTick(); // lets a cancel message in between tiles
     }
@@ -272,17 +286,21 @@ async function stylizeBands(pass: TilePass, plan: TilePlan, src: RgbBytes, out: 
 
 interface PostOptions { colorMode: ColorMode; strength: number; moments?: ColorMomentsAccumulator }
 
-/** Adds a tile's output, weighted, to the band (padded coordinates, band starts at row.keepStart). */
-function accumulate(band: Float32Array, Wp: number, row: AxisTile, col: AxisTile, tile: FloatImage): void {
-  const tw = col.end - col.start;
-  const x0 = col.keepStart;
-  const n = col.keepEnd - col.keepStart;
-  for (let y = row.keepStart; y < row.keepEnd; y++) {
+/**
+ * Adds a tile's output (starting at `origin` in padded coordinates), weighted, to the band
+ * (band starts at row.keepStart). Kept pixels before the origin lie in the padding, which is
+ * never written out.
+ */
+function accumulate(band: Float32Array, Wp: number, row: AxisTile, col: AxisTile, tile: FloatImage, origin: { x: number; y: number }): void {
+  const tw = col.end - origin.x;
+  const x0 = Math.max(col.keepStart, origin.x);
+  const n = col.keepEnd - x0;
+  for (let y = Math.max(row.keepStart, origin.y); y < row.keepEnd; y++) {
     const wy = row.weights[y - row.keepStart];
     let d = ((y - row.keepStart) * Wp + x0) * 3;
-    let s = ((y - row.start) * tw + (x0 - col.start)) * 3;
+    let s = ((y - origin.y) * tw + (x0 - origin.x)) * 3;
     for (let i = 0; i < n; i++, d += 3, s += 3) {
-      const w = wy * col.weights[i];
+      const w = wy * col.weights[i + x0 - col.keepStart];
       band[d] += w * tile.data[s];
       band[d + 1] += w * tile.data[s + 1];
       band[d + 2] += w * tile.data[s + 2];

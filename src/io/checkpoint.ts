@@ -2,6 +2,9 @@
 //   model.json   tfjs-style weights manifest (names, shapes, dtype, optional float16 storage)
 //   weights.bin  the weights, little-endian, in manifest order
 //   style.json   format version, name, architecture, hyperparameters, iteration, losses, …
+//                (architecture.padding: the border handling the network was trained with,
+//                "reflect" when absent, "zero" for imported reference networks; see
+//                model/architecture.ts BorderPadding)
 //   thumbnail.jpg (optional) a small picture of the style image, for lists and galleries
 // plus files owned by other modules (training state for resume, cached model.onnx).
 // A checkpoint is written into a temporary sibling folder and swapped in by rename, so a

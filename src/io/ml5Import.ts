@@ -48,7 +48,9 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
   if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
     throw new StyleTransferError('bad-checkpoint', `${where}: manifest.json must be an object of variables`);
   }
-  const arch = PAPER_ARCHITECTURE;
+  // These networks were trained and published computing TensorFlow's SAME zero padding on the
+  // image as it is (architecture.ts BorderPadding): run them that way.
+  const arch: TransformNetArchitecture = { ...PAPER_ARCHITECTURE, padding: 'zero' };
   const specs = paramSpecs(arch);
   const count = Object.keys(manifest).length;
   if (count !== specs.length) {

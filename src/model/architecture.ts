@@ -14,6 +14,28 @@ export interface TransformNetArchitecture {
    * Odena et al. 2016 — which avoids the checkerboard pattern transposed convs leave).
    */
   readonly upsample?: 'transpose' | 'nearest';
+  /**
+   * How the image's borders are handled (see BorderPadding); absent = 'reflect', what every
+   * checkpoint trained here before this field existed was trained and run with.
+   */
+  readonly padding?: BorderPadding;
+}
+
+/**
+ * - 'reflect': the input is padded at the top/left by reflection to a multiple of
+ *   SIZE_MULTIPLE, the network runs on that, and the output is cropped back (pixels.ts).
+ * - 'zero': the reference implementation's computation (ml5 / deeplearn.js / the TensorFlow
+ *   original): no input padding; every conv pads with zeros as TensorFlow's SAME does for any
+ *   size (the odd pixel after), so a stride-2 conv of n rows gives ⌈n/2⌉ and the two
+ *   transposed convs give 4·⌈n/4⌉ rows, the first (4 − n mod 4) mod 4 of which lie before the
+ *   image and are cropped (the published chicago_udnie.jpg holds the last 474 of 476 rows).
+ *   Instance norms see only what the network computes, never padded pixels. Imported ml5
+ *   networks use it; for sizes that are multiples of 4 the two modes are the same function.
+ */
+export type BorderPadding = 'reflect' | 'zero';
+
+export function borderPadding(arch: TransformNetArchitecture): BorderPadding {
+  return arch.padding ?? 'reflect';
 }
 
 export const PAPER_ARCHITECTURE: TransformNetArchitecture = Object.freeze({
@@ -59,16 +81,23 @@ export interface ParamSpec {
 
 export function validateArchitecture(a: unknown): TransformNetArchitecture {
   const o = a as Partial<TransformNetArchitecture> | null;
+  if (o !== null && typeof o === 'object' && o.padding !== undefined && o.padding !== 'reflect' && o.padding !== 'zero') {
+    throw new Error(`unsupported border padding ${JSON.stringify(o.padding)} in the network architecture (use "reflect" or "zero")`);
+  }
   const ok =
     o !== null && typeof o === 'object' && o.type === 'johnson2016' &&
     Array.isArray(o.filters) && o.filters.length === 3 &&
     o.filters.every((f) => Number.isInteger(f) && f > 0 && f <= 1024) &&
     Number.isInteger(o.residualBlocks) && (o.residualBlocks as number) >= 0 && (o.residualBlocks as number) <= 32 &&
-    (o.upsample === undefined || o.upsample === 'transpose' || o.upsample === 'nearest');
+    (o.upsample === undefined || o.upsample === 'transpose' || o.upsample === 'nearest') &&
+    (o.padding === undefined || o.padding === 'reflect' || o.padding === 'zero');
   if (!ok) throw new Error(`unsupported network architecture: ${JSON.stringify(a)}`);
   return {
     type: 'johnson2016', filters: [o!.filters![0], o!.filters![1], o!.filters![2]], residualBlocks: o!.residualBlocks!,
     ...(o!.upsample === 'nearest' ? { upsample: 'nearest' as const } : {}),
+    // 'reflect' is the default and stays implicit, so existing checkpoints' JSON (and the
+    // hashes and cache keys made from it) do not change.
+    ...(o!.padding === 'zero' ? { padding: 'zero' as const } : {}),
   };
 }
 

@@ -11,16 +11,20 @@
 //   top/left by reflection to the multiple and crops the result back, so it accepts any
 //   size ≥ 3×3 (ONNX reflect padding cannot pad more than size − 1). Input that is already
 //   a multiple is padded by 0 and sliced to itself.
+// With 'zero' border padding (architecture.ts; imported ml5 networks) the core graph takes any
+// size as it is (strided convs use SAME_UPPER) and returns the 4·⌈H/4⌉ × 4·⌈W/4⌉ output the
+// reference computes; the caller crops the rows/columns before the image, and a
+// self-contained graph crops them itself.
 import { onnx } from 'onnx-proto';
 import {
   INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, SIZE_MULTIPLE,
-  layerSpecs, validateArchitecture, validateWeights, weightShape,
-  type LayerSpec, type TransformNetArchitecture, type WeightMap,
+  borderPadding, layerSpecs, validateArchitecture, validateWeights, weightShape,
+  type BorderPadding, type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
 import { StyleTransferError } from '../protocol/errors';
 
 /** Bump when the exported graph changes, so cached .onnx files are re-exported. */
-export const ONNX_EXPORTER_VERSION = 1;
+export const ONNX_EXPORTER_VERSION = 2; // 2: 'zero' border padding (imported ml5 networks)
 export const DEFAULT_OPSET = 17;
 /** Opsets whose Pad/Slice/Conv/ConvTranspose/InstanceNormalization signatures this exporter writes. */
 export const MIN_OPSET = 13;
@@ -118,12 +122,21 @@ function samePads(kernel: number, stride: number): number[] {
   return [before, before, after, after];
 }
 
-function layerNodes(l: LayerSpec, input: string, residual: string | undefined): { nodes: onnx.INodeProto[]; output: string } {
+/**
+ * A strided conv's padding: explicit pads for sizes divisible by the stride ('reflect' border
+ * padding feeds only those), else SAME_UPPER, which is TensorFlow's SAME for every size (the
+ * odd pixel after the image, output ⌈n/stride⌉) — 'zero' border padding feeds any size.
+ */
+export function stridedConvPadding(padding: BorderPadding, kernel: number, stride: number): onnx.IAttributeProto {
+  return padding === 'zero' && stride > 1 ? str('auto_pad', 'SAME_UPPER') : ints('pads', samePads(kernel, stride));
+}
+
+function layerNodes(l: LayerSpec, input: string, residual: string | undefined, padding: BorderPadding): { nodes: onnx.INodeProto[]; output: string } {
   const nodes: onnx.INodeProto[] = [];
   const conv = `${l.name}/conv`;
   const attrs = [ints('kernel_shape', [l.kernel, l.kernel]), ints('strides', [l.stride, l.stride]), ints('dilations', [1, 1]), int('group', 1)];
   if (l.kind === 'conv') {
-    nodes.push(node('Conv', conv, [input, `${l.name}/weight`], [conv], [...attrs, ints('pads', samePads(l.kernel, l.stride))]));
+    nodes.push(node('Conv', conv, [input, `${l.name}/weight`], [conv], [...attrs, stridedConvPadding(padding, l.kernel, l.stride)]));
   } else if (l.kind === 'upconv') {
     // Nearest ×stride (asymmetric + floor: output pixel o copies input pixel ⌊o/stride⌋, as the
     // tfjs broadcast does), then a stride-1 SAME conv.
@@ -135,7 +148,7 @@ function layerNodes(l: LayerSpec, input: string, residual: string | undefined): 
   } else {
     // conv2dTranspose with TF SAME and output = stride × input is the gradient of a SAME
     // conv that pads (k − stride) split before/after; ONNX output size is then
-    // stride·(n − 1) + k − pads = stride·n with output_padding 0.
+    // stride·(n − 1) + k − pads = stride·n with output_padding 0, for every n.
     nodes.push(node('ConvTranspose', conv, [input, `${l.name}/weight`], [conv],
       [...attrs, ints('pads', samePads(l.kernel, l.stride)), ints('output_padding', [0, 0])]));
   }
@@ -191,6 +204,7 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
     throw new StyleTransferError('bad-checkpoint', (e as Error).message);
   }
   const selfContained = opts.selfContained ?? false;
+  const padding = borderPadding(arch);
   const layers = layerSpecs(arch);
 
   const initializer: onnx.ITensorProto[] = [];
@@ -227,14 +241,22 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
       node('Sub', 'pad/missing', ['pad/multiple', 'pad/remainder'], ['pad/missing']),
       node('Mod', 'pad/amount', ['pad/missing', 'pad/multiple'], [padHW]),
       // ONNX pads: [x1_begin, x2_begin, x3_begin, x4_begin, x1_end, …] = [0, 0, top, left, 0, 0, 0, 0]
-      node('Concat', 'pad/pads', ['pad/zeros2', padHW, 'pad/zeros4'], ['pad/pads'], [int('axis', 0)]),
-      node('Pad', 'pad/reflect', [ONNX_INPUT_NAME, 'pad/pads'], ['pad/padded'], [str('mode', 'reflect')]),
     );
-    current = 'pad/padded';
+    if (padding === 'reflect') {
+      nodes.push(
+        node('Concat', 'pad/pads', ['pad/zeros2', padHW, 'pad/zeros4'], ['pad/pads'], [int('axis', 0)]),
+        node('Pad', 'pad/reflect', [ONNX_INPUT_NAME, 'pad/pads'], ['pad/padded'], [str('mode', 'reflect')]),
+      );
+      current = 'pad/padded';
+    } else {
+      // 'zero': the net takes any size itself; its output starts with as many extra rows/columns.
+      initializer.splice(initializer.findIndex((t) => t.name === 'pad/zeros2'), 1);
+      initializer.splice(initializer.findIndex((t) => t.name === 'pad/zeros4'), 1);
+    }
   }
   const outputs = new Map<string, string>();
   for (const l of layers) {
-    const { nodes: n, output } = layerNodes(l, current, l.residualFrom ? outputs.get(l.residualFrom) : undefined);
+    const { nodes: n, output } = layerNodes(l, current, l.residualFrom ? outputs.get(l.residualFrom) : undefined, padding);
     nodes.push(...n);
     outputs.set(l.name, output);
     current = output;
@@ -249,14 +271,18 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
     for (const n of nodes) n.input = n.input!.map((v) => (v === finalName ? ONNX_OUTPUT_NAME : v));
   }
 
-  const sizeNote = selfContained
-    ? 'any height and width of at least 3 (padded inside the graph by reflection at the top/left to a multiple of 4 and cropped back)'
-    : `height and width multiples of ${SIZE_MULTIPLE} (pad other sizes at the top/left by reflection and crop the output)`;
+  const sizeNote = padding === 'zero'
+    ? (selfContained
+      ? 'any height and width (TensorFlow SAME zero padding in every conv; the extra rows/columns the network outputs before the image are cropped inside the graph)'
+      : `any height and width; the output is ${SIZE_MULTIPLE}·⌈H/${SIZE_MULTIPLE}⌉ × ${SIZE_MULTIPLE}·⌈W/${SIZE_MULTIPLE}⌉, crop the (${SIZE_MULTIPLE} − H mod ${SIZE_MULTIPLE}) mod ${SIZE_MULTIPLE} rows (likewise columns) before the image`)
+    : selfContained
+      ? 'any height and width of at least 3 (padded inside the graph by reflection at the top/left to a multiple of 4 and cropped back)'
+      : `height and width multiples of ${SIZE_MULTIPLE} (pad other sizes at the top/left by reflection and crop the output)`;
   const graph: onnx.IGraphProto = {
     name: opts.graphName ?? 'fast_style_transfer',
     docString: `Fast style transfer transform network (Johnson et al. 2016), filters ${arch.filters.join('/')}, ${arch.residualBlocks} residual blocks.`,
     input: [imageValueInfo(ONNX_INPUT_NAME, `RGB image, float32 0..255, NCHW; ${sizeNote}`)],
-    output: [imageValueInfo(ONNX_OUTPUT_NAME, 'stylized RGB image, float32, NCHW, same size as the input, about −22.5..277.5 (unclamped: clamp to 0..255 and round)')],
+    output: [imageValueInfo(ONNX_OUTPUT_NAME, `stylized RGB image, float32, NCHW, ${padding === 'zero' && !selfContained ? 'the size above' : 'same size as the input'}, about −22.5..277.5 (unclamped: clamp to 0..255 and round)`)],
     initializer,
     node: nodes,
   };

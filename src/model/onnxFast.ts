@@ -19,14 +19,14 @@
 import { onnx } from 'onnx-proto';
 import {
   INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, SIZE_MULTIPLE,
-  layerSpecs, validateArchitecture, validateWeights,
+  borderPadding, layerSpecs, validateArchitecture, validateWeights,
   type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_METADATA_KEYS, DEFAULT_OPSET, deconvWeightToOnnx } from './onnxExport';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_METADATA_KEYS, DEFAULT_OPSET, deconvWeightToOnnx, stridedConvPadding } from './onnxExport';
 import { StyleTransferError } from '../protocol/errors';
 
 /** Bump when the fast graph changes, so cached files are rebuilt (2: sub-pixel transposed convs in fp32). */
-export const FAST_GRAPH_VERSION = 2;
+export const FAST_GRAPH_VERSION = 3; // 3: 'zero' border padding
 
 const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
@@ -206,7 +206,8 @@ const FOLD_HALF_RANGE = 127.5;
 /**
  * Encodes the fast graph. Input "input" float32 [1, 3, H, W] RGB 0..255 with H and W multiples
  * of SIZE_MULTIPLE; output "output" of the same shape (tanh·150 + 127.5, unclamped) — the
- * contract of the core export. Batch 1 only (the engine runs one image at a time).
+ * contract of the core export, including its 'zero' border padding form (any H and W in,
+ * 4·⌈H/4⌉ × 4·⌈W/4⌉ out). Batch 1 only (the engine runs one image at a time).
  */
 export function exportFastTransformNet(arch: TransformNetArchitecture, weights: WeightMap, opts: FastGraphOptions = {}): Uint8Array {
   try {
@@ -218,6 +219,16 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
   const layers = layerSpecs(arch);
   const blocks = { ...defaultBlocks(arch), ...(opts.blocks ?? {}) };
   const inputBlock = opts.inputBlock ?? 1;
+  const padding = borderPadding(arch);
+  if (padding === 'zero') {
+    // Any input size: the layers down to the first upsampling must run on plain grids (a
+    // block grid needs sizes divisible by its block), with TensorFlow SAME (SAME_UPPER) strides.
+    const firstUp = layers.findIndex((l) => l.kind !== 'conv');
+    const blocked = layers.slice(0, firstUp).filter((l) => (blocks[l.name] ?? 1) !== 1).map((l) => l.name);
+    if (inputBlock !== 1 || blocked.length) {
+      throw new StyleTransferError('bad-input', `'zero' border padding needs block 1 for the input and ${layers.slice(0, firstUp).map((l) => l.name).join(', ')} (got input ${inputBlock}${blocked.length ? `, ${blocked.join(', ')} blocked` : ''})`);
+    }
+  }
   const int8 = opts.int8 ?? {};
   for (const name of Object.keys(int8)) {
     if (!layers.some((l) => l.name === name)) throw new StyleTransferError('bad-input', `int8: no layer "${name}" in this architecture`);
@@ -274,7 +285,9 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     } else {
       const bc = blockConvWeights(l, w, curBlock, convBlock, inOrder);
       const perLogical = convBlock * convBlock;
-      const attrs = [ints('kernel_shape', [bc.dims[2], bc.dims[3]]), ints('strides', [bc.stride, bc.stride]), ints('dilations', [1, 1]), int('group', 1), ints('pads', bc.pads)];
+      // A strided conv on plain grids is the layer itself: 'zero' padding runs it as TF SAME for any size.
+      const pads = l.kind === 'conv' && curBlock === 1 && convBlock === 1 ? stridedConvPadding(padding, l.kernel, l.stride) : ints('pads', bc.pads);
+      const attrs = [ints('kernel_shape', [bc.dims[2], bc.dims[3]]), ints('strides', [bc.stride, bc.stride]), ints('dilations', [1, 1]), int('group', 1), pads];
       convChannels = bc.dims[0];
       if (q) {
         if (q.output.length !== l.outChannels) throw new StyleTransferError('bad-input', `int8 ${p}: ${q.output.length} output ranges for ${l.outChannels} channels`);
@@ -401,7 +414,7 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     docString: 'Fast neural style transfer, restructured for ONNX Runtime CPU (blocked full-resolution layers' + (quantized.length ? `; int8 layers ${quantized.join(', ')}` : '') + ').',
     graph: {
       name: 'fast_style_transfer_fast',
-      input: [image(ONNX_INPUT_NAME, `RGB image, float32 0..255, NCHW, batch 1; height and width multiples of ${SIZE_MULTIPLE}`)],
+      input: [image(ONNX_INPUT_NAME, `RGB image, float32 0..255, NCHW, batch 1; ${padding === 'zero' ? `any height and width (output ${SIZE_MULTIPLE}·⌈H/${SIZE_MULTIPLE}⌉ × ${SIZE_MULTIPLE}·⌈W/${SIZE_MULTIPLE}⌉: crop the rows/columns before the image)` : `height and width multiples of ${SIZE_MULTIPLE}`}`)],
       output: [image(ONNX_OUTPUT_NAME, 'stylized RGB image, float32, NCHW, unclamped')],
       initializer: inits,
       node: nodes,

@@ -4,8 +4,8 @@
 // arrive through a callback, checkpoints are written by the caller.
 import { tf, type Scalar, type Tensor, type Tensor4D } from './tf';
 import { Adam } from './adam';
-import { SIZE_MULTIPLE } from './architecture';
-import { crop, padToMultiple, type FloatImage } from './pixels';
+import type { FloatImage } from './pixels';
+import { stylizeWithTfjs } from './stylize';
 import type { TransformNet } from './transformNet';
 
 export interface LossTerms<T = number> {
@@ -139,10 +139,7 @@ export async function* trainTransformNet(args: TrainArgs): AsyncGenerator<TrainE
   }
 }
 
-async function stylizePreview(net: TransformNet, img: FloatImage): Promise<FloatImage> {
-  const padded = padToMultiple(img, SIZE_MULTIPLE);
-  const out = tf.tidy(() => net.apply(tf.tensor4d(padded.data, [1, padded.height, padded.width, 3]), true));
-  const data = (await out.data()) as Float32Array;
-  out.dispose();
-  return crop({ width: padded.width, height: padded.height, channels: 3, data }, padded.padding.left, padded.padding.top, img.width, img.height);
+/** As stylize does it, with the network's own border padding (a fine-tuned import keeps 'zero'). */
+function stylizePreview(net: TransformNet, img: FloatImage): Promise<FloatImage> {
+  return stylizeWithTfjs(net, img);
 }

@@ -3,8 +3,8 @@
 import { tf, type Tensor4D, type Tensor, type Variable } from './tf';
 import { instanceNorm } from './instanceNorm';
 import {
-  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, PAPER_ARCHITECTURE,
-  layerSpecs, paramSpecs, validateWeights,
+  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, PAPER_ARCHITECTURE, SIZE_MULTIPLE,
+  borderPadding, layerSpecs, paramSpecs, validateWeights,
   type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
 import { validateNormStats, type ChannelStats, type NormStats } from './normStats';
@@ -79,8 +79,8 @@ export class TransformNet {
   }
 
   /**
-   * Forward pass. `x`: [batch, H, W, 3] RGB in 0..255 with H and W multiples of 4. Returns
-   * [batch, H, W, 3] in about −22.5..277.5 (unclamped, so losses see the true output).
+   * Forward pass. `x`: [batch, H, W, 3] RGB in 0..255 with H and W multiples of 4 (any size
+   * with 'zero' border padding). Returns [batch, 4·⌈H/4⌉, 4·⌈W/4⌉, 3] in about −22.5..277.5 (unclamped, so losses see the true output).
    * With `releaseIntermediates` each layer runs in its own tidy scope and earlier
    * activations are freed as soon as possible, which keeps inference memory near two
    * activations; leave it off under a gradient tape.
@@ -89,7 +89,10 @@ export class TransformNet {
     if (this.disposed) throw new Error('transform net was disposed');
     const [, H, W, C] = x.shape;
     if (C !== 3) throw new Error(`transform net expects 3 channels, got ${C}`);
-    if (H % 4 !== 0 || W % 4 !== 0) throw new Error(`transform net input must be a multiple of 4 in size, got ${H}×${W}`);
+    // 'zero' border padding runs any size as TensorFlow's SAME convs do (architecture.ts).
+    if (borderPadding(this.arch) === 'reflect' && (H % SIZE_MULTIPLE !== 0 || W % SIZE_MULTIPLE !== 0)) {
+      throw new Error(`transform net input must be a multiple of ${SIZE_MULTIPLE} in size, got ${H}×${W}`);
+    }
     if (norm.statsOverride) validateNormStats(norm.statsOverride, this.arch);
     const outputs = new Map<string, Tensor4D>();
     // The last layer that reads each activation, so it can be released after that point.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PAPER_ARCHITECTURE, paramSpecs, sizeOfShape, type TransformNetArchitecture, type WeightMap } from '../../src/model/architecture';
+import { PAPER_ARCHITECTURE, borderPadding, paramSpecs, sizeOfShape, type TransformNetArchitecture, type WeightMap } from '../../src/model/architecture';
 import { readCheckpoint, readStyleInfo, writeCheckpoint, CHECKPOINT_FORMAT_VERSION } from '../../src/io/checkpoint';
 import { decodeFloat16, encodeFloat16, float16BitsToFloat32, float32ToFloat16Bits } from '../../src/io/float16';
 import { readMl5Folder } from '../../src/io/ml5Import';
@@ -112,12 +112,33 @@ test('bad checkpoints give one precise error each', async () => {
     const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
     fs.writeFileSync(path.join(d, 'style.json'), JSON.stringify({ ...s, architecture: { type: 'unet' } }));
   })), 'bad-checkpoint', /unsupported network architecture/);
+  await rejects(readCheckpoint(variant('padding', (d) => {
+    const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
+    fs.writeFileSync(path.join(d, 'style.json'), JSON.stringify({ ...s, architecture: { ...s.architecture, padding: 'mirror' } }));
+  })), 'bad-checkpoint', /unsupported border padding "mirror".*\(use "reflect" or "zero"\)/);
+});
+
+test('style.json records the border padding: "zero" round-trips, old files without it load as "reflect"', async () => {
+  const root = tempDir();
+  const zero = path.join(root, 'zero');
+  await writeCheckpoint(zero, info('imported', { ...SMALL, padding: 'zero' }), randomWeights(SMALL));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(zero, 'style.json'), 'utf8')).architecture.padding, 'zero');
+  assert.equal((await readCheckpoint(zero)).info.architecture.padding, 'zero');
+  // A file written before the field existed (and an explicit "reflect"): today's behaviour.
+  const old = path.join(root, 'old');
+  await writeCheckpoint(old, info('old'), randomWeights(SMALL));
+  const s = JSON.parse(fs.readFileSync(path.join(old, 'style.json'), 'utf8'));
+  assert.equal(s.architecture.padding, undefined, 'the default stays implicit');
+  assert.equal(borderPadding((await readCheckpoint(old)).info.architecture), 'reflect');
+  fs.writeFileSync(path.join(old, 'style.json'), JSON.stringify({ ...s, architecture: { ...s.architecture, padding: 'reflect' } }));
+  assert.deepEqual((await readCheckpoint(old)).info.architecture, SMALL);
 });
 
 test('ml5 import reads the public udnie network and rejects malformed folders', async (t) => {
   if (!hasSharedData(t)) return;
   const { arch, weights } = await readMl5Folder(shared('pretrained', 'udnie'));
-  assert.deepEqual(arch, PAPER_ARCHITECTURE);
+  // The reference's own border handling, recorded in the architecture (style.json on import).
+  assert.deepEqual(arch, { ...PAPER_ARCHITECTURE, padding: 'zero' });
   assert.equal([...weights.values()].reduce((n, a) => n + a.length, 0), 1_677_638);
   // The first instance-norm scale of a trained network is not the init value 1.
   assert.ok(weights.get('conv1/scale')!.some((v) => Math.abs(v - 1) > 0.01));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-wasm';
-import { parameterCount, type TransformNetArchitecture, type WeightMap } from '../../src/model/architecture';
+import { borderPadding, parameterCount, type TransformNetArchitecture, type WeightMap } from '../../src/model/architecture';
 import {
   CORE_OP_TYPES, PADDING_OP_TYPES, ONNX_METADATA_KEYS, decodeOnnxModel, exportTransformNetToOnnx, onnxMetadata,
 } from '../../src/model/onnxExport';
@@ -66,7 +66,8 @@ test('udnie on chicago.jpg: ONNX Runtime (CPU) and tfjs (wasm) agree to ≥ 45 d
   const tensorsBefore = tf.memory().numTensors;
   const viaTfjs = await stylizeWithTfjs(net, img);
   assert.equal(tf.memory().numTensors, tensorsBefore, 'tfjs stylize leaked tensors');
-  const viaOnnx = await stylizeWithOnnx(session, img);
+  // The imported network's border padding ('zero'): the runner must feed the graph as exported.
+  const viaOnnx = await stylizeWithOnnx(session, img, borderPadding(udnie!.arch));
   assert.deepEqual([viaOnnx.width, viaOnnx.height, viaOnnx.channels], [img.width, img.height, 3]);
   const db = psnr(viaTfjs.data, viaOnnx.data);
   let maxDiff = 0;
@@ -82,7 +83,7 @@ test('odd sizes come out at exactly the input size and agree with tfjs', async (
   const { net, session } = await udnieSetup();
   for (const [w, h] of [[1, 1], [3, 5], [257, 129]]) {
     const img = syntheticImage(w, h, w + h);
-    const a = await stylizeWithOnnx(session, img);
+    const a = await stylizeWithOnnx(session, img, borderPadding(udnie!.arch));
     const b = await stylizeWithTfjs(net, img);
     assert.deepEqual([a.width, a.height, a.channels, a.data.length], [w, h, 3, w * h * 3], `${w}×${h}`);
     const db = psnr(a.data, b.data);
