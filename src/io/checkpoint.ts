@@ -120,6 +120,10 @@ function parseStyleInfo(dir: string, raw: unknown): StyleInfo {
   const name = typeof o.name === 'string' && o.name.trim() ? o.name : path.basename(dir);
   const iteration = isFiniteNumber(o.iteration) ? o.iteration : 0;
   const source = (isPlainObject(o.source) ? o.source : { kind: 'trained' }) as StyleSource;
+  // Networks imported from ml5 folders before style.json recorded the padding were trained with
+  // zero padding all the same (the reference's computation).
+  const recorded = isPlainObject(o.architecture) && (o.architecture as Record<string, unknown>).padding !== undefined;
+  if (!recorded && source.kind === 'imported' && source.format === 'ml5') architecture = { ...architecture, padding: 'zero' };
   const now = new Date(0).toISOString();
   // Optional fields are metadata: a damaged one is dropped (the weights are still good), so
   // callers can rely on the types StyleInfo promises (a resume spreads lossHistory, …).

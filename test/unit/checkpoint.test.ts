@@ -132,6 +132,12 @@ test('style.json records the border padding: "zero" round-trips, old files witho
   assert.equal(borderPadding((await readCheckpoint(old)).info.architecture), 'reflect');
   fs.writeFileSync(path.join(old, 'style.json'), JSON.stringify({ ...s, architecture: { ...s.architecture, padding: 'reflect' } }));
   assert.deepEqual((await readCheckpoint(old)).info.architecture, SMALL);
+  // An ml5 network imported before the field existed was trained with zero padding all the same.
+  const imported = { ...s, source: { kind: 'imported', from: '/somewhere/udnie', format: 'ml5' } };
+  fs.writeFileSync(path.join(old, 'style.json'), JSON.stringify({ ...imported, architecture: { ...s.architecture, padding: undefined } }));
+  assert.equal((await readCheckpoint(old)).info.architecture.padding, 'zero');
+  fs.writeFileSync(path.join(old, 'style.json'), JSON.stringify({ ...imported, architecture: { ...s.architecture, padding: 'reflect' } }));
+  assert.equal((await readCheckpoint(old)).info.architecture.padding, undefined, 'a recorded padding wins');
 });
 
 test('ml5 import reads the public udnie network and rejects malformed folders', async (t) => {
