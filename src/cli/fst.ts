@@ -4,6 +4,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StyleTransferError, toErrorInfo } from '../protocol/errors';
 import { commands, type Command } from './subcommands';
 import { allowThreadedWasm } from '../engine/backends';
+import { turnOffThirdPartyTelemetry } from '../protocol/telemetry';
+
+// Before anything can load ONNX Runtime (it reads the variable once, when it initialises).
+turnOffThirdPartyTelemetry();
 
 const VERSION = '0.1.0';
 
