@@ -12,6 +12,7 @@ import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnxExport';
 import { reflectIndex, roundUpTo, type FloatImage } from '../model/pixels';
 import { StyleTransferError } from '../protocol/errors';
 import { isThirdPartyTelemetryOff, turnOffThirdPartyTelemetry } from '../protocol/telemetry';
+import { noHardwareVulkanReason } from './vulkanDrivers';
 
 export type OrtModule = typeof Ort;
 export type OnnxProvider = 'cuda' | 'webgpu' | 'cpu';
@@ -136,6 +137,11 @@ function skipReason(ort: OrtModule, provider: OnnxProvider): string | undefined 
   if (provider === 'webgpu' && process.platform === 'linux' && !hasVulkanLoader()) {
     // Dawn needs the Vulkan loader on Linux; without it the attempt only prints a warning to stderr.
     return 'no Vulkan loader (libvulkan.so.1) is installed, which WebGPU needs on Linux';
+  }
+  if (provider === 'webgpu' && process.platform === 'linux') {
+    // Never a software adapter, and no Dawn start (stderr noise, start-up time) without a GPU.
+    const why = noHardwareVulkanReason();
+    if (why) return `webgpu: ${why}`;
   }
   return undefined;
 }
