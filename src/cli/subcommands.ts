@@ -21,9 +21,14 @@ import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../model/optimize';
 import { writeFileAtomic } from '../io/output';
 import { downloadVgg19, VGG19_SOURCES } from '../io/download';
+import { parseDecimal, printable, type OptionSpec } from './args';
 
 type Values = Record<string, string | boolean | undefined>;
-interface OptionSpec { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
+
+/** A message line on stderr, control characters escaped (file names come from anywhere). */
+const warn = (line: string) => console.error(printable(line));
+/** A result line (a path) on stdout: escaped on a terminal, as is for scripts that read it. */
+const out = (line: string) => console.log(process.stdout.isTTY ? printable(line) : line);
 
 export interface Command {
   readonly name: string;
@@ -51,8 +56,8 @@ function required(v: Values, name: string): string {
 function numberOpt(v: Values, name: string, min: number, max: number): number | undefined {
   const x = str(v, name);
   if (x === undefined) return undefined;
-  const n = Number(x);
-  if (!Number.isFinite(n) || n < min || n > max) throw badInput(`--${name} must be a number between ${min} and ${max}, got "${x}"`);
+  const n = parseDecimal(x);
+  if (n === undefined || !Number.isFinite(n) || n < min || n > max) throw badInput(`--${name} must be a number between ${min} and ${max}, got "${x}"`);
   return n;
 }
 
@@ -60,6 +65,15 @@ function integerOpt(v: Values, name: string, min: number, max: number): number |
   const n = numberOpt(v, name, min, max);
   if (n !== undefined && !Number.isInteger(n)) throw badInput(`--${name} must be a whole number, got "${str(v, name)}"`);
   return n;
+}
+
+/** A comma-separated list of layer names; refused when it names none (e.g. ","). */
+function layerList(v: Values, name: string): string[] | undefined {
+  const x = str(v, name);
+  if (x === undefined) return undefined;
+  const list = x.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw badInput(`--${name} names no layer, got "${x}"`);
+  return list;
 }
 
 function choice<T extends string>(v: Values, name: string, allowed: readonly T[]): T | undefined {
@@ -91,7 +105,7 @@ const importCommand: Command = {
     await writeCheckpoint(output, {
       name, architecture: arch, source: { kind: 'imported', from: path.resolve(pos[0]), format: 'ml5' }, iteration: 0, createdAt: now, updatedAt: now,
     }, weights);
-    console.log(path.resolve(output));
+    out(path.resolve(output));
     return 0;
   },
 };
@@ -165,7 +179,7 @@ const stylizeCommand: Command = {
     const options: StylizeOptions = {
       outDir: str(v, 'output') ? path.resolve(str(v, 'output')!) : undefined,
       format: choice<OutputFormat>(v, 'format', OUTPUT_FORMATS),
-      quality: numberOpt(v, 'quality', 1, 100),
+      quality: integerOpt(v, 'quality', 1, 100),
       strength: numberOpt(v, 'strength', 0, 1),
       colorMode,
       scale: numberOpt(v, 'scale', 0.01, 4),
@@ -176,14 +190,14 @@ const stylizeCommand: Command = {
     };
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const precision = choice<StylizePrecision>(v, 'precision', STYLIZE_PRECISIONS) ?? 'auto';
-    const maxInputPixels = numberOpt(v, 'max-pixels', 1, 1e10);
+    const maxInputPixels = integerOpt(v, 'max-pixels', 1, 1e10);
     const tfjsBackend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
     const engine = await createStylizeEngine({ runtime, tfjsBackend, precision });
     try {
       const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine);
-      for (const o of result.outputs) console.log(o.output);
-      if (!v.quiet && result.runtime) console.error(`fst stylize: ran on ${result.runtime}`);
-      for (const f of result.failures) console.error(`fst stylize: ${f.error.message}`);
+      for (const o of result.outputs) out(o.output);
+      if (!v.quiet && result.runtime) warn(`fst stylize: ran on ${result.runtime}`);
+      for (const f of result.failures) warn(`fst stylize: ${f.error.message}`);
       return result.failures.length ? 1 : 0;
     } finally {
       engine.dispose();
@@ -216,7 +230,7 @@ const infoCommand: Command = {
     if (v.json) {
       console.log(JSON.stringify(summary, null, 2));
     } else {
-      for (const [k, val] of Object.entries(summary)) if (val !== undefined) console.log(`${k}: ${typeof val === 'object' ? JSON.stringify(val) : val}`);
+      for (const [k, val] of Object.entries(summary)) if (val !== undefined) console.log(printable(`${k}: ${typeof val === 'object' ? JSON.stringify(val) : val}`));
     }
     return 0;
   },
@@ -239,17 +253,21 @@ function trainOverrides(v: Values): Record<string, unknown> {
   for (const [flag, key] of nums) {
     const x = str(v, flag);
     if (x === undefined) continue;
-    const n = Number(x);
-    if (!Number.isFinite(n)) throw badInput(`--${flag} must be a number, got "${x}"`);
+    const n = parseDecimal(x);
+    if (n === undefined || !Number.isFinite(n)) throw badInput(`--${flag} must be a number, got "${x}"`);
     o[key] = n;
   }
-  if (str(v, 'content-layer')) o.contentLayers = [str(v, 'content-layer')];
-  if (str(v, 'style-layers')) o.styleLayers = str(v, 'style-layers')!.split(',').map((s) => s.trim()).filter(Boolean);
+  if (str(v, 'content-layer')) o.contentLayers = [str(v, 'content-layer')!.trim()];
+  if (str(v, 'style-layers')) o.styleLayers = layerList(v, 'style-layers');
   if (str(v, 'filters') || str(v, 'residual-blocks')) {
     const preset = (str(v, 'preset') ?? 'quick') as TrainingPresetName;
     const base = PRESETS[preset]?.architecture ?? PRESETS.quick.architecture;
-    const filters = str(v, 'filters') ? str(v, 'filters')!.split(',').map(Number) : [...base.filters];
-    o.architecture = { type: 'johnson2016', filters, residualBlocks: str(v, 'residual-blocks') ? Number(str(v, 'residual-blocks')) : base.residualBlocks };
+    const filters = str(v, 'filters') ? str(v, 'filters')!.split(',').map((x) => {
+      const n = parseDecimal(x);
+      if (n === undefined || !Number.isInteger(n)) throw badInput(`--filters must be whole numbers separated by commas, e.g. 16,32,64, got "${str(v, 'filters')}"`);
+      return n;
+    }) : [...base.filters];
+    o.architecture = { type: 'johnson2016', filters, residualBlocks: integerOpt(v, 'residual-blocks', 0, 1000) ?? base.residualBlocks };
   }
   return o;
 }
@@ -302,7 +320,7 @@ const trainCommand: Command = {
     let last: Extract<JobProgress, { type: 'train' }> | undefined;
     const controller = new AbortController();
     const onSigint = () => {
-      console.error('fst train: stopping after this step and saving a checkpoint (Ctrl+C again to abort)…');
+      warn('fst train: stopping after this step and saving a checkpoint (Ctrl+C again to abort)…');
       controller.abort();
       process.once('SIGINT', () => process.exit(130));
     };
@@ -312,7 +330,7 @@ const trainCommand: Command = {
         trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
       }, {
         signal: controller.signal,
-        log: (m) => console.error(m),
+        log: (m) => warn(m),
         progress: (p) => {
           if (p.type === 'train') {
             last = p;
@@ -321,14 +339,14 @@ const trainCommand: Command = {
               console.log(`iter ${p.iteration}/${p.totalIterations} epoch ${p.epoch} loss ${l.total.toExponential(4)} (content ${l.content.toExponential(3)}, style ${l.style.toExponential(3)}, tv ${l.tv.toExponential(3)}) ${p.imagesPerSecond.toFixed(2)} img/s eta ${formatDuration(p.etaSeconds)}`);
             }
           } else if (p.type === 'phase') {
-            console.error(p.message);
+            warn(p.message);
           } else if (p.type === 'trainPreview' && previewDir) {
             void fs.mkdir(previewDir, { recursive: true }).then(() => fs.writeFile(path.join(previewDir, `preview-${String(p.iteration).padStart(6, '0')}.png`), p.image.bytes));
           }
         },
       });
       const secs = (Date.now() - started) / 1000;
-      console.log(`${result.cancelled ? 'stopped' : 'done'}: ${result.iterations} iterations in ${formatDuration(secs)}; checkpoint ${result.checkpoint}${last ? `; final loss ${last.losses.total.toExponential(4)}` : ''}`);
+      out(`${result.cancelled ? 'stopped' : 'done'}: ${result.iterations} iterations in ${formatDuration(secs)}; checkpoint ${result.checkpoint}${last ? `; final loss ${last.losses.total.toExponential(4)}` : ''}`);
       return result.cancelled ? 130 : 0;
     } finally {
       process.removeListener('SIGINT', onSigint);
@@ -382,7 +400,7 @@ const optimizeCommand: Command = {
     const backend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
     const logEvery = intOpt('log-every', 1, 1e9) ?? 10;
     const previewDir = str(v, 'preview-dir');
-    const styleLayers = str(v, 'style-layers')?.split(',').map((x) => x.trim()).filter(Boolean);
+    const styleLayers = layerList(v, 'style-layers');
     const options: OptimizeOptions = {
       image: path.resolve(pos[0]),
       styleImage: path.resolve(required(v, 'style')),
@@ -399,8 +417,8 @@ const optimizeCommand: Command = {
       contentWeight: numberOpt(v, 'content-weight', 0, 1e12),
       styleWeight: numberOpt(v, 'style-weight', 0, 1e12),
       tvWeight: numberOpt(v, 'tv-weight', 0, 1e12),
-      contentLayer: str(v, 'content-layer'),
-      styleLayers: styleLayers?.length ? styleLayers : undefined,
+      contentLayer: str(v, 'content-layer')?.trim(),
+      styleLayers,
       init: choice(v, 'init', ['content', 'noise'] as const),
       seed: intOpt('seed', 0, 2 ** 32 - 1),
       previewEvery: previewDir ? (intOpt('preview-every', 1, 1e9) ?? 10) : 0,
@@ -410,7 +428,7 @@ const optimizeCommand: Command = {
     const started = Date.now();
     const controller = new AbortController();
     const onSigint = () => {
-      console.error(`fst optimize: stopping${options.saveOnCancel ? ' and saving the best image so far' : '; nothing will be written'} (Ctrl+C again to abort)…`);
+      warn(`fst optimize: stopping${options.saveOnCancel ? ' and saving the best image so far' : '; nothing will be written'} (Ctrl+C again to abort)…`);
       controller.abort();
       process.once('SIGINT', () => process.exit(130));
     };
@@ -422,7 +440,7 @@ const optimizeCommand: Command = {
         trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
       }, {
         signal: controller.signal,
-        log: (m) => console.error(m),
+        log: (m) => warn(m),
         progress: (p) => {
           if (p.type === 'optimize') {
             if (p.step % logEvery === 0 || p.step === p.totalSteps) {
@@ -430,7 +448,7 @@ const optimizeCommand: Command = {
               console.log(`step ${p.step}/${p.totalSteps} loss ${fmt(l.total)} (content ${fmt(l.content)}, style ${fmt(l.style)}, tv ${fmt(l.tv)}) eta ${formatDuration(p.etaSeconds)}`);
             }
           } else if (p.type === 'phase') {
-            console.error(p.message);
+            warn(p.message);
           } else if (p.type === 'optimizePreview' && previewDir) {
             const file = path.join(previewDir, `preview-${String(p.step).padStart(6, '0')}.png`);
             previewWrites.push(fs.mkdir(previewDir, { recursive: true }).then(() => writeFileAtomic(file, p.image.bytes, { overwrite: true })));
@@ -442,8 +460,8 @@ const optimizeCommand: Command = {
       const drop = 100 * (1 - result.finalLosses.total / result.initialLosses.total);
       console.log(`${result.cancelled ? 'stopped' : 'done'}: ${result.steps} steps (${result.evaluations} loss evaluations, ${result.method}, ${result.width}×${result.height}) in ${formatDuration(secs)}; ` +
         `loss ${fmt(result.initialLosses.total)} → ${fmt(result.finalLosses.total)} (${drop >= 0 ? '−' : '+'}${Math.abs(drop).toFixed(1)}%)`);
-      if (result.output) console.log(result.output);
-      else console.error('fst optimize: cancelled; nothing written');
+      if (result.output) out(result.output);
+      else warn('fst optimize: cancelled; nothing written');
       return result.cancelled ? 130 : 0;
     } finally {
       process.removeListener('SIGINT', onSigint);
@@ -477,7 +495,7 @@ const exportCommand: Command = {
     if (v.onnx) {
       const bytes = exportTransformNetToOnnx(style.arch, style.weights, { selfContained: true, weightsSha256: style.hash, graphName: style.name });
       await writeFileAtomic(output, bytes);
-      console.log(output);
+      out(output);
       return 0;
     }
     const info = style.info;
@@ -498,7 +516,7 @@ const exportCommand: Command = {
       ...(extraFiles['thumbnail.jpg'] ? { thumbnail: 'thumbnail.jpg' } : {}),
       provenance: { ...(info?.provenance ?? {}), vgg: undefined, exportedFrom: path.basename(style.dir), exportedAt: now, ...(str(v, 'note') ? { note: str(v, 'note') } : {}) },
     }, style.weights, { precision: v.float16 ? 'float16' : 'float32', extraFiles });
-    console.log(output);
+    out(output);
     return 0;
   },
 };
@@ -521,7 +539,7 @@ const downloadVggCommand: Command = {
       },
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
-    console.log(r.path);
+    out(r.path);
     return 0;
   },
 };
