@@ -22,6 +22,8 @@ import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../model/optimize';
 import { writeFileAtomic } from '../io/output';
 import { downloadVgg19, VGG19_SOURCES } from '../io/download';
 import { parseDecimal, printable, type OptionSpec } from './args';
+import { stopOnSignals } from './interrupt';
+import { PreviewWriter } from './previews';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -319,13 +321,10 @@ const trainCommand: Command = {
     const started = Date.now();
     let last: Extract<JobProgress, { type: 'train' }> | undefined;
     const controller = new AbortController();
-    const onSigint = () => {
-      warn('fst train: stopping after this step and saving a checkpoint (Ctrl+C again to abort)…');
-      controller.abort();
-      process.once('SIGINT', () => process.exit(130));
-    };
-    process.once('SIGINT', onSigint);
+    const interrupt = stopOnSignals(controller, (sig) => `fst train: ${sig}: stopping after this step and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl+C' : 'the signal'} again to abort)…`, warn);
+    const previews = previewDir ? new PreviewWriter(path.resolve(previewDir), (line) => warn(`fst train: ${line}`)) : undefined;
     try {
+      await previews?.prepare();
       const result = await trainStyle(opts, {
         trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
       }, {
@@ -340,16 +339,17 @@ const trainCommand: Command = {
             }
           } else if (p.type === 'phase') {
             warn(p.message);
-          } else if (p.type === 'trainPreview' && previewDir) {
-            void fs.mkdir(previewDir, { recursive: true }).then(() => fs.writeFile(path.join(previewDir, `preview-${String(p.iteration).padStart(6, '0')}.png`), p.image.bytes));
+          } else if (p.type === 'trainPreview') {
+            previews?.write(p.iteration, p.image.bytes);
           }
         },
       });
       const secs = (Date.now() - started) / 1000;
       out(`${result.cancelled ? 'stopped' : 'done'}: ${result.iterations} iterations in ${formatDuration(secs)}; checkpoint ${result.checkpoint}${last ? `; final loss ${last.losses.total.toExponential(4)}` : ''}`);
-      return result.cancelled ? 130 : 0;
+      return result.cancelled ? interrupt.exitCode : 0;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      await previews?.flush();
+      interrupt.dispose();
     }
   },
 };
@@ -427,15 +427,12 @@ const optimizeCommand: Command = {
     resolveOptimizeOptions(options); // every bad value fails here, before any slow loading
     const started = Date.now();
     const controller = new AbortController();
-    const onSigint = () => {
-      warn(`fst optimize: stopping${options.saveOnCancel ? ' and saving the best image so far' : '; nothing will be written'} (Ctrl+C again to abort)…`);
-      controller.abort();
-      process.once('SIGINT', () => process.exit(130));
-    };
-    process.once('SIGINT', onSigint);
-    const previewWrites: Promise<unknown>[] = [];
+    const interrupt = stopOnSignals(controller,
+      (sig) => `fst optimize: ${sig}: stopping${options.saveOnCancel ? ' and saving the best image so far' : '; nothing will be written'} (${sig === 'SIGINT' ? 'Ctrl+C' : 'the signal'} again to abort)…`, warn);
+    const previews = previewDir ? new PreviewWriter(path.resolve(previewDir), (line) => warn(`fst optimize: ${line}`)) : undefined;
     const fmt = (x: number) => x.toExponential(3);
     try {
+      await previews?.prepare();
       const result = await optimizeWithImage(options, {
         trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
       }, {
@@ -449,22 +446,22 @@ const optimizeCommand: Command = {
             }
           } else if (p.type === 'phase') {
             warn(p.message);
-          } else if (p.type === 'optimizePreview' && previewDir) {
-            const file = path.join(previewDir, `preview-${String(p.step).padStart(6, '0')}.png`);
-            previewWrites.push(fs.mkdir(previewDir, { recursive: true }).then(() => writeFileAtomic(file, p.image.bytes, { overwrite: true })));
+          } else if (p.type === 'optimizePreview') {
+            previews?.write(p.step, p.image.bytes);
           }
         },
       });
-      await Promise.all(previewWrites);
+      await previews?.flush();
       const secs = (Date.now() - started) / 1000;
       const drop = 100 * (1 - result.finalLosses.total / result.initialLosses.total);
       console.log(`${result.cancelled ? 'stopped' : 'done'}: ${result.steps} steps (${result.evaluations} loss evaluations, ${result.method}, ${result.width}×${result.height}) in ${formatDuration(secs)}; ` +
         `loss ${fmt(result.initialLosses.total)} → ${fmt(result.finalLosses.total)} (${drop >= 0 ? '−' : '+'}${Math.abs(drop).toFixed(1)}%)`);
       if (result.output) out(result.output);
       else warn('fst optimize: cancelled; nothing written');
-      return result.cancelled ? 130 : 0;
+      return result.cancelled ? interrupt.exitCode : 0;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      await previews?.flush();
+      interrupt.dispose();
     }
   },
 };
