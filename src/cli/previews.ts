@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 
 const MAX_SUFFIX = 1000;
+const TEMP_NAME = /^\.preview-\d{6,}\.[0-9a-f]{12}\.tmp$/;
 
 /** Why a write failed, in a few words (Node's messages repeat the syscall and the path). */
 function reason(e: unknown): string {
@@ -46,6 +47,12 @@ export class PreviewWriter {
   prepare(): Promise<boolean> {
     return this.ready ??= fs.mkdir(this.dir, { recursive: true }).then(async () => {
       if (!(await fs.stat(this.dir)).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+      // Temp files of a run killed mid-write (a minute old: not another run's write in flight;
+      // unlink removes a link, never its target).
+      for (const f of (await fs.readdir(this.dir)).filter((n) => TEMP_NAME.test(n))) {
+        const file = path.join(this.dir, f);
+        if (Date.now() - (await fs.lstat(file)).mtimeMs > 60_000) await fs.unlink(file).catch(() => undefined);
+      }
       return true;
     }).catch((e: unknown) => this.fail(`cannot create the folder ${this.dir}: ${reason(e)}`));
   }

@@ -63,6 +63,12 @@ test('previews never replace a file or write through a link: taken names get a -
   fs.writeFileSync(path.join(dir, 'preview-000001.png'), 'mine');
   fs.symlinkSync(victim, path.join(dir, 'preview-000002.png'));
   fs.symlinkSync(path.join(root, 'nowhere.png'), path.join(dir, 'preview-000003.png')); // dangling
+  // Left by a run killed mid-write: removed (a link only as a link).
+  fs.writeFileSync(path.join(dir, '.preview-000009.0123456789ab.tmp'), 'partial');
+  fs.symlinkSync(victim, path.join(dir, '.preview-000010.0123456789ab.tmp'));
+  const old = new Date(Date.now() - 3_600_000);
+  fs.utimesSync(path.join(dir, '.preview-000009.0123456789ab.tmp'), old, old);
+  fs.lutimesSync(path.join(dir, '.preview-000010.0123456789ab.tmp'), old, old);
   const r = fst(await trainArgs('previewed', '--iterations', '3', '--preview-every', '1', '--preview-dir', dir));
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   assert.equal(fs.readFileSync(path.join(dir, 'preview-000001.png'), 'utf8'), 'mine');
