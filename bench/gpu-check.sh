@@ -21,6 +21,8 @@
 # Budget: ≤ 8 minutes on an H100 (each figure is capped at 150 s).
 set -u
 cd "$(dirname "$0")/.."
+# ONNX Runtime's telemetry off (src/protocol/telemetry.ts).
+export ORT_DISABLE_TELEMETRY=1
 BUNDLE=.tmp/gpu-check
 
 if [ "${1:-}" = "--prepare" ]; then

@@ -19,6 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// ONNX Runtime's telemetry off in every process this starts (src/protocol/telemetry.ts).
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const flag = (n) => args.includes(`--${n}`);

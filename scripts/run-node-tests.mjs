@@ -4,6 +4,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
+// ONNX Runtime's telemetry off in every process this starts (src/protocol/telemetry.ts).
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
 const args = process.argv.slice(2);
 const sep = args.indexOf('--');
 const targets = sep === -1 ? args : args.slice(0, sep);

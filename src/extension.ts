@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient } from './services/engineClient';
+import { turnOffThirdPartyTelemetry } from './protocol/telemetry';
 import { engineSettings, onSettingsChanged, readSettings } from './services/settings';
 import { StyleStore, type StyleRoot } from './services/styleStore';
 import { TrainingMonitor } from './services/trainingMonitor';
@@ -40,6 +41,8 @@ function styleRoots(ctx: vscode.ExtensionContext, storageDir: string): StyleRoot
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<FastStyleTransferApi> {
+  // No telemetry from the libraries the engine runs, whatever telemetry.telemetryLevel says: we send nothing.
+  turnOffThirdPartyTelemetry();
   const storageDir = context.globalStorageUri.fsPath;
   fs.mkdirSync(path.join(storageDir, 'styles'), { recursive: true });
   const log = vscode.window.createOutputChannel('Fast Style Transfer', { log: true });

@@ -1,9 +1,13 @@
 // `fst`: the engine without VS Code. Each command prints one line per result, a one-line
 // error and a non-zero exit code on bad input, and has --help.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StyleTransferError, toErrorInfo } from '../protocol/errors';
 import { commands, type Command } from './subcommands';
+import { parseCommandArgs, printable } from './args';
 import { allowThreadedWasm } from '../engine/backends';
+import { turnOffThirdPartyTelemetry } from '../protocol/telemetry';
+
+// Before anything can load ONNX Runtime (it reads the variable once, when it initialises).
+turnOffThirdPartyTelemetry();
 
 const VERSION = '0.1.0';
 
@@ -46,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    console.error(`fst: unknown command "${name}" (try fst --help)`);
+    console.error(printable(`fst: unknown command "${name}" (try fst --help)`));
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -55,16 +59,16 @@ export async function main(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: command.options as ParseArgsConfig['options'], allowPositionals: true, strict: true });
+    parsed = parseCommandArgs(rest, command.options);
   } catch (e) {
-    console.error(`fst ${name}: ${(e as Error).message.split('\n')[0]} (try fst ${name} --help)`);
+    console.error(printable(`fst ${name}: ${(e as Error).message} (try fst ${name} --help)`));
     return 2;
   }
   try {
-    return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+    return await command.run(parsed.values, parsed.positionals);
   } catch (e) {
     const info = toErrorInfo(e);
-    console.error(`fst ${name}: ${info.message}`);
+    console.error(printable(`fst ${name}: ${info.message}`));
     if (info.code === 'internal' && process.env.FST_DEBUG && info.detail) console.error(info.detail);
     return e instanceof StyleTransferError && e.code === 'bad-input' ? 2 : 1;
   }
@@ -76,7 +80,7 @@ export function runCli(argv: string[]): void {
   // its threads would keep the process alive, so it exits once its output is written.
   allowThreadedWasm();
   const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  main(argv).then(exit, (e) => { console.error(`fst: ${(e as Error).message}`); exit(1); });
+  main(argv).then(exit, (e) => { console.error(printable(`fst: ${(e as Error).message}`)); exit(1); });
 }
 
 if (require.main === module) runCli(process.argv.slice(2));

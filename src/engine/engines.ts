@@ -54,22 +54,20 @@ class CachingStylizeEngine implements StylizeEngine {
     let s = this.open.get(key);
     if (!s) {
       const cacheDir = this.opts.cacheDir ?? path.join(os.tmpdir(), 'fast-style-transfer-cache');
-      s = (async () => {
-        // tfjs is the fallback (and the forced runtime): its backend must be chosen first.
-        if (this.opts.runtime !== 'onnx') await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots, threads: this.opts.threads });
-        return openStylizer({
-          arch: style.arch,
-          weights: style.weights,
-          weightsSha256: style.hash,
-          // Our checkpoints keep their export beside them; other folders (ml5 models, bundled
-          // styles) are not ours to write.
-          dir: style.format === 'checkpoint' && !isUnder(style.dir, this.opts.readOnlyRoots) ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
-          fallbackCacheDir: path.join(cacheDir, 'onnx'),
-          runtime: this.opts.runtime ?? 'auto',
-          onnx: { ...ENGINE_SESSION_OPTIONS, ...(this.opts.threads ? { threads: this.opts.threads } : {}) },
-          precision: this.opts.precision ?? 'auto',
-        });
-      })();
+      s = openStylizer({
+        // tfjs is the fallback (and the forced runtime): its backend is chosen when it runs.
+        prepareTfjs: async () => { await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots, threads: this.opts.threads }); },
+        arch: style.arch,
+        weights: style.weights,
+        weightsSha256: style.hash,
+        // Our checkpoints keep their export beside them; other folders (ml5 models, bundled
+        // styles) are not ours to write.
+        dir: style.format === 'checkpoint' && !isUnder(style.dir, this.opts.readOnlyRoots) ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
+        fallbackCacheDir: path.join(cacheDir, 'onnx'),
+        runtime: this.opts.runtime ?? 'auto',
+        onnx: { ...ENGINE_SESSION_OPTIONS, ...(this.opts.threads ? { threads: this.opts.threads } : {}) },
+        precision: this.opts.precision ?? 'auto',
+      });
       s.catch(() => this.open.delete(key));
       this.open.set(key, s);
       while (this.open.size > MAX_OPEN) {

@@ -5,11 +5,14 @@
 // for the rest of the process.
 import fs from 'node:fs';
 import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import { SIZE_MULTIPLE, type BorderPadding } from '../model/architecture';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnxExport';
 import { hwcToChw, reflectIndex, roundUpTo, type FloatImage } from '../model/pixels';
 import { StyleTransferError } from '../protocol/errors';
+import { isThirdPartyTelemetryOff, turnOffThirdPartyTelemetry } from '../protocol/telemetry';
+import { noHardwareVulkanReason } from './vulkanDrivers';
 
 export type OrtModule = typeof Ort;
 export type OnnxProvider = 'cuda' | 'webgpu' | 'cpu';
@@ -83,6 +86,14 @@ function firstLine(e: unknown): string {
 export function loadOnnxRuntime(loader?: () => unknown): OrtModule {
   if (!loader && defaultRuntime) return defaultRuntime;
   if (!loader && defaultRuntimeError) throw defaultRuntimeError;
+  // ONNX Runtime's telemetry (protocol/telemetry.ts): a main thread can still turn it off; a
+  // worker thread cannot (its process.env is a copy), so there it must already be off.
+  if (isMainThread) turnOffThirdPartyTelemetry();
+  else if (!isThirdPartyTelemetryOff()) {
+    const err = new StyleTransferError('backend', 'ONNX Runtime is not started: its telemetry would be on (the thread that started this worker did not set ORT_DISABLE_TELEMETRY=1)');
+    if (!loader) defaultRuntimeError = err;
+    throw err;
+  }
   try {
     // A plain require: the package is external to the bundles and may be absent or broken.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -131,6 +142,11 @@ function skipReason(ort: OrtModule, provider: OnnxProvider): string | undefined 
   if (provider === 'webgpu' && process.platform === 'linux' && !hasVulkanLoader()) {
     // Dawn needs the Vulkan loader on Linux; without it the attempt only prints a warning to stderr.
     return 'no Vulkan loader (libvulkan.so.1) is installed, which WebGPU needs on Linux';
+  }
+  if (provider === 'webgpu' && process.platform === 'linux') {
+    // Never a software adapter, and no Dawn start (stderr noise, start-up time) without a GPU.
+    const why = noHardwareVulkanReason();
+    if (why) return `webgpu: ${why}`;
   }
   return undefined;
 }

@@ -2,7 +2,7 @@
 // export, DESIGN §5), TensorFlow.js when ONNX Runtime cannot load or start. The tfjs path runs
 // on whatever tfjs backend the engine selected beforehand.
 import fs from 'node:fs/promises';
-import { borderPadding, type TransformNetArchitecture, type WeightMap } from '../model/architecture';
+import { borderPadding, type WeightMap } from '../model/architecture';
 import type { NormStats } from '../model/normStats';
 import { withExternalNormStats, withNormStatsOutputs } from '../model/onnxNormStats';
 import type { FloatImage } from '../model/pixels';
@@ -36,6 +36,11 @@ export interface StylizerRequest extends Omit<OnnxCacheRequest, 'force'> {
   precision?: StylizePrecision;
   /** Photos for int8 calibration (default: the extension's sample photos). */
   calibrationDir?: string;
+  /**
+   * Chooses the tfjs backend; called only when tfjs runs, so an ONNX Runtime stylize never
+   * starts tfjs's WebAssembly threads (start-up time, a worker script in the temp folder).
+   */
+  prepareTfjs?: () => Promise<void>;
 }
 
 export interface Stylizer {
@@ -108,7 +113,9 @@ async function openCoreOnnx(req: StylizerRequest): Promise<OpenedOnnx> {
   }
 }
 
-async function openTfjs(arch: TransformNetArchitecture, weights: StylizerRequest['weights'], fallbackReason?: string): Promise<Stylizer> {
+async function openTfjs(req: StylizerRequest, fallbackReason?: string): Promise<Stylizer> {
+  const { arch, weights } = req;
+  await req.prepareTfjs?.();
   const w: WeightMap = typeof weights === 'function' ? await weights() : weights;
   const net = TransformNet.fromWeights(arch, w);
   return {
@@ -129,7 +136,7 @@ async function openTfjs(arch: TransformNetArchitecture, weights: StylizerRequest
  */
 export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
   const runtime = req.runtime ?? 'auto';
-  if (runtime === 'tfjs') return openTfjs(req.arch, req.weights);
+  if (runtime === 'tfjs') return openTfjs(req);
   // The graphs are exported for the architecture's border padding; the runner feeds them to match.
   const padding = borderPadding(req.arch);
   try {
@@ -180,7 +187,7 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
     };
   } catch (e) {
     if (runtime === 'onnx' || !(e instanceof StyleTransferError && e.code === 'backend')) throw e;
-    return openTfjs(req.arch, req.weights, e.message);
+    return openTfjs(req, e.message);
   }
 }
 

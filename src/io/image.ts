@@ -152,17 +152,19 @@ async function readImageFile(file: string): Promise<Buffer> {
 /** Turns a libvips/sharp decode failure into one clear message. */
 function decodeError(e: unknown, name: string): StyleTransferError {
   if (e instanceof StyleTransferError) return e;
-  const msg = e instanceof Error ? e.message : String(e);
+  const full = e instanceof Error ? e.message : String(e);
+  // libvips repeats its decoder's complaints on several lines: the first says it.
+  const msg = full.split('\n').map((l) => l.trim()).find(Boolean) ?? full;
   if (/pixel limit/i.test(msg)) {
-    return new StyleTransferError('image-too-large', `${name}: the image is larger than the decoded-pixel limit`, msg);
+    return new StyleTransferError('image-too-large', `${name}: the image is larger than the decoded-pixel limit`, full);
   }
   if (/unsupported image format/i.test(msg)) {
-    return new StyleTransferError('bad-image', `${name} is not an image in a supported format (PNG, JPEG, WebP, AVIF, TIFF or GIF)`, msg);
+    return new StyleTransferError('bad-image', `${name} is not an image in a supported format (PNG, JPEG, WebP, AVIF, TIFF or GIF)`, full);
   }
   if (/premature end|truncat|read error|end of (file|data|stream)|unexpected end|not enough data|corrupt|damaged|invalid|bad /i.test(msg)) {
-    return new StyleTransferError('bad-image', `${name} is damaged or truncated and cannot be decoded (${msg.trim()})`, msg);
+    return new StyleTransferError('bad-image', `${name} is damaged or truncated and cannot be decoded (${msg.trim()})`, full);
   }
-  return new StyleTransferError('bad-image', `${name} could not be decoded (${msg.trim()})`, msg);
+  return new StyleTransferError('bad-image', `${name} could not be decoded (${msg.trim()})`, full);
 }
 
 function checkMaxPixels(maxPixels: number): void {

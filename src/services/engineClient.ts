@@ -4,6 +4,7 @@
 // No vscode import, so it is testable in plain Node against the real worker bundle.
 import { Worker } from 'node:worker_threads';
 import { StyleTransferError } from '../protocol/errors';
+import { turnOffThirdPartyTelemetry } from '../protocol/telemetry';
 import { isWorkerToHost, type EngineSettings, type JobProgress, type JobRequest, type JobResults, type WorkerToHost } from '../protocol/jobs';
 
 interface Pending {
@@ -66,6 +67,8 @@ export class EngineClient {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
+    // In this (the real) environment: the worker's process.env is a copy ONNX Runtime never reads.
+    turnOffThirdPartyTelemetry();
     const worker = new Worker(this.opts.workerPath, { stdout: false, stderr: false });
     this.worker = worker;
     this.opts.onWorkerState?.(true);

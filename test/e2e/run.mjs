@@ -28,6 +28,9 @@ import {
 } from '../host/codeServer.mjs';
 import * as h from './helpers.mjs';
 
+// ONNX Runtime's telemetry off in every process this starts (src/protocol/telemetry.ts).
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
 const SCENARIO_DIR = path.join(REPO_ROOT, 'test', 'e2e', 'scenarios');
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'workspace');
 const OUT = process.env.FST_E2E_OUT ? path.resolve(process.env.FST_E2E_OUT) : path.join(REPO_ROOT, 'test-results', 'e2e');

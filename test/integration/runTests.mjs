@@ -16,6 +16,9 @@ import path from 'node:path';
 import { ensureCodeServer, copyWorkspace, createRunDir, ensureExtensionBuilt, REPO_ROOT } from '../host/codeServer.mjs';
 import { buildIntegrationTests } from './build.mjs';
 
+// ONNX Runtime's telemetry off in every process this starts (src/protocol/telemetry.ts).
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
 const HOST = path.join(REPO_ROOT, 'test', 'host', 'code-test-host.mjs');
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'workspace');
 const RESULTS_DIR = path.join(REPO_ROOT, 'test-results', 'integration');

@@ -24,6 +24,9 @@ import { FAMILIES } from './families/index';
 import type { EndRecord } from './child';
 import { snapshot } from './lib/sandbox';
 
+// ONNX Runtime's telemetry off in every process this starts (src/protocol/telemetry.ts).
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const CHILD = path.join(__dirname, 'child.ts');
 const MIN_INPUTS = 1000;

@@ -4,27 +4,10 @@
 // sheet to look at. The figures are defined in src/model/metrics.ts and src/model/blobs.ts.
 import os from 'node:os';
 import path from 'node:path';
-import type { Command } from '../subcommands';
+import { choice, integerOpt, required, str, type Command } from '../options';
 import { createStylizeEngine } from '../../engine/engines';
 import { EVALUATE_DEFAULTS, evaluateStyles } from '../../engine/evaluateJob';
-import { StyleTransferError } from '../../protocol/errors';
 import { DEFAULT_MAX_INPUT_PIXELS, TRAINING_BACKENDS, type EvaluateFigures, type EvaluateResult, type StylizeRuntime, type TrainingBackend } from '../../protocol/jobs';
-
-type Values = Record<string, string | boolean | undefined>;
-const badInput = (msg: string) => new StyleTransferError('bad-input', msg);
-const str = (v: Values, name: string) => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
-
-function required(v: Values, name: string): string {
-  const x = str(v, name);
-  if (!x) throw badInput(`--${name} is required`);
-  return x;
-}
-
-function choice<T extends string>(v: Values, name: string, allowed: readonly T[]): T | undefined {
-  const x = str(v, name);
-  if (x !== undefined && !(allowed as readonly string[]).includes(x)) throw badInput(`--${name} must be one of ${allowed.join(', ')}, got "${x}"`);
-  return x as T | undefined;
-}
 
 const fmt = {
   styleDistance: (x: number) => x.toFixed(3),
@@ -78,9 +61,7 @@ export const evaluateCommand: Command = {
     const model = required(v, 'model');
     const painting = required(v, 'style');
     const vggPath = required(v, 'vgg');
-    const side = str(v, 'max-side');
-    const maxSide = side === undefined ? undefined : Number(side);
-    if (maxSide !== undefined && !(Number.isInteger(maxSide) && maxSide >= 16 && maxSide <= 8192)) throw badInput(`--max-side must be a whole number from 16 to 8192, got "${side}"`);
+    const maxSide = integerOpt(v, 'max-side', 16, 8192);
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const backend = choice<TrainingBackend>(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
     const styles = [model, ...(str(v, 'compare') ? [str(v, 'compare')!] : [])].map((s) => path.resolve(s));
