@@ -227,7 +227,7 @@ test('fst evaluate refuses bad input with one line and writes nothing; an existi
     [[...base, '--sheet', path.join(dir, 'sheet.txt'), ...photos], /cannot tell the sheet's image format/],
     [[...base.slice(0, 5), ...photos], /--vgg is required/],
     [['evaluate', '-m', STARRY, '--vgg', shared('vgg19-keras-block1-3'), ...photos], /--style is required/],
-    [[...base, '--max-side', '2', ...photos], /--max-side must be a whole number from 16 to 8192/],
+    [[...base, '--max-side', '2', ...photos], /--max-side must be a number between 16 and 8192/],
     [[...base, path.join(dir, 'missing.jpg')], /missing\.jpg does not exist/],
     [[...base, '--compare', path.join(dir, 'nostyle'), ...photos], /style .*nostyle does not exist/],
   ] as const) {
