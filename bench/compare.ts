@@ -1,7 +1,7 @@
 // Side by side in one process: the reference graph with ONNX Runtime's default settings (the
 // state before the performance work) and the engine's graphs with the engine's session settings
-// (ENGINE_SESSION_OPTIONS: no memory arena; `--arena on` gives them ONNX Runtime's default
-// arena instead), run round-robin so that load from other processes spreads evenly over them.
+// (ENGINE_SESSION_OPTIONS: memory arena without memory patterns; `--arena on` gives them ONNX
+// Runtime's defaults instead), run round-robin so that load from other processes spreads evenly over them.
 // One JSON line per graph, with its speed-up over the reference.
 //   node --import tsx bench/compare.ts --size 1024 [--rounds 5] [--precisions reference,fp32,int8] [--arena engine|on]
 import os from 'node:os';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       note.int8Layers = q.int8Layers(arch).join(',');
     }
     const engineSettings = p !== 'reference' && arena === 'engine';
-    note.arena = engineSettings && ENGINE_SESSION_OPTIONS.enableCpuMemArena === false ? 'off' : 'on';
+    note.arena = engineSettings ? 'engine' : 'on';
     const session = await createOnnxSession(model, {
       providers: ['cpu'],
       ...(engineSettings ? ENGINE_SESSION_OPTIONS : {}),

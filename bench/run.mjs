@@ -1,13 +1,15 @@
 // `npm run bench`: one JSON line per figure on stdout (human notes on stderr).
 //   {"type":"machine", …}                        cores, CPU model, memory, versions
 //   {"type":"stylize", "backend", "size", …}     median seconds of ≥ 3 runs after a warm-up, peak RSS, GFLOP/s
+//   {"type":"process", "size", "seconds", …}     a whole `fst stylize` process (cold, first image) next to the warm figure
 //   {"type":"train", "backend", "size", "batch"}  one training step (bench/train-step.ts)
 //   {"type":"summary", …}                        speed-ups against the reference graph, measured in this run
 // A backend that cannot run here gets one line with "available": false and the reason.
 //
 //   node bench/run.mjs [--quick] [--only stylize|train] [--sizes 256,512] [--reps 3] [--gpu] [--all]
 //
-// --quick (CI, < 2 minutes): ONNX Runtime at 256² and 512², wasm at 256², one 128² training
+// --quick (CI, < 3 minutes): ONNX Runtime at 256² and 512² (fp32 also 1024²), whole fst stylize
+// processes at 256² and 1024², wasm at 256², one 128² training
 // step with the VGG up to relu3_1, and the availability of every other backend.
 // --gpu: only the GPU-capable backends (ONNX Runtime WebGPU/CUDA, tfjs-node-gpu) next to the CPU
 // reference, with each GPU output saved for bench/gpu-check.sh's PSNR check.
@@ -108,6 +110,8 @@ function stylizeJobs() {
   onnx('cpu', 'reference', [], SIZES.filter((s) => s < 4096 || bigRef));
   skip('onnxruntime-cpu-reference', SIZES.filter((s) => s >= 4096 && !bigRef), 'skipped: the reference graph needs more than 23.5 GB at 4096² (OOM-killed at 23.5 GB RSS here; the fast fp32 graph peaks at 14.9 GB); --all tries it');
   onnx('cpu', 'fp32');
+  // The warm figure the whole-process cold figure at 1024² is compared with (processFigures).
+  if (!SIZES.includes(1024)) onnx('cpu', 'fp32', [], [1024]);
   if (!quick) {
     onnx('cpu', 'int8', [], SIZES.filter((s) => s <= 1024));
     // Settings checked once: memory arena off (RSS), one thread.
@@ -171,9 +175,27 @@ async function main() {
       if (r.lines.length === 0) emit({ type: 'compare', size, available: false, reason: `exited with code ${r.code}: ${r.tail}` });
     }
   }
+  if (only !== 'train' && !gpu) await processFigures(results);
   if (only !== 'stylize' && !gpu) await trainFigures();
   summary(results);
   note(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/**
+ * What users wait for: whole `fst stylize` processes (bench/process.ts), each the first image
+ * of a fresh process, next to the warm figure of the same graph and size from this run.
+ */
+async function processFigures(results) {
+  const sizes = quick ? [256, 1024] : [256, 1024, 4096];
+  note(`whole processes: fst stylize at ${sizes.join(', ')}`);
+  const r = await runScript('process', ['--sizes', sizes.join(','), '--reps', quick ? '2' : '3'], { timeoutSec: 1800 });
+  if (r.lines.length === 0) emit({ type: 'process', available: false, reason: `exited with code ${r.code}: ${r.tail}` });
+  for (const l of r.lines) {
+    const warm = results.find((x) => x.type === 'stylize' && x.backend === 'onnxruntime-cpu-fp32' && x.size === l.size && typeof x.seconds === 'number');
+    const line = warm ? { ...l, warmSeconds: warm.seconds, coldOverWarm: +(l.seconds / warm.seconds).toFixed(2) } : l;
+    emit(line);
+    results.push(line);
+  }
 }
 
 async function trainFigures() {
@@ -217,7 +239,9 @@ function summary(results) {
   const ref = new Map(ok.filter((r) => r.backend === 'onnxruntime-cpu-reference').map((r) => [r.size, r.seconds]));
   const speedups = ok.filter((r) => r.backend !== 'onnxruntime-cpu-reference' && ref.has(r.size))
     .map((r) => ({ backend: r.backend, size: r.size, seconds: r.seconds, referenceSeconds: ref.get(r.size), speedup: +(ref.get(r.size) / r.seconds).toFixed(2) }));
-  emit({ type: 'summary', reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
+  const cold = results.filter((r) => r.type === 'process' && typeof r.seconds === 'number')
+    .map((r) => ({ size: r.size, processSeconds: r.seconds, warmSeconds: r.warmSeconds, coldOverWarm: r.coldOverWarm, peakRssMB: r.peakRssMB }));
+  emit({ type: 'summary', wholeProcess: cold, reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
 }
 
 main().catch((e) => {

@@ -3,7 +3,7 @@
 // once per figure in a fresh process, so that peak RSS belongs to that figure alone.
 //
 //   node --import tsx bench/stylize.ts --backend onnx --provider cpu --precision fp32 --size 1024 [--reps 3]
-//        [--threads N] [--arena off] [--weights udnie|random] [--image synthetic|photo] [--save out.f32]
+//        [--threads N] [--arena engine|on|off] [--weights udnie|random] [--image synthetic|photo] [--save out.f32]
 //   node --import tsx bench/stylize.ts --backend tfjs --tfjs wasm --size 256
 //
 // --precision: reference (the core export with ONNX Runtime's default settings: the state
@@ -25,7 +25,10 @@ const tfjsBackend = opt('tfjs', 'wasm');
 const size = Number(opt('size', '256'));
 const reps = Math.max(1, Number(opt('reps', '3')));
 const threads = opt('threads', '');
-const arena = opt('arena', 'on');
+// engine: the engine's session settings (ENGINE_SESSION_OPTIONS, what users run); on / off:
+// ONNX Runtime's defaults with the memory arena on / off. The reference graph always runs with
+// ONNX Runtime's defaults (the state before the performance work).
+const arena = opt('arena', 'engine');
 const weightsChoice = opt('weights', 'auto') as 'auto' | 'udnie' | 'random';
 const imageChoice = opt('image', 'auto') as 'auto' | 'photo' | 'synthetic';
 const save = opt('save', '');
@@ -38,7 +41,7 @@ function emit(line: Record<string, unknown>): void {
 
 function backendName(): string {
   if (backend === 'tfjs') return tfjsBackend.startsWith('tfjs-') ? tfjsBackend : `tfjs-${tfjsBackend}`;
-  const extra = [arena === 'off' ? 'arena-off' : '', threads ? `threads-${threads}` : ''].filter(Boolean).join(',');
+  const extra = [arena !== 'engine' && precision !== 'reference' ? `arena-${arena}` : '', threads ? `threads-${threads}` : ''].filter(Boolean).join(',');
   return `onnxruntime-${provider}-${precision}${extra ? `(${extra})` : ''}`;
 }
 
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const { createOnnxSession, stylizeWithOnnx } = await import('../src/engine/onnxRunner');
+  const { ENGINE_SESSION_OPTIONS, createOnnxSession, stylizeWithOnnx } = await import('../src/engine/onnxRunner');
   const { exportTransformNetToOnnx } = await import('../src/model/onnxExport');
   const { exportFastTransformNet } = await import('../src/model/onnxFast');
   const q = await import('../src/engine/onnxQuantized');
@@ -102,7 +105,7 @@ async function main(): Promise<void> {
     session = await createOnnxSession(model, {
       providers: [provider as 'cpu'],
       ...(threads ? { threads: Number(threads) } : {}),
-      ...(arena === 'off' ? { enableCpuMemArena: false } : {}),
+      ...(precision === 'reference' ? {} : arena === 'engine' ? ENGINE_SESSION_OPTIONS : arena === 'off' ? { enableCpuMemArena: false } : {}),
       ...(precision === 'int8' ? { sessionConfig: q.INT8_SESSION_CONFIG } : {}),
     });
   } catch (e) {

