@@ -15,7 +15,7 @@ import {
 } from '../model/architecture';
 import { StyleTransferError } from '../protocol/errors';
 import { decodeFloat16, encodeFloat16 } from './float16';
-import { fileInFolder } from './safePath';
+import { MAX_BLOB_BYTES, MAX_JSON_BYTES, fileErrorCode, fileErrorText, readFileInFolder } from './fileAccess';
 
 export const CHECKPOINT_FORMAT = 'fast-style-transfer/transform-net';
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -72,24 +72,20 @@ interface ModelJson {
 
 const bad = (dir: string, msg: string) => new StyleTransferError('bad-checkpoint', `checkpoint ${dir}: ${msg}`);
 
-/** A checkpoint file, refusing a symbolic link that leads out of the folder (an imported folder could carry one). */
-async function checkpointFile(dir: string, file: string): Promise<string> {
-  const real = await fileInFolder(dir, file);
-  if (!real) throw bad(dir, `${file} is a symbolic link to a file outside the checkpoint folder`);
-  return real;
+/** A checkpoint file's bytes through the file-access layer (an imported folder could carry links, FIFOs…). */
+async function readCheckpointFile(dir: string, file: string, maxBytes: number): Promise<Buffer> {
+  try {
+    return await readFileInFolder(dir, file, maxBytes);
+  } catch (e) {
+    const code = fileErrorCode(e);
+    if (code === 'ENOENT' && file !== WEIGHTS_FILE) throw bad(dir, `${file} is missing — not a style checkpoint folder`);
+    if (code === 'EOUTSIDE') throw bad(dir, `${file} is ${fileErrorText(e).replace('the folder', 'the checkpoint folder')}`);
+    throw bad(dir, `cannot read ${file}: ${fileErrorText(e)}`);
+  }
 }
 
 async function readJson(dir: string, file: string): Promise<unknown> {
-  let text: string;
-  const source = await checkpointFile(dir, file);
-  try {
-    text = await fs.readFile(source, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw code === 'ENOENT'
-      ? bad(dir, `${file} is missing — not a style checkpoint folder`)
-      : bad(dir, `cannot read ${file} (${code ?? String(e)})`);
-  }
+  const text = (await readCheckpointFile(dir, file, MAX_JSON_BYTES)).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -190,13 +186,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   }
   const { paths, weights: entries } = groups[0];
   if (paths.length !== 1 || paths[0] !== WEIGHTS_FILE) throw bad(dir, `${MODEL_FILE} must point at ${WEIGHTS_FILE}`);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(await checkpointFile(dir, WEIGHTS_FILE));
-  } catch (e) {
-    if (e instanceof StyleTransferError) throw e;
-    throw bad(dir, `cannot read ${WEIGHTS_FILE} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  const bytes = await readCheckpointFile(dir, WEIGHTS_FILE, MAX_BLOB_BYTES);
   const expectedShapes = new Map(paramSpecs(info.architecture).map((p) => [p.name, p.shape]));
   const weights: WeightMap = new Map();
   let offset = 0;
@@ -300,8 +290,8 @@ export async function writeCheckpoint(
     for (const keep of opts.keepFiles ?? []) {
       if (keep in files || (opts.extraFiles && keep in opts.extraFiles)) continue;
       try {
-        files[keep] = await fs.readFile(path.join(dir, keep));
-      } catch { /* not present in the old checkpoint */ }
+        files[keep] = await readFileInFolder(dir, keep, MAX_BLOB_BYTES);
+      } catch { /* not present in the old checkpoint (or not a file we would carry over) */ }
     }
     Object.assign(files, opts.extraFiles ?? {});
     for (const [name, content] of Object.entries(files)) {
