@@ -21,6 +21,7 @@ import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../model/optimize';
 import { writeFileAtomic } from '../io/output';
 import { MAX_THUMBNAIL_BYTES, readFileInFolder } from '../io/fileAccess';
+import { defaultUserCacheDir } from '../io/privateDir';
 import { downloadVgg19, VGG19_SOURCES } from '../io/download';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -310,7 +311,7 @@ const trainCommand: Command = {
     process.once('SIGINT', onSigint);
     try {
       const result = await trainStyle(opts, {
-        trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+        trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: defaultUserCacheDir(), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
       }, {
         signal: controller.signal,
         log: (m) => console.error(m),
@@ -420,7 +421,7 @@ const optimizeCommand: Command = {
     const fmt = (x: number) => x.toExponential(3);
     try {
       const result = await optimizeWithImage(options, {
-        trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+        trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: defaultUserCacheDir(), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
       }, {
         signal: controller.signal,
         log: (m) => console.error(m),

@@ -2,19 +2,22 @@
 // style, opened on first use and kept for the next images. ONNX Runtime by default (DESIGN
 // §5: ~10× faster here), tfjs when it cannot load; 'onnx' and 'tfjs' force one.
 import path from 'node:path';
-import os from 'node:os';
 import type { NormStats } from '../model/normStats';
 import type { FloatImage } from '../model/pixels';
 import type { StylizeRuntime } from '../protocol/jobs';
 import { initTfjsBackend, type TfjsBackendPreference } from './backends';
 import { ENGINE_SESSION_OPTIONS } from './onnxRunner';
+import { defaultUserCacheDir, ensurePrivateDir } from '../io/privateDir';
 import { memoryError, openStylizer, type StatsPass, type StylizeEngine, type Stylizer, type TilePass } from './stylizer';
 import type { LoadedStyle } from './styles';
 import type { StylizePrecision } from './onnxQuantized';
 
 export interface EngineOptions {
   readonly runtime?: StylizeRuntime;
-  /** Where ONNX exports go for styles whose folder is not ours to write (ml5 folders, read-only styles). */
+  /**
+   * Where ONNX exports go for styles whose folder is not ours to write (ml5 folders, read-only
+   * styles): a private folder (0700, checked); default defaultUserCacheDir().
+   */
   readonly cacheDir?: string;
   readonly extraModuleRoots?: readonly string[];
   /** ONNX Runtime intra-op threads (0 = one per core). */
@@ -55,8 +58,10 @@ class CachingStylizeEngine implements StylizeEngine {
     const key = `${style.hash}:${style.dir}`;
     let s = this.open.get(key);
     if (!s) {
-      const cacheDir = this.opts.cacheDir ?? path.join(os.tmpdir(), 'fast-style-transfer-cache');
+      const cacheDir = this.opts.cacheDir ?? defaultUserCacheDir();
       s = (async () => {
+        // Not a shared temp folder: another local user could pre-create it and plant graphs.
+        await ensurePrivateDir(cacheDir);
         // tfjs is the fallback (and the forced runtime): its backend must be chosen first.
         if (this.opts.runtime !== 'onnx') await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots, threads: this.opts.threads });
         return openStylizer({
