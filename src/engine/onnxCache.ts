@@ -208,10 +208,14 @@ async function isValid(p: Place, req: OnnxCacheRequest, opset: number, key: Buff
 
 /**
  * May we write the graph at `p`? When both names are free, or when an authentic sidecar says we
- * wrote a graph under this name (stale, or since damaged); never over someone else's file.
+ * wrote a graph under this name (stale, or since damaged) and a regular file is still there;
+ * never over someone else's file.
  */
 async function mayWrite(p: Place, key: Buffer): Promise<boolean> {
-  if (!(await nameTaken(path.dirname(p.onnx), path.basename(p.onnx))) && !(await nameTaken(path.dirname(p.sidecar), path.basename(p.sidecar)))) return true;
+  const onnxTaken = await nameTaken(path.dirname(p.onnx), path.basename(p.onnx));
+  if (!onnxTaken && !(await nameTaken(path.dirname(p.sidecar), path.basename(p.sidecar)))) return true;
+  // A link, FIFO or folder under our graph's name was put there by someone else: leave it.
+  if (onnxTaken && !(await fs.lstat(p.onnx).then((st) => st.isFile(), () => false))) return false;
   return (await authenticSidecar(p, key)) !== undefined;
 }
 

@@ -24,8 +24,8 @@ export function defaultUserCacheDir(env: NodeJS.ProcessEnv = process.env, platfo
 export async function ensurePrivateDir(dir: string): Promise<string> {
   const abs = path.resolve(dir);
   try {
-    await fsp.mkdir(path.dirname(abs), { recursive: true });
-    await fsp.mkdir(abs, { mode: 0o700 });
+    // Missing parents are made private too (they hold nothing but the cache).
+    await fsp.mkdir(abs, { recursive: true, mode: 0o700 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST') throw new StyleTransferError('io', `cannot create the cache folder ${abs} (${code ?? (e as Error).message})`);
