@@ -147,11 +147,15 @@ function isLossRecord(v: unknown): v is LossRecord {
   return isPlainObject(v) && ['iteration', 'content', 'style', 'tv', 'total'].every((k) => isFiniteNumber(v[k]));
 }
 
-/** If a crash interrupted a swap (old folder moved aside, new not yet in place), puts the old one back. */
-async function recoverInterruptedSwap(dir: string): Promise<void> {
+/**
+ * If a kill interrupted a swap (old folder moved aside, new not yet in place), puts the old one
+ * back. Every reader calls it first (loadStyle too), so a checkpoint stays readable after a
+ * kill at any instant of writeCheckpoint.
+ */
+export async function recoverInterruptedSwap(dir: string): Promise<void> {
   const previous = previousPath(dir);
   try {
-    await fs.access(dir);
+    await fs.lstat(dir); // lstat: a link under the name (even dangling) is not a missing checkpoint
   } catch {
     try {
       await fs.rename(previous, dir);
@@ -275,6 +279,13 @@ export async function writeCheckpoint(
   } catch (e) {
     throw new StyleTransferError('io', `cannot create folder ${parent} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+  // A checkpoint replaces only a checkpoint folder: never a link (dangling or not; it would be
+  // replaced by a folder, or written through), a file, a FIFO or a device under that name.
+  await recoverInterruptedSwap(dir);
+  const existing = await fs.lstat(dir).catch(() => undefined);
+  if (existing && !existing.isDirectory()) {
+    throw new StyleTransferError('output-exists', `${dir} is ${existing.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; not writing a checkpoint there`);
+  }
   // Leftovers of a crashed write are garbage: remove them.
   for (const name of await fs.readdir(parent).catch(() => [] as string[])) {
     if (name.startsWith(`.${base}.writing-`)) await fs.rm(path.join(parent, name), { recursive: true, force: true });
@@ -331,6 +342,7 @@ export async function writeCheckpoint(
 
 /** True when `dir` looks like one of our checkpoints (has style.json and model.json). */
 export async function isCheckpointFolder(dir: string): Promise<boolean> {
+  await recoverInterruptedSwap(dir);
   try {
     await fs.access(path.join(dir, STYLE_FILE));
     await fs.access(path.join(dir, MODEL_FILE));
