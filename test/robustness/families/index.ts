@@ -21,6 +21,8 @@ export const FAMILIES: readonly FamilyEntry[] = [
   { name: 'checkpoints', module: './checkpoints', available: always },
   { name: 'ml5', module: './ml5', available: always },
   { name: 'vgg', module: './vgg', available: always },
+  { name: 'caches', module: './caches', available: always },
+  { name: 'writes', module: './writes', available: () => (process.platform === 'win32' ? 'needs mkfifo' : true) },
   { name: 'links', module: './links', available: () => (process.platform === 'win32' ? 'needs mkfifo and /dev/zero' : true) },
   {
     name: 'gallery-messages', module: './gallery',
