@@ -14,6 +14,8 @@ import { readTrainingState, trainingStateFiles } from '../../src/io/trainingStat
 import { readMl5Folder } from '../../src/io/ml5Import';
 import { loadVggWeights } from '../../src/io/vggWeights';
 import { StyleTransferError } from '../../src/protocol/errors';
+import { readStyleSummary } from '../../src/services/styleStore';
+import { downloadFile } from '../../src/io/download';
 import { PAPER_ARCHITECTURE, paramSpecs, sizeOfShape } from '../../src/model/architecture';
 import { tempDir } from '../helpers/paths';
 import { runFst } from '../helpers/cli';
@@ -181,4 +183,25 @@ test('fst export copies no thumbnail that is a link out of the style folder, and
   const r = await runFst(['export', dir, '-o', path.join(root, 'out-real')]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(fs.readFileSync(path.join(root, 'out-real', 'thumbnail.jpg'), 'utf8'), 'a real thumbnail');
+});
+
+test('the Styles view listing and a cached download do not block on a FIFO or /dev/zero either', { skip, timeout: 30_000 }, async () => {
+  const root = tempDir('fst-access-');
+  const dir = await writeTinyStyle(path.join(root, 'ck'));
+  for (const kind of ['fifo', 'dev-zero-link'] as const) {
+    const fifo = plantSpecial(path.join(dir, 'style.json'), kind, '');
+    try {
+      assert.equal(await within(DEADLINE_MS, `listing with a ${kind} style.json`, readStyleSummary(dir, { dir: root, kind: 'user' })), undefined);
+    } finally {
+      if (fifo) unblockFifo(fifo);
+    }
+    const dest = path.join(root, `vgg-${kind}.mat`);
+    const f2 = plantSpecial(dest, kind, '');
+    try {
+      await assert.rejects(within(DEADLINE_MS, `download over a ${kind}`, downloadFile('https://127.0.0.1:9/x.mat', dest, { sha256: '0'.repeat(64) })),
+        (e: unknown) => e instanceof StyleTransferError && e.code === 'io' && /is not a regular file/.test(e.message));
+    } finally {
+      if (f2) unblockFifo(f2);
+    }
+  }
 });
