@@ -15,6 +15,7 @@ import { createStylizeEngine } from '../engine/engines';
 import { stylizeFiles } from '../engine/stylizeJob';
 import { loadStyle } from '../engine/styles';
 import { writeFileAtomic } from '../io/output';
+import { MAX_THUMBNAIL_BYTES, readFileInFolder } from '../io/fileAccess';
 import { downloadVgg19, VGG19_SOURCES } from '../io/download';
 import { evaluateCommand } from './commands/evaluate';
 import { printable } from './args';
@@ -209,8 +210,9 @@ const exportCommand: Command = {
     const now = new Date().toISOString();
     const extraFiles: Record<string, Uint8Array> = {};
     try {
-      extraFiles['thumbnail.jpg'] = await fs.readFile(path.join(style.dir, 'thumbnail.jpg'));
-    } catch { /* no thumbnail */ }
+      // Only a regular file inside the style folder: a link out of it must not be copied into the export.
+      extraFiles['thumbnail.jpg'] = await readFileInFolder(style.dir, 'thumbnail.jpg', MAX_THUMBNAIL_BYTES);
+    } catch { /* no usable thumbnail */ }
     // A shared style should not carry this machine's paths: keep file names only.
     const base = (p?: string) => (p ? path.basename(p) : undefined);
     const source = info?.source.kind === 'trained' ? { kind: 'trained' as const, styleImage: base(info.source.styleImage), dataset: base(info.source.dataset) } : info?.source;

@@ -1,12 +1,12 @@
 // `fst train` and `fst optimize`: the two long-running commands (progress lines, previews,
 // Ctrl+C / SIGTERM stop cleanly).
-import os from 'node:os';
 import path from 'node:path';
 import {
   DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TRAINING_BACKENDS, TRAINING_PRESETS,
   type JobProgress, type OptimizeOptions, type OutputFormat, type TrainingPresetName,
 } from '../protocol/jobs';
 import { trainStyle } from '../engine/trainJob';
+import { defaultUserCacheDir } from '../io/privateDir';
 import { PRESETS } from '../model/presets';
 import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from '../engine/optimizeJob';
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../model/optimize';
@@ -103,7 +103,7 @@ export const trainCommand: Command = {
     try {
       await previews?.prepare();
       const result = await trainStyle(opts, {
-        trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+        trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: defaultUserCacheDir(), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
       }, {
         signal: controller.signal,
         log: (m) => warn(m),
@@ -211,7 +211,7 @@ export const optimizeCommand: Command = {
     try {
       await previews?.prepare();
       const result = await optimizeWithImage(options, {
-        trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: path.join(os.tmpdir(), 'fst-cache'), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+        trainingBackend: backend, stylizeRuntime: 'auto', threads: 0, cacheDir: defaultUserCacheDir(), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
       }, {
         signal: controller.signal,
         log: (m) => warn(m),

@@ -2,12 +2,12 @@
 // style, opened on first use and kept for the next images. ONNX Runtime by default (DESIGN
 // §5: ~10× faster here), tfjs when it cannot load; 'onnx' and 'tfjs' force one.
 import path from 'node:path';
-import os from 'node:os';
 import type { NormStats } from '../model/normStats';
 import type { FloatImage } from '../model/pixels';
 import type { StylizeRuntime } from '../protocol/jobs';
 import { initTfjsBackend, type TfjsBackendPreference } from './backends';
 import { ENGINE_SESSION_OPTIONS } from './onnxRunner';
+import { defaultUserCacheDir, ensurePrivateDir } from '../io/privateDir';
 import { memoryError, openStylizer, type StatsPass, type StylizeEngine, type Stylizer, type TilePass } from './stylizer';
 import type { LoadedStyle } from './styles';
 import type { StylizePrecision } from './onnxQuantized';
@@ -15,7 +15,10 @@ import { isInsideFolder } from '../shared/paths';
 
 export interface EngineOptions {
   readonly runtime?: StylizeRuntime;
-  /** Where ONNX exports go for styles whose folder is not ours to write (ml5 folders, read-only styles). */
+  /**
+   * Where ONNX exports go for styles whose folder is not ours to write (ml5 folders, read-only
+   * styles): a private folder (0700, checked); default defaultUserCacheDir().
+   */
   readonly cacheDir?: string;
   readonly extraModuleRoots?: readonly string[];
   /** ONNX Runtime intra-op threads (0 = one per core). */
@@ -53,21 +56,25 @@ class CachingStylizeEngine implements StylizeEngine {
     const key = `${style.hash}:${style.dir}`;
     let s = this.open.get(key);
     if (!s) {
-      const cacheDir = this.opts.cacheDir ?? path.join(os.tmpdir(), 'fast-style-transfer-cache');
-      s = openStylizer({
-        // tfjs is the fallback (and the forced runtime): its backend is chosen when it runs.
-        prepareTfjs: async () => { await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots, threads: this.opts.threads }); },
-        arch: style.arch,
-        weights: style.weights,
-        weightsSha256: style.hash,
-        // Our checkpoints keep their export beside them; other folders (ml5 models, bundled
-        // styles) are not ours to write.
-        dir: style.format === 'checkpoint' && !isUnder(style.dir, this.opts.readOnlyRoots) ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
-        fallbackCacheDir: path.join(cacheDir, 'onnx'),
-        runtime: this.opts.runtime ?? 'auto',
-        onnx: { ...ENGINE_SESSION_OPTIONS, ...(this.opts.threads ? { threads: this.opts.threads } : {}) },
-        precision: this.opts.precision ?? 'auto',
-      });
+      const cacheDir = this.opts.cacheDir ?? defaultUserCacheDir();
+      s = (async () => {
+        // Not a shared temp folder: another local user could pre-create it and plant graphs.
+        await ensurePrivateDir(cacheDir);
+        return openStylizer({
+          // tfjs is the fallback (and the forced runtime): its backend is chosen when it runs.
+          prepareTfjs: async () => { await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots, threads: this.opts.threads }); },
+          arch: style.arch,
+          weights: style.weights,
+          weightsSha256: style.hash,
+          // Our checkpoints keep their export beside them; other folders (ml5 models, bundled
+          // styles) are not ours to write.
+          dir: style.format === 'checkpoint' && !isUnder(style.dir, this.opts.readOnlyRoots) ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
+          fallbackCacheDir: path.join(cacheDir, 'onnx'),
+          runtime: this.opts.runtime ?? 'auto',
+          onnx: { ...ENGINE_SESSION_OPTIONS, ...(this.opts.threads ? { threads: this.opts.threads } : {}) },
+          precision: this.opts.precision ?? 'auto',
+        });
+      })();
       s.catch(() => this.open.delete(key));
       this.open.set(key, s);
       while (this.open.size > MAX_OPEN) {

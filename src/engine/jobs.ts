@@ -20,6 +20,7 @@ import { trainStyle } from './trainJob';
 import { downloadPretrained, listPretrainedStyles } from './pretrained';
 import { downloadVgg19 } from '../io/download';
 import { writeFileAtomic } from '../io/output';
+import { MAX_THUMBNAIL_BYTES, readFileInFolder } from '../io/fileAccess';
 import { exportTransformNetToOnnx } from '../model/onnxExport';
 import { optimizeWithImage } from './optimizeJob';
 import { evaluateStyles } from './evaluateJob';
@@ -68,7 +69,8 @@ async function importStyle(source: string, target: string, name?: string, origin
 
 async function thumbnailOf(dir: string): Promise<Record<string, Uint8Array>> {
   try {
-    return { 'thumbnail.jpg': await fs.readFile(path.join(dir, 'thumbnail.jpg')) };
+    // Through the file-access layer: an imported folder's thumbnail may be a link out of it, or a FIFO.
+    return { 'thumbnail.jpg': await readFileInFolder(dir, 'thumbnail.jpg', MAX_THUMBNAIL_BYTES) };
   } catch {
     return {};
   }

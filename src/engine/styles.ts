@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TransformNetArchitecture, WeightMap } from '../model/architecture';
-import { isCheckpointFolder, readCheckpoint, type StyleInfo } from '../io/checkpoint';
+import { isCheckpointFolder, readCheckpoint, recoverInterruptedSwap, type StyleInfo } from '../io/checkpoint';
 import { isMl5Folder, readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 
@@ -45,6 +45,8 @@ function hashWeights(weights: WeightMap): string {
 /** Loads the style at `ref` (checkpoint or ml5 folder); one clear error when it is neither. */
 export async function loadStyle(ref: string): Promise<LoadedStyle> {
   const dir = path.resolve(ref);
+  // A kill between the two renames of a checkpoint swap leaves the old folder aside: put it back.
+  await recoverInterruptedSwap(dir);
   let st;
   try {
     st = await fs.stat(dir);

@@ -1,7 +1,8 @@
 // One entry point for stylizing with a checkpoint: ONNX Runtime by default (the cached
 // export, DESIGN §5), TensorFlow.js when ONNX Runtime cannot load or start. The tfjs path runs
 // on whatever tfjs backend the engine selected beforehand.
-import fs from 'node:fs/promises';
+import path from 'node:path';
+import { MAX_BLOB_BYTES, readFileInFolder } from '../io/fileAccess';
 import { borderPadding, type WeightMap } from '../model/architecture';
 import type { NormStats } from '../model/normStats';
 import { withExternalNormStats, withNormStatsOutputs } from '../model/onnxNormStats';
@@ -146,7 +147,7 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
     // a gigabyte for a 1024² tile) until released.
     let variantBytes: Promise<{ stats: Uint8Array; fixed: Uint8Array }> | undefined;
     const variants = () => variantBytes ??= (precision === undefined ? Promise.resolve(modelPath) : ensureOnnxModel(req).then((c) => c.path))
-      .then((p) => fs.readFile(p))
+      .then((p) => readFileInFolder(path.dirname(p), path.basename(p), MAX_BLOB_BYTES))
       .then((core) => ({ stats: withNormStatsOutputs(core), fixed: withExternalNormStats(core) }));
     // Memory patterns off: with them ONNX Runtime allocates each run's whole plan as one block
     // and the arena grew to 1.5 GB over three 1024² runs instead of staying at 1.0 GB.

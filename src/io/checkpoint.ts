@@ -18,7 +18,7 @@ import {
 } from '../model/architecture';
 import { StyleTransferError } from '../protocol/errors';
 import { decodeFloat16, encodeFloat16 } from './float16';
-import { fileInFolder } from './safePath';
+import { MAX_BLOB_BYTES, MAX_JSON_BYTES, fileErrorCode, fileErrorText, readFileInFolder } from './fileAccess';
 
 export const CHECKPOINT_FORMAT = 'fast-style-transfer/transform-net';
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -75,24 +75,20 @@ interface ModelJson {
 
 const bad = (dir: string, msg: string) => new StyleTransferError('bad-checkpoint', `checkpoint ${dir}: ${msg}`);
 
-/** A checkpoint file, refusing a symbolic link that leads out of the folder (an imported folder could carry one). */
-async function checkpointFile(dir: string, file: string): Promise<string> {
-  const real = await fileInFolder(dir, file);
-  if (!real) throw bad(dir, `${file} is a symbolic link to a file outside the checkpoint folder`);
-  return real;
+/** A checkpoint file's bytes through the file-access layer (an imported folder could carry links, FIFOs…). */
+async function readCheckpointFile(dir: string, file: string, maxBytes: number): Promise<Buffer> {
+  try {
+    return await readFileInFolder(dir, file, maxBytes);
+  } catch (e) {
+    const code = fileErrorCode(e);
+    if (code === 'ENOENT' && file !== WEIGHTS_FILE) throw bad(dir, `${file} is missing — not a style checkpoint folder`);
+    if (code === 'EOUTSIDE') throw bad(dir, `${file} is ${fileErrorText(e).replace('the folder', 'the checkpoint folder')}`);
+    throw bad(dir, `cannot read ${file}: ${fileErrorText(e)}`);
+  }
 }
 
 async function readJson(dir: string, file: string): Promise<unknown> {
-  let text: string;
-  const source = await checkpointFile(dir, file);
-  try {
-    text = await fs.readFile(source, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw code === 'ENOENT'
-      ? bad(dir, `${file} is missing — not a style checkpoint folder`)
-      : bad(dir, `cannot read ${file} (${code ?? String(e)})`);
-  }
+  const text = (await readCheckpointFile(dir, file, MAX_JSON_BYTES)).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -158,11 +154,15 @@ function isLossRecord(v: unknown): v is LossRecord {
   return isPlainObject(v) && ['iteration', 'content', 'style', 'tv', 'total'].every((k) => isFiniteNumber(v[k]));
 }
 
-/** If a crash interrupted a swap (old folder moved aside, new not yet in place), puts the old one back. */
-async function recoverInterruptedSwap(dir: string): Promise<void> {
+/**
+ * If a kill interrupted a swap (old folder moved aside, new not yet in place), puts the old one
+ * back. Every reader calls it first (loadStyle too), so a checkpoint stays readable after a
+ * kill at any instant of writeCheckpoint.
+ */
+export async function recoverInterruptedSwap(dir: string): Promise<void> {
   const previous = previousPath(dir);
   try {
-    await fs.access(dir);
+    await fs.lstat(dir); // lstat: a link under the name (even dangling) is not a missing checkpoint
   } catch {
     try {
       await fs.rename(previous, dir);
@@ -197,13 +197,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   }
   const { paths, weights: entries } = groups[0];
   if (paths.length !== 1 || paths[0] !== WEIGHTS_FILE) throw bad(dir, `${MODEL_FILE} must point at ${WEIGHTS_FILE}`);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(await checkpointFile(dir, WEIGHTS_FILE));
-  } catch (e) {
-    if (e instanceof StyleTransferError) throw e;
-    throw bad(dir, `cannot read ${WEIGHTS_FILE} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  const bytes = await readCheckpointFile(dir, WEIGHTS_FILE, MAX_BLOB_BYTES);
   const expectedShapes = new Map(paramSpecs(info.architecture).map((p) => [p.name, p.shape]));
   const weights: WeightMap = new Map();
   let offset = 0;
@@ -292,6 +286,13 @@ export async function writeCheckpoint(
   } catch (e) {
     throw new StyleTransferError('io', `cannot create folder ${parent} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+  // A checkpoint replaces only a checkpoint folder: never a link (dangling or not; it would be
+  // replaced by a folder, or written through), a file, a FIFO or a device under that name.
+  await recoverInterruptedSwap(dir);
+  const existing = await fs.lstat(dir).catch(() => undefined);
+  if (existing && !existing.isDirectory()) {
+    throw new StyleTransferError('output-exists', `${dir} is ${existing.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; not writing a checkpoint there`);
+  }
   // Leftovers of a crashed write are garbage: remove them.
   for (const name of await fs.readdir(parent).catch(() => [] as string[])) {
     if (name.startsWith(`.${base}.writing-`)) await fs.rm(path.join(parent, name), { recursive: true, force: true });
@@ -307,8 +308,8 @@ export async function writeCheckpoint(
     for (const keep of opts.keepFiles ?? []) {
       if (keep in files || (opts.extraFiles && keep in opts.extraFiles)) continue;
       try {
-        files[keep] = await fs.readFile(path.join(dir, keep));
-      } catch { /* not present in the old checkpoint */ }
+        files[keep] = await readFileInFolder(dir, keep, MAX_BLOB_BYTES);
+      } catch { /* not present in the old checkpoint (or not a file we would carry over) */ }
     }
     Object.assign(files, opts.extraFiles ?? {});
     for (const [name, content] of Object.entries(files)) {
@@ -348,6 +349,7 @@ export async function writeCheckpoint(
 
 /** True when `dir` looks like one of our checkpoints (has style.json and model.json). */
 export async function isCheckpointFolder(dir: string): Promise<boolean> {
+  await recoverInterruptedSwap(dir);
   try {
     await fs.access(path.join(dir, STYLE_FILE));
     await fs.access(path.join(dir, MODEL_FILE));

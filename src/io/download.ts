@@ -100,11 +100,15 @@ async function hashFile(file: string, h: Hashers): Promise<number> {
 
 async function fileHashes(file: string): Promise<{ sha256: string; md5: string; bytes: number } | undefined> {
   try {
+    // A FIFO or a link to a device in the cache would block the hash forever.
+    const st = await fsp.stat(file);
+    if (!st.isFile()) throw new StyleTransferError('io', `${file} is not a regular file; remove it and download again`);
     const h = newHashers();
     const bytes = await hashFile(file, h);
     return { sha256: h.sha256.digest('hex'), md5: h.md5.digest('hex'), bytes };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (e instanceof StyleTransferError) throw e;
     throw new StyleTransferError('io', `cannot read ${file} (${(e as Error).message})`);
   }
 }

@@ -9,7 +9,7 @@ import {
   type TransformNetArchitecture, type WeightMap,
 } from '../model/architecture';
 import { StyleTransferError } from '../protocol/errors';
-import { fileInFolder } from './safePath';
+import { MAX_JSON_BYTES, fileErrorCode, fileErrorText, readFileInFolder } from './fileAccess';
 
 interface ManifestEntry { filename: string; shape: number[] }
 
@@ -32,12 +32,11 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
   const where = `ml5 model ${dir}`;
   let manifestText: string;
   try {
-    const manifestFile = await fileInFolder(dir, 'manifest.json');
-    if (!manifestFile) throw new StyleTransferError('bad-checkpoint', `${where}: manifest.json is a symbolic link to a file outside the folder`);
-    manifestText = await fs.readFile(manifestFile, 'utf8');
+    manifestText = (await readFileInFolder(dir, 'manifest.json', MAX_JSON_BYTES)).toString('utf8');
   } catch (e) {
-    if (e instanceof StyleTransferError) throw e;
-    throw new StyleTransferError('bad-checkpoint', `${where}: no manifest.json (${(e as NodeJS.ErrnoException).code ?? String(e)}); expected an ml5/deeplearn.js style-transfer folder`);
+    throw new StyleTransferError('bad-checkpoint', fileErrorCode(e) === 'ENOENT'
+      ? `${where}: no manifest.json; expected an ml5/deeplearn.js style-transfer folder`
+      : `${where}: cannot read manifest.json: ${fileErrorText(e)}`);
   }
   let manifest: Record<string, ManifestEntry>;
   try {
@@ -67,16 +66,18 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
     if (entry.shape.length !== spec.shape.length || entry.shape.some((d, k) => d !== spec.shape[k])) {
       throw new StyleTransferError('bad-checkpoint', `${where}: ${name} has shape [${entry.shape.join(', ')}], expected [${spec.shape.join(', ')}] for ${spec.name}`);
     }
-    // The file name comes from an untrusted manifest: keep it inside the folder (links included).
-    const file = await fileInFolder(dir, entry.filename);
-    if (!file) throw new StyleTransferError('bad-checkpoint', `${where}: ${name} points outside the folder (${entry.filename}), directly or through a symbolic link`);
+    // The file name comes from an untrusted manifest: a plain name inside the folder (links
+    // included), a regular file, and no bigger than the variable it must hold.
+    const expected = sizeOfShape(spec.shape) * 4;
     let bytes: Buffer;
     try {
-      bytes = await fs.readFile(file);
+      bytes = await readFileInFolder(dir, entry.filename, expected + 65536);
     } catch (e) {
-      throw new StyleTransferError('bad-checkpoint', `${where}: cannot read ${entry.filename} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      const code = fileErrorCode(e);
+      throw new StyleTransferError('bad-checkpoint', code === 'EOUTSIDE' || code === 'EBADNAME'
+        ? `${where}: ${name} points outside the folder (${JSON.stringify(entry.filename).slice(1, 81).replace(/"$/, '')}), directly or through a symbolic link`
+        : `${where}: cannot read ${name} (${JSON.stringify(entry.filename).slice(0, 80)}): ${fileErrorText(e)}`);
     }
-    const expected = sizeOfShape(spec.shape) * 4;
     if (bytes.length !== expected) {
       throw new StyleTransferError('bad-checkpoint', `${where}: ${entry.filename} has ${bytes.length} bytes, expected ${expected} (float32 [${spec.shape.join(', ')}])`);
     }

@@ -102,10 +102,51 @@ export function fileSystemError(e: unknown, target: string, action: 'write' | 'c
   }
 }
 
-/** `.name.<random>.tmp` beside `target`, short enough to stay under the usual 255-byte limit. */
+/**
+ * `.name.<random>.<pid>.tmp` beside `target`, short enough to stay under the usual 255-byte
+ * limit. The process id lets a later run tell a dead writer's leftover from a live one's work.
+ */
 function tempPathFor(target: string): string {
   const name = path.basename(target).slice(0, 100);
-  return path.join(path.dirname(target), `.${name}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  return path.join(path.dirname(target), `.${name}.${crypto.randomBytes(6).toString('hex')}.${process.pid}.tmp`);
+}
+
+// Temp files and folders only: a `.old` folder may be the only copy left by a kill mid-swap.
+const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.(\d+)\.tmp$/;
+const swept = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+/**
+ * Removes what interrupted writes (a kill, a power cut) left in `dir`: our temp files and
+ * folders whose writing process is gone. Once per folder and process; never fails the write.
+ */
+async function sweepLeftovers(dir: string): Promise<void> {
+  const key = path.resolve(dir);
+  if (swept.has(key)) return;
+  swept.add(key);
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    const p = path.join(dir, name);
+    // Only what we make (files and folders), never a link or special file someone put there.
+    const st = await fs.lstat(p).catch(() => undefined);
+    if (st && (st.isFile() || st.isDirectory())) await fs.rm(p, { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 async function removeQuietly(p: string, recursive = false): Promise<void> {
@@ -182,6 +223,12 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array, opts: W
   if (!opts.overwrite && (await exists(target))) {
     throw new StyleTransferError('output-exists', `${target} already exists; not overwriting it`);
   }
+  if (opts.overwrite) {
+    // Replace only a file: a link (dangling or not), FIFO or device there is not ours (a folder fails the rename).
+    const st = await fs.lstat(target).catch(() => undefined);
+    if (st && !st.isFile() && !st.isDirectory()) throw new StyleTransferError('output-exists', `${target} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; not replacing it`);
+  }
+  await sweepLeftovers(dir);
   const tmp = tempPathFor(target);
   let fh: fs.FileHandle | undefined;
   let created = false;
@@ -284,6 +331,7 @@ export async function writeDirAtomic(targetDir: string, fill: (tmpDir: string) =
   if (!opts.overwrite && (await exists(targetDir))) {
     throw new StyleTransferError('output-exists', `${targetDir} already exists; not overwriting it`);
   }
+  await sweepLeftovers(parent);
   const tmp = tempPathFor(targetDir);
   try {
     await fs.mkdir(tmp);

@@ -1,11 +1,10 @@
 // What a checkpoint needs besides its weights to resume training exactly: the optimizer's
 // step and moments (optimizer.bin, float32 in parameter order: all first moments, then all
 // second moments), the completed iteration, and the hyperparameters and data it trained on.
-import fs from 'node:fs/promises';
 import { paramSpecs, sizeOfShape, type TransformNetArchitecture } from '../model/architecture';
 import type { AdamState } from '../model/adam';
 import { StyleTransferError } from '../protocol/errors';
-import { fileInFolder } from './safePath';
+import { MAX_BLOB_BYTES, MAX_JSON_BYTES, fileErrorCode, fileErrorText, readFileInFolder } from './fileAccess';
 
 export const TRAINING_STATE_FILE = 'training-state.json';
 export const OPTIMIZER_FILE = 'optimizer.bin';
@@ -48,18 +47,17 @@ export function trainingStateFiles(arch: TransformNetArchitecture, json: Trainin
 /** Reads the resume state of a checkpoint; a missing or damaged state is one clear error. */
 export async function readTrainingState(dir: string, arch: TransformNetArchitecture): Promise<{ json: TrainingStateJson; adam: AdamState }> {
   const fail = (msg: string) => new StyleTransferError('bad-checkpoint', `cannot resume from ${dir}: ${msg}`);
-  const inFolder = async (name: string) => {
-    const file = await fileInFolder(dir, name);
-    if (!file) throw fail(`${name} is a symbolic link to a file outside the checkpoint folder`);
-    return file;
-  };
   let json: TrainingStateJson;
-  const stateFile = await inFolder(TRAINING_STATE_FILE);
+  let text: string;
   try {
-    json = JSON.parse(await fs.readFile(stateFile, 'utf8'));
+    text = (await readFileInFolder(dir, TRAINING_STATE_FILE, MAX_JSON_BYTES)).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw fail(code === 'ENOENT' ? `it has no ${TRAINING_STATE_FILE} (imported or exported styles cannot be resumed)` : `${TRAINING_STATE_FILE} is unreadable (${code ?? (e as Error).message})`);
+    throw fail(fileErrorCode(e) === 'ENOENT' ? `it has no ${TRAINING_STATE_FILE} (imported or exported styles cannot be resumed)` : `${TRAINING_STATE_FILE} is unreadable: ${fileErrorText(e)}`);
+  }
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw fail(`${TRAINING_STATE_FILE} is unreadable (${(e as Error).message})`);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw fail(`${TRAINING_STATE_FILE} must be a JSON object`);
   if (typeof json.formatVersion !== 'number' || json.formatVersion > STATE_VERSION) throw fail(`${TRAINING_STATE_FILE} has an unsupported format version ${json.formatVersion}`);
@@ -73,10 +71,9 @@ export async function readTrainingState(dir: string, arch: TransformNetArchitect
   if (hp === null || typeof hp !== 'object' || Array.isArray(hp)) throw fail(`${TRAINING_STATE_FILE} has no hyperparameters object`);
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(await inFolder(OPTIMIZER_FILE));
+    bytes = await readFileInFolder(dir, OPTIMIZER_FILE, MAX_BLOB_BYTES);
   } catch (e) {
-    if (e instanceof StyleTransferError) throw e;
-    throw fail(`${OPTIMIZER_FILE} is unreadable (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw fail(`${OPTIMIZER_FILE} is unreadable: ${fileErrorText(e)}`);
   }
   const specs = paramSpecs(arch);
   const total = specs.reduce((n, p) => n + sizeOfShape(p.shape), 0);

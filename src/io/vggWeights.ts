@@ -14,7 +14,7 @@ import {
   type VggConvWeights, type VggWeights,
 } from '../model/vggSpec';
 import { matField, readMat, type MatNumeric, type MatValue } from './matfile';
-import { fileInFolder } from './safePath';
+import { MAX_BLOB_BYTES, fileErrorCode, fileErrorText, readFileInFolder, readRegularFile } from './fileAccess';
 
 export interface LoadVggOptions {
   /**
@@ -64,7 +64,7 @@ export async function loadVggWeights(pathToFolderOrMat: string, options: LoadVgg
     const json = path.join(pathToFolderOrMat, 'model.json');
     const mats = (await fs.readdir(pathToFolderOrMat)).filter((f) => f.toLowerCase().endsWith('.mat'));
     if (await exists(json)) weights = await loadKerasVgg(pathToFolderOrMat);
-    else if (mats.length === 1) weights = await loadMatConvNetVgg(path.join(pathToFolderOrMat, mats[0]), options);
+    else if (mats.length === 1) weights = await loadMatConvNetVgg(path.join(pathToFolderOrMat, mats[0]), options, true);
     else {
       throw badWeights(pathToFolderOrMat, mats.length > 1
         ? `holds several .mat files (${mats.join(', ')}); choose one`
@@ -134,12 +134,13 @@ async function readGroup(dir: string, group: ManifestGroup, gi: number, expected
   const root = path.resolve(dir);
   const parts: Buffer[] = [];
   for (const p of group.paths) {
-    const file = await fileInFolder(root, p);
-    if (!file) throw badWeights(where, `weight file "${p}" in model.json points outside the folder (directly or through a symbolic link)`);
     try {
-      parts.push(await fs.readFile(file));
+      // No shard is bigger than the whole group: the cap stops a planted huge file before reading.
+      parts.push(await readFileInFolder(root, p, Math.min(MAX_BLOB_BYTES, expected + 65536)));
     } catch (e) {
-      throw badWeights(where, `weight file ${p} (listed in model.json, group ${gi + 1}) cannot be read (${errnoText(e)}); the download is incomplete`);
+      const code = fileErrorCode(e);
+      if (code === 'EOUTSIDE' || code === 'EBADNAME') throw badWeights(where, `weight file "${p}" in model.json points outside the folder (directly or through a symbolic link)`);
+      throw badWeights(where, `weight file ${p} (listed in model.json, group ${gi + 1}) cannot be read (${fileErrorText(e)})${code === 'ENOENT' ? '; the download is incomplete' : ''}`);
     }
   }
   const bytes = Buffer.concat(parts);
@@ -155,14 +156,11 @@ export async function loadKerasVgg(dir: string): Promise<VggWeights> {
   const where = `Keras VGG19 weights in ${dir}`;
   let text: string;
   try {
-    const jsonPath = await fileInFolder(dir, 'model.json');
-    if (!jsonPath) throw badWeights(where, 'model.json is a symbolic link to a file outside the folder');
-    const st = await fs.stat(jsonPath);
-    if (st.size > MAX_MODEL_JSON_BYTES) throw badWeights(where, `model.json is ${st.size} bytes, more than a model description can be`);
-    text = await fs.readFile(jsonPath, 'utf8');
+    text = (await readFileInFolder(dir, 'model.json', MAX_MODEL_JSON_BYTES)).toString('utf8');
   } catch (e) {
-    if (e instanceof StyleTransferError) throw e;
-    throw new StyleTransferError('not-found', `${where}: cannot read model.json (${errnoText(e)})`);
+    const code = fileErrorCode(e);
+    if (code === 'ENOENT' || code === 'EACCES') throw new StyleTransferError('not-found', `${where}: cannot read model.json (${fileErrorText(e)})`);
+    throw badWeights(where, code === 'EOUTSIDE' ? 'model.json is a symbolic link to a file outside the folder' : `cannot read model.json: ${fileErrorText(e)}`);
   }
   const groups = parseManifest(text, where);
 
@@ -217,15 +215,14 @@ export async function loadKerasVgg(dir: string): Promise<VggWeights> {
 // MatConvNet imagenet-vgg-verydeep-19.mat
 
 /** The MatConvNet VGG19 from a .mat file (read whole into memory; only the conv weights are decoded). */
-export async function loadMatConvNetVgg(file: string, options: LoadVggOptions = {}): Promise<VggWeights> {
+export async function loadMatConvNetVgg(file: string, options: LoadVggOptions = {}, inFolder = false): Promise<VggWeights> {
   let bytes: Buffer;
   try {
-    const st = await fs.stat(file);
-    if (st.size > MAX_MAT_BYTES) throw badWeights(file, `${st.size} bytes is larger than any VGG19 .mat file (~0.55 GB)`);
-    bytes = await fs.readFile(file);
+    bytes = inFolder ? await readFileInFolder(path.dirname(file), path.basename(file), MAX_MAT_BYTES) : await readRegularFile(file, MAX_MAT_BYTES);
   } catch (e) {
-    if (e instanceof StyleTransferError) throw e;
-    throw new StyleTransferError('not-found', `MatConvNet VGG weights ${file} cannot be read (${errnoText(e)})`);
+    const code = fileErrorCode(e);
+    if (code === 'ENOENT' || code === 'EACCES') throw new StyleTransferError('not-found', `MatConvNet VGG weights ${file} cannot be read (${fileErrorText(e)})`);
+    throw badWeights(file, fileErrorText(e));
   }
   return parseMatConvNetVgg(bytes, file, options);
 }

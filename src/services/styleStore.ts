@@ -35,6 +35,9 @@ function isFile(p: string): boolean {
 export async function readStyleSummary(dir: string, root: StyleRoot): Promise<StyleSummary | undefined> {
   let text: string;
   try {
+    // Only a regular file of sane size: a FIFO or /dev/zero here would block the listing forever.
+    const st = await fsp.stat(path.join(dir, 'style.json'));
+    if (!st.isFile() || st.size > 64 * 1024 * 1024) return undefined;
     text = await fsp.readFile(path.join(dir, 'style.json'), 'utf8');
   } catch {
     return undefined;

@@ -24,7 +24,7 @@ export interface ThreadedWasmOptions {
    * A bundled extension ships these files beside its bundle and passes that folder.
    */
   filesDir?: string;
-  /** Where to write the pthread worker script. Default: the OS temp folder. */
+  /** Where to make the (private, randomly named) folder of the pthread worker script. Default: the OS temp folder. */
   workerDir?: string;
 }
 
@@ -57,19 +57,27 @@ function packageFiles(): { js: string; wasm: string; worker: string } {
   };
 }
 
-/** Writes the pthread worker script (a string inside tfjs's worker module) to a file once. */
-function workerScript(workerModule: string, dir: string): string {
+const workerFiles = new Map<string, string>();
+
+/**
+ * Writes the pthread worker script (a string inside tfjs's worker module) to a file once per
+ * process: in a fresh folder of unpredictable name (mkdtemp, mode 0700), created exclusively,
+ * so a file or link another user planted at a guessable temp name is never followed or run.
+ * The folder goes when the process exits.
+ */
+export function workerScript(workerModule: string, parent: string): string {
+  const known = workerFiles.get(`${workerModule}\0${parent}`);
+  if (known && fs.existsSync(known)) return known;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { wasmWorkerContents } = require(workerModule) as { wasmWorkerContents: string };
   // The string is a template literal in which "\n" escapes became line breaks; tfjs undoes
   // that the same way before making its Blob.
   const source = wasmWorkerContents.replace(/\n/g, '\\n');
-  const file = path.join(dir, `fst-tfjs-wasm-pthread-${tf.version_core}-${source.length}.js`);
-  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== source) {
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, source);
-    fs.renameSync(tmp, file);
-  }
+  const dir = fs.mkdtempSync(path.join(parent, 'fst-tfjs-wasm-'));
+  const file = path.join(dir, `pthread-${tf.version_core}.js`);
+  fs.writeFileSync(file, source, { flag: 'wx', mode: 0o600 });
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  workerFiles.set(`${workerModule}\0${parent}`, file);
   return file;
 }
 

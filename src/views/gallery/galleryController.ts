@@ -731,7 +731,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       if (style.thumbnail) {
         try {
           const st = await fsp.stat(style.thumbnail);
-          if (st.size <= MAX_THUMBNAIL_BYTES) entry.thumbnail = { bytes: new Uint8Array(await fsp.readFile(style.thumbnail)), mime: 'image/jpeg', width: 0, height: 0 };
+          if (st.isFile() && st.size <= MAX_THUMBNAIL_BYTES) entry.thumbnail = { bytes: new Uint8Array(await fsp.readFile(style.thumbnail)), mime: 'image/jpeg', width: 0, height: 0 };
         } catch { /* no thumbnail after all */ }
       }
       entry.sample = await this.sampleFor(style);

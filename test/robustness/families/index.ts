@@ -21,6 +21,9 @@ export const FAMILIES: readonly FamilyEntry[] = [
   { name: 'checkpoints', module: './checkpoints', available: always },
   { name: 'ml5', module: './ml5', available: always },
   { name: 'vgg', module: './vgg', available: always },
+  { name: 'caches', module: './caches', available: always },
+  { name: 'writes', module: './writes', available: () => (process.platform === 'win32' ? 'needs mkfifo' : true) },
+  { name: 'links', module: './links', available: () => (process.platform === 'win32' ? 'needs mkfifo and /dev/zero' : true) },
   {
     name: 'gallery-messages', module: './gallery',
     available: (root) => (fs.existsSync(path.join(root, 'src', 'protocol', 'gallery.ts')) && fs.existsSync(path.join(root, 'src', 'views', 'gallery', 'pathGuard.ts'))

@@ -43,6 +43,22 @@ function realLocation(p: string): string {
   }
 }
 
+/**
+ * Where an operation that never follows a final symbolic link (rename, unlink, rm, mkdir…)
+ * acts: the link itself, i.e. the real path of its folder plus its name.
+ */
+function linkLocation(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return path.join(realpathSync(path.dirname(abs)), path.basename(abs));
+  } catch {
+    return abs;
+  }
+}
+
+/** Operations that act on a final link itself rather than on what it points at. */
+const NO_FOLLOW = new Set(['rename', 'rm', 'rmdir', 'unlink', 'mkdir', 'symlink', 'lchown', 'lutimes']);
+
 function openAccess(flags: unknown): Access {
   if (flags === undefined || flags === null) return 'read';
   if (typeof flags === 'string') return /[wax+]/.test(flags) ? 'write' : 'read';
@@ -92,7 +108,8 @@ export class FsRecorder {
     const wrap = (target: Record<string, unknown>, name: string, spec: Spec, label: string) => {
       const original = target[name];
       if (typeof original !== 'function') return;
-      const onCall = (args: unknown[]) => { if (this.active) this.check(label, spec(args)); };
+      const noFollow = NO_FOLLOW.has(name.replace(/Sync$/, ''));
+      const onCall = (args: unknown[]) => { if (this.active) this.check(label, spec(args), noFollow); };
       const wrapped = function (this: unknown, ...args: unknown[]) {
         onCall(args);
         return (original as (...a: unknown[]) => unknown).apply(this, args);
@@ -145,7 +162,7 @@ export class FsRecorder {
     return this.violations;
   }
 
-  private check(op: string, targets: [unknown, Access][]): void {
+  private check(op: string, targets: [unknown, Access][], noFollow = false): void {
     for (const [raw, access] of targets) {
       const p = toPath(raw);
       if (p === undefined) continue;
@@ -154,7 +171,7 @@ export class FsRecorder {
         continue;
       }
       if (access === 'meta') continue;
-      const real = realLocation(p);
+      const real = noFollow ? linkLocation(p) : realLocation(p);
       const roots = access === 'write' ? this.writeRoots : this.readRoots;
       if (!roots.some((r) => isInside(real, r))) this.violations.push({ op, access, path: real });
     }
@@ -177,6 +194,8 @@ export function snapshot(dir: string): Snapshot {
       const full = path.join(d, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isSymbolicLink()) out.set(r, `link:${fs.readlinkSync(full)}`);
+      // A FIFO, device or socket planted by an input: reading it would block the watcher itself.
+      else if (e.isFIFO() || e.isCharacterDevice() || e.isBlockDevice() || e.isSocket()) out.set(r, 'special');
       else if (e.isDirectory()) {
         out.set(r, 'dir');
         walk(full, r);
