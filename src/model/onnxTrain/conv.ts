@@ -1,0 +1,116 @@
+// Forward and backward of the transform net's convolutions in NCHW, weights fed in tfjs
+// layout (so parameters, gradients and Adam moments keep the checkpoint layout):
+// - conv (TF SAME): dx = ConvTranspose(dy, w) with the forward pads; dw = Conv of the input
+//   with dy, batch and channels swapped (each treated as the other), dy dilated by the stride.
+// - deconv (conv2dTranspose, TF SAME, output = stride × input): the adjoint of the above, so
+//   dx = Conv(dy, w) with the forward pads; dw = Conv of dy with x as the (dilated) kernel.
+// - upconv: nearest ×stride (Reshape + Expand), then a stride-1 conv; its backward sums each
+//   stride×stride block of the gradient.
+import { ints, int, type GraphBuilder } from './graph';
+import type { LayerKind } from '../architecture';
+
+export interface ConvLayer {
+  readonly name: string;
+  readonly kind: LayerKind;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+}
+
+/** [batch, channels, height, width] */
+export type Shape4 = readonly [number, number, number, number];
+
+/** What the backward pass needs from the forward pass. */
+export interface ConvSaved {
+  readonly layer: ConvLayer;
+  /** The conv's input (the upsampled map for upconv). */
+  readonly x: string;
+  readonly xShape: Shape4;
+  /** The original layer input's shape (differs from xShape for upconv). */
+  readonly inShape: Shape4;
+  readonly w: string;
+  readonly outShape: Shape4;
+}
+
+/** tfjs filter [kh, kw, a, b] → ONNX [b, a, kh, kw]: Conv [out, in] for conv, ConvTranspose [in, out] for deconv. */
+const TFJS_TO_ONNX = [3, 2, 0, 1];
+/** A weight gradient computed as [a', b', kh, kw] by the swapped conv → tfjs [kh, kw, a', b']. */
+const GRAD_TO_TFJS = [2, 3, 0, 1];
+
+/** TF SAME pads [top, left, bottom, right] for an input divisible by the stride: k − stride, the odd pixel after. */
+export function samePads(kernel: number, stride: number): number[] {
+  const total = Math.max(kernel - stride, 0);
+  const before = Math.floor(total / 2);
+  return [before, before, total - before, total - before];
+}
+
+function convAttrs(kernel: number, stride: number, pads: number[], dilation = 1) {
+  return [ints('kernel_shape', [kernel, kernel]), ints('strides', [stride, stride]), ints('pads', pads), ints('dilations', [dilation, dilation]), int('group', 1)];
+}
+
+/** Nearest-neighbour ×f of [B, C, H, W] (output pixel o copies input ⌊o/f⌋). */
+export function upsampleNearest(g: GraphBuilder, x: string, [b, c, h, w]: Shape4, f: number, hint = 'up'): string {
+  const six = g.reshape(x, [b, c, h, 1, w, 1]);
+  const spread = g.op('Expand', [six, g.int64s([b, c, h, f, w, f])]);
+  return g.reshape(spread, [b, c, h * f, w * f], hint);
+}
+
+/** Sum of each f×f block: the adjoint of upsampleNearest. */
+export function sumBlocks(g: GraphBuilder, d: string, [b, c, h, w]: Shape4, f: number, hint = 'down'): string {
+  return g.reduceSum(g.reshape(d, [b, c, h / f, f, w / f, f]), [3, 5], false, hint);
+}
+
+export function convForward(g: GraphBuilder, l: ConvLayer, x: string, wTfjs: string, inShape: Shape4): { y: string; saved: ConvSaved } {
+  const [b, c, h, w] = inShape;
+  if (c !== l.inChannels) throw new Error(`${l.name}: input has ${c} channels, the layer takes ${l.inChannels}`);
+  if (h % l.stride !== 0 || w % l.stride !== 0) throw new Error(`${l.name}: ${h}×${w} is not divisible by the stride ${l.stride}`);
+  const wOnnx = g.transpose(wTfjs, TFJS_TO_ONNX, `${l.name}/w_onnx`);
+  const pads = samePads(l.kernel, l.stride);
+  let convIn = x;
+  let xShape: Shape4 = inShape;
+  let y: string;
+  let outShape: Shape4;
+  if (l.kind === 'conv') {
+    y = g.op('Conv', [x, wOnnx], convAttrs(l.kernel, l.stride, pads), `${l.name}/conv`);
+    outShape = [b, l.outChannels, h / l.stride, w / l.stride];
+  } else if (l.kind === 'upconv') {
+    xShape = [b, c, h * l.stride, w * l.stride];
+    convIn = upsampleNearest(g, x, inShape, l.stride, `${l.name}/up`);
+    y = g.op('Conv', [convIn, wOnnx], convAttrs(l.kernel, 1, samePads(l.kernel, 1)), `${l.name}/conv`);
+    outShape = [b, l.outChannels, xShape[2], xShape[3]];
+  } else {
+    y = g.op('ConvTranspose', [x, wOnnx], [...convAttrs(l.kernel, l.stride, pads), ints('output_padding', [0, 0])], `${l.name}/deconv`);
+    outShape = [b, l.outChannels, h * l.stride, w * l.stride];
+  }
+  return { y, saved: { layer: l, x: convIn, xShape, inShape, w: wOnnx, outShape } };
+}
+
+/** Gradients of the layer input and of the weight (tfjs layout) from the gradient of its output. */
+export function convBackward(g: GraphBuilder, s: ConvSaved, dy: string): { dx: string; dw: string } {
+  const l = s.layer;
+  const stride = l.kind === 'upconv' ? 1 : l.stride;
+  const pads = samePads(l.kernel, stride);
+  const swap = [1, 0, 2, 3];
+  let dx: string;
+  let dwRaw: string;
+  if (l.kind === 'deconv') {
+    dx = g.op('Conv', [dy, s.w], convAttrs(l.kernel, stride, pads), `${l.name}/dx`);
+    // out[co, ci, ky, kx] = Σ dy_pad[n, co, ky + s·a, kx + s·b] · x[n, ci, a, b]
+    dwRaw = g.op('Conv', [g.transpose(dy, swap), g.transpose(s.x, swap)], convAttrs(s.xShape[2], 1, pads, stride)
+      .map((a) => (a.name === 'kernel_shape' ? ints('kernel_shape', [s.xShape[2], s.xShape[3]]) : a)), `${l.name}/dw_raw`);
+  } else {
+    const [, , h, w] = s.xShape;
+    const [, , ho, wo] = s.outShape;
+    // ConvTranspose output = stride·(n − 1) + k − pads + output_padding; pick the padding that gives the input size.
+    const op = [h - (stride * (ho - 1) + l.kernel - pads[0] - pads[2]), w - (stride * (wo - 1) + l.kernel - pads[1] - pads[3])];
+    if (op.some((v) => v < 0 || v >= stride)) throw new Error(`${l.name}: no output padding maps ${ho}×${wo} back to ${h}×${w}`);
+    dx = g.op('ConvTranspose', [dy, s.w], [...convAttrs(l.kernel, stride, pads), ints('output_padding', op)], `${l.name}/dx`);
+    // out[ci, co, ky, kx] = Σ x_pad[n, ci, ky + s·a, kx + s·b] · dy[n, co, a, b]
+    dwRaw = g.op('Conv', [g.transpose(s.x, swap), g.transpose(dy, swap)], convAttrs(ho, 1, pads, stride)
+      .map((a) => (a.name === 'kernel_shape' ? ints('kernel_shape', [ho, wo]) : a)), `${l.name}/dw_raw`);
+  }
+  const dw = g.transpose(dwRaw, GRAD_TO_TFJS, `${l.name}/dw`);
+  if (l.kind === 'upconv') dx = sumBlocks(g, dx, s.xShape, l.stride, `${l.name}/dx_down`);
+  return { dx, dw };
+}

@@ -1,0 +1,154 @@
+// The training step as an ONNX graph (src/model/onnxTrain) against tfjs autodiff on the cpu
+// backend: per layer family, the graph's backward (vector–Jacobian product with a random
+// upstream gradient) must match tf.grads to 1e-3 relative (‖g_onnx − g_tfjs‖ / ‖g_tfjs‖).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import '@tensorflow/tfjs-backend-cpu';
+import { tf, type Tensor, type Tensor4D } from '../../src/model/tf';
+import { GraphBuilder } from '../../src/model/onnxTrain/graph';
+import { convBackward, convForward, type ConvLayer, type Shape4 } from '../../src/model/onnxTrain/conv';
+import { normBackward, normForward } from '../../src/model/onnxTrain/norm';
+import { upsampleNearest } from '../../src/model/transformNet';
+import { instanceNorm } from '../../src/model/instanceNorm';
+import { OUTPUT_OFFSET, OUTPUT_SCALE, type LayerActivation } from '../../src/model/architecture';
+import { gaussian, rng } from '../helpers/vggFixtures';
+
+const TOL = 1e-3;
+
+function randn(seed: number, n: number, scale = 1): Float32Array {
+  const g = gaussian(rng(seed));
+  return Float32Array.from({ length: n }, () => g() * scale);
+}
+
+/** NHWC data → NCHW data. */
+function toNchw(d: Float32Array | Int32Array | Uint8Array, [b, h, w, c]: number[]): Float32Array {
+  const out = new Float32Array(d.length);
+  for (let n = 0; n < b; n++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) {
+    out[((n * c + k) * h + y) * w + x] = d[((n * h + y) * w + x) * c + k];
+  }
+  return out;
+}
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  assert.equal(got.length, want.length, 'sizes differ');
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) { num += (got[i] - want[i]) ** 2; den += want[i] ** 2; }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = TOL): void {
+  const e = relErr(got, want);
+  assert.ok(e <= tol, `${what}: relative error ${e.toExponential(2)} > ${tol}`);
+}
+
+async function runGraph(model: Uint8Array, feeds: Record<string, { data: Float32Array; dims: readonly number[] }>): Promise<Record<string, Float32Array>> {
+  const s = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], logSeverityLevel: 3, graphOptimizationLevel: 'all' });
+  try {
+    const f: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, [...v.dims]);
+    const out = await s.run(f);
+    const r: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(out)) r[k] = v.data as Float32Array;
+    return r;
+  } finally {
+    await s.release();
+  }
+}
+
+async function nchwOf(t: Tensor): Promise<Float32Array> {
+  return toNchw((await t.data()) as Float32Array, t.shape);
+}
+
+const CONV_CASES: ConvLayer[] = [
+  { name: 'c9', kind: 'conv', kernel: 9, stride: 1, inChannels: 3, outChannels: 4 },
+  { name: 'c3s2', kind: 'conv', kernel: 3, stride: 2, inChannels: 4, outChannels: 5 },
+  { name: 'c3', kind: 'conv', kernel: 3, stride: 1, inChannels: 5, outChannels: 5 },
+  { name: 'd3s2', kind: 'deconv', kernel: 3, stride: 2, inChannels: 5, outChannels: 4 },
+  { name: 'u3s2', kind: 'upconv', kernel: 3, stride: 2, inChannels: 5, outChannels: 4 },
+];
+
+test('conv, strided conv, transposed conv and nearest-upsampling conv: output and gradients match tfjs', async () => {
+  for (const l of CONV_CASES) {
+    const [b, h, w] = [2, 12, 8];
+    const wShape = l.kind === 'deconv' ? [l.kernel, l.kernel, l.outChannels, l.inChannels] : [l.kernel, l.kernel, l.inChannels, l.outChannels];
+    const xT = tf.tensor4d(randn(1, b * h * w * l.inChannels, 50), [b, h, w, l.inChannels]);
+    const wT = tf.tensor4d(randn(2, wShape.reduce((a, c) => a * c, 1), 0.1), wShape as [number, number, number, number]);
+    const fwd = (x: Tensor4D, f: Tensor4D): Tensor4D => l.kind === 'conv' ? tf.conv2d(x, f, l.stride, 'same')
+      : l.kind === 'upconv' ? tf.conv2d(upsampleNearest(x, l.stride), f, 1, 'same')
+        : tf.conv2dTranspose(x, f, [b, h * l.stride, w * l.stride, l.outChannels], l.stride, 'same');
+    const yT = fwd(xT, wT);
+    const dyT = tf.tensor4d(randn(3, yT.size), yT.shape);
+    const [dxT, dwT] = tf.grads((x: Tensor, f: Tensor) => tf.sum(tf.mul(fwd(x as Tensor4D, f as Tensor4D), dyT)))([xT, wT]);
+
+    const g = new GraphBuilder();
+    const inShape: Shape4 = [b, l.inChannels, h, w];
+    const x = g.input('x', inShape);
+    const wIn = g.input('w', wShape);
+    const { y, saved } = convForward(g, l, x, wIn, inShape);
+    const dy = g.input('dy', saved.outShape);
+    const { dx, dw } = convBackward(g, saved, dy);
+    g.output(y, 'y', saved.outShape);
+    g.output(dx, 'dx', inShape);
+    g.output(dw, 'dw', wShape);
+    const r = await runGraph(g.encode('conv_test'), {
+      x: { data: await nchwOf(xT), dims: inShape }, w: { data: (await wT.data()) as Float32Array, dims: wShape },
+      dy: { data: await nchwOf(dyT), dims: saved.outShape },
+    });
+    assertClose(r.y, await nchwOf(yT), `${l.name} y`, 1e-5);
+    assertClose(r.dx, await nchwOf(dxT), `${l.name} dx`);
+    assertClose(r.dw, (await dwT.data()) as Float32Array, `${l.name} dw`);
+    tf.dispose([xT, wT, yT, dyT, dxT, dwT]);
+  }
+});
+
+test('instance norm with ReLU, with a residual, and the tanh output layer: output and gradients match tfjs', async () => {
+  const cases: { act: LayerActivation; residual: boolean }[] = [
+    { act: 'relu', residual: false }, { act: 'none', residual: true }, { act: 'tanh', residual: false }, { act: 'none', residual: false },
+  ];
+  for (const { act, residual } of cases) {
+    const [b, h, w, c] = [2, 6, 4, 3];
+    const xT = tf.tensor4d(randn(4, b * h * w * c, 20), [b, h, w, c]);
+    const betaT = tf.tensor1d(randn(5, c, 0.3));
+    const gammaT = tf.tensor1d(randn(6, c, 0.5).map((v) => v + 1));
+    const resT = tf.tensor4d(randn(7, b * h * w * c), [b, h, w, c]);
+    const fwd = (x: Tensor4D, beta: Tensor, gamma: Tensor, res: Tensor4D): Tensor4D => {
+      let y = instanceNorm(x, beta, gamma, act === 'relu' && !residual ? 'relu' : 'none');
+      if (residual) y = tf.add(y, res);
+      return act === 'tanh' ? tf.add(tf.mul(tf.tanh(y), OUTPUT_SCALE), OUTPUT_OFFSET) : y;
+    };
+    const yT = fwd(xT, betaT, gammaT, resT);
+    const dyT = tf.tensor4d(randn(8, yT.size), yT.shape);
+    // tf.grads refuses a variable that does not reach the output: the residual only when used.
+    const grads = tf.grads((x: Tensor, beta: Tensor, gamma: Tensor, res?: Tensor) =>
+      tf.sum(tf.mul(fwd(x as Tensor4D, beta, gamma, (res ?? resT) as Tensor4D), dyT)))(residual ? [xT, betaT, gammaT, resT] : [xT, betaT, gammaT]);
+
+    const g = new GraphBuilder();
+    const shape: Shape4 = [b, c, h, w];
+    const x = g.input('x', shape);
+    const shift = g.input('shift', [c]);
+    const scale = g.input('scale', [c]);
+    const res = residual ? g.input('res', shape) : undefined;
+    const { y, saved } = normForward(g, 'n', x, shape, shift, scale, act, res);
+    const dy = g.input('dy', shape);
+    const back = normBackward(g, saved, dy);
+    g.output(y, 'y', shape);
+    g.output(back.dx, 'dx', shape);
+    g.output(back.dshift, 'dshift', [c]);
+    g.output(back.dscale, 'dscale', [c]);
+    if (residual) g.output(back.dpre, 'dres', shape);
+    const r = await runGraph(g.encode('norm_test'), {
+      x: { data: await nchwOf(xT), dims: shape }, shift: { data: (await betaT.data()) as Float32Array, dims: [c] },
+      scale: { data: (await gammaT.data()) as Float32Array, dims: [c] }, dy: { data: await nchwOf(dyT), dims: shape },
+      ...(residual ? { res: { data: await nchwOf(resT), dims: shape } } : {}),
+    });
+    const what = `${act}${residual ? '+residual' : ''}`;
+    assertClose(r.y, await nchwOf(yT), `${what} y`, 1e-5);
+    assertClose(r.dx, await nchwOf(grads[0]), `${what} dx`);
+    assertClose(r.dshift, (await grads[1].data()) as Float32Array, `${what} dshift`);
+    assertClose(r.dscale, (await grads[2].data()) as Float32Array, `${what} dscale`);
+    if (residual) assertClose(r.dres, await nchwOf(grads[3]), `${what} dres`);
+    tf.dispose([xT, betaT, gammaT, resT, yT, dyT, ...grads]);
+  }
+});
