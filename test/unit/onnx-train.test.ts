@@ -12,7 +12,15 @@ import { normBackward, normForward } from '../../src/model/onnxTrain/norm';
 import { upsampleNearest } from '../../src/model/transformNet';
 import { instanceNorm } from '../../src/model/instanceNorm';
 import { OUTPUT_OFFSET, OUTPUT_SCALE, type LayerActivation } from '../../src/model/architecture';
+import { Vgg19 } from '../../src/model/vgg';
+import { contentLoss, gram, styleLoss, totalVariationLoss } from '../../src/model/losses';
+import { Adam, DEFAULT_ADAM } from '../../src/model/adam';
+import { VggConstants, vggBackward, vggForward } from '../../src/model/onnxTrain/vgg';
+import { contentLossGrad, styleLayerLossGrad, tvLossGrad } from '../../src/model/onnxTrain/losses';
+import { adamStepSize, adamUpdate } from '../../src/model/onnxTrain/adam';
+import { loadKerasVgg } from '../../src/io/vggWeights';
 import { gaussian, rng } from '../helpers/vggFixtures';
+import { hasSharedData, shared } from '../helpers/paths';
 
 const TOL = 1e-3;
 
@@ -151,4 +159,109 @@ test('instance norm with ReLU, with a residual, and the tanh output layer: outpu
     if (residual) assertClose(r.dres, await nchwOf(grads[3]), `${what} dres`);
     tf.dispose([xT, betaT, gammaT, resT, yT, dyT, ...grads]);
   }
+});
+
+test('VGG19 blocks 1–3 (Keras weights): features and the input gradient from several layers match tfjs', async (t) => {
+  if (!hasSharedData(t)) return;
+  const weights = await loadKerasVgg(shared('vgg19-keras-block1-3'));
+  const vgg = Vgg19.fromWeights(weights);
+  const layers = ['relu1_1', 'conv1_2', 'pool1', 'relu2_1', 'relu2_2', 'relu3_1'];
+  const [b, h, w] = [2, 16, 12];
+  const xT = tf.tensor4d(randn(9, b * h * w * 3, 60).map((v) => v + 127), [b, h, w, 3]);
+  const feats = vgg.features(xT, layers);
+  const seedsT = layers.map((l, i) => tf.tensor4d(randn(10 + i, feats[l].size, 1e-2), feats[l].shape));
+  const [dxT] = tf.grads((x: Tensor) => {
+    const f = vgg.features(x as Tensor4D, layers);
+    return tf.addN(layers.map((l, i) => tf.sum(tf.mul(f[l], seedsT[i]))));
+  })([xT]);
+
+  const g = new GraphBuilder();
+  const shape: Shape4 = [b, 3, h, w];
+  const x = g.input('x', shape);
+  const fwd = vggForward(g, new VggConstants(g, weights), x, shape, layers, 'vgg');
+  const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = { x: { data: await nchwOf(xT), dims: shape } };
+  const seeds: Record<string, string> = {};
+  for (const [i, l] of layers.entries()) {
+    const s = fwd.features[l].shape;
+    seeds[l] = g.input(`seed_${l}`, s);
+    feeds[`seed_${l}`] = { data: await nchwOf(seedsT[i]), dims: s };
+    g.output(fwd.features[l].value, `f_${l}`, s);
+  }
+  g.output(vggBackward(g, fwd, seeds, 'vgg'), 'dx', shape);
+  const r = await runGraph(g.encode('vgg_test'), feeds);
+  for (const l of layers) assertClose(r[`f_${l}`], await nchwOf(feats[l]), `${l} features`, 1e-5);
+  assertClose(r.dx, await nchwOf(dxT), 'VGG input gradient');
+  tf.dispose([xT, dxT, ...Object.values(feats), ...seedsT]);
+  vgg.dispose();
+});
+
+test('content, style (Gram) and total-variation losses and their gradients match tfjs', async () => {
+  const [b, h, w, c] = [2, 6, 5, 4];
+  const fT = tf.tensor4d(randn(20, b * h * w * c, 10), [b, h, w, c]);
+  const pT = tf.tensor4d(randn(21, b * h * w * c, 10), [b, h, w, c]);
+  const imgT = tf.tensor4d(randn(22, b * h * w * 3, 80), [b, h, w, 3]);
+  const styleT = tf.tensor4d(randn(23, h * w * c, 10), [1, h, w, c]);
+  const aT = gram(styleT);
+  const weights = { content: 7.5, style: 100, tv: 200 };
+  const terms = (f: Tensor4D, img: Tensor4D) => [
+    tf.mul(contentLoss(f, pT), weights.content), tf.mul(styleLoss({ f }, { f: aT }), weights.style), tf.mul(totalVariationLoss(img), weights.tv),
+  ];
+  const want = await Promise.all(terms(fT, imgT).map(async (s) => (await s.data())[0]));
+  const [dfT, dimgT] = tf.grads((f: Tensor, img: Tensor) => tf.addN(terms(f as Tensor4D, img as Tensor4D)))([fT, imgT]);
+
+  const g = new GraphBuilder();
+  const fs: Shape4 = [b, c, h, w];
+  const is: Shape4 = [b, 3, h, w];
+  const f = g.input('f', fs);
+  const p = g.input('p', fs);
+  const img = g.input('img', is);
+  const a = g.floats((await aT.data()) as Float32Array, [1, c, c], 'gram_target');
+  const content = contentLossGrad(g, f, p, fs, weights.content);
+  const style = styleLayerLossGrad(g, 'f', f, fs, a, weights.style);
+  const tv = tvLossGrad(g, img, is, weights.tv);
+  g.output(content.loss, 'content', []);
+  g.output(style.loss, 'style', []);
+  g.output(tv.loss, 'tv', []);
+  g.output(g.add(content.df, style.df), 'df', fs);
+  g.output(tv.dimg, 'dimg', is);
+  const r = await runGraph(g.encode('loss_test'), {
+    f: { data: await nchwOf(fT), dims: fs }, p: { data: await nchwOf(pT), dims: fs }, img: { data: await nchwOf(imgT), dims: is },
+  });
+  assertClose([r.content[0], r.style[0], r.tv[0]], want, 'loss values', 1e-5);
+  assert.deepEqual([r.content.length, r.style.length, r.tv.length], [1, 1, 1]);
+  assertClose(r.df, await nchwOf(dfT), 'feature gradient (content + style)');
+  assertClose(r.dimg, await nchwOf(dimgT), 'image gradient (tv)');
+  tf.dispose([fT, pT, imgT, styleT, aT, dfT, dimgT]);
+});
+
+test('Adam as elementwise ops: three updates equal adam.ts (parameters and moments)', async () => {
+  const n = 50;
+  const pT = tf.variable(tf.tensor1d(randn(30, n)), true);
+  const adam = new Adam(new Map([['p', pT]]), DEFAULT_ADAM);
+  const g = new GraphBuilder();
+  const io = ['p', 'grad', 'm', 'v'].map((k) => g.input(k, [n]));
+  const lr = g.input('lr', []);
+  const u = adamUpdate(g, 'p', io[0], io[1], io[2], io[3], lr, DEFAULT_ADAM);
+  g.output(u.p, 'p_new', [n]);
+  g.output(u.m, 'm_new', [n]);
+  g.output(u.v, 'v_new', [n]);
+  const model = g.encode('adam_test');
+  let state = { p: (await pT.data()) as Float32Array, m: new Float32Array(n), v: new Float32Array(n) };
+  for (let step = 1; step <= 3; step++) {
+    const grad = randn(30 + step, n, step);
+    const gT = tf.tensor1d(grad);
+    adam.apply({ p: gT });
+    gT.dispose();
+    const r = await runGraph(model, {
+      p: { data: state.p, dims: [n] }, grad: { data: grad, dims: [n] }, m: { data: state.m, dims: [n] }, v: { data: state.v, dims: [n] },
+      lr: { data: Float32Array.of(adamStepSize(DEFAULT_ADAM, step)), dims: [] },
+    });
+    state = { p: r.p_new, m: r.m_new, v: r.v_new };
+    const s = await adam.getState();
+    assertClose(state.p, (await pT.data()) as Float32Array, `step ${step} parameters`, 1e-6);
+    assertClose(state.m, s.m.get('p')!, `step ${step} first moment`, 1e-6);
+    assertClose(state.v, s.v.get('p')!, `step ${step} second moment`, 1e-6);
+  }
+  adam.dispose();
+  pT.dispose();
 });
