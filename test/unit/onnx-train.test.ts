@@ -246,7 +246,7 @@ test('Adam as elementwise ops: three updates equal adam.ts (parameters and momen
   g.output(u.m, 'm_new', [n]);
   g.output(u.v, 'v_new', [n]);
   const model = g.encode('adam_test');
-  let state = { p: (await pT.data()) as Float32Array, m: new Float32Array(n), v: new Float32Array(n) };
+  let state: Record<'p' | 'm' | 'v', Float32Array> = { p: (await pT.data()) as Float32Array, m: new Float32Array(n), v: new Float32Array(n) };
   for (let step = 1; step <= 3; step++) {
     const grad = randn(30 + step, n, step);
     const gT = tf.tensor1d(grad);
