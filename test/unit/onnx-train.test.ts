@@ -11,9 +11,11 @@ import { convBackward, convForward, type ConvLayer, type Shape4 } from '../../sr
 import { normBackward, normForward } from '../../src/model/onnxTrain/norm';
 import { upsampleNearest } from '../../src/model/transformNet';
 import { instanceNorm } from '../../src/model/instanceNorm';
-import { OUTPUT_OFFSET, OUTPUT_SCALE, type LayerActivation } from '../../src/model/architecture';
+import { OUTPUT_OFFSET, OUTPUT_SCALE, paramSpecs, type LayerActivation, type TransformNetArchitecture } from '../../src/model/architecture';
 import { Vgg19 } from '../../src/model/vgg';
-import { contentLoss, gram, styleLoss, totalVariationLoss } from '../../src/model/losses';
+import { BLOCK1_3_LOSS_LAYERS, PerceptualLoss, contentLoss, gram, styleLoss, totalVariationLoss } from '../../src/model/losses';
+import { TransformNet } from '../../src/model/transformNet';
+import { buildTrainStepGraph, TRAIN_IO } from '../../src/model/onnxTrain/trainStep';
 import { Adam, DEFAULT_ADAM } from '../../src/model/adam';
 import { VggConstants, vggBackward, vggForward } from '../../src/model/onnxTrain/vgg';
 import { contentLossGrad, styleLayerLossGrad, tvLossGrad } from '../../src/model/onnxTrain/losses';
@@ -97,6 +99,7 @@ test('conv, strided conv, transposed conv and nearest-upsampling conv: output an
     const { y, saved } = convForward(g, l, x, wIn, inShape);
     const dy = g.input('dy', saved.outShape);
     const { dx, dw } = convBackward(g, saved, dy);
+    assert.ok(dx);
     g.output(y, 'y', saved.outShape);
     g.output(dx, 'dx', inShape);
     g.output(dw, 'dw', wShape);
@@ -264,4 +267,60 @@ test('Adam as elementwise ops: three updates equal adam.ts (parameters and momen
   }
   adam.dispose();
   pT.dispose();
+});
+
+/** A smooth synthetic batch [b, s, s, 3] in 0..255 (photo-like: neighbouring pixels correlate). */
+function photoBatch(seed: number, b: number, s: number): Tensor4D {
+  const r = rng(seed);
+  const data = new Float32Array(b * s * s * 3);
+  for (let n = 0; n < b; n++) {
+    const [fx, fy, ph] = [0.1 + 0.3 * r(), 0.1 + 0.3 * r(), 6 * r()];
+    for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) for (let c = 0; c < 3; c++) {
+      data[((n * s + y) * s + x) * 3 + c] = 127 + 90 * Math.sin(fx * x + ph + c) * Math.cos(fy * y - c) + 20 * (r() - 0.5);
+    }
+  }
+  return tf.tensor4d(data, [b, s, s, 3]);
+}
+
+const TINY: TransformNetArchitecture = { type: 'johnson2016', filters: [4, 8, 16], residualBlocks: 1 };
+
+test('whole training step: the losses and the gradient of every parameter match tfjs autodiff (tiny nets, 32×32, batch 2, VGG blocks 1–3)', async (t) => {
+  if (!hasSharedData(t)) return;
+  const vggWeights = await loadKerasVgg(shared('vgg19-keras-block1-3'));
+  const vgg = Vgg19.fromWeights(vggWeights);
+  const styleT = photoBatch(40, 1, 48);
+  const loss = PerceptualLoss.create(vgg, styleT, { layers: BLOCK1_3_LOSS_LAYERS });
+  const [b, s] = [2, 32];
+  const contentT = photoBatch(41, b, s);
+  const targetGrams: Record<string, Float32Array> = {};
+  for (const [name, a] of Object.entries(loss.targetGrams())) targetGrams[name] = (await a.data()) as Float32Array;
+  for (const arch of [TINY, { ...TINY, upsample: 'nearest' as const }]) {
+    const net = TransformNet.init(arch, 7);
+    const nameOf = new Map([...net.params].map(([n, v]) => [v.name, n]));
+    const terms: Partial<Record<'content' | 'style' | 'tv', number>> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const l = loss.compute(net.apply(contentT), contentT, { keepParts: true });
+      for (const k of ['content', 'style', 'tv'] as const) { terms[k] = l[k].dataSync()[0]; l[k].dispose(); }
+      return l.total;
+    }, net.variables());
+
+    const model = buildTrainStepGraph({
+      arch, batch: b, height: s, width: s, vgg: vggWeights, layers: BLOCK1_3_LOSS_LAYERS, weights: loss.weights, targetGrams, outputGradients: true,
+    });
+    const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = { [TRAIN_IO.content]: { data: await nchwOf(contentT), dims: [b, 3, s, s] } };
+    for (const p of paramSpecs(arch)) feeds[TRAIN_IO.param(p.name)] = { data: (await net.params.get(p.name)!.data()) as Float32Array, dims: p.shape };
+    const r = await runGraph(model, feeds);
+    const what = arch.upsample ?? 'transpose';
+    assertClose([r.loss_content[0], r.loss_style[0], r.loss_tv[0], r.loss_total[0]], [terms.content!, terms.style!, terms.tv!, (await value.data())[0]], `${what}: losses`, 1e-5);
+    for (const [varName, grad] of Object.entries(grads)) {
+      const name = nameOf.get(varName)!;
+      assertClose(r[TRAIN_IO.grad(name)], (await grad.data()) as Float32Array, `${what}: gradient of ${name}`);
+    }
+    assert.equal(Object.keys(grads).length, paramSpecs(arch).length);
+    tf.dispose([value, ...Object.values(grads)]);
+    net.dispose();
+  }
+  tf.dispose([styleT, contentT]);
+  loss.dispose();
+  vgg.dispose();
 });

@@ -86,16 +86,19 @@ export function convForward(g: GraphBuilder, l: ConvLayer, x: string, wTfjs: str
   return { y, saved: { layer: l, x: convIn, xShape, inShape, w: wOnnx, outShape } };
 }
 
-/** Gradients of the layer input and of the weight (tfjs layout) from the gradient of its output. */
-export function convBackward(g: GraphBuilder, s: ConvSaved, dy: string): { dx: string; dw: string } {
+/**
+ * Gradients of the layer input and of the weight (tfjs layout) from the gradient of its output;
+ * `needInput` false skips the input gradient (the first layer's input is the data).
+ */
+export function convBackward(g: GraphBuilder, s: ConvSaved, dy: string, needInput = true): { dx?: string; dw: string } {
   const l = s.layer;
   const stride = l.kind === 'upconv' ? 1 : l.stride;
   const pads = samePads(l.kernel, stride);
   const swap = [1, 0, 2, 3];
-  let dx: string;
+  let dx: string | undefined;
   let dwRaw: string;
   if (l.kind === 'deconv') {
-    dx = g.op('Conv', [dy, s.w], convAttrs(l.kernel, stride, pads), `${l.name}/dx`);
+    if (needInput) dx = g.op('Conv', [dy, s.w], convAttrs(l.kernel, stride, pads), `${l.name}/dx`);
     // out[co, ci, ky, kx] = Σ dy_pad[n, co, ky + s·a, kx + s·b] · x[n, ci, a, b]
     dwRaw = g.op('Conv', [g.transpose(dy, swap), g.transpose(s.x, swap)], convAttrs(s.xShape[2], 1, pads, stride)
       .map((a) => (a.name === 'kernel_shape' ? ints('kernel_shape', [s.xShape[2], s.xShape[3]]) : a)), `${l.name}/dw_raw`);
@@ -105,12 +108,12 @@ export function convBackward(g: GraphBuilder, s: ConvSaved, dy: string): { dx: s
     // ConvTranspose output = stride·(n − 1) + k − pads + output_padding; pick the padding that gives the input size.
     const op = [h - (stride * (ho - 1) + l.kernel - pads[0] - pads[2]), w - (stride * (wo - 1) + l.kernel - pads[1] - pads[3])];
     if (op.some((v) => v < 0 || v >= stride)) throw new Error(`${l.name}: no output padding maps ${ho}×${wo} back to ${h}×${w}`);
-    dx = g.op('ConvTranspose', [dy, s.w], [...convAttrs(l.kernel, stride, pads), ints('output_padding', op)], `${l.name}/dx`);
+    if (needInput) dx = g.op('ConvTranspose', [dy, s.w], [...convAttrs(l.kernel, stride, pads), ints('output_padding', op)], `${l.name}/dx`);
     // out[ci, co, ky, kx] = Σ x_pad[n, ci, ky + s·a, kx + s·b] · dy[n, co, a, b]
     dwRaw = g.op('Conv', [g.transpose(s.x, swap), g.transpose(dy, swap)], convAttrs(ho, 1, pads, stride)
       .map((a) => (a.name === 'kernel_shape' ? ints('kernel_shape', [ho, wo]) : a)), `${l.name}/dw_raw`);
   }
   const dw = g.transpose(dwRaw, GRAD_TO_TFJS, `${l.name}/dw`);
-  if (l.kind === 'upconv') dx = sumBlocks(g, dx, s.xShape, l.stride, `${l.name}/dx_down`);
+  if (l.kind === 'upconv' && dx) dx = sumBlocks(g, dx, s.xShape, l.stride, `${l.name}/dx_down`);
   return { dx, dw };
 }
