@@ -16,6 +16,7 @@ import { Vgg19 } from '../../src/model/vgg';
 import { BLOCK1_3_LOSS_LAYERS, PerceptualLoss, contentLoss, gram, styleLoss, totalVariationLoss } from '../../src/model/losses';
 import { TransformNet } from '../../src/model/transformNet';
 import { buildTrainStepGraph, TRAIN_IO } from '../../src/model/onnxTrain/trainStep';
+import { OnnxTrainer } from '../../src/engine/onnxTrainer';
 import { Adam, DEFAULT_ADAM } from '../../src/model/adam';
 import { VggConstants, vggBackward, vggForward } from '../../src/model/onnxTrain/vgg';
 import { contentLossGrad, styleLayerLossGrad, tvLossGrad } from '../../src/model/onnxTrain/losses';
@@ -323,4 +324,62 @@ test('whole training step: the losses and the gradient of every parameter match 
   tf.dispose([styleT, contentT]);
   loss.dispose();
   vgg.dispose();
+});
+
+test('20 Adam steps on ONNX Runtime (OnnxTrainer) give the losses of 20 tfjs steps (Adam of adam.ts), and its state resumes exactly', async (t) => {
+  if (!hasSharedData(t)) return;
+  const vggWeights = await loadKerasVgg(shared('vgg19-keras-block1-3'));
+  const vgg = Vgg19.fromWeights(vggWeights);
+  const styleT = photoBatch(50, 1, 24);
+  const loss = PerceptualLoss.create(vgg, styleT, { layers: BLOCK1_3_LOSS_LAYERS });
+  const targetGrams: Record<string, Float32Array> = {};
+  for (const [name, a] of Object.entries(loss.targetGrams())) targetGrams[name] = (await a.data()) as Float32Array;
+  const [b, s, steps] = [2, 16, 20];
+  const net = TransformNet.init(TINY, 11);
+  const common = { arch: TINY, batch: b, height: s, width: s, vgg: vggWeights, layers: BLOCK1_3_LOSS_LAYERS, lossWeights: loss.weights, targetGrams };
+  const trainer = await OnnxTrainer.create({ ...common, weights: await net.toWeights() });
+  const adam = new Adam(net.params, DEFAULT_ADAM);
+  const nameOf = new Map([...net.params].map(([n, v]) => [v.name, n]));
+  let resumed: OnnxTrainer | undefined;
+  try {
+    for (let step = 0; step < steps; step++) {
+      const batchT = photoBatch(100 + step, b, s);
+      const batch = (await batchT.data()) as Float32Array;
+      const want: number[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        const l = loss.compute(net.apply(batchT), batchT, { keepParts: true });
+        for (const k of ['content', 'style', 'tv'] as const) { want.push(l[k].dataSync()[0]); l[k].dispose(); }
+        return l.total;
+      }, net.variables());
+      want.push((await value.data())[0]);
+      const byParam: Record<string, Tensor> = {};
+      for (const [v, grad] of Object.entries(grads)) byParam[nameOf.get(v)!] = grad;
+      adam.apply(byParam);
+      tf.dispose([value, ...Object.values(grads), batchT]);
+      const got = await trainer.trainStep(batch);
+      assertClose([got.content, got.style, got.tv, got.total], want, `step ${step + 1} losses`);
+      if (resumed) {
+        const again = await resumed.trainStep(batch);
+        assert.deepEqual(again, got, `step ${step + 1}: the resumed trainer matches`);
+      }
+      if (step === 9) {
+        // A second trainer started from the first's weights and Adam state continues identically.
+        resumed = await OnnxTrainer.create({ ...common, weights: trainer.weights(), state: trainer.adamState() });
+      }
+    }
+    assert.equal(trainer.iterations, steps);
+    assert.equal(resumed!.iterations, steps);
+    // Adam amplifies tiny gradient differences in near-zero entries; the weights still agree closely overall.
+    const onnxWeights = trainer.weights();
+    for (const [name, w] of await net.toWeights()) assertClose(onnxWeights.get(name)!, w, `weights of ${name} after ${steps} steps`, 1e-2);
+    await assert.rejects(trainer.trainStep(new Float32Array(5)), /must hold 2×16×16×3 = 1536 values, got 5/);
+  } finally {
+    await trainer.release();
+    await resumed?.release();
+    adam.dispose();
+    net.dispose();
+    tf.dispose(styleT);
+    loss.dispose();
+    vgg.dispose();
+  }
 });
