@@ -108,7 +108,16 @@ export function convBackward(g: GraphBuilder, s: ConvSaved, dy: string, needInpu
     // ConvTranspose output = stride·(n − 1) + k − pads + output_padding; pick the padding that gives the input size.
     const op = [h - (stride * (ho - 1) + l.kernel - pads[0] - pads[2]), w - (stride * (wo - 1) + l.kernel - pads[1] - pads[3])];
     if (op.some((v) => v < 0 || v >= stride)) throw new Error(`${l.name}: no output padding maps ${ho}×${wo} back to ${h}×${w}`);
-    if (needInput) dx = g.op('ConvTranspose', [dy, s.w], [...convAttrs(l.kernel, stride, pads), ints('output_padding', op)], `${l.name}/dx`);
+    if (needInput && stride === 1) {
+      // A stride-1 conv's adjoint is a plain conv with the kernel flipped and in/out swapped:
+      // ONNX Runtime's ConvTranspose runs a single-threaded col2im with a k²·C_out-row buffer
+      // (measured: the 9×9 output layer's dx took 44 % of a step), its Conv the blocked kernels.
+      const flipped = g.op('Slice', [g.transpose(s.w, [1, 0, 2, 3]), g.int64s([-1, -1]), g.int64s([-(2 ** 62), -(2 ** 62)]), g.int64s([2, 3]), g.int64s([-1, -1])], [], `${l.name}/w_adjoint`);
+      const k1 = l.kernel - 1;
+      dx = g.op('Conv', [dy, flipped], convAttrs(l.kernel, 1, [k1 - pads[0], k1 - pads[1], k1 - pads[2], k1 - pads[3]]), `${l.name}/dx`);
+    } else if (needInput) {
+      dx = g.op('ConvTranspose', [dy, s.w], [...convAttrs(l.kernel, stride, pads), ints('output_padding', op)], `${l.name}/dx`);
+    }
     // out[ci, co, ky, kx] = Σ x_pad[n, ci, ky + s·a, kx + s·b] · dy[n, co, a, b]
     dwRaw = g.op('Conv', [g.transpose(s.x, swap), g.transpose(dy, swap)], convAttrs(ho, 1, pads, stride)
       .map((a) => (a.name === 'kernel_shape' ? ints('kernel_shape', [ho, wo]) : a)), `${l.name}/dw_raw`);

@@ -1,7 +1,9 @@
 // The VGG19 loss network forward (to the deepest layer asked for) and backward to its input,
 // in NCHW, with the weights as constants: channel order and mean as the weights say, 3×3 SAME
 // convs with bias and ReLU, 2×2 stride-2 max pooling (even sizes only, where SAME = VALID).
-//   ReLU backward: dy·[y > 0];  conv backward: ConvTranspose(d, w);  pool backward: the
+//   ReLU backward: dy·[y > 0];  conv backward: a conv with the kernel flipped and in/out
+//   swapped (the adjoint, precomputed: ONNX Runtime's Conv is much faster than its
+//   ConvTranspose);  pool backward: the
 //   gradient goes to the positions equal to their window's maximum (Equal with the upsampled
 //   maximum). A tie can only be between zeros of a ReLU output (measure zero otherwise), and
 //   the ReLU below gives those no gradient, so this equals tfjs's first-maximum rule.
@@ -14,7 +16,7 @@ import { VGG19_LAYERS, vggLayerIndex, type VggWeights } from '../vggSpec';
 interface Step {
   readonly kind: 'conv' | 'pool';
   readonly name: string;
-  /** conv: the constant weight; pool: unused */
+  /** conv: the constant adjoint weight; pool: unused */
   readonly w: string;
   /** the step's input and output (for conv the ReLU output) and their shapes */
   readonly x: string;
@@ -34,14 +36,14 @@ export interface VggForward {
 
 /** The shared constant names of these weights' kernels, biases and mean in graph `g`. */
 export class VggConstants {
-  private readonly names = new Map<string, { w: string; b: string }>();
+  private readonly names = new Map<string, { w: string; b: string; adjoint: string }>();
   readonly mean: string;
   constructor(private readonly g: GraphBuilder, readonly weights: VggWeights) {
     const m = weights.mean;
     this.mean = g.floats([m[0], m[1], m[2]], [1, 3, 1, 1], 'vgg/mean');
   }
 
-  conv(name: string): { w: string; b: string; outChannels: number } {
+  conv(name: string): { w: string; b: string; adjoint: string; outChannels: number } {
     const l = this.weights.layers.find((c) => c.name === name);
     if (!l) throw new Error(`the VGG weights have no ${name}`);
     let n = this.names.get(name);
@@ -49,11 +51,21 @@ export class VggConstants {
       n = {
         w: this.g.floats(convWeightToOnnx(l.kernel, 3, 3, l.inChannels, l.outChannels), [l.outChannels, l.inChannels, 3, 3], `vgg/${name}/w`),
         b: this.g.floats(l.bias, [l.outChannels], `vgg/${name}/b`),
+        adjoint: this.g.floats(adjointKernel(l.kernel, l.inChannels, l.outChannels), [l.inChannels, l.outChannels, 3, 3], `vgg/${name}/adjoint`),
       };
       this.names.set(name, n);
     }
     return { ...n, outChannels: l.outChannels };
   }
+}
+
+/** tfjs 3×3 kernel [3, 3, in, out] → the Conv weight [in, out, 3, 3] of its adjoint (spatially flipped). */
+function adjointKernel(k: Float32Array, cin: number, cout: number): Float32Array {
+  const out = new Float32Array(k.length);
+  for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
+    out[((i * cout + o) * 3 + (2 - y)) * 3 + (2 - x)] = k[((y * 3 + x) * cin + i) * cout + o];
+  }
+  return out;
 }
 
 /** Forward of `rgb` ([B, 3, H, W], RGB 0..255) up to the deepest of `layers`. */
@@ -73,7 +85,7 @@ export function vggForward(g: GraphBuilder, k: VggConstants, rgb: string, shape:
       const pre = g.op('Conv', [x, c.w, c.b], [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [1, 1])], `${prefix}/${spec.name}`);
       const y = g.op('Relu', [pre], [], `${prefix}/relu${spec.name.slice(4)}`);
       const ys: Shape4 = [xs[0], c.outChannels, xs[2], xs[3]];
-      steps.push({ kind: 'conv', name: spec.name, w: c.w, x, y, xShape: xs, yShape: ys, pre });
+      steps.push({ kind: 'conv', name: spec.name, w: c.adjoint, x, y, xShape: xs, yShape: ys, pre });
       if (wanted.has(spec.name)) features[spec.name] = { value: pre, shape: ys };
       i++; // the ReLU is done
       if (wanted.has(VGG19_LAYERS[i].name)) features[VGG19_LAYERS[i].name] = { value: y, shape: ys };
@@ -115,7 +127,7 @@ export function vggBackward(g: GraphBuilder, f: VggForward, seeds: Readonly<Reco
       if (d !== undefined) d = reluBackward(g, s.y, d);
       d = seedAt(s.name, d);
       if (d === undefined) continue;
-      d = g.op('ConvTranspose', [d, s.w], [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [1, 1])], `${prefix}/d_${s.name}`);
+      d = g.op('Conv', [d, s.w], [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [1, 1])], `${prefix}/d_${s.name}`);
     }
   }
   if (d === undefined) throw new Error('VGG backward: no gradient seeds');
