@@ -8,7 +8,7 @@ import { exportTransformNetToOnnx } from '../model/onnxExport';
 import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 import {
-  DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TRAINING_BACKENDS, TRAINING_PRESETS,
+  DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TFJS_BACKENDS, TRAINING_BACKENDS, TRAINING_PRESETS,
   type ColorMode, type JobProgress, type OptimizeOptions, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime, type TrainingPresetName,
 } from '../protocol/jobs';
 import { STYLIZE_PRECISIONS } from '../engine/onnxQuantized';
@@ -143,7 +143,7 @@ const stylizeCommand: Command = {
     scale: 'resize the input first (0.1-4); smaller = larger brush strokes',
     runtime: 'auto (ONNX Runtime, else tfjs), onnx or tfjs',
     precision: 'ONNX graph: auto or fp32 (fast float graph), int8 (faster; refused for styles it would change visibly) or reference',
-    backend: `tfjs backend when tfjs runs: ${TRAINING_BACKENDS.join(', ')}`,
+    backend: `tfjs backend when tfjs runs: ${TFJS_BACKENDS.join(', ')}`,
     quiet: 'do not report the runtime used on stderr',
     'max-pixels': 'refuse images with more pixels than this (default 100000000)',
     'tile-size': 'stylize in tiles of at most this many pixels per side (default: automatic, tiles above 2 megapixels)',
@@ -177,7 +177,7 @@ const stylizeCommand: Command = {
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const precision = choice<StylizePrecision>(v, 'precision', STYLIZE_PRECISIONS) ?? 'auto';
     const maxInputPixels = numberOpt(v, 'max-pixels', 1, 1e10);
-    const tfjsBackend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
+    const tfjsBackend = choice(v, 'backend', TFJS_BACKENDS) ?? 'auto';
     const engine = await createStylizeEngine({ runtime, tfjsBackend, precision });
     try {
       const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine);

@@ -9,7 +9,10 @@ import { adamStepSize } from '../model/onnxTrain/adam';
 import { paramSpecs, sizeOfShape, validateWeights, type TransformNetArchitecture, type WeightMap } from '../model/architecture';
 import { DEFAULT_ADAM, type AdamConfig, type AdamState } from '../model/adam';
 import type { LossLayers, LossWeights } from '../model/losses';
-import type { LossTerms } from '../model/train';
+import type { LossTerms, TrainingStepper } from '../model/train';
+import type { TransformNet } from '../model/transformNet';
+import type { Adam } from '../model/adam';
+import { tf, type Tensor4D } from '../model/tf';
 import type { VggWeights } from '../model/vggSpec';
 import { StyleTransferError } from '../protocol/errors';
 
@@ -144,6 +147,28 @@ export class OnnxTrainer {
     this.released = true;
     await this.session.release();
   }
+}
+
+/**
+ * The training loop's stepper for `trainer`: after each step the new weights and Adam state are
+ * copied into `net` and `adam` (≈3 copies of the parameters, small next to a step), so previews,
+ * checkpoints, cancel and resume work exactly as with tfjs steps.
+ */
+export function onnxStepper(trainer: OnnxTrainer, net: TransformNet, adam: Adam): TrainingStepper {
+  return {
+    async step(content: Tensor4D) {
+      const losses = await trainer.trainStep((await content.data()) as Float32Array);
+      if (!Number.isFinite(losses.total)) return losses;
+      for (const [name, w] of trainer.weights()) {
+        const v = net.params.get(name)!;
+        const t = tf.tensor(w, v.shape);
+        v.assign(t);
+        t.dispose();
+      }
+      adam.setState(trainer.adamState());
+      return losses;
+    },
+  };
 }
 
 export function nhwcToNchw(d: Float32Array, b: number, h: number, w: number, c: number): Float32Array {
