@@ -74,6 +74,7 @@ async function nchwOf(t: Tensor): Promise<Float32Array> {
 
 const CONV_CASES: ConvLayer[] = [
   { name: 'c9', kind: 'conv', kernel: 9, stride: 1, inChannels: 3, outChannels: 4 },
+  { name: 'c9narrowing', kind: 'conv', kernel: 9, stride: 1, inChannels: 6, outChannels: 3 },
   { name: 'c3s2', kind: 'conv', kernel: 3, stride: 2, inChannels: 4, outChannels: 5 },
   { name: 'c3', kind: 'conv', kernel: 3, stride: 1, inChannels: 5, outChannels: 5 },
   { name: 'd3s2', kind: 'deconv', kernel: 3, stride: 2, inChannels: 5, outChannels: 4 },

@@ -118,6 +118,19 @@ export function convBackward(g: GraphBuilder, s: ConvSaved, dy: string, needInpu
     } else if (needInput) {
       dx = g.op('ConvTranspose', [dy, s.w], [...convAttrs(l.kernel, stride, pads), ints('output_padding', op)], `${l.name}/dx`);
     }
+    if (stride === 1 && l.outChannels < l.inChannels) {
+      // The same sums with dy as the image and x as the kernel: ONNX Runtime expands the image
+      // k² times (im2col) per image, and here the images are the channels, so the side with
+      // fewer channels goes there (the 9×9 output layer: 3 instead of 32; 2.7 GB of im2col per
+      // 256² batch-4 step otherwise). out[co, ci, u, v] = dW[co, ci, k−1−u, k−1−v].
+      const k1 = l.kernel - 1;
+      const corr = g.op('Conv', [g.transpose(dy, swap), g.transpose(s.x, swap)], [
+        ints('kernel_shape', [h, w]), ints('strides', [1, 1]), ints('dilations', [1, 1]), int('group', 1),
+        ints('pads', [k1 - pads[0], k1 - pads[1], pads[0], pads[1]]),
+      ], `${l.name}/dw_corr`);
+      const flipped = g.op('Slice', [corr, g.int64s([-1, -1]), g.int64s([-(2 ** 62), -(2 ** 62)]), g.int64s([2, 3]), g.int64s([-1, -1])]);
+      return { dx: l.kind === 'upconv' && dx ? sumBlocks(g, dx, s.xShape, l.stride, `${l.name}/dx_down`) : dx, dw: g.transpose(flipped, [2, 3, 1, 0], `${l.name}/dw`) };
+    }
     // out[ci, co, ky, kx] = Σ x_pad[n, ci, ky + s·a, kx + s·b] · dy[n, co, a, b]
     dwRaw = g.op('Conv', [g.transpose(s.x, swap), g.transpose(dy, swap)], convAttrs(ho, 1, pads, stride)
       .map((a) => (a.name === 'kernel_shape' ? ints('kernel_shape', [ho, wo]) : a)), `${l.name}/dw_raw`);
