@@ -4,7 +4,8 @@
 // relu5_1 or relu3_1, content + Gram style + total-variation losses. One JSON line per figure.
 //
 //   node --import tsx bench/train-step-onnx.ts [--sizes 128,256] [--batches 1,4] [--vgg relu5_1,relu3_1]
-//        [--steps 2] [--threads N]
+//        [--steps 2] [--threads N]   (default: the trainer's, one thread per logical CPU)
+import os from 'node:os';
 import { OnnxTrainer } from '../src/engine/onnxTrainer';
 import { PAPER_ARCHITECTURE } from '../src/model/architecture';
 import { DEFAULT_LOSS_WEIGHTS, BLOCK1_3_LOSS_LAYERS, REFERENCE_LOSS_LAYERS } from '../src/model/losses';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     }
     for (const size of sizes) {
       for (const batch of batches) {
-        const base = { name: 'train_step_onnx', size, batch, vgg: depth, threads: threads === '' ? 'default' : Number(threads) };
+        const base = { name: 'train_step_onnx', size, batch, vgg: depth, threads: threads === '' ? os.availableParallelism() : Number(threads) };
         let trainer: OnnxTrainer | undefined;
         try {
           const t0 = performance.now();

@@ -2,6 +2,7 @@
 // graph of src/model/onnxTrain (forward, backward and Adam in one run). Parameters and Adam
 // moments live here as plain arrays in the tfjs (checkpoint) layout and are fed in and read
 // back every step, so checkpoints, exact resume and the tfjs fallback see the same state.
+import os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnxRuntime } from './onnxRunner';
 import { buildTrainStepGraph, TRAIN_IO } from '../model/onnxTrain/trainStep';
@@ -31,7 +32,10 @@ export interface OnnxTrainerOptions {
   readonly adam?: AdamConfig;
   /** Saved optimizer state to resume from; fresh moments otherwise. */
   readonly state?: AdamState;
-  /** intraOpNumThreads (0: one per physical core). */
+  /**
+   * intraOpNumThreads; 0 or absent: one per logical CPU. (ONNX Runtime's own default ran one
+   * thread on the 2-core development machine: 0.43 s per 128² step against 0.30 s with 2.)
+   */
   readonly threads?: number;
   readonly loadRuntime?: () => unknown;
 }
@@ -70,7 +74,7 @@ export class OnnxTrainer {
     const ort = loadOnnxRuntime(opts.loadRuntime);
     const session = await ort.InferenceSession.create(model, {
       executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3,
-      ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
+      intraOpNumThreads: opts.threads || os.availableParallelism(),
     });
     const t = new OnnxTrainer(ort, session, opts, adam);
     for (const p of paramSpecs(opts.arch)) {
