@@ -5,6 +5,7 @@
 //
 //   node --import tsx bench/train-step-onnx.ts [--sizes 128,256] [--batches 1,4] [--vgg relu5_1,relu3_1]
 //        [--steps 2] [--threads N]   (default: the trainer's, one thread per logical CPU)
+//        [--spinning on|off]         (off: idle ONNX Runtime threads sleep instead of spinning)
 import os from 'node:os';
 import { OnnxTrainer } from '../src/engine/onnxTrainer';
 import { PAPER_ARCHITECTURE } from '../src/model/architecture';
@@ -22,6 +23,7 @@ const batches = opt('batches', '1,4').split(',').map(Number);
 const depths = opt('vgg', 'relu5_1,relu3_1').split(',');
 const steps = Number(opt('steps', '2'));
 const threads = opt('threads', '');
+const spinning = opt('spinning', 'on') !== 'off';
 
 /** VGG19's first `convs` convolutions with seeded He-scaled weights (the shapes are what is timed). */
 function syntheticVgg(convs: number): VggWeights {
@@ -50,13 +52,13 @@ async function main(): Promise<void> {
     }
     for (const size of sizes) {
       for (const batch of batches) {
-        const base = { name: 'train_step_onnx', size, batch, vgg: depth, threads: threads === '' ? os.availableParallelism() : Number(threads) };
+        const base = { name: 'train_step_onnx', size, batch, vgg: depth, threads: threads === '' ? os.availableParallelism() : Number(threads), spinning };
         let trainer: OnnxTrainer | undefined;
         try {
           const t0 = performance.now();
           trainer = await OnnxTrainer.create({
             arch: PAPER_ARCHITECTURE, batch, height: size, width: size, vgg, layers, lossWeights: DEFAULT_LOSS_WEIGHTS, targetGrams,
-            weights: randomWeights(PAPER_ARCHITECTURE), ...(threads === '' ? {} : { threads: Number(threads) }),
+            weights: randomWeights(PAPER_ARCHITECTURE), ...(threads === '' ? {} : { threads: Number(threads) }), spinning,
           });
           const sessionSeconds = (performance.now() - t0) / 1000;
           const content = Float32Array.from({ length: batch * size * size * 3 }, (_, i) => (i * 7919) % 256);
