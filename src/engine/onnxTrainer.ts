@@ -74,11 +74,16 @@ export class OnnxTrainer {
       throw new StyleTransferError('bad-input', (e as Error).message);
     }
     const ort = loadOnnxRuntime(opts.loadRuntime);
-    const session = await ort.InferenceSession.create(model, {
-      executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3,
-      intraOpNumThreads: opts.threads || os.availableParallelism(),
-      ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
-    });
+    let session: Ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(model, {
+        executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3,
+        intraOpNumThreads: opts.threads || os.availableParallelism(),
+        ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+      });
+    } catch (e) {
+      throw new StyleTransferError('backend', `ONNX Runtime could not load the training graph: ${String((e as Error).message ?? e).split('\n')[0]}`);
+    }
     const t = new OnnxTrainer(ort, session, opts, adam);
     for (const p of paramSpecs(opts.arch)) {
       const n = sizeOfShape(p.shape);
