@@ -2,7 +2,7 @@
 //   {"type":"machine", …}                        cores, CPU model, memory, versions
 //   {"type":"stylize", "backend", "size", …}     median seconds of ≥ 3 runs after a warm-up, peak RSS, GFLOP/s
 //   {"type":"process", "size", "seconds", …}     a whole `fst stylize` process (cold, first image) next to the warm figure
-//   {"type":"train", "backend", "size", "batch"}  one training step (bench/train-step.ts)
+//   {"type":"train", "backend", "size", "batch"}  one training step (bench/train-step.ts, bench/train-step-onnx.ts)
 //   {"type":"summary", …}                        speed-ups against the reference graph, measured in this run
 // A backend that cannot run here gets one line with "available": false and the reason.
 //
@@ -229,6 +229,16 @@ async function trainFigures() {
       const { name: _name, ...rest } = l;
       emit({ type: 'train', backend: 'tfjs-wasm', available: !l.error, ...rest });
     }
+  }
+  // The same workload as one ONNX Runtime graph (forward, written-out backward, Adam), right
+  // after the wasm figures so the two are compared on the same machine state.
+  const onnxJob = quick ? { sizes: '128', batches: '1', vgg: 'relu3_1', steps: '1' } : { sizes: '128,256', batches: '1,4', vgg: 'relu5_1', steps: reps };
+  note(`train-step-onnx sizes ${onnxJob.sizes} batches ${onnxJob.batches} vgg ${onnxJob.vgg}`);
+  const r = await runScript('train-step-onnx', ['--sizes', onnxJob.sizes, '--batches', onnxJob.batches, '--vgg', onnxJob.vgg, '--steps', onnxJob.steps], { timeoutSec: quick ? 100 : 3600 });
+  if (r.lines.length === 0) emit({ type: 'train', backend: 'onnxruntime-cpu', available: false, reason: `train-step-onnx exited with code ${r.code}: ${r.tail}` });
+  for (const l of r.lines) {
+    const { name: _name, ...rest } = l;
+    emit({ type: 'train', backend: 'onnxruntime-cpu', available: !l.error, ...rest });
   }
 }
 

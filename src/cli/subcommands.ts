@@ -8,7 +8,7 @@ import { exportTransformNetToOnnx } from '../model/onnxExport';
 import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 import {
-  OUTPUT_FORMATS, TRAINING_BACKENDS, type ColorMode, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime,
+  OUTPUT_FORMATS, TFJS_BACKENDS, type ColorMode, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime,
 } from '../protocol/jobs';
 import { STYLIZE_PRECISIONS } from '../engine/onnxQuantized';
 import { createStylizeEngine } from '../engine/engines';
@@ -98,7 +98,7 @@ const stylizeCommand: Command = {
     scale: 'resize the input first (0.1-4); smaller = larger brush strokes',
     runtime: 'auto (ONNX Runtime, else tfjs), onnx or tfjs',
     precision: 'ONNX graph: auto or fp32 (fast float graph), int8 (faster; refused for styles it would change visibly) or reference',
-    backend: `tfjs backend when tfjs runs: ${TRAINING_BACKENDS.join(', ')}`,
+    backend: `tfjs backend when tfjs runs: ${TFJS_BACKENDS.join(', ')}`,
     quiet: 'do not report the runtime used on stderr',
     'max-pixels': 'refuse images with more pixels than this (default 100000000)',
     'tile-size': 'stylize in tiles of at most this many pixels per side (default: automatic, tiles above 2 megapixels)',
@@ -132,7 +132,7 @@ const stylizeCommand: Command = {
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const precision = choice<StylizePrecision>(v, 'precision', STYLIZE_PRECISIONS) ?? 'auto';
     const maxInputPixels = integerOpt(v, 'max-pixels', 1, 1e10);
-    const tfjsBackend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
+    const tfjsBackend = choice(v, 'backend', TFJS_BACKENDS) ?? 'auto';
     const engine = await createStylizeEngine({ runtime, tfjsBackend, precision });
     try {
       const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine);

@@ -12,7 +12,12 @@ import type { TrainingBackend } from '../protocol/jobs';
 import { fromModuleRoots } from './moduleRoots';
 import { startWebGpuBackend } from './webgpuBackend';
 
-export type TfjsBackendPreference = TrainingBackend;
+export type TfjsBackendPreference = Exclude<TrainingBackend, 'onnx'>;
+
+/** The tfjs backend a training backend needs: 'onnx' runs its steps on ONNX Runtime and the rest on 'auto'. */
+export function tfjsBackendFor(b: TrainingBackend): TfjsBackendPreference {
+  return b === 'onnx' ? 'auto' : b;
+}
 
 export interface BackendReport {
   /** What ran: one of the preferences other than 'auto'. */

@@ -7,7 +7,7 @@ import { isCheckpointFolder, readCheckpoint, writeCheckpoint } from '../io/check
 import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, JobRequest, JobResults, EncodedImage } from '../protocol/jobs';
-import { currentTfjsBackend, initTfjsBackend } from './backends';
+import { currentTfjsBackend, initTfjsBackend, tfjsBackendFor } from './backends';
 import { checkGpuPrerequisites, runGpuSetup } from './gpuSetup';
 import { createOnnxSession, releaseOnnxSessions } from './onnxRunner';
 import { PAPER_ARCHITECTURE, paramSpecs } from '../model/architecture';
@@ -148,7 +148,7 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       return { target: r.target, checks: r.checks, ...(r.moduleRoot ? { moduleRoot: r.moduleRoot } : {}) };
     }
     case 'initBackend': {
-      const r = await initTfjsBackend(j.preference, { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
+      const r = await initTfjsBackend(tfjsBackendFor(j.preference), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
       return { name: r.name, label: r.label, skipped: r.skipped };
     }
     case 'checkOnnxProvider': {

@@ -16,7 +16,7 @@ import { writeStylizedImage } from '../io/output';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import { OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, type EngineSettings, type OptimizeOptions, type OptimizeResult } from '../protocol/jobs';
-import { initTfjsBackend } from './backends';
+import { initTfjsBackend, tfjsBackendFor } from './backends';
 import type { JobContext } from './stylizeJob';
 
 export const OPTIMIZE_JOB_DEFAULTS = Object.freeze({
@@ -91,7 +91,7 @@ export function optimizedStyleName(styleImage: string): string {
 export async function optimizeWithImage(options: OptimizeOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<OptimizeResult> {
   const o = resolveOptimizeOptions(options);
   const started = performance.now();
-  const backend = await initTfjsBackend(settings.trainingBackend, { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
+  const backend = await initTfjsBackend(tfjsBackendFor(settings.trainingBackend), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
   if (backend.name === 'wasm') {
     const { registerWasmTrainingKernels } = await import('./wasmKernels');
     registerWasmTrainingKernels();

@@ -7,7 +7,7 @@ import { tf, type Tensor4D } from '../model/tf';
 import { Adam } from '../model/adam';
 import { PerceptualLoss, defaultLayersFor } from '../model/losses';
 import { resolveHyperparameters, totalIterations, type TrainingHyperparameters } from '../model/presets';
-import { trainTransformNet, type TrainingData } from '../model/train';
+import { trainTransformNet, type TrainingData, type TrainingStepper } from '../model/train';
 import { TransformNet } from '../model/transformNet';
 import { Vgg19 } from '../model/vgg';
 import type { FloatImage } from '../model/pixels';
@@ -18,7 +18,8 @@ import { readTrainingState, trainingStateFiles, type TrainingStateJson } from '.
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, TrainOptions, TrainResult } from '../protocol/jobs';
-import { initTfjsBackend, type BackendReport } from './backends';
+import { initTfjsBackend, tfjsBackendFor, type BackendReport } from './backends';
+import { OnnxTrainer, onnxStepper } from './onnxTrainer';
 import { throwIfCancelled, type JobContext } from './stylizeJob';
 
 const TOOL_VERSION = '0.1.0';
@@ -38,6 +39,12 @@ async function thumbnail(img: FloatImage): Promise<Buffer> {
   return encodeImage({ width: small.width, height: small.height, rgb: small.data }, 'jpeg', { quality: 85 });
 }
 
+/** What runs the steps: a tfjs backend, or 'onnx'. */
+interface TrainingBackendUsed {
+  readonly name: BackendReport['name'] | 'onnx';
+  readonly label: string;
+}
+
 interface Prepared {
   hp: TrainingHyperparameters;
   startIteration: number;
@@ -48,7 +55,7 @@ interface Prepared {
   state: Omit<TrainingStateJson, 'formatVersion' | 'iteration' | 'adamStep'>;
 }
 
-async function prepare(opts: TrainOptions, backend: BackendReport, ctx: JobContext): Promise<Prepared> {
+async function prepare(opts: TrainOptions, backend: TrainingBackendUsed, ctx: JobContext): Promise<Prepared> {
   const now = new Date().toISOString();
   if (opts.resume) {
     const ck = await readCheckpoint(opts.output);
@@ -97,8 +104,11 @@ async function prepare(opts: TrainOptions, backend: BackendReport, ctx: JobConte
 
 export async function trainStyle(opts: TrainOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<TrainResult> {
   const warn = (m: string) => ctx.log?.(m);
-  const backend = await initTfjsBackend(settings.trainingBackend, { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
-  ctx.log?.(`training on ${backend.label}`);
+  // 'onnx': the steps run on ONNX Runtime; tfjs (as by 'auto') computes style targets and previews.
+  const onnx = settings.trainingBackend === 'onnx';
+  const tfjsBackend = await initTfjsBackend(tfjsBackendFor(settings.trainingBackend), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
+  const backend: TrainingBackendUsed = onnx ? { name: 'onnx', label: 'ONNX Runtime (CPU)' } : tfjsBackend;
+  ctx.log?.(`training on ${backend.label}${onnx ? `; previews on ${tfjsBackend.label}` : ''}`);
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(opts.vggPath)})…` });
   const vggLoaded = await loadVggWeights(opts.vggPath);
   // A cancel while loading stops here: nothing is written (a resumed checkpoint stays as it was).
@@ -106,6 +116,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
   const p = await prepare(opts, backend, ctx);
   const { hp } = p;
   const owned: { dispose(): void }[] = [p.net, p.adam];
+  let trainer: OnnxTrainer | undefined;
   try {
     const vgg = Vgg19.fromWeights(vggLoaded.weights);
     owned.push(vgg);
@@ -171,9 +182,23 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
       ctx.log?.(`checkpoint at iteration ${iteration}${final ? ' (final)' : ''}: ${opts.output}`);
     };
 
+    let stepper: TrainingStepper | undefined;
+    if (onnx) {
+      ctx.progress?.({ type: 'phase', message: 'Building the ONNX Runtime training graph…' });
+      const targetGrams: Record<string, Float32Array> = {};
+      for (const [name, a] of Object.entries(loss.targetGrams())) targetGrams[name] = (await a.data()) as Float32Array;
+      trainer = await OnnxTrainer.create({
+        arch: p.net.arch, batch: hp.batchSize, height: hp.imageSize, width: hp.imageSize, vgg: vggLoaded.weights, layers,
+        lossWeights: loss.weights, targetGrams, weights: await p.net.toWeights(), adam: p.adam.config, state: await p.adam.getState(),
+        threads: settings.threads,
+      });
+      stepper = onnxStepper(trainer, p.net, p.adam);
+      throwIfCancelled(ctx.signal, 'training');
+    }
+
     ctx.progress?.({ type: 'phase', message: `Training ${iterations - p.startIteration} steps…` });
     const gen = trainTransformNet({
-      net: p.net, loss, data, optimizer: p.adam, startIteration: p.startIteration, previewImage: preview,
+      net: p.net, loss, data, optimizer: p.adam, startIteration: p.startIteration, previewImage: preview, stepper,
       schedule: { batchSize: hp.batchSize, iterations, seed: hp.seed, checkpointEvery: hp.checkpointEvery, previewEvery: hp.previewEvery },
     });
     let cancelled = false;
@@ -201,6 +226,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     if (cancelled && done > savedAt) await save(done, false);
     return { checkpoint: opts.output, iterations: done, cancelled };
   } finally {
+    await trainer?.release();
     for (const o of owned.reverse()) o.dispose();
   }
 }

@@ -62,6 +62,20 @@ export class Adam {
     });
   }
 
+  /** Replaces the step count and moments (e.g. with those of a step that ran elsewhere). */
+  setState(state: AdamState): void {
+    for (const [name, p] of this.params) {
+      for (const [mine, saved] of [[this.m, state.m], [this.v, state.v]] as const) {
+        const a = saved.get(name);
+        if (!a || a.length !== p.size) throw new Error(`optimizer state for ${name} has ${a?.length ?? 0} values, expected ${p.size}`);
+        const t = tf.tensor(a, p.shape);
+        mine.get(name)!.assign(t);
+        t.dispose();
+      }
+    }
+    this.step = state.step;
+  }
+
   async getState(): Promise<AdamState> {
     const m = new Map<string, Float32Array>();
     const v = new Map<string, Float32Array>();

@@ -79,6 +79,16 @@ export function batchAt(iteration: number, n: number, batchSize: number, seed: n
   return { epoch, indices: Array.from({ length: batchSize }, (_, k) => order[(j * batchSize + k) % n]) };
 }
 
+/**
+ * Runs one optimisation step somewhere other than tfjs's autodiff (e.g. an ONNX Runtime graph).
+ * It must leave the net's variables and the optimizer holding the updated state, so previews,
+ * checkpoints and a later tfjs step see it.
+ */
+export interface TrainingStepper {
+  /** `content`: [B, S, S, 3] RGB 0..255 (owned by the caller). Returns the weighted losses before the update. */
+  step(content: Tensor4D): Promise<LossTerms>;
+}
+
 export interface TrainArgs {
   readonly net: TransformNet;
   readonly loss: TrainingLoss;
@@ -90,6 +100,8 @@ export interface TrainArgs {
   /** A fixed photo shown stylized every `previewEvery` steps. */
   readonly previewImage?: FloatImage;
   readonly now?: () => number;
+  /** Runs the steps instead of tf.variableGrads + optimizer.apply. */
+  readonly stepper?: TrainingStepper;
 }
 
 /** Runs training steps from `startIteration` to `schedule.iterations`, yielding progress. */
@@ -98,13 +110,8 @@ export async function* trainTransformNet(args: TrainArgs): AsyncGenerator<TrainE
   const now = args.now ?? (() => performance.now());
   if (data.size < 1) throw new Error('no training images');
   const nameOf = new Map(net.variables().map((v) => [v.name, [...net.params].find(([, p]) => p === v)![0]]));
-  for (let it = args.startIteration ?? 0; it < schedule.iterations; it++) {
-    // Let the event loop run between steps (cancel messages, timers) even when every batch
-    // comes from memory and no I/O would otherwise yield.
-    await tf.nextFrame();
-    const t0 = now();
-    const { epoch, indices } = batchAt(it, data.size, schedule.batchSize, schedule.seed);
-    const content = await data.batch(indices, epoch);
+  /** One step by tfjs autodiff and the Adam of adam.ts. */
+  const tfjsStep = async (content: Tensor4D): Promise<LossTerms> => {
     let terms: LossTerms<Scalar> | undefined;
     try {
       const { value, grads } = tf.variableGrads(() => {
@@ -119,15 +126,27 @@ export async function* trainTransformNet(args: TrainArgs): AsyncGenerator<TrainE
       optimizer.apply(byParam);
       const [total, c, s, tv] = await Promise.all([value.data(), terms!.content.data(), terms!.style.data(), terms!.tv.data()]);
       tf.dispose([value, ...Object.values(grads)]);
-      const losses = { total: total[0], content: c[0], style: s[0], tv: tv[0] };
-      if (!Number.isFinite(losses.total)) throw new Error(`training diverged at iteration ${it + 1} (loss ${losses.total}); try a lower learning rate`);
-      const seconds = (now() - t0) / 1000;
-      yield { type: 'step', iteration: it + 1, epoch, losses, imagesPerSecond: schedule.batchSize / Math.max(seconds, 1e-9), seconds };
+      return { total: total[0], content: c[0], style: s[0], tv: tv[0] };
+    } finally {
+      if (terms) tf.dispose([terms.content, terms.style, terms.tv]);
+    }
+  };
+  for (let it = args.startIteration ?? 0; it < schedule.iterations; it++) {
+    // Let the event loop run between steps (cancel messages, timers) even when every batch
+    // comes from memory and no I/O would otherwise yield.
+    await tf.nextFrame();
+    const t0 = now();
+    const { epoch, indices } = batchAt(it, data.size, schedule.batchSize, schedule.seed);
+    const content = await data.batch(indices, epoch);
+    let losses: LossTerms;
+    try {
+      losses = args.stepper ? await args.stepper.step(content) : await tfjsStep(content);
     } finally {
       content.dispose();
-      if (terms) tf.dispose([terms.content, terms.style, terms.tv]);
-      terms = undefined;
     }
+    if (!Number.isFinite(losses.total)) throw new Error(`training diverged at iteration ${it + 1} (loss ${losses.total}); try a lower learning rate`);
+    const seconds = (now() - t0) / 1000;
+    yield { type: 'step', iteration: it + 1, epoch, losses, imagesPerSecond: schedule.batchSize / Math.max(seconds, 1e-9), seconds };
     const done = it + 1;
     if (args.previewImage && schedule.previewEvery > 0 && (done % schedule.previewEvery === 0 || done === schedule.iterations)) {
       yield { type: 'preview', iteration: done, image: await stylizePreview(net, args.previewImage) };

@@ -299,9 +299,15 @@ export type WorkerToHost =
   | { readonly type: 'error'; readonly id: number; readonly error: ErrorInfo }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string };
 
-/** TensorFlow.js backends for training ('auto': the first that loads of tfjs-node-gpu, tfjs-node, wasm, cpu). */
-export const TRAINING_BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
+/**
+ * Training backends: TensorFlow.js backends ('auto': the first that loads of tfjs-node-gpu,
+ * tfjs-node, wasm, cpu) and 'onnx', the training step as one ONNX Runtime graph on the CPU
+ * (tfjs, chosen as by 'auto', still computes the style targets and previews).
+ */
+export const TRAINING_BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu', 'onnx'] as const;
 export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
+/** The TensorFlow.js backends among them (what `fst stylize --backend` can name). */
+export const TFJS_BACKENDS = TRAINING_BACKENDS.filter((b): b is Exclude<TrainingBackend, 'onnx'> => b !== 'onnx');
 
 /** Settings the host passes with each job (from VS Code's configuration). */
 export interface EngineSettings {
