@@ -2,7 +2,7 @@
 // Ctrl+C / SIGTERM stop cleanly).
 import path from 'node:path';
 import {
-  DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TRAINING_BACKENDS, TRAINING_PRESETS,
+  DEFAULT_MAX_INPUT_PIXELS, OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TFJS_BACKENDS, TRAINING_BACKENDS, TRAINING_PRESETS,
   type JobProgress, type OptimizeOptions, type OutputFormat, type TrainingPresetName,
 } from '../protocol/jobs';
 import { trainStyle } from '../engine/trainJob';
@@ -160,7 +160,7 @@ export const optimizeCommand: Command = {
     format: `output format: ${OUTPUT_FORMATS.join(', ')} (default png)`, quality: 'JPEG/WebP/AVIF quality 1-100',
     'preview-dir': 'write a preview image into this folder every --preview-every steps',
     'preview-every': 'steps between previews (default 10 with --preview-dir)',
-    'log-every': 'print a progress line every N steps (default 10)', backend: TRAINING_BACKENDS.join(', '),
+    'log-every': 'print a progress line every N steps (default 10)', backend: TFJS_BACKENDS.join(', '),
     'save-on-cancel': 'on Ctrl+C write the best image so far (default: write nothing)',
   },
   examples: [
@@ -174,7 +174,7 @@ export const optimizeCommand: Command = {
       if (n !== undefined && !Number.isInteger(n)) throw badInput(`--${name} must be a whole number, got "${str(v, name)}"`);
       return n;
     };
-    const backend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
+    const backend = choice(v, 'backend', TFJS_BACKENDS) ?? 'auto';
     const logEvery = intOpt('log-every', 1, 1e9) ?? 10;
     const previewDir = str(v, 'preview-dir');
     const styleLayers = layerList(v, 'style-layers');

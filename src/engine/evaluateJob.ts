@@ -17,7 +17,7 @@ import { formatFromExtension } from '../io/formats';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, EvaluateFigures, EvaluateOptions, EvaluateResult } from '../protocol/jobs';
-import { initTfjsBackend } from './backends';
+import { initTfjsBackend, tfjsBackendFor } from './backends';
 import { samplePhotosDir } from './onnxQuantized';
 import { expandInputs, stylizeDecoded8, throwIfCancelled, type JobContext } from './stylizeJob';
 import { loadStyle, type LoadedStyle } from './styles';
@@ -77,7 +77,7 @@ export async function evaluateStyles(options: EvaluateOptions, engine: StylizeEn
   const painting = await readImage8(options.painting, { maxPixels: settings.maxInputPixels, resize: maxSide(METRIC_PAINTING_SIDE, true) });
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(options.vggPath)})…` });
   const vggLoaded = await loadVggWeights(options.vggPath);
-  await initTfjsBackend(settings.trainingBackend, { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
+  await initTfjsBackend(tfjsBackendFor(settings.trainingBackend), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
   const vgg = Vgg19.fromWeights(vggLoaded.weights);
   let paintingGrams: Record<string, Tensor3D> = {};
   try {

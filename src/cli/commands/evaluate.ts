@@ -7,7 +7,7 @@ import path from 'node:path';
 import { choice, integerOpt, required, str, type Command } from '../options';
 import { createStylizeEngine } from '../../engine/engines';
 import { EVALUATE_DEFAULTS, evaluateStyles } from '../../engine/evaluateJob';
-import { DEFAULT_MAX_INPUT_PIXELS, TRAINING_BACKENDS, type EvaluateFigures, type EvaluateResult, type StylizeRuntime, type TrainingBackend } from '../../protocol/jobs';
+import { DEFAULT_MAX_INPUT_PIXELS, TFJS_BACKENDS, type EvaluateFigures, type EvaluateResult, type StylizeRuntime } from '../../protocol/jobs';
 
 const fmt = {
   styleDistance: (x: number) => x.toFixed(3),
@@ -51,7 +51,7 @@ export const evaluateCommand: Command = {
     json: 'print the figures as JSON (shares as fractions 0–1)',
     'max-side': `shrink photos larger than this on their long side first (default ${EVALUATE_DEFAULTS.maxSide})`,
     runtime: 'stylize with auto (ONNX Runtime, else tfjs), onnx or tfjs',
-    backend: `tfjs backend for VGG: ${TRAINING_BACKENDS.join(', ')}`,
+    backend: `tfjs backend for VGG: ${TFJS_BACKENDS.join(', ')}`,
   },
   examples: [
     'fst evaluate -m styles/starry-night --style starry_night.jpg --vgg vgg19/',
@@ -63,7 +63,7 @@ export const evaluateCommand: Command = {
     const vggPath = required(v, 'vgg');
     const maxSide = integerOpt(v, 'max-side', 16, 8192);
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
-    const backend = choice<TrainingBackend>(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
+    const backend = choice(v, 'backend', TFJS_BACKENDS) ?? 'auto';
     const styles = [model, ...(str(v, 'compare') ? [str(v, 'compare')!] : [])].map((s) => path.resolve(s));
     const engine = await createStylizeEngine({ runtime, tfjsBackend: backend });
     try {
