@@ -1,7 +1,8 @@
 // `fst`: the engine without VS Code. Each command prints one line per result, a one-line
 // error and a non-zero exit code on bad input, and has --help.
 import { StyleTransferError, toErrorInfo } from '../protocol/errors';
-import { commands, type Command } from './subcommands';
+import { commands } from './commands';
+import type { Command } from './options';
 import { parseCommandArgs, printable } from './args';
 import { allowThreadedWasm } from '../engine/backends';
 import { turnOffThirdPartyTelemetry } from '../protocol/telemetry';

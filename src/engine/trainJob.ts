@@ -1,7 +1,6 @@
 // The "train a style" job: VGG weights + style image + training images → a checkpoint,
 // streaming losses, previews and checkpoint events; Cancel saves the current state so
 // nothing is lost, and Resume continues exactly (optimizer moments, step, data order).
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { tf, type Tensor4D } from '../model/tf';
 import { Adam } from '../model/adam';
@@ -15,6 +14,7 @@ import { readCheckpoint, writeCheckpoint, type LossRecord, type StyleInfo } from
 import { openTrainingImages } from '../io/dataset';
 import { encodeImage, maxSide, readImage } from '../io/image';
 import { readTrainingState, trainingStateFiles, type TrainingStateJson } from '../io/trainingState';
+import { refuseExisting } from '../io/output';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, TrainOptions, TrainResult } from '../protocol/jobs';
@@ -70,12 +70,7 @@ async function prepare(opts: TrainOptions, backend: BackendReport, ctx: JobConte
       state: { hyperparameters: savedHp, dataDir: saved.json.dataDir, dataFiles: saved.json.dataFiles, styleImage: saved.json.styleImage, vggPath: saved.json.vggPath },
     };
   }
-  try {
-    await fs.access(opts.output);
-    throw new StyleTransferError('output-exists', `${opts.output} already exists; choose a new name or resume it`);
-  } catch (e) {
-    if (e instanceof StyleTransferError) throw e;
-  }
+  await refuseExisting(opts.output, 'choose a new name or resume it');
   let hp: TrainingHyperparameters;
   try {
     hp = resolveHyperparameters(opts.preset, opts.overrides ?? {});
