@@ -185,8 +185,6 @@ export type WebviewToHost =
   | { readonly type: 'evaluateStyle'; readonly styleId: string }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string };
 
-export type WebviewMessageType = WebviewToHost['type'];
-
 // ---- validation of webview → host messages -------------------------------------------------
 
 /** Image tokens are minted by the host: `img-<n>`. */

@@ -248,7 +248,6 @@ export interface JobResults {
   initBackend: { readonly name: string; readonly label: string; readonly skipped: readonly { readonly name: string; readonly reason: string }[] };
   checkOnnxProvider: { readonly provider: string; readonly ok: boolean; readonly reason?: string };
 }
-export type JobResult<T extends JobRequest['type']> = JobResults[T];
 
 export interface PretrainedStyleInfo {
   readonly id: string;

@@ -93,11 +93,6 @@ export class StyleStore {
     return this.styles;
   }
 
-  /** The folder where new (trained or imported) styles go: the first user root. */
-  get userRoot(): string | undefined {
-    return this.roots.find((r) => r.kind === 'user')?.dir;
-  }
-
   find(id: string): StyleSummary | undefined {
     return this.styles.find((s) => s.id === id);
   }
