@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { EvaluateFigures, EvaluateResult } from '../protocol/jobs';
-import type { StyleSummary } from '../protocol/styles';
+import { STYLE_FILE, type StyleSummary } from '../protocol/styles';
 import { IMAGE_FILTERS, codeOf, messageOf, pickStyle, type CommandContext } from './context';
 import { ensureVggWeights } from './train';
 
@@ -14,7 +14,7 @@ import { ensureVggWeights } from './train';
 function recordedPainting(ctx: CommandContext, style: StyleSummary): string | undefined {
   let recorded: unknown;
   try {
-    recorded = (JSON.parse(fs.readFileSync(path.join(style.id, 'style.json'), 'utf8')) as { source?: { styleImage?: unknown } }).source?.styleImage;
+    recorded = (JSON.parse(fs.readFileSync(path.join(style.id, STYLE_FILE), 'utf8')) as { source?: { styleImage?: unknown } }).source?.styleImage;
   } catch {
     return undefined;
   }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { StyleSummary } from '../protocol/styles';
+import { STYLE_FILE, type StyleSummary } from '../protocol/styles';
 import { retryWhileBusy } from '../shared/busyRetry';
 import { codeOf, messageOf, pickStyle, type CommandContext } from './context';
 
@@ -105,7 +105,7 @@ export async function renameStyleCommand(ctx: CommandContext, arg?: StyleArg, ne
     validateInput: (v) => !v.trim() ? 'Enter a name.' : v.trim().length > 64 ? 'Use at most 64 characters.' : taken.has(v.trim().toLowerCase()) ? 'Another style has this name.' : undefined,
   });
   if (!name?.trim() || name.trim() === style.name) return false;
-  const file = path.join(style.id, 'style.json');
+  const file = path.join(style.id, STYLE_FILE);
   try {
     const json = JSON.parse(await fsp.readFile(file, 'utf8'));
     json.name = name.trim();
@@ -163,7 +163,7 @@ export async function revealStyleCommand(ctx: CommandContext, arg?: StyleArg): P
     // Remote/web: the OS file manager is not ours to open; show the folder path instead.
     const a = await vscode.window.showInformationMessage(`“${style.name}” is stored in ${style.id}`, 'Copy Path', 'Open style.json');
     if (a === 'Copy Path') await vscode.env.clipboard.writeText(style.id);
-    if (a === 'Open style.json') await vscode.window.showTextDocument(vscode.Uri.file(path.join(style.id, 'style.json')));
+    if (a === 'Open style.json') await vscode.window.showTextDocument(vscode.Uri.file(path.join(style.id, STYLE_FILE)));
   }
 }
 

@@ -10,7 +10,7 @@ import { trainTransformNet, type TrainingData } from '../model/train';
 import { TransformNet } from '../model/transformNet';
 import { Vgg19 } from '../model/vgg';
 import type { FloatImage } from '../model/pixels';
-import { readCheckpoint, writeCheckpoint, type LossRecord, type StyleInfo } from '../io/checkpoint';
+import { THUMBNAIL_FILE, readCheckpoint, writeCheckpoint, type LossRecord, type StyleInfo } from '../io/checkpoint';
 import { openTrainingImages } from '../io/dataset';
 import { encodeImage, maxSide, readImage } from '../io/image';
 import { readTrainingState, trainingStateFiles, type TrainingStateJson } from '../io/trainingState';
@@ -155,10 +155,10 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     let epoch = 0;
     let avgStep = 0;
     const save = async (iteration: number, final: boolean) => {
-      const info = { ...p.info, iteration, epoch, lossHistory: history, thumbnail: 'thumbnail.jpg', backend: backend.name, provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance } };
+      const info = { ...p.info, iteration, epoch, lossHistory: history, thumbnail: THUMBNAIL_FILE, backend: backend.name, provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance } };
       const files = {
         ...trainingStateFiles(hp.architecture, { ...state, formatVersion: 1, iteration, adamStep: 0 }, await p.adam.getState()),
-        'thumbnail.jpg': thumb,
+        [THUMBNAIL_FILE]: thumb,
       };
       await writeCheckpoint(opts.output, info, await p.net.toWeights(), { extraFiles: files });
       savedAt = iteration;
