@@ -18,10 +18,10 @@ import { refuseExisting } from '../io/output';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, TrainOptions, TrainResult } from '../protocol/jobs';
+import { TOOL_VERSION } from '../protocol/version';
 import { initTfjsBackend, type BackendReport } from './backends';
 import { throwIfCancelled, type JobContext } from './stylizeJob';
 
-const TOOL_VERSION = '0.1.0';
 const MAX_LOSS_RECORDS = 2000;
 
 /** Keeps the loss history at most MAX_LOSS_RECORDS long by thinning old entries evenly. */
