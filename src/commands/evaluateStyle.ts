@@ -7,7 +7,10 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { EvaluateFigures, EvaluateResult } from '../protocol/jobs';
 import { STYLE_FILE, type StyleSummary } from '../protocol/styles';
-import { IMAGE_FILTERS, codeOf, messageOf, pickStyle, type CommandContext } from './context';
+import { IMAGE_FILTERS } from '../protocol/fileTypes';
+import { codeOf, messageOf } from '../protocol/errors';
+import { pickStyle } from './pickStyle';
+import type { CommandContext } from '../services/context';
 import { ensureVggWeights } from './train';
 
 /** The painting the style was trained on, when style.json names one that exists here (or a shipped sample of that name). */

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { OptimizeOptions, OptimizeResult } from '../protocol/jobs';
-import { IMAGE_EXTENSIONS, IMAGE_FILTERS, codeOf, isImagePath, messageOf, type CommandContext } from './context';
+import { IMAGE_EXTENSIONS, IMAGE_FILTERS, isImagePath } from '../protocol/fileTypes';
+import { codeOf, messageOf } from '../protocol/errors';
+import type { CommandContext } from '../services/context';
 import { ensureVggWeights, formatEta } from './train';
 import { outputFolderFor } from '../services/settings';
 

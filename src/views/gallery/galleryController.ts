@@ -30,7 +30,9 @@ import type { EncodedImage, ImageSource, OutputFormat, StylizeOptions } from '..
 import type { StyleSummary } from '../../protocol/styles';
 import type { TrainingSnapshot } from '../../services/trainingMonitor';
 import { outputFolderFor } from '../../services/settings';
-import { IMAGE_EXTENSIONS, IMAGE_FILTERS, codeOf, isImagePath, messageOf, type CommandContext } from '../../commands/context';
+import { IMAGE_EXTENSIONS, IMAGE_FILTERS, isImagePath } from '../../protocol/fileTypes';
+import { codeOf, messageOf } from '../../protocol/errors';
+import type { CommandContext } from '../../services/context';
 import { galleryHtml } from './html';
 import { watchWebviewLoad } from './loadWatchdog';
 import { PathGuard, sniffImageType } from './pathGuard';
