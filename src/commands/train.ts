@@ -8,7 +8,7 @@ import type { TrainOptions, TrainingPresetName, TrainResult } from '../protocol/
 import type { StyleSummary } from '../protocol/styles';
 import { isInsideFolder } from '../shared/paths';
 import { BACK, showInput, showPick } from './multiStep';
-import { IMAGE_EXTENSIONS, IMAGE_FILTERS } from '../protocol/fileTypes';
+import { IMAGE_EXTENSION_NAMES, IMAGE_FILTERS } from '../protocol/fileTypes';
 import { codeOf, messageOf } from '../protocol/errors';
 import { newStyleFolder, type CommandContext } from '../services/context';
 
@@ -33,7 +33,7 @@ function short(n: number): string {
 /** Images in the workspace (capped), for the style image step and the data folder step. */
 async function workspaceImages(): Promise<vscode.Uri[]> {
   if (!vscode.workspace.workspaceFolders?.length) return [];
-  return vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
+  return vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSION_NAMES.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
 }
 
 function samplesDir(ctx: CommandContext): string {
