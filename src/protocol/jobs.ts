@@ -9,6 +9,7 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['same', 'png', 'jpeg', '
 export type StylizeRuntime = 'auto' | 'onnx' | 'tfjs';
 export type StylizePrecision = 'auto' | 'fp32' | 'int8' | 'reference';
 export type ColorMode = 'none' | 'luminance' | 'histogram';
+export const COLOR_MODES: readonly ColorMode[] = ['none', 'luminance', 'histogram'];
 export type TrainingPresetName = 'quick' | 'standard' | 'paper';
 export const TRAINING_PRESETS: readonly TrainingPresetName[] = ['quick', 'standard', 'paper'];
 
@@ -385,7 +386,7 @@ const object = (required: Readonly<Record<string, Check>>, optional: Readonly<Re
 };
 
 const STYLIZE_OPTIONS = object({}, {
-  outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, strength: isNumber, colorMode: oneOf(['none', 'luminance', 'histogram']),
+  outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, strength: isNumber, colorMode: oneOf(COLOR_MODES),
   scale: isNumber, blend: arrayOf(object({ style: isAbsolutePath, weight: isNumber })), blendMode: oneOf(['outputs', 'norm']),
   runtime: oneOf(['auto', 'onnx', 'tfjs']), tileSize: isNumber, tileStats: oneOf(['auto', 'sampled', 'downscaled']),
 });

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { OUTPUT_FORMATS, TRAINING_BACKENDS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
+import { COLOR_MODES, OUTPUT_FORMATS, TRAINING_BACKENDS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
 import { expandFolderSetting } from '../shared/paths';
 
 const SECTION = 'fastStyleTransfer';
@@ -38,7 +38,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     outputFormat: oneOf(get('outputFormat'), OUTPUT_FORMATS, 'same'),
     openResult: flag(get('openResult'), true),
     strength: Math.min(1, Math.max(0, number(get('strength'), 1))),
-    preserveColors: oneOf<ColorMode>(get('preserveColors'), ['none', 'luminance', 'histogram'], 'none'),
+    preserveColors: oneOf<ColorMode>(get('preserveColors'), COLOR_MODES, 'none'),
     stylizeRuntime: oneOf<StylizeRuntime>(get('stylizeRuntime'), ['auto', 'onnx', 'tfjs'], 'auto'),
     stylizePrecision: oneOf<StylizePrecision>(get('stylizePrecision'), ['auto', 'fp32', 'int8', 'reference'], 'auto'),
     trainingBackend: oneOf<EngineSettings['trainingBackend']>(get('trainingBackend'), TRAINING_BACKENDS, 'auto'),
