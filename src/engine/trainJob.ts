@@ -157,7 +157,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     const save = async (iteration: number, final: boolean) => {
       const info = { ...p.info, iteration, epoch, lossHistory: history, thumbnail: THUMBNAIL_FILE, backend: backend.name, provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance } };
       const files = {
-        ...trainingStateFiles(hp.architecture, { ...state, formatVersion: 1, iteration, adamStep: 0 }, await p.adam.getState()),
+        ...trainingStateFiles(hp.architecture, { ...state, iteration }, await p.adam.getState()),
         [THUMBNAIL_FILE]: thumb,
       };
       await writeCheckpoint(opts.output, info, await p.net.toWeights(), { extraFiles: files });

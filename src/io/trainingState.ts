@@ -37,7 +37,8 @@ export function encodeOptimizerState(arch: TransformNetArchitecture, state: Adam
   return Buffer.concat(parts);
 }
 
-export function trainingStateFiles(arch: TransformNetArchitecture, json: TrainingStateJson, state: AdamState): Record<string, Uint8Array | string> {
+/** The resume files of a checkpoint; the state's format version and Adam's step are filled in here. */
+export function trainingStateFiles(arch: TransformNetArchitecture, json: Omit<TrainingStateJson, 'formatVersion' | 'adamStep'>, state: AdamState): Record<string, Uint8Array | string> {
   return {
     [TRAINING_STATE_FILE]: JSON.stringify({ ...json, formatVersion: STATE_VERSION, adamStep: state.step }, null, 2),
     [OPTIMIZER_FILE]: encodeOptimizerState(arch, state),
