@@ -4,9 +4,10 @@
 import { paramSpecs, sizeOfShape, type TransformNetArchitecture } from '../model/architecture';
 import type { AdamState } from '../model/adam';
 import { StyleTransferError } from '../protocol/errors';
+import { TRAINING_STATE_FILE } from '../protocol/styles';
 import { MAX_BLOB_BYTES, MAX_JSON_BYTES, fileErrorCode, fileErrorText, readFileInFolder } from './fileAccess';
 
-export const TRAINING_STATE_FILE = 'training-state.json';
+export { TRAINING_STATE_FILE };
 export const OPTIMIZER_FILE = 'optimizer.bin';
 const STATE_VERSION = 1;
 

@@ -10,6 +10,8 @@ export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
 export const STYLE_FILE = 'style.json';
 export const THUMBNAIL_FILE = 'thumbnail.jpg';
+/** Present when the style can be resumed (io/trainingState.ts). */
+export const TRAINING_STATE_FILE = 'training-state.json';
 
 export type StyleOrigin = 'bundled' | 'trained' | 'imported';
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { LossValues } from '../protocol/jobs';
-import { CHECKPOINT_FORMAT_VERSION, STYLE_FILE, THUMBNAIL_FILE, type StyleOrigin, type StyleSummary } from '../protocol/styles';
+import { CHECKPOINT_FORMAT_VERSION, STYLE_FILE, THUMBNAIL_FILE, TRAINING_STATE_FILE, type StyleOrigin, type StyleSummary } from '../protocol/styles';
 
 export interface StyleRoot {
   readonly dir: string;
@@ -64,7 +64,7 @@ export async function readStyleSummary(dir: string, root: StyleRoot): Promise<St
     createdAt: typeof o.createdAt === 'string' ? o.createdAt : undefined,
     updatedAt: typeof o.updatedAt === 'string' ? o.updatedAt : undefined,
     thumbnail: isFile(thumb) ? thumb : undefined,
-    resumable: root.kind === 'user' && fs.existsSync(path.join(dir, 'training-state.json')),
+    resumable: root.kind === 'user' && fs.existsSync(path.join(dir, TRAINING_STATE_FILE)),
     architecture: arch && Array.isArray(arch.filters) ? { filters: arch.filters, residualBlocks: arch.residualBlocks } : undefined,
     preset: typeof (o.hyperparameters as { preset?: unknown } | undefined)?.preset === 'string' ? (o.hyperparameters as { preset: string }).preset : undefined,
     error: version > CHECKPOINT_FORMAT_VERSION ? `made by a newer version of Fast Style Transfer (format ${version}); update the extension` : undefined,
