@@ -5,7 +5,7 @@ import { OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TRAINING_BACKENDS, type Optimize
 import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from '../../engine/optimizeJob';
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../../model/optimize';
 import { formatDuration, longJobSettings, runLongJob } from '../longJob';
-import { badInput, choice, layerList, numberOpt, out, required, str, warn, type Command } from '../options';
+import { badInput, choice, integerOpt, layerList, numberOpt, out, required, str, warn, type Command } from '../options';
 
 export const optimizeCommand: Command = {
   name: 'optimize',
@@ -45,13 +45,8 @@ export const optimizeCommand: Command = {
   ],
   async run(v, pos) {
     if (pos.length !== 1) throw badInput('give exactly one image');
-    const intOpt = (name: string, min: number, max: number) => {
-      const n = numberOpt(v, name, min, max);
-      if (n !== undefined && !Number.isInteger(n)) throw badInput(`--${name} must be a whole number, got "${str(v, name)}"`);
-      return n;
-    };
     const backend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
-    const logEvery = intOpt('log-every', 1, 1e9) ?? 10;
+    const logEvery = integerOpt(v, 'log-every', 1, 1e9) ?? 10;
     const previewDir = str(v, 'preview-dir');
     const styleLayers = layerList(v, 'style-layers');
     const options: OptimizeOptions = {
@@ -60,11 +55,11 @@ export const optimizeCommand: Command = {
       vggPath: path.resolve(required(v, 'vgg')),
       outDir: str(v, 'output') ? path.resolve(str(v, 'output')!) : undefined,
       format: choice<OutputFormat>(v, 'format', OUTPUT_FORMATS),
-      quality: intOpt('quality', 1, 100),
-      size: intOpt('size', 1, 1e6),
-      maxSize: intOpt('max-size', 1, 1e6),
-      styleSize: intOpt('style-size', 1, 1e6),
-      steps: intOpt('steps', 1, 1e9),
+      quality: integerOpt(v, 'quality', 1, 100),
+      size: integerOpt(v, 'size', 1, 1e6),
+      maxSize: integerOpt(v, 'max-size', 1, 1e6),
+      styleSize: integerOpt(v, 'style-size', 1, 1e6),
+      steps: integerOpt(v, 'steps', 1, 1e9),
       method: choice(v, 'method', OPTIMIZE_METHOD_NAMES),
       learningRate: numberOpt(v, 'learning-rate', 0, 1e6),
       contentWeight: numberOpt(v, 'content-weight', 0, 1e12),
@@ -73,8 +68,8 @@ export const optimizeCommand: Command = {
       contentLayer: str(v, 'content-layer')?.trim(),
       styleLayers,
       init: choice(v, 'init', ['content', 'noise'] as const),
-      seed: intOpt('seed', 0, 2 ** 32 - 1),
-      previewEvery: previewDir ? (intOpt('preview-every', 1, 1e9) ?? 10) : 0,
+      seed: integerOpt(v, 'seed', 0, 2 ** 32 - 1),
+      previewEvery: previewDir ? (integerOpt(v, 'preview-every', 1, 1e9) ?? 10) : 0,
       saveOnCancel: v['save-on-cancel'] === true,
     };
     resolveOptimizeOptions(options); // every bad value fails here, before any slow loading
