@@ -8,6 +8,12 @@ const restrict = (message, groups) => ({
   'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }],
 });
 const layer = (name) => [`**/${name}`, `**/${name}/**`];
+/** Several groups, each with its own message. */
+const restrictAll = (rules) => ({
+  'no-restricted-imports': ['error', { patterns: rules.map(([message, group]) => ({ group, message })) }],
+});
+const hostRule = ['the extension host never loads tfjs, ONNX Runtime, sharp or engine code: talk to the worker through src/protocol (DESIGN §2–3)',
+  [...heavy, ...layer('model'), ...layer('io'), ...layer('engine'), ...layer('cli')]];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test/**', 'test-results/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -55,9 +61,20 @@ export default tseslint.config(
   },
   {
     files: ['src/extension.ts', 'src/commands/**/*.ts', 'src/views/**/*.ts', 'src/services/**/*.ts'],
-    rules: restrict('the extension host never loads tfjs, ONNX Runtime, sharp or engine code: talk to the worker through src/protocol (DESIGN §2–3)', [
-      ...heavy, ...layer('model'), ...layer('io'), ...layer('engine'), ...layer('cli'),
-    ]),
+    rules: restrictAll([hostRule]),
+  },
+  // Later entries replace the rule for their files, so each repeats the host's restriction.
+  {
+    files: ['src/views/**/*.ts'],
+    rules: restrictAll([hostRule, ['views never import commands: what both need lives in src/services (the command context) or src/protocol (DESIGN §3)', layer('commands')]]),
+  },
+  {
+    files: ['src/commands/**/*.ts'],
+    rules: restrictAll([hostRule, ['commands never import views: they reach the status bar and the gallery through the command context in src/services (DESIGN §3)', layer('views')]]),
+  },
+  {
+    files: ['src/services/**/*.ts'],
+    rules: restrictAll([hostRule, ['services serve commands and views and import neither (DESIGN §3)', [...layer('commands'), ...layer('views')]]]),
   },
   {
     files: ['src/shared/**/*.ts'],

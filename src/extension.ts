@@ -11,7 +11,7 @@ import { TrainingMonitor } from './services/trainingMonitor';
 import { StatusBar } from './views/statusBar';
 import { StylesTreeProvider } from './views/stylesTree';
 import { GALLERY_VIEW_ID, GalleryController } from './views/gallery/galleryController';
-import type { CommandContext } from './commands/context';
+import type { CommandContext } from './services/context';
 import { stylizeCommand, stylizeWithStyleCommand } from './commands/stylize';
 import { stylizeAnyImageCommand } from './commands/stylizeAnyImage';
 import { setUpGpuCommand } from './commands/setUpGpu';

@@ -1,15 +1,15 @@
 // `fst`: the engine without VS Code. Each command prints one line per result, a one-line
 // error and a non-zero exit code on bad input, and has --help.
 import { StyleTransferError, toErrorInfo } from '../protocol/errors';
-import { commands, type Command } from './subcommands';
+import { commands } from './commands';
+import type { Command } from './options';
 import { parseCommandArgs, printable } from './args';
 import { allowThreadedWasm } from '../engine/backends';
 import { turnOffThirdPartyTelemetry } from '../protocol/telemetry';
+import { TOOL_VERSION } from '../protocol/version';
 
 // Before anything can load ONNX Runtime (it reads the variable once, when it initialises).
 turnOffThirdPartyTelemetry();
-
-const VERSION = '0.1.0';
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-v') {
-    console.log(VERSION);
+    console.log(TOOL_VERSION);
     return 0;
   }
   const command = commands.find((c) => c.name === name);

@@ -6,15 +6,18 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { EvaluateFigures, EvaluateResult } from '../protocol/jobs';
-import type { StyleSummary } from '../protocol/styles';
-import { IMAGE_FILTERS, codeOf, messageOf, pickStyle, type CommandContext } from './context';
+import { STYLE_FILE, type StyleSummary } from '../protocol/styles';
+import { IMAGE_FILTERS } from '../protocol/fileTypes';
+import { codeOf, messageOf } from '../protocol/errors';
+import { pickStyle } from './pickStyle';
+import type { CommandContext } from '../services/context';
 import { ensureVggWeights } from './train';
 
 /** The painting the style was trained on, when style.json names one that exists here (or a shipped sample of that name). */
 function recordedPainting(ctx: CommandContext, style: StyleSummary): string | undefined {
   let recorded: unknown;
   try {
-    recorded = (JSON.parse(fs.readFileSync(path.join(style.id, 'style.json'), 'utf8')) as { source?: { styleImage?: unknown } }).source?.styleImage;
+    recorded = (JSON.parse(fs.readFileSync(path.join(style.id, STYLE_FILE), 'utf8')) as { source?: { styleImage?: unknown } }).source?.styleImage;
   } catch {
     return undefined;
   }

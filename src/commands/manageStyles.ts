@@ -1,12 +1,13 @@
 // Style management: import (ml5 folders or our checkpoints), download pretrained styles,
 // rename, delete (with confirmation), reveal, export to ONNX.
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { StyleSummary } from '../protocol/styles';
+import { STYLE_FILE, type StyleSummary } from '../protocol/styles';
 import { retryWhileBusy } from '../shared/busyRetry';
-import { codeOf, messageOf, pickStyle, type CommandContext } from './context';
+import { codeOf, messageOf } from '../protocol/errors';
+import { pickStyle } from './pickStyle';
+import { newStyleFolder, type CommandContext } from '../services/context';
 
 type StyleArg = string | { style?: StyleSummary } | undefined;
 
@@ -16,24 +17,13 @@ async function resolveStyle(ctx: CommandContext, arg: StyleArg, title: string): 
   return id ? ctx.store.find(id) : pickStyle(ctx, title);
 }
 
-function userStylesRoot(ctx: CommandContext): string {
-  return ctx.settings().stylesFolder || path.join(ctx.storageDir, 'styles');
-}
-
-function freeFolder(root: string, name: string): string {
-  const base = name.normalize('NFC').replace(/[<>:"/\\|?*\u0000-\u001f\s]+/g, '-').replace(/^[.-]+|[.-]+$/g, '').slice(0, 64) || 'style';
-  let dir = path.join(root, base);
-  for (let i = 2; fs.existsSync(dir); i++) dir = path.join(root, `${base}-${i}`);
-  return dir;
-}
-
 export async function importStyleCommand(ctx: CommandContext, folder?: vscode.Uri): Promise<string | undefined> {
   const picked = folder ? [folder] : await vscode.window.showOpenDialog({
     canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'Import a style: an ml5 / deeplearn.js model folder (manifest.json + Variable files) or a style checkpoint folder', openLabel: 'Import',
   });
   if (!picked?.length) return undefined;
   const source = picked[0].fsPath;
-  const target = freeFolder(userStylesRoot(ctx), path.basename(source));
+  const target = newStyleFolder(ctx, path.basename(source));
   try {
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Importing ${path.basename(source)}…` }, () =>
       ctx.engine.request({ type: 'import', source, target }));
@@ -59,7 +49,7 @@ export async function downloadPretrainedCommand(ctx: CommandContext, ids?: strin
   }
   const done: string[] = [];
   for (const a of chosen) {
-    const target = freeFolder(userStylesRoot(ctx), a.id);
+    const target = newStyleFolder(ctx, a.id);
     try {
       const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Downloading “${a.title}”`, cancellable: true }, (progress, token) => {
         const controller = new AbortController();
@@ -105,7 +95,7 @@ export async function renameStyleCommand(ctx: CommandContext, arg?: StyleArg, ne
     validateInput: (v) => !v.trim() ? 'Enter a name.' : v.trim().length > 64 ? 'Use at most 64 characters.' : taken.has(v.trim().toLowerCase()) ? 'Another style has this name.' : undefined,
   });
   if (!name?.trim() || name.trim() === style.name) return false;
-  const file = path.join(style.id, 'style.json');
+  const file = path.join(style.id, STYLE_FILE);
   try {
     const json = JSON.parse(await fsp.readFile(file, 'utf8'));
     json.name = name.trim();
@@ -163,7 +153,7 @@ export async function revealStyleCommand(ctx: CommandContext, arg?: StyleArg): P
     // Remote/web: the OS file manager is not ours to open; show the folder path instead.
     const a = await vscode.window.showInformationMessage(`“${style.name}” is stored in ${style.id}`, 'Copy Path', 'Open style.json');
     if (a === 'Copy Path') await vscode.env.clipboard.writeText(style.id);
-    if (a === 'Open style.json') await vscode.window.showTextDocument(vscode.Uri.file(path.join(style.id, 'style.json')));
+    if (a === 'Open style.json') await vscode.window.showTextDocument(vscode.Uri.file(path.join(style.id, STYLE_FILE)));
   }
 }
 

@@ -5,7 +5,8 @@
 // check that it loads.
 import * as vscode from 'vscode';
 import type { GpuTarget, PrerequisiteCheckInfo } from '../protocol/jobs';
-import { codeOf, messageOf, type CommandContext } from './context';
+import { codeOf, messageOf } from '../protocol/errors';
+import type { CommandContext } from '../services/context';
 
 const TITLE = 'Set Up GPU Acceleration';
 

@@ -6,7 +6,10 @@ import * as vscode from 'vscode';
 import type { StylizeResult } from '../protocol/jobs';
 import type { StyleSummary } from '../protocol/styles';
 import { outputFolderFor } from '../services/settings';
-import { IMAGE_FILTERS, codeOf, isImagePath, messageOf, pickStyle, type CommandContext } from './context';
+import { IMAGE_FILTERS, isImagePath } from '../protocol/fileTypes';
+import { codeOf, messageOf } from '../protocol/errors';
+import { pickStyle } from './pickStyle';
+import type { CommandContext } from '../services/context';
 
 /** The image shown in the active editor tab (the built-in image preview), if any. */
 function activeImage(): vscode.Uri | undefined {

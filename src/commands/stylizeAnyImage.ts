@@ -5,14 +5,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { OptimizeOptions, OptimizeResult } from '../protocol/jobs';
-import { IMAGE_EXTENSIONS, IMAGE_FILTERS, codeOf, isImagePath, messageOf, type CommandContext } from './context';
+import { IMAGE_EXTENSION_NAMES, IMAGE_FILTERS, isImagePath } from '../protocol/fileTypes';
+import { codeOf, messageOf } from '../protocol/errors';
+import type { CommandContext } from '../services/context';
 import { ensureVggWeights, formatEta } from './train';
 import { outputFolderFor } from '../services/settings';
 
 async function pickImage(title: string, placeholder: string, sample?: { label: string; file: string }): Promise<string | undefined> {
   type I = vscode.QuickPickItem & { file?: string; browse?: boolean };
   const found = vscode.workspace.workspaceFolders?.length
-    ? await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 500)
+    ? await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSION_NAMES.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 500)
     : [];
   const items: I[] = [
     { label: '$(folder-opened) Choose an image file…', browse: true },

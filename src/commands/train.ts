@@ -8,7 +8,9 @@ import type { TrainOptions, TrainingPresetName, TrainResult } from '../protocol/
 import type { StyleSummary } from '../protocol/styles';
 import { isInsideFolder } from '../shared/paths';
 import { BACK, showInput, showPick } from './multiStep';
-import { IMAGE_EXTENSIONS, IMAGE_FILTERS, codeOf, messageOf, type CommandContext } from './context';
+import { IMAGE_EXTENSION_NAMES, IMAGE_FILTERS } from '../protocol/fileTypes';
+import { codeOf, messageOf } from '../protocol/errors';
+import { newStyleFolder, type CommandContext } from '../services/context';
 
 const TITLE = 'Train a Style';
 const PRESET_INFO: Record<TrainingPresetName, { label: string; detail: string }> = {
@@ -31,7 +33,7 @@ function short(n: number): string {
 /** Images in the workspace (capped), for the style image step and the data folder step. */
 async function workspaceImages(): Promise<vscode.Uri[]> {
   if (!vscode.workspace.workspaceFolders?.length) return [];
-  return vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
+  return vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSION_NAMES.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
 }
 
 function samplesDir(ctx: CommandContext): string {
@@ -182,15 +184,6 @@ function insideWorkspace(p: string): boolean {
   return (vscode.workspace.workspaceFolders ?? []).some((f) => isInsideFolder(p, f.uri.fsPath, path));
 }
 
-/** Where a new style's checkpoint goes: the styles folder setting, else the extension's storage. */
-function newCheckpointDir(ctx: CommandContext, name: string): string {
-  const root = ctx.settings().stylesFolder || path.join(ctx.storageDir, 'styles');
-  const base = name.normalize('NFC').replace(/[<>:"/\\|?*\u0000-\u001f\s]+/g, '-').replace(/^[.-]+|[.-]+$/g, '').slice(0, 64) || 'style';
-  let dir = path.join(root, base);
-  for (let i = 2; fs.existsSync(dir); i++) dir = path.join(root, `${base}-${i}`);
-  return dir;
-}
-
 export async function trainCommand(ctx: CommandContext, preset?: Partial<TrainChoices> & { overrides?: Record<string, unknown> }): Promise<TrainResult | undefined> {
   if (ctx.training.running) {
     void vscode.window.showWarningMessage(`“${ctx.training.current?.name}” is still training; wait for it or cancel it first.`);
@@ -205,7 +198,7 @@ export async function trainCommand(ctx: CommandContext, preset?: Partial<TrainCh
   }
   const vggPath = await ensureVggWeights(ctx);
   if (!vggPath) return undefined;
-  const output = newCheckpointDir(ctx, choices.name);
+  const output = newStyleFolder(ctx, choices.name);
   return runTraining(ctx, choices.name, {
     styleImage: choices.styleImage, dataDir: choices.dataDir, output, name: choices.name, preset: choices.preset, vggPath, overrides: preset?.overrides,
   });

@@ -12,7 +12,7 @@ import { blobShare } from '../model/blobs';
 import { toBytes, type RgbBytes } from '../model/pixels';
 import { maxSide, readImage8, type DecodedImage8 } from '../io/image';
 import { composeContactSheet } from '../io/contactSheet';
-import { writeImageFile } from '../io/output';
+import { refuseExisting, writeImageFile } from '../io/output';
 import { formatFromExtension } from '../io/formats';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
@@ -59,7 +59,7 @@ async function resolve(o: EvaluateOptions) {
   if (!Number.isInteger(side) || side < 16 || side > 8192) throw bad(`maxSide must be a whole number from 16 to 8192, got ${side}`);
   if (o.sheet !== undefined) {
     if (!formatFromExtension(o.sheet)) throw bad(`cannot tell the sheet's image format from ${path.basename(o.sheet)}; use .png`);
-    if (await exists(o.sheet)) throw new StyleTransferError('output-exists', `${o.sheet} already exists; not overwriting it`);
+    await refuseExisting(o.sheet);
     if (!(await exists(path.dirname(o.sheet)))) throw new StyleTransferError('not-found', `the folder of ${o.sheet} does not exist`);
   }
   return { side, sheet: o.sheet };

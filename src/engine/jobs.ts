@@ -1,10 +1,7 @@
 // Runs one protocol job inside the engine (worker thread or CLI): the single dispatch point
 // from JobRequest to the engine functions.
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { decodeImage, encodeImage, maxSide, readImage, resizeImage } from '../io/image';
-import { isCheckpointFolder, readCheckpoint, writeCheckpoint } from '../io/checkpoint';
-import { readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, JobRequest, JobResults, EncodedImage } from '../protocol/jobs';
 import { currentTfjsBackend, initTfjsBackend, tfjsBackendFor } from './backends';
@@ -19,11 +16,11 @@ import { withBlend } from './blend';
 import { trainStyle } from './trainJob';
 import { downloadPretrained, listPretrainedStyles } from './pretrained';
 import { downloadVgg19 } from '../io/download';
-import { writeFileAtomic } from '../io/output';
-import { MAX_THUMBNAIL_BYTES, readFileInFolder } from '../io/fileAccess';
 import { exportTransformNetToOnnx } from '../model/onnxExport';
 import { optimizeWithImage } from './optimizeJob';
 import { evaluateStyles } from './evaluateJob';
+import { exportOnnx } from './exportJob';
+import { importStyle } from './importJob';
 
 let engine: { key: string; engine: StylizeEngine } | undefined;
 
@@ -43,37 +40,6 @@ async function stylizeEngineFor(settings: EngineSettings, runtimeOverride?: stri
 async function encodePng(width: number, height: number, rgb: Float32Array, alpha?: Uint8Array): Promise<EncodedImage> {
   const bytes = await encodeImage({ width, height, rgb, alpha }, 'png');
   return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), mime: 'image/png', width, height };
-}
-
-async function importStyle(source: string, target: string, name?: string, origin = path.resolve(source)): Promise<JobResults['import']> {
-  try {
-    await fs.access(target);
-    throw new StyleTransferError('output-exists', `${target} already exists; choose a new folder`);
-  } catch (e) {
-    if (e instanceof StyleTransferError) throw e;
-  }
-  const now = new Date().toISOString();
-  if (await isCheckpointFolder(source)) {
-    const ck = await readCheckpoint(source);
-    const finalName = name ?? ck.info.name;
-    await writeCheckpoint(target, { ...ck.info, name: finalName, source: { kind: 'imported', from: origin, format: 'checkpoint' }, updatedAt: now }, ck.weights, {
-      extraFiles: await thumbnailOf(source),
-    });
-    return { checkpoint: target, name: finalName };
-  }
-  const { arch, weights } = await readMl5Folder(source);
-  const finalName = name ?? path.basename(path.resolve(source));
-  await writeCheckpoint(target, { name: finalName, architecture: arch, source: { kind: 'imported', from: origin, format: 'ml5' }, iteration: 0, createdAt: now, updatedAt: now }, weights);
-  return { checkpoint: target, name: finalName };
-}
-
-async function thumbnailOf(dir: string): Promise<Record<string, Uint8Array>> {
-  try {
-    // Through the file-access layer: an imported folder's thumbnail may be a link out of it, or a FIFO.
-    return { 'thumbnail.jpg': await readFileInFolder(dir, 'thumbnail.jpg', MAX_THUMBNAIL_BYTES) };
-  } catch {
-    return {};
-  }
 }
 
 /** Runs `job`; the result type follows the job type. */
@@ -132,15 +98,8 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
         await fs.rm(dir, { recursive: true, force: true });
       }
     }
-    case 'exportOnnx': {
-      // A self-contained model (pads and crops inside the graph) for use outside this tool.
-      const style = await loadStyle(j.style);
-      const bytes = exportTransformNetToOnnx(style.arch, style.weights, {
-        selfContained: true, weightsSha256: style.hash, graphName: style.name, metadata: { 'fst.style_name': style.name },
-      });
-      await writeFileAtomic(j.target, bytes, { overwrite: true });
-      return { path: j.target };
-    }
+    case 'exportOnnx':
+      return exportOnnx(await loadStyle(j.style), j.target, { overwrite: true });
     case 'checkGpu':
       return { checks: await checkGpuPrerequisites(j.target) };
     case 'setUpGpu': {

@@ -25,7 +25,7 @@ import { loadOnnxRuntime, padToChw } from './onnxRunner';
 export type OnnxPrecision = 'fp32' | 'int8';
 /** 'auto' = 'fp32' (see above); 'int8' when asked and within INT8_MIN_PSNR_DB; 'reference': the core export. */
 export type { StylizePrecision };
-export const STYLIZE_PRECISIONS: readonly StylizePrecision[] = ['auto', 'fp32', 'int8', 'reference'];
+export { STYLIZE_PRECISIONS } from '../protocol/jobs';
 
 /** The int8 model must reproduce the fp32 output to at least this PSNR on every validation photo. */
 export const INT8_MIN_PSNR_DB = 40;

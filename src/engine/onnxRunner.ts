@@ -441,8 +441,3 @@ export async function releaseOnnxSessions(modelPath?: string): Promise<void> {
   for (const c of drop) sessionCache.splice(sessionCache.indexOf(c), 1);
   await Promise.all(drop.map((c) => c.session.then((s) => s.release(), () => undefined)));
 }
-
-/** Providers that failed to start in this process (for diagnostics and `fst bench`). */
-export function failedOnnxProviders(): ReadonlyMap<OnnxProvider, string> {
-  return failedProviders;
-}

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TransformNetArchitecture, WeightMap } from '../model/architecture';
-import { isCheckpointFolder, readCheckpoint, recoverInterruptedSwap, type StyleInfo } from '../io/checkpoint';
+import { MODEL_FILE, STYLE_FILE, WEIGHTS_FILE, isCheckpointFolder, readCheckpoint, recoverInterruptedSwap, type StyleInfo } from '../io/checkpoint';
 import { isMl5Folder, readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 
@@ -55,7 +55,7 @@ export async function loadStyle(ref: string): Promise<LoadedStyle> {
   }
   if (!st.isDirectory()) throw new StyleTransferError('bad-checkpoint', `style ${ref} is a file; expected a checkpoint folder or an ml5 model folder`);
   const checkpoint = await isCheckpointFolder(dir);
-  const stamp = await stampOf(dir, checkpoint ? ['style.json', 'model.json', 'weights.bin'] : ['manifest.json']);
+  const stamp = await stampOf(dir, checkpoint ? [STYLE_FILE, MODEL_FILE, WEIGHTS_FILE] : ['manifest.json']);
   const hit = cache.get(dir);
   if (hit && hit.stamp === stamp) return hit.style;
   let style: LoadedStyle;

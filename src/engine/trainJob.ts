@@ -1,7 +1,6 @@
 // The "train a style" job: VGG weights + style image + training images → a checkpoint,
 // streaming losses, previews and checkpoint events; Cancel saves the current state so
 // nothing is lost, and Resume continues exactly (optimizer moments, step, data order).
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { tf, type Tensor4D } from '../model/tf';
 import { Adam } from '../model/adam';
@@ -11,18 +10,19 @@ import { trainTransformNet, type TrainingData, type TrainingStepper } from '../m
 import { TransformNet } from '../model/transformNet';
 import { Vgg19 } from '../model/vgg';
 import type { FloatImage } from '../model/pixels';
-import { readCheckpoint, writeCheckpoint, type LossRecord, type StyleInfo } from '../io/checkpoint';
+import { THUMBNAIL_FILE, readCheckpoint, writeCheckpoint, type LossRecord, type StyleInfo } from '../io/checkpoint';
 import { openTrainingImages } from '../io/dataset';
 import { encodeImage, maxSide, readImage } from '../io/image';
 import { readTrainingState, trainingStateFiles, type TrainingStateJson } from '../io/trainingState';
+import { refuseExisting } from '../io/output';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, TrainOptions, TrainResult } from '../protocol/jobs';
+import { TOOL_VERSION } from '../protocol/version';
 import { initTfjsBackend, tfjsBackendFor, type BackendReport } from './backends';
 import { OnnxTrainer, onnxStepper } from './onnxTrainer';
 import { throwIfCancelled, type JobContext } from './stylizeJob';
 
-const TOOL_VERSION = '0.1.0';
 const MAX_LOSS_RECORDS = 2000;
 
 /** Keeps the loss history at most MAX_LOSS_RECORDS long by thinning old entries evenly. */
@@ -77,12 +77,7 @@ async function prepare(opts: TrainOptions, backend: TrainingBackendUsed, ctx: Jo
       state: { hyperparameters: savedHp, dataDir: saved.json.dataDir, dataFiles: saved.json.dataFiles, styleImage: saved.json.styleImage, vggPath: saved.json.vggPath },
     };
   }
-  try {
-    await fs.access(opts.output);
-    throw new StyleTransferError('output-exists', `${opts.output} already exists; choose a new name or resume it`);
-  } catch (e) {
-    if (e instanceof StyleTransferError) throw e;
-  }
+  await refuseExisting(opts.output, 'choose a new name or resume it');
   let hp: TrainingHyperparameters;
   try {
     hp = resolveHyperparameters(opts.preset, opts.overrides ?? {});
@@ -171,10 +166,10 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
     let epoch = 0;
     let avgStep = 0;
     const save = async (iteration: number, final: boolean) => {
-      const info = { ...p.info, iteration, epoch, lossHistory: history, thumbnail: 'thumbnail.jpg', backend: backend.name, provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance } };
+      const info = { ...p.info, iteration, epoch, lossHistory: history, thumbnail: THUMBNAIL_FILE, backend: backend.name, provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance } };
       const files = {
-        ...trainingStateFiles(hp.architecture, { ...state, formatVersion: 1, iteration, adamStep: 0 }, await p.adam.getState()),
-        'thumbnail.jpg': thumb,
+        ...trainingStateFiles(hp.architecture, { ...state, iteration }, await p.adam.getState()),
+        [THUMBNAIL_FILE]: thumb,
       };
       await writeCheckpoint(opts.output, info, await p.net.toWeights(), { extraFiles: files });
       savedAt = iteration;

@@ -20,12 +20,9 @@ import { StyleTransferError } from '../protocol/errors';
 import { decodeFloat16, encodeFloat16 } from './float16';
 import { MAX_BLOB_BYTES, MAX_JSON_BYTES, fileErrorCode, fileErrorText, readFileInFolder } from './fileAccess';
 
-export const CHECKPOINT_FORMAT = 'fast-style-transfer/transform-net';
-export const CHECKPOINT_FORMAT_VERSION = 1;
-export const MODEL_FILE = 'model.json';
-export const WEIGHTS_FILE = 'weights.bin';
-export const STYLE_FILE = 'style.json';
-export const THUMBNAIL_FILE = 'thumbnail.jpg';
+import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, MODEL_FILE, STYLE_FILE, WEIGHTS_FILE } from '../protocol/styles';
+
+export { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, MODEL_FILE, STYLE_FILE, THUMBNAIL_FILE, WEIGHTS_FILE } from '../protocol/styles';
 
 export interface LossRecord {
   readonly iteration: number;

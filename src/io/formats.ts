@@ -1,6 +1,7 @@
 // Image formats the project reads and writes, and how file extensions map to them. No sharp
 // here, so path logic (output names, format from extension) stays cheap to import.
 import path from 'node:path';
+import { EXTENSION_FORMAT } from '../protocol/fileTypes';
 
 /** Formats we can write (and read). */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff' | 'gif';
@@ -10,31 +11,8 @@ export type InputFormat = ImageFormat | 'heif';
 
 export const IMAGE_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp', 'avif', 'tiff', 'gif'];
 
-/** Canonical extension written when the format changes or the input's extension is unusable. */
-export const FORMAT_EXTENSION: Readonly<Record<ImageFormat, string>> = {
-  png: '.png',
-  jpeg: '.jpg',
-  webp: '.webp',
-  avif: '.avif',
-  tiff: '.tif',
-  gif: '.gif',
-};
-
-const EXTENSION_FORMAT: Readonly<Record<string, ImageFormat>> = {
-  '.png': 'png',
-  '.jpg': 'jpeg',
-  '.jpeg': 'jpeg',
-  '.jpe': 'jpeg',
-  '.jfif': 'jpeg',
-  '.webp': 'webp',
-  '.avif': 'avif',
-  '.tif': 'tiff',
-  '.tiff': 'tiff',
-  '.gif': 'gif',
-};
-
-/** Extensions an image picker or a folder scan should offer (readable formats). */
-export const IMAGE_EXTENSIONS: readonly string[] = [...Object.keys(EXTENSION_FORMAT), '.heic', '.heif'];
+// The extension lists are the protocol's (the editor offers the same files the engine reads).
+export { FORMAT_EXTENSION, IMAGE_EXTENSIONS } from '../protocol/fileTypes';
 
 /** The writable format a file name's extension names, case-insensitively; undefined if none. */
 export function formatFromExtension(file: string): ImageFormat | undefined {

@@ -198,6 +198,20 @@ async function moveNoClobber(tmp: string, target: string): Promise<void> {
   await removeQuietly(tmp);
 }
 
+/**
+ * Refuses a target that is already there (a dangling link counts as absent, as before):
+ * one 'output-exists' error, `<target> already exists; <advice>`. Writers that create their
+ * output all at once (checkpoints, ONNX files) check this first, before any slow work.
+ */
+export async function refuseExisting(target: string, advice = 'not overwriting it'): Promise<void> {
+  try {
+    await fs.access(target);
+  } catch {
+    return;
+  }
+  throw new StyleTransferError('output-exists', `${target} already exists; ${advice}`);
+}
+
 export interface WriteOptions {
   /** Replace an existing file (atomically: readers see the old or the new file, never a mix). */
   readonly overwrite?: boolean;

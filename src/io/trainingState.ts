@@ -4,9 +4,10 @@
 import { paramSpecs, sizeOfShape, type TransformNetArchitecture } from '../model/architecture';
 import type { AdamState } from '../model/adam';
 import { StyleTransferError } from '../protocol/errors';
+import { TRAINING_STATE_FILE } from '../protocol/styles';
 import { MAX_BLOB_BYTES, MAX_JSON_BYTES, fileErrorCode, fileErrorText, readFileInFolder } from './fileAccess';
 
-export const TRAINING_STATE_FILE = 'training-state.json';
+export { TRAINING_STATE_FILE };
 export const OPTIMIZER_FILE = 'optimizer.bin';
 const STATE_VERSION = 1;
 
@@ -37,7 +38,8 @@ export function encodeOptimizerState(arch: TransformNetArchitecture, state: Adam
   return Buffer.concat(parts);
 }
 
-export function trainingStateFiles(arch: TransformNetArchitecture, json: TrainingStateJson, state: AdamState): Record<string, Uint8Array | string> {
+/** The resume files of a checkpoint; the state's format version and Adam's step are filled in here. */
+export function trainingStateFiles(arch: TransformNetArchitecture, json: Omit<TrainingStateJson, 'formatVersion' | 'adamStep'>, state: AdamState): Record<string, Uint8Array | string> {
   return {
     [TRAINING_STATE_FILE]: JSON.stringify({ ...json, formatVersion: STATE_VERSION, adamStep: state.step }, null, 2),
     [OPTIMIZER_FILE]: encodeOptimizerState(arch, state),

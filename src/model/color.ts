@@ -63,10 +63,6 @@ export function rgbToYcbcr(r: number, g: number, b: number): [number, number, nu
   ];
 }
 
-export function ycbcrToRgb(y: number, cb: number, cr: number): [number, number, number] {
-  return [y + 1.402 * (cr - 128), y - 0.344136 * (cb - 128) - 0.714136 * (cr - 128), y + 1.772 * (cb - 128)];
-}
-
 /**
  * The stylization's luminance with the content's chroma. The luminance is clamped to the
  * range in which that chroma stays inside the RGB cube, so clipping to 0..255 later never

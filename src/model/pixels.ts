@@ -82,13 +82,6 @@ export function hwcToChw(img: FloatImage): Float32Array {
   return out;
 }
 
-export function chwToHwc(data: Float32Array, width: number, height: number, channels: number): FloatImage {
-  const out = new Float32Array(width * height * channels);
-  const plane = width * height;
-  for (let i = 0; i < plane; i++) for (let k = 0; k < channels; k++) out[i * channels + k] = data[k * plane + i];
-  return { width, height, channels, data: out };
-}
-
 /** Clamps to 0..255 and rounds to bytes. */
 export function toBytes(data: Float32Array): Uint8Array {
   const out = new Uint8Array(data.length);

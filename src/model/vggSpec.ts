@@ -50,10 +50,6 @@ export const VGG19_CONV_NAMES: readonly string[] = Object.freeze(VGG19_LAYERS.fi
 
 const layerIndex = new Map(VGG19_LAYERS.map((l, i) => [l.name, i]));
 
-export function isVggLayerName(name: string): boolean {
-  return layerIndex.has(name);
-}
-
 /** Position of a layer in forward order; throws for a name that is not a VGG19 layer. */
 export function vggLayerIndex(name: string): number {
   const i = layerIndex.get(name);

@@ -51,3 +51,13 @@ export function toErrorInfo(e: unknown): ErrorInfo {
 export function cancelledError(what = 'job'): StyleTransferError {
   return new StyleTransferError('cancelled', `${what} cancelled`);
 }
+
+/** Error text of anything thrown, for messages. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The code of a StyleTransferError (or similar) crossing from the worker. */
+export function codeOf(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
+}

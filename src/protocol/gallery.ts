@@ -4,7 +4,7 @@
 // numeric ranges, string and byte-size caps) before the host looks at it; paths are then
 // checked against the allowed folders by the host (src/views/gallery/pathGuard.ts). Images
 // cross as Uint8Array (structured clone), never as base64 inside JSON.
-import type { ColorMode, EncodedImage, LossValues, OutputFormat } from './jobs';
+import { COLOR_MODES, OUTPUT_FORMATS, type ColorMode, type EncodedImage, type LossValues, type OutputFormat } from './jobs';
 import type { StyleOrigin } from './styles';
 import { looksAbsolute } from '../shared/paths';
 
@@ -27,8 +27,6 @@ export const GALLERY_LIMITS = {
 /** Longest side of the fast preview; 'full' previews use the whole image (× scale). */
 export const PREVIEW_MAX_SIDE = 512;
 
-export const COLOR_MODES: readonly ColorMode[] = ['none', 'luminance', 'histogram'];
-export const GALLERY_FORMATS: readonly OutputFormat[] = ['same', 'png', 'jpeg', 'webp', 'avif', 'tiff', 'gif'];
 export type PreviewSize = 'preview' | 'full';
 
 /** 'outputs': mix the styles' results; 'norm': mix the instance-norm parameters (styles sharing their convolutions). */
@@ -185,8 +183,6 @@ export type WebviewToHost =
   | { readonly type: 'evaluateStyle'; readonly styleId: string }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string };
 
-export type WebviewMessageType = WebviewToHost['type'];
-
 // ---- validation of webview → host messages -------------------------------------------------
 
 /** Image tokens are minted by the host: `img-<n>`. */
@@ -336,7 +332,7 @@ function parse(raw: unknown): WebviewToHost {
         styleId: absPath(raw, 'styleId'),
         strength: num(raw, 'strength', 0, 1),
         colorMode: oneOf(raw, 'colorMode', COLOR_MODES),
-        format: oneOf(raw, 'format', GALLERY_FORMATS),
+        format: oneOf(raw, 'format', OUTPUT_FORMATS),
         scale: num(raw, 'scale', GALLERY_LIMITS.minScale, GALLERY_LIMITS.maxScale),
       };
       return { ...m, ...blendOf(raw, m.styleId) };

@@ -7,8 +7,11 @@ import { looksAbsolute } from '../shared/paths';
 export type OutputFormat = 'same' | 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff' | 'gif';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['same', 'png', 'jpeg', 'webp', 'avif', 'tiff', 'gif'];
 export type StylizeRuntime = 'auto' | 'onnx' | 'tfjs';
+export const STYLIZE_RUNTIMES: readonly StylizeRuntime[] = ['auto', 'onnx', 'tfjs'];
 export type StylizePrecision = 'auto' | 'fp32' | 'int8' | 'reference';
+export const STYLIZE_PRECISIONS: readonly StylizePrecision[] = ['auto', 'fp32', 'int8', 'reference'];
 export type ColorMode = 'none' | 'luminance' | 'histogram';
+export const COLOR_MODES: readonly ColorMode[] = ['none', 'luminance', 'histogram'];
 export type TrainingPresetName = 'quick' | 'standard' | 'paper';
 export const TRAINING_PRESETS: readonly TrainingPresetName[] = ['quick', 'standard', 'paper'];
 
@@ -248,7 +251,6 @@ export interface JobResults {
   initBackend: { readonly name: string; readonly label: string; readonly skipped: readonly { readonly name: string; readonly reason: string }[] };
   checkOnnxProvider: { readonly provider: string; readonly ok: boolean; readonly reason?: string };
 }
-export type JobResult<T extends JobRequest['type']> = JobResults[T];
 
 export interface PretrainedStyleInfo {
   readonly id: string;
@@ -392,9 +394,9 @@ const object = (required: Readonly<Record<string, Check>>, optional: Readonly<Re
 };
 
 const STYLIZE_OPTIONS = object({}, {
-  outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, strength: isNumber, colorMode: oneOf(['none', 'luminance', 'histogram']),
+  outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, strength: isNumber, colorMode: oneOf(COLOR_MODES),
   scale: isNumber, blend: arrayOf(object({ style: isAbsolutePath, weight: isNumber })), blendMode: oneOf(['outputs', 'norm']),
-  runtime: oneOf(['auto', 'onnx', 'tfjs']), tileSize: isNumber, tileStats: oneOf(['auto', 'sampled', 'downscaled']),
+  runtime: oneOf(STYLIZE_RUNTIMES), tileSize: isNumber, tileStats: oneOf(['auto', 'sampled', 'downscaled']),
 });
 
 const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
@@ -435,9 +437,9 @@ const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
 };
 
 const ENGINE_SETTINGS = object({
-  trainingBackend: oneOf(TRAINING_BACKENDS), stylizeRuntime: oneOf(['auto', 'onnx', 'tfjs']), threads: isNumber,
+  trainingBackend: oneOf(TRAINING_BACKENDS), stylizeRuntime: oneOf(STYLIZE_RUNTIMES), threads: isNumber,
   cacheDir: isAbsolutePath, extraModuleRoots: arrayOf(isAbsolutePath), maxInputPixels: isNumber,
-}, { readOnlyRoots: arrayOf(isAbsolutePath), stylizePrecision: oneOf(['auto', 'fp32', 'int8', 'reference']) });
+}, { readOnlyRoots: arrayOf(isAbsolutePath), stylizePrecision: oneOf(STYLIZE_PRECISIONS) });
 
 /** Why `job` and `settings` do not have the shapes the engine expects, or undefined when they do. */
 export function jobRequestProblem(job: unknown, settings: unknown): string | undefined {

@@ -2,6 +2,17 @@
 // checkpoint's style.json (plain data; the host never loads weights).
 import type { LossValues } from './jobs';
 
+// The files of a checkpoint folder (io/checkpoint.ts writes and reads them; the host lists them).
+export const CHECKPOINT_FORMAT = 'fast-style-transfer/transform-net';
+/** style.json's formatVersion written now; a larger one is a newer release's checkpoint. */
+export const CHECKPOINT_FORMAT_VERSION = 1;
+export const MODEL_FILE = 'model.json';
+export const WEIGHTS_FILE = 'weights.bin';
+export const STYLE_FILE = 'style.json';
+export const THUMBNAIL_FILE = 'thumbnail.jpg';
+/** Present when the style can be resumed (io/trainingState.ts). */
+export const TRAINING_STATE_FILE = 'training-state.json';
+
 export type StyleOrigin = 'bundled' | 'trained' | 'imported';
 
 export interface StyleSummary {

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { OUTPUT_FORMATS, TRAINING_BACKENDS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
+import { COLOR_MODES, OUTPUT_FORMATS, STYLIZE_PRECISIONS, STYLIZE_RUNTIMES, TRAINING_BACKENDS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
 import { expandFolderSetting } from '../shared/paths';
 
 const SECTION = 'fastStyleTransfer';
@@ -38,9 +38,9 @@ export function readSettings(scope?: vscode.Uri): Settings {
     outputFormat: oneOf(get('outputFormat'), OUTPUT_FORMATS, 'same'),
     openResult: flag(get('openResult'), true),
     strength: Math.min(1, Math.max(0, number(get('strength'), 1))),
-    preserveColors: oneOf<ColorMode>(get('preserveColors'), ['none', 'luminance', 'histogram'], 'none'),
-    stylizeRuntime: oneOf<StylizeRuntime>(get('stylizeRuntime'), ['auto', 'onnx', 'tfjs'], 'auto'),
-    stylizePrecision: oneOf<StylizePrecision>(get('stylizePrecision'), ['auto', 'fp32', 'int8', 'reference'], 'auto'),
+    preserveColors: oneOf<ColorMode>(get('preserveColors'), COLOR_MODES, 'none'),
+    stylizeRuntime: oneOf<StylizeRuntime>(get('stylizeRuntime'), STYLIZE_RUNTIMES, 'auto'),
+    stylizePrecision: oneOf<StylizePrecision>(get('stylizePrecision'), STYLIZE_PRECISIONS, 'auto'),
     trainingBackend: oneOf<EngineSettings['trainingBackend']>(get('trainingBackend'), TRAINING_BACKENDS, 'auto'),
     threads: Math.max(0, Math.floor(number(get('threads'), 0))),
     defaultPreset: oneOf(get('defaultPreset'), TRAINING_PRESETS, 'quick'),

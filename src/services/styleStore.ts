@@ -5,15 +5,13 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { LossValues } from '../protocol/jobs';
-import type { StyleOrigin, StyleSummary } from '../protocol/styles';
+import { CHECKPOINT_FORMAT_VERSION, STYLE_FILE, THUMBNAIL_FILE, TRAINING_STATE_FILE, type StyleOrigin, type StyleSummary } from '../protocol/styles';
 
 export interface StyleRoot {
   readonly dir: string;
   /** Styles here are bundled (read-only) or the user's (trained/imported, decided per style). */
   readonly kind: 'bundled' | 'user';
 }
-
-const MAX_FORMAT_VERSION = 1;
 
 function lastLosses(history: unknown): LossValues | undefined {
   if (!Array.isArray(history) || history.length === 0) return undefined;
@@ -36,9 +34,9 @@ export async function readStyleSummary(dir: string, root: StyleRoot): Promise<St
   let text: string;
   try {
     // Only a regular file of sane size: a FIFO or /dev/zero here would block the listing forever.
-    const st = await fsp.stat(path.join(dir, 'style.json'));
+    const st = await fsp.stat(path.join(dir, STYLE_FILE));
     if (!st.isFile() || st.size > 64 * 1024 * 1024) return undefined;
-    text = await fsp.readFile(path.join(dir, 'style.json'), 'utf8');
+    text = await fsp.readFile(path.join(dir, STYLE_FILE), 'utf8');
   } catch {
     return undefined;
   }
@@ -54,7 +52,7 @@ export async function readStyleSummary(dir: string, root: StyleRoot): Promise<St
   const origin: StyleOrigin = root.kind === 'bundled' ? 'bundled' : source.kind === 'imported' ? 'imported' : 'trained';
   // style.json names the thumbnail: only a plain file name inside the folder counts.
   const named = typeof o.thumbnail === 'string' ? path.basename(o.thumbnail) : '';
-  const thumb = path.join(dir, named && named !== '.' && named !== '..' ? named : 'thumbnail.jpg');
+  const thumb = path.join(dir, named && named !== '.' && named !== '..' ? named : THUMBNAIL_FILE);
   const arch = o.architecture as StyleSummary['architecture'] | undefined;
   const version = typeof o.formatVersion === 'number' ? o.formatVersion : 0;
   return {
@@ -66,10 +64,10 @@ export async function readStyleSummary(dir: string, root: StyleRoot): Promise<St
     createdAt: typeof o.createdAt === 'string' ? o.createdAt : undefined,
     updatedAt: typeof o.updatedAt === 'string' ? o.updatedAt : undefined,
     thumbnail: isFile(thumb) ? thumb : undefined,
-    resumable: root.kind === 'user' && fs.existsSync(path.join(dir, 'training-state.json')),
+    resumable: root.kind === 'user' && fs.existsSync(path.join(dir, TRAINING_STATE_FILE)),
     architecture: arch && Array.isArray(arch.filters) ? { filters: arch.filters, residualBlocks: arch.residualBlocks } : undefined,
     preset: typeof (o.hyperparameters as { preset?: unknown } | undefined)?.preset === 'string' ? (o.hyperparameters as { preset: string }).preset : undefined,
-    error: version > MAX_FORMAT_VERSION ? `made by a newer version of Fast Style Transfer (format ${version}); update the extension` : undefined,
+    error: version > CHECKPOINT_FORMAT_VERSION ? `made by a newer version of Fast Style Transfer (format ${version}); update the extension` : undefined,
   };
 }
 
@@ -91,11 +89,6 @@ export class StyleStore {
 
   get all(): readonly StyleSummary[] {
     return this.styles;
-  }
-
-  /** The folder where new (trained or imported) styles go: the first user root. */
-  get userRoot(): string | undefined {
-    return this.roots.find((r) => r.kind === 'user')?.dir;
   }
 
   find(id: string): StyleSummary | undefined {

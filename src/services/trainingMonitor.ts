@@ -3,8 +3,6 @@
 import type { EncodedImage, JobProgress } from '../protocol/jobs';
 import type { TrainingView } from '../protocol/gallery';
 
-export type TrainingStatus = TrainingView['status'];
-
 /** What the live training view shows (protocol/gallery.ts), plus the latest preview's bytes. */
 export interface TrainingSnapshot extends Omit<TrainingView, 'resumable' | 'previewIteration'> {
   readonly preview?: EncodedImage & { iteration: number };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { choice, integerOpt, required, str, type Command } from '../options';
 import { createStylizeEngine } from '../../engine/engines';
 import { EVALUATE_DEFAULTS, evaluateStyles } from '../../engine/evaluateJob';
-import { DEFAULT_MAX_INPUT_PIXELS, TFJS_BACKENDS, type EvaluateFigures, type EvaluateResult, type StylizeRuntime } from '../../protocol/jobs';
+import { DEFAULT_MAX_INPUT_PIXELS, STYLIZE_RUNTIMES, TFJS_BACKENDS, type EvaluateFigures, type EvaluateResult, type StylizeRuntime } from '../../protocol/jobs';
 
 const fmt = {
   styleDistance: (x: number) => x.toFixed(3),
@@ -62,7 +62,7 @@ export const evaluateCommand: Command = {
     const painting = required(v, 'style');
     const vggPath = required(v, 'vgg');
     const maxSide = integerOpt(v, 'max-side', 16, 8192);
-    const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
+    const runtime = choice<StylizeRuntime>(v, 'runtime', STYLIZE_RUNTIMES) ?? 'auto';
     const backend = choice(v, 'backend', TFJS_BACKENDS) ?? 'auto';
     const styles = [model, ...(str(v, 'compare') ? [str(v, 'compare')!] : [])].map((s) => path.resolve(s));
     const engine = await createStylizeEngine({ runtime, tfjsBackend: backend });

@@ -26,11 +26,13 @@ import {
   PREVIEW_MAX_SIDE, parseWebviewMessage,
   type BlendMode, type GalleryBlendPart, type GalleryImage, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost,
 } from '../../protocol/gallery';
-import type { EncodedImage, ImageSource, OutputFormat, StylizeOptions } from '../../protocol/jobs';
+import type { EncodedImage, ImageSource, StylizeOptions } from '../../protocol/jobs';
 import type { StyleSummary } from '../../protocol/styles';
 import type { TrainingSnapshot } from '../../services/trainingMonitor';
 import { outputFolderFor } from '../../services/settings';
-import { IMAGE_EXTENSIONS, IMAGE_FILTERS, codeOf, isImagePath, messageOf, type CommandContext } from '../../commands/context';
+import { EXTENSION_FORMAT, FORMAT_EXTENSION, IMAGE_EXTENSIONS, IMAGE_EXTENSION_NAMES, IMAGE_FILTERS, isImagePath } from '../../protocol/fileTypes';
+import { codeOf, messageOf } from '../../protocol/errors';
+import type { CommandContext } from '../../services/context';
 import { galleryHtml } from './html';
 import { watchWebviewLoad } from './loadWatchdog';
 import { PathGuard, sniffImageType } from './pathGuard';
@@ -69,9 +71,6 @@ interface ResolvedBlend {
   /** The style part of output names, as the engine's blendName() makes it: "Starry Night-70+udnie-30". */
   readonly outputName: string;
 }
-
-const FORMAT_EXT: Record<Exclude<OutputFormat, 'same'>, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', avif: '.avif', tiff: '.tif', gif: '.gif' };
-const EXT_FORMAT: Record<string, Exclude<OutputFormat, 'same'>> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.avif': 'avif', '.tif': 'tiff', '.tiff': 'tiff', '.gif': 'gif' };
 
 /** A copy that owns exactly its bytes (a Buffer may be a view into a larger pool). */
 function ownBytes(b: Uint8Array): Uint8Array {
@@ -447,7 +446,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       return;
     }
     if (!isImagePath(file)) {
-      this.reject(`openImagePath: ${file} is not an image file (${IMAGE_EXTENSIONS.join(', ')})`);
+      this.reject(`openImagePath: ${file} is not an image file (${IMAGE_EXTENSION_NAMES.join(', ')})`);
       s.post({ type: 'notice', level: 'error', message: `${path.basename(file)} is not an image.` });
       return;
     }
@@ -459,7 +458,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       s.post({ type: 'notice', level: 'info', message: 'No folder is open; choose an image file instead.' });
       return;
     }
-    const files = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
+    const files = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSION_NAMES.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
     if (!files.length) {
       s.post({ type: 'notice', level: 'info', message: 'There are no images in the workspace.' });
       return;
@@ -594,7 +593,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const kind = sniffImageType(img.source.bytes) ?? 'png';
     const safe = img.source.name.normalize('NFC').replace(/[<>:"/\\|?*\u0000-\u001f\u007f]+/g, '-').replace(/^[.\-]+/, '').slice(0, 100) || 'image';
     const ext = path.extname(safe).toLowerCase();
-    const name = EXT_FORMAT[ext] || ext === '.heic' || ext === '.heif' ? safe : `${safe}${kind === 'jpeg' ? '.jpg' : kind === 'heif' ? '.heic' : `.${kind}`}`;
+    const name = IMAGE_EXTENSIONS.includes(ext) ? safe : `${safe}${kind === 'jpeg' ? '.jpg' : kind === 'heif' ? '.heic' : `.${kind}`}`;
     const dir = path.join(this.ctx.storageDir, 'gallery', 'inputs', img.info.token);
     await fsp.mkdir(dir, { recursive: true });
     const file = path.join(dir, name);
@@ -622,7 +621,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const mode = m.mode === 'save' && folder ? 'save' : 'saveAs';
     let target: string | undefined;
     if (mode === 'saveAs') {
-      const ext = m.format === 'same' ? (path.extname(img.info.name) || '.png') : FORMAT_EXT[m.format];
+      const ext = m.format === 'same' ? (path.extname(img.info.name) || '.png') : FORMAT_EXTENSION[m.format];
       const base = path.basename(img.info.name, path.extname(img.info.name));
       const defaultDir = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.ctx.storageDir;
       // Propose a name that is still free, as Save would choose it.
@@ -632,7 +631,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       const chosen = await vscode.window.showSaveDialog({
         title: `Save ${img.info.name} stylized with ${blend.label}`,
         defaultUri: vscode.Uri.file(proposal),
-        filters: { Images: Object.values(FORMAT_EXT).map((e) => e.slice(1)) },
+        filters: { Images: Object.values(FORMAT_EXTENSION).map((e) => e.slice(1)) },
         saveLabel: 'Save',
       });
       if (!chosen) { s.post({ type: 'saveCancelled' }); return; }
@@ -650,7 +649,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         tmpDir = path.join(this.ctx.storageDir, 'gallery', `save-${crypto.randomBytes(6).toString('hex')}`);
         await fsp.mkdir(tmpDir, { recursive: true });
         outDir = tmpDir;
-        format = EXT_FORMAT[path.extname(target).toLowerCase()] ?? (m.format === 'same' ? 'png' : m.format);
+        format = EXTENSION_FORMAT[path.extname(target).toLowerCase()] ?? (m.format === 'same' ? 'png' : m.format);
       }
       const r = await this.ctx.engine.request({ type: 'stylize', inputs: [input], style: style.id, options: { ...options, format, outDir } });
       if (r.failures.length || !r.outputs.length) throw new Error(r.failures[0]?.error.message ?? 'nothing was written');

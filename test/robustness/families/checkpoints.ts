@@ -161,7 +161,7 @@ export const family: Family = {
       const dir = path.join(env.dir, `base-${precision}`);
       await writeCheckpoint(dir, { name: 'fuzzstyle', architecture: arch, source: { kind: 'trained' }, iteration: 4, createdAt: now, updatedAt: now }, seededWeights(arch, 3), {
         precision,
-        extraFiles: trainingStateFiles(arch, { formatVersion: 1, iteration: 4, adamStep: 4, hyperparameters: { ...hp }, dataDir, dataFiles: ['a.png'], styleImage, vggPath: tinyVgg }, { step: 4, m: zeros(), v: zeros() }),
+        extraFiles: trainingStateFiles(arch, { iteration: 4, hyperparameters: { ...hp }, dataDir, dataFiles: ['a.png'], styleImage, vggPath: tinyVgg }, { step: 4, m: zeros(), v: zeros() }),
       });
       baseDirs[precision] = Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
       fs.rmSync(dir, { recursive: true });

@@ -58,7 +58,7 @@ export const family: Family = {
     await writeCheckpoint(ckMaster, { name: 'linked', architecture: arch, source: { kind: 'trained' }, iteration: 2, createdAt: now, updatedAt: now, thumbnail: 'thumbnail.jpg' }, seededWeights(arch, 11), {
       extraFiles: {
         'thumbnail.jpg': thumb,
-        ...trainingStateFiles(arch, { formatVersion: 1, iteration: 2, adamStep: 2, hyperparameters: {}, dataDir: env.dir, dataFiles: ['a.png'], styleImage: 'style.png' }, { step: 2, m: zeros(), v: zeros() }),
+        ...trainingStateFiles(arch, { iteration: 2, hyperparameters: {}, dataDir: env.dir, dataFiles: ['a.png'], styleImage: 'style.png' }, { step: 2, m: zeros(), v: zeros() }),
       },
     });
     const cacheDir = path.join(env.dir, 'cache');

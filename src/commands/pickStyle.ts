@@ -1,43 +1,7 @@
-// What every command gets from the composition root (src/extension.ts).
+// Style pickers the commands share (the context itself is services/context.ts).
 import * as vscode from 'vscode';
-import type { EngineClient } from '../services/engineClient';
-import type { Settings } from '../services/settings';
-import type { StyleStore } from '../services/styleStore';
-import type { TrainingMonitor } from '../services/trainingMonitor';
-import type { StatusBar } from '../views/statusBar';
+import type { CommandContext } from '../services/context';
 import type { StyleSummary } from '../protocol/styles';
-
-export interface CommandContext {
-  readonly extension: vscode.ExtensionContext;
-  readonly engine: EngineClient;
-  readonly store: StyleStore;
-  readonly training: TrainingMonitor;
-  readonly status: StatusBar;
-  readonly log: vscode.LogOutputChannel;
-  /** The extension's global storage folder (created on activation). */
-  readonly storageDir: string;
-  settings(scope?: vscode.Uri): Settings;
-  /** Opens the gallery, optionally on a style (set once the gallery is registered). */
-  openGallery?(styleId?: string, image?: vscode.Uri): Promise<void>;
-}
-
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'avif', 'tif', 'tiff', 'gif'];
-export const IMAGE_FILTERS = { Images: IMAGE_EXTENSIONS };
-
-export function isImagePath(p: string): boolean {
-  const ext = p.toLowerCase().split('.').pop() ?? '';
-  return IMAGE_EXTENSIONS.includes(ext);
-}
-
-/** Error text of anything thrown, for messages. */
-export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** The code of a StyleTransferError (or similar) crossing from the worker. */
-export function codeOf(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
-}
 
 /** Styles that can be used (style.json read fine). */
 export function usableStyles(ctx: CommandContext): StyleSummary[] {

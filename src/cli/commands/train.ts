@@ -1,0 +1,109 @@
+// `fst train`: trains a new style (or resumes one) with progress lines, previews and a clean
+// stop on Ctrl+C / SIGTERM (the checkpoint is saved).
+import path from 'node:path';
+import { TRAINING_BACKENDS, TRAINING_PRESETS, type JobProgress, type TrainingPresetName } from '../../protocol/jobs';
+import { trainStyle } from '../../engine/trainJob';
+import { PRESETS } from '../../model/presets';
+import { parseDecimal } from '../args';
+import { formatDuration, longJobSettings, runLongJob } from '../longJob';
+import { badInput, choice, integerOpt, layerList, numberOpt, out, required, str, warn, type Command, type Values } from '../options';
+
+/** Hyperparameter overrides from --key value options (numbers) and --layers lists. */
+function trainOverrides(v: Values): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  const nums: [string, string][] = [['iterations', 'iterations'], ['epochs', 'epochs'], ['batch-size', 'batchSize'], ['image-size', 'imageSize'],
+    ['learning-rate', 'learningRate'], ['content-weight', 'contentWeight'], ['style-weight', 'styleWeight'], ['tv-weight', 'tvWeight'],
+    ['style-size', 'styleSize'], ['seed', 'seed'], ['checkpoint-every', 'checkpointEvery'], ['preview-every', 'previewEvery']];
+  for (const [flag, key] of nums) {
+    const x = str(v, flag);
+    if (x === undefined) continue;
+    const n = parseDecimal(x);
+    if (n === undefined || !Number.isFinite(n)) throw badInput(`--${flag} must be a number, got "${x}"`);
+    o[key] = n;
+  }
+  if (str(v, 'content-layer')) o.contentLayers = [str(v, 'content-layer')!.trim()];
+  if (str(v, 'style-layers')) o.styleLayers = layerList(v, 'style-layers');
+  if (str(v, 'filters') || str(v, 'residual-blocks')) {
+    const preset = (str(v, 'preset') ?? 'quick') as TrainingPresetName;
+    const base = PRESETS[preset]?.architecture ?? PRESETS.quick.architecture;
+    const filters = str(v, 'filters') ? str(v, 'filters')!.split(',').map((x) => {
+      const n = parseDecimal(x);
+      if (n === undefined || !Number.isInteger(n)) throw badInput(`--filters must be whole numbers separated by commas, e.g. 16,32,64, got "${str(v, 'filters')}"`);
+      return n;
+    }) : [...base.filters];
+    o.architecture = { type: 'johnson2016', filters, residualBlocks: integerOpt(v, 'residual-blocks', 0, 1000) ?? base.residualBlocks };
+  }
+  return o;
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  usage: '--style <image> --data <folder> -o <checkpoint-folder> --vgg <weights> [--preset quick|standard|paper] [options]',
+  summary: 'Train a new style (or --resume one); prints a progress line every few steps and a summary.',
+  options: {
+    style: { type: 'string', short: 's' }, data: { type: 'string', short: 'd' }, output: { type: 'string', short: 'o' },
+    vgg: { type: 'string' }, preset: { type: 'string', short: 'p' }, name: { type: 'string' }, resume: { type: 'boolean' },
+    backend: { type: 'string' }, iterations: { type: 'string', short: 'n' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
+    'image-size': { type: 'string' }, 'learning-rate': { type: 'string' }, 'content-weight': { type: 'string' }, 'style-weight': { type: 'string' },
+    'tv-weight': { type: 'string' }, 'style-size': { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+    'preview-every': { type: 'string' }, 'content-layer': { type: 'string' }, 'style-layers': { type: 'string' }, filters: { type: 'string' },
+    'residual-blocks': { type: 'string' }, 'log-every': { type: 'string' }, 'preview-dir': { type: 'string' },
+  },
+  help: {
+    style: 'the style image (a painting)', data: 'folder of training photos (searched recursively)',
+    output: 'checkpoint folder to create (or to resume with --resume)', vgg: 'VGG19 weights: tfjs layers-model folder or imagenet-vgg-verydeep-19.mat',
+    preset: `${TRAINING_PRESETS.join(', ')} (default quick)`, name: 'display name (default: the output folder name)',
+    resume: 'continue training the checkpoint in --output exactly where it stopped', backend: TRAINING_BACKENDS.join(', '),
+    iterations: 'total training steps (overrides the preset; with --resume: extend to this many)', epochs: 'passes over the data (when iterations is 0)',
+    'batch-size': 'images per step', 'image-size': 'training image size in pixels', 'learning-rate': 'Adam learning rate',
+    'content-weight': 'content loss weight', 'style-weight': 'style loss weight', 'tv-weight': 'total-variation weight',
+    'style-size': 'longer side of the style image in pixels (0 = as is)', seed: 'random seed (data order, initial weights)',
+    'checkpoint-every': 'save every N steps', 'preview-every': 'render the preview photo every N steps',
+    'content-layer': 'VGG content layer, e.g. relu2_2', 'style-layers': 'VGG style layers, comma separated',
+    filters: 'network width, e.g. 16,32,64', 'residual-blocks': 'number of residual blocks', 'log-every': 'print a progress line every N steps (default 10)',
+    'preview-dir': 'also write each preview image into this folder',
+  },
+  examples: [
+    'fst train --style starry.jpg --data photos/ --vgg vgg19/ -o styles/starry --preset quick',
+    'fst train -o styles/starry --vgg vgg19/ --resume --iterations 2000',
+  ],
+  async run(v) {
+    const output = path.resolve(required(v, 'output'));
+    const resume = v.resume === true;
+    const preset = choice<TrainingPresetName>(v, 'preset', TRAINING_PRESETS) ?? 'quick';
+    const backend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
+    const logEvery = numberOpt(v, 'log-every', 1, 1e9) ?? 10;
+    const previewDir = str(v, 'preview-dir');
+    const opts = {
+      styleImage: resume ? (str(v, 'style') ?? '') : path.resolve(required(v, 'style')),
+      dataDir: resume ? (str(v, 'data') ?? '') : path.resolve(required(v, 'data')),
+      output, name: str(v, 'name') ?? path.basename(output), preset, resume,
+      vggPath: path.resolve(required(v, 'vgg')), overrides: trainOverrides(v),
+    };
+    const started = Date.now();
+    let last: Extract<JobProgress, { type: 'train' }> | undefined;
+    return runLongJob('train', 'stopping after this step and saving a checkpoint', previewDir, async (job) => {
+      const result = await trainStyle(opts, longJobSettings(backend), {
+        signal: job.signal,
+        log: (m) => warn(m),
+        progress: (p) => {
+          if (p.type === 'train') {
+            last = p;
+            if (p.iteration % logEvery === 0 || p.iteration === p.totalIterations) {
+              const l = p.losses;
+              console.log(`iter ${p.iteration}/${p.totalIterations} epoch ${p.epoch} loss ${l.total.toExponential(4)} (content ${l.content.toExponential(3)}, style ${l.style.toExponential(3)}, tv ${l.tv.toExponential(3)}) ${p.imagesPerSecond.toFixed(2)} img/s eta ${formatDuration(p.etaSeconds)}`);
+            }
+          } else if (p.type === 'phase') {
+            warn(p.message);
+          } else if (p.type === 'trainPreview') {
+            job.previews?.write(p.iteration, p.image.bytes);
+          }
+        },
+      });
+      const secs = (Date.now() - started) / 1000;
+      out(`${result.cancelled ? 'stopped' : 'done'}: ${result.iterations} iterations in ${formatDuration(secs)}; checkpoint ${result.checkpoint}${last ? `; final loss ${last.losses.total.toExponential(4)}` : ''}`);
+      return result.cancelled ? job.stoppedExitCode() : 0;
+    });
+  },
+};
+
