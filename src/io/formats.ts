@@ -36,6 +36,19 @@ const EXTENSION_FORMAT: Readonly<Record<string, ImageFormat>> = {
 /** Extensions an image picker or a folder scan should offer (readable formats). */
 export const IMAGE_EXTENSIONS: readonly string[] = [...Object.keys(EXTENSION_FORMAT), '.heic', '.heif'];
 
+/** Video containers, stylized frame by frame through ffmpeg (engine/video). */
+export const VIDEO_EXTENSIONS: readonly string[] = ['.mp4', '.m4v', '.mov', '.webm', '.mkv'];
+
+/** Image formats that can hold an animation: stylized frame by frame when they have several frames. */
+export const ANIMATED_IMAGE_EXTENSIONS: readonly string[] = ['.gif', '.webp'];
+
+/** Everything `stylize` takes from a folder: images and videos. */
+export const MEDIA_EXTENSIONS: readonly string[] = [...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS];
+
+export function isVideoFile(file: string): boolean {
+  return VIDEO_EXTENSIONS.includes(path.extname(file).toLowerCase());
+}
+
 /** The writable format a file name's extension names, case-insensitively; undefined if none. */
 export function formatFromExtension(file: string): ImageFormat | undefined {
   return EXTENSION_FORMAT[path.extname(file).toLowerCase()];
