@@ -26,6 +26,10 @@ export interface FrameStylizerOptions {
   readonly statsInterval?: number;
   /** Mean absolute difference (grey levels, 0–255) of coarse block means that makes a scene cut (default CUT_THRESHOLD). */
   readonly cutThreshold?: number;
+  /** Steady mode: share norm statistics across a shot (default true). */
+  readonly shareStats?: boolean;
+  /** Steady mode: average still pixels over time before stylizing (default true; StillPixelFilter). */
+  readonly stillFilter?: boolean;
 }
 
 export const STATS_WEIGHT = 0.25;
@@ -62,6 +66,57 @@ export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number 
   return s / a.length;
 }
 
+/**
+ * Temporal noise filter for the network's input. Sensor noise passes through the network and
+ * comes out as shimmering strokes (measured: sharing norm statistics alone leaves the flicker
+ * of a still, noisy shot unchanged), so pixels that stay within the noise of their running
+ * average are averaged over time (an exponential average with weight 1/(n+1), n frames still,
+ * at most 1/MAX_STILL), and a pixel that changes by more than twice the threshold (motion,
+ * a cut) takes its new value at once, with a linear ramp in between so nothing moving smears.
+ */
+export class StillPixelFilter {
+  private avg?: Float32Array;
+  private still?: Uint8Array;
+  static readonly MAX_STILL = 8;
+
+  /** `threshold`: a change (grey levels, largest channel) still counted as noise. */
+  constructor(private readonly threshold = 6) {}
+
+  reset(): void {
+    this.avg = undefined;
+  }
+
+  apply(frame: RgbBytes): RgbBytes {
+    const n = frame.width * frame.height;
+    if (!this.avg || this.avg.length !== n * 3) {
+      this.avg = Float32Array.from(frame.data);
+      this.still = new Uint8Array(n);
+      return frame;
+    }
+    const avg = this.avg;
+    const still = this.still!;
+    const out = new Uint8Array(n * 3);
+    const t = this.threshold;
+    for (let p = 0, i = 0; p < n; p++, i += 3) {
+      const d0 = frame.data[i] - avg[i];
+      const d1 = frame.data[i + 1] - avg[i + 1];
+      const d2 = frame.data[i + 2] - avg[i + 2];
+      const d = Math.max(Math.abs(d0), Math.abs(d1), Math.abs(d2));
+      // 0 within the noise, 1 beyond twice the threshold: how much this pixel moved.
+      const moved = Math.min(1, Math.max(0, (d - t) / t));
+      still[p] = moved > 0 ? 0 : Math.min(StillPixelFilter.MAX_STILL - 1, still[p] + 1);
+      const k = moved + (1 - moved) / (still[p] + 1);
+      avg[i] += k * d0;
+      avg[i + 1] += k * d1;
+      avg[i + 2] += k * d2;
+      out[i] = Math.round(avg[i]);
+      out[i + 1] = Math.round(avg[i + 1]);
+      out[i + 2] = Math.round(avg[i + 2]);
+    }
+    return { width: frame.width, height: frame.height, data: out };
+  }
+}
+
 const asFloat = (img: RgbBytes): FloatImage => ({ width: img.width, height: img.height, channels: 3, data: Float32Array.from(img.data) });
 
 export class FrameStylizer {
@@ -71,6 +126,7 @@ export class FrameStylizer {
   private lastBlocks?: Float32Array;
   private sinceMeasure = 0;
   private tiled = false;
+  private readonly filter = new StillPixelFilter();
   /** Scene cuts detected so far (steady mode). */
   cuts = 0;
 
@@ -93,7 +149,7 @@ export class FrameStylizer {
     const w = Math.max(1, Math.round(width * scale));
     const h = Math.max(1, Math.round(height * scale));
     this.tiled = shouldTile(w, h, await this.engine.runtimeFor(this.style), this.opts.tileSize);
-    if (!this.steady) return;
+    if (!this.steady || !(this.opts.shareStats ?? true)) return;
     this.statsPass = await this.engine.openStatsPass(this.style);
   }
 
@@ -136,7 +192,8 @@ export class FrameStylizer {
       const height = Math.max(1, Math.round(frame.height * scale));
       src = (await resizeImage8({ width: frame.width, height: frame.height, rgb: frame }, { width, height, fit: 'fill', enlarge: true })).rgb;
     }
-    const stats = this.steady ? await this.steadyStats(src) : undefined;
+    const stats = this.steady && (this.opts.shareStats ?? true) ? await this.steadyStats(src) : undefined;
+    if (this.steady && (this.opts.stillFilter ?? true)) src = this.filter.apply(src);
     let out: RgbBytes;
     if (this.tiled) {
       out = await stylizeTiled(this.engine, this.style, src, {
