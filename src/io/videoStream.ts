@@ -56,6 +56,7 @@ export class FrameDecoder {
     this.child.on('error', (e) => { this.failure = new StyleTransferError('backend', `could not run ffmpeg: ${e.message}`); this.notify(); });
     this.child.stdout.on('data', (chunk: Buffer) => this.take(chunk));
     this.child.stdout.on('end', () => { this.ended = true; this.notify(); });
+    void this.done.then(() => { this.ended = true; this.notify(); });
   }
 
   private notify(): void {
@@ -90,7 +91,7 @@ export class FrameDecoder {
         if (this.frames.length < this.ahead) this.child.stdout.resume();
         return f;
       }
-      if (this.ended) {
+      if (this.ended && this.frames.length === 0) {
         const { code, signal } = await this.done;
         if (code !== 0) throw new StyleTransferError('bad-image', `${this.file} could not be decoded: ${this.stderr.lastLine() || `ffmpeg exited with ${code ?? signal}`}`, this.stderr.all());
         return undefined;
@@ -101,6 +102,8 @@ export class FrameDecoder {
 
   kill(): void {
     killProcess(this.child);
+    // A paused pipe with unread frames would hold the child's 'close' back.
+    this.child.stdout.destroy();
   }
 
   async close(): Promise<void> {
@@ -131,6 +134,7 @@ export class FrameEncoder {
   private readonly stderr: StderrTail;
   private readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private failure?: Error;
+  private closed = false;
 
   constructor(tools: FfmpegTools, target: string, opts: EncoderOptions) {
     const { info } = opts;
@@ -152,6 +156,7 @@ export class FrameEncoder {
     this.child.stdout.resume();
     this.stderr = new StderrTail(this.child);
     this.done = exited(this.child);
+    void this.done.then(() => { this.closed = true; });
     this.child.on('error', (e) => { this.failure = new StyleTransferError('backend', `could not run ffmpeg: ${e.message}`); });
     // A write after ffmpeg died surfaces in finish(); EPIPE here must not crash the process.
     this.child.stdin.on('error', (e) => { this.failure ??= e; });
@@ -163,14 +168,11 @@ export class FrameEncoder {
 
   /** Queues one frame; resolves when ffmpeg can take more (the pipe drained). */
   async write(frame: Uint8Array): Promise<void> {
-    if (this.failure || this.child.exitCode !== null) throw this.error();
+    if (this.failure || this.closed) throw this.error();
     if (this.child.stdin.write(frame)) return;
-    await new Promise<void>((resolve) => {
-      const go = () => { this.child.stdin.off('drain', go); this.child.off('close', go); resolve(); };
-      this.child.stdin.once('drain', go);
-      this.child.once('close', go);
-    });
-    if (this.failure || this.child.exitCode !== null) throw this.error();
+    // Until the pipe drains, or ffmpeg is gone (then the frame never will be taken).
+    await Promise.race([new Promise<void>((resolve) => this.child.stdin.once('drain', resolve)), this.done]);
+    if (this.failure || this.closed) throw this.error();
   }
 
   /** Ends the input and waits for ffmpeg to finish the file. */
@@ -182,6 +184,7 @@ export class FrameEncoder {
 
   kill(): void {
     killProcess(this.child);
+    this.child.stdin.destroy();
   }
 
   async close(): Promise<void> {
