@@ -87,7 +87,7 @@ export function parseFfmpegVersion(firstLine: string): { text: string; major?: n
   return n ? { text, major: Number(n[1]), minor: Number(n[2]) } : { text };
 }
 
-const INSTALL_HINT = 'install ffmpeg (e.g. apt-get install ffmpeg, brew install ffmpeg, winget install ffmpeg) or give its path (--ffmpeg / the fastStyleTransfer.ffmpegPath setting)';
+const INSTALL_HINT = 'install ffmpeg (e.g. apt-get install ffmpeg, brew install ffmpeg, winget install ffmpeg) or give its path (fst stylize --ffmpeg <path>)';
 
 /**
  * ffmpeg and ffprobe: `ffmpegPath` when given (ffprobe beside it), else the PATH's. Errors:
