@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { findFfmpeg, probeVideo, type FfmpegTools } from '../../src/io/ffmpeg';
+import { findFfmpeg, parseFfmpegVersion, probeVideo, type FfmpegTools } from '../../src/io/ffmpeg';
 import { createStylizeEngine } from '../../src/engine/engines';
 import { loadStyle } from '../../src/engine/styles';
 import { FrameStylizer, meanAbsDiff } from '../../src/engine/video/frameStylizer';
@@ -43,6 +43,16 @@ function makeClip(tools: FfmpegTools, file: string, o: { width: number; height: 
 function listDir(dir: string): string[] {
   return fs.readdirSync(dir).sort();
 }
+
+test('ffmpeg: versions are read from -version, and a bad --ffmpeg path or a missing ffmpeg is one clear error', async () => {
+  assert.deepEqual(parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers'), { text: '5.1.9-0+deb12u1', major: 5, minor: 1 });
+  assert.deepEqual(parseFfmpegVersion('ffmpeg version n7.0.2 Copyright'), { text: 'n7.0.2', major: 7, minor: 0 });
+  assert.deepEqual(parseFfmpegVersion('ffmpeg version N-113000-g1234abcd Copyright'), { text: 'N-113000-g1234abcd' });
+  assert.equal(parseFfmpegVersion('not ffmpeg'), undefined);
+  const notThere = path.join(root, 'no-such-ffmpeg');
+  await assert.rejects(findFfmpeg({ ffmpegPath: notThere }), (e: unknown) => e instanceof StyleTransferError && e.code === 'not-found' && e.message.includes(notThere));
+  await assert.rejects(findFfmpeg({ env: { PATH: path.join(root, 'empty') } }), (e: unknown) => e instanceof StyleTransferError && e.code === 'not-found' && /ffmpeg is not on the PATH/.test(e.message));
+});
 
 test('fst stylize on an MP4 with audio: playable H.264 MP4 beside it, same frames, rate, duration, audio; never overwritten', async (t) => {
   const tools = await ffmpegOrSkip(t);
