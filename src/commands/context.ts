@@ -1,5 +1,7 @@
 // What every command gets from the composition root (src/extension.ts).
+import path from 'node:path';
 import * as vscode from 'vscode';
+import { VIDEO_EXTENSIONS } from '../protocol/media';
 import type { EngineClient } from '../services/engineClient';
 import type { Settings } from '../services/settings';
 import type { StyleStore } from '../services/styleStore';
@@ -23,6 +25,12 @@ export interface CommandContext {
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'avif', 'tif', 'tiff', 'gif'];
 export const IMAGE_FILTERS = { Images: IMAGE_EXTENSIONS };
+/** What Stylize with… takes: images, and videos (stylized frame by frame through ffmpeg). */
+export const MEDIA_FILTERS = { 'Images and videos': [...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS.map((e) => e.slice(1))] };
+
+export function isVideoPath(p: string): boolean {
+  return VIDEO_EXTENSIONS.includes(path.extname(p).toLowerCase());
+}
 
 export function isImagePath(p: string): boolean {
   const ext = p.toLowerCase().split('.').pop() ?? '';

@@ -1,6 +1,7 @@
 // Image formats the project reads and writes, and how file extensions map to them. No sharp
 // here, so path logic (output names, format from extension) stays cheap to import.
 import path from 'node:path';
+import { ANIMATED_IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../protocol/media';
 
 /** Formats we can write (and read). */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff' | 'gif';
@@ -36,11 +37,7 @@ const EXTENSION_FORMAT: Readonly<Record<string, ImageFormat>> = {
 /** Extensions an image picker or a folder scan should offer (readable formats). */
 export const IMAGE_EXTENSIONS: readonly string[] = [...Object.keys(EXTENSION_FORMAT), '.heic', '.heif'];
 
-/** Video containers, stylized frame by frame through ffmpeg (engine/video). */
-export const VIDEO_EXTENSIONS: readonly string[] = ['.mp4', '.m4v', '.mov', '.webm', '.mkv'];
-
-/** Image formats that can hold an animation: stylized frame by frame when they have several frames. */
-export const ANIMATED_IMAGE_EXTENSIONS: readonly string[] = ['.gif', '.webp'];
+export { ANIMATED_IMAGE_EXTENSIONS, VIDEO_EXTENSIONS };
 
 /** Everything `stylize` takes from a folder: images and videos. */
 export const MEDIA_EXTENSIONS: readonly string[] = [...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS];
