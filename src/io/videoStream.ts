@@ -24,7 +24,11 @@ class StderrTail {
 function exited(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
-    else child.once('close', (code, signal) => resolve({ code, signal }));
+    else {
+      child.once('close', (code, signal) => resolve({ code, signal }));
+      // A process that never started (spawn failed) may not emit 'close'.
+      child.once('error', () => { if (child.pid === undefined) resolve({ code: -1, signal: null }); });
+    }
   });
 }
 
