@@ -34,8 +34,9 @@ T0=$SECONDS
 # Debian packages: libkrb5-dev for code-server's kerberos addon (gssapi/gssapi.h), build tools and
 # python3 for node-gyp, ripgrep instead of @vscode/ripgrep's GitHub download, chromium to drive the
 # workbench, a font so screenshots show text (VS Code's font stacks fall back to DejaVu), and Mesa's
-# EGL/OpenGL ES software driver: the WebGPU training test runs Dawn on it (machines without a GPU).
-APT_PACKAGES=(build-essential python3 pkg-config libkrb5-dev ripgrep chromium fonts-dejavu-core libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri)
+# EGL/OpenGL ES software driver: the WebGPU training test runs Dawn on it (machines without a GPU),
+# and ffmpeg (with ffprobe) for the video tests, which make their clips with it.
+APT_PACKAGES=(build-essential python3 pkg-config libkrb5-dev ripgrep chromium fonts-dejavu-core libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri ffmpeg)
 retry() { local i; for i in 1 2 3; do "$@" && return 0; log "retrying in $((i * 5)) s: $*"; sleep $((i * 5)); done; "$@"; }
 if [ -z "$SKIP_APT" ]; then
   missing=()

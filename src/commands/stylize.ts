@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { StylizeResult } from '../protocol/jobs';
 import type { StyleSummary } from '../protocol/styles';
 import { outputFolderFor } from '../services/settings';
-import { IMAGE_FILTERS, isImagePath } from '../protocol/fileTypes';
+import { MEDIA_FILTERS, isImagePath, isVideoPath } from '../protocol/fileTypes';
 import { codeOf, messageOf } from '../protocol/errors';
 import { pickStyle } from './pickStyle';
 import type { CommandContext } from '../services/context';
@@ -15,7 +15,7 @@ import type { CommandContext } from '../services/context';
 function activeImage(): vscode.Uri | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
-  return uri && uri.scheme === 'file' && isImagePath(uri.fsPath) ? uri : undefined;
+  return uri && uri.scheme === 'file' && (isImagePath(uri.fsPath) || isVideoPath(uri.fsPath)) ? uri : undefined;
 }
 
 async function chooseTargets(uri?: vscode.Uri, uris?: vscode.Uri[]): Promise<vscode.Uri[] | undefined> {
@@ -23,7 +23,7 @@ async function chooseTargets(uri?: vscode.Uri, uris?: vscode.Uri[]): Promise<vsc
   if (given.length) return given;
   const active = activeImage();
   if (active) return [active];
-  return vscode.window.showOpenDialog({ canSelectMany: true, canSelectFiles: true, canSelectFolders: true, filters: IMAGE_FILTERS, title: 'Images or folders to stylize', openLabel: 'Stylize' });
+  return vscode.window.showOpenDialog({ canSelectMany: true, canSelectFiles: true, canSelectFolders: true, filters: MEDIA_FILTERS, title: 'Images, videos or folders to stylize', openLabel: 'Stylize' });
 }
 
 export async function stylizeCommand(ctx: CommandContext, uri?: vscode.Uri, uris?: vscode.Uri[]): Promise<StylizeResult | undefined> {
@@ -46,7 +46,7 @@ export async function stylizeWithStyleCommand(ctx: CommandContext, styleId?: str
   const style = id ? ctx.store.find(id) : await pickStyle(ctx, 'Stylize with…');
   if (!style) return undefined;
   const active = activeImage();
-  const targets = images?.length ? images : active ? [active] : await vscode.window.showOpenDialog({ canSelectMany: true, canSelectFolders: true, filters: IMAGE_FILTERS, title: `Images to stylize with ${style.name}`, openLabel: 'Stylize' });
+  const targets = images?.length ? images : active ? [active] : await vscode.window.showOpenDialog({ canSelectMany: true, canSelectFolders: true, filters: MEDIA_FILTERS, title: `Images or videos to stylize with ${style.name}`, openLabel: 'Stylize' });
   if (!targets?.length) return undefined;
   return runStylize(ctx, style, targets);
 }
@@ -77,6 +77,13 @@ export async function runStylize(ctx: CommandContext, style: StyleSummary, targe
             signal: controller.signal,
             onProgress: (p) => {
               if (p.type !== 'stylize') return;
+              if (p.frames && p.file) {
+                const f = p.frames;
+                const left = f.done > 0 ? ` · ${Math.ceil(f.etaSeconds)} s left` : '';
+                progress.report({ message: `${p.done + 1}/${p.total} · ${path.basename(p.file)} · frame ${f.done}/${f.total} · ${f.fps.toFixed(1)} fps${left}` });
+                status.update(`Stylizing ${path.basename(p.file)}: frame ${f.done}/${f.total}`);
+                return;
+              }
               if (p.tile && p.file) {
                 const what = p.tile.phase === 'stats' ? 'measuring' : `tile ${p.tile.done}/${p.tile.total}`;
                 progress.report({ message: `${p.done + 1}/${p.total} · ${path.basename(p.file)} · ${what}` });

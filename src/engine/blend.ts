@@ -152,20 +152,22 @@ export class BlendEngine implements StylizeEngine {
 
   async openTilePass(_style: LoadedStyle, stats: NormStats): Promise<TilePass> {
     const passes: TilePass[] = [];
+    // Part k's statistics: the "<k>/<layer>" entries of the merged map.
+    const partStats = (all: NormStats, k: number) => {
+      const own = new Map<string, ChannelStats>();
+      for (const [key, s] of all) if (key.startsWith(`${k}/`)) own.set(key.slice(key.indexOf('/') + 1), s);
+      return own;
+    };
     try {
-      for (const [k, p] of this.parts.entries()) {
-        const own = new Map<string, ChannelStats>();
-        for (const [key, s] of stats) if (key.startsWith(`${k}/`)) own.set(key.slice(key.indexOf('/') + 1), s);
-        passes.push(await this.inner.openTilePass(p.style, own));
-      }
+      for (const [k, p] of this.parts.entries()) passes.push(await this.inner.openTilePass(p.style, partStats(stats, k)));
     } catch (e) {
       await Promise.all(passes.map((s) => s.close()));
       throw e;
     }
     return {
-      stylize: async (img) => {
+      stylize: async (img, own) => {
         const outs: FloatImage[] = [];
-        for (const pass of passes) outs.push(await pass.stylize(img));
+        for (const [k, pass] of passes.entries()) outs.push(await pass.stylize(img, own && partStats(own, k)));
         return this.mix(outs);
       },
       close: async () => { await Promise.all(passes.map((s) => s.close())); },

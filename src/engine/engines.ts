@@ -105,7 +105,7 @@ class CachingStylizeEngine implements StylizeEngine {
     this.label = stylizer.description;
     const pass = await stylizer.openTilePass(stats);
     return {
-      stylize: (img) => withMemoryError(img, () => pass.stylize(img)),
+      stylize: (img, own) => withMemoryError(img, () => pass.stylize(img, own)),
       close: () => pass.close(),
     };
   }

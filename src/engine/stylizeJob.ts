@@ -6,7 +6,8 @@ import path from 'node:path';
 import { postProcess } from '../model/color';
 import type { FloatImage } from '../model/pixels';
 import { DEFAULT_MAX_PIXELS, readImage8, resizeImage, resizeImage8, rgbaToFloat, type DecodedImage, type DecodedImage8 } from '../io/image';
-import { IMAGE_EXTENSIONS, outputFormatFor, type ImageFormat } from '../io/formats';
+import { MEDIA_EXTENSIONS, isVideoFile, outputFormatFor, type ImageFormat } from '../io/formats';
+import { isAnimatedImage } from '../io/animated';
 import { sanitizeStyleName, writeStylizedImage } from '../io/output';
 import { StyleTransferError, cancelledError, toErrorInfo } from '../protocol/errors';
 import type { StylizeOptions, StylizeResult, JobProgress } from '../protocol/jobs';
@@ -14,6 +15,8 @@ import type { StylizeEngine } from './stylizer';
 import { loadStyle, type LoadedStyle } from './styles';
 import { withBlend } from './blend';
 import { shouldTile, stylizeTiled } from './tiledStylize';
+import { stylizeAnimatedImage } from './video/animatedImage';
+import { stylizeVideoFile } from './video/videoJob';
 
 export interface JobContext {
   readonly signal?: AbortSignal;
@@ -25,7 +28,7 @@ export function throwIfCancelled(signal?: AbortSignal, what = 'job'): void {
   if (signal?.aborted) throw cancelledError(what);
 }
 
-/** Files to stylize: the files given, plus the images directly inside each folder given. */
+/** Files to stylize: the files given, plus the images and videos directly inside each folder given. */
 export async function expandInputs(inputs: readonly string[], styleName: string): Promise<string[]> {
   const out: string[] = [];
   const style = sanitizeStyleName(styleName).toLowerCase();
@@ -43,7 +46,7 @@ export async function expandInputs(inputs: readonly string[], styleName: string)
     }
     if (st.isDirectory()) {
       const entries = (await fs.readdir(input, { withFileTypes: true }))
-        .filter((e) => e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
+        .filter((e) => e.isFile() && MEDIA_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
         .map((e) => path.join(input, e.name))
         .filter((f) => !isOwnOutput(f))
         .sort();
@@ -128,6 +131,8 @@ export async function stylizeFiles(req: StylizeFilesRequest, baseEngine: Stylize
   const { engine, style } = await withBlend(baseEngine, await loadStyle(req.style), req.options);
   const files = await expandInputs(req.inputs, style.name);
   if (files.length === 0) throw new StyleTransferError('bad-input', `no images to stylize in ${req.inputs.join(', ')}`);
+  // Videos and animated images go frame by frame through engine/video, in the same order.
+  const moving = await Promise.all(files.map(async (f) => isVideoFile(f) || await isAnimatedImage(f)));
   const outputs: { input: string; output: string }[] = [];
   const failures: StylizeResult['failures'][number][] = [];
   ctx.progress?.({ type: 'stylize', done: 0, total: files.length });
@@ -138,20 +143,36 @@ export async function stylizeFiles(req: StylizeFilesRequest, baseEngine: Stylize
   };
   // Pipelined: the next image decodes and the previous one encodes (sharp, on libuv's threads)
   // while this one is computed. At most one write is in flight, so results keep their order.
-  const decode = (file: string) => {
+  const decode = (file: string, i: number) => {
+    if (moving[i]) return undefined;
     // Bytes, not floats: a 100-megapixel photo is 300 MB this way (1.2 GB as floats).
     const p = readImage8(file, { maxPixels: req.maxInputPixels });
     p.catch(() => undefined); // awaited (and reported) in turn
     return p;
   };
-  let next = decode(files[0]);
+  let next = decode(files[0], 0);
   let writing: Promise<void> = Promise.resolve();
   let cancelled = false;
   for (const [i, file] of files.entries()) {
     const decoding = next;
-    if (i + 1 < files.length) next = decode(files[i + 1]);
+    if (i + 1 < files.length) next = decode(files[i + 1], i + 1);
     // A cancel keeps what is done and touches nothing more.
     if (ctx.signal?.aborted) { cancelled = true; break; }
+    if (!decoding) {
+      await writing;
+      try {
+        const frameCtx = { ...ctx, index: i, total: files.length, maxPixels: req.maxInputPixels };
+        const { output } = isVideoFile(file)
+          ? await stylizeVideoFile(engine, style, file, req.options, frameCtx)
+          : await stylizeAnimatedImage(engine, style, file, req.options, frameCtx);
+        outputs.push({ input: file, output });
+        ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file, output });
+      } catch (e) {
+        if (e instanceof StyleTransferError && e.code === 'cancelled') { cancelled = true; break; }
+        fail(i, file, e);
+      }
+      continue;
+    }
     let result: Awaited<ReturnType<typeof stylizeDecoded8>>;
     let img: DecodedImage8;
     try {

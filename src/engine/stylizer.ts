@@ -65,9 +65,13 @@ export interface StatsPass {
   close(): Promise<void>;
 }
 
-/** Stylizes images (tiles of one large image) normalised with fixed statistics. */
+/**
+ * Stylizes images (tiles of one large image) normalised with fixed statistics; `stats` given
+ * to one call replace the pass's for that image (the frames of a video, each with the running
+ * statistics of its shot).
+ */
 export interface TilePass {
-  stylize(img: FloatImage): Promise<FloatImage>;
+  stylize(img: FloatImage, stats?: NormStats): Promise<FloatImage>;
   close(): Promise<void>;
 }
 
@@ -125,7 +129,7 @@ async function openTfjs(req: StylizerRequest, fallbackReason?: string): Promise<
     ...(fallbackReason ? { fallbackReason } : {}),
     stylize: (img) => stylizeWithTfjs(net, img),
     openStatsPass: async () => ({ measure: (img) => normStatsWithTfjs(net, img), close: async () => undefined }),
-    openTilePass: async (stats) => ({ stylize: (img) => stylizeWithTfjs(net, img, stats), close: async () => undefined }),
+    openTilePass: async (stats) => ({ stylize: (img, own) => stylizeWithTfjs(net, img, own ?? stats), close: async () => undefined }),
     dispose: async () => net.dispose(),
   };
 }
@@ -181,7 +185,7 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
       },
       openTilePass: async (stats) => {
         const s = await openPass('fixed');
-        return { stylize: (img) => stylizeWithOnnxStats(s, img, stats, padding), close: () => s.release() };
+        return { stylize: (img, own) => stylizeWithOnnxStats(s, img, own ?? stats, padding), close: () => s.release() };
       },
       // Cached sessions are shared: leave them to the cache (releaseOnnxSessions on shutdown).
       dispose: async () => undefined,

@@ -1,7 +1,7 @@
 // Image formats the project reads and writes, and how file extensions map to them. No sharp
 // here, so path logic (output names, format from extension) stays cheap to import.
 import path from 'node:path';
-import { EXTENSION_FORMAT } from '../protocol/fileTypes';
+import { ANIMATED_IMAGE_EXTENSIONS, EXTENSION_FORMAT, MEDIA_EXTENSIONS, VIDEO_EXTENSIONS, isVideoPath } from '../protocol/fileTypes';
 
 /** Formats we can write (and read). */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff' | 'gif';
@@ -13,6 +13,9 @@ export const IMAGE_FORMATS: readonly ImageFormat[] = ['png', 'jpeg', 'webp', 'av
 
 // The extension lists are the protocol's (the editor offers the same files the engine reads).
 export { FORMAT_EXTENSION, IMAGE_EXTENSIONS } from '../protocol/fileTypes';
+
+export { ANIMATED_IMAGE_EXTENSIONS, MEDIA_EXTENSIONS, VIDEO_EXTENSIONS };
+export const isVideoFile = isVideoPath;
 
 /** The writable format a file name's extension names, case-insensitively; undefined if none. */
 export function formatFromExtension(file: string): ImageFormat | undefined {

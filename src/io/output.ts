@@ -43,15 +43,16 @@ async function exists(p: string): Promise<boolean> {
  * Where to write `input` stylized with `styleName`: `dir/name.<style>.<ext>`, or the first free
  * `name.<style>-N.<ext>` (N = 2, 3, …). The extension is the input's when it names `format`
  * (or, without `format`, any writable format), else the format's canonical one; inputs in a
- * format we cannot write (HEIC) become PNG. Never returns an existing path.
+ * format we cannot write (HEIC) become PNG; `extension` (".mp4") overrides all that. Never
+ * returns an existing path.
  */
-export async function outputPathFor(input: string, styleName: string, opts: { outDir?: string; format?: ImageFormat } = {}): Promise<string> {
+export async function outputPathFor(input: string, styleName: string, opts: { outDir?: string; format?: ImageFormat; extension?: string } = {}): Promise<string> {
   const dir = opts.outDir ?? path.dirname(input);
   const inputExt = path.extname(input);
   const base = path.basename(input, inputExt) || path.basename(input);
   const inputFormat = formatFromExtension(input);
   const format = opts.format ?? inputFormat ?? 'png';
-  const ext = inputFormat === format ? inputExt : FORMAT_EXTENSION[format];
+  const ext = opts.extension ?? (inputFormat === format ? inputExt : FORMAT_EXTENSION[format]);
   const style = sanitizeStyleName(styleName);
   for (let i = 1; i <= MAX_CANDIDATES; i++) {
     const candidate = path.join(dir, `${base}.${style}${i === 1 ? '' : `-${i}`}${ext}`);
@@ -304,6 +305,57 @@ export async function writeStylizedImage(
   const format = opts.format ?? formatFromExtension(input) ?? 'png';
   const bytes = await encodeImage(img, format, opts);
   return writeNew(() => outputPathFor(input, styleName, { outDir: opts.outDir, format }), bytes, opts.createDir ?? false);
+}
+
+/** Writes already encoded `bytes` for `input` under a fresh name (see outputPathFor) and returns the path. */
+export function writeStylizedBytes(input: string, styleName: string, bytes: Uint8Array,
+  opts: { outDir?: string; format?: ImageFormat; createDir?: boolean } = {}): Promise<string> {
+  return writeNew(() => outputPathFor(input, styleName, { outDir: opts.outDir, format: opts.format }), bytes, opts.createDir ?? false);
+}
+
+/**
+ * A new file for `input` whose contents another program writes (ffmpeg): `produce` fills a
+ * temporary file beside the target, which is then fsynced and linked to a fresh name
+ * (outputPathFor with `extension`; the next free one if another process took it meanwhile).
+ * Whatever `produce` throws (a cancel included) removes the temporary file and is rethrown.
+ */
+export async function writeProducedFile(input: string, styleName: string, extension: string, produce: (tmp: string) => Promise<void>,
+  opts: { outDir?: string; createDir?: boolean } = {}): Promise<string> {
+  const pathFor = () => outputPathFor(input, styleName, { outDir: opts.outDir, extension });
+  let target = await pathFor();
+  const dir = path.dirname(target);
+  if (opts.createDir) {
+    try {
+      await fs.mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw fileSystemError(e, target, 'create');
+    }
+  }
+  await sweepLeftovers(dir);
+  const tmp = tempPathFor(target);
+  try {
+    await produce(tmp);
+    const fh = await fs.open(tmp, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await moveNoClobber(tmp, target);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 10) throw fileSystemError(e, target, 'write');
+        target = await pathFor();
+      }
+    }
+  } catch (e) {
+    await removeQuietly(tmp);
+    throw e instanceof StyleTransferError ? e : fileSystemError(e, target, 'write');
+  }
+  await syncDir(dir);
+  return target;
 }
 
 /** fsyncs every file under `dir` so a renamed folder never holds half-written files after a crash. */

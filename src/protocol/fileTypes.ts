@@ -1,7 +1,7 @@
-// The one list of image file extensions: what the engine reads (folder scans, training data),
-// what the editor offers (pickers, the Explorer's `when` clauses in package.json, the
-// gallery), and which writable format each names. test/unit/file-types.test.ts checks
-// package.json against it.
+// The one list of image and video file extensions: what the engine reads (folder scans,
+// training data, videos), what the editor offers (pickers, the Explorer's `when` clauses in
+// package.json, the gallery), and which writable format each names.
+// test/unit/file-types.test.ts checks package.json against it.
 import type { OutputFormat } from './jobs';
 
 export type WritableFormat = Exclude<OutputFormat, 'same'>;
@@ -44,3 +44,20 @@ export function isImagePath(p: string): boolean {
 
 /** The regular expression of package.json's `resourceExtname =~ /…/i` clauses for images. */
 export const IMAGE_EXTNAME_PATTERN = `^\\.(${IMAGE_EXTENSION_NAMES.join('|')})$`;
+
+/** Video containers, stylized frame by frame through ffmpeg. */
+export const VIDEO_EXTENSIONS: readonly string[] = ['.mp4', '.m4v', '.mov', '.webm', '.mkv'];
+/** Image formats that can hold an animation: stylized frame by frame when they have several frames. */
+export const ANIMATED_IMAGE_EXTENSIONS: readonly string[] = ['.gif', '.webp'];
+/** What Stylize with… takes: images and videos. */
+export const MEDIA_EXTENSIONS: readonly string[] = [...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS];
+export const MEDIA_FILTERS = { 'Images and videos': MEDIA_EXTENSIONS.map((e) => e.slice(1)) };
+
+/** Whether `p` ends in a video extension (any case). */
+export function isVideoPath(p: string): boolean {
+  const dot = p.lastIndexOf('.');
+  return dot >= 0 && VIDEO_EXTENSIONS.includes(p.slice(dot).toLowerCase());
+}
+
+/** The regular expression of package.json's `when` clauses for what Stylize with… takes. */
+export const MEDIA_EXTNAME_PATTERN = `^\\.(${MEDIA_EXTENSIONS.map((e) => e.slice(1)).join('|')})$`;

@@ -43,6 +43,13 @@ export interface StylizeOptions {
    * one-megapixel copy: fast, flatter and hazier on large images).
    */
   readonly tileStats?: 'auto' | 'sampled' | 'downscaled';
+  /**
+   * Videos and animated images: share instance-norm statistics across the frames of a shot
+   * and steady the still parts (default true); false stylizes every frame on its own.
+   */
+  readonly steady?: boolean;
+  /** Videos: the ffmpeg executable (ffprobe beside it); default the PATH's. */
+  readonly ffmpegPath?: string;
 }
 
 export interface TrainOptions {
@@ -272,6 +279,8 @@ export type JobProgress =
       readonly type: 'stylize'; readonly done: number; readonly total: number; readonly file?: string; readonly output?: string;
       /** Within a large image stylized in tiles: the statistics pass, then the tiles. */
       readonly tile?: { readonly phase: 'stats' | 'stylize'; readonly done: number; readonly total: number };
+      /** Within a video or animated image: frames written, frames per second, seconds left. */
+      readonly frames?: { readonly done: number; readonly total: number; readonly fps: number; readonly etaSeconds: number };
     }
   | {
       readonly type: 'train';
@@ -397,6 +406,7 @@ const STYLIZE_OPTIONS = object({}, {
   outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, strength: isNumber, colorMode: oneOf(COLOR_MODES),
   scale: isNumber, blend: arrayOf(object({ style: isAbsolutePath, weight: isNumber })), blendMode: oneOf(['outputs', 'norm']),
   runtime: oneOf(STYLIZE_RUNTIMES), tileSize: isNumber, tileStats: oneOf(['auto', 'sampled', 'downscaled']),
+  steady: isBoolean, ffmpegPath: isAbsolutePath,
 });
 
 const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {

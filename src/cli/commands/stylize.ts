@@ -2,11 +2,12 @@
 // line per written file and never overwrites.
 import path from 'node:path';
 import {
-  OUTPUT_FORMATS, TFJS_BACKENDS, type ColorMode, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime,
+  OUTPUT_FORMATS, TFJS_BACKENDS, type ColorMode, type JobProgress, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime,
 } from '../../protocol/jobs';
 import { STYLIZE_PRECISIONS } from '../../engine/onnxQuantized';
 import { createStylizeEngine } from '../../engine/engines';
 import { stylizeFiles } from '../../engine/stylizeJob';
+import { printable } from '../args';
 import { badInput, choice, integerOpt, numberOpt, out, str, warn, type Command } from '../options';
 
 /** "a=0.7,b=0.3" → [{style: abs(a), weight: 0.7}, …]; the last '=' of each item separates the weight. */
@@ -22,10 +23,17 @@ function parseBlend(spec: string | undefined): StylizeOptions['blend'] {
   });
 }
 
+/** Frames of a video on a terminal: "clip.mp4: 120/300 frames, 8.1 fps, 22 s left". */
+function framesProgress(p: JobProgress): void {
+  if (p.type !== 'stylize' || !p.frames || !process.stderr.isTTY) return;
+  const f = p.frames;
+  process.stderr.write(`\r${printable(path.basename(p.file ?? ''))}: ${f.done}/${f.total} frames, ${f.fps.toFixed(1)} fps, ${Math.ceil(f.etaSeconds)} s left\x1b[K${f.done === f.total ? '\n' : ''}`);
+}
+
 export const stylizeCommand: Command = {
   name: 'stylize',
-  usage: '-m <checkpoint|ml5-folder> [-o <out-dir>] [options] <image|folder>...   (or --blend a=0.7,b=0.3 instead of -m)',
-  summary: 'Stylize images; prints one line per written file. Never overwrites.',
+  usage: '-m <checkpoint|ml5-folder> [-o <out-dir>] [options] <image|video|folder>...   (or --blend a=0.7,b=0.3 instead of -m)',
+  summary: 'Stylize images, videos (clip.<style>.mp4, through ffmpeg) and animated GIF/WebP; prints one line per written file. Never overwrites.',
   options: {
     model: { type: 'string', short: 'm' },
     output: { type: 'string', short: 'o' },
@@ -43,6 +51,8 @@ export const stylizeCommand: Command = {
     'tile-stats': { type: 'string' },
     blend: { type: 'string' },
     'blend-mode': { type: 'string' },
+    'per-frame': { type: 'boolean' },
+    ffmpeg: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
   help: {
@@ -63,6 +73,8 @@ export const stylizeCommand: Command = {
     'tile-stats': 'normalisation statistics of tiled images: auto, sampled or downscaled (faster, flatter)',
     blend: 'mix styles: style=weight,style=weight (weights ≤ 1 in all; -m, when given, takes the rest)',
     'blend-mode': 'outputs (mix the results; any styles) or norm (mix instance-norm parameters of styles sharing their convolutions)',
+    'per-frame': 'videos and animated images: stylize every frame on its own (default: steady frames, less flicker)',
+    ffmpeg: 'videos: the ffmpeg executable, ffprobe beside it (default: the PATH\'s)',
   },
   examples: [
     'fst stylize -m styles/udnie -o out photo.jpg',
@@ -86,6 +98,8 @@ export const stylizeCommand: Command = {
       tileStats: choice<NonNullable<StylizeOptions['tileStats']>>(v, 'tile-stats', ['auto', 'sampled', 'downscaled']),
       blend,
       blendMode: choice<NonNullable<StylizeOptions['blendMode']>>(v, 'blend-mode', ['outputs', 'norm']),
+      steady: !v['per-frame'],
+      ffmpegPath: str(v, 'ffmpeg') ? path.resolve(str(v, 'ffmpeg')!) : undefined,
     };
     const runtime = choice<StylizeRuntime>(v, 'runtime', ['auto', 'onnx', 'tfjs']) ?? 'auto';
     const precision = choice<StylizePrecision>(v, 'precision', STYLIZE_PRECISIONS) ?? 'auto';
@@ -93,7 +107,7 @@ export const stylizeCommand: Command = {
     const tfjsBackend = choice(v, 'backend', TFJS_BACKENDS) ?? 'auto';
     const engine = await createStylizeEngine({ runtime, tfjsBackend, precision });
     try {
-      const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine);
+      const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine, { progress: framesProgress });
       for (const o of result.outputs) out(o.output);
       if (!v.quiet && result.runtime) warn(`fst stylize: ran on ${result.runtime}`);
       for (const f of result.failures) warn(`fst stylize: ${f.error.message}`);
