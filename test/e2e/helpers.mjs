@@ -90,14 +90,15 @@ export function quickInput(page) {
 /**
  * Runs a command by its palette title ('Fast Style Transfer: Train a Style…'): F1, type, accept
  * the row whose label matches exactly (or the RegExp). Retries while the command is not yet
- * registered (the extension may still be activating).
+ * registered (the extension may still be activating), and, given `expect` (a locator of what
+ * the command shows), until that shows.
  *
  * The row is accepted with the keyboard (arrow keys to it, Enter), not a mouse click: a click
  * waits for the row to be stable and unobscured, and the palette's list re-renders while its
  * asynchronous results arrive, so a click could wait out the whole deadline on a row that was
  * shown all along (seen once: "not found in the palette; it showed [<the command>, …]").
  */
-export async function runCommand(page, title, { timeout = 30_000 } = {}) {
+export async function runCommand(page, title, { timeout = 30_000, expect } = {}) {
   const deadline = Date.now() + timeout;
   const text = title instanceof RegExp ? title.source.replace(/[\\^$]/g, '') : title;
   const rows = page.locator('.quick-input-list .monaco-list-row');
@@ -114,7 +115,19 @@ export async function runCommand(page, title, { timeout = 30_000 } = {}) {
       await input.waitFor({ timeout: 10_000 });
       await input.fill(typed, { timeout: 5_000 });
       await rows.filter({ has: page.locator('.label-name', { hasText: exactText(title) }) }).first().waitFor({ timeout: 2_000 });
-      if (await acceptRow(page, input, title, typed)) return;
+      if (await acceptRow(page, input, title, typed)) {
+        if (!expect) return;
+        // The command's own UI (a quick pick) closes when focus moves under it: an image
+        // preview opened a moment earlier takes focus once its webview has loaded. Run the
+        // command again when what it shows did not come (or went away at once).
+        try {
+          await expect.waitFor({ timeout: Math.max(1_000, Math.min(10_000, deadline - Date.now())) });
+          return;
+        } catch (e) {
+          lastError = new Error(`the command ran but ${expect} did not show`, { cause: e });
+          continue;
+        }
+      }
       lastError = new Error('the palette did not take the command');
     } catch (e) {
       // Not listed yet, or the palette closed under the typing (after a tab is closed, VS Code

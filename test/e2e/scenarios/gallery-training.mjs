@@ -25,7 +25,7 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   setWorkspaceSetting(workspace, 'fastStyleTransfer.vggWeightsPath', path.resolve(repoRoot, '..', 'shared', 'data', 'vgg19-keras-block1-3'));
   await page.waitForTimeout(6000); // let the workbench pick up the settings file (slow when the machine is busy)
 
-  await runCommand('Fast Style Transfer: Train a Style…');
+  await runCommand('Fast Style Transfer: Train a Style…', { timeout: 60_000, expect: page.locator('.quick-input-widget .quick-input-title', { hasText: 'Train a Style' }) });
   await pickQuickItem('starry_night.jpg');
   await pickQuickItem(new RegExp(`${path.basename(workspace)}/photos$`));
   await pickQuickItem('Quick preview');

@@ -26,9 +26,8 @@ export async function run({ page, workspace, log, screenshot, contextMenu, pickQ
   await screenshot('stylized-result');
 
   // Palette → Train a Style… shows its first step (the style image).
-  await runCommand('Fast Style Transfer: Train a Style…');
   const title = page.locator('.quick-input-widget .quick-input-title');
-  await title.filter({ hasText: 'Train a Style' }).waitFor({ timeout: 30_000 });
+  await runCommand('Fast Style Transfer: Train a Style…', { timeout: 60_000, expect: title.filter({ hasText: 'Train a Style' }) });
   await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Choose an image file…' }).waitFor();
   await page.locator('.quick-input-widget', { hasText: '1/4' }).waitFor();
   await screenshot('train-step-1');
