@@ -5,28 +5,20 @@
 import os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnxRuntime } from './onnxRunner';
-import { buildTrainStepGraph, TRAIN_IO } from '../model/onnxTrain/trainStep';
+import { buildTrainStepGraph, TRAIN_IO, type TrainGraphSpec } from '../model/onnxTrain/trainStep';
 import { adamStepSize } from '../model/onnxTrain/adam';
-import { paramSpecs, sizeOfShape, validateWeights, type TransformNetArchitecture, type WeightMap } from '../model/architecture';
+import { paramSpecs, sizeOfShape, validateWeights, type WeightMap } from '../model/architecture';
 import { DEFAULT_ADAM, type AdamConfig, type AdamState } from '../model/adam';
-import type { LossLayers, LossWeights } from '../model/losses';
+import type { LossWeights } from '../model/losses';
 import type { LossTerms, TrainingStepper } from '../model/train';
 import type { TransformNet } from '../model/transformNet';
 import type { Adam } from '../model/adam';
 import { tf, type Tensor4D } from '../model/tf';
-import type { VggWeights } from '../model/vggSpec';
 import { StyleTransferError } from '../protocol/errors';
 
-export interface OnnxTrainerOptions {
-  readonly arch: TransformNetArchitecture;
-  readonly batch: number;
-  readonly height: number;
-  readonly width: number;
-  readonly vgg: VggWeights;
-  readonly layers: LossLayers;
+/** The graph's shape and losses as trainStep.ts takes them (targetGrams: PerceptualLoss.targetGrams()), and the trainer's own settings. */
+export interface OnnxTrainerOptions extends Pick<TrainGraphSpec, 'arch' | 'batch' | 'height' | 'width' | 'vgg' | 'layers' | 'targetGrams'> {
   readonly lossWeights: LossWeights;
-  /** The style image's Gram matrices [1, C, C] by style layer (PerceptualLoss.targetGrams()). */
-  readonly targetGrams: Readonly<Record<string, Float32Array>>;
   /** Starting weights (tfjs layout, validated). */
   readonly weights: WeightMap;
   readonly adam?: AdamConfig;

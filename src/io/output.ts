@@ -220,6 +220,15 @@ export interface WriteOptions {
   readonly createDir?: boolean;
 }
 
+/** Creates the folder `target` goes in (and its parents); a failure is one StyleTransferError naming `target`. */
+async function createFolderFor(target: string): Promise<void> {
+  try {
+    await fs.mkdir(path.dirname(target), { recursive: true });
+  } catch (e) {
+    throw fileSystemError(e, target, 'create');
+  }
+}
+
 /**
  * Writes `bytes` to `target` all at once or not at all: a temp file in the same folder,
  * fsynced, then renamed (overwrite) or linked (no overwrite: an existing file, even one created
@@ -228,13 +237,7 @@ export interface WriteOptions {
  */
 export async function writeFileAtomic(target: string, bytes: Uint8Array, opts: WriteOptions = {}): Promise<void> {
   const dir = path.dirname(target);
-  if (opts.createDir) {
-    try {
-      await fs.mkdir(dir, { recursive: true });
-    } catch (e) {
-      throw fileSystemError(e, target, 'create');
-    }
-  }
+  if (opts.createDir) await createFolderFor(target);
   if (!opts.overwrite && (await exists(target))) {
     throw new StyleTransferError('output-exists', `${target} already exists; not overwriting it`);
   }
@@ -324,13 +327,7 @@ export async function writeProducedFile(input: string, styleName: string, extens
   const pathFor = () => outputPathFor(input, styleName, { outDir: opts.outDir, extension });
   let target = await pathFor();
   const dir = path.dirname(target);
-  if (opts.createDir) {
-    try {
-      await fs.mkdir(dir, { recursive: true });
-    } catch (e) {
-      throw fileSystemError(e, target, 'create');
-    }
-  }
+  if (opts.createDir) await createFolderFor(target);
   await sweepLeftovers(dir);
   const tmp = tempPathFor(target);
   try {

@@ -7,16 +7,10 @@
 // - upconv: nearest ×stride (Reshape + Expand), then a stride-1 conv; its backward sums each
 //   stride×stride block of the gradient.
 import { ints, int, type GraphBuilder } from './graph';
-import type { LayerKind } from '../architecture';
+import type { LayerSpec } from '../architecture';
 
-export interface ConvLayer {
-  readonly name: string;
-  readonly kind: LayerKind;
-  readonly kernel: number;
-  readonly stride: number;
-  readonly inChannels: number;
-  readonly outChannels: number;
-}
+/** What the conv builders need of a layer (architecture.ts's LayerSpec has it, and more). */
+export type ConvLayer = Pick<LayerSpec, 'name' | 'kind' | 'kernel' | 'stride' | 'inChannels' | 'outChannels'>;
 
 /** [batch, channels, height, width] */
 export type Shape4 = readonly [number, number, number, number];
