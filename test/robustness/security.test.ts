@@ -61,14 +61,16 @@ test('the gallery webview CSP allows no eval, no inline code, no remote origins'
   assert.match(controller, /localResourceRoots: \[this\.bundleRoot\]/);
 });
 
-test('no shell anywhere: child processes only in GPU setup, spawned without a shell', () => {
+test('no shell anywhere: child processes only in GPU setup and ffmpeg, spawned without a shell', () => {
   const sources = [...files(path.join(REPO_ROOT, 'src'), /\.ts$/), ...files(path.join(REPO_ROOT, 'webview'), /\.ts$/)];
   const bundles = files(path.join(REPO_ROOT, 'dist'), /\.js$/);
   assert.ok(sources.length > 20);
-  // Set Up GPU Acceleration runs npm, nvidia-smi and ldconfig: the one place with child processes
-  // (in the worker's bundle), each spawned with an argument array and shell: false.
+  // Set Up GPU Acceleration runs npm, nvidia-smi and ldconfig, and videos run ffmpeg/ffprobe:
+  // the only places with child processes (in the worker's and the CLI's bundles), each spawned
+  // with an argument array and shell: false. The extension host's bundle spawns nothing.
   const gpuSetup = path.join(REPO_ROOT, 'src', 'engine', 'gpuSetup.ts');
-  const mayspawn = new Set([gpuSetup, path.join(REPO_ROOT, 'dist', 'worker.js')]);
+  const ffmpegRunners = [path.join(REPO_ROOT, 'src', 'io', 'ffmpeg.ts'), path.join(REPO_ROOT, 'src', 'io', 'videoStream.ts')];
+  const mayspawn = new Set([gpuSetup, ...ffmpegRunners, path.join(REPO_ROOT, 'dist', 'worker.js'), path.join(REPO_ROOT, 'dist', 'cli.js')]);
   for (const f of [...sources, ...bundles]) {
     const text = fs.readFileSync(f, 'utf8');
     const forbidden = [/\bexecSync\b|\bexecFileSync\b|\bspawnSync\b/, /\bshell\s*:\s*(true|!0)\b/, /\.exec\(\s*['"`]/];
@@ -80,6 +82,13 @@ test('no shell anywhere: child processes only in GPU setup, spawned without a sh
   assert.match(text, /import \{ spawn \} from 'node:child_process';/, 'only spawn (no exec, which runs a shell)');
   assert.deepEqual(text.match(/\bspawn\(/g)?.length, 1, 'one spawn call');
   assert.match(text, /spawn\(command, \[\.\.\.args\], \{[^}]*shell: false/);
+  for (const f of ffmpegRunners) {
+    const src = fs.readFileSync(f, 'utf8');
+    assert.match(src, /import \{ spawn, type [A-Za-z]+ \} from 'node:child_process';/, `${path.basename(f)}: only spawn`);
+    const calls = src.match(/\bspawn\(/g)?.length ?? 0;
+    assert.ok(calls >= 1, `${path.basename(f)} spawns ffmpeg`);
+    assert.equal(src.match(/\{ shell: false, windowsHide: true, stdio: /g)?.length, calls, `${path.basename(f)}: every spawn without a shell`);
+  }
 });
 
 test('downloads: HTTPS only (plain HTTP just to 127.0.0.1), always with a published checksum', async () => {
