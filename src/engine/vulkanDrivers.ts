@@ -20,7 +20,7 @@ const SOFTWARE = /lvp|lavapipe|llvmpipe|softpipe|swiftshader/i;
 const split = (v: string | undefined) => (v ?? '').split(':').filter(Boolean);
 
 /** Manifest files and folders in the loader's order (Vulkan loader docs, "Driver discovery on Linux"). */
-function manifestLocations(env: NodeJS.ProcessEnv): string[] {
+export function manifestLocations(env: NodeJS.ProcessEnv = process.env): string[] {
   const only = split(env.VK_DRIVER_FILES ?? env.VK_ICD_FILENAMES);
   const added = split(env.VK_ADD_DRIVER_FILES);
   if (only.length) return [...added, ...only];
@@ -50,7 +50,9 @@ export function vulkanDrivers(env: NodeJS.ProcessEnv = process.env): VulkanDrive
     let library = '';
     try {
       // Manifests are small; a larger or unreadable one names no driver we can judge.
-      if (fs.statSync(manifest).size < 65_536) library = String((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { ICD?: { library_path?: unknown } }).ICD?.library_path ?? '');
+      // A regular file only: a FIFO planted under a manifest name would block the read.
+      const st = fs.statSync(manifest);
+      if (st.isFile() && st.size < 65_536) library = String((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { ICD?: { library_path?: unknown } }).ICD?.library_path ?? '');
     } catch { /* unreadable: library stays '' */ }
     return { manifest, library, software: SOFTWARE.test(path.basename(manifest)) || SOFTWARE.test(path.basename(library)) };
   });

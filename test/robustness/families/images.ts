@@ -4,6 +4,7 @@
 // extensions; decompression bombs; extreme aspect ratios; hostile file names and links.
 import fs from 'node:fs';
 import path from 'node:path';
+import { isAnimatedImage } from '../../../src/io/animated';
 import sharp from 'sharp';
 import { readImage } from '../../../src/io/image';
 import { initTfjsBackend } from '../../../src/engine/backends';
@@ -208,7 +209,8 @@ export async function stylizeAndCheck(engine: StylizeEngine, style: string, file
   for (const o of r.outputs) {
     const input = await readImage(o.input, { maxPixels: FUZZ_MAX_PIXELS });
     const out = await readImage(o.output, { maxPixels: FUZZ_MAX_PIXELS });
-    const scale = options.scale ?? 1;
+    // Animations (like videos) keep their size; `scale` sets only their stroke size.
+    const scale = (await isAnimatedImage(o.input)) ? 1 : options.scale ?? 1;
     const w = Math.max(1, Math.round(input.width * scale));
     const h = Math.max(1, Math.round(input.height * scale));
     if (out.width !== w || out.height !== h) throw new CrashError(`${o.output} is ${out.width}×${out.height}, expected ${w}×${h}`);
