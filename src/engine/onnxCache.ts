@@ -68,6 +68,8 @@ export interface OnnxCacheResult {
   location: 'checkpoint' | 'cache';
   /** A variant's facts from its sidecar. */
   info?: Record<string, unknown>;
+  /** SHA-256 of the graph's bytes as verified (or written) here: load it with `expectSha256`. */
+  sha256: string;
 }
 
 interface Sidecar {
@@ -236,7 +238,7 @@ export async function ensureOnnxModel(req: OnnxCacheRequest): Promise<OnnxCacheR
   if (!req.force) {
     for (const p of places) {
       const valid = await isValid(p, req, opset, key);
-      if (valid) return { path: p.onnx, exported: false, location: p.location, ...(valid.info ? { info: valid.info } : {}) };
+      if (valid) return { path: p.onnx, exported: false, location: p.location, sha256: valid.onnxSha256!, ...(valid.info ? { info: valid.info } : {}) };
     }
   }
 
@@ -262,7 +264,7 @@ export async function ensureOnnxModel(req: OnnxCacheRequest): Promise<OnnxCacheR
       // The model first, then the sidecar that declares it valid.
       await writeFileAtomic(p.onnx, bytes, { overwrite: true });
       await writeFileAtomic(p.sidecar, Buffer.from(JSON.stringify(sidecar, null, 2) + '\n'), { overwrite: true });
-      return { path: p.onnx, exported: true, location: p.location, ...(built?.info ? { info: built.info } : {}) };
+      return { path: p.onnx, exported: true, location: p.location, sha256: fields.onnxSha256, ...(built?.info ? { info: built.info } : {}) };
     } catch (e) {
       // writeFileAtomic reports file-system errors with the errno text in `detail`.
       const code = (e as NodeJS.ErrnoException).code && !(e instanceof StyleTransferError)

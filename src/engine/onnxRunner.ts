@@ -3,10 +3,12 @@
 // the caller can answer by falling back to tfjs. Execution providers are tried in order (CUDA,
 // WebGPU, CPU by default); a GPU provider that cannot start is remembered and skipped quietly
 // for the rest of the process.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
+import { MAX_BLOB_BYTES, readFileInFolder } from '../io/fileAccess';
 import { SIZE_MULTIPLE, type BorderPadding } from '../model/architecture';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnxExport';
 import { hwcToChw, reflectIndex, roundUpTo, type FloatImage } from '../model/pixels';
@@ -35,6 +37,12 @@ export interface OnnxSessionOptions {
    * of 0.72 GB; at 512² 1.2 s / 0.21 GB instead of 1.5 s / 0.28 GB; 1448² tiles unchanged.
    */
   warmUp?: boolean;
+  /**
+   * For a model given by path: its SHA-256 as the cache verified it. The file is then read once
+   * more (regular file, no links out of its folder), checked against this, and the session made
+   * from those bytes, so a file swapped between the check and the load never runs.
+   */
+  expectSha256?: string;
   /** Session configuration entries (ONNX Runtime's `extra`), e.g. { optimization: { disable_specified_optimizers: '…' } }. */
   sessionConfig?: Readonly<Record<string, unknown>>;
   /** Loads the onnxruntime-node module; tests inject failures here. */
@@ -196,6 +204,7 @@ export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSe
   const where = typeof model === 'string' ? model : 'ONNX model';
   if (typeof model === 'string' && !fs.existsSync(model)) throw new StyleTransferError('not-found', `ONNX model not found: ${model}`);
   if (typeof model !== 'string' && model.length === 0) throw new StyleTransferError('bad-checkpoint', `${where} is empty`);
+  if (typeof model === 'string' && opts.expectSha256) model = await readVerifiedModel(model, opts.expectSha256);
   const ort = loadOnnxRuntime(opts.loadRuntime);
 
   const skipped: ProviderAttempt[] = [];
@@ -229,6 +238,20 @@ export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSe
   }
   throw new StyleTransferError('backend',
     `no ONNX Runtime execution provider could start: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}`);
+}
+
+/** The bytes of the graph at `file` when they are the ones the cache verified; else one 'bad-checkpoint' error. */
+export async function readVerifiedModel(file: string, sha256: string): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFileInFolder(path.dirname(file), path.basename(file), MAX_BLOB_BYTES);
+  } catch (e) {
+    throw new StyleTransferError('bad-checkpoint', `${file} cannot be read as it was verified: ${firstLine(e)}`);
+  }
+  if (crypto.createHash('sha256').update(bytes).digest('hex') !== sha256) {
+    throw new StyleTransferError('bad-checkpoint', `${file} changed after it was verified; not running it`);
+  }
+  return bytes;
 }
 
 /** One run on a small image (see OnnxSessionOptions.warmUp); a failure here is left to the first real run to report. */

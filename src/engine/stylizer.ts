@@ -1,8 +1,6 @@
 // One entry point for stylizing with a checkpoint: ONNX Runtime by default (the cached
 // export, DESIGN §5), TensorFlow.js when ONNX Runtime cannot load or start. The tfjs path runs
 // on whatever tfjs backend the engine selected beforehand.
-import path from 'node:path';
-import { MAX_BLOB_BYTES, readFileInFolder } from '../io/fileAccess';
 import { borderPadding, type WeightMap } from '../model/architecture';
 import type { NormStats } from '../model/normStats';
 import { withExternalNormStats, withNormStatsOutputs } from '../model/onnxNormStats';
@@ -14,7 +12,7 @@ import { StyleTransferError } from '../protocol/errors';
 import { ensureOnnxModel, type OnnxCacheRequest } from './onnxCache';
 import { onnxNormStats, stylizeWithOnnxStats } from './onnxNormRunner';
 import type { LoadedStyle } from './styles';
-import { createOnnxSession, getOnnxSession, isSessionReleased, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+import { createOnnxSession, getOnnxSession, isSessionReleased, readVerifiedModel, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
 import { ensureFastOnnxModel, INT8_SESSION_CONFIG, type StylizePrecision } from './onnxQuantized';
 
 /**
@@ -78,8 +76,8 @@ export interface TilePass {
 interface OpenedOnnx {
   session: OnnxStyleSession;
   modelPath: string;
-  /** The options the session was opened with (to reopen it from the cache). */
-  options?: OnnxSessionOptions;
+  /** The options the session was opened with (to reopen it from the cache), with the graph's verified hash. */
+  options: OnnxSessionOptions & { expectSha256: string };
   precision?: string;
 }
 
@@ -89,7 +87,8 @@ async function openFastOnnx(req: StylizerRequest): Promise<OpenedOnnx | undefine
   if (precision === 'reference') return undefined;
   try {
     const fast = await ensureFastOnnxModel({ ...req, precision, loadRuntime: req.onnx?.loadRuntime });
-    const options: OnnxSessionOptions = fast.precision === 'int8' ? { ...req.onnx, sessionConfig: { ...INT8_SESSION_CONFIG, ...req.onnx?.sessionConfig } } : { ...req.onnx };
+    const base = { ...req.onnx, expectSha256: fast.sha256 };
+    const options = fast.precision === 'int8' ? { ...base, sessionConfig: { ...INT8_SESSION_CONFIG, ...req.onnx?.sessionConfig } } : base;
     return { session: await getOnnxSession(fast.path, options), modelPath: fast.path, options, precision: fast.precision };
   } catch (e) {
     // A forced int8 that fails its check, or a missing runtime, is the caller's to see.
@@ -107,14 +106,19 @@ async function openOnnx(req: StylizerRequest): Promise<OpenedOnnx> {
 /** The core export (the reference graph; the tiled passes are derived from it). */
 async function openCoreOnnx(req: StylizerRequest): Promise<OpenedOnnx> {
   let cached = await ensureOnnxModel(req);
+  // Loaded from the bytes the cache verified (expectSha256), never from a file swapped meanwhile.
+  const open = async () => {
+    const options = { ...req.onnx, expectSha256: cached.sha256 };
+    return { session: await getOnnxSession(cached.path, options), modelPath: cached.path, options };
+  };
   try {
-    return { session: await getOnnxSession(cached.path, req.onnx), modelPath: cached.path };
+    return await open();
   } catch (e) {
     // A cached file ONNX Runtime rejects (damaged after its sidecar was written): export afresh once.
     if (!(e instanceof StyleTransferError && e.code === 'bad-checkpoint') || cached.exported) throw e;
     await releaseOnnxSessions(cached.path);
     cached = await ensureOnnxModel({ ...req, force: true });
-    return { session: await getOnnxSession(cached.path, req.onnx), modelPath: cached.path };
+    return await open();
   }
 }
 
@@ -150,8 +154,8 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
     // use. Their sessions live for one pass each: a CPU session keeps its memory arena (about
     // a gigabyte for a 1024² tile) until released.
     let variantBytes: Promise<{ stats: Uint8Array; fixed: Uint8Array }> | undefined;
-    const variants = () => variantBytes ??= (precision === undefined ? Promise.resolve(modelPath) : ensureOnnxModel(req).then((c) => c.path))
-      .then((p) => readFileInFolder(path.dirname(p), path.basename(p), MAX_BLOB_BYTES))
+    const variants = () => variantBytes ??= (precision === undefined ? Promise.resolve({ path: modelPath, sha256: options.expectSha256 }) : ensureOnnxModel(req))
+      .then((core) => readVerifiedModel(core.path, core.sha256))
       .then((core) => ({ stats: withNormStatsOutputs(core), fixed: withExternalNormStats(core) }));
     // Memory patterns off: with them ONNX Runtime allocates each run's whole plan as one block
     // and the arena grew to 1.5 GB over three 1024² runs instead of staying at 1.0 GB.
@@ -173,7 +177,7 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
       stylize: async (img) => {
         for (let attempt = 0; ; attempt++) {
           try {
-            return await stylizeWithOnnx(await getOnnxSession(modelPath, options ?? req.onnx), img, padding);
+            return await stylizeWithOnnx(await getOnnxSession(modelPath, options), img, padding);
           } catch (e) {
             if (!isSessionReleased(e) || attempt >= 4) throw e;
           }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { createStylizeEngine } from '../../src/engine/engines';
 import { ensureOnnxModel } from '../../src/engine/onnxCache';
+import { createOnnxSession } from '../../src/engine/onnxRunner';
 import { loadStyle } from '../../src/engine/styles';
 import { workerScript } from '../../src/engine/wasmKernels/threadedBackend';
 import { defaultUserCacheDir, ensurePrivateDir } from '../../src/io/privateDir';
@@ -160,4 +161,25 @@ test('the tfjs WebAssembly worker script gets a fresh folder of unpredictable na
   if (process.platform !== 'win32') assert.equal(fs.statSync(path.dirname(a)).mode & 0o777, 0o700);
   assert.match(fs.readFileSync(a, 'utf8'), /importScripts|onmessage/);
   assert.equal(fs.readFileSync(planted, 'utf8'), 'process.exit(66)', 'the planted file is neither used nor written');
+});
+
+test('a verified graph swapped for another between the check and the load is not run: the session is made from the verified bytes', async () => {
+  const root = tempDir('fst-swap-');
+  const a = await writeTinyStyle(path.join(root, 'a'), 'a', TINY_ARCH, 3);
+  const b = await writeTinyStyle(path.join(root, 'b'), 'b', TINY_ARCH, 4);
+  const cache = path.join(root, 'cache');
+  const styleA = await loadStyle(a);
+  const styleB = await loadStyle(b);
+  const ra = await ensureOnnxModel({ arch: TINY_ARCH, weights: styleA.weights, weightsSha256: styleA.hash, dir: a, fallbackCacheDir: cache });
+  const rb = await ensureOnnxModel({ arch: TINY_ARCH, weights: styleB.weights, weightsSha256: styleB.hash, dir: b, fallbackCacheDir: cache });
+  assert.notEqual(ra.sha256, rb.sha256);
+  const ok = await createOnnxSession(ra.path, { providers: ['cpu'], expectSha256: ra.sha256 });
+  await ok.release();
+  fs.copyFileSync(rb.path, ra.path); // another valid graph in its place, after the cache's check
+  await assert.rejects(createOnnxSession(ra.path, { providers: ['cpu'], expectSha256: ra.sha256 }), (e: unknown) =>
+    e instanceof StyleTransferError && e.code === 'bad-checkpoint' && /changed after it was verified/.test(e.message));
+  fs.rmSync(ra.path);
+  fs.symlinkSync(rb.path, ra.path); // or a link out of the folder
+  await assert.rejects(createOnnxSession(ra.path, { providers: ['cpu'], expectSha256: ra.sha256 }), (e: unknown) =>
+    e instanceof StyleTransferError && e.code === 'bad-checkpoint');
 });
