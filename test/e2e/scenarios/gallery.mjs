@@ -51,6 +51,20 @@ async function pixelHash(img) {
 const sha = (f) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
 /** Waits until the <img> has loaded a non-empty picture; returns its natural size. */
+/**
+ * The preview's size once it is `w`×`h` (or, after `timeout`, whatever it is then): a new image
+ * is named and the busy mark cleared a moment before its preview job has even started, so the
+ * previous image's preview may still be shown.
+ */
+async function sizeOnceItIs(img, w, h, timeout = 60_000) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const size = await loadedSize(img).catch(() => ({ w: 0, h: 0 }));
+    if ((size.w === w && size.h === h) || Date.now() > until) return size;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function loadedSize(img) {
   await img.waitFor({ state: 'attached' });
   return img.evaluate((el) => new Promise((resolve, reject) => {
@@ -166,7 +180,7 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await page.waitForTimeout(300);
   const dropped = await loadedSize(preview);
   await gallery.locator('.compare:not(.is-busy)').waitFor({ timeout: 60_000 });
-  const droppedNow = await loadedSize(preview);
+  const droppedNow = await sizeOnceItIs(preview, 66, 50);
   log(`dropped image preview: ${droppedNow.w}×${droppedNow.h} (first seen ${dropped.w}×${dropped.h})`);
   assert.deepEqual([droppedNow.w, droppedNow.h], [66, 50], 'the dropped gradient.png is previewed at its size');
   await screenshot('gallery-dropped');
@@ -175,7 +189,7 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await gallery.locator('#sample-photo').click();
   await gallery.locator('.image-name', { hasText: 'coffee.png' }).waitFor({ timeout: 30_000 });
   await gallery.locator('.compare:not(.is-busy)').waitFor({ timeout: 60_000 });
-  const sample = await loadedSize(preview);
+  const sample = await sizeOnceItIs(preview, 512, 341);
   assert.deepEqual([sample.w, sample.h], [512, 341], 'the fast preview is downscaled to 512 px');
   const colors = gallery.locator('#colors');
   await colors.click();
