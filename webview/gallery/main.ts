@@ -24,80 +24,22 @@ import '@vscode-elements/elements/dist/vscode-icon/index.js';
 import '@vscode-elements/elements/dist/vscode-radio/index.js';
 import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
 import './gallery.css';
-import type { GalleryImage, GalleryLayout, GalleryStyle, HostToWebview, PreviewSize, TrainingView, WebviewToHost } from '../../src/protocol/gallery';
+import type { GalleryLayout, GalleryStyle, HostToWebview, PreviewSize } from '../../src/protocol/gallery';
 import type { ColorMode, EncodedImage, OutputFormat } from '../../src/protocol/jobs';
 import type { StyleOrigin } from '../../src/protocol/styles';
-import { NO_BLEND, blendKey, blendRequest, composition, pruneBlend, restoreBlend, type BlendState } from './blend';
+import { blendKey, blendRequest, composition, pruneBlend, type BlendState } from './blend';
 import { BlendControl } from './blendControl';
-import { LossChart } from './chart';
 import { CompareView } from './compare';
 import { Compositor } from './composite';
-import { append, button, clear, formatCount, formatDuration, formatLoss, h, icon, setDisabled } from './dom';
-
-interface VsCodeApi {
-  postMessage(message: WebviewToHost): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-const vscode = acquireVsCodeApi();
-const post = (m: WebviewToHost) => vscode.postMessage(m);
+import { action, blobUrl, button, clear, formatCount, formatLoss, h, icon, setDisabled } from './dom';
+import { post, storeState } from './host';
+import { FORMAT_LABELS, INITIAL_STATE, SCALES, restoreState, type Filter, type UiState } from './state';
+import { TrainingPane } from './trainingPane';
 
 const MAX_DROP_BYTES = 64 * 1024 * 1024;
 const COLOR_LABELS: Record<ColorMode, string> = { none: 'From the style', luminance: 'Keep original', histogram: 'Match original' };
-const FORMAT_LABELS: Record<OutputFormat, string> = { same: 'Same as input', png: 'PNG', jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF', tiff: 'TIFF', gif: 'GIF' };
-const SCALES = [0.25, 0.5, 0.75, 1, 1.5, 2];
 const ORIGIN_LABEL: Record<StyleOrigin, string> = { bundled: 'Bundled', trained: 'Trained', imported: 'Imported' };
 const ORIGIN_ICON: Record<StyleOrigin, string> = { bundled: 'package', trained: 'beaker', imported: 'cloud-download' };
-
-type Filter = 'all' | StyleOrigin;
-type StopIntent = 'pause' | 'cancel';
-
-interface UiState {
-  v: 1;
-  tab: 'gallery' | 'training';
-  styleId?: string;
-  image?: GalleryImage;
-  strength: number;
-  colorMode: ColorMode;
-  scale: number;
-  format: OutputFormat;
-  size: PreviewSize;
-  search: string;
-  filter: Filter;
-  split: number;
-  /** Styles mixed into the selected one (panel only). */
-  blend: BlendState;
-  saved?: { path: string; displayPath: string };
-  stopIntent?: StopIntent;
-}
-
-function restoreState(): UiState | undefined {
-  const s = vscode.getState() as Partial<UiState> | undefined;
-  if (!s || s.v !== 1) return undefined;
-  const colorOk = s.colorMode === 'none' || s.colorMode === 'luminance' || s.colorMode === 'histogram';
-  return {
-    v: 1,
-    tab: s.tab === 'training' ? 'training' : 'gallery',
-    styleId: typeof s.styleId === 'string' ? s.styleId : undefined,
-    image: s.image && typeof s.image.token === 'string' ? s.image : undefined,
-    strength: typeof s.strength === 'number' && s.strength >= 0 && s.strength <= 1 ? s.strength : 1,
-    colorMode: colorOk ? s.colorMode! : 'none',
-    scale: typeof s.scale === 'number' && SCALES.includes(s.scale) ? s.scale : 1,
-    format: typeof s.format === 'string' && s.format in FORMAT_LABELS ? s.format : 'same',
-    size: s.size === 'full' ? 'full' : 'preview',
-    search: typeof s.search === 'string' ? s.search : '',
-    filter: s.filter === 'bundled' || s.filter === 'trained' || s.filter === 'imported' ? s.filter : 'all',
-    split: typeof s.split === 'number' ? s.split : 50,
-    blend: restoreBlend(s.blend),
-    saved: s.saved && typeof s.saved.path === 'string' ? s.saved : undefined,
-    stopIntent: s.stopIntent === 'pause' || s.stopIntent === 'cancel' ? s.stopIntent : undefined,
-  };
-}
-
-function blobUrl(img: EncodedImage): string {
-  return URL.createObjectURL(new Blob([img.bytes as Uint8Array<ArrayBuffer>], { type: img.mime }));
-}
 
 async function decodePixels(img: EncodedImage): Promise<ImageData> {
   const bitmap = await createImageBitmap(new Blob([img.bytes as Uint8Array<ArrayBuffer>], { type: img.mime }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
@@ -134,8 +76,6 @@ class GalleryApp {
   private state: UiState;
   private styles: GalleryStyle[] = [];
   private readonly cardImages = new Map<string, { thumb?: string; sample?: string }>();
-  private training: TrainingView | undefined;
-  private trainingPreviewUrl: string | undefined;
   private current: CurrentPreview | undefined;
   private requestSeq = 0;
   private pendingRequest = 0;
@@ -152,7 +92,6 @@ class GalleryApp {
   // elements
   private readonly root = document.getElementById('app')!;
   private tabs!: HTMLElement & { selectedIndex: number };
-  private trainingTabLabel!: HTMLElement;
   private grid!: HTMLElement;
   private stylesEmpty!: HTMLElement;
   private moreStyles: HTMLElement | undefined;
@@ -180,9 +119,7 @@ class GalleryApp {
   private copyButton!: HTMLElement;
   private statusLine!: HTMLElement;
   private savedLine!: HTMLElement;
-  private trainingPane!: HTMLElement;
-  private chart!: LossChart;
-  private trainingImage!: HTMLImageElement;
+  private training!: TrainingPane;
 
   constructor() {
     // Report CSP violations and errors to the output channel (they would otherwise fail
@@ -194,14 +131,14 @@ class GalleryApp {
     });
     window.addEventListener('error', (e) => post({ type: 'log', level: 'error', message: `${e.message} (${e.filename}:${e.lineno})`.slice(0, 1900) }));
     const restored = restoreState();
-    this.state = restored ?? { v: 1, tab: 'gallery', strength: 1, colorMode: 'none', scale: 1, format: 'same', size: 'preview', search: '', filter: 'all', split: 50, blend: NO_BLEND };
+    this.state = restored ?? { ...INITIAL_STATE };
     this.build();
     window.addEventListener('message', (e: MessageEvent<HostToWebview>) => this.onMessage(e.data));
     post({ type: 'ready' });
   }
 
   private persist(): void {
-    vscode.setState(this.state);
+    storeState(this.state);
   }
 
   // ---- building the page --------------------------------------------------------------------
@@ -210,8 +147,10 @@ class GalleryApp {
     clear(this.root);
     this.compare = new CompareView((p) => { this.state.split = p; this.persist(); });
     this.compare.setPosition(this.state.split);
-    this.chart = new LossChart({ compact: this.layout === 'sidebar' });
-    this.trainingImage = h('img', { class: 'training-image', alt: 'The test photo stylized by the network being trained' });
+    this.training = new TrainingPane(this.layout, this.state, {
+      persist: () => this.persist(),
+      tryStyle: (id) => { this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.selectStyle(id); this.revealCard(id); this.persist(); },
+    });
     if (this.layout === 'panel') this.buildPanel(); else this.buildSidebar();
     this.installDrop();
     this.root.removeAttribute('aria-busy');
@@ -220,22 +159,21 @@ class GalleryApp {
   private buildPanel(): void {
     this.root.classList.add('layout-panel');
     const addons = h('div', { slot: 'addons', class: 'tab-addons' },
-      this.action(button('Train a Style…', { icon: 'beaker', secondary: true, title: 'Train a new style from any painting' }), () => post({ type: 'runCommand', command: 'train' })),
-      this.action(button('Import Style…', { icon: 'cloud-download', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'importStyle' })),
-      this.action(button('Refresh Styles', { icon: 'refresh', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'refreshStyles' })),
+      action(button('Train a Style…', { icon: 'beaker', secondary: true, title: 'Train a new style from any painting' }), () => post({ type: 'runCommand', command: 'train' })),
+      action(button('Import Style…', { icon: 'cloud-download', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'importStyle' })),
+      action(button('Refresh Styles', { icon: 'refresh', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'refreshStyles' })),
     );
-    this.trainingTabLabel = h('span', { class: 'tab-status', hidden: true });
     this.tabs = h('vscode-tabs', { panel: true, 'selected-index': this.state.tab === 'training' ? 1 : 0, class: 'tabs' },
       h('vscode-tab-header', { slot: 'header', 'data-tab': 'gallery' }, icon('symbol-color', 'tab-icon'), 'Gallery'),
-      h('vscode-tab-header', { slot: 'header', 'data-tab': 'training' }, icon('pulse', 'tab-icon'), 'Training', this.trainingTabLabel),
+      h('vscode-tab-header', { slot: 'header', 'data-tab': 'training' }, icon('pulse', 'tab-icon'), 'Training', this.training.tabLabel),
       addons,
       h('vscode-tab-panel', { panel: true }, this.buildGalleryTab()),
-      h('vscode-tab-panel', { panel: true }, this.buildTrainingTab()),
+      h('vscode-tab-panel', { panel: true }, this.training.element),
     ) as HTMLElement & { selectedIndex: number };
     this.tabs.addEventListener('vsc-tabs-select', (e) => {
       this.state.tab = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex === 1 ? 'training' : 'gallery';
       this.persist();
-      if (this.state.tab === 'training') requestAnimationFrame(() => this.chart.draw());
+      if (this.state.tab === 'training') this.training.redraw();
     });
     this.root.append(this.tabs);
   }
@@ -252,11 +190,11 @@ class GalleryApp {
     this.grid.addEventListener('keydown', (e) => this.onGridKey(e));
     this.stylesEmpty = h('div', { class: 'empty', hidden: true });
     const more = h('div', { class: 'more-styles' }, icon('add'),
-      this.action(h('button', { type: 'button', class: 'link' }, 'Train a Style…'), () => post({ type: 'runCommand', command: 'train' })),
+      action(h('button', { type: 'button', class: 'link' }, 'Train a Style…'), () => post({ type: 'runCommand', command: 'train' })),
       h('span', { 'aria-hidden': 'true' }, '·'),
-      this.action(h('button', { type: 'button', class: 'link' }, 'Import…'), () => post({ type: 'runCommand', command: 'importStyle' })),
+      action(h('button', { type: 'button', class: 'link' }, 'Import…'), () => post({ type: 'runCommand', command: 'importStyle' })),
       h('span', { 'aria-hidden': 'true' }, '·'),
-      this.action(h('button', { type: 'button', class: 'link' }, 'Download Pretrained…'), () => post({ type: 'runCommand', command: 'downloadPretrained' })));
+      action(h('button', { type: 'button', class: 'link' }, 'Download Pretrained…'), () => post({ type: 'runCommand', command: 'downloadPretrained' })));
     this.moreStyles = more;
     const stylesPane = h('section', { class: 'pane styles-pane', 'aria-labelledby': 'styles-heading' },
       h('div', { class: 'pane-header' }, h('h2', { id: 'styles-heading' }, 'Styles'), this.styleCount),
@@ -271,10 +209,10 @@ class GalleryApp {
     this.imageName = h('span', { class: 'image-name' }, 'No image');
     this.imagePath = h('span', { class: 'image-path' });
     const sourceButtons = h('div', { class: 'source-buttons', role: 'toolbar', 'aria-label': 'Choose an image' },
-      this.action(button('Choose Image File…', { icon: 'folder-opened', secondary: true, iconOnly: true }), () => post({ type: 'pickImage' })),
-      this.action(button('Pick from Workspace…', { icon: 'search', secondary: true, iconOnly: true }), () => post({ type: 'pickWorkspaceImage' })),
-      this.action(button('Use the Image in the Active Editor', { icon: 'file-media', secondary: true, iconOnly: true }), () => post({ type: 'useActiveEditorImage' })),
-      this.action(button('Use the Sample Photo', { icon: 'sparkle', secondary: true, iconOnly: true, id: 'sample-photo' }), () => post({ type: 'useSampleImage' })),
+      action(button('Choose Image File…', { icon: 'folder-opened', secondary: true, iconOnly: true }), () => post({ type: 'pickImage' })),
+      action(button('Pick from Workspace…', { icon: 'search', secondary: true, iconOnly: true }), () => post({ type: 'pickWorkspaceImage' })),
+      action(button('Use the Image in the Active Editor', { icon: 'file-media', secondary: true, iconOnly: true }), () => post({ type: 'useActiveEditorImage' })),
+      action(button('Use the Sample Photo', { icon: 'sparkle', secondary: true, iconOnly: true, id: 'sample-photo' }), () => post({ type: 'useSampleImage' })),
     );
     const source = h('div', { class: 'source' }, icon('file-media', 'source-icon'), h('div', { class: 'source-text' }, this.imageName, this.imagePath), sourceButtons);
 
@@ -283,10 +221,10 @@ class GalleryApp {
       h('div', { class: 'drop-title' }, 'Drop an image here'),
       h('div', { class: 'drop-sub' }, 'PNG, JPEG, WebP, AVIF, TIFF or GIF — from your computer or the Explorer'),
       h('div', { class: 'drop-actions' },
-        this.action(button('Choose File…', { icon: 'folder-opened', id: 'choose-file' }), () => post({ type: 'pickImage' })),
-        this.action(button('From Workspace…', { icon: 'search', secondary: true, id: 'pick-workspace' }), () => post({ type: 'pickWorkspaceImage' })),
-        this.action(button('Active Editor', { icon: 'file-media', secondary: true }), () => post({ type: 'useActiveEditorImage' })),
-        this.action(button('Sample Photo', { icon: 'sparkle', secondary: true }), () => post({ type: 'useSampleImage' })),
+        action(button('Choose File…', { icon: 'folder-opened', id: 'choose-file' }), () => post({ type: 'pickImage' })),
+        action(button('From Workspace…', { icon: 'search', secondary: true, id: 'pick-workspace' }), () => post({ type: 'pickWorkspaceImage' })),
+        action(button('Active Editor', { icon: 'file-media', secondary: true }), () => post({ type: 'useActiveEditorImage' })),
+        action(button('Sample Photo', { icon: 'sparkle', secondary: true }), () => post({ type: 'useSampleImage' })),
       ));
     this.stageMessage = h('div', { class: 'stage-message', role: 'status', hidden: true });
     this.stage = h('div', { class: 'stage', id: 'stage' }, this.dropzone, this.compare.element, this.stageMessage);
@@ -330,16 +268,16 @@ class GalleryApp {
         h('div', { class: 'control' }, h('span', { class: 'control-label' }, icon('screen-full'), 'Scale', this.outputSize), this.scaleSelect),
         h('div', { class: 'control' }, h('span', { class: 'control-label' }, icon('file-binary'), 'Format'), this.formatSelect),
       );
-      this.fullSizeButton = this.action(button('Full Size', { icon: 'screen-full', secondary: true, id: 'full-size', title: 'Render the whole image at the output scale (what Save writes)' }), () => {
+      this.fullSizeButton = action(button('Full Size', { icon: 'screen-full', secondary: true, id: 'full-size', title: 'Render the whole image at the output scale (what Save writes)' }), () => {
         this.state.size = this.state.size === 'full' ? 'preview' : 'full';
         this.persist();
         this.renderSizeButton();
         this.schedulePreview(0);
       });
     }
-    this.saveButton = this.action(button('Save', { icon: 'save', id: 'save', title: 'Stylize the full image with these settings and save it beside the original (never overwrites)' }), () => this.requestSave('save'));
-    this.saveAsButton = this.action(button('Save As…', { secondary: true, id: 'save-as' }), () => this.requestSave('saveAs'));
-    this.copyButton = this.action(button('Copy Path', { icon: 'copy', secondary: true, id: 'copy-path', disabled: true, iconOnly: !panel }), () => {
+    this.saveButton = action(button('Save', { icon: 'save', id: 'save', title: 'Stylize the full image with these settings and save it beside the original (never overwrites)' }), () => this.requestSave('save'));
+    this.saveAsButton = action(button('Save As…', { secondary: true, id: 'save-as' }), () => this.requestSave('saveAs'));
+    this.copyButton = action(button('Copy Path', { icon: 'copy', secondary: true, id: 'copy-path', disabled: true, iconOnly: !panel }), () => {
       if (this.state.saved) post({ type: 'copyPath', path: this.state.saved.path });
     });
     this.statusLine = h('div', { class: 'status', role: 'status', 'aria-live': 'polite', id: 'status' });
@@ -347,33 +285,22 @@ class GalleryApp {
     const actions = h('div', { class: 'actions' }, this.fullSizeButton ?? null, h('div', { class: 'spacer' }), this.copyButton, this.saveAsButton, this.saveButton);
     return h('section', { class: 'pane preview-pane', 'aria-labelledby': 'preview-heading' },
       panel ? h('div', { class: 'pane-header' }, h('h2', { id: 'preview-heading' }, 'Preview'), this.selectedName,
-        this.action(button('Evaluate Style…', { icon: 'graph', secondary: true, iconOnly: true, id: 'evaluate-style', title: 'Measure the selected style on the sample photos: style and content distance, blown-out blobs, a contact sheet' }),
+        action(button('Evaluate Style…', { icon: 'graph', secondary: true, iconOnly: true, id: 'evaluate-style', title: 'Measure the selected style on the sample photos: style and content distance, blown-out blobs, a contact sheet' }),
           () => { if (this.state.styleId) post({ type: 'evaluateStyle', styleId: this.state.styleId }); }))
         : h('h2', { id: 'preview-heading', class: 'visually-hidden' }, 'Preview'),
       source, this.stage, controls, actions, this.savedLine, this.statusLine);
-  }
-
-  private buildTrainingTab(): HTMLElement {
-    this.trainingPane = h('div', { class: 'training', id: 'training' });
-    return this.trainingPane;
   }
 
   private buildSidebar(): void {
     this.root.classList.add('layout-sidebar');
     this.styleSelect = h('vscode-single-select', { id: 'style-select', 'aria-label': 'Style', class: 'style-select' }) as HTMLElement & { value: string };
     this.styleSelect.addEventListener('change', () => this.selectStyle(this.styleSelect!.value));
-    this.trainingPane = h('div', { class: 'training training-mini', id: 'training', hidden: true });
     const top = h('div', { class: 'sidebar-top' },
       h('label', { class: 'control-label', id: 'style-select-label' }, icon('symbol-color'), 'Style'), this.styleSelect,
-      this.action(button('Open Style Gallery', { icon: 'preview', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'openGallery' })));
+      action(button('Open Style Gallery', { icon: 'preview', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'openGallery' })));
     this.styleSelect.setAttribute('aria-labelledby', 'style-select-label');
     this.stylesEmpty = h('div', { class: 'empty empty-compact', hidden: true });
-    this.root.append(top, this.stylesEmpty, this.buildPreviewPane(), this.trainingPane);
-  }
-
-  private action<T extends HTMLElement>(el: T, fn: () => void): T {
-    el.addEventListener('click', () => { if (!el.hasAttribute('disabled')) fn(); });
-    return el;
+    this.root.append(top, this.stylesEmpty, this.buildPreviewPane(), this.training.element);
   }
 
   private installDrop(): void {
@@ -441,7 +368,7 @@ class GalleryApp {
         this.renderStyles();
         this.syncBlend();
         this.renderImage();
-        this.setTraining(m.training);
+        this.training.set(m.training);
         this.renderSaved();
         this.persist();
         this.schedulePreview(0);
@@ -488,14 +415,10 @@ class GalleryApp {
         this.showStageMessage(`Could not preview: ${m.message}`, true);
         return;
       case 'training':
-        this.setTraining(m.training);
+        this.training.set(m.training);
         return;
       case 'trainingPreview':
-        if (this.trainingPreviewUrl) URL.revokeObjectURL(this.trainingPreviewUrl);
-        this.trainingPreviewUrl = blobUrl(m.image);
-        this.trainingImage.src = this.trainingPreviewUrl;
-        this.trainingImage.dataset.iteration = String(m.iteration);
-        this.renderTraining();
+        this.training.showPreview(m.image, m.iteration);
         return;
       case 'saving':
         this.saving = true;
@@ -591,13 +514,13 @@ class GalleryApp {
           h('h3', {}, 'No styles yet'),
           h('p', {}, 'Train a style from any painting, import a model you already have, or download a pretrained one.'),
           h('div', { class: 'empty-actions' },
-            this.action(button('Train a Style…', { icon: 'beaker' }), () => post({ type: 'runCommand', command: 'train' })),
-            this.action(button('Import Style…', { icon: 'folder-opened', secondary: true }), () => post({ type: 'runCommand', command: 'importStyle' })),
-            this.action(button('Download Pretrained…', { icon: 'cloud-download', secondary: true }), () => post({ type: 'runCommand', command: 'downloadPretrained' }))));
+            action(button('Train a Style…', { icon: 'beaker' }), () => post({ type: 'runCommand', command: 'train' })),
+            action(button('Import Style…', { icon: 'folder-opened', secondary: true }), () => post({ type: 'runCommand', command: 'importStyle' })),
+            action(button('Download Pretrained…', { icon: 'cloud-download', secondary: true }), () => post({ type: 'runCommand', command: 'downloadPretrained' }))));
       } else {
         this.stylesEmpty.append(h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('search')), h('h3', {}, 'No matching styles'),
           h('p', {}, this.state.search ? `Nothing matches “${this.state.search}”.` : 'No style has this origin.'),
-          h('div', { class: 'empty-actions' }, this.action(button('Clear Filters', { icon: 'clear-all', secondary: true }), () => {
+          h('div', { class: 'empty-actions' }, action(button('Clear Filters', { icon: 'clear-all', secondary: true }), () => {
             this.state.search = ''; this.state.filter = 'all'; this.searchField.value = ''; this.filterSelect.value = 'all'; this.persist(); this.renderStyles();
           })));
       }
@@ -930,97 +853,6 @@ class GalleryApp {
     this.renderActions();
     this.setStatus(mode === 'save' ? 'Saving…' : 'Choose where to save…', 'busy');
     post({ type: 'save', mode, imageToken: img.token, styleId: style.id, strength: this.state.strength, colorMode: this.state.colorMode, format: this.state.format, scale: this.state.scale, ...this.blendFields() });
-  }
-
-  // ---- training -----------------------------------------------------------------------------
-
-  private setTraining(t: TrainingView | undefined): void {
-    const wasRunning = this.training && (this.training.status === 'running' || this.training.status === 'starting');
-    this.training = t;
-    const running = !!t && (t.status === 'running' || t.status === 'starting');
-    if (running && !wasRunning) { this.state.stopIntent = undefined; this.persist(); }
-    this.chart.setData(t?.losses ?? []);
-    this.renderTraining();
-  }
-
-  private statusLabel(t: TrainingView): { text: string; kind: string } {
-    switch (t.status) {
-      case 'starting': return { text: 'Starting', kind: 'running' };
-      case 'running': return { text: 'Training', kind: 'running' };
-      case 'done': return { text: 'Finished', kind: 'ok' };
-      case 'failed': return { text: 'Failed', kind: 'error' };
-      case 'cancelled': return this.state.stopIntent === 'pause' ? { text: 'Paused', kind: 'paused' } : { text: 'Stopped', kind: 'paused' };
-    }
-  }
-
-  private renderTraining(): void {
-    const t = this.training;
-    const pane = this.trainingPane;
-    const running = !!t && (t.status === 'running' || t.status === 'starting');
-    if (this.trainingTabLabel) {
-      this.trainingTabLabel.hidden = !t;
-      this.trainingTabLabel.textContent = t ? (running ? (t.totalIterations ? `${Math.floor((100 * t.iteration) / t.totalIterations)}%` : '…') : this.statusLabel(t).text) : '';
-      this.trainingTabLabel.dataset.kind = t ? this.statusLabel(t).kind : '';
-    }
-    if (this.layout === 'sidebar') pane.hidden = !t;
-    clear(pane);
-    if (!t) {
-      if (this.layout === 'panel') {
-        pane.append(h('div', { class: 'empty' },
-          h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('pulse')),
-          h('h3', {}, 'No training running'),
-          h('p', {}, 'Start one with Train a Style…: its losses, speed and preview images appear here live, and you can come back to this tab at any time.'),
-          h('div', { class: 'empty-actions' }, this.action(button('Train a Style…', { icon: 'beaker' }), () => post({ type: 'runCommand', command: 'train' })))));
-      }
-      return;
-    }
-    const label = this.statusLabel(t);
-    const pct = t.totalIterations ? Math.min(100, (100 * t.iteration) / t.totalIterations) : 0;
-    const bar = h('div', { class: 'progress-fill' });
-    bar.style.width = `${pct}%`;
-    const progress = h('div', { class: `progress progress-${label.kind}`, role: 'progressbar', 'aria-label': 'Training progress', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(pct) }, bar);
-    const buttons = h('div', { class: 'training-actions' });
-    if (running) {
-      buttons.append(
-        this.action(button('Pause', { icon: 'debug-pause', id: 'pause-training', title: 'Stop after saving a checkpoint; Resume continues exactly where it stopped' }), () => { this.state.stopIntent = 'pause'; this.persist(); post({ type: 'pauseTraining' }); }),
-        this.action(button('Cancel', { icon: 'debug-stop', secondary: true, id: 'cancel-training', title: 'Stop training; the last checkpoint is kept as a usable style' }), () => { this.state.stopIntent = 'cancel'; this.persist(); post({ type: 'cancelTraining' }); }));
-    } else if (t.resumable) {
-      buttons.append(this.action(button('Resume', { icon: 'debug-continue', id: 'resume-training' }), () => post({ type: 'resumeTraining', styleId: t.checkpoint })));
-    }
-    if (t.status === 'done' && this.layout === 'panel') {
-      buttons.append(this.action(button('Try It in the Gallery', { icon: 'symbol-color', secondary: true }), () => {
-        this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.selectStyle(t.checkpoint); this.revealCard(t.checkpoint); this.persist();
-      }));
-    }
-    const last = t.losses[t.losses.length - 1];
-    const head = h('div', { class: 'training-head' },
-      h('div', { class: 'training-title' }, h('h2', {}, t.name), h('span', { class: `pill pill-${label.kind}` }, running ? icon('loading', 'codicon-modifier-spin') : null, label.text)),
-      buttons);
-    const counts = t.totalIterations ? `${formatCount(t.iteration)} / ${formatCount(t.totalIterations)} iterations · epoch ${t.epoch + 1}` : (t.phase ?? 'Preparing…');
-    const sub = h('div', { class: 'training-sub' }, h('span', {}, counts), running && t.phase ? h('span', { class: 'phase' }, t.phase) : null);
-    if (this.layout === 'sidebar') {
-      pane.append(head, progress, sub, this.chart.element);
-      requestAnimationFrame(() => this.chart.draw());
-      return;
-    }
-    const tile = (title: string, value: string, hint?: string) => h('div', { class: 'tile' }, h('div', { class: 'tile-title' }, title), h('div', { class: 'tile-value' }, value), hint ? h('div', { class: 'tile-hint' }, hint) : null);
-    const tiles = h('div', { class: 'tiles' },
-      tile('Iteration', formatCount(t.iteration), t.totalIterations ? `of ${formatCount(t.totalIterations)}` : undefined),
-      tile('Speed', t.imagesPerSecond > 0 ? `${t.imagesPerSecond.toFixed(t.imagesPerSecond < 10 ? 2 : 1)}` : '—', 'images / s'),
-      tile('Time left', running ? formatDuration(t.etaSeconds) : '—', running ? 'estimated' : undefined),
-      tile('Total loss', last ? formatLoss(last.total) : '—', last ? `content ${formatLoss(last.content)} · style ${formatLoss(last.style)}` : undefined),
-      tile('Checkpoint', t.lastCheckpointIteration !== undefined ? formatCount(t.lastCheckpointIteration) : '—', t.lastCheckpointIteration !== undefined ? 'saved at iteration' : 'none saved yet'));
-    const previewFigure = h('figure', { class: 'training-preview' },
-      this.trainingImage.src ? this.trainingImage : h('div', { class: 'training-preview-empty' }, icon('file-media'), 'The test photo appears here after the first preview step'),
-      h('figcaption', {}, this.trainingImage.dataset.iteration ? `Test photo at iteration ${formatCount(Number(this.trainingImage.dataset.iteration))}` : 'Test photo'));
-    const chartFigure = h('figure', { class: 'training-chart' }, this.chart.element, h('figcaption', {}, 'Losses (logarithmic scale)'));
-    append(pane, head, progress, sub,
-      t.error ? h('div', { class: 'training-error', role: 'alert' }, icon('error'), t.error) : null,
-      tiles, h('div', { class: 'training-grid' }, chartFigure, previewFigure),
-      h('p', { class: 'hint' }, icon('info'), running
-        ? 'Pause stops after saving a checkpoint; Resume continues from it with the same optimizer state. Cancel also keeps the last checkpoint as a usable style.'
-        : t.resumable ? 'Resume continues training from the last checkpoint.' : ''));
-    requestAnimationFrame(() => this.chart.draw());
   }
 }
 
