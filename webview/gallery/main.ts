@@ -24,22 +24,22 @@ import '@vscode-elements/elements/dist/vscode-icon/index.js';
 import '@vscode-elements/elements/dist/vscode-radio/index.js';
 import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
 import './gallery.css';
-import type { GalleryLayout, GalleryStyle, HostToWebview, PreviewSize } from '../../src/protocol/gallery';
+import type { GalleryLayout, HostToWebview, PreviewSize } from '../../src/protocol/gallery';
 import type { ColorMode, EncodedImage, OutputFormat } from '../../src/protocol/jobs';
-import type { StyleOrigin } from '../../src/protocol/styles';
-import { blendKey, blendRequest, composition, pruneBlend, type BlendState } from './blend';
+import { blendKey, type BlendState } from './blend';
 import { BlendControl } from './blendControl';
 import { CompareView } from './compare';
 import { Compositor } from './composite';
-import { action, blobUrl, button, clear, formatCount, formatLoss, h, icon, setDisabled } from './dom';
+import { action, blobUrl, button, clear, formatCount, h, icon, setDisabled } from './dom';
 import { post, storeState } from './host';
-import { FORMAT_LABELS, INITIAL_STATE, SCALES, restoreState, type Filter, type UiState } from './state';
+import { StyleSelection } from './selection';
+import { FORMAT_LABELS, INITIAL_STATE, SCALES, restoreState, type UiState } from './state';
+import { StyleGrid } from './styleGrid';
+import { StylePicker } from './stylePicker';
 import { TrainingPane } from './trainingPane';
 
 const MAX_DROP_BYTES = 64 * 1024 * 1024;
 const COLOR_LABELS: Record<ColorMode, string> = { none: 'From the style', luminance: 'Keep original', histogram: 'Match original' };
-const ORIGIN_LABEL: Record<StyleOrigin, string> = { bundled: 'Bundled', trained: 'Trained', imported: 'Imported' };
-const ORIGIN_ICON: Record<StyleOrigin, string> = { bundled: 'package', trained: 'beaker', imported: 'cloud-download' };
 
 async function decodePixels(img: EncodedImage): Promise<ImageData> {
   const bitmap = await createImageBitmap(new Blob([img.bytes as Uint8Array<ArrayBuffer>], { type: img.mime }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
@@ -74,8 +74,7 @@ interface CurrentPreview {
 class GalleryApp {
   private layout: GalleryLayout = document.body.dataset.layout === 'sidebar' ? 'sidebar' : 'panel';
   private state: UiState;
-  private styles: GalleryStyle[] = [];
-  private readonly cardImages = new Map<string, { thumb?: string; sample?: string }>();
+  private selection!: StyleSelection;
   private current: CurrentPreview | undefined;
   private requestSeq = 0;
   private pendingRequest = 0;
@@ -92,13 +91,8 @@ class GalleryApp {
   // elements
   private readonly root = document.getElementById('app')!;
   private tabs!: HTMLElement & { selectedIndex: number };
-  private grid!: HTMLElement;
-  private stylesEmpty!: HTMLElement;
-  private moreStyles: HTMLElement | undefined;
-  private styleCount!: HTMLElement;
-  private searchField!: HTMLElement & { value: string };
-  private filterSelect!: HTMLElement & { value: string };
-  private styleSelect: (HTMLElement & { value: string }) | undefined;
+  private grid: StyleGrid | undefined;
+  private picker: StylePicker | undefined;
   private selectedName!: HTMLElement;
   private imageName!: HTMLElement;
   private imagePath!: HTMLElement;
@@ -145,11 +139,12 @@ class GalleryApp {
 
   private build(): void {
     clear(this.root);
+    this.selection = new StyleSelection(this.state, this.layout === 'panel');
     this.compare = new CompareView((p) => { this.state.split = p; this.persist(); });
     this.compare.setPosition(this.state.split);
     this.training = new TrainingPane(this.layout, this.state, {
       persist: () => this.persist(),
-      tryStyle: (id) => { this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.selectStyle(id); this.revealCard(id); this.persist(); },
+      tryStyle: (id) => { this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.selectStyle(id); this.grid?.reveal(id); this.persist(); },
     });
     if (this.layout === 'panel') this.buildPanel(); else this.buildSidebar();
     this.installDrop();
@@ -179,28 +174,9 @@ class GalleryApp {
   }
 
   private buildGalleryTab(): HTMLElement {
-    this.searchField = h('vscode-textfield', { id: 'search', placeholder: 'Search styles', 'aria-label': 'Search styles', value: this.state.search },
-      h('vscode-icon', { slot: 'content-before', name: 'search', 'aria-hidden': 'true' })) as HTMLElement & { value: string };
-    this.searchField.addEventListener('input', () => { this.state.search = this.searchField.value; this.persist(); this.renderStyles(); });
-    this.filterSelect = h('vscode-single-select', { id: 'filter', 'aria-label': 'Show styles of origin', class: 'filter' },
-      ...(['all', 'bundled', 'trained', 'imported'] as const).map((f) => h('vscode-option', { value: f, selected: this.state.filter === f }, f === 'all' ? 'All origins' : ORIGIN_LABEL[f]))) as HTMLElement & { value: string };
-    this.filterSelect.addEventListener('change', () => { this.state.filter = this.filterSelect.value as Filter; this.persist(); this.renderStyles(); });
-    this.styleCount = h('vscode-badge', { variant: 'counter', class: 'count' }, '0');
-    this.grid = h('div', { id: 'grid', class: 'grid', role: 'radiogroup', 'aria-label': 'Styles' });
-    this.grid.addEventListener('keydown', (e) => this.onGridKey(e));
-    this.stylesEmpty = h('div', { class: 'empty', hidden: true });
-    const more = h('div', { class: 'more-styles' }, icon('add'),
-      action(h('button', { type: 'button', class: 'link' }, 'Train a Style…'), () => post({ type: 'runCommand', command: 'train' })),
-      h('span', { 'aria-hidden': 'true' }, '·'),
-      action(h('button', { type: 'button', class: 'link' }, 'Import…'), () => post({ type: 'runCommand', command: 'importStyle' })),
-      h('span', { 'aria-hidden': 'true' }, '·'),
-      action(h('button', { type: 'button', class: 'link' }, 'Download Pretrained…'), () => post({ type: 'runCommand', command: 'downloadPretrained' })));
-    this.moreStyles = more;
-    const stylesPane = h('section', { class: 'pane styles-pane', 'aria-labelledby': 'styles-heading' },
-      h('div', { class: 'pane-header' }, h('h2', { id: 'styles-heading' }, 'Styles'), this.styleCount),
-      h('div', { class: 'pane-toolbar' }, this.searchField, this.filterSelect),
-      this.grid, this.stylesEmpty, more);
-    return h('div', { class: 'gallery-layout' }, stylesPane, this.buildPreviewPane());
+    this.grid = new StyleGrid(this.state, this.selection, { select: (id) => this.selectStyle(id), persist: () => this.persist() });
+    this.picker = undefined;
+    return h('div', { class: 'gallery-layout' }, this.grid.element, this.buildPreviewPane());
   }
 
   private buildPreviewPane(): HTMLElement {
@@ -293,14 +269,9 @@ class GalleryApp {
 
   private buildSidebar(): void {
     this.root.classList.add('layout-sidebar');
-    this.styleSelect = h('vscode-single-select', { id: 'style-select', 'aria-label': 'Style', class: 'style-select' }) as HTMLElement & { value: string };
-    this.styleSelect.addEventListener('change', () => this.selectStyle(this.styleSelect!.value));
-    const top = h('div', { class: 'sidebar-top' },
-      h('label', { class: 'control-label', id: 'style-select-label' }, icon('symbol-color'), 'Style'), this.styleSelect,
-      action(button('Open Style Gallery', { icon: 'preview', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'openGallery' })));
-    this.styleSelect.setAttribute('aria-labelledby', 'style-select-label');
-    this.stylesEmpty = h('div', { class: 'empty empty-compact', hidden: true });
-    this.root.append(top, this.stylesEmpty, this.buildPreviewPane(), this.training.element);
+    this.grid = undefined;
+    this.picker = new StylePicker(this.selection, (id) => this.selectStyle(id));
+    this.root.append(this.picker.element, this.picker.empty, this.buildPreviewPane(), this.training.element);
   }
 
   private installDrop(): void {
@@ -359,8 +330,8 @@ class GalleryApp {
           this.state.format = m.settings.format;
           this.syncControls();
         }
-        this.styles = [...m.styles];
-        if (m.focusStyle) this.state.styleId = m.focusStyle;
+        this.selection.styles = m.styles;
+        if (m.focusStyle) this.selection.focus(m.focusStyle);
         // A restored image the host no longer holds (the extension restarted) is forgotten.
         if (this.state.image && !m.images.some((i) => i.token === this.state.image!.token)) { this.state.image = undefined; this.state.saved = undefined; }
         if (m.image) { this.state.image = m.image; this.state.saved = undefined; }
@@ -372,24 +343,19 @@ class GalleryApp {
         this.renderSaved();
         this.persist();
         this.schedulePreview(0);
-        if (m.focusStyle) this.revealCard(m.focusStyle);
+        if (m.focusStyle) this.grid?.reveal(m.focusStyle);
         return;
       }
       case 'styles':
-        this.styles = [...m.styles];
+        this.selection.styles = m.styles;
         this.ensureSelection();
         this.renderStyles();
         this.syncBlend();
         this.schedulePreview();
         return;
-      case 'styleImages': {
-        const entry = this.cardImages.get(m.styleId) ?? {};
-        if (m.thumbnail) { if (entry.thumb) URL.revokeObjectURL(entry.thumb); entry.thumb = blobUrl(m.thumbnail); }
-        if (m.sample) { if (entry.sample) URL.revokeObjectURL(entry.sample); entry.sample = blobUrl(m.sample); }
-        this.cardImages.set(m.styleId, entry);
-        this.updateCardMedia(m.styleId);
+      case 'styleImages':
+        this.grid?.setImages(m.styleId, m.thumbnail, m.sample);
         return;
-      }
       case 'image':
         this.state.image = m.image;
         this.state.saved = undefined;
@@ -402,7 +368,7 @@ class GalleryApp {
         return;
       case 'focusStyle':
         this.selectStyle(m.styleId);
-        this.revealCard(m.styleId);
+        this.grid?.reveal(m.styleId);
         if (this.tabs) { this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.persist(); }
         return;
       case 'preview':
@@ -464,20 +430,12 @@ class GalleryApp {
 
   // ---- styles -------------------------------------------------------------------------------
 
-  private usable(id: string | undefined): GalleryStyle | undefined {
-    const s = id ? this.styles.find((x) => x.id === id) : undefined;
-    return s && !s.error ? s : undefined;
-  }
-
   private ensureSelection(): void {
-    if (this.usable(this.state.styleId)) return;
-    this.state.styleId = this.styles.find((s) => !s.error && !s.training)?.id ?? this.styles.find((s) => !s.error)?.id;
-    this.persist();
+    if (this.selection.ensure()) this.persist();
   }
 
   private selectStyle(id: string): void {
-    if (!this.usable(id) || id === this.state.styleId) { this.renderSelection(); return; }
-    this.state.styleId = id;
+    if (!this.selection.select(id)) { this.renderSelection(); return; }
     this.state.saved = undefined;
     this.persist();
     this.renderSelection();
@@ -486,158 +444,25 @@ class GalleryApp {
     this.schedulePreview();
   }
 
-  private visibleStyles(): GalleryStyle[] {
-    const q = this.state.search.trim().toLowerCase();
-    return this.styles.filter((s) => (this.state.filter === 'all' || s.origin === this.state.filter)
-      && (!q || s.name.toLowerCase().includes(q) || s.origin.includes(q) || (s.preset ?? '').toLowerCase().includes(q)));
-  }
-
   private renderStyles(): void {
-    if (this.layout === 'sidebar') { this.renderStyleSelect(); return; }
-    const visible = this.visibleStyles();
-    this.styleCount.textContent = String(this.styles.length);
-    clear(this.grid);
-    for (const s of visible) this.grid.append(this.card(s));
-    this.grid.hidden = visible.length === 0;
-    this.renderEmptyStyles(visible.length);
-    if (this.moreStyles) this.moreStyles.hidden = this.styles.length === 0;
+    this.grid?.render();
+    this.picker?.render();
     this.renderSelection();
-  }
-
-  private renderEmptyStyles(visibleCount: number): void {
-    clear(this.stylesEmpty);
-    this.stylesEmpty.hidden = visibleCount > 0 || (this.layout === 'sidebar' && this.styles.length > 0);
-    if (!this.stylesEmpty.hidden) {
-      if (this.styles.length === 0) {
-        this.stylesEmpty.append(
-          h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('symbol-color')),
-          h('h3', {}, 'No styles yet'),
-          h('p', {}, 'Train a style from any painting, import a model you already have, or download a pretrained one.'),
-          h('div', { class: 'empty-actions' },
-            action(button('Train a Style…', { icon: 'beaker' }), () => post({ type: 'runCommand', command: 'train' })),
-            action(button('Import Style…', { icon: 'folder-opened', secondary: true }), () => post({ type: 'runCommand', command: 'importStyle' })),
-            action(button('Download Pretrained…', { icon: 'cloud-download', secondary: true }), () => post({ type: 'runCommand', command: 'downloadPretrained' }))));
-      } else {
-        this.stylesEmpty.append(h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('search')), h('h3', {}, 'No matching styles'),
-          h('p', {}, this.state.search ? `Nothing matches “${this.state.search}”.` : 'No style has this origin.'),
-          h('div', { class: 'empty-actions' }, action(button('Clear Filters', { icon: 'clear-all', secondary: true }), () => {
-            this.state.search = ''; this.state.filter = 'all'; this.searchField.value = ''; this.filterSelect.value = 'all'; this.persist(); this.renderStyles();
-          })));
-      }
-    }
-  }
-
-  private renderStyleSelect(): void {
-    const sel = this.styleSelect!;
-    clear(sel);
-    for (const s of this.styles.filter((x) => !x.error)) sel.append(h('vscode-option', { value: s.id, selected: s.id === this.state.styleId, description: `${ORIGIN_LABEL[s.origin]}${s.iteration ? ` · ${formatCount(s.iteration)} iterations` : ''}` }, s.name));
-    if (this.state.styleId) sel.value = this.state.styleId;
-    this.renderEmptyStyles(this.styles.length);
-    this.renderSelection();
-  }
-
-  private card(s: GalleryStyle): HTMLElement {
-    const selected = s.id === this.state.styleId;
-    const meta = [ORIGIN_LABEL[s.origin], s.iteration ? `${formatCount(s.iteration)} it` : ''].filter(Boolean).join(' · ');
-    const detail = [meta, s.preset ? `${s.preset} preset` : '', s.lastLoss !== undefined ? `loss ${formatLoss(s.lastLoss)}` : ''].filter(Boolean).join(', ');
-    const media = h('div', { class: 'card-media' });
-    const card = h('div', {
-      class: `card${selected ? ' selected' : ''}${s.error ? ' unusable' : ''}`, role: 'radio', 'aria-checked': String(selected), 'aria-disabled': s.error ? 'true' : undefined,
-      tabindex: -1, 'data-style-id': s.id, 'aria-label': `${s.name}, ${detail}${s.error ? `, unusable: ${s.error}` : ''}`, title: s.error ?? `${s.name} — ${detail}`,
-    },
-    media,
-    h('div', { class: 'card-body' },
-      h('div', { class: 'card-title' }, s.name),
-      h('div', { class: 'card-meta' }, icon(ORIGIN_ICON[s.origin]), h('span', {}, meta)),
-      s.error ? h('div', { class: 'card-error' }, icon('warning'), s.error) : null),
-    h('span', { class: 'card-check', 'aria-hidden': 'true' }, icon('check')),
-    s.training ? h('span', { class: 'card-badge' }, icon('loading', 'codicon-modifier-spin'), 'Training') : null);
-    this.renderMixBadge(card);
-    card.addEventListener('click', () => { if (!s.error) this.selectStyle(s.id); card.focus(); });
-    this.fillCardMedia(media, s);
-    return card;
-  }
-
-  private fillCardMedia(media: HTMLElement, s: GalleryStyle): void {
-    clear(media);
-    const imgs = this.cardImages.get(s.id);
-    if (imgs?.sample) media.append(h('img', { class: 'card-sample', src: imgs.sample, alt: '' }));
-    else media.append(h('div', { class: 'card-placeholder' }, imgs ? icon('symbol-color') : icon('loading', 'codicon-modifier-spin')));
-    if (imgs?.thumb) media.append(h('img', { class: 'card-thumb', src: imgs.thumb, alt: `Style image of ${s.name}`, title: 'The style image' }));
-  }
-
-  /** A badge on the cards of styles mixed into the selected one: their share. */
-  private renderMixBadge(card: HTMLElement): void {
-    card.querySelector('.card-mix')?.remove();
-    const part = this.blendControl ? this.state.blend.parts.find((p) => p.styleId === card.dataset.styleId) : undefined;
-    card.classList.toggle('mixed', !!part);
-    const index = part ? this.state.blend.parts.indexOf(part) : -1;
-    if (part) card.append(h('span', { class: `card-mix blend-c${index + 1}`, title: `Mixed into the selected style at ${part.pct}%` }, h('span', { class: 'blend-swatch', 'aria-hidden': 'true' }), `${part.pct}%`));
-  }
-
-  private updateCardMedia(id: string): void {
-    const card = this.grid?.querySelector<HTMLElement>(`.card[data-style-id="${CSS.escape(id)}"]`);
-    const s = this.styles.find((x) => x.id === id);
-    const media = card?.querySelector<HTMLElement>('.card-media');
-    if (media && s) this.fillCardMedia(media, s);
-  }
-
-  private cards(): HTMLElement[] {
-    return this.grid ? [...this.grid.querySelectorAll<HTMLElement>('.card')] : [];
   }
 
   private renderSelectedName(): void {
     if (!this.selectedName) return;
-    const s = this.usable(this.state.styleId);
+    const s = this.selection.selected;
     clear(this.selectedName);
     if (!s) return;
-    const mixed = this.blendFields().blend ? composition(this.styles, this.state.blend, this.state.styleId).filter((p) => p.index >= 0) : [];
     this.selectedName.append(icon('symbol-color'), s.name);
-    for (const p of mixed) this.selectedName.append(h('span', { class: 'selected-plus' }, ` + ${p.name}`));
+    for (const p of this.selection.mixedIn()) this.selectedName.append(h('span', { class: 'selected-plus' }, ` + ${p.name}`));
   }
 
   private renderSelection(): void {
     this.renderSelectedName();
-    const cards = this.cards();
-    let focusable: HTMLElement | undefined;
-    for (const c of cards) {
-      const on = c.dataset.styleId === this.state.styleId;
-      c.classList.toggle('selected', on);
-      c.setAttribute('aria-checked', String(on));
-      c.tabIndex = -1;
-      if (on) focusable = c;
-    }
-    (focusable ?? cards[0])?.setAttribute('tabindex', '0');
+    this.grid?.renderSelection();
     this.renderActions();
-  }
-
-  private revealCard(id: string): void {
-    const card = this.grid?.querySelector<HTMLElement>(`.card[data-style-id="${CSS.escape(id)}"]`);
-    card?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
-  }
-
-  /** Arrow keys move between cards (a radio group: focus and selection move together), Enter/Space select. */
-  private onGridKey(e: KeyboardEvent): void {
-    const cards = this.cards();
-    const i = cards.indexOf(document.activeElement as HTMLElement);
-    if (i < 0) return;
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      const id = cards[i].dataset.styleId;
-      if (id) this.selectStyle(id);
-      return;
-    }
-    const top = cards[i].offsetTop;
-    const perRow = Math.max(1, cards.filter((c) => c.offsetTop === top).length);
-    const moves: Record<string, number> = { ArrowRight: i + 1, ArrowLeft: i - 1, ArrowDown: i + perRow, ArrowUp: i - perRow, Home: 0, End: cards.length - 1 };
-    if (!(e.key in moves)) return;
-    e.preventDefault();
-    const next = cards[Math.min(cards.length - 1, Math.max(0, moves[e.key]))];
-    for (const c of cards) c.tabIndex = -1;
-    next.tabIndex = 0;
-    next.focus();
-    const id = next.dataset.styleId;
-    if (id && this.usable(id)) this.selectStyle(id);
   }
 
   // ---- image and preview --------------------------------------------------------------------
@@ -669,7 +494,7 @@ class GalleryApp {
   }
 
   private renderActions(): void {
-    const ready = !!this.state.image && !!this.usable(this.state.styleId);
+    const ready = !!this.state.image && !!this.selection.selected;
     if (this.saveButton) {
       setDisabled(this.saveButton, !ready || this.saving);
       setDisabled(this.saveAsButton, !ready || this.saving);
@@ -704,25 +529,13 @@ class GalleryApp {
   }
 
   private previewKey(): string | undefined {
-    const img = this.state.image, style = this.usable(this.state.styleId);
+    const img = this.state.image, style = this.selection.selected;
     if (!img || !style) return undefined;
-    return [img.token, style.id, style.updatedAt ?? '', style.iteration, this.state.size, this.state.size === 'full' ? this.state.scale : 1, blendKey(this.blendFields())].join('|');
-  }
-
-  /** The blend fields of preview and save messages (the sidebar has no blend control). */
-  private blendFields(): ReturnType<typeof blendRequest> {
-    return this.blendControl ? blendRequest(this.styles, this.state.blend, this.state.styleId) : {};
-  }
-
-  /** "Starry Night 70% + udnie 30%", or the style's name alone. */
-  private blendLabel(): string {
-    const style = this.usable(this.state.styleId);
-    if (!this.blendFields().blend) return style?.name ?? '';
-    return composition(this.styles, this.state.blend, this.state.styleId).map((p) => `${p.name} ${p.pct}%`).join(' + ');
+    return [img.token, style.id, style.updatedAt ?? '', style.iteration, this.state.size, this.state.size === 'full' ? this.state.scale : 1, blendKey(this.selection.blendFields())].join('|');
   }
 
   private onBlendChange(blend: BlendState): void {
-    this.state.blend = blend;
+    this.selection.setBlend(blend);
     this.persist();
     this.renderBlend();
     this.schedulePreview();
@@ -730,16 +543,15 @@ class GalleryApp {
 
   /** Drops parts that are no longer usable (or became the selected style) and shows the blend everywhere. */
   private syncBlend(): void {
-    const pruned = pruneBlend(this.state.blend, this.state.styleId, (id) => !!this.usable(id));
-    if (JSON.stringify(pruned) !== JSON.stringify(this.state.blend)) { this.state.blend = pruned; this.persist(); }
+    if (this.selection.pruneBlend()) this.persist();
     this.renderBlend();
   }
 
   private renderBlend(): void {
     if (!this.blendControl) return;
-    this.blendControl.render(this.styles, this.state.styleId, this.state.blend);
+    this.blendControl.render(this.selection.styles, this.selection.id, this.selection.blend);
     this.renderSelectedName();
-    for (const c of this.cards()) this.renderMixBadge(c);
+    this.grid?.renderMix();
   }
 
   /** Debounced: clicking through styles or scales sends one request, for the last choice. */
@@ -750,17 +562,17 @@ class GalleryApp {
 
   private requestPreview(): void {
     const key = this.previewKey();
-    const img = this.state.image, style = this.usable(this.state.styleId);
+    const img = this.state.image, style = this.selection.selected;
     if (!key || !img || !style) { this.compare.busy(undefined); return; }
     if (this.current?.key === key) { this.compare.busy(undefined); this.stageMessage.hidden = true; this.queueComposite(); return; }
     if (this.pendingKey === key) return;
     this.pendingKey = key;
     this.pendingRequest = ++this.requestSeq;
     this.stageMessage.hidden = true;
-    const label = this.blendLabel();
+    const label = this.selection.label();
     this.pendingLabel = label;
     this.compare.busy(this.state.size === 'full' ? `Rendering full size with ${label}…` : `Stylizing with ${label}…`);
-    post({ type: 'preview', requestId: this.pendingRequest, imageToken: img.token, styleId: style.id, size: this.state.size, scale: this.state.scale, ...this.blendFields() });
+    post({ type: 'preview', requestId: this.pendingRequest, imageToken: img.token, styleId: style.id, size: this.state.size, scale: this.state.scale, ...this.selection.blendFields() });
   }
 
   private async onPreview(m: Extract<HostToWebview, { type: 'preview' }>): Promise<void> {
@@ -847,12 +659,12 @@ class GalleryApp {
   }
 
   private requestSave(mode: 'save' | 'saveAs'): void {
-    const img = this.state.image, style = this.usable(this.state.styleId);
+    const img = this.state.image, style = this.selection.selected;
     if (!img || !style || this.saving) return;
     this.saving = true;
     this.renderActions();
     this.setStatus(mode === 'save' ? 'Saving…' : 'Choose where to save…', 'busy');
-    post({ type: 'save', mode, imageToken: img.token, styleId: style.id, strength: this.state.strength, colorMode: this.state.colorMode, format: this.state.format, scale: this.state.scale, ...this.blendFields() });
+    post({ type: 'save', mode, imageToken: img.token, styleId: style.id, strength: this.state.strength, colorMode: this.state.colorMode, format: this.state.format, scale: this.state.scale, ...this.selection.blendFields() });
   }
 }
 
