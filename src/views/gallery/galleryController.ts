@@ -24,39 +24,32 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import {
   PREVIEW_MAX_SIDE, parseWebviewMessage,
-  type BlendMode, type GalleryBlendPart, type GalleryImage, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost,
+  type BlendMode, type GalleryBlendPart, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost,
 } from '../../protocol/gallery';
-import type { EncodedImage, ImageSource, StylizeOptions } from '../../protocol/jobs';
+import type { EncodedImage, StylizeOptions } from '../../protocol/jobs';
 import type { StyleSummary } from '../../protocol/styles';
 import type { TrainingSnapshot } from '../../services/trainingMonitor';
 import { outputFolderFor } from '../../services/settings';
-import { EXTENSION_FORMAT, FORMAT_EXTENSION, IMAGE_EXTENSIONS, IMAGE_EXTENSION_NAMES, IMAGE_FILTERS, isImagePath } from '../../protocol/fileTypes';
+import { EXTENSION_FORMAT, FORMAT_EXTENSION } from '../../protocol/fileTypes';
 import { codeOf, messageOf } from '../../protocol/errors';
 import type { CommandContext } from '../../services/context';
 import { galleryHtml } from './html';
 import { watchWebviewLoad } from './loadWatchdog';
-import { PathGuard, sniffImageType } from './pathGuard';
+import { GallerySession, ownImage, type SessionHandlers } from './gallerySession';
+import { ImageRegistry, type RegisteredImage } from './imageRegistry';
+import { ImageSources, activeEditorImage } from './imageSources';
+import { PathGuard } from './pathGuard';
 import { retryWhileBusy } from '../../shared/busyRetry';
 
 const PANEL_TYPE = 'fastStyleTransfer.gallery';
 export const GALLERY_VIEW_ID = 'fastStyleTransfer.galleryView';
-const MAX_IMAGES = 16;
 const MAX_CACHED_PREVIEWS = 8;
 const SAMPLE_SIDE = 256;
 const TRAINING_THROTTLE_MS = 250;
 const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
-/** Dropped images are kept in memory (for previews and Save); older ones go beyond this. */
-const MAX_HELD_BYTES = 256 * 1024 * 1024;
 /** Log lines a webview may cause: a burst of 40, then 4 a second (a flood is summarised). */
 const LOG_BURST = 40;
 const LOG_PER_SECOND = 4;
-
-interface RegisteredImage {
-  readonly info: GalleryImage;
-  readonly source: { readonly path: string } | { readonly bytes: Uint8Array; readonly name: string };
-  /** Where dropped bytes were written for saving (created on first save). */
-  inputFile?: string;
-}
 
 type PreviewResult = Extract<HostToWebview, { type: 'preview' }>;
 
@@ -72,49 +65,12 @@ interface ResolvedBlend {
   readonly outputName: string;
 }
 
-/** A copy that owns exactly its bytes (a Buffer may be a view into a larger pool). */
-function ownBytes(b: Uint8Array): Uint8Array {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
-}
-
-function ownImage(e: EncodedImage): EncodedImage {
-  return { ...e, bytes: ownBytes(e.bytes) };
-}
-
-/** One webview (the panel or the sidebar view) talking to the controller. */
-class GallerySession implements vscode.Disposable {
-  ready = false;
-  /** The preview job in flight for this webview (one at a time: a different request supersedes it). */
-  inflight: { readonly key: string; readonly abort: AbortController; readonly result: Promise<PreviewResult | undefined> } | undefined;
-  lastTrainingPreview = -1;
-  /** Reloads the webview when it does not load (loadWatchdog.ts). */
-  loadWatch: { stop(): void; readonly reloads: number } | undefined;
-  disposed = false;
-  private readonly subs: vscode.Disposable[] = [];
-
-  constructor(readonly webview: vscode.Webview, readonly layout: GalleryLayout, private readonly controller: GalleryController) {
-    this.subs.push(webview.onDidReceiveMessage((m: unknown) => void controller.receive(m, this)));
-  }
-
-  post(message: HostToWebview): void {
-    this.controller.notePosted(message, this);
-    void Promise.resolve(this.webview.postMessage(message)).then(undefined, () => undefined);
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    this.loadWatch?.stop();
-    this.inflight?.abort.abort();
-    for (const s of this.subs) s.dispose();
-  }
-}
-
 export class GalleryController implements vscode.WebviewViewProvider, vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private panelSession: GallerySession | undefined;
   private viewSession: GallerySession | undefined;
-  private readonly images = new Map<string, RegisteredImage>();
-  private nextToken = 1;
+  private readonly images: ImageRegistry;
+  private readonly sources: ImageSources;
   private readonly previews = new Map<string, PreviewResult>();
   private readonly saved = new Set<string>();
   private readonly guard: PathGuard;
@@ -146,6 +102,10 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       ],
       maxBytes: 64 * 1024 * 1024,
     });
+    this.images = new ImageRegistry(ctx.storageDir, (token) => {
+      for (const k of [...this.previews.keys()]) if (k.startsWith(`${token}|`)) this.previews.delete(k);
+    });
+    this.sources = new ImageSources(this.images, this.guard, ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png')), (r) => this.reject(r));
     this.subs.push(
       toDisposable(ctx.store.onDidChange(() => this.onStylesChanged())),
       toDisposable(ctx.training.onDidChange(() => this.scheduleTraining())),
@@ -162,7 +122,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const img = image instanceof vscode.Uri ? image : this.panel ? undefined : activeEditorImage();
     if (img && img.scheme === 'file') {
       await this.guard.grant(img.fsPath);
-      const registered = this.registerPath(img.fsPath, image ? 'dialog' : 'editor');
+      const registered = this.images.registerPath(img.fsPath, image ? 'dialog' : 'editor');
       this.pendingImage = registered.info.token;
     }
     if (typeof styleId === 'string') this.pendingFocus = styleId;
@@ -183,7 +143,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     });
     panel.iconPath = vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'media', 'activitybar.svg');
     this.panel = panel;
-    const session = new GallerySession(panel.webview, 'panel', this);
+    const session = new GallerySession(panel.webview, 'panel', this.sessionHandlers);
     this.panelSession = session;
     panel.webview.html = galleryHtml(panel.webview, this.bundleRoot, 'panel', vscode.Uri.joinPath);
     this.watchLoad(session, () => panel.visible, () => this.replaceStuckPanel(panel));
@@ -220,7 +180,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   resolveWebviewView(view: vscode.WebviewView): void {
     view.webview.options = { enableScripts: true, localResourceRoots: [this.bundleRoot] };
     this.viewSession?.dispose();
-    const session = new GallerySession(view.webview, 'sidebar', this);
+    const session = new GallerySession(view.webview, 'sidebar', this.sessionHandlers);
     this.viewSession = session;
     view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath);
     const reload = () => { view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath); };
@@ -266,6 +226,11 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   get panelReady(): boolean {
     return this.panelSession?.ready === true;
   }
+
+  private readonly sessionHandlers: SessionHandlers = {
+    receive: (m, s) => void this.receive(m, s),
+    posted: (m, s) => { for (const l of this.postListeners) l(m, s.layout); },
+  };
 
   private get sessions(): GallerySession[] {
     return [this.panelSession, this.viewSession].filter((s): s is GallerySession => s !== undefined);
@@ -325,47 +290,20 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         s.post({
           type: 'init', layout: s.layout, styles: this.galleryStyles(), settings: this.gallerySettings(),
           focusStyle: this.pendingFocus, image: this.pendingImage ? this.images.get(this.pendingImage)?.info : undefined,
-          images: [...this.images.values()].map((i) => i.info), training: this.trainingView(),
+          images: this.images.all(), training: this.trainingView(),
         });
         this.pendingFocus = undefined;
         this.pendingImage = undefined;
         this.postTrainingPreview(s);
         this.sendStyleImages(s);
         return;
-      case 'pickImage': {
-        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, filters: IMAGE_FILTERS, title: 'Image to preview', openLabel: 'Preview' });
-        if (!picked?.length || picked[0].scheme !== 'file') return;
-        await this.guard.grant(picked[0].fsPath);
-        return this.useImagePath(s, picked[0].fsPath, 'dialog');
-      }
+      case 'pickImage':
       case 'pickWorkspaceImage':
-        return this.pickWorkspaceImage(s);
-      case 'useActiveEditorImage': {
-        const uri = activeEditorImage();
-        if (!uri) {
-          s.post({ type: 'notice', level: 'info', message: 'No image is open in an editor. Open one, or choose a file.' });
-          return;
-        }
-        await this.guard.grant(uri.fsPath);
-        return this.useImagePath(s, uri.fsPath, 'editor');
-      }
+      case 'useActiveEditorImage':
       case 'useSampleImage':
-        return this.useImagePath(s, this.ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png')), 'sample');
       case 'openImagePath':
-        return this.useImagePath(s, m.path, 'workspace');
-      case 'dropImage': {
-        const kind = sniffImageType(m.bytes);
-        if (!kind) {
-          this.reject(`dropped file ${JSON.stringify(m.name.slice(0, 80))} is not an image this extension reads (PNG, JPEG, WebP, AVIF, HEIF, TIFF or GIF)`);
-          s.post({ type: 'notice', level: 'error', message: `${m.name} is not an image in a format this extension reads.` });
-          return;
-        }
-        const token = this.mintToken();
-        const info: GalleryImage = { token, name: m.name, origin: 'drop' };
-        this.addImage({ info, source: { bytes: ownBytes(m.bytes), name: m.name } });
-        s.post({ type: 'image', image: info });
-        return;
-      }
+      case 'dropImage':
+        return this.sources.handle(m, s);
       case 'preview':
         return this.preview(s, m);
       case 'save':
@@ -407,72 +345,6 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         this.rateLimitedLog(m.level, `gallery webview: ${m.message}`);
         return;
     }
-  }
-
-  // ---- images -------------------------------------------------------------------------------
-
-  private mintToken(): string {
-    return `img-${this.nextToken++}`;
-  }
-
-  private addImage(img: RegisteredImage): void {
-    this.images.set(img.info.token, img);
-    const heldBytes = () => [...this.images.values()].reduce((n, i) => n + ('bytes' in i.source ? i.source.bytes.byteLength : 0), 0);
-    while (this.images.size > MAX_IMAGES || (this.images.size > 1 && heldBytes() > MAX_HELD_BYTES)) {
-      const [oldest, entry] = this.images.entries().next().value as [string, RegisteredImage];
-      this.images.delete(oldest);
-      if (entry.inputFile) void fsp.rm(path.dirname(entry.inputFile), { recursive: true, force: true });
-      for (const k of [...this.previews.keys()]) if (k.startsWith(`${oldest}|`)) this.previews.delete(k);
-    }
-  }
-
-  private registerPath(file: string, origin: GalleryImage['origin']): RegisteredImage {
-    for (const img of this.images.values()) if ('path' in img.source && img.source.path === file) return img;
-    const uri = vscode.Uri.file(file);
-    const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
-    const img: RegisteredImage = {
-      info: { token: this.mintToken(), name: path.basename(file), displayPath: origin === 'sample' ? 'Sample photo (CC0)' : inWorkspace ? vscode.workspace.asRelativePath(uri) : file, origin },
-      source: { path: file },
-    };
-    this.addImage(img);
-    return img;
-  }
-
-  private async useImagePath(s: GallerySession, p: string, origin: GalleryImage['origin']): Promise<void> {
-    const file = await this.guard.checkFile(p);
-    if (file instanceof Error) {
-      this.reject(`${origin === 'workspace' ? 'openImagePath' : 'image'}: ${file.message}`);
-      s.post({ type: 'notice', level: 'error', message: `Cannot use ${path.basename(p)}: it is not a readable image inside the workspace.` });
-      return;
-    }
-    if (!isImagePath(file)) {
-      this.reject(`openImagePath: ${file} is not an image file (${IMAGE_EXTENSION_NAMES.join(', ')})`);
-      s.post({ type: 'notice', level: 'error', message: `${path.basename(file)} is not an image.` });
-      return;
-    }
-    s.post({ type: 'image', image: this.registerPath(file, origin).info });
-  }
-
-  private async pickWorkspaceImage(s: GallerySession): Promise<void> {
-    if (!vscode.workspace.workspaceFolders?.length) {
-      s.post({ type: 'notice', level: 'info', message: 'No folder is open; choose an image file instead.' });
-      return;
-    }
-    const files = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSION_NAMES.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
-    if (!files.length) {
-      s.post({ type: 'notice', level: 'info', message: 'There are no images in the workspace.' });
-      return;
-    }
-    files.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
-    const folderOf = (u: vscode.Uri) => { const d = path.dirname(vscode.workspace.asRelativePath(u)); return d === '.' ? '' : d; };
-    const pick = await vscode.window.showQuickPick(files.map((u) => ({ label: path.basename(u.fsPath), description: folderOf(u), iconPath: u, uri: u })), {
-      title: 'Preview an image from the workspace', placeHolder: 'Choose an image', matchOnDescription: true,
-    });
-    if (pick) await this.useImagePath(s, pick.uri.fsPath, 'workspace');
-  }
-
-  private sourceOf(img: RegisteredImage): ImageSource {
-    return 'path' in img.source ? { path: img.source.path } : { bytes: img.source.bytes, name: img.source.name };
   }
 
   // ---- previews -----------------------------------------------------------------------------
@@ -558,7 +430,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     this.userJobs++;
     try {
       const r = await this.ctx.engine.request({
-        type: 'preview', image: this.sourceOf(img), style: style.id, maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
+        type: 'preview', image: this.images.sourceOf(img), style: style.id, maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
         options: { strength: 1, colorMode: 'none', scale, runtime: this.ctx.settings().stylizeRuntime, ...blend.options },
       }, { signal });
       this.ctx.status.setRuntime(r.runtime);
@@ -584,22 +456,6 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const ws = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
     if (!ws) return undefined;
     return outputFolderFor(ws.uri, setting(ws.uri)) ?? ws.uri.fsPath;
-  }
-
-  /** A file the engine can read for `img` (dropped bytes are written once into storage). */
-  private async inputFileOf(img: RegisteredImage): Promise<string> {
-    if ('path' in img.source) return img.source.path;
-    if (img.inputFile) return img.inputFile;
-    const kind = sniffImageType(img.source.bytes) ?? 'png';
-    const safe = img.source.name.normalize('NFC').replace(/[<>:"/\\|?*\u0000-\u001f\u007f]+/g, '-').replace(/^[.\-]+/, '').slice(0, 100) || 'image';
-    const ext = path.extname(safe).toLowerCase();
-    const name = IMAGE_EXTENSIONS.includes(ext) ? safe : `${safe}${kind === 'jpeg' ? '.jpg' : kind === 'heif' ? '.heic' : `.${kind}`}`;
-    const dir = path.join(this.ctx.storageDir, 'gallery', 'inputs', img.info.token);
-    await fsp.mkdir(dir, { recursive: true });
-    const file = path.join(dir, name);
-    await fsp.writeFile(file, img.source.bytes);
-    img.inputFile = file;
-    return file;
   }
 
   private async save(s: GallerySession, m: Extract<WebviewToHost, { type: 'save' }>): Promise<void> {
@@ -642,7 +498,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     this.userJobs++;
     let tmpDir: string | undefined;
     try {
-      const input = await this.inputFileOf(img);
+      const input = await this.images.inputFileOf(img);
       let outDir = folder;
       let format = m.format;
       if (target) {
@@ -813,33 +669,17 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     return new vscode.Disposable(() => this.postListeners.delete(listener));
   }
 
-  /** @internal */
-  notePosted(m: HostToWebview, s: GallerySession): void {
-    for (const l of this.postListeners) l(m, s.layout);
-  }
-
   dispose(): void {
     clearTimeout(this.trainingTimer);
     this.panel?.dispose();
     this.viewSession?.dispose();
     for (const s of this.subs) s.dispose();
-    void fsp.rm(path.join(this.ctx.storageDir, 'gallery', 'inputs'), { recursive: true, force: true }).catch(() => undefined);
+    this.images.dispose();
   }
 }
 
 function toDisposable(d: { dispose(): void }): vscode.Disposable {
   return new vscode.Disposable(() => d.dispose());
-}
-
-/** The image shown in any visible editor group (the gallery itself may be the active tab). */
-function activeEditorImage(): vscode.Uri | undefined {
-  const groups = [vscode.window.tabGroups.activeTabGroup, ...vscode.window.tabGroups.all];
-  for (const g of groups) {
-    const input = g.activeTab?.input;
-    const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
-    if (uri && uri.scheme === 'file' && isImagePath(uri.fsPath)) return uri;
-  }
-  return undefined;
 }
 
 /** Renames, or copies and deletes across file systems; replaces `target`. */
