@@ -22,28 +22,24 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import {
-  PREVIEW_MAX_SIDE, parseWebviewMessage,
-  type BlendMode, type GalleryBlendPart, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost,
-} from '../../protocol/gallery';
-import type { EncodedImage, StylizeOptions } from '../../protocol/jobs';
+import { parseWebviewMessage, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost } from '../../protocol/gallery';
+import type { EncodedImage } from '../../protocol/jobs';
 import type { StyleSummary } from '../../protocol/styles';
 import type { TrainingSnapshot } from '../../services/trainingMonitor';
-import { outputFolderFor } from '../../services/settings';
-import { EXTENSION_FORMAT, FORMAT_EXTENSION } from '../../protocol/fileTypes';
-import { codeOf, messageOf } from '../../protocol/errors';
+import { messageOf } from '../../protocol/errors';
 import type { CommandContext } from '../../services/context';
 import { galleryHtml } from './html';
 import { watchWebviewLoad } from './loadWatchdog';
-import { GallerySession, ownImage, type SessionHandlers } from './gallerySession';
-import { ImageRegistry, type RegisteredImage } from './imageRegistry';
+import { GallerySession, UserJobs, ownImage, type SessionHandlers } from './gallerySession';
+import { ImageRegistry } from './imageRegistry';
 import { ImageSources, activeEditorImage } from './imageSources';
 import { PathGuard } from './pathGuard';
-import { retryWhileBusy } from '../../shared/busyRetry';
+import { Previews } from './previews';
+import { Saver } from './saving';
+import { usableStyle } from './styleBlend';
 
 const PANEL_TYPE = 'fastStyleTransfer.gallery';
 export const GALLERY_VIEW_ID = 'fastStyleTransfer.galleryView';
-const MAX_CACHED_PREVIEWS = 8;
 const SAMPLE_SIDE = 256;
 const TRAINING_THROTTLE_MS = 250;
 const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
@@ -51,33 +47,19 @@ const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
 const LOG_BURST = 40;
 const LOG_PER_SECOND = 4;
 
-type PreviewResult = Extract<HostToWebview, { type: 'preview' }>;
-
-/** A message's blend with its styles found in the store. */
-interface ResolvedBlend {
-  /** What the engine's jobs get: nothing without a blend, else every part, the selected style first. */
-  readonly options: Pick<StylizeOptions, 'blend' | 'blendMode'>;
-  /** Identity of the blend for the preview cache ('' without one). */
-  readonly key: string;
-  /** "Starry Night 70% + udnie 30%" (the style's name without a blend). */
-  readonly label: string;
-  /** The style part of output names, as the engine's blendName() makes it: "Starry Night-70+udnie-30". */
-  readonly outputName: string;
-}
-
 export class GalleryController implements vscode.WebviewViewProvider, vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private panelSession: GallerySession | undefined;
   private viewSession: GallerySession | undefined;
   private readonly images: ImageRegistry;
   private readonly sources: ImageSources;
-  private readonly previews = new Map<string, PreviewResult>();
-  private readonly saved = new Set<string>();
+  private readonly previews: Previews;
+  private readonly saver: Saver;
+  private readonly jobs = new UserJobs();
   private readonly guard: PathGuard;
   private readonly styleImages = new Map<string, { thumbnail?: EncodedImage; sample?: EncodedImage }>();
   private sampleQueue: string[] = [];
   private sampling = false;
-  private userJobs = 0;
   private pendingFocus: string | undefined;
   private pendingImage: string | undefined;
   private trainingTimer: NodeJS.Timeout | undefined;
@@ -102,9 +84,10 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       ],
       maxBytes: 64 * 1024 * 1024,
     });
-    this.images = new ImageRegistry(ctx.storageDir, (token) => {
-      for (const k of [...this.previews.keys()]) if (k.startsWith(`${token}|`)) this.previews.delete(k);
-    });
+    this.images = new ImageRegistry(ctx.storageDir, (token) => this.previews.forgetImage(token));
+    const reject = (reason: string) => this.reject(reason);
+    this.previews = new Previews({ ctx, images: this.images, jobs: this.jobs, reject, done: () => this.kickSamples() });
+    this.saver = new Saver({ ctx, images: this.images, guard: this.guard, jobs: this.jobs, reject });
     this.sources = new ImageSources(this.images, this.guard, ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png')), (r) => this.reject(r));
     this.subs.push(
       toDisposable(ctx.store.onDidChange(() => this.onStylesChanged())),
@@ -305,12 +288,12 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       case 'dropImage':
         return this.sources.handle(m, s);
       case 'preview':
-        return this.preview(s, m);
+        return this.previews.preview(s, m);
       case 'save':
-        return this.save(s, m);
+        return this.saver.save(s, m);
       case 'copyPath':
       case 'openResult': {
-        const file = this.saved.has(m.path) ? m.path : await this.guard.checkFile(m.path);
+        const file = await this.saver.checkResult(m.path);
         if (file instanceof Error) { this.reject(`${m.type}: ${file.message}`); return; }
         if (m.type === 'copyPath') {
           await vscode.env.clipboard.writeText(file);
@@ -344,189 +327,6 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       case 'log':
         this.rateLimitedLog(m.level, `gallery webview: ${m.message}`);
         return;
-    }
-  }
-
-  // ---- previews -----------------------------------------------------------------------------
-
-  private usableStyle(id: string): StyleSummary | undefined {
-    const s = this.ctx.store.find(id);
-    return s && !s.error ? s : undefined;
-  }
-
-  /**
-   * The blend of a preview or save, its styles looked up in the store (an Error names a style
-   * the store does not list or cannot use). Parts of weight 0 are left out; none left is no blend.
-   */
-  private resolveBlend(main: StyleSummary, blend: readonly GalleryBlendPart[] | undefined, mode: BlendMode | undefined): ResolvedBlend | Error {
-    const parts: { style: StyleSummary; weight: number }[] = [];
-    for (const b of blend ?? []) {
-      const style = this.usableStyle(b.styleId);
-      if (!style) return new Error(`unknown blend style ${b.styleId.slice(0, 200)}`);
-      if (b.weight > 0) parts.push({ style, weight: b.weight });
-    }
-    if (parts.length === 0) return { options: {}, key: '', label: main.name, outputName: main.name };
-    const all = [{ style: main, weight: Math.max(0, 1 - parts.reduce((t, p) => t + p.weight, 0)) }, ...parts];
-    const blendMode = mode ?? 'outputs';
-    const pct = (w: number) => Math.round(w * 100);
-    const used = all.filter((p) => p.weight > 0);
-    return {
-      options: { blend: all.map((p) => ({ style: p.style.id, weight: p.weight })), blendMode },
-      key: [blendMode, ...all.map((p) => `${p.style.id}@${p.style.updatedAt ?? ''}:${p.style.iteration}=${p.weight}`)].join('|'),
-      label: used.map((p) => `${p.style.name} ${pct(p.weight)}%`).join(' + '),
-      outputName: used.length === 1 ? used[0].style.name : used.map((p) => `${p.style.name}-${pct(p.weight)}`).join('+'),
-    };
-  }
-
-  private async preview(s: GallerySession, m: Extract<WebviewToHost, { type: 'preview' }>): Promise<void> {
-    const img = this.images.get(m.imageToken);
-    const style = this.usableStyle(m.styleId);
-    if (!img || !style) {
-      this.reject(`preview: ${!img ? `unknown image token ${m.imageToken}` : `unknown style ${m.styleId.slice(0, 200)}`}`);
-      s.post({ type: 'previewFailed', requestId: m.requestId, message: !img ? 'The image is no longer available; choose it again.' : 'This style is no longer available.' });
-      return;
-    }
-    const blend = this.resolveBlend(style, m.blend, m.blendMode);
-    if (blend instanceof Error) {
-      this.reject(`preview: ${blend.message}`);
-      s.post({ type: 'previewFailed', requestId: m.requestId, message: 'A style in the blend is no longer available.' });
-      return;
-    }
-    const scale = m.size === 'full' ? m.scale : 1;
-    const key = [m.imageToken, style.id, style.updatedAt ?? '', style.iteration, m.size, scale, blend.key].join('|');
-    const cached = this.previews.get(key);
-    if (cached) {
-      s.post({ ...cached, requestId: m.requestId });
-      return;
-    }
-    // The same request again (the webview was rebuilt, or asked twice) joins the job in flight;
-    // a different one supersedes it.
-    if (s.inflight?.key !== key) {
-      s.inflight?.abort.abort();
-      const abort = new AbortController();
-      const result = this.runPreview(img, style, blend, m, scale, abort.signal).finally(() => {
-        if (s.inflight?.abort === abort) s.inflight = undefined;
-      });
-      s.inflight = { key, abort, result };
-    }
-    let r: PreviewResult | undefined;
-    try {
-      r = await s.inflight.result;
-    } catch (e) {
-      if (codeOf(e) === 'cancelled') return;
-      this.ctx.log.error(`gallery: preview of ${img.info.name} with ${blend.label} failed: ${messageOf(e)}`);
-      s.post({ type: 'previewFailed', requestId: m.requestId, message: messageOf(e) });
-      return;
-    }
-    if (!r) return;
-    this.previews.set(key, r);
-    while (this.previews.size > MAX_CACHED_PREVIEWS) this.previews.delete(this.previews.keys().next().value as string);
-    s.post({ ...r, requestId: m.requestId });
-    this.kickSamples();
-  }
-
-  private async runPreview(img: RegisteredImage, style: StyleSummary, blend: ResolvedBlend, m: Extract<WebviewToHost, { type: 'preview' }>, scale: number, signal: AbortSignal): Promise<PreviewResult> {
-    const t0 = Date.now();
-    this.userJobs++;
-    try {
-      const r = await this.ctx.engine.request({
-        type: 'preview', image: this.images.sourceOf(img), style: style.id, maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
-        options: { strength: 1, colorMode: 'none', scale, runtime: this.ctx.settings().stylizeRuntime, ...blend.options },
-      }, { signal });
-      this.ctx.status.setRuntime(r.runtime);
-      return {
-        type: 'preview', requestId: m.requestId, imageToken: m.imageToken, styleId: style.id, size: m.size, scale,
-        original: ownImage(r.original), stylized: ownImage(r.stylized), sourceWidth: r.sourceWidth, sourceHeight: r.sourceHeight,
-        runtime: r.runtime, elapsedMs: Date.now() - t0,
-      };
-    } finally {
-      this.userJobs--;
-    }
-  }
-
-  // ---- saving -------------------------------------------------------------------------------
-
-  /** Folder for a Save of `img`: the output folder setting, else beside a workspace file, else the first workspace folder. */
-  private saveFolder(img: RegisteredImage): string | undefined {
-    const setting = (uri?: vscode.Uri) => this.ctx.settings(uri).outputFolder;
-    if ('path' in img.source && img.info.origin !== 'sample') {
-      const uri = vscode.Uri.file(img.source.path);
-      return outputFolderFor(uri, setting(uri)) ?? path.dirname(img.source.path);
-    }
-    const ws = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
-    if (!ws) return undefined;
-    return outputFolderFor(ws.uri, setting(ws.uri)) ?? ws.uri.fsPath;
-  }
-
-  private async save(s: GallerySession, m: Extract<WebviewToHost, { type: 'save' }>): Promise<void> {
-    const img = this.images.get(m.imageToken);
-    const style = this.usableStyle(m.styleId);
-    if (!img || !style) {
-      this.reject(`save: ${!img ? `unknown image token ${m.imageToken}` : `unknown style ${m.styleId.slice(0, 200)}`}`);
-      s.post({ type: 'saveFailed', message: !img ? 'The image is no longer available; choose it again.' : 'This style is no longer available.' });
-      return;
-    }
-    const blend = this.resolveBlend(style, m.blend, m.blendMode);
-    if (blend instanceof Error) {
-      this.reject(`save: ${blend.message}`);
-      s.post({ type: 'saveFailed', message: 'A style in the blend is no longer available.' });
-      return;
-    }
-    const options: StylizeOptions = { strength: m.strength, colorMode: m.colorMode, format: m.format, scale: m.scale, runtime: this.ctx.settings().stylizeRuntime, ...blend.options };
-    const folder = this.saveFolder(img);
-    const mode = m.mode === 'save' && folder ? 'save' : 'saveAs';
-    let target: string | undefined;
-    if (mode === 'saveAs') {
-      const ext = m.format === 'same' ? (path.extname(img.info.name) || '.png') : FORMAT_EXTENSION[m.format];
-      const base = path.basename(img.info.name, path.extname(img.info.name));
-      const defaultDir = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.ctx.storageDir;
-      // Propose a name that is still free, as Save would choose it.
-      const stem = `${base}.${blend.outputName.replace(/[<>:"/\\|?*\s]+/g, '-')}`;
-      let proposal = path.join(defaultDir, `${stem}${ext}`);
-      for (let i = 2; i < 1000 && fs.existsSync(proposal); i++) proposal = path.join(defaultDir, `${stem}-${i}${ext}`);
-      const chosen = await vscode.window.showSaveDialog({
-        title: `Save ${img.info.name} stylized with ${blend.label}`,
-        defaultUri: vscode.Uri.file(proposal),
-        filters: { Images: Object.values(FORMAT_EXTENSION).map((e) => e.slice(1)) },
-        saveLabel: 'Save',
-      });
-      if (!chosen) { s.post({ type: 'saveCancelled' }); return; }
-      if (chosen.scheme !== 'file') { s.post({ type: 'saveFailed', message: 'Choose a file on this computer\'s disk.' }); return; }
-      target = chosen.fsPath;
-    }
-    s.post({ type: 'saving', message: `Stylizing ${img.info.name} at full size with ${blend.label}…` });
-    this.userJobs++;
-    let tmpDir: string | undefined;
-    try {
-      const input = await this.images.inputFileOf(img);
-      let outDir = folder;
-      let format = m.format;
-      if (target) {
-        tmpDir = path.join(this.ctx.storageDir, 'gallery', `save-${crypto.randomBytes(6).toString('hex')}`);
-        await fsp.mkdir(tmpDir, { recursive: true });
-        outDir = tmpDir;
-        format = EXTENSION_FORMAT[path.extname(target).toLowerCase()] ?? (m.format === 'same' ? 'png' : m.format);
-      }
-      const r = await this.ctx.engine.request({ type: 'stylize', inputs: [input], style: style.id, options: { ...options, format, outDir } });
-      if (r.failures.length || !r.outputs.length) throw new Error(r.failures[0]?.error.message ?? 'nothing was written');
-      let output = r.outputs[0].output;
-      if (target) {
-        // The save dialog asked about replacing an existing file already.
-        await moveFile(output, target);
-        output = target;
-      }
-      this.saved.add(output);
-      await this.guard.grant(output);
-      const uri = vscode.Uri.file(output);
-      const displayPath = vscode.workspace.getWorkspaceFolder(uri) ? vscode.workspace.asRelativePath(uri) : output;
-      this.ctx.log.info(`gallery: saved ${output} (${blend.label}${blend.options.blendMode === 'norm' ? ', norm parameters mixed' : ''}, strength ${m.strength}, colours ${m.colorMode}, scale ${m.scale})`);
-      s.post({ type: 'saved', path: output, displayPath });
-    } catch (e) {
-      this.ctx.log.error(`gallery: saving ${img.info.name} with ${blend.label} failed: ${messageOf(e)}`);
-      s.post({ type: 'saveFailed', message: messageOf(e) });
-    } finally {
-      this.userJobs--;
-      if (tmpDir) await fsp.rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
@@ -575,9 +375,9 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   /** One card image at a time, and only while no preview or save of the user is running. */
   private async drainSamples(): Promise<void> {
     while (this.sampleQueue.length && this.sessions.some((s) => s.ready)) {
-      if (this.userJobs > 0) { await new Promise((r) => setTimeout(r, 200)); continue; }
+      if (this.jobs.busy) { await new Promise((r) => setTimeout(r, 200)); continue; }
       const id = this.sampleQueue.shift()!;
-      const style = this.usableStyle(id);
+      const style = usableStyle((x) => this.ctx.store.find(x), id);
       if (!style || (this.ctx.training.running && this.ctx.training.current?.checkpoint === id)) continue;
       const key = this.styleKey(style);
       if (this.styleImages.has(key)) continue;
@@ -680,15 +480,4 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
 
 function toDisposable(d: { dispose(): void }): vscode.Disposable {
   return new vscode.Disposable(() => d.dispose());
-}
-
-/** Renames, or copies and deletes across file systems; replaces `target`. */
-async function moveFile(from: string, target: string): Promise<void> {
-  try {
-    await retryWhileBusy(() => fsp.rename(from, target), process.platform);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-    await fsp.copyFile(from, target);
-    await fsp.rm(from, { force: true });
-  }
 }
