@@ -17,32 +17,24 @@
 // - Save runs the ordinary 'stylize' job on the real file with the chosen options (the engine
 //   picks a fresh name, never overwriting); Save As stylizes into a private folder and moves
 //   the result to the chosen name.
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { parseWebviewMessage, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost } from '../../protocol/gallery';
-import type { EncodedImage } from '../../protocol/jobs';
-import type { StyleSummary } from '../../protocol/styles';
-import type { TrainingSnapshot } from '../../services/trainingMonitor';
+import { parseWebviewMessage, type GalleryLayout, type GalleryStyle, type HostToWebview, type WebviewToHost } from '../../protocol/gallery';
 import { messageOf } from '../../protocol/errors';
 import type { CommandContext } from '../../services/context';
+import { CardSamples } from './cardSamples';
+import { GallerySession, UserJobs, type SessionHandlers } from './gallerySession';
 import { galleryHtml } from './html';
-import { watchWebviewLoad } from './loadWatchdog';
-import { GallerySession, UserJobs, ownImage, type SessionHandlers } from './gallerySession';
 import { ImageRegistry } from './imageRegistry';
 import { ImageSources, activeEditorImage } from './imageSources';
+import { watchWebviewLoad } from './loadWatchdog';
 import { PathGuard } from './pathGuard';
 import { Previews } from './previews';
 import { Saver } from './saving';
-import { usableStyle } from './styleBlend';
+import { TrainingRelay } from './trainingRelay';
 
 const PANEL_TYPE = 'fastStyleTransfer.gallery';
 export const GALLERY_VIEW_ID = 'fastStyleTransfer.galleryView';
-const SAMPLE_SIDE = 256;
-const TRAINING_THROTTLE_MS = 250;
-const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
 /** Log lines a webview may cause: a burst of 40, then 4 a second (a flood is summarised). */
 const LOG_BURST = 40;
 const LOG_PER_SECOND = 4;
@@ -57,12 +49,10 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private readonly saver: Saver;
   private readonly jobs = new UserJobs();
   private readonly guard: PathGuard;
-  private readonly styleImages = new Map<string, { thumbnail?: EncodedImage; sample?: EncodedImage }>();
-  private sampleQueue: string[] = [];
-  private sampling = false;
+  private readonly samples: CardSamples;
+  private readonly training: TrainingRelay;
   private pendingFocus: string | undefined;
   private pendingImage: string | undefined;
-  private trainingTimer: NodeJS.Timeout | undefined;
   private readonly subs: vscode.Disposable[] = [];
   private readonly bundleRoot: vscode.Uri;
   private readonly postListeners = new Set<(m: HostToWebview, layout: GalleryLayout) => void>();
@@ -84,14 +74,18 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       ],
       maxBytes: 64 * 1024 * 1024,
     });
+    const samplePhoto = ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png'));
+    const readySessions = () => this.sessions.filter((s) => s.ready);
     this.images = new ImageRegistry(ctx.storageDir, (token) => this.previews.forgetImage(token));
     const reject = (reason: string) => this.reject(reason);
-    this.previews = new Previews({ ctx, images: this.images, jobs: this.jobs, reject, done: () => this.kickSamples() });
+    this.previews = new Previews({ ctx, images: this.images, jobs: this.jobs, reject, done: () => this.samples.kick() });
     this.saver = new Saver({ ctx, images: this.images, guard: this.guard, jobs: this.jobs, reject });
-    this.sources = new ImageSources(this.images, this.guard, ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png')), (r) => this.reject(r));
+    this.sources = new ImageSources(this.images, this.guard, samplePhoto, reject);
+    this.samples = new CardSamples({ ctx, jobs: this.jobs, samplePhoto, readySessions });
+    this.training = new TrainingRelay(ctx, readySessions, () => this.onStylesChanged());
     this.subs.push(
       toDisposable(ctx.store.onDidChange(() => this.onStylesChanged())),
-      toDisposable(ctx.training.onDidChange(() => this.scheduleTraining())),
+      this.training,
     );
   }
 
@@ -273,12 +267,12 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         s.post({
           type: 'init', layout: s.layout, styles: this.galleryStyles(), settings: this.gallerySettings(),
           focusStyle: this.pendingFocus, image: this.pendingImage ? this.images.get(this.pendingImage)?.info : undefined,
-          images: this.images.all(), training: this.trainingView(),
+          images: this.images.all(), training: this.training.view(),
         });
         this.pendingFocus = undefined;
         this.pendingImage = undefined;
-        this.postTrainingPreview(s);
-        this.sendStyleImages(s);
+        this.training.postPreview(s);
+        this.samples.send(s);
         return;
       case 'pickImage':
       case 'pickWorkspaceImage':
@@ -348,107 +342,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
 
   private onStylesChanged(): void {
     const styles = this.galleryStyles();
-    for (const s of this.sessions) if (s.ready) { s.post({ type: 'styles', styles }); this.sendStyleImages(s); }
-  }
-
-  private styleKey(s: StyleSummary): string {
-    return `${s.id}|${s.updatedAt ?? ''}|${s.iteration}`;
-  }
-
-  /** Sends the card images known so far and queues the missing ones. */
-  private sendStyleImages(session: GallerySession): void {
-    for (const style of this.ctx.store.all) {
-      if (style.error) continue;
-      const known = this.styleImages.get(this.styleKey(style));
-      if (known && (known.thumbnail || known.sample)) session.post({ type: 'styleImages', styleId: style.id, thumbnail: known.thumbnail, sample: known.sample });
-      if (!known && !this.sampleQueue.includes(style.id)) this.sampleQueue.push(style.id);
-    }
-    this.kickSamples();
-  }
-
-  private kickSamples(): void {
-    if (this.sampling || this.sampleQueue.length === 0) return;
-    this.sampling = true;
-    void this.drainSamples().finally(() => { this.sampling = false; });
-  }
-
-  /** One card image at a time, and only while no preview or save of the user is running. */
-  private async drainSamples(): Promise<void> {
-    while (this.sampleQueue.length && this.sessions.some((s) => s.ready)) {
-      if (this.jobs.busy) { await new Promise((r) => setTimeout(r, 200)); continue; }
-      const id = this.sampleQueue.shift()!;
-      const style = usableStyle((x) => this.ctx.store.find(x), id);
-      if (!style || (this.ctx.training.running && this.ctx.training.current?.checkpoint === id)) continue;
-      const key = this.styleKey(style);
-      if (this.styleImages.has(key)) continue;
-      const entry: { thumbnail?: EncodedImage; sample?: EncodedImage } = {};
-      this.styleImages.set(key, entry);
-      if (style.thumbnail) {
-        try {
-          const st = await fsp.stat(style.thumbnail);
-          if (st.isFile() && st.size <= MAX_THUMBNAIL_BYTES) entry.thumbnail = { bytes: new Uint8Array(await fsp.readFile(style.thumbnail)), mime: 'image/jpeg', width: 0, height: 0 };
-        } catch { /* no thumbnail after all */ }
-      }
-      entry.sample = await this.sampleFor(style);
-      for (const s of this.sessions) if (s.ready) s.post({ type: 'styleImages', styleId: style.id, thumbnail: entry.thumbnail, sample: entry.sample });
-    }
-  }
-
-  /** The sample photo stylized with `style`, cached on disk by the style's identity and version. */
-  private async sampleFor(style: StyleSummary): Promise<EncodedImage | undefined> {
-    const cacheDir = path.join(this.ctx.storageDir, 'cache', 'gallery-samples');
-    const file = path.join(cacheDir, `${crypto.createHash('sha256').update(this.styleKey(style)).digest('hex').slice(0, 32)}.png`);
-    try {
-      return { bytes: new Uint8Array(await fsp.readFile(file)), mime: 'image/png', width: 0, height: 0 };
-    } catch { /* not cached yet */ }
-    const photo = this.ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png'));
-    if (!fs.existsSync(photo)) return undefined;
-    try {
-      const r = await this.ctx.engine.request({ type: 'preview', image: { path: photo }, style: style.id, maxSide: SAMPLE_SIDE, options: { strength: 1, colorMode: 'none', runtime: this.ctx.settings().stylizeRuntime } });
-      await fsp.mkdir(cacheDir, { recursive: true });
-      await fsp.writeFile(file, r.stylized.bytes).catch(() => undefined);
-      return ownImage(r.stylized);
-    } catch (e) {
-      this.ctx.log.warn(`gallery: no sample image for ${style.name}: ${messageOf(e)}`);
-      return undefined;
-    }
-  }
-
-  // ---- training -----------------------------------------------------------------------------
-
-  private trainingView(snap: TrainingSnapshot | undefined = this.ctx.training.current): TrainingView | undefined {
-    if (!snap) return undefined;
-    const style = this.ctx.store.find(snap.checkpoint);
-    const running = snap.status === 'starting' || snap.status === 'running';
-    return {
-      name: snap.name, checkpoint: snap.checkpoint, status: snap.status, phase: snap.phase, iteration: snap.iteration, totalIterations: snap.totalIterations,
-      epoch: snap.epoch, imagesPerSecond: snap.imagesPerSecond, etaSeconds: Number.isFinite(snap.etaSeconds) ? snap.etaSeconds : -1, losses: snap.losses,
-      lastCheckpointIteration: snap.lastCheckpointIteration, previewIteration: snap.preview?.iteration, error: snap.error, startedAt: snap.startedAt,
-      resumable: !running && style?.resumable === true,
-    };
-  }
-
-  /** Progress events can come many times a second on a GPU: forward at most four a second. */
-  private scheduleTraining(): void {
-    if (this.trainingTimer) return;
-    this.trainingTimer = setTimeout(() => {
-      this.trainingTimer = undefined;
-      const view = this.trainingView();
-      for (const s of this.sessions) {
-        if (!s.ready) continue;
-        s.post({ type: 'training', training: view });
-        this.postTrainingPreview(s);
-      }
-      // Card badges ("training…") and resumability change with the run's status.
-      if (view && view.status !== 'running') this.onStylesChanged();
-    }, TRAINING_THROTTLE_MS);
-  }
-
-  private postTrainingPreview(s: GallerySession): void {
-    const p = this.ctx.training.current?.preview;
-    if (!p || p.iteration === s.lastTrainingPreview) return;
-    s.lastTrainingPreview = p.iteration;
-    s.post({ type: 'trainingPreview', iteration: p.iteration, image: ownImage(p) });
+    for (const s of this.sessions) if (s.ready) { s.post({ type: 'styles', styles }); this.samples.send(s); }
   }
 
   private flushPending(s: GallerySession): void {
@@ -470,7 +364,6 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   }
 
   dispose(): void {
-    clearTimeout(this.trainingTimer);
     this.panel?.dispose();
     this.viewSession?.dispose();
     for (const s of this.subs) s.dispose();
