@@ -1,22 +1,14 @@
 // The host side of the gallery webview: one "Style Gallery" editor panel (revealed when
 // already open) and the compact "Preview" view in the Style Transfer sidebar share this
-// controller — its registry of chosen images, its preview cache and the card images.
-//
-// Design (see webview/gallery/main.ts for the other side):
-// - The webview never names a file it has not been given: images are registered here and
-//   referred to by token; styles by their id, which must be a style StyleStore lists; paths
-//   (Explorer drops, Copy Path) go through PathGuard. Every message is parsed by
-//   parseWebviewMessage first; a rejected one is logged and otherwise ignored.
-// - Previews run the worker's 'preview' job at full strength with the style's colours, once
-//   per (image, style, size, scale); strength and colour preservation are composited in the
-//   webview (the same maths as src/model/color.ts), so those sliders never wait for the engine.
-// - A blend (other styles mixed into the selected one) is part of the preview's identity and is
-//   passed unchanged to the engine's 'preview' and 'stylize' jobs, selected style first, so a
-//   saved file is the preview at full size and is named like the engine names blends
-//   (photo.<A>-70+<B>-30.png).
-// - Save runs the ordinary 'stylize' job on the real file with the chosen options (the engine
-//   picks a fresh name, never overwriting); Save As stylizes into a private folder and moves
-//   the result to the chosen name.
+// controller. It creates and watches the webviews and routes their messages to the parts that
+// do the work (see webview/gallery/main.ts for the other side):
+// - imageRegistry.ts / imageSources.ts: the images a webview may refer to, by token, and the
+//   ways to choose one; previews.ts and saving.ts: the preview and stylize jobs on them;
+// - cardSamples.ts: the style cards' images; trainingRelay.ts: the live training view.
+// The webview never names a file it has not been given: images by token; styles by their id,
+// which must be a style StyleStore lists; paths (Explorer drops, Copy Path) go through
+// PathGuard. Every message is parsed by parseWebviewMessage first; a rejected one is logged
+// (webviewLog.ts) and otherwise ignored.
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { parseWebviewMessage, type GalleryLayout, type GalleryStyle, type HostToWebview, type WebviewToHost } from '../../protocol/gallery';
@@ -32,12 +24,10 @@ import { PathGuard } from './pathGuard';
 import { Previews } from './previews';
 import { Saver } from './saving';
 import { TrainingRelay } from './trainingRelay';
+import { WebviewLog } from './webviewLog';
 
 const PANEL_TYPE = 'fastStyleTransfer.gallery';
 export const GALLERY_VIEW_ID = 'fastStyleTransfer.galleryView';
-/** Log lines a webview may cause: a burst of 40, then 4 a second (a flood is summarised). */
-const LOG_BURST = 40;
-const LOG_PER_SECOND = 4;
 
 export class GalleryController implements vscode.WebviewViewProvider, vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -56,11 +46,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private readonly subs: vscode.Disposable[] = [];
   private readonly bundleRoot: vscode.Uri;
   private readonly postListeners = new Set<(m: HostToWebview, layout: GalleryLayout) => void>();
-  /** The last rejected messages (newest last), for diagnostics and tests. */
-  readonly rejections: string[] = [];
-  private logTokens = LOG_BURST;
-  private logRefilled = Date.now();
-  private logSuppressed = 0;
+  private readonly log: WebviewLog;
   /** Panels replaced in a row because their webview never loaded (replaceStuckPanel). */
   private stuckPanelReplacements = 0;
 
@@ -77,12 +63,13 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const samplePhoto = ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png'));
     const readySessions = () => this.sessions.filter((s) => s.ready);
     this.images = new ImageRegistry(ctx.storageDir, (token) => this.previews.forgetImage(token));
-    const reject = (reason: string) => this.reject(reason);
+    this.log = new WebviewLog(ctx.log);
+    const reject = (reason: string) => this.log.reject(reason);
     this.previews = new Previews({ ctx, images: this.images, jobs: this.jobs, reject, done: () => this.samples.kick() });
     this.saver = new Saver({ ctx, images: this.images, guard: this.guard, jobs: this.jobs, reject });
     this.sources = new ImageSources(this.images, this.guard, samplePhoto, reject);
     this.samples = new CardSamples({ ctx, jobs: this.jobs, samplePhoto, readySessions });
-    this.training = new TrainingRelay(ctx, readySessions, () => this.onStylesChanged());
+    this.training = new TrainingRelay(ctx, readySessions, () => this.onStylesChanged(), reject);
     this.subs.push(
       toDisposable(ctx.store.onDidChange(() => this.onStylesChanged())),
       this.training,
@@ -199,6 +186,11 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     return this.panel;
   }
 
+  /** The last rejected messages (newest last), for diagnostics and tests. */
+  get rejections(): readonly string[] {
+    return this.log.rejections;
+  }
+
   /** True once the panel's webview has loaded and said 'ready' (tests). */
   get panelReady(): boolean {
     return this.panelSession?.ready === true;
@@ -223,7 +215,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const session = from ?? this.panelSession;
     const msg = parseWebviewMessage(raw);
     if (msg instanceof Error) {
-      this.reject(msg.message);
+      this.log.reject(msg.message);
       return;
     }
     if (!session) return;
@@ -233,29 +225,6 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       this.ctx.log.error(`gallery: ${msg.type} failed: ${messageOf(e)}`);
       session.post({ type: 'notice', level: 'error', message: messageOf(e) });
     }
-  }
-
-  private reject(reason: string): void {
-    this.rejections.push(reason);
-    if (this.rejections.length > 50) this.rejections.shift();
-    this.rateLimitedLog('error', `gallery: ${reason}`);
-  }
-
-  /** Writes to the output channel unless a webview floods it (then one summary line per burst). */
-  private rateLimitedLog(level: 'info' | 'warn' | 'error', line: string): void {
-    const now = Date.now();
-    this.logTokens = Math.min(LOG_BURST, this.logTokens + ((now - this.logRefilled) / 1000) * LOG_PER_SECOND);
-    this.logRefilled = now;
-    if (this.logTokens < 1) {
-      this.logSuppressed++;
-      return;
-    }
-    this.logTokens--;
-    if (this.logSuppressed) {
-      this.ctx.log.warn(`gallery: ${this.logSuppressed} more messages from the webview were not logged (too many)`);
-      this.logSuppressed = 0;
-    }
-    if (level === 'error') this.ctx.log.error(line); else if (level === 'warn') this.ctx.log.warn(line); else this.ctx.log.info(line);
   }
 
   private async dispatch(m: WebviewToHost, s: GallerySession): Promise<void> {
@@ -288,7 +257,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       case 'copyPath':
       case 'openResult': {
         const file = await this.saver.checkResult(m.path);
-        if (file instanceof Error) { this.reject(`${m.type}: ${file.message}`); return; }
+        if (file instanceof Error) { this.log.reject(`${m.type}: ${file.message}`); return; }
         if (m.type === 'copyPath') {
           await vscode.env.clipboard.writeText(file);
           s.post({ type: 'notice', level: 'info', message: `Copied ${file}` });
@@ -302,24 +271,16 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         return;
       case 'cancelTraining':
       case 'pauseTraining':
-        if (!this.ctx.training.running) return;
-        this.ctx.log.info(`gallery: ${m.type === 'pauseTraining' ? 'pause' : 'cancel'} training “${this.ctx.training.current?.name}” (the checkpoint is saved first)`);
-        this.ctx.training.requestCancel();
-        return;
-      case 'resumeTraining': {
-        const style = this.ctx.store.find(m.styleId);
-        if (!style?.resumable) { this.reject(`resumeTraining: ${m.styleId.slice(0, 200)} is not a resumable style`); return; }
-        void vscode.commands.executeCommand('fastStyleTransfer.resumeTraining', style.id);
-        return;
-      }
+      case 'resumeTraining':
+        return this.training.handle(m);
       case 'evaluateStyle': {
         const style = this.ctx.store.find(m.styleId);
-        if (!style || style.error) { this.reject(`evaluateStyle: ${m.styleId.slice(0, 200)} is not a usable style`); return; }
+        if (!style || style.error) { this.log.reject(`evaluateStyle: ${m.styleId.slice(0, 200)} is not a usable style`); return; }
         void vscode.commands.executeCommand('fastStyleTransfer.evaluateStyle', style.id);
         return;
       }
       case 'log':
-        this.rateLimitedLog(m.level, `gallery webview: ${m.message}`);
+        this.log.write(m.level, `gallery webview: ${m.message}`);
         return;
     }
   }

@@ -1,7 +1,8 @@
-// Relays the training run (services/trainingMonitor.ts) to the gallery's webviews: its state as
-// the live training view shows it, throttled, and each new preview image once per webview.
+// Relays the training run (services/trainingMonitor.ts) to the gallery's webviews — its state
+// as the live training view shows it, throttled, and each new preview image once per webview —
+// and the training tab's Pause, Cancel and Resume back.
 import * as vscode from 'vscode';
-import type { TrainingView } from '../../protocol/gallery';
+import type { TrainingView, WebviewToHost } from '../../protocol/gallery';
 import type { CommandContext } from '../../services/context';
 import { ownImage, type GallerySession } from './gallerySession';
 
@@ -12,8 +13,28 @@ export class TrainingRelay implements vscode.Disposable {
   private readonly sub: { dispose(): void };
 
   /** `runChanged`: the run is no longer running (started, finished, failed): the styles' badges change. */
-  constructor(private readonly ctx: CommandContext, private readonly readySessions: () => GallerySession[], private readonly runChanged: () => void) {
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly readySessions: () => GallerySession[],
+    private readonly runChanged: () => void,
+    /** Logs a refused request (bad input from the webview). */
+    private readonly reject: (reason: string) => void,
+  ) {
     this.sub = ctx.training.onDidChange(() => this.schedule());
+  }
+
+  /** Pause and Cancel stop the run (after its checkpoint is saved); Resume runs the command on a resumable style. */
+  handle(m: Extract<WebviewToHost, { type: 'pauseTraining' | 'cancelTraining' | 'resumeTraining' }>): void {
+    const { training, store, log } = this.ctx;
+    if (m.type === 'resumeTraining') {
+      const style = store.find(m.styleId);
+      if (!style?.resumable) { this.reject(`resumeTraining: ${m.styleId.slice(0, 200)} is not a resumable style`); return; }
+      void vscode.commands.executeCommand('fastStyleTransfer.resumeTraining', style.id);
+      return;
+    }
+    if (!training.running) return;
+    log.info(`gallery: ${m.type === 'pauseTraining' ? 'pause' : 'cancel'} training “${training.current?.name}” (the checkpoint is saved first)`);
+    training.requestCancel();
   }
 
   /** The run in progress (or the last one), as the webview shows it. */
