@@ -2,6 +2,7 @@
 // and the test photo as the network being trained stylizes it. The panel shows it as a tab
 // (with the tile row and a label on the tab header); the sidebar shows a compact version only
 // while there is a run.
+import './trainingPane.css';
 import type { GalleryLayout, TrainingView } from '../../src/protocol/gallery';
 import type { EncodedImage } from '../../src/protocol/jobs';
 import { LossChart } from './chart';
