@@ -285,7 +285,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     }
   }
 
-  // ---- styles and card images ---------------------------------------------------------------
+  // ---- the style list and what waits for a ready webview ------------------------------------
 
   private galleryStyles(): GalleryStyle[] {
     const training = this.ctx.training.running ? this.ctx.training.current?.checkpoint : undefined;
