@@ -38,6 +38,17 @@ export function button(label: string, opts: { icon?: string; secondary?: boolean
   return b;
 }
 
+/** A click handler that does nothing while the element is disabled. */
+export function action<T extends HTMLElement>(el: T, fn: () => void): T {
+  el.addEventListener('click', () => { if (!el.hasAttribute('disabled')) fn(); });
+  return el;
+}
+
+/** An object URL for encoded image bytes (the caller revokes it). */
+export function blobUrl(img: { readonly bytes: Uint8Array; readonly mime: string }): string {
+  return URL.createObjectURL(new Blob([img.bytes as Uint8Array<ArrayBuffer>], { type: img.mime }));
+}
+
 export function setDisabled(el: Element, disabled: boolean): void {
   if (disabled) el.setAttribute('disabled', ''); else el.removeAttribute('disabled');
 }

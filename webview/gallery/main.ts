@@ -1,16 +1,13 @@
 // The gallery webview (browser code; talks to src/views/gallery/galleryController.ts through
 // the typed messages of src/protocol/gallery.ts). Two layouts from one bundle: the "Style
-// Gallery" panel (style cards, before/after preview with controls, live training tab) and
-// the compact "Preview" view in the sidebar.
+// Gallery" panel (a Gallery tab with the style grid beside the preview, and a Training tab) and
+// the compact "Preview" view in the sidebar (a style drop-down over the preview).
 //
-// Why compositing happens here: the host sends the preview once per (image, style, size,
-// scale) — the input as the network saw it and the raw stylization. Strength and colour
-// preservation are then computed on the pixels in this page (composite.ts, the engine's maths),
-// so moving the strength slider or switching colours repaints immediately without a job.
-// UI state (selection, controls, blend, tab, divider) is kept with setState and restored when
-// the webview is rebuilt after being hidden; images are re-sent by the host from its cache.
-// A blend (other styles mixed into the selected one; blend.ts) is part of the preview's
-// identity: changing it runs a new preview job, and Save sends it along.
+// This page is a shell: it builds the components (styleGrid / stylePicker, previewPane,
+// trainingPane, blendControl), routes the host's messages to them, and keeps what they share —
+// the selected style and its blend (selection.ts) and the stored UI state (state.ts), of which
+// each component is handed the fields it owns. Images are re-sent by the host from its cache
+// when the webview is rebuilt after being hidden.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
@@ -24,398 +21,97 @@ import '@vscode-elements/elements/dist/vscode-icon/index.js';
 import '@vscode-elements/elements/dist/vscode-radio/index.js';
 import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
 import './gallery.css';
-import type { GalleryImage, GalleryLayout, GalleryStyle, HostToWebview, PreviewSize, TrainingView, WebviewToHost } from '../../src/protocol/gallery';
-import type { ColorMode, EncodedImage, OutputFormat } from '../../src/protocol/jobs';
-import type { StyleOrigin } from '../../src/protocol/styles';
-import { NO_BLEND, blendKey, blendRequest, composition, pruneBlend, restoreBlend, type BlendState } from './blend';
+import type { GalleryLayout, HostToWebview } from '../../src/protocol/gallery';
+import type { BlendState } from './blend';
 import { BlendControl } from './blendControl';
-import { LossChart } from './chart';
-import { CompareView } from './compare';
-import { Compositor } from './composite';
-import { append, button, clear, formatCount, formatDuration, formatLoss, h, icon, setDisabled } from './dom';
+import { action, button, h, icon } from './dom';
+import { post, storeState } from './host';
+import { PreviewPane } from './previewPane';
+import { StyleSelection } from './selection';
+import { INITIAL_STATE, restoreState, type UiState } from './state';
+import { StyleGrid } from './styleGrid';
+import { StylePicker } from './stylePicker';
+import { TrainingPane } from './trainingPane';
 
-interface VsCodeApi {
-  postMessage(message: WebviewToHost): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-const vscode = acquireVsCodeApi();
-const post = (m: WebviewToHost) => vscode.postMessage(m);
+type Tabs = HTMLElement & { selectedIndex: number };
 
-const MAX_DROP_BYTES = 64 * 1024 * 1024;
-const COLOR_LABELS: Record<ColorMode, string> = { none: 'From the style', luminance: 'Keep original', histogram: 'Match original' };
-const FORMAT_LABELS: Record<OutputFormat, string> = { same: 'Same as input', png: 'PNG', jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF', tiff: 'TIFF', gif: 'GIF' };
-const SCALES = [0.25, 0.5, 0.75, 1, 1.5, 2];
-const ORIGIN_LABEL: Record<StyleOrigin, string> = { bundled: 'Bundled', trained: 'Trained', imported: 'Imported' };
-const ORIGIN_ICON: Record<StyleOrigin, string> = { bundled: 'package', trained: 'beaker', imported: 'cloud-download' };
-
-type Filter = 'all' | StyleOrigin;
-type StopIntent = 'pause' | 'cancel';
-
-interface UiState {
-  v: 1;
-  tab: 'gallery' | 'training';
-  styleId?: string;
-  image?: GalleryImage;
-  strength: number;
-  colorMode: ColorMode;
-  scale: number;
-  format: OutputFormat;
-  size: PreviewSize;
-  search: string;
-  filter: Filter;
-  split: number;
-  /** Styles mixed into the selected one (panel only). */
-  blend: BlendState;
-  saved?: { path: string; displayPath: string };
-  stopIntent?: StopIntent;
+/** Report CSP violations and errors to the output channel (they would otherwise fail silently). */
+function reportProblems(): void {
+  document.body.dataset.cspViolations = '0';
+  document.addEventListener('securitypolicyviolation', (e) => {
+    document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations) + 1);
+    post({ type: 'log', level: 'error', message: `CSP blocked ${e.blockedURI || 'inline content'} (${e.violatedDirective})` });
+  });
+  window.addEventListener('error', (e) => post({ type: 'log', level: 'error', message: `${e.message} (${e.filename}:${e.lineno})`.slice(0, 1900) }));
 }
 
-function restoreState(): UiState | undefined {
-  const s = vscode.getState() as Partial<UiState> | undefined;
-  if (!s || s.v !== 1) return undefined;
-  const colorOk = s.colorMode === 'none' || s.colorMode === 'luminance' || s.colorMode === 'histogram';
-  return {
-    v: 1,
-    tab: s.tab === 'training' ? 'training' : 'gallery',
-    styleId: typeof s.styleId === 'string' ? s.styleId : undefined,
-    image: s.image && typeof s.image.token === 'string' ? s.image : undefined,
-    strength: typeof s.strength === 'number' && s.strength >= 0 && s.strength <= 1 ? s.strength : 1,
-    colorMode: colorOk ? s.colorMode! : 'none',
-    scale: typeof s.scale === 'number' && SCALES.includes(s.scale) ? s.scale : 1,
-    format: typeof s.format === 'string' && s.format in FORMAT_LABELS ? s.format : 'same',
-    size: s.size === 'full' ? 'full' : 'preview',
-    search: typeof s.search === 'string' ? s.search : '',
-    filter: s.filter === 'bundled' || s.filter === 'trained' || s.filter === 'imported' ? s.filter : 'all',
-    split: typeof s.split === 'number' ? s.split : 50,
-    blend: restoreBlend(s.blend),
-    saved: s.saved && typeof s.saved.path === 'string' ? s.saved : undefined,
-    stopIntent: s.stopIntent === 'pause' || s.stopIntent === 'cancel' ? s.stopIntent : undefined,
-  };
-}
-
-function blobUrl(img: EncodedImage): string {
-  return URL.createObjectURL(new Blob([img.bytes as Uint8Array<ArrayBuffer>], { type: img.mime }));
-}
-
-async function decodePixels(img: EncodedImage): Promise<ImageData> {
-  const bitmap = await createImageBitmap(new Blob([img.bytes as Uint8Array<ArrayBuffer>], { type: img.mime }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  const canvas = document.createElement('canvas');
-  canvas.width = bitmap.width;
-  canvas.height = bitmap.height;
-  const g = canvas.getContext('2d', { willReadFrequently: true });
-  if (!g) throw new Error('no 2D canvas');
-  g.drawImage(bitmap, 0, 0);
-  bitmap.close();
-  return g.getImageData(0, 0, canvas.width, canvas.height);
-}
-
-interface CurrentPreview {
-  readonly key: string;
-  readonly compositor: Compositor;
-  readonly width: number;
-  readonly height: number;
-  readonly beforeUrl: string;
-  readonly rawUrl: string;
-  readonly canvas: HTMLCanvasElement;
-  readonly pixels: ImageData;
-  readonly sourceWidth?: number;
-  readonly sourceHeight?: number;
-  readonly runtime: string;
-  readonly elapsedMs: number;
-  readonly size: PreviewSize;
-  /** What the preview shows: "udnie 70% + Starry Night 30%", or the style's name. */
-  readonly label: string;
-}
-
-class GalleryApp {
+class GalleryPage {
   private layout: GalleryLayout = document.body.dataset.layout === 'sidebar' ? 'sidebar' : 'panel';
-  private state: UiState;
-  private styles: GalleryStyle[] = [];
-  private readonly cardImages = new Map<string, { thumb?: string; sample?: string }>();
-  private training: TrainingView | undefined;
-  private trainingPreviewUrl: string | undefined;
-  private current: CurrentPreview | undefined;
-  private requestSeq = 0;
-  private pendingRequest = 0;
-  private pendingKey = '';
-  private pendingLabel = '';
-  private previewTimer: number | undefined;
-  private compositeQueued = false;
-  private encoding = false;
-  private encodeAgain = false;
-  private afterUrl: string | undefined;
-  private saving = false;
+  private readonly state: UiState = restoreState() ?? { ...INITIAL_STATE };
   private initialised = false;
-
-  // elements
   private readonly root = document.getElementById('app')!;
-  private tabs!: HTMLElement & { selectedIndex: number };
-  private trainingTabLabel!: HTMLElement;
-  private grid!: HTMLElement;
-  private stylesEmpty!: HTMLElement;
-  private moreStyles: HTMLElement | undefined;
-  private styleCount!: HTMLElement;
-  private searchField!: HTMLElement & { value: string };
-  private filterSelect!: HTMLElement & { value: string };
-  private styleSelect: (HTMLElement & { value: string }) | undefined;
-  private selectedName!: HTMLElement;
-  private imageName!: HTMLElement;
-  private imagePath!: HTMLElement;
-  private stage!: HTMLElement;
-  private dropzone!: HTMLElement;
-  private compare!: CompareView;
-  private stageMessage!: HTMLElement;
-  private strengthInput!: HTMLInputElement;
-  private strengthValue!: HTMLElement;
-  private colorSelect!: HTMLElement & { value: string };
-  private blendControl: BlendControl | undefined;
-  private scaleSelect: (HTMLElement & { value: string }) | undefined;
-  private formatSelect: (HTMLElement & { value: string }) | undefined;
-  private outputSize: HTMLElement | undefined;
-  private fullSizeButton: HTMLElement | undefined;
-  private saveButton!: HTMLElement;
-  private saveAsButton!: HTMLElement;
-  private copyButton!: HTMLElement;
-  private statusLine!: HTMLElement;
-  private savedLine!: HTMLElement;
-  private trainingPane!: HTMLElement;
-  private chart!: LossChart;
-  private trainingImage!: HTMLImageElement;
+  private selection!: StyleSelection;
+  private grid: StyleGrid | undefined;
+  private picker: StylePicker | undefined;
+  private blend: BlendControl | undefined;
+  private preview!: PreviewPane;
+  private training!: TrainingPane;
+  private tabs: Tabs | undefined;
+  private readonly persist = () => storeState(this.state);
 
   constructor() {
-    // Report CSP violations and errors to the output channel (they would otherwise fail
-    // silently), from before the page is built so that a failing build is reported too.
-    document.body.dataset.cspViolations = '0';
-    document.addEventListener('securitypolicyviolation', (e) => {
-      document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations) + 1);
-      post({ type: 'log', level: 'error', message: `CSP blocked ${e.blockedURI || 'inline content'} (${e.violatedDirective})` });
-    });
-    window.addEventListener('error', (e) => post({ type: 'log', level: 'error', message: `${e.message} (${e.filename}:${e.lineno})`.slice(0, 1900) }));
-    const restored = restoreState();
-    this.state = restored ?? { v: 1, tab: 'gallery', strength: 1, colorMode: 'none', scale: 1, format: 'same', size: 'preview', search: '', filter: 'all', split: 50, blend: NO_BLEND };
     this.build();
     window.addEventListener('message', (e: MessageEvent<HostToWebview>) => this.onMessage(e.data));
     post({ type: 'ready' });
   }
 
-  private persist(): void {
-    vscode.setState(this.state);
-  }
-
   // ---- building the page --------------------------------------------------------------------
 
   private build(): void {
-    clear(this.root);
-    this.compare = new CompareView((p) => { this.state.split = p; this.persist(); });
-    this.compare.setPosition(this.state.split);
-    this.chart = new LossChart({ compact: this.layout === 'sidebar' });
-    this.trainingImage = h('img', { class: 'training-image', alt: 'The test photo stylized by the network being trained' });
-    if (this.layout === 'panel') this.buildPanel(); else this.buildSidebar();
-    this.installDrop();
+    this.root.replaceChildren();
+    const panel = this.layout === 'panel';
+    this.selection = new StyleSelection(this.state, panel);
+    this.blend = panel ? new BlendControl((b) => this.onBlendChange(b)) : undefined;
+    this.preview = new PreviewPane(this.state, this.selection, this.blend?.element, this.persist);
+    this.training = new TrainingPane(this.layout, this.state, { persist: this.persist, tryStyle: (id) => this.focusStyle(id) });
+    const select = (id: string) => this.selectStyle(id);
+    if (panel) {
+      this.grid = new StyleGrid(this.state, this.selection, { select, persist: this.persist });
+      this.picker = undefined;
+      this.buildPanel(this.grid);
+    } else {
+      this.grid = undefined;
+      this.picker = new StylePicker(this.selection, select);
+      this.tabs = undefined;
+      this.root.classList.add('layout-sidebar');
+      this.root.append(this.picker.element, this.picker.empty, this.preview.element, this.training.element);
+    }
     this.root.removeAttribute('aria-busy');
   }
 
-  private buildPanel(): void {
+  private buildPanel(grid: StyleGrid): void {
     this.root.classList.add('layout-panel');
+    const command = (label: string, name: 'train' | 'importStyle' | 'refreshStyles', opts: Parameters<typeof button>[1]) =>
+      action(button(label, { secondary: true, ...opts }), () => post({ type: 'runCommand', command: name }));
     const addons = h('div', { slot: 'addons', class: 'tab-addons' },
-      this.action(button('Train a Style…', { icon: 'beaker', secondary: true, title: 'Train a new style from any painting' }), () => post({ type: 'runCommand', command: 'train' })),
-      this.action(button('Import Style…', { icon: 'cloud-download', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'importStyle' })),
-      this.action(button('Refresh Styles', { icon: 'refresh', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'refreshStyles' })),
+      command('Train a Style…', 'train', { icon: 'beaker', title: 'Train a new style from any painting' }),
+      command('Import Style…', 'importStyle', { icon: 'cloud-download', iconOnly: true }),
+      command('Refresh Styles', 'refreshStyles', { icon: 'refresh', iconOnly: true }),
     );
-    this.trainingTabLabel = h('span', { class: 'tab-status', hidden: true });
-    this.tabs = h('vscode-tabs', { panel: true, 'selected-index': this.state.tab === 'training' ? 1 : 0, class: 'tabs' },
+    const tabs = h('vscode-tabs', { panel: true, 'selected-index': this.state.tab === 'training' ? 1 : 0, class: 'tabs' },
       h('vscode-tab-header', { slot: 'header', 'data-tab': 'gallery' }, icon('symbol-color', 'tab-icon'), 'Gallery'),
-      h('vscode-tab-header', { slot: 'header', 'data-tab': 'training' }, icon('pulse', 'tab-icon'), 'Training', this.trainingTabLabel),
+      h('vscode-tab-header', { slot: 'header', 'data-tab': 'training' }, icon('pulse', 'tab-icon'), 'Training', this.training.tabLabel),
       addons,
-      h('vscode-tab-panel', { panel: true }, this.buildGalleryTab()),
-      h('vscode-tab-panel', { panel: true }, this.buildTrainingTab()),
-    ) as HTMLElement & { selectedIndex: number };
-    this.tabs.addEventListener('vsc-tabs-select', (e) => {
+      h('vscode-tab-panel', { panel: true }, h('div', { class: 'gallery-layout' }, grid.element, this.preview.element)),
+      h('vscode-tab-panel', { panel: true }, this.training.element),
+    ) as Tabs;
+    tabs.addEventListener('vsc-tabs-select', (e) => {
       this.state.tab = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex === 1 ? 'training' : 'gallery';
       this.persist();
-      if (this.state.tab === 'training') requestAnimationFrame(() => this.chart.draw());
+      if (this.state.tab === 'training') this.training.redraw();
     });
-    this.root.append(this.tabs);
-  }
-
-  private buildGalleryTab(): HTMLElement {
-    this.searchField = h('vscode-textfield', { id: 'search', placeholder: 'Search styles', 'aria-label': 'Search styles', value: this.state.search },
-      h('vscode-icon', { slot: 'content-before', name: 'search', 'aria-hidden': 'true' })) as HTMLElement & { value: string };
-    this.searchField.addEventListener('input', () => { this.state.search = this.searchField.value; this.persist(); this.renderStyles(); });
-    this.filterSelect = h('vscode-single-select', { id: 'filter', 'aria-label': 'Show styles of origin', class: 'filter' },
-      ...(['all', 'bundled', 'trained', 'imported'] as const).map((f) => h('vscode-option', { value: f, selected: this.state.filter === f }, f === 'all' ? 'All origins' : ORIGIN_LABEL[f]))) as HTMLElement & { value: string };
-    this.filterSelect.addEventListener('change', () => { this.state.filter = this.filterSelect.value as Filter; this.persist(); this.renderStyles(); });
-    this.styleCount = h('vscode-badge', { variant: 'counter', class: 'count' }, '0');
-    this.grid = h('div', { id: 'grid', class: 'grid', role: 'radiogroup', 'aria-label': 'Styles' });
-    this.grid.addEventListener('keydown', (e) => this.onGridKey(e));
-    this.stylesEmpty = h('div', { class: 'empty', hidden: true });
-    const more = h('div', { class: 'more-styles' }, icon('add'),
-      this.action(h('button', { type: 'button', class: 'link' }, 'Train a Style…'), () => post({ type: 'runCommand', command: 'train' })),
-      h('span', { 'aria-hidden': 'true' }, '·'),
-      this.action(h('button', { type: 'button', class: 'link' }, 'Import…'), () => post({ type: 'runCommand', command: 'importStyle' })),
-      h('span', { 'aria-hidden': 'true' }, '·'),
-      this.action(h('button', { type: 'button', class: 'link' }, 'Download Pretrained…'), () => post({ type: 'runCommand', command: 'downloadPretrained' })));
-    this.moreStyles = more;
-    const stylesPane = h('section', { class: 'pane styles-pane', 'aria-labelledby': 'styles-heading' },
-      h('div', { class: 'pane-header' }, h('h2', { id: 'styles-heading' }, 'Styles'), this.styleCount),
-      h('div', { class: 'pane-toolbar' }, this.searchField, this.filterSelect),
-      this.grid, this.stylesEmpty, more);
-    return h('div', { class: 'gallery-layout' }, stylesPane, this.buildPreviewPane());
-  }
-
-  private buildPreviewPane(): HTMLElement {
-    const panel = this.layout === 'panel';
-    this.selectedName = h('span', { class: 'selected-style' });
-    this.imageName = h('span', { class: 'image-name' }, 'No image');
-    this.imagePath = h('span', { class: 'image-path' });
-    const sourceButtons = h('div', { class: 'source-buttons', role: 'toolbar', 'aria-label': 'Choose an image' },
-      this.action(button('Choose Image File…', { icon: 'folder-opened', secondary: true, iconOnly: true }), () => post({ type: 'pickImage' })),
-      this.action(button('Pick from Workspace…', { icon: 'search', secondary: true, iconOnly: true }), () => post({ type: 'pickWorkspaceImage' })),
-      this.action(button('Use the Image in the Active Editor', { icon: 'file-media', secondary: true, iconOnly: true }), () => post({ type: 'useActiveEditorImage' })),
-      this.action(button('Use the Sample Photo', { icon: 'sparkle', secondary: true, iconOnly: true, id: 'sample-photo' }), () => post({ type: 'useSampleImage' })),
-    );
-    const source = h('div', { class: 'source' }, icon('file-media', 'source-icon'), h('div', { class: 'source-text' }, this.imageName, this.imagePath), sourceButtons);
-
-    this.dropzone = h('div', { class: 'dropzone', id: 'dropzone' },
-      icon('cloud-upload', 'drop-icon'),
-      h('div', { class: 'drop-title' }, 'Drop an image here'),
-      h('div', { class: 'drop-sub' }, 'PNG, JPEG, WebP, AVIF, TIFF or GIF — from your computer or the Explorer'),
-      h('div', { class: 'drop-actions' },
-        this.action(button('Choose File…', { icon: 'folder-opened', id: 'choose-file' }), () => post({ type: 'pickImage' })),
-        this.action(button('From Workspace…', { icon: 'search', secondary: true, id: 'pick-workspace' }), () => post({ type: 'pickWorkspaceImage' })),
-        this.action(button('Active Editor', { icon: 'file-media', secondary: true }), () => post({ type: 'useActiveEditorImage' })),
-        this.action(button('Sample Photo', { icon: 'sparkle', secondary: true }), () => post({ type: 'useSampleImage' })),
-      ));
-    this.stageMessage = h('div', { class: 'stage-message', role: 'status', hidden: true });
-    this.stage = h('div', { class: 'stage', id: 'stage' }, this.dropzone, this.compare.element, this.stageMessage);
-
-    this.strengthInput = h('input', { type: 'range', id: 'strength', min: 0, max: 100, step: 1, value: Math.round(this.state.strength * 100), 'aria-label': 'Style strength' });
-    this.strengthValue = h('output', { class: 'value', for: 'strength' }, `${Math.round(this.state.strength * 100)}%`);
-    this.strengthInput.addEventListener('input', () => {
-      this.state.strength = Number(this.strengthInput.value) / 100;
-      this.strengthValue.textContent = `${this.strengthInput.value}%`;
-      this.updateRangeFill();
-      this.persist();
-      this.queueComposite();
-    });
-    this.colorSelect = h('vscode-single-select', { id: 'colors', 'aria-label': 'Colours' },
-      ...(['none', 'luminance', 'histogram'] as const).map((c) => h('vscode-option', { value: c, selected: this.state.colorMode === c, description: c === 'luminance' ? 'The style\'s light and texture, the photo\'s colours exactly' : c === 'histogram' ? 'The style\'s colour variety, shifted to the photo\'s palette' : 'The painting\'s colours' }, COLOR_LABELS[c]))) as HTMLElement & { value: string };
-    this.colorSelect.addEventListener('change', () => { this.state.colorMode = this.colorSelect.value as ColorMode; this.persist(); this.queueComposite(); });
-
-    const strengthRow = h('div', { class: 'control control-wide' },
-      h('label', { for: 'strength', class: 'control-label' }, icon('flame'), 'Strength'),
-      h('div', { class: 'range-row' }, h('span', { class: 'range-end', 'aria-hidden': 'true' }, 'Photo'), this.strengthInput, h('span', { class: 'range-end', 'aria-hidden': 'true' }, 'Style'), this.strengthValue));
-    const colorRow = h('div', { class: 'control' }, h('span', { class: 'control-label', id: 'colors-label' }, icon('symbol-color'), 'Colours'), this.colorSelect);
-    this.colorSelect.setAttribute('aria-labelledby', 'colors-label');
-    const controls = h('div', { class: 'controls' }, strengthRow, colorRow);
-    this.blendControl = undefined;
-    if (panel) {
-      this.blendControl = new BlendControl((b) => this.onBlendChange(b));
-      controls.insertBefore(this.blendControl.element, colorRow);
-      this.scaleSelect = h('vscode-single-select', { id: 'scale', 'aria-label': 'Scale' },
-        ...SCALES.map((s) => h('vscode-option', { value: String(s), selected: this.state.scale === s, description: s < 1 ? 'Larger brush strokes, faster' : s > 1 ? 'Finer strokes, slower' : undefined }, `${Math.round(s * 100)}%`))) as HTMLElement & { value: string };
-      this.scaleSelect.addEventListener('change', () => {
-        this.state.scale = Number(this.scaleSelect!.value);
-        this.persist();
-        this.renderOutputSize();
-        if (this.state.size === 'full') this.schedulePreview();
-      });
-      this.formatSelect = h('vscode-single-select', { id: 'format', 'aria-label': 'Output format' },
-        ...(Object.keys(FORMAT_LABELS) as OutputFormat[]).map((f) => h('vscode-option', { value: f, selected: this.state.format === f }, FORMAT_LABELS[f]))) as HTMLElement & { value: string };
-      this.formatSelect.addEventListener('change', () => { this.state.format = this.formatSelect!.value as OutputFormat; this.persist(); });
-      this.outputSize = h('span', { class: 'control-hint', id: 'output-size' });
-      controls.append(
-        h('div', { class: 'control' }, h('span', { class: 'control-label' }, icon('screen-full'), 'Scale', this.outputSize), this.scaleSelect),
-        h('div', { class: 'control' }, h('span', { class: 'control-label' }, icon('file-binary'), 'Format'), this.formatSelect),
-      );
-      this.fullSizeButton = this.action(button('Full Size', { icon: 'screen-full', secondary: true, id: 'full-size', title: 'Render the whole image at the output scale (what Save writes)' }), () => {
-        this.state.size = this.state.size === 'full' ? 'preview' : 'full';
-        this.persist();
-        this.renderSizeButton();
-        this.schedulePreview(0);
-      });
-    }
-    this.saveButton = this.action(button('Save', { icon: 'save', id: 'save', title: 'Stylize the full image with these settings and save it beside the original (never overwrites)' }), () => this.requestSave('save'));
-    this.saveAsButton = this.action(button('Save As…', { secondary: true, id: 'save-as' }), () => this.requestSave('saveAs'));
-    this.copyButton = this.action(button('Copy Path', { icon: 'copy', secondary: true, id: 'copy-path', disabled: true, iconOnly: !panel }), () => {
-      if (this.state.saved) post({ type: 'copyPath', path: this.state.saved.path });
-    });
-    this.statusLine = h('div', { class: 'status', role: 'status', 'aria-live': 'polite', id: 'status' });
-    this.savedLine = h('div', { class: 'saved', hidden: true, id: 'saved' });
-    const actions = h('div', { class: 'actions' }, this.fullSizeButton ?? null, h('div', { class: 'spacer' }), this.copyButton, this.saveAsButton, this.saveButton);
-    return h('section', { class: 'pane preview-pane', 'aria-labelledby': 'preview-heading' },
-      panel ? h('div', { class: 'pane-header' }, h('h2', { id: 'preview-heading' }, 'Preview'), this.selectedName,
-        this.action(button('Evaluate Style…', { icon: 'graph', secondary: true, iconOnly: true, id: 'evaluate-style', title: 'Measure the selected style on the sample photos: style and content distance, blown-out blobs, a contact sheet' }),
-          () => { if (this.state.styleId) post({ type: 'evaluateStyle', styleId: this.state.styleId }); }))
-        : h('h2', { id: 'preview-heading', class: 'visually-hidden' }, 'Preview'),
-      source, this.stage, controls, actions, this.savedLine, this.statusLine);
-  }
-
-  private buildTrainingTab(): HTMLElement {
-    this.trainingPane = h('div', { class: 'training', id: 'training' });
-    return this.trainingPane;
-  }
-
-  private buildSidebar(): void {
-    this.root.classList.add('layout-sidebar');
-    this.styleSelect = h('vscode-single-select', { id: 'style-select', 'aria-label': 'Style', class: 'style-select' }) as HTMLElement & { value: string };
-    this.styleSelect.addEventListener('change', () => this.selectStyle(this.styleSelect!.value));
-    this.trainingPane = h('div', { class: 'training training-mini', id: 'training', hidden: true });
-    const top = h('div', { class: 'sidebar-top' },
-      h('label', { class: 'control-label', id: 'style-select-label' }, icon('symbol-color'), 'Style'), this.styleSelect,
-      this.action(button('Open Style Gallery', { icon: 'preview', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'openGallery' })));
-    this.styleSelect.setAttribute('aria-labelledby', 'style-select-label');
-    this.stylesEmpty = h('div', { class: 'empty empty-compact', hidden: true });
-    this.root.append(top, this.stylesEmpty, this.buildPreviewPane(), this.trainingPane);
-  }
-
-  private action<T extends HTMLElement>(el: T, fn: () => void): T {
-    el.addEventListener('click', () => { if (!el.hasAttribute('disabled')) fn(); });
-    return el;
-  }
-
-  private installDrop(): void {
-    const target = this.stage;
-    let depth = 0;
-    const isFileDrag = (e: DragEvent) => !!e.dataTransfer && [...e.dataTransfer.types].some((t) => t === 'Files' || t === 'text/uri-list' || t === 'application/vnd.code.uri-list');
-    target.addEventListener('dragenter', (e) => { if (!isFileDrag(e)) return; e.preventDefault(); depth++; target.classList.add('drag-over'); });
-    target.addEventListener('dragover', (e) => { if (!isFileDrag(e)) return; e.preventDefault(); if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'; });
-    target.addEventListener('dragleave', () => { depth = Math.max(0, depth - 1); if (depth === 0) target.classList.remove('drag-over'); });
-    target.addEventListener('drop', (e) => {
-      e.preventDefault();
-      depth = 0;
-      target.classList.remove('drag-over');
-      void this.onDrop(e.dataTransfer);
-    });
-    // A drop elsewhere must not navigate the webview to the file.
-    document.addEventListener('dragover', (e) => e.preventDefault());
-    document.addEventListener('drop', (e) => e.preventDefault());
-  }
-
-  private async onDrop(dt: DataTransfer | null): Promise<void> {
-    if (!dt) return;
-    const file = dt.files[0];
-    if (file) {
-      if (file.size > MAX_DROP_BYTES) { this.notice('error', `${file.name} is larger than 64 MB.`); return; }
-      if (file.size === 0) { this.notice('error', `${file.name} is empty.`); return; }
-      this.notice('info', `Reading ${file.name}…`);
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      post({ type: 'dropImage', name: file.name.replace(/[\\/]/g, '_').slice(0, 255) || 'image', bytes });
-      return;
-    }
-    const list = dt.getData('application/vnd.code.uri-list') || dt.getData('text/uri-list');
-    const first = list.split(/\r?\n/).map((l) => l.trim()).find((l) => l && !l.startsWith('#'));
-    if (!first) return;
-    try {
-      const u = new URL(first);
-      let p = decodeURIComponent(u.pathname);
-      if (/^\/[A-Za-z]:[\\/]/.test(p)) p = p.slice(1); // file:///c:/… on Windows
-      post({ type: 'openImagePath', path: p });
-    } catch {
-      this.notice('error', 'That drop did not contain a file.');
-    }
+    this.tabs = tabs;
+    this.root.append(tabs);
   }
 
   // ---- messages -----------------------------------------------------------------------------
@@ -426,602 +122,100 @@ class GalleryApp {
         const first = !this.initialised;
         this.initialised = true;
         if (m.layout !== this.layout) { this.layout = m.layout; this.build(); }
-        if (first && !restoreState()) {
-          this.state.strength = m.settings.strength;
-          this.state.colorMode = m.settings.colorMode;
-          this.state.format = m.settings.format;
-          this.syncControls();
-        }
-        this.styles = [...m.styles];
-        if (m.focusStyle) this.state.styleId = m.focusStyle;
-        // A restored image the host no longer holds (the extension restarted) is forgotten.
-        if (this.state.image && !m.images.some((i) => i.token === this.state.image!.token)) { this.state.image = undefined; this.state.saved = undefined; }
-        if (m.image) { this.state.image = m.image; this.state.saved = undefined; }
+        // The host's defaults only for a page that has never stored its own.
+        if (first && !restoreState()) this.preview.applySettings(m.settings);
+        this.selection.styles = m.styles;
+        if (m.focusStyle) this.selection.focus(m.focusStyle);
+        this.preview.restoreImage(m.images, m.image);
         this.ensureSelection();
         this.renderStyles();
         this.syncBlend();
-        this.renderImage();
-        this.setTraining(m.training);
-        this.renderSaved();
+        this.training.set(m.training);
         this.persist();
-        this.schedulePreview(0);
-        if (m.focusStyle) this.revealCard(m.focusStyle);
+        this.preview.schedulePreview(0);
+        if (m.focusStyle) this.grid?.reveal(m.focusStyle);
         return;
       }
       case 'styles':
-        this.styles = [...m.styles];
+        this.selection.styles = m.styles;
         this.ensureSelection();
         this.renderStyles();
         this.syncBlend();
-        this.schedulePreview();
+        this.preview.schedulePreview();
         return;
-      case 'styleImages': {
-        const entry = this.cardImages.get(m.styleId) ?? {};
-        if (m.thumbnail) { if (entry.thumb) URL.revokeObjectURL(entry.thumb); entry.thumb = blobUrl(m.thumbnail); }
-        if (m.sample) { if (entry.sample) URL.revokeObjectURL(entry.sample); entry.sample = blobUrl(m.sample); }
-        this.cardImages.set(m.styleId, entry);
-        this.updateCardMedia(m.styleId);
-        return;
-      }
-      case 'image':
-        this.state.image = m.image;
-        this.state.saved = undefined;
-        this.state.size = 'preview';
-        this.persist();
-        this.renderImage();
-        this.renderSaved();
-        this.renderSizeButton();
-        this.schedulePreview(0);
+      case 'styleImages':
+        this.grid?.setImages(m.styleId, m.thumbnail, m.sample);
         return;
       case 'focusStyle':
-        this.selectStyle(m.styleId);
-        this.revealCard(m.styleId);
-        if (this.tabs) { this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.persist(); }
-        return;
-      case 'preview':
-        void this.onPreview(m);
-        return;
-      case 'previewFailed':
-        if (m.requestId !== this.pendingRequest) return;
-        this.pendingKey = '';
-        this.compare.busy(undefined);
-        this.showStageMessage(`Could not preview: ${m.message}`, true);
+        this.focusStyle(m.styleId);
         return;
       case 'training':
-        this.setTraining(m.training);
+        this.training.set(m.training);
         return;
       case 'trainingPreview':
-        if (this.trainingPreviewUrl) URL.revokeObjectURL(this.trainingPreviewUrl);
-        this.trainingPreviewUrl = blobUrl(m.image);
-        this.trainingImage.src = this.trainingPreviewUrl;
-        this.trainingImage.dataset.iteration = String(m.iteration);
-        this.renderTraining();
+        this.training.showPreview(m.image, m.iteration);
         return;
-      case 'saving':
-        this.saving = true;
-        this.renderActions();
-        this.setStatus(m.message, 'busy');
-        return;
-      case 'saved':
-        this.saving = false;
-        this.state.saved = { path: m.path, displayPath: m.displayPath };
-        this.persist();
-        this.renderActions();
-        this.renderSaved();
-        this.setStatus('', 'ok');
-        return;
-      case 'saveFailed':
-        this.saving = false;
-        this.renderActions();
-        this.setStatus(`Not saved: ${m.message}`, 'error');
-        return;
-      case 'saveCancelled':
-        this.saving = false;
-        this.renderActions();
-        this.setStatus('Save cancelled.', 'info');
-        return;
-      case 'notice':
-        this.notice(m.level, m.message);
-        return;
+      default:
+        this.preview.receive(m);
     }
   }
 
-  private notice(level: 'info' | 'error', message: string): void {
-    this.setStatus(message, level === 'error' ? 'error' : 'info');
-  }
-
-  private setStatus(text: string, kind: 'info' | 'ok' | 'error' | 'busy'): void {
-    clear(this.statusLine);
-    this.statusLine.hidden = !text;
-    if (!text) return;
-    const glyph = kind === 'ok' ? 'pass' : kind === 'error' ? 'error' : kind === 'busy' ? 'loading' : 'info';
-    this.statusLine.append(icon(glyph, kind === 'busy' ? 'codicon-modifier-spin' : ''), h('span', {}, text));
-    this.statusLine.dataset.kind = kind;
-  }
-
-  // ---- styles -------------------------------------------------------------------------------
-
-  private usable(id: string | undefined): GalleryStyle | undefined {
-    const s = id ? this.styles.find((x) => x.id === id) : undefined;
-    return s && !s.error ? s : undefined;
-  }
+  // ---- the selected style and its blend -----------------------------------------------------
 
   private ensureSelection(): void {
-    if (this.usable(this.state.styleId)) return;
-    this.state.styleId = this.styles.find((s) => !s.error && !s.training)?.id ?? this.styles.find((s) => !s.error)?.id;
-    this.persist();
+    if (this.selection.ensure()) this.persist();
   }
 
   private selectStyle(id: string): void {
-    if (!this.usable(id) || id === this.state.styleId) { this.renderSelection(); return; }
-    this.state.styleId = id;
-    this.state.saved = undefined;
+    if (!this.selection.select(id)) { this.renderSelection(); return; }
     this.persist();
+    this.preview.styleChanged();
     this.renderSelection();
     this.syncBlend();
-    this.renderSaved();
-    this.schedulePreview();
+    this.preview.schedulePreview();
   }
 
-  private visibleStyles(): GalleryStyle[] {
-    const q = this.state.search.trim().toLowerCase();
-    return this.styles.filter((s) => (this.state.filter === 'all' || s.origin === this.state.filter)
-      && (!q || s.name.toLowerCase().includes(q) || s.origin.includes(q) || (s.preset ?? '').toLowerCase().includes(q)));
+  /** Selects `id`, shows its card and the Gallery tab (the host asked, or "Try It in the Gallery"). */
+  private focusStyle(id: string): void {
+    this.selectStyle(id);
+    this.grid?.reveal(id);
+    if (!this.tabs) return;
+    this.tabs.selectedIndex = 0;
+    this.state.tab = 'gallery';
+    this.persist();
   }
 
   private renderStyles(): void {
-    if (this.layout === 'sidebar') { this.renderStyleSelect(); return; }
-    const visible = this.visibleStyles();
-    this.styleCount.textContent = String(this.styles.length);
-    clear(this.grid);
-    for (const s of visible) this.grid.append(this.card(s));
-    this.grid.hidden = visible.length === 0;
-    this.renderEmptyStyles(visible.length);
-    if (this.moreStyles) this.moreStyles.hidden = this.styles.length === 0;
-    this.renderSelection();
-  }
-
-  private renderEmptyStyles(visibleCount: number): void {
-    clear(this.stylesEmpty);
-    this.stylesEmpty.hidden = visibleCount > 0 || (this.layout === 'sidebar' && this.styles.length > 0);
-    if (!this.stylesEmpty.hidden) {
-      if (this.styles.length === 0) {
-        this.stylesEmpty.append(
-          h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('symbol-color')),
-          h('h3', {}, 'No styles yet'),
-          h('p', {}, 'Train a style from any painting, import a model you already have, or download a pretrained one.'),
-          h('div', { class: 'empty-actions' },
-            this.action(button('Train a Style…', { icon: 'beaker' }), () => post({ type: 'runCommand', command: 'train' })),
-            this.action(button('Import Style…', { icon: 'folder-opened', secondary: true }), () => post({ type: 'runCommand', command: 'importStyle' })),
-            this.action(button('Download Pretrained…', { icon: 'cloud-download', secondary: true }), () => post({ type: 'runCommand', command: 'downloadPretrained' }))));
-      } else {
-        this.stylesEmpty.append(h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('search')), h('h3', {}, 'No matching styles'),
-          h('p', {}, this.state.search ? `Nothing matches “${this.state.search}”.` : 'No style has this origin.'),
-          h('div', { class: 'empty-actions' }, this.action(button('Clear Filters', { icon: 'clear-all', secondary: true }), () => {
-            this.state.search = ''; this.state.filter = 'all'; this.searchField.value = ''; this.filterSelect.value = 'all'; this.persist(); this.renderStyles();
-          })));
-      }
-    }
-  }
-
-  private renderStyleSelect(): void {
-    const sel = this.styleSelect!;
-    clear(sel);
-    for (const s of this.styles.filter((x) => !x.error)) sel.append(h('vscode-option', { value: s.id, selected: s.id === this.state.styleId, description: `${ORIGIN_LABEL[s.origin]}${s.iteration ? ` · ${formatCount(s.iteration)} iterations` : ''}` }, s.name));
-    if (this.state.styleId) sel.value = this.state.styleId;
-    this.renderEmptyStyles(this.styles.length);
-    this.renderSelection();
-  }
-
-  private card(s: GalleryStyle): HTMLElement {
-    const selected = s.id === this.state.styleId;
-    const meta = [ORIGIN_LABEL[s.origin], s.iteration ? `${formatCount(s.iteration)} it` : ''].filter(Boolean).join(' · ');
-    const detail = [meta, s.preset ? `${s.preset} preset` : '', s.lastLoss !== undefined ? `loss ${formatLoss(s.lastLoss)}` : ''].filter(Boolean).join(', ');
-    const media = h('div', { class: 'card-media' });
-    const card = h('div', {
-      class: `card${selected ? ' selected' : ''}${s.error ? ' unusable' : ''}`, role: 'radio', 'aria-checked': String(selected), 'aria-disabled': s.error ? 'true' : undefined,
-      tabindex: -1, 'data-style-id': s.id, 'aria-label': `${s.name}, ${detail}${s.error ? `, unusable: ${s.error}` : ''}`, title: s.error ?? `${s.name} — ${detail}`,
-    },
-    media,
-    h('div', { class: 'card-body' },
-      h('div', { class: 'card-title' }, s.name),
-      h('div', { class: 'card-meta' }, icon(ORIGIN_ICON[s.origin]), h('span', {}, meta)),
-      s.error ? h('div', { class: 'card-error' }, icon('warning'), s.error) : null),
-    h('span', { class: 'card-check', 'aria-hidden': 'true' }, icon('check')),
-    s.training ? h('span', { class: 'card-badge' }, icon('loading', 'codicon-modifier-spin'), 'Training') : null);
-    this.renderMixBadge(card);
-    card.addEventListener('click', () => { if (!s.error) this.selectStyle(s.id); card.focus(); });
-    this.fillCardMedia(media, s);
-    return card;
-  }
-
-  private fillCardMedia(media: HTMLElement, s: GalleryStyle): void {
-    clear(media);
-    const imgs = this.cardImages.get(s.id);
-    if (imgs?.sample) media.append(h('img', { class: 'card-sample', src: imgs.sample, alt: '' }));
-    else media.append(h('div', { class: 'card-placeholder' }, imgs ? icon('symbol-color') : icon('loading', 'codicon-modifier-spin')));
-    if (imgs?.thumb) media.append(h('img', { class: 'card-thumb', src: imgs.thumb, alt: `Style image of ${s.name}`, title: 'The style image' }));
-  }
-
-  /** A badge on the cards of styles mixed into the selected one: their share. */
-  private renderMixBadge(card: HTMLElement): void {
-    card.querySelector('.card-mix')?.remove();
-    const part = this.blendControl ? this.state.blend.parts.find((p) => p.styleId === card.dataset.styleId) : undefined;
-    card.classList.toggle('mixed', !!part);
-    const index = part ? this.state.blend.parts.indexOf(part) : -1;
-    if (part) card.append(h('span', { class: `card-mix blend-c${index + 1}`, title: `Mixed into the selected style at ${part.pct}%` }, h('span', { class: 'blend-swatch', 'aria-hidden': 'true' }), `${part.pct}%`));
-  }
-
-  private updateCardMedia(id: string): void {
-    const card = this.grid?.querySelector<HTMLElement>(`.card[data-style-id="${CSS.escape(id)}"]`);
-    const s = this.styles.find((x) => x.id === id);
-    const media = card?.querySelector<HTMLElement>('.card-media');
-    if (media && s) this.fillCardMedia(media, s);
-  }
-
-  private cards(): HTMLElement[] {
-    return this.grid ? [...this.grid.querySelectorAll<HTMLElement>('.card')] : [];
-  }
-
-  private renderSelectedName(): void {
-    if (!this.selectedName) return;
-    const s = this.usable(this.state.styleId);
-    clear(this.selectedName);
-    if (!s) return;
-    const mixed = this.blendFields().blend ? composition(this.styles, this.state.blend, this.state.styleId).filter((p) => p.index >= 0) : [];
-    this.selectedName.append(icon('symbol-color'), s.name);
-    for (const p of mixed) this.selectedName.append(h('span', { class: 'selected-plus' }, ` + ${p.name}`));
+    this.grid?.render();
+    this.picker?.render();
+    this.preview.renderSelection();
   }
 
   private renderSelection(): void {
-    this.renderSelectedName();
-    const cards = this.cards();
-    let focusable: HTMLElement | undefined;
-    for (const c of cards) {
-      const on = c.dataset.styleId === this.state.styleId;
-      c.classList.toggle('selected', on);
-      c.setAttribute('aria-checked', String(on));
-      c.tabIndex = -1;
-      if (on) focusable = c;
-    }
-    (focusable ?? cards[0])?.setAttribute('tabindex', '0');
-    this.renderActions();
-  }
-
-  private revealCard(id: string): void {
-    const card = this.grid?.querySelector<HTMLElement>(`.card[data-style-id="${CSS.escape(id)}"]`);
-    card?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
-  }
-
-  /** Arrow keys move between cards (a radio group: focus and selection move together), Enter/Space select. */
-  private onGridKey(e: KeyboardEvent): void {
-    const cards = this.cards();
-    const i = cards.indexOf(document.activeElement as HTMLElement);
-    if (i < 0) return;
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      const id = cards[i].dataset.styleId;
-      if (id) this.selectStyle(id);
-      return;
-    }
-    const top = cards[i].offsetTop;
-    const perRow = Math.max(1, cards.filter((c) => c.offsetTop === top).length);
-    const moves: Record<string, number> = { ArrowRight: i + 1, ArrowLeft: i - 1, ArrowDown: i + perRow, ArrowUp: i - perRow, Home: 0, End: cards.length - 1 };
-    if (!(e.key in moves)) return;
-    e.preventDefault();
-    const next = cards[Math.min(cards.length - 1, Math.max(0, moves[e.key]))];
-    for (const c of cards) c.tabIndex = -1;
-    next.tabIndex = 0;
-    next.focus();
-    const id = next.dataset.styleId;
-    if (id && this.usable(id)) this.selectStyle(id);
-  }
-
-  // ---- image and preview --------------------------------------------------------------------
-
-  private renderImage(): void {
-    const img = this.state.image;
-    this.imageName.textContent = img ? img.name : 'No image selected';
-    this.imagePath.textContent = img ? (img.displayPath ?? (img.origin === 'drop' ? 'dropped file' : img.origin === 'sample' ? 'sample photo' : '')) : 'Drop one below or choose a file';
-    this.dropzone.hidden = !!img;
-    this.compare.element.hidden = !img;
-    if (!img) this.stageMessage.hidden = true;
-    this.renderActions();
-  }
-
-  private renderSizeButton(): void {
-    if (!this.fullSizeButton) return;
-    const full = this.state.size === 'full';
-    this.fullSizeButton.textContent = full ? 'Preview Size' : 'Full Size';
-    this.fullSizeButton.setAttribute('icon', full ? 'screen-normal' : 'screen-full');
-    this.fullSizeButton.setAttribute('aria-pressed', String(full));
-  }
-
-  private renderOutputSize(): void {
-    if (!this.outputSize) return;
-    const c = this.current;
-    this.outputSize.textContent = c?.sourceWidth && c.sourceHeight
-      ? `${formatCount(c.sourceWidth * this.state.scale)} × ${formatCount(c.sourceHeight * this.state.scale)}`
-      : '';
-  }
-
-  private renderActions(): void {
-    const ready = !!this.state.image && !!this.usable(this.state.styleId);
-    if (this.saveButton) {
-      setDisabled(this.saveButton, !ready || this.saving);
-      setDisabled(this.saveAsButton, !ready || this.saving);
-      setDisabled(this.copyButton, !this.state.saved);
-    }
-    if (this.fullSizeButton) setDisabled(this.fullSizeButton, !ready);
-  }
-
-  private renderSaved(): void {
-    clear(this.savedLine);
-    const s = this.state.saved;
-    this.savedLine.hidden = !s;
-    setDisabled(this.copyButton, !s);
-    if (!s) return;
-    const open = h('button', { type: 'button', class: 'link' }, 'Open');
-    open.addEventListener('click', () => post({ type: 'openResult', path: s.path }));
-    this.savedLine.append(icon('pass-filled'), h('span', { class: 'saved-path', title: s.path }, s.displayPath), open);
-  }
-
-  private syncControls(): void {
-    this.strengthInput.value = String(Math.round(this.state.strength * 100));
-    this.strengthValue.textContent = `${Math.round(this.state.strength * 100)}%`;
-    this.updateRangeFill();
-    this.colorSelect.value = this.state.colorMode;
-    if (this.formatSelect) this.formatSelect.value = this.state.format;
-    if (this.scaleSelect) this.scaleSelect.value = String(this.state.scale);
-    this.renderSizeButton();
-  }
-
-  private updateRangeFill(): void {
-    this.strengthInput.style.setProperty('--fill', `${this.strengthInput.value}%`);
-  }
-
-  private previewKey(): string | undefined {
-    const img = this.state.image, style = this.usable(this.state.styleId);
-    if (!img || !style) return undefined;
-    return [img.token, style.id, style.updatedAt ?? '', style.iteration, this.state.size, this.state.size === 'full' ? this.state.scale : 1, blendKey(this.blendFields())].join('|');
-  }
-
-  /** The blend fields of preview and save messages (the sidebar has no blend control). */
-  private blendFields(): ReturnType<typeof blendRequest> {
-    return this.blendControl ? blendRequest(this.styles, this.state.blend, this.state.styleId) : {};
-  }
-
-  /** "Starry Night 70% + udnie 30%", or the style's name alone. */
-  private blendLabel(): string {
-    const style = this.usable(this.state.styleId);
-    if (!this.blendFields().blend) return style?.name ?? '';
-    return composition(this.styles, this.state.blend, this.state.styleId).map((p) => `${p.name} ${p.pct}%`).join(' + ');
+    this.grid?.renderSelection();
+    this.preview.renderSelection();
   }
 
   private onBlendChange(blend: BlendState): void {
-    this.state.blend = blend;
+    this.selection.setBlend(blend);
     this.persist();
     this.renderBlend();
-    this.schedulePreview();
+    this.preview.schedulePreview();
   }
 
   /** Drops parts that are no longer usable (or became the selected style) and shows the blend everywhere. */
   private syncBlend(): void {
-    const pruned = pruneBlend(this.state.blend, this.state.styleId, (id) => !!this.usable(id));
-    if (JSON.stringify(pruned) !== JSON.stringify(this.state.blend)) { this.state.blend = pruned; this.persist(); }
+    if (this.selection.pruneBlend()) this.persist();
     this.renderBlend();
   }
 
   private renderBlend(): void {
-    if (!this.blendControl) return;
-    this.blendControl.render(this.styles, this.state.styleId, this.state.blend);
-    this.renderSelectedName();
-    for (const c of this.cards()) this.renderMixBadge(c);
-  }
-
-  /** Debounced: clicking through styles or scales sends one request, for the last choice. */
-  private schedulePreview(delay = 200): void {
-    clearTimeout(this.previewTimer);
-    this.previewTimer = window.setTimeout(() => this.requestPreview(), delay);
-  }
-
-  private requestPreview(): void {
-    const key = this.previewKey();
-    const img = this.state.image, style = this.usable(this.state.styleId);
-    if (!key || !img || !style) { this.compare.busy(undefined); return; }
-    if (this.current?.key === key) { this.compare.busy(undefined); this.stageMessage.hidden = true; this.queueComposite(); return; }
-    if (this.pendingKey === key) return;
-    this.pendingKey = key;
-    this.pendingRequest = ++this.requestSeq;
-    this.stageMessage.hidden = true;
-    const label = this.blendLabel();
-    this.pendingLabel = label;
-    this.compare.busy(this.state.size === 'full' ? `Rendering full size with ${label}…` : `Stylizing with ${label}…`);
-    post({ type: 'preview', requestId: this.pendingRequest, imageToken: img.token, styleId: style.id, size: this.state.size, scale: this.state.scale, ...this.blendFields() });
-  }
-
-  private async onPreview(m: Extract<HostToWebview, { type: 'preview' }>): Promise<void> {
-    if (m.requestId !== this.pendingRequest) return; // superseded
-    const key = this.pendingKey;
-    const label = this.pendingLabel;
-    try {
-      const [orig, styl] = await Promise.all([decodePixels(m.original), decodePixels(m.stylized)]);
-      if (m.requestId !== this.pendingRequest) return;
-      if (orig.width !== styl.width || orig.height !== styl.height) throw new Error(`the preview sizes differ (${orig.width}×${orig.height} vs ${styl.width}×${styl.height})`);
-      if (this.current) { URL.revokeObjectURL(this.current.beforeUrl); URL.revokeObjectURL(this.current.rawUrl); }
-      const canvas = document.createElement('canvas');
-      canvas.width = orig.width;
-      canvas.height = orig.height;
-      this.current = {
-        key, compositor: new Compositor(orig.data, styl.data, orig.width, orig.height), width: orig.width, height: orig.height,
-        beforeUrl: blobUrl(m.original), rawUrl: blobUrl(m.stylized), canvas, pixels: new ImageData(orig.width, orig.height),
-        sourceWidth: m.sourceWidth, sourceHeight: m.sourceHeight, runtime: m.runtime, elapsedMs: m.elapsedMs, size: m.size, label,
-      };
-      this.pendingKey = '';
-      this.compare.setAspect(orig.width, orig.height);
-      this.compare.before.src = this.current.beforeUrl;
-      this.compare.busy(undefined);
-      this.renderOutputSize();
-      const sizeText = m.size === 'full' ? 'Full size' : 'Preview';
-      this.setStatus(`${sizeText} ${formatCount(orig.width)} × ${formatCount(orig.height)} · ${(m.elapsedMs / 1000).toFixed(2)} s · ${m.runtime}`, 'info');
-      this.queueComposite();
-    } catch (e) {
-      this.pendingKey = '';
-      this.compare.busy(undefined);
-      this.showStageMessage(`Could not show the preview: ${e instanceof Error ? e.message : String(e)}`, true);
-    }
-  }
-
-  private showStageMessage(text: string, error: boolean): void {
-    clear(this.stageMessage);
-    this.stageMessage.append(icon(error ? 'error' : 'info'), h('span', {}, text));
-    this.stageMessage.hidden = false;
-  }
-
-  /** Repaints the "after" layer once per frame at most; strength/colours never wait for the engine. */
-  private queueComposite(): void {
-    if (this.compositeQueued) return;
-    this.compositeQueued = true;
-    requestAnimationFrame(() => { this.compositeQueued = false; this.composite(); });
-  }
-
-  private composite(): void {
-    const c = this.current;
-    if (!c) return;
-    if (this.encoding) { this.encodeAgain = true; return; }
-    const t0 = performance.now();
-    const { strength, colorMode } = this.state;
-    if (strength === 1 && colorMode === 'none') {
-      this.setAfter(c.rawUrl, false, t0);
-      return;
-    }
-    c.compositor.render(strength, colorMode, c.pixels.data);
-    const g = c.canvas.getContext('2d');
-    if (!g) return;
-    g.putImageData(c.pixels, 0, 0);
-    this.encoding = true;
-    c.canvas.toBlob((blob) => {
-      this.encoding = false;
-      if (blob && this.current === c) this.setAfter(URL.createObjectURL(blob), true, t0);
-      if (this.encodeAgain) { this.encodeAgain = false; this.queueComposite(); }
-    }, 'image/png');
-  }
-
-  private setAfter(url: string, owned: boolean, t0: number): void {
-    const previous = this.afterUrl;
-    this.afterUrl = owned ? url : undefined;
-    const img = this.compare.after;
-    img.onload = () => {
-      if (previous) URL.revokeObjectURL(previous);
-      // For tests and diagnostics: how long a strength/colour change took to reach the screen.
-      document.body.dataset.compositeMs = (performance.now() - t0).toFixed(1);
-      document.body.dataset.strength = String(this.state.strength);
-      document.body.dataset.colorMode = this.state.colorMode;
-      document.body.dataset.previewOf = this.current?.label ?? '';
-      img.dataset.loaded = 'true';
-    };
-    img.src = url;
-  }
-
-  private requestSave(mode: 'save' | 'saveAs'): void {
-    const img = this.state.image, style = this.usable(this.state.styleId);
-    if (!img || !style || this.saving) return;
-    this.saving = true;
-    this.renderActions();
-    this.setStatus(mode === 'save' ? 'Saving…' : 'Choose where to save…', 'busy');
-    post({ type: 'save', mode, imageToken: img.token, styleId: style.id, strength: this.state.strength, colorMode: this.state.colorMode, format: this.state.format, scale: this.state.scale, ...this.blendFields() });
-  }
-
-  // ---- training -----------------------------------------------------------------------------
-
-  private setTraining(t: TrainingView | undefined): void {
-    const wasRunning = this.training && (this.training.status === 'running' || this.training.status === 'starting');
-    this.training = t;
-    const running = !!t && (t.status === 'running' || t.status === 'starting');
-    if (running && !wasRunning) { this.state.stopIntent = undefined; this.persist(); }
-    this.chart.setData(t?.losses ?? []);
-    this.renderTraining();
-  }
-
-  private statusLabel(t: TrainingView): { text: string; kind: string } {
-    switch (t.status) {
-      case 'starting': return { text: 'Starting', kind: 'running' };
-      case 'running': return { text: 'Training', kind: 'running' };
-      case 'done': return { text: 'Finished', kind: 'ok' };
-      case 'failed': return { text: 'Failed', kind: 'error' };
-      case 'cancelled': return this.state.stopIntent === 'pause' ? { text: 'Paused', kind: 'paused' } : { text: 'Stopped', kind: 'paused' };
-    }
-  }
-
-  private renderTraining(): void {
-    const t = this.training;
-    const pane = this.trainingPane;
-    const running = !!t && (t.status === 'running' || t.status === 'starting');
-    if (this.trainingTabLabel) {
-      this.trainingTabLabel.hidden = !t;
-      this.trainingTabLabel.textContent = t ? (running ? (t.totalIterations ? `${Math.floor((100 * t.iteration) / t.totalIterations)}%` : '…') : this.statusLabel(t).text) : '';
-      this.trainingTabLabel.dataset.kind = t ? this.statusLabel(t).kind : '';
-    }
-    if (this.layout === 'sidebar') pane.hidden = !t;
-    clear(pane);
-    if (!t) {
-      if (this.layout === 'panel') {
-        pane.append(h('div', { class: 'empty' },
-          h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('pulse')),
-          h('h3', {}, 'No training running'),
-          h('p', {}, 'Start one with Train a Style…: its losses, speed and preview images appear here live, and you can come back to this tab at any time.'),
-          h('div', { class: 'empty-actions' }, this.action(button('Train a Style…', { icon: 'beaker' }), () => post({ type: 'runCommand', command: 'train' })))));
-      }
-      return;
-    }
-    const label = this.statusLabel(t);
-    const pct = t.totalIterations ? Math.min(100, (100 * t.iteration) / t.totalIterations) : 0;
-    const bar = h('div', { class: 'progress-fill' });
-    bar.style.width = `${pct}%`;
-    const progress = h('div', { class: `progress progress-${label.kind}`, role: 'progressbar', 'aria-label': 'Training progress', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(pct) }, bar);
-    const buttons = h('div', { class: 'training-actions' });
-    if (running) {
-      buttons.append(
-        this.action(button('Pause', { icon: 'debug-pause', id: 'pause-training', title: 'Stop after saving a checkpoint; Resume continues exactly where it stopped' }), () => { this.state.stopIntent = 'pause'; this.persist(); post({ type: 'pauseTraining' }); }),
-        this.action(button('Cancel', { icon: 'debug-stop', secondary: true, id: 'cancel-training', title: 'Stop training; the last checkpoint is kept as a usable style' }), () => { this.state.stopIntent = 'cancel'; this.persist(); post({ type: 'cancelTraining' }); }));
-    } else if (t.resumable) {
-      buttons.append(this.action(button('Resume', { icon: 'debug-continue', id: 'resume-training' }), () => post({ type: 'resumeTraining', styleId: t.checkpoint })));
-    }
-    if (t.status === 'done' && this.layout === 'panel') {
-      buttons.append(this.action(button('Try It in the Gallery', { icon: 'symbol-color', secondary: true }), () => {
-        this.tabs.selectedIndex = 0; this.state.tab = 'gallery'; this.selectStyle(t.checkpoint); this.revealCard(t.checkpoint); this.persist();
-      }));
-    }
-    const last = t.losses[t.losses.length - 1];
-    const head = h('div', { class: 'training-head' },
-      h('div', { class: 'training-title' }, h('h2', {}, t.name), h('span', { class: `pill pill-${label.kind}` }, running ? icon('loading', 'codicon-modifier-spin') : null, label.text)),
-      buttons);
-    const counts = t.totalIterations ? `${formatCount(t.iteration)} / ${formatCount(t.totalIterations)} iterations · epoch ${t.epoch + 1}` : (t.phase ?? 'Preparing…');
-    const sub = h('div', { class: 'training-sub' }, h('span', {}, counts), running && t.phase ? h('span', { class: 'phase' }, t.phase) : null);
-    if (this.layout === 'sidebar') {
-      pane.append(head, progress, sub, this.chart.element);
-      requestAnimationFrame(() => this.chart.draw());
-      return;
-    }
-    const tile = (title: string, value: string, hint?: string) => h('div', { class: 'tile' }, h('div', { class: 'tile-title' }, title), h('div', { class: 'tile-value' }, value), hint ? h('div', { class: 'tile-hint' }, hint) : null);
-    const tiles = h('div', { class: 'tiles' },
-      tile('Iteration', formatCount(t.iteration), t.totalIterations ? `of ${formatCount(t.totalIterations)}` : undefined),
-      tile('Speed', t.imagesPerSecond > 0 ? `${t.imagesPerSecond.toFixed(t.imagesPerSecond < 10 ? 2 : 1)}` : '—', 'images / s'),
-      tile('Time left', running ? formatDuration(t.etaSeconds) : '—', running ? 'estimated' : undefined),
-      tile('Total loss', last ? formatLoss(last.total) : '—', last ? `content ${formatLoss(last.content)} · style ${formatLoss(last.style)}` : undefined),
-      tile('Checkpoint', t.lastCheckpointIteration !== undefined ? formatCount(t.lastCheckpointIteration) : '—', t.lastCheckpointIteration !== undefined ? 'saved at iteration' : 'none saved yet'));
-    const previewFigure = h('figure', { class: 'training-preview' },
-      this.trainingImage.src ? this.trainingImage : h('div', { class: 'training-preview-empty' }, icon('file-media'), 'The test photo appears here after the first preview step'),
-      h('figcaption', {}, this.trainingImage.dataset.iteration ? `Test photo at iteration ${formatCount(Number(this.trainingImage.dataset.iteration))}` : 'Test photo'));
-    const chartFigure = h('figure', { class: 'training-chart' }, this.chart.element, h('figcaption', {}, 'Losses (logarithmic scale)'));
-    append(pane, head, progress, sub,
-      t.error ? h('div', { class: 'training-error', role: 'alert' }, icon('error'), t.error) : null,
-      tiles, h('div', { class: 'training-grid' }, chartFigure, previewFigure),
-      h('p', { class: 'hint' }, icon('info'), running
-        ? 'Pause stops after saving a checkpoint; Resume continues from it with the same optimizer state. Cancel also keeps the last checkpoint as a usable style.'
-        : t.resumable ? 'Resume continues training from the last checkpoint.' : ''));
-    requestAnimationFrame(() => this.chart.draw());
+    if (!this.blend) return;
+    this.blend.render(this.selection.styles, this.selection.id, this.selection.blend);
+    this.preview.renderSelectedName();
+    this.grid?.renderMix();
   }
 }
 
-new GalleryApp();
+reportProblems();
+new GalleryPage();

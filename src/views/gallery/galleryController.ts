@@ -1,138 +1,52 @@
 // The host side of the gallery webview: one "Style Gallery" editor panel (revealed when
 // already open) and the compact "Preview" view in the Style Transfer sidebar share this
-// controller — its registry of chosen images, its preview cache and the card images.
-//
-// Design (see webview/gallery/main.ts for the other side):
-// - The webview never names a file it has not been given: images are registered here and
-//   referred to by token; styles by their id, which must be a style StyleStore lists; paths
-//   (Explorer drops, Copy Path) go through PathGuard. Every message is parsed by
-//   parseWebviewMessage first; a rejected one is logged and otherwise ignored.
-// - Previews run the worker's 'preview' job at full strength with the style's colours, once
-//   per (image, style, size, scale); strength and colour preservation are composited in the
-//   webview (the same maths as src/model/color.ts), so those sliders never wait for the engine.
-// - A blend (other styles mixed into the selected one) is part of the preview's identity and is
-//   passed unchanged to the engine's 'preview' and 'stylize' jobs, selected style first, so a
-//   saved file is the preview at full size and is named like the engine names blends
-//   (photo.<A>-70+<B>-30.png).
-// - Save runs the ordinary 'stylize' job on the real file with the chosen options (the engine
-//   picks a fresh name, never overwriting); Save As stylizes into a private folder and moves
-//   the result to the chosen name.
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
+// controller. It creates and watches the webviews and routes their messages to the parts that
+// do the work (see webview/gallery/main.ts for the other side):
+// - imageRegistry.ts / imageSources.ts: the images a webview may refer to, by token, and the
+//   ways to choose one; previews.ts and saving.ts: the preview and stylize jobs on them;
+// - cardSamples.ts: the style cards' images; trainingRelay.ts: the live training view.
+// The webview never names a file it has not been given: images by token; styles by their id,
+// which must be a style StyleStore lists; paths (Explorer drops, Copy Path) go through
+// PathGuard. Every message is parsed by parseWebviewMessage first; a rejected one is logged
+// (webviewLog.ts) and otherwise ignored.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import {
-  PREVIEW_MAX_SIDE, parseWebviewMessage,
-  type BlendMode, type GalleryBlendPart, type GalleryImage, type GalleryLayout, type GalleryStyle, type HostToWebview, type TrainingView, type WebviewToHost,
-} from '../../protocol/gallery';
-import type { EncodedImage, ImageSource, StylizeOptions } from '../../protocol/jobs';
-import type { StyleSummary } from '../../protocol/styles';
-import type { TrainingSnapshot } from '../../services/trainingMonitor';
-import { outputFolderFor } from '../../services/settings';
-import { EXTENSION_FORMAT, FORMAT_EXTENSION, IMAGE_EXTENSIONS, IMAGE_EXTENSION_NAMES, IMAGE_FILTERS, isImagePath } from '../../protocol/fileTypes';
-import { codeOf, messageOf } from '../../protocol/errors';
+import { parseWebviewMessage, type GalleryLayout, type GalleryStyle, type HostToWebview, type WebviewToHost } from '../../protocol/gallery';
+import { messageOf } from '../../protocol/errors';
 import type { CommandContext } from '../../services/context';
+import { CardSamples } from './cardSamples';
+import { GallerySession, UserJobs, type SessionHandlers } from './gallerySession';
 import { galleryHtml } from './html';
+import { ImageRegistry } from './imageRegistry';
+import { ImageSources, activeEditorImage } from './imageSources';
 import { watchWebviewLoad } from './loadWatchdog';
-import { PathGuard, sniffImageType } from './pathGuard';
-import { retryWhileBusy } from '../../shared/busyRetry';
+import { PathGuard } from './pathGuard';
+import { Previews } from './previews';
+import { Saver } from './saving';
+import { TrainingRelay } from './trainingRelay';
+import { WebviewLog } from './webviewLog';
 
 const PANEL_TYPE = 'fastStyleTransfer.gallery';
 export const GALLERY_VIEW_ID = 'fastStyleTransfer.galleryView';
-const MAX_IMAGES = 16;
-const MAX_CACHED_PREVIEWS = 8;
-const SAMPLE_SIDE = 256;
-const TRAINING_THROTTLE_MS = 250;
-const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
-/** Dropped images are kept in memory (for previews and Save); older ones go beyond this. */
-const MAX_HELD_BYTES = 256 * 1024 * 1024;
-/** Log lines a webview may cause: a burst of 40, then 4 a second (a flood is summarised). */
-const LOG_BURST = 40;
-const LOG_PER_SECOND = 4;
-
-interface RegisteredImage {
-  readonly info: GalleryImage;
-  readonly source: { readonly path: string } | { readonly bytes: Uint8Array; readonly name: string };
-  /** Where dropped bytes were written for saving (created on first save). */
-  inputFile?: string;
-}
-
-type PreviewResult = Extract<HostToWebview, { type: 'preview' }>;
-
-/** A message's blend with its styles found in the store. */
-interface ResolvedBlend {
-  /** What the engine's jobs get: nothing without a blend, else every part, the selected style first. */
-  readonly options: Pick<StylizeOptions, 'blend' | 'blendMode'>;
-  /** Identity of the blend for the preview cache ('' without one). */
-  readonly key: string;
-  /** "Starry Night 70% + udnie 30%" (the style's name without a blend). */
-  readonly label: string;
-  /** The style part of output names, as the engine's blendName() makes it: "Starry Night-70+udnie-30". */
-  readonly outputName: string;
-}
-
-/** A copy that owns exactly its bytes (a Buffer may be a view into a larger pool). */
-function ownBytes(b: Uint8Array): Uint8Array {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
-}
-
-function ownImage(e: EncodedImage): EncodedImage {
-  return { ...e, bytes: ownBytes(e.bytes) };
-}
-
-/** One webview (the panel or the sidebar view) talking to the controller. */
-class GallerySession implements vscode.Disposable {
-  ready = false;
-  /** The preview job in flight for this webview (one at a time: a different request supersedes it). */
-  inflight: { readonly key: string; readonly abort: AbortController; readonly result: Promise<PreviewResult | undefined> } | undefined;
-  lastTrainingPreview = -1;
-  /** Reloads the webview when it does not load (loadWatchdog.ts). */
-  loadWatch: { stop(): void; readonly reloads: number } | undefined;
-  disposed = false;
-  private readonly subs: vscode.Disposable[] = [];
-
-  constructor(readonly webview: vscode.Webview, readonly layout: GalleryLayout, private readonly controller: GalleryController) {
-    this.subs.push(webview.onDidReceiveMessage((m: unknown) => void controller.receive(m, this)));
-  }
-
-  post(message: HostToWebview): void {
-    this.controller.notePosted(message, this);
-    void Promise.resolve(this.webview.postMessage(message)).then(undefined, () => undefined);
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    this.loadWatch?.stop();
-    this.inflight?.abort.abort();
-    for (const s of this.subs) s.dispose();
-  }
-}
 
 export class GalleryController implements vscode.WebviewViewProvider, vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private panelSession: GallerySession | undefined;
   private viewSession: GallerySession | undefined;
-  private readonly images = new Map<string, RegisteredImage>();
-  private nextToken = 1;
-  private readonly previews = new Map<string, PreviewResult>();
-  private readonly saved = new Set<string>();
+  private readonly images: ImageRegistry;
+  private readonly sources: ImageSources;
+  private readonly previews: Previews;
+  private readonly saver: Saver;
+  private readonly jobs = new UserJobs();
   private readonly guard: PathGuard;
-  private readonly styleImages = new Map<string, { thumbnail?: EncodedImage; sample?: EncodedImage }>();
-  private sampleQueue: string[] = [];
-  private sampling = false;
-  private userJobs = 0;
+  private readonly samples: CardSamples;
+  private readonly training: TrainingRelay;
   private pendingFocus: string | undefined;
   private pendingImage: string | undefined;
-  private trainingTimer: NodeJS.Timeout | undefined;
   private readonly subs: vscode.Disposable[] = [];
   private readonly bundleRoot: vscode.Uri;
   private readonly postListeners = new Set<(m: HostToWebview, layout: GalleryLayout) => void>();
-  /** The last rejected messages (newest last), for diagnostics and tests. */
-  readonly rejections: string[] = [];
-  private logTokens = LOG_BURST;
-  private logRefilled = Date.now();
-  private logSuppressed = 0;
+  private readonly log: WebviewLog;
   /** Panels replaced in a row because their webview never loaded (replaceStuckPanel). */
   private stuckPanelReplacements = 0;
 
@@ -146,9 +60,19 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       ],
       maxBytes: 64 * 1024 * 1024,
     });
+    const samplePhoto = ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png'));
+    const readySessions = () => this.sessions.filter((s) => s.ready);
+    this.images = new ImageRegistry(ctx.storageDir, (token) => this.previews.forgetImage(token));
+    this.log = new WebviewLog(ctx.log);
+    const reject = (reason: string) => this.log.reject(reason);
+    this.previews = new Previews({ ctx, images: this.images, jobs: this.jobs, reject, done: () => this.samples.kick() });
+    this.saver = new Saver({ ctx, images: this.images, guard: this.guard, jobs: this.jobs, reject });
+    this.sources = new ImageSources(this.images, this.guard, samplePhoto, reject);
+    this.samples = new CardSamples({ ctx, jobs: this.jobs, samplePhoto, readySessions });
+    this.training = new TrainingRelay(ctx, readySessions, () => this.onStylesChanged(), reject);
     this.subs.push(
       toDisposable(ctx.store.onDidChange(() => this.onStylesChanged())),
-      toDisposable(ctx.training.onDidChange(() => this.scheduleTraining())),
+      this.training,
     );
   }
 
@@ -162,7 +86,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const img = image instanceof vscode.Uri ? image : this.panel ? undefined : activeEditorImage();
     if (img && img.scheme === 'file') {
       await this.guard.grant(img.fsPath);
-      const registered = this.registerPath(img.fsPath, image ? 'dialog' : 'editor');
+      const registered = this.images.registerPath(img.fsPath, image ? 'dialog' : 'editor');
       this.pendingImage = registered.info.token;
     }
     if (typeof styleId === 'string') this.pendingFocus = styleId;
@@ -183,7 +107,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     });
     panel.iconPath = vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'media', 'activitybar.svg');
     this.panel = panel;
-    const session = new GallerySession(panel.webview, 'panel', this);
+    const session = new GallerySession(panel.webview, 'panel', this.sessionHandlers);
     this.panelSession = session;
     panel.webview.html = galleryHtml(panel.webview, this.bundleRoot, 'panel', vscode.Uri.joinPath);
     this.watchLoad(session, () => panel.visible, () => this.replaceStuckPanel(panel));
@@ -220,7 +144,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   resolveWebviewView(view: vscode.WebviewView): void {
     view.webview.options = { enableScripts: true, localResourceRoots: [this.bundleRoot] };
     this.viewSession?.dispose();
-    const session = new GallerySession(view.webview, 'sidebar', this);
+    const session = new GallerySession(view.webview, 'sidebar', this.sessionHandlers);
     this.viewSession = session;
     view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath);
     const reload = () => { view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath); };
@@ -262,10 +186,20 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     return this.panel;
   }
 
+  /** The last rejected messages (newest last), for diagnostics and tests. */
+  get rejections(): readonly string[] {
+    return this.log.rejections;
+  }
+
   /** True once the panel's webview has loaded and said 'ready' (tests). */
   get panelReady(): boolean {
     return this.panelSession?.ready === true;
   }
+
+  private readonly sessionHandlers: SessionHandlers = {
+    receive: (m, s) => void this.receive(m, s),
+    posted: (m, s) => { for (const l of this.postListeners) l(m, s.layout); },
+  };
 
   private get sessions(): GallerySession[] {
     return [this.panelSession, this.viewSession].filter((s): s is GallerySession => s !== undefined);
@@ -281,7 +215,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const session = from ?? this.panelSession;
     const msg = parseWebviewMessage(raw);
     if (msg instanceof Error) {
-      this.reject(msg.message);
+      this.log.reject(msg.message);
       return;
     }
     if (!session) return;
@@ -293,29 +227,6 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     }
   }
 
-  private reject(reason: string): void {
-    this.rejections.push(reason);
-    if (this.rejections.length > 50) this.rejections.shift();
-    this.rateLimitedLog('error', `gallery: ${reason}`);
-  }
-
-  /** Writes to the output channel unless a webview floods it (then one summary line per burst). */
-  private rateLimitedLog(level: 'info' | 'warn' | 'error', line: string): void {
-    const now = Date.now();
-    this.logTokens = Math.min(LOG_BURST, this.logTokens + ((now - this.logRefilled) / 1000) * LOG_PER_SECOND);
-    this.logRefilled = now;
-    if (this.logTokens < 1) {
-      this.logSuppressed++;
-      return;
-    }
-    this.logTokens--;
-    if (this.logSuppressed) {
-      this.ctx.log.warn(`gallery: ${this.logSuppressed} more messages from the webview were not logged (too many)`);
-      this.logSuppressed = 0;
-    }
-    if (level === 'error') this.ctx.log.error(line); else if (level === 'warn') this.ctx.log.warn(line); else this.ctx.log.info(line);
-  }
-
   private async dispatch(m: WebviewToHost, s: GallerySession): Promise<void> {
     switch (m.type) {
       case 'ready':
@@ -325,55 +236,28 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         s.post({
           type: 'init', layout: s.layout, styles: this.galleryStyles(), settings: this.gallerySettings(),
           focusStyle: this.pendingFocus, image: this.pendingImage ? this.images.get(this.pendingImage)?.info : undefined,
-          images: [...this.images.values()].map((i) => i.info), training: this.trainingView(),
+          images: this.images.all(), training: this.training.view(),
         });
         this.pendingFocus = undefined;
         this.pendingImage = undefined;
-        this.postTrainingPreview(s);
-        this.sendStyleImages(s);
+        this.training.postPreview(s);
+        this.samples.send(s);
         return;
-      case 'pickImage': {
-        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, filters: IMAGE_FILTERS, title: 'Image to preview', openLabel: 'Preview' });
-        if (!picked?.length || picked[0].scheme !== 'file') return;
-        await this.guard.grant(picked[0].fsPath);
-        return this.useImagePath(s, picked[0].fsPath, 'dialog');
-      }
+      case 'pickImage':
       case 'pickWorkspaceImage':
-        return this.pickWorkspaceImage(s);
-      case 'useActiveEditorImage': {
-        const uri = activeEditorImage();
-        if (!uri) {
-          s.post({ type: 'notice', level: 'info', message: 'No image is open in an editor. Open one, or choose a file.' });
-          return;
-        }
-        await this.guard.grant(uri.fsPath);
-        return this.useImagePath(s, uri.fsPath, 'editor');
-      }
+      case 'useActiveEditorImage':
       case 'useSampleImage':
-        return this.useImagePath(s, this.ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png')), 'sample');
       case 'openImagePath':
-        return this.useImagePath(s, m.path, 'workspace');
-      case 'dropImage': {
-        const kind = sniffImageType(m.bytes);
-        if (!kind) {
-          this.reject(`dropped file ${JSON.stringify(m.name.slice(0, 80))} is not an image this extension reads (PNG, JPEG, WebP, AVIF, HEIF, TIFF or GIF)`);
-          s.post({ type: 'notice', level: 'error', message: `${m.name} is not an image in a format this extension reads.` });
-          return;
-        }
-        const token = this.mintToken();
-        const info: GalleryImage = { token, name: m.name, origin: 'drop' };
-        this.addImage({ info, source: { bytes: ownBytes(m.bytes), name: m.name } });
-        s.post({ type: 'image', image: info });
-        return;
-      }
+      case 'dropImage':
+        return this.sources.handle(m, s);
       case 'preview':
-        return this.preview(s, m);
+        return this.previews.preview(s, m);
       case 'save':
-        return this.save(s, m);
+        return this.saver.save(s, m);
       case 'copyPath':
       case 'openResult': {
-        const file = this.saved.has(m.path) ? m.path : await this.guard.checkFile(m.path);
-        if (file instanceof Error) { this.reject(`${m.type}: ${file.message}`); return; }
+        const file = await this.saver.checkResult(m.path);
+        if (file instanceof Error) { this.log.reject(`${m.type}: ${file.message}`); return; }
         if (m.type === 'copyPath') {
           await vscode.env.clipboard.writeText(file);
           s.post({ type: 'notice', level: 'info', message: `Copied ${file}` });
@@ -387,294 +271,21 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         return;
       case 'cancelTraining':
       case 'pauseTraining':
-        if (!this.ctx.training.running) return;
-        this.ctx.log.info(`gallery: ${m.type === 'pauseTraining' ? 'pause' : 'cancel'} training “${this.ctx.training.current?.name}” (the checkpoint is saved first)`);
-        this.ctx.training.requestCancel();
-        return;
-      case 'resumeTraining': {
-        const style = this.ctx.store.find(m.styleId);
-        if (!style?.resumable) { this.reject(`resumeTraining: ${m.styleId.slice(0, 200)} is not a resumable style`); return; }
-        void vscode.commands.executeCommand('fastStyleTransfer.resumeTraining', style.id);
-        return;
-      }
+      case 'resumeTraining':
+        return this.training.handle(m);
       case 'evaluateStyle': {
         const style = this.ctx.store.find(m.styleId);
-        if (!style || style.error) { this.reject(`evaluateStyle: ${m.styleId.slice(0, 200)} is not a usable style`); return; }
+        if (!style || style.error) { this.log.reject(`evaluateStyle: ${m.styleId.slice(0, 200)} is not a usable style`); return; }
         void vscode.commands.executeCommand('fastStyleTransfer.evaluateStyle', style.id);
         return;
       }
       case 'log':
-        this.rateLimitedLog(m.level, `gallery webview: ${m.message}`);
+        this.log.write(m.level, `gallery webview: ${m.message}`);
         return;
     }
   }
 
-  // ---- images -------------------------------------------------------------------------------
-
-  private mintToken(): string {
-    return `img-${this.nextToken++}`;
-  }
-
-  private addImage(img: RegisteredImage): void {
-    this.images.set(img.info.token, img);
-    const heldBytes = () => [...this.images.values()].reduce((n, i) => n + ('bytes' in i.source ? i.source.bytes.byteLength : 0), 0);
-    while (this.images.size > MAX_IMAGES || (this.images.size > 1 && heldBytes() > MAX_HELD_BYTES)) {
-      const [oldest, entry] = this.images.entries().next().value as [string, RegisteredImage];
-      this.images.delete(oldest);
-      if (entry.inputFile) void fsp.rm(path.dirname(entry.inputFile), { recursive: true, force: true });
-      for (const k of [...this.previews.keys()]) if (k.startsWith(`${oldest}|`)) this.previews.delete(k);
-    }
-  }
-
-  private registerPath(file: string, origin: GalleryImage['origin']): RegisteredImage {
-    for (const img of this.images.values()) if ('path' in img.source && img.source.path === file) return img;
-    const uri = vscode.Uri.file(file);
-    const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
-    const img: RegisteredImage = {
-      info: { token: this.mintToken(), name: path.basename(file), displayPath: origin === 'sample' ? 'Sample photo (CC0)' : inWorkspace ? vscode.workspace.asRelativePath(uri) : file, origin },
-      source: { path: file },
-    };
-    this.addImage(img);
-    return img;
-  }
-
-  private async useImagePath(s: GallerySession, p: string, origin: GalleryImage['origin']): Promise<void> {
-    const file = await this.guard.checkFile(p);
-    if (file instanceof Error) {
-      this.reject(`${origin === 'workspace' ? 'openImagePath' : 'image'}: ${file.message}`);
-      s.post({ type: 'notice', level: 'error', message: `Cannot use ${path.basename(p)}: it is not a readable image inside the workspace.` });
-      return;
-    }
-    if (!isImagePath(file)) {
-      this.reject(`openImagePath: ${file} is not an image file (${IMAGE_EXTENSION_NAMES.join(', ')})`);
-      s.post({ type: 'notice', level: 'error', message: `${path.basename(file)} is not an image.` });
-      return;
-    }
-    s.post({ type: 'image', image: this.registerPath(file, origin).info });
-  }
-
-  private async pickWorkspaceImage(s: GallerySession): Promise<void> {
-    if (!vscode.workspace.workspaceFolders?.length) {
-      s.post({ type: 'notice', level: 'info', message: 'No folder is open; choose an image file instead.' });
-      return;
-    }
-    const files = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSION_NAMES.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
-    if (!files.length) {
-      s.post({ type: 'notice', level: 'info', message: 'There are no images in the workspace.' });
-      return;
-    }
-    files.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
-    const folderOf = (u: vscode.Uri) => { const d = path.dirname(vscode.workspace.asRelativePath(u)); return d === '.' ? '' : d; };
-    const pick = await vscode.window.showQuickPick(files.map((u) => ({ label: path.basename(u.fsPath), description: folderOf(u), iconPath: u, uri: u })), {
-      title: 'Preview an image from the workspace', placeHolder: 'Choose an image', matchOnDescription: true,
-    });
-    if (pick) await this.useImagePath(s, pick.uri.fsPath, 'workspace');
-  }
-
-  private sourceOf(img: RegisteredImage): ImageSource {
-    return 'path' in img.source ? { path: img.source.path } : { bytes: img.source.bytes, name: img.source.name };
-  }
-
-  // ---- previews -----------------------------------------------------------------------------
-
-  private usableStyle(id: string): StyleSummary | undefined {
-    const s = this.ctx.store.find(id);
-    return s && !s.error ? s : undefined;
-  }
-
-  /**
-   * The blend of a preview or save, its styles looked up in the store (an Error names a style
-   * the store does not list or cannot use). Parts of weight 0 are left out; none left is no blend.
-   */
-  private resolveBlend(main: StyleSummary, blend: readonly GalleryBlendPart[] | undefined, mode: BlendMode | undefined): ResolvedBlend | Error {
-    const parts: { style: StyleSummary; weight: number }[] = [];
-    for (const b of blend ?? []) {
-      const style = this.usableStyle(b.styleId);
-      if (!style) return new Error(`unknown blend style ${b.styleId.slice(0, 200)}`);
-      if (b.weight > 0) parts.push({ style, weight: b.weight });
-    }
-    if (parts.length === 0) return { options: {}, key: '', label: main.name, outputName: main.name };
-    const all = [{ style: main, weight: Math.max(0, 1 - parts.reduce((t, p) => t + p.weight, 0)) }, ...parts];
-    const blendMode = mode ?? 'outputs';
-    const pct = (w: number) => Math.round(w * 100);
-    const used = all.filter((p) => p.weight > 0);
-    return {
-      options: { blend: all.map((p) => ({ style: p.style.id, weight: p.weight })), blendMode },
-      key: [blendMode, ...all.map((p) => `${p.style.id}@${p.style.updatedAt ?? ''}:${p.style.iteration}=${p.weight}`)].join('|'),
-      label: used.map((p) => `${p.style.name} ${pct(p.weight)}%`).join(' + '),
-      outputName: used.length === 1 ? used[0].style.name : used.map((p) => `${p.style.name}-${pct(p.weight)}`).join('+'),
-    };
-  }
-
-  private async preview(s: GallerySession, m: Extract<WebviewToHost, { type: 'preview' }>): Promise<void> {
-    const img = this.images.get(m.imageToken);
-    const style = this.usableStyle(m.styleId);
-    if (!img || !style) {
-      this.reject(`preview: ${!img ? `unknown image token ${m.imageToken}` : `unknown style ${m.styleId.slice(0, 200)}`}`);
-      s.post({ type: 'previewFailed', requestId: m.requestId, message: !img ? 'The image is no longer available; choose it again.' : 'This style is no longer available.' });
-      return;
-    }
-    const blend = this.resolveBlend(style, m.blend, m.blendMode);
-    if (blend instanceof Error) {
-      this.reject(`preview: ${blend.message}`);
-      s.post({ type: 'previewFailed', requestId: m.requestId, message: 'A style in the blend is no longer available.' });
-      return;
-    }
-    const scale = m.size === 'full' ? m.scale : 1;
-    const key = [m.imageToken, style.id, style.updatedAt ?? '', style.iteration, m.size, scale, blend.key].join('|');
-    const cached = this.previews.get(key);
-    if (cached) {
-      s.post({ ...cached, requestId: m.requestId });
-      return;
-    }
-    // The same request again (the webview was rebuilt, or asked twice) joins the job in flight;
-    // a different one supersedes it.
-    if (s.inflight?.key !== key) {
-      s.inflight?.abort.abort();
-      const abort = new AbortController();
-      const result = this.runPreview(img, style, blend, m, scale, abort.signal).finally(() => {
-        if (s.inflight?.abort === abort) s.inflight = undefined;
-      });
-      s.inflight = { key, abort, result };
-    }
-    let r: PreviewResult | undefined;
-    try {
-      r = await s.inflight.result;
-    } catch (e) {
-      if (codeOf(e) === 'cancelled') return;
-      this.ctx.log.error(`gallery: preview of ${img.info.name} with ${blend.label} failed: ${messageOf(e)}`);
-      s.post({ type: 'previewFailed', requestId: m.requestId, message: messageOf(e) });
-      return;
-    }
-    if (!r) return;
-    this.previews.set(key, r);
-    while (this.previews.size > MAX_CACHED_PREVIEWS) this.previews.delete(this.previews.keys().next().value as string);
-    s.post({ ...r, requestId: m.requestId });
-    this.kickSamples();
-  }
-
-  private async runPreview(img: RegisteredImage, style: StyleSummary, blend: ResolvedBlend, m: Extract<WebviewToHost, { type: 'preview' }>, scale: number, signal: AbortSignal): Promise<PreviewResult> {
-    const t0 = Date.now();
-    this.userJobs++;
-    try {
-      const r = await this.ctx.engine.request({
-        type: 'preview', image: this.sourceOf(img), style: style.id, maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
-        options: { strength: 1, colorMode: 'none', scale, runtime: this.ctx.settings().stylizeRuntime, ...blend.options },
-      }, { signal });
-      this.ctx.status.setRuntime(r.runtime);
-      return {
-        type: 'preview', requestId: m.requestId, imageToken: m.imageToken, styleId: style.id, size: m.size, scale,
-        original: ownImage(r.original), stylized: ownImage(r.stylized), sourceWidth: r.sourceWidth, sourceHeight: r.sourceHeight,
-        runtime: r.runtime, elapsedMs: Date.now() - t0,
-      };
-    } finally {
-      this.userJobs--;
-    }
-  }
-
-  // ---- saving -------------------------------------------------------------------------------
-
-  /** Folder for a Save of `img`: the output folder setting, else beside a workspace file, else the first workspace folder. */
-  private saveFolder(img: RegisteredImage): string | undefined {
-    const setting = (uri?: vscode.Uri) => this.ctx.settings(uri).outputFolder;
-    if ('path' in img.source && img.info.origin !== 'sample') {
-      const uri = vscode.Uri.file(img.source.path);
-      return outputFolderFor(uri, setting(uri)) ?? path.dirname(img.source.path);
-    }
-    const ws = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
-    if (!ws) return undefined;
-    return outputFolderFor(ws.uri, setting(ws.uri)) ?? ws.uri.fsPath;
-  }
-
-  /** A file the engine can read for `img` (dropped bytes are written once into storage). */
-  private async inputFileOf(img: RegisteredImage): Promise<string> {
-    if ('path' in img.source) return img.source.path;
-    if (img.inputFile) return img.inputFile;
-    const kind = sniffImageType(img.source.bytes) ?? 'png';
-    const safe = img.source.name.normalize('NFC').replace(/[<>:"/\\|?*\u0000-\u001f\u007f]+/g, '-').replace(/^[.\-]+/, '').slice(0, 100) || 'image';
-    const ext = path.extname(safe).toLowerCase();
-    const name = IMAGE_EXTENSIONS.includes(ext) ? safe : `${safe}${kind === 'jpeg' ? '.jpg' : kind === 'heif' ? '.heic' : `.${kind}`}`;
-    const dir = path.join(this.ctx.storageDir, 'gallery', 'inputs', img.info.token);
-    await fsp.mkdir(dir, { recursive: true });
-    const file = path.join(dir, name);
-    await fsp.writeFile(file, img.source.bytes);
-    img.inputFile = file;
-    return file;
-  }
-
-  private async save(s: GallerySession, m: Extract<WebviewToHost, { type: 'save' }>): Promise<void> {
-    const img = this.images.get(m.imageToken);
-    const style = this.usableStyle(m.styleId);
-    if (!img || !style) {
-      this.reject(`save: ${!img ? `unknown image token ${m.imageToken}` : `unknown style ${m.styleId.slice(0, 200)}`}`);
-      s.post({ type: 'saveFailed', message: !img ? 'The image is no longer available; choose it again.' : 'This style is no longer available.' });
-      return;
-    }
-    const blend = this.resolveBlend(style, m.blend, m.blendMode);
-    if (blend instanceof Error) {
-      this.reject(`save: ${blend.message}`);
-      s.post({ type: 'saveFailed', message: 'A style in the blend is no longer available.' });
-      return;
-    }
-    const options: StylizeOptions = { strength: m.strength, colorMode: m.colorMode, format: m.format, scale: m.scale, runtime: this.ctx.settings().stylizeRuntime, ...blend.options };
-    const folder = this.saveFolder(img);
-    const mode = m.mode === 'save' && folder ? 'save' : 'saveAs';
-    let target: string | undefined;
-    if (mode === 'saveAs') {
-      const ext = m.format === 'same' ? (path.extname(img.info.name) || '.png') : FORMAT_EXTENSION[m.format];
-      const base = path.basename(img.info.name, path.extname(img.info.name));
-      const defaultDir = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.ctx.storageDir;
-      // Propose a name that is still free, as Save would choose it.
-      const stem = `${base}.${blend.outputName.replace(/[<>:"/\\|?*\s]+/g, '-')}`;
-      let proposal = path.join(defaultDir, `${stem}${ext}`);
-      for (let i = 2; i < 1000 && fs.existsSync(proposal); i++) proposal = path.join(defaultDir, `${stem}-${i}${ext}`);
-      const chosen = await vscode.window.showSaveDialog({
-        title: `Save ${img.info.name} stylized with ${blend.label}`,
-        defaultUri: vscode.Uri.file(proposal),
-        filters: { Images: Object.values(FORMAT_EXTENSION).map((e) => e.slice(1)) },
-        saveLabel: 'Save',
-      });
-      if (!chosen) { s.post({ type: 'saveCancelled' }); return; }
-      if (chosen.scheme !== 'file') { s.post({ type: 'saveFailed', message: 'Choose a file on this computer\'s disk.' }); return; }
-      target = chosen.fsPath;
-    }
-    s.post({ type: 'saving', message: `Stylizing ${img.info.name} at full size with ${blend.label}…` });
-    this.userJobs++;
-    let tmpDir: string | undefined;
-    try {
-      const input = await this.inputFileOf(img);
-      let outDir = folder;
-      let format = m.format;
-      if (target) {
-        tmpDir = path.join(this.ctx.storageDir, 'gallery', `save-${crypto.randomBytes(6).toString('hex')}`);
-        await fsp.mkdir(tmpDir, { recursive: true });
-        outDir = tmpDir;
-        format = EXTENSION_FORMAT[path.extname(target).toLowerCase()] ?? (m.format === 'same' ? 'png' : m.format);
-      }
-      const r = await this.ctx.engine.request({ type: 'stylize', inputs: [input], style: style.id, options: { ...options, format, outDir } });
-      if (r.failures.length || !r.outputs.length) throw new Error(r.failures[0]?.error.message ?? 'nothing was written');
-      let output = r.outputs[0].output;
-      if (target) {
-        // The save dialog asked about replacing an existing file already.
-        await moveFile(output, target);
-        output = target;
-      }
-      this.saved.add(output);
-      await this.guard.grant(output);
-      const uri = vscode.Uri.file(output);
-      const displayPath = vscode.workspace.getWorkspaceFolder(uri) ? vscode.workspace.asRelativePath(uri) : output;
-      this.ctx.log.info(`gallery: saved ${output} (${blend.label}${blend.options.blendMode === 'norm' ? ', norm parameters mixed' : ''}, strength ${m.strength}, colours ${m.colorMode}, scale ${m.scale})`);
-      s.post({ type: 'saved', path: output, displayPath });
-    } catch (e) {
-      this.ctx.log.error(`gallery: saving ${img.info.name} with ${blend.label} failed: ${messageOf(e)}`);
-      s.post({ type: 'saveFailed', message: messageOf(e) });
-    } finally {
-      this.userJobs--;
-      if (tmpDir) await fsp.rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
-    }
-  }
-
-  // ---- styles and card images ---------------------------------------------------------------
+  // ---- the style list and what waits for a ready webview ------------------------------------
 
   private galleryStyles(): GalleryStyle[] {
     const training = this.ctx.training.running ? this.ctx.training.current?.checkpoint : undefined;
@@ -692,107 +303,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
 
   private onStylesChanged(): void {
     const styles = this.galleryStyles();
-    for (const s of this.sessions) if (s.ready) { s.post({ type: 'styles', styles }); this.sendStyleImages(s); }
-  }
-
-  private styleKey(s: StyleSummary): string {
-    return `${s.id}|${s.updatedAt ?? ''}|${s.iteration}`;
-  }
-
-  /** Sends the card images known so far and queues the missing ones. */
-  private sendStyleImages(session: GallerySession): void {
-    for (const style of this.ctx.store.all) {
-      if (style.error) continue;
-      const known = this.styleImages.get(this.styleKey(style));
-      if (known && (known.thumbnail || known.sample)) session.post({ type: 'styleImages', styleId: style.id, thumbnail: known.thumbnail, sample: known.sample });
-      if (!known && !this.sampleQueue.includes(style.id)) this.sampleQueue.push(style.id);
-    }
-    this.kickSamples();
-  }
-
-  private kickSamples(): void {
-    if (this.sampling || this.sampleQueue.length === 0) return;
-    this.sampling = true;
-    void this.drainSamples().finally(() => { this.sampling = false; });
-  }
-
-  /** One card image at a time, and only while no preview or save of the user is running. */
-  private async drainSamples(): Promise<void> {
-    while (this.sampleQueue.length && this.sessions.some((s) => s.ready)) {
-      if (this.userJobs > 0) { await new Promise((r) => setTimeout(r, 200)); continue; }
-      const id = this.sampleQueue.shift()!;
-      const style = this.usableStyle(id);
-      if (!style || (this.ctx.training.running && this.ctx.training.current?.checkpoint === id)) continue;
-      const key = this.styleKey(style);
-      if (this.styleImages.has(key)) continue;
-      const entry: { thumbnail?: EncodedImage; sample?: EncodedImage } = {};
-      this.styleImages.set(key, entry);
-      if (style.thumbnail) {
-        try {
-          const st = await fsp.stat(style.thumbnail);
-          if (st.isFile() && st.size <= MAX_THUMBNAIL_BYTES) entry.thumbnail = { bytes: new Uint8Array(await fsp.readFile(style.thumbnail)), mime: 'image/jpeg', width: 0, height: 0 };
-        } catch { /* no thumbnail after all */ }
-      }
-      entry.sample = await this.sampleFor(style);
-      for (const s of this.sessions) if (s.ready) s.post({ type: 'styleImages', styleId: style.id, thumbnail: entry.thumbnail, sample: entry.sample });
-    }
-  }
-
-  /** The sample photo stylized with `style`, cached on disk by the style's identity and version. */
-  private async sampleFor(style: StyleSummary): Promise<EncodedImage | undefined> {
-    const cacheDir = path.join(this.ctx.storageDir, 'cache', 'gallery-samples');
-    const file = path.join(cacheDir, `${crypto.createHash('sha256').update(this.styleKey(style)).digest('hex').slice(0, 32)}.png`);
-    try {
-      return { bytes: new Uint8Array(await fsp.readFile(file)), mime: 'image/png', width: 0, height: 0 };
-    } catch { /* not cached yet */ }
-    const photo = this.ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png'));
-    if (!fs.existsSync(photo)) return undefined;
-    try {
-      const r = await this.ctx.engine.request({ type: 'preview', image: { path: photo }, style: style.id, maxSide: SAMPLE_SIDE, options: { strength: 1, colorMode: 'none', runtime: this.ctx.settings().stylizeRuntime } });
-      await fsp.mkdir(cacheDir, { recursive: true });
-      await fsp.writeFile(file, r.stylized.bytes).catch(() => undefined);
-      return ownImage(r.stylized);
-    } catch (e) {
-      this.ctx.log.warn(`gallery: no sample image for ${style.name}: ${messageOf(e)}`);
-      return undefined;
-    }
-  }
-
-  // ---- training -----------------------------------------------------------------------------
-
-  private trainingView(snap: TrainingSnapshot | undefined = this.ctx.training.current): TrainingView | undefined {
-    if (!snap) return undefined;
-    const style = this.ctx.store.find(snap.checkpoint);
-    const running = snap.status === 'starting' || snap.status === 'running';
-    return {
-      name: snap.name, checkpoint: snap.checkpoint, status: snap.status, phase: snap.phase, iteration: snap.iteration, totalIterations: snap.totalIterations,
-      epoch: snap.epoch, imagesPerSecond: snap.imagesPerSecond, etaSeconds: Number.isFinite(snap.etaSeconds) ? snap.etaSeconds : -1, losses: snap.losses,
-      lastCheckpointIteration: snap.lastCheckpointIteration, previewIteration: snap.preview?.iteration, error: snap.error, startedAt: snap.startedAt,
-      resumable: !running && style?.resumable === true,
-    };
-  }
-
-  /** Progress events can come many times a second on a GPU: forward at most four a second. */
-  private scheduleTraining(): void {
-    if (this.trainingTimer) return;
-    this.trainingTimer = setTimeout(() => {
-      this.trainingTimer = undefined;
-      const view = this.trainingView();
-      for (const s of this.sessions) {
-        if (!s.ready) continue;
-        s.post({ type: 'training', training: view });
-        this.postTrainingPreview(s);
-      }
-      // Card badges ("training…") and resumability change with the run's status.
-      if (view && view.status !== 'running') this.onStylesChanged();
-    }, TRAINING_THROTTLE_MS);
-  }
-
-  private postTrainingPreview(s: GallerySession): void {
-    const p = this.ctx.training.current?.preview;
-    if (!p || p.iteration === s.lastTrainingPreview) return;
-    s.lastTrainingPreview = p.iteration;
-    s.post({ type: 'trainingPreview', iteration: p.iteration, image: ownImage(p) });
+    for (const s of this.sessions) if (s.ready) { s.post({ type: 'styles', styles }); this.samples.send(s); }
   }
 
   private flushPending(s: GallerySession): void {
@@ -813,42 +324,14 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     return new vscode.Disposable(() => this.postListeners.delete(listener));
   }
 
-  /** @internal */
-  notePosted(m: HostToWebview, s: GallerySession): void {
-    for (const l of this.postListeners) l(m, s.layout);
-  }
-
   dispose(): void {
-    clearTimeout(this.trainingTimer);
     this.panel?.dispose();
     this.viewSession?.dispose();
     for (const s of this.subs) s.dispose();
-    void fsp.rm(path.join(this.ctx.storageDir, 'gallery', 'inputs'), { recursive: true, force: true }).catch(() => undefined);
+    this.images.dispose();
   }
 }
 
 function toDisposable(d: { dispose(): void }): vscode.Disposable {
   return new vscode.Disposable(() => d.dispose());
-}
-
-/** The image shown in any visible editor group (the gallery itself may be the active tab). */
-function activeEditorImage(): vscode.Uri | undefined {
-  const groups = [vscode.window.tabGroups.activeTabGroup, ...vscode.window.tabGroups.all];
-  for (const g of groups) {
-    const input = g.activeTab?.input;
-    const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
-    if (uri && uri.scheme === 'file' && isImagePath(uri.fsPath)) return uri;
-  }
-  return undefined;
-}
-
-/** Renames, or copies and deletes across file systems; replaces `target`. */
-async function moveFile(from: string, target: string): Promise<void> {
-  try {
-    await retryWhileBusy(() => fsp.rename(from, target), process.platform);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-    await fsp.copyFile(from, target);
-    await fsp.rm(from, { force: true });
-  }
 }
