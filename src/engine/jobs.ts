@@ -13,7 +13,7 @@ import type { StylizeEngine } from './stylizer';
 import { stylizeDecoded, stylizeFiles, throwIfCancelled, type JobContext } from './stylizeJob';
 import { loadStyle } from './styles';
 import { withBlend } from './blend';
-import { trainStyle } from './trainJob';
+import { resumeTraining, trainStyle } from './trainJob';
 import { downloadPretrained, listPretrainedStyles } from './pretrained';
 import { downloadVgg19 } from '../io/download';
 import { exportTransformNetToOnnx } from '../model/onnxExport';
@@ -80,6 +80,8 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       return { tfjsBackend: currentTfjsBackend()?.label, stylizeRuntime: engine?.engine.label, versions: { node: process.versions.node } };
     case 'train':
       return trainStyle(j.options, settings, ctx);
+    case 'resume':
+      return resumeTraining(j.options, settings, ctx);
     case 'downloadVgg': {
       const r = await downloadVgg19(j.cacheDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }) });
       return { path: r.path, cached: r.cached };
