@@ -1,7 +1,7 @@
 // Runs one protocol job inside the engine (worker thread or CLI): the single dispatch point
 // from JobRequest to the engine functions.
 import fs from 'node:fs/promises';
-import { decodeImage, encodeImage, maxSide, readImage, resizeImage } from '../io/image';
+import { decodeImage, encodeImage, maxSide, readImage } from '../io/image';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, JobRequest, JobResults, EncodedImage } from '../protocol/jobs';
 import { currentTfjsBackend, initTfjsBackend, tfjsBackendFor } from './backends';
@@ -63,7 +63,7 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       const out = await stylizeDecoded(e, style, img, j.options);
       throwIfCancelled(ctx.signal);
       // With a scale the network saw a resized input: return that one, so both images align.
-      const shown = out.width === img.width && out.height === img.height ? img : await resizeImage(img, { width: out.width, height: out.height, fit: 'fill', enlarge: true });
+      const shown = out.input;
       const result: JobResults['preview'] = {
         original: await encodePng(shown.width, shown.height, shown.rgb.data, shown.alpha),
         stylized: await encodePng(out.width, out.height, out.rgb.data, out.alpha),
