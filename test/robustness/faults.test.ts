@@ -174,8 +174,8 @@ test('the real worker ignores malformed messages and refuses malformed jobs with
   const thread = c.workerThreadId;
   const worker = (c as unknown as { worker: import('node:worker_threads').Worker }).worker;
   for (const m of [null, 'run', 42, [], { type: 'run' }, { id: 1 }, { type: 'cancel', id: 'x' }, { type: 'run', id: 99, job: null, settings: {} }]) worker.postMessage(m);
-  await assert.rejects(c.request({ type: 'stylize', inputs: ['relative.png'], style: '/s', options: {} } as never), isCode('bad-input', /inputs\[0\] must be an absolute path/));
-  await assert.rejects(c.request({ type: 'train', options: null } as never), isCode('bad-input', /train\.options must be an object/));
+  await assert.rejects(c.request({ type: 'stylize', inputs: ['relative.png'], style: '/s', options: {} } as never), isCode('bad-input', /^malformed stylize job: "inputs\[0\]" must be an absolute path$/));
+  await assert.rejects(c.request({ type: 'train', options: null } as never), isCode('bad-input', /^malformed train job: "options" must be a plain object$/));
   await assert.rejects(c.request({ type: 'constructor' } as never), isCode('bad-input', /unknown job type/));
   assert.ok((await c.request({ type: 'info' })).versions.node);
   assert.equal(c.workerThreadId, thread);
