@@ -378,25 +378,23 @@ export interface EngineSettings {
 
 export const DEFAULT_MAX_INPUT_PIXELS = 100_000_000;
 
-const isObject = isPlainObject;
-
 /** Guard for messages arriving from the worker (the host trusts its worker, but not blindly). */
 export function isWorkerToHost(m: unknown): m is WorkerToHost {
-  if (!isObject(m) || typeof m.type !== 'string') return false;
+  if (!isPlainObject(m) || typeof m.type !== 'string') return false;
   switch (m.type) {
     case 'ready': return typeof m.pid === 'number';
-    case 'progress': return typeof m.id === 'number' && isObject(m.progress);
+    case 'progress': return typeof m.id === 'number' && isPlainObject(m.progress);
     case 'result': return typeof m.id === 'number';
-    case 'error': return typeof m.id === 'number' && isObject(m.error) && typeof m.error.message === 'string';
+    case 'error': return typeof m.id === 'number' && isPlainObject(m.error) && typeof m.error.message === 'string';
     case 'log': return typeof m.message === 'string';
     default: return false;
   }
 }
 
 export function isHostToWorker(m: unknown): m is HostToWorker {
-  if (!isObject(m) || typeof m.id !== 'number') return false;
+  if (!isPlainObject(m) || typeof m.id !== 'number') return false;
   if (m.type === 'cancel') return true;
-  return m.type === 'run' && isObject(m.job) && typeof m.job.type === 'string' && isObject(m.settings);
+  return m.type === 'run' && isPlainObject(m.job) && typeof m.job.type === 'string' && isPlainObject(m.settings);
 }
 
 // ---- schema of jobs and settings (checked by the worker before a job runs) -----------------
@@ -438,7 +436,7 @@ export const TRAINING_OVERRIDES: Rule<TrainingOverrides> = object({}, {
 const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Rule<unknown>>> = {
   stylize: object({ inputs: arrayOf(path), style: path, options: STYLIZE_OPTIONS }),
   preview: object({
-    image: (v, at) => (isObject(v) && 'bytes' in v ? object({ bytes: bytes({ allowEmpty: true }) }, { name: text })(v, at) : object({ path })(v, at)),
+    image: (v, at) => (isPlainObject(v) && 'bytes' in v ? object({ bytes: bytes({ allowEmpty: true }) }, { name: text })(v, at) : object({ path })(v, at)),
     style: path, maxSide: count, options: STYLIZE_OPTIONS,
   }),
   train: object({
@@ -476,7 +474,7 @@ const ENGINE_SETTINGS = object({
 
 /** Why `job` and `settings` do not have the shapes and values the engine expects, or undefined when they do. */
 export function jobRequestProblem(job: unknown, settings: unknown): string | undefined {
-  if (!isObject(job) || typeof job.type !== 'string') return 'the job must be an object with a string "type"';
+  if (!isPlainObject(job) || typeof job.type !== 'string') return 'the job must be an object with a string "type"';
   if (!Object.prototype.hasOwnProperty.call(JOB_SCHEMAS, job.type)) return `unknown job type ${JSON.stringify(job.type.slice(0, 40))}`;
   return problemOf(JOB_SCHEMAS[job.type as JobRequest['type']], job) ?? problemOf(ENGINE_SETTINGS, settings, 'settings');
 }
