@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { TrainOptions, TrainingPresetName, TrainResult } from '../protocol/jobs';
+import type { JobRequest, TrainingOverrides, TrainingPresetName, TrainResult } from '../protocol/jobs';
 import type { StyleSummary } from '../protocol/styles';
 import { isInsideFolder } from '../shared/paths';
 import { BACK, showInput, showPick } from './multiStep';
@@ -184,7 +184,7 @@ function insideWorkspace(p: string): boolean {
   return (vscode.workspace.workspaceFolders ?? []).some((f) => isInsideFolder(p, f.uri.fsPath, path));
 }
 
-export async function trainCommand(ctx: CommandContext, preset?: Partial<TrainChoices> & { overrides?: Record<string, unknown> }): Promise<TrainResult | undefined> {
+export async function trainCommand(ctx: CommandContext, preset?: Partial<TrainChoices> & { overrides?: TrainingOverrides }): Promise<TrainResult | undefined> {
   if (ctx.training.running) {
     void vscode.window.showWarningMessage(`“${ctx.training.current?.name}” is still training; wait for it or cancel it first.`);
     return undefined;
@@ -199,9 +199,9 @@ export async function trainCommand(ctx: CommandContext, preset?: Partial<TrainCh
   const vggPath = await ensureVggWeights(ctx);
   if (!vggPath) return undefined;
   const output = newStyleFolder(ctx, choices.name);
-  return runTraining(ctx, choices.name, {
+  return runTraining(ctx, choices.name, { type: 'train', options: {
     styleImage: choices.styleImage, dataDir: choices.dataDir, output, name: choices.name, preset: choices.preset, vggPath, overrides: preset?.overrides,
-  });
+  } });
 }
 
 export async function resumeTrainingCommand(ctx: CommandContext, target?: string | { style?: StyleSummary }): Promise<TrainResult | undefined> {
@@ -223,20 +223,23 @@ export async function resumeTrainingCommand(ctx: CommandContext, target?: string
   if (!style) return undefined;
   const vggPath = await ensureVggWeights(ctx);
   if (!vggPath) return undefined;
-  return runTraining(ctx, style.name, { styleImage: '', dataDir: '', output: style.id, name: style.name, preset: 'quick', resume: true, vggPath });
+  return runTraining(ctx, style.name, { type: 'resume', options: { checkpoint: style.id, vggPath } });
 }
 
-export async function runTraining(ctx: CommandContext, name: string, opts: TrainOptions): Promise<TrainResult | undefined> {
+/** Runs a train or resume request with progress, Cancel and the training view's updates. */
+export async function runTraining(ctx: CommandContext, name: string, job: Extract<JobRequest, { type: 'train' | 'resume' }>): Promise<TrainResult | undefined> {
   const controller = new AbortController();
-  ctx.training.start(name, opts.output, () => controller.abort());
+  const resume = job.type === 'resume';
+  const output = resume ? job.options.checkpoint : job.options.output;
+  ctx.training.start(name, output, () => controller.abort());
   const status = ctx.status.begin(`Training ${name}`);
-  ctx.log.info(`${opts.resume ? 'resume' : 'train'} “${name}” → ${opts.output} (${opts.resume ? 'saved settings' : `${opts.preset} preset`})`);
+  ctx.log.info(`${job.type} “${name}” → ${output} (${resume ? 'saved settings' : `${job.options.preset} preset`})`);
   let result: TrainResult | undefined;
   try {
     result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Training “${name}”`, cancellable: true }, (progress, token) => {
       token.onCancellationRequested(() => controller.abort());
       let lastPct = 0;
-      return ctx.engine.request({ type: 'train', options: opts }, {
+      return ctx.engine.request(job, {
         signal: controller.signal,
         onProgress: (p) => {
           ctx.training.update(p);
@@ -256,7 +259,7 @@ export async function runTraining(ctx: CommandContext, name: string, opts: Train
     if (codeOf(e) === 'cancelled') {
       // Cancelled while loading, before the first step: nothing new was saved.
       ctx.training.finish('cancelled');
-      ctx.log.info(`training “${name}” cancelled before its first step; ${opts.resume ? 'the checkpoint is unchanged' : 'nothing was saved'}`);
+      ctx.log.info(`training “${name}” cancelled before its first step; ${resume ? 'the checkpoint is unchanged' : 'nothing was saved'}`);
       return undefined;
     }
     ctx.training.finish('failed', messageOf(e));

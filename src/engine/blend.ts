@@ -22,7 +22,7 @@ export interface BlendPart {
   readonly weight: number;
 }
 
-export type BlendMode = 'outputs' | 'norm';
+export type BlendMode = NonNullable<StylizeOptions['blendMode']>;
 
 /**
  * The parts of a blend: `main` takes what the listed styles leave (1 − Σ weights). Weights

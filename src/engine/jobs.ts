@@ -1,7 +1,7 @@
 // Runs one protocol job inside the engine (worker thread or CLI): the single dispatch point
 // from JobRequest to the engine functions.
 import fs from 'node:fs/promises';
-import { decodeImage, encodeImage, maxSide, readImage, resizeImage } from '../io/image';
+import { decodeImage, encodeImage, maxSide, readImage } from '../io/image';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, JobRequest, JobResults, EncodedImage } from '../protocol/jobs';
 import { currentTfjsBackend, initTfjsBackend, tfjsBackendFor } from './backends';
@@ -13,7 +13,7 @@ import type { StylizeEngine } from './stylizer';
 import { stylizeDecoded, stylizeFiles, throwIfCancelled, type JobContext } from './stylizeJob';
 import { loadStyle } from './styles';
 import { withBlend } from './blend';
-import { trainStyle } from './trainJob';
+import { resumeTraining, trainStyle } from './trainJob';
 import { downloadPretrained, listPretrainedStyles } from './pretrained';
 import { downloadVgg19 } from '../io/download';
 import { exportTransformNetToOnnx } from '../model/onnxExport';
@@ -63,7 +63,7 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       const out = await stylizeDecoded(e, style, img, j.options);
       throwIfCancelled(ctx.signal);
       // With a scale the network saw a resized input: return that one, so both images align.
-      const shown = out.width === img.width && out.height === img.height ? img : await resizeImage(img, { width: out.width, height: out.height, fit: 'fill', enlarge: true });
+      const shown = out.input;
       const result: JobResults['preview'] = {
         original: await encodePng(shown.width, shown.height, shown.rgb.data, shown.alpha),
         stylized: await encodePng(out.width, out.height, out.rgb.data, out.alpha),
@@ -80,6 +80,8 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       return { tfjsBackend: currentTfjsBackend()?.label, stylizeRuntime: engine?.engine.label, versions: { node: process.versions.node } };
     case 'train':
       return trainStyle(j.options, settings, ctx);
+    case 'resume':
+      return resumeTraining(j.options, settings, ctx);
     case 'downloadVgg': {
       const r = await downloadVgg19(j.cacheDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }) });
       return { path: r.path, cached: r.cached };

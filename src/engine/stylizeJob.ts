@@ -58,21 +58,22 @@ export async function expandInputs(inputs: readonly string[], styleName: string)
   return [...new Set(out.map((f) => path.resolve(f)))];
 }
 
-/** Stylizes one decoded image in memory (used by the files job and by previews). */
-export async function stylizeDecoded(engine: StylizeEngine, style: LoadedStyle, img: DecodedImage, opts: StylizeOptions): Promise<{ rgb: FloatImage; alpha?: Uint8Array; width: number; height: number }> {
-  let source = img;
+/**
+ * The size of a width × height image scaled by `scale`. The options' values were checked where
+ * the request arrived (protocol/jobs.ts for the worker, the CLI's option readers): the engine
+ * trusts them.
+ */
+export function scaledSize(width: number, height: number, scale: number): { width: number; height: number } {
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+/** Stylizes one decoded image in memory (used by the files job and by previews); `input` is the image as the network saw it (scaled). */
+export async function stylizeDecoded(engine: StylizeEngine, style: LoadedStyle, img: DecodedImage, opts: StylizeOptions): Promise<{ rgb: FloatImage; alpha?: Uint8Array; width: number; height: number; input: DecodedImage }> {
   const scale = opts.scale ?? 1;
-  if (!(scale > 0 && scale <= 4)) throw new StyleTransferError('bad-input', `scale must be in (0, 4], got ${scale}`);
-  if (scale !== 1) {
-    const width = Math.max(1, Math.round(img.width * scale));
-    const height = Math.max(1, Math.round(img.height * scale));
-    source = await resizeImage(img, { width, height, fit: 'fill', enlarge: true });
-  }
+  const source = scale === 1 ? img : await resizeImage(img, { ...scaledSize(img.width, img.height, scale), fit: 'fill', enlarge: true });
   const stylized = await engine.stylize(style, source.rgb);
-  const strength = opts.strength ?? 1;
-  if (!(strength >= 0 && strength <= 1)) throw new StyleTransferError('bad-input', `strength must be between 0 and 1, got ${strength}`);
-  const rgb = postProcess(source.rgb, stylized, { colorMode: opts.colorMode, strength });
-  return { rgb, alpha: source.alpha, width: source.width, height: source.height };
+  const rgb = postProcess(source.rgb, stylized, { colorMode: opts.colorMode, strength: opts.strength ?? 1 });
+  return { rgb, alpha: source.alpha, width: source.width, height: source.height, input: source };
 }
 
 /** An encodable result: RGB as bytes (tiled path) or floats (one-piece path). */
@@ -91,14 +92,9 @@ export interface StylizedImage {
 export async function stylizeDecoded8(engine: StylizeEngine, style: LoadedStyle, img: DecodedImage8, opts: StylizeOptions,
   ctx: JobContext & { file?: string; index?: number; total?: number; maxPixels?: number } = {}): Promise<StylizedImage> {
   const scale = opts.scale ?? 1;
-  if (!(scale > 0 && scale <= 4)) throw new StyleTransferError('bad-input', `scale must be in (0, 4], got ${scale}`);
-  if (opts.tileSize !== undefined && !(Number.isInteger(opts.tileSize) && opts.tileSize >= 0)) {
-    throw new StyleTransferError('bad-input', `tile size must be a whole number of pixels (0 = automatic), got ${opts.tileSize}`);
-  }
   let source = img;
   if (scale !== 1) {
-    const width = Math.max(1, Math.round(img.width * scale));
-    const height = Math.max(1, Math.round(img.height * scale));
+    const { width, height } = scaledSize(img.width, img.height, scale);
     const maxPixels = ctx.maxPixels ?? DEFAULT_MAX_PIXELS;
     if (width * height > maxPixels) {
       throw new StyleTransferError('image-too-large', `scaled by ${scale}, the image would be ${width}×${height} pixels, more than the limit of ${Math.round(maxPixels / 1e6)} megapixels`);
@@ -106,6 +102,7 @@ export async function stylizeDecoded8(engine: StylizeEngine, style: LoadedStyle,
     source = await resizeImage8(img, { width, height, fit: 'fill', enlarge: true });
   }
   if (!shouldTile(source.width, source.height, await engine.runtimeFor(style), opts.tileSize)) {
+    // Already scaled: scale 1 so it is not resized twice.
     const r = await stylizeDecoded(engine, style, rgbaToFloat(source), { ...opts, scale: 1 });
     return { width: r.width, height: r.height, rgb: r.rgb, alpha: r.alpha };
   }

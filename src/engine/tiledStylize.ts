@@ -83,8 +83,7 @@ function checkOptions(opts: TiledStylizeOptions): void {
   if (opts.stats !== undefined && !['auto', 'sampled', 'downscaled'].includes(opts.stats)) {
     throw new StyleTransferError('bad-input', `tile statistics must be "auto", "sampled" or "downscaled", got "${String(opts.stats)}"`);
   }
-  const strength = opts.strength ?? 1;
-  if (!(strength >= 0 && strength <= 1)) throw new StyleTransferError('bad-input', `strength must be between 0 and 1, got ${strength}`);
+  // Strength: checked where the request arrived; postProcess asserts it (a bug would shift colours silently).
 }
 
 /**

@@ -17,7 +17,7 @@ import { readTrainingState, trainingStateFiles, type TrainingStateJson } from '.
 import { refuseExisting } from '../io/output';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
-import type { EngineSettings, TrainOptions, TrainResult } from '../protocol/jobs';
+import type { EngineSettings, ResumeOptions, TrainOptions, TrainResult } from '../protocol/jobs';
 import { TOOL_VERSION } from '../protocol/version';
 import { initTfjsBackend, tfjsBackendFor, type BackendReport } from './backends';
 import { OnnxTrainer, onnxStepper } from './onnxTrainer';
@@ -46,6 +46,10 @@ interface TrainingBackendUsed {
 }
 
 interface Prepared {
+  /** The checkpoint folder written. */
+  output: string;
+  /** A resume: the training images are the saved list (in the saved order). */
+  resumed: boolean;
   hp: TrainingHyperparameters;
   startIteration: number;
   net: TransformNet;
@@ -55,28 +59,29 @@ interface Prepared {
   state: Omit<TrainingStateJson, 'formatVersion' | 'iteration' | 'adamStep'>;
 }
 
-async function prepare(opts: TrainOptions, backend: TrainingBackendUsed, ctx: JobContext): Promise<Prepared> {
-  const now = new Date().toISOString();
-  if (opts.resume) {
-    const ck = await readCheckpoint(opts.output);
-    const saved = await readTrainingState(opts.output, ck.info.architecture);
-    const savedHp = saved.json.hyperparameters as Record<string, unknown>;
-    // A resume keeps every saved hyperparameter; only the length can be extended.
-    let hp: TrainingHyperparameters;
-    try {
-      hp = resolveHyperparameters('paper', { ...savedHp, ...(opts.overrides?.iterations !== undefined ? { iterations: opts.overrides.iterations } : {}) });
-    } catch (e) {
-      throw new StyleTransferError('bad-checkpoint', `cannot resume from ${opts.output}: its saved training settings are damaged (${(e as Error).message})`);
-    }
-    const net = TransformNet.fromWeights(ck.info.architecture, ck.weights);
-    const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, saved.adam);
-    ctx.log?.(`resuming ${ck.info.name} at iteration ${saved.json.iteration}`);
-    return {
-      hp, startIteration: saved.json.iteration, net, adam, history: [...(ck.info.lossHistory ?? [])],
-      info: { ...ck.info, backend: backend.name },
-      state: { hyperparameters: savedHp, dataDir: saved.json.dataDir, dataFiles: saved.json.dataFiles, styleImage: saved.json.styleImage, vggPath: saved.json.vggPath },
-    };
+async function prepareResume(opts: ResumeOptions, backend: TrainingBackendUsed, ctx: JobContext): Promise<Prepared> {
+  const ck = await readCheckpoint(opts.checkpoint);
+  const saved = await readTrainingState(opts.checkpoint, ck.info.architecture);
+  const savedHp = saved.json.hyperparameters as Record<string, unknown>;
+  // A resume keeps every saved hyperparameter; only the length can be extended.
+  let hp: TrainingHyperparameters;
+  try {
+    hp = resolveHyperparameters('paper', { ...savedHp, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}) });
+  } catch (e) {
+    throw new StyleTransferError('bad-checkpoint', `cannot resume from ${opts.checkpoint}: its saved training settings are damaged (${(e as Error).message})`);
   }
+  const net = TransformNet.fromWeights(ck.info.architecture, ck.weights);
+  const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, saved.adam);
+  ctx.log?.(`resuming ${ck.info.name} at iteration ${saved.json.iteration}`);
+  return {
+    output: opts.checkpoint, resumed: true, hp, startIteration: saved.json.iteration, net, adam, history: [...(ck.info.lossHistory ?? [])],
+    info: { ...ck.info, backend: backend.name },
+    state: { hyperparameters: savedHp, dataDir: saved.json.dataDir, dataFiles: saved.json.dataFiles, styleImage: saved.json.styleImage, vggPath: saved.json.vggPath },
+  };
+}
+
+async function prepareNew(opts: TrainOptions, backend: TrainingBackendUsed): Promise<Prepared> {
+  const now = new Date().toISOString();
   await refuseExisting(opts.output, 'choose a new name or resume it');
   let hp: TrainingHyperparameters;
   try {
@@ -87,7 +92,7 @@ async function prepare(opts: TrainOptions, backend: TrainingBackendUsed, ctx: Jo
   const net = TransformNet.init(hp.architecture, hp.seed);
   const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
   return {
-    hp, startIteration: 0, net, adam, history: [],
+    output: opts.output, resumed: false, hp, startIteration: 0, net, adam, history: [],
     info: {
       name: opts.name, architecture: hp.architecture, iteration: 0, createdAt: now, updatedAt: now, backend: backend.name,
       source: { kind: 'trained', styleImage: path.resolve(opts.styleImage), dataset: path.resolve(opts.dataDir) },
@@ -97,18 +102,28 @@ async function prepare(opts: TrainOptions, backend: TrainingBackendUsed, ctx: Jo
   };
 }
 
-export async function trainStyle(opts: TrainOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<TrainResult> {
+/** Trains a new style into `opts.output` (refused when it exists). */
+export function trainStyle(opts: TrainOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<TrainResult> {
+  return train(opts.vggPath, (backend) => prepareNew(opts, backend), settings, ctx);
+}
+
+/** Continues the checkpoint `opts.checkpoint` exactly where it stopped (its saved settings, images and optimizer state). */
+export function resumeTraining(opts: ResumeOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<TrainResult> {
+  return train(opts.vggPath, (backend) => prepareResume(opts, backend, ctx), settings, ctx);
+}
+
+async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) => Promise<Prepared>, settings: EngineSettings, ctx: JobContext): Promise<TrainResult> {
   const warn = (m: string) => ctx.log?.(m);
   // 'onnx': the steps run on ONNX Runtime; tfjs (as by 'auto') computes style targets and previews.
   const onnx = settings.trainingBackend === 'onnx';
   const tfjsBackend = await initTfjsBackend(tfjsBackendFor(settings.trainingBackend), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
   const backend: TrainingBackendUsed = onnx ? { name: 'onnx', label: 'ONNX Runtime (CPU)' } : tfjsBackend;
   ctx.log?.(`training on ${backend.label}${onnx ? `; previews on ${tfjsBackend.label}` : ''}`);
-  ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(opts.vggPath)})…` });
-  const vggLoaded = await loadVggWeights(opts.vggPath);
+  ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(vggPath)})…` });
+  const vggLoaded = await loadVggWeights(vggPath);
   // A cancel while loading stops here: nothing is written (a resumed checkpoint stays as it was).
   throwIfCancelled(ctx.signal, 'training');
-  const p = await prepare(opts, backend, ctx);
+  const p = await prepare(backend);
   const { hp } = p;
   const owned: { dispose(): void }[] = [p.net, p.adam];
   let trainer: OnnxTrainer | undefined;
@@ -134,7 +149,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
 
     throwIfCancelled(ctx.signal, 'training');
     ctx.progress?.({ type: 'phase', message: 'Checking the training images…' });
-    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, augment: hp.augment, files: opts.resume && p.state.dataFiles.length ? p.state.dataFiles : undefined });
+    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, augment: hp.augment, files: p.resumed && p.state.dataFiles.length ? p.state.dataFiles : undefined });
     const state = { ...p.state, dataFiles: [...images.files] };
     let iterations: number;
     try {
@@ -143,7 +158,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
       throw new StyleTransferError('bad-input', `training length: ${(e as Error).message}`);
     }
     if (p.startIteration >= iterations) {
-      return { checkpoint: opts.output, iterations: p.startIteration, cancelled: false };
+      return { checkpoint: p.output, iterations: p.startIteration, cancelled: false };
     }
     const data: TrainingData = {
       size: images.files.length,
@@ -171,10 +186,10 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
         ...trainingStateFiles(hp.architecture, { ...state, iteration }, await p.adam.getState()),
         [THUMBNAIL_FILE]: thumb,
       };
-      await writeCheckpoint(opts.output, info, await p.net.toWeights(), { extraFiles: files });
+      await writeCheckpoint(p.output, info, await p.net.toWeights(), { extraFiles: files });
       savedAt = iteration;
-      ctx.progress?.({ type: 'checkpoint', iteration, path: opts.output });
-      ctx.log?.(`checkpoint at iteration ${iteration}${final ? ' (final)' : ''}: ${opts.output}`);
+      ctx.progress?.({ type: 'checkpoint', iteration, path: p.output });
+      ctx.log?.(`checkpoint at iteration ${iteration}${final ? ' (final)' : ''}: ${p.output}`);
     };
 
     let stepper: TrainingStepper | undefined;
@@ -219,7 +234,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
       }
     }
     if (cancelled && done > savedAt) await save(done, false);
-    return { checkpoint: opts.output, iterations: done, cancelled };
+    return { checkpoint: p.output, iterations: done, cancelled };
   } finally {
     await trainer?.release();
     for (const o of owned.reverse()) o.dispose();

@@ -1,6 +1,7 @@
 // The transform network of Johnson et al. 2016 as data: layer list and parameter list.
 // Everything that needs to know the layout (forward pass, checkpoint validation, the
 // ml5 importer, the ONNX exporter) derives it from `layerSpecs`, so they cannot drift apart.
+import { ARCHITECTURE_LIMITS } from '../shared/hyperparameters';
 
 /** Size knobs of the network. The paper's network is `PAPER_ARCHITECTURE`. */
 export interface TransformNetArchitecture {
@@ -87,8 +88,8 @@ export function validateArchitecture(a: unknown): TransformNetArchitecture {
   const ok =
     o !== null && typeof o === 'object' && o.type === 'johnson2016' &&
     Array.isArray(o.filters) && o.filters.length === 3 &&
-    o.filters.every((f) => Number.isInteger(f) && f > 0 && f <= 1024) &&
-    Number.isInteger(o.residualBlocks) && (o.residualBlocks as number) >= 0 && (o.residualBlocks as number) <= 32 &&
+    o.filters.every((f) => Number.isInteger(f) && f > 0 && f <= ARCHITECTURE_LIMITS.maxFilters) &&
+    Number.isInteger(o.residualBlocks) && (o.residualBlocks as number) >= 0 && (o.residualBlocks as number) <= ARCHITECTURE_LIMITS.maxResidualBlocks &&
     (o.upsample === undefined || o.upsample === 'transpose' || o.upsample === 'nearest') &&
     (o.padding === undefined || o.padding === 'reflect' || o.padding === 'zero');
   if (!ok) throw new Error(`unsupported network architecture: ${JSON.stringify(a)}`);

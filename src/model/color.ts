@@ -43,6 +43,7 @@ export function linearToSrgb(l: number): number {
 /** Blends `stylized` into `content` by `strength` (0 = content exactly, 1 = stylized exactly). */
 export function applyStrength(content: FloatImage, stylized: FloatImage, strength: number): FloatImage {
   sameSize(content, stylized, 'strength');
+  // Checked where the request arrived; asserted here because a bad value would extrapolate colours silently.
   if (!(strength >= 0 && strength <= 1)) throw new Error(`strength must be between 0 and 1, got ${strength}`);
   if (strength === 0) return { ...content, data: content.data.slice() };
   if (strength === 1) return stylized;

@@ -3,6 +3,7 @@
 // network, smaller images, fewer steps); `standard` sits between. Every field can be
 // overridden, and the resolved values are stored in the checkpoint's style.json.
 import { PAPER_ARCHITECTURE, validateArchitecture, type TransformNetArchitecture } from './architecture';
+import { HYPERPARAMETER_RANGES, VGG_LAYER_NAME, type HyperparameterRange, type NumericHyperparameter } from '../shared/hyperparameters';
 
 export interface TrainingHyperparameters {
   readonly architecture: TransformNetArchitecture;
@@ -84,7 +85,8 @@ export const PRESETS: Readonly<Record<'quick' | 'standard' | 'paper', TrainingHy
   },
 };
 
-function num(v: unknown, name: string, min: number, max: number, integer = false): number {
+function num(v: unknown, name: NumericHyperparameter): number {
+  const { min, max, integer } = HYPERPARAMETER_RANGES[name] as HyperparameterRange;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
     throw new Error(`training option ${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(v)}`);
   }
@@ -97,13 +99,17 @@ function bool(v: unknown, name: string): boolean {
 }
 
 function layers(v: unknown, name: string): readonly string[] {
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && /^(relu|conv)\d_\d$/.test(s))) {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && VGG_LAYER_NAME.test(s))) {
     throw new Error(`training option ${name} must be a list of VGG layer names like relu2_2, got ${JSON.stringify(v)}`);
   }
   return v;
 }
 
-/** A preset with overrides applied and every value checked (one clear error per bad value). */
+/**
+ * A preset with overrides applied and every value checked (one clear error per bad value):
+ * the overrides of a train request were checked at the worker boundary, but the CLI's and the
+ * settings saved in a checkpoint (a resume) arrive here unchecked.
+ */
 export function resolveHyperparameters(preset: keyof typeof PRESETS, overrides: Readonly<Record<string, unknown>> = {}): TrainingHyperparameters {
   const p = PRESETS[preset];
   if (!p) throw new Error(`unknown preset "${String(preset)}" (quick, standard or paper)`);
@@ -112,21 +118,21 @@ export function resolveHyperparameters(preset: keyof typeof PRESETS, overrides: 
   const o = { ...p, ...overrides } as Record<string, unknown>;
   return {
     architecture: validateArchitecture(o.architecture),
-    imageSize: num(o.imageSize, 'imageSize', 16, 2048, true),
-    batchSize: num(o.batchSize, 'batchSize', 1, 64, true),
-    epochs: num(o.epochs, 'epochs', 0, 1000, true),
-    iterations: num(o.iterations, 'iterations', 0, 10_000_000, true),
-    learningRate: num(o.learningRate, 'learningRate', 1e-7, 1),
-    contentWeight: num(o.contentWeight, 'contentWeight', 0, 1e9),
-    styleWeight: num(o.styleWeight, 'styleWeight', 0, 1e12),
-    tvWeight: num(o.tvWeight, 'tvWeight', 0, 1e9),
+    imageSize: num(o.imageSize, 'imageSize'),
+    batchSize: num(o.batchSize, 'batchSize'),
+    epochs: num(o.epochs, 'epochs'),
+    iterations: num(o.iterations, 'iterations'),
+    learningRate: num(o.learningRate, 'learningRate'),
+    contentWeight: num(o.contentWeight, 'contentWeight'),
+    styleWeight: num(o.styleWeight, 'styleWeight'),
+    tvWeight: num(o.tvWeight, 'tvWeight'),
     contentLayers: layers(o.contentLayers, 'contentLayers'),
     styleLayers: layers(o.styleLayers, 'styleLayers'),
-    styleSize: num(o.styleSize, 'styleSize', 0, 4096, true),
+    styleSize: num(o.styleSize, 'styleSize'),
     augment: bool(o.augment ?? false, 'augment'),
-    seed: num(o.seed, 'seed', 0, 2 ** 31, true),
-    checkpointEvery: num(o.checkpointEvery, 'checkpointEvery', 0, 10_000_000, true),
-    previewEvery: num(o.previewEvery, 'previewEvery', 0, 10_000_000, true),
+    seed: num(o.seed, 'seed'),
+    checkpointEvery: num(o.checkpointEvery, 'checkpointEvery'),
+    previewEvery: num(o.previewEvery, 'previewEvery'),
   };
 }
 

@@ -4,9 +4,9 @@
 // numeric ranges, string and byte-size caps) before the host looks at it; paths are then
 // checked against the allowed folders by the host (src/views/gallery/pathGuard.ts). Images
 // cross as Uint8Array (structured clone), never as base64 inside JSON.
-import { COLOR_MODES, OUTPUT_FORMATS, type ColorMode, type EncodedImage, type LossValues, type OutputFormat } from './jobs';
+import { BLEND_MODES, COLOR_MODES, OUTPUT_FORMATS, STYLIZE_LIMITS, type ColorMode, type EncodedImage, type LossValues, type OutputFormat } from './jobs';
 import type { StyleOrigin } from './styles';
-import { looksAbsolute } from '../shared/paths';
+import { absolutePath, arrayOf, bytes, fail, fieldOf, fileName, isPlainObject, matching, number, object, oneOf, string, type Rule } from './validate';
 
 export const GALLERY_LIMITS = {
   /** Largest image the webview may send (dropped files). */
@@ -30,7 +30,7 @@ export const PREVIEW_MAX_SIDE = 512;
 export type PreviewSize = 'preview' | 'full';
 
 /** 'outputs': mix the styles' results; 'norm': mix the instance-norm parameters (styles sharing their convolutions). */
-export const BLEND_MODES = ['outputs', 'norm'] as const;
+export { BLEND_MODES };
 export type BlendMode = (typeof BLEND_MODES)[number];
 
 /** A style mixed into the selected one: its share of the result (the selected style keeps 1 − Σ shares). */
@@ -188,61 +188,14 @@ export type WebviewToHost =
 /** Image tokens are minted by the host: `img-<n>`. */
 export const IMAGE_TOKEN_PATTERN = /^img-[1-9][0-9]{0,8}$/;
 
-type Fields = Readonly<Record<string, unknown>>;
+const path = absolutePath({ max: GALLERY_LIMITS.maxPathLength });
+const token = matching(IMAGE_TOKEN_PATTERN, 'an image token (img-<n>)', { max: 16 });
+const scale = number({ min: GALLERY_LIMITS.minScale, max: GALLERY_LIMITS.maxScale });
+const blendParts = arrayOf(object({ styleId: path, weight: number({ min: 0, max: 1 }) }, {}, { exact: true }), { min: 1, max: GALLERY_LIMITS.maxBlendStyles, items: 'styles' });
 
-function isRecord(v: unknown): v is Fields {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-class Reject extends Error {}
-
-function only(m: Fields, allowed: readonly string[]): void {
-  for (const k of Object.keys(m)) if (!allowed.includes(k)) throw new Reject(`unexpected field "${k.slice(0, 40)}"`);
-}
-
-function str(m: Fields, key: string, max: number, opts: { allowEmpty?: boolean } = {}): string {
-  const v = m[key];
-  if (typeof v !== 'string') throw new Reject(`"${key}" must be a string`);
-  if (v.length > max) throw new Reject(`"${key}" is too long (${v.length} characters, at most ${max})`);
-  if (!opts.allowEmpty && v.length === 0) throw new Reject(`"${key}" is empty`);
-  if (v.includes('\u0000')) throw new Reject(`"${key}" contains a NUL character`);
-  return v;
-}
-
-function num(m: Fields, key: string, min: number, max: number, integer = false): number {
-  const v = m[key];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Reject(`"${key}" must be a finite number`);
-  if (integer && !Number.isInteger(v)) throw new Reject(`"${key}" must be an integer`);
-  if (v < min || v > max) throw new Reject(`"${key}" must be between ${min} and ${max}, got ${v}`);
-  return v;
-}
-
-function oneOf<T extends string>(m: Fields, key: string, values: readonly T[]): T {
-  const v = m[key];
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw new Reject(`"${key}" must be one of ${values.join(', ')}`);
-  return v as T;
-}
-
-function token(m: Fields, key: string): string {
-  const v = str(m, key, 16);
-  if (!IMAGE_TOKEN_PATTERN.test(v)) throw new Reject(`"${key}" is not an image token`);
-  return v;
-}
-
-/** An absolute path (POSIX or Windows); relative paths are never accepted from the webview. */
-function absPath(m: Fields, key: string): string {
-  const v = str(m, key, GALLERY_LIMITS.maxPathLength);
-  if (!looksAbsolute(v)) throw new Reject(`"${key}" must be an absolute path`);
-  return v;
-}
-
-/** A file name only: no folders, no "..", no control characters. */
-function fileName(m: Fields, key: string): string {
-  const v = str(m, key, GALLERY_LIMITS.maxNameLength);
-  if (/[\\/]/.test(v) || v === '.' || v === '..' || /[\u0000-\u001f\u007f]/.test(v)) throw new Reject(`"${key}" must be a plain file name`);
-  return v;
+/** A message of `type` with exactly these fields (all required unless listed as optional). */
+function message<R extends Readonly<Record<string, Rule<unknown>>>, O extends Readonly<Record<string, Rule<unknown>>> = Record<never, Rule<unknown>>>(required: R, optional?: O) {
+  return object({ type: string(), ...required }, optional, { exact: true });
 }
 
 /**
@@ -251,50 +204,25 @@ function fileName(m: Fields, key: string): string {
  * parts', a weight in 0..1, and shares that add up to at most 1. Whether the ids are styles
  * the store lists is the host's check (as for `styleId`).
  */
-function blendOf(m: Fields, mainStyle: string): { blend?: GalleryBlendPart[]; blendMode?: BlendMode } {
-  const raw = m.blend;
-  if (raw === undefined) {
-    if (m.blendMode !== undefined) throw new Reject('"blendMode" without "blend"');
+function blendOf(blend: GalleryBlendPart[] | undefined, blendMode: BlendMode | undefined, mainStyle: string): { blend?: GalleryBlendPart[]; blendMode?: BlendMode } {
+  if (blend === undefined) {
+    if (blendMode !== undefined) fail('blendMode', 'without "blend"');
     return {};
   }
-  if (!Array.isArray(raw) || Object.getPrototypeOf(raw) !== Array.prototype) throw new Reject('"blend" must be an array');
-  if (raw.length === 0) throw new Reject('"blend" is empty');
-  if (raw.length > GALLERY_LIMITS.maxBlendStyles) throw new Reject(`"blend" has too many styles (${raw.length}, at most ${GALLERY_LIMITS.maxBlendStyles})`);
-  if (Object.keys(raw).length !== raw.length) throw new Reject('"blend" must be a plain array');
-  const blend: GalleryBlendPart[] = [];
   let total = 0;
-  for (const [i, part] of raw.entries()) {
-    try {
-      if (!isRecord(part)) throw new Reject('must be a plain object');
-      only(part, ['styleId', 'weight']);
-      const styleId = absPath(part, 'styleId');
-      const weight = num(part, 'weight', 0, 1);
-      if (styleId === mainStyle) throw new Reject('repeats the selected style');
-      if (blend.some((b) => b.styleId === styleId)) throw new Reject('repeats a style');
-      total += weight;
-      blend.push({ styleId, weight });
-    } catch (e) {
-      throw e instanceof Reject ? new Reject(`"blend[${i}]": ${e.message}`) : e;
-    }
-  }
-  if (total > 1 + 1e-9) throw new Reject(`the blend weights add up to ${+total.toFixed(4)}; at most 1`);
-  const out: { blend: GalleryBlendPart[]; blendMode?: BlendMode } = { blend };
-  if (m.blendMode !== undefined) out.blendMode = oneOf(m, 'blendMode', BLEND_MODES);
-  return out;
-}
-
-function bytes(m: Fields, key: string, max: number): Uint8Array {
-  const v = m[key];
-  if (!(v instanceof Uint8Array)) throw new Reject(`"${key}" must be a Uint8Array`);
-  if (v.byteLength === 0) throw new Reject(`"${key}" is empty`);
-  if (v.byteLength > max) throw new Reject(`"${key}" is too large (${v.byteLength} bytes, at most ${max})`);
-  return v;
+  blend.forEach((part, i) => {
+    if (part.styleId === mainStyle) fail(fieldOf('blend', i), 'repeats the selected style');
+    if (blend.slice(0, i).some((b) => b.styleId === part.styleId)) fail(fieldOf('blend', i), 'repeats a style');
+    total += part.weight;
+  });
+  if (total > 1 + 1e-9) fail('', `the blend weights add up to ${+total.toFixed(4)}; at most 1`);
+  return blendMode === undefined ? { blend } : { blend, blendMode };
 }
 
 function parse(raw: unknown): WebviewToHost {
-  if (!isRecord(raw)) throw new Reject('a message must be a plain object');
+  if (!isPlainObject(raw)) fail('', 'a message must be a plain object');
   const type = raw.type;
-  if (typeof type !== 'string') throw new Reject('the message has no string "type"');
+  if (typeof type !== 'string') fail('', 'the message has no string "type"');
   switch (type) {
     case 'ready':
     case 'pickImage':
@@ -303,56 +231,43 @@ function parse(raw: unknown): WebviewToHost {
     case 'useSampleImage':
     case 'cancelTraining':
     case 'pauseTraining':
-      only(raw, ['type']);
+      message({})(raw, '');
       return { type };
     case 'openImagePath':
-      only(raw, ['type', 'path']);
-      return { type, path: absPath(raw, 'path') };
-    case 'dropImage':
-      only(raw, ['type', 'name', 'bytes']);
-      return { type, name: fileName(raw, 'name'), bytes: bytes(raw, 'bytes', GALLERY_LIMITS.maxImageBytes) };
-    case 'preview': {
-      only(raw, ['type', 'requestId', 'imageToken', 'styleId', 'size', 'scale', 'blend', 'blendMode']);
-      const m = {
-        type,
-        requestId: num(raw, 'requestId', 0, GALLERY_LIMITS.maxRequestId, true),
-        imageToken: token(raw, 'imageToken'),
-        styleId: absPath(raw, 'styleId'),
-        size: oneOf(raw, 'size', ['preview', 'full'] as const),
-        scale: num(raw, 'scale', GALLERY_LIMITS.minScale, GALLERY_LIMITS.maxScale),
-      };
-      return { ...m, ...blendOf(raw, m.styleId) };
-    }
-    case 'save': {
-      only(raw, ['type', 'mode', 'imageToken', 'styleId', 'strength', 'colorMode', 'format', 'scale', 'blend', 'blendMode']);
-      const m = {
-        type,
-        mode: oneOf(raw, 'mode', ['save', 'saveAs'] as const),
-        imageToken: token(raw, 'imageToken'),
-        styleId: absPath(raw, 'styleId'),
-        strength: num(raw, 'strength', 0, 1),
-        colorMode: oneOf(raw, 'colorMode', COLOR_MODES),
-        format: oneOf(raw, 'format', OUTPUT_FORMATS),
-        scale: num(raw, 'scale', GALLERY_LIMITS.minScale, GALLERY_LIMITS.maxScale),
-      };
-      return { ...m, ...blendOf(raw, m.styleId) };
-    }
     case 'copyPath':
     case 'openResult':
-      only(raw, ['type', 'path']);
-      return { type, path: absPath(raw, 'path') };
+      return { type, path: message({ path })(raw, '').path };
+    case 'dropImage': {
+      const m = message({ name: fileName({ max: GALLERY_LIMITS.maxNameLength }), bytes: bytes({ max: GALLERY_LIMITS.maxImageBytes }) })(raw, '');
+      return { type, name: m.name, bytes: m.bytes };
+    }
+    case 'preview': {
+      const m = message({
+        requestId: number({ min: 0, max: GALLERY_LIMITS.maxRequestId, integer: true }), imageToken: token, styleId: path, size: oneOf(['preview', 'full']), scale,
+      }, { blend: blendParts, blendMode: oneOf(BLEND_MODES) })(raw, '');
+      return { type, requestId: m.requestId, imageToken: m.imageToken, styleId: m.styleId, size: m.size, scale: m.scale, ...blendOf(m.blend, m.blendMode, m.styleId) };
+    }
+    case 'save': {
+      const m = message({
+        mode: oneOf(['save', 'saveAs']), imageToken: token, styleId: path, strength: number(STYLIZE_LIMITS.strength), colorMode: oneOf(COLOR_MODES),
+        format: oneOf(OUTPUT_FORMATS), scale,
+      }, { blend: blendParts, blendMode: oneOf(BLEND_MODES) })(raw, '');
+      return {
+        type, mode: m.mode, imageToken: m.imageToken, styleId: m.styleId, strength: m.strength, colorMode: m.colorMode, format: m.format, scale: m.scale,
+        ...blendOf(m.blend, m.blendMode, m.styleId),
+      };
+    }
     case 'runCommand':
-      only(raw, ['type', 'command']);
-      return { type, command: oneOf(raw, 'command', GALLERY_COMMANDS) };
+      return { type, command: message({ command: oneOf(GALLERY_COMMANDS) })(raw, '').command };
     case 'resumeTraining':
     case 'evaluateStyle':
-      only(raw, ['type', 'styleId']);
-      return { type, styleId: absPath(raw, 'styleId') };
-    case 'log':
-      only(raw, ['type', 'level', 'message']);
-      return { type, level: oneOf(raw, 'level', ['info', 'warn', 'error'] as const), message: str(raw, 'message', GALLERY_LIMITS.maxLogLength, { allowEmpty: true }) };
+      return { type, styleId: message({ styleId: path })(raw, '').styleId };
+    case 'log': {
+      const m = message({ level: oneOf(['info', 'warn', 'error']), message: string({ max: GALLERY_LIMITS.maxLogLength, allowEmpty: true }) })(raw, '');
+      return { type, level: m.level, message: m.message };
+    }
     default:
-      throw new Reject(`unknown message type "${type.slice(0, 40)}"`);
+      return fail('', `unknown message type "${type.slice(0, 40)}"`);
   }
 }
 
@@ -365,7 +280,7 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | Error {
   try {
     return parse(raw);
   } catch (e) {
-    if (e instanceof Reject) return new Error(`rejected message from the gallery webview: ${e.message}`);
+    // A throwing getter or proxy trap is a rejection too, not a crash of the host.
     return new Error(`rejected message from the gallery webview: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

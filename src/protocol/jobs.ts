@@ -2,7 +2,8 @@
 // direction, string `type` fields; every request gets exactly one `result` or `error`,
 // progress arrives as events in between. Image bytes travel as Uint8Array (transferable).
 import type { ErrorInfo } from './errors';
-import { looksAbsolute } from '../shared/paths';
+import { Invalid, absolutePath, arrayOf, boolean, bytes, isPlainObject, matching, number, object, oneOf, problemOf, string, type Rule } from './validate';
+import { ARCHITECTURE_LIMITS, BORDER_PADDINGS, HYPERPARAMETER_RANGES, UPSAMPLE_MODES, VGG_LAYER_NAME, type NumericHyperparameter } from '../shared/hyperparameters';
 
 export type OutputFormat = 'same' | 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff' | 'gif';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['same', 'png', 'jpeg', 'webp', 'avif', 'tiff', 'gif'];
@@ -14,6 +15,19 @@ export type ColorMode = 'none' | 'luminance' | 'histogram';
 export const COLOR_MODES: readonly ColorMode[] = ['none', 'luminance', 'histogram'];
 export type TrainingPresetName = 'quick' | 'standard' | 'paper';
 export const TRAINING_PRESETS: readonly TrainingPresetName[] = ['quick', 'standard', 'paper'];
+export const BLEND_MODES = ['outputs', 'norm'] as const;
+export const TILE_STATS = ['auto', 'sampled', 'downscaled'] as const;
+
+/** The ranges of the stylize options, checked where a request arrives (worker, CLI), nowhere inside the engine. */
+export const STYLIZE_LIMITS = {
+  /** 0 = the input, 1 = the full stylization. */
+  strength: { min: 0, max: 1 },
+  /** Larger scales make huge images and no stronger strokes; below 0.01 nothing is left to stylize. */
+  scale: { min: 0.01, max: 4 },
+  quality: { min: 1, max: 100, integer: true },
+  /** 0 = automatic. */
+  tileSize: { min: 0, max: 65_536, integer: true },
+} as const;
 
 export interface StylizeOptions {
   /** Folder for results; default: beside each input. */
@@ -32,7 +46,7 @@ export interface StylizeOptions {
    * 'outputs' (default): mix the styles' results in linear light; 'norm': mix the instance-norm
    * parameters of styles that share their convolution weights (one network in between).
    */
-  readonly blendMode?: 'outputs' | 'norm';
+  readonly blendMode?: (typeof BLEND_MODES)[number];
   readonly runtime?: StylizeRuntime;
   /** Tile size for large images (pixels per side); 0 = automatic. */
   readonly tileSize?: number;
@@ -42,7 +56,7 @@ export interface StylizeOptions {
    * tiles: +50 % time, close to a one-piece stylize) or 'downscaled' (one pass over a
    * one-megapixel copy: fast, flatter and hazier on large images).
    */
-  readonly tileStats?: 'auto' | 'sampled' | 'downscaled';
+  readonly tileStats?: (typeof TILE_STATS)[number];
   /**
    * Videos and animated images: share instance-norm statistics across the frames of a shot
    * and steady the still parts (default true); false stylizes every frame on its own.
@@ -55,15 +69,39 @@ export interface StylizeOptions {
 export interface TrainOptions {
   readonly styleImage: string;
   readonly dataDir: string;
-  /** Checkpoint folder to create (or resume). */
+  /** Checkpoint folder to create (never an existing one: a resume is its own request). */
   readonly output: string;
   readonly name: string;
   readonly preset: TrainingPresetName;
-  readonly resume?: boolean;
   /** VGG19 weights: a tfjs layers-model folder or a MatConvNet .mat file. */
   readonly vggPath: string;
-  /** Any hyperparameter of the preset, overridden. */
-  readonly overrides?: Readonly<Record<string, unknown>>;
+  /** Hyperparameters of the preset, overridden (their ranges: src/shared/hyperparameters.ts). */
+  readonly overrides?: TrainingOverrides;
+}
+
+/** What a train request may set over its preset (the resolved set is model/presets.ts TrainingHyperparameters). */
+export type TrainingOverrides = { readonly [K in NumericHyperparameter]?: number } & {
+  readonly architecture?: {
+    readonly type: 'johnson2016';
+    readonly filters: readonly [number, number, number];
+    readonly residualBlocks: number;
+    readonly upsample?: (typeof UPSAMPLE_MODES)[number];
+    readonly padding?: (typeof BORDER_PADDINGS)[number];
+  };
+  /** VGG layers (relu2_2…); empty = the defaults for the loaded weights. */
+  readonly contentLayers?: readonly string[];
+  readonly styleLayers?: readonly string[];
+  readonly augment?: boolean;
+};
+
+/** Continue training a checkpoint exactly where it stopped, with the settings saved in it. */
+export interface ResumeOptions {
+  /** The checkpoint folder (it holds the training state). */
+  readonly checkpoint: string;
+  /** VGG19 weights, as for training. */
+  readonly vggPath: string;
+  /** Train until this many steps in all (to extend a run); default: the saved length. */
+  readonly iterations?: number;
 }
 
 /** "Stylize with Any Image (slow)": Gatys et al.'s pixel optimisation, no training. */
@@ -168,6 +206,7 @@ export type JobRequest =
   | { readonly type: 'stylize'; readonly inputs: readonly string[]; readonly style: string; readonly options: StylizeOptions }
   | { readonly type: 'preview'; readonly image: ImageSource; readonly style: string; readonly maxSide: number; readonly options: StylizeOptions }
   | { readonly type: 'train'; readonly options: TrainOptions }
+  | { readonly type: 'resume'; readonly options: ResumeOptions }
   | { readonly type: 'import'; readonly source: string; readonly target: string; readonly name?: string }
   | { readonly type: 'exportOnnx'; readonly style: string; readonly target: string }
   | { readonly type: 'downloadVgg'; readonly cacheDir: string }
@@ -245,6 +284,7 @@ export interface JobResults {
     readonly sourceHeight?: number;
   };
   train: TrainResult;
+  resume: TrainResult;
   import: { readonly checkpoint: string; readonly name: string };
   exportOnnx: { readonly path: string };
   downloadVgg: { readonly path: string; readonly cached: boolean };
@@ -338,123 +378,103 @@ export interface EngineSettings {
 
 export const DEFAULT_MAX_INPUT_PIXELS = 100_000_000;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Guard for messages arriving from the worker (the host trusts its worker, but not blindly). */
 export function isWorkerToHost(m: unknown): m is WorkerToHost {
-  if (!isObject(m) || typeof m.type !== 'string') return false;
+  if (!isPlainObject(m) || typeof m.type !== 'string') return false;
   switch (m.type) {
     case 'ready': return typeof m.pid === 'number';
-    case 'progress': return typeof m.id === 'number' && isObject(m.progress);
+    case 'progress': return typeof m.id === 'number' && isPlainObject(m.progress);
     case 'result': return typeof m.id === 'number';
-    case 'error': return typeof m.id === 'number' && isObject(m.error) && typeof m.error.message === 'string';
+    case 'error': return typeof m.id === 'number' && isPlainObject(m.error) && typeof m.error.message === 'string';
     case 'log': return typeof m.message === 'string';
     default: return false;
   }
 }
 
 export function isHostToWorker(m: unknown): m is HostToWorker {
-  if (!isObject(m) || typeof m.id !== 'number') return false;
+  if (!isPlainObject(m) || typeof m.id !== 'number') return false;
   if (m.type === 'cancel') return true;
-  return m.type === 'run' && isObject(m.job) && typeof m.job.type === 'string' && isObject(m.settings);
+  return m.type === 'run' && isPlainObject(m.job) && typeof m.job.type === 'string' && isPlainObject(m.settings);
 }
 
 // ---- schema of jobs and settings (checked by the worker before a job runs) -----------------
-// The host builds jobs from typed code, but the worker is a boundary (the CLI, future callers,
-// a host bug): a job whose fields have the wrong types is refused with one 'bad-input' message
-// instead of failing somewhere inside the engine. Types only; ranges are the engine's to check
-// (it says which values are allowed). Unknown fields are ignored. Paths must be absolute: a
-// relative one would be resolved against whatever folder the extension host started in.
+// The host builds jobs from typed code, but the worker is a boundary (future callers, a host
+// bug): a job whose fields have the wrong types or values out of range is refused with one
+// 'bad-input' line naming the field, and the engine trusts what passes. Unknown fields are
+// ignored. Paths must be absolute: a relative one would be resolved against whatever folder
+// the extension host started in. The CLI checks its options against the same limits.
 
-type Check = (v: unknown, at: string) => string | undefined;
-
-const isString: Check = (v, at) => (typeof v === 'string' ? undefined : `${at} must be a string`);
-const isNumber: Check = (v, at) => (typeof v === 'number' ? undefined : `${at} must be a number`);
-const isAbsolutePath: Check = (v, at) => (typeof v === 'string' && looksAbsolute(v) ? undefined : `${at} must be an absolute path`);
-/** Resume sends '' for the style image and data folder (the checkpoint remembers them). */
-const isAbsolutePathOrEmpty: Check = (v, at) => (v === '' ? undefined : isAbsolutePath(v, at));
-const isBoolean: Check = (v, at) => (typeof v === 'boolean' ? undefined : `${at} must be true or false`);
-const isBytes: Check = (v, at) => (v instanceof Uint8Array ? undefined : `${at} must be bytes (Uint8Array)`);
-const isRecord: Check = (v, at) => (isObject(v) ? undefined : `${at} must be an object`);
-const oneOf = (values: readonly string[]): Check => (v, at) => (typeof v === 'string' && values.includes(v) ? undefined : `${at} must be one of ${values.join(', ')}`);
-const arrayOf = (item: Check): Check => (v, at) => {
-  if (!Array.isArray(v)) return `${at} must be an array`;
-  for (let i = 0; i < v.length; i++) {
-    const e = item(v[i], `${at}[${i}]`);
-    if (e) return e;
-  }
-  return undefined;
-};
-const object = (required: Readonly<Record<string, Check>>, optional: Readonly<Record<string, Check>> = {}): Check => (v, at) => {
-  if (!isObject(v)) return `${at} must be an object`;
-  for (const [k, check] of Object.entries(required)) {
-    if (v[k] === undefined) return `${at}.${k} is missing`;
-    const e = check(v[k], `${at}.${k}`);
-    if (e) return e;
-  }
-  for (const [k, check] of Object.entries(optional)) {
-    if (v[k] === undefined) continue;
-    const e = check(v[k], `${at}.${k}`);
-    if (e) return e;
-  }
-  return undefined;
-};
+const path = absolutePath();
+const text = string({ allowEmpty: true });
+const count = number({ min: 0, integer: true });
 
 const STYLIZE_OPTIONS = object({}, {
-  outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, strength: isNumber, colorMode: oneOf(COLOR_MODES),
-  scale: isNumber, blend: arrayOf(object({ style: isAbsolutePath, weight: isNumber })), blendMode: oneOf(['outputs', 'norm']),
-  runtime: oneOf(STYLIZE_RUNTIMES), tileSize: isNumber, tileStats: oneOf(['auto', 'sampled', 'downscaled']),
-  steady: isBoolean, ffmpegPath: isAbsolutePath,
+  outDir: path, format: oneOf(OUTPUT_FORMATS), quality: number(STYLIZE_LIMITS.quality), strength: number(STYLIZE_LIMITS.strength),
+  colorMode: oneOf(COLOR_MODES), scale: number(STYLIZE_LIMITS.scale), blend: arrayOf(object({ style: path, weight: number({ min: 0, max: 1 }) })),
+  blendMode: oneOf(BLEND_MODES), runtime: oneOf(STYLIZE_RUNTIMES), tileSize: number(STYLIZE_LIMITS.tileSize), tileStats: oneOf(TILE_STATS),
+  steady: boolean, ffmpegPath: path,
 });
 
-const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
-  stylize: object({ inputs: arrayOf(isAbsolutePath), style: isAbsolutePath, options: STYLIZE_OPTIONS }),
+const vggLayers = arrayOf(matching(VGG_LAYER_NAME, 'a VGG layer name like relu2_2'));
+const numericOverrides = Object.fromEntries(Object.entries(HYPERPARAMETER_RANGES).map(([k, range]) => [k, number(range)])) as Record<NumericHyperparameter, Rule<number>>;
+
+/** Training overrides: known hyperparameters only, each of its type and in its range. */
+export const TRAINING_OVERRIDES: Rule<TrainingOverrides> = object({}, {
+  ...numericOverrides,
+  architecture: object({
+    type: oneOf(['johnson2016']),
+    filters: (v, at) => {
+      const f = arrayOf(number({ min: 1, max: ARCHITECTURE_LIMITS.maxFilters, integer: true }))(v, at);
+      if (f.length !== 3) throw new Invalid(`"${at}" must hold 3 channel counts, got ${f.length}`);
+      return [f[0], f[1], f[2]] as const;
+    },
+    residualBlocks: number({ min: 0, max: ARCHITECTURE_LIMITS.maxResidualBlocks, integer: true }),
+  }, { upsample: oneOf(UPSAMPLE_MODES), padding: oneOf(BORDER_PADDINGS) }, { exact: true }),
+  contentLayers: vggLayers, styleLayers: vggLayers, augment: boolean,
+}, { exact: true });
+
+const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Rule<unknown>>> = {
+  stylize: object({ inputs: arrayOf(path), style: path, options: STYLIZE_OPTIONS }),
   preview: object({
-    image: (v, at) => (isObject(v) && 'bytes' in v ? object({ bytes: isBytes }, { name: isString })(v, at) : object({ path: isAbsolutePath })(v, at)),
-    style: isAbsolutePath, maxSide: isNumber, options: STYLIZE_OPTIONS,
+    image: (v, at) => (isPlainObject(v) && 'bytes' in v ? object({ bytes: bytes({ allowEmpty: true }) }, { name: text })(v, at) : object({ path })(v, at)),
+    style: path, maxSide: count, options: STYLIZE_OPTIONS,
   }),
   train: object({
-    options: object({
-      styleImage: isAbsolutePathOrEmpty, dataDir: isAbsolutePathOrEmpty, output: isAbsolutePath, name: isString, preset: oneOf(TRAINING_PRESETS), vggPath: isAbsolutePath,
-    }, { resume: isBoolean, overrides: isRecord }),
+    options: object({ styleImage: path, dataDir: path, output: path, name: text, preset: oneOf(TRAINING_PRESETS), vggPath: path }, { overrides: TRAINING_OVERRIDES }),
   }),
-  import: object({ source: isAbsolutePath, target: isAbsolutePath }, { name: isString }),
-  exportOnnx: object({ style: isAbsolutePath, target: isAbsolutePath }),
-  downloadVgg: object({ cacheDir: isAbsolutePath }),
-  downloadPretrained: object({ id: isString, target: isAbsolutePath }, { baseUrl: isString }),
+  resume: object({ options: object({ checkpoint: path, vggPath: path }, { iterations: number(HYPERPARAMETER_RANGES.iterations) }) }),
+  import: object({ source: path, target: path }, { name: text }),
+  exportOnnx: object({ style: path, target: path }),
+  downloadVgg: object({ cacheDir: path }),
+  downloadPretrained: object({ id: text, target: path }, { baseUrl: text }),
   listPretrained: object({}),
   optimize: object({
-    options: object({ image: isAbsolutePath, styleImage: isAbsolutePath, vggPath: isAbsolutePath }, {
-      outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, size: isNumber, maxSize: isNumber, styleSize: isNumber, steps: isNumber,
-      method: oneOf(OPTIMIZE_METHOD_NAMES), learningRate: isNumber, contentWeight: isNumber, styleWeight: isNumber, tvWeight: isNumber, contentLayer: isString,
-      styleLayers: arrayOf(isString), init: oneOf(['content', 'noise']), seed: isNumber, previewEvery: isNumber, saveOnCancel: isBoolean,
+    options: object({ image: path, styleImage: path, vggPath: path }, {
+      outDir: path, format: oneOf(OUTPUT_FORMATS), quality: number(), size: number(), maxSize: number(), styleSize: number(), steps: number(),
+      method: oneOf(OPTIMIZE_METHOD_NAMES), learningRate: number(), contentWeight: number(), styleWeight: number(), tvWeight: number(), contentLayer: text,
+      styleLayers: arrayOf(text), init: oneOf(['content', 'noise']), seed: number(), previewEvery: number(), saveOnCancel: boolean,
     }),
   }),
   evaluate: object({
-    options: object({ styles: arrayOf(isAbsolutePath), painting: isAbsolutePath, vggPath: isAbsolutePath }, {
-      photos: arrayOf(isAbsolutePath), sheet: isAbsolutePath, maxSide: isNumber,
-    }),
+    options: object({ styles: arrayOf(path), painting: path, vggPath: path }, { photos: arrayOf(path), sheet: path, maxSide: number() }),
   }),
   info: object({}),
   checkGpu: object({ target: oneOf(GPU_TARGETS) }),
   setUpGpu: object({
-    options: object({ target: oneOf(GPU_TARGETS), storageDir: isAbsolutePath }, { tfjsMirror: isString, customLibtensorflow: isString, node: isString, force: isBoolean }),
+    options: object({ target: oneOf(GPU_TARGETS), storageDir: path }, { tfjsMirror: text, customLibtensorflow: text, node: text, force: boolean }),
   }),
   initBackend: object({ preference: oneOf(TRAINING_BACKENDS) }),
   checkOnnxProvider: object({ provider: oneOf(['cuda', 'webgpu', 'cpu']) }),
 };
 
 const ENGINE_SETTINGS = object({
-  trainingBackend: oneOf(TRAINING_BACKENDS), stylizeRuntime: oneOf(STYLIZE_RUNTIMES), threads: isNumber,
-  cacheDir: isAbsolutePath, extraModuleRoots: arrayOf(isAbsolutePath), maxInputPixels: isNumber,
-}, { readOnlyRoots: arrayOf(isAbsolutePath), stylizePrecision: oneOf(STYLIZE_PRECISIONS) });
+  trainingBackend: oneOf(TRAINING_BACKENDS), stylizeRuntime: oneOf(STYLIZE_RUNTIMES), threads: count,
+  cacheDir: path, extraModuleRoots: arrayOf(path), maxInputPixels: number({ min: 1 }),
+}, { readOnlyRoots: arrayOf(path), stylizePrecision: oneOf(STYLIZE_PRECISIONS) });
 
-/** Why `job` and `settings` do not have the shapes the engine expects, or undefined when they do. */
+/** Why `job` and `settings` do not have the shapes and values the engine expects, or undefined when they do. */
 export function jobRequestProblem(job: unknown, settings: unknown): string | undefined {
-  if (!isObject(job) || typeof job.type !== 'string') return 'the job must be an object with a string "type"';
-  const schema = (JOB_SCHEMAS as Readonly<Record<string, Check>>)[job.type];
-  if (!schema || !Object.prototype.hasOwnProperty.call(JOB_SCHEMAS, job.type)) return `unknown job type ${JSON.stringify(job.type.slice(0, 40))}`;
-  return schema(job, job.type) ?? ENGINE_SETTINGS(settings, 'settings');
+  if (!isPlainObject(job) || typeof job.type !== 'string') return 'the job must be an object with a string "type"';
+  if (!Object.prototype.hasOwnProperty.call(JOB_SCHEMAS, job.type)) return `unknown job type ${JSON.stringify(job.type.slice(0, 40))}`;
+  return problemOf(JOB_SCHEMAS[job.type as JobRequest['type']], job) ?? problemOf(ENGINE_SETTINGS, settings, 'settings');
 }

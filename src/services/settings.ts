@@ -2,7 +2,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { COLOR_MODES, OUTPUT_FORMATS, STYLIZE_PRECISIONS, STYLIZE_RUNTIMES, TRAINING_BACKENDS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
+import { COLOR_MODES, OUTPUT_FORMATS, STYLIZE_LIMITS, STYLIZE_PRECISIONS, STYLIZE_RUNTIMES, TRAINING_BACKENDS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
+import { boolean, number, oneOf, orDefault, string } from '../protocol/validate';
 import { expandFolderSetting } from '../shared/paths';
 
 const SECTION = 'fastStyleTransfer';
@@ -24,29 +25,27 @@ export interface Settings {
 }
 
 // settings.json is edited by hand: a value of the wrong type falls back to the default
-// instead of breaking every command that reads the settings.
-const text = (v: unknown, d: string): string => (typeof v === 'string' ? v.trim() : d);
-const number = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-const flag = (v: unknown, d: boolean): boolean => (typeof v === 'boolean' ? v : d);
-const oneOf = <T extends string>(v: unknown, values: readonly T[], d: T): T => ((values as readonly unknown[]).includes(v) ? (v as T) : d);
+// instead of breaking every command that reads the settings; numbers out of range are clamped.
+const text = (v: unknown, d: string): string => orDefault(string({ allowEmpty: true }), v, d).trim();
+const finite = number();
 
 export function readSettings(scope?: vscode.Uri): Settings {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
   const get = (key: string) => c.get<unknown>(key);
   return {
     outputFolder: text(get('outputFolder'), ''),
-    outputFormat: oneOf(get('outputFormat'), OUTPUT_FORMATS, 'same'),
-    openResult: flag(get('openResult'), true),
-    strength: Math.min(1, Math.max(0, number(get('strength'), 1))),
-    preserveColors: oneOf<ColorMode>(get('preserveColors'), COLOR_MODES, 'none'),
-    stylizeRuntime: oneOf<StylizeRuntime>(get('stylizeRuntime'), STYLIZE_RUNTIMES, 'auto'),
-    stylizePrecision: oneOf<StylizePrecision>(get('stylizePrecision'), STYLIZE_PRECISIONS, 'auto'),
-    trainingBackend: oneOf<EngineSettings['trainingBackend']>(get('trainingBackend'), TRAINING_BACKENDS, 'auto'),
-    threads: Math.max(0, Math.floor(number(get('threads'), 0))),
-    defaultPreset: oneOf(get('defaultPreset'), TRAINING_PRESETS, 'quick'),
+    outputFormat: orDefault(oneOf(OUTPUT_FORMATS), get('outputFormat'), 'same'),
+    openResult: orDefault(boolean, get('openResult'), true),
+    strength: Math.min(STYLIZE_LIMITS.strength.max, Math.max(STYLIZE_LIMITS.strength.min, orDefault(finite, get('strength'), 1))),
+    preserveColors: orDefault(oneOf(COLOR_MODES), get('preserveColors'), 'none'),
+    stylizeRuntime: orDefault(oneOf(STYLIZE_RUNTIMES), get('stylizeRuntime'), 'auto'),
+    stylizePrecision: orDefault(oneOf(STYLIZE_PRECISIONS), get('stylizePrecision'), 'auto'),
+    trainingBackend: orDefault(oneOf(TRAINING_BACKENDS), get('trainingBackend'), 'auto'),
+    threads: Math.max(0, Math.floor(orDefault(finite, get('threads'), 0))),
+    defaultPreset: orDefault(oneOf(TRAINING_PRESETS), get('defaultPreset'), 'quick'),
     vggWeightsPath: text(get('vggWeightsPath'), ''),
     stylesFolder: text(get('stylesFolder'), ''),
-    maxInputMegapixels: Math.max(1, number(get('maxInputMegapixels'), 100)),
+    maxInputMegapixels: Math.max(1, orDefault(finite, get('maxInputMegapixels'), 100)),
   };
 }
 

@@ -21,7 +21,7 @@ import { readTrainingState } from '../../src/io/trainingState';
 import { downloadFile } from '../../src/io/download';
 import { createStylizeEngine } from '../../src/engine/engines';
 import { stylizeFiles } from '../../src/engine/stylizeJob';
-import { trainStyle } from '../../src/engine/trainJob';
+import { resumeTraining, trainStyle } from '../../src/engine/trainJob';
 import { optimizeWithImage } from '../../src/engine/optimizeJob';
 import { runJob } from '../../src/engine/jobs';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
@@ -130,7 +130,7 @@ test('worker terminated mid-training: the last good checkpoint loads, and Resume
   assert.equal(state.json.iteration, ck.info.iteration, 'weights and optimizer state are from the same step');
   // A hard kill may interrupt a checkpoint write: only the writer's own hidden folder can be left, and the next write removes it.
   assert.deepEqual(leftovers([root]).filter((p) => !/\.killed\.writing-/.test(p)), []);
-  const resumed = await c.request({ type: 'train', options: { ...trainOptions(f, output, ck.info.iteration + 2), styleImage: '', dataDir: '', resume: true, overrides: { iterations: ck.info.iteration + 2 } } });
+  const resumed = await c.request({ type: 'resume', options: { checkpoint: output, vggPath: f.vgg, iterations: ck.info.iteration + 2 } });
   assert.equal(resumed.iterations, ck.info.iteration + 2);
   assert.equal((await readCheckpoint(output)).info.iteration, ck.info.iteration + 2);
   assertClean([root], 'after the resume');
@@ -174,8 +174,8 @@ test('the real worker ignores malformed messages and refuses malformed jobs with
   const thread = c.workerThreadId;
   const worker = (c as unknown as { worker: import('node:worker_threads').Worker }).worker;
   for (const m of [null, 'run', 42, [], { type: 'run' }, { id: 1 }, { type: 'cancel', id: 'x' }, { type: 'run', id: 99, job: null, settings: {} }]) worker.postMessage(m);
-  await assert.rejects(c.request({ type: 'stylize', inputs: ['relative.png'], style: '/s', options: {} } as never), isCode('bad-input', /inputs\[0\] must be an absolute path/));
-  await assert.rejects(c.request({ type: 'train', options: null } as never), isCode('bad-input', /train\.options must be an object/));
+  await assert.rejects(c.request({ type: 'stylize', inputs: ['relative.png'], style: '/s', options: {} } as never), isCode('bad-input', /^malformed stylize job: "inputs\[0\]" must be an absolute path$/));
+  await assert.rejects(c.request({ type: 'train', options: null } as never), isCode('bad-input', /^malformed train job: "options" must be a plain object$/));
   await assert.rejects(c.request({ type: 'constructor' } as never), isCode('bad-input', /unknown job type/));
   assert.ok((await c.request({ type: 'info' })).versions.node);
   assert.equal(c.workerThreadId, thread);
@@ -413,7 +413,7 @@ test('cancelling training while loading, between steps and during a checkpoint w
   // A resume cancelled while loading leaves that checkpoint byte-identical.
   const before = hashTree(out);
   const resumeEarly = new AbortController();
-  await assert.rejects(trainStyle({ ...trainOptions(f, out, 10), styleImage: '', dataDir: '', resume: true }, settings, {
+  await assert.rejects(resumeTraining({ checkpoint: out, vggPath: f.vgg, iterations: 10 }, settings, {
     signal: resumeEarly.signal, progress: (p) => { if (p.type === 'phase') resumeEarly.abort(); },
   }), isCode('cancelled'));
   assert.deepEqual(changedOriginals(before, hashTree(out)), []);

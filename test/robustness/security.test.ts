@@ -160,8 +160,10 @@ test('paths from untrusted places stay inside their folders', async () => {
   // Jobs reaching the engine worker carry absolute paths only (a relative one would land wherever the host started).
   const settings = { trainingBackend: 'cpu', stylizeRuntime: 'onnx', threads: 0, cacheDir: '/c', extraModuleRoots: [], maxInputPixels: 1 };
   assert.equal(jobRequestProblem({ type: 'stylize', inputs: ['/a.png'], style: '/s', options: {} }, settings), undefined);
-  assert.match(jobRequestProblem({ type: 'import', source: '/s', target: 'x' }, settings)!, /import\.target must be an absolute path/);
-  assert.match(jobRequestProblem({ type: 'stylize', inputs: ['/a.png'], style: '/s', options: { outDir: '../out' } }, settings)!, /outDir must be an absolute path/);
-  assert.match(jobRequestProblem({ type: 'info' }, { ...settings, cacheDir: 'cache' })!, /settings\.cacheDir must be an absolute path/);
-  assert.equal(jobRequestProblem({ type: 'train', options: { styleImage: '', dataDir: '', output: '/o', name: 'n', preset: 'quick', vggPath: '/v', resume: true } }, settings), undefined, 'resume sends empty paths');
+  assert.equal(jobRequestProblem({ type: 'import', source: '/s', target: 'x' }, settings), '"target" must be an absolute path');
+  assert.equal(jobRequestProblem({ type: 'stylize', inputs: ['/a.png'], style: '/s', options: { outDir: '../out' } }, settings), '"options.outDir" must be an absolute path');
+  assert.equal(jobRequestProblem({ type: 'info' }, { ...settings, cacheDir: 'cache' }), '"settings.cacheDir" must be an absolute path');
+  // A resume is its own request: a train request has real paths, no placeholders.
+  assert.equal(jobRequestProblem({ type: 'train', options: { styleImage: '', dataDir: '', output: '/o', name: 'n', preset: 'quick', vggPath: '/v' } }, settings), '"options.styleImage" is empty');
+  assert.equal(jobRequestProblem({ type: 'resume', options: { checkpoint: '/o', vggPath: '/v' } }, settings), undefined);
 });

@@ -50,6 +50,13 @@ test('train and optimize: empty layers, repeats and negative numbers are refused
   await refused([...train, '--iterations', '5', '-n', '6'], /--iterations is given more than once/);
   await refused([...train, '--filters', '16,,64'], /--filters must be whole numbers separated by commas/);
   await refused([...train, '--residual-blocks', '-2'], /--residual-blocks must be a number between 0 and 1000, got "-2"/);
+  // --resume continues with the saved settings: options it would ignore are refused, not dropped.
+  const resume = ['train', '--resume', '-o', path.join(root, 'ck'), '--vgg', missing];
+  await refused([...resume, '--style', photo, '--learning-rate', '0.01'], /^fst train: --resume continues with the checkpoint's saved settings: --style, --learning-rate cannot change \(only --iterations can\)$/);
+  await refused([...resume, '--preset', 'paper'], /--preset cannot change/);
+  const noCheckpoint = await runFst([...resume, '--iterations', '5']);
+  assert.equal(noCheckpoint.code, 1, noCheckpoint.stderr);
+  assert.match(noCheckpoint.stderr, /no-such-style|ck/, 'a resume of nothing fails on the checkpoint or the weights');
   const optimize = ['optimize', '--style', photo, '--vgg', missing, photo];
   await refused([...optimize, '--content-layer', ''], /^fst optimize: --content-layer needs a value, got an empty one/);
   await refused([...optimize, '--style-layers', ','], /--style-layers names no layer/);

@@ -71,9 +71,10 @@ test('paths must be absolute, short and free of NUL: relative traversal never re
 
 test('ids, enums and numbers are checked: tokens, sizes, strengths, scales, formats', () => {
   const base = { type: 'preview', requestId: 1, imageToken: 'img-1', styleId: '/s/x', size: 'preview', scale: 1 };
-  rejected({ ...base, imageToken: '/etc/passwd' }, /not an image token/);
-  rejected({ ...base, imageToken: 'img-0' }, /not an image token/);
-  rejected({ ...base, imageToken: 'img-1 ' }, /not an image token/);
+  rejected({ ...base, imageToken: '/etc/passwd' }, /"imageToken" must be an image token \(img-<n>\)$/);
+  rejected({ ...base, imageToken: `img-${'1'.repeat(20)}` }, /"imageToken" is too long \(24 characters, at most 16\)/);
+  rejected({ ...base, imageToken: 'img-0' }, /"imageToken" must be an image token/);
+  rejected({ ...base, imageToken: 'img-1 ' }, /"imageToken" must be an image token/);
   rejected({ ...base, requestId: -1 }, /between 0 and/);
   rejected({ ...base, requestId: 1.5 }, /integer/);
   rejected({ ...base, requestId: '1' }, /finite number/);
@@ -87,7 +88,7 @@ test('ids, enums and numbers are checked: tokens, sizes, strengths, scales, form
   rejected({ ...save, colorMode: 'sepia' }, /"colorMode" must be one of/);
   rejected({ ...save, format: 'exe' }, /"format" must be one of/);
   rejected({ ...save, mode: 'overwrite' }, /"mode" must be one of/);
-  rejected({ type: 'save', mode: 'save' }, /"imageToken" must be a string/);
+  rejected({ type: 'save', mode: 'save' }, /"imageToken" is missing$/);
 });
 
 test('blends: up to 4 other styles as plain { styleId, weight } parts, weights in 0..1 adding up to at most 1', () => {
@@ -117,23 +118,23 @@ test('blends: up to 4 other styles as plain { styleId, weight } parts, weights i
     rejected({ ...msg, blend: Array.from({ length: 5 }, (_, i) => ({ styleId: `/s/${i}`, weight: 0.1 })) }, /too many styles \(5, at most 4\)/);
     // A long (sparse) array is refused by its length before anything is read from it.
     rejected({ ...msg, blend: new Array(100_000) }, /too many styles \(100000, at most 4\)/);
-    rejected({ ...msg, blend: [null] }, /"blend\[0\]": must be a plain object/);
-    rejected({ ...msg, blend: [['/s/a', 0.5]] }, /"blend\[0\]": must be a plain object/);
-    rejected({ ...msg, blend: [Object.create({ styleId: '/s/a', weight: 0.5 })] }, /"blend\[0\]": must be a plain object/);
-    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.5, __proto__: { polluted: true } }] }, /"blend\[0\]": must be a plain object/);
-    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.5, style: '/etc' }] }, /"blend\[0\]": unexpected field "style"/);
-    rejected({ ...msg, blend: [{ styleId: '/s/a' }] }, /"blend\[0\]": "weight" must be a finite number/);
-    rejected({ ...msg, blend: [{ weight: 0.5 }] }, /"blend\[0\]": "styleId" must be a string/);
-    rejected({ ...msg, blend: [{ styleId: '../styles/udnie', weight: 0.5 }] }, /"blend\[0\]": "styleId" must be an absolute path/);
+    rejected({ ...msg, blend: [null] }, /"blend\[0\]" must be a plain object/);
+    rejected({ ...msg, blend: [['/s/a', 0.5]] }, /"blend\[0\]" must be a plain object/);
+    rejected({ ...msg, blend: [Object.create({ styleId: '/s/a', weight: 0.5 })] }, /"blend\[0\]" must be a plain object/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.5, __proto__: { polluted: true } }] }, /"blend\[0\]" must be a plain object/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.5, style: '/etc' }] }, /"blend\[0\]" has an unexpected field "style"/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a' }] }, /"blend\[0\]\.weight" is missing$/);
+    rejected({ ...msg, blend: [{ weight: 0.5 }] }, /"blend\[0\]\.styleId" is missing/);
+    rejected({ ...msg, blend: [{ styleId: '../styles/udnie', weight: 0.5 }] }, /"blend\[0\]\.styleId" must be an absolute path/);
     rejected({ ...msg, blend: [{ styleId: 'udnie', weight: 0.5 }] }, /absolute path/);
-    rejected({ ...msg, blend: [{ styleId: '', weight: 0.5 }] }, /"styleId" is empty/);
+    rejected({ ...msg, blend: [{ styleId: '', weight: 0.5 }] }, /"blend\[0\]\.styleId" is empty/);
     rejected({ ...msg, blend: [{ styleId: '/s/a\u0000/../../etc', weight: 0.5 }] }, /NUL/);
     rejected({ ...msg, blend: [{ styleId: `/${'a'.repeat(GALLERY_LIMITS.maxPathLength)}`, weight: 0.5 }] }, /too long/);
-    for (const weight of [NaN, Infinity, -Infinity]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]": "weight" must be a finite number/);
-    for (const weight of [-0.01, 1.01, 1e308, -1e-300 * 1e-10 - 1e-9]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"weight" must be between 0 and 1/);
-    for (const weight of ['0.5', null, true, [0.5], { valueOf: () => 0.5 }]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"weight" must be a finite number/);
-    rejected({ ...msg, blend: [{ styleId: '/s/main', weight: 0.3 }] }, /"blend\[0\]": repeats the selected style/);
-    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.3 }, { styleId: '/s/a', weight: 0.2 }] }, /"blend\[1\]": repeats a style/);
+    for (const weight of [NaN, Infinity, -Infinity]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]\.weight" must be a finite number between 0 and 1$/);
+    for (const weight of [-0.01, 1.01, 1e308, -1e-300 * 1e-10 - 1e-9]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]\.weight" must be between 0 and 1, got/);
+    for (const weight of ['0.5', null, true, [0.5], { valueOf: () => 0.5 }]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]\.weight" must be a finite number/);
+    rejected({ ...msg, blend: [{ styleId: '/s/main', weight: 0.3 }] }, /"blend\[0\]" repeats the selected style/);
+    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.3 }, { styleId: '/s/a', weight: 0.2 }] }, /"blend\[1\]" repeats a style/);
     rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.6 }, { styleId: '/s/b', weight: 0.5 }] }, /weights add up to 1\.1; at most 1/);
     rejected({ ...msg, blend: [1, 1, 1, 1].map((weight, i) => ({ styleId: `/s/${i}`, weight })) }, /add up to 4/);
     rejected({ ...msg, blendMode: 'norm' }, /"blendMode" without "blend"/);

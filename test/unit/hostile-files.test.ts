@@ -12,9 +12,9 @@ import { readTrainingState } from '../../src/io/trainingState';
 import { readMl5Folder } from '../../src/io/ml5Import';
 import { loadVggWeights } from '../../src/io/vggWeights';
 import { readStyleSummary } from '../../src/services/styleStore';
-import { trainStyle } from '../../src/engine/trainJob';
+import { resumeTraining, trainStyle } from '../../src/engine/trainJob';
 import { StyleTransferError } from '../../src/protocol/errors';
-import type { EngineSettings, TrainOptions } from '../../src/protocol/jobs';
+import type { EngineSettings, ResumeOptions, TrainOptions } from '../../src/protocol/jobs';
 import { tempDir } from '../helpers/paths';
 import { syntheticVggWeights, writeKerasFolder } from '../helpers/vggFixtures';
 import { TINY_ARCH, seededWeights } from '../robustness/lib/styles';
@@ -75,7 +75,7 @@ test('damaged resume state is one bad-checkpoint error, also through the trainin
   await trainStyle(opts, settings);
   const state = path.join(dir, 'training-state.json');
   const original = fs.readFileSync(state, 'utf8');
-  const resume = { ...opts, styleImage: '', dataDir: '', resume: true, overrides: undefined };
+  const resume: ResumeOptions = { checkpoint: dir, vggPath: vgg };
   const cases: [string, (o: Record<string, unknown>) => void, RegExp][] = [
     ['iteration 1e308', (o) => { o.iteration = 1e308; }, /no valid iteration/],
     ['hyperparameters a string', (o) => { o.hyperparameters = 'fast'; }, /no hyperparameters object/],
@@ -87,14 +87,14 @@ test('damaged resume state is one bad-checkpoint error, also through the trainin
   for (const [what, edit, re] of cases) {
     fs.writeFileSync(state, original);
     editJson(state, edit);
-    await assert.rejects(trainStyle(resume, settings), rejectsWith('bad-checkpoint', re), what);
+    await assert.rejects(resumeTraining(resume, settings), rejectsWith('bad-checkpoint', re), what);
   }
   fs.writeFileSync(state, 'null');
   await assert.rejects(readTrainingState(dir, TINY_ARCH), rejectsWith('bad-checkpoint', /must be a JSON object/));
   // No length at all (iterations and epochs 0): a clear bad-input, not an exception.
   fs.writeFileSync(state, original);
   editJson(state, (o) => { Object.assign(o.hyperparameters as object, { iterations: 0, epochs: 0 }); });
-  await assert.rejects(trainStyle(resume, settings), rejectsWith('bad-input', /set iterations or epochs above 0/));
+  await assert.rejects(resumeTraining(resume, settings), rejectsWith('bad-input', /set iterations or epochs above 0/));
 });
 
 test('the Styles view takes a thumbnail only from a file in the style folder', async () => {

@@ -4,12 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readCheckpoint } from '../../src/io/checkpoint';
-import { trainStyle } from '../../src/engine/trainJob';
-import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings, type JobProgress, type TrainOptions } from '../../src/protocol/jobs';
+import { resumeTraining, trainStyle } from '../../src/engine/trainJob';
+import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings, type JobProgress, type TrainingOverrides, type TrainOptions } from '../../src/protocol/jobs';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
 
 const base: EngineSettings = { trainingBackend: 'onnx', stylizeRuntime: 'auto', threads: 0, cacheDir: tempDir(), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS };
-const TINY = { iterations: 10, imageSize: 32, batchSize: 2, checkpointEvery: 3, previewEvery: 5, styleSize: 64, architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1 } };
+const TINY: TrainingOverrides = { iterations: 10, imageSize: 32, batchSize: 2, checkpointEvery: 3, previewEvery: 5, styleSize: 64, architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1 } };
 
 function options(root: string, name: string, extra: Partial<TrainOptions> = {}): TrainOptions {
   return {
@@ -30,7 +30,7 @@ test('training on ONNX Runtime: checkpoints and previews as on tfjs, 6 steps + r
   assert.deepEqual(events.filter((e) => e.type === 'trainPreview').map((e) => (e as { iteration: number }).iteration), [5, 10]);
 
   await trainStyle(options(root, 'resumed', { overrides: { ...TINY, iterations: 6 } }), base);
-  const resumed = await trainStyle({ ...options(root, 'resumed'), styleImage: '', dataDir: '', resume: true, overrides: { iterations: 10 } }, base);
+  const resumed = await resumeTraining({ checkpoint: path.join(root, 'resumed'), vggPath: shared('vgg19-keras-block1-3'), iterations: 10 }, base);
   assert.equal(resumed.iterations, 10);
   const a = await readCheckpoint(path.join(root, 'straight'));
   const b = await readCheckpoint(path.join(root, 'resumed'));

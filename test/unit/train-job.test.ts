@@ -9,13 +9,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../src/model/tf';
 import { readCheckpoint } from '../../src/io/checkpoint';
-import { trainStyle } from '../../src/engine/trainJob';
+import { resumeTraining, trainStyle } from '../../src/engine/trainJob';
 import { StyleTransferError } from '../../src/protocol/errors';
-import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings, type JobProgress, type TrainOptions } from '../../src/protocol/jobs';
+import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings, type JobProgress, type TrainingOverrides, type TrainOptions } from '../../src/protocol/jobs';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
 
 const settings: EngineSettings = { trainingBackend: 'wasm', stylizeRuntime: 'auto', threads: 0, cacheDir: tempDir(), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS };
-const TINY = { iterations: 10, imageSize: 32, batchSize: 2, checkpointEvery: 5, previewEvery: 0, styleSize: 64, architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1, upsample: 'nearest' } };
+const TINY: TrainingOverrides = { iterations: 10, imageSize: 32, batchSize: 2, checkpointEvery: 5, previewEvery: 0, styleSize: 64, architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1, upsample: 'nearest' } };
 
 function options(root: string, name: string, extra: Partial<TrainOptions> = {}): TrainOptions {
   return {
@@ -42,7 +42,7 @@ test('10 steps + resume from the checkpoint files + 10 steps equals 20 steps (to
   assert.equal(straight.iterations, 20);
   const first = await trainStyle(options(root, 'resumed'), settings);
   assert.equal(first.iterations, 10);
-  const resumed = await trainStyle({ ...options(root, 'resumed'), styleImage: '', dataDir: '', resume: true, overrides: { iterations: 20 } }, settings);
+  const resumed = await resumeTraining({ checkpoint: path.join(root, 'resumed'), vggPath: shared('vgg19-keras-block1-3'), iterations: 20 }, settings);
   assert.equal(resumed.iterations, 20);
   const a = await readCheckpoint(path.join(root, 'straight'));
   const b = await readCheckpoint(path.join(root, 'resumed'));
@@ -103,7 +103,7 @@ test('bad inputs: one clear error each, and an existing checkpoint is left intac
   // Resuming a good checkpoint with broken VGG weights fails without touching it.
   const good = await trainStyle(options(root, 'good', { overrides: { ...TINY, iterations: 2 } }), settings);
   const before = hashDir(good.checkpoint);
-  await rejects(trainStyle({ ...options(root, 'good', { vggPath: vgg }), resume: true, overrides: { iterations: 4 } }, settings), 'bad-weights', /model\.json/);
+  await rejects(resumeTraining({ checkpoint: good.checkpoint, vggPath: vgg, iterations: 4 }, settings), 'bad-weights', /model\.json/);
   assert.equal(hashDir(good.checkpoint), before);
   // A new training into an existing folder is refused (Resume is the way to continue).
   await rejects(trainStyle(options(root, 'good'), settings), 'output-exists', /already exists/);

@@ -2,7 +2,7 @@
 // line per written file and never overwrites.
 import path from 'node:path';
 import {
-  OUTPUT_FORMATS, TFJS_BACKENDS, type ColorMode, type JobProgress, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime,
+  OUTPUT_FORMATS, STYLIZE_LIMITS, TFJS_BACKENDS, type ColorMode, type JobProgress, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime,
 } from '../../protocol/jobs';
 import { STYLIZE_PRECISIONS } from '../../engine/onnxQuantized';
 import { createStylizeEngine } from '../../engine/engines';
@@ -90,10 +90,10 @@ export const stylizeCommand: Command = {
     const options: StylizeOptions = {
       outDir: str(v, 'output') ? path.resolve(str(v, 'output')!) : undefined,
       format: choice<OutputFormat>(v, 'format', OUTPUT_FORMATS),
-      quality: integerOpt(v, 'quality', 1, 100),
-      strength: numberOpt(v, 'strength', 0, 1),
+      quality: integerOpt(v, 'quality', STYLIZE_LIMITS.quality.min, STYLIZE_LIMITS.quality.max),
+      strength: numberOpt(v, 'strength', STYLIZE_LIMITS.strength.min, STYLIZE_LIMITS.strength.max),
       colorMode,
-      scale: numberOpt(v, 'scale', 0.01, 4),
+      scale: numberOpt(v, 'scale', STYLIZE_LIMITS.scale.min, STYLIZE_LIMITS.scale.max),
       tileSize: integerOpt(v, 'tile-size', 64, 65_536),
       tileStats: choice<NonNullable<StylizeOptions['tileStats']>>(v, 'tile-stats', ['auto', 'sampled', 'downscaled']),
       blend,

@@ -1,17 +1,22 @@
 // `fst train`: trains a new style (or resumes one) with progress lines, previews and a clean
 // stop on Ctrl+C / SIGTERM (the checkpoint is saved).
 import path from 'node:path';
-import { TRAINING_BACKENDS, TRAINING_PRESETS, type JobProgress, type TrainingPresetName } from '../../protocol/jobs';
-import { trainStyle } from '../../engine/trainJob';
+import { TRAINING_BACKENDS, TRAINING_PRESETS, type JobProgress, type JobRequest, type TrainingOverrides, type TrainingPresetName } from '../../protocol/jobs';
+import { resumeTraining, trainStyle } from '../../engine/trainJob';
 import { PRESETS } from '../../model/presets';
+import type { JobContext } from '../../engine/stylizeJob';
 import { parseDecimal } from '../args';
 import { formatDuration, longJobSettings, runLongJob } from '../longJob';
 import { badInput, choice, integerOpt, layerList, numberOpt, out, required, str, warn, type Command, type Values } from '../options';
 
-/** Hyperparameter overrides from --key value options (numbers) and --layers lists. */
-function trainOverrides(v: Values): Record<string, unknown> {
+/** Options a resume cannot change: it continues with the checkpoint's saved settings. */
+const FIXED_ON_RESUME = ['style', 'data', 'preset', 'name', 'epochs', 'batch-size', 'image-size', 'learning-rate', 'content-weight', 'style-weight', 'tv-weight',
+  'style-size', 'seed', 'checkpoint-every', 'preview-every', 'content-layer', 'style-layers', 'filters', 'residual-blocks'];
+
+/** Hyperparameter overrides from --key value options (numbers) and --layers lists; their ranges are checked by the preset. */
+function trainOverrides(v: Values): TrainingOverrides {
   const o: Record<string, unknown> = {};
-  const nums: [string, string][] = [['iterations', 'iterations'], ['epochs', 'epochs'], ['batch-size', 'batchSize'], ['image-size', 'imageSize'],
+  const nums: [string, keyof TrainingOverrides][] = [['iterations', 'iterations'], ['epochs', 'epochs'], ['batch-size', 'batchSize'], ['image-size', 'imageSize'],
     ['learning-rate', 'learningRate'], ['content-weight', 'contentWeight'], ['style-weight', 'styleWeight'], ['tv-weight', 'tvWeight'],
     ['style-size', 'styleSize'], ['seed', 'seed'], ['checkpoint-every', 'checkpointEvery'], ['preview-every', 'previewEvery']];
   for (const [flag, key] of nums) {
@@ -33,7 +38,7 @@ function trainOverrides(v: Values): Record<string, unknown> {
     }) : [...base.filters];
     o.architecture = { type: 'johnson2016', filters, residualBlocks: integerOpt(v, 'residual-blocks', 0, 1000) ?? base.residualBlocks };
   }
-  return o;
+  return o as TrainingOverrides;
 }
 
 export const trainCommand: Command = {
@@ -70,21 +75,25 @@ export const trainCommand: Command = {
   async run(v) {
     const output = path.resolve(required(v, 'output'));
     const resume = v.resume === true;
+    const fixed = resume ? FIXED_ON_RESUME.filter((k) => v[k] !== undefined) : [];
+    if (fixed.length) throw badInput(`--resume continues with the checkpoint's saved settings: ${fixed.map((k) => `--${k}`).join(', ')} cannot change (only --iterations can)`);
     const preset = choice<TrainingPresetName>(v, 'preset', TRAINING_PRESETS) ?? 'quick';
     const backend = choice(v, 'backend', TRAINING_BACKENDS) ?? 'auto';
     const logEvery = numberOpt(v, 'log-every', 1, 1e9) ?? 10;
     const previewDir = str(v, 'preview-dir');
-    const opts = {
-      styleImage: resume ? (str(v, 'style') ?? '') : path.resolve(required(v, 'style')),
-      dataDir: resume ? (str(v, 'data') ?? '') : path.resolve(required(v, 'data')),
-      output, name: str(v, 'name') ?? path.basename(output), preset, resume,
-      vggPath: path.resolve(required(v, 'vgg')), overrides: trainOverrides(v),
-    };
+    const vggPath = path.resolve(required(v, 'vgg'));
+    const overrides = trainOverrides(v);
+    // Built before anything is read, so a missing option is refused up front.
+    const job: Extract<JobRequest, { type: 'train' | 'resume' }> = resume
+      ? { type: 'resume', options: { checkpoint: output, vggPath, ...(overrides.iterations !== undefined ? { iterations: overrides.iterations } : {}) } }
+      : { type: 'train', options: {
+        styleImage: path.resolve(required(v, 'style')), dataDir: path.resolve(required(v, 'data')), output, name: str(v, 'name') ?? path.basename(output), preset, vggPath, overrides,
+      } };
     const started = Date.now();
     let last: Extract<JobProgress, { type: 'train' }> | undefined;
-    return runLongJob('train', 'stopping after this step and saving a checkpoint', previewDir, async (job) => {
-      const result = await trainStyle(opts, longJobSettings(backend), {
-        signal: job.signal,
+    return runLongJob('train', 'stopping after this step and saving a checkpoint', previewDir, async (running) => {
+      const ctx: JobContext = {
+        signal: running.signal,
         log: (m) => warn(m),
         progress: (p) => {
           if (p.type === 'train') {
@@ -96,13 +105,15 @@ export const trainCommand: Command = {
           } else if (p.type === 'phase') {
             warn(p.message);
           } else if (p.type === 'trainPreview') {
-            job.previews?.write(p.iteration, p.image.bytes);
+            running.previews?.write(p.iteration, p.image.bytes);
           }
         },
-      });
+      };
+      const settings = longJobSettings(backend);
+      const result = job.type === 'resume' ? await resumeTraining(job.options, settings, ctx) : await trainStyle(job.options, settings, ctx);
       const secs = (Date.now() - started) / 1000;
       out(`${result.cancelled ? 'stopped' : 'done'}: ${result.iterations} iterations in ${formatDuration(secs)}; checkpoint ${result.checkpoint}${last ? `; final loss ${last.losses.total.toExponential(4)}` : ''}`);
-      return result.cancelled ? job.stoppedExitCode() : 0;
+      return result.cancelled ? running.stoppedExitCode() : 0;
     });
   },
 };

@@ -60,7 +60,7 @@ suite('faults', () => {
     assert.equal(style.error, undefined);
     // Resume: a fresh worker continues from the checkpoint, two more steps.
     const more = await a.engine.request({
-      type: 'train', options: { styleImage: '', dataDir: '', output: style.id, name: style.name, preset: 'quick', resume: true, vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'), overrides: { iterations: style.iteration + 2 } },
+      type: 'resume', options: { checkpoint: style.id, vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'), iterations: style.iteration + 2 },
     });
     assert.equal(more.iterations, style.iteration + 2);
     await until(async () => { await a.store.refresh(); return a.store.find(style.id)?.iteration === style.iteration + 2; }, 10_000, 'the store to see the resumed checkpoint');

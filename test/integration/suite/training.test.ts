@@ -51,7 +51,7 @@ suite('training', () => {
     assert.equal(style.iteration, r.iterations, 'the checkpoint holds the last completed step');
     assert.equal(a.training.current?.status, 'cancelled');
     // Resume to 2 more steps than it had.
-    const more = await a.engine.request({ type: 'train', options: { styleImage: '', dataDir: '', output: r.checkpoint, name: 'Cancelled Starry', preset: 'quick', resume: true, vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'), overrides: { iterations: r.iterations + 2 } } });
+    const more = await a.engine.request({ type: 'resume', options: { checkpoint: r.checkpoint, vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'), iterations: r.iterations + 2 } });
     assert.equal(more.iterations, r.iterations + 2);
     await until(async () => { await a.store.refresh(); return a.store.find(r.checkpoint)?.iteration === r.iterations + 2; }, 10_000, 'the store to see the resumed checkpoint');
   });

@@ -10,7 +10,7 @@ import { paramSpecs, sizeOfShape } from '../../../src/model/architecture';
 import { resolveHyperparameters } from '../../../src/model/presets';
 import { readCheckpoint, readStyleInfo, writeCheckpoint, MODEL_FILE, STYLE_FILE, WEIGHTS_FILE, type StyleInfo } from '../../../src/io/checkpoint';
 import { trainingStateFiles, OPTIMIZER_FILE, TRAINING_STATE_FILE } from '../../../src/io/trainingState';
-import { trainStyle } from '../../../src/engine/trainJob';
+import { resumeTraining } from '../../../src/engine/trainJob';
 import { readStyleSummary } from '../../../src/services/styleStore';
 import { StyleTransferError } from '../../../src/protocol/errors';
 import type { EngineSettings } from '../../../src/protocol/jobs';
@@ -201,7 +201,7 @@ export const family: Family = {
           // state, hyperparameters, network, optimizer), then the tiny VGG stops it cleanly.
           const ck = await readCheckpoint(dir);
           checkStyleInfo(ck.info);
-          const r = await trainStyle({ styleImage: '', dataDir: '', output: dir, name: 'fuzz', preset: 'quick', resume: true, vggPath: tinyVgg }, settings);
+          const r = await resumeTraining({ checkpoint: dir, vggPath: tinyVgg }, settings);
           // A resume that trained rewrote the checkpoint (atomically): changes under ck/ are expected.
           const after = await readCheckpoint(dir);
           const trained = after.weightsHash !== ck.weightsHash;

@@ -19,7 +19,8 @@ function hostileJobs(dir: string, style: string, photo: string): { kind: string;
   const valid: Record<string, Record<string, unknown>> = {
     stylize: { type: 'stylize', inputs: [photo], style, options: {} },
     preview: { type: 'preview', image: { path: photo }, style, maxSide: 32, options: {} },
-    train: { type: 'train', options: { styleImage: photo, dataDir: dir, output: path.join(dir, 'ck'), name: 'x', preset: 'quick', vggPath: path.join(dir, 'no-vgg') } },
+    train: { type: 'train', options: { styleImage: photo, dataDir: dir, output: path.join(dir, 'ck'), name: 'x', preset: 'quick', vggPath: path.join(dir, 'no-vgg'), overrides: { iterations: 1 } } },
+    resume: { type: 'resume', options: { checkpoint: style, vggPath: path.join(dir, 'no-vgg'), iterations: 5 } },
     import: { type: 'import', source: style, target: path.join(dir, 'imported') },
     exportOnnx: { type: 'exportOnnx', style, target: path.join(dir, 'out.onnx') },
     optimize: { type: 'optimize', options: { image: photo, styleImage: photo, vggPath: path.join(dir, 'no-vgg') } },
@@ -37,6 +38,7 @@ function hostileJobs(dir: string, style: string, photo: string): { kind: string;
   const fields: [string, string[]][] = [
     ['stylize', ['inputs']], ['stylize', ['inputs', '0']], ['stylize', ['style']], ['stylize', ['options']], ['stylize', ['options', 'scale']], ['stylize', ['options', 'format']],
     ['preview', ['image']], ['preview', ['image', 'path']], ['preview', ['maxSide']], ['train', ['options']], ['train', ['options', 'preset']], ['train', ['options', 'overrides']],
+    ['train', ['options', 'overrides', 'imageSize']], ['resume', ['options']], ['resume', ['options', 'checkpoint']], ['resume', ['options', 'iterations']],
     ['import', ['source']], ['import', ['target']], ['exportOnnx', ['target']], ['optimize', ['options']], ['optimize', ['options', 'styleLayers']], ['downloadPretrained', ['id']],
   ];
   for (const [type, p] of fields) for (const [vk, v] of values) out.push({ kind: `job/${type}.${p.join('.')}=${vk}`, job: set(valid[type], p, v) });
