@@ -157,8 +157,8 @@ test('contact sheet size: fixed cells, a band for the painting', () => {
     { trainingBackend: 'auto', stylizeRuntime: 'auto', threads: 0, cacheDir: '/c', extraModuleRoots: [], maxInputPixels: 1e8 });
   assert.equal(job({}), undefined);
   assert.equal(job({ photos: ['/a.jpg'], sheet: '/s.png', maxSide: 512 }), undefined);
-  assert.match(job({ sheet: 'rel.png' })!, /evaluate\.options\.sheet must be an absolute path/);
-  assert.match(job({ styles: 'x' })!, /styles must be an array/);
+  assert.match(job({ sheet: 'rel.png' })!, /"options\.sheet" must be an absolute path/);
+  assert.match(job({ styles: 'x' })!, /"options\.styles" must be an array/);
 });
 
 const STARRY = path.join(REPO_ROOT, 'styles', 'starry-night');
