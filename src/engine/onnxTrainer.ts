@@ -4,7 +4,7 @@
 // back every step, so checkpoints, exact resume and the tfjs fallback see the same state.
 import os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
-import { loadOnnxRuntime } from './onnxRunner';
+import { loadOnnxRuntime, providerSkipReason, type OnnxProvider } from './onnxRunner';
 import { buildTrainStepGraph, TRAIN_IO, type TrainGraphSpec } from '../model/onnxTrain/trainStep';
 import { adamStepSize } from '../model/onnxTrain/adam';
 import { paramSpecs, sizeOfShape, validateWeights, type WeightMap } from '../model/architecture';
@@ -31,6 +31,8 @@ export interface OnnxTrainerOptions extends Pick<TrainGraphSpec, 'arch' | 'batch
   readonly threads?: number;
   /** Let idle intra-op threads spin (ONNX Runtime's default); false: they sleep at once. */
   readonly spinning?: boolean;
+  /** The execution provider that runs the graph (default 'cpu'); a GPU one that is missing is one 'backend' error. */
+  readonly provider?: OnnxProvider;
   readonly loadRuntime?: () => unknown;
 }
 
@@ -66,15 +68,20 @@ export class OnnxTrainer {
       throw new StyleTransferError('bad-input', (e as Error).message);
     }
     const ort = loadOnnxRuntime(opts.loadRuntime);
+    const provider = opts.provider ?? 'cpu';
+    // The stylizer's checks (CUDA provider library, Vulkan loader, a hardware GPU) say why a GPU
+    // provider cannot start before ONNX Runtime tries, which for CUDA only logs and fails.
+    const missing = providerSkipReason(ort, provider);
+    if (missing) throw new StyleTransferError('backend', `ONNX Runtime's ${provider} provider cannot train here: ${missing}`);
     let session: Ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(model, {
-        executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3,
+        executionProviders: [provider], graphOptimizationLevel: 'all', logSeverityLevel: 3,
         intraOpNumThreads: opts.threads || os.availableParallelism(),
         ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
       });
     } catch (e) {
-      throw new StyleTransferError('backend', `ONNX Runtime could not load the training graph: ${String((e as Error).message ?? e).split('\n')[0]}`);
+      throw new StyleTransferError('backend', `ONNX Runtime (${provider}) could not load the training graph: ${String((e as Error).message ?? e).split('\n')[0]}`);
     }
     const t = new OnnxTrainer(ort, session, opts, adam);
     for (const p of paramSpecs(opts.arch)) {
