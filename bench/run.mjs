@@ -15,6 +15,7 @@
 // processes at 256² and 1024², wasm at 256², a 128² batch-1 training step (VGG19 to relu5_1)
 // on threaded wasm and on ONNX Runtime side by side, and the availability of every other backend.
 // --only train: the training figures, and the fp32 stylize figure at 512² they are compared with.
+// --pairs 128x1,256x4: only these training sizes × batches side by side (no single-threaded wasm).
 // --gpu: only the GPU-capable backends (ONNX Runtime WebGPU/CUDA, tfjs-node-gpu) next to the CPU
 // reference, with each GPU output saved for bench/gpu-check.sh's PSNR check.
 // --all: also the slow combinations skipped by default (plain-JS tfjs beyond 256², wasm at 4096²).
@@ -246,14 +247,14 @@ async function trainFigures(results) {
     }
   };
   // Full mode: the single-threaded WebAssembly build (what threads = 1 trains on).
-  if (!quick) {
+  if (!quick && !opt('pairs', '')) {
     note('train-step wasm (single-threaded) sizes 128,256 batches 1,4 vgg relu5_1');
     emitTrain('tfjs-wasm', await runScript('train-step', ['--sizes', '128,256', '--batches', '1,4', '--vgg', 'relu5_1', '--steps', reps], { timeoutSec: 3600 }), 'train-step');
   }
   // Side by side, one pair at a time so both see the same machine state: the threaded
   // WebAssembly build with one thread per core (what tfjs training runs on) and the ONNX Runtime
   // step (forward, written-out backward and Adam in one graph), VGG19 to relu5_1.
-  const pairs = quick ? [[128, 1]] : [[128, 1], [128, 4], [256, 1], [256, 4]];
+  const pairs = opt('pairs', quick ? '128x1' : '128x1,128x4,256x1,256x4').split(',').map((p) => p.split('x').map(Number));
   for (const [size, batch] of pairs) {
     const common = ['--sizes', String(size), '--batches', String(batch), '--vgg', 'relu5_1', '--steps', reps];
     note(`train-step wasm threads ${cores} and train-step-onnx at ${size}² batch ${batch}`);
