@@ -258,8 +258,8 @@ async function trainFigures(results) {
   for (const [size, batch] of pairs) {
     const common = ['--sizes', String(size), '--batches', String(batch), '--vgg', 'relu5_1', '--steps', reps];
     note(`train-step wasm threads ${cores} and train-step-onnx at ${size}² batch ${batch}`);
-    emitTrain('tfjs-wasm-threaded', await runScript('train-step', [...common, '--threads', cores], { timeoutSec: quick ? 300 : 1800 }), 'train-step');
-    emitTrain('onnxruntime-cpu', await runScript('train-step-onnx', common, { timeoutSec: quick ? 300 : 1800 }), 'train-step-onnx');
+    emitTrain('tfjs-wasm-threaded', await runScript('train-step', [...common, '--threads', cores], { timeoutSec: figureTimeout || 1800 }), 'train-step');
+    emitTrain('onnxruntime-cpu', await runScript('train-step-onnx', common, { timeoutSec: figureTimeout || 1800 }), 'train-step-onnx');
   }
   await onnxGpuTrainFigures(quick ? [[128, 1]] : [[256, 4]], emitTrain);
 }
