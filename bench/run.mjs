@@ -291,6 +291,8 @@ function trainingSummary(results) {
       size: o.size, batch: o.batch, vgg: o.vgg, onnxSeconds: o.seconds, onnxCpuSeconds: o.cpuSeconds, onnxGflops: o.gflops,
       ...(w ? { wasmThreadedSeconds: w.seconds, wasmThreadedCpuSeconds: w.cpuSeconds, speedup: +(w.seconds / o.seconds).toFixed(2), cpuSpeedup: +(w.cpuSeconds / o.cpuSeconds).toFixed(2) } : {}),
       ...(stylize ? { stylizeGflops: stylize.gflops, stylizeSize: stylize.size, trainOverStylize: +(o.gflops / stylize.gflops).toFixed(2) } : {}),
+      // The same per CPU-second (GFLOP ÷ CPU time of all threads), which other jobs on the machine disturb less.
+      ...(stylize?.cpuSeconds ? { trainOverStylizePerCpuSecond: +((o.gflopPerStep / o.cpuSeconds) / (stylize.gflopPerRun / stylize.cpuSeconds)).toFixed(2) } : {}),
     };
   });
 }
