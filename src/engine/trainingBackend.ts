@@ -21,12 +21,13 @@ export function onnxTrainingLabel(provider: OnnxProvider): string {
 }
 
 /**
- * How many times faster the ONNX Runtime CPU step is than a step on each tfjs backend (the
- * smallest ratio measured, VGG19 to relu5_1, 128² batch 1 and 256² batch 4, AMD EPYC, 2 cores;
- * README "Training on ONNX Runtime"). wasm: against the threaded build with 2 threads (the
- * single-threaded build is slower still). cpu: plain-JavaScript tfjs, ~1000 s per 128² step.
+ * How many times faster the ONNX Runtime CPU step is than a step on each tfjs backend: the
+ * smallest ratio measured, in wall or CPU time (VGG19 to relu5_1, 128² batch 1 and 256² batch 4,
+ * AMD EPYC, 2 cores; README "Training on ONNX Runtime": 3.4× / 2.5× and 4.3× / 4.3×). wasm:
+ * against the threaded build with 2 threads (the single-threaded build is slower still). cpu:
+ * plain-JavaScript tfjs, ~1000 s per 128² step against ~1.4 s.
  */
-export const ONNX_CPU_STEP_SPEEDUP: Readonly<Partial<Record<BackendReport['name'], number>>> = Object.freeze({ wasm: 2.7, cpu: 700 });
+export const ONNX_CPU_STEP_SPEEDUP: Readonly<Partial<Record<BackendReport['name'], number>>> = Object.freeze({ wasm: 2.5, cpu: 700 });
 
 export interface TrainingBackendChoice {
   /** What runs the steps (recorded in the checkpoint). */
