@@ -42,6 +42,18 @@ export interface OnnxTrainerOptions extends Pick<TrainGraphSpec, 'arch' | 'batch
   readonly loadRuntime?: () => unknown;
 }
 
+/**
+ * ONNX Runtime, when `provider` can start here. The stylizer's checks (CUDA provider library,
+ * Vulkan loader, a hardware GPU) say why a GPU provider cannot before ONNX Runtime tries (for
+ * CUDA it only logs and fails): one 'backend' error.
+ */
+export function checkTrainingProvider(provider: OnnxProvider, loadRuntime?: () => unknown): typeof Ort {
+  const ort = loadOnnxRuntime(loadRuntime);
+  const missing = providerSkipReason(ort, provider);
+  if (missing) throw new StyleTransferError('backend', `ONNX Runtime's ${provider} provider cannot train here: ${missing}`);
+  return ort;
+}
+
 export class OnnxTrainer {
   private step = 0;
   private released = false;
@@ -73,12 +85,8 @@ export class OnnxTrainer {
     } catch (e) {
       throw new StyleTransferError('bad-input', (e as Error).message);
     }
-    const ort = loadOnnxRuntime(opts.loadRuntime);
     const provider = opts.provider ?? 'cpu';
-    // The stylizer's checks (CUDA provider library, Vulkan loader, a hardware GPU) say why a GPU
-    // provider cannot start before ONNX Runtime tries, which for CUDA only logs and fails.
-    const missing = providerSkipReason(ort, provider);
-    if (missing) throw new StyleTransferError('backend', `ONNX Runtime's ${provider} provider cannot train here: ${missing}`);
+    const ort = checkTrainingProvider(provider, opts.loadRuntime);
     let session: Ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(model, {

@@ -20,7 +20,7 @@ import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, OnnxTrainingBackend, TrainOptions, TrainResult } from '../protocol/jobs';
 import { TOOL_VERSION } from '../protocol/version';
 import { initTfjsBackend, tfjsBackendFor, type BackendReport } from './backends';
-import { OnnxTrainer, onnxStepper } from './onnxTrainer';
+import { OnnxTrainer, checkTrainingProvider, onnxStepper } from './onnxTrainer';
 import { chooseTrainingBackend, onnxTrainingLabel, startOnnxTrainer } from './trainingBackend';
 import { throwIfCancelled, type JobContext } from './stylizeJob';
 
@@ -105,6 +105,8 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
   const tfjsBackend = await initTfjsBackend(tfjsBackendFor(settings.trainingBackend), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
   const choice = chooseTrainingBackend(settings.trainingBackend, tfjsBackend.name);
   let backend: TrainingBackendUsed = choice.onnx ? { name: choice.name, label: onnxTrainingLabel(choice.onnx) } : tfjsBackend;
+  // A GPU provider named but missing: say so before minutes of loading.
+  if (choice.onnx && choice.onnx !== 'cpu') checkTrainingProvider(choice.onnx);
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(opts.vggPath)})…` });
   const vggLoaded = await loadVggWeights(opts.vggPath);
   // A cancel while loading stops here: nothing is written (a resumed checkpoint stays as it was).

@@ -84,14 +84,15 @@ test('auto falls back to tfjs where ONNX Runtime cannot load or cannot build the
   await assert.rejects(startOnnxTrainer('auto', () => Promise.reject(new StyleTransferError('bad-checkpoint', 'x'))), /x/);
 });
 
-test('onnx-cuda and onnx-webgpu without their provider: one backend error naming it, and nothing written', async (t) => {
+test('onnx-cuda and onnx-webgpu without their provider: one backend error naming it, before loading anything, and nothing written', async (t) => {
   if (!hasSharedData(t)) return;
   const root = tempDir('fst-train-gpu-');
   for (const [backend, provider] of [['onnx-cuda', 'cuda'], ['onnx-webgpu', 'webgpu']] as const) {
     const out = options(root, backend);
     let err: unknown;
+    const phases: string[] = [];
     try {
-      await trainStyle(out, settings(backend));
+      await trainStyle(out, settings(backend), { progress: (p) => { if (p.type === 'phase') phases.push(p.message); } });
     } catch (e) {
       err = e;
     }
@@ -104,5 +105,6 @@ test('onnx-cuda and onnx-webgpu without their provider: one backend error naming
     assert.match(err.message, new RegExp(`^ONNX Runtime's ${provider} provider cannot train here: `));
     assert.ok(!err.message.includes('\n'), err.message);
     assert.ok(!fs.existsSync(out.output), `${out.output} was written`);
+    assert.deepEqual(phases, [], 'said before loading anything');
   }
 });
