@@ -15,10 +15,13 @@
 #   - ONNX Runtime CUDA provider — needs libonnxruntime_providers_cuda.so, which comes from
 #     NuGet (not reachable there), so it reports itself unavailable with the reason;
 #   - tfjs-node-gpu — cannot be installed offline, reported unavailable;
-#   - the CPU reference and fast graphs on the same (16-core) machine for comparison.
+#   - the CPU reference and fast graphs on the same (16-core) machine for comparison;
+#   - one training step at 256², batch 4 (VGG19 to relu5_1, random weights) as one ONNX Runtime
+#     graph (bench/train-step-onnx.ts) on the CPU, CUDA and WebGPU providers: a figure each, or
+#     one line saying why the provider is unavailable.
 # Weights are seeded random and the input synthetic (no shared data, no sharp there); timings
 # do not depend on the weights, and the PSNR check compares two runtimes on the same graph.
-# Budget: ≤ 8 minutes on an H100 (each figure is capped at 150 s).
+# Budget: ≤ 12 minutes on an H100 (each figure is capped at 150 s; training ≤ 4 minutes of it).
 set -u
 cd "$(dirname "$0")/.."
 # ONNX Runtime's telemetry off (src/protocol/telemetry.ts).
@@ -30,7 +33,7 @@ if [ "${1:-}" = "--prepare" ]; then
   rm -rf "$BUNDLE" && mkdir -p "$BUNDLE/node_modules" "$BUNDLE/lib"
   node -e "
     require('esbuild').buildSync({
-      entryPoints: { stylize: 'bench/stylize.ts', compare: 'bench/compare.ts' }, outdir: '$BUNDLE', bundle: true,
+      entryPoints: { stylize: 'bench/stylize.ts', compare: 'bench/compare.ts', 'train-step-onnx': 'bench/train-step-onnx.ts' }, outdir: '$BUNDLE', bundle: true,
       platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], logLevel: 'warning',
       external: ['onnxruntime-node', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
     });"
@@ -69,5 +72,7 @@ ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>/dev/null | sed 's/^/vulkan icd: 
 export LD_LIBRARY_PATH="$PWD/$BUNDLE/lib:${LD_LIBRARY_PATH:-}"
 export FST_BENCH_BUNDLE="$PWD/$BUNDLE"
 SIZES="${GPU_CHECK_SIZES:-256,512,1024,4096}"
-timeout 450 node bench/run.mjs --gpu --sizes "$SIZES" --reps 3 --timeout 150 --out "$OUT_DIR"
+# Training first (a few minutes at most): the 256² batch-4 step on the CPU, CUDA and WebGPU providers.
+timeout 240 node bench/run.mjs --gpu --only train --reps 3 --timeout 150
+timeout 450 node bench/run.mjs --gpu --only stylize --sizes "$SIZES" --reps 3 --timeout 150 --out "$OUT_DIR"
 timeout 60 node bench/psnr.mjs "$OUT_DIR"

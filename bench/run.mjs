@@ -2,15 +2,20 @@
 //   {"type":"machine", …}                        cores, CPU model, memory, versions
 //   {"type":"stylize", "backend", "size", …}     median seconds of ≥ 3 runs after a warm-up, peak RSS, GFLOP/s
 //   {"type":"process", "size", "seconds", …}     a whole `fst stylize` process (cold, first image) next to the warm figure
-//   {"type":"train", "backend", "size", "batch"}  one training step (bench/train-step.ts, bench/train-step-onnx.ts)
-//   {"type":"summary", …}                        speed-ups against the reference graph, measured in this run
+//   {"type":"train", "backend", "size", "batch", "seconds", "gflops"}  one training step (bench/train-step.ts,
+//                                                bench/train-step-onnx.ts): median seconds, GFLOP/s of it (gflopPerStep
+//                                                from src/model/trainFlops.ts), CPU seconds
+//   {"type":"summary", …}                        speed-ups against the reference graph, measured in this run; "training":
+//                                                the ONNX Runtime step against threaded wasm and against stylize GFLOP/s
 // A backend that cannot run here gets one line with "available": false and the reason.
 //
 //   node bench/run.mjs [--quick] [--only stylize|train] [--sizes 256,512] [--reps 3] [--gpu] [--all]
 //
-// --quick (CI, < 3 minutes): ONNX Runtime at 256² and 512² (fp32 also 1024²), whole fst stylize
-// processes at 256² and 1024², wasm at 256², one 128² training
-// step with the VGG up to relu3_1, and the availability of every other backend.
+// --quick (CI, < 4 minutes): ONNX Runtime at 256² and 512² (fp32 also 1024²), whole fst stylize
+// processes at 256² and 1024², wasm at 256², a 128² batch-1 training step (VGG19 to relu5_1)
+// on threaded wasm and on ONNX Runtime side by side, and the availability of every other backend.
+// --only train: the training figures, and the fp32 stylize figure at 512² they are compared with.
+// --pairs 128x1,256x4: only these training sizes × batches side by side (no single-threaded wasm).
 // --gpu: only the GPU-capable backends (ONNX Runtime WebGPU/CUDA, tfjs-node-gpu) next to the CPU
 // reference, with each GPU output saved for bench/gpu-check.sh's PSNR check.
 // --all: also the slow combinations skipped by default (plain-JS tfjs beyond 256², wasm at 4096²).
@@ -176,7 +181,23 @@ async function main() {
     }
   }
   if (only !== 'train' && !gpu) await processFigures(results);
-  if (only !== 'stylize' && !gpu) await trainFigures();
+  if (only === 'train' && !gpu) {
+    // The stylize GFLOP/s the training figures are compared with (trainingSummary).
+    note('stylize fp32 at 512² (for the training summary)');
+    const r = await runScript('stylize', ['--backend', 'onnx', '--provider', 'cpu', '--precision', 'fp32', '--size', '512', '--reps', reps]);
+    for (const l of r.lines) { emit(l); results.push(l); }
+  }
+  if (only !== 'stylize' && !gpu) await trainFigures(results);
+  if (only !== 'stylize' && gpu) {
+    // bench/gpu-check.sh: a 256² batch-4 step on the GPU providers next to the CPU one.
+    const emitTrain = (backend, r) => {
+      if (r.lines.length === 0) emit({ type: 'train', backend, available: false, reason: `train-step-onnx exited with code ${r.code}: ${r.tail}` });
+      for (const { name: _n, error, ...rest } of r.lines) emit(error ? { type: 'train', backend, available: false, reason: error, ...rest } : { type: 'train', backend, available: true, ...rest });
+    };
+    note('train-step-onnx cpu at 256² batch 4');
+    emitTrain('onnxruntime-cpu', await runScript('train-step-onnx', ['--sizes', '256', '--batches', '4', '--vgg', 'relu5_1', '--steps', reps], { timeoutSec: figureTimeout || 600 }));
+    await onnxGpuTrainFigures([[256, 4]], emitTrain);
+  }
   summary(results);
   note(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
@@ -198,7 +219,7 @@ async function processFigures(results) {
   }
 }
 
-async function trainFigures() {
+async function trainFigures(results) {
   // Backends other than wasm: availability from the same probe as stylize; plain JS is far too slow.
   for (const name of ['tfjs-node-gpu', 'tfjs-node']) {
     const r = await runScript('stylize', ['--backend', 'tfjs', '--tfjs', name, '--size', '4', '--reps', '1', '--weights', 'random', '--image', 'synthetic']);
@@ -215,31 +236,65 @@ async function trainFigures() {
       : { type: 'train', backend: 'tfjs-webgpu', available: false, reason: l?.error ?? `train-step exited with code ${r.code}: ${r.tail}` });
   }
   emit({ type: 'train', backend: 'tfjs-cpu', available: false, reason: 'skipped: plain-JavaScript tfjs needs ~1000 s per 128² step here (DESIGN §5)' });
-  // Full mode: the single-threaded build, then the threaded build with one thread per core
-  // (what training runs on; src/engine/wasmKernels/threadedBackend.ts).
-  const jobs = quick
-    ? [{ sizes: '128', batches: '1', vgg: 'relu3_1', steps: '1' }]
-    : [{ sizes: '128,256', batches: '1,4', vgg: 'relu5_1', steps: reps },
-      { sizes: '128,256', batches: '1,4', vgg: 'relu5_1', steps: reps, threads: String(os.cpus().length) }];
-  for (const j of jobs) {
-    note(`train-step wasm sizes ${j.sizes} batches ${j.batches} vgg ${j.vgg}${j.threads ? ` threads ${j.threads}` : ''}`);
-    const r = await runScript('train-step', ['--sizes', j.sizes, '--batches', j.batches, '--vgg', j.vgg, '--steps', j.steps, ...(j.threads ? ['--threads', j.threads] : [])], { timeoutSec: quick ? 100 : 3600 });
-    if (r.lines.length === 0) emit({ type: 'train', backend: 'tfjs-wasm', available: false, reason: `train-step exited with code ${r.code}: ${r.tail}` });
+  const cores = String(os.cpus().length);
+  const emitTrain = (backend, r, what) => {
+    if (r.lines.length === 0) emit({ type: 'train', backend, available: false, reason: `${what} exited with code ${r.code}: ${r.tail}` });
     for (const l of r.lines) {
-      const { name: _name, ...rest } = l;
-      emit({ type: 'train', backend: 'tfjs-wasm', available: !l.error, ...rest });
+      const { name: _name, error, ...rest } = l;
+      const line = error ? { type: 'train', backend, available: false, reason: error, ...rest } : { type: 'train', backend, available: true, ...rest };
+      emit(line);
+      results.push(line);
+    }
+  };
+  // Full mode: the single-threaded WebAssembly build (what threads = 1 trains on).
+  if (!quick && !opt('pairs', '')) {
+    note('train-step wasm (single-threaded) sizes 128,256 batches 1,4 vgg relu5_1');
+    emitTrain('tfjs-wasm', await runScript('train-step', ['--sizes', '128,256', '--batches', '1,4', '--vgg', 'relu5_1', '--steps', reps], { timeoutSec: 3600 }), 'train-step');
+  }
+  // Side by side, one pair at a time so both see the same machine state: the threaded
+  // WebAssembly build with one thread per core (what tfjs training runs on) and the ONNX Runtime
+  // step (forward, written-out backward and Adam in one graph), VGG19 to relu5_1.
+  const pairs = opt('pairs', quick ? '128x1' : '128x1,128x4,256x1,256x4').split(',').map((p) => p.split('x').map(Number));
+  for (const [size, batch] of pairs) {
+    const common = ['--sizes', String(size), '--batches', String(batch), '--vgg', 'relu5_1', '--steps', reps];
+    note(`train-step wasm threads ${cores} and train-step-onnx at ${size}² batch ${batch}`);
+    emitTrain('tfjs-wasm-threaded', await runScript('train-step', [...common, '--threads', cores], { timeoutSec: figureTimeout || 1800 }), 'train-step');
+    emitTrain('onnxruntime-cpu', await runScript('train-step-onnx', common, { timeoutSec: figureTimeout || 1800 }), 'train-step-onnx');
+  }
+  await onnxGpuTrainFigures(quick ? [[128, 1]] : [[256, 4]], emitTrain);
+}
+
+/** The ONNX Runtime step on the CUDA and WebGPU providers: a figure, or one line saying why not. */
+async function onnxGpuTrainFigures(pairs, emitTrain) {
+  for (const provider of ['cuda', 'webgpu']) {
+    for (const [size, batch] of pairs) {
+      note(`train-step-onnx ${provider} at ${size}² batch ${batch}`);
+      const r = await runScript('train-step-onnx', ['--provider', provider, '--sizes', String(size), '--batches', String(batch), '--vgg', 'relu5_1', '--steps', reps], { timeoutSec: figureTimeout || 600 });
+      emitTrain(`onnxruntime-${provider}`, r, 'train-step-onnx');
+      if (r.lines.some((l) => l.error)) break; // one "unavailable" line per provider
     }
   }
-  // The same workload as one ONNX Runtime graph (forward, written-out backward, Adam), right
-  // after the wasm figures so the two are compared on the same machine state.
-  const onnxJob = quick ? { sizes: '128', batches: '1', vgg: 'relu3_1', steps: '1' } : { sizes: '128,256', batches: '1,4', vgg: 'relu5_1', steps: reps };
-  note(`train-step-onnx sizes ${onnxJob.sizes} batches ${onnxJob.batches} vgg ${onnxJob.vgg}`);
-  const r = await runScript('train-step-onnx', ['--sizes', onnxJob.sizes, '--batches', onnxJob.batches, '--vgg', onnxJob.vgg, '--steps', onnxJob.steps], { timeoutSec: quick ? 100 : 3600 });
-  if (r.lines.length === 0) emit({ type: 'train', backend: 'onnxruntime-cpu', available: false, reason: `train-step-onnx exited with code ${r.code}: ${r.tail}` });
-  for (const l of r.lines) {
-    const { name: _name, ...rest } = l;
-    emit({ type: 'train', backend: 'onnxruntime-cpu', available: !l.error, ...rest });
-  }
+}
+
+/**
+ * Training against stylizing, from this run: per size and batch, the ONNX Runtime step's speed-up
+ * over the threaded WebAssembly step (wall and CPU time) and its GFLOP/s as a share of the
+ * ONNX Runtime fp32 stylize GFLOP/s (the 512² figure, else the largest up to 1024²).
+ */
+function trainingSummary(results) {
+  const fp32 = results.filter((r) => r.type === 'stylize' && r.backend === 'onnxruntime-cpu-fp32' && typeof r.gflops === 'number' && r.size <= 1024);
+  const stylize = fp32.find((r) => r.size === 512) ?? fp32.sort((a, b) => b.size - a.size)[0];
+  const ok = (backend) => results.filter((r) => r.type === 'train' && r.backend === backend && r.available && typeof r.seconds === 'number');
+  return ok('onnxruntime-cpu').map((o) => {
+    const w = ok('tfjs-wasm-threaded').find((x) => x.size === o.size && x.batch === o.batch && x.vgg === o.vgg);
+    return {
+      size: o.size, batch: o.batch, vgg: o.vgg, onnxSeconds: o.seconds, onnxCpuSeconds: o.cpuSeconds, onnxGflops: o.gflops,
+      ...(w ? { wasmThreadedSeconds: w.seconds, wasmThreadedCpuSeconds: w.cpuSeconds, speedup: +(w.seconds / o.seconds).toFixed(2), cpuSpeedup: +(w.cpuSeconds / o.cpuSeconds).toFixed(2) } : {}),
+      ...(stylize ? { stylizeGflops: stylize.gflops, stylizeSize: stylize.size, trainOverStylize: +(o.gflops / stylize.gflops).toFixed(2) } : {}),
+      // The same per CPU-second (GFLOP ÷ CPU time of all threads), which other jobs on the machine disturb less.
+      ...(stylize?.cpuSeconds ? { trainOverStylizePerCpuSecond: +((o.gflopPerStep / o.cpuSeconds) / (stylize.gflopPerRun / stylize.cpuSeconds)).toFixed(2) } : {}),
+    };
+  });
 }
 
 function summary(results) {
@@ -251,7 +306,7 @@ function summary(results) {
     .map((r) => ({ backend: r.backend, size: r.size, seconds: r.seconds, referenceSeconds: ref.get(r.size), speedup: +(ref.get(r.size) / r.seconds).toFixed(2) }));
   const cold = results.filter((r) => r.type === 'process' && typeof r.seconds === 'number')
     .map((r) => ({ size: r.size, processSeconds: r.seconds, warmSeconds: r.warmSeconds, coldOverWarm: r.coldOverWarm, peakRssMB: r.peakRssMB }));
-  emit({ type: 'summary', wholeProcess: cold, reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
+  emit({ type: 'summary', wholeProcess: cold, training: trainingSummary(results), reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
 }
 
 main().catch((e) => {

@@ -45,17 +45,22 @@ function backendName(): string {
   return `onnxruntime-${provider}-${precision}${extra ? `(${extra})` : ''}`;
 }
 
-async function timeRuns(run: () => Promise<Float32Array>): Promise<{ warmup: number; times: number[]; out: Float32Array }> {
+/** Wall times of `reps` runs after a warm-up, and this process's CPU time of each (all threads). */
+async function timeRuns(run: () => Promise<Float32Array>): Promise<{ warmup: number; times: number[]; cpu: number[]; out: Float32Array }> {
   let t = performance.now();
   let out = await run();
   const warmup = (performance.now() - t) / 1000;
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
     t = performance.now();
+    const c0 = process.cpuUsage();
     out = await run();
     times.push((performance.now() - t) / 1000);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  return { warmup, times, out };
+  return { warmup, times, cpu, out };
 }
 
 async function main(): Promise<void> {
@@ -125,7 +130,7 @@ async function main(): Promise<void> {
   emit({
     available: true, provider: session.provider, peakRssMB, ...common, ...extra,
     seconds: +median(r.times).toFixed(3), runs: r.times.map((t) => +t.toFixed(3)), warmupSeconds: +r.warmup.toFixed(3),
-    gflops: +(gflop / median(r.times)).toFixed(1),
+    gflops: +(gflop / median(r.times)).toFixed(1), cpuSeconds: +median(r.cpu).toFixed(3),
   });
 }
 

@@ -6,8 +6,12 @@
 //   node --import tsx bench/train-step-onnx.ts [--sizes 128,256] [--batches 1,4] [--vgg relu5_1,relu3_1]
 //        [--steps 2] [--threads N]   (default: the trainer's, one thread per logical CPU)
 //        [--spinning on|off]         (off: idle ONNX Runtime threads sleep instead of spinning)
+//        [--provider cpu|cuda|webgpu] (the execution provider; bench/gpu-check.sh times the GPU ones)
+// gflops: GFLOP/s of the median step, with the step counted by src/model/trainFlops.ts.
 import os from 'node:os';
 import { OnnxTrainer } from '../src/engine/onnxTrainer';
+import type { OnnxProvider } from '../src/engine/onnxRunner';
+import { trainStepFlops } from '../src/model/trainFlops';
 import { PAPER_ARCHITECTURE } from '../src/model/architecture';
 import { DEFAULT_LOSS_WEIGHTS, BLOCK1_3_LOSS_LAYERS, REFERENCE_LOSS_LAYERS } from '../src/model/losses';
 import { VGG19_CONV_NAMES, VGG19_BLOCKS, type VggWeights } from '../src/model/vggSpec';
@@ -24,6 +28,7 @@ const depths = opt('vgg', 'relu5_1,relu3_1').split(',');
 const steps = Number(opt('steps', '2'));
 const threads = opt('threads', '');
 const spinning = opt('spinning', 'on') !== 'off';
+const provider = opt('provider', 'cpu') as OnnxProvider;
 
 /** VGG19's first `convs` convolutions with seeded He-scaled weights (the shapes are what is timed). */
 function syntheticVgg(convs: number): VggWeights {
@@ -52,13 +57,13 @@ async function main(): Promise<void> {
     }
     for (const size of sizes) {
       for (const batch of batches) {
-        const base = { name: 'train_step_onnx', size, batch, vgg: depth, threads: threads === '' ? os.availableParallelism() : Number(threads), spinning };
+        const base = { name: 'train_step_onnx', provider, size, batch, vgg: depth, threads: threads === '' ? os.availableParallelism() : Number(threads), spinning };
         let trainer: OnnxTrainer | undefined;
         try {
           const t0 = performance.now();
           trainer = await OnnxTrainer.create({
             arch: PAPER_ARCHITECTURE, batch, height: size, width: size, vgg, layers, lossWeights: DEFAULT_LOSS_WEIGHTS, targetGrams,
-            weights: randomWeights(PAPER_ARCHITECTURE), ...(threads === '' ? {} : { threads: Number(threads) }), spinning,
+            weights: randomWeights(PAPER_ARCHITECTURE), ...(threads === '' ? {} : { threads: Number(threads) }), spinning, provider,
           });
           const sessionSeconds = (performance.now() - t0) / 1000;
           const content = Float32Array.from({ length: batch * size * size * 3 }, (_, i) => (i * 7919) % 256);
@@ -72,8 +77,10 @@ async function main(): Promise<void> {
             const c = process.cpuUsage(c0);
             cpu.push((c.user + c.system) / 1e6);
           }
+          const gflop = trainStepFlops({ arch: PAPER_ARCHITECTURE, batch, height: size, width: size, layers }).total / 1e9;
           console.log(JSON.stringify({
             ...base, seconds: +median(times).toFixed(3), bestSeconds: +Math.min(...times).toFixed(3), cpuSeconds: +median(cpu).toFixed(3),
+            gflopPerStep: +gflop.toFixed(2), gflops: +(gflop / median(times)).toFixed(1),
             all: times.map((t) => +t.toFixed(3)), sessionSeconds: +sessionSeconds.toFixed(2), rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
           }));
         } catch (e) {

@@ -30,6 +30,7 @@ import { withScope } from '../src/engine/wasmKernels/heap';
 import { frozenConv2dRelu } from '../src/model/frozenConv';
 import { useThreadedWasmBackend } from '../src/engine/wasmKernels/threadedBackend';
 import { initTfjsBackend } from '../src/engine/backends';
+import { trainStepFlops } from '../src/model/trainFlops';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -238,10 +239,13 @@ async function main(): Promise<void> {
           recording = false;
           const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
           const rss = process.memoryUsage().rss;
+          const gflop = trainStepFlops({ arch: PAPER_ARCHITECTURE, batch, height: size, width: size, layers }).total / 1e9;
           // seconds: median wall time; bestSeconds: the fastest step (least disturbed by other
-          // work on the machine); cpuSeconds: this process's CPU time (all threads).
+          // work on the machine); cpuSeconds: this process's CPU time (all threads); gflops:
+          // GFLOP/s of the median step (src/model/trainFlops.ts counts a step).
           console.log(JSON.stringify({
             ...base, seconds: +median(times).toFixed(3), bestSeconds: +Math.min(...times).toFixed(3), cpuSeconds: +median(cpu).toFixed(3),
+            gflopPerStep: +gflop.toFixed(2), gflops: +(gflop / median(times)).toFixed(1),
             all: times.map((t) => +t.toFixed(3)), rssMB: Math.round(rss / 2 ** 20), ...(adapter ? {} : { wasmHeapMB: wasmHeapMB() }),
           }));
           if (profile) {

@@ -8,15 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../model/tf';
 import { StyleTransferError } from '../protocol/errors';
-import type { TrainingBackend } from '../protocol/jobs';
+import { isOnnxTrainingBackend, type OnnxTrainingBackend, type TrainingBackend } from '../protocol/jobs';
 import { fromModuleRoots } from './moduleRoots';
 import { startWebGpuBackend } from './webgpuBackend';
 
-export type TfjsBackendPreference = Exclude<TrainingBackend, 'onnx'>;
+export type TfjsBackendPreference = Exclude<TrainingBackend, OnnxTrainingBackend>;
 
-/** The tfjs backend a training backend needs: 'onnx' runs its steps on ONNX Runtime and the rest on 'auto'. */
+/** The tfjs backend a training backend needs: the onnx* ones run their steps on ONNX Runtime and the rest on 'auto'. */
 export function tfjsBackendFor(b: TrainingBackend): TfjsBackendPreference {
-  return b === 'onnx' ? 'auto' : b;
+  return isOnnxTrainingBackend(b) ? 'auto' : b;
 }
 
 export interface BackendReport {

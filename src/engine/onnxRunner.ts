@@ -139,7 +139,7 @@ function nativeLibraryDir(): string | undefined {
 }
 
 /** A reason to skip `provider` without trying it, or undefined to try it. */
-function skipReason(ort: OrtModule, provider: OnnxProvider): string | undefined {
+export function providerSkipReason(ort: OrtModule, provider: OnnxProvider): string | undefined {
   const failed = failedProviders.get(provider);
   if (failed) return failed;
   if (provider === 'cpu') return undefined;
@@ -210,7 +210,7 @@ export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSe
   const skipped: ProviderAttempt[] = [];
   let cpuError: string | undefined;
   for (const provider of providers) {
-    const reason = skipReason(ort, provider);
+    const reason = providerSkipReason(ort, provider);
     if (reason) { skipped.push({ provider, reason }); continue; }
     let session: Ort.InferenceSession;
     try {

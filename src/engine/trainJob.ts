@@ -17,10 +17,11 @@ import { readTrainingState, trainingStateFiles, type TrainingStateJson } from '.
 import { refuseExisting } from '../io/output';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
-import type { EngineSettings, ResumeOptions, TrainOptions, TrainResult } from '../protocol/jobs';
+import type { EngineSettings, OnnxTrainingBackend, ResumeOptions, TrainOptions, TrainResult } from '../protocol/jobs';
 import { TOOL_VERSION } from '../protocol/version';
 import { initTfjsBackend, tfjsBackendFor, type BackendReport } from './backends';
-import { OnnxTrainer, onnxStepper } from './onnxTrainer';
+import { OnnxTrainer, checkTrainingProvider, onnxStepper } from './onnxTrainer';
+import { chooseTrainingBackend, onnxTrainingLabel, startOnnxTrainer } from './trainingBackend';
 import { throwIfCancelled, type JobContext } from './stylizeJob';
 
 const MAX_LOSS_RECORDS = 2000;
@@ -39,9 +40,9 @@ async function thumbnail(img: FloatImage): Promise<Buffer> {
   return encodeImage({ width: small.width, height: small.height, rgb: small.data }, 'jpeg', { quality: 85 });
 }
 
-/** What runs the steps: a tfjs backend, or 'onnx'. */
+/** What runs the steps: a tfjs backend, or ONNX Runtime. */
 interface TrainingBackendUsed {
-  readonly name: BackendReport['name'] | 'onnx';
+  readonly name: BackendReport['name'] | OnnxTrainingBackend;
   readonly label: string;
 }
 
@@ -114,11 +115,13 @@ export function resumeTraining(opts: ResumeOptions, settings: EngineSettings, ct
 
 async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) => Promise<Prepared>, settings: EngineSettings, ctx: JobContext): Promise<TrainResult> {
   const warn = (m: string) => ctx.log?.(m);
-  // 'onnx': the steps run on ONNX Runtime; tfjs (as by 'auto') computes style targets and previews.
-  const onnx = settings.trainingBackend === 'onnx';
+  // On ONNX Runtime (named, or by 'auto' where it is faster) tfjs still computes the style
+  // targets and previews, on the backend 'auto' picks.
   const tfjsBackend = await initTfjsBackend(tfjsBackendFor(settings.trainingBackend), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
-  const backend: TrainingBackendUsed = onnx ? { name: 'onnx', label: 'ONNX Runtime (CPU)' } : tfjsBackend;
-  ctx.log?.(`training on ${backend.label}${onnx ? `; previews on ${tfjsBackend.label}` : ''}`);
+  const choice = chooseTrainingBackend(settings.trainingBackend, tfjsBackend.name);
+  let backend: TrainingBackendUsed = choice.onnx ? { name: choice.name, label: onnxTrainingLabel(choice.onnx) } : tfjsBackend;
+  // A GPU provider named but missing: say so before minutes of loading.
+  if (choice.onnx && choice.onnx !== 'cpu') checkTrainingProvider(choice.onnx);
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(vggPath)})…` });
   const vggLoaded = await loadVggWeights(vggPath);
   // A cancel while loading stops here: nothing is written (a resumed checkpoint stays as it was).
@@ -173,7 +176,7 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
     const preview = await images.load(0);
     const thumb = await thumbnail(styleImg.rgb);
     throwIfCancelled(ctx.signal, 'training');
-    const argsForProvenance = { tool: `fast-style-transfer ${TOOL_VERSION}`, backend: backend.name, vgg: vggLoaded.description, layers, trainingImages: images.files.length, skippedImages: images.skipped.length };
+    const argsForProvenance = { tool: `fast-style-transfer ${TOOL_VERSION}`, vgg: vggLoaded.description, layers, trainingImages: images.files.length, skippedImages: images.skipped.length };
 
     let history = p.history;
     let done = p.startIteration;
@@ -181,7 +184,7 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
     let epoch = 0;
     let avgStep = 0;
     const save = async (iteration: number, final: boolean) => {
-      const info = { ...p.info, iteration, epoch, lossHistory: history, thumbnail: THUMBNAIL_FILE, backend: backend.name, provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance } };
+      const info = { ...p.info, iteration, epoch, lossHistory: history, thumbnail: THUMBNAIL_FILE, backend: backend.name, provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance, backend: backend.name } };
       const files = {
         ...trainingStateFiles(hp.architecture, { ...state, iteration }, await p.adam.getState()),
         [THUMBNAIL_FILE]: thumb,
@@ -193,20 +196,30 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
     };
 
     let stepper: TrainingStepper | undefined;
-    if (onnx) {
+    let note = choice.reason ? ` (${choice.reason})` : '';
+    if (choice.onnx) {
       ctx.progress?.({ type: 'phase', message: 'Building the ONNX Runtime training graph…' });
       const targetGrams: Record<string, Float32Array> = {};
       for (const [name, a] of Object.entries(loss.targetGrams())) targetGrams[name] = (await a.data()) as Float32Array;
-      trainer = await OnnxTrainer.create({
+      const weights = await p.net.toWeights();
+      const state = await p.adam.getState();
+      const started = await startOnnxTrainer(settings.trainingBackend, () => OnnxTrainer.create({
         arch: p.net.arch, batch: hp.batchSize, height: hp.imageSize, width: hp.imageSize, vgg: vggLoaded.weights, layers,
-        lossWeights: loss.weights, targetGrams, weights: await p.net.toWeights(), adam: p.adam.config, state: await p.adam.getState(),
-        threads: settings.threads,
-      });
-      stepper = onnxStepper(trainer, p.net, p.adam);
+        lossWeights: loss.weights, targetGrams, weights, adam: p.adam.config, state, threads: settings.threads, provider: choice.onnx,
+      }));
+      if ('trainer' in started) {
+        trainer = started.trainer;
+        stepper = onnxStepper(trainer, p.net, p.adam);
+      } else {
+        backend = tfjsBackend;
+        note = ` (${started.fallback})`;
+      }
       throwIfCancelled(ctx.signal, 'training');
     }
+    // Said once, after the choice is final (the CLI prints it; VS Code shows it in the log and the progress).
+    ctx.log?.(`training on ${backend.label}${note}${stepper ? `; previews on ${tfjsBackend.label}` : ''}`);
 
-    ctx.progress?.({ type: 'phase', message: `Training ${iterations - p.startIteration} steps…` });
+    ctx.progress?.({ type: 'phase', message: `Training ${iterations - p.startIteration} steps on ${backend.label}…` });
     const gen = trainTransformNet({
       net: p.net, loss, data, optimizer: p.adam, startIteration: p.startIteration, previewImage: preview, stepper,
       schedule: { batchSize: hp.batchSize, iterations, seed: hp.seed, checkpointEvery: hp.checkpointEvery, previewEvery: hp.previewEvery },

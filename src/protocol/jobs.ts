@@ -351,14 +351,19 @@ export type WorkerToHost =
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string };
 
 /**
- * Training backends: TensorFlow.js backends ('auto': the first that loads of tfjs-node-gpu,
- * tfjs-node, wasm, cpu) and 'onnx', the training step as one ONNX Runtime graph on the CPU
- * (tfjs, chosen as by 'auto', still computes the style targets and previews).
+ * Training backends: TensorFlow.js backends (tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu) and
+ * the training step as one ONNX Runtime graph on its CPU ('onnx'), CUDA ('onnx-cuda') or WebGPU
+ * ('onnx-webgpu') provider (tfjs, chosen as by 'auto', still computes the style targets and
+ * previews). 'auto': the first tfjs backend that loads of tfjs-node-gpu, tfjs-node, wasm, cpu,
+ * and the ONNX Runtime step where it is faster (engine/trainingBackend.ts).
  */
-export const TRAINING_BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu', 'onnx'] as const;
+export const TRAINING_BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu', 'onnx', 'onnx-cuda', 'onnx-webgpu'] as const;
 export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
+/** The backends that run the step on ONNX Runtime. */
+export type OnnxTrainingBackend = Extract<TrainingBackend, `onnx${string}`>;
+export const isOnnxTrainingBackend = (b: TrainingBackend): b is OnnxTrainingBackend => b.startsWith('onnx');
 /** The TensorFlow.js backends among them (what `fst stylize --backend` can name). */
-export const TFJS_BACKENDS = TRAINING_BACKENDS.filter((b): b is Exclude<TrainingBackend, 'onnx'> => b !== 'onnx');
+export const TFJS_BACKENDS = TRAINING_BACKENDS.filter((b): b is Exclude<TrainingBackend, OnnxTrainingBackend> => !isOnnxTrainingBackend(b));
 
 /** Settings the host passes with each job (from VS Code's configuration). */
 export interface EngineSettings {

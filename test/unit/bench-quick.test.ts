@@ -31,8 +31,15 @@ test('bench --quick prints one valid JSON line per figure, for every backend', {
     const f = stylize(backend, 256);
     assert.ok(f && (f.available === true ? typeof f.seconds === 'number' : typeof f.reason === 'string' && (f.reason as string).length > 10), `${backend}: ${JSON.stringify(f)}`);
   }
-  const step = figures.find((f) => f.type === 'train' && f.backend === 'tfjs-wasm' && f.size === 128);
-  assert.ok(step?.available === true && typeof step.seconds === 'number' && step.seconds > 0, `wasm training step: ${JSON.stringify(step)}`);
+  // The training step at 128² batch 1 on threaded wasm and on ONNX Runtime, with GFLOP/s.
+  for (const backend of ['tfjs-wasm-threaded', 'onnxruntime-cpu']) {
+    const step = figures.find((f) => f.type === 'train' && f.backend === backend && f.size === 128 && f.batch === 1);
+    assert.ok(step?.available === true && typeof step.seconds === 'number' && step.seconds > 0 && typeof step.gflops === 'number' && step.gflops > 0, `${backend} training step: ${JSON.stringify(step)}`);
+  }
+  for (const backend of ['onnxruntime-cuda', 'onnxruntime-webgpu', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-cpu']) {
+    const f = figures.find((x) => x.type === 'train' && x.backend === backend);
+    assert.ok(f && (f.available === true ? typeof f.seconds === 'number' : typeof f.reason === 'string' && (f.reason as string).length > 10), `${backend} training: ${JSON.stringify(f)}`);
+  }
   // What users wait for: whole cold processes, next to the warm figure of the same size.
   for (const size of [256, 1024]) {
     const p = figures.find((f) => f.type === 'process' && f.size === size);
@@ -42,4 +49,6 @@ test('bench --quick prints one valid JSON line per figure, for every backend', {
   assert.ok(typeof p1024.warmSeconds === 'number' && typeof p1024.coldOverWarm === 'number', `cold/warm ratio at 1024²: ${JSON.stringify(p1024)}`);
   const summary = figures.find((f) => f.type === 'summary');
   assert.ok(summary && Array.isArray(summary.sideBySide) && (summary.sideBySide as unknown[]).length > 0, 'the summary with the side-by-side speed-up');
+  const training = (summary.training as Record<string, unknown>[]).find((t) => t.size === 128 && t.batch === 1);
+  assert.ok(training && typeof training.speedup === 'number' && typeof training.trainOverStylize === 'number', `the training summary: ${JSON.stringify(summary.training)}`);
 });

@@ -16,6 +16,8 @@ suite('training', () => {
 
   test('Train a Style with a tiny preset produces a checkpoint and the Styles view lists it', async () => {
     const a = await api();
+    const phases: string[] = [];
+    const sub = a.training.onDidChange((s) => { if (s.phase && phases[phases.length - 1] !== s.phase) phases.push(s.phase); });
     const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
       styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name: 'Tiny Starry', overrides: TINY,
     });
@@ -33,6 +35,32 @@ suite('training', () => {
     assert.equal(snap.status, 'done');
     assert.ok(snap.losses.length >= 6);
     assert.ok(snap.preview && snap.preview.bytes.length > 0, 'a preview image arrived');
+    sub.dispose();
+    // trainingBackend 'auto' (the default) runs the steps on ONNX Runtime here (wasm is the tfjs
+    // backend, which the ONNX Runtime step beats), and the progress says so.
+    assert.ok(phases.some((p) => p === 'Training 6 steps on ONNX Runtime (CPU)…'), phases.join(' | '));
+    assert.equal(JSON.parse(fs.readFileSync(path.join(r.checkpoint, 'style.json'), 'utf8')).backend, 'onnx');
+  });
+
+  test('Train a Style on trainingBackend onnx (Quick preset) runs every step on ONNX Runtime in the worker', async () => {
+    const a = await api();
+    const config = vscode.workspace.getConfiguration('fastStyleTransfer');
+    await config.update('trainingBackend', 'onnx', vscode.ConfigurationTarget.Global);
+    try {
+      const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
+        styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name: 'Tiny Starry ONNX', overrides: { ...TINY, batchSize: 2 },
+      });
+      assert.equal(r.cancelled, false);
+      assert.equal(r.iterations, 6);
+      const style = JSON.parse(fs.readFileSync(path.join(r.checkpoint, 'style.json'), 'utf8'));
+      assert.equal(style.backend, 'onnx');
+      assert.equal(style.lossHistory.length, 6);
+      assert.ok(style.lossHistory.every((l: { total: number }) => Number.isFinite(l.total) && l.total > 0));
+      assert.equal(a.training.current?.status, 'done');
+      assert.equal(a.store.find(r.checkpoint)?.resumable, true);
+    } finally {
+      await config.update('trainingBackend', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   test('Cancel stops training and keeps a checkpoint that Resume continues', async () => {
