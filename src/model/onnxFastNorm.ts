@@ -3,12 +3,10 @@
 // InstanceNormalization pattern that file rewrites):
 // - 'outputs': each norm computed step by step from the per-channel mean and biased variance
 //   of its input, which are also graph outputs (the image output is the plain graph's);
-// - 'inputs': the mean and variance are graph inputs, folded into the convolution before the
-//   norm (filters scaled by a = scale / √(variance + ε), bias shift − mean·a), so a frame
-//   normalised with fixed statistics costs one biased conv per layer and no norm at all.
+// - 'inputs': the mean and variance are graph inputs of a BatchNormalization (the affine map
+//   an instance norm is with fixed statistics) in place of each InstanceNormalization.
 // A blocked conv's output channels are CRD ordered (logical channel c owns channels
-// c·k … c·k + k − 1, k = b²), and so are the sub-pixel convs before a DepthToSpace: per
-// logical channel the k output channels are contiguous, on axis 0 of the filters.
+// c·k … c·k + k − 1, k = b²), so a [1, C, k·h·w] view has the per-channel statistics.
 import { onnx } from 'onnx-proto';
 import { INSTANCE_NORM_EPSILON } from './architecture';
 import { addEpsilon, int64Tensor, node, normStatsValueName, statsValueInfo } from './onnxNormStats';
