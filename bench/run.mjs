@@ -3,10 +3,11 @@
 //   {"type":"stylize", "backend", "size", …}     median seconds of ≥ 3 runs after a warm-up, peak RSS, GFLOP/s
 //   {"type":"process", "size", "seconds", …}     a whole `fst stylize` process (cold, first image) next to the warm figure
 //   {"type":"train", "backend", "size", "batch"}  one training step (bench/train-step.ts, bench/train-step-onnx.ts)
+//   {"type":"video", "size", "pipelinedFps", …}   720p clip through the video job next to compute only, peak memory (bench/video.ts)
 //   {"type":"summary", …}                        speed-ups against the reference graph, measured in this run
 // A backend that cannot run here gets one line with "available": false and the reason.
 //
-//   node bench/run.mjs [--quick] [--only stylize|train] [--sizes 256,512] [--reps 3] [--gpu] [--all]
+//   node bench/run.mjs [--quick] [--only stylize|train|video] [--sizes 256,512] [--reps 3] [--gpu] [--all]
 //
 // --quick (CI, < 3 minutes): ONNX Runtime at 256² and 512² (fp32 also 1024²), whole fst stylize
 // processes at 256² and 1024², wasm at 256², one 128² training
@@ -35,6 +36,7 @@ const quick = flag('quick');
 const gpu = flag('gpu');
 const all = flag('all');
 const only = opt('only', '');
+const wants = (part) => only === '' || only === part;
 const reps = opt('reps', '3');
 const outDir = opt('out', '');
 const figureTimeout = Number(opt('timeout', '0')); // seconds per figure; 0 = 600 (1500 at 4096²)
@@ -144,7 +146,7 @@ async function main() {
   });
   const results = [];
   const unavailable = new Set();
-  if (only !== 'train') {
+  if (wants('stylize')) {
     for (const job of stylizeJobs()) {
       if (job.skip) { emit(job.skip); continue; }
       const key = job.args.join(' ');
@@ -166,7 +168,7 @@ async function main() {
       }
     }
   }
-  if (only !== 'train' && !gpu) {
+  if (wants('stylize') && !gpu) {
     // The side-by-side figure the speed-ups are read from (round-robin in one process).
     for (const size of quick ? [512] : [1024]) {
       note(`compare reference / fp32${quick ? '' : ' / int8'} at ${size}²`);
@@ -175,8 +177,9 @@ async function main() {
       if (r.lines.length === 0) emit({ type: 'compare', size, available: false, reason: `exited with code ${r.code}: ${r.tail}` });
     }
   }
-  if (only !== 'train' && !gpu) await processFigures(results);
-  if (only !== 'stylize' && !gpu) await trainFigures();
+  if (wants('stylize') && !gpu) await processFigures(results);
+  if (wants('video') && !gpu) await videoFigures(results);
+  if (wants('train') && !gpu) await trainFigures();
   summary(results);
   note(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
@@ -196,6 +199,16 @@ async function processFigures(results) {
     emit(line);
     results.push(line);
   }
+}
+
+/** A 720p clip (1 minute; --quick: 5 s) through the whole video job, next to compute only (bench/video.ts). */
+async function videoFigures(results) {
+  // 2 frames a second keeps a minute of 720p within minutes of CPU time here; memory is bounded per frame, not per second.
+  const a = quick ? ['--seconds', '5', '--fps', '2'] : ['--seconds', '60', '--fps', '2'];
+  note(`video ${a.join(' ')}`);
+  const r = await runScript('video', a, { timeoutSec: quick ? 600 : 3600 });
+  if (r.lines.length === 0) emit({ type: 'video', available: false, reason: `exited with code ${r.code}: ${r.tail}` });
+  for (const l of r.lines) { emit(l); results.push(l); }
 }
 
 async function trainFigures() {
@@ -251,7 +264,8 @@ function summary(results) {
     .map((r) => ({ backend: r.backend, size: r.size, seconds: r.seconds, referenceSeconds: ref.get(r.size), speedup: +(ref.get(r.size) / r.seconds).toFixed(2) }));
   const cold = results.filter((r) => r.type === 'process' && typeof r.seconds === 'number')
     .map((r) => ({ size: r.size, processSeconds: r.seconds, warmSeconds: r.warmSeconds, coldOverWarm: r.coldOverWarm, peakRssMB: r.peakRssMB }));
-  emit({ type: 'summary', wholeProcess: cold, reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
+  const video = results.filter((r) => r.type === 'video' && r.available).map(({ size, pipelinedFps, computeFps, pipelinedOverCompute, peakRssMB, clipSeconds }) => ({ size, clipSeconds, pipelinedFps, computeFps, pipelinedOverCompute, peakRssMB }));
+  emit({ type: 'summary', wholeProcess: cold, video, reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
 }
 
 main().catch((e) => {
