@@ -50,6 +50,8 @@ export interface StylizeOptions {
   readonly steady?: boolean;
   /** Videos: the ffmpeg executable (ffprobe beside it); default the PATH's. */
   readonly ffmpegPath?: string;
+  /** Videos: the extension's global storage, whose copy of ffmpeg (Set Up Video Support…) is used when the PATH has none. */
+  readonly videoToolsDir?: string;
 }
 
 export interface TrainOptions {
@@ -178,6 +180,7 @@ export type JobRequest =
   | { readonly type: 'info' }
   | { readonly type: 'checkGpu'; readonly target: GpuTarget }
   | { readonly type: 'setUpGpu'; readonly options: GpuSetupRequest }
+  | { readonly type: 'setUpVideo'; readonly options: VideoSetupRequest }
   | { readonly type: 'initBackend'; readonly preference: EngineSettings['trainingBackend'] }
   | { readonly type: 'checkOnnxProvider'; readonly provider: 'cuda' | 'webgpu' | 'cpu' };
 
@@ -197,6 +200,15 @@ export interface GpuSetupRequest {
   readonly node?: string;
   /** Install even though a prerequisite check failed. */
   readonly force?: boolean;
+}
+
+export interface VideoSetupRequest {
+  /** The extension's global storage folder (ffmpeg goes to <storage>/video). */
+  readonly storageDir: string;
+  /** The user's ffmpeg setting: when it (or the PATH's ffmpeg) works, nothing is installed. */
+  readonly ffmpegPath?: string;
+  /** A Node.js binary to run npm with (default: node on PATH). */
+  readonly node?: string;
 }
 
 export interface PrerequisiteCheckInfo {
@@ -255,6 +267,8 @@ export interface JobResults {
   info: EngineInfo;
   checkGpu: { readonly checks: readonly PrerequisiteCheckInfo[] };
   setUpGpu: { readonly target: GpuTarget; readonly checks: readonly PrerequisiteCheckInfo[]; readonly moduleRoot?: string };
+  /** `installed` false: a working ffmpeg was already there (`ffmpeg`). */
+  setUpVideo: { readonly installed: boolean; readonly ffmpeg: string; readonly version: string };
   initBackend: { readonly name: string; readonly label: string; readonly skipped: readonly { readonly name: string; readonly reason: string }[] };
   checkOnnxProvider: { readonly provider: string; readonly ok: boolean; readonly reason?: string };
 }
@@ -406,7 +420,7 @@ const STYLIZE_OPTIONS = object({}, {
   outDir: isAbsolutePath, format: oneOf(OUTPUT_FORMATS), quality: isNumber, strength: isNumber, colorMode: oneOf(COLOR_MODES),
   scale: isNumber, blend: arrayOf(object({ style: isAbsolutePath, weight: isNumber })), blendMode: oneOf(['outputs', 'norm']),
   runtime: oneOf(STYLIZE_RUNTIMES), tileSize: isNumber, tileStats: oneOf(['auto', 'sampled', 'downscaled']),
-  steady: isBoolean, ffmpegPath: isAbsolutePath,
+  steady: isBoolean, ffmpegPath: isAbsolutePath, videoToolsDir: isAbsolutePath,
 });
 
 const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
@@ -442,6 +456,7 @@ const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Check>> = {
   setUpGpu: object({
     options: object({ target: oneOf(GPU_TARGETS), storageDir: isAbsolutePath }, { tfjsMirror: isString, customLibtensorflow: isString, node: isString, force: isBoolean }),
   }),
+  setUpVideo: object({ options: object({ storageDir: isAbsolutePath }, { ffmpegPath: isAbsolutePath, node: isString }) }),
   initBackend: object({ preference: oneOf(TRAINING_BACKENDS) }),
   checkOnnxProvider: object({ provider: oneOf(['cuda', 'webgpu', 'cpu']) }),
 };
