@@ -191,6 +191,15 @@ interface ProbeStream {
   nb_read_packets?: string; duration?: string; side_data_list?: { rotation?: number }[]; tags?: { rotate?: string };
 }
 
+/** frames / seconds as a fraction with the seconds in milliseconds, reduced. */
+function averageRate(frames: number, seconds: number): string {
+  let [n, d] = [frames * 1000, Math.round(seconds * 1000)];
+  const gcd = (x: number, y: number): number => (y ? gcd(y, x % y) : x);
+  const g = gcd(n, d) || 1;
+  [n, d] = [n / g, d / g];
+  return `${n}/${d}`;
+}
+
 function rate(s: string | undefined): number {
   const m = /^(\d+)\/(\d+)$/.exec(s ?? '');
   return m && Number(m[2]) > 0 ? Number(m[1]) / Number(m[2]) : 0;
@@ -221,7 +230,10 @@ export async function probeVideo(tools: FfmpegTools, file: string, opts: { signa
   if (!v || !v.width || !v.height) throw bad('it has no video stream');
   const frameCount = Number(v.nb_read_packets ?? 0);
   if (!(frameCount > 0)) throw bad('it has no video frames');
-  const frameRate = rate(v.avg_frame_rate) > 0 ? v.avg_frame_rate! : v.r_frame_rate ?? '0/1';
+  const known = Number(json.format?.duration ?? v.duration);
+  // Matroska says nothing of a variable rate's average (0/0) and r_frame_rate is the fastest
+  // one: frames over duration then, so the CFR output lasts as long as the clip.
+  const frameRate = rate(v.avg_frame_rate) > 0 ? v.avg_frame_rate! : known > 0 ? averageRate(frameCount, known) : v.r_frame_rate ?? '0/1';
   const fps = rate(frameRate);
   if (!(fps > 0 && fps <= 1000)) throw bad(`its frame rate (${frameRate}) is unusable`);
   // ffmpeg turns frames stored sideways upright while decoding: the decoded size is swapped.

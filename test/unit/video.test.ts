@@ -101,6 +101,27 @@ test('an odd-sized MKV without audio keeps its exact size and frame count, and g
   assert.deepEqual([info.width, info.height, info.frameCount, info.frameRate, info.hasAudio], [65, 47, 10, '10/1', false]);
 });
 
+test('a variable-frame-rate clip keeps its frame count and duration', async (t) => {
+  const tools = await ffmpegOrSkip(t);
+  if (!tools) return;
+  const dir = path.join(root, 'vfr');
+  fs.mkdirSync(dir);
+  // One second at 10 fps, then one at 25 fps, timestamps kept: 35 frames over 1.96 s. Matroska
+  // (no average rate: 0/0, r_frame_rate 25) and without B-frames (an MP4 made so ends with a
+  // discarded packet that -count_packets counts).
+  const clip = path.join(dir, 'vfr.mkv');
+  const made = spawnSync(tools.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=1', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25:duration=1',
+    '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-fps_mode', 'vfr', '-c:v', 'libx264', '-bf', '0', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const r = await runFst(['stylize', '-q', '-m', STYLE, '--per-frame', clip]);
+  assert.equal(r.code, 0, r.stderr);
+  const [a, b] = [await probeVideo(tools, clip), await probeVideo(tools, r.stdout.trim())];
+  assert.equal(a.frameCount, 35);
+  assert.equal(b.frameCount, a.frameCount);
+  assert.ok(Math.abs(b.duration - a.duration) <= 1 / 25, `duration ${b.duration} vs ${a.duration}`);
+  assert.equal(a.frameRate, '125/7'); // 35 frames / 1.96 s
+});
+
 test('cancel mid-clip kills both ffmpegs and leaves no file behind; progress reports frames', async (t) => {
   const tools = await ffmpegOrSkip(t);
   if (!tools) return;
