@@ -201,10 +201,10 @@ async function processFigures(results) {
   }
 }
 
-/** A 720p clip (1 minute; --quick: 5 s) through the whole video job, next to compute only (bench/video.ts). */
+/** A 720p clip (1 minute; --quick: 8 s) through the whole video job, next to compute only (bench/video.ts). */
 async function videoFigures(results) {
   // 2 frames a second keeps a minute of 720p within minutes of CPU time here; memory is bounded per frame, not per second.
-  const a = quick ? ['--seconds', '5', '--fps', '2'] : ['--seconds', '60', '--fps', '2'];
+  const a = quick ? ['--seconds', '8', '--fps', '2'] : ['--seconds', '60', '--fps', '2'];
   note(`video ${a.join(' ')}`);
   const r = await runScript('video', a, { timeoutSec: quick ? 600 : 3600 });
   if (r.lines.length === 0) emit({ type: 'video', available: false, reason: `exited with code ${r.code}: ${r.tail}` });
