@@ -5,11 +5,12 @@
 //   {"type":"train", "backend", "size", "batch", "seconds", "gflops"}  one training step (bench/train-step.ts,
 //                                                bench/train-step-onnx.ts): median seconds, GFLOP/s of it (gflopPerStep
 //                                                from src/model/trainFlops.ts), CPU seconds
+//   {"type":"video", "size", "pipelinedFps", …}   720p clip through the video job next to compute only, peak memory (bench/video.ts)
 //   {"type":"summary", …}                        speed-ups against the reference graph, measured in this run; "training":
 //                                                the ONNX Runtime step against threaded wasm and against stylize GFLOP/s
 // A backend that cannot run here gets one line with "available": false and the reason.
 //
-//   node bench/run.mjs [--quick] [--only stylize|train] [--sizes 256,512] [--reps 3] [--gpu] [--all]
+//   node bench/run.mjs [--quick] [--only stylize|train|video] [--sizes 256,512] [--reps 3] [--gpu] [--all]
 //
 // --quick (CI, < 4 minutes): ONNX Runtime at 256² and 512² (fp32 also 1024²), whole fst stylize
 // processes at 256² and 1024², wasm at 256², a 128² batch-1 training step (VGG19 to relu5_1)
@@ -40,6 +41,7 @@ const quick = flag('quick');
 const gpu = flag('gpu');
 const all = flag('all');
 const only = opt('only', '');
+const wants = (part) => only === '' || only === part;
 const reps = opt('reps', '3');
 const outDir = opt('out', '');
 const figureTimeout = Number(opt('timeout', '0')); // seconds per figure; 0 = 600 (1500 at 4096²)
@@ -149,7 +151,7 @@ async function main() {
   });
   const results = [];
   const unavailable = new Set();
-  if (only !== 'train') {
+  if (wants('stylize')) {
     for (const job of stylizeJobs()) {
       if (job.skip) { emit(job.skip); continue; }
       const key = job.args.join(' ');
@@ -171,7 +173,7 @@ async function main() {
       }
     }
   }
-  if (only !== 'train' && !gpu) {
+  if (wants('stylize') && !gpu) {
     // The side-by-side figure the speed-ups are read from (round-robin in one process).
     for (const size of quick ? [512] : [1024]) {
       note(`compare reference / fp32${quick ? '' : ' / int8'} at ${size}²`);
@@ -180,15 +182,16 @@ async function main() {
       if (r.lines.length === 0) emit({ type: 'compare', size, available: false, reason: `exited with code ${r.code}: ${r.tail}` });
     }
   }
-  if (only !== 'train' && !gpu) await processFigures(results);
+  if (wants('stylize') && !gpu) await processFigures(results);
+  if (wants('video') && !gpu) await videoFigures(results);
   if (only === 'train' && !gpu) {
     // The stylize GFLOP/s the training figures are compared with (trainingSummary).
     note('stylize fp32 at 512² (for the training summary)');
     const r = await runScript('stylize', ['--backend', 'onnx', '--provider', 'cpu', '--precision', 'fp32', '--size', '512', '--reps', reps]);
     for (const l of r.lines) { emit(l); results.push(l); }
   }
-  if (only !== 'stylize' && !gpu) await trainFigures(results);
-  if (only !== 'stylize' && gpu) {
+  if (wants('train') && !gpu) await trainFigures(results);
+  if (wants('train') && gpu) {
     // bench/gpu-check.sh: a 256² batch-4 step on the GPU providers next to the CPU one.
     const emitTrain = (backend, r) => {
       if (r.lines.length === 0) emit({ type: 'train', backend, available: false, reason: `train-step-onnx exited with code ${r.code}: ${r.tail}` });
@@ -217,6 +220,16 @@ async function processFigures(results) {
     emit(line);
     results.push(line);
   }
+}
+
+/** A 720p clip (1 minute; --quick: 8 s) through the whole video job, next to compute only (bench/video.ts). */
+async function videoFigures(results) {
+  // 2 frames a second keeps a minute of 720p within minutes of CPU time here; memory is bounded per frame, not per second.
+  const a = quick ? ['--seconds', '8', '--fps', '2'] : ['--seconds', '60', '--fps', '2'];
+  note(`video ${a.join(' ')}`);
+  const r = await runScript('video', a, { timeoutSec: quick ? 600 : 3600 });
+  if (r.lines.length === 0) emit({ type: 'video', available: false, reason: `exited with code ${r.code}: ${r.tail}` });
+  for (const l of r.lines) { emit(l); results.push(l); }
 }
 
 async function trainFigures(results) {
@@ -306,7 +319,8 @@ function summary(results) {
     .map((r) => ({ backend: r.backend, size: r.size, seconds: r.seconds, referenceSeconds: ref.get(r.size), speedup: +(ref.get(r.size) / r.seconds).toFixed(2) }));
   const cold = results.filter((r) => r.type === 'process' && typeof r.seconds === 'number')
     .map((r) => ({ size: r.size, processSeconds: r.seconds, warmSeconds: r.warmSeconds, coldOverWarm: r.coldOverWarm, peakRssMB: r.peakRssMB }));
-  emit({ type: 'summary', wholeProcess: cold, training: trainingSummary(results), reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
+  const video = results.filter((r) => r.type === 'video' && r.available).map(({ size, pipelinedFps, computeFps, pipelinedOverCompute, peakRssMB, clipSeconds }) => ({ size, clipSeconds, pipelinedFps, computeFps, pipelinedOverCompute, peakRssMB }));
+  emit({ type: 'summary', wholeProcess: cold, training: trainingSummary(results), video, reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
 }
 
 main().catch((e) => {

@@ -15,6 +15,7 @@ import type { CommandContext } from './services/context';
 import { stylizeCommand, stylizeWithStyleCommand } from './commands/stylize';
 import { stylizeAnyImageCommand } from './commands/stylizeAnyImage';
 import { setUpGpuCommand } from './commands/setUpGpu';
+import { setUpVideoCommand } from './commands/setUpVideo';
 import { downloadVggCommand, resumeTrainingCommand, trainCommand } from './commands/train';
 import { evaluateStyleCommand } from './commands/evaluateStyle';
 import {
@@ -82,6 +83,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   register('openGalleryForStyle', (arg?: string) => ctx.openGallery?.(arg));
   register('stylizeAnyImage', (uri?: vscode.Uri, preset?: Parameters<typeof stylizeAnyImageCommand>[2]) => stylizeAnyImageCommand(ctx, uri, preset));
   register('setUpGpu', (target?: Parameters<typeof setUpGpuCommand>[1]) => setUpGpuCommand(ctx, target));
+  register('setUpVideo', () => setUpVideoCommand(ctx));
 
   context.subscriptions.push(
     log, status, tree, view, gallery,

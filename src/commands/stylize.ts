@@ -9,6 +9,7 @@ import { outputFolderFor } from '../services/settings';
 import { MEDIA_FILTERS, isImagePath, isVideoPath } from '../protocol/fileTypes';
 import { codeOf, messageOf } from '../protocol/errors';
 import { pickStyle } from './pickStyle';
+import { userPathSetting } from './setUpVideo';
 import type { CommandContext } from '../services/context';
 
 /** The image shown in the active editor tab (the built-in image preview), if any. */
@@ -72,7 +73,10 @@ export async function runStylize(ctx: CommandContext, style: StyleSummary, targe
           let lastDone = 0;
           const r = await ctx.engine.request({
             type: 'stylize', inputs, style: style.id,
-            options: { outDir: outDir || undefined, format: s.outputFormat, strength: s.strength, colorMode: s.preserveColors, runtime: s.stylizeRuntime },
+            options: {
+              outDir: outDir || undefined, format: s.outputFormat, strength: s.strength, colorMode: s.preserveColors, runtime: s.stylizeRuntime,
+              ffmpegPath: userPathSetting('ffmpegPath'), videoToolsDir: ctx.storageDir,
+            },
           }, {
             signal: controller.signal,
             onProgress: (p) => {
@@ -125,7 +129,12 @@ async function report(ctx: CommandContext, style: StyleSummary, r: StylizeResult
     const msg = r.failures.length === 1 && r.outputs.length === 0
       ? `Could not stylize ${path.basename(first.input)}: ${first.error.message}`
       : `${r.failures.length} of ${r.failures.length + r.outputs.length} images could not be stylized (first: ${path.basename(first.input)}: ${first.error.message}).`;
-    void vscode.window.showErrorMessage(msg, 'Show Output').then((a) => a && ctx.log.show());
+    // No usable ffmpeg for a clip: offer to install one.
+    const setUp = r.failures.some((f) => /ffmpeg/.test(f.error.message) && /not on the PATH|is too old|not found/.test(f.error.message));
+    void vscode.window.showErrorMessage(msg, ...(setUp ? ['Set Up Video Support…'] : []), 'Show Output').then(async (a) => {
+      if (a === 'Show Output') ctx.log.show();
+      if (a === 'Set Up Video Support…') await vscode.commands.executeCommand('fastStyleTransfer.setUpVideo');
+    });
   }
   if (r.cancelled) {
     void vscode.window.showInformationMessage(`Stylizing cancelled after ${r.outputs.length} image${r.outputs.length === 1 ? '' : 's'}.`);

@@ -239,6 +239,11 @@ export interface InstallOptions {
   readonly version?: string;
 }
 
+/** npm installing `pkgs` from the registry into `prefix`/node_modules, without their install scripts. */
+export function npmInstallStep(npm: { node: string; npmCli: string }, title: string, prefix: string, pkgs: readonly string[]): Step {
+  return { title, command: npm.node, args: [npm.npmCli, 'install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', ...pkgs], env: { npm_config_update_notifier: 'false' } };
+}
+
 /** The steps that install `target`, without running them. */
 export function installSteps(o: InstallOptions): Step[] {
   const npm = (title: string, args: string[], env: Record<string, string> = {}): Step =>
@@ -255,13 +260,13 @@ export function installSteps(o: InstallOptions): Step[] {
     // Both packages come whole from the npm registry (Dawn's binaries are inside webgpu); no
     // install script is needed (webgpu's only clears a macOS quarantine flag npm never sets).
     const pkgs = [`webgpu@${WEBGPU_PACKAGE_VERSION}`, `@tensorflow/tfjs-backend-webgpu@${TFJS_WEBGPU_VERSION}`];
-    return [npm(`Installing ${pkgs.join(' and ')} from the npm registry (about 130 MB)`, ['install', '--prefix', o.prefix, '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', ...pkgs])];
+    return [npmInstallStep(o.npm, `Installing ${pkgs.join(' and ')} from the npm registry (about 130 MB)`, o.prefix, pkgs)];
   }
   const pkg = `@tensorflow/${o.target}@${o.version ?? TFJS_NODE_VERSION}`;
   const mirrorEnv: Record<string, string> = o.tfjsMirror ? { TFJS_NODE_CDN_STORAGE: o.tfjsMirror.endsWith('/') ? o.tfjsMirror : `${o.tfjsMirror}/` } : {};
   return [
     // The package and its JavaScript dependencies first, without its download script…
-    npm(`Installing ${pkg} from the npm registry`, ['install', '--prefix', o.prefix, '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', pkg]),
+    npmInstallStep(o.npm, `Installing ${pkg} from the npm registry`, o.prefix, [pkg]),
     // …then the script that downloads libtensorflow (~400 MB for the GPU build) and the addon.
     npm(`Downloading TensorFlow ${o.target === 'tfjs-node-gpu' ? '(GPU build, about 400 MB)' : '(about 100 MB)'}`, ['rebuild', '--prefix', o.prefix, `@tensorflow/${o.target}`], mirrorEnv),
   ];
@@ -371,21 +376,34 @@ export async function runGpuSetup(o: GpuSetupOptions, ctx: SetupContext = {}): P
   const prefix = path.join(o.storageDir, 'gpu');
   fs.mkdirSync(prefix, { recursive: true });
   const steps = installSteps({ target: o.target, prefix, npm, tfjsMirror: o.tfjsMirror, ortPackageDir: ctx.ortPackageDir ?? ortPackageDir() });
-  let log = '';
-  for (const [i, step] of steps.entries()) {
-    if (ctx.signal?.aborted) throw new StyleTransferError('cancelled', 'GPU setup cancelled');
+  const log = await runSteps(steps, prefix, 'GPU setup', ctx, (i) => {
     if (i === 1 && o.customLibtensorflow && (o.target === 'tfjs-node-gpu' || o.target === 'tfjs-node')) {
       const file = customBinaryPath(prefix, o.target);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, JSON.stringify({ 'tf-lib': tfjsDownloadHost(o, probe.env) }, null, 2));
     }
+  });
+  return { target: o.target, checks, ...(o.target === 'onnx-cuda' ? {} : { moduleRoot: prefix }), log };
+}
+
+/**
+ * Runs install steps one after another in `prefix` (no shell), reporting each title and the
+ * output lines; returns the output. A failing step is one error: 'network' when a download
+ * failed, else 'backend'; 'cancelled' on abort. `before(i)` runs before step i.
+ */
+export async function runSteps(steps: readonly Step[], prefix: string, what: string, ctx: SetupContext, before?: (i: number) => void): Promise<string> {
+  const probe = ctx.probe ?? realSystem;
+  let log = '';
+  for (const [i, step] of steps.entries()) {
+    if (ctx.signal?.aborted) throw new StyleTransferError('cancelled', `${what} cancelled`);
+    before?.(i);
     ctx.progress?.(step.title);
     ctx.log?.(`$ ${[step.command, ...step.args].join(' ')}`);
     const r = await probe.run(step.command, step.args, {
       cwd: step.cwd ?? prefix, env: { ...probe.env, ...step.env }, signal: ctx.signal,
       onLine: (line) => { log += `${line}\n`; ctx.log?.(line); },
     });
-    if (ctx.signal?.aborted) throw new StyleTransferError('cancelled', 'GPU setup cancelled');
+    if (ctx.signal?.aborted) throw new StyleTransferError('cancelled', `${what} cancelled`);
     if (r.code !== 0) {
       const output = `${r.stderr}\n${r.stdout}`;
       const net = ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ETIMEDOUT', 'ENETUNREACH', 'ECONNRESET', 'socket hang up', 'getaddrinfo'].find((c) => output.includes(c));
@@ -393,5 +411,5 @@ export async function runGpuSetup(o: GpuSetupOptions, ctx: SetupContext = {}): P
       throw new StyleTransferError(net ? 'network' : 'backend', `${step.title} failed${r.error ? ` (${r.error})` : ` (exit code ${r.code})`}${net ? `: a download failed (${net})` : ''}: ${last.slice(0, 400)}`, output.slice(-4000));
     }
   }
-  return { target: o.target, checks, ...(o.target === 'onnx-cuda' ? {} : { moduleRoot: prefix }), log };
+  return log;
 }

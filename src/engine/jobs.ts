@@ -6,6 +6,8 @@ import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, JobRequest, JobResults, EncodedImage } from '../protocol/jobs';
 import { currentTfjsBackend, initTfjsBackend, tfjsBackendFor } from './backends';
 import { checkGpuPrerequisites, runGpuSetup } from './gpuSetup';
+import { findFfmpeg } from '../io/ffmpeg';
+import { runVideoSetup } from './video/ffmpegSetup';
 import { createOnnxSession, releaseOnnxSessions } from './onnxRunner';
 import { PAPER_ARCHITECTURE, paramSpecs } from '../model/architecture';
 import { createStylizeEngine } from './engines';
@@ -107,6 +109,12 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
     case 'setUpGpu': {
       const r = await runGpuSetup(j.options, { signal: ctx.signal, progress: (message) => ctx.progress?.({ type: 'phase', message }), log: ctx.log });
       return { target: r.target, checks: r.checks, ...(r.moduleRoot ? { moduleRoot: r.moduleRoot } : {}) };
+    }
+    case 'setUpVideo': {
+      const found = await findFfmpeg({ ffmpegPath: j.options.ffmpegPath, storageDir: j.options.storageDir }).catch(() => undefined);
+      if (found) return { installed: false, ffmpeg: found.ffmpeg, version: found.version };
+      const r = await runVideoSetup(j.options, { signal: ctx.signal, progress: (message) => ctx.progress?.({ type: 'phase', message }), log: ctx.log });
+      return { installed: true, ffmpeg: r.tools.ffmpeg, version: r.tools.version };
     }
     case 'initBackend': {
       const r = await initTfjsBackend(tfjsBackendFor(j.preference), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });

@@ -11,10 +11,31 @@ export interface FfmpegTools {
   readonly ffprobe: string;
   /** e.g. "5.1.9" or "N-112345-gabcdef" (a git build). */
   readonly version: string;
+  /**
+   * The output option that keeps every decoded frame exactly once, with its timestamp:
+   * -fps_mode (5.1 on) or, before it, -vsync (the static 2018 build of @ffmpeg-installer).
+   */
+  readonly frameSync?: '-fps_mode' | '-vsync';
 }
 
-/** Oldest ffmpeg accepted: -fps_mode (5.1) keeps every decoded frame exactly once. */
-const MIN_VERSION: readonly [number, number] = [5, 1];
+/** The output options that pass every frame through with its own timestamp. */
+export function passthroughArgs(tools: FfmpegTools): string[] {
+  return [tools.frameSync ?? '-fps_mode', 'passthrough'];
+}
+
+/** Oldest ffmpeg accepted: 4.1 (older ones were not tried); before 5.1 frames pass with -vsync. */
+const MIN_VERSION: readonly [number, number] = [4, 1];
+
+/** Where Set Up Video Support… puts its packages (<global storage>/video) and their binaries in it. */
+export const VIDEO_TOOLS_DIR = 'video';
+export function installedFfmpegPaths(storageDir: string, platform: string = process.platform, arch: string = process.arch): { ffmpeg: string; ffprobe: string } {
+  const exe = platform === 'win32' ? '.exe' : '';
+  const mod = path.join(storageDir, VIDEO_TOOLS_DIR, 'node_modules');
+  return {
+    ffmpeg: path.join(mod, '@ffmpeg-installer', `${platform}-${arch}`, `ffmpeg${exe}`),
+    ffprobe: path.join(mod, '@ffprobe-installer', `${platform}-${arch}`, `ffprobe${exe}`),
+  };
+}
 
 const EXE = process.platform === 'win32' ? '.exe' : '';
 
@@ -87,13 +108,39 @@ export function parseFfmpegVersion(firstLine: string): { text: string; major?: n
   return n ? { text, major: Number(n[1]), minor: Number(n[2]) } : { text };
 }
 
-const INSTALL_HINT = 'install ffmpeg (e.g. apt-get install ffmpeg, brew install ffmpeg, winget install ffmpeg) or give its path (fst stylize --ffmpeg <path>)';
+const INSTALL_HINT = 'run Set Up Video Support… in VS Code, install ffmpeg (e.g. apt-get install ffmpeg, brew install ffmpeg, winget install ffmpeg) or give its path (fst stylize --ffmpeg <path>)';
+
+export interface FindFfmpegOptions {
+  /** An ffmpeg binary chosen by the user (setting, --ffmpeg): used or an error, never passed over. */
+  readonly ffmpegPath?: string;
+  /** Its ffprobe when not beside it (the installed copy's come in two packages). */
+  readonly ffprobePath?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** The extension's global storage: Set Up Video Support…'s copy there is the last resort. */
+  readonly storageDir?: string;
+}
 
 /**
- * ffmpeg and ffprobe: `ffmpegPath` when given (ffprobe beside it), else the PATH's. Errors:
- * 'not-found' when either is missing, 'backend' when it does not run or is older than 5.1.
+ * ffmpeg and ffprobe, in this order: `ffmpegPath` when given (ffprobe beside it); the PATH's
+ * (version checked); the copy Set Up Video Support… installed under `storageDir`. Errors:
+ * 'not-found' when none is there, 'backend' when the chosen one does not run or is older than
+ * 4.1 (a PATH ffmpeg that fails gives way to an installed copy first).
  */
-export async function findFfmpeg(opts: { ffmpegPath?: string; env?: NodeJS.ProcessEnv } = {}): Promise<FfmpegTools> {
+export async function findFfmpeg(opts: FindFfmpegOptions = {}): Promise<FfmpegTools> {
+  if (opts.ffmpegPath) return checkFfmpeg(opts);
+  let pathError: StyleTransferError | undefined;
+  try {
+    return await checkFfmpeg(opts);
+  } catch (e) {
+    if (!(e instanceof StyleTransferError) || !opts.storageDir) throw e;
+    pathError = e;
+  }
+  const installed = installedFfmpegPaths(opts.storageDir);
+  if (!isExecutableFile(installed.ffmpeg)) throw pathError;
+  return checkFfmpeg({ ...opts, ffmpegPath: installed.ffmpeg, ffprobePath: installed.ffprobe });
+}
+
+async function checkFfmpeg(opts: FindFfmpegOptions): Promise<FfmpegTools> {
   const env = opts.env ?? process.env;
   let ffmpeg: string | undefined;
   let ffprobe: string | undefined;
@@ -101,8 +148,8 @@ export async function findFfmpeg(opts: { ffmpegPath?: string; env?: NodeJS.Proce
     ffmpeg = path.resolve(opts.ffmpegPath);
     if (!isExecutableFile(ffmpeg)) throw new StyleTransferError('not-found', `ffmpeg not found at ${ffmpeg} (not an executable file)`);
     const ext = path.extname(ffmpeg);
-    ffprobe = path.join(path.dirname(ffmpeg), `${path.basename(ffmpeg, ext).replace(/ffmpeg/i, 'ffprobe')}${ext}`);
-    if (ffprobe === ffmpeg || !isExecutableFile(ffprobe)) throw new StyleTransferError('not-found', `ffprobe not found beside ${ffmpeg}`);
+    ffprobe = opts.ffprobePath ?? path.join(path.dirname(ffmpeg), `${path.basename(ffmpeg, ext).replace(/ffmpeg/i, 'ffprobe')}${ext}`);
+    if (ffprobe === ffmpeg || !isExecutableFile(ffprobe)) throw new StyleTransferError('not-found', opts.ffprobePath ? `ffprobe not found at ${ffprobe}` : `ffprobe not found beside ${ffmpeg}`);
   } else {
     ffmpeg = onPath('ffmpeg', env);
     ffprobe = onPath('ffprobe', env);
@@ -116,7 +163,12 @@ export async function findFfmpeg(opts: { ffmpegPath?: string; env?: NodeJS.Proce
   if (v.major !== undefined && (v.major < MIN_VERSION[0] || (v.major === MIN_VERSION[0] && v.minor! < MIN_VERSION[1]))) {
     throw new StyleTransferError('backend', `ffmpeg ${v.text} is too old; videos need ffmpeg ${MIN_VERSION.join('.')} or newer: ${INSTALL_HINT}`);
   }
-  return { ffmpeg, ffprobe, version: v.text };
+  // Git builds ("N-…") say nothing of their age: ask for -fps_mode on one generated frame.
+  const numbered = v.major !== undefined;
+  const fpsMode = numbered
+    ? v.major! > 5 || (v.major === 5 && v.minor! >= 1)
+    : (await runTool(ffmpeg, ['-v', 'error', '-nostdin', '-f', 'lavfi', '-i', 'color=size=16x16:duration=0.04', '-fps_mode', 'passthrough', '-f', 'null', '-'])).code === 0;
+  return { ffmpeg, ffprobe, version: v.text, frameSync: fpsMode ? '-fps_mode' : '-vsync' };
 }
 
 export interface VideoInfo {
@@ -137,6 +189,15 @@ export interface VideoInfo {
 interface ProbeStream {
   codec_type?: string; codec_name?: string; width?: number; height?: number; r_frame_rate?: string; avg_frame_rate?: string;
   nb_read_packets?: string; duration?: string; side_data_list?: { rotation?: number }[]; tags?: { rotate?: string };
+}
+
+/** frames / seconds as a fraction with the seconds in milliseconds, reduced. */
+function averageRate(frames: number, seconds: number): string {
+  let [n, d] = [frames * 1000, Math.round(seconds * 1000)];
+  const gcd = (x: number, y: number): number => (y ? gcd(y, x % y) : x);
+  const g = gcd(n, d) || 1;
+  [n, d] = [n / g, d / g];
+  return `${n}/${d}`;
 }
 
 function rate(s: string | undefined): number {
@@ -169,7 +230,10 @@ export async function probeVideo(tools: FfmpegTools, file: string, opts: { signa
   if (!v || !v.width || !v.height) throw bad('it has no video stream');
   const frameCount = Number(v.nb_read_packets ?? 0);
   if (!(frameCount > 0)) throw bad('it has no video frames');
-  const frameRate = rate(v.avg_frame_rate) > 0 ? v.avg_frame_rate! : v.r_frame_rate ?? '0/1';
+  const known = Number(json.format?.duration ?? v.duration);
+  // Matroska says nothing of a variable rate's average (0/0) and r_frame_rate is the fastest
+  // one: frames over duration then, so the CFR output lasts as long as the clip.
+  const frameRate = rate(v.avg_frame_rate) > 0 ? v.avg_frame_rate! : known > 0 ? averageRate(frameCount, known) : v.r_frame_rate ?? '0/1';
   const fps = rate(frameRate);
   if (!(fps > 0 && fps <= 1000)) throw bad(`its frame rate (${frameRate}) is unusable`);
   // ffmpeg turns frames stored sideways upright while decoding: the decoded size is swapped.

@@ -4,7 +4,7 @@
 // waits while the pipe is full). Both are killed on cancel.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StyleTransferError } from '../protocol/errors';
-import { killProcess, type FfmpegTools, type VideoInfo } from './ffmpeg';
+import { killProcess, passthroughArgs, type FfmpegTools, type VideoInfo } from './ffmpeg';
 
 /** The last lines ffmpeg wrote on stderr (its error), kept small. */
 class StderrTail {
@@ -51,7 +51,7 @@ export class FrameDecoder {
       '-v', 'error', '-nostdin', '-i', file,
       '-map', '0:v:0', '-an', '-sn', '-dn',
       // Every decoded frame once, in order: the output has the input's frame count.
-      '-fps_mode', 'passthrough',
+      ...passthroughArgs(tools),
       '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
     ], { shell: false, windowsHide: true, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdin.end();
@@ -151,11 +151,12 @@ export class FrameEncoder {
       '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${info.width}x${info.height}`, '-framerate', info.frameRate, '-i', 'pipe:0',
       ...(info.hasAudio ? ['-i', opts.audioFrom] : []),
       '-map', '0:v:0', ...audio,
-      '-c:v', 'libx264', '-preset', opts.preset ?? 'medium', '-crf', String(opts.crf ?? 18),
+      // A 10-frame lookahead instead of medium's 40: x264 held 245 MB at 720p, now 175 MB.
+      '-c:v', 'libx264', '-preset', opts.preset ?? 'medium', '-crf', String(opts.crf ?? 18), '-rc-lookahead', '10',
       // BT.709 conversion, tagged, so players show the colours we computed.
       '-vf', `scale=out_color_matrix=bt709:out_range=tv,format=${even ? 'yuv420p' : 'yuv444p'}`,
       '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',
-      '-fps_mode', 'passthrough', '-movflags', '+faststart', '-f', 'mp4', '-y', target,
+      ...passthroughArgs(tools), '-movflags', '+faststart', '-f', 'mp4', '-y', target,
     ], { shell: false, windowsHide: true, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.resume();
     this.stderr = new StderrTail(this.child);

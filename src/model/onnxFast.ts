@@ -24,6 +24,8 @@ import {
 } from './architecture';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_METADATA_KEYS, DEFAULT_OPSET, deconvWeightToOnnx, stridedConvPadding } from './onnxExport';
 import { StyleTransferError } from '../protocol/errors';
+import { givenNorm, measuredNorm, type FastNormStats, type NormGraph } from './onnxFastNorm';
+import { NORM_STATS_METADATA_KEYS } from './onnxNormStats';
 
 /** Bump when the fast graph changes, so cached files are rebuilt (2: sub-pixel transposed convs in fp32). */
 export const FAST_GRAPH_VERSION = 3; // 3: 'zero' border padding
@@ -53,6 +55,11 @@ export interface FastGraphOptions {
   /** Layers to run in int8, with their ranges; weights must be the equalized ones. */
   readonly int8?: Readonly<Record<string, LayerQuantization>>;
   readonly opset?: number;
+  /**
+   * The norm-statistics variants of onnxNormStats.ts for this graph (fp32 only): statistics as
+   * extra outputs, or as inputs folded into the convolutions (onnxFastNorm.ts).
+   */
+  readonly normStats?: FastNormStats;
   readonly weightsSha256?: string;
   readonly metadata?: Readonly<Record<string, string>>;
 }
@@ -233,8 +240,10 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
   for (const name of Object.keys(int8)) {
     if (!layers.some((l) => l.name === name)) throw new StyleTransferError('bad-input', `int8: no layer "${name}" in this architecture`);
   }
+  if (opts.normStats && Object.keys(int8).length) throw new StyleTransferError('bad-input', 'norm-statistics variants of the fast graph are fp32 only');
   const initializer: onnx.ITensorProto[] = [];
   const nodes: onnx.INodeProto[] = [];
+  const normGraph: NormGraph = { nodes, initializer, statsValues: [] };
   const outputs = new Map<string, { name: string; block: number }>();
 
   let cur = ONNX_INPUT_NAME;
@@ -339,14 +348,18 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     initializer.push(floatTensor(`${p}/scale`, [l.outChannels], scale), floatTensor(`${p}/shift`, [l.outChannels], shift));
     const norm = `${p}/norm`;
     let normIn = convOut;
-    if (bOut > 1) {
+    if (opts.normStats === 'inputs') {
+      givenNorm(normGraph, p, l.outChannels, convOut, norm);
+    } else if (opts.normStats === 'outputs') {
+      measuredNorm(normGraph, p, l.outChannels, convOut, norm);
+    } else if (bOut > 1) {
       initializer.push(int64Tensor(`${p}/norm_shape`, [1, l.outChannels, -1]));
       nodes.push(node('Reshape', `${p}/to_channels`, [convOut, `${p}/norm_shape`], [`${p}/channels`]));
       normIn = `${p}/channels`;
     }
     const normed = bOut > 1 ? `${p}/normed` : norm;
-    nodes.push(node('InstanceNormalization', `${p}/norm_channels`, [normIn, `${p}/scale`, `${p}/shift`], [normed], [float('epsilon', INSTANCE_NORM_EPSILON)]));
-    if (bOut > 1) {
+    if (!opts.normStats) nodes.push(node('InstanceNormalization', `${p}/norm_channels`, [normIn, `${p}/scale`, `${p}/shift`], [normed], [float('epsilon', INSTANCE_NORM_EPSILON)]));
+    if (bOut > 1 && !opts.normStats) {
       nodes.push(
         node('Shape', `${p}/block_shape`, [convOut], [`${p}/block_shape`]),
         node('Reshape', `${p}/to_blocks`, [normed, `${p}/block_shape`], [norm]),
@@ -403,6 +416,7 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     'fst.precision': quantized.length ? 'int8' : 'fp32',
     'fst.int8_layers': quantized.join(','),
     ...(opts.weightsSha256 ? { [ONNX_METADATA_KEYS.weightsSha256]: opts.weightsSha256 } : {}),
+    ...(opts.normStats ? { [NORM_STATS_METADATA_KEYS[opts.normStats]]: layers.map((l) => l.name).join(',') } : {}),
     ...(opts.metadata ?? {}),
   };
   const model: onnx.IModelProto = {
@@ -414,8 +428,8 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     docString: 'Fast neural style transfer, restructured for ONNX Runtime CPU (blocked full-resolution layers' + (quantized.length ? `; int8 layers ${quantized.join(', ')}` : '') + ').',
     graph: {
       name: 'fast_style_transfer_fast',
-      input: [image(ONNX_INPUT_NAME, `RGB image, float32 0..255, NCHW, batch 1; ${padding === 'zero' ? `any height and width (output ${SIZE_MULTIPLE}·⌈H/${SIZE_MULTIPLE}⌉ × ${SIZE_MULTIPLE}·⌈W/${SIZE_MULTIPLE}⌉: crop the rows/columns before the image)` : `height and width multiples of ${SIZE_MULTIPLE}`}`)],
-      output: [image(ONNX_OUTPUT_NAME, 'stylized RGB image, float32, NCHW, unclamped')],
+      input: [...(opts.normStats === 'inputs' ? normGraph.statsValues : []), image(ONNX_INPUT_NAME, `RGB image, float32 0..255, NCHW, batch 1; ${padding === 'zero' ? `any height and width (output ${SIZE_MULTIPLE}·⌈H/${SIZE_MULTIPLE}⌉ × ${SIZE_MULTIPLE}·⌈W/${SIZE_MULTIPLE}⌉: crop the rows/columns before the image)` : `height and width multiples of ${SIZE_MULTIPLE}`}`)],
+      output: [image(ONNX_OUTPUT_NAME, 'stylized RGB image, float32, NCHW, unclamped'), ...(opts.normStats === 'outputs' ? normGraph.statsValues : [])],
       initializer: inits,
       node: nodes,
     },

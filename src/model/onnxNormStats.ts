@@ -37,15 +37,15 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 const A = onnx.AttributeProto.AttributeType;
 
-function node(opType: string, name: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []): onnx.NodeProto {
+export function node(opType: string, name: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []): onnx.NodeProto {
   return onnx.NodeProto.create({ opType, name, input, output, attribute, domain: '' });
 }
 
-function statsValueInfo(name: string, channels: number): onnx.IValueInfoProto {
+export function statsValueInfo(name: string, channels: number): onnx.IValueInfoProto {
   return { name, type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: channels }] } } } };
 }
 
-function int64Tensor(name: string, values: number[]): onnx.TensorProto {
+export function int64Tensor(name: string, values: number[]): onnx.TensorProto {
   const raw = new Uint8Array(values.length * 8);
   const view = new DataView(raw.buffer);
   values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
@@ -115,7 +115,7 @@ function encode(model: onnx.ModelProto, kind: 'outputs' | 'inputs', layers: Set<
 }
 
 /** The initializer holding the norms' epsilon (added once). */
-function addEpsilon(initializer: onnx.ITensorProto[]): string {
+export function addEpsilon(initializer: onnx.ITensorProto[]): string {
   const name = 'norm_stats/epsilon';
   if (!initializer.some((t) => t.name === name)) {
     const eps = new Uint8Array(4);

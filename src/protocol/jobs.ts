@@ -64,6 +64,8 @@ export interface StylizeOptions {
   readonly steady?: boolean;
   /** Videos: the ffmpeg executable (ffprobe beside it); default the PATH's. */
   readonly ffmpegPath?: string;
+  /** Videos: the extension's global storage, whose copy of ffmpeg (Set Up Video Support…) is used when the PATH has none. */
+  readonly videoToolsDir?: string;
 }
 
 export interface TrainOptions {
@@ -217,6 +219,7 @@ export type JobRequest =
   | { readonly type: 'info' }
   | { readonly type: 'checkGpu'; readonly target: GpuTarget }
   | { readonly type: 'setUpGpu'; readonly options: GpuSetupRequest }
+  | { readonly type: 'setUpVideo'; readonly options: VideoSetupRequest }
   | { readonly type: 'initBackend'; readonly preference: EngineSettings['trainingBackend'] }
   | { readonly type: 'checkOnnxProvider'; readonly provider: 'cuda' | 'webgpu' | 'cpu' };
 
@@ -236,6 +239,15 @@ export interface GpuSetupRequest {
   readonly node?: string;
   /** Install even though a prerequisite check failed. */
   readonly force?: boolean;
+}
+
+export interface VideoSetupRequest {
+  /** The extension's global storage folder (ffmpeg goes to <storage>/video). */
+  readonly storageDir: string;
+  /** The user's ffmpeg setting: when it (or the PATH's ffmpeg) works, nothing is installed. */
+  readonly ffmpegPath?: string;
+  /** A Node.js binary to run npm with (default: node on PATH). */
+  readonly node?: string;
 }
 
 export interface PrerequisiteCheckInfo {
@@ -295,6 +307,8 @@ export interface JobResults {
   info: EngineInfo;
   checkGpu: { readonly checks: readonly PrerequisiteCheckInfo[] };
   setUpGpu: { readonly target: GpuTarget; readonly checks: readonly PrerequisiteCheckInfo[]; readonly moduleRoot?: string };
+  /** `installed` false: a working ffmpeg was already there (`ffmpeg`). */
+  setUpVideo: { readonly installed: boolean; readonly ffmpeg: string; readonly version: string };
   initBackend: { readonly name: string; readonly label: string; readonly skipped: readonly { readonly name: string; readonly reason: string }[] };
   checkOnnxProvider: { readonly provider: string; readonly ok: boolean; readonly reason?: string };
 }
@@ -417,7 +431,7 @@ const STYLIZE_OPTIONS = object({}, {
   outDir: path, format: oneOf(OUTPUT_FORMATS), quality: number(STYLIZE_LIMITS.quality), strength: number(STYLIZE_LIMITS.strength),
   colorMode: oneOf(COLOR_MODES), scale: number(STYLIZE_LIMITS.scale), blend: arrayOf(object({ style: path, weight: number({ min: 0, max: 1 }) })),
   blendMode: oneOf(BLEND_MODES), runtime: oneOf(STYLIZE_RUNTIMES), tileSize: number(STYLIZE_LIMITS.tileSize), tileStats: oneOf(TILE_STATS),
-  steady: boolean, ffmpegPath: path,
+  steady: boolean, ffmpegPath: path, videoToolsDir: path,
 });
 
 const vggLayers = arrayOf(matching(VGG_LAYER_NAME, 'a VGG layer name like relu2_2'));
@@ -468,6 +482,7 @@ const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Rule<unknown>>> = {
   setUpGpu: object({
     options: object({ target: oneOf(GPU_TARGETS), storageDir: path }, { tfjsMirror: text, customLibtensorflow: text, node: text, force: boolean }),
   }),
+  setUpVideo: object({ options: object({ storageDir: path }, { ffmpegPath: path, node: text }) }),
   initBackend: object({ preference: oneOf(TRAINING_BACKENDS) }),
   checkOnnxProvider: object({ provider: oneOf(['cuda', 'webgpu', 'cpu']) }),
 };

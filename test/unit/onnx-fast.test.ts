@@ -14,6 +14,7 @@ import { ChannelStats, calibrationTensors, equalizationGroups, equalizeWeights, 
 import { clampedPsnr, collectCalibrationStats, ensureFastOnnxModel, exportInt8Model, int8Layers, INT8_SESSION_CONFIG, FAST_GRAPH_LAYOUT } from '../../src/engine/onnxQuantized';
 import { sha256OfWeights } from '../../src/engine/onnxCache';
 import type { FloatImage } from '../../src/model/pixels';
+import { withNormStatsOutputs } from '../../src/model/onnxNormStats';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
 
@@ -98,6 +99,37 @@ test('the fast fp32 graph computes the core export\'s output (transposed and nea
   assert.equal(m.graph!.output![0].name, 'output');
   assert.throws(() => exportFastTransformNet(SMALL, new Map()), (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-checkpoint');
   assert.throws(() => exportFastTransformNet(SMALL, seededWeights(SMALL), { int8: { nope: { input: { min: 0, max: 1 }, output: [] } } }), /no layer "nope"/);
+});
+
+test('the fast graph\'s norm-statistics variants: the statistics of the core export\'s variant, and fed back they give the plain output', async () => {
+  for (const layout of [{}, FAST_GRAPH_LAYOUT]) {
+    const weights = seededWeights(SMALL);
+    const core = exportTransformNetToOnnx(SMALL, weights);
+    const x = chw(image(36, 20));
+    const ref = await runModel(core, x);
+    const run = async (model: Uint8Array, feeds: Record<string, ort.Tensor>) => {
+      const s = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+      try {
+        return { out: await s.run(feeds), outputNames: s.outputNames };
+      } finally {
+        await s.release();
+      }
+    };
+    const measured = await run(exportFastTransformNet(SMALL, weights, { ...layout, normStats: 'outputs' }), { input: x });
+    const coreStats = await run(withNormStatsOutputs(core), { input: x });
+    const statNames = measured.outputNames.filter((n) => n.startsWith('norm_stats/'));
+    assert.equal(statNames.length, 2 * layerSpecs(SMALL).length);
+    for (const n of statNames) {
+      const d = maxAbsDiff(measured.out[n].data as Float32Array, coreStats.out[n].data as Float32Array);
+      const scale = Math.max(...Array.from(coreStats.out[n].data as Float32Array, Math.abs));
+      assert.ok(d <= 1e-4 * scale + 1e-5, `${n}: max |Δ| ${d} of ${scale}`);
+    }
+    assert.ok(maxAbsDiff(ref, measured.out.output.data as Float32Array) < 1e-2);
+    const fed = Object.fromEntries(statNames.map((n) => [n, measured.out[n] as ort.Tensor]));
+    const fixed = await run(exportFastTransformNet(SMALL, weights, { ...layout, normStats: 'inputs' }), { input: x, ...fed });
+    assert.ok(maxAbsDiff(ref, fixed.out.output.data as Float32Array) < 1e-2, JSON.stringify(layout));
+  }
+  assert.throws(() => exportFastTransformNet(SMALL, seededWeights(SMALL), { normStats: 'inputs', int8: { conv1: { input: { min: 0, max: 1 }, output: [] } } }), /fp32 only/);
 });
 
 test('channel statistics, MSE ranges and uint8/int8 parameters', () => {

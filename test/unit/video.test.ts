@@ -12,6 +12,7 @@ import { createStylizeEngine } from '../../src/engine/engines';
 import { loadStyle } from '../../src/engine/styles';
 import { FrameStylizer, meanAbsDiff } from '../../src/engine/video/frameStylizer';
 import { stylizeVideoFile } from '../../src/engine/video/videoJob';
+import { psnr } from '../../src/model/pixels';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { runFst } from '../helpers/cli';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
@@ -98,6 +99,27 @@ test('an odd-sized MKV without audio keeps its exact size and frame count, and g
   const info = await probeVideo(tools, r.stdout.trim());
   assert.equal(path.basename(r.stdout.trim()), 'odd.Starry-Night.mp4');
   assert.deepEqual([info.width, info.height, info.frameCount, info.frameRate, info.hasAudio], [65, 47, 10, '10/1', false]);
+});
+
+test('a variable-frame-rate clip keeps its frame count and duration', async (t) => {
+  const tools = await ffmpegOrSkip(t);
+  if (!tools) return;
+  const dir = path.join(root, 'vfr');
+  fs.mkdirSync(dir);
+  // One second at 10 fps, then one at 25 fps, timestamps kept: 35 frames over 1.96 s. Matroska
+  // (no average rate: 0/0, r_frame_rate 25) and without B-frames (an MP4 made so ends with a
+  // discarded packet that -count_packets counts).
+  const clip = path.join(dir, 'vfr.mkv');
+  const made = spawnSync(tools.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=1', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25:duration=1',
+    '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-fps_mode', 'vfr', '-c:v', 'libx264', '-bf', '0', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const r = await runFst(['stylize', '-q', '-m', STYLE, '--per-frame', clip]);
+  assert.equal(r.code, 0, r.stderr);
+  const [a, b] = [await probeVideo(tools, clip), await probeVideo(tools, r.stdout.trim())];
+  assert.equal(a.frameCount, 35);
+  assert.equal(b.frameCount, a.frameCount);
+  assert.ok(Math.abs(b.duration - a.duration) <= 1 / 25, `duration ${b.duration} vs ${a.duration}`);
+  assert.equal(a.frameRate, '125/7'); // 35 frames / 1.96 s
 });
 
 test('cancel mid-clip kills both ffmpegs and leaves no file behind; progress reports frames', async (t) => {
@@ -222,4 +244,31 @@ test('steady frames: on a still 24-frame shot with noise (σ = 2 grey levels) th
   } finally {
     engine.dispose();
   }
+});
+
+test('steady frames run on the fast graph\'s norm-statistics variants and equal the core export\'s steady frames', async () => {
+  const W = 84;
+  const H = 60;
+  const g = gaussian(3);
+  const clip = Array.from({ length: 6 }, (_, f) => Uint8Array.from({ length: W * H * 3 }, (_, i) => Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(i / 41 + f / 3) + 2 * g())))));
+  const style = await loadStyle(STYLE);
+  const run = async (precision: 'fp32' | 'reference') => {
+    const engine = await createStylizeEngine({ cacheDir: path.join(root, 'cache'), precision });
+    const fs = new FrameStylizer(engine, style, { steady: true });
+    try {
+      await fs.open(W, H);
+      const outs: Uint8Array[] = [];
+      for (const f of clip) outs.push(await fs.stylize({ width: W, height: H, data: f }));
+      return outs;
+    } finally {
+      await fs.close();
+      engine.dispose();
+    }
+  };
+  const [fast, core] = [await run('fp32'), await run('reference')];
+  let maxDiff = 0;
+  fast.forEach((f, k) => f.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - core[k][i])); }));
+  const db = Math.min(...fast.map((f, k) => psnr(f, core[k])));
+  // Measured: 72.7 dB and at most 1 grey level at 1280×720 (float rounding of two graphs).
+  assert.ok(db >= 55 && maxDiff <= 2, `PSNR ${db.toFixed(1)} dB, max |Δ| ${maxDiff}`);
 });

@@ -36,7 +36,7 @@ export interface VideoResult {
 export async function stylizeVideoFile(engine: StylizeEngine, style: LoadedStyle, input: string, options: StylizeOptions, ctx: VideoJobContext = {}): Promise<VideoResult> {
   const signal = ctx.signal;
   if (signal?.aborted) throw cancelledError('stylize');
-  const tools = ctx.tools ?? await findFfmpeg({ ffmpegPath: options.ffmpegPath });
+  const tools = ctx.tools ?? await findFfmpeg({ ffmpegPath: options.ffmpegPath, storageDir: options.videoToolsDir });
   const info = await probeVideo(tools, input, { signal });
   const maxPixels = ctx.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (info.width * info.height > maxPixels) {
