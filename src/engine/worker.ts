@@ -4,7 +4,8 @@
 // process (tensorflow/tfjs#2079).
 import { parentPort } from 'node:worker_threads';
 import { toErrorInfo } from '../protocol/errors';
-import { isHostToWorker, jobRequestProblem, type WorkerToHost } from '../protocol/jobs';
+import { type WorkerToHost } from '../protocol/jobs';
+import { isHostToWorker, jobRequestProblem } from '../protocol/jobChecks';
 import { runJob } from './jobs';
 import { allowThreadedWasm } from './backends';
 

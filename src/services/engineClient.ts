@@ -5,7 +5,8 @@
 import { Worker } from 'node:worker_threads';
 import { StyleTransferError } from '../protocol/errors';
 import { turnOffThirdPartyTelemetry } from '../protocol/telemetry';
-import { isWorkerToHost, type EngineSettings, type JobProgress, type JobRequest, type JobResults, type WorkerToHost } from '../protocol/jobs';
+import { type EngineSettings, type JobProgress, type JobRequest, type JobResults, type WorkerToHost } from '../protocol/jobs';
+import { isWorkerToHost } from '../protocol/jobChecks';
 
 interface Pending {
   readonly job: JobRequest;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { contentSecurityPolicy, galleryHtml } from '../../src/views/gallery/html';
 import { downloadFile, VGG19_SOURCES } from '../../src/io/download';
 import { fileInFolder } from '../../src/io/safePath';
-import { jobRequestProblem } from '../../src/protocol/jobs';
+import { jobRequestProblem } from '../../src/protocol/jobChecks';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
 

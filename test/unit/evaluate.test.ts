@@ -14,7 +14,8 @@ import { METRIC_LAYERS, gramsOf, imageMetrics, relativeDistance, relativeSquared
 import { blobShare, regionSizes } from '../../src/model/blobs';
 import type { RgbBytes } from '../../src/model/pixels';
 import { sheetSize } from '../../src/io/contactSheet';
-import { jobRequestProblem, type EngineSettings } from '../../src/protocol/jobs';
+import { type EngineSettings } from '../../src/protocol/jobs';
+import { jobRequestProblem } from '../../src/protocol/jobChecks';
 import { runJob } from '../../src/engine/jobs';
 import { syntheticVggWeights } from '../helpers/vggFixtures';
 import { runFst } from '../helpers/cli';

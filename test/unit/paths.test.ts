@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { expandFolderSetting, isInsideFolder, looksAbsolute } from '../../src/shared/paths';
 import { directChild } from '../../src/io/safePath';
-import { jobRequestProblem } from '../../src/protocol/jobs';
+import { jobRequestProblem } from '../../src/protocol/jobChecks';
 import { parseWebviewMessage } from '../../src/protocol/gallery';
 
 const { win32, posix } = path;

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import {
   Invalid, absolutePath, arrayOf, boolean, bytes, fileName, matching, number, object, oneOf, orDefault, problemOf, string, type Rule,
 } from '../../src/protocol/validate';
-import { DEFAULT_MAX_INPUT_PIXELS, TRAINING_OVERRIDES, jobRequestProblem, type EngineSettings } from '../../src/protocol/jobs';
+import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings } from '../../src/protocol/jobs';
+import { TRAINING_OVERRIDES, jobRequestProblem } from '../../src/protocol/jobChecks';
 
 /** `rule` returns `v` (or `expected`) for each good value. */
 function accepts<T>(rule: Rule<T>, values: readonly unknown[], expected?: (v: unknown) => unknown): void {
