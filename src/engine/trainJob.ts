@@ -6,6 +6,7 @@ import { tf, type Tensor4D } from '../model/tf';
 import { Adam } from '../model/adam';
 import { PerceptualLoss, defaultLayersFor } from '../model/losses';
 import { resolveHyperparameters, totalIterations, type TrainingHyperparameters } from '../model/presets';
+import { validateArchitecture } from '../model/architecture';
 import { trainTransformNet, type TrainingData, type TrainingStepper } from '../model/train';
 import { TransformNet } from '../model/transformNet';
 import { Vgg19 } from '../model/vgg';
@@ -84,13 +85,25 @@ async function prepare(opts: TrainOptions, backend: TrainingBackendUsed, ctx: Jo
   } catch (e) {
     throw new StyleTransferError('bad-input', (e as Error).message);
   }
-  const net = TransformNet.init(hp.architecture, hp.seed);
+  let net: TransformNet;
+  if (opts.initFrom) {
+    const base = await readCheckpoint(opts.initFrom);
+    const asked = opts.overrides?.architecture;
+    if (asked !== undefined && JSON.stringify(validateArchitecture(asked)) !== JSON.stringify(base.info.architecture)) {
+      throw new StyleTransferError('bad-input', `--init-from ${opts.initFrom}: its network ${JSON.stringify(base.info.architecture)} differs from the one asked for (leave out the size options)`);
+    }
+    hp = { ...hp, architecture: base.info.architecture };
+    net = TransformNet.fromWeights(base.info.architecture, base.weights);
+    ctx.log?.(`starting from the weights of ${base.info.name} (${opts.initFrom})`);
+  } else {
+    net = TransformNet.init(hp.architecture, hp.seed);
+  }
   const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
   return {
     hp, startIteration: 0, net, adam, history: [],
     info: {
       name: opts.name, architecture: hp.architecture, iteration: 0, createdAt: now, updatedAt: now, backend: backend.name,
-      source: { kind: 'trained', styleImage: path.resolve(opts.styleImage), dataset: path.resolve(opts.dataDir) },
+      source: { kind: 'trained', styleImage: path.resolve(opts.styleImage), dataset: path.resolve(opts.dataDir), ...(opts.initFrom ? { initFrom: path.resolve(opts.initFrom) } : {}) },
       hyperparameters: { ...hp, preset: opts.preset },
     },
     state: { hyperparameters: { ...hp }, dataDir: path.resolve(opts.dataDir), dataFiles: [], styleImage: path.resolve(opts.styleImage), vggPath: path.resolve(opts.vggPath) },
@@ -134,7 +147,7 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
 
     throwIfCancelled(ctx.signal, 'training');
     ctx.progress?.({ type: 'phase', message: 'Checking the training images…' });
-    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, augment: hp.augment, files: opts.resume && p.state.dataFiles.length ? p.state.dataFiles : undefined });
+    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, augment: hp.augment, cropScale: hp.cropScale, files: opts.resume && p.state.dataFiles.length ? p.state.dataFiles : undefined });
     const state = { ...p.state, dataFiles: [...images.files] };
     let iterations: number;
     try {

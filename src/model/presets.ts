@@ -28,6 +28,12 @@ export interface TrainingHyperparameters {
    * trains on centre crops as the reference does.
    */
   readonly augment: boolean;
+  /**
+   * With augment: photos are scaled to cover cropScale × imageSize (square) and a random
+   * imageSize crop is taken. 1.25 shows whole photos shrunk; 3–4 shows them near their own
+   * scale, so the network meets flat areas as large as those it will stylize (blobs otherwise).
+   */
+  readonly cropScale: number;
   readonly seed: number;
   readonly checkpointEvery: number;
   readonly previewEvery: number;
@@ -40,6 +46,7 @@ const base: Omit<TrainingHyperparameters, 'architecture' | 'imageSize' | 'batchS
   tvWeight: 200,
   contentLayers: [],
   styleLayers: [],
+  cropScale: 1.25,
   seed: 1,
 };
 
@@ -124,6 +131,8 @@ export function resolveHyperparameters(preset: keyof typeof PRESETS, overrides: 
     styleLayers: layers(o.styleLayers, 'styleLayers'),
     styleSize: num(o.styleSize, 'styleSize', 0, 4096, true),
     augment: bool(o.augment ?? false, 'augment'),
+    // Absent in checkpoints trained before the option existed: what they were trained with.
+    cropScale: num(o.cropScale ?? 1.25, 'cropScale', 1, 16),
     seed: num(o.seed, 'seed', 0, 2 ** 31, true),
     checkpointEvery: num(o.checkpointEvery, 'checkpointEvery', 0, 10_000_000, true),
     previewEvery: num(o.previewEvery, 'previewEvery', 0, 10_000_000, true),
