@@ -33,6 +33,11 @@ function trainOverrides(v: Values): Record<string, unknown> {
     }) : [...base.filters];
     o.architecture = { ...base, filters, residualBlocks: integerOpt(v, 'residual-blocks', 0, 1000) ?? base.residualBlocks };
   }
+  const scale = numberOpt(v, 'output-scale', 1, 1000);
+  if (scale !== undefined) {
+    const preset = (str(v, 'preset') ?? 'quick') as TrainingPresetName;
+    o.architecture = { ...((o.architecture as object | undefined) ?? PRESETS[preset]?.architecture ?? PRESETS.quick.architecture), outputScale: scale };
+  }
   return o;
 }
 
@@ -45,7 +50,7 @@ export const trainCommand: Command = {
     vgg: { type: 'string' }, preset: { type: 'string', short: 'p' }, name: { type: 'string' }, resume: { type: 'boolean' },
     backend: { type: 'string' }, iterations: { type: 'string', short: 'n' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
     'image-size': { type: 'string' }, 'learning-rate': { type: 'string' }, 'content-weight': { type: 'string' }, 'style-weight': { type: 'string' },
-    'tv-weight': { type: 'string' }, 'style-size': { type: 'string' }, 'crop-scale': { type: 'string' }, 'init-from': { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+    'tv-weight': { type: 'string' }, 'style-size': { type: 'string' }, 'crop-scale': { type: 'string' }, 'init-from': { type: 'string' }, 'output-scale': { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' },
     'preview-every': { type: 'string' }, 'content-layer': { type: 'string' }, 'style-layers': { type: 'string' }, filters: { type: 'string' },
     'residual-blocks': { type: 'string' }, 'log-every': { type: 'string' }, 'preview-dir': { type: 'string' },
   },
@@ -59,6 +64,7 @@ export const trainCommand: Command = {
     'content-weight': 'content loss weight', 'style-weight': 'style loss weight', 'tv-weight': 'total-variation weight',
     'style-size': 'longer side of the style image in pixels (0 = as is)',
     'crop-scale': 'photos are scaled to this × the image size and randomly cropped (1.25 = whole photo; 3 ≈ their own scale)',
+    'output-scale': 'output = tanh·this + 127.5: 127.5 keeps it in 0..255 (no blown-out blobs), 150 is the reference network\'s',
     'init-from': 'start from the weights of this trained style (same network size): a new style in a fraction of the steps', seed: 'random seed (data order, initial weights)',
     'checkpoint-every': 'save every N steps', 'preview-every': 'render the preview photo every N steps',
     'content-layer': 'VGG content layer, e.g. relu2_2', 'style-layers': 'VGG style layers, comma separated',
