@@ -210,8 +210,17 @@ export async function trainStyle(opts: TrainOptions, settings: EngineSettings, c
       schedule: { batchSize: hp.batchSize, iterations, seed: hp.seed, checkpointEvery: hp.checkpointEvery, previewEvery: hp.previewEvery },
     });
     let cancelled = false;
+    // The expected time, told once the first steps (one of them warm-up) show this machine's pace.
+    const firstStep = p.startIteration + 1;
+    let pacedFrom = 0;
     for await (const ev of gen) {
       if (ev.type === 'step') {
+        if (ev.iteration === firstStep) pacedFrom = Date.now();
+        else if (ev.iteration === firstStep + 2) {
+          const perStep = (Date.now() - pacedFrom) / 2000;
+          const minutes = (perStep * (iterations - p.startIteration)) / 60;
+          ctx.log?.(`expected time: about ${minutes < 1 ? '1' : Math.round(minutes)} min for ${iterations - p.startIteration} steps (${perStep.toFixed(2)} s per step on this machine now)`);
+        }
         done = ev.iteration;
         epoch = ev.epoch;
         avgStep = avgStep === 0 ? ev.seconds : avgStep * 0.9 + ev.seconds * 0.1;
