@@ -14,7 +14,7 @@ import { newStyleFolder, type CommandContext } from '../services/context';
 
 const TITLE = 'Train a Style';
 const PRESET_INFO: Record<TrainingPresetName, { label: string; detail: string }> = {
-  quick: { label: 'Quick preview', detail: 'Lighter network, 128 px photos, 600 steps — about 10–30 minutes on a laptop CPU' },
+  quick: { label: 'Quick preview', detail: 'Lighter network, 128 px crops, 2,000 steps — about 10–30 minutes on a 2-core CPU' },
   standard: { label: 'Standard', detail: 'Full network, 256 px photos, 4,000 steps — several hours on a CPU, minutes on a GPU' },
   paper: { label: 'Paper', detail: 'The paper\'s settings: 256 px, batch 4, 2 epochs, weights 7.5/100/200 — meant for a GPU and a large photo set' },
 };

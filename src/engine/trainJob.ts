@@ -6,6 +6,7 @@ import { tf, type Tensor4D } from '../model/tf';
 import { Adam } from '../model/adam';
 import { PerceptualLoss, defaultLayersFor } from '../model/losses';
 import { resolveHyperparameters, totalIterations, type TrainingHyperparameters } from '../model/presets';
+import { validateArchitecture } from '../model/architecture';
 import { trainTransformNet, type TrainingData, type TrainingStepper } from '../model/train';
 import { TransformNet } from '../model/transformNet';
 import { Vgg19 } from '../model/vgg';
@@ -81,7 +82,7 @@ async function prepareResume(opts: ResumeOptions, backend: TrainingBackendUsed, 
   };
 }
 
-async function prepareNew(opts: TrainOptions, backend: TrainingBackendUsed): Promise<Prepared> {
+async function prepareNew(opts: TrainOptions, backend: TrainingBackendUsed, ctx: JobContext): Promise<Prepared> {
   const now = new Date().toISOString();
   await refuseExisting(opts.output, 'choose a new name or resume it');
   let hp: TrainingHyperparameters;
@@ -90,13 +91,25 @@ async function prepareNew(opts: TrainOptions, backend: TrainingBackendUsed): Pro
   } catch (e) {
     throw new StyleTransferError('bad-input', (e as Error).message);
   }
-  const net = TransformNet.init(hp.architecture, hp.seed);
+  let net: TransformNet;
+  if (opts.initFrom) {
+    const base = await readCheckpoint(opts.initFrom);
+    const asked = opts.overrides?.architecture;
+    if (asked !== undefined && JSON.stringify(validateArchitecture(asked)) !== JSON.stringify(base.info.architecture)) {
+      throw new StyleTransferError('bad-input', `--init-from ${opts.initFrom}: its network ${JSON.stringify(base.info.architecture)} differs from the one asked for (leave out the size options)`);
+    }
+    hp = { ...hp, architecture: base.info.architecture };
+    net = TransformNet.fromWeights(base.info.architecture, base.weights);
+    ctx.log?.(`starting from the weights of ${base.info.name} (${opts.initFrom})`);
+  } else {
+    net = TransformNet.init(hp.architecture, hp.seed);
+  }
   const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
   return {
     output: opts.output, resumed: false, hp, startIteration: 0, net, adam, history: [],
     info: {
       name: opts.name, architecture: hp.architecture, iteration: 0, createdAt: now, updatedAt: now, backend: backend.name,
-      source: { kind: 'trained', styleImage: path.resolve(opts.styleImage), dataset: path.resolve(opts.dataDir) },
+      source: { kind: 'trained', styleImage: path.resolve(opts.styleImage), dataset: path.resolve(opts.dataDir), ...(opts.initFrom ? { initFrom: path.resolve(opts.initFrom) } : {}) },
       hyperparameters: { ...hp, preset: opts.preset },
     },
     state: { hyperparameters: { ...hp }, dataDir: path.resolve(opts.dataDir), dataFiles: [], styleImage: path.resolve(opts.styleImage), vggPath: path.resolve(opts.vggPath) },
@@ -105,7 +118,7 @@ async function prepareNew(opts: TrainOptions, backend: TrainingBackendUsed): Pro
 
 /** Trains a new style into `opts.output` (refused when it exists). */
 export function trainStyle(opts: TrainOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<TrainResult> {
-  return train(opts.vggPath, (backend) => prepareNew(opts, backend), settings, ctx);
+  return train(opts.vggPath, (backend) => prepareNew(opts, backend, ctx), settings, ctx);
 }
 
 /** Continues the checkpoint `opts.checkpoint` exactly where it stopped (its saved settings, images and optimizer state). */
@@ -152,7 +165,7 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
 
     throwIfCancelled(ctx.signal, 'training');
     ctx.progress?.({ type: 'phase', message: 'Checking the training images…' });
-    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, augment: hp.augment, files: p.resumed && p.state.dataFiles.length ? p.state.dataFiles : undefined });
+    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, augment: hp.augment, cropScale: hp.cropScale, files: p.resumed && p.state.dataFiles.length ? p.state.dataFiles : undefined });
     const state = { ...p.state, dataFiles: [...images.files] };
     let iterations: number;
     try {
@@ -225,8 +238,17 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
       schedule: { batchSize: hp.batchSize, iterations, seed: hp.seed, checkpointEvery: hp.checkpointEvery, previewEvery: hp.previewEvery },
     });
     let cancelled = false;
+    // The expected time, told once the first steps (one of them warm-up) show this machine's pace.
+    const firstStep = p.startIteration + 1;
+    let pacedFrom = 0;
     for await (const ev of gen) {
       if (ev.type === 'step') {
+        if (ev.iteration === firstStep) pacedFrom = Date.now();
+        else if (ev.iteration === firstStep + 2) {
+          const perStep = (Date.now() - pacedFrom) / 2000;
+          const minutes = (perStep * (iterations - p.startIteration)) / 60;
+          ctx.log?.(`expected time: about ${minutes < 1 ? '1' : Math.round(minutes)} min for ${iterations - p.startIteration} steps (${perStep.toFixed(2)} s per step on this machine now)`);
+        }
         done = ev.iteration;
         epoch = ev.epoch;
         avgStep = avgStep === 0 ? ev.seconds : avgStep * 0.9 + ev.seconds * 0.1;

@@ -33,7 +33,7 @@ export interface LossRecord {
 }
 
 export type StyleSource =
-  | { readonly kind: 'trained'; readonly styleImage?: string; readonly dataset?: string }
+  | { readonly kind: 'trained'; readonly styleImage?: string; readonly dataset?: string; /** The style whose weights training started from (--init-from). */ readonly initFrom?: string }
   | { readonly kind: 'imported'; readonly from: string; readonly format: 'ml5' | 'checkpoint' }
   | { readonly kind: 'bundled'; readonly license?: string };
 

@@ -65,10 +65,10 @@ function mix(...xs: number[]): number {
   return h >>> 0;
 }
 
-/** Scale of the decoded image relative to the crop when augmenting (room for random crops). */
+/** Default scale of the decoded image relative to the crop when augmenting (room for random crops). */
 const AUGMENT_SCALE = 1.25;
 
-export async function openTrainingImages(dir: string, size: number, opts: { cacheBytes?: number; warn?: (msg: string) => void; files?: readonly string[]; augment?: boolean } = {}): Promise<TrainingImageSet> {
+export async function openTrainingImages(dir: string, size: number, opts: { cacheBytes?: number; warn?: (msg: string) => void; files?: readonly string[]; augment?: boolean; cropScale?: number } = {}): Promise<TrainingImageSet> {
   const all = opts.files ? [...opts.files] : await listImages(dir);
   const files: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
@@ -89,7 +89,7 @@ export async function openTrainingImages(dir: string, size: number, opts: { cach
       : `none of the ${all.length} images in ${dir} could be read`);
   }
   const cache = new Map<number, Uint8Array>();
-  const decoded = opts.augment ? Math.round(size * AUGMENT_SCALE) : size;
+  const decoded = opts.augment ? Math.max(size, Math.round(size * (opts.cropScale ?? AUGMENT_SCALE))) : size;
   const perImage = decoded * decoded * 3;
   const maxCached = Math.max(1, Math.floor((opts.cacheBytes ?? 512 * 1024 * 1024) / perImage));
   const failed = new Set<number>();

@@ -20,6 +20,12 @@ export interface TransformNetArchitecture {
    * checkpoint trained here before this field existed was trained and run with.
    */
   readonly padding?: BorderPadding;
+  /**
+   * Output = tanh(x)·outputScale + 127.5; absent = OUTPUT_SCALE (150, the reference's), whose
+   * range −22.5..277.5 lets the loss see "whiter than white" pixels that display as clipped
+   * blobs. 127.5 makes the range exactly 0..255: what the loss sees is what is shown.
+   */
+  readonly outputScale?: number;
 }
 
 /**
@@ -49,6 +55,12 @@ export const INSTANCE_NORM_EPSILON = 1e-3;
 /** Output = tanh(x) · OUTPUT_SCALE + OUTPUT_OFFSET, so pixels land in about 0..255. */
 export const OUTPUT_SCALE = 150;
 export const OUTPUT_OFFSET = 127.5;
+/** The output range of styles trained here since the blob finding (see outputScale). */
+export const EXACT_OUTPUT_SCALE = 127.5;
+
+export function outputScale(arch: TransformNetArchitecture): number {
+  return arch.outputScale ?? OUTPUT_SCALE;
+}
 /** Two stride-2 convs: inputs are padded up to a multiple of this. */
 export const SIZE_MULTIPLE = 4;
 
@@ -91,7 +103,8 @@ export function validateArchitecture(a: unknown): TransformNetArchitecture {
     o.filters.every((f) => Number.isInteger(f) && f > 0 && f <= ARCHITECTURE_LIMITS.maxFilters) &&
     Number.isInteger(o.residualBlocks) && (o.residualBlocks as number) >= 0 && (o.residualBlocks as number) <= ARCHITECTURE_LIMITS.maxResidualBlocks &&
     (o.upsample === undefined || o.upsample === 'transpose' || o.upsample === 'nearest') &&
-    (o.padding === undefined || o.padding === 'reflect' || o.padding === 'zero');
+    (o.padding === undefined || o.padding === 'reflect' || o.padding === 'zero') &&
+    (o.outputScale === undefined || (typeof o.outputScale === 'number' && o.outputScale > 0 && o.outputScale <= 1000));
   if (!ok) throw new Error(`unsupported network architecture: ${JSON.stringify(a)}`);
   return {
     type: 'johnson2016', filters: [o!.filters![0], o!.filters![1], o!.filters![2]], residualBlocks: o!.residualBlocks!,
@@ -99,6 +112,7 @@ export function validateArchitecture(a: unknown): TransformNetArchitecture {
     // 'reflect' is the default and stays implicit, so existing checkpoints' JSON (and the
     // hashes and cache keys made from it) do not change.
     ...(o!.padding === 'zero' ? { padding: 'zero' as const } : {}),
+    ...(o!.outputScale !== undefined && o!.outputScale !== OUTPUT_SCALE ? { outputScale: o!.outputScale } : {}),
   };
 }
 

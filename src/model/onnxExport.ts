@@ -17,7 +17,7 @@
 // self-contained graph crops them itself.
 import { onnx } from 'onnx-proto';
 import {
-  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, SIZE_MULTIPLE,
+  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, outputScale, SIZE_MULTIPLE,
   borderPadding, layerSpecs, validateArchitecture, validateWeights, weightShape,
   type BorderPadding, type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
@@ -221,7 +221,7 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
     initializer.push(floatTensor(`upsample_scales_${stride}`, [4], [1, 1, stride, stride]));
   }
   // Scalars broadcast against [N, 3, H, W].
-  initializer.push(floatTensor('output_scale', [], [OUTPUT_SCALE]), floatTensor('output_offset', [], [OUTPUT_OFFSET]));
+  initializer.push(floatTensor('output_scale', [], [outputScale(arch)]), floatTensor('output_offset', [], [OUTPUT_OFFSET]));
 
   const nodes: onnx.INodeProto[] = [];
   let current = ONNX_INPUT_NAME;

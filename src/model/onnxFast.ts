@@ -18,7 +18,7 @@
 //   8-bit range before the instance norm (which removes any per-channel affine again).
 import { onnx } from 'onnx-proto';
 import {
-  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, SIZE_MULTIPLE,
+  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, outputScale, SIZE_MULTIPLE,
   borderPadding, layerSpecs, validateArchitecture, validateWeights,
   type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
@@ -376,7 +376,7 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
       nodes.push(node('Relu', `${p}/relu`, [out], [`${p}/relu`]));
       out = `${p}/relu`;
     } else if (l.activation === 'tanh') {
-      if (!initializer.some((t) => t.name === 'output_scale')) initializer.push(floatTensor('output_scale', [], [OUTPUT_SCALE]), floatTensor('output_offset', [], [OUTPUT_OFFSET]));
+      if (!initializer.some((t) => t.name === 'output_scale')) initializer.push(floatTensor('output_scale', [], [outputScale(arch)]), floatTensor('output_offset', [], [OUTPUT_OFFSET]));
       nodes.push(
         node('Tanh', `${p}/tanh`, [out], [`${p}/tanh`]),
         node('Mul', `${p}/scale_output`, [`${p}/tanh`, 'output_scale'], [`${p}/scaled`]),

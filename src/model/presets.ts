@@ -2,7 +2,13 @@
 // is sized to finish on a 2-core CPU in well under an hour with a visible style (lighter
 // network, smaller images, fewer steps); `standard` sits between. Every field can be
 // overridden, and the resolved values are stored in the checkpoint's style.json.
-import { PAPER_ARCHITECTURE, validateArchitecture, type TransformNetArchitecture } from './architecture';
+//
+// quick and standard follow the blob finding (issue 12; README "Training recipe"): the output
+// range exactly 0..255 (outputScale 127.5: the reference's 150 let the loss reward pixels
+// whiter than white, which display as clipped blobs in flat areas), photos cropped near their
+// own scale (cropScale: the network meets flat areas as large as those it will stylize), and
+// content weight 30 (with the blocks 1–3 layers, 7.5 let the style repaint flat areas freely).
+import { EXACT_OUTPUT_SCALE, PAPER_ARCHITECTURE, validateArchitecture, type TransformNetArchitecture } from './architecture';
 import { HYPERPARAMETER_RANGES, VGG_LAYER_NAME, type HyperparameterRange, type NumericHyperparameter } from '../shared/hyperparameters';
 
 export interface TrainingHyperparameters {
@@ -29,6 +35,12 @@ export interface TrainingHyperparameters {
    * trains on centre crops as the reference does.
    */
   readonly augment: boolean;
+  /**
+   * With augment: photos are scaled to cover cropScale × imageSize (square) and a random
+   * imageSize crop is taken. 1.25 shows whole photos shrunk; 3–4 shows them near their own
+   * scale, so the network meets flat areas as large as those it will stylize (blobs otherwise).
+   */
+  readonly cropScale: number;
   readonly seed: number;
   readonly checkpointEvery: number;
   readonly previewEvery: number;
@@ -41,6 +53,7 @@ const base: Omit<TrainingHyperparameters, 'architecture' | 'imageSize' | 'batchS
   tvWeight: 200,
   contentLayers: [],
   styleLayers: [],
+  cropScale: 1.25,
   seed: 1,
 };
 
@@ -48,26 +61,30 @@ export const PRESETS: Readonly<Record<'quick' | 'standard' | 'paper', TrainingHy
   quick: {
     ...base,
     // Resize-convolution upsampling: no checkerboard pattern, which a short run cannot train away.
-    architecture: { type: 'johnson2016', filters: [16, 32, 64], residualBlocks: 3, upsample: 'nearest' },
+    architecture: { type: 'johnson2016', filters: [16, 32, 64], residualBlocks: 3, upsample: 'nearest', outputScale: EXACT_OUTPUT_SCALE },
     imageSize: 128,
     batchSize: 1,
     epochs: 0,
-    iterations: 600,
+    iterations: 2000,
     learningRate: 2e-3,
+    contentWeight: 30,
     styleSize: 512,
     augment: true,
+    cropScale: 4,
     checkpointEvery: 100,
     previewEvery: 25,
   },
   standard: {
     ...base,
-    architecture: { ...PAPER_ARCHITECTURE, upsample: 'nearest' },
+    architecture: { ...PAPER_ARCHITECTURE, upsample: 'nearest', outputScale: EXACT_OUTPUT_SCALE },
     imageSize: 256,
     batchSize: 1,
     epochs: 0,
     iterations: 4000,
+    contentWeight: 30,
     styleSize: 512,
     augment: true,
+    cropScale: 2,
     checkpointEvery: 250,
     previewEvery: 50,
   },
@@ -130,6 +147,8 @@ export function resolveHyperparameters(preset: keyof typeof PRESETS, overrides: 
     styleLayers: layers(o.styleLayers, 'styleLayers'),
     styleSize: num(o.styleSize, 'styleSize'),
     augment: bool(o.augment ?? false, 'augment'),
+    // Absent in checkpoints trained before the option existed: what they were trained with.
+    cropScale: num(o.cropScale ?? 1.25, 'cropScale'),
     seed: num(o.seed, 'seed'),
     checkpointEvery: num(o.checkpointEvery, 'checkpointEvery'),
     previewEvery: num(o.previewEvery, 'previewEvery'),

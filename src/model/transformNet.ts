@@ -3,7 +3,7 @@
 import { tf, type Tensor4D, type Tensor, type Variable } from './tf';
 import { instanceNorm } from './instanceNorm';
 import {
-  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, PAPER_ARCHITECTURE, SIZE_MULTIPLE,
+  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, outputScale, PAPER_ARCHITECTURE, SIZE_MULTIPLE,
   borderPadding, layerSpecs, paramSpecs, validateWeights,
   type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
@@ -142,7 +142,7 @@ export class TransformNet {
     }
     if (residual) y = tf.add(y, residual);
     if (l.activation === 'relu' && !fuseRelu) y = tf.relu(y);
-    else if (l.activation === 'tanh') y = tf.add(tf.mul(tf.tanh(y), OUTPUT_SCALE), OUTPUT_OFFSET);
+    else if (l.activation === 'tanh') y = tf.add(tf.mul(tf.tanh(y), outputScale(this.arch)), OUTPUT_OFFSET);
     return y;
   }
 

@@ -56,7 +56,7 @@ export const TRAINING_OVERRIDES: Rule<TrainingOverrides> = object({}, {
       return [f[0], f[1], f[2]] as const;
     },
     residualBlocks: number({ min: 0, max: ARCHITECTURE_LIMITS.maxResidualBlocks, integer: true }),
-  }, { upsample: oneOf(UPSAMPLE_MODES), padding: oneOf(BORDER_PADDINGS) }, { exact: true }),
+  }, { upsample: oneOf(UPSAMPLE_MODES), padding: oneOf(BORDER_PADDINGS), outputScale: number({ min: 1, max: 1000 }) }, { exact: true }),
   contentLayers: vggLayers, styleLayers: vggLayers, augment: boolean,
 }, { exact: true });
 
@@ -67,7 +67,7 @@ const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Rule<unknown>>> = {
     style: path, maxSide: count, options: STYLIZE_OPTIONS,
   }),
   train: object({
-    options: object({ styleImage: path, dataDir: path, output: path, name: text, preset: oneOf(TRAINING_PRESETS), vggPath: path }, { overrides: TRAINING_OVERRIDES }),
+    options: object({ styleImage: path, dataDir: path, output: path, name: text, preset: oneOf(TRAINING_PRESETS), vggPath: path }, { overrides: TRAINING_OVERRIDES, initFrom: path }),
   }),
   resume: object({ options: object({ checkpoint: path, vggPath: path }, { iterations: number(HYPERPARAMETER_RANGES.iterations) }) }),
   import: object({ source: path, target: path }, { name: text }),

@@ -78,6 +78,11 @@ export interface TrainOptions {
   readonly vggPath: string;
   /** Hyperparameters of the preset, overridden (their ranges: src/shared/hyperparameters.ts). */
   readonly overrides?: TrainingOverrides;
+  /**
+   * A new style starts from this trained style's weights (its network size is used) instead of
+   * random ones: a fine-tune that needs a fraction of the steps.
+   */
+  readonly initFrom?: string;
 }
 
 /** What a train request may set over its preset (the resolved set is model/presets.ts TrainingHyperparameters). */
@@ -88,6 +93,8 @@ export type TrainingOverrides = { readonly [K in NumericHyperparameter]?: number
     readonly residualBlocks: number;
     readonly upsample?: (typeof UPSAMPLE_MODES)[number];
     readonly padding?: (typeof BORDER_PADDINGS)[number];
+    /** tanh·outputScale + 127.5 (model/architecture.ts). */
+    readonly outputScale?: number;
   };
   /** VGG layers (relu2_2…); empty = the defaults for the loaded weights. */
   readonly contentLayers?: readonly string[];

@@ -18,6 +18,7 @@ export const HYPERPARAMETER_RANGES = {
   styleWeight: { min: 0, max: 1e12 },
   tvWeight: { min: 0, max: 1e9 },
   styleSize: { min: 0, max: 4096, integer: true },
+  cropScale: { min: 1, max: 16 },
   seed: { min: 0, max: 2 ** 31, integer: true },
   checkpointEvery: { min: 0, max: 10_000_000, integer: true },
   previewEvery: { min: 0, max: 10_000_000, integer: true },

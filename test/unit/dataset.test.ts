@@ -45,3 +45,13 @@ test('augmentation: a variant picks a deterministic crop and flip; no variant is
   assert.ok(crops.some((c) => redSlope(c) < 0) && crops.some((c) => redSlope(c) > 0), 'both flipped and unflipped crops');
   assert.ok(redSlope(centre) > 0);
 });
+
+test('cropScale: a larger scale shows a smaller part of the photo (near its own scale) in each crop', async () => {
+  const dir = await fixture();
+  // The red channel ramps 3 per source pixel: its span across a crop tells the zoom.
+  const span = (img: { data: Float32Array }) => Math.abs(img.data[(16 * 32 + 31) * 3] - img.data[(16 * 32) * 3]);
+  const whole = await (await openTrainingImages(dir, 32, { augment: true })).load(0, 3);
+  const close = await (await openTrainingImages(dir, 32, { augment: true, cropScale: 2.5 })).load(0, 3);
+  assert.equal(close.data.length, 32 * 32 * 3);
+  assert.ok(span(close) < span(whole) * 0.6, `span ${span(close)} at 2.5× against ${span(whole)} at 1.25×`);
+});

@@ -76,7 +76,7 @@ test('block taps: the 9×9 conv on 2×2 blocks is a 5×5 conv; a stride-2 transp
 });
 
 test('the fast fp32 graph computes the core export\'s output (transposed and nearest upsampling, several layouts and sizes)', async () => {
-  for (const arch of [SMALL, SMALL_NEAREST]) {
+  for (const arch of [SMALL, SMALL_NEAREST, { ...SMALL_NEAREST, outputScale: 127.5 }]) {
     const weights = seededWeights(arch);
     const core = exportTransformNetToOnnx(arch, weights);
     for (const [w, h] of [[16, 12], [36, 20]]) {

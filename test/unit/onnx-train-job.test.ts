@@ -26,6 +26,7 @@ test('training on ONNX Runtime: checkpoints and previews as on tfjs, 6 steps + r
   const straight = await trainStyle(options(root, 'straight'), base, { progress: (p) => events.push(p), log: (m) => logs.push(m) });
   assert.equal(straight.iterations, 10);
   assert.ok(logs.some((l) => /^training on ONNX Runtime \(CPU\)/.test(l)), logs.join('\n'));
+  assert.ok(logs.some((l) => /^expected time: about \d+ min for 10 steps \(\d+\.\d\d s per step/.test(l)), logs.join('\n'));
   assert.deepEqual(events.filter((e) => e.type === 'checkpoint').map((e) => (e as { iteration: number }).iteration), [3, 6, 9, 10]);
   assert.deepEqual(events.filter((e) => e.type === 'trainPreview').map((e) => (e as { iteration: number }).iteration), [5, 10]);
 

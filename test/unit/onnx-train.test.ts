@@ -117,10 +117,11 @@ test('conv, strided conv, transposed conv and nearest-upsampling conv: output an
 });
 
 test('instance norm with ReLU, with a residual, and the tanh output layer: output and gradients match tfjs', async () => {
-  const cases: { act: LayerActivation; residual: boolean }[] = [
+  const cases: { act: LayerActivation; residual: boolean; outScale?: number }[] = [
     { act: 'relu', residual: false }, { act: 'none', residual: true }, { act: 'tanh', residual: false }, { act: 'none', residual: false },
+    { act: 'tanh', residual: false, outScale: 127.5 },
   ];
-  for (const { act, residual } of cases) {
+  for (const { act, residual, outScale = OUTPUT_SCALE } of cases) {
     const [b, h, w, c] = [2, 6, 4, 3];
     const xT = tf.tensor4d(randn(4, b * h * w * c, 20), [b, h, w, c]);
     const betaT = tf.tensor1d(randn(5, c, 0.3));
@@ -129,7 +130,7 @@ test('instance norm with ReLU, with a residual, and the tanh output layer: outpu
     const fwd = (x: Tensor4D, beta: Tensor, gamma: Tensor, res: Tensor4D): Tensor4D => {
       let y = instanceNorm(x, beta, gamma, act === 'relu' && !residual ? 'relu' : 'none');
       if (residual) y = tf.add(y, res);
-      return act === 'tanh' ? tf.add(tf.mul(tf.tanh(y), OUTPUT_SCALE), OUTPUT_OFFSET) : y;
+      return act === 'tanh' ? tf.add(tf.mul(tf.tanh(y), outScale), OUTPUT_OFFSET) : y;
     };
     const yT = fwd(xT, betaT, gammaT, resT);
     const dyT = tf.tensor4d(randn(8, yT.size), yT.shape);
@@ -143,7 +144,7 @@ test('instance norm with ReLU, with a residual, and the tanh output layer: outpu
     const shift = g.input('shift', [c]);
     const scale = g.input('scale', [c]);
     const res = residual ? g.input('res', shape) : undefined;
-    const { y, saved } = normForward(g, 'n', x, shape, shift, scale, act, res);
+    const { y, saved } = normForward(g, 'n', x, shape, shift, scale, act, res, outScale);
     const dy = g.input('dy', shape);
     const back = normBackward(g, saved, dy);
     g.output(y, 'y', shape);
@@ -156,7 +157,7 @@ test('instance norm with ReLU, with a residual, and the tanh output layer: outpu
       scale: { data: (await gammaT.data()) as Float32Array, dims: [c] }, dy: { data: await nchwOf(dyT), dims: shape },
       ...(residual ? { res: { data: await nchwOf(resT), dims: shape } } : {}),
     });
-    const what = `${act}${residual ? '+residual' : ''}`;
+    const what = `${act}${residual ? '+residual' : ''}${outScale !== OUTPUT_SCALE ? `·${outScale}` : ''}`;
     assertClose(r.y, await nchwOf(yT), `${what} y`, 1e-5);
     assertClose(r.dx, await nchwOf(grads[0]), `${what} dx`);
     assertClose(r.dshift, (await grads[1].data()) as Float32Array, `${what} dshift`);

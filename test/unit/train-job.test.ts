@@ -105,6 +105,21 @@ test('bad inputs: one clear error each, and an existing checkpoint is left intac
   const before = hashDir(good.checkpoint);
   await rejects(resumeTraining({ checkpoint: good.checkpoint, vggPath: vgg, iterations: 4 }, settings), 'bad-weights', /model\.json/);
   assert.equal(hashDir(good.checkpoint), before);
+  // --init-from: a new style starts from the good one's weights and takes its network size;
+  // a different size asked for is refused, nothing created.
+  const { architecture: _arch, ...noSize } = TINY;
+  const tuned = await trainStyle(options(root, 'tuned', { initFrom: good.checkpoint, overrides: { ...noSize, iterations: 1 } }), settings);
+  const base = await readCheckpoint(good.checkpoint);
+  const ft = await readCheckpoint(tuned.checkpoint);
+  assert.deepEqual(ft.info.architecture, base.info.architecture);
+  assert.equal((ft.info.source as { initFrom?: string }).initFrom, good.checkpoint);
+  const w0 = base.weights.get('res1a/weight')!;
+  const w1 = ft.weights.get('res1a/weight')!;
+  // One Adam step moves each weight by at most ≈ the learning rate: a fine-tune, not a fresh start.
+  assert.ok(w1.every((v, i) => Math.abs(v - w0[i]) < 5e-3), 'weights start from the base');
+  await rejects(trainStyle(options(root, 'tuned2', { initFrom: good.checkpoint, overrides: { ...TINY, iterations: 1, architecture: { ...TINY.architecture!, filters: [8, 8, 8] } } }), settings),
+    'bad-input', /differs from the one asked for/);
+  assert.ok(!fs.existsSync(path.join(root, 'tuned2')));
   // A new training into an existing folder is refused (Resume is the way to continue).
   await rejects(trainStyle(options(root, 'good'), settings), 'output-exists', /already exists/);
   // A tiny but valid PNG dataset works (images smaller than the training size are enlarged).

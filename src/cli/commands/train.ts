@@ -11,14 +11,14 @@ import { badInput, choice, integerOpt, layerList, numberOpt, out, required, str,
 
 /** Options a resume cannot change: it continues with the checkpoint's saved settings. */
 const FIXED_ON_RESUME = ['style', 'data', 'preset', 'name', 'epochs', 'batch-size', 'image-size', 'learning-rate', 'content-weight', 'style-weight', 'tv-weight',
-  'style-size', 'seed', 'checkpoint-every', 'preview-every', 'content-layer', 'style-layers', 'filters', 'residual-blocks'];
+  'style-size', 'crop-scale', 'seed', 'checkpoint-every', 'preview-every', 'content-layer', 'style-layers', 'filters', 'residual-blocks', 'output-scale', 'init-from'];
 
 /** Hyperparameter overrides from --key value options (numbers) and --layers lists; their ranges are checked by the preset. */
 function trainOverrides(v: Values): TrainingOverrides {
   const o: Record<string, unknown> = {};
   const nums: [string, keyof TrainingOverrides][] = [['iterations', 'iterations'], ['epochs', 'epochs'], ['batch-size', 'batchSize'], ['image-size', 'imageSize'],
     ['learning-rate', 'learningRate'], ['content-weight', 'contentWeight'], ['style-weight', 'styleWeight'], ['tv-weight', 'tvWeight'],
-    ['style-size', 'styleSize'], ['seed', 'seed'], ['checkpoint-every', 'checkpointEvery'], ['preview-every', 'previewEvery']];
+    ['style-size', 'styleSize'], ['crop-scale', 'cropScale'], ['seed', 'seed'], ['checkpoint-every', 'checkpointEvery'], ['preview-every', 'previewEvery']];
   for (const [flag, key] of nums) {
     const x = str(v, flag);
     if (x === undefined) continue;
@@ -36,7 +36,12 @@ function trainOverrides(v: Values): TrainingOverrides {
       if (n === undefined || !Number.isInteger(n)) throw badInput(`--filters must be whole numbers separated by commas, e.g. 16,32,64, got "${str(v, 'filters')}"`);
       return n;
     }) : [...base.filters];
-    o.architecture = { type: 'johnson2016', filters, residualBlocks: integerOpt(v, 'residual-blocks', 0, 1000) ?? base.residualBlocks };
+    o.architecture = { ...base, filters, residualBlocks: integerOpt(v, 'residual-blocks', 0, 1000) ?? base.residualBlocks };
+  }
+  const scale = numberOpt(v, 'output-scale', 1, 1000);
+  if (scale !== undefined) {
+    const preset = (str(v, 'preset') ?? 'quick') as TrainingPresetName;
+    o.architecture = { ...((o.architecture as object | undefined) ?? PRESETS[preset]?.architecture ?? PRESETS.quick.architecture), outputScale: scale };
   }
   return o as TrainingOverrides;
 }
@@ -50,7 +55,7 @@ export const trainCommand: Command = {
     vgg: { type: 'string' }, preset: { type: 'string', short: 'p' }, name: { type: 'string' }, resume: { type: 'boolean' },
     backend: { type: 'string' }, iterations: { type: 'string', short: 'n' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
     'image-size': { type: 'string' }, 'learning-rate': { type: 'string' }, 'content-weight': { type: 'string' }, 'style-weight': { type: 'string' },
-    'tv-weight': { type: 'string' }, 'style-size': { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+    'tv-weight': { type: 'string' }, 'style-size': { type: 'string' }, 'crop-scale': { type: 'string' }, 'init-from': { type: 'string' }, 'output-scale': { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' },
     'preview-every': { type: 'string' }, 'content-layer': { type: 'string' }, 'style-layers': { type: 'string' }, filters: { type: 'string' },
     'residual-blocks': { type: 'string' }, 'log-every': { type: 'string' }, 'preview-dir': { type: 'string' },
   },
@@ -62,7 +67,10 @@ export const trainCommand: Command = {
     iterations: 'total training steps (overrides the preset; with --resume: extend to this many)', epochs: 'passes over the data (when iterations is 0)',
     'batch-size': 'images per step', 'image-size': 'training image size in pixels', 'learning-rate': 'Adam learning rate',
     'content-weight': 'content loss weight', 'style-weight': 'style loss weight', 'tv-weight': 'total-variation weight',
-    'style-size': 'longer side of the style image in pixels (0 = as is)', seed: 'random seed (data order, initial weights)',
+    'style-size': 'longer side of the style image in pixels (0 = as is)',
+    'crop-scale': 'photos are scaled to this × the image size and randomly cropped (1.25 = whole photo; 3 ≈ their own scale)',
+    'output-scale': 'output = tanh·this + 127.5: 127.5 keeps it in 0..255 (no blown-out blobs), 150 is the reference network\'s',
+    'init-from': 'start from the weights of this trained style (same network size): a new style in a fraction of the steps', seed: 'random seed (data order, initial weights)',
     'checkpoint-every': 'save every N steps', 'preview-every': 'render the preview photo every N steps',
     'content-layer': 'VGG content layer, e.g. relu2_2', 'style-layers': 'VGG style layers, comma separated',
     filters: 'network width, e.g. 16,32,64', 'residual-blocks': 'number of residual blocks', 'log-every': 'print a progress line every N steps (default 10)',
@@ -88,6 +96,7 @@ export const trainCommand: Command = {
       ? { type: 'resume', options: { checkpoint: output, vggPath, ...(overrides.iterations !== undefined ? { iterations: overrides.iterations } : {}) } }
       : { type: 'train', options: {
         styleImage: path.resolve(required(v, 'style')), dataDir: path.resolve(required(v, 'data')), output, name: str(v, 'name') ?? path.basename(output), preset, vggPath, overrides,
+        ...(str(v, 'init-from') ? { initFrom: path.resolve(str(v, 'init-from')!) } : {}),
       } };
     const started = Date.now();
     let last: Extract<JobProgress, { type: 'train' }> | undefined;

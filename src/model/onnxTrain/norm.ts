@@ -4,7 +4,7 @@
 //   x̂ = (x − μ)·r,  r = 1/√(σ² + ε),  pre = γ·x̂ + β (+ residual),  y = act(pre)
 //   dβ = Σ dpre,  dγ = Σ dpre·x̂  (over batch, H, W),  dx̂ = dpre·γ
 //   dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))  (means per image and channel over H×W)
-// act: ReLU (dpre = dy·[y > 0]), none, or the output layer's tanh(pre)·150 + 127.5.
+// act: ReLU (dpre = dy·[y > 0]), none, or the output layer's tanh(pre)·outputScale + 127.5.
 import type { GraphBuilder } from './graph';
 import type { Shape4 } from './conv';
 import { INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, OUTPUT_SCALE, type LayerActivation } from '../architecture';
@@ -18,6 +18,8 @@ export interface NormSaved {
   readonly gamma4: string;
   /** The activation's output (ReLU mask) or tanh value (its derivative). */
   readonly act: string;
+  /** tanh's multiplier (architecture.ts outputScale). */
+  readonly outputScale: number;
 }
 
 /** dy · [y > 0] */
@@ -27,7 +29,7 @@ export function reluBackward(g: GraphBuilder, y: string, dy: string, hint?: stri
 
 export function normForward(
   g: GraphBuilder, name: string, x: string, [, c]: Shape4, shift: string, scale: string,
-  activation: LayerActivation, residual?: string,
+  activation: LayerActivation, residual?: string, outputScale = OUTPUT_SCALE,
 ): { y: string; saved: NormSaved } {
   const mean = g.reduceMean(x, [2, 3], true, `${name}/mean`);
   const centred = g.sub(x, mean, `${name}/centred`);
@@ -43,9 +45,9 @@ export function normForward(
     y = act = g.op('Relu', [pre], [], `${name}/relu`);
   } else if (activation === 'tanh') {
     act = g.op('Tanh', [pre], [], `${name}/tanh`);
-    y = g.add(g.scale(act, OUTPUT_SCALE), g.scalar(OUTPUT_OFFSET), `${name}/out`);
+    y = g.add(g.scale(act, outputScale), g.scalar(OUTPUT_OFFSET), `${name}/out`);
   }
-  return { y, saved: { name, channels: c, activation, xhat, rstd, gamma4, act } };
+  return { y, saved: { name, channels: c, activation, xhat, rstd, gamma4, act, outputScale } };
 }
 
 /**
@@ -57,9 +59,9 @@ export function normBackward(g: GraphBuilder, s: NormSaved, dy: string): { dx: s
   let dpre = dy;
   if (s.activation === 'relu') dpre = reluBackward(g, s.act, dy, `${n}/drelu`);
   else if (s.activation === 'tanh') {
-    // d/dpre (tanh·150 + 127.5) = 150·(1 − tanh²)
+    // d/dpre (tanh·s + 127.5) = s·(1 − tanh²)
     const oneMinus = g.sub(g.scalar(1), g.mul(s.act, s.act));
-    dpre = g.mul(g.scale(dy, OUTPUT_SCALE), oneMinus, `${n}/dtanh`);
+    dpre = g.mul(g.scale(dy, s.outputScale), oneMinus, `${n}/dtanh`);
   }
   const dshift = g.reduceSum(dpre, [0, 2, 3], false, `${n}/dshift`);
   const dscale = g.reduceSum(g.mul(dpre, s.xhat), [0, 2, 3], false, `${n}/dscale`);

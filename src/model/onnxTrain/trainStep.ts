@@ -9,7 +9,7 @@ import { normBackward, normForward, type NormSaved } from './norm';
 import { VggConstants, vggBackward, vggForward } from './vgg';
 import { contentLossGrad, styleLayerLossGrad, tvLossGrad } from './losses';
 import { adamUpdate } from './adam';
-import { layerSpecs, paramSpecs, validateArchitecture, type TransformNetArchitecture } from '../architecture';
+import { layerSpecs, outputScale, paramSpecs, validateArchitecture, type TransformNetArchitecture } from '../architecture';
 import type { AdamConfig } from '../adam';
 import type { LossLayers, LossWeights } from '../losses';
 import type { VggWeights } from '../vggSpec';
@@ -70,7 +70,7 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): Uint8Array {
   for (const l of layers) {
     const c = convForward(g, l, x, pv.get(`${l.name}/weight`)!, xs);
     const res = l.residualFrom ? outs.get(l.residualFrom)!.value : undefined;
-    const n = normForward(g, l.name, c.y, c.saved.outShape, pv.get(`${l.name}/shift`)!, pv.get(`${l.name}/scale`)!, l.activation, res);
+    const n = normForward(g, l.name, c.y, c.saved.outShape, pv.get(`${l.name}/shift`)!, pv.get(`${l.name}/scale`)!, l.activation, res, outputScale(arch));
     saved.push({ conv: c.saved, norm: n.saved });
     outs.set(l.name, { value: n.y, shape: c.saved.outShape });
     x = n.y;
