@@ -77,6 +77,7 @@ export class StyleStore {
   private watchers: fs.FSWatcher[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
 
   constructor(private roots: StyleRoot[]) {}
 
@@ -100,9 +101,19 @@ export class StyleStore {
     return { dispose: () => this.listeners.delete(listener) };
   }
 
+  /** Lists the folders again; resolves once a listing that began after this call is in. */
   refresh(): Promise<void> {
-    this.loading ??= this.load().finally(() => { this.loading = undefined; });
-    return this.loading;
+    if (!this.loading) {
+      this.loading = this.load().finally(() => { this.loading = undefined; });
+      return this.loading;
+    }
+    // A listing already under way may have read the folders before the caller's change (a new
+    // style folder): one more listing follows it, shared by every caller that arrives meanwhile.
+    this.queued ??= this.loading.catch(() => undefined).then(() => {
+      this.queued = undefined;
+      return this.refresh();
+    });
+    return this.queued;
   }
 
   private async load(): Promise<void> {
