@@ -8,7 +8,8 @@ import os from 'node:os';
 import { borderPadding, macsPerPixel } from '../src/model/architecture';
 import { exportTransformNetToOnnx } from '../src/model/onnxExport';
 import { exportFastTransformNet } from '../src/model/onnxFast';
-import { ENGINE_SESSION_OPTIONS, createOnnxSession, stylizeWithOnnx, type OnnxStyleSession } from '../src/engine/onnxRunner';
+import { ENGINE_SESSION_OPTIONS, createOnnxSession, type OnnxStyleSession } from '../src/engine/onnxRunner';
+import { stylizeWithOnnx } from '../src/engine/onnxStylize';
 import * as q from '../src/engine/onnxQuantized';
 import { REPO, loadImage, loadWeights, median } from './common';
 

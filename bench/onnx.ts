@@ -3,7 +3,8 @@
 // GFLOP/s counts 2 FLOPs per multiply-accumulate of the network (macsPerPixel), at the padded size.
 import { PAPER_ARCHITECTURE, macsPerPixel, paramSpecs, type WeightMap } from '../src/model/architecture';
 import { exportTransformNetToOnnx } from '../src/model/onnxExport';
-import { createOnnxSession, stylizeWithOnnx, type OnnxProvider, type OnnxSessionOptions } from '../src/engine/onnxRunner';
+import { createOnnxSession, type OnnxProvider, type OnnxSessionOptions } from '../src/engine/onnxRunner';
+import { stylizeWithOnnx } from '../src/engine/onnxStylize';
 import type { FloatImage } from '../src/model/pixels';
 import os from 'node:os';
 

@@ -88,7 +88,8 @@ async function main(): Promise<void> {
     return;
   }
 
-  const { ENGINE_SESSION_OPTIONS, createOnnxSession, stylizeWithOnnx } = await import('../src/engine/onnxRunner');
+  const { ENGINE_SESSION_OPTIONS, createOnnxSession } = await import('../src/engine/onnxRunner');
+  const { stylizeWithOnnx } = await import('../src/engine/onnxStylize');
   const { exportTransformNetToOnnx } = await import('../src/model/onnxExport');
   const { exportFastTransformNet } = await import('../src/model/onnxFast');
   const q = await import('../src/engine/onnxQuantized');

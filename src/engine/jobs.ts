@@ -1,11 +1,13 @@
 // Runs one protocol job inside the engine (worker thread or CLI): the single dispatch point
 // from JobRequest to the engine functions.
 import fs from 'node:fs/promises';
-import { decodeImage, encodeImage, maxSide, readImage } from '../io/image';
+import { decodeImage, maxSide, readImage } from '../io/image';
+import { encodeImage } from '../io/imageEncode';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, JobRequest, JobResults, EncodedImage } from '../protocol/jobs';
 import { currentTfjsBackend, initTfjsBackend, tfjsBackendFor } from './backends';
-import { checkGpuPrerequisites, runGpuSetup } from './gpuSetup';
+import { checkGpuPrerequisites } from './gpuPrerequisites';
+import { runGpuSetup } from './gpuSetup';
 import { findFfmpeg } from '../io/ffmpeg';
 import { runVideoSetup } from './video/ffmpegSetup';
 import { createOnnxSession, releaseOnnxSessions } from './onnxRunner';

@@ -6,7 +6,8 @@ import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../model/onnxExport';
 import type { ChannelStats, NormStats } from '../model/normStats';
 import type { FloatImage } from '../model/pixels';
 import { StyleTransferError } from '../protocol/errors';
-import { cropChwToHwc, padToChw, type OnnxStyleSession } from './onnxRunner';
+import type { OnnxStyleSession } from './onnxRunner';
+import { cropChwToHwc, padToChw } from './onnxStylize';
 
 const STATS_NAME = /^norm_stats\/(.+)\/(mean|variance)$/;
 

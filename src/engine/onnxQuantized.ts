@@ -19,7 +19,8 @@ import type { FloatImage } from '../model/pixels';
 import { StyleTransferError } from '../protocol/errors';
 import type { StylizePrecision } from '../protocol/jobs';
 import { ensureOnnxModel, type OnnxCacheRequest, type OnnxCacheResult } from './onnxCache';
-import { loadOnnxRuntime, padToChw } from './onnxRunner';
+import { loadOnnxRuntime } from './onnxRunner';
+import { padToChw } from './onnxStylize';
 
 /** 'fp32': the fast graph in float (the core export's result to > 95 dB PSNR). 'int8': see int8Layers. */
 export type OnnxPrecision = 'fp32' | 'int8';

@@ -13,7 +13,8 @@ import { StyleTransferError } from '../protocol/errors';
 import { ensureOnnxModel, type OnnxCacheRequest } from './onnxCache';
 import { onnxNormStats, stylizeWithOnnxStats } from './onnxNormRunner';
 import type { LoadedStyle } from './styles';
-import { createOnnxSession, getOnnxSession, isSessionReleased, readVerifiedModel, releaseOnnxSessions, stylizeWithOnnx, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+import { createOnnxSession, getOnnxSession, isSessionReleased, readVerifiedModel, releaseOnnxSessions, type OnnxSessionOptions, type OnnxStyleSession } from './onnxRunner';
+import { stylizeWithOnnx } from './onnxStylize';
 import { ensureFastOnnxModel, fastGraphLayout, INT8_SESSION_CONFIG, type StylizePrecision } from './onnxQuantized';
 
 /**

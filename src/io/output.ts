@@ -8,7 +8,7 @@ import path from 'node:path';
 import { StyleTransferError } from '../protocol/errors';
 import { retryWhileBusy } from '../shared/busyRetry';
 import { FORMAT_EXTENSION, formatFromExtension, type ImageFormat } from './formats';
-import { encodeImage, type EncodableImage, type EncodeOptions } from './image';
+import { encodeImage, type EncodableImage, type EncodeOptions } from './imageEncode';
 
 const MAX_STYLE_NAME = 64;
 const MAX_CANDIDATES = 10_000;

@@ -68,7 +68,7 @@ test('no shell anywhere: child processes only in GPU setup and ffmpeg, spawned w
   // Set Up GPU Acceleration runs npm, nvidia-smi and ldconfig, and videos run ffmpeg/ffprobe:
   // the only places with child processes (in the worker's and the CLI's bundles), each spawned
   // with an argument array and shell: false. The extension host's bundle spawns nothing.
-  const gpuSetup = path.join(REPO_ROOT, 'src', 'engine', 'gpuSetup.ts');
+  const gpuSetup = path.join(REPO_ROOT, 'src', 'engine', 'gpuPrerequisites.ts'); // its system probe runs them
   const ffmpegRunners = [path.join(REPO_ROOT, 'src', 'io', 'ffmpeg.ts'), path.join(REPO_ROOT, 'src', 'io', 'videoStream.ts')];
   const mayspawn = new Set([gpuSetup, ...ffmpegRunners, path.join(REPO_ROOT, 'dist', 'worker.js'), path.join(REPO_ROOT, 'dist', 'cli.js')]);
   for (const f of [...sources, ...bundles]) {

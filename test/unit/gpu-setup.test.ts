@@ -4,10 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  checkGpuPrerequisites, customBinaryPath, findNpm, findSharedLibrary, installSteps, runGpuSetup, tfjsDownloadHost,
-  type RunResult, type SystemProbe,
-} from '../../src/engine/gpuSetup';
+import { checkGpuPrerequisites, findSharedLibrary, type RunResult, type SystemProbe } from '../../src/engine/gpuPrerequisites';
+import { customBinaryPath, findNpm, installSteps, runGpuSetup, tfjsDownloadHost } from '../../src/engine/gpuSetup';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { tempDir } from '../helpers/paths';
 

@@ -8,9 +8,10 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import {
-  coverCrop, decodeImage, DEFAULT_MAX_PIXELS, encodeImage, maxSide, readImage, resizeFloatImage, resizeImage,
+  coverCrop, decodeImage, DEFAULT_MAX_PIXELS, maxSide, readImage, resizeFloatImage, resizeImage,
   type DecodedImage,
 } from '../../src/io/image';
+import { encodeImage } from '../../src/io/imageEncode';
 import { IMAGE_FORMATS } from '../../src/io/formats';
 import { isStyleTransferError, type ErrorCode } from '../../src/protocol/errors';
 import { bombPng, chunk, GREY, GREY_ALPHA, makePng, PALETTE, RGB, RGBA } from '../helpers/png';

@@ -15,9 +15,10 @@ import { stylizeWithTfjs } from '../../src/model/stylize';
 import { TransformNet } from '../../src/model/transformNet';
 import { readMl5Folder } from '../../src/io/ml5Import';
 import {
-  ENGINE_SESSION_OPTIONS, SESSION_IDLE_RELEASE_MS, createOnnxSession, cropChwToHwc, getOnnxSession, isSessionReleased, loadOnnxRuntime,
-  padToChw, releaseOnnxSessions, setSessionIdleRelease, stylizeWithOnnx, type OnnxStyleSession,
+  ENGINE_SESSION_OPTIONS, SESSION_IDLE_RELEASE_MS, createOnnxSession, getOnnxSession, isSessionReleased, loadOnnxRuntime,
+  releaseOnnxSessions, setSessionIdleRelease, type OnnxStyleSession,
 } from '../../src/engine/onnxRunner';
+import { cropChwToHwc, padToChw, stylizeWithOnnx } from '../../src/engine/onnxStylize';
 import { ONNX_FILE, ONNX_SIDECAR, ensureOnnxModel, sha256OfWeights } from '../../src/engine/onnxCache';
 import { openStylizer } from '../../src/engine/stylizer';
 import { StyleTransferError } from '../../src/protocol/errors';

@@ -9,7 +9,8 @@ import path from 'node:path';
 import {
   fileSystemError, outputPathFor, sanitizeStyleName, writeDirAtomic, writeFileAtomic, writeImageFile, writeStylizedImage,
 } from '../../src/io/output';
-import { decodeImage, encodeImage, readImage } from '../../src/io/image';
+import { decodeImage, readImage } from '../../src/io/image';
+import { encodeImage } from '../../src/io/imageEncode';
 import { formatFromExtension, outputFormatFor } from '../../src/io/formats';
 import { isStyleTransferError, StyleTransferError, type ErrorCode } from '../../src/protocol/errors';
 import { tempDir } from '../helpers/paths';

@@ -15,7 +15,8 @@ import { psnr, toBytes, type FloatImage, type RgbBytes } from '../../src/model/p
 import { stylizeWithTfjs } from '../../src/model/stylize';
 import { TransformNet } from '../../src/model/transformNet';
 import { readMl5Folder } from '../../src/io/ml5Import';
-import { createOnnxSession, stylizeWithOnnx } from '../../src/engine/onnxRunner';
+import { createOnnxSession } from '../../src/engine/onnxRunner';
+import { stylizeWithOnnx } from '../../src/engine/onnxStylize';
 import { fastGraphLayout } from '../../src/engine/onnxQuantized';
 import { createStylizeEngine } from '../../src/engine/engines';
 import { stylizeFiles } from '../../src/engine/stylizeJob';

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { findFfmpeg, installedFfmpegPaths, VIDEO_TOOLS_DIR, type FfmpegTools } from '../../io/ffmpeg';
 import { StyleTransferError } from '../../protocol/errors';
-import { findNpm, npmInstallStep, realSystem, runSteps, type SetupContext } from '../gpuSetup';
+import { realSystem } from '../gpuPrerequisites';
+import { findNpm, npmInstallStep, runSteps, type SetupContext } from '../gpuSetup';
 
 /** The versions installed (their platform packages carry a 2018 ffmpeg, N-47683, ~4.1, and ffprobe 5.x). */
 export const FFMPEG_INSTALLER_VERSION = '1.1.0';
