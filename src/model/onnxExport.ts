@@ -22,6 +22,7 @@ import {
   type BorderPadding, type LayerSpec, type TransformNetArchitecture, type WeightMap,
 } from './architecture';
 import { StyleTransferError } from '../protocol/errors';
+import { float, floatTensor, int, int64Tensor, ints, node, str } from './onnxOps';
 
 /** Bump when the exported graph changes, so cached .onnx files are re-exported. */
 export const ONNX_EXPORTER_VERSION = 2; // 2: 'zero' border padding (imported ml5 networks)
@@ -65,32 +66,6 @@ export interface OnnxExportOptions {
 }
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
-const A = onnx.AttributeProto.AttributeType;
-
-/** Little-endian raw_data, independent of the platform's byte order. */
-function floatTensor(name: string, dims: number[], values: Float32Array | number[]): onnx.ITensorProto {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
-  return { name, dims, dataType: FLOAT, rawData: bytes };
-}
-
-function int64Tensor(name: string, values: bigint[]): onnx.ITensorProto {
-  const bytes = new Uint8Array(values.length * 8);
-  const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, v, true));
-  return { name, dims: [values.length], dataType: INT64, rawData: bytes };
-}
-
-const ints = (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: A.INTS, ints: values });
-const int = (name: string, value: number): onnx.IAttributeProto => ({ name, type: A.INT, i: value });
-const float = (name: string, value: number): onnx.IAttributeProto => ({ name, type: A.FLOAT, f: value });
-const str = (name: string, value: string): onnx.IAttributeProto => ({ name, type: A.STRING, s: new TextEncoder().encode(value) });
-
-function node(opType: string, name: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []): onnx.INodeProto {
-  return { opType, name, input, output, attribute, domain: '' };
-}
 
 /** tfjs conv filter [kh, kw, in, out] → ONNX Conv weight [out, in, kh, kw]. */
 export function convWeightToOnnx(w: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {

@@ -26,12 +26,12 @@ import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_METADATA_KEYS, DEFAULT_OPSET, d
 import { StyleTransferError } from '../protocol/errors';
 import { givenNorm, measuredNorm, type FastNormStats, type NormGraph } from './onnxFastNorm';
 import { NORM_STATS_METADATA_KEYS } from './onnxNormStats';
+import { byteTensor, float, floatTensor, int, int32Tensor, int64Tensor, ints, node, str } from './onnxOps';
 
 /** Bump when the fast graph changes, so cached files are rebuilt (2: sub-pixel transposed convs in fp32). */
 export const FAST_GRAPH_VERSION = 3; // 3: 'zero' border padding
 
 const T = onnx.TensorProto.DataType;
-const A = onnx.AttributeProto.AttributeType;
 
 export interface Range { readonly min: number; readonly max: number }
 
@@ -155,35 +155,6 @@ export function blockConvWeights(l: LayerSpec, w: Float32Array, bIn: number, bOu
 
 // ---- Graph building ----
 
-function floatTensor(name: string, dims: number[], values: ArrayLike<number>): onnx.ITensorProto {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
-  return { name, dims, dataType: T.FLOAT, rawData: bytes };
-}
-function int64Tensor(name: string, values: number[]): onnx.ITensorProto {
-  const bytes = new Uint8Array(values.length * 8);
-  const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return { name, dims: [values.length], dataType: T.INT64, rawData: bytes };
-}
-function int32Tensor(name: string, dims: number[], values: ArrayLike<number>): onnx.ITensorProto {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setInt32(i * 4, values[i], true);
-  return { name, dims, dataType: T.INT32, rawData: bytes };
-}
-function byteTensor(name: string, dims: number[], type: number, values: ArrayLike<number>): onnx.ITensorProto {
-  const bytes = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) bytes[i] = values[i] & 255;
-  return { name, dims, dataType: type, rawData: bytes };
-}
-const ints = (name: string, v: number[]): onnx.IAttributeProto => ({ name, type: A.INTS, ints: v });
-const int = (name: string, v: number): onnx.IAttributeProto => ({ name, type: A.INT, i: v });
-const float = (name: string, v: number): onnx.IAttributeProto => ({ name, type: A.FLOAT, f: v });
-const str = (name: string, v: string): onnx.IAttributeProto => ({ name, type: A.STRING, s: new TextEncoder().encode(v) });
-const node = (opType: string, name: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []): onnx.INodeProto =>
-  ({ opType, name, input, output, attribute, domain: '' });
 
 /** uint8 quantization of a range that contains 0: scale and zero point. */
 export function uint8Params(r: Range): { scale: number; zeroPoint: number } {

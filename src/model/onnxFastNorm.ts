@@ -9,7 +9,8 @@
 // c·k … c·k + k − 1, k = b²), so a [1, C, k·h·w] view has the per-channel statistics.
 import { onnx } from 'onnx-proto';
 import { INSTANCE_NORM_EPSILON } from './architecture';
-import { addEpsilon, int64Tensor, node, normStatsValueName, statsValueInfo } from './onnxNormStats';
+import { addEpsilon, normStatsValueName, statsValueInfo } from './onnxNormStats';
+import { int, int64Tensor, ints, node } from './onnxOps';
 
 export type FastNormStats = 'outputs' | 'inputs';
 
@@ -54,7 +55,7 @@ export function measuredNorm(g: NormGraph, layer: string, channels: number, x: s
   const p = `norm_stats/${layer}`;
   const eps = addEpsilon(g.initializer);
   const reduce = (op: string, name: string, input: string, output: string, axes: number[], keep: 0 | 1) =>
-    node(op, name, [input], [output], [{ name: 'axes', type: A.INTS, ints: axes }, { name: 'keepdims', type: A.INT, i: keep }]);
+    node(op, name, [input], [output], [ints('axes', axes), int('keepdims', keep)]);
   g.initializer.push(
     int64Tensor(`${p}/view_shape`, [1, channels, -1]), int64Tensor(`${p}/channel_shape`, [1, channels, 1]),
     int64Tensor(`${p}/flat_shape`, [-1]), int64Tensor(`${p}/count_axis`, [2]),
@@ -67,8 +68,8 @@ export function measuredNorm(g: NormGraph, layer: string, channels: number, x: s
     node('Sub', `${p}/centred`, [`${p}/view`, `${p}/mean_kept`], [`${p}/centred`]),
     reduce('ReduceSumSquare', `${p}/sum_squares`, `${p}/centred`, `${p}/sum_squares`, [0, 2], 0),
     node('Shape', `${p}/shape`, [`${p}/view`], [`${p}/shape`]),
-    node('Gather', `${p}/count_int`, [`${p}/shape`, `${p}/count_axis`], [`${p}/count_int`], [{ name: 'axis', type: A.INT, i: 0 }]),
-    node('Cast', `${p}/count`, [`${p}/count_int`], [`${p}/count`], [{ name: 'to', type: A.INT, i: onnx.TensorProto.DataType.FLOAT }]),
+    node('Gather', `${p}/count_int`, [`${p}/shape`, `${p}/count_axis`], [`${p}/count_int`], [int('axis', 0)]),
+    node('Cast', `${p}/count`, [`${p}/count_int`], [`${p}/count`], [int('to', onnx.TensorProto.DataType.FLOAT)]),
     node('Div', `${p}/variance_op`, [`${p}/sum_squares`, `${p}/count`], [variance]),
     node('Reshape', `${p}/mean_flat`, [`${p}/mean_kept`, `${p}/flat_shape`], [mean]),
     node('Add', `${p}/variance_eps`, [variance, eps], [`${p}/variance_eps`]),

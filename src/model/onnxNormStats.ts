@@ -12,6 +12,7 @@
 import { onnx } from 'onnx-proto';
 import { INSTANCE_NORM_EPSILON } from './architecture';
 import { StyleTransferError } from '../protocol/errors';
+import { int, int64Tensor, ints, node, valueInfo } from './onnxOps';
 
 /** metadata_props keys listing the layers (comma-separated) whose statistics are outputs / inputs. */
 export const NORM_STATS_METADATA_KEYS = Object.freeze({ outputs: 'fst.norm_stats_outputs', inputs: 'fst.norm_stats_inputs' });
@@ -34,22 +35,9 @@ export interface NormLayer {
 }
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
-const A = onnx.AttributeProto.AttributeType;
-
-export function node(opType: string, name: string, input: string[], output: string[], attribute: onnx.IAttributeProto[] = []): onnx.NodeProto {
-  return onnx.NodeProto.create({ opType, name, input, output, attribute, domain: '' });
-}
 
 export function statsValueInfo(name: string, channels: number): onnx.IValueInfoProto {
-  return { name, type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: channels }] } } } };
-}
-
-export function int64Tensor(name: string, values: number[]): onnx.TensorProto {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return onnx.TensorProto.create({ name, dims: [values.length], dataType: INT64, rawData: raw });
+  return valueInfo(name, [channels]);
 }
 
 function bad(msg: string): StyleTransferError {
@@ -141,8 +129,8 @@ export function withNormStatsOutputs(coreModel: Uint8Array, opts: NormVariantOpt
   const axes = [0, 2, 3];
   initializer.push(int64Tensor(axesName, axes));
   const reduce = (op: string, name: string, input: string, output: string, keep: 0 | 1) => opset >= 18
-    ? node(op, name, [input, axesName], [output], [{ name: 'keepdims', type: A.INT, i: keep }])
-    : node(op, name, [input], [output], [{ name: 'axes', type: A.INTS, ints: axes }, { name: 'keepdims', type: A.INT, i: keep }]);
+    ? node(op, name, [input, axesName], [output], [int('keepdims', keep)])
+    : node(op, name, [input], [output], [ints('axes', axes), int('keepdims', keep)]);
   const nodes: onnx.INodeProto[] = [];
   const epsName = addEpsilon(initializer);
   const channelShape = 'norm_stats/channel_shape';
@@ -164,9 +152,9 @@ export function withNormStatsOutputs(coreModel: Uint8Array, opts: NormVariantOpt
       node('Sub', `${p}/centred`, [x, `${p}/mean_kept`], [`${p}/centred`]),
       reduce('ReduceSumSquare', `${p}/sum_squares`, `${p}/centred`, `${p}/sum_squares`, 0),
       node('Shape', `${p}/shape`, [x], [`${p}/shape`]),
-      node('Gather', `${p}/reduced_dims`, [`${p}/shape`, axesName], [`${p}/reduced_dims`], [{ name: 'axis', type: A.INT, i: 0 }]),
-      node('ReduceProd', `${p}/count_int`, [`${p}/reduced_dims`], [`${p}/count_int`], [{ name: 'keepdims', type: A.INT, i: 0 }]),
-      node('Cast', `${p}/count`, [`${p}/count_int`], [`${p}/count`], [{ name: 'to', type: A.INT, i: FLOAT }]),
+      node('Gather', `${p}/reduced_dims`, [`${p}/shape`, axesName], [`${p}/reduced_dims`], [int('axis', 0)]),
+      node('ReduceProd', `${p}/count_int`, [`${p}/reduced_dims`], [`${p}/count_int`], [int('keepdims', 0)]),
+      node('Cast', `${p}/count`, [`${p}/count_int`], [`${p}/count`], [int('to', FLOAT)]),
       node('Div', `${p}/variance_op`, [`${p}/sum_squares`, `${p}/count`], [variance]),
       reduce('ReduceMean', `${p}/mean_flat`, `${p}/mean_kept`, mean, 0),
       node('Add', `${p}/variance_eps`, [variance, epsName], [`${p}/variance_eps`]),

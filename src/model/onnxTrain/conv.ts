@@ -6,7 +6,8 @@
 //   dx = Conv(dy, w) with the forward pads; dw = Conv of dy with x as the (dilated) kernel.
 // - upconv: nearest ×stride (Reshape + Expand), then a stride-1 conv; its backward sums each
 //   stride×stride block of the gradient.
-import { ints, int, type GraphBuilder } from './graph';
+import type { GraphBuilder } from './graph';
+import { ints, int } from '../onnxOps';
 import type { LayerSpec } from '../architecture';
 
 /** What the conv builders need of a layer (architecture.ts's LayerSpec has it, and more). */

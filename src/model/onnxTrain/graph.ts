@@ -3,39 +3,16 @@
 // static (one graph per architecture, image size and batch), so the layer builders compute them
 // themselves and the builder only records them for the graph's inputs and outputs.
 import { onnx } from 'onnx-proto';
+import { floatBytes, int, int64Bytes, ints, valueInfo, type Attr } from '../onnxOps';
 
 const T = onnx.TensorProto.DataType;
-const A = onnx.AttributeProto.AttributeType;
 
 /** Opset 18: every reduction takes its axes as an input, and Pad takes an axes input. */
 export const TRAIN_OPSET = 18;
 /** IR version 8: the newest the onnx-proto schema describes; valid for opset 18 in ONNX Runtime. */
 const IR_VERSION = 8;
 
-export type Attr = onnx.IAttributeProto;
-export const ints = (name: string, values: readonly number[]): Attr => ({ name, type: A.INTS, ints: [...values] });
-export const int = (name: string, value: number): Attr => ({ name, type: A.INT, i: value });
-export const float = (name: string, value: number): Attr => ({ name, type: A.FLOAT, f: value });
-export const str = (name: string, value: string): Attr => ({ name, type: A.STRING, s: new TextEncoder().encode(value) });
 
-/** Little-endian float32 bytes, independent of the platform's byte order. */
-function floatBytes(values: ArrayLike<number>): Uint8Array {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
-  return bytes;
-}
-
-function int64Bytes(values: readonly number[]): Uint8Array {
-  const bytes = new Uint8Array(values.length * 8);
-  const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return bytes;
-}
-
-function valueInfo(name: string, shape: readonly number[], elemType = T.FLOAT): onnx.IValueInfoProto {
-  return { name, type: { tensorType: { elemType, shape: { dim: shape.map((d) => ({ dimValue: d })) } } } };
-}
 
 export class GraphBuilder {
   private readonly nodes: onnx.INodeProto[] = [];

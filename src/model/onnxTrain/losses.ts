@@ -4,7 +4,8 @@
 //             dG = 2·w_s·(G − A) / (B·C²),  dF = (dG + dGᵀ)·F / (H·W·C)
 //   tv      = w_tv · (mean(dx²) + mean(dy²)) of neighbour differences of the output image;
 //             each difference d = a − b with gradient g = 2·w_tv·d / N gives +g to a, −g to b.
-import { int, type GraphBuilder } from './graph';
+import type { GraphBuilder } from './graph';
+import { int } from '../onnxOps';
 import type { Shape4 } from './conv';
 
 /** Mean of all elements as a scalar (shape []). */

@@ -7,7 +7,8 @@
 //   gradient goes to the positions equal to their window's maximum (Equal with the upsampled
 //   maximum). A tie can only be between zeros of a ReLU output (measure zero otherwise), and
 //   the ReLU below gives those no gradient, so this equals tfjs's first-maximum rule.
-import { ints, int, type GraphBuilder } from './graph';
+import type { GraphBuilder } from './graph';
+import { ints, int } from '../onnxOps';
 import { upsampleNearest, type Shape4 } from './conv';
 import { reluBackward } from './norm';
 import { convWeightToOnnx } from '../onnxExport';
