@@ -45,7 +45,7 @@ function copyAssets() {
   fs.mkdirSync(wasmDir, { recursive: true });
   const src = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
   for (const f of fs.readdirSync(src).filter((f) => f.endsWith('.wasm'))) fs.copyFileSync(path.join(src, f), path.join(wasmDir, f));
-  // The threaded build's loader and pthread worker script (src/engine/wasmKernels/threadedBackend.ts).
+  // The threaded build's loader and pthread worker script (src/engine/tfjs/wasmKernels/threadedBackend.ts).
   for (const f of ['tfjs-backend-wasm-threaded-simd.js', 'tfjs-backend-wasm-threaded-simd.worker.js']) {
     fs.copyFileSync(path.join('node_modules/@tensorflow/tfjs-backend-wasm/wasm-out', f), path.join(wasmDir, f));
   }

@@ -6,11 +6,11 @@
 //   node --import tsx bench/compare.ts --size 1024 [--rounds 5] [--precisions reference,fp32,int8] [--arena engine|on]
 import os from 'node:os';
 import { borderPadding, macsPerPixel } from '../src/model/architecture';
-import { exportTransformNetToOnnx } from '../src/model/onnxExport';
-import { exportFastTransformNet } from '../src/model/onnxFast';
-import { ENGINE_SESSION_OPTIONS, createOnnxSession, type OnnxStyleSession } from '../src/engine/onnxRunner';
-import { stylizeWithOnnx } from '../src/engine/onnxStylize';
-import * as q from '../src/engine/onnxQuantized';
+import { exportTransformNetToOnnx } from '../src/model/onnx/onnxExport';
+import { exportFastTransformNet } from '../src/model/onnx/onnxFast';
+import { ENGINE_SESSION_OPTIONS, createOnnxSession, type OnnxStyleSession } from '../src/engine/onnx/onnxRunner';
+import { stylizeWithOnnx } from '../src/engine/onnx/onnxStylize';
+import * as q from '../src/engine/onnx/onnxQuantized';
 import { REPO, loadImage, loadWeights, median } from './common';
 
 const args = process.argv.slice(2);

@@ -2,9 +2,9 @@
 // usage: npx tsx bench/onnx.ts [sizes=256,512,1024] [providers=cpu] [reps=3]
 // GFLOP/s counts 2 FLOPs per multiply-accumulate of the network (macsPerPixel), at the padded size.
 import { PAPER_ARCHITECTURE, macsPerPixel, paramSpecs, type WeightMap } from '../src/model/architecture';
-import { exportTransformNetToOnnx } from '../src/model/onnxExport';
-import { createOnnxSession, type OnnxProvider, type OnnxSessionOptions } from '../src/engine/onnxRunner';
-import { stylizeWithOnnx } from '../src/engine/onnxStylize';
+import { exportTransformNetToOnnx } from '../src/model/onnx/onnxExport';
+import { createOnnxSession, type OnnxProvider, type OnnxSessionOptions } from '../src/engine/onnx/onnxRunner';
+import { stylizeWithOnnx } from '../src/engine/onnx/onnxStylize';
 import type { FloatImage } from '../src/model/pixels';
 import os from 'node:os';
 

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const common = { weights: weightsSource, image: imageSource, gflopPerRun: +gflop.toFixed(2) };
 
   if (backend === 'tfjs') {
-    const { initTfjsBackend } = await import('../src/engine/backends');
+    const { initTfjsBackend } = await import('../src/engine/tfjs/backends');
     let report;
     try {
       report = await initTfjsBackend(tfjsBackend as 'wasm', {});
@@ -88,11 +88,11 @@ async function main(): Promise<void> {
     return;
   }
 
-  const { ENGINE_SESSION_OPTIONS, createOnnxSession } = await import('../src/engine/onnxRunner');
-  const { stylizeWithOnnx } = await import('../src/engine/onnxStylize');
-  const { exportTransformNetToOnnx } = await import('../src/model/onnxExport');
-  const { exportFastTransformNet } = await import('../src/model/onnxFast');
-  const q = await import('../src/engine/onnxQuantized');
+  const { ENGINE_SESSION_OPTIONS, createOnnxSession } = await import('../src/engine/onnx/onnxRunner');
+  const { stylizeWithOnnx } = await import('../src/engine/onnx/onnxStylize');
+  const { exportTransformNetToOnnx } = await import('../src/model/onnx/onnxExport');
+  const { exportFastTransformNet } = await import('../src/model/onnx/onnxFast');
+  const q = await import('../src/engine/onnx/onnxQuantized');
   let model: Uint8Array;
   let extra: Record<string, unknown> = {};
   const t0 = performance.now();

@@ -1,4 +1,4 @@
-// Times one training step on ONNX Runtime's CPU provider (src/engine/onnxTrainer.ts: the
+// Times one training step on ONNX Runtime's CPU provider (src/engine/train/onnxTrainer.ts: the
 // forward, written-out backward and Adam in one graph) on the workload of train-step.ts: the
 // paper's transform network, a VGG19-shaped loss network with random He-scaled weights to
 // relu5_1 or relu3_1, content + Gram style + total-variation losses. One JSON line per figure.
@@ -9,8 +9,8 @@
 //        [--provider cpu|cuda|webgpu] (the execution provider; bench/gpu-check.sh times the GPU ones)
 // gflops: GFLOP/s of the median step, with the step counted by src/model/trainFlops.ts.
 import os from 'node:os';
-import { OnnxTrainer } from '../src/engine/onnxTrainer';
-import type { OnnxProvider } from '../src/engine/onnxRunner';
+import { OnnxTrainer } from '../src/engine/train/onnxTrainer';
+import type { OnnxProvider } from '../src/engine/onnx/onnxRunner';
 import { trainStepFlops } from '../src/model/trainFlops';
 import { PAPER_ARCHITECTURE } from '../src/model/architecture';
 import { DEFAULT_LOSS_WEIGHTS, BLOCK1_3_LOSS_LAYERS, REFERENCE_LOSS_LAYERS } from '../src/model/losses';

@@ -7,16 +7,16 @@
 //        [--vgg relu5_1,relu3_1] [--kernels ours|stock] [--steps 2] [--threads N] [--backend wasm|webgpu]
 //        [--profile] [--profile-shapes]
 //
-// --backend webgpu runs the step on tfjs's WebGPU backend (src/engine/webgpuBackend.ts; the
+// --backend webgpu runs the step on tfjs's WebGPU backend (src/engine/tfjs/webgpuBackend.ts; the
 // webgpu and @tensorflow/tfjs-backend-webgpu packages must be installed), accepting a software
 // adapter where there is no GPU.
 //
 // --threads N (N ≥ 1) runs tfjs's multi-threaded wasm build with N XNNPACK threads
-// (src/engine/wasmKernels/threadedBackend.ts); without it, the stock single-threaded build.
+// (src/engine/tfjs/wasmKernels/threadedBackend.ts); without it, the stock single-threaded build.
 //
 // --kernels stock: the backend as shipped (scalar Conv2DBackpropInput and transposed
 // BatchMatMul) plus a stop-gap Conv2DBackpropFilter (transposes + one dilated conv), i.e.
-// the state before src/engine/wasmKernels.
+// the state before src/engine/tfjs/wasmKernels.
 // --vgg-op frozen (default): the loss network's layers are frozenConv2dRelu (one fused
 // kernel, only the output kept for backward); fused: tf.fused.conv2d with relu, which
 // tfjs runs unfused (conv2d, add, relu) under a gradient tape.
@@ -25,11 +25,11 @@ import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core
 import { tf, type Tensor4D } from '../src/model/tf';
 import { TransformNet } from '../src/model/transformNet';
 import { PAPER_ARCHITECTURE } from '../src/model/architecture';
-import { registerWasmTrainingKernels } from '../src/engine/wasmKernels';
-import { withScope } from '../src/engine/wasmKernels/heap';
+import { registerWasmTrainingKernels } from '../src/engine/tfjs/wasmKernels';
+import { withScope } from '../src/engine/tfjs/wasmKernels/heap';
 import { frozenConv2dRelu } from '../src/model/frozenConv';
-import { useThreadedWasmBackend } from '../src/engine/wasmKernels/threadedBackend';
-import { initTfjsBackend } from '../src/engine/backends';
+import { useThreadedWasmBackend } from '../src/engine/tfjs/wasmKernels/threadedBackend';
+import { initTfjsBackend } from '../src/engine/tfjs/backends';
 import { trainStepFlops } from '../src/model/trainFlops';
 
 const args = process.argv.slice(2);

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createStylizeEngine } from '../src/engine/engines';
+import { createStylizeEngine } from '../src/engine/stylize/engines';
 import { loadStyle } from '../src/engine/styles';
 import { FrameStylizer } from '../src/engine/video/frameStylizer';
 import { stylizeVideoFile } from '../src/engine/video/videoJob';

@@ -4,7 +4,7 @@ import { StyleTransferError, toErrorInfo } from '../protocol/errors';
 import { commands } from './commands';
 import type { Command } from './options';
 import { parseCommandArgs, printable } from './args';
-import { allowThreadedWasm } from '../engine/backends';
+import { allowThreadedWasm } from '../engine/tfjs/backends';
 import { turnOffThirdPartyTelemetry } from '../protocol/telemetry';
 import { TOOL_VERSION } from '../protocol/version';
 

@@ -17,11 +17,11 @@ import { formatFromExtension } from '../io/formats';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import type { EngineSettings, EvaluateFigures, EvaluateOptions, EvaluateResult } from '../protocol/jobs';
-import { initTfjsBackend, tfjsBackendFor } from './backends';
-import { samplePhotosDir } from './onnxQuantized';
-import { expandInputs, stylizeDecoded8, throwIfCancelled, type JobContext } from './stylizeJob';
+import { initTfjsBackend, tfjsBackendFor } from './tfjs/backends';
+import { samplePhotosDir } from './onnx/onnxQuantized';
+import { expandInputs, stylizeDecoded8, throwIfCancelled, type JobContext } from './stylize/stylizeJob';
 import { loadStyle, type LoadedStyle } from './styles';
-import type { StylizeEngine } from './stylizer';
+import type { StylizeEngine } from './stylize/stylizer';
 
 export const EVALUATE_DEFAULTS = Object.freeze({ maxSide: 1024 });
 const MAX_STYLES = 4;

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { THUMBNAIL_FILE, writeCheckpoint } from '../io/checkpoint';
 import { writeFileAtomic } from '../io/output';
-import { exportTransformNetToOnnx } from '../model/onnxExport';
+import { exportTransformNetToOnnx } from '../model/onnx/onnxExport';
 import { thumbnailOf } from './importJob';
 import type { LoadedStyle } from './styles';
 

@@ -17,8 +17,8 @@ import { writeStylizedImage } from '../io/output';
 import { loadVggWeights } from '../io/vggWeights';
 import { StyleTransferError } from '../protocol/errors';
 import { OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, type EngineSettings, type OptimizeOptions, type OptimizeResult } from '../protocol/jobs';
-import { initTfjsBackend, tfjsBackendFor } from './backends';
-import type { JobContext } from './stylizeJob';
+import { initTfjsBackend, tfjsBackendFor } from './tfjs/backends';
+import type { JobContext } from './stylize/stylizeJob';
 
 export const OPTIMIZE_JOB_DEFAULTS = Object.freeze({
   size: 256,
@@ -94,7 +94,7 @@ export async function optimizeWithImage(options: OptimizeOptions, settings: Engi
   const started = performance.now();
   const backend = await initTfjsBackend(tfjsBackendFor(settings.trainingBackend), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
   if (backend.name === 'wasm') {
-    const { registerWasmTrainingKernels } = await import('./wasmKernels');
+    const { registerWasmTrainingKernels } = await import('./tfjs/wasmKernels');
     registerWasmTrainingKernels();
   }
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(o.vggPath)})…` });

@@ -9,7 +9,7 @@ import { downloadFile } from '../io/download';
 import { StyleTransferError } from '../protocol/errors';
 import type { PretrainedStyleInfo } from '../protocol/jobs';
 import catalogue from './pretrainedStyles.json';
-import type { JobContext } from './stylizeJob';
+import type { JobContext } from './stylize/stylizeJob';
 
 interface Entry { id: string; title: string; license: string; description: string; files: Record<string, string> }
 

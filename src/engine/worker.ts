@@ -7,7 +7,7 @@ import { toErrorInfo } from '../protocol/errors';
 import { type WorkerToHost } from '../protocol/jobs';
 import { isHostToWorker, jobRequestProblem } from '../protocol/jobChecks';
 import { runJob } from './jobs';
-import { allowThreadedWasm } from './backends';
+import { allowThreadedWasm } from './tfjs/backends';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
 // This thread is terminated by the host, so the threaded WebAssembly build may keep threads.

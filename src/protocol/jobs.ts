@@ -375,7 +375,7 @@ export type WorkerToHost =
  * the training step as one ONNX Runtime graph on its CPU ('onnx'), CUDA ('onnx-cuda') or WebGPU
  * ('onnx-webgpu') provider (tfjs, chosen as by 'auto', still computes the style targets and
  * previews). 'auto': the first tfjs backend that loads of tfjs-node-gpu, tfjs-node, wasm, cpu,
- * and the ONNX Runtime step where it is faster (engine/trainingBackend.ts).
+ * and the ONNX Runtime step where it is faster (engine/train/trainingBackend.ts).
  */
 export const TRAINING_BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu', 'onnx', 'onnx-cuda', 'onnx-webgpu'] as const;
 export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];

@@ -3,8 +3,8 @@
 // process), runs conv2d and its gradients there and on cpu, and prints one JSON line.
 import { tf } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-cpu';
-import { registerWasmTrainingKernels } from '../../src/engine/wasmKernels';
-import { useThreadedWasmBackend } from '../../src/engine/wasmKernels/threadedBackend';
+import { registerWasmTrainingKernels } from '../../src/engine/tfjs/wasmKernels';
+import { useThreadedWasmBackend } from '../../src/engine/tfjs/wasmKernels/threadedBackend';
 
 async function grads(backend: string): Promise<Float32Array[]> {
   await tf.setBackend(backend);

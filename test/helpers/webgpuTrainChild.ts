@@ -1,5 +1,5 @@
 // Child process for test/unit/webgpu.test.ts: starts tfjs's WebGPU backend through the engine
-// (src/engine/webgpuBackend.ts; a software adapter is accepted, since test machines have no
+// (src/engine/tfjs/webgpuBackend.ts; a software adapter is accepted, since test machines have no
 // GPU), runs four steps of the real training loop — transform network, VGG-shaped perceptual
 // loss with frozen convs, Adam — there and on the cpu backend from the same start, and prints
 // one JSON line: the backend's label, the losses of both runs and the final weights' worst
@@ -8,7 +8,7 @@
 // would keep the test runner alive.
 import { tf, type Tensor4D } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-cpu';
-import { initTfjsBackend } from '../../src/engine/backends';
+import { initTfjsBackend } from '../../src/engine/tfjs/backends';
 import { Adam } from '../../src/model/adam';
 import { PerceptualLoss } from '../../src/model/losses';
 import { TransformNet } from '../../src/model/transformNet';

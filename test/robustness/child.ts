@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { manifestLocations } from '../../src/engine/vulkanDrivers';
+import { manifestLocations } from '../../src/engine/onnx/vulkanDrivers';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { FAMILIES } from './families/index';
 import { FORESEEN, type Family, type RunResult } from './lib/family';
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const writeRoots = [...(built.writeRoots ?? [])];
   // The code itself may be read: the checkout, its dependencies, and tsx's compile cache.
   // So may the Vulkan loader's driver manifests and the device nodes that decide whether the
-  // WebGPU provider is worth trying (src/engine/vulkanDrivers.ts).
+  // WebGPU provider is worth trying (src/engine/onnx/vulkanDrivers.ts).
   const readRoots = [...(built.readRoots ?? []), REPO_ROOT, fs.realpathSync(path.join(REPO_ROOT, 'node_modules')), path.join(os.tmpdir(), `tsx-${process.getuid?.() ?? ''}`),
     ...manifestLocations(), '/dev'];
   const inputsDir = path.join(env.dir, 'inputs');

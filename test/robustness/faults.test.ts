@@ -19,9 +19,9 @@ import type { EngineSettings, JobProgress, TrainOptions } from '../../src/protoc
 import { readCheckpoint, writeCheckpoint } from '../../src/io/checkpoint';
 import { readTrainingState } from '../../src/io/trainingState';
 import { downloadFile } from '../../src/io/download';
-import { createStylizeEngine } from '../../src/engine/engines';
-import { stylizeFiles } from '../../src/engine/stylizeJob';
-import { resumeTraining, trainStyle } from '../../src/engine/trainJob';
+import { createStylizeEngine } from '../../src/engine/stylize/engines';
+import { stylizeFiles } from '../../src/engine/stylize/stylizeJob';
+import { resumeTraining, trainStyle } from '../../src/engine/train/trainJob';
 import { optimizeWithImage } from '../../src/engine/optimizeJob';
 import { runJob } from '../../src/engine/jobs';
 import { REPO_ROOT, tempDir } from '../helpers/paths';

@@ -9,9 +9,9 @@ import type { TransformNetArchitecture, WeightMap } from '../../src/model/archit
 import { TransformNet } from '../../src/model/transformNet';
 import { psnr, toBytes, type FloatImage } from '../../src/model/pixels';
 import { writeCheckpoint } from '../../src/io/checkpoint';
-import { BlendEngine, blendNormParameters, mixLinear, resolveBlend, withBlend } from '../../src/engine/blend';
-import { createStylizeEngine } from '../../src/engine/engines';
-import { stylizeDecoded8 } from '../../src/engine/stylizeJob';
+import { BlendEngine, blendNormParameters, mixLinear, resolveBlend, withBlend } from '../../src/engine/stylize/blend';
+import { createStylizeEngine } from '../../src/engine/stylize/engines';
+import { stylizeDecoded8 } from '../../src/engine/stylize/stylizeJob';
 import { loadStyle } from '../../src/engine/styles';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { tempDir } from '../helpers/paths';

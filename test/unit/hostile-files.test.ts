@@ -12,7 +12,7 @@ import { readTrainingState } from '../../src/io/trainingState';
 import { readMl5Folder } from '../../src/io/ml5Import';
 import { loadVggWeights } from '../../src/io/vggWeights';
 import { readStyleSummary } from '../../src/services/styleStore';
-import { resumeTraining, trainStyle } from '../../src/engine/trainJob';
+import { resumeTraining, trainStyle } from '../../src/engine/train/trainJob';
 import { StyleTransferError } from '../../src/protocol/errors';
 import type { EngineSettings, ResumeOptions, TrainOptions } from '../../src/protocol/jobs';
 import { tempDir } from '../helpers/paths';

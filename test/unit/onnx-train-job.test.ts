@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readCheckpoint } from '../../src/io/checkpoint';
-import { resumeTraining, trainStyle } from '../../src/engine/trainJob';
+import { resumeTraining, trainStyle } from '../../src/engine/train/trainJob';
 import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings, type JobProgress, type TrainingOverrides, type TrainOptions } from '../../src/protocol/jobs';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
 

@@ -1,4 +1,4 @@
-// The training step as an ONNX graph (src/model/onnxTrain) against tfjs autodiff on the cpu
+// The training step as an ONNX graph (src/model/onnx/train) against tfjs autodiff on the cpu
 // backend: per layer family, the graph's backward (vector–Jacobian product with a random
 // upstream gradient) must match tf.grads to 1e-3 relative (‖g_onnx − g_tfjs‖ / ‖g_tfjs‖).
 import { test } from 'node:test';
@@ -6,21 +6,21 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf, type Tensor, type Tensor4D } from '../../src/model/tf';
-import { GraphBuilder } from '../../src/model/onnxTrain/graph';
-import { convBackward, convForward, type ConvLayer, type Shape4 } from '../../src/model/onnxTrain/conv';
-import { normBackward, normForward } from '../../src/model/onnxTrain/norm';
+import { GraphBuilder } from '../../src/model/onnx/train/graph';
+import { convBackward, convForward, type ConvLayer, type Shape4 } from '../../src/model/onnx/train/conv';
+import { normBackward, normForward } from '../../src/model/onnx/train/norm';
 import { upsampleNearest } from '../../src/model/transformNet';
 import { instanceNorm } from '../../src/model/instanceNorm';
 import { OUTPUT_OFFSET, OUTPUT_SCALE, paramSpecs, type LayerActivation, type TransformNetArchitecture } from '../../src/model/architecture';
 import { Vgg19 } from '../../src/model/vgg';
 import { BLOCK1_3_LOSS_LAYERS, PerceptualLoss, contentLoss, gram, styleLoss, totalVariationLoss } from '../../src/model/losses';
 import { TransformNet } from '../../src/model/transformNet';
-import { buildTrainStepGraph, TRAIN_IO } from '../../src/model/onnxTrain/trainStep';
-import { OnnxTrainer } from '../../src/engine/onnxTrainer';
+import { buildTrainStepGraph, TRAIN_IO } from '../../src/model/onnx/train/trainStep';
+import { OnnxTrainer } from '../../src/engine/train/onnxTrainer';
 import { Adam, DEFAULT_ADAM } from '../../src/model/adam';
-import { VggConstants, vggBackward, vggForward } from '../../src/model/onnxTrain/vgg';
-import { contentLossGrad, styleLayerLossGrad, tvLossGrad } from '../../src/model/onnxTrain/losses';
-import { adamStepSize, adamUpdate } from '../../src/model/onnxTrain/adam';
+import { VggConstants, vggBackward, vggForward } from '../../src/model/onnx/train/vgg';
+import { contentLossGrad, styleLayerLossGrad, tvLossGrad } from '../../src/model/onnx/train/losses';
+import { adamStepSize, adamUpdate } from '../../src/model/onnx/train/adam';
 import { loadKerasVgg } from '../../src/io/vggWeights';
 import { gaussian, rng } from '../helpers/vggFixtures';
 import { hasSharedData, shared } from '../helpers/paths';

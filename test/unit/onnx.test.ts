@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { borderPadding, parameterCount, type TransformNetArchitecture, type WeightMap } from '../../src/model/architecture';
 import {
   CORE_OP_TYPES, PADDING_OP_TYPES, ONNX_METADATA_KEYS, decodeOnnxModel, exportTransformNetToOnnx, onnxMetadata,
-} from '../../src/model/onnxExport';
+} from '../../src/model/onnx/onnxExport';
 import { psnr, type FloatImage } from '../../src/model/pixels';
 import { stylizeWithTfjs } from '../../src/model/stylize';
 import { TransformNet } from '../../src/model/transformNet';
@@ -17,10 +17,10 @@ import { readMl5Folder } from '../../src/io/ml5Import';
 import {
   ENGINE_SESSION_OPTIONS, SESSION_IDLE_RELEASE_MS, createOnnxSession, getOnnxSession, isSessionReleased, loadOnnxRuntime,
   releaseOnnxSessions, setSessionIdleRelease, type OnnxStyleSession,
-} from '../../src/engine/onnxRunner';
-import { cropChwToHwc, padToChw, stylizeWithOnnx } from '../../src/engine/onnxStylize';
-import { ONNX_FILE, ONNX_SIDECAR, ensureOnnxModel, sha256OfWeights } from '../../src/engine/onnxCache';
-import { openStylizer } from '../../src/engine/stylizer';
+} from '../../src/engine/onnx/onnxRunner';
+import { cropChwToHwc, padToChw, stylizeWithOnnx } from '../../src/engine/onnx/onnxStylize';
+import { ONNX_FILE, ONNX_SIDECAR, ensureOnnxModel, sha256OfWeights } from '../../src/engine/onnx/onnxCache';
+import { openStylizer } from '../../src/engine/stylize/stylizer';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
 import { SMALL_ARCHITECTURE, smallWeights } from '../helpers/weights';

@@ -10,8 +10,8 @@ import { adam, lbfgs, type Evaluation, type MinimizerResult, type MinimizerStep,
 import { ImageLoss, optimizeImage, type OptimizeEvent, type OptimizeImageResult } from '../../src/model/optimize';
 import { PerceptualLoss, defaultLayersFor } from '../../src/model/losses';
 import { Vgg19 } from '../../src/model/vgg';
-import { initTfjsBackend } from '../../src/engine/backends';
-import { registerWasmTrainingKernels } from '../../src/engine/wasmKernels';
+import { initTfjsBackend } from '../../src/engine/tfjs/backends';
+import { registerWasmTrainingKernels } from '../../src/engine/tfjs/wasmKernels';
 import { optimizeWithImage } from '../../src/engine/optimizeJob';
 import { loadVggWeights } from '../../src/io/vggWeights';
 import { maxSide, readImage } from '../../src/io/image';

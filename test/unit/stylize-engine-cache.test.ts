@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { createStylizeEngine } from '../../src/engine/engines';
-import { MAX_CACHED_SESSIONS } from '../../src/engine/onnxRunner';
+import { createStylizeEngine } from '../../src/engine/stylize/engines';
+import { MAX_CACHED_SESSIONS } from '../../src/engine/onnx/onnxRunner';
 import { loadStyle } from '../../src/engine/styles';
 import { tempDir } from '../helpers/paths';
 import { writeTinyStyle } from '../robustness/lib/styles';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../src/model/tf';
 import { readCheckpoint } from '../../src/io/checkpoint';
-import { resumeTraining, trainStyle } from '../../src/engine/trainJob';
+import { resumeTraining, trainStyle } from '../../src/engine/train/trainJob';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings, type JobProgress, type TrainingOverrides, type TrainOptions } from '../../src/protocol/jobs';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';

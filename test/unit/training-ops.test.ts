@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, type Tensor, type Tensor4D } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-cpu';
-import { registerWasmTrainingKernels } from '../../src/engine/wasmKernels';
+import { registerWasmTrainingKernels } from '../../src/engine/tfjs/wasmKernels';
 import { instanceNorm, type NormActivation } from '../../src/model/instanceNorm';
 import { frozenConv2dRelu } from '../../src/model/frozenConv';
 import { INSTANCE_NORM_EPSILON } from '../../src/model/architecture';

@@ -10,7 +10,7 @@ import { findFfmpeg, installedFfmpegPaths, probeVideo } from '../../src/io/ffmpe
 import { checkReachable } from '../../src/engine/gpuSetup';
 import { runVideoSetup } from '../../src/engine/video/ffmpegSetup';
 import { stylizeVideoFile } from '../../src/engine/video/videoJob';
-import { createStylizeEngine } from '../../src/engine/engines';
+import { createStylizeEngine } from '../../src/engine/stylize/engines';
 import { loadStyle } from '../../src/engine/styles';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { REPO_ROOT, tempDir } from '../helpers/paths';

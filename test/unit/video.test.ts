@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { findFfmpeg, parseFfmpegVersion, probeVideo, type FfmpegTools } from '../../src/io/ffmpeg';
-import { createStylizeEngine } from '../../src/engine/engines';
+import { createStylizeEngine } from '../../src/engine/stylize/engines';
 import { loadStyle } from '../../src/engine/styles';
 import { FrameStylizer, meanAbsDiff } from '../../src/engine/video/frameStylizer';
 import { stylizeVideoFile } from '../../src/engine/video/videoJob';

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { gpuDeviceNodes, noHardwareVulkanReason, vulkanDrivers } from '../../src/engine/vulkanDrivers';
+import { gpuDeviceNodes, noHardwareVulkanReason, vulkanDrivers } from '../../src/engine/onnx/vulkanDrivers';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
 
 const root = tempDir('fst-vulkan-');

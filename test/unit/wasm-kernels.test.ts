@@ -1,4 +1,4 @@
-// The wasm training kernels (src/engine/wasmKernels) against the cpu backend's kernels:
+// The wasm training kernels (src/engine/tfjs/wasmKernels) against the cpu backend's kernels:
 // every result must match to 1e-4 relative (max |difference| / max |cpu value|).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,9 +7,9 @@ import { tf } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-cpu';
 import {
   WASM_TRAINING_KERNELS, clearWasmKernelCaches, registerWasmTrainingKernels, wasmTrainingKernelsRegistered,
-} from '../../src/engine/wasmKernels';
-import { axisPhases } from '../../src/engine/wasmKernels/conv2dBackpropInput';
-import { backpropFilterNHWC } from '../../src/engine/wasmKernels/conv2dBackpropFilter';
+} from '../../src/engine/tfjs/wasmKernels';
+import { axisPhases } from '../../src/engine/tfjs/wasmKernels/conv2dBackpropInput';
+import { backpropFilterNHWC } from '../../src/engine/tfjs/wasmKernels/conv2dBackpropFilter';
 
 const TOLERANCE = 1e-4;
 

@@ -1,4 +1,4 @@
-// The multi-threaded wasm build started in Node (src/engine/wasmKernels/threadedBackend.ts).
+// The multi-threaded wasm build started in Node (src/engine/tfjs/wasmKernels/threadedBackend.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runJsonChild } from '../helpers/jsonChild';

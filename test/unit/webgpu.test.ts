@@ -1,4 +1,4 @@
-// Training on tfjs's WebGPU backend (src/engine/webgpuBackend.ts), in a child process. This
+// Training on tfjs's WebGPU backend (src/engine/tfjs/webgpuBackend.ts), in a child process. This
 // machine has no GPU, so the child accepts Mesa's software OpenGL ES adapter (Debian packages
 // libegl-mesa0, libgles2, libgl1-mesa-dri; .ci/run installs them): the kernels are the ones a
 // real GPU runs, so the numbers must match the cpu backend's.

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { choice, integerOpt, required, str, type Command } from '../options';
-import { createStylizeEngine } from '../../engine/engines';
+import { createStylizeEngine } from '../../engine/stylize/engines';
 import { EVALUATE_DEFAULTS, evaluateStyles } from '../../engine/evaluateJob';
 import { DEFAULT_MAX_INPUT_PIXELS, STYLIZE_RUNTIMES, TFJS_BACKENDS, type EvaluateFigures, type EvaluateResult, type StylizeRuntime } from '../../protocol/jobs';
 

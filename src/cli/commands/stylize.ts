@@ -4,9 +4,9 @@ import path from 'node:path';
 import {
   OUTPUT_FORMATS, STYLIZE_LIMITS, TFJS_BACKENDS, type ColorMode, type JobProgress, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime,
 } from '../../protocol/jobs';
-import { STYLIZE_PRECISIONS } from '../../engine/onnxQuantized';
-import { createStylizeEngine } from '../../engine/engines';
-import { stylizeFiles } from '../../engine/stylizeJob';
+import { STYLIZE_PRECISIONS } from '../../engine/onnx/onnxQuantized';
+import { createStylizeEngine } from '../../engine/stylize/engines';
+import { stylizeFiles } from '../../engine/stylize/stylizeJob';
 import { printable } from '../args';
 import { badInput, choice, integerOpt, numberOpt, out, str, warn, type Command } from '../options';
 

@@ -2,9 +2,9 @@
 // stop on Ctrl+C / SIGTERM (the checkpoint is saved).
 import path from 'node:path';
 import { TRAINING_BACKENDS, TRAINING_PRESETS, type JobProgress, type JobRequest, type TrainingOverrides, type TrainingPresetName } from '../../protocol/jobs';
-import { resumeTraining, trainStyle } from '../../engine/trainJob';
+import { resumeTraining, trainStyle } from '../../engine/train/trainJob';
 import { PRESETS } from '../../model/presets';
-import type { JobContext } from '../../engine/stylizeJob';
+import type { JobContext } from '../../engine/stylize/stylizeJob';
 import { parseDecimal } from '../args';
 import { formatDuration, longJobSettings, runLongJob } from '../longJob';
 import { badInput, choice, integerOpt, layerList, numberOpt, out, required, str, warn, type Command, type Values } from '../options';

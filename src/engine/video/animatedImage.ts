@@ -5,7 +5,7 @@ import { encodeAnimatedImage, readAnimatedImage } from '../../io/animated';
 import { writeStylizedBytes } from '../../io/output';
 import { cancelledError } from '../../protocol/errors';
 import type { StylizeOptions } from '../../protocol/jobs';
-import type { StylizeEngine } from '../stylizer';
+import type { StylizeEngine } from '../stylize/stylizer';
 import type { LoadedStyle } from '../styles';
 import type { VideoJobContext } from './videoJob';
 import { FrameStylizer } from './frameStylizer';

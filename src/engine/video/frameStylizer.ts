@@ -9,9 +9,9 @@ import type { NormStats } from '../../model/normStats';
 import { toBytes, type FloatImage, type RgbBytes } from '../../model/pixels';
 import { StyleTransferError } from '../../protocol/errors';
 import type { ColorMode } from '../../protocol/jobs';
-import type { StatsPass, StylizeEngine, TilePass } from '../stylizer';
+import type { StatsPass, StylizeEngine, TilePass } from '../stylize/stylizer';
 import type { LoadedStyle } from '../styles';
-import { poolNormStats, shouldTile, stylizeTiled } from '../tiledStylize';
+import { poolNormStats, shouldTile, stylizeTiled } from '../stylize/tiledStylize';
 
 export interface FrameStylizerOptions {
   readonly steady?: boolean;

@@ -10,8 +10,8 @@ import { writeProducedFile } from '../../io/output';
 import { FrameDecoder, FrameEncoder } from '../../io/videoStream';
 import { StyleTransferError, cancelledError } from '../../protocol/errors';
 import type { StylizeOptions } from '../../protocol/jobs';
-import type { JobContext } from '../stylizeJob';
-import type { StylizeEngine } from '../stylizer';
+import type { JobContext } from '../stylize/stylizeJob';
+import type { StylizeEngine } from '../stylize/stylizer';
 import type { LoadedStyle } from '../styles';
 import { FrameStylizer } from './frameStylizer';
 

@@ -13,11 +13,11 @@ import { readTrainingState, trainingStateFiles } from '../../../src/io/trainingS
 import { readMl5Folder } from '../../../src/io/ml5Import';
 import { loadVggWeights } from '../../../src/io/vggWeights';
 import { paramSpecs, sizeOfShape } from '../../../src/model/architecture';
-import { initTfjsBackend } from '../../../src/engine/backends';
-import { createStylizeEngine } from '../../../src/engine/engines';
+import { initTfjsBackend } from '../../../src/engine/tfjs/backends';
+import { createStylizeEngine } from '../../../src/engine/stylize/engines';
 import { loadStyle } from '../../../src/engine/styles';
-import { ensureOnnxModel } from '../../../src/engine/onnxCache';
-import { stylizeFiles } from '../../../src/engine/stylizeJob';
+import { ensureOnnxModel } from '../../../src/engine/onnx/onnxCache';
+import { stylizeFiles } from '../../../src/engine/stylize/stylizeJob';
 import { readImage } from '../../../src/io/image';
 import { CrashError, type Family, type FuzzInput, type RunResult } from '../lib/family';
 import { linkTree, copyTree } from '../lib/tree';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { readMl5Folder } from '../../../src/io/ml5Import';
-import { createStylizeEngine } from '../../../src/engine/engines';
+import { createStylizeEngine } from '../../../src/engine/stylize/engines';
 import type { Family, FuzzInput } from '../lib/family';
 import { HOSTILE_VALUES, setAt, textVariants } from '../lib/jsonMutate';
 import { Rng, seedOf } from '../lib/prng';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../../../src/model/tf';
-import { initTfjsBackend } from '../../../src/engine/backends';
+import { initTfjsBackend } from '../../../src/engine/tfjs/backends';
 import { StyleTransferError } from '../../../src/protocol/errors';
 import type { Family, FuzzInput } from '../lib/family';
 

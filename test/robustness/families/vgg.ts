@@ -8,7 +8,7 @@ import path from 'node:path';
 import { tf } from '../../../src/model/tf';
 import { Vgg19 } from '../../../src/model/vgg';
 import { loadVggWeights } from '../../../src/io/vggWeights';
-import { initTfjsBackend } from '../../../src/engine/backends';
+import { initTfjsBackend } from '../../../src/engine/tfjs/backends';
 import type { Family, FuzzInput, RunResult } from '../lib/family';
 import { HOSTILE_VALUES, setAt, textVariants } from '../lib/jsonMutate';
 import { flipBits, interesting, overwrite, truncateAt } from '../lib/mutate';
