@@ -12,7 +12,14 @@ const outdir = 'dist';
 
 // Loaded from node_modules at run time: native binaries, or optional GPU packages a user
 // installs later (Set Up GPU Acceleration…).
-const nodeExternals = ['vscode', 'sharp', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'];
+const nodeExternals = [
+  'vscode',
+  'sharp',
+  'onnxruntime-node',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+  'webgpu',
+];
 
 const common = {
   bundle: true,
@@ -37,14 +44,22 @@ const builds = [
   { ...nodeBuild, entryPoints: { extension: 'src/extension.ts' }, outdir },
   { ...nodeBuild, entryPoints: { worker: 'src/engine/worker.ts' }, outdir },
   { ...nodeBuild, entryPoints: { cli: 'src/cli/fst.ts' }, outdir },
-  { ...common, platform: 'browser', format: 'esm', target: 'es2022', entryPoints: { gallery: 'webview/gallery/main.ts' }, outdir: path.join(outdir, 'webview') },
+  {
+    ...common,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    entryPoints: { gallery: 'webview/gallery/main.ts' },
+    outdir: path.join(outdir, 'webview'),
+  },
 ].filter((b) => Object.values(b.entryPoints).every((f) => fs.existsSync(f)));
 
 function copyAssets() {
   const wasmDir = path.join(outdir, 'wasm');
   fs.mkdirSync(wasmDir, { recursive: true });
   const src = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
-  for (const f of fs.readdirSync(src).filter((f) => f.endsWith('.wasm'))) fs.copyFileSync(path.join(src, f), path.join(wasmDir, f));
+  for (const f of fs.readdirSync(src).filter((f) => f.endsWith('.wasm')))
+    fs.copyFileSync(path.join(src, f), path.join(wasmDir, f));
   // The threaded build's loader and pthread worker script (src/engine/tfjs/wasmKernels/threadedBackend.ts).
   for (const f of ['tfjs-backend-wasm-threaded-simd.js', 'tfjs-backend-wasm-threaded-simd.worker.js']) {
     fs.copyFileSync(path.join('node_modules/@tensorflow/tfjs-backend-wasm/wasm-out', f), path.join(wasmDir, f));

@@ -1,7 +1,12 @@
 // Shared by the bench scripts: weights, input images, medians.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PAPER_ARCHITECTURE, paramSpecs, type TransformNetArchitecture, type WeightMap } from '../src/model/architecture';
+import {
+  PAPER_ARCHITECTURE,
+  paramSpecs,
+  type TransformNetArchitecture,
+  type WeightMap,
+} from '../src/model/architecture';
 import type { FloatImage } from '../src/model/pixels';
 
 export const REPO = path.resolve(__dirname, '..');
@@ -15,14 +20,21 @@ export function median(v: number[]): number {
 export function randomWeights(arch: TransformNetArchitecture): WeightMap {
   let s = 1;
   const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2;
-  return new Map(paramSpecs(arch).map((p) => {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    return [p.name, Float32Array.from({ length: n }, () => (p.role === 'scale' ? 1 : p.role === 'shift' ? 0 : rnd()))];
-  }));
+  return new Map(
+    paramSpecs(arch).map((p) => {
+      const n = p.shape.reduce((a, b) => a * b, 1);
+      return [
+        p.name,
+        Float32Array.from({ length: n }, () => (p.role === 'scale' ? 1 : p.role === 'shift' ? 0 : rnd())),
+      ];
+    }),
+  );
 }
 
 /** The udnie network when the shared data is there (real activations matter for int8), else seeded random weights. */
-export async function loadWeights(weightsChoice: 'auto' | 'udnie' | 'random' = 'auto'): Promise<{ arch: TransformNetArchitecture; weights: WeightMap; source: string }> {
+export async function loadWeights(
+  weightsChoice: 'auto' | 'udnie' | 'random' = 'auto',
+): Promise<{ arch: TransformNetArchitecture; weights: WeightMap; source: string }> {
   const udnie = path.join(SHARED, 'pretrained', 'udnie');
   if (weightsChoice !== 'random' && fs.existsSync(path.join(udnie, 'manifest.json'))) {
     const { readMl5Folder } = await import('../src/io/ml5Import');
@@ -36,18 +48,23 @@ export async function loadWeights(weightsChoice: 'auto' | 'udnie' | 'random' = '
 /** A smooth synthetic scene with edges and texture (needs no image decoder). */
 export function syntheticImage(n: number): FloatImage {
   const data = new Float32Array(n * n * 3);
-  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
-    const u = x / n, v = y / n;
-    const ring = Math.sin(40 * Math.hypot(u - 0.6, v - 0.4)) > 0 ? 40 : 0;
-    const i = (y * n + x) * 3;
-    data[i] = 60 + 150 * u + ring;
-    data[i + 1] = 40 + 160 * v * (1 - u);
-    data[i + 2] = 200 - 120 * v + (((x * 7919 + y * 104729) % 31) - 15);
-  }
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) {
+      const u = x / n,
+        v = y / n;
+      const ring = Math.sin(40 * Math.hypot(u - 0.6, v - 0.4)) > 0 ? 40 : 0;
+      const i = (y * n + x) * 3;
+      data[i] = 60 + 150 * u + ring;
+      data[i + 1] = 40 + 160 * v * (1 - u);
+      data[i + 2] = 200 - 120 * v + (((x * 7919 + y * 104729) % 31) - 15);
+    }
   return { width: n, height: n, channels: 3, data };
 }
 
-export async function loadImage(n: number, imageChoice: 'auto' | 'photo' | 'synthetic' = 'auto'): Promise<{ img: FloatImage; source: string }> {
+export async function loadImage(
+  n: number,
+  imageChoice: 'auto' | 'photo' | 'synthetic' = 'auto',
+): Promise<{ img: FloatImage; source: string }> {
   const photo = path.join(REPO, 'media', 'samples', 'photos', 'astronaut.png');
   if (imageChoice !== 'synthetic' && fs.existsSync(photo)) {
     try {
@@ -62,4 +79,3 @@ export async function loadImage(n: number, imageChoice: 'auto' | 'photo' | 'synt
   }
   return { img: syntheticImage(n), source: 'synthetic' };
 }
-

@@ -26,7 +26,14 @@ const arena = opt('arena', 'engine');
 async function main(): Promise<void> {
   const { arch, weights, source } = await loadWeights();
   const { img, source: imageSource } = await loadImage(size);
-  const runs: { precision: string; session: OnnxStyleSession; times: number[]; cpu: number[]; out?: Float32Array; note?: Record<string, unknown> }[] = [];
+  const runs: {
+    precision: string;
+    session: OnnxStyleSession;
+    times: number[];
+    cpu: number[];
+    out?: Float32Array;
+    note?: Record<string, unknown>;
+  }[] = [];
   for (const p of precisions) {
     let model: Uint8Array;
     const note: Record<string, unknown> = {};
@@ -63,17 +70,41 @@ async function main(): Promise<void> {
   const ref = runs.find((r) => r.precision === 'reference');
   for (const run of runs) {
     const s = median(run.times);
-    console.log(JSON.stringify({
-      type: 'compare', backend: `onnxruntime-cpu-${run.precision}`, size, weights: source, image: imageSource, rounds,
-      seconds: +s.toFixed(3), bestSeconds: +Math.min(...run.times).toFixed(3), cpuSeconds: +median(run.cpu).toFixed(3), gflops: +(gflop / s).toFixed(1),
-      ...(ref && run !== ref ? { speedup: +(median(ref.times) / s).toFixed(2), bestSpeedup: +(Math.min(...ref.times) / Math.min(...run.times)).toFixed(2), psnrVsReference: +q.clampedPsnr(ref.out!, run.out!).toFixed(2) } : {}),
-      ...run.note, loadavg: os.loadavg().map((l) => +l.toFixed(2)),
-    }));
+    console.log(
+      JSON.stringify({
+        type: 'compare',
+        backend: `onnxruntime-cpu-${run.precision}`,
+        size,
+        weights: source,
+        image: imageSource,
+        rounds,
+        seconds: +s.toFixed(3),
+        bestSeconds: +Math.min(...run.times).toFixed(3),
+        cpuSeconds: +median(run.cpu).toFixed(3),
+        gflops: +(gflop / s).toFixed(1),
+        ...(ref && run !== ref
+          ? {
+              speedup: +(median(ref.times) / s).toFixed(2),
+              bestSpeedup: +(Math.min(...ref.times) / Math.min(...run.times)).toFixed(2),
+              psnrVsReference: +q.clampedPsnr(ref.out!, run.out!).toFixed(2),
+            }
+          : {}),
+        ...run.note,
+        loadavg: os.loadavg().map((l) => +l.toFixed(2)),
+      }),
+    );
   }
   for (const run of runs) await run.session.release();
 }
 
 main().catch((e) => {
-  console.log(JSON.stringify({ type: 'compare', size, available: false, error: String((e as Error)?.message ?? e).slice(0, 400) }));
+  console.log(
+    JSON.stringify({
+      type: 'compare',
+      size,
+      available: false,
+      error: String((e as Error)?.message ?? e).slice(0, 400),
+    }),
+  );
   process.exitCode = 1;
 });

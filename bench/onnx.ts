@@ -15,10 +15,15 @@ const reps = Number(process.argv[4] ?? 3);
 function randomWeights(): WeightMap {
   let s = 1;
   const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2;
-  return new Map(paramSpecs(PAPER_ARCHITECTURE).map((p) => {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    return [p.name, Float32Array.from({ length: n }, () => (p.role === 'scale' ? 1 : p.role === 'shift' ? 0 : rnd()))];
-  }));
+  return new Map(
+    paramSpecs(PAPER_ARCHITECTURE).map((p) => {
+      const n = p.shape.reduce((a, b) => a * b, 1);
+      return [
+        p.name,
+        Float32Array.from({ length: n }, () => (p.role === 'scale' ? 1 : p.role === 'shift' ? 0 : rnd())),
+      ];
+    }),
+  );
 }
 
 const variants: Record<string, OnnxSessionOptions> = {
@@ -36,11 +41,21 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 (async () => {
   const bytes = exportTransformNetToOnnx(PAPER_ARCHITECTURE, randomWeights());
   const macs = macsPerPixel(PAPER_ARCHITECTURE);
-  console.log(JSON.stringify({ host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg() }, gflopPerMegapixel: (2 * macs * 1e6) / 1e9 }));
+  console.log(
+    JSON.stringify({
+      host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg() },
+      gflopPerMegapixel: (2 * macs * 1e6) / 1e9,
+    }),
+  );
   // Per size, all variants' sessions side by side and run round-robin, so that load from other
   // processes on a shared machine spreads evenly over the variants.
   for (const n of sizes) {
-    const img: FloatImage = { width: n, height: n, channels: 3, data: Float32Array.from({ length: n * n * 3 }, (_, i) => (i * 7919) % 256) };
+    const img: FloatImage = {
+      width: n,
+      height: n,
+      channels: 3,
+      data: Float32Array.from({ length: n * n * 3 }, (_, i) => (i * 7919) % 256),
+    };
     const runs = [];
     for (const [name, base] of Object.entries(variants)) {
       const t0 = performance.now();
@@ -59,14 +74,23 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
     }
     for (const run of runs) {
       const best = Math.min(...run.times);
-      console.log(JSON.stringify({
-        variant: run.name, provider: run.session.provider, size: n, createMs: Math.round(run.createMs), firstMs: Math.round(run.firstMs),
-        bestMs: Math.round(best), medianMs: Math.round(median(run.times)),
-        gflopsBest: +((2 * macs * n * n) / (best / 1000) / 1e9).toFixed(1),
-        gflopsMedian: +((2 * macs * n * n) / (median(run.times) / 1000) / 1e9).toFixed(1),
-      }));
+      console.log(
+        JSON.stringify({
+          variant: run.name,
+          provider: run.session.provider,
+          size: n,
+          createMs: Math.round(run.createMs),
+          firstMs: Math.round(run.firstMs),
+          bestMs: Math.round(best),
+          medianMs: Math.round(median(run.times)),
+          gflopsBest: +((2 * macs * n * n) / (best / 1000) / 1e9).toFixed(1),
+          gflopsMedian: +((2 * macs * n * n) / (median(run.times) / 1000) / 1e9).toFixed(1),
+        }),
+      );
       await run.session.release();
     }
-    console.log(JSON.stringify({ size: n, rssMiBAfter: Math.round(process.memoryUsage().rss / 2 ** 20), loadavg: os.loadavg() }));
+    console.log(
+      JSON.stringify({ size: n, rssMiBAfter: Math.round(process.memoryUsage().rss / 2 ** 20), loadavg: os.loadavg() }),
+    );
   }
 })();

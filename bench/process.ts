@@ -24,17 +24,34 @@ const sizes = opt('sizes', '256,1024').split(',').map(Number);
 const reps = Math.max(1, Number(opt('reps', '3')));
 const FST = path.join(REPO, 'bin', 'fst.js');
 /** Preloaded into each timed process: its own peak RSS on stderr when it exits. */
-const RSS_PROBE = "process.on('exit',()=>process.stderr.write('\\nFST_BENCH_MAXRSS_KB='+process.resourceUsage().maxRSS+'\\n'))";
+const RSS_PROBE =
+  "process.on('exit',()=>process.stderr.write('\\nFST_BENCH_MAXRSS_KB='+process.resourceUsage().maxRSS+'\\n'))";
 
-interface Timed { seconds: number; peakRssMB: number }
+interface Timed {
+  seconds: number;
+  peakRssMB: number;
+}
 
 function fst(argv: string[]): Timed {
   const t = performance.now();
-  const r = spawnSync(process.execPath, ['--eval', `${RSS_PROBE};process.argv.splice(1,0,${JSON.stringify(FST)});require(${JSON.stringify(FST)})`, '--', ...argv], {
-    encoding: 'utf8', env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--eval',
+      `${RSS_PROBE};process.argv.splice(1,0,${JSON.stringify(FST)});require(${JSON.stringify(FST)})`,
+      '--',
+      ...argv,
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+    },
+  );
   const seconds = (performance.now() - t) / 1000;
-  if (r.status !== 0) throw new Error(`fst ${argv[0]} exited with ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `fst ${argv[0]} exited with ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`,
+    );
   const kb = Number(/FST_BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
   return { seconds, peakRssMB: Math.round(kb / 1024) };
 }
@@ -44,9 +61,13 @@ async function main(): Promise<void> {
   try {
     const ml5 = path.join(SHARED, 'pretrained', 'udnie');
     const style = path.join(work, 'udnie');
-    if (!fs.existsSync(path.join(ml5, 'manifest.json'))) throw new Error(`the reference udnie network is missing: ${ml5}`);
+    if (!fs.existsSync(path.join(ml5, 'manifest.json')))
+      throw new Error(`the reference udnie network is missing: ${ml5}`);
     fst(['import', ml5, '-o', style]);
-    const photoSource = [path.join(SHARED, 'reference', 'chicago.jpg'), path.join(REPO, 'media', 'samples', 'photos', 'coffee.jpg')].find((f) => fs.existsSync(f));
+    const photoSource = [
+      path.join(SHARED, 'reference', 'chicago.jpg'),
+      path.join(REPO, 'media', 'samples', 'photos', 'coffee.jpg'),
+    ].find((f) => fs.existsSync(f));
     if (!photoSource) throw new Error('no photo to resize (chicago.jpg or a sample photo)');
     const prime = path.join(work, 'prime.jpg');
     await sharp(photoSource).resize(64, 64, { fit: 'fill' }).jpeg().toFile(prime);
@@ -55,13 +76,21 @@ async function main(): Promise<void> {
       const photo = path.join(work, `photo-${size}.jpg`);
       await sharp(photoSource).resize(size, size, { fit: 'fill' }).jpeg({ quality: 92 }).toFile(photo);
       const runs: Timed[] = [];
-      for (let i = 0; i < reps; i++) runs.push(fst(['stylize', '-q', '-m', style, '-o', path.join(work, `out-${size}-${i}`), photo]));
-      console.log(JSON.stringify({
-        type: 'process', command: 'fst stylize (whole process, first image, default settings)', size, style: 'udnie (imported)',
-        seconds: +median(runs.map((r) => r.seconds)).toFixed(3), runs: runs.map((r) => +r.seconds.toFixed(3)),
-        peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)), firstUseSeconds: +firstUse.seconds.toFixed(3),
-        loadavg: os.loadavg().map((l) => +l.toFixed(2)),
-      }));
+      for (let i = 0; i < reps; i++)
+        runs.push(fst(['stylize', '-q', '-m', style, '-o', path.join(work, `out-${size}-${i}`), photo]));
+      console.log(
+        JSON.stringify({
+          type: 'process',
+          command: 'fst stylize (whole process, first image, default settings)',
+          size,
+          style: 'udnie (imported)',
+          seconds: +median(runs.map((r) => r.seconds)).toFixed(3),
+          runs: runs.map((r) => +r.seconds.toFixed(3)),
+          peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)),
+          firstUseSeconds: +firstUse.seconds.toFixed(3),
+          loadavg: os.loadavg().map((l) => +l.toFixed(2)),
+        }),
+      );
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -69,6 +98,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.log(JSON.stringify({ type: 'process', available: false, error: String((e as Error)?.message ?? e).slice(0, 400) }));
+  console.log(
+    JSON.stringify({ type: 'process', available: false, error: String((e as Error)?.message ?? e).slice(0, 400) }),
+  );
   process.exitCode = 1;
 });

@@ -20,12 +20,22 @@ for (const f of fs.readdirSync(dir).sort()) {
   if (!m) continue;
   const ref = `cpu-fp32-${m[2]}.f32`;
   if (!fs.existsSync(path.join(dir, ref))) continue;
-  const a = read(ref), b = read(f);
+  const a = read(ref),
+    b = read(f);
   if (a.length !== b.length) {
-    console.log(JSON.stringify({ type: 'psnr', backend: m[1], size: +m[2], available: false, reason: `sizes differ (${a.length} vs ${b.length})` }));
+    console.log(
+      JSON.stringify({
+        type: 'psnr',
+        backend: m[1],
+        size: +m[2],
+        available: false,
+        reason: `sizes differ (${a.length} vs ${b.length})`,
+      }),
+    );
     continue;
   }
-  let se = 0, maxAbs = 0;
+  let se = 0,
+    maxAbs = 0;
   for (let i = 0; i < a.length; i++) {
     const d = clamp(a[i]) - clamp(b[i]);
     se += d * d;
@@ -33,6 +43,19 @@ for (const f of fs.readdirSync(dir).sort()) {
   }
   const psnr = se === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / se);
   found++;
-  console.log(JSON.stringify({ type: 'psnr', backend: m[1], size: +m[2], against: 'onnxruntime-cpu-fp32', psnrDb: Number.isFinite(psnr) ? +psnr.toFixed(2) : 'identical', maxAbsDiff: +maxAbs.toFixed(3), pass: psnr >= 40 }));
+  console.log(
+    JSON.stringify({
+      type: 'psnr',
+      backend: m[1],
+      size: +m[2],
+      against: 'onnxruntime-cpu-fp32',
+      psnrDb: Number.isFinite(psnr) ? +psnr.toFixed(2) : 'identical',
+      maxAbsDiff: +maxAbs.toFixed(3),
+      pass: psnr >= 40,
+    }),
+  );
 }
-if (!found) console.log(JSON.stringify({ type: 'psnr', available: false, reason: 'no GPU output to compare (no GPU backend ran)' }));
+if (!found)
+  console.log(
+    JSON.stringify({ type: 'psnr', available: false, reason: 'no GPU output to compare (no GPU backend ran)' }),
+  );

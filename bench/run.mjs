@@ -49,7 +49,8 @@ const started = Date.now();
 
 // bench/gpu-check.sh runs pre-bundled scripts (no tsx there); here TypeScript runs through tsx.
 const bundleDir = process.env.FST_BENCH_BUNDLE;
-const script = (name) => (bundleDir ? [path.join(bundleDir, `${name}.js`)] : ['--import', 'tsx', path.join(root, 'bench', `${name}.ts`)]);
+const script = (name) =>
+  bundleDir ? [path.join(bundleDir, `${name}.js`)] : ['--import', 'tsx', path.join(root, 'bench', `${name}.ts`)];
 
 const note = (s) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
@@ -57,20 +58,36 @@ const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 /** Runs a bench script; returns its JSON lines (other stdout lines go to stderr). */
 function runScript(name, scriptArgs, { timeoutSec = 900, env = {} } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...script(name), ...scriptArgs], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...script(name), ...scriptArgs], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSec * 1000);
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const lines = [];
       for (const l of out.split('\n')) {
         if (!l.trim()) continue;
-        try { lines.push(JSON.parse(l)); } catch { process.stderr.write(`${l}\n`); }
+        try {
+          lines.push(JSON.parse(l));
+        } catch {
+          process.stderr.write(`${l}\n`);
+        }
       }
-      const tail = err.split('\n').filter((l) => l.trim() && !/Serializing optimized model/.test(l)).slice(-3).join(' | ');
+      const tail = err
+        .split('\n')
+        .filter((l) => l.trim() && !/Serializing optimized model/.test(l))
+        .slice(-3)
+        .join(' | ');
       resolve({ lines, code, signal, tail });
     });
   });
@@ -78,7 +95,8 @@ function runScript(name, scriptArgs, { timeoutSec = 900, env = {} } = {}) {
 
 function versionOf(pkg) {
   try {
-    return JSON.parse(fs.readFileSync(path.join(bundleDir ?? root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+    return JSON.parse(fs.readFileSync(path.join(bundleDir ?? root, 'node_modules', pkg, 'package.json'), 'utf8'))
+      .version;
   } catch {
     return undefined;
   }
@@ -94,36 +112,74 @@ function gpuInfo() {
 }
 
 // ---- what to run ----
-const SIZES = (opt('sizes', quick ? '256,512' : '256,512,1024,4096')).split(',').map(Number);
+const SIZES = opt('sizes', quick ? '256,512' : '256,512,1024,4096')
+  .split(',')
+  .map(Number);
 /** Seconds per run at 256² measured here, to skip hopeless combinations by default. */
 const SLOW = { 'tfjs-cpu': 80, 'tfjs-wasm': 2.7 };
 
 function stylizeJobs() {
   const jobs = [];
-  const onnx = (provider, precision, extra = [], sizes = SIZES) => sizes.forEach((size) => jobs.push({ args: ['--backend', 'onnx', '--provider', provider, '--precision', precision, ...extra], size, save: `${provider}-${precision}-${size}` }));
-  const tfjs = (name, sizes) => sizes.forEach((size) => jobs.push({ args: ['--backend', 'tfjs', '--tfjs', name], size, save: `${name}-${size}` }));
-  const skip = (backend, sizes, reason) => sizes.forEach((size) => jobs.push({ skip: { type: 'stylize', backend, size, available: false, reason } }));
+  const onnx = (provider, precision, extra = [], sizes = SIZES) =>
+    sizes.forEach((size) =>
+      jobs.push({
+        args: ['--backend', 'onnx', '--provider', provider, '--precision', precision, ...extra],
+        size,
+        save: `${provider}-${precision}-${size}`,
+      }),
+    );
+  const tfjs = (name, sizes) =>
+    sizes.forEach((size) => jobs.push({ args: ['--backend', 'tfjs', '--tfjs', name], size, save: `${name}-${size}` }));
+  const skip = (backend, sizes, reason) =>
+    sizes.forEach((size) => jobs.push({ skip: { type: 'stylize', backend, size, available: false, reason } }));
   if (gpu) {
     onnx('cpu', 'reference');
     onnx('cpu', 'fp32');
     onnx('webgpu', 'fp32');
     onnx('cuda', 'fp32');
-    tfjs('tfjs-node-gpu', SIZES.filter((s) => s <= 1024));
+    tfjs(
+      'tfjs-node-gpu',
+      SIZES.filter((s) => s <= 1024),
+    );
     return jobs;
   }
   // The reference graph at 4096² was OOM-killed at 23.5 GB RSS on a 23.5 GB machine; the fast
   // graph peaks at 14.9 GB there. Only try it where it can fit.
   const bigRef = all || os.totalmem() >= 40 * 2 ** 30;
-  onnx('cpu', 'reference', [], SIZES.filter((s) => s < 4096 || bigRef));
-  skip('onnxruntime-cpu-reference', SIZES.filter((s) => s >= 4096 && !bigRef), 'skipped: the reference graph needs more than 23.5 GB at 4096² (OOM-killed at 23.5 GB RSS here; the fast fp32 graph peaks at 14.9 GB); --all tries it');
+  onnx(
+    'cpu',
+    'reference',
+    [],
+    SIZES.filter((s) => s < 4096 || bigRef),
+  );
+  skip(
+    'onnxruntime-cpu-reference',
+    SIZES.filter((s) => s >= 4096 && !bigRef),
+    'skipped: the reference graph needs more than 23.5 GB at 4096² (OOM-killed at 23.5 GB RSS here; the fast fp32 graph peaks at 14.9 GB); --all tries it',
+  );
   onnx('cpu', 'fp32');
   // The warm figure the whole-process cold figure at 1024² is compared with (processFigures).
   if (!SIZES.includes(1024)) onnx('cpu', 'fp32', [], [1024]);
   if (!quick) {
-    onnx('cpu', 'int8', [], SIZES.filter((s) => s <= 1024));
+    onnx(
+      'cpu',
+      'int8',
+      [],
+      SIZES.filter((s) => s <= 1024),
+    );
     // Settings checked once: memory arena off (RSS), one thread.
-    onnx('cpu', 'fp32', ['--arena', 'off'], SIZES.filter((s) => s >= 1024));
-    onnx('cpu', 'fp32', ['--threads', '1'], SIZES.filter((s) => s === 1024));
+    onnx(
+      'cpu',
+      'fp32',
+      ['--arena', 'off'],
+      SIZES.filter((s) => s >= 1024),
+    );
+    onnx(
+      'cpu',
+      'fp32',
+      ['--threads', '1'],
+      SIZES.filter((s) => s === 1024),
+    );
   }
   // GPU providers and native tfjs: one availability line each where they cannot run.
   onnx('webgpu', 'fp32', [], quick ? [256] : SIZES);
@@ -131,29 +187,55 @@ function stylizeJobs() {
   tfjs('tfjs-node-gpu', quick ? [256] : SIZES);
   tfjs('tfjs-node', quick ? [256] : SIZES);
   const wasmMax = all ? 4096 : quick ? 256 : 1024;
-  tfjs('wasm', SIZES.filter((s) => s <= wasmMax));
-  skip('tfjs-wasm', SIZES.filter((s) => s > wasmMax), quick ? 'skipped in --quick' : 'skipped: the wasm heap is capped at 4 GiB (DESIGN §5); --all tries it');
+  tfjs(
+    'wasm',
+    SIZES.filter((s) => s <= wasmMax),
+  );
+  skip(
+    'tfjs-wasm',
+    SIZES.filter((s) => s > wasmMax),
+    quick ? 'skipped in --quick' : 'skipped: the wasm heap is capped at 4 GiB (DESIGN §5); --all tries it',
+  );
   const cpuMax = all ? 4096 : quick ? 0 : 256;
-  tfjs('cpu', SIZES.filter((s) => s <= cpuMax));
-  skip('tfjs-cpu', SIZES.filter((s) => s > cpuMax), `skipped: plain-JavaScript tfjs takes ~${SLOW['tfjs-cpu']} s per 256² image here, ×16 per doubling of the side; --all runs it`);
+  tfjs(
+    'cpu',
+    SIZES.filter((s) => s <= cpuMax),
+  );
+  skip(
+    'tfjs-cpu',
+    SIZES.filter((s) => s > cpuMax),
+    `skipped: plain-JavaScript tfjs takes ~${SLOW['tfjs-cpu']} s per 256² image here, ×16 per doubling of the side; --all runs it`,
+  );
   return jobs;
 }
 
 async function main() {
   const cpus = os.cpus();
   emit({
-    type: 'machine', cores: cpus.length, cpuModel: cpus[0]?.model, memoryGB: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    gpu: gpuInfo() ?? null, loadavg: os.loadavg().map((l) => +l.toFixed(2)), mode: quick ? 'quick' : gpu ? 'gpu' : 'full',
+    type: 'machine',
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model,
+    memoryGB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    gpu: gpuInfo() ?? null,
+    loadavg: os.loadavg().map((l) => +l.toFixed(2)),
+    mode: quick ? 'quick' : gpu ? 'gpu' : 'full',
     versions: {
-      node: process.versions.node, 'onnxruntime-node': versionOf('onnxruntime-node'), '@tensorflow/tfjs-core': versionOf('@tensorflow/tfjs-core'),
-      '@tensorflow/tfjs-backend-wasm': versionOf('@tensorflow/tfjs-backend-wasm'), sharp: versionOf('sharp'),
+      node: process.versions.node,
+      'onnxruntime-node': versionOf('onnxruntime-node'),
+      '@tensorflow/tfjs-core': versionOf('@tensorflow/tfjs-core'),
+      '@tensorflow/tfjs-backend-wasm': versionOf('@tensorflow/tfjs-backend-wasm'),
+      sharp: versionOf('sharp'),
     },
   });
   const results = [];
   const unavailable = new Set();
   if (wants('stylize')) {
     for (const job of stylizeJobs()) {
-      if (job.skip) { emit(job.skip); continue; }
+      if (job.skip) {
+        emit(job.skip);
+        continue;
+      }
       const key = job.args.join(' ');
       if (unavailable.has(key)) continue; // one "unavailable" line per backend is enough
       const a = [...job.args, '--size', String(job.size), '--reps', reps];
@@ -163,7 +245,15 @@ async function main() {
       note(`stylize ${a.join(' ')}`);
       const r = await runScript('stylize', a, { timeoutSec: figureTimeout || (job.size >= 4096 ? 1500 : 600) });
       if (r.lines.length === 0) {
-        emit({ type: 'stylize', args: a.join(' '), size: job.size, available: false, reason: r.signal ? `killed (${r.signal}: time limit or out of memory)` : `exited with code ${r.code}: ${r.tail}` });
+        emit({
+          type: 'stylize',
+          args: a.join(' '),
+          size: job.size,
+          available: false,
+          reason: r.signal
+            ? `killed (${r.signal}: time limit or out of memory)`
+            : `exited with code ${r.code}: ${r.tail}`,
+        });
         continue;
       }
       for (const l of r.lines) {
@@ -177,9 +267,20 @@ async function main() {
     // The side-by-side figure the speed-ups are read from (round-robin in one process).
     for (const size of quick ? [512] : [1024]) {
       note(`compare reference / fp32${quick ? '' : ' / int8'} at ${size}²`);
-      const r = await runScript('compare', ['--size', String(size), '--rounds', quick ? '3' : '5', '--precisions', quick ? 'reference,fp32' : 'reference,fp32,int8']);
-      for (const l of r.lines) { emit(l); results.push(l); }
-      if (r.lines.length === 0) emit({ type: 'compare', size, available: false, reason: `exited with code ${r.code}: ${r.tail}` });
+      const r = await runScript('compare', [
+        '--size',
+        String(size),
+        '--rounds',
+        quick ? '3' : '5',
+        '--precisions',
+        quick ? 'reference,fp32' : 'reference,fp32,int8',
+      ]);
+      for (const l of r.lines) {
+        emit(l);
+        results.push(l);
+      }
+      if (r.lines.length === 0)
+        emit({ type: 'compare', size, available: false, reason: `exited with code ${r.code}: ${r.tail}` });
     }
   }
   if (wants('stylize') && !gpu) await processFigures(results);
@@ -187,18 +288,48 @@ async function main() {
   if (only === 'train' && !gpu) {
     // The stylize GFLOP/s the training figures are compared with (trainingSummary).
     note('stylize fp32 at 512² (for the training summary)');
-    const r = await runScript('stylize', ['--backend', 'onnx', '--provider', 'cpu', '--precision', 'fp32', '--size', '512', '--reps', reps]);
-    for (const l of r.lines) { emit(l); results.push(l); }
+    const r = await runScript('stylize', [
+      '--backend',
+      'onnx',
+      '--provider',
+      'cpu',
+      '--precision',
+      'fp32',
+      '--size',
+      '512',
+      '--reps',
+      reps,
+    ]);
+    for (const l of r.lines) {
+      emit(l);
+      results.push(l);
+    }
   }
   if (wants('train') && !gpu) await trainFigures(results);
   if (wants('train') && gpu) {
     // bench/gpu-check.sh: a 256² batch-4 step on the GPU providers next to the CPU one.
     const emitTrain = (backend, r) => {
-      if (r.lines.length === 0) emit({ type: 'train', backend, available: false, reason: `train-step-onnx exited with code ${r.code}: ${r.tail}` });
-      for (const { name: _n, error, ...rest } of r.lines) emit(error ? { type: 'train', backend, available: false, reason: error, ...rest } : { type: 'train', backend, available: true, ...rest });
+      if (r.lines.length === 0)
+        emit({
+          type: 'train',
+          backend,
+          available: false,
+          reason: `train-step-onnx exited with code ${r.code}: ${r.tail}`,
+        });
+      for (const { name: _n, error, ...rest } of r.lines)
+        emit(
+          error
+            ? { type: 'train', backend, available: false, reason: error, ...rest }
+            : { type: 'train', backend, available: true, ...rest },
+        );
     };
     note('train-step-onnx cpu at 256² batch 4');
-    emitTrain('onnxruntime-cpu', await runScript('train-step-onnx', ['--sizes', '256', '--batches', '4', '--vgg', 'relu5_1', '--steps', reps], { timeoutSec: figureTimeout || 600 }));
+    emitTrain(
+      'onnxruntime-cpu',
+      await runScript('train-step-onnx', ['--sizes', '256', '--batches', '4', '--vgg', 'relu5_1', '--steps', reps], {
+        timeoutSec: figureTimeout || 600,
+      }),
+    );
     await onnxGpuTrainFigures([[256, 4]], emitTrain);
   }
   summary(results);
@@ -213,9 +344,16 @@ async function processFigures(results) {
   const sizes = quick ? [256, 1024] : [256, 1024, 4096];
   note(`whole processes: fst stylize at ${sizes.join(', ')}`);
   const r = await runScript('process', ['--sizes', sizes.join(','), '--reps', quick ? '2' : '3'], { timeoutSec: 1800 });
-  if (r.lines.length === 0) emit({ type: 'process', available: false, reason: `exited with code ${r.code}: ${r.tail}` });
+  if (r.lines.length === 0)
+    emit({ type: 'process', available: false, reason: `exited with code ${r.code}: ${r.tail}` });
   for (const l of r.lines) {
-    const warm = results.find((x) => x.type === 'stylize' && x.backend === 'onnxruntime-cpu-fp32' && x.size === l.size && typeof x.seconds === 'number');
+    const warm = results.find(
+      (x) =>
+        x.type === 'stylize' &&
+        x.backend === 'onnxruntime-cpu-fp32' &&
+        x.size === l.size &&
+        typeof x.seconds === 'number',
+    );
     const line = warm ? { ...l, warmSeconds: warm.seconds, coldOverWarm: +(l.seconds / warm.seconds).toFixed(2) } : l;
     emit(line);
     results.push(line);
@@ -229,32 +367,84 @@ async function videoFigures(results) {
   note(`video ${a.join(' ')}`);
   const r = await runScript('video', a, { timeoutSec: quick ? 600 : 3600 });
   if (r.lines.length === 0) emit({ type: 'video', available: false, reason: `exited with code ${r.code}: ${r.tail}` });
-  for (const l of r.lines) { emit(l); results.push(l); }
+  for (const l of r.lines) {
+    emit(l);
+    results.push(l);
+  }
 }
 
 async function trainFigures(results) {
   // Backends other than wasm: availability from the same probe as stylize; plain JS is far too slow.
   for (const name of ['tfjs-node-gpu', 'tfjs-node']) {
-    const r = await runScript('stylize', ['--backend', 'tfjs', '--tfjs', name, '--size', '4', '--reps', '1', '--weights', 'random', '--image', 'synthetic']);
+    const r = await runScript('stylize', [
+      '--backend',
+      'tfjs',
+      '--tfjs',
+      name,
+      '--size',
+      '4',
+      '--reps',
+      '1',
+      '--weights',
+      'random',
+      '--image',
+      'synthetic',
+    ]);
     const l = r.lines[0] ?? {};
-    emit({ type: 'train', backend: name, available: false, reason: l.available === false ? l.reason : 'not measured by this bench when available (train-step.ts measures wasm)' });
+    emit({
+      type: 'train',
+      backend: name,
+      available: false,
+      reason:
+        l.available === false ? l.reason : 'not measured by this bench when available (train-step.ts measures wasm)',
+    });
   }
-  if (quick) emit({ type: 'train', backend: 'tfjs-webgpu', available: false, reason: 'skipped in --quick (the full run times a 128² step, on a software adapter where there is no GPU)' });
+  if (quick)
+    emit({
+      type: 'train',
+      backend: 'tfjs-webgpu',
+      available: false,
+      reason: 'skipped in --quick (the full run times a 128² step, on a software adapter where there is no GPU)',
+    });
   else {
     note('train-step webgpu 128 batch 1 vgg relu5_1');
-    const r = await runScript('train-step', ['--backend', 'webgpu', '--sizes', '128', '--batches', '1', '--vgg', 'relu5_1', '--steps', '2'], { timeoutSec: 600 });
+    const r = await runScript(
+      'train-step',
+      ['--backend', 'webgpu', '--sizes', '128', '--batches', '1', '--vgg', 'relu5_1', '--steps', '2'],
+      { timeoutSec: 600 },
+    );
     const l = r.lines[0];
-    emit(l && !l.error
-      ? { type: 'train', backend: 'tfjs-webgpu', available: true, ...Object.fromEntries(Object.entries(l).filter(([k]) => k !== 'name')) }
-      : { type: 'train', backend: 'tfjs-webgpu', available: false, reason: l?.error ?? `train-step exited with code ${r.code}: ${r.tail}` });
+    emit(
+      l && !l.error
+        ? {
+            type: 'train',
+            backend: 'tfjs-webgpu',
+            available: true,
+            ...Object.fromEntries(Object.entries(l).filter(([k]) => k !== 'name')),
+          }
+        : {
+            type: 'train',
+            backend: 'tfjs-webgpu',
+            available: false,
+            reason: l?.error ?? `train-step exited with code ${r.code}: ${r.tail}`,
+          },
+    );
   }
-  emit({ type: 'train', backend: 'tfjs-cpu', available: false, reason: 'skipped: plain-JavaScript tfjs needs ~1000 s per 128² step here (DESIGN §5)' });
+  emit({
+    type: 'train',
+    backend: 'tfjs-cpu',
+    available: false,
+    reason: 'skipped: plain-JavaScript tfjs needs ~1000 s per 128² step here (DESIGN §5)',
+  });
   const cores = String(os.cpus().length);
   const emitTrain = (backend, r, what) => {
-    if (r.lines.length === 0) emit({ type: 'train', backend, available: false, reason: `${what} exited with code ${r.code}: ${r.tail}` });
+    if (r.lines.length === 0)
+      emit({ type: 'train', backend, available: false, reason: `${what} exited with code ${r.code}: ${r.tail}` });
     for (const l of r.lines) {
       const { name: _name, error, ...rest } = l;
-      const line = error ? { type: 'train', backend, available: false, reason: error, ...rest } : { type: 'train', backend, available: true, ...rest };
+      const line = error
+        ? { type: 'train', backend, available: false, reason: error, ...rest }
+        : { type: 'train', backend, available: true, ...rest };
       emit(line);
       results.push(line);
     }
@@ -262,17 +452,33 @@ async function trainFigures(results) {
   // Full mode: the single-threaded WebAssembly build (what threads = 1 trains on).
   if (!quick && !opt('pairs', '')) {
     note('train-step wasm (single-threaded) sizes 128,256 batches 1,4 vgg relu5_1');
-    emitTrain('tfjs-wasm', await runScript('train-step', ['--sizes', '128,256', '--batches', '1,4', '--vgg', 'relu5_1', '--steps', reps], { timeoutSec: 3600 }), 'train-step');
+    emitTrain(
+      'tfjs-wasm',
+      await runScript('train-step', ['--sizes', '128,256', '--batches', '1,4', '--vgg', 'relu5_1', '--steps', reps], {
+        timeoutSec: 3600,
+      }),
+      'train-step',
+    );
   }
   // Side by side, one pair at a time so both see the same machine state: the threaded
   // WebAssembly build with one thread per core (what tfjs training runs on) and the ONNX Runtime
   // step (forward, written-out backward and Adam in one graph), VGG19 to relu5_1.
-  const pairs = opt('pairs', quick ? '128x1' : '128x1,128x4,256x1,256x4').split(',').map((p) => p.split('x').map(Number));
+  const pairs = opt('pairs', quick ? '128x1' : '128x1,128x4,256x1,256x4')
+    .split(',')
+    .map((p) => p.split('x').map(Number));
   for (const [size, batch] of pairs) {
     const common = ['--sizes', String(size), '--batches', String(batch), '--vgg', 'relu5_1', '--steps', reps];
     note(`train-step wasm threads ${cores} and train-step-onnx at ${size}² batch ${batch}`);
-    emitTrain('tfjs-wasm-threaded', await runScript('train-step', [...common, '--threads', cores], { timeoutSec: figureTimeout || 1800 }), 'train-step');
-    emitTrain('onnxruntime-cpu', await runScript('train-step-onnx', common, { timeoutSec: figureTimeout || 1800 }), 'train-step-onnx');
+    emitTrain(
+      'tfjs-wasm-threaded',
+      await runScript('train-step', [...common, '--threads', cores], { timeoutSec: figureTimeout || 1800 }),
+      'train-step',
+    );
+    emitTrain(
+      'onnxruntime-cpu',
+      await runScript('train-step-onnx', common, { timeoutSec: figureTimeout || 1800 }),
+      'train-step-onnx',
+    );
   }
   await onnxGpuTrainFigures(quick ? [[128, 1]] : [[256, 4]], emitTrain);
 }
@@ -282,7 +488,22 @@ async function onnxGpuTrainFigures(pairs, emitTrain) {
   for (const provider of ['cuda', 'webgpu']) {
     for (const [size, batch] of pairs) {
       note(`train-step-onnx ${provider} at ${size}² batch ${batch}`);
-      const r = await runScript('train-step-onnx', ['--provider', provider, '--sizes', String(size), '--batches', String(batch), '--vgg', 'relu5_1', '--steps', reps], { timeoutSec: figureTimeout || 600 });
+      const r = await runScript(
+        'train-step-onnx',
+        [
+          '--provider',
+          provider,
+          '--sizes',
+          String(size),
+          '--batches',
+          String(batch),
+          '--vgg',
+          'relu5_1',
+          '--steps',
+          reps,
+        ],
+        { timeoutSec: figureTimeout || 600 },
+      );
       emitTrain(`onnxruntime-${provider}`, r, 'train-step-onnx');
       if (r.lines.some((l) => l.error)) break; // one "unavailable" line per provider
     }
@@ -295,32 +516,102 @@ async function onnxGpuTrainFigures(pairs, emitTrain) {
  * ONNX Runtime fp32 stylize GFLOP/s (the 512² figure, else the largest up to 1024²).
  */
 function trainingSummary(results) {
-  const fp32 = results.filter((r) => r.type === 'stylize' && r.backend === 'onnxruntime-cpu-fp32' && typeof r.gflops === 'number' && r.size <= 1024);
+  const fp32 = results.filter(
+    (r) =>
+      r.type === 'stylize' && r.backend === 'onnxruntime-cpu-fp32' && typeof r.gflops === 'number' && r.size <= 1024,
+  );
   const stylize = fp32.find((r) => r.size === 512) ?? fp32.sort((a, b) => b.size - a.size)[0];
-  const ok = (backend) => results.filter((r) => r.type === 'train' && r.backend === backend && r.available && typeof r.seconds === 'number');
+  const ok = (backend) =>
+    results.filter((r) => r.type === 'train' && r.backend === backend && r.available && typeof r.seconds === 'number');
   return ok('onnxruntime-cpu').map((o) => {
     const w = ok('tfjs-wasm-threaded').find((x) => x.size === o.size && x.batch === o.batch && x.vgg === o.vgg);
     return {
-      size: o.size, batch: o.batch, vgg: o.vgg, onnxSeconds: o.seconds, onnxCpuSeconds: o.cpuSeconds, onnxGflops: o.gflops,
-      ...(w ? { wasmThreadedSeconds: w.seconds, wasmThreadedCpuSeconds: w.cpuSeconds, speedup: +(w.seconds / o.seconds).toFixed(2), cpuSpeedup: +(w.cpuSeconds / o.cpuSeconds).toFixed(2) } : {}),
-      ...(stylize ? { stylizeGflops: stylize.gflops, stylizeSize: stylize.size, trainOverStylize: +(o.gflops / stylize.gflops).toFixed(2) } : {}),
+      size: o.size,
+      batch: o.batch,
+      vgg: o.vgg,
+      onnxSeconds: o.seconds,
+      onnxCpuSeconds: o.cpuSeconds,
+      onnxGflops: o.gflops,
+      ...(w
+        ? {
+            wasmThreadedSeconds: w.seconds,
+            wasmThreadedCpuSeconds: w.cpuSeconds,
+            speedup: +(w.seconds / o.seconds).toFixed(2),
+            cpuSpeedup: +(w.cpuSeconds / o.cpuSeconds).toFixed(2),
+          }
+        : {}),
+      ...(stylize
+        ? {
+            stylizeGflops: stylize.gflops,
+            stylizeSize: stylize.size,
+            trainOverStylize: +(o.gflops / stylize.gflops).toFixed(2),
+          }
+        : {}),
       // The same per CPU-second (GFLOP ÷ CPU time of all threads), which other jobs on the machine disturb less.
-      ...(stylize?.cpuSeconds ? { trainOverStylizePerCpuSecond: +((o.gflopPerStep / o.cpuSeconds) / (stylize.gflopPerRun / stylize.cpuSeconds)).toFixed(2) } : {}),
+      ...(stylize?.cpuSeconds
+        ? {
+            trainOverStylizePerCpuSecond: +(
+              o.gflopPerStep /
+              o.cpuSeconds /
+              (stylize.gflopPerRun / stylize.cpuSeconds)
+            ).toFixed(2),
+          }
+        : {}),
     };
   });
 }
 
 function summary(results) {
-  const compared = results.filter((r) => r.type === 'compare' && typeof r.speedup === 'number')
-    .map((r) => ({ backend: r.backend, size: r.size, seconds: r.seconds, speedup: r.speedup, bestSpeedup: r.bestSpeedup, psnrVsReference: r.psnrVsReference }));
+  const compared = results
+    .filter((r) => r.type === 'compare' && typeof r.speedup === 'number')
+    .map((r) => ({
+      backend: r.backend,
+      size: r.size,
+      seconds: r.seconds,
+      speedup: r.speedup,
+      bestSpeedup: r.bestSpeedup,
+      psnrVsReference: r.psnrVsReference,
+    }));
   const ok = results.filter((r) => r.type === 'stylize' && r.available && typeof r.seconds === 'number');
   const ref = new Map(ok.filter((r) => r.backend === 'onnxruntime-cpu-reference').map((r) => [r.size, r.seconds]));
-  const speedups = ok.filter((r) => r.backend !== 'onnxruntime-cpu-reference' && ref.has(r.size))
-    .map((r) => ({ backend: r.backend, size: r.size, seconds: r.seconds, referenceSeconds: ref.get(r.size), speedup: +(ref.get(r.size) / r.seconds).toFixed(2) }));
-  const cold = results.filter((r) => r.type === 'process' && typeof r.seconds === 'number')
-    .map((r) => ({ size: r.size, processSeconds: r.seconds, warmSeconds: r.warmSeconds, coldOverWarm: r.coldOverWarm, peakRssMB: r.peakRssMB }));
-  const video = results.filter((r) => r.type === 'video' && r.available).map(({ size, pipelinedFps, computeFps, pipelinedOverCompute, peakRssMB, clipSeconds }) => ({ size, clipSeconds, pipelinedFps, computeFps, pipelinedOverCompute, peakRssMB }));
-  emit({ type: 'summary', wholeProcess: cold, training: trainingSummary(results), video, reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)', sideBySide: compared, separateProcesses: speedups, seconds: Math.round((Date.now() - started) / 1000) });
+  const speedups = ok
+    .filter((r) => r.backend !== 'onnxruntime-cpu-reference' && ref.has(r.size))
+    .map((r) => ({
+      backend: r.backend,
+      size: r.size,
+      seconds: r.seconds,
+      referenceSeconds: ref.get(r.size),
+      speedup: +(ref.get(r.size) / r.seconds).toFixed(2),
+    }));
+  const cold = results
+    .filter((r) => r.type === 'process' && typeof r.seconds === 'number')
+    .map((r) => ({
+      size: r.size,
+      processSeconds: r.seconds,
+      warmSeconds: r.warmSeconds,
+      coldOverWarm: r.coldOverWarm,
+      peakRssMB: r.peakRssMB,
+    }));
+  const video = results
+    .filter((r) => r.type === 'video' && r.available)
+    .map(({ size, pipelinedFps, computeFps, pipelinedOverCompute, peakRssMB, clipSeconds }) => ({
+      size,
+      clipSeconds,
+      pipelinedFps,
+      computeFps,
+      pipelinedOverCompute,
+      peakRssMB,
+    }));
+  emit({
+    type: 'summary',
+    wholeProcess: cold,
+    training: trainingSummary(results),
+    video,
+    reference: 'onnxruntime-cpu-reference = the core ONNX export with ONNX Runtime default settings (before this work)',
+    sideBySide: compared,
+    separateProcesses: speedups,
+    seconds: Math.round((Date.now() - started) / 1000),
+  });
 }
 
 main().catch((e) => {

@@ -36,17 +36,31 @@ const label = opt('label', '');
 
 function emit(line: Record<string, unknown>): void {
   const base = { type: 'stylize', backend: backendName(), size, ...(label ? { label } : {}) };
-  console.log(JSON.stringify({ ...base, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), ...line, loadavg: os.loadavg().map((l) => +l.toFixed(2)) }));
+  console.log(
+    JSON.stringify({
+      ...base,
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      ...line,
+      loadavg: os.loadavg().map((l) => +l.toFixed(2)),
+    }),
+  );
 }
 
 function backendName(): string {
   if (backend === 'tfjs') return tfjsBackend.startsWith('tfjs-') ? tfjsBackend : `tfjs-${tfjsBackend}`;
-  const extra = [arena !== 'engine' && precision !== 'reference' ? `arena-${arena}` : '', threads ? `threads-${threads}` : ''].filter(Boolean).join(',');
+  const extra = [
+    arena !== 'engine' && precision !== 'reference' ? `arena-${arena}` : '',
+    threads ? `threads-${threads}` : '',
+  ]
+    .filter(Boolean)
+    .join(',');
   return `onnxruntime-${provider}-${precision}${extra ? `(${extra})` : ''}`;
 }
 
 /** Wall times of `reps` runs after a warm-up, and this process's CPU time of each (all threads). */
-async function timeRuns(run: () => Promise<Float32Array>): Promise<{ warmup: number; times: number[]; cpu: number[]; out: Float32Array }> {
+async function timeRuns(
+  run: () => Promise<Float32Array>,
+): Promise<{ warmup: number; times: number[]; cpu: number[]; out: Float32Array }> {
   let t = performance.now();
   let out = await run();
   const warmup = (performance.now() - t) / 1000;
@@ -84,7 +98,15 @@ async function main(): Promise<void> {
     const r = await timeRuns(async () => (await stylizeWithTfjs(net, img)).data);
     net.dispose();
     if (save) fs.writeFileSync(save, Buffer.from(r.out.buffer, r.out.byteOffset, r.out.byteLength));
-    emit({ available: true, tfjs: report.tfjsName, ...common, seconds: +median(r.times).toFixed(3), runs: r.times.map((t) => +t.toFixed(3)), warmupSeconds: +r.warmup.toFixed(3), gflops: +(gflop / median(r.times)).toFixed(1) });
+    emit({
+      available: true,
+      tfjs: report.tfjsName,
+      ...common,
+      seconds: +median(r.times).toFixed(3),
+      runs: r.times.map((t) => +t.toFixed(3)),
+      warmupSeconds: +r.warmup.toFixed(3),
+      gflops: +(gflop / median(r.times)).toFixed(1),
+    });
     return;
   }
 
@@ -100,7 +122,10 @@ async function main(): Promise<void> {
   else if (precision === 'fp32') model = exportFastTransformNet(arch, weights, q.fastGraphLayout(arch));
   else if (precision === 'int8') {
     const dir = q.samplePhotosDir(REPO);
-    if (!dir) { emit({ available: false, reason: 'int8 needs the sample photos (media/samples/photos) for calibration' }); return; }
+    if (!dir) {
+      emit({ available: false, reason: 'int8 needs the sample photos (media/samples/photos) for calibration' });
+      return;
+    }
     const images = await q.loadCalibrationImages(dir);
     const stats = await q.collectCalibrationStats(arch, weights, images.calibration);
     model = q.exportInt8Model(arch, weights, stats);
@@ -111,7 +136,13 @@ async function main(): Promise<void> {
     session = await createOnnxSession(model, {
       providers: [provider as 'cpu'],
       ...(threads ? { threads: Number(threads) } : {}),
-      ...(precision === 'reference' ? {} : arena === 'engine' ? ENGINE_SESSION_OPTIONS : arena === 'off' ? { enableCpuMemArena: false } : {}),
+      ...(precision === 'reference'
+        ? {}
+        : arena === 'engine'
+          ? ENGINE_SESSION_OPTIONS
+          : arena === 'off'
+            ? { enableCpuMemArena: false }
+            : {}),
       ...(precision === 'int8' ? { sessionConfig: q.INT8_SESSION_CONFIG } : {}),
     });
   } catch (e) {
@@ -123,15 +154,24 @@ async function main(): Promise<void> {
   if (precision !== 'reference' && size <= 1024) {
     // Agreement with the reference graph on this input (fp32: rounding only; int8: its error).
     const ref = await createOnnxSession(exportTransformNetToOnnx(arch, weights), { providers: ['cpu'] });
-    extra.psnrVsReference = +q.clampedPsnr((await stylizeWithOnnx(ref, img, borderPadding(arch))).data, r.out).toFixed(2);
+    extra.psnrVsReference = +q
+      .clampedPsnr((await stylizeWithOnnx(ref, img, borderPadding(arch))).data, r.out)
+      .toFixed(2);
     await ref.release();
   }
   if (save) fs.writeFileSync(save, Buffer.from(r.out.buffer, r.out.byteOffset, r.out.byteLength));
   await session.release();
   emit({
-    available: true, provider: session.provider, peakRssMB, ...common, ...extra,
-    seconds: +median(r.times).toFixed(3), runs: r.times.map((t) => +t.toFixed(3)), warmupSeconds: +r.warmup.toFixed(3),
-    gflops: +(gflop / median(r.times)).toFixed(1), cpuSeconds: +median(r.cpu).toFixed(3),
+    available: true,
+    provider: session.provider,
+    peakRssMB,
+    ...common,
+    ...extra,
+    seconds: +median(r.times).toFixed(3),
+    runs: r.times.map((t) => +t.toFixed(3)),
+    warmupSeconds: +r.warmup.toFixed(3),
+    gflops: +(gflop / median(r.times)).toFixed(1),
+    cpuSeconds: +median(r.cpu).toFixed(3),
   });
 }
 

@@ -35,7 +35,8 @@ function fail(msg) {
 
 if (!fs.existsSync('/usr/bin/time')) fail('GNU time is missing at /usr/bin/time; install it (apt-get install -y time)');
 const udnie = path.join(sharedData, 'pretrained', 'udnie');
-if (!fs.existsSync(udnie) || !fs.existsSync(values.photo)) fail(`shared data not found (${udnie}, ${values.photo}); set FST_SHARED_DATA`);
+if (!fs.existsSync(udnie) || !fs.existsSync(values.photo))
+  fail(`shared data not found (${udnie}, ${values.photo}); set FST_SHARED_DATA`);
 if (!fs.existsSync(path.join(root, 'dist', 'cli.js'))) {
   const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' });
   if (b.status !== 0) fail('the build failed');
@@ -46,7 +47,10 @@ try {
   // A photo upscaled to the target size: smooth at the pixel level, which a stylization
   // turns into full-resolution texture everywhere (the hard case for seams).
   const photo = path.join(dir, 'photo.jpg');
-  await sharp(values.photo).resize(width, height, { fit: 'cover', kernel: 'lanczos3' }).jpeg({ quality: 92 }).toFile(photo);
+  await sharp(values.photo)
+    .resize(width, height, { fit: 'cover', kernel: 'lanczos3' })
+    .jpeg({ quality: 92 })
+    .toFile(photo);
   const fst = path.join(root, 'bin', 'fst.js');
   const checkpoint = path.join(dir, 'udnie');
   const imp = spawnSync(process.execPath, [fst, 'import', udnie, '-o', checkpoint], { encoding: 'utf8' });
@@ -62,15 +66,24 @@ try {
   const seconds = wall.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
   const output = run.stdout.trim().split('\n').pop();
   const meta = await sharp(output).metadata();
-  if (meta.width !== width || meta.height !== height) fail(`output is ${meta.width}×${meta.height}, expected ${width}×${height}`);
+  if (meta.width !== width || meta.height !== height)
+    fail(`output is ${meta.width}×${meta.height}, expected ${width}×${height}`);
   if (values.keep) {
     fs.mkdirSync(values.keep, { recursive: true });
     fs.copyFileSync(output, path.join(values.keep, path.basename(output)));
   }
-  console.log(JSON.stringify({
-    name: 'stylize_tiled', width, height, seconds: Math.round(seconds * 10) / 10, peakRssMb: Math.round(rssKb / 1024),
-    tileStats: values['tile-stats'] ?? 'auto', cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10),
-  }));
+  console.log(
+    JSON.stringify({
+      name: 'stylize_tiled',
+      width,
+      height,
+      seconds: Math.round(seconds * 10) / 10,
+      peakRssMb: Math.round(rssKb / 1024),
+      tileStats: values['tile-stats'] ?? 'auto',
+      cpus: os.cpus().length,
+      loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10),
+    }),
+  );
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

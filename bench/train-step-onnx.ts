@@ -39,7 +39,13 @@ function syntheticVgg(convs: number): VggWeights {
   const layers = VGG19_CONV_NAMES.slice(0, convs).map((name, i) => {
     const outC = widths[i];
     const k = Math.sqrt(2 / (9 * inC));
-    const l = { name, inChannels: inC, outChannels: outC, kernel: Float32Array.from({ length: 9 * inC * outC }, () => rnd() * k), bias: Float32Array.from({ length: outC }, () => rnd() * 0.05) };
+    const l = {
+      name,
+      inChannels: inC,
+      outChannels: outC,
+      kernel: Float32Array.from({ length: 9 * inC * outC }, () => rnd() * k),
+      bias: Float32Array.from({ length: outC }, () => rnd() * 0.05),
+    };
     inC = outC;
     return l;
   });
@@ -57,32 +63,61 @@ async function main(): Promise<void> {
     }
     for (const size of sizes) {
       for (const batch of batches) {
-        const base = { name: 'train_step_onnx', provider, size, batch, vgg: depth, threads: threads === '' ? os.availableParallelism() : Number(threads), spinning };
+        const base = {
+          name: 'train_step_onnx',
+          provider,
+          size,
+          batch,
+          vgg: depth,
+          threads: threads === '' ? os.availableParallelism() : Number(threads),
+          spinning,
+        };
         let trainer: OnnxTrainer | undefined;
         try {
           const t0 = performance.now();
           trainer = await OnnxTrainer.create({
-            arch: PAPER_ARCHITECTURE, batch, height: size, width: size, vgg, layers, lossWeights: DEFAULT_LOSS_WEIGHTS, targetGrams,
-            weights: randomWeights(PAPER_ARCHITECTURE), ...(threads === '' ? {} : { threads: Number(threads) }), spinning, provider,
+            arch: PAPER_ARCHITECTURE,
+            batch,
+            height: size,
+            width: size,
+            vgg,
+            layers,
+            lossWeights: DEFAULT_LOSS_WEIGHTS,
+            targetGrams,
+            weights: randomWeights(PAPER_ARCHITECTURE),
+            ...(threads === '' ? {} : { threads: Number(threads) }),
+            spinning,
+            provider,
           });
           const sessionSeconds = (performance.now() - t0) / 1000;
           const content = Float32Array.from({ length: batch * size * size * 3 }, (_, i) => (i * 7919) % 256);
           await trainer.trainStep(content); // warm-up: first run allocates and plans
-          const times: number[] = [], cpu: number[] = [];
+          const times: number[] = [],
+            cpu: number[] = [];
           for (let i = 0; i < steps; i++) {
-            const w0 = performance.now(), c0 = process.cpuUsage();
+            const w0 = performance.now(),
+              c0 = process.cpuUsage();
             const l = await trainer.trainStep(content);
             if (!Number.isFinite(l.total)) throw new Error(`loss is ${l.total}`);
             times.push((performance.now() - w0) / 1000);
             const c = process.cpuUsage(c0);
             cpu.push((c.user + c.system) / 1e6);
           }
-          const gflop = trainStepFlops({ arch: PAPER_ARCHITECTURE, batch, height: size, width: size, layers }).total / 1e9;
-          console.log(JSON.stringify({
-            ...base, seconds: +median(times).toFixed(3), bestSeconds: +Math.min(...times).toFixed(3), cpuSeconds: +median(cpu).toFixed(3),
-            gflopPerStep: +gflop.toFixed(2), gflops: +(gflop / median(times)).toFixed(1),
-            all: times.map((t) => +t.toFixed(3)), sessionSeconds: +sessionSeconds.toFixed(2), rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
-          }));
+          const gflop =
+            trainStepFlops({ arch: PAPER_ARCHITECTURE, batch, height: size, width: size, layers }).total / 1e9;
+          console.log(
+            JSON.stringify({
+              ...base,
+              seconds: +median(times).toFixed(3),
+              bestSeconds: +Math.min(...times).toFixed(3),
+              cpuSeconds: +median(cpu).toFixed(3),
+              gflopPerStep: +gflop.toFixed(2),
+              gflops: +(gflop / median(times)).toFixed(1),
+              all: times.map((t) => +t.toFixed(3)),
+              sessionSeconds: +sessionSeconds.toFixed(2),
+              rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+            }),
+          );
         } catch (e) {
           console.log(JSON.stringify({ ...base, error: String((e as Error).message ?? e).slice(0, 300) }));
         } finally {
@@ -93,7 +128,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

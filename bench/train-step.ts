@@ -51,16 +51,34 @@ const backendName = opt('backend', 'wasm');
 type Depth = 'relu5_1' | 'relu3_1';
 // VGG19 convolutions up to relu5_1; 'P' is a 2×2 max pool.
 const VGG19: (number | 'P')[] = [64, 64, 'P', 128, 128, 'P', 256, 256, 256, 256, 'P', 512, 512, 512, 512, 'P', 512];
-const VGG_NAMES = ['relu1_1', 'relu1_2', 'relu2_1', 'relu2_2', 'relu3_1', 'relu3_2', 'relu3_3', 'relu3_4', 'relu4_1', 'relu4_2', 'relu4_3', 'relu4_4', 'relu5_1'];
+const VGG_NAMES = [
+  'relu1_1',
+  'relu1_2',
+  'relu2_1',
+  'relu2_2',
+  'relu3_1',
+  'relu3_2',
+  'relu3_3',
+  'relu3_4',
+  'relu4_1',
+  'relu4_2',
+  'relu4_3',
+  'relu4_4',
+  'relu5_1',
+];
 const LOSS_LAYERS: Record<Depth, { style: string[]; content: string }> = {
   relu5_1: { style: ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'], content: 'relu4_2' },
   relu3_1: { style: ['relu1_1', 'relu2_1', 'relu3_1'], content: 'relu2_2' },
 };
 
-interface Vgg { filters: tf.Tensor4D[]; biases: tf.Tensor1D[] }
+interface Vgg {
+  filters: tf.Tensor4D[];
+  biases: tf.Tensor1D[];
+}
 
 function makeVgg(): Vgg {
-  const filters: tf.Tensor4D[] = [], biases: tf.Tensor1D[] = [];
+  const filters: tf.Tensor4D[] = [],
+    biases: tf.Tensor1D[] = [];
   let c = 3;
   VGG19.forEach((l, i) => {
     if (l === 'P') return;
@@ -80,9 +98,16 @@ function vggFeatures(vgg: Vgg, x: Tensor4D, want: string[]): Map<string, Tensor4
   let conv = 0;
   for (const l of VGG19) {
     if (conv > last) break;
-    if (l === 'P') { h = tf.maxPool(h, 2, 2, 'valid'); continue; }
-    const f = vgg.filters[conv], b = vgg.biases[conv];
-    h = vggOp === 'frozen' ? frozenConv2dRelu(h, f, b) : tf.fused.conv2d({ x: h, filter: f, strides: 1, pad: 'same', bias: b, activation: 'relu' });
+    if (l === 'P') {
+      h = tf.maxPool(h, 2, 2, 'valid');
+      continue;
+    }
+    const f = vgg.filters[conv],
+      b = vgg.biases[conv];
+    h =
+      vggOp === 'frozen'
+        ? frozenConv2dRelu(h, f, b)
+        : tf.fused.conv2d({ x: h, filter: f, strides: 1, pad: 'same', bias: b, activation: 'relu' });
     if (want.includes(VGG_NAMES[conv])) out.set(VGG_NAMES[conv], h);
     conv++;
   }
@@ -132,7 +157,10 @@ function instrumentKernels(): void {
           s.calls++;
           kernelMs.set(k.kernelName, s);
           if (profileShapes) {
-            const key = `${k.kernelName} ${Object.values(a.inputs).filter((t) => t != null).map((t) => `[${(t as TensorInfo).shape}]`).join(' ')}`;
+            const key = `${k.kernelName} ${Object.values(a.inputs)
+              .filter((t) => t != null)
+              .map((t) => `[${(t as TensorInfo).shape}]`)
+              .join(' ')}`;
             const d = shapeMs.get(key) ?? { ms: 0, calls: 0 };
             d.ms += (c.user + c.system) / 1000;
             d.calls++;
@@ -148,11 +176,32 @@ function instrumentKernels(): void {
 /** The pre-existing stop-gap: dW as one dilated convolution of transposed x and dy. */
 function registerStopGapFilterKernel(): void {
   tf.registerKernel({
-    kernelName: 'Conv2DBackpropFilter', backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: NamedAttrMap }) => {
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: (({
+      inputs,
+      backend,
+      attrs,
+    }: {
+      inputs: Record<string, TensorInfo>;
+      backend: BackendWasm;
+      attrs: NamedAttrMap;
+    }) => {
       const { x, dy } = inputs;
-      const a = attrs as unknown as { filterShape: [number, number, number, number]; strides: number | [number, number]; pad: 'same' | 'valid'; dimRoundingMode?: 'floor' };
-      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+      const a = attrs as unknown as {
+        filterShape: [number, number, number, number];
+        strides: number | [number, number];
+        pad: 'same' | 'valid';
+        dimRoundingMode?: 'floor';
+      };
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        a.filterShape,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+      );
       const [KH, KW, Ci, Co] = a.filterShape;
       return withScope(backend, (s) => {
         const xT = s.run('Transpose', { x }, { perm: [3, 1, 2, 0] });
@@ -160,9 +209,25 @@ function registerStopGapFilterKernel(): void {
         const need = (o: number, st: number, k: number) => (o - 1) * st + k;
         const padB = Math.max(bottom, need(info.outHeight, info.strideHeight, KH) - x.shape[1] - top);
         const padR = Math.max(right, need(info.outWidth, info.strideWidth, KW) - x.shape[2] - left);
-        const xP = s.run('PadV2', { x: xT }, { paddings: [[0, 0], [top, padB], [left, padR], [0, 0]], constantValue: 0 });
+        const xP = s.run(
+          'PadV2',
+          { x: xT },
+          {
+            paddings: [
+              [0, 0],
+              [top, padB],
+              [left, padR],
+              [0, 0],
+            ],
+            constantValue: 0,
+          },
+        );
         const dyT = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
-        const conv = s.run('Conv2D', { x: xP, filter: dyT }, { strides: 1, pad: 'valid', dilations: [info.strideHeight, info.strideWidth], dataFormat: 'NHWC' });
+        const conv = s.run(
+          'Conv2D',
+          { x: xP, filter: dyT },
+          { strides: 1, pad: 'valid', dilations: [info.strideHeight, info.strideWidth], dataFormat: 'NHWC' },
+        );
         const cut = s.run('Slice', { x: conv }, { begin: [0, 0, 0, 0], size: [Ci, KH, KW, Co] });
         return s.keep(s.run('Transpose', { x: cut }, { perm: [1, 2, 0, 3] }));
       });
@@ -172,7 +237,10 @@ function registerStopGapFilterKernel(): void {
 
 /** The wasm heap's size: it only grows, so this is the peak so far (the limit is 4096). */
 function wasmHeapMB(): number {
-  const m = (tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array; wasmMemory?: { buffer: ArrayBufferLike } };
+  const m = (tf.backend() as BackendWasm).wasm as unknown as {
+    HEAPU8: Uint8Array;
+    wasmMemory?: { buffer: ArrayBufferLike };
+  };
   return Math.round((m.wasmMemory?.buffer ?? m.HEAPU8.buffer).byteLength / 2 ** 20);
 }
 
@@ -205,16 +273,20 @@ async function main(): Promise<void> {
         });
         const step = async () => {
           const target = tf.tidy(() => vggFeatures(vgg, content, [layers.content]).get(layers.content)!);
-          const cost = optimizer.minimize(() => {
-            const y = net.apply(content);
-            const f = vggFeatures(vgg, y, [...layers.style, layers.content]);
-            const contentLoss = tf.mul(7.5, tf.mean(tf.squaredDifference(f.get(layers.content)!, target)));
-            let styleLoss: tf.Tensor = tf.scalar(0);
-            layers.style.forEach((n, i) => {
-              styleLoss = tf.add(styleLoss, tf.mean(tf.squaredDifference(gram(f.get(n)!), styleGrams[i])));
-            });
-            return tf.add(tf.add(contentLoss, tf.mul(100, styleLoss)), tf.mul(200, totalVariation(y))) as tf.Scalar;
-          }, true, net.variables());
+          const cost = optimizer.minimize(
+            () => {
+              const y = net.apply(content);
+              const f = vggFeatures(vgg, y, [...layers.style, layers.content]);
+              const contentLoss = tf.mul(7.5, tf.mean(tf.squaredDifference(f.get(layers.content)!, target)));
+              let styleLoss: tf.Tensor = tf.scalar(0);
+              layers.style.forEach((n, i) => {
+                styleLoss = tf.add(styleLoss, tf.mean(tf.squaredDifference(gram(f.get(n)!), styleGrams[i])));
+              });
+              return tf.add(tf.add(contentLoss, tf.mul(100, styleLoss)), tf.mul(200, totalVariation(y))) as tf.Scalar;
+            },
+            true,
+            net.variables(),
+          );
           const v = (await cost!.data())[0]; // WebGPU has no dataSync in Node
           cost!.dispose();
           target.dispose();
@@ -222,15 +294,26 @@ async function main(): Promise<void> {
         };
         const base = adapter
           ? { name: 'train_step_webgpu', size, batch, vgg: depth, adapter, vggOp }
-          : { name: 'train_step_wasm', size, batch, vgg: depth, kernels, threads, wasmBuild: threadsWanted > 0 ? 'threaded-simd' : 'simd', vggOp };
+          : {
+              name: 'train_step_wasm',
+              size,
+              batch,
+              vgg: depth,
+              kernels,
+              threads,
+              wasmBuild: threadsWanted > 0 ? 'threaded-simd' : 'simd',
+              vggOp,
+            };
         try {
           await step(); // warm-up: operator creation, heap growth, shader compilation
           kernelMs.clear();
           shapeMs.clear();
           recording = profile;
-          const times: number[] = [], cpu: number[] = [];
+          const times: number[] = [],
+            cpu: number[] = [];
           for (let i = 0; i < steps; i++) {
-            const t0 = performance.now(), c0 = process.cpuUsage();
+            const t0 = performance.now(),
+              c0 = process.cpuUsage();
             await step();
             times.push((performance.now() - t0) / 1000);
             const c = process.cpuUsage(c0);
@@ -239,26 +322,67 @@ async function main(): Promise<void> {
           recording = false;
           const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
           const rss = process.memoryUsage().rss;
-          const gflop = trainStepFlops({ arch: PAPER_ARCHITECTURE, batch, height: size, width: size, layers }).total / 1e9;
+          const gflop =
+            trainStepFlops({ arch: PAPER_ARCHITECTURE, batch, height: size, width: size, layers }).total / 1e9;
           // seconds: median wall time; bestSeconds: the fastest step (least disturbed by other
           // work on the machine); cpuSeconds: this process's CPU time (all threads); gflops:
           // GFLOP/s of the median step (src/model/trainFlops.ts counts a step).
-          console.log(JSON.stringify({
-            ...base, seconds: +median(times).toFixed(3), bestSeconds: +Math.min(...times).toFixed(3), cpuSeconds: +median(cpu).toFixed(3),
-            gflopPerStep: +gflop.toFixed(2), gflops: +(gflop / median(times)).toFixed(1),
-            all: times.map((t) => +t.toFixed(3)), rssMB: Math.round(rss / 2 ** 20), ...(adapter ? {} : { wasmHeapMB: wasmHeapMB() }),
-          }));
+          console.log(
+            JSON.stringify({
+              ...base,
+              seconds: +median(times).toFixed(3),
+              bestSeconds: +Math.min(...times).toFixed(3),
+              cpuSeconds: +median(cpu).toFixed(3),
+              gflopPerStep: +gflop.toFixed(2),
+              gflops: +(gflop / median(times)).toFixed(1),
+              all: times.map((t) => +t.toFixed(3)),
+              rssMB: Math.round(rss / 2 ** 20),
+              ...(adapter ? {} : { wasmHeapMB: wasmHeapMB() }),
+            }),
+          );
           if (profile) {
             const total = [...kernelMs.values()].reduce((p, q) => p + q.ms, 0);
             const stepMs = cpu.reduce((p, q) => p + q, 0) * 1000;
             const rows = [...kernelMs.entries()].sort((p, q) => q[1].ms - p[1].ms).slice(0, 12);
             for (const [kernel, s] of rows) {
-              console.log(JSON.stringify({ name: 'train_step_wasm_profile', size, batch, vgg: depth, kernels, kernel, calls: s.calls / steps, seconds: +(s.ms / 1000 / steps).toFixed(3), share: +(s.ms / stepMs).toFixed(3) }));
+              console.log(
+                JSON.stringify({
+                  name: 'train_step_wasm_profile',
+                  size,
+                  batch,
+                  vgg: depth,
+                  kernels,
+                  kernel,
+                  calls: s.calls / steps,
+                  seconds: +(s.ms / 1000 / steps).toFixed(3),
+                  share: +(s.ms / stepMs).toFixed(3),
+                }),
+              );
             }
             for (const [key, d] of [...shapeMs.entries()].sort((p, q) => q[1].ms - p[1].ms).slice(0, 25)) {
-              console.log(JSON.stringify({ name: 'train_step_wasm_profile_shape', size, batch, key, calls: d.calls / steps, seconds: +(d.ms / 1000 / steps).toFixed(3) }));
+              console.log(
+                JSON.stringify({
+                  name: 'train_step_wasm_profile_shape',
+                  size,
+                  batch,
+                  key,
+                  calls: d.calls / steps,
+                  seconds: +(d.ms / 1000 / steps).toFixed(3),
+                }),
+              );
             }
-            console.log(JSON.stringify({ name: 'train_step_wasm_profile', size, batch, vgg: depth, kernels, kernel: '(outside kernels)', seconds: +((stepMs - total) / 1000 / steps).toFixed(3), share: +((stepMs - total) / stepMs).toFixed(3) }));
+            console.log(
+              JSON.stringify({
+                name: 'train_step_wasm_profile',
+                size,
+                batch,
+                vgg: depth,
+                kernels,
+                kernel: '(outside kernels)',
+                seconds: +((stepMs - total) / 1000 / steps).toFixed(3),
+                share: +((stepMs - total) / stepMs).toFixed(3),
+              }),
+            );
           }
         } catch (e) {
           console.log(JSON.stringify({ ...base, error: String((e as Error).message ?? e).slice(0, 300) }));
@@ -276,7 +400,10 @@ async function main(): Promise<void> {
 }
 
 // Exit explicitly: the threaded build's pthread workers keep Node's event loop alive.
-main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

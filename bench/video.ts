@@ -29,7 +29,8 @@ const fps = opt('fps', 2);
 const width = opt('width', 1280);
 const height = opt('height', 720);
 const warm = opt('warm', 2);
-const emit = (o: object) => process.stdout.write(JSON.stringify({ type: 'video', size: `${width}x${height}`, ...o }) + '\n');
+const emit = (o: object) =>
+  process.stdout.write(JSON.stringify({ type: 'video', size: `${width}x${height}`, ...o }) + '\n');
 
 /** Resident memory (bytes) of this process's child processes (ffmpeg), from /proc (Linux). */
 function childrenRss(): number {
@@ -62,9 +63,26 @@ async function main(): Promise<void> {
   try {
     const clip = path.join(dir, 'clip.mp4');
     const made = await runTool(tools.ffmpeg, [
-      '-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`,
-      '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', clip,
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`,
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      clip,
     ]);
     if (made.code !== 0) throw new Error(`ffmpeg could not make the clip: ${made.stderr.trim()}`);
     const info = await probeVideo(tools, clip);
@@ -109,14 +127,20 @@ async function main(): Promise<void> {
       let tWarm = 0;
       let tLast = 0;
       const t0 = performance.now();
-      const result = await stylizeVideoFile(engine, style, clip, { outDir: dir }, {
-        tools,
-        progress: (p) => {
-          if (p.type !== 'stylize' || !p.frames) return;
-          if (p.frames.done === warm) tWarm = performance.now();
-          tLast = performance.now();
+      const result = await stylizeVideoFile(
+        engine,
+        style,
+        clip,
+        { outDir: dir },
+        {
+          tools,
+          progress: (p) => {
+            if (p.type !== 'stylize' || !p.frames) return;
+            if (p.frames.done === warm) tWarm = performance.now();
+            tLast = performance.now();
+          },
         },
-      });
+      );
       const tEnd = performance.now();
       clearInterval(timer);
       sample();
@@ -128,11 +152,24 @@ async function main(): Promise<void> {
       const computeFps = (2 * (frames.length - warm)) / (before + after);
       const mb = (b: number) => Math.round(b / 2 ** 20);
       emit({
-        available: true, mode: 'steady', clipSeconds: seconds, clipFps: fps, frames: result.frames,
-        outputFrames: out.frameCount, outputSeconds: out.duration, audio: out.hasAudio,
-        pipelinedFps: +pipelinedFps.toFixed(3), computeFps: +computeFps.toFixed(3), pipelinedOverCompute: +(pipelinedFps / computeFps).toFixed(3),
-        jobSeconds: +((tEnd - t0) / 1000).toFixed(1), tailSeconds: +((tEnd - tLast) / 1000).toFixed(1), computeFrames: 2 * (frames.length - warm), computeFpsBeforeAfter: [before, after].map((t) => +((frames.length - warm) / t).toFixed(3)),
-        peakRssMB: mb(peak), nodeMaxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), ffmpegPeakRssMB: mb(ffmpegPeak),
+        available: true,
+        mode: 'steady',
+        clipSeconds: seconds,
+        clipFps: fps,
+        frames: result.frames,
+        outputFrames: out.frameCount,
+        outputSeconds: out.duration,
+        audio: out.hasAudio,
+        pipelinedFps: +pipelinedFps.toFixed(3),
+        computeFps: +computeFps.toFixed(3),
+        pipelinedOverCompute: +(pipelinedFps / computeFps).toFixed(3),
+        jobSeconds: +((tEnd - t0) / 1000).toFixed(1),
+        tailSeconds: +((tEnd - tLast) / 1000).toFixed(1),
+        computeFrames: 2 * (frames.length - warm),
+        computeFpsBeforeAfter: [before, after].map((t) => +((frames.length - warm) / t).toFixed(3)),
+        peakRssMB: mb(peak),
+        nodeMaxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+        ffmpegPeakRssMB: mb(ffmpegPeak),
         engine: engine.label,
       });
     } finally {

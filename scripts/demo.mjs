@@ -11,7 +11,11 @@ const { main } = require(path.join(root, 'dist', 'cli.js'));
 
 const stylesDir = path.join(root, 'styles');
 const bundled = fs.existsSync(stylesDir)
-  ? fs.readdirSync(stylesDir).map((d) => path.join(stylesDir, d)).filter((d) => fs.existsSync(path.join(d, 'style.json'))).sort()
+  ? fs
+      .readdirSync(stylesDir)
+      .map((d) => path.join(stylesDir, d))
+      .filter((d) => fs.existsSync(path.join(d, 'style.json')))
+      .sort()
   : [];
 let style = bundled[0];
 if (!style) {
@@ -26,8 +30,12 @@ if (!style) {
 const photos = path.join(root, 'media', 'samples', 'photos');
 const out = path.join(root, 'demo-output');
 fs.mkdirSync(out, { recursive: true });
-const name = fs.existsSync(path.join(style, 'style.json')) ? JSON.parse(fs.readFileSync(path.join(style, 'style.json'), 'utf8')).name : path.basename(style);
-console.error(`demo: stylizing ${fs.readdirSync(photos).length} sample photos with “${name}” (${path.relative(root, style) || style})…`);
+const name = fs.existsSync(path.join(style, 'style.json'))
+  ? JSON.parse(fs.readFileSync(path.join(style, 'style.json'), 'utf8')).name
+  : path.basename(style);
+console.error(
+  `demo: stylizing ${fs.readdirSync(photos).length} sample photos with “${name}” (${path.relative(root, style) || style})…`,
+);
 const t0 = Date.now();
 const code = await main(['stylize', '-m', style, '-o', out, photos]);
 if (code === 0) console.error(`demo: done in ${((Date.now() - t0) / 1000).toFixed(1)} s; results are in ${out}`);

@@ -29,7 +29,19 @@ export const TARGETS = {
 export const vsixPath = (target) => path.join(ROOT, `fast-style-transfer-${target}.vsix`);
 
 // What the package ships besides node_modules (.vscodeignore still filters inside these).
-const SHIPPED = ['package.json', 'package-lock.json', '.npmrc', '.vscodeignore', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist', 'bin', 'media', 'styles'];
+const SHIPPED = [
+  'package.json',
+  'package-lock.json',
+  '.npmrc',
+  '.vscodeignore',
+  'README.md',
+  'LICENSE',
+  'CHANGELOG.md',
+  'dist',
+  'bin',
+  'media',
+  'styles',
+];
 
 function run(cmd, args, cwd) {
   // npm is a .cmd script on Windows, which Node runs only through a shell.
@@ -58,7 +70,16 @@ function stage(target) {
 function installFor(target, dir) {
   const { os, cpu, libc } = TARGETS[target];
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const args = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', `--os=${os}`, `--cpu=${cpu}`];
+  const args = [
+    'ci',
+    '--omit=dev',
+    '--ignore-scripts',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    `--os=${os}`,
+    `--cpu=${cpu}`,
+  ];
   if (libc) args.push(`--libc=${libc}`);
   run(npm, args, dir);
 }
@@ -85,11 +106,15 @@ function pruneOnnxRuntime(target, dir) {
   }
   for (const d of kept.filter(() => os === 'darwin')) {
     for (const f of fs.readdirSync(d)) {
-      if (/^libonnxruntime\.\d+\.\d+\.\d+\.dylib$/.test(f) && fs.existsSync(path.join(d, 'libonnxruntime.1.dylib'))) fs.rmSync(path.join(d, f));
+      if (/^libonnxruntime\.\d+\.\d+\.\d+\.dylib$/.test(f) && fs.existsSync(path.join(d, 'libonnxruntime.1.dylib')))
+        fs.rmSync(path.join(d, f));
     }
   }
   // ONNX Runtime 1.30 publishes no darwin-x64 binary: that package stylizes with TensorFlow.js.
-  if (kept.length === 0) console.log(`package: onnxruntime-node ${readVersion(ort)} has no ${os}/${cpu} binary; this package has no ONNX Runtime`);
+  if (kept.length === 0)
+    console.log(
+      `package: onnxruntime-node ${readVersion(ort)} has no ${os}/${cpu} binary; this package has no ONNX Runtime`,
+    );
   return kept;
 }
 
@@ -126,8 +151,13 @@ function parseArgs(argv) {
     else if (!['--skip-build', '--keep-staging'].includes(argv[i])) throw new Error(`unknown argument ${argv[i]}`);
   }
   if (targets.length === 0) targets.push(`${process.platform}-${process.arch}`);
-  for (const t of targets) if (!TARGETS[t]) throw new Error(`unknown target ${t} (one of ${Object.keys(TARGETS).join(', ')})`);
-  return { targets: [...new Set(targets)], skipBuild: argv.includes('--skip-build'), keepStaging: argv.includes('--keep-staging') };
+  for (const t of targets)
+    if (!TARGETS[t]) throw new Error(`unknown target ${t} (one of ${Object.keys(TARGETS).join(', ')})`);
+  return {
+    targets: [...new Set(targets)],
+    skipBuild: argv.includes('--skip-build'),
+    keepStaging: argv.includes('--keep-staging'),
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

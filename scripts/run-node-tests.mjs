@@ -23,10 +23,15 @@ function collect(p) {
   });
 }
 
-const files = targets.flatMap(collect).filter((f) => !filter || filter.test(f)).sort();
+const files = targets
+  .flatMap(collect)
+  .filter((f) => !filter || filter.test(f))
+  .sort();
 if (files.length === 0) {
   console.error(`no test files found in ${targets.join(', ')}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

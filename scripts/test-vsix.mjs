@@ -25,7 +25,9 @@ for (const target of Object.keys(TARGETS)) {
   const onnxRuntime = fs.existsSync(path.join(root, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', os, cpu));
   const r = checkVsix(file, target, { dataIndex, expect: expectedNatives(target, { onnxRuntime }) });
   const mb = (n) => (n / 1e6).toFixed(1);
-  console.log(`test-vsix: ${path.basename(file)} ${mb(r.size)} MB (${mb(r.unpacked)} MB unpacked, ${r.files} files, ${r.natives.length} native${onnxRuntime ? '' : ', no ONNX Runtime'}) ${r.problems.length ? 'FAIL' : 'ok'}`);
+  console.log(
+    `test-vsix: ${path.basename(file)} ${mb(r.size)} MB (${mb(r.unpacked)} MB unpacked, ${r.files} files, ${r.natives.length} native${onnxRuntime ? '' : ', no ONNX Runtime'}) ${r.problems.length ? 'FAIL' : 'ok'}`,
+  );
   for (const p of r.problems) console.error(`  ${p}`);
   failed ||= r.problems.length > 0;
 }
@@ -35,6 +37,7 @@ if (process.argv.includes('--no-e2e')) process.exit(0);
 
 const vsix = vsixPath('linux-x64');
 const r = spawnSync(process.execPath, [path.join(root, 'test', 'e2e', 'run.mjs'), 'stylize-and-train', 'gallery$'], {
-  stdio: 'inherit', env: { ...process.env, VSIX: vsix, FST_E2E_OUT: path.join(root, 'test-results', 'e2e-vsix') },
+  stdio: 'inherit',
+  env: { ...process.env, VSIX: vsix, FST_E2E_OUT: path.join(root, 'test-results', 'e2e-vsix') },
 });
 process.exit(r.status ?? 1);

@@ -13,7 +13,10 @@ export function readZip(file) {
   const buf = fs.readFileSync(file);
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65557); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
   }
   if (eocd < 0) throw new Error(`${path.basename(file)} is not a zip file (no end of central directory)`);
   const count = buf.readUInt16LE(eocd + 10);
@@ -90,7 +93,10 @@ export function machoRelativeDeps(b, selfDir) {
   for (let i = 0; i < ncmds && p + 8 <= b.length; i++) {
     const cmd = b.readUInt32LE(p);
     const size = b.readUInt32LE(p + 4);
-    const str = () => { const s = p + b.readUInt32LE(p + 8); return b.toString('utf8', s, b.indexOf(0, s)); };
+    const str = () => {
+      const s = p + b.readUInt32LE(p + 8);
+      return b.toString('utf8', s, b.indexOf(0, s));
+    };
     if (cmd === 0x8000001c) rpaths.push(str()); // LC_RPATH
     if (cmd === 0xc || cmd === 0x80000018 || cmd === 0x8000001f) deps.push(str()); // LC_LOAD_DYLIB, weak, reexport
     p += size;
@@ -100,7 +106,14 @@ export function machoRelativeDeps(b, selfDir) {
     if (d.startsWith('@loader_path/')) return [{ dep: d, candidates: [path.posix.normalize(loader(d))] }];
     if (d.startsWith('@rpath/')) {
       const rest = d.slice('@rpath/'.length);
-      return [{ dep: d, candidates: rpaths.filter((r) => r.startsWith('@loader_path')).map((r) => path.posix.normalize(`${loader(r)}/${rest}`)) }];
+      return [
+        {
+          dep: d,
+          candidates: rpaths
+            .filter((r) => r.startsWith('@loader_path'))
+            .map((r) => path.posix.normalize(`${loader(r)}/${rest}`)),
+        },
+      ];
     }
     return []; // system libraries (/usr/lib, /System) are the OS's
   });
@@ -115,7 +128,10 @@ export function sharedDataIndex(dataDir) {
   const walk = (d) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, e.name);
-      if (e.isDirectory()) { if (full !== path.join(dataDir, 'redistributable')) walk(full); continue; }
+      if (e.isDirectory()) {
+        if (full !== path.join(dataDir, 'redistributable')) walk(full);
+        continue;
+      }
       if (!e.isFile()) continue;
       const size = fs.statSync(full).size;
       if (size < 64) continue; // tiny files (e.g. a one-line JSON) could match by chance
@@ -138,7 +154,10 @@ export function checkVsix(file, target, { dataIndex, expect = [] } = {}) {
   const entries = readZip(file);
   const names = new Set(entries.map((e) => e.name));
   const manifest = entries.find((e) => e.name === 'extension.vsixmanifest');
-  const tp = manifest?.data().toString('utf8').match(/TargetPlatform="([^"]*)"/)?.[1];
+  const tp = manifest
+    ?.data()
+    .toString('utf8')
+    .match(/TargetPlatform="([^"]*)"/)?.[1];
   if (tp !== target) problems.push(`manifest TargetPlatform is ${tp ?? 'missing'}, not ${target}`);
   const natives = [];
   for (const e of entries) {
@@ -152,7 +171,8 @@ export function checkVsix(file, target, { dataIndex, expect = [] } = {}) {
     const kind = binaryKind(data);
     if (kind) {
       natives.push({ name: nm, size: e.size });
-      if (kind.os !== os || kind.cpu !== cpu) problems.push(`${nm}: ${kind.os} ${kind.cpu} binary in the ${target} package`);
+      if (kind.os !== os || kind.cpu !== cpu)
+        problems.push(`${nm}: ${kind.os} ${kind.cpu} binary in the ${target} package`);
       if (kind.os === 'linux' && kind.bits !== 64) problems.push(`${nm}: 32-bit ELF`);
       if (kind.os === 'darwin' && !kind.fat) {
         for (const { dep, candidates } of machoRelativeDeps(data, path.posix.dirname(nm))) {
@@ -182,7 +202,11 @@ export function expectedNatives(target, { onnxRuntime = true } = {}) {
   const [os, cpu] = target.split('-');
   const sharp = [`@img/sharp-${os}-${cpu}/lib/sharp-${os}-${cpu}-[0-9.]+\\.node`];
   // Windows' sharp package carries libvips itself; elsewhere it is a package of its own.
-  sharp.push(os === 'win32' ? `@img/sharp-${os}-${cpu}/lib/libvips-42\\.dll` : `@img/sharp-libvips-${os}-${cpu}/lib/libvips-cpp\\.[0-9.]*(so|dylib)[0-9.]*`);
+  sharp.push(
+    os === 'win32'
+      ? `@img/sharp-${os}-${cpu}/lib/libvips-42\\.dll`
+      : `@img/sharp-libvips-${os}-${cpu}/lib/libvips-cpp\\.[0-9.]*(so|dylib)[0-9.]*`,
+  );
   const ort = onnxRuntime ? [`onnxruntime-node/bin/napi-v\\d+/${os}/${cpu}/onnxruntime_binding\\.node`] : [];
   return [...sharp, ...ort];
 }

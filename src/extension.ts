@@ -19,7 +19,12 @@ import { setUpVideoCommand } from './commands/setUpVideo';
 import { downloadVggCommand, resumeTrainingCommand, trainCommand } from './commands/train';
 import { evaluateStyleCommand } from './commands/evaluateStyle';
 import {
-  deleteStyleCommand, downloadPretrainedCommand, exportOnnxCommand, importStyleCommand, renameStyleCommand, revealStyleCommand,
+  deleteStyleCommand,
+  downloadPretrainedCommand,
+  exportOnnxCommand,
+  importStyleCommand,
+  renameStyleCommand,
+  revealStyleCommand,
 } from './commands/manageStyles';
 
 /** What activate() returns: used by the integration tests (and by other extensions, read-only). */
@@ -52,19 +57,34 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   const engine = new EngineClient({
     workerPath: context.asAbsolutePath(path.join('dist', 'worker.js')),
     settings: () => engineSettings(readSettings(), storageDir, context.asAbsolutePath('styles')),
-    log: (level, message) => (level === 'error' ? log.error(message) : level === 'warn' ? log.warn(message) : log.info(message)),
+    log: (level, message) =>
+      level === 'error' ? log.error(message) : level === 'warn' ? log.warn(message) : log.info(message),
   });
   const store = new StyleStore([]);
   await store.setRoots(styleRoots(context, storageDir));
 
-  const ctx: CommandContext = { extension: context, engine, store, training, status, log, storageDir, settings: (scope) => readSettings(scope) };
+  const ctx: CommandContext = {
+    extension: context,
+    engine,
+    store,
+    training,
+    status,
+    log,
+    storageDir,
+    settings: (scope) => readSettings(scope),
+  };
   const tree = new StylesTreeProvider(store, training);
-  const view = vscode.window.createTreeView('fastStyleTransfer.styles', { treeDataProvider: tree, showCollapseAll: false });
+  const view = vscode.window.createTreeView('fastStyleTransfer.styles', {
+    treeDataProvider: tree,
+    showCollapseAll: false,
+  });
   const gallery = new GalleryController(ctx);
   ctx.openGallery = (styleId, image) => gallery.open(styleId, image);
 
   const register = (id: string, fn: (...args: never[]) => unknown) =>
-    context.subscriptions.push(vscode.commands.registerCommand(`fastStyleTransfer.${id}`, fn as (...args: unknown[]) => unknown));
+    context.subscriptions.push(
+      vscode.commands.registerCommand(`fastStyleTransfer.${id}`, fn as (...args: unknown[]) => unknown),
+    );
   register('stylize', (uri?: vscode.Uri, uris?: vscode.Uri[]) => stylizeCommand(ctx, uri, uris));
   register('stylizeWithStyle', (arg?: string, images?: vscode.Uri[]) => stylizeWithStyleCommand(ctx, arg, images));
   register('train', (preset?: Parameters<typeof trainCommand>[1]) => trainCommand(ctx, preset));
@@ -81,18 +101,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<FastSt
   register('showOutput', () => log.show());
   register('openGallery', () => ctx.openGallery?.());
   register('openGalleryForStyle', (arg?: string) => ctx.openGallery?.(arg));
-  register('stylizeAnyImage', (uri?: vscode.Uri, preset?: Parameters<typeof stylizeAnyImageCommand>[2]) => stylizeAnyImageCommand(ctx, uri, preset));
+  register('stylizeAnyImage', (uri?: vscode.Uri, preset?: Parameters<typeof stylizeAnyImageCommand>[2]) =>
+    stylizeAnyImageCommand(ctx, uri, preset),
+  );
   register('setUpGpu', (target?: Parameters<typeof setUpGpuCommand>[1]) => setUpGpuCommand(ctx, target));
   register('setUpVideo', () => setUpVideoCommand(ctx));
 
   context.subscriptions.push(
-    log, status, tree, view, gallery,
+    log,
+    status,
+    tree,
+    view,
+    gallery,
     vscode.window.registerWebviewViewProvider(GALLERY_VIEW_ID, gallery),
     { dispose: () => store.dispose() },
     { dispose: () => void engine.dispose() },
     onSettingsChanged(() => void store.setRoots(styleRoots(context, storageDir))),
   );
-  log.info(`Fast Style Transfer ${context.extension.packageJSON.version} activated; styles in ${path.join(storageDir, 'styles')}`);
+  log.info(
+    `Fast Style Transfer ${context.extension.packageJSON.version} activated; styles in ${path.join(storageDir, 'styles')}`,
+  );
   return { engine, store, training, context: ctx, gallery };
 }
 

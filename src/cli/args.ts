@@ -3,7 +3,11 @@
 // takes the last of a repeated option, an empty value, and calls "-1" an ambiguous argument.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-export interface OptionSpec { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+}
 
 export interface ParsedArgs {
   values: Record<string, string | boolean | undefined>;
@@ -36,21 +40,32 @@ export function parseCommandArgs(args: readonly string[], options: Record<string
       joined.push(`--${long}=${args[++i]}`);
     } else {
       joined.push(args[i]);
-      if (args[i] === '--') { joined.push(...args.slice(i + 1)); break; }
+      if (args[i] === '--') {
+        joined.push(...args.slice(i + 1));
+        break;
+      }
     }
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: joined, options: options as ParseArgsConfig['options'], allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({
+      args: joined,
+      options: options as ParseArgsConfig['options'],
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
   } catch (e) {
     throw new ArgumentError(explain(e as Error & { code?: string }, options));
   }
   const seen = new Set<string>();
   for (const t of (parsed.tokens ?? []) as { kind: string; name?: string; value?: string }[]) {
     if (t.kind !== 'option' || !t.name) continue;
-    if (seen.has(t.name) && !options[t.name]?.multiple) throw new ArgumentError(`--${t.name} is given more than once; give it once`);
+    if (seen.has(t.name) && !options[t.name]?.multiple)
+      throw new ArgumentError(`--${t.name} is given more than once; give it once`);
     seen.add(t.name);
-    if (typeof t.value === 'string' && t.value.trim() === '') throw new ArgumentError(`--${t.name} needs a value, got an empty one`);
+    if (typeof t.value === 'string' && t.value.trim() === '')
+      throw new ArgumentError(`--${t.name} needs a value, got an empty one`);
   }
   return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
 }
@@ -61,7 +76,8 @@ function explain(e: Error & { code?: string }, options: Record<string, OptionSpe
   // "Option '-m, --model <value>' …", "Option '--model' …" or "Option '-m' …"
   const m = /'(?:-(\w), )?--([\w-]+)|'-(\w)[' ]/.exec(first);
   const name = m?.[2] ?? Object.entries(options).find(([, o]) => o.short === m?.[3])?.[0];
-  if (name && /argument is ambiguous/.test(first)) return `--${name} needs a value; to give one that starts with "-", write --${name}=<value>`;
+  if (name && /argument is ambiguous/.test(first))
+    return `--${name} needs a value; to give one that starts with "-", write --${name}=<value>`;
   if (name && /argument missing/.test(first)) return `--${name} needs a value`;
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return first.replace(/\. To specify a positional argument.*$/, '');
   return first;
@@ -83,6 +99,9 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
     const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
     const code = c.charCodeAt(0);
-    return named[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+    return (
+      named[c] ??
+      (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`)
+    );
   });
 }

@@ -80,7 +80,10 @@ export function runCli(argv: string[]): void {
   // its threads would keep the process alive, so it exits once its output is written.
   allowThreadedWasm();
   const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  main(argv).then(exit, (e) => { console.error(printable(`fst: ${(e as Error).message}`)); exit(1); });
+  main(argv).then(exit, (e) => {
+    console.error(printable(`fst: ${(e as Error).message}`));
+    exit(1);
+  });
 }
 
 if (require.main === module) runCli(process.argv.slice(2));

@@ -13,7 +13,11 @@ export interface Interrupt {
 }
 
 /** Aborts `controller` on the first SIGINT or SIGTERM after printing `message`; a second one exits. */
-export function stopOnSignals(controller: AbortController, message: (signal: 'SIGINT' | 'SIGTERM') => string, warn: (line: string) => void): Interrupt {
+export function stopOnSignals(
+  controller: AbortController,
+  message: (signal: 'SIGINT' | 'SIGTERM') => string,
+  warn: (line: string) => void,
+): Interrupt {
   let received: 'SIGINT' | 'SIGTERM' | undefined;
   const handler = (signal: 'SIGINT' | 'SIGTERM') => {
     if (received) process.exit(EXIT_CODES[signal]);
@@ -24,8 +28,12 @@ export function stopOnSignals(controller: AbortController, message: (signal: 'SI
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   return {
-    get signal() { return received; },
-    get exitCode() { return EXIT_CODES[received ?? 'SIGINT']; },
+    get signal() {
+      return received;
+    },
+    get exitCode() {
+      return EXIT_CODES[received ?? 'SIGINT'];
+    },
     dispose() {
       process.removeListener('SIGINT', handler);
       process.removeListener('SIGTERM', handler);

@@ -17,7 +17,14 @@ export function formatDuration(seconds: number): string {
 
 /** The engine settings of a CLI training job: a private cache of the user's, no extra modules. */
 export function longJobSettings(trainingBackend: TrainingBackend): EngineSettings {
-  return { trainingBackend, stylizeRuntime: 'auto', threads: 0, cacheDir: defaultUserCacheDir(), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS };
+  return {
+    trainingBackend,
+    stylizeRuntime: 'auto',
+    threads: 0,
+    cacheDir: defaultUserCacheDir(),
+    extraModuleRoots: [],
+    maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+  };
 }
 
 export interface LongJob {
@@ -33,10 +40,21 @@ export interface LongJob {
  * Runs `body` with signals caught: the first prints `fst <command>: <SIG>: <stopping> (… again to
  * abort)…` and aborts the job, a second exits; previews are flushed and the handlers removed at the end.
  */
-export async function runLongJob(command: string, stopping: string, previewDir: string | undefined, body: (job: LongJob) => Promise<number>): Promise<number> {
+export async function runLongJob(
+  command: string,
+  stopping: string,
+  previewDir: string | undefined,
+  body: (job: LongJob) => Promise<number>,
+): Promise<number> {
   const controller = new AbortController();
-  const interrupt = stopOnSignals(controller, (sig) => `fst ${command}: ${sig}: ${stopping} (${sig === 'SIGINT' ? 'Ctrl+C' : 'the signal'} again to abort)…`, warn);
-  const previews = previewDir ? new PreviewWriter(path.resolve(previewDir), (line) => warn(`fst ${command}: ${line}`)) : undefined;
+  const interrupt = stopOnSignals(
+    controller,
+    (sig) => `fst ${command}: ${sig}: ${stopping} (${sig === 'SIGINT' ? 'Ctrl+C' : 'the signal'} again to abort)…`,
+    warn,
+  );
+  const previews = previewDir
+    ? new PreviewWriter(path.resolve(previewDir), (line) => warn(`fst ${command}: ${line}`))
+    : undefined;
   try {
     await previews?.prepare();
     return await body({ signal: controller.signal, previews, stoppedExitCode: () => interrupt.exitCode });

@@ -37,13 +37,15 @@ export function numberOpt(v: Values, name: string, min: number, max: number): nu
   const x = str(v, name);
   if (x === undefined) return undefined;
   const n = parseDecimal(x);
-  if (n === undefined || !Number.isFinite(n) || n < min || n > max) throw badInput(`--${name} must be a number between ${min} and ${max}, got "${x}"`);
+  if (n === undefined || !Number.isFinite(n) || n < min || n > max)
+    throw badInput(`--${name} must be a number between ${min} and ${max}, got "${x}"`);
   return n;
 }
 
 export function integerOpt(v: Values, name: string, min: number, max: number): number | undefined {
   const n = numberOpt(v, name, min, max);
-  if (n !== undefined && !Number.isInteger(n)) throw badInput(`--${name} must be a whole number, got "${str(v, name)}"`);
+  if (n !== undefined && !Number.isInteger(n))
+    throw badInput(`--${name} must be a whole number, got "${str(v, name)}"`);
   return n;
 }
 
@@ -51,7 +53,10 @@ export function integerOpt(v: Values, name: string, min: number, max: number): n
 export function layerList(v: Values, name: string): string[] | undefined {
   const x = str(v, name);
   if (x === undefined) return undefined;
-  const list = x.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = x
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (list.length === 0) throw badInput(`--${name} names no layer, got "${x}"`);
   return list;
 }
@@ -59,6 +64,7 @@ export function layerList(v: Values, name: string): string[] | undefined {
 export function choice<T extends string>(v: Values, name: string, allowed: readonly T[]): T | undefined {
   const x = str(v, name);
   if (x === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(x)) throw badInput(`--${name} must be one of ${allowed.join(', ')}, got "${x}"`);
+  if (!(allowed as readonly string[]).includes(x))
+    throw badInput(`--${name} must be one of ${allowed.join(', ')}, got "${x}"`);
   return x as T;
 }

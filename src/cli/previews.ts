@@ -15,8 +15,14 @@ const TEMP_NAME = /^\.preview-\d{6,}\.[0-9a-f]{12}\.tmp$/;
 function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const words: Record<string, string> = {
-    ENOTDIR: 'a file is in the way of the folder', EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'read-only file system',
-    ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EEXIST: 'a file is in the way of the folder', ELOOP: 'too many links',
+    ENOTDIR: 'a file is in the way of the folder',
+    EACCES: 'permission denied',
+    EPERM: 'not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EEXIST: 'a file is in the way of the folder',
+    ELOOP: 'too many links',
   };
   return (err?.code && words[err.code]) ?? (err?.message ?? String(e)).split('\n')[0];
 }
@@ -41,26 +47,35 @@ export class PreviewWriter {
   readonly written: string[] = [];
 
   /** `warn` gets the one line said when previews stop (an unwritable folder, a full disk…). */
-  constructor(private readonly dir: string, private readonly warn: (line: string) => void) {}
+  constructor(
+    private readonly dir: string,
+    private readonly warn: (line: string) => void,
+  ) {}
 
   /** Creates the folder now, so that a problem shows before a long run rather than after its first preview. */
   prepare(): Promise<boolean> {
-    return this.ready ??= fs.mkdir(this.dir, { recursive: true }).then(async () => {
-      if (!(await fs.stat(this.dir)).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
-      // Temp files of a run killed mid-write (a minute old: not another run's write in flight;
-      // unlink removes a link, never its target).
-      for (const f of (await fs.readdir(this.dir)).filter((n) => TEMP_NAME.test(n))) {
-        const file = path.join(this.dir, f);
-        if (Date.now() - (await fs.lstat(file)).mtimeMs > 60_000) await fs.unlink(file).catch(() => undefined);
-      }
-      return true;
-    }).catch((e: unknown) => this.fail(`cannot create the folder ${this.dir}: ${reason(e)}`));
+    return (this.ready ??= fs
+      .mkdir(this.dir, { recursive: true })
+      .then(async () => {
+        if (!(await fs.stat(this.dir)).isDirectory())
+          throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+        // Temp files of a run killed mid-write (a minute old: not another run's write in flight;
+        // unlink removes a link, never its target).
+        for (const f of (await fs.readdir(this.dir)).filter((n) => TEMP_NAME.test(n))) {
+          const file = path.join(this.dir, f);
+          if (Date.now() - (await fs.lstat(file)).mtimeMs > 60_000) await fs.unlink(file).catch(() => undefined);
+        }
+        return true;
+      })
+      .catch((e: unknown) => this.fail(`cannot create the folder ${this.dir}: ${reason(e)}`)));
   }
 
   /** Writes `preview-<step>.png` (or the next free -N name) in the background; never throws. */
   write(step: number, bytes: Uint8Array): void {
     if (this.failed) return;
-    const p = this.writeNow(`preview-${String(step).padStart(6, '0')}`, bytes).catch((e: unknown) => { this.fail(`cannot write into ${this.dir}: ${reason(e)}`); });
+    const p = this.writeNow(`preview-${String(step).padStart(6, '0')}`, bytes).catch((e: unknown) => {
+      this.fail(`cannot write into ${this.dir}: ${reason(e)}`);
+    });
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }

@@ -18,18 +18,29 @@ async function resolveStyle(ctx: CommandContext, arg: StyleArg, title: string): 
 }
 
 export async function importStyleCommand(ctx: CommandContext, folder?: vscode.Uri): Promise<string | undefined> {
-  const picked = folder ? [folder] : await vscode.window.showOpenDialog({
-    canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'Import a style: an ml5 / deeplearn.js model folder (manifest.json + Variable files) or a style checkpoint folder', openLabel: 'Import',
-  });
+  const picked = folder
+    ? [folder]
+    : await vscode.window.showOpenDialog({
+        canSelectFiles: false,
+        canSelectFolders: true,
+        canSelectMany: false,
+        title:
+          'Import a style: an ml5 / deeplearn.js model folder (manifest.json + Variable files) or a style checkpoint folder',
+        openLabel: 'Import',
+      });
   if (!picked?.length) return undefined;
   const source = picked[0].fsPath;
   const target = newStyleFolder(ctx, path.basename(source));
   try {
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Importing ${path.basename(source)}…` }, () =>
-      ctx.engine.request({ type: 'import', source, target }));
+    const r = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Importing ${path.basename(source)}…` },
+      () => ctx.engine.request({ type: 'import', source, target }),
+    );
     ctx.log.info(`imported ${source} as “${r.name}” → ${r.checkpoint}`);
     await ctx.store.refresh();
-    void vscode.window.showInformationMessage(`Imported style “${r.name}”.`, 'Stylize Image…').then((a) => a && vscode.commands.executeCommand('fastStyleTransfer.stylizeWithStyle', r.checkpoint));
+    void vscode.window
+      .showInformationMessage(`Imported style “${r.name}”.`, 'Stylize Image…')
+      .then((a) => a && vscode.commands.executeCommand('fastStyleTransfer.stylizeWithStyle', r.checkpoint));
     return r.checkpoint;
   } catch (e) {
     ctx.log.error(`import of ${source} failed: ${messageOf(e)}`);
@@ -42,42 +53,63 @@ export async function downloadPretrainedCommand(ctx: CommandContext, ids?: strin
   const available = await ctx.engine.request({ type: 'listPretrained' });
   let chosen = available.filter((a) => ids?.includes(a.id));
   if (!ids) {
-    const picks = await vscode.window.showQuickPick(available.map((a) => ({ label: a.title, description: a.license, detail: `${a.description} — ${a.url}`, picked: false, a })), {
-      title: 'Download Pretrained Styles', placeHolder: 'Choose styles to download (each file is checked against a known SHA-256)', canPickMany: true,
-    });
+    const picks = await vscode.window.showQuickPick(
+      available.map((a) => ({
+        label: a.title,
+        description: a.license,
+        detail: `${a.description} — ${a.url}`,
+        picked: false,
+        a,
+      })),
+      {
+        title: 'Download Pretrained Styles',
+        placeHolder: 'Choose styles to download (each file is checked against a known SHA-256)',
+        canPickMany: true,
+      },
+    );
     chosen = (picks ?? []).map((p) => p.a);
   }
   const done: string[] = [];
   for (const a of chosen) {
     const target = newStyleFolder(ctx, a.id);
     try {
-      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Downloading “${a.title}”`, cancellable: true }, (progress, token) => {
-        const controller = new AbortController();
-        token.onCancellationRequested(() => controller.abort());
-        let last = 0;
-        return ctx.engine.request({ type: 'downloadPretrained', id: a.id, target }, {
-          signal: controller.signal,
-          onProgress: (p) => {
-            if (p.type !== 'download' || !p.total) return;
-            const pct = (100 * p.bytes) / p.total;
-            progress.report({ increment: pct - last, message: `${p.bytes}/${p.total} files` });
-            last = pct;
-          },
-        });
-      });
+      const r = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Downloading “${a.title}”`, cancellable: true },
+        (progress, token) => {
+          const controller = new AbortController();
+          token.onCancellationRequested(() => controller.abort());
+          let last = 0;
+          return ctx.engine.request(
+            { type: 'downloadPretrained', id: a.id, target },
+            {
+              signal: controller.signal,
+              onProgress: (p) => {
+                if (p.type !== 'download' || !p.total) return;
+                const pct = (100 * p.bytes) / p.total;
+                progress.report({ increment: pct - last, message: `${p.bytes}/${p.total} files` });
+                last = pct;
+              },
+            },
+          );
+        },
+      );
       ctx.log.info(`downloaded pretrained style ${a.id} → ${r.checkpoint}`);
       done.push(r.checkpoint);
     } catch (e) {
       if (codeOf(e) === 'cancelled') break;
       ctx.log.error(`download of ${a.id} failed: ${messageOf(e)}`);
-      const offline = codeOf(e) === 'network' && /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH/.test(messageOf(e));
-      void vscode.window.showErrorMessage(offline
-        ? `Could not download “${a.title}”: this computer cannot reach ${new URL(a.url).host}. Check the connection or proxy, or import a model folder you already have with Import Style….`
-        : `Could not download “${a.title}”: ${messageOf(e)}`);
+      const offline =
+        codeOf(e) === 'network' && /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH/.test(messageOf(e));
+      void vscode.window.showErrorMessage(
+        offline
+          ? `Could not download “${a.title}”: this computer cannot reach ${new URL(a.url).host}. Check the connection or proxy, or import a model folder you already have with Import Style….`
+          : `Could not download “${a.title}”: ${messageOf(e)}`,
+      );
     }
   }
   await ctx.store.refresh();
-  if (done.length) void vscode.window.showInformationMessage(`Downloaded ${done.length} style${done.length === 1 ? '' : 's'}.`);
+  if (done.length)
+    void vscode.window.showInformationMessage(`Downloaded ${done.length} style${done.length === 1 ? '' : 's'}.`);
   return done;
 }
 
@@ -90,10 +122,21 @@ export async function renameStyleCommand(ctx: CommandContext, arg?: StyleArg, ne
     return false;
   }
   const taken = new Set(ctx.store.all.filter((s) => s.id !== style.id).map((s) => s.name.toLowerCase()));
-  const name = newName ?? await vscode.window.showInputBox({
-    title: 'Rename Style', value: style.name, prompt: 'New name',
-    validateInput: (v) => !v.trim() ? 'Enter a name.' : v.trim().length > 64 ? 'Use at most 64 characters.' : taken.has(v.trim().toLowerCase()) ? 'Another style has this name.' : undefined,
-  });
+  const name =
+    newName ??
+    (await vscode.window.showInputBox({
+      title: 'Rename Style',
+      value: style.name,
+      prompt: 'New name',
+      validateInput: (v) =>
+        !v.trim()
+          ? 'Enter a name.'
+          : v.trim().length > 64
+            ? 'Use at most 64 characters.'
+            : taken.has(v.trim().toLowerCase())
+              ? 'Another style has this name.'
+              : undefined,
+    }));
   if (!name?.trim() || name.trim() === style.name) return false;
   const file = path.join(style.id, STYLE_FILE);
   try {
@@ -123,7 +166,11 @@ export async function deleteStyleCommand(ctx: CommandContext, arg?: StyleArg, co
     return false;
   }
   if (!confirmed) {
-    const ok = await vscode.window.showWarningMessage(`Delete the style “${style.name}”?`, { modal: true, detail: `Its checkpoint folder will be removed:\n${style.id}` }, 'Delete');
+    const ok = await vscode.window.showWarningMessage(
+      `Delete the style “${style.name}”?`,
+      { modal: true, detail: `Its checkpoint folder will be removed:\n${style.id}` },
+      'Delete',
+    );
     if (ok !== 'Delete') return false;
   }
   try {
@@ -151,25 +198,38 @@ export async function revealStyleCommand(ctx: CommandContext, arg?: StyleArg): P
     await vscode.commands.executeCommand('revealFileInOS', uri);
   } else {
     // Remote/web: the OS file manager is not ours to open; show the folder path instead.
-    const a = await vscode.window.showInformationMessage(`“${style.name}” is stored in ${style.id}`, 'Copy Path', 'Open style.json');
+    const a = await vscode.window.showInformationMessage(
+      `“${style.name}” is stored in ${style.id}`,
+      'Copy Path',
+      'Open style.json',
+    );
     if (a === 'Copy Path') await vscode.env.clipboard.writeText(style.id);
     if (a === 'Open style.json') await vscode.window.showTextDocument(vscode.Uri.file(path.join(style.id, STYLE_FILE)));
   }
 }
 
-export async function exportOnnxCommand(ctx: CommandContext, arg?: StyleArg, target?: vscode.Uri): Promise<string | undefined> {
+export async function exportOnnxCommand(
+  ctx: CommandContext,
+  arg?: StyleArg,
+  target?: vscode.Uri,
+): Promise<string | undefined> {
   const style = await resolveStyle(ctx, arg, 'Export which style to ONNX?');
   if (!style) return undefined;
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri;
-  const dest = target ?? await vscode.window.showSaveDialog({
-    title: `Export “${style.name}” as ONNX`, filters: { 'ONNX model': ['onnx'] },
-    defaultUri: ws ? vscode.Uri.joinPath(ws, `${path.basename(style.id)}.onnx`) : undefined,
-  });
+  const dest =
+    target ??
+    (await vscode.window.showSaveDialog({
+      title: `Export “${style.name}” as ONNX`,
+      filters: { 'ONNX model': ['onnx'] },
+      defaultUri: ws ? vscode.Uri.joinPath(ws, `${path.basename(style.id)}.onnx`) : undefined,
+    }));
   if (!dest) return undefined;
   try {
     const r = await ctx.engine.request({ type: 'exportOnnx', style: style.id, target: dest.fsPath });
     ctx.log.info(`exported “${style.name}” to ${r.path}`);
-    void vscode.window.showInformationMessage(`Exported “${style.name}” to ${path.basename(r.path)} (input: float32 NCHW RGB 0–255, any size).`);
+    void vscode.window.showInformationMessage(
+      `Exported “${style.name}” to ${path.basename(r.path)} (input: float32 NCHW RGB 0–255, any size).`,
+    );
     return r.path;
   } catch (e) {
     void vscode.window.showErrorMessage(`Could not export “${style.name}”: ${messageOf(e)}`);

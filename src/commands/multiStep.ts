@@ -29,8 +29,16 @@ export function showPick<T extends vscode.QuickPickItem>(p: PickStep<T>): Promis
     if (p.activeItem) qp.activeItems = [p.activeItem];
     if (p.step > 1) qp.buttons = [vscode.QuickInputButtons.Back];
     let done = false;
-    const finish = (v: StepResult<T>) => { if (!done) { done = true; resolve(v); qp.dispose(); } };
-    qp.onDidTriggerButton((b) => { if (b === vscode.QuickInputButtons.Back) finish(BACK); });
+    const finish = (v: StepResult<T>) => {
+      if (!done) {
+        done = true;
+        resolve(v);
+        qp.dispose();
+      }
+    };
+    qp.onDidTriggerButton((b) => {
+      if (b === vscode.QuickInputButtons.Back) finish(BACK);
+    });
     qp.onDidAccept(() => finish(qp.selectedItems[0]));
     qp.onDidHide(() => finish(undefined));
     qp.show();
@@ -58,10 +66,22 @@ export function showInput(p: InputStep): Promise<StepResult<string>> {
     if (p.step > 1) box.buttons = [vscode.QuickInputButtons.Back];
     box.validationMessage = p.validate(p.value);
     let done = false;
-    const finish = (v: StepResult<string>) => { if (!done) { done = true; resolve(v); box.dispose(); } };
-    box.onDidChangeValue((v) => { box.validationMessage = p.validate(v); });
-    box.onDidTriggerButton((b) => { if (b === vscode.QuickInputButtons.Back) finish(BACK); });
-    box.onDidAccept(() => { if (!p.validate(box.value)) finish(box.value.trim()); });
+    const finish = (v: StepResult<string>) => {
+      if (!done) {
+        done = true;
+        resolve(v);
+        box.dispose();
+      }
+    };
+    box.onDidChangeValue((v) => {
+      box.validationMessage = p.validate(v);
+    });
+    box.onDidTriggerButton((b) => {
+      if (b === vscode.QuickInputButtons.Back) finish(BACK);
+    });
+    box.onDidAccept(() => {
+      if (!p.validate(box.value)) finish(box.value.trim());
+    });
     box.onDidHide(() => finish(undefined));
     box.show();
   });

@@ -20,15 +20,25 @@ export async function thumbnailOf(dir: string): Promise<Record<string, Uint8Arra
 }
 
 /** Imports a checkpoint or ml5 folder `source` as the new checkpoint `target`. */
-export async function importStyle(source: string, target: string, name?: string, origin = path.resolve(source)): Promise<JobResults['import']> {
+export async function importStyle(
+  source: string,
+  target: string,
+  name?: string,
+  origin = path.resolve(source),
+): Promise<JobResults['import']> {
   await refuseExisting(target, NEW_FOLDER);
   if (await isCheckpointFolder(source)) {
     const ck = await readCheckpoint(source);
     const finalName = name ?? ck.info.name;
     const now = new Date().toISOString();
-    await writeCheckpoint(target, { ...ck.info, name: finalName, source: { kind: 'imported', from: origin, format: 'checkpoint' }, updatedAt: now }, ck.weights, {
-      extraFiles: await thumbnailOf(source),
-    });
+    await writeCheckpoint(
+      target,
+      { ...ck.info, name: finalName, source: { kind: 'imported', from: origin, format: 'checkpoint' }, updatedAt: now },
+      ck.weights,
+      {
+        extraFiles: await thumbnailOf(source),
+      },
+    );
     return { checkpoint: target, name: finalName };
   }
   return writeMl5(source, target, name, origin);
@@ -40,10 +50,26 @@ export async function importMl5Style(source: string, target: string, name?: stri
   return writeMl5(source, target, name, path.resolve(source));
 }
 
-async function writeMl5(source: string, target: string, name: string | undefined, origin: string): Promise<JobResults['import']> {
+async function writeMl5(
+  source: string,
+  target: string,
+  name: string | undefined,
+  origin: string,
+): Promise<JobResults['import']> {
   const { arch, weights } = await readMl5Folder(source);
   const now = new Date().toISOString();
   const finalName = name ?? path.basename(path.resolve(source));
-  await writeCheckpoint(target, { name: finalName, architecture: arch, source: { kind: 'imported', from: origin, format: 'ml5' }, iteration: 0, createdAt: now, updatedAt: now }, weights);
+  await writeCheckpoint(
+    target,
+    {
+      name: finalName,
+      architecture: arch,
+      source: { kind: 'imported', from: origin, format: 'ml5' },
+      iteration: 0,
+      createdAt: now,
+      updatedAt: now,
+    },
+    weights,
+  );
   return { checkpoint: target, name: finalName };
 }

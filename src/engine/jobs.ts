@@ -30,13 +30,27 @@ let engine: { key: string; engine: StylizeEngine } | undefined;
 
 async function stylizeEngineFor(settings: EngineSettings, runtimeOverride?: string): Promise<StylizeEngine> {
   const runtime = (runtimeOverride ?? settings.stylizeRuntime) as EngineSettings['stylizeRuntime'];
-  const key = JSON.stringify([runtime, settings.cacheDir, settings.extraModuleRoots, settings.readOnlyRoots, settings.threads, settings.stylizePrecision]);
+  const key = JSON.stringify([
+    runtime,
+    settings.cacheDir,
+    settings.extraModuleRoots,
+    settings.readOnlyRoots,
+    settings.threads,
+    settings.stylizePrecision,
+  ]);
   if (engine?.key !== key) {
     engine?.engine.dispose();
-    engine = { key, engine: await createStylizeEngine({
-      runtime, cacheDir: settings.cacheDir, extraModuleRoots: settings.extraModuleRoots, readOnlyRoots: settings.readOnlyRoots,
-      threads: settings.threads || undefined, precision: settings.stylizePrecision,
-    }) };
+    engine = {
+      key,
+      engine: await createStylizeEngine({
+        runtime,
+        cacheDir: settings.cacheDir,
+        extraModuleRoots: settings.extraModuleRoots,
+        readOnlyRoots: settings.readOnlyRoots,
+        threads: settings.threads || undefined,
+        precision: settings.stylizePrecision,
+      }),
+    };
   }
   return engine.engine;
 }
@@ -47,23 +61,40 @@ async function encodePng(width: number, height: number, rgb: Float32Array, alpha
 }
 
 /** Runs `job`; the result type follows the job type. */
-export function runJob<T extends JobRequest['type']>(job: JobRequest & { type: T }, settings: EngineSettings, ctx: JobContext): Promise<JobResults[T]> {
+export function runJob<T extends JobRequest['type']>(
+  job: JobRequest & { type: T },
+  settings: EngineSettings,
+  ctx: JobContext,
+): Promise<JobResults[T]> {
   return dispatch(job, settings, ctx) as Promise<JobResults[T]>;
 }
 
-async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext): Promise<JobResults[keyof JobResults]> {
+async function dispatch(
+  j: JobRequest,
+  settings: EngineSettings,
+  ctx: JobContext,
+): Promise<JobResults[keyof JobResults]> {
   throwIfCancelled(ctx.signal);
   switch (j.type) {
     case 'stylize': {
       const e = await stylizeEngineFor(settings, j.options.runtime);
-      return (await stylizeFiles({ inputs: j.inputs, style: j.style, options: j.options, maxInputPixels: settings.maxInputPixels }, e, ctx));
+      return await stylizeFiles(
+        { inputs: j.inputs, style: j.style, options: j.options, maxInputPixels: settings.maxInputPixels },
+        e,
+        ctx,
+      );
     }
     case 'preview': {
-      const { engine: e, style } = await withBlend(await stylizeEngineFor(settings, j.options.runtime), await loadStyle(j.style), j.options);
+      const { engine: e, style } = await withBlend(
+        await stylizeEngineFor(settings, j.options.runtime),
+        await loadStyle(j.style),
+        j.options,
+      );
       const resize = j.maxSide > 0 ? maxSide(j.maxSide) : undefined;
-      const img = 'path' in j.image
-        ? await readImage(j.image.path, { maxPixels: settings.maxInputPixels, resize })
-        : await decodeImage(j.image.bytes, { maxPixels: settings.maxInputPixels, resize, name: j.image.name });
+      const img =
+        'path' in j.image
+          ? await readImage(j.image.path, { maxPixels: settings.maxInputPixels, resize })
+          : await decodeImage(j.image.bytes, { maxPixels: settings.maxInputPixels, resize, name: j.image.name });
       const out = await stylizeDecoded(e, style, img, j.options);
       throwIfCancelled(ctx.signal);
       // With a scale the network saw a resized input: return that one, so both images align.
@@ -79,15 +110,22 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
       return result;
     }
     case 'import':
-      return (await importStyle(j.source, j.target, j.name));
+      return await importStyle(j.source, j.target, j.name);
     case 'info':
-      return { tfjsBackend: currentTfjsBackend()?.label, stylizeRuntime: engine?.engine.label, versions: { node: process.versions.node } };
+      return {
+        tfjsBackend: currentTfjsBackend()?.label,
+        stylizeRuntime: engine?.engine.label,
+        versions: { node: process.versions.node },
+      };
     case 'train':
       return trainStyle(j.options, settings, ctx);
     case 'resume':
       return resumeTraining(j.options, settings, ctx);
     case 'downloadVgg': {
-      const r = await downloadVgg19(j.cacheDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }) });
+      const r = await downloadVgg19(j.cacheDir, {
+        signal: ctx.signal,
+        onProgress: (bytes, total) => ctx.progress?.({ type: 'download', bytes, total }),
+      });
       return { path: r.path, cached: r.cached };
     }
     case 'optimize':
@@ -109,24 +147,44 @@ async function dispatch(j: JobRequest, settings: EngineSettings, ctx: JobContext
     case 'checkGpu':
       return { checks: await checkGpuPrerequisites(j.target) };
     case 'setUpGpu': {
-      const r = await runGpuSetup(j.options, { signal: ctx.signal, progress: (message) => ctx.progress?.({ type: 'phase', message }), log: ctx.log });
+      const r = await runGpuSetup(j.options, {
+        signal: ctx.signal,
+        progress: (message) => ctx.progress?.({ type: 'phase', message }),
+        log: ctx.log,
+      });
       return { target: r.target, checks: r.checks, ...(r.moduleRoot ? { moduleRoot: r.moduleRoot } : {}) };
     }
     case 'setUpVideo': {
-      const found = await findFfmpeg({ ffmpegPath: j.options.ffmpegPath, storageDir: j.options.storageDir }).catch(() => undefined);
+      const found = await findFfmpeg({ ffmpegPath: j.options.ffmpegPath, storageDir: j.options.storageDir }).catch(
+        () => undefined,
+      );
       if (found) return { installed: false, ffmpeg: found.ffmpeg, version: found.version };
-      const r = await runVideoSetup(j.options, { signal: ctx.signal, progress: (message) => ctx.progress?.({ type: 'phase', message }), log: ctx.log });
+      const r = await runVideoSetup(j.options, {
+        signal: ctx.signal,
+        progress: (message) => ctx.progress?.({ type: 'phase', message }),
+        log: ctx.log,
+      });
       return { installed: true, ffmpeg: r.tools.ffmpeg, version: r.tools.version };
     }
     case 'initBackend': {
-      const r = await initTfjsBackend(tfjsBackendFor(j.preference), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
+      const r = await initTfjsBackend(tfjsBackendFor(j.preference), {
+        extraModuleRoots: settings.extraModuleRoots,
+        threads: settings.threads,
+      });
       return { name: r.name, label: r.label, skipped: r.skipped };
     }
     case 'checkOnnxProvider': {
       // Whether the provider starts with the paper network (constant weights; nothing is run).
-      const weights = new Map(paramSpecs(PAPER_ARCHITECTURE).map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1)).fill(p.role === 'scale' ? 1 : 0.01)]));
+      const weights = new Map(
+        paramSpecs(PAPER_ARCHITECTURE).map((p) => [
+          p.name,
+          new Float32Array(p.shape.reduce((a, b) => a * b, 1)).fill(p.role === 'scale' ? 1 : 0.01),
+        ]),
+      );
       try {
-        const s = await createOnnxSession(exportTransformNetToOnnx(PAPER_ARCHITECTURE, weights), { providers: [j.provider] });
+        const s = await createOnnxSession(exportTransformNetToOnnx(PAPER_ARCHITECTURE, weights), {
+          providers: [j.provider],
+        });
         await s.release();
         // Cached sessions were made without this provider: the next images open new ones.
         engine?.engine.dispose();

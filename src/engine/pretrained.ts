@@ -11,19 +11,39 @@ import type { PretrainedStyleInfo } from '../protocol/jobs';
 import catalogue from './pretrainedStyles.json';
 import type { JobContext } from './stylize/stylizeJob';
 
-interface Entry { id: string; title: string; license: string; description: string; files: Record<string, string> }
+interface Entry {
+  id: string;
+  title: string;
+  license: string;
+  description: string;
+  files: Record<string, string>;
+}
 
 export const PRETRAINED_SOURCE: string = catalogue.source;
 const ENTRIES: readonly Entry[] = catalogue.styles;
 
 export function listPretrainedStyles(baseUrl = PRETRAINED_SOURCE): PretrainedStyleInfo[] {
-  return ENTRIES.map((e) => ({ id: e.id, title: e.title, license: e.license, description: e.description, url: `${baseUrl}/${e.id}` }));
+  return ENTRIES.map((e) => ({
+    id: e.id,
+    title: e.title,
+    license: e.license,
+    description: e.description,
+    url: `${baseUrl}/${e.id}`,
+  }));
 }
 
 /** Downloads pretrained style `id` into a temporary folder (verified) and returns it; the caller imports and removes it. */
-export async function downloadPretrained(id: string, ctx: JobContext, baseUrl = PRETRAINED_SOURCE): Promise<{ dir: string; entry: PretrainedStyleInfo }> {
+export async function downloadPretrained(
+  id: string,
+  ctx: JobContext,
+  baseUrl = PRETRAINED_SOURCE,
+): Promise<{ dir: string; entry: PretrainedStyleInfo }> {
   const entry = ENTRIES.find((e) => e.id === id);
-  if (!entry) throw new StyleTransferError('bad-input', `unknown pretrained style "${id}" (known: ${ENTRIES.map((e) => e.id).join(', ')})`);
+  if (!entry)
+    throw new StyleTransferError(
+      'bad-input',
+      `unknown pretrained style "${id}" (known: ${ENTRIES.map((e) => e.id).join(', ')})`,
+    );
   const dir = path.join(os.tmpdir(), `fst-pretrained-${id}-${crypto.randomBytes(4).toString('hex')}`);
   const files = Object.entries(entry.files);
   try {

@@ -4,7 +4,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TransformNetArchitecture, WeightMap } from '../model/architecture';
-import { MODEL_FILE, STYLE_FILE, WEIGHTS_FILE, isCheckpointFolder, readCheckpoint, recoverInterruptedSwap, type StyleInfo } from '../io/checkpoint';
+import {
+  MODEL_FILE,
+  STYLE_FILE,
+  WEIGHTS_FILE,
+  isCheckpointFolder,
+  readCheckpoint,
+  recoverInterruptedSwap,
+  type StyleInfo,
+} from '../io/checkpoint';
 import { isMl5Folder, readMl5Folder } from '../io/ml5Import';
 import { StyleTransferError } from '../protocol/errors';
 
@@ -53,7 +61,11 @@ export async function loadStyle(ref: string): Promise<LoadedStyle> {
   } catch {
     throw new StyleTransferError('not-found', `style ${ref} does not exist`);
   }
-  if (!st.isDirectory()) throw new StyleTransferError('bad-checkpoint', `style ${ref} is a file; expected a checkpoint folder or an ml5 model folder`);
+  if (!st.isDirectory())
+    throw new StyleTransferError(
+      'bad-checkpoint',
+      `style ${ref} is a file; expected a checkpoint folder or an ml5 model folder`,
+    );
   const checkpoint = await isCheckpointFolder(dir);
   const stamp = await stampOf(dir, checkpoint ? [STYLE_FILE, MODEL_FILE, WEIGHTS_FILE] : ['manifest.json']);
   const hit = cache.get(dir);
@@ -61,12 +73,23 @@ export async function loadStyle(ref: string): Promise<LoadedStyle> {
   let style: LoadedStyle;
   if (checkpoint) {
     const ck = await readCheckpoint(dir);
-    style = { name: ck.info.name, dir, arch: ck.info.architecture, weights: ck.weights, hash: ck.weightsHash, info: ck.info, format: 'checkpoint' };
+    style = {
+      name: ck.info.name,
+      dir,
+      arch: ck.info.architecture,
+      weights: ck.weights,
+      hash: ck.weightsHash,
+      info: ck.info,
+      format: 'checkpoint',
+    };
   } else if (await isMl5Folder(dir)) {
     const { arch, weights } = await readMl5Folder(dir);
     style = { name: path.basename(dir), dir, arch, weights, hash: hashWeights(weights), format: 'ml5' };
   } else {
-    throw new StyleTransferError('bad-checkpoint', `${ref} is neither a style checkpoint (style.json + model.json + weights.bin) nor an ml5 model folder (manifest.json + Variable files)`);
+    throw new StyleTransferError(
+      'bad-checkpoint',
+      `${ref} is neither a style checkpoint (style.json + model.json + weights.bin) nor an ml5 model folder (manifest.json + Variable files)`,
+    );
   }
   cache.set(dir, { stamp, style });
   while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);

@@ -19,7 +19,13 @@ const running = new Map<number, AbortController>();
 function transferables(value: unknown, out: ArrayBuffer[] = [], depth = 0): ArrayBuffer[] {
   if (depth > 4 || value === null || typeof value !== 'object') return out;
   if (value instanceof Uint8Array) {
-    if (value.buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && !out.includes(value.buffer)) out.push(value.buffer);
+    if (
+      value.buffer instanceof ArrayBuffer &&
+      value.byteOffset === 0 &&
+      value.byteLength === value.buffer.byteLength &&
+      !out.includes(value.buffer)
+    )
+      out.push(value.buffer);
     return out;
   }
   for (const v of Object.values(value)) transferables(v, out, depth + 1);
@@ -32,7 +38,11 @@ function post(message: WorkerToHost): void {
 
 port.on('message', (message: unknown) => {
   if (!isHostToWorker(message)) {
-    post({ type: 'log', level: 'error', message: `worker: ignored a malformed message ${JSON.stringify(message)?.slice(0, 200)}` });
+    post({
+      type: 'log',
+      level: 'error',
+      message: `worker: ignored a malformed message ${JSON.stringify(message)?.slice(0, 200)}`,
+    });
     return;
   }
   if (message.type === 'cancel') {
@@ -42,7 +52,14 @@ port.on('message', (message: unknown) => {
   const { id, job, settings } = message;
   const problem = jobRequestProblem(job, settings);
   if (problem) {
-    post({ type: 'error', id, error: { code: 'bad-input', message: `malformed ${typeof job.type === 'string' ? job.type.slice(0, 40) : ''} job: ${problem}` } });
+    post({
+      type: 'error',
+      id,
+      error: {
+        code: 'bad-input',
+        message: `malformed ${typeof job.type === 'string' ? job.type.slice(0, 40) : ''} job: ${problem}`,
+      },
+    });
     return;
   }
   const controller = new AbortController();
@@ -51,10 +68,12 @@ port.on('message', (message: unknown) => {
     signal: controller.signal,
     progress: (progress) => post({ type: 'progress', id, progress }),
     log: (text) => post({ type: 'log', level: 'info', message: text }),
-  }).then(
-    (result) => post({ type: 'result', id, result }),
-    (e) => post({ type: 'error', id, error: toErrorInfo(e) }),
-  ).finally(() => running.delete(id));
+  })
+    .then(
+      (result) => post({ type: 'result', id, result }),
+      (e) => post({ type: 'error', id, error: toErrorInfo(e) }),
+    )
+    .finally(() => running.delete(id));
 });
 
 post({ type: 'ready', pid: process.pid });

@@ -38,24 +38,38 @@ export async function readAnimatedImage(file: string, maxPixels = DEFAULT_MAX_PI
   } catch (e) {
     throw new StyleTransferError('bad-image', `${file} is not a readable animated image: ${(e as Error).message}`);
   }
-  if (meta.format !== 'gif' && meta.format !== 'webp') throw new StyleTransferError('bad-image', `${file}: animated ${meta.format} is not supported (GIF and WebP are)`);
+  if (meta.format !== 'gif' && meta.format !== 'webp')
+    throw new StyleTransferError('bad-image', `${file}: animated ${meta.format} is not supported (GIF and WebP are)`);
   const pages = meta.pages ?? 1;
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
   if (width * height * pages > maxPixels) {
-    throw new StyleTransferError('image-too-large', `${file}: ${pages} frames of ${width}×${height} are more than the limit of ${Math.round(maxPixels / 1e6)} megapixels`);
+    throw new StyleTransferError(
+      'image-too-large',
+      `${file}: ${pages} frames of ${width}×${height} are more than the limit of ${Math.round(maxPixels / 1e6)} megapixels`,
+    );
   }
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    decoded = await sharp(file, { animated: true, limitInputPixels: false }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    decoded = await sharp(file, { animated: true, limitInputPixels: false })
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new StyleTransferError('bad-image', `${file} could not be decoded: ${(e as Error).message}`);
   }
   if (decoded.info.width !== width || decoded.info.height !== height * pages) {
-    throw new StyleTransferError('bad-image', `${file}: decoded ${decoded.info.width}×${decoded.info.height}, expected ${pages} frames of ${width}×${height}`);
+    throw new StyleTransferError(
+      'bad-image',
+      `${file}: decoded ${decoded.info.width}×${decoded.info.height}, expected ${pages} frames of ${width}×${height}`,
+    );
   }
   return {
-    format: meta.format, width, height, pages, rgba: decoded.data,
+    format: meta.format,
+    width,
+    height,
+    pages,
+    rgba: decoded.data,
     delays: meta.delay?.length === pages ? meta.delay : Array.from({ length: pages }, () => 100),
     loop: meta.loop ?? 0,
   };
@@ -63,7 +77,9 @@ export async function readAnimatedImage(file: string, maxPixels = DEFAULT_MAX_PI
 
 /** Encodes frames in `img.format` with their delays and loop count. */
 export function encodeAnimatedImage(img: AnimatedImage, opts: { quality?: number } = {}): Promise<Buffer> {
-  const s = sharp(img.rgba, { raw: { width: img.width, height: img.height * img.pages, channels: 4, pageHeight: img.height } });
+  const s = sharp(img.rgba, {
+    raw: { width: img.width, height: img.height * img.pages, channels: 4, pageHeight: img.height },
+  });
   return img.format === 'gif'
     ? s.gif({ delay: [...img.delays], loop: img.loop }).toBuffer()
     : s.webp({ delay: [...img.delays], loop: img.loop, quality: opts.quality ?? 90 }).toBuffer();

@@ -13,8 +13,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
-  PAPER_ARCHITECTURE, paramSpecs, sizeOfShape, validateArchitecture, validateWeights,
-  type TransformNetArchitecture, type WeightMap,
+  PAPER_ARCHITECTURE,
+  paramSpecs,
+  sizeOfShape,
+  validateArchitecture,
+  validateWeights,
+  type TransformNetArchitecture,
+  type WeightMap,
 } from '../model/architecture';
 import { StyleTransferError } from '../protocol/errors';
 import { decodeFloat16, encodeFloat16 } from './float16';
@@ -22,7 +27,14 @@ import { MAX_BLOB_BYTES, MAX_JSON_BYTES, fileErrorCode, fileErrorText, readFileI
 
 import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, MODEL_FILE, STYLE_FILE, WEIGHTS_FILE } from '../protocol/styles';
 
-export { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, MODEL_FILE, STYLE_FILE, THUMBNAIL_FILE, WEIGHTS_FILE } from '../protocol/styles';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_FORMAT_VERSION,
+  MODEL_FILE,
+  STYLE_FILE,
+  THUMBNAIL_FILE,
+  WEIGHTS_FILE,
+} from '../protocol/styles';
 
 export interface LossRecord {
   readonly iteration: number;
@@ -33,7 +45,12 @@ export interface LossRecord {
 }
 
 export type StyleSource =
-  | { readonly kind: 'trained'; readonly styleImage?: string; readonly dataset?: string; /** The style whose weights training started from (--init-from). */ readonly initFrom?: string }
+  | {
+      readonly kind: 'trained';
+      readonly styleImage?: string;
+      readonly dataset?: string;
+      /** The style whose weights training started from (--init-from). */ readonly initFrom?: string;
+    }
   | { readonly kind: 'imported'; readonly from: string; readonly format: 'ml5' | 'checkpoint' }
   | { readonly kind: 'bundled'; readonly license?: string };
 
@@ -63,7 +80,12 @@ export interface Checkpoint {
   readonly weightsHash: string;
 }
 
-interface ManifestWeight { name: string; shape: number[]; dtype: 'float32'; quantization?: { dtype: 'float16' } }
+interface ManifestWeight {
+  name: string;
+  shape: number[];
+  dtype: 'float32';
+  quantization?: { dtype: 'float16' };
+}
 interface ModelJson {
   format: string;
   formatVersion: number;
@@ -78,8 +100,10 @@ async function readCheckpointFile(dir: string, file: string, maxBytes: number): 
     return await readFileInFolder(dir, file, maxBytes);
   } catch (e) {
     const code = fileErrorCode(e);
-    if (code === 'ENOENT' && file !== WEIGHTS_FILE) throw bad(dir, `${file} is missing — not a style checkpoint folder`);
-    if (code === 'EOUTSIDE') throw bad(dir, `${file} is ${fileErrorText(e).replace('the folder', 'the checkpoint folder')}`);
+    if (code === 'ENOENT' && file !== WEIGHTS_FILE)
+      throw bad(dir, `${file} is missing — not a style checkpoint folder`);
+    if (code === 'EOUTSIDE')
+      throw bad(dir, `${file} is ${fileErrorText(e).replace('the folder', 'the checkpoint folder')}`);
     throw bad(dir, `cannot read ${file}: ${fileErrorText(e)}`);
   }
 }
@@ -96,12 +120,16 @@ async function readJson(dir: string, file: string): Promise<unknown> {
 function checkVersion(dir: string, file: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(dir, `${file} has no valid formatVersion`);
   if (v > CHECKPOINT_FORMAT_VERSION) {
-    throw bad(dir, `${file} has format version ${v}, newer than this version of Fast Style Transfer understands (${CHECKPOINT_FORMAT_VERSION}); update the extension to use it`);
+    throw bad(
+      dir,
+      `${file} has format version ${v}, newer than this version of Fast Style Transfer understands (${CHECKPOINT_FORMAT_VERSION}); update the extension to use it`,
+    );
   }
 }
 
 function parseStyleInfo(dir: string, raw: unknown): StyleInfo {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad(dir, `${STYLE_FILE} must be a JSON object`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw bad(dir, `${STYLE_FILE} must be a JSON object`);
   const o = raw as Record<string, unknown>;
   checkVersion(dir, STYLE_FILE, o.formatVersion);
   let architecture: TransformNetArchitecture;
@@ -116,7 +144,8 @@ function parseStyleInfo(dir: string, raw: unknown): StyleInfo {
   // Networks imported from ml5 folders before style.json recorded the padding were trained with
   // zero padding all the same (the reference's computation).
   const recorded = isPlainObject(o.architecture) && (o.architecture as Record<string, unknown>).padding !== undefined;
-  if (!recorded && source.kind === 'imported' && source.format === 'ml5') architecture = { ...architecture, padding: 'zero' };
+  if (!recorded && source.kind === 'imported' && source.format === 'ml5')
+    architecture = { ...architecture, padding: 'zero' };
   const now = new Date(0).toISOString();
   // Optional fields are metadata: a damaged one is dropped (the weights are still good), so
   // callers can rely on the types StyleInfo promises (a resume spreads lossHistory, …).
@@ -163,7 +192,9 @@ export async function recoverInterruptedSwap(dir: string): Promise<void> {
   } catch {
     try {
       await fs.rename(previous, dir);
-    } catch { /* nothing to recover */ }
+    } catch {
+      /* nothing to recover */
+    }
   }
 }
 
@@ -186,10 +217,16 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   const info = parseStyleInfo(dir, await readJson(dir, STYLE_FILE));
   const model = (await readJson(dir, MODEL_FILE)) as Partial<ModelJson>;
   if (model === null || typeof model !== 'object') throw bad(dir, `${MODEL_FILE} must be a JSON object`);
-  if (model.format !== CHECKPOINT_FORMAT) throw bad(dir, `${MODEL_FILE} has format "${String(model.format)}", expected "${CHECKPOINT_FORMAT}"`);
+  if (model.format !== CHECKPOINT_FORMAT)
+    throw bad(dir, `${MODEL_FILE} has format "${String(model.format)}", expected "${CHECKPOINT_FORMAT}"`);
   checkVersion(dir, MODEL_FILE, model.formatVersion);
   const groups = model.weightsManifest;
-  if (!Array.isArray(groups) || groups.length !== 1 || !Array.isArray(groups[0]?.weights) || !Array.isArray(groups[0]?.paths)) {
+  if (
+    !Array.isArray(groups) ||
+    groups.length !== 1 ||
+    !Array.isArray(groups[0]?.weights) ||
+    !Array.isArray(groups[0]?.paths)
+  ) {
     throw bad(dir, `${MODEL_FILE} must have one weightsManifest group with paths and weights`);
   }
   const { paths, weights: entries } = groups[0];
@@ -209,17 +246,22 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     }
     const n = sizeOfShape(w.shape);
     const half = w.quantization?.dtype === 'float16';
-    if (w.quantization && !half) throw bad(dir, `weight "${w.name}" uses unsupported storage ${JSON.stringify(w.quantization)}`);
+    if (w.quantization && !half)
+      throw bad(dir, `weight "${w.name}" uses unsupported storage ${JSON.stringify(w.quantization)}`);
     const byteLength = n * (half ? 2 : 4);
     if (offset + byteLength > bytes.length) {
-      throw bad(dir, `${WEIGHTS_FILE} is truncated: ${bytes.length} bytes, "${w.name}" needs bytes ${offset}..${offset + byteLength}`);
+      throw bad(
+        dir,
+        `${WEIGHTS_FILE} is truncated: ${bytes.length} bytes, "${w.name}" needs bytes ${offset}..${offset + byteLength}`,
+      );
     }
     // Copy into aligned arrays (Buffer slices may start at any byte offset).
     const slice = new Uint8Array(bytes.buffer, bytes.byteOffset + offset, byteLength).slice();
     weights.set(w.name, half ? decodeFloat16(new Uint16Array(slice.buffer)) : new Float32Array(slice.buffer));
     offset += byteLength;
   }
-  if (offset !== bytes.length) throw bad(dir, `${WEIGHTS_FILE} has ${bytes.length} bytes, the manifest describes ${offset}`);
+  if (offset !== bytes.length)
+    throw bad(dir, `${WEIGHTS_FILE} has ${bytes.length} bytes, the manifest describes ${offset}`);
   try {
     validateWeights(weights, info.architecture, `checkpoint ${dir}`);
   } catch (e) {
@@ -237,7 +279,11 @@ export interface WriteCheckpointOptions {
   readonly keepFiles?: readonly string[];
 }
 
-export function encodeWeights(arch: TransformNetArchitecture, weights: WeightMap, precision: 'float32' | 'float16' = 'float32'): { manifest: ModelJson; bytes: Buffer } {
+export function encodeWeights(
+  arch: TransformNetArchitecture,
+  weights: WeightMap,
+  precision: 'float32' | 'float16' = 'float32',
+): { manifest: ModelJson; bytes: Buffer } {
   validateWeights(weights, arch);
   const entries: ManifestWeight[] = [];
   const chunks: Buffer[] = [];
@@ -255,7 +301,11 @@ export function encodeWeights(arch: TransformNetArchitecture, weights: WeightMap
   // Buffer.concat copies, so the result never aliases the caller's arrays.
   const bytes = Buffer.concat(chunks);
   return {
-    manifest: { format: CHECKPOINT_FORMAT, formatVersion: CHECKPOINT_FORMAT_VERSION, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: entries }] },
+    manifest: {
+      format: CHECKPOINT_FORMAT,
+      formatVersion: CHECKPOINT_FORMAT_VERSION,
+      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: entries }],
+    },
     bytes,
   };
 }
@@ -281,14 +331,20 @@ export async function writeCheckpoint(
   try {
     await fs.mkdir(parent, { recursive: true });
   } catch (e) {
-    throw new StyleTransferError('io', `cannot create folder ${parent} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new StyleTransferError(
+      'io',
+      `cannot create folder ${parent} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+    );
   }
   // A checkpoint replaces only a checkpoint folder: never a link (dangling or not; it would be
   // replaced by a folder, or written through), a file, a FIFO or a device under that name.
   await recoverInterruptedSwap(dir);
   const existing = await fs.lstat(dir).catch(() => undefined);
   if (existing && !existing.isDirectory()) {
-    throw new StyleTransferError('output-exists', `${dir} is ${existing.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; not writing a checkpoint there`);
+    throw new StyleTransferError(
+      'output-exists',
+      `${dir} is ${existing.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; not writing a checkpoint there`,
+    );
   }
   // Leftovers of a crashed write are garbage: remove them.
   for (const name of await fs.readdir(parent).catch(() => [] as string[])) {
@@ -306,7 +362,9 @@ export async function writeCheckpoint(
       if (keep in files || (opts.extraFiles && keep in opts.extraFiles)) continue;
       try {
         files[keep] = await readFileInFolder(dir, keep, MAX_BLOB_BYTES);
-      } catch { /* not present in the old checkpoint (or not a file we would carry over) */ }
+      } catch {
+        /* not present in the old checkpoint (or not a file we would carry over) */
+      }
     }
     Object.assign(files, opts.extraFiles ?? {});
     for (const [name, content] of Object.entries(files)) {

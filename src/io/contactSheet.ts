@@ -11,7 +11,11 @@ export const SHEET_LAYOUT = Object.freeze({ cellWidth: 384, cellHeight: 288, gap
 export type SheetLayout = typeof SHEET_LAYOUT;
 
 /** The sheet's size for `rows` rows of `columns` pictures. */
-export function sheetSize(rows: number, columns: number, layout: SheetLayout = SHEET_LAYOUT): { width: number; height: number } {
+export function sheetSize(
+  rows: number,
+  columns: number,
+  layout: SheetLayout = SHEET_LAYOUT,
+): { width: number; height: number } {
   const { cellWidth, cellHeight, gap, bandHeight } = layout;
   return { width: gap + columns * (cellWidth + gap), height: gap + bandHeight + gap + rows * (cellHeight + gap) };
 }
@@ -25,24 +29,37 @@ function blit(dst: RgbBytes, src: RgbBytes, left: number, top: number): void {
 
 /** Fits `img` inside the w × h box at (left, top), enlarged or shrunk, and centres it there. */
 async function place(sheet: RgbBytes, img: RgbBytes, left: number, top: number, w: number, h: number): Promise<void> {
-  const fitted = await resizeImage8({ width: img.width, height: img.height, rgb: img }, { width: w, height: h, fit: 'inside', enlarge: true });
+  const fitted = await resizeImage8(
+    { width: img.width, height: img.height, rgb: img },
+    { width: w, height: h, fit: 'inside', enlarge: true },
+  );
   blit(sheet, fitted.rgb, left + Math.floor((w - fitted.width) / 2), top + Math.floor((h - fitted.height) / 2));
 }
 
 /** Composes the sheet: `rows[i]` are the pictures of row i, left to right (all rows the same length). */
-export async function composeContactSheet(rows: readonly (readonly RgbBytes[])[], painting: RgbBytes, layout: SheetLayout = SHEET_LAYOUT): Promise<RgbBytes> {
+export async function composeContactSheet(
+  rows: readonly (readonly RgbBytes[])[],
+  painting: RgbBytes,
+  layout: SheetLayout = SHEET_LAYOUT,
+): Promise<RgbBytes> {
   const columns = rows[0]?.length ?? 0;
-  if (rows.length === 0 || columns === 0) throw new StyleTransferError('bad-input', 'a contact sheet needs at least one picture');
-  if (rows.some((r) => r.length !== columns)) throw new StyleTransferError('bad-input', 'every row of a contact sheet needs the same number of pictures');
+  if (rows.length === 0 || columns === 0)
+    throw new StyleTransferError('bad-input', 'a contact sheet needs at least one picture');
+  if (rows.some((r) => r.length !== columns))
+    throw new StyleTransferError('bad-input', 'every row of a contact sheet needs the same number of pictures');
   const { width, height } = sheetSize(rows.length, columns, layout);
   const sheet: RgbBytes = { width, height, data: new Uint8Array(width * height * 3).fill(layout.background) };
   const { cellWidth, cellHeight, gap, bandHeight } = layout;
   // The painting: left-aligned in the band (placed, then shifted to the corner).
-  const thumb = await resizeImage8({ width: painting.width, height: painting.height, rgb: painting }, { width: cellWidth, height: bandHeight, fit: 'inside', enlarge: true });
+  const thumb = await resizeImage8(
+    { width: painting.width, height: painting.height, rgb: painting },
+    { width: cellWidth, height: bandHeight, fit: 'inside', enlarge: true },
+  );
   blit(sheet, thumb.rgb, gap, gap + Math.floor((bandHeight - thumb.height) / 2));
   for (const [r, row] of rows.entries()) {
     const top = gap + bandHeight + gap + r * (cellHeight + gap);
-    for (const [c, img] of row.entries()) await place(sheet, img, gap + c * (cellWidth + gap), top, cellWidth, cellHeight);
+    for (const [c, img] of row.entries())
+      await place(sheet, img, gap + c * (cellWidth + gap), top, cellWidth, cellHeight);
   }
   return sheet;
 }

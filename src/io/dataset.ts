@@ -21,7 +21,10 @@ export async function listImages(dir: string): Promise<string[]> {
     } catch (e) {
       if (rel === '') {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new StyleTransferError(code === 'ENOENT' ? 'not-found' : 'io', `cannot read the training images folder ${dir} (${code ?? String(e)})`);
+        throw new StyleTransferError(
+          code === 'ENOENT' ? 'not-found' : 'io',
+          `cannot read the training images folder ${dir} (${code ?? String(e)})`,
+        );
       }
       return;
     }
@@ -30,7 +33,8 @@ export async function listImages(dir: string): Promise<string[]> {
       const r = path.join(rel, e.name);
       if (e.isDirectory()) await walk(r);
       else if (e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) out.push(r);
-      if (out.length > MAX_FILES) throw new StyleTransferError('bad-input', `${dir} holds more than ${MAX_FILES} images`);
+      if (out.length > MAX_FILES)
+        throw new StyleTransferError('bad-input', `${dir} holds more than ${MAX_FILES} images`);
     }
   }
   await walk('');
@@ -68,7 +72,17 @@ function mix(...xs: number[]): number {
 /** Default scale of the decoded image relative to the crop when augmenting (room for random crops). */
 const AUGMENT_SCALE = 1.25;
 
-export async function openTrainingImages(dir: string, size: number, opts: { cacheBytes?: number; warn?: (msg: string) => void; files?: readonly string[]; augment?: boolean; cropScale?: number } = {}): Promise<TrainingImageSet> {
+export async function openTrainingImages(
+  dir: string,
+  size: number,
+  opts: {
+    cacheBytes?: number;
+    warn?: (msg: string) => void;
+    files?: readonly string[];
+    augment?: boolean;
+    cropScale?: number;
+  } = {},
+): Promise<TrainingImageSet> {
   const all = opts.files ? [...opts.files] : await listImages(dir);
   const files: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
@@ -84,9 +98,12 @@ export async function openTrainingImages(dir: string, size: number, opts: { cach
     }
   }
   if (files.length === 0) {
-    throw new StyleTransferError('bad-input', all.length === 0
-      ? `no images found in ${dir} (looked for ${IMAGE_EXTENSIONS.join(' ')} files, recursively)`
-      : `none of the ${all.length} images in ${dir} could be read`);
+    throw new StyleTransferError(
+      'bad-input',
+      all.length === 0
+        ? `no images found in ${dir} (looked for ${IMAGE_EXTENSIONS.join(' ')} files, recursively)`
+        : `none of the ${all.length} images in ${dir} could be read`,
+    );
   }
   const cache = new Map<number, Uint8Array>();
   const decoded = opts.augment ? Math.max(size, Math.round(size * (opts.cropScale ?? AUGMENT_SCALE))) : size;
@@ -96,7 +113,9 @@ export async function openTrainingImages(dir: string, size: number, opts: { cach
   async function decode(index: number): Promise<Uint8Array> {
     const hit = cache.get(index);
     if (hit) return hit;
-    const img = await readImage(path.join(dir, files[index]), { resize: { width: decoded, height: decoded, fit: 'cover', enlarge: true } });
+    const img = await readImage(path.join(dir, files[index]), {
+      resize: { width: decoded, height: decoded, fit: 'cover', enlarge: true },
+    });
     if (img.width !== decoded || img.height !== decoded) throw new Error(`decoded to ${img.width}×${img.height}`);
     const bytes = Uint8Array.from(img.rgb.data, (v) => Math.round(v));
     if (cache.size < maxCached) cache.set(index, bytes);

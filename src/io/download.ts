@@ -78,11 +78,15 @@ function checkUrl(u: string): URL {
 function normaliseHex(h: string | undefined, bytes: number, what: string): string | undefined {
   if (h === undefined) return undefined;
   const s = h.trim().toLowerCase();
-  if (!new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(s)) throw new StyleTransferError('bad-input', `${what} must be ${bytes * 2} hex digits, got "${h}"`);
+  if (!new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(s))
+    throw new StyleTransferError('bad-input', `${what} must be ${bytes * 2} hex digits, got "${h}"`);
   return s;
 }
 
-interface Hashers { sha256: crypto.Hash; md5: crypto.Hash }
+interface Hashers {
+  sha256: crypto.Hash;
+  md5: crypto.Hash;
+}
 
 function newHashers(): Hashers {
   return { sha256: crypto.createHash('sha256'), md5: crypto.createHash('md5') };
@@ -118,7 +122,12 @@ function matches(h: { sha256: string; md5: string }, sha256?: string, md5?: stri
 }
 
 /** One GET; follows redirects (each must pass checkUrl). */
-function request(url: URL, headers: Record<string, string>, signal: AbortSignal | undefined, redirects = 0): Promise<http.IncomingMessage> {
+function request(
+  url: URL,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+  redirects = 0,
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
     const req = lib.get(url, { headers, signal }, (res) => {
@@ -159,7 +168,11 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   const start = checkUrl(url);
   const sha256 = normaliseHex(options.sha256, 32, 'sha256');
   const md5 = normaliseHex(options.md5, 16, 'md5');
-  if (!sha256 && !md5) throw new StyleTransferError('bad-input', `refusing to download ${url} without a checksum to verify it (pass sha256 or md5)`);
+  if (!sha256 && !md5)
+    throw new StyleTransferError(
+      'bad-input',
+      `refusing to download ${url} without a checksum to verify it (pass sha256 or md5)`,
+    );
   const { signal } = options;
   if (signal?.aborted) throw cancelledError('download');
 
@@ -190,7 +203,10 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     if (!range || Number(range[1]) !== have) {
       res.resume();
       await fsp.rm(partial, { force: true });
-      throw new StyleTransferError('network', `download of ${url}: the server resumed at the wrong offset (${res.headers['content-range'] ?? 'no Content-Range'}); the partial file was discarded, try again`);
+      throw new StyleTransferError(
+        'network',
+        `download of ${url}: the server resumed at the wrong offset (${res.headers['content-range'] ?? 'no Content-Range'}); the partial file was discarded, try again`,
+      );
     }
     resumed = true;
     total = range[3] !== '*' ? Number(range[3]) : undefined;
@@ -205,7 +221,10 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   } else {
     res.resume();
     if (status === 416 && have > 0) await fsp.rm(partial, { force: true });
-    throw new StyleTransferError('network', `download of ${url} failed: HTTP ${status} ${res.statusMessage ?? ''}`.trim());
+    throw new StyleTransferError(
+      'network',
+      `download of ${url} failed: HTTP ${status} ${res.statusMessage ?? ''}`.trim(),
+    );
   }
   const maxBytes = options.maxBytes ?? 4 * 1024 ** 3;
   if (total !== undefined && total > maxBytes) {
@@ -245,7 +264,16 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     const resetIdle = () => {
       clearTimeout(idle);
       const ms = options.idleTimeoutMs ?? 60_000;
-      idle = setTimeout(() => finish(new StyleTransferError('network', `download of ${url} stalled: no data for ${ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`} (${received} bytes so far; run it again to resume)`)), ms);
+      idle = setTimeout(
+        () =>
+          finish(
+            new StyleTransferError(
+              'network',
+              `download of ${url} stalled: no data for ${ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`} (${received} bytes so far; run it again to resume)`,
+            ),
+          ),
+        ms,
+      );
     };
     const onAbort = () => finish(cancelledError('download'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -266,9 +294,20 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       resetIdle();
       report(false);
     });
-    const dropped = () => new StyleTransferError('network',
-      `download of ${url}: the connection closed after ${received}${total !== undefined ? ` of ${total}` : ''} bytes; run it again to resume`);
-    res.on('error', (e) => finish(signal?.aborted ? cancelledError('download') : (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? dropped() : networkError(start, e)));
+    const dropped = () =>
+      new StyleTransferError(
+        'network',
+        `download of ${url}: the connection closed after ${received}${total !== undefined ? ` of ${total}` : ''} bytes; run it again to resume`,
+      );
+    res.on('error', (e) =>
+      finish(
+        signal?.aborted
+          ? cancelledError('download')
+          : (e as NodeJS.ErrnoException).code === 'ECONNRESET'
+            ? dropped()
+            : networkError(start, e),
+      ),
+    );
     res.on('close', () => {
       if (!res.complete) finish(signal?.aborted ? cancelledError('download') : dropped());
     });
@@ -286,7 +325,8 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   const got = { sha256: hashers.sha256.digest('hex'), md5: hashers.md5.digest('hex') };
   if (!matches(got, sha256, md5)) {
     await fsp.rm(partial, { force: true });
-    const which = sha256 && got.sha256 !== sha256 ? `SHA-256 ${got.sha256}, expected ${sha256}` : `MD5 ${got.md5}, expected ${md5}`;
+    const which =
+      sha256 && got.sha256 !== sha256 ? `SHA-256 ${got.sha256}, expected ${sha256}` : `MD5 ${got.md5}, expected ${md5}`;
     throw new StyleTransferError('network', `download of ${url} is corrupt: ${which}; the file was discarded`);
   }
   try {
@@ -307,5 +347,9 @@ export async function downloadVgg19(
 ): Promise<DownloadResult> {
   const src = VGG19_SOURCES.matconvnet;
   const { url = src.url, ...rest } = options;
-  return downloadFile(url, path.join(cacheDir, src.fileName), { ...rest, md5: src.md5, sha256: options.sha256 ?? src.sha256 ?? undefined });
+  return downloadFile(url, path.join(cacheDir, src.fileName), {
+    ...rest,
+    md5: src.md5,
+    sha256: options.sha256 ?? src.sha256 ?? undefined,
+  });
 }

@@ -28,7 +28,11 @@ const MIN_VERSION: readonly [number, number] = [4, 1];
 
 /** Where Set Up Video Support… puts its packages (<global storage>/video) and their binaries in it. */
 export const VIDEO_TOOLS_DIR = 'video';
-export function installedFfmpegPaths(storageDir: string, platform: string = process.platform, arch: string = process.arch): { ffmpeg: string; ffprobe: string } {
+export function installedFfmpegPaths(
+  storageDir: string,
+  platform: string = process.platform,
+  arch: string = process.arch,
+): { ffmpeg: string; ffprobe: string } {
   const exe = platform === 'win32' ? '.exe' : '';
   const mod = path.join(storageDir, VIDEO_TOOLS_DIR, 'node_modules');
   return {
@@ -68,7 +72,9 @@ export interface RunResult {
 export function killProcess(child: ChildProcess): void {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
-  const t = setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, 2000);
+  const t = setTimeout(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }, 2000);
   t.unref();
   child.once('exit', () => clearTimeout(t));
 }
@@ -76,15 +82,22 @@ export function killProcess(child: ChildProcess): void {
 /** Runs `bin` with `args` (no shell) and collects its output (capped at 4 MB each). */
 export function runTool(bin: string, args: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) { reject(cancelledError('video')); return; }
+    if (opts.signal?.aborted) {
+      reject(cancelledError('video'));
+      return;
+    }
     const child = spawn(bin, args, { shell: false, windowsHide: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
     let errBytes = 0;
     const cap = 4 * 1024 * 1024;
-    child.stdout.on('data', (b: Buffer) => { if ((outBytes += b.length) <= cap) out.push(b); });
-    child.stderr.on('data', (b: Buffer) => { if ((errBytes += b.length) <= cap) err.push(b); });
+    child.stdout.on('data', (b: Buffer) => {
+      if ((outBytes += b.length) <= cap) out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if ((errBytes += b.length) <= cap) err.push(b);
+    });
     const onAbort = () => killProcess(child);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.once('error', (e) => {
@@ -93,7 +106,10 @@ export function runTool(bin: string, args: readonly string[], opts: { signal?: A
     });
     child.once('close', (code) => {
       opts.signal?.removeEventListener('abort', onAbort);
-      if (opts.signal?.aborted) { reject(cancelledError('video')); return; }
+      if (opts.signal?.aborted) {
+        reject(cancelledError('video'));
+        return;
+      }
       resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
   });
@@ -108,7 +124,8 @@ export function parseFfmpegVersion(firstLine: string): { text: string; major?: n
   return n ? { text, major: Number(n[1]), minor: Number(n[2]) } : { text };
 }
 
-const INSTALL_HINT = 'run Set Up Video Support… in VS Code, install ffmpeg (e.g. apt-get install ffmpeg, brew install ffmpeg, winget install ffmpeg) or give its path (fst stylize --ffmpeg <path>)';
+const INSTALL_HINT =
+  'run Set Up Video Support… in VS Code, install ffmpeg (e.g. apt-get install ffmpeg, brew install ffmpeg, winget install ffmpeg) or give its path (fst stylize --ffmpeg <path>)';
 
 export interface FindFfmpegOptions {
   /** An ffmpeg binary chosen by the user (setting, --ffmpeg): used or an error, never passed over. */
@@ -146,28 +163,64 @@ async function checkFfmpeg(opts: FindFfmpegOptions): Promise<FfmpegTools> {
   let ffprobe: string | undefined;
   if (opts.ffmpegPath) {
     ffmpeg = path.resolve(opts.ffmpegPath);
-    if (!isExecutableFile(ffmpeg)) throw new StyleTransferError('not-found', `ffmpeg not found at ${ffmpeg} (not an executable file)`);
+    if (!isExecutableFile(ffmpeg))
+      throw new StyleTransferError('not-found', `ffmpeg not found at ${ffmpeg} (not an executable file)`);
     const ext = path.extname(ffmpeg);
-    ffprobe = opts.ffprobePath ?? path.join(path.dirname(ffmpeg), `${path.basename(ffmpeg, ext).replace(/ffmpeg/i, 'ffprobe')}${ext}`);
-    if (ffprobe === ffmpeg || !isExecutableFile(ffprobe)) throw new StyleTransferError('not-found', opts.ffprobePath ? `ffprobe not found at ${ffprobe}` : `ffprobe not found beside ${ffmpeg}`);
+    ffprobe =
+      opts.ffprobePath ??
+      path.join(path.dirname(ffmpeg), `${path.basename(ffmpeg, ext).replace(/ffmpeg/i, 'ffprobe')}${ext}`);
+    if (ffprobe === ffmpeg || !isExecutableFile(ffprobe))
+      throw new StyleTransferError(
+        'not-found',
+        opts.ffprobePath ? `ffprobe not found at ${ffprobe}` : `ffprobe not found beside ${ffmpeg}`,
+      );
   } else {
     ffmpeg = onPath('ffmpeg', env);
     ffprobe = onPath('ffprobe', env);
-    if (!ffmpeg || !ffprobe) throw new StyleTransferError('not-found', `videos need ffmpeg and ffprobe, and ${!ffmpeg ? 'ffmpeg' : 'ffprobe'} is not on the PATH: ${INSTALL_HINT}`);
+    if (!ffmpeg || !ffprobe)
+      throw new StyleTransferError(
+        'not-found',
+        `videos need ffmpeg and ffprobe, and ${!ffmpeg ? 'ffmpeg' : 'ffprobe'} is not on the PATH: ${INSTALL_HINT}`,
+      );
   }
   const r = await runTool(ffmpeg, ['-hide_banner', '-version']).catch((e: unknown) => {
     throw new StyleTransferError('backend', `${ffmpeg} does not run: ${(e as Error).message}`);
   });
   const v = parseFfmpegVersion(r.stdout.split('\n')[0] ?? '');
-  if (r.code !== 0 || !v) throw new StyleTransferError('backend', `${ffmpeg} is not a working ffmpeg (ffmpeg -version exited with ${r.code})`);
-  if (v.major !== undefined && (v.major < MIN_VERSION[0] || (v.major === MIN_VERSION[0] && v.minor! < MIN_VERSION[1]))) {
-    throw new StyleTransferError('backend', `ffmpeg ${v.text} is too old; videos need ffmpeg ${MIN_VERSION.join('.')} or newer: ${INSTALL_HINT}`);
+  if (r.code !== 0 || !v)
+    throw new StyleTransferError(
+      'backend',
+      `${ffmpeg} is not a working ffmpeg (ffmpeg -version exited with ${r.code})`,
+    );
+  if (
+    v.major !== undefined &&
+    (v.major < MIN_VERSION[0] || (v.major === MIN_VERSION[0] && v.minor! < MIN_VERSION[1]))
+  ) {
+    throw new StyleTransferError(
+      'backend',
+      `ffmpeg ${v.text} is too old; videos need ffmpeg ${MIN_VERSION.join('.')} or newer: ${INSTALL_HINT}`,
+    );
   }
   // Git builds ("N-…") say nothing of their age: ask for -fps_mode on one generated frame.
   const numbered = v.major !== undefined;
   const fpsMode = numbered
     ? v.major! > 5 || (v.major === 5 && v.minor! >= 1)
-    : (await runTool(ffmpeg, ['-v', 'error', '-nostdin', '-f', 'lavfi', '-i', 'color=size=16x16:duration=0.04', '-fps_mode', 'passthrough', '-f', 'null', '-'])).code === 0;
+    : (
+        await runTool(ffmpeg, [
+          '-v',
+          'error',
+          '-nostdin',
+          '-f',
+          'lavfi',
+          '-i',
+          'color=size=16x16:duration=0.04',
+          '-fps_mode',
+          'passthrough',
+          '-f',
+          'null',
+          '-',
+        ])
+      ).code === 0;
   return { ffmpeg, ffprobe, version: v.text, frameSync: fpsMode ? '-fps_mode' : '-vsync' };
 }
 
@@ -187,8 +240,16 @@ export interface VideoInfo {
 }
 
 interface ProbeStream {
-  codec_type?: string; codec_name?: string; width?: number; height?: number; r_frame_rate?: string; avg_frame_rate?: string;
-  nb_read_packets?: string; duration?: string; side_data_list?: { rotation?: number }[]; tags?: { rotate?: string };
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  nb_read_packets?: string;
+  duration?: string;
+  side_data_list?: { rotation?: number }[];
+  tags?: { rotate?: string };
 }
 
 /** frames / seconds as a fraction with the seconds in milliseconds, reduced. */
@@ -206,7 +267,11 @@ function rate(s: string | undefined): number {
 }
 
 /** What ffprobe says of `file`'s first video stream and whether it has audio; a clip it cannot read is one 'bad-image' error. */
-export async function probeVideo(tools: FfmpegTools, file: string, opts: { signal?: AbortSignal } = {}): Promise<VideoInfo> {
+export async function probeVideo(
+  tools: FfmpegTools,
+  file: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<VideoInfo> {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -214,9 +279,19 @@ export async function probeVideo(tools: FfmpegTools, file: string, opts: { signa
     throw new StyleTransferError('not-found', `${file} does not exist`);
   }
   if (!st.isFile()) throw new StyleTransferError('bad-input', `${file} is not a regular file`);
-  const r = await runTool(tools.ffprobe, ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-count_packets', '-i', file], opts);
-  const why = r.stderr.trim().split('\n').pop()?.replace(/^.*?:\s*/, '') || 'no video stream';
-  const bad = (detail: string) => new StyleTransferError('bad-image', `${file} is not a readable video: ${detail}`, r.stderr.trim() || undefined);
+  const r = await runTool(
+    tools.ffprobe,
+    ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-count_packets', '-i', file],
+    opts,
+  );
+  const why =
+    r.stderr
+      .trim()
+      .split('\n')
+      .pop()
+      ?.replace(/^.*?:\s*/, '') || 'no video stream';
+  const bad = (detail: string) =>
+    new StyleTransferError('bad-image', `${file} is not a readable video: ${detail}`, r.stderr.trim() || undefined);
   if (r.code !== 0) throw bad(why);
   let json: { streams?: ProbeStream[]; format?: { duration?: string } };
   try {
@@ -233,7 +308,12 @@ export async function probeVideo(tools: FfmpegTools, file: string, opts: { signa
   const known = Number(json.format?.duration ?? v.duration);
   // Matroska says nothing of a variable rate's average (0/0) and r_frame_rate is the fastest
   // one: frames over duration then, so the CFR output lasts as long as the clip.
-  const frameRate = rate(v.avg_frame_rate) > 0 ? v.avg_frame_rate! : known > 0 ? averageRate(frameCount, known) : v.r_frame_rate ?? '0/1';
+  const frameRate =
+    rate(v.avg_frame_rate) > 0
+      ? v.avg_frame_rate!
+      : known > 0
+        ? averageRate(frameCount, known)
+        : (v.r_frame_rate ?? '0/1');
   const fps = rate(frameRate);
   if (!(fps > 0 && fps <= 1000)) throw bad(`its frame rate (${frameRate}) is unusable`);
   // ffmpeg turns frames stored sideways upright while decoding: the decoded size is swapped.
@@ -243,7 +323,9 @@ export async function probeVideo(tools: FfmpegTools, file: string, opts: { signa
   return {
     width: sideways ? v.height : v.width,
     height: sideways ? v.width : v.height,
-    frameRate, fps, frameCount,
+    frameRate,
+    fps,
+    frameCount,
     duration: Number.isFinite(duration) ? duration : frameCount / fps,
     hasAudio: !!a,
     audioCodec: a?.codec_name,

@@ -37,7 +37,11 @@ export function describeFileType(st: fs.Stats): string {
 }
 
 function sizeText(n: number): string {
-  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`;
+  return n >= 1024 ** 3
+    ? `${(n / 1024 ** 3).toFixed(1)} GiB`
+    : n >= 1024 ** 2
+      ? `${(n / 1024 ** 2).toFixed(1)} MiB`
+      : `${n} bytes`;
 }
 
 /** One line for an error of this module or of the file system: the reason, or the errno code. */
@@ -61,7 +65,11 @@ export async function resolveInFolder(dir: string, name: string): Promise<string
   const root = path.resolve(dir);
   const file = path.resolve(root, name);
   if (!name || name.includes('\u0000') || path.dirname(file) !== root) {
-    throw new FileAccessError('EBADNAME', 'names a file outside the folder (only plain file names are allowed)', path.join(dir, name.replace(/\u0000/g, '\\0')));
+    throw new FileAccessError(
+      'EBADNAME',
+      'names a file outside the folder (only plain file names are allowed)',
+      path.join(dir, name.replace(/\u0000/g, '\\0')),
+    );
   }
   const lst = await fsp.lstat(file);
   if (!lst.isSymbolicLink()) return file;
@@ -69,11 +77,13 @@ export async function resolveInFolder(dir: string, name: string): Promise<string
   try {
     real = await fsp.realpath(file);
   } catch (e) {
-    if (fileErrorCode(e) === 'ENOENT') throw new FileAccessError('ENOTREG', 'a symbolic link to nothing (dangling)', file);
+    if (fileErrorCode(e) === 'ENOENT')
+      throw new FileAccessError('ENOTREG', 'a symbolic link to nothing (dangling)', file);
     throw e;
   }
   const realRoot = await fsp.realpath(root).catch(() => root);
-  if (!isInsideFolder(real, realRoot, path) || real === realRoot) throw new FileAccessError('EOUTSIDE', 'a symbolic link to a file outside the folder', file);
+  if (!isInsideFolder(real, realRoot, path) || real === realRoot)
+    throw new FileAccessError('EOUTSIDE', 'a symbolic link to a file outside the folder', file);
   return real;
 }
 
@@ -85,7 +95,12 @@ export async function resolveInFolder(dir: string, name: string): Promise<string
 async function readRegularNoFollow(file: string, maxBytes: number, shownAs: string): Promise<Buffer> {
   const lst = await fsp.lstat(file);
   if (!lst.isFile()) throw new FileAccessError('ENOTREG', describeFileType(lst), shownAs);
-  if (lst.size > maxBytes) throw new FileAccessError('EFBIG', `${sizeText(lst.size)}, more than the ${sizeText(maxBytes)} this file can be`, shownAs);
+  if (lst.size > maxBytes)
+    throw new FileAccessError(
+      'EFBIG',
+      `${sizeText(lst.size)}, more than the ${sizeText(maxBytes)} this file can be`,
+      shownAs,
+    );
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, OPEN_FLAGS);
@@ -97,7 +112,12 @@ async function readRegularNoFollow(file: string, maxBytes: number, shownAs: stri
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new FileAccessError('ENOTREG', describeFileType(st), shownAs);
-    if (st.size > maxBytes) throw new FileAccessError('EFBIG', `${sizeText(st.size)}, more than the ${sizeText(maxBytes)} this file can be`, shownAs);
+    if (st.size > maxBytes)
+      throw new FileAccessError(
+        'EFBIG',
+        `${sizeText(st.size)}, more than the ${sizeText(maxBytes)} this file can be`,
+        shownAs,
+      );
     // Read what fstat announced; a file that grows meanwhile is cut there, never read past the cap.
     const buf = Buffer.allocUnsafe(st.size);
     let filled = 0;

@@ -1,7 +1,13 @@
 // Image formats the project reads and writes, and how file extensions map to them. No sharp
 // here, so path logic (output names, format from extension) stays cheap to import.
 import path from 'node:path';
-import { ANIMATED_IMAGE_EXTENSIONS, EXTENSION_FORMAT, MEDIA_EXTENSIONS, VIDEO_EXTENSIONS, isVideoPath } from '../protocol/fileTypes';
+import {
+  ANIMATED_IMAGE_EXTENSIONS,
+  EXTENSION_FORMAT,
+  MEDIA_EXTENSIONS,
+  VIDEO_EXTENSIONS,
+  isVideoPath,
+} from '../protocol/fileTypes';
 
 /** Formats we can write (and read). */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'tiff' | 'gif';

@@ -91,7 +91,16 @@ export interface DecodeOptions {
 const READABLE = new Set(['png', 'jpeg', 'webp', 'gif', 'tiff', 'heif']);
 
 const DEPTH_BITS: Readonly<Record<string, number>> = {
-  uchar: 8, char: 8, ushort: 16, short: 16, uint: 32, int: 32, float: 32, complex: 64, double: 64, dpcomplex: 128,
+  uchar: 8,
+  char: 8,
+  ushort: 16,
+  short: 16,
+  uint: 32,
+  int: 32,
+  float: 32,
+  complex: 64,
+  double: 64,
+  dpcomplex: 128,
 };
 
 function megapixels(n: number): string {
@@ -138,7 +147,10 @@ async function readImageFile(file: string): Promise<Buffer> {
   if (st.isDirectory()) throw new StyleTransferError('bad-input', `${file} is a folder, not an image file`);
   if (!st.isFile()) throw new StyleTransferError('bad-input', `${file} is not a regular file`);
   if (st.size > MAX_FILE_BYTES) {
-    throw new StyleTransferError('image-too-large', `${file} is ${(st.size / 1024 ** 3).toFixed(1)} GiB; image files over ${MAX_FILE_BYTES / 1024 ** 3} GiB are not supported`);
+    throw new StyleTransferError(
+      'image-too-large',
+      `${file} is ${(st.size / 1024 ** 3).toFixed(1)} GiB; image files over ${MAX_FILE_BYTES / 1024 ** 3} GiB are not supported`,
+    );
   }
   let bytes: Buffer;
   try {
@@ -154,15 +166,31 @@ function decodeError(e: unknown, name: string): StyleTransferError {
   if (e instanceof StyleTransferError) return e;
   const full = e instanceof Error ? e.message : String(e);
   // libvips repeats its decoder's complaints on several lines: the first says it.
-  const msg = full.split('\n').map((l) => l.trim()).find(Boolean) ?? full;
+  const msg =
+    full
+      .split('\n')
+      .map((l) => l.trim())
+      .find(Boolean) ?? full;
   if (/pixel limit/i.test(msg)) {
     return new StyleTransferError('image-too-large', `${name}: the image is larger than the decoded-pixel limit`, full);
   }
   if (/unsupported image format/i.test(msg)) {
-    return new StyleTransferError('bad-image', `${name} is not an image in a supported format (PNG, JPEG, WebP, AVIF, TIFF or GIF)`, full);
+    return new StyleTransferError(
+      'bad-image',
+      `${name} is not an image in a supported format (PNG, JPEG, WebP, AVIF, TIFF or GIF)`,
+      full,
+    );
   }
-  if (/premature end|truncat|read error|end of (file|data|stream)|unexpected end|not enough data|corrupt|damaged|invalid|bad /i.test(msg)) {
-    return new StyleTransferError('bad-image', `${name} is damaged or truncated and cannot be decoded (${msg.trim()})`, full);
+  if (
+    /premature end|truncat|read error|end of (file|data|stream)|unexpected end|not enough data|corrupt|damaged|invalid|bad /i.test(
+      msg,
+    )
+  ) {
+    return new StyleTransferError(
+      'bad-image',
+      `${name} is damaged or truncated and cannot be decoded (${msg.trim()})`,
+      full,
+    );
   }
   return new StyleTransferError('bad-image', `${name} could not be decoded (${msg.trim()})`, full);
 }
@@ -176,7 +204,10 @@ function checkMaxPixels(maxPixels: number): void {
 function checkResize(spec: ResizeSpec): void {
   for (const v of [spec.width, spec.height]) {
     if (!Number.isInteger(v) || v < 1 || v > 1_000_000) {
-      throw new StyleTransferError('bad-input', `resize sizes must be whole numbers from 1 to 1000000 (got ${spec.width}×${spec.height})`);
+      throw new StyleTransferError(
+        'bad-input',
+        `resize sizes must be whole numbers from 1 to 1000000 (got ${spec.width}×${spec.height})`,
+      );
     }
   }
 }
@@ -195,21 +226,30 @@ function applyResize(p: Sharp, spec: ResizeSpec): Sharp {
  * palette and ICC-profiled images converted; only the first frame of an animation or
  * multi-page file. The size is checked against `maxPixels` from the header, before decoding.
  */
-export async function decodeImage(bytes: Buffer | Uint8Array, opts: DecodeOptions & { name?: string } = {}): Promise<DecodedImage> {
+export async function decodeImage(
+  bytes: Buffer | Uint8Array,
+  opts: DecodeOptions & { name?: string } = {},
+): Promise<DecodedImage> {
   const { data, info, format, source } = await decodeRaw(bytes, opts);
   const split = splitChannels(data, info.width, info.height, info.channels);
   return { width: info.width, height: info.height, ...split, format, source };
 }
 
 /** decodeImage with the pixels kept as bytes (see readImage8). */
-export async function decodeImage8(bytes: Buffer | Uint8Array, opts: DecodeOptions & { name?: string } = {}): Promise<DecodedImage8> {
+export async function decodeImage8(
+  bytes: Buffer | Uint8Array,
+  opts: DecodeOptions & { name?: string } = {},
+): Promise<DecodedImage8> {
   const { data, info, format, source } = await decodeRaw(bytes, opts);
   const split = splitChannels8(data, info.width, info.height, info.channels);
   return { width: info.width, height: info.height, ...split, format, source };
 }
 
 /** Upright 8-bit sRGB RGB(A) bytes, with what the file held. */
-async function decodeRaw(bytes: Buffer | Uint8Array, opts: DecodeOptions & { name?: string }): Promise<{ data: Buffer; info: OutputInfo; format: InputFormat; source: ImageSource }> {
+async function decodeRaw(
+  bytes: Buffer | Uint8Array,
+  opts: DecodeOptions & { name?: string },
+): Promise<{ data: Buffer; info: OutputInfo; format: InputFormat; source: ImageSource }> {
   const name = opts.name ?? 'the image';
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   checkMaxPixels(maxPixels);
@@ -226,19 +266,31 @@ async function decodeRaw(bytes: Buffer | Uint8Array, opts: DecodeOptions & { nam
   const heifCodec = meta.format === 'heif' ? meta.compression : undefined;
   const format: InputFormat | string = meta.format === 'heif' && heifCodec === 'av1' ? 'avif' : meta.format;
   if (!READABLE.has(meta.format)) {
-    const what = meta.format === 'svg' || meta.format === 'pdf' ? `a ${meta.format.toUpperCase()} document, not a raster image` : `a ${meta.format} image`;
-    throw new StyleTransferError('bad-image', `${name} is ${what}; supported formats are PNG, JPEG, WebP, AVIF, TIFF and GIF`);
+    const what =
+      meta.format === 'svg' || meta.format === 'pdf'
+        ? `a ${meta.format.toUpperCase()} document, not a raster image`
+        : `a ${meta.format} image`;
+    throw new StyleTransferError(
+      'bad-image',
+      `${name} is ${what}; supported formats are PNG, JPEG, WebP, AVIF, TIFF and GIF`,
+    );
   }
   if (meta.format === 'heif' && heifCodec !== 'av1') {
-    throw new StyleTransferError('bad-image', `${name} is a HEIC/HEIF image (${heifCodec ?? 'unknown'} compression), which this build cannot decode; convert it to JPEG or PNG`);
+    throw new StyleTransferError(
+      'bad-image',
+      `${name} is a HEIC/HEIF image (${heifCodec ?? 'unknown'} compression), which this build cannot decode; convert it to JPEG or PNG`,
+    );
   }
   const width = meta.width;
   const height = meta.height; // of the first page: sharp reads one page unless told otherwise
-  if (!(width > 0 && height > 0)) throw new StyleTransferError('bad-image', `${name} declares no valid size (${width}×${height})`);
+  if (!(width > 0 && height > 0))
+    throw new StyleTransferError('bad-image', `${name} declares no valid size (${width}×${height})`);
   const pixels = width * height;
   if (pixels > maxPixels) {
-    throw new StyleTransferError('image-too-large',
-      `${name} is ${width}×${height} pixels (${megapixels(pixels)}); the limit is ${megapixels(maxPixels)}. Scale it down first or raise the pixel limit.`);
+    throw new StyleTransferError(
+      'image-too-large',
+      `${name} is ${width}×${height} pixels (${megapixels(pixels)}); the limit is ${megapixels(maxPixels)}. Scale it down first or raise the pixel limit.`,
+    );
   }
   const source: ImageSource = {
     format: format as InputFormat,
@@ -283,7 +335,8 @@ async function decodeRaw(bytes: Buffer | Uint8Array, opts: DecodeOptions & { nam
   } catch (e) {
     throw decodeError(e, name);
   }
-  if (info.channels !== 3 && info.channels !== 4) throw new Error(`internal: expected 3 or 4 channels after sRGB conversion, got ${info.channels}`);
+  if (info.channels !== 3 && info.channels !== 4)
+    throw new Error(`internal: expected 3 or 4 channels after sRGB conversion, got ${info.channels}`);
   return { data, info, format: format as InputFormat, source };
 }
 
@@ -310,9 +363,15 @@ export function interleaveAlpha(rgb: Uint8Array, alpha: Uint8Array): Uint8Array 
 }
 
 /** Interleaved RGB(A) bytes → RGB bytes and, when some pixel is not opaque, the alpha bytes. */
-function splitChannels8(data: Uint8Array, width: number, height: number, channels: number): { rgb: RgbBytes; alpha?: Uint8Array } {
+function splitChannels8(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+): { rgb: RgbBytes; alpha?: Uint8Array } {
   const n = width * height;
-  if (channels !== 3 && channels !== 4) throw new Error(`internal: expected 3 or 4 channels after sRGB conversion, got ${channels}`);
+  if (channels !== 3 && channels !== 4)
+    throw new Error(`internal: expected 3 or 4 channels after sRGB conversion, got ${channels}`);
   if (channels === 3) return { rgb: { width, height, data } };
   const rgb = new Uint8Array(n * 3);
   const alpha = new Uint8Array(n);
@@ -331,7 +390,12 @@ function splitChannels8(data: Uint8Array, width: number, height: number, channel
 }
 
 /** Interleaved RGB(A) bytes → float RGB and, when some pixel is not opaque, the alpha bytes. */
-function splitChannels(data: Uint8Array, width: number, height: number, channels: number): { rgb: FloatImage; alpha?: Uint8Array } {
+function splitChannels(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+): { rgb: FloatImage; alpha?: Uint8Array } {
   const { rgb, alpha } = splitChannels8(data, width, height, channels);
   const floats: FloatImage = { width, height, channels: 3, data: Float32Array.from(rgb.data) };
   return alpha ? { rgb: floats, alpha } : { rgb: floats };
@@ -340,8 +404,15 @@ function splitChannels(data: Uint8Array, width: number, height: number, channels
 // ---------------------------------------------------------------------------------------------
 // Resizing (previews, training crops)
 
-async function resizeRaw(bytes: Uint8Array, width: number, height: number, channels: number, spec: ResizeSpec): Promise<{ data: Buffer; info: OutputInfo }> {
-  if (channels < 1 || channels > 4) throw new StyleTransferError('bad-input', `cannot resize an image with ${channels} channels`);
+async function resizeRaw(
+  bytes: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  spec: ResizeSpec,
+): Promise<{ data: Buffer; info: OutputInfo }> {
+  if (channels < 1 || channels > 4)
+    throw new StyleTransferError('bad-input', `cannot resize an image with ${channels} channels`);
   const p = sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), {
     raw: { width, height, channels: channels as 1 | 2 | 3 | 4 },
     limitInputPixels: false,

@@ -39,22 +39,34 @@ export async function encodeImage(img: EncodableImage, format: ImageFormat, opts
     throw new StyleTransferError('bad-input', `cannot encode an image of size ${width}×${height}`);
   }
   if (!('data' in img.rgb) && img.rgb.length !== width * height * 3) {
-    throw new StyleTransferError('bad-input', `RGB data has ${img.rgb.length} values, expected ${width}×${height}×3 = ${width * height * 3}`);
+    throw new StyleTransferError(
+      'bad-input',
+      `RGB data has ${img.rgb.length} values, expected ${width}×${height}×3 = ${width * height * 3}`,
+    );
   }
   if ('data' in img.rgb && (img.rgb.channels !== 3 || img.rgb.width !== width || img.rgb.height !== height)) {
-    throw new StyleTransferError('bad-input', `RGB image is ${img.rgb.width}×${img.rgb.height}×${img.rgb.channels}, expected ${width}×${height}×3`);
+    throw new StyleTransferError(
+      'bad-input',
+      `RGB image is ${img.rgb.width}×${img.rgb.height}×${img.rgb.channels}, expected ${width}×${height}×3`,
+    );
   }
   if (img.alpha && img.alpha.length !== width * height) {
-    throw new StyleTransferError('bad-input', `alpha has ${img.alpha.length} values, expected ${width}×${height} = ${width * height}`);
+    throw new StyleTransferError(
+      'bad-input',
+      `alpha has ${img.alpha.length} values, expected ${width}×${height} = ${width * height}`,
+    );
   }
-  const quality = opts.quality ?? (format === 'jpeg' || format === 'webp' || format === 'avif' ? DEFAULT_QUALITY[format] : 100);
+  const quality =
+    opts.quality ?? (format === 'jpeg' || format === 'webp' || format === 'avif' ? DEFAULT_QUALITY[format] : 100);
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
     throw new StyleTransferError('bad-input', `quality must be a whole number from 1 to 100 (got ${opts.quality})`);
   }
   const limit = MAX_SIDE[format];
   if (limit !== undefined && (width > limit || height > limit)) {
-    throw new StyleTransferError('image-too-large',
-      `${formatLabel(format)} cannot store a ${width}×${height} image (at most ${limit} pixels per side); save it as PNG or TIFF instead`);
+    throw new StyleTransferError(
+      'image-too-large',
+      `${formatLabel(format)} cannot store a ${width}×${height} image (at most ${limit} pixels per side); save it as PNG or TIFF instead`,
+    );
   }
 
   const rgb = rgbBytes(img.rgb);
@@ -80,26 +92,46 @@ export async function encodeImage(img: EncodableImage, format: ImageFormat, opts
     channels = 4;
   }
 
-  let p = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length), { raw: { width, height, channels }, limitInputPixels: false });
+  let p = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length), {
+    raw: { width, height, channels },
+    limitInputPixels: false,
+  });
   switch (format) {
-    case 'png': p = p.png({ compressionLevel: 6 }); break;
+    case 'png':
+      p = p.png({ compressionLevel: 6 });
+      break;
     // No chroma subsampling at high quality: stylized images are full of fine colour texture.
-    case 'jpeg': p = p.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' }); break;
-    case 'webp': p = p.webp({ quality, alphaQuality: 100 }); break;
+    case 'jpeg':
+      p = p.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' });
+      break;
+    case 'webp':
+      p = p.webp({ quality, alphaQuality: 100 });
+      break;
     // effort 2: at the default 4 a 4096² image takes ~30 s on two cores, at 2 ~4 s, for
     // files ~15% larger. AVIF codes alpha lossily too (within a few levels).
-    case 'avif': p = p.avif({ quality, effort: 2 }); break;
+    case 'avif':
+      p = p.avif({ quality, effort: 2 });
+      break;
     // Lossless; sharp's default TIFF compression is JPEG.
-    case 'tiff': p = p.tiff({ compression: 'lzw', predictor: 'horizontal' }); break;
-    case 'gif': p = p.gif(); break;
-    default: throw new StyleTransferError('bad-input', `cannot write images as ${String(format)}`);
+    case 'tiff':
+      p = p.tiff({ compression: 'lzw', predictor: 'horizontal' });
+      break;
+    case 'gif':
+      p = p.gif();
+      break;
+    default:
+      throw new StyleTransferError('bad-input', `cannot write images as ${String(format)}`);
   }
   try {
     return await p.toBuffer();
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     if (/too large/i.test(msg)) {
-      throw new StyleTransferError('image-too-large', `${formatLabel(format)} cannot store a ${width}×${height} image; save it as PNG or TIFF instead`, msg);
+      throw new StyleTransferError(
+        'image-too-large',
+        `${formatLabel(format)} cannot store a ${width}×${height} image; save it as PNG or TIFF instead`,
+        msg,
+      );
     }
     throw new Error(`encoding ${width}×${height} as ${format} failed: ${msg}`);
   }

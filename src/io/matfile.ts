@@ -18,10 +18,22 @@
 // turns every numeric array into nested JS arrays of boxed numbers — gigabytes for VGG19.
 import zlib from 'node:zlib';
 import { StyleTransferError, type ErrorCode } from '../protocol/errors';
-import { decodeChars, decodeNumeric, ELEMENT_SIZE, emptyDouble, MI, MI_NAMES, MX, NUMERIC_CLASSES, type Element } from './matElements';
+import {
+  decodeChars,
+  decodeNumeric,
+  ELEMENT_SIZE,
+  emptyDouble,
+  MI,
+  MI_NAMES,
+  MX,
+  NUMERIC_CLASSES,
+  type Element,
+} from './matElements';
 
-export type MatNumericClass = 'double' | 'single' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
-export type MatNumericArray = Float64Array | Float32Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+export type MatNumericClass =
+  'double' | 'single' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
+export type MatNumericArray =
+  Float64Array | Float32Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
 interface MatBase {
   /** Variable name at top level, '' inside cells and structs. */
@@ -115,7 +127,8 @@ class MatParser {
 
   /** Reads the element tag at `p`, checking that its data lies inside [p, end). */
   element(p: number, end: number, what: string): Element {
-    if (end - p < 8) this.fail(`${what} at byte ${p}: file ends after ${Math.max(0, end - p)} of the 8 tag bytes (truncated)`);
+    if (end - p < 8)
+      this.fail(`${what} at byte ${p}: file ends after ${Math.max(0, end - p)} of the 8 tag bytes (truncated)`);
     const word = this.u32(p);
     if (word >>> 16 !== 0) {
       // Small element: byte count in the upper 16 bits, type in the lower, data in the next 4 bytes.
@@ -127,7 +140,9 @@ class MatParser {
     const bytes = this.u32(p + 4);
     const start = p + 8;
     if (bytes > end - start) {
-      this.fail(`${what} at byte ${p} (${MI_NAMES[type] ?? `type ${type}`}) claims ${bytes} bytes but only ${end - start} remain (truncated or corrupt)`);
+      this.fail(
+        `${what} at byte ${p} (${MI_NAMES[type] ?? `type ${type}`}) claims ${bytes} bytes but only ${end - start} remain (truncated or corrupt)`,
+      );
     }
     const padded = type === MI.COMPRESSED ? bytes : Math.ceil(bytes / 8) * 8;
     return { type, start, bytes, next: Math.min(start + padded, end) };
@@ -144,7 +159,9 @@ class MatParser {
       } else if (el.type === MI.MATRIX) {
         value = this.matrix(el, 0);
       } else {
-        this.fail(`top-level element at byte ${p} has type ${MI_NAMES[el.type] ?? el.type}; expected miMATRIX or miCOMPRESSED`);
+        this.fail(
+          `top-level element at byte ${p} has type ${MI_NAMES[el.type] ?? el.type}; expected miMATRIX or miCOMPRESSED`,
+        );
       }
       out.set(value.name, value);
       p = el.next;
@@ -155,18 +172,31 @@ class MatParser {
     const left = this.maxDecompressed - this.budget.used;
     let inflated: Buffer;
     try {
-      inflated = zlib.inflateSync(this.buf.subarray(el.start, el.start + el.bytes), { maxOutputLength: Math.max(1, left) });
+      inflated = zlib.inflateSync(this.buf.subarray(el.start, el.start + el.bytes), {
+        maxOutputLength: Math.max(1, left),
+      });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-        this.fail(`compressed variable at byte ${el.start - 8} inflates to more than the ${this.maxDecompressed} bytes allowed`);
+        this.fail(
+          `compressed variable at byte ${el.start - 8} inflates to more than the ${this.maxDecompressed} bytes allowed`,
+        );
       }
       this.fail(`compressed variable at byte ${el.start - 8} is corrupt or truncated (zlib: ${err.message})`);
     }
     this.budget.used += inflated.byteLength;
-    const inner = new MatParser(inflated, this.le, `${this.where} (compressed variable at byte ${el.start - 8})`, this.code, this.maxDecompressed, this.maxDepth, this.budget);
+    const inner = new MatParser(
+      inflated,
+      this.le,
+      `${this.where} (compressed variable at byte ${el.start - 8})`,
+      this.code,
+      this.maxDecompressed,
+      this.maxDepth,
+      this.budget,
+    );
     const innerEl = inner.element(0, inflated.byteLength, 'compressed variable');
-    if (innerEl.type !== MI.MATRIX) inner.fail(`holds a ${MI_NAMES[innerEl.type] ?? innerEl.type} element; expected miMATRIX`);
+    if (innerEl.type !== MI.MATRIX)
+      inner.fail(`holds a ${MI_NAMES[innerEl.type] ?? innerEl.type} element; expected miMATRIX`);
     return inner.matrix(innerEl, 0);
   }
 
@@ -186,7 +216,8 @@ class MatParser {
     const end = el.start + el.bytes;
     if (el.bytes === 0) return emptyDouble(name ?? '');
     const flagsEl = this.element(el.start, end, 'array flags');
-    if (flagsEl.type !== MI.UINT32 || flagsEl.bytes !== 8) this.fail(`array at byte ${el.start - 8}: array flags must be 8 bytes of miUINT32`);
+    if (flagsEl.type !== MI.UINT32 || flagsEl.bytes !== 8)
+      this.fail(`array at byte ${el.start - 8}: array flags must be 8 bytes of miUINT32`);
     const flags = this.u32(flagsEl.start);
     const cls = flags & 0xff;
     const complex = (flags & 0x800) !== 0;
@@ -205,7 +236,8 @@ class MatParser {
       numel *= d;
     }
     const nameEl = this.element(dimsEl.next, end, 'array name');
-    if (nameEl.type !== MI.INT8 && nameEl.type !== MI.UINT8) this.fail(`array at byte ${el.start - 8}: name must be miINT8`);
+    if (nameEl.type !== MI.INT8 && nameEl.type !== MI.UINT8)
+      this.fail(`array at byte ${el.start - 8}: name must be miINT8`);
     const arrayName = name ?? this.ascii(nameEl);
     let p = nameEl.next;
     const dimText = dims.join('×');
@@ -221,7 +253,12 @@ class MatParser {
       }
       const decode = (e: Element) => decodeNumeric(this.buf, e, this.le, numericClass);
       return {
-        kind: 'numeric', name: arrayName, dims, className: numericClass, logical, complex,
+        kind: 'numeric',
+        name: arrayName,
+        dims,
+        className: numericClass,
+        logical,
+        complex,
         values: () => decode(re),
         imagValues: () => (im ? decode(im) : undefined),
       };
@@ -230,7 +267,8 @@ class MatParser {
       case MX.CHAR: {
         const data = this.element(p, end, `characters of ${arrayName || 'array'}`);
         const size = ELEMENT_SIZE[data.type];
-        if (!size || data.bytes % size !== 0) this.fail(`char array ${arrayName} stored as ${MI_NAMES[data.type] ?? data.type}`);
+        if (!size || data.bytes % size !== 0)
+          this.fail(`char array ${arrayName} stored as ${MI_NAMES[data.type] ?? data.type}`);
         if (data.type !== MI.UTF8 && data.bytes / size !== numel) {
           this.fail(`char array ${arrayName} is ${dimText} (${numel} characters) but holds ${data.bytes / size}`);
         }
@@ -242,7 +280,8 @@ class MatParser {
         const items: MatValue[] = [];
         for (let i = 0; i < numel; i++) {
           const item = this.element(p, end, `cell item ${i + 1} of ${numel}`);
-          if (item.type !== MI.MATRIX) this.fail(`cell item ${i + 1} has type ${MI_NAMES[item.type] ?? item.type}; expected miMATRIX`);
+          if (item.type !== MI.MATRIX)
+            this.fail(`cell item ${i + 1} has type ${MI_NAMES[item.type] ?? item.type}; expected miMATRIX`);
           items.push(this.matrix(item, depth + 1, ''));
           p = item.next;
         }
@@ -257,36 +296,56 @@ class MatParser {
           p = classEl.next;
         }
         const lenEl = this.element(p, end, 'field name length');
-        if (lenEl.type !== MI.INT32 || lenEl.bytes !== 4) this.fail(`struct ${arrayName}: field name length must be one miINT32`);
+        if (lenEl.type !== MI.INT32 || lenEl.bytes !== 4)
+          this.fail(`struct ${arrayName}: field name length must be one miINT32`);
         const nameLen = this.view.getInt32(lenEl.start, this.le);
-        if (nameLen < 1 || nameLen > 4096) this.fail(`struct ${arrayName}: field name length ${nameLen} is out of range`);
+        if (nameLen < 1 || nameLen > 4096)
+          this.fail(`struct ${arrayName}: field name length ${nameLen} is out of range`);
         const namesEl = this.element(lenEl.next, end, 'field names');
-        if (namesEl.bytes % nameLen !== 0) this.fail(`struct ${arrayName}: ${namesEl.bytes} bytes of field names is not a multiple of ${nameLen}`);
+        if (namesEl.bytes % nameLen !== 0)
+          this.fail(`struct ${arrayName}: ${namesEl.bytes} bytes of field names is not a multiple of ${nameLen}`);
         const fieldNames: string[] = [];
         for (let f = 0; f < namesEl.bytes / nameLen; f++) {
           fieldNames.push(this.ascii({ type: MI.INT8, start: namesEl.start + f * nameLen, bytes: nameLen, next: 0 }));
         }
         p = namesEl.next;
-        this.checkCount(numel * fieldNames.length, end - p, `struct ${arrayName || ''} (${dimText}, ${fieldNames.length} fields)`);
+        this.checkCount(
+          numel * fieldNames.length,
+          end - p,
+          `struct ${arrayName || ''} (${dimText}, ${fieldNames.length} fields)`,
+        );
         // Field-less elements take no bytes, so the byte check above cannot bound their number.
-        if (fieldNames.length === 0 && numel > 65536) this.fail(`struct ${arrayName || ''} has no fields but claims ${dimText} elements`);
+        if (fieldNames.length === 0 && numel > 65536)
+          this.fail(`struct ${arrayName || ''} has no fields but claims ${dimText} elements`);
         const elements: Map<string, MatValue>[] = [];
         for (let i = 0; i < numel; i++) {
           const fields = new Map<string, MatValue>();
           for (const f of fieldNames) {
             const v = this.element(p, end, `field ${f}`);
-            if (v.type !== MI.MATRIX) this.fail(`struct field ${f} has type ${MI_NAMES[v.type] ?? v.type}; expected miMATRIX`);
+            if (v.type !== MI.MATRIX)
+              this.fail(`struct field ${f} has type ${MI_NAMES[v.type] ?? v.type}; expected miMATRIX`);
             fields.set(f, this.matrix(v, depth + 1, ''));
             p = v.next;
           }
           elements.push(fields);
         }
-        return { kind: 'struct', name: arrayName, dims, fieldNames, elements, ...(objectClass !== undefined ? { objectClass } : {}) };
+        return {
+          kind: 'struct',
+          name: arrayName,
+          dims,
+          fieldNames,
+          elements,
+          ...(objectClass !== undefined ? { objectClass } : {}),
+        };
       }
-      case MX.SPARSE: return { kind: 'unsupported', name: arrayName, dims, className: 'sparse' };
-      case MX.FUNCTION: return { kind: 'unsupported', name: arrayName, dims, className: 'function_handle' };
-      case MX.OPAQUE: return { kind: 'unsupported', name: arrayName, dims, className: 'opaque' };
-      default: this.fail(`array ${arrayName} at byte ${el.start - 8} has unknown class ${cls}`);
+      case MX.SPARSE:
+        return { kind: 'unsupported', name: arrayName, dims, className: 'sparse' };
+      case MX.FUNCTION:
+        return { kind: 'unsupported', name: arrayName, dims, className: 'function_handle' };
+      case MX.OPAQUE:
+        return { kind: 'unsupported', name: arrayName, dims, className: 'opaque' };
+      default:
+        this.fail(`array ${arrayName} at byte ${el.start - 8} has unknown class ${cls}`);
     }
   }
 
@@ -296,7 +355,9 @@ class MatParser {
       this.fail(`numeric array ${name} stored as ${MI_NAMES[e.type] ?? `type ${e.type}`}`);
     }
     if (e.bytes % size !== 0 || e.bytes / size !== numel) {
-      this.fail(`numeric array ${name || '(unnamed)'} is ${dimText} (${numel} values) but its data holds ${e.bytes} bytes of ${MI_NAMES[e.type]}`);
+      this.fail(
+        `numeric array ${name || '(unnamed)'} is ${dimText} (${numel} values) but its data holds ${e.bytes} bytes of ${MI_NAMES[e.type]}`,
+      );
     }
   }
 
@@ -315,22 +376,32 @@ export function readMat(bytes: Uint8Array, options: MatReadOptions = {}): MatFil
   const fail = (msg: string): never => {
     throw new StyleTransferError(code, `${where}: ${msg}`);
   };
-  if (bytes.byteLength < HEADER_BYTES) fail(`${bytes.byteLength} bytes is too short for a MAT-file (the header alone is ${HEADER_BYTES}); the file is truncated or not a MAT-file`);
-  const description = Buffer.from(bytes.subarray(0, 116)).toString('latin1').replace(/[\0 ]+$/, '');
-  const hdf5 = bytes.byteLength >= 520 && Buffer.from(bytes.subarray(512, 520)).equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]));
+  if (bytes.byteLength < HEADER_BYTES)
+    fail(
+      `${bytes.byteLength} bytes is too short for a MAT-file (the header alone is ${HEADER_BYTES}); the file is truncated or not a MAT-file`,
+    );
+  const description = Buffer.from(bytes.subarray(0, 116))
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '');
+  const hdf5 =
+    bytes.byteLength >= 520 &&
+    Buffer.from(bytes.subarray(512, 520)).equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]));
   if (description.startsWith('MATLAB 7.3') || hdf5) {
-    fail('MAT-file v7.3 (HDF5) is not supported; save it again in MATLAB with save(file, \'-v7\')');
+    fail("MAT-file v7.3 (HDF5) is not supported; save it again in MATLAB with save(file, '-v7')");
   }
   if (!description.startsWith('MATLAB')) fail('not a MAT-file (the header does not start with "MATLAB")');
   const e0 = String.fromCharCode(bytes[126], bytes[127]);
-  if (e0 !== 'IM' && e0 !== 'MI') fail(`not a MAT-file v5 (endian indicator ${JSON.stringify(e0)}, expected "IM" or "MI")`);
+  if (e0 !== 'IM' && e0 !== 'MI')
+    fail(`not a MAT-file v5 (endian indicator ${JSON.stringify(e0)}, expected "IM" or "MI")`);
   const le = e0 === 'IM';
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint16(124, le);
-  if (version === 0x0200) fail('MAT-file v7.3 (HDF5) is not supported; save it again in MATLAB with save(file, \'-v7\')');
+  if (version === 0x0200) fail("MAT-file v7.3 (HDF5) is not supported; save it again in MATLAB with save(file, '-v7')");
   if (version !== 0x0100) fail(`unsupported MAT-file version 0x${version.toString(16)} (expected 0x0100, Level 5)`);
   const variables = new Map<string, MatValue>();
-  const parser = new MatParser(bytes, le, where, code, options.maxDecompressedBytes ?? 1.5e9, options.maxDepth ?? 64, { used: 0 });
+  const parser = new MatParser(bytes, le, where, code, options.maxDecompressedBytes ?? 1.5e9, options.maxDepth ?? 64, {
+    used: 0,
+  });
   parser.variables(HEADER_BYTES, variables);
   return { description, littleEndian: le, variables };
 }

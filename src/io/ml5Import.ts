@@ -5,13 +5,20 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
-  PAPER_ARCHITECTURE, paramSpecs, sizeOfShape, validateWeights,
-  type TransformNetArchitecture, type WeightMap,
+  PAPER_ARCHITECTURE,
+  paramSpecs,
+  sizeOfShape,
+  validateWeights,
+  type TransformNetArchitecture,
+  type WeightMap,
 } from '../model/architecture';
 import { StyleTransferError } from '../protocol/errors';
 import { MAX_JSON_BYTES, fileErrorCode, fileErrorText, readFileInFolder } from './fileAccess';
 
-interface ManifestEntry { filename: string; shape: number[] }
+interface ManifestEntry {
+  filename: string;
+  shape: number[];
+}
 
 function variableName(i: number): string {
   return i === 0 ? 'Variable' : `Variable_${i}`;
@@ -34,15 +41,21 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
   try {
     manifestText = (await readFileInFolder(dir, 'manifest.json', MAX_JSON_BYTES)).toString('utf8');
   } catch (e) {
-    throw new StyleTransferError('bad-checkpoint', fileErrorCode(e) === 'ENOENT'
-      ? `${where}: no manifest.json; expected an ml5/deeplearn.js style-transfer folder`
-      : `${where}: cannot read manifest.json: ${fileErrorText(e)}`);
+    throw new StyleTransferError(
+      'bad-checkpoint',
+      fileErrorCode(e) === 'ENOENT'
+        ? `${where}: no manifest.json; expected an ml5/deeplearn.js style-transfer folder`
+        : `${where}: cannot read manifest.json: ${fileErrorText(e)}`,
+    );
   }
   let manifest: Record<string, ManifestEntry>;
   try {
     manifest = JSON.parse(manifestText);
   } catch (e) {
-    throw new StyleTransferError('bad-checkpoint', `${where}: manifest.json is not valid JSON (${(e as Error).message})`);
+    throw new StyleTransferError(
+      'bad-checkpoint',
+      `${where}: manifest.json is not valid JSON (${(e as Error).message})`,
+    );
   }
   if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
     throw new StyleTransferError('bad-checkpoint', `${where}: manifest.json must be an object of variables`);
@@ -53,7 +66,10 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
   const specs = paramSpecs(arch);
   const count = Object.keys(manifest).length;
   if (count !== specs.length) {
-    throw new StyleTransferError('bad-checkpoint', `${where}: manifest lists ${count} variables, a fast-style-transfer network has ${specs.length} (Variable … Variable_${specs.length - 1})`);
+    throw new StyleTransferError(
+      'bad-checkpoint',
+      `${where}: manifest lists ${count} variables, a fast-style-transfer network has ${specs.length} (Variable … Variable_${specs.length - 1})`,
+    );
   }
   const weights: WeightMap = new Map();
   for (let i = 0; i < specs.length; i++) {
@@ -61,10 +77,16 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
     const name = variableName(i);
     const entry = manifest[name];
     if (!entry || typeof entry.filename !== 'string' || !Array.isArray(entry.shape)) {
-      throw new StyleTransferError('bad-checkpoint', `${where}: manifest has no valid entry "${name}" (expected ${spec.name} with shape [${spec.shape.join(', ')}])`);
+      throw new StyleTransferError(
+        'bad-checkpoint',
+        `${where}: manifest has no valid entry "${name}" (expected ${spec.name} with shape [${spec.shape.join(', ')}])`,
+      );
     }
     if (entry.shape.length !== spec.shape.length || entry.shape.some((d, k) => d !== spec.shape[k])) {
-      throw new StyleTransferError('bad-checkpoint', `${where}: ${name} has shape [${entry.shape.join(', ')}], expected [${spec.shape.join(', ')}] for ${spec.name}`);
+      throw new StyleTransferError(
+        'bad-checkpoint',
+        `${where}: ${name} has shape [${entry.shape.join(', ')}], expected [${spec.shape.join(', ')}] for ${spec.name}`,
+      );
     }
     // The file name comes from an untrusted manifest: a plain name inside the folder (links
     // included), a regular file, and no bigger than the variable it must hold.
@@ -74,12 +96,18 @@ export async function readMl5Folder(dir: string): Promise<{ arch: TransformNetAr
       bytes = await readFileInFolder(dir, entry.filename, expected + 65536);
     } catch (e) {
       const code = fileErrorCode(e);
-      throw new StyleTransferError('bad-checkpoint', code === 'EOUTSIDE' || code === 'EBADNAME'
-        ? `${where}: ${name} points outside the folder (${JSON.stringify(entry.filename).slice(1, 81).replace(/"$/, '')}), directly or through a symbolic link`
-        : `${where}: cannot read ${name} (${JSON.stringify(entry.filename).slice(0, 80)}): ${fileErrorText(e)}`);
+      throw new StyleTransferError(
+        'bad-checkpoint',
+        code === 'EOUTSIDE' || code === 'EBADNAME'
+          ? `${where}: ${name} points outside the folder (${JSON.stringify(entry.filename).slice(1, 81).replace(/"$/, '')}), directly or through a symbolic link`
+          : `${where}: cannot read ${name} (${JSON.stringify(entry.filename).slice(0, 80)}): ${fileErrorText(e)}`,
+      );
     }
     if (bytes.length !== expected) {
-      throw new StyleTransferError('bad-checkpoint', `${where}: ${entry.filename} has ${bytes.length} bytes, expected ${expected} (float32 [${spec.shape.join(', ')}])`);
+      throw new StyleTransferError(
+        'bad-checkpoint',
+        `${where}: ${entry.filename} has ${bytes.length} bytes, expected ${expected} (float32 [${spec.shape.join(', ')}])`,
+      );
     }
     const values = new Float32Array(expected / 4);
     for (let k = 0; k < values.length; k++) values[k] = bytes.readFloatLE(k * 4);

@@ -24,7 +24,10 @@ export function sanitizeStyleName(name: string): string {
     .replace(/[<>:"/\\|?*\u0000-\u001f\u007f\s]+/g, '-')
     .replace(/-{2,}/g, '-')
     .replace(/^[.\-]+|[.\-]+$/g, '');
-  const capped = [...cleaned].slice(0, MAX_STYLE_NAME).join('').replace(/[.\-]+$/g, '');
+  const capped = [...cleaned]
+    .slice(0, MAX_STYLE_NAME)
+    .join('')
+    .replace(/[.\-]+$/g, '');
   return capped || 'styled';
 }
 
@@ -46,7 +49,11 @@ async function exists(p: string): Promise<boolean> {
  * format we cannot write (HEIC) become PNG; `extension` (".mp4") overrides all that. Never
  * returns an existing path.
  */
-export async function outputPathFor(input: string, styleName: string, opts: { outDir?: string; format?: ImageFormat; extension?: string } = {}): Promise<string> {
+export async function outputPathFor(
+  input: string,
+  styleName: string,
+  opts: { outDir?: string; format?: ImageFormat; extension?: string } = {},
+): Promise<string> {
   const dir = opts.outDir ?? path.dirname(input);
   const inputExt = path.extname(input);
   const base = path.basename(input, inputExt) || path.basename(input);
@@ -58,7 +65,10 @@ export async function outputPathFor(input: string, styleName: string, opts: { ou
     const candidate = path.join(dir, `${base}.${style}${i === 1 ? '' : `-${i}`}${ext}`);
     if (!(await exists(candidate))) return candidate;
   }
-  throw new StyleTransferError('output-exists', `${MAX_CANDIDATES} files named ${base}.${style}*${ext} already exist in ${dir}; choose another output folder`);
+  throw new StyleTransferError(
+    'output-exists',
+    `${MAX_CANDIDATES} files named ${base}.${style}*${ext} already exist in ${dir}; choose another output folder`,
+  );
 }
 
 /** One precise error for a failed file-system operation on `target`. */
@@ -73,7 +83,11 @@ export function fileSystemError(e: unknown, target: string, action: 'write' | 'c
     case 'ENOTEMPTY':
       return new StyleTransferError('output-exists', `${target} already exists; not overwriting it`, detail);
     case 'ENOENT':
-      return new StyleTransferError('not-found', `cannot ${action} ${target}: the folder ${dir} does not exist`, detail);
+      return new StyleTransferError(
+        'not-found',
+        `cannot ${action} ${target}: the folder ${dir} does not exist`,
+        detail,
+      );
     case 'ENOTDIR':
       return io(`cannot ${action} ${target}: a part of the path ${dir} is a file, not a folder`);
     case 'EISDIR':
@@ -82,9 +96,11 @@ export function fileSystemError(e: unknown, target: string, action: 'write' | 'c
     case 'EPERM':
     case 'EBUSY':
       // Windows reports a file held open by another program (a viewer, a scanner) this way too.
-      return io(process.platform === 'win32'
-        ? `cannot ${action} ${target}: permission denied in ${dir}, or the file is open in another program`
-        : `cannot ${action} ${target}: permission denied in ${dir}`);
+      return io(
+        process.platform === 'win32'
+          ? `cannot ${action} ${target}: permission denied in ${dir}, or the file is open in another program`
+          : `cannot ${action} ${target}: permission denied in ${dir}`,
+      );
     case 'EROFS':
       return io(`cannot ${action} ${target}: ${dir} is on a read-only file system`);
     case 'ENOSPC':
@@ -146,7 +162,8 @@ async function sweepLeftovers(dir: string): Promise<void> {
     const p = path.join(dir, name);
     // Only what we make (files and folders), never a link or special file someone put there.
     const st = await fs.lstat(p).catch(() => undefined);
-    if (st && (st.isFile() || st.isDirectory())) await fs.rm(p, { recursive: true, force: true }).catch(() => undefined);
+    if (st && (st.isFile() || st.isDirectory()))
+      await fs.rm(p, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
@@ -244,7 +261,11 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array, opts: W
   if (opts.overwrite) {
     // Replace only a file: a link (dangling or not), FIFO or device there is not ours (a folder fails the rename).
     const st = await fs.lstat(target).catch(() => undefined);
-    if (st && !st.isFile() && !st.isDirectory()) throw new StyleTransferError('output-exists', `${target} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; not replacing it`);
+    if (st && !st.isFile() && !st.isDirectory())
+      throw new StyleTransferError(
+        'output-exists',
+        `${target} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; not replacing it`,
+      );
   }
   await sweepLeftovers(dir);
   const tmp = tempPathFor(target);
@@ -290,7 +311,10 @@ export interface WriteImageOptions extends EncodeOptions, WriteOptions {
 export async function writeImageFile(target: string, img: EncodableImage, opts: WriteImageOptions = {}): Promise<void> {
   const format = opts.format ?? formatFromExtension(target);
   if (!format) {
-    throw new StyleTransferError('bad-input', `cannot tell the image format from the name ${path.basename(target)}; use .png, .jpg, .webp, .avif, .tif or .gif`);
+    throw new StyleTransferError(
+      'bad-input',
+      `cannot tell the image format from the name ${path.basename(target)}; use .png, .jpg, .webp, .avif, .tif or .gif`,
+    );
   }
   const bytes = await encodeImage(img, format, opts);
   await writeFileAtomic(target, bytes, opts);
@@ -302,18 +326,32 @@ export async function writeImageFile(target: string, img: EncodableImage, opts: 
  * next free name is used.
  */
 export async function writeStylizedImage(
-  input: string, styleName: string, img: EncodableImage,
+  input: string,
+  styleName: string,
+  img: EncodableImage,
   opts: EncodeOptions & { outDir?: string; format?: ImageFormat; createDir?: boolean } = {},
 ): Promise<string> {
   const format = opts.format ?? formatFromExtension(input) ?? 'png';
   const bytes = await encodeImage(img, format, opts);
-  return writeNew(() => outputPathFor(input, styleName, { outDir: opts.outDir, format }), bytes, opts.createDir ?? false);
+  return writeNew(
+    () => outputPathFor(input, styleName, { outDir: opts.outDir, format }),
+    bytes,
+    opts.createDir ?? false,
+  );
 }
 
 /** Writes already encoded `bytes` for `input` under a fresh name (see outputPathFor) and returns the path. */
-export function writeStylizedBytes(input: string, styleName: string, bytes: Uint8Array,
-  opts: { outDir?: string; format?: ImageFormat; createDir?: boolean } = {}): Promise<string> {
-  return writeNew(() => outputPathFor(input, styleName, { outDir: opts.outDir, format: opts.format }), bytes, opts.createDir ?? false);
+export function writeStylizedBytes(
+  input: string,
+  styleName: string,
+  bytes: Uint8Array,
+  opts: { outDir?: string; format?: ImageFormat; createDir?: boolean } = {},
+): Promise<string> {
+  return writeNew(
+    () => outputPathFor(input, styleName, { outDir: opts.outDir, format: opts.format }),
+    bytes,
+    opts.createDir ?? false,
+  );
 }
 
 /**
@@ -322,8 +360,13 @@ export function writeStylizedBytes(input: string, styleName: string, bytes: Uint
  * (outputPathFor with `extension`; the next free one if another process took it meanwhile).
  * Whatever `produce` throws (a cancel included) removes the temporary file and is rethrown.
  */
-export async function writeProducedFile(input: string, styleName: string, extension: string, produce: (tmp: string) => Promise<void>,
-  opts: { outDir?: string; createDir?: boolean } = {}): Promise<string> {
+export async function writeProducedFile(
+  input: string,
+  styleName: string,
+  extension: string,
+  produce: (tmp: string) => Promise<void>,
+  opts: { outDir?: string; createDir?: boolean } = {},
+): Promise<string> {
   const pathFor = () => outputPathFor(input, styleName, { outDir: opts.outDir, extension });
   let target = await pathFor();
   const dir = path.dirname(target);
@@ -382,7 +425,11 @@ async function syncTree(dir: string): Promise<void> {
  * rename fails the old folder is put back. Whatever `fill` throws is rethrown after the temp
  * folder is removed.
  */
-export async function writeDirAtomic(targetDir: string, fill: (tmpDir: string) => Promise<void>, opts: WriteOptions = {}): Promise<void> {
+export async function writeDirAtomic(
+  targetDir: string,
+  fill: (tmpDir: string) => Promise<void>,
+  opts: WriteOptions = {},
+): Promise<void> {
   const parent = path.dirname(targetDir);
   if (opts.createDir) {
     try {

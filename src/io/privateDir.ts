@@ -8,8 +8,13 @@ import path from 'node:path';
 import { StyleTransferError } from '../protocol/errors';
 
 /** The CLI's cache folder: $XDG_CACHE_HOME (or ~/.cache)/fast-style-transfer; the platform's equivalent on macOS and Windows. */
-export function defaultUserCacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string {
-  if (platform === 'win32') return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'fast-style-transfer', 'Cache');
+export function defaultUserCacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home = os.homedir(),
+): string {
+  if (platform === 'win32')
+    return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'fast-style-transfer', 'Cache');
   if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'fast-style-transfer');
   // The XDG spec: a relative value is invalid and must be ignored.
   const xdg = env.XDG_CACHE_HOME;
@@ -28,11 +33,15 @@ export async function ensurePrivateDir(dir: string): Promise<string> {
     await fsp.mkdir(abs, { recursive: true, mode: 0o700 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST') throw new StyleTransferError('io', `cannot create the cache folder ${abs} (${code ?? (e as Error).message})`);
+    if (code !== 'EEXIST')
+      throw new StyleTransferError('io', `cannot create the cache folder ${abs} (${code ?? (e as Error).message})`);
   }
   const st = await fsp.lstat(abs);
   if (st.isSymbolicLink() || !st.isDirectory()) {
-    throw new StyleTransferError('io', `the cache folder ${abs} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; remove it (the cache must be a private folder of yours)`);
+    throw new StyleTransferError(
+      'io',
+      `the cache folder ${abs} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; remove it (the cache must be a private folder of yours)`,
+    );
   }
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
@@ -42,7 +51,10 @@ export async function ensurePrivateDir(dir: string): Promise<string> {
     try {
       await fsp.chmod(abs, 0o700);
     } catch (e) {
-      throw new StyleTransferError('io', `cannot make the cache folder ${abs} private (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new StyleTransferError(
+        'io',
+        `cannot make the cache folder ${abs} private (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
   }
   return abs;

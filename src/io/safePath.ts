@@ -8,7 +8,8 @@ import { isInsideFolder, type PathOps } from '../shared/paths';
 
 // Names Windows maps to devices in every folder ("CON", "nul.txt", "COM1"…): opening one reads
 // the console or a serial port instead of a file.
-const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(\..*)?$/i;
+const WINDOWS_DEVICE =
+  /^(con|prn|aux|nul|conin\$|conout\$|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(\..*)?$/i;
 
 /**
  * The path of `name` directly inside `dir`, by name only (no file access; `p` is Node's path, or

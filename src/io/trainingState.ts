@@ -39,7 +39,11 @@ export function encodeOptimizerState(arch: TransformNetArchitecture, state: Adam
 }
 
 /** The resume files of a checkpoint; the state's format version and Adam's step are filled in here. */
-export function trainingStateFiles(arch: TransformNetArchitecture, json: Omit<TrainingStateJson, 'formatVersion' | 'adamStep'>, state: AdamState): Record<string, Uint8Array | string> {
+export function trainingStateFiles(
+  arch: TransformNetArchitecture,
+  json: Omit<TrainingStateJson, 'formatVersion' | 'adamStep'>,
+  state: AdamState,
+): Record<string, Uint8Array | string> {
   return {
     [TRAINING_STATE_FILE]: JSON.stringify({ ...json, formatVersion: STATE_VERSION, adamStep: state.step }, null, 2),
     [OPTIMIZER_FILE]: encodeOptimizerState(arch, state),
@@ -47,30 +51,51 @@ export function trainingStateFiles(arch: TransformNetArchitecture, json: Omit<Tr
 }
 
 /** Reads the resume state of a checkpoint; a missing or damaged state is one clear error. */
-export async function readTrainingState(dir: string, arch: TransformNetArchitecture): Promise<{ json: TrainingStateJson; adam: AdamState }> {
+export async function readTrainingState(
+  dir: string,
+  arch: TransformNetArchitecture,
+): Promise<{ json: TrainingStateJson; adam: AdamState }> {
   const fail = (msg: string) => new StyleTransferError('bad-checkpoint', `cannot resume from ${dir}: ${msg}`);
   let json: TrainingStateJson;
   let text: string;
   try {
     text = (await readFileInFolder(dir, TRAINING_STATE_FILE, MAX_JSON_BYTES)).toString('utf8');
   } catch (e) {
-    throw fail(fileErrorCode(e) === 'ENOENT' ? `it has no ${TRAINING_STATE_FILE} (imported or exported styles cannot be resumed)` : `${TRAINING_STATE_FILE} is unreadable: ${fileErrorText(e)}`);
+    throw fail(
+      fileErrorCode(e) === 'ENOENT'
+        ? `it has no ${TRAINING_STATE_FILE} (imported or exported styles cannot be resumed)`
+        : `${TRAINING_STATE_FILE} is unreadable: ${fileErrorText(e)}`,
+    );
   }
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw fail(`${TRAINING_STATE_FILE} is unreadable (${(e as Error).message})`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw fail(`${TRAINING_STATE_FILE} must be a JSON object`);
-  if (typeof json.formatVersion !== 'number' || json.formatVersion > STATE_VERSION) throw fail(`${TRAINING_STATE_FILE} has an unsupported format version ${json.formatVersion}`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw fail(`${TRAINING_STATE_FILE} must be a JSON object`);
+  if (typeof json.formatVersion !== 'number' || json.formatVersion > STATE_VERSION)
+    throw fail(`${TRAINING_STATE_FILE} has an unsupported format version ${json.formatVersion}`);
   // Safe integers: 1e308 is an "integer" too, and would end a resume before it starts.
-  if (!Number.isSafeInteger(json.iteration) || json.iteration < 0 || !Number.isSafeInteger(json.adamStep) || json.adamStep < 0) throw fail(`${TRAINING_STATE_FILE} has no valid iteration`);
-  if (!Array.isArray(json.dataFiles) || !json.dataFiles.every((f) => typeof f === 'string') || typeof json.dataDir !== 'string' || typeof json.styleImage !== 'string' ||
-    (json.vggPath !== undefined && typeof json.vggPath !== 'string')) {
+  if (
+    !Number.isSafeInteger(json.iteration) ||
+    json.iteration < 0 ||
+    !Number.isSafeInteger(json.adamStep) ||
+    json.adamStep < 0
+  )
+    throw fail(`${TRAINING_STATE_FILE} has no valid iteration`);
+  if (
+    !Array.isArray(json.dataFiles) ||
+    !json.dataFiles.every((f) => typeof f === 'string') ||
+    typeof json.dataDir !== 'string' ||
+    typeof json.styleImage !== 'string' ||
+    (json.vggPath !== undefined && typeof json.vggPath !== 'string')
+  ) {
     throw fail(`${TRAINING_STATE_FILE} lacks the training data description`);
   }
   const hp = json.hyperparameters as unknown;
-  if (hp === null || typeof hp !== 'object' || Array.isArray(hp)) throw fail(`${TRAINING_STATE_FILE} has no hyperparameters object`);
+  if (hp === null || typeof hp !== 'object' || Array.isArray(hp))
+    throw fail(`${TRAINING_STATE_FILE} has no hyperparameters object`);
   let bytes: Buffer;
   try {
     bytes = await readFileInFolder(dir, OPTIMIZER_FILE, MAX_BLOB_BYTES);

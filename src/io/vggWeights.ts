@@ -10,8 +10,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StyleTransferError } from '../protocol/errors';
 import {
-  KERAS_VGG_INPUT, VGG19_CONV_NAMES, availableVggLayers, describeVggWeights, validateVggWeights,
-  type VggConvWeights, type VggWeights,
+  KERAS_VGG_INPUT,
+  VGG19_CONV_NAMES,
+  availableVggLayers,
+  describeVggWeights,
+  validateVggWeights,
+  type VggConvWeights,
+  type VggWeights,
 } from '../model/vggSpec';
 import { matField, readMat, type MatNumeric, type MatValue } from './matfile';
 import { MAX_BLOB_BYTES, fileErrorCode, fileErrorText, readFileInFolder, readRegularFile } from './fileAccess';
@@ -66,16 +71,22 @@ export async function loadVggWeights(pathToFolderOrMat: string, options: LoadVgg
     if (await exists(json)) weights = await loadKerasVgg(pathToFolderOrMat);
     else if (mats.length === 1) weights = await loadMatConvNetVgg(path.join(pathToFolderOrMat, mats[0]), options, true);
     else {
-      throw badWeights(pathToFolderOrMat, mats.length > 1
-        ? `holds several .mat files (${mats.join(', ')}); choose one`
-        : 'is neither a Keras/tfjs VGG19 folder (no model.json) nor holds a MatConvNet .mat file');
+      throw badWeights(
+        pathToFolderOrMat,
+        mats.length > 1
+          ? `holds several .mat files (${mats.join(', ')}); choose one`
+          : 'is neither a Keras/tfjs VGG19 folder (no model.json) nor holds a MatConvNet .mat file',
+      );
     }
   } else if (path.basename(pathToFolderOrMat) === 'model.json') {
     weights = await loadKerasVgg(path.dirname(pathToFolderOrMat));
   } else if (pathToFolderOrMat.toLowerCase().endsWith('.mat')) {
     weights = await loadMatConvNetVgg(pathToFolderOrMat, options);
   } else {
-    throw badWeights(pathToFolderOrMat, 'unknown VGG weights format: expected a folder with model.json (Keras/tfjs) or a MatConvNet .mat file');
+    throw badWeights(
+      pathToFolderOrMat,
+      'unknown VGG weights format: expected a folder with model.json (Keras/tfjs) or a MatConvNet .mat file',
+    );
   }
   return { weights, availableLayers: availableVggLayers(weights), description: describeVggWeights(weights) };
 }
@@ -92,8 +103,16 @@ async function exists(p: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------
 // Keras VGG19 as a tfjs layers model
 
-interface ManifestWeight { name: string; shape: number[]; dtype: string; quantization?: { dtype?: string } }
-interface ManifestGroup { paths: string[]; weights: ManifestWeight[] }
+interface ManifestWeight {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype?: string };
+}
+interface ManifestGroup {
+  paths: string[];
+  weights: ManifestWeight[];
+}
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 /** block1_conv1/kernel (optionally with a model-name prefix or a ":0" suffix). */
@@ -107,16 +126,30 @@ function parseManifest(text: string, where: string): ManifestGroup[] {
     throw badWeights(where, `model.json is not valid JSON (${(e as Error).message}); the file is truncated or corrupt`);
   }
   const manifest = (json as { weightsManifest?: unknown } | null)?.weightsManifest;
-  if (!Array.isArray(manifest)) throw badWeights(where, 'model.json has no weightsManifest array (not a TensorFlow.js layers model)');
+  if (!Array.isArray(manifest))
+    throw badWeights(where, 'model.json has no weightsManifest array (not a TensorFlow.js layers model)');
   manifest.forEach((g: unknown, gi: number) => {
     const group = g as Partial<ManifestGroup> | null;
-    if (!group || !Array.isArray(group.paths) || !group.paths.every((p) => typeof p === 'string' && p.length > 0) || !Array.isArray(group.weights)) {
+    if (
+      !group ||
+      !Array.isArray(group.paths) ||
+      !group.paths.every((p) => typeof p === 'string' && p.length > 0) ||
+      !Array.isArray(group.weights)
+    ) {
       throw badWeights(where, `model.json weightsManifest[${gi}] needs "paths" (file names) and "weights" arrays`);
     }
     group.weights.forEach((w: Partial<ManifestWeight> | null, wi) => {
-      const ok = w && typeof w.name === 'string' && typeof w.dtype === 'string' && Array.isArray(w.shape) &&
+      const ok =
+        w &&
+        typeof w.name === 'string' &&
+        typeof w.dtype === 'string' &&
+        Array.isArray(w.shape) &&
         w.shape.every((d) => Number.isInteger(d) && d >= 0 && d <= 2 ** 31);
-      if (!ok) throw badWeights(where, `model.json weightsManifest[${gi}].weights[${wi}] needs a name, an integer shape and a dtype`);
+      if (!ok)
+        throw badWeights(
+          where,
+          `model.json weightsManifest[${gi}].weights[${wi}] needs a name, an integer shape and a dtype`,
+        );
     });
   });
   return manifest as ManifestGroup[];
@@ -130,7 +163,13 @@ function weightBytes(w: ManifestWeight, where: string): number {
 }
 
 /** Reads a group's shards (in order) as one buffer, checking they hold exactly what the manifest lists. */
-async function readGroup(dir: string, group: ManifestGroup, gi: number, expected: number, where: string): Promise<Buffer> {
+async function readGroup(
+  dir: string,
+  group: ManifestGroup,
+  gi: number,
+  expected: number,
+  where: string,
+): Promise<Buffer> {
   const root = path.resolve(dir);
   const parts: Buffer[] = [];
   for (const p of group.paths) {
@@ -139,14 +178,26 @@ async function readGroup(dir: string, group: ManifestGroup, gi: number, expected
       parts.push(await readFileInFolder(root, p, Math.min(MAX_BLOB_BYTES, expected + 65536)));
     } catch (e) {
       const code = fileErrorCode(e);
-      if (code === 'EOUTSIDE' || code === 'EBADNAME') throw badWeights(where, `weight file "${p}" in model.json points outside the folder (directly or through a symbolic link)`);
-      throw badWeights(where, `weight file ${p} (listed in model.json, group ${gi + 1}) cannot be read (${fileErrorText(e)})${code === 'ENOENT' ? '; the download is incomplete' : ''}`);
+      if (code === 'EOUTSIDE' || code === 'EBADNAME')
+        throw badWeights(
+          where,
+          `weight file "${p}" in model.json points outside the folder (directly or through a symbolic link)`,
+        );
+      throw badWeights(
+        where,
+        `weight file ${p} (listed in model.json, group ${gi + 1}) cannot be read (${fileErrorText(e)})${code === 'ENOENT' ? '; the download is incomplete' : ''}`,
+      );
     }
   }
   const bytes = Buffer.concat(parts);
   if (bytes.length !== expected) {
-    throw badWeights(where, `group ${gi + 1} (${group.paths.join(', ')}) holds ${bytes.length} bytes but model.json lists ${expected} bytes of weights; ` +
-      (bytes.length < expected ? 'a weight file is truncated' : 'a weight file is corrupt or belongs to another model'));
+    throw badWeights(
+      where,
+      `group ${gi + 1} (${group.paths.join(', ')}) holds ${bytes.length} bytes but model.json lists ${expected} bytes of weights; ` +
+        (bytes.length < expected
+          ? 'a weight file is truncated'
+          : 'a weight file is corrupt or belongs to another model'),
+    );
   }
   return bytes;
 }
@@ -159,23 +210,42 @@ export async function loadKerasVgg(dir: string): Promise<VggWeights> {
     text = (await readFileInFolder(dir, 'model.json', MAX_MODEL_JSON_BYTES)).toString('utf8');
   } catch (e) {
     const code = fileErrorCode(e);
-    if (code === 'ENOENT' || code === 'EACCES') throw new StyleTransferError('not-found', `${where}: cannot read model.json (${fileErrorText(e)})`);
-    throw badWeights(where, code === 'EOUTSIDE' ? 'model.json is a symbolic link to a file outside the folder' : `cannot read model.json: ${fileErrorText(e)}`);
+    if (code === 'ENOENT' || code === 'EACCES')
+      throw new StyleTransferError('not-found', `${where}: cannot read model.json (${fileErrorText(e)})`);
+    throw badWeights(
+      where,
+      code === 'EOUTSIDE'
+        ? 'model.json is a symbolic link to a file outside the folder'
+        : `cannot read model.json: ${fileErrorText(e)}`,
+    );
   }
   const groups = parseManifest(text, where);
 
-  const found = new Map<string, { kernel?: { data: Float32Array; shape: number[] }; bias?: { data: Float32Array; shape: number[] } }>();
+  const found = new Map<
+    string,
+    { kernel?: { data: Float32Array; shape: number[] }; bias?: { data: Float32Array; shape: number[] } }
+  >();
   for (let gi = 0; gi < groups.length; gi++) {
     const group = groups[gi];
     const sizes = group.weights.map((w) => weightBytes(w, where));
     const wanted = group.weights.map((w) => KERAS_CONV.exec(w.name));
     if (!wanted.some(Boolean)) continue; // dense layers etc.: not needed, not read
-    const bytes = await readGroup(dir, group, gi, sizes.reduce((a, b) => a + b, 0), where);
+    const bytes = await readGroup(
+      dir,
+      group,
+      gi,
+      sizes.reduce((a, b) => a + b, 0),
+      where,
+    );
     let offset = 0;
     group.weights.forEach((w, wi) => {
       const m = wanted[wi];
       if (m) {
-        if (w.dtype !== 'float32' || w.quantization) throw badWeights(where, `${w.name} is ${w.quantization ? 'quantized' : w.dtype}; only float32 weights are supported`);
+        if (w.dtype !== 'float32' || w.quantization)
+          throw badWeights(
+            where,
+            `${w.name} is ${w.quantization ? 'quantized' : w.dtype}; only float32 weights are supported`,
+          );
         const name = `conv${m[1]}_${m[2]}`;
         const role = m[3] === 'kernel' ? 'kernel' : 'bias';
         const entry = found.get(name) ?? {};
@@ -196,17 +266,32 @@ export async function loadKerasVgg(dir: string): Promise<VggWeights> {
     if (!entry) break;
     found.delete(name);
     const { kernel, bias } = entry;
-    if (!kernel || !bias) throw badWeights(where, `${name} has a ${kernel ? 'kernel' : 'bias'} but no ${kernel ? 'bias' : 'kernel'} in model.json`);
+    if (!kernel || !bias)
+      throw badWeights(
+        where,
+        `${name} has a ${kernel ? 'kernel' : 'bias'} but no ${kernel ? 'bias' : 'kernel'} in model.json`,
+      );
     const [kh, kw, inC, outC] = kernel.shape;
-    if (kernel.shape.length !== 4 || kh !== 3 || kw !== 3) throw badWeights(where, `${name} kernel has shape [${kernel.shape}], expected [3, 3, in, out]`);
-    if (bias.shape.length !== 1 || bias.shape[0] !== outC) throw badWeights(where, `${name} bias has shape [${bias.shape}], expected [${outC}]`);
+    if (kernel.shape.length !== 4 || kh !== 3 || kw !== 3)
+      throw badWeights(where, `${name} kernel has shape [${kernel.shape}], expected [3, 3, in, out]`);
+    if (bias.shape.length !== 1 || bias.shape[0] !== outC)
+      throw badWeights(where, `${name} bias has shape [${bias.shape}], expected [${outC}]`);
     layers.push({ name, kernel: kernel.data, bias: bias.data, inChannels: inC, outChannels: outC });
   }
   if (layers.length === 0) throw badWeights(where, 'model.json lists no VGG conv weights (block1_conv1/kernel …)');
   if (found.size > 0) {
-    throw badWeights(where, `conv weights ${[...found.keys()].join(', ')} are present but ${VGG19_CONV_NAMES[layers.length]} is missing`);
+    throw badWeights(
+      where,
+      `conv weights ${[...found.keys()].join(', ')} are present but ${VGG19_CONV_NAMES[layers.length]} is missing`,
+    );
   }
-  const weights: VggWeights = { source: 'keras', origin: dir, channelOrder: KERAS_VGG_INPUT.channelOrder, mean: [...KERAS_VGG_INPUT.mean] as [number, number, number], layers };
+  const weights: VggWeights = {
+    source: 'keras',
+    origin: dir,
+    channelOrder: KERAS_VGG_INPUT.channelOrder,
+    mean: [...KERAS_VGG_INPUT.mean] as [number, number, number],
+    layers,
+  };
   validateVggWeights(weights);
   return weights;
 }
@@ -215,13 +300,20 @@ export async function loadKerasVgg(dir: string): Promise<VggWeights> {
 // MatConvNet imagenet-vgg-verydeep-19.mat
 
 /** The MatConvNet VGG19 from a .mat file (read whole into memory; only the conv weights are decoded). */
-export async function loadMatConvNetVgg(file: string, options: LoadVggOptions = {}, inFolder = false): Promise<VggWeights> {
+export async function loadMatConvNetVgg(
+  file: string,
+  options: LoadVggOptions = {},
+  inFolder = false,
+): Promise<VggWeights> {
   let bytes: Buffer;
   try {
-    bytes = inFolder ? await readFileInFolder(path.dirname(file), path.basename(file), MAX_MAT_BYTES) : await readRegularFile(file, MAX_MAT_BYTES);
+    bytes = inFolder
+      ? await readFileInFolder(path.dirname(file), path.basename(file), MAX_MAT_BYTES)
+      : await readRegularFile(file, MAX_MAT_BYTES);
   } catch (e) {
     const code = fileErrorCode(e);
-    if (code === 'ENOENT' || code === 'EACCES') throw new StyleTransferError('not-found', `MatConvNet VGG weights ${file} cannot be read (${fileErrorText(e)})`);
+    if (code === 'ENOENT' || code === 'EACCES')
+      throw new StyleTransferError('not-found', `MatConvNet VGG weights ${file} cannot be read (${fileErrorText(e)})`);
     throw badWeights(file, fileErrorText(e));
   }
   return parseMatConvNetVgg(bytes, file, options);
@@ -242,9 +334,18 @@ export function parseMatConvNetVgg(bytes: Uint8Array, origin: string, options: L
   const names = [...mat.variables.keys()];
   const layersVar = mat.variables.get('layers');
   if (names.length === 0) throw badWeights(where, 'holds no variables after its header; the file is truncated');
-  if (!layersVar) throw badWeights(where, `no "layers" variable (variables: ${names.join(', ')}); expected a MatConvNet SimpleNN model such as imagenet-vgg-verydeep-19.mat`);
-  if (layersVar.kind === 'struct') throw badWeights(where, 'is a MatConvNet DagNN model ("layers" is a struct array); use the SimpleNN imagenet-vgg-verydeep-19.mat');
-  if (layersVar.kind !== 'cell') throw badWeights(where, `"layers" is a ${layersVar.kind} array, expected a cell array of layer structs`);
+  if (!layersVar)
+    throw badWeights(
+      where,
+      `no "layers" variable (variables: ${names.join(', ')}); expected a MatConvNet SimpleNN model such as imagenet-vgg-verydeep-19.mat`,
+    );
+  if (layersVar.kind === 'struct')
+    throw badWeights(
+      where,
+      'is a MatConvNet DagNN model ("layers" is a struct array); use the SimpleNN imagenet-vgg-verydeep-19.mat',
+    );
+  if (layersVar.kind !== 'cell')
+    throw badWeights(where, `"layers" is a ${layersVar.kind} array, expected a cell array of layer structs`);
 
   const layers: VggConvWeights[] = [];
   const convNamesSeen: string[] = [];
@@ -269,12 +370,19 @@ export function parseMatConvNetVgg(bytes: Uint8Array, origin: string, options: L
     layers.push(convFromMat(item, name, where, options.matconvnetSwapFilterAxes === true));
   }
   if (layers.length === 0) {
-    throw badWeights(where, `no VGG19 conv layers (conv1_1 …) found; its conv layers are ${convNamesSeen.slice(0, 5).join(', ') || 'none'}`);
+    throw badWeights(
+      where,
+      `no VGG19 conv layers (conv1_1 …) found; its conv layers are ${convNamesSeen.slice(0, 5).join(', ') || 'none'}`,
+    );
   }
 
   const normalization = mat.variables.get('normalization') ?? matField(mat.variables.get('meta'), 'normalization');
   const average = numericOf(matField(normalization, 'averageImage'));
-  if (!average) throw badWeights(where, `no normalization.averageImage (or meta.normalization.averageImage), so the input mean is unknown (variables: ${names.join(', ')}; a truncated file loses its last variables)`);
+  if (!average)
+    throw badWeights(
+      where,
+      `no normalization.averageImage (or meta.normalization.averageImage), so the input mean is unknown (variables: ${names.join(', ')}; a truncated file loses its last variables)`,
+    );
   const mean = channelMean(average, where);
   const weights: VggWeights = { source: 'matconvnet', origin, channelOrder: 'rgb', mean, layers };
   validateVggWeights(weights);
@@ -286,7 +394,8 @@ function convFromMat(item: MatValue, name: string, where: string, swapAxes: bool
   let biasesV: MatValue | undefined;
   const w = matField(item, 'weights');
   if (w?.kind === 'cell') {
-    if (w.items.length !== 2) throw badWeights(where, `${name}.weights holds ${w.items.length} arrays, expected {filters, biases}`);
+    if (w.items.length !== 2)
+      throw badWeights(where, `${name}.weights holds ${w.items.length} arrays, expected {filters, biases}`);
     [filtersV, biasesV] = w.items;
   } else {
     // Older MatConvNet files: separate "filters" and "biases" fields.
@@ -296,19 +405,27 @@ function convFromMat(item: MatValue, name: string, where: string, swapAxes: bool
   const filters = numericOf(filtersV);
   const biases = numericOf(biasesV);
   if (!filters || !biases) throw badWeights(where, `${name} has no numeric filters and biases`);
-  if (filters.className !== 'single' && filters.className !== 'double') throw badWeights(where, `${name} filters are ${filters.className}, expected single`);
+  if (filters.className !== 'single' && filters.className !== 'double')
+    throw badWeights(where, `${name} filters are ${filters.className}, expected single`);
   // MATLAB drops trailing singleton dimensions: [3,3,in,1] is stored as [3,3,in].
   const dims = [...filters.dims];
   while (dims.length < 4) dims.push(1);
-  if (dims.length > 4 || dims.slice(4).some((d) => d !== 1)) throw badWeights(where, `${name} filters are ${filters.dims.join('×')}, expected 3×3×in×out`);
+  if (dims.length > 4 || dims.slice(4).some((d) => d !== 1))
+    throw badWeights(where, `${name} filters are ${filters.dims.join('×')}, expected 3×3×in×out`);
   const [fh, fw, inC, outC] = dims;
   if (fh !== 3 || fw !== 3) throw badWeights(where, `${name} filters are ${fh}×${fw}, expected 3×3`);
   const b = biases.values();
   if (b.length !== outC) throw badWeights(where, `${name} has ${b.length} biases for ${outC} filters`);
-  for (const [field, expected] of [['stride', 1], ['pad', 1]] as const) {
+  for (const [field, expected] of [
+    ['stride', 1],
+    ['pad', 1],
+  ] as const) {
     const v = numericOf(matField(item, field));
     if (v && !Array.from(v.values()).every((x) => x === expected)) {
-      throw badWeights(where, `${name} has ${field} [${Array.from(v.values()).join(' ')}]; VGG19 convs use ${field} ${expected}`);
+      throw badWeights(
+        where,
+        `${name} has ${field} [${Array.from(v.values()).join(' ')}]; VGG19 convs use ${field} ${expected}`,
+      );
     }
   }
   // Column-major [h, w, in, out] (h fastest) → row-major [h, w, in, out] (out fastest).
@@ -345,6 +462,7 @@ function channelMean(avg: MatNumeric, where: string): [number, number, number] {
   } else {
     throw badWeights(where, `averageImage is ${avg.dims.join('×')}; expected 3 values or H×W×3`);
   }
-  if (!mean.every((m) => Number.isFinite(m) && m >= -1 && m <= 256)) throw badWeights(where, `averageImage gives an implausible mean [${mean.join(', ')}]`);
+  if (!mean.every((m) => Number.isFinite(m) && m >= -1 && m <= 256))
+    throw badWeights(where, `averageImage gives an implausible mean [${mean.join(', ')}]`);
   return [mean[0], mean[1], mean[2]];
 }

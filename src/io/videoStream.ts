@@ -11,7 +11,9 @@ class StderrTail {
   private text = '';
   constructor(child: ChildProcessWithoutNullStreams) {
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => { this.text = (this.text + s).slice(-4000); });
+    child.stderr.on('data', (s: string) => {
+      this.text = (this.text + s).slice(-4000);
+    });
   }
   lastLine(): string {
     return this.text.trim().split('\n').pop()?.trim() ?? '';
@@ -21,13 +23,18 @@ class StderrTail {
   }
 }
 
-function exited(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+function exited(
+  child: ChildProcessWithoutNullStreams,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
     else {
       child.once('close', (code, signal) => resolve({ code, signal }));
       // A process that never started (spawn failed) may not emit 'close'.
-      child.once('error', () => { if (child.pid === undefined) resolve({ code: -1, signal: null }); });
+      child.once('error', () => {
+        if (child.pid === undefined) resolve({ code: -1, signal: null });
+      });
     }
   });
 }
@@ -45,22 +52,52 @@ export class FrameDecoder {
   private wake?: () => void;
   private readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(tools: FfmpegTools, private readonly file: string, info: VideoInfo, private readonly ahead = 3) {
+  constructor(
+    tools: FfmpegTools,
+    private readonly file: string,
+    info: VideoInfo,
+    private readonly ahead = 3,
+  ) {
     this.frameBytes = info.width * info.height * 3;
-    this.child = spawn(tools.ffmpeg, [
-      '-v', 'error', '-nostdin', '-i', file,
-      '-map', '0:v:0', '-an', '-sn', '-dn',
-      // Every decoded frame once, in order: the output has the input's frame count.
-      ...passthroughArgs(tools),
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
-    ], { shell: false, windowsHide: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(
+      tools.ffmpeg,
+      [
+        '-v',
+        'error',
+        '-nostdin',
+        '-i',
+        file,
+        '-map',
+        '0:v:0',
+        '-an',
+        '-sn',
+        '-dn',
+        // Every decoded frame once, in order: the output has the input's frame count.
+        ...passthroughArgs(tools),
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        'pipe:1',
+      ],
+      { shell: false, windowsHide: true, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     this.child.stdin.end();
     this.stderr = new StderrTail(this.child);
     this.done = exited(this.child);
-    this.child.on('error', (e) => { this.failure = new StyleTransferError('backend', `could not run ffmpeg: ${e.message}`); this.notify(); });
+    this.child.on('error', (e) => {
+      this.failure = new StyleTransferError('backend', `could not run ffmpeg: ${e.message}`);
+      this.notify();
+    });
     this.child.stdout.on('data', (chunk: Buffer) => this.take(chunk));
-    this.child.stdout.on('end', () => { this.ended = true; this.notify(); });
-    void this.done.then(() => { this.ended = true; this.notify(); });
+    this.child.stdout.on('end', () => {
+      this.ended = true;
+      this.notify();
+    });
+    void this.done.then(() => {
+      this.ended = true;
+      this.notify();
+    });
   }
 
   private notify(): void {
@@ -97,10 +134,17 @@ export class FrameDecoder {
       }
       if (this.ended && this.frames.length === 0) {
         const { code, signal } = await this.done;
-        if (code !== 0) throw new StyleTransferError('bad-image', `${this.file} could not be decoded: ${this.stderr.lastLine() || `ffmpeg exited with ${code ?? signal}`}`, this.stderr.all());
+        if (code !== 0)
+          throw new StyleTransferError(
+            'bad-image',
+            `${this.file} could not be decoded: ${this.stderr.lastLine() || `ffmpeg exited with ${code ?? signal}`}`,
+            this.stderr.all(),
+          );
         return undefined;
       }
-      await new Promise<void>((resolve) => { this.wake = resolve; });
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
     }
   }
 
@@ -146,29 +190,77 @@ export class FrameEncoder {
     const audio = info.hasAudio
       ? ['-map', '1:a?', ...(MP4_AUDIO.has(info.audioCodec ?? '') ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '192k'])]
       : [];
-    this.child = spawn(tools.ffmpeg, [
-      '-v', 'error', '-nostdin',
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${info.width}x${info.height}`, '-framerate', info.frameRate, '-i', 'pipe:0',
-      ...(info.hasAudio ? ['-i', opts.audioFrom] : []),
-      '-map', '0:v:0', ...audio,
-      // A 10-frame lookahead instead of medium's 40: x264 held 245 MB at 720p, now 175 MB.
-      '-c:v', 'libx264', '-preset', opts.preset ?? 'medium', '-crf', String(opts.crf ?? 18), '-rc-lookahead', '10',
-      // BT.709 conversion, tagged, so players show the colours we computed.
-      '-vf', `scale=out_color_matrix=bt709:out_range=tv,format=${even ? 'yuv420p' : 'yuv444p'}`,
-      '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',
-      ...passthroughArgs(tools), '-movflags', '+faststart', '-f', 'mp4', '-y', target,
-    ], { shell: false, windowsHide: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(
+      tools.ffmpeg,
+      [
+        '-v',
+        'error',
+        '-nostdin',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-s',
+        `${info.width}x${info.height}`,
+        '-framerate',
+        info.frameRate,
+        '-i',
+        'pipe:0',
+        ...(info.hasAudio ? ['-i', opts.audioFrom] : []),
+        '-map',
+        '0:v:0',
+        ...audio,
+        // A 10-frame lookahead instead of medium's 40: x264 held 245 MB at 720p, now 175 MB.
+        '-c:v',
+        'libx264',
+        '-preset',
+        opts.preset ?? 'medium',
+        '-crf',
+        String(opts.crf ?? 18),
+        '-rc-lookahead',
+        '10',
+        // BT.709 conversion, tagged, so players show the colours we computed.
+        '-vf',
+        `scale=out_color_matrix=bt709:out_range=tv,format=${even ? 'yuv420p' : 'yuv444p'}`,
+        '-colorspace',
+        'bt709',
+        '-color_primaries',
+        'bt709',
+        '-color_trc',
+        'bt709',
+        '-color_range',
+        'tv',
+        ...passthroughArgs(tools),
+        '-movflags',
+        '+faststart',
+        '-f',
+        'mp4',
+        '-y',
+        target,
+      ],
+      { shell: false, windowsHide: true, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     this.child.stdout.resume();
     this.stderr = new StderrTail(this.child);
     this.done = exited(this.child);
-    void this.done.then(() => { this.closed = true; });
-    this.child.on('error', (e) => { this.failure = new StyleTransferError('backend', `could not run ffmpeg: ${e.message}`); });
+    void this.done.then(() => {
+      this.closed = true;
+    });
+    this.child.on('error', (e) => {
+      this.failure = new StyleTransferError('backend', `could not run ffmpeg: ${e.message}`);
+    });
     // A write after ffmpeg died surfaces in finish(); EPIPE here must not crash the process.
-    this.child.stdin.on('error', (e) => { this.failure ??= e; });
+    this.child.stdin.on('error', (e) => {
+      this.failure ??= e;
+    });
   }
 
   private error(): StyleTransferError {
-    return new StyleTransferError('backend', `ffmpeg failed to encode the video: ${this.stderr.lastLine() || this.failure?.message || 'it stopped'}`, this.stderr.all());
+    return new StyleTransferError(
+      'backend',
+      `ffmpeg failed to encode the video: ${this.stderr.lastLine() || this.failure?.message || 'it stopped'}`,
+      this.stderr.all(),
+    );
   }
 
   /** Queues one frame; resolves when ffmpeg can take more (the pipe drained). */

@@ -24,10 +24,15 @@ export class Adam {
   private readonly m = new Map<string, Variable>();
   private readonly v = new Map<string, Variable>();
 
-  constructor(private readonly params: ReadonlyMap<string, Variable>, readonly config: AdamConfig = DEFAULT_ADAM, state?: AdamState) {
+  constructor(
+    private readonly params: ReadonlyMap<string, Variable>,
+    readonly config: AdamConfig = DEFAULT_ADAM,
+    state?: AdamState,
+  ) {
     for (const [name, p] of params) {
       const init = (saved?: Float32Array) => {
-        if (saved && saved.length !== p.size) throw new Error(`optimizer state for ${name} has ${saved.length} values, expected ${p.size}`);
+        if (saved && saved.length !== p.size)
+          throw new Error(`optimizer state for ${name} has ${saved.length} values, expected ${p.size}`);
         const value = saved ? tf.tensor(saved, p.shape) : tf.zerosLike(p);
         const v = tf.variable(value, false);
         value.dispose(); // the variable keeps the data; the initial tensor would count as a leak
@@ -65,9 +70,13 @@ export class Adam {
   /** Replaces the step count and moments (e.g. with those of a step that ran elsewhere). */
   setState(state: AdamState): void {
     for (const [name, p] of this.params) {
-      for (const [mine, saved] of [[this.m, state.m], [this.v, state.v]] as const) {
+      for (const [mine, saved] of [
+        [this.m, state.m],
+        [this.v, state.v],
+      ] as const) {
         const a = saved.get(name);
-        if (!a || a.length !== p.size) throw new Error(`optimizer state for ${name} has ${a?.length ?? 0} values, expected ${p.size}`);
+        if (!a || a.length !== p.size)
+          throw new Error(`optimizer state for ${name} has ${a?.length ?? 0} values, expected ${p.size}`);
         const t = tf.tensor(a, p.shape);
         mine.get(name)!.assign(t);
         t.dispose();

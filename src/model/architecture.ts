@@ -94,20 +94,35 @@ export interface ParamSpec {
 
 export function validateArchitecture(a: unknown): TransformNetArchitecture {
   const o = a as Partial<TransformNetArchitecture> | null;
-  if (o !== null && typeof o === 'object' && o.padding !== undefined && o.padding !== 'reflect' && o.padding !== 'zero') {
-    throw new Error(`unsupported border padding ${JSON.stringify(o.padding)} in the network architecture (use "reflect" or "zero")`);
+  if (
+    o !== null &&
+    typeof o === 'object' &&
+    o.padding !== undefined &&
+    o.padding !== 'reflect' &&
+    o.padding !== 'zero'
+  ) {
+    throw new Error(
+      `unsupported border padding ${JSON.stringify(o.padding)} in the network architecture (use "reflect" or "zero")`,
+    );
   }
   const ok =
-    o !== null && typeof o === 'object' && o.type === 'johnson2016' &&
-    Array.isArray(o.filters) && o.filters.length === 3 &&
+    o !== null &&
+    typeof o === 'object' &&
+    o.type === 'johnson2016' &&
+    Array.isArray(o.filters) &&
+    o.filters.length === 3 &&
     o.filters.every((f) => Number.isInteger(f) && f > 0 && f <= ARCHITECTURE_LIMITS.maxFilters) &&
-    Number.isInteger(o.residualBlocks) && (o.residualBlocks as number) >= 0 && (o.residualBlocks as number) <= ARCHITECTURE_LIMITS.maxResidualBlocks &&
+    Number.isInteger(o.residualBlocks) &&
+    (o.residualBlocks as number) >= 0 &&
+    (o.residualBlocks as number) <= ARCHITECTURE_LIMITS.maxResidualBlocks &&
     (o.upsample === undefined || o.upsample === 'transpose' || o.upsample === 'nearest') &&
     (o.padding === undefined || o.padding === 'reflect' || o.padding === 'zero') &&
     (o.outputScale === undefined || (typeof o.outputScale === 'number' && o.outputScale > 0 && o.outputScale <= 1000));
   if (!ok) throw new Error(`unsupported network architecture: ${JSON.stringify(a)}`);
   return {
-    type: 'johnson2016', filters: [o!.filters![0], o!.filters![1], o!.filters![2]], residualBlocks: o!.residualBlocks!,
+    type: 'johnson2016',
+    filters: [o!.filters![0], o!.filters![1], o!.filters![2]],
+    residualBlocks: o!.residualBlocks!,
     ...(o!.upsample === 'nearest' ? { upsample: 'nearest' as const } : {}),
     // 'reflect' is the default and stays implicit, so existing checkpoints' JSON (and the
     // hashes and cache keys made from it) do not change.
@@ -127,7 +142,16 @@ export function layerSpecs(arch: TransformNetArchitecture = PAPER_ARCHITECTURE):
     const a = `res${i}a`;
     const blockInput = layers[layers.length - 1].name;
     layers.push({ name: a, kind: 'conv', kernel: 3, stride: 1, inChannels: f3, outChannels: f3, activation: 'relu' });
-    layers.push({ name: `res${i}b`, kind: 'conv', kernel: 3, stride: 1, inChannels: f3, outChannels: f3, activation: 'none', residualFrom: blockInput });
+    layers.push({
+      name: `res${i}b`,
+      kind: 'conv',
+      kernel: 3,
+      stride: 1,
+      inChannels: f3,
+      outChannels: f3,
+      activation: 'none',
+      residualFrom: blockInput,
+    });
   }
   const up: LayerKind = arch.upsample === 'nearest' ? 'upconv' : 'deconv';
   layers.push(
@@ -192,10 +216,13 @@ export function validateWeights(weights: WeightMap, arch: TransformNetArchitectu
     const w = weights.get(s.name);
     if (!w) throw new Error(`${where}: missing weight "${s.name}" (shape [${s.shape.join(', ')}])`);
     if (w.length !== sizeOfShape(s.shape)) {
-      throw new Error(`${where}: weight "${s.name}" has ${w.length} values, expected shape [${s.shape.join(', ')}] = ${sizeOfShape(s.shape)} values`);
+      throw new Error(
+        `${where}: weight "${s.name}" has ${w.length} values, expected shape [${s.shape.join(', ')}] = ${sizeOfShape(s.shape)} values`,
+      );
     }
     for (let i = 0; i < w.length; i++) {
-      if (!Number.isFinite(w[i])) throw new Error(`${where}: weight "${s.name}" contains a non-finite value (${w[i]}) at index ${i}`);
+      if (!Number.isFinite(w[i]))
+        throw new Error(`${where}: weight "${s.name}" contains a non-finite value (${w[i]}) at index ${i}`);
     }
   }
   for (const name of weights.keys()) {

@@ -25,7 +25,9 @@ export interface BlobReport {
 }
 
 function clippedAt(d: Uint8Array, i: number, high: number, low: number): boolean {
-  const r = d[i], g = d[i + 1], b = d[i + 2];
+  const r = d[i],
+    g = d[i + 1],
+    b = d[i + 2];
   return (r >= high && g >= high && b >= high) || (r <= low && g <= low && b <= low);
 }
 
@@ -33,18 +35,23 @@ function clippedAt(d: Uint8Array, i: number, high: number, low: number): boolean
 export function clippedMask(output: RgbBytes, photo: RgbBytes, opts: BlobOptions = {}): Uint8Array {
   const { high, low } = { ...BLOB_DEFAULTS, ...opts };
   if (output.width !== photo.width || output.height !== photo.height) {
-    throw new RangeError(`blob mask: image ${output.width}×${output.height} and photo ${photo.width}×${photo.height} differ in size`);
+    throw new RangeError(
+      `blob mask: image ${output.width}×${output.height} and photo ${photo.width}×${photo.height} differ in size`,
+    );
   }
   const n = output.width * output.height;
-  if (output.data.length !== n * 3 || photo.data.length !== n * 3) throw new RangeError('blob mask: images must hold 3 bytes per pixel');
+  if (output.data.length !== n * 3 || photo.data.length !== n * 3)
+    throw new RangeError('blob mask: images must hold 3 bytes per pixel');
   const mask = new Uint8Array(n);
-  for (let p = 0; p < n; p++) mask[p] = clippedAt(output.data, p * 3, high, low) && !clippedAt(photo.data, p * 3, high, low) ? 1 : 0;
+  for (let p = 0; p < n; p++)
+    mask[p] = clippedAt(output.data, p * 3, high, low) && !clippedAt(photo.data, p * 3, high, low) ? 1 : 0;
   return mask;
 }
 
 /** Sizes of the 8-connected regions of 1s in `mask` (width × height), by flood fill with an explicit stack. */
 export function regionSizes(mask: Uint8Array, width: number, height: number): number[] {
-  if (mask.length !== width * height) throw new RangeError(`mask holds ${mask.length} values, expected ${width}×${height}`);
+  if (mask.length !== width * height)
+    throw new RangeError(`mask holds ${mask.length} values, expected ${width}×${height}`);
   const seen = new Uint8Array(mask.length);
   const stack = new Int32Array(mask.length);
   const sizes: number[] = [];
@@ -57,7 +64,8 @@ export function regionSizes(mask: Uint8Array, width: number, height: number): nu
     while (top > 0) {
       const p = stack[--top];
       size++;
-      const x = p % width, y = (p - x) / width;
+      const x = p % width,
+        y = (p - x) / width;
       for (let dy = -1; dy <= 1; dy++) {
         const yy = y + dy;
         if (yy < 0 || yy >= height) continue;
@@ -83,7 +91,9 @@ export function blobShare(output: RgbBytes, photo: RgbBytes, opts: BlobOptions =
   const n = output.width * output.height;
   if (n === 0) return { share: 0, pixels: 0, regions: 0 };
   const minPixels = minShare * n;
-  const sizes = regionSizes(clippedMask(output, photo, opts), output.width, output.height).filter((s) => s >= minPixels);
+  const sizes = regionSizes(clippedMask(output, photo, opts), output.width, output.height).filter(
+    (s) => s >= minPixels,
+  );
   const pixels = sizes.reduce((a, b) => a + b, 0);
   return { share: pixels / n, pixels, regions: sizes.length };
 }

@@ -95,12 +95,20 @@ function meanCov(d: Float32Array): { mean: number[]; cov: number[][] } {
   const mean = [0, 0, 0];
   for (let i = 0; i < d.length; i += 3) for (let k = 0; k < 3; k++) mean[k] += d[i + k];
   for (let k = 0; k < 3; k++) mean[k] /= n;
-  const cov = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
+  const cov = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
   for (let i = 0; i < d.length; i += 3) {
     const x = [d[i] - mean[0], d[i + 1] - mean[1], d[i + 2] - mean[2]];
     for (let a = 0; a < 3; a++) for (let b = a; b < 3; b++) cov[a][b] += x[a] * x[b];
   }
-  for (let a = 0; a < 3; a++) for (let b = a; b < 3; b++) { cov[a][b] /= n; cov[b][a] = cov[a][b]; }
+  for (let a = 0; a < 3; a++)
+    for (let b = a; b < 3; b++) {
+      cov[a][b] /= n;
+      cov[b][a] = cov[a][b];
+    }
   return { mean, cov };
 }
 
@@ -122,11 +130,21 @@ export class ColorMomentsAccumulator {
 
   /** Adds interleaved RGB pixels. */
   add(rgb: ArrayLike<number>): void {
-    const s = this.sum, q = this.sq;
+    const s = this.sum,
+      q = this.sq;
     for (let i = 0; i + 2 < rgb.length; i += 3) {
-      const r = rgb[i] - 127.5, g = rgb[i + 1] - 127.5, b = rgb[i + 2] - 127.5;
-      s[0] += r; s[1] += g; s[2] += b;
-      q[0] += r * r; q[1] += r * g; q[2] += r * b; q[3] += g * g; q[4] += g * b; q[5] += b * b;
+      const r = rgb[i] - 127.5,
+        g = rgb[i + 1] - 127.5,
+        b = rgb[i + 2] - 127.5;
+      s[0] += r;
+      s[1] += g;
+      s[2] += b;
+      q[0] += r * r;
+      q[1] += r * g;
+      q[2] += r * b;
+      q[3] += g * g;
+      q[4] += g * b;
+      q[5] += b * b;
     }
     this.n += Math.floor(rgb.length / 3);
   }
@@ -136,8 +154,17 @@ export class ColorMomentsAccumulator {
     const m = this.sum.map((v) => v / n);
     const q = this.sq.map((v) => v / n);
     const c = (a: number, b: number, i: number) => q[i] - m[a] * m[b];
-    const rg = c(0, 1, 1), rb = c(0, 2, 2), gb = c(1, 2, 4);
-    return { mean: m.map((v) => v + 127.5), cov: [[c(0, 0, 0), rg, rb], [rg, c(1, 1, 3), gb], [rb, gb, c(2, 2, 5)]] };
+    const rg = c(0, 1, 1),
+      rb = c(0, 2, 2),
+      gb = c(1, 2, 4);
+    return {
+      mean: m.map((v) => v + 127.5),
+      cov: [
+        [c(0, 0, 0), rg, rb],
+        [rg, c(1, 1, 3), gb],
+        [rb, gb, c(2, 2, 5)],
+      ],
+    };
   }
 }
 
@@ -150,7 +177,9 @@ export interface ColorTransform {
 /** The affine map that gives pixels distributed like `stylized` the mean and covariance of `content`. */
 export function histogramMatchTransform(content: ColorStats, stylized: ColorStats): ColorTransform {
   const A = covarianceMatchMatrix(content.cov, stylized.cov);
-  const b = [0, 1, 2].map((k) => content.mean[k] - (A[k][0] * stylized.mean[0] + A[k][1] * stylized.mean[1] + A[k][2] * stylized.mean[2]));
+  const b = [0, 1, 2].map(
+    (k) => content.mean[k] - (A[k][0] * stylized.mean[0] + A[k][1] * stylized.mean[1] + A[k][2] * stylized.mean[2]),
+  );
   return { A, b };
 }
 
@@ -159,7 +188,9 @@ export function applyColorTransform(img: FloatImage, t: ColorTransform): FloatIm
   const out = new Float32Array(d.length);
   const { A, b } = t;
   for (let i = 0; i < d.length; i += 3) {
-    const x0 = d[i], x1 = d[i + 1], x2 = d[i + 2];
+    const x0 = d[i],
+      x1 = d[i + 1],
+      x2 = d[i + 2];
     for (let k = 0; k < 3; k++) out[i + k] = A[k][0] * x0 + A[k][1] * x1 + A[k][2] * x2 + b[k];
   }
   return { width: img.width, height: img.height, channels: 3, data: out };
@@ -172,7 +203,11 @@ export function preserveColorsHistogram(content: FloatImage, stylized: FloatImag
 }
 
 /** The post-processing chain in its fixed order: colours first, then strength. */
-export function postProcess(content: FloatImage, stylized: FloatImage, opts: { colorMode?: 'none' | 'luminance' | 'histogram'; strength?: number }): FloatImage {
+export function postProcess(
+  content: FloatImage,
+  stylized: FloatImage,
+  opts: { colorMode?: 'none' | 'luminance' | 'histogram'; strength?: number },
+): FloatImage {
   let out = stylized;
   if (opts.colorMode === 'luminance') out = preserveColorsLuminance(content, out);
   else if (opts.colorMode === 'histogram') out = preserveColorsHistogram(content, out);

@@ -18,7 +18,13 @@ export type NormActivation = 'none' | 'relu';
  * act(scale · (x − mean) / √(var + ε) + shift) with mean and (biased) variance per image
  * and channel over H×W. `x` is NHWC; `shift` and `scale` have one value per channel.
  */
-export function instanceNorm(x: Tensor4D, shift: Tensor, scale: Tensor, activation: NormActivation = 'none', epsilon = INSTANCE_NORM_EPSILON): Tensor4D {
+export function instanceNorm(
+  x: Tensor4D,
+  shift: Tensor,
+  scale: Tensor,
+  activation: NormActivation = 'none',
+  epsilon = INSTANCE_NORM_EPSILON,
+): Tensor4D {
   const op = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
     const [input, beta, gamma] = args as Tensor[];
     const save = args[3] as tf.GradSaveFunc;
@@ -33,17 +39,18 @@ export function instanceNorm(x: Tensor4D, shift: Tensor, scale: Tensor, activati
       value,
       // tfjs runs a custom gradient outside any tidy scope of its own and keeps what it
       // creates until the whole backward pass ends: free the intermediates here.
-      gradFunc: (dy: Tensor, saved: Tensor[]) => tf.tidy(() => {
-        const [sxhat, srstd, sgamma, sy] = saved;
-        const dpre = activation === 'relu' ? tf.mul(dy, tf.step(sy)) : dy;
-        const dbeta = tf.reshape(tf.sum(dpre, [0, 1, 2]), beta.shape);
-        const dgamma = tf.reshape(tf.sum(tf.mul(dpre, sxhat), [0, 1, 2]), gamma.shape);
-        const dxhat = tf.mul(dpre, sgamma);
-        const meanD = tf.mean(dxhat, [1, 2], true);
-        const meanDX = tf.mean(tf.mul(dxhat, sxhat), [1, 2], true);
-        const dx = tf.mul(tf.sub(tf.sub(dxhat, meanD), tf.mul(sxhat, meanDX)), srstd);
-        return [dx, dbeta, dgamma];
-      }),
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sxhat, srstd, sgamma, sy] = saved;
+          const dpre = activation === 'relu' ? tf.mul(dy, tf.step(sy)) : dy;
+          const dbeta = tf.reshape(tf.sum(dpre, [0, 1, 2]), beta.shape);
+          const dgamma = tf.reshape(tf.sum(tf.mul(dpre, sxhat), [0, 1, 2]), gamma.shape);
+          const dxhat = tf.mul(dpre, sgamma);
+          const meanD = tf.mean(dxhat, [1, 2], true);
+          const meanDX = tf.mean(tf.mul(dxhat, sxhat), [1, 2], true);
+          const dx = tf.mul(tf.sub(tf.sub(dxhat, meanD), tf.mul(sxhat, meanDX)), srstd);
+          return [dx, dbeta, dgamma];
+        }),
     };
   });
   return op(x, shift, scale) as Tensor4D;

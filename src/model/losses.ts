@@ -68,7 +68,10 @@ export function gram(features: Tensor4D): Tensor3D {
 /** Mean squared difference of two feature maps of the same shape (unweighted). */
 export function contentLoss(features: Tensor4D, target: Tensor4D): Scalar {
   if (!sameShape(features.shape, target.shape)) {
-    throw new StyleTransferError('bad-input', `content features [${features.shape}] and target [${target.shape}] differ in shape`);
+    throw new StyleTransferError(
+      'bad-input',
+      `content features [${features.shape}] and target [${target.shape}] differ in shape`,
+    );
   }
   return tf.tidy(() => tf.mean(tf.squaredDifference(features, target)) as Scalar);
 }
@@ -87,10 +90,14 @@ export function styleLoss(
     const perLayer = layers.map((name) => {
       const f = featuresOfOutput[name];
       const a = targetGrams[name];
-      if (!f || !a) throw new StyleTransferError('bad-input', `style loss: no ${!f ? 'features' : 'target Gram'} for ${name}`);
+      if (!f || !a)
+        throw new StyleTransferError('bad-input', `style loss: no ${!f ? 'features' : 'target Gram'} for ${name}`);
       const c = f.shape[3];
       if (a.shape[1] !== c || a.shape[2] !== c) {
-        throw new StyleTransferError('bad-input', `style loss: ${name} has ${c} channels but its target Gram is [${a.shape}]`);
+        throw new StyleTransferError(
+          'bad-input',
+          `style loss: ${name} has ${c} channels but its target Gram is [${a.shape}]`,
+        );
       }
       return tf.mean(tf.squaredDifference(gram(f), a)) as Scalar;
     });
@@ -103,10 +110,24 @@ export function totalVariationLoss(images: Tensor4D): Scalar {
   const [b, h, w, c] = images.shape;
   return tf.tidy(() => {
     // A 1-pixel-wide image has no differences along that axis; that term is 0, not NaN.
-    const dy = h > 1 ? tf.mean(tf.squaredDifference(
-      tf.slice(images, [0, 1, 0, 0], [b, h - 1, w, c]), tf.slice(images, [0, 0, 0, 0], [b, h - 1, w, c]))) : tf.scalar(0);
-    const dx = w > 1 ? tf.mean(tf.squaredDifference(
-      tf.slice(images, [0, 0, 1, 0], [b, h, w - 1, c]), tf.slice(images, [0, 0, 0, 0], [b, h, w - 1, c]))) : tf.scalar(0);
+    const dy =
+      h > 1
+        ? tf.mean(
+            tf.squaredDifference(
+              tf.slice(images, [0, 1, 0, 0], [b, h - 1, w, c]),
+              tf.slice(images, [0, 0, 0, 0], [b, h - 1, w, c]),
+            ),
+          )
+        : tf.scalar(0);
+    const dx =
+      w > 1
+        ? tf.mean(
+            tf.squaredDifference(
+              tf.slice(images, [0, 0, 1, 0], [b, h, w - 1, c]),
+              tf.slice(images, [0, 0, 0, 0], [b, h, w - 1, c]),
+            ),
+          )
+        : tf.scalar(0);
     return tf.add(dx, dy) as Scalar;
   });
 }
@@ -155,7 +176,8 @@ export class PerceptualLoss {
     vgg.checkLayers([layers.content, ...layers.style]);
     const weights = { ...DEFAULT_LOSS_WEIGHTS, ...options.weights };
     for (const [k, v] of Object.entries(weights)) {
-      if (!Number.isFinite(v) || v < 0) throw new StyleTransferError('bad-input', `${k} weight must be a finite number ≥ 0, got ${v}`);
+      if (!Number.isFinite(v) || v < 0)
+        throw new StyleTransferError('bad-input', `${k} weight must be a finite number ≥ 0, got ${v}`);
     }
     if (styleImage.rank !== 4 || styleImage.shape[0] !== 1 || styleImage.shape[3] !== 3) {
       throw new StyleTransferError('bad-input', `style image must be [1, height, width, 3], got [${styleImage.shape}]`);
@@ -183,7 +205,10 @@ export class PerceptualLoss {
   compute(stylized: Tensor4D, contentBatch: Tensor4D, options: { keepParts?: boolean } = {}): LossParts {
     if (this.disposed) throw new StyleTransferError('internal', 'perceptual loss was disposed');
     if (!sameShape(stylized.shape, contentBatch.shape)) {
-      throw new StyleTransferError('bad-input', `stylized [${stylized.shape}] and content [${contentBatch.shape}] batches differ in shape`);
+      throw new StyleTransferError(
+        'bad-input',
+        `stylized [${stylized.shape}] and content [${contentBatch.shape}] batches differ in shape`,
+      );
     }
     const parts = tf.tidy(() => {
       const wanted = [...new Set([this.layers.content, ...this.layers.style])];

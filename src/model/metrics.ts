@@ -14,7 +14,10 @@ export interface MetricLayers {
   readonly content: string;
 }
 
-export const METRIC_LAYERS: MetricLayers = Object.freeze({ style: Object.freeze(['relu1_1', 'relu2_1', 'relu3_1']), content: 'relu2_2' });
+export const METRIC_LAYERS: MetricLayers = Object.freeze({
+  style: Object.freeze(['relu1_1', 'relu2_1', 'relu3_1']),
+  content: 'relu2_2',
+});
 
 /** The painting's long side when its Grams are measured. */
 export const METRIC_PAINTING_SIDE = 512;
@@ -46,7 +49,8 @@ async function ratioOfSquares(num: Tensor, den: Tensor): Promise<number> {
 
 /** Relative Frobenius distance ‖a − b‖ / ‖b‖ of two tensors of one shape (b the reference). */
 export async function relativeDistance(a: Tensor, b: Tensor): Promise<number> {
-  if (a.shape.join() !== b.shape.join()) throw new StyleTransferError('bad-input', `shapes differ: [${a.shape}] vs [${b.shape}]`);
+  if (a.shape.join() !== b.shape.join())
+    throw new StyleTransferError('bad-input', `shapes differ: [${a.shape}] vs [${b.shape}]`);
   const diff = tf.sub(a, b);
   try {
     return Math.sqrt(await ratioOfSquares(diff, b));
@@ -57,7 +61,8 @@ export async function relativeDistance(a: Tensor, b: Tensor): Promise<number> {
 
 /** ‖a − b‖² / ‖b‖² (b the reference). */
 export async function relativeSquaredDistance(a: Tensor, b: Tensor): Promise<number> {
-  if (a.shape.join() !== b.shape.join()) throw new StyleTransferError('bad-input', `shapes differ: [${a.shape}] vs [${b.shape}]`);
+  if (a.shape.join() !== b.shape.join())
+    throw new StyleTransferError('bad-input', `shapes differ: [${a.shape}] vs [${b.shape}]`);
   const diff = tf.sub(a, b);
   try {
     return await ratioOfSquares(diff, b);
@@ -67,7 +72,11 @@ export async function relativeSquaredDistance(a: Tensor, b: Tensor): Promise<num
 }
 
 /** Grams [1, C, C] of `image` ([1, H, W, 3] RGB 0..255) at `layers`; the caller owns them. */
-export function gramsOf(vgg: Vgg19, image: Tensor4D, layers: readonly string[] = METRIC_LAYERS.style): Record<string, Tensor3D> {
+export function gramsOf(
+  vgg: Vgg19,
+  image: Tensor4D,
+  layers: readonly string[] = METRIC_LAYERS.style,
+): Record<string, Tensor3D> {
   checkImage(image, 'image');
   return tf.tidy(() => {
     const feats = vgg.features(image, layers);
@@ -82,14 +91,22 @@ export function gramsOf(vgg: Vgg19, image: Tensor4D, layers: readonly string[] =
  * (from gramsOf). One VGG pass over each image; every intermediate tensor is freed.
  */
 export async function imageMetrics(
-  vgg: Vgg19, output: Tensor4D, photo: Tensor4D, paintingGrams: Readonly<Record<string, Tensor3D>>, layers: MetricLayers = METRIC_LAYERS,
+  vgg: Vgg19,
+  output: Tensor4D,
+  photo: Tensor4D,
+  paintingGrams: Readonly<Record<string, Tensor3D>>,
+  layers: MetricLayers = METRIC_LAYERS,
 ): Promise<ImageMetrics> {
   checkImage(output, 'stylized image');
   checkImage(photo, 'photo');
   if (output.shape.join() !== photo.shape.join()) {
-    throw new StyleTransferError('bad-input', `stylized image [${output.shape}] and photo [${photo.shape}] differ in size`);
+    throw new StyleTransferError(
+      'bad-input',
+      `stylized image [${output.shape}] and photo [${photo.shape}] differ in size`,
+    );
   }
-  for (const l of layers.style) if (!paintingGrams[l]) throw new StyleTransferError('bad-input', `no painting Gram for ${l}`);
+  for (const l of layers.style)
+    if (!paintingGrams[l]) throw new StyleTransferError('bad-input', `no painting Gram for ${l}`);
   const wanted = [...new Set([...layers.style, layers.content])];
   const feats = vgg.features(output, wanted);
   const photoFeats = vgg.features(photo, [layers.content]);

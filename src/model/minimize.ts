@@ -106,14 +106,16 @@ function clamp(v: number, b: Bounds | undefined): number {
 }
 
 function checkStart(x0: Vector, opts: CommonOptions): void {
-  if (!Number.isInteger(opts.maxIterations) || opts.maxIterations < 0) throw new RangeError(`maxIterations must be an integer ≥ 0, got ${opts.maxIterations}`);
+  if (!Number.isInteger(opts.maxIterations) || opts.maxIterations < 0)
+    throw new RangeError(`maxIterations must be an integer ≥ 0, got ${opts.maxIterations}`);
   if (x0.length === 0) throw new RangeError('nothing to minimise: x0 is empty');
   const b = opts.bounds;
   if (b && !(b.lower < b.upper)) throw new RangeError(`bounds must satisfy lower < upper, got ${b.lower}..${b.upper}`);
 }
 
 function checkEvaluation(e: Evaluation, n: number): void {
-  if (e.gradient.length !== n) throw new RangeError(`objective returned a gradient of ${e.gradient.length} values for ${n} variables`);
+  if (e.gradient.length !== n)
+    throw new RangeError(`objective returned a gradient of ${e.gradient.length} values for ${n} variables`);
 }
 
 /**
@@ -135,7 +137,11 @@ function freeGradient(x: Vector, g: ArrayLike<number>, b: Bounds | undefined, ou
  * descent; if that fails too the run stops with 'no-progress' (the point stays the best found).
  * Pairs with sᵀy ≤ 0 (possible with Armijo-only searches) are skipped, keeping H positive definite.
  */
-export async function* lbfgs<E extends Evaluation>(x0: Vector, objective: Objective<E>, opts: LbfgsOptions): AsyncGenerator<MinimizerStep<E>, MinimizerResult, void> {
+export async function* lbfgs<E extends Evaluation>(
+  x0: Vector,
+  objective: Objective<E>,
+  opts: LbfgsOptions,
+): AsyncGenerator<MinimizerStep<E>, MinimizerResult, void> {
   checkStart(x0, opts);
   const n = x0.length;
   const b = opts.bounds;
@@ -203,7 +209,9 @@ export async function* lbfgs<E extends Evaluation>(x0: Vector, objective: Object
       const dNorm = maxAbs(d);
       if (!(slope < 0) || !Number.isFinite(dNorm) || dNorm === 0) {
         // Not a descent direction (round-off, or bounds cutting it): fall back to −pg.
-        S.length = 0; Y.length = 0; rho.length = 0;
+        S.length = 0;
+        Y.length = 0;
+        rho.length = 0;
         steepest = true;
         for (let i = 0; i < n; i++) d[i] = -pg[i];
         slope = -dot(pg, pg);
@@ -226,7 +234,9 @@ export async function* lbfgs<E extends Evaluation>(x0: Vector, objective: Object
       }
       if (!accepted) {
         if (steepest) return { reason: 'no-progress', iterations: k - 1, evaluations, value: f, x };
-        S.length = 0; Y.length = 0; rho.length = 0; // retry once along the steepest descent
+        S.length = 0;
+        Y.length = 0;
+        rho.length = 0; // retry once along the steepest descent
       }
     }
     if (!accepted) return { reason: 'no-progress', iterations: k - 1, evaluations, value: f, x };
@@ -244,7 +254,9 @@ export async function* lbfgs<E extends Evaluation>(x0: Vector, objective: Object
     const sy = dot(s, y);
     const yy = dot(y, y);
     if (sy > 1e-10 * Math.sqrt(dot(s, s) * yy)) {
-      S.push(s); Y.push(y); rho.push(1 / sy);
+      S.push(s);
+      Y.push(y);
+      rho.push(1 / sy);
       gamma = sy / yy;
     }
     const fPrev = f;
@@ -261,7 +273,11 @@ export async function* lbfgs<E extends Evaluation>(x0: Vector, objective: Object
 }
 
 /** Adam with bias correction; with bounds the point is clipped after each update (projected Adam). */
-export async function* adam<E extends Evaluation>(x0: Vector, objective: Objective<E>, opts: AdamOptions): AsyncGenerator<MinimizerStep<E>, MinimizerResult, void> {
+export async function* adam<E extends Evaluation>(
+  x0: Vector,
+  objective: Objective<E>,
+  opts: AdamOptions,
+): AsyncGenerator<MinimizerStep<E>, MinimizerResult, void> {
   checkStart(x0, opts);
   const n = x0.length;
   const b = opts.bounds;
@@ -271,7 +287,8 @@ export async function* adam<E extends Evaluation>(x0: Vector, objective: Objecti
   const eps = opts.epsilon ?? 1e-8;
   const gtol = opts.gradientTolerance ?? 0;
   if (!(lr > 0)) throw new RangeError(`learningRate must be > 0, got ${lr}`);
-  if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new RangeError(`beta1 and beta2 must be in [0, 1), got ${beta1}, ${beta2}`);
+  if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1))
+    throw new RangeError(`beta1 and beta2 must be in [0, 1), got ${beta1}, ${beta2}`);
 
   const x = like(x0);
   for (let i = 0; i < n; i++) x[i] = clamp(x0[i], b);
@@ -297,7 +314,8 @@ export async function* adam<E extends Evaluation>(x0: Vector, objective: Objecti
     ev = await objective(x);
     evaluations++;
     checkEvaluation(ev, n);
-    if (!Number.isFinite(ev.value)) throw new RangeError(`the objective became ${ev.value} at iteration ${k}; try a smaller learning rate`);
+    if (!Number.isFinite(ev.value))
+      throw new RangeError(`the objective became ${ev.value} at iteration ${k}; try a smaller learning rate`);
     yield { iteration: k, x, evaluation: ev, evaluations };
   }
   return { reason: 'iterations', iterations: opts.maxIterations, evaluations, value: ev.value, x };

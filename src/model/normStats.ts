@@ -21,11 +21,15 @@ export function validateNormStats(stats: NormStats, arch: TransformNetArchitectu
     const s = stats.get(l.name);
     if (!s) throw new Error(`norm statistics: layer "${l.name}" is missing`);
     if (s.mean.length !== l.outChannels || s.variance.length !== l.outChannels) {
-      throw new Error(`norm statistics: layer "${l.name}" has ${s.mean.length}/${s.variance.length} channels, expected ${l.outChannels}`);
+      throw new Error(
+        `norm statistics: layer "${l.name}" has ${s.mean.length}/${s.variance.length} channels, expected ${l.outChannels}`,
+      );
     }
     for (let c = 0; c < l.outChannels; c++) {
       if (!Number.isFinite(s.mean[c]) || !(s.variance[c] >= 0) || !Number.isFinite(s.variance[c])) {
-        throw new Error(`norm statistics: layer "${l.name}" channel ${c} has mean ${s.mean[c]}, variance ${s.variance[c]}`);
+        throw new Error(
+          `norm statistics: layer "${l.name}" channel ${c} has mean ${s.mean[c]}, variance ${s.variance[c]}`,
+        );
       }
     }
   }

@@ -12,7 +12,15 @@
 // bounds (a pixel on a bound whose gradient pushes outwards is simply held there).
 import { tf, type Scalar, type Tensor3D, type Tensor4D } from './tf';
 import { StyleTransferError, cancelledError } from '../protocol/errors';
-import { contentLoss, defaultLayersFor, gram, styleLoss, totalVariationLoss, type LossLayers, type LossWeights } from './losses';
+import {
+  contentLoss,
+  defaultLayersFor,
+  gram,
+  styleLoss,
+  totalVariationLoss,
+  type LossLayers,
+  type LossWeights,
+} from './losses';
 import { adam, lbfgs, type Evaluation, type MinimizerResult, type MinimizerStep, type StopReason } from './minimize';
 import type { FloatImage } from './pixels';
 import { mulberry32, type LossTerms } from './train';
@@ -123,7 +131,13 @@ export class ImageLoss {
   private readonly shape: [number, number, number, number];
   private disposed = false;
 
-  constructor(private readonly vgg: Vgg19, content: Tensor4D, style: Tensor4D, layers: LossLayers, weights: LossWeights) {
+  constructor(
+    private readonly vgg: Vgg19,
+    content: Tensor4D,
+    style: Tensor4D,
+    layers: LossLayers,
+    weights: LossWeights,
+  ) {
     if (content.rank !== 4 || content.shape[0] !== 1 || content.shape[3] !== 3) {
       throw new StyleTransferError('bad-input', `content image must be [1, height, width, 3], got [${content.shape}]`);
     }
@@ -131,15 +145,18 @@ export class ImageLoss {
       throw new StyleTransferError('bad-input', `style image must be [1, height, width, 3], got [${style.shape}]`);
     }
     if (layers.style.length === 0) throw new StyleTransferError('bad-input', 'at least one style layer is needed');
-    if (new Set(layers.style).size !== layers.style.length) throw new StyleTransferError('bad-input', `style layers repeat a layer: ${layers.style.join(', ')}`);
+    if (new Set(layers.style).size !== layers.style.length)
+      throw new StyleTransferError('bad-input', `style layers repeat a layer: ${layers.style.join(', ')}`);
     vgg.checkLayers([layers.content, ...layers.style]);
     for (const [k, v] of Object.entries(weights)) {
-      if (!Number.isFinite(v) || v < 0) throw new StyleTransferError('bad-input', `${k} weight must be a finite number ≥ 0, got ${v}`);
+      if (!Number.isFinite(v) || v < 0)
+        throw new StyleTransferError('bad-input', `${k} weight must be a finite number ≥ 0, got ${v}`);
     }
     this.layers = { content: layers.content, style: [...layers.style] };
     this.weights = { ...weights };
     this.shape = [1, content.shape[1], content.shape[2], 3];
-    this.contentTarget = weights.content > 0 ? tf.keep(vgg.features(content, [layers.content])[layers.content]) : undefined;
+    this.contentTarget =
+      weights.content > 0 ? tf.keep(vgg.features(content, [layers.content])[layers.content]) : undefined;
     this.styleTargets = tf.tidy(() => {
       const feats = vgg.features(style, layers.style);
       const grams: Record<string, Tensor3D> = {};
@@ -161,7 +178,11 @@ export class ImageLoss {
       })(image);
       try {
         const [total, c, s, tv, g] = await Promise.all([value.data(), ...parts.map((p) => p.data()), grad.data()]);
-        return { value: total[0], gradient: g as Float32Array, losses: { total: total[0], content: c[0], style: s[0], tv: tv[0] } };
+        return {
+          value: total[0],
+          gradient: g as Float32Array,
+          losses: { total: total[0], content: c[0], style: s[0], tv: tv[0] },
+        };
       } finally {
         tf.dispose([value, grad]);
       }
@@ -174,9 +195,12 @@ export class ImageLoss {
     const w = this.weights;
     const wanted = [...(this.contentTarget ? [this.layers.content] : []), ...(w.style > 0 ? this.layers.style : [])];
     const feats = this.vgg.features(img, [...new Set(wanted)]);
-    const content = this.contentTarget ? tf.mul(contentLoss(feats[this.layers.content], this.contentTarget), w.content) as Scalar : tf.scalar(0);
-    const style = w.style > 0 ? tf.mul(styleLoss(feats, this.styleTargets, this.layers.style), w.style) as Scalar : tf.scalar(0);
-    const tv = w.tv > 0 ? tf.mul(totalVariationLoss(img), w.tv) as Scalar : tf.scalar(0);
+    const content = this.contentTarget
+      ? (tf.mul(contentLoss(feats[this.layers.content], this.contentTarget), w.content) as Scalar)
+      : tf.scalar(0);
+    const style =
+      w.style > 0 ? (tf.mul(styleLoss(feats, this.styleTargets, this.layers.style), w.style) as Scalar) : tf.scalar(0);
+    const tv = w.tv > 0 ? (tf.mul(totalVariationLoss(img), w.tv) as Scalar) : tf.scalar(0);
     return { content, style, tv };
   }
 
@@ -189,8 +213,13 @@ export class ImageLoss {
 }
 
 function checkArgs(a: OptimizeImageArgs): void {
-  if (!Number.isInteger(a.steps) || a.steps < 0) throw new StyleTransferError('bad-input', `steps must be a whole number ≥ 0, got ${a.steps}`);
-  if (a.method !== undefined && !OPTIMIZE_METHODS.includes(a.method)) throw new StyleTransferError('bad-input', `method must be one of ${OPTIMIZE_METHODS.join(', ')}, got ${String(a.method)}`);
+  if (!Number.isInteger(a.steps) || a.steps < 0)
+    throw new StyleTransferError('bad-input', `steps must be a whole number ≥ 0, got ${a.steps}`);
+  if (a.method !== undefined && !OPTIMIZE_METHODS.includes(a.method))
+    throw new StyleTransferError(
+      'bad-input',
+      `method must be one of ${OPTIMIZE_METHODS.join(', ')}, got ${String(a.method)}`,
+    );
   if (a.learningRate !== undefined && !(a.learningRate > 0 && Number.isFinite(a.learningRate))) {
     throw new StyleTransferError('bad-input', `learning rate must be a positive number, got ${a.learningRate}`);
   }
@@ -200,7 +229,8 @@ function checkArgs(a: OptimizeImageArgs): void {
   if (a.memory !== undefined && !(Number.isInteger(a.memory) && a.memory >= 1 && a.memory <= 1000)) {
     throw new StyleTransferError('bad-input', `L-BFGS memory must be a whole number from 1 to 1000, got ${a.memory}`);
   }
-  if (a.init !== undefined && a.init !== 'content' && a.init !== 'noise') throw new StyleTransferError('bad-input', `init must be content or noise, got ${String(a.init)}`);
+  if (a.init !== undefined && a.init !== 'content' && a.init !== 'noise')
+    throw new StyleTransferError('bad-input', `init must be content or noise, got ${String(a.init)}`);
 }
 
 /**
@@ -209,7 +239,9 @@ function checkArgs(a: OptimizeImageArgs): void {
  * Stop early with `return()` on the generator (a `break` in for-await): everything it holds
  * is freed. Tensors it creates are freed every step.
  */
-export async function* optimizeImage(args: OptimizeImageArgs): AsyncGenerator<OptimizeEvent, OptimizeImageResult, void> {
+export async function* optimizeImage(
+  args: OptimizeImageArgs,
+): AsyncGenerator<OptimizeEvent, OptimizeImageResult, void> {
   checkArgs(args);
   const method = args.method ?? OPTIMIZE_DEFAULTS.method;
   const layers = args.layers ?? defaultLayersFor(args.vgg.availableLayers());
@@ -237,7 +269,12 @@ export async function* optimizeImage(args: OptimizeImageArgs): AsyncGenerator<Op
     const bounds = { lower: 0, upper: 255 };
     const learningRate = args.learningRate ?? OPTIMIZE_DEFAULTS.learningRate[method];
     const gen: AsyncGenerator<MinimizerStep<ImageEvaluation>, MinimizerResult, void> = method === 'lbfgs'
-      ? lbfgs(x0, objective, { maxIterations: args.steps, bounds, initialStep: learningRate, memory: args.memory ?? OPTIMIZE_DEFAULTS.memory })
+      ? lbfgs(x0, objective, {
+          maxIterations: args.steps,
+          bounds,
+          initialStep: learningRate,
+          memory: args.memory ?? OPTIMIZE_DEFAULTS.memory,
+        })
       : adam(x0, objective, { maxIterations: args.steps, bounds, learningRate });
     const snapshot = (x: ArrayLike<number>): FloatImage => ({ width, height, channels: 3, data: Float32Array.from(x) });
 
@@ -267,7 +304,8 @@ export async function* optimizeImage(args: OptimizeImageArgs): AsyncGenerator<Op
       const t1 = now();
       yield { type: 'step', step: st.iteration, losses, evaluations: st.evaluations, seconds: (t1 - t0) / 1000 };
       const every = args.previewEvery ?? 0;
-      if (every > 0 && st.iteration > 0 && st.iteration % every === 0) yield { type: 'preview', step: st.iteration, image: snapshot(st.x) };
+      if (every > 0 && st.iteration > 0 && st.iteration % every === 0)
+        yield { type: 'preview', step: st.iteration, image: snapshot(st.x) };
       t0 = now();
       r = await next();
     }

@@ -32,7 +32,10 @@ export function roundUpTo(n: number, multiple: number): number {
 }
 
 /** Rows/columns added before the image so that its size becomes a multiple of `multiple`. */
-export interface Padding { readonly top: number; readonly left: number }
+export interface Padding {
+  readonly top: number;
+  readonly left: number;
+}
 
 /**
  * Pads top and left up to a multiple of `multiple` by reflection. Padding before the image

@@ -8,8 +8,18 @@
 // whiter than white, which display as clipped blobs in flat areas), photos cropped near their
 // own scale (cropScale: the network meets flat areas as large as those it will stylize), and
 // content weight 30 (with the blocks 1–3 layers, 7.5 let the style repaint flat areas freely).
-import { EXACT_OUTPUT_SCALE, PAPER_ARCHITECTURE, validateArchitecture, type TransformNetArchitecture } from './architecture';
-import { HYPERPARAMETER_RANGES, VGG_LAYER_NAME, type HyperparameterRange, type NumericHyperparameter } from '../shared/hyperparameters';
+import {
+  EXACT_OUTPUT_SCALE,
+  PAPER_ARCHITECTURE,
+  validateArchitecture,
+  type TransformNetArchitecture,
+} from './architecture';
+import {
+  HYPERPARAMETER_RANGES,
+  VGG_LAYER_NAME,
+  type HyperparameterRange,
+  type NumericHyperparameter,
+} from '../shared/hyperparameters';
 
 export interface TrainingHyperparameters {
   readonly architecture: TransformNetArchitecture;
@@ -46,7 +56,18 @@ export interface TrainingHyperparameters {
   readonly previewEvery: number;
 }
 
-const base: Omit<TrainingHyperparameters, 'architecture' | 'imageSize' | 'batchSize' | 'epochs' | 'iterations' | 'checkpointEvery' | 'previewEvery' | 'styleSize' | 'augment'> = {
+const base: Omit<
+  TrainingHyperparameters,
+  | 'architecture'
+  | 'imageSize'
+  | 'batchSize'
+  | 'epochs'
+  | 'iterations'
+  | 'checkpointEvery'
+  | 'previewEvery'
+  | 'styleSize'
+  | 'augment'
+> = {
   learningRate: 1e-3,
   contentWeight: 7.5,
   styleWeight: 100,
@@ -61,7 +82,13 @@ export const PRESETS: Readonly<Record<'quick' | 'standard' | 'paper', TrainingHy
   quick: {
     ...base,
     // Resize-convolution upsampling: no checkerboard pattern, which a short run cannot train away.
-    architecture: { type: 'johnson2016', filters: [16, 32, 64], residualBlocks: 3, upsample: 'nearest', outputScale: EXACT_OUTPUT_SCALE },
+    architecture: {
+      type: 'johnson2016',
+      filters: [16, 32, 64],
+      residualBlocks: 3,
+      upsample: 'nearest',
+      outputScale: EXACT_OUTPUT_SCALE,
+    },
     imageSize: 128,
     batchSize: 1,
     epochs: 0,
@@ -105,13 +132,16 @@ export const PRESETS: Readonly<Record<'quick' | 'standard' | 'paper', TrainingHy
 function num(v: unknown, name: NumericHyperparameter): number {
   const { min, max, integer } = HYPERPARAMETER_RANGES[name] as HyperparameterRange;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new Error(`training option ${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(v)}`);
+    throw new Error(
+      `training option ${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
 
 function bool(v: unknown, name: string): boolean {
-  if (typeof v !== 'boolean') throw new Error(`training option ${name} must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean')
+    throw new Error(`training option ${name} must be true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -127,7 +157,10 @@ function layers(v: unknown, name: string): readonly string[] {
  * the overrides of a train request were checked at the worker boundary, but the CLI's and the
  * settings saved in a checkpoint (a resume) arrive here unchecked.
  */
-export function resolveHyperparameters(preset: keyof typeof PRESETS, overrides: Readonly<Record<string, unknown>> = {}): TrainingHyperparameters {
+export function resolveHyperparameters(
+  preset: keyof typeof PRESETS,
+  overrides: Readonly<Record<string, unknown>> = {},
+): TrainingHyperparameters {
   const p = PRESETS[preset];
   if (!p) throw new Error(`unknown preset "${String(preset)}" (quick, standard or paper)`);
   const known = new Set(Object.keys(p));

@@ -12,7 +12,10 @@ import type { TransformNet } from './transformNet';
  * rows before the image first); 'reflect' feeds that size padded by reflection, 'zero' feeds
  * the image itself (architecture.ts BorderPadding).
  */
-export function networkInput(arch: TransformNetArchitecture, img: FloatImage): { input: FloatImage; outWidth: number; outHeight: number; top: number; left: number } {
+export function networkInput(
+  arch: TransformNetArchitecture,
+  img: FloatImage,
+): { input: FloatImage; outWidth: number; outHeight: number; top: number; left: number } {
   const outHeight = roundUpTo(img.height, SIZE_MULTIPLE);
   const outWidth = roundUpTo(img.width, SIZE_MULTIPLE);
   const input = borderPadding(arch) === 'zero' ? img : padToMultiple(img, SIZE_MULTIPLE);
@@ -30,7 +33,10 @@ export async function stylizeWithTfjs(net: TransformNet, img: FloatImage, stats?
   let output: Tensor4D | undefined;
   try {
     output = net.apply(input, true, stats ? { statsOverride: stats } : {});
-    if (output.shape[1] !== outHeight || output.shape[2] !== outWidth) throw new Error(`transform net returned ${output.shape[2]}×${output.shape[1]} for a ${x.width}×${x.height} input`);
+    if (output.shape[1] !== outHeight || output.shape[2] !== outWidth)
+      throw new Error(
+        `transform net returned ${output.shape[2]}×${output.shape[1]} for a ${x.width}×${x.height} input`,
+      );
     const data = (await output.data()) as Float32Array;
     return crop({ width: outWidth, height: outHeight, channels: 3, data }, left, top, img.width, img.height);
   } finally {

@@ -90,16 +90,20 @@ export function planAxis(length: number, opts: AxisPlanOptions): AxisTile[] {
   if (tile % m !== 0 || overlap % m !== 0 || tile <= 0 || overlap < 0 || 2 * overlap > tile) {
     throw new Error(`planAxis: tile ${tile} and overlap ${overlap} must be multiples of ${m} with overlap ≤ tile / 2`);
   }
-  if (length <= tile) return [{ start: 0, end: length, keepStart: 0, keepEnd: length, weights: new Float32Array(length).fill(1) }];
+  if (length <= tile)
+    return [{ start: 0, end: length, keepStart: 0, keepEnd: length, weights: new Float32Array(length).fill(1) }];
   const n = Math.ceil((length - overlap) / (tile - overlap));
   // The smallest tile that still covers the length with n tiles: less overlap computed twice.
   const size = Math.min(tile, roundUpTo(Math.ceil((length - overlap) / n) + overlap, m));
   // Evenly spread starts, rounded down to the grid: neighbouring starts then differ by at
   // most `step` (a multiple of m), so every overlap is ≥ `overlap`.
-  const starts = Array.from({ length: n }, (_, i) => (i === n - 1 ? length - size : Math.floor((i * (length - size)) / (n - 1) / m) * m));
+  const starts = Array.from({ length: n }, (_, i) =>
+    i === n - 1 ? length - size : Math.floor((i * (length - size)) / (n - 1) / m) * m,
+  );
   // Ramps between neighbours i and i+1: [rampStart[i], rampEnd[i]).
   // (No overlap: tiles that merely partition the length, for statistics.)
-  const rampLength = overlap === 0 ? 0 : overlap >= 2 * margin + 2 ? overlap - 2 * margin : Math.max(2, Math.floor(overlap / 2));
+  const rampLength =
+    overlap === 0 ? 0 : overlap >= 2 * margin + 2 ? overlap - 2 * margin : Math.max(2, Math.floor(overlap / 2));
   const rampStart: number[] = [];
   for (let i = 0; i + 1 < n; i++) {
     const mid = (starts[i + 1] + starts[i] + size) / 2;
@@ -113,7 +117,9 @@ export function planAxis(length: number, opts: AxisPlanOptions): AxisTile[] {
     const keepStart = i === 0 ? 0 : rampStart[i - 1];
     const keepEnd = i === n - 1 ? length : rampStart[i] + rampLength;
     if (keepStart < start || keepEnd > end || (i > 0 && keepStart < tiles[i - 1].keepStart + rampLength)) {
-      throw new Error(`planAxis: internal error, tile ${i} of ${n} [${start}, ${end}) keeps [${keepStart}, ${keepEnd})`);
+      throw new Error(
+        `planAxis: internal error, tile ${i} of ${n} [${start}, ${end}) keeps [${keepStart}, ${keepEnd})`,
+      );
     }
     const w = new Float32Array(keepEnd - keepStart).fill(1);
     if (i > 0) w.set(up, 0);
@@ -155,16 +161,34 @@ export function defaultMargin(arch: TransformNetArchitecture): number {
 }
 
 /** Tiles for a width × height image; tiles never exceed tileSize per side. */
-export function planTiles(width: number, height: number, arch: TransformNetArchitecture, opts: TilePlanOptions): TilePlan {
-  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) throw new Error(`planTiles: bad size ${width}×${height}`);
+export function planTiles(
+  width: number,
+  height: number,
+  arch: TransformNetArchitecture,
+  opts: TilePlanOptions,
+): TilePlan {
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0))
+    throw new Error(`planTiles: bad size ${width}×${height}`);
   const margin = opts.margin ?? defaultMargin(arch);
   const overlap = roundUpTo(opts.overlap ?? 2 * margin + DEFAULT_BLEND_RAMP, SIZE_MULTIPLE);
   const tileSize = Math.floor(opts.tileSize / SIZE_MULTIPLE) * SIZE_MULTIPLE;
   if (tileSize < 2 * overlap || tileSize < SIZE_MULTIPLE) {
-    throw new Error(`tile size ${opts.tileSize} is too small for an overlap of ${overlap} pixels (it must be at least twice the overlap)`);
+    throw new Error(
+      `tile size ${opts.tileSize} is too small for an overlap of ${overlap} pixels (it must be at least twice the overlap)`,
+    );
   }
   const W = roundUpTo(width, SIZE_MULTIPLE);
   const H = roundUpTo(height, SIZE_MULTIPLE);
   const axis = { tile: tileSize, overlap, margin };
-  return { width, height, padTop: H - height, padLeft: W - width, cols: planAxis(W, axis), rows: planAxis(H, axis), tileSize, overlap, margin };
+  return {
+    width,
+    height,
+    padTop: H - height,
+    padLeft: W - width,
+    cols: planAxis(W, axis),
+    rows: planAxis(H, axis),
+    tileSize,
+    overlap,
+    margin,
+  };
 }

@@ -38,7 +38,14 @@ export interface TrainingSchedule {
 }
 
 export type TrainEvent =
-  | { readonly type: 'step'; readonly iteration: number; readonly epoch: number; readonly losses: LossTerms; readonly imagesPerSecond: number; readonly seconds: number }
+  | {
+      readonly type: 'step';
+      readonly iteration: number;
+      readonly epoch: number;
+      readonly losses: LossTerms;
+      readonly imagesPerSecond: number;
+      readonly seconds: number;
+    }
   | { readonly type: 'preview'; readonly iteration: number; readonly image: FloatImage }
   | { readonly type: 'checkpoint'; readonly iteration: number; readonly epoch: number; readonly final: boolean };
 
@@ -71,7 +78,12 @@ export function batchesPerEpoch(n: number, batchSize: number): number {
 }
 
 /** Epoch and image indices of step `iteration` (0-based); a pure function, so resume is exact. */
-export function batchAt(iteration: number, n: number, batchSize: number, seed: number): { epoch: number; indices: number[] } {
+export function batchAt(
+  iteration: number,
+  n: number,
+  batchSize: number,
+  seed: number,
+): { epoch: number; indices: number[] } {
   const per = batchesPerEpoch(n, batchSize);
   const epoch = Math.floor(iteration / per);
   const j = iteration % per;
@@ -124,7 +136,12 @@ export async function* trainTransformNet(args: TrainArgs): AsyncGenerator<TrainE
       const byParam: Record<string, Tensor> = {};
       for (const [varName, g] of Object.entries(grads)) byParam[nameOf.get(varName)!] = g;
       optimizer.apply(byParam);
-      const [total, c, s, tv] = await Promise.all([value.data(), terms!.content.data(), terms!.style.data(), terms!.tv.data()]);
+      const [total, c, s, tv] = await Promise.all([
+        value.data(),
+        terms!.content.data(),
+        terms!.style.data(),
+        terms!.tv.data(),
+      ]);
       tf.dispose([value, ...Object.values(grads)]);
       return { total: total[0], content: c[0], style: s[0], tv: tv[0] };
     } finally {
@@ -144,11 +161,23 @@ export async function* trainTransformNet(args: TrainArgs): AsyncGenerator<TrainE
     } finally {
       content.dispose();
     }
-    if (!Number.isFinite(losses.total)) throw new Error(`training diverged at iteration ${it + 1} (loss ${losses.total}); try a lower learning rate`);
+    if (!Number.isFinite(losses.total))
+      throw new Error(`training diverged at iteration ${it + 1} (loss ${losses.total}); try a lower learning rate`);
     const seconds = (now() - t0) / 1000;
-    yield { type: 'step', iteration: it + 1, epoch, losses, imagesPerSecond: schedule.batchSize / Math.max(seconds, 1e-9), seconds };
+    yield {
+      type: 'step',
+      iteration: it + 1,
+      epoch,
+      losses,
+      imagesPerSecond: schedule.batchSize / Math.max(seconds, 1e-9),
+      seconds,
+    };
     const done = it + 1;
-    if (args.previewImage && schedule.previewEvery > 0 && (done % schedule.previewEvery === 0 || done === schedule.iterations)) {
+    if (
+      args.previewImage &&
+      schedule.previewEvery > 0 &&
+      (done % schedule.previewEvery === 0 || done === schedule.iterations)
+    ) {
       yield { type: 'preview', iteration: done, image: await stylizePreview(net, args.previewImage) };
     }
     const final = done === schedule.iterations;

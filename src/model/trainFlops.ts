@@ -38,7 +38,12 @@ export interface TrainFlops {
 }
 
 /** VGG19 forward FLOPs up to `layer` for a b×h×w batch, and the shape at each named layer. */
-function vggForward(b: number, h: number, w: number, layer: string): { flops: number; at: Map<string, { hw: number; c: number }> } {
+function vggForward(
+  b: number,
+  h: number,
+  w: number,
+  layer: string,
+): { flops: number; at: Map<string, { hw: number; c: number }> } {
   const last = vggLayerIndex(layer);
   let flops = 0;
   let c = 3;
@@ -60,7 +65,9 @@ export function trainStepFlops(spec: TrainFlopSpec): TrainFlops {
   const { arch, batch: b, height: h, width: w } = spec;
   const transformForward = 2 * macsPerPixel(arch) * b * h * w;
   const first = layerSpecs(arch)[0];
-  const firstConv = 2 * b * h * w * first.kernel * first.kernel * first.inChannels * first.outChannels / (first.stride * first.stride);
+  const firstConv =
+    (2 * b * h * w * first.kernel * first.kernel * first.inChannels * first.outChannels) /
+    (first.stride * first.stride);
   const transformBackward = 2 * transformForward - firstConv;
   const wanted = [spec.layers.content, ...spec.layers.style];
   const deepest = wanted.reduce((a, l) => (vggLayerIndex(l) > vggLayerIndex(a) ? l : a));
@@ -72,5 +79,13 @@ export function trainStepFlops(spec: TrainFlopSpec): TrainFlops {
     gram += 2 * (2 * b * s.hw * s.c * s.c);
   }
   const total = transformForward + transformBackward + 2 * out.flops + vggContentForward + gram;
-  return { transformForward, transformBackward, vggOutputForward: out.flops, vggOutputBackward: out.flops, vggContentForward, gram, total };
+  return {
+    transformForward,
+    transformBackward,
+    vggOutputForward: out.flops,
+    vggOutputBackward: out.flops,
+    vggContentForward,
+    gram,
+    total,
+  };
 }

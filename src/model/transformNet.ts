@@ -3,9 +3,18 @@
 import { tf, type Tensor4D, type Tensor, type Variable } from './tf';
 import { instanceNorm } from './instanceNorm';
 import {
-  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, outputScale, PAPER_ARCHITECTURE, SIZE_MULTIPLE,
-  borderPadding, layerSpecs, paramSpecs, validateWeights,
-  type LayerSpec, type TransformNetArchitecture, type WeightMap,
+  INSTANCE_NORM_EPSILON,
+  OUTPUT_OFFSET,
+  outputScale,
+  PAPER_ARCHITECTURE,
+  SIZE_MULTIPLE,
+  borderPadding,
+  layerSpecs,
+  paramSpecs,
+  validateWeights,
+  type LayerSpec,
+  type TransformNetArchitecture,
+  type WeightMap,
 } from './architecture';
 import { validateNormStats, type ChannelStats, type NormStats } from './normStats';
 
@@ -41,8 +50,12 @@ export class TransformNet {
     const params = new Map<string, Variable>();
     paramSpecs(arch).forEach((p, i) => {
       const init = tf.tidy(() =>
-        p.role === 'weight' ? tf.truncatedNormal(p.shape as number[], 0, INIT_STDDEV, 'float32', seed * 1000 + i)
-          : p.role === 'shift' ? tf.zeros(p.shape as number[]) : tf.ones(p.shape as number[]));
+        p.role === 'weight'
+          ? tf.truncatedNormal(p.shape as number[], 0, INIT_STDDEV, 'float32', seed * 1000 + i)
+          : p.role === 'shift'
+            ? tf.zeros(p.shape as number[])
+            : tf.ones(p.shape as number[]),
+      );
       params.set(p.name, tf.variable(init, true));
       init.dispose();
     });
@@ -109,7 +122,10 @@ export class TransformNet {
       outputs.set(l.name, y);
       if (releaseIntermediates) {
         for (const [name, t] of outputs) {
-          if (name !== l.name && (lastUse.get(name) ?? -1) <= i) { t.dispose(); outputs.delete(name); }
+          if (name !== l.name && (lastUse.get(name) ?? -1) <= i) {
+            t.dispose();
+            outputs.delete(name);
+          }
         }
       }
       prev = y;
@@ -126,7 +142,13 @@ export class TransformNet {
       y = tf.conv2d(upsampleNearest(x, l.stride), w as Tensor as tf.Tensor4D, 1, 'same');
     } else {
       const [b, h, wd] = x.shape;
-      y = tf.conv2dTranspose(x, w as Tensor as tf.Tensor4D, [b, h * l.stride, wd * l.stride, l.outChannels], l.stride, 'same');
+      y = tf.conv2dTranspose(
+        x,
+        w as Tensor as tf.Tensor4D,
+        [b, h * l.stride, wd * l.stride, l.outChannels],
+        l.stride,
+        'same',
+      );
     }
     const fixed = norm.statsOverride?.get(l.name);
     // On the ordinary path ReLU runs inside the norm op (one fewer activation on the gradient tape).
@@ -161,11 +183,17 @@ export class TransformNet {
       y.dispose();
       const stats = new Map<string, ChannelStats>();
       for (const k of kept) {
-        stats.set(k.layer, { mean: (await k.mean.data()) as Float32Array, variance: (await k.variance.data()) as Float32Array });
+        stats.set(k.layer, {
+          mean: (await k.mean.data()) as Float32Array,
+          variance: (await k.variance.data()) as Float32Array,
+        });
       }
       return stats;
     } finally {
-      for (const k of kept) { k.mean.dispose(); k.variance.dispose(); }
+      for (const k of kept) {
+        k.mean.dispose();
+        k.variance.dispose();
+      }
     }
   }
 
@@ -192,7 +220,8 @@ export function upsampleNearest(x: Tensor4D, factor: number): Tensor4D {
  */
 export function instanceNormWithStats(x: Tensor4D, stats: ChannelStats, shift: Tensor, scale: Tensor): Tensor4D {
   const C = x.shape[3];
-  if (stats.mean.length !== C || stats.variance.length !== C) throw new Error(`norm statistics have ${stats.mean.length} channels, the layer ${C}`);
+  if (stats.mean.length !== C || stats.variance.length !== C)
+    throw new Error(`norm statistics have ${stats.mean.length} channels, the layer ${C}`);
   return normalize(x, tf.tensor1d(stats.mean), tf.tensor1d(stats.variance), shift, scale);
 }
 

@@ -5,7 +5,11 @@ import { frozenConv2dRelu } from './frozenConv';
 import { tf, type Tensor1D, type Tensor4D } from './tf';
 import { StyleTransferError } from '../protocol/errors';
 import {
-  VGG19_LAYERS, availableVggLayers, missingLayerError, validateVggWeights, vggLayerIndex,
+  VGG19_LAYERS,
+  availableVggLayers,
+  missingLayerError,
+  validateVggWeights,
+  vggLayerIndex,
   type VggWeights,
 } from './vggSpec';
 
@@ -60,7 +64,8 @@ export class Vgg19 {
   checkLayers(layers: readonly string[]): void {
     for (const name of layers) {
       vggLayerIndex(name); // unknown names → bad-input
-      if (!this.available.includes(name)) throw missingLayerError({ source: this.source, origin: this.origin, layers: this.layerNames }, name);
+      if (!this.available.includes(name))
+        throw missingLayerError({ source: this.source, origin: this.origin, layers: this.layerNames }, name);
     }
   }
 
@@ -73,7 +78,10 @@ export class Vgg19 {
     if (layers.length === 0) return {};
     this.checkLayers(layers);
     if (rgb0to255.rank !== 4 || rgb0to255.shape[3] !== 3) {
-      throw new StyleTransferError('bad-input', `VGG input must be [batch, height, width, 3], got [${rgb0to255.shape.join(', ')}]`);
+      throw new StyleTransferError(
+        'bad-input',
+        `VGG input must be [batch, height, width, 3], got [${rgb0to255.shape.join(', ')}]`,
+      );
     }
     const wanted = new Set(layers);
     const last = Math.max(...layers.map(vggLayerIndex));

@@ -46,7 +46,9 @@ function buildLayers(): VggLayerSpec[] {
 /** Every named activation of VGG19's convolutional part, in forward order (37 layers). */
 export const VGG19_LAYERS: readonly VggLayerSpec[] = Object.freeze(buildLayers());
 /** conv1_1 … conv5_4 in order (16 convs). */
-export const VGG19_CONV_NAMES: readonly string[] = Object.freeze(VGG19_LAYERS.filter((l) => l.kind === 'conv').map((l) => l.name));
+export const VGG19_CONV_NAMES: readonly string[] = Object.freeze(
+  VGG19_LAYERS.filter((l) => l.kind === 'conv').map((l) => l.name),
+);
 
 const layerIndex = new Map(VGG19_LAYERS.map((l, i) => [l.name, i]));
 
@@ -54,7 +56,10 @@ const layerIndex = new Map(VGG19_LAYERS.map((l, i) => [l.name, i]));
 export function vggLayerIndex(name: string): number {
   const i = layerIndex.get(name);
   if (i === undefined) {
-    throw new StyleTransferError('bad-input', `"${name}" is not a VGG19 layer; VGG19 layers are conv1_1 … conv5_4, relu1_1 … relu5_4 and pool1 … pool5`);
+    throw new StyleTransferError(
+      'bad-input',
+      `"${name}" is not a VGG19 layer; VGG19 layers are conv1_1 … conv5_4, relu1_1 … relu5_4 and pool1 … pool5`,
+    );
   }
   return i;
 }
@@ -87,7 +92,10 @@ export interface VggWeights {
 }
 
 /** The input convention of the Keras/Caffe VGG19 weights. */
-export const KERAS_VGG_INPUT = Object.freeze({ channelOrder: 'bgr' as const, mean: Object.freeze([103.939, 116.779, 123.68]) as readonly [number, number, number] });
+export const KERAS_VGG_INPUT = Object.freeze({
+  channelOrder: 'bgr' as const,
+  mean: Object.freeze([103.939, 116.779, 123.68]) as readonly [number, number, number],
+});
 
 function describeSource(w: Pick<VggWeights, 'source' | 'origin'>): string {
   return w.origin ? `${w.source} (${w.origin})` : w.source;
@@ -99,24 +107,37 @@ export function validateVggWeights(w: VggWeights): void {
   const fail = (msg: string): never => {
     throw new StyleTransferError('bad-weights', `${where}: ${msg}`);
   };
-  if (w.channelOrder !== 'rgb' && w.channelOrder !== 'bgr') fail(`channel order must be rgb or bgr, got ${String(w.channelOrder)}`);
-  if (!Array.isArray(w.mean) || w.mean.length !== 3 || !w.mean.every((m) => Number.isFinite(m))) fail(`mean must be three finite numbers, got ${JSON.stringify(w.mean)}`);
+  if (w.channelOrder !== 'rgb' && w.channelOrder !== 'bgr')
+    fail(`channel order must be rgb or bgr, got ${String(w.channelOrder)}`);
+  if (!Array.isArray(w.mean) || w.mean.length !== 3 || !w.mean.every((m) => Number.isFinite(m)))
+    fail(`mean must be three finite numbers, got ${JSON.stringify(w.mean)}`);
   if (w.layers.length === 0) fail('no conv layers (expected conv1_1 … conv5_4 or a prefix of them)');
-  if (w.layers.length > VGG19_CONV_NAMES.length) fail(`${w.layers.length} conv layers, VGG19 has ${VGG19_CONV_NAMES.length}`);
+  if (w.layers.length > VGG19_CONV_NAMES.length)
+    fail(`${w.layers.length} conv layers, VGG19 has ${VGG19_CONV_NAMES.length}`);
   let prevOut = 3;
   w.layers.forEach((l, i) => {
     const expected = VGG19_CONV_NAMES[i];
-    if (l.name !== expected) fail(`layer ${i + 1} is ${l.name}, expected ${expected} (conv layers must be a prefix of conv1_1 … conv5_4, in order)`);
+    if (l.name !== expected)
+      fail(
+        `layer ${i + 1} is ${l.name}, expected ${expected} (conv layers must be a prefix of conv1_1 … conv5_4, in order)`,
+      );
     if (!Number.isInteger(l.inChannels) || !Number.isInteger(l.outChannels) || l.inChannels < 1 || l.outChannels < 1) {
       fail(`${l.name} has invalid channel counts ${l.inChannels} → ${l.outChannels}`);
     }
-    if (l.inChannels !== prevOut) fail(`${l.name} takes ${l.inChannels} input channels but the previous layer gives ${prevOut}`);
+    if (l.inChannels !== prevOut)
+      fail(`${l.name} takes ${l.inChannels} input channels but the previous layer gives ${prevOut}`);
     if (l.kernel.length !== 9 * l.inChannels * l.outChannels) {
-      fail(`${l.name} kernel has ${l.kernel.length} values, expected 3×3×${l.inChannels}×${l.outChannels} = ${9 * l.inChannels * l.outChannels}`);
+      fail(
+        `${l.name} kernel has ${l.kernel.length} values, expected 3×3×${l.inChannels}×${l.outChannels} = ${9 * l.inChannels * l.outChannels}`,
+      );
     }
     if (l.bias.length !== l.outChannels) fail(`${l.name} bias has ${l.bias.length} values, expected ${l.outChannels}`);
-    for (const [what, a] of [['kernel', l.kernel], ['bias', l.bias]] as const) {
-      for (let k = 0; k < a.length; k++) if (!Number.isFinite(a[k])) fail(`${l.name} ${what} holds a non-finite value at index ${k}`);
+    for (const [what, a] of [
+      ['kernel', l.kernel],
+      ['bias', l.bias],
+    ] as const) {
+      for (let k = 0; k < a.length; k++)
+        if (!Number.isFinite(a[k])) fail(`${l.name} ${what} holds a non-finite value at index ${k}`);
     }
     prevOut = l.outChannels;
   });

@@ -4,18 +4,18 @@
 // `internal`. Plain data so it crosses the worker boundary intact.
 
 export type ErrorCode =
-  | 'bad-input'        // an argument or option that makes no sense
-  | 'bad-image'        // unreadable, corrupt, truncated or unsupported image
-  | 'image-too-large'  // over the decoded-pixel cap or the memory budget
-  | 'bad-checkpoint'   // missing/corrupt/incompatible checkpoint or imported model
-  | 'bad-weights'      // missing/corrupt VGG weights, or a layer they lack
-  | 'not-found'        // a file or folder that does not exist
-  | 'output-exists'    // refusing to overwrite
-  | 'io'               // the file system refused (permissions, disk full…)
-  | 'cancelled'        // the user cancelled
-  | 'backend'          // a compute runtime failed to load or run
-  | 'network'          // a download failed
-  | 'internal';        // a bug
+  | 'bad-input' // an argument or option that makes no sense
+  | 'bad-image' // unreadable, corrupt, truncated or unsupported image
+  | 'image-too-large' // over the decoded-pixel cap or the memory budget
+  | 'bad-checkpoint' // missing/corrupt/incompatible checkpoint or imported model
+  | 'bad-weights' // missing/corrupt VGG weights, or a layer they lack
+  | 'not-found' // a file or folder that does not exist
+  | 'output-exists' // refusing to overwrite
+  | 'io' // the file system refused (permissions, disk full…)
+  | 'cancelled' // the user cancelled
+  | 'backend' // a compute runtime failed to load or run
+  | 'network' // a download failed
+  | 'internal'; // a bug
 
 export interface ErrorInfo {
   readonly code: ErrorCode;

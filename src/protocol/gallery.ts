@@ -4,9 +4,32 @@
 // numeric ranges, string and byte-size caps) before the host looks at it; paths are then
 // checked against the allowed folders by the host (src/views/gallery/pathGuard.ts). Images
 // cross as Uint8Array (structured clone), never as base64 inside JSON.
-import { BLEND_MODES, COLOR_MODES, OUTPUT_FORMATS, STYLIZE_LIMITS, type ColorMode, type EncodedImage, type LossValues, type OutputFormat } from './jobs';
+import {
+  BLEND_MODES,
+  COLOR_MODES,
+  OUTPUT_FORMATS,
+  STYLIZE_LIMITS,
+  type ColorMode,
+  type EncodedImage,
+  type LossValues,
+  type OutputFormat,
+} from './jobs';
 import type { StyleOrigin } from './styles';
-import { absolutePath, arrayOf, bytes, fail, fieldOf, fileName, isPlainObject, matching, number, object, oneOf, string, type Rule } from './validate';
+import {
+  absolutePath,
+  arrayOf,
+  bytes,
+  fail,
+  fieldOf,
+  fileName,
+  isPlainObject,
+  matching,
+  number,
+  object,
+  oneOf,
+  string,
+  type Rule,
+} from './validate';
 
 export const GALLERY_LIMITS = {
   /** Largest image the webview may send (dropped files). */
@@ -41,7 +64,14 @@ export interface GalleryBlendPart {
 export type GalleryLayout = 'panel' | 'sidebar';
 
 /** Commands the webview may ask the host to run (nothing else is runnable from it). */
-export const GALLERY_COMMANDS = ['train', 'importStyle', 'downloadPretrained', 'showOutput', 'openGallery', 'refreshStyles'] as const;
+export const GALLERY_COMMANDS = [
+  'train',
+  'importStyle',
+  'downloadPretrained',
+  'showOutput',
+  'openGallery',
+  'refreshStyles',
+] as const;
 export type GalleryCommand = (typeof GALLERY_COMMANDS)[number];
 
 /** A style as the gallery shows it. */
@@ -122,7 +152,12 @@ export type HostToWebview =
     }
   | { readonly type: 'styles'; readonly styles: readonly GalleryStyle[] }
   /** The style image's thumbnail (JPEG) and/or a sample photo stylized with it (PNG), for the cards. */
-  | { readonly type: 'styleImages'; readonly styleId: string; readonly thumbnail?: EncodedImage; readonly sample?: EncodedImage }
+  | {
+      readonly type: 'styleImages';
+      readonly styleId: string;
+      readonly thumbnail?: EncodedImage;
+      readonly sample?: EncodedImage;
+    }
   | { readonly type: 'image'; readonly image: GalleryImage }
   | { readonly type: 'focusStyle'; readonly styleId: string }
   | (PreviewRequestFields & {
@@ -191,10 +226,17 @@ export const IMAGE_TOKEN_PATTERN = /^img-[1-9][0-9]{0,8}$/;
 const path = absolutePath({ max: GALLERY_LIMITS.maxPathLength });
 const token = matching(IMAGE_TOKEN_PATTERN, 'an image token (img-<n>)', { max: 16 });
 const scale = number({ min: GALLERY_LIMITS.minScale, max: GALLERY_LIMITS.maxScale });
-const blendParts = arrayOf(object({ styleId: path, weight: number({ min: 0, max: 1 }) }, {}, { exact: true }), { min: 1, max: GALLERY_LIMITS.maxBlendStyles, items: 'styles' });
+const blendParts = arrayOf(object({ styleId: path, weight: number({ min: 0, max: 1 }) }, {}, { exact: true }), {
+  min: 1,
+  max: GALLERY_LIMITS.maxBlendStyles,
+  items: 'styles',
+});
 
 /** A message of `type` with exactly these fields (all required unless listed as optional). */
-function message<R extends Readonly<Record<string, Rule<unknown>>>, O extends Readonly<Record<string, Rule<unknown>>> = Record<never, Rule<unknown>>>(required: R, optional?: O) {
+function message<
+  R extends Readonly<Record<string, Rule<unknown>>>,
+  O extends Readonly<Record<string, Rule<unknown>>> = Record<never, Rule<unknown>>,
+>(required: R, optional?: O) {
   return object({ type: string(), ...required }, optional, { exact: true });
 }
 
@@ -204,7 +246,11 @@ function message<R extends Readonly<Record<string, Rule<unknown>>>, O extends Re
  * parts', a weight in 0..1, and shares that add up to at most 1. Whether the ids are styles
  * the store lists is the host's check (as for `styleId`).
  */
-function blendOf(blend: GalleryBlendPart[] | undefined, blendMode: BlendMode | undefined, mainStyle: string): { blend?: GalleryBlendPart[]; blendMode?: BlendMode } {
+function blendOf(
+  blend: GalleryBlendPart[] | undefined,
+  blendMode: BlendMode | undefined,
+  mainStyle: string,
+): { blend?: GalleryBlendPart[]; blendMode?: BlendMode } {
   if (blend === undefined) {
     if (blendMode !== undefined) fail('blendMode', 'without "blend"');
     return {};
@@ -238,22 +284,55 @@ function parse(raw: unknown): WebviewToHost {
     case 'openResult':
       return { type, path: message({ path })(raw, '').path };
     case 'dropImage': {
-      const m = message({ name: fileName({ max: GALLERY_LIMITS.maxNameLength }), bytes: bytes({ max: GALLERY_LIMITS.maxImageBytes }) })(raw, '');
+      const m = message({
+        name: fileName({ max: GALLERY_LIMITS.maxNameLength }),
+        bytes: bytes({ max: GALLERY_LIMITS.maxImageBytes }),
+      })(raw, '');
       return { type, name: m.name, bytes: m.bytes };
     }
     case 'preview': {
-      const m = message({
-        requestId: number({ min: 0, max: GALLERY_LIMITS.maxRequestId, integer: true }), imageToken: token, styleId: path, size: oneOf(['preview', 'full']), scale,
-      }, { blend: blendParts, blendMode: oneOf(BLEND_MODES) })(raw, '');
-      return { type, requestId: m.requestId, imageToken: m.imageToken, styleId: m.styleId, size: m.size, scale: m.scale, ...blendOf(m.blend, m.blendMode, m.styleId) };
+      const m = message(
+        {
+          requestId: number({ min: 0, max: GALLERY_LIMITS.maxRequestId, integer: true }),
+          imageToken: token,
+          styleId: path,
+          size: oneOf(['preview', 'full']),
+          scale,
+        },
+        { blend: blendParts, blendMode: oneOf(BLEND_MODES) },
+      )(raw, '');
+      return {
+        type,
+        requestId: m.requestId,
+        imageToken: m.imageToken,
+        styleId: m.styleId,
+        size: m.size,
+        scale: m.scale,
+        ...blendOf(m.blend, m.blendMode, m.styleId),
+      };
     }
     case 'save': {
-      const m = message({
-        mode: oneOf(['save', 'saveAs']), imageToken: token, styleId: path, strength: number(STYLIZE_LIMITS.strength), colorMode: oneOf(COLOR_MODES),
-        format: oneOf(OUTPUT_FORMATS), scale,
-      }, { blend: blendParts, blendMode: oneOf(BLEND_MODES) })(raw, '');
+      const m = message(
+        {
+          mode: oneOf(['save', 'saveAs']),
+          imageToken: token,
+          styleId: path,
+          strength: number(STYLIZE_LIMITS.strength),
+          colorMode: oneOf(COLOR_MODES),
+          format: oneOf(OUTPUT_FORMATS),
+          scale,
+        },
+        { blend: blendParts, blendMode: oneOf(BLEND_MODES) },
+      )(raw, '');
       return {
-        type, mode: m.mode, imageToken: m.imageToken, styleId: m.styleId, strength: m.strength, colorMode: m.colorMode, format: m.format, scale: m.scale,
+        type,
+        mode: m.mode,
+        imageToken: m.imageToken,
+        styleId: m.styleId,
+        strength: m.strength,
+        colorMode: m.colorMode,
+        format: m.format,
+        scale: m.scale,
         ...blendOf(m.blend, m.blendMode, m.styleId),
       };
     }
@@ -263,7 +342,10 @@ function parse(raw: unknown): WebviewToHost {
     case 'evaluateStyle':
       return { type, styleId: message({ styleId: path })(raw, '').styleId };
     case 'log': {
-      const m = message({ level: oneOf(['info', 'warn', 'error']), message: string({ max: GALLERY_LIMITS.maxLogLength, allowEmpty: true }) })(raw, '');
+      const m = message({
+        level: oneOf(['info', 'warn', 'error']),
+        message: string({ max: GALLERY_LIMITS.maxLogLength, allowEmpty: true }),
+      })(raw, '');
       return { type, level: m.level, message: m.message };
     }
     default:

@@ -203,7 +203,11 @@ export interface EvaluateResult {
     readonly style: string;
     readonly name: string;
     readonly runtime: string;
-    readonly photos: readonly ({ readonly photo: string; readonly width: number; readonly height: number } & EvaluateFigures)[];
+    readonly photos: readonly ({
+      readonly photo: string;
+      readonly width: number;
+      readonly height: number;
+    } & EvaluateFigures)[];
     readonly mean: EvaluateFigures;
   }[];
   readonly sheet?: { readonly path: string; readonly width: number; readonly height: number };
@@ -211,8 +215,19 @@ export interface EvaluateResult {
 }
 
 export type JobRequest =
-  | { readonly type: 'stylize'; readonly inputs: readonly string[]; readonly style: string; readonly options: StylizeOptions }
-  | { readonly type: 'preview'; readonly image: ImageSource; readonly style: string; readonly maxSide: number; readonly options: StylizeOptions }
+  | {
+      readonly type: 'stylize';
+      readonly inputs: readonly string[];
+      readonly style: string;
+      readonly options: StylizeOptions;
+    }
+  | {
+      readonly type: 'preview';
+      readonly image: ImageSource;
+      readonly style: string;
+      readonly maxSide: number;
+      readonly options: StylizeOptions;
+    }
   | { readonly type: 'train'; readonly options: TrainOptions }
   | { readonly type: 'resume'; readonly options: ResumeOptions }
   | { readonly type: 'import'; readonly source: string; readonly target: string; readonly name?: string }
@@ -312,10 +327,18 @@ export interface JobResults {
   evaluate: EvaluateResult;
   info: EngineInfo;
   checkGpu: { readonly checks: readonly PrerequisiteCheckInfo[] };
-  setUpGpu: { readonly target: GpuTarget; readonly checks: readonly PrerequisiteCheckInfo[]; readonly moduleRoot?: string };
+  setUpGpu: {
+    readonly target: GpuTarget;
+    readonly checks: readonly PrerequisiteCheckInfo[];
+    readonly moduleRoot?: string;
+  };
   /** `installed` false: a working ffmpeg was already there (`ffmpeg`). */
   setUpVideo: { readonly installed: boolean; readonly ffmpeg: string; readonly version: string };
-  initBackend: { readonly name: string; readonly label: string; readonly skipped: readonly { readonly name: string; readonly reason: string }[] };
+  initBackend: {
+    readonly name: string;
+    readonly label: string;
+    readonly skipped: readonly { readonly name: string; readonly reason: string }[];
+  };
   checkOnnxProvider: { readonly provider: string; readonly ok: boolean; readonly reason?: string };
 }
 
@@ -336,11 +359,20 @@ export interface LossValues {
 
 export type JobProgress =
   | {
-      readonly type: 'stylize'; readonly done: number; readonly total: number; readonly file?: string; readonly output?: string;
+      readonly type: 'stylize';
+      readonly done: number;
+      readonly total: number;
+      readonly file?: string;
+      readonly output?: string;
       /** Within a large image stylized in tiles: the statistics pass, then the tiles. */
       readonly tile?: { readonly phase: 'stats' | 'stylize'; readonly done: number; readonly total: number };
       /** Within a video or animated image: frames written, frames per second, seconds left. */
-      readonly frames?: { readonly done: number; readonly total: number; readonly fps: number; readonly etaSeconds: number };
+      readonly frames?: {
+        readonly done: number;
+        readonly total: number;
+        readonly fps: number;
+        readonly etaSeconds: number;
+      };
     }
   | {
       readonly type: 'train';
@@ -354,7 +386,13 @@ export type JobProgress =
   | { readonly type: 'trainPreview'; readonly iteration: number; readonly image: EncodedImage }
   | { readonly type: 'checkpoint'; readonly iteration: number; readonly path: string }
   | { readonly type: 'download'; readonly bytes: number; readonly total?: number }
-  | { readonly type: 'optimize'; readonly step: number; readonly totalSteps: number; readonly losses: LossValues; readonly etaSeconds: number }
+  | {
+      readonly type: 'optimize';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly losses: LossValues;
+      readonly etaSeconds: number;
+    }
   | { readonly type: 'optimizePreview'; readonly step: number; readonly image: EncodedImage }
   | { readonly type: 'evaluate'; readonly done: number; readonly total: number; readonly photo?: string }
   | { readonly type: 'phase'; readonly message: string };
@@ -377,13 +415,25 @@ export type WorkerToHost =
  * previews). 'auto': the first tfjs backend that loads of tfjs-node-gpu, tfjs-node, wasm, cpu,
  * and the ONNX Runtime step where it is faster (engine/train/trainingBackend.ts).
  */
-export const TRAINING_BACKENDS = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu', 'onnx', 'onnx-cuda', 'onnx-webgpu'] as const;
+export const TRAINING_BACKENDS = [
+  'auto',
+  'tfjs-node-gpu',
+  'tfjs-node',
+  'webgpu',
+  'wasm',
+  'cpu',
+  'onnx',
+  'onnx-cuda',
+  'onnx-webgpu',
+] as const;
 export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
 /** The backends that run the step on ONNX Runtime. */
 export type OnnxTrainingBackend = Extract<TrainingBackend, `onnx${string}`>;
 export const isOnnxTrainingBackend = (b: TrainingBackend): b is OnnxTrainingBackend => b.startsWith('onnx');
 /** The TensorFlow.js backends among them (what `fst stylize --backend` can name). */
-export const TFJS_BACKENDS = TRAINING_BACKENDS.filter((b): b is Exclude<TrainingBackend, OnnxTrainingBackend> => !isOnnxTrainingBackend(b));
+export const TFJS_BACKENDS = TRAINING_BACKENDS.filter(
+  (b): b is Exclude<TrainingBackend, OnnxTrainingBackend> => !isOnnxTrainingBackend(b),
+);
 
 /** Settings the host passes with each job (from VS Code's configuration). */
 export interface EngineSettings {

@@ -64,7 +64,8 @@ export function fileName(o: { readonly max?: number } = {}): Rule<string> {
   const text = string({ max: o.max });
   return (v, at) => {
     const s = text(v, at);
-    if (/[\\/]/.test(s) || s === '.' || s === '..' || /[\u0000-\u001f\u007f]/.test(s)) fail(at, 'must be a plain file name');
+    if (/[\\/]/.test(s) || s === '.' || s === '..' || /[\u0000-\u001f\u007f]/.test(s))
+      fail(at, 'must be a plain file name');
     return s;
   };
 }
@@ -103,7 +104,12 @@ export function number(o: NumberRule = {}): Rule<number> {
   return (v, at) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(at, `must be a finite number${range ? ` ${range}` : ''}`);
     if (o.integer && !Number.isInteger(v)) fail(at, `must be an integer, got ${v}`);
-    if ((o.min !== undefined && v < o.min) || (o.above !== undefined && v <= o.above) || (o.max !== undefined && v > o.max)) fail(at, `must be ${range}, got ${v}`);
+    if (
+      (o.min !== undefined && v < o.min) ||
+      (o.above !== undefined && v <= o.above) ||
+      (o.max !== undefined && v > o.max)
+    )
+      fail(at, `must be ${range}, got ${v}`);
     return v;
   };
 }
@@ -113,7 +119,8 @@ export const boolean: Rule<boolean> = (v, at) => (typeof v === 'boolean' ? v : f
 /** A member of a vocabulary list (the protocol's one list of that vocabulary). */
 export function oneOf<const T extends string>(values: readonly T[]): Rule<T> {
   return (v, at) => {
-    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(at, `must be one of ${values.join(', ')}`);
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v))
+      fail(at, `must be one of ${values.join(', ')}`);
     return v as T;
   };
 }
@@ -141,8 +148,10 @@ export interface ArrayRule {
 export function arrayOf<T>(item: Rule<T>, o: ArrayRule = {}): Rule<T[]> {
   return (v, at) => {
     if (!Array.isArray(v) || Object.getPrototypeOf(v) !== Array.prototype) fail(at, 'must be an array');
-    if (o.max !== undefined && v.length > o.max) fail(at, `has too many ${o.items ?? 'items'} (${v.length}, at most ${o.max})`);
-    if (o.min !== undefined && v.length < o.min) fail(at, v.length === 0 ? 'is empty' : `has too few ${o.items ?? 'items'} (${v.length}, at least ${o.min})`);
+    if (o.max !== undefined && v.length > o.max)
+      fail(at, `has too many ${o.items ?? 'items'} (${v.length}, at most ${o.max})`);
+    if (o.min !== undefined && v.length < o.min)
+      fail(at, v.length === 0 ? 'is empty' : `has too few ${o.items ?? 'items'} (${v.length}, at least ${o.min})`);
     if (Object.keys(v).length !== v.length) fail(at, 'must be a plain array');
     return v.map((x, i) => item(x, fieldOf(at, i)));
   };
@@ -160,7 +169,11 @@ export interface ObjectRule {
  * A plain object with `required` fields (undefined counts as missing) and `optional` ones;
  * returns a fresh object holding the known fields only.
  */
-export function object<R extends Shape, O extends Shape = Record<never, Rule<unknown>>>(required: R, optional?: O, o: ObjectRule = {}): Rule<Parsed<R> & Partial<Parsed<O>>> {
+export function object<R extends Shape, O extends Shape = Record<never, Rule<unknown>>>(
+  required: R,
+  optional?: O,
+  o: ObjectRule = {},
+): Rule<Parsed<R> & Partial<Parsed<O>>> {
   const opt: Shape = optional ?? {};
   return (v, at) => {
     if (!isPlainObject(v)) fail(at, 'must be a plain object');

@@ -35,7 +35,12 @@ export interface CommandContext {
  */
 export function newStyleFolder(ctx: CommandContext, name: string): string {
   const root = ctx.settings().stylesFolder || path.join(ctx.storageDir, 'styles');
-  const base = name.normalize('NFC').replace(/[<>:"/\\|?*\u0000-\u001f\s]+/g, '-').replace(/^[.-]+|[.-]+$/g, '').slice(0, 64) || 'style';
+  const base =
+    name
+      .normalize('NFC')
+      .replace(/[<>:"/\\|?*\u0000-\u001f\s]+/g, '-')
+      .replace(/^[.-]+|[.-]+$/g, '')
+      .slice(0, 64) || 'style';
   let dir = path.join(root, base);
   for (let i = 2; fs.existsSync(dir); i++) dir = path.join(root, `${base}-${i}`);
   return dir;

@@ -5,7 +5,13 @@
 import { Worker } from 'node:worker_threads';
 import { StyleTransferError } from '../protocol/errors';
 import { turnOffThirdPartyTelemetry } from '../protocol/telemetry';
-import { type EngineSettings, type JobProgress, type JobRequest, type JobResults, type WorkerToHost } from '../protocol/jobs';
+import {
+  type EngineSettings,
+  type JobProgress,
+  type JobRequest,
+  type JobResults,
+  type WorkerToHost,
+} from '../protocol/jobs';
 import { isWorkerToHost } from '../protocol/jobChecks';
 
 interface Pending {
@@ -47,8 +53,12 @@ export class EngineClient {
     return this.worker?.threadId;
   }
 
-  request<T extends JobRequest['type']>(job: JobRequest & { type: T }, options: RequestOptions = {}): Promise<JobResults[T]> {
-    if (this.disposed) return Promise.reject(new StyleTransferError('cancelled', 'the style-transfer engine has been shut down'));
+  request<T extends JobRequest['type']>(
+    job: JobRequest & { type: T },
+    options: RequestOptions = {},
+  ): Promise<JobResults[T]> {
+    if (this.disposed)
+      return Promise.reject(new StyleTransferError('cancelled', 'the style-transfer engine has been shut down'));
     if (options.signal?.aborted) return Promise.reject(new StyleTransferError('cancelled', `${job.type} cancelled`));
     const worker = this.ensureWorker();
     const id = this.nextId++;
@@ -75,7 +85,9 @@ export class EngineClient {
     this.opts.onWorkerState?.(true);
     worker.on('message', (m: unknown) => this.onMessage(m));
     worker.on('error', (e) => this.onCrash(worker, `the style-transfer engine crashed: ${e.message}`));
-    worker.on('exit', (code) => this.onCrash(worker, `the style-transfer engine stopped unexpectedly (exit code ${code})`));
+    worker.on('exit', (code) =>
+      this.onCrash(worker, `the style-transfer engine stopped unexpectedly (exit code ${code})`),
+    );
     return worker;
   }
 
@@ -117,7 +129,12 @@ export class EngineClient {
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.cleanup();
-      p.reject(new StyleTransferError('internal', `${message}; the ${p.job.type} job was stopped. The next job starts a fresh engine.`));
+      p.reject(
+        new StyleTransferError(
+          'internal',
+          `${message}; the ${p.job.type} job was stopped. The next job starts a fresh engine.`,
+        ),
+      );
     }
   }
 

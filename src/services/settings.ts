@@ -2,7 +2,21 @@
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { COLOR_MODES, OUTPUT_FORMATS, STYLIZE_LIMITS, STYLIZE_PRECISIONS, STYLIZE_RUNTIMES, TRAINING_BACKENDS, TRAINING_PRESETS, type ColorMode, type EngineSettings, type OutputFormat, type StylizePrecision, type StylizeRuntime, type TrainingPresetName } from '../protocol/jobs';
+import {
+  COLOR_MODES,
+  OUTPUT_FORMATS,
+  STYLIZE_LIMITS,
+  STYLIZE_PRECISIONS,
+  STYLIZE_RUNTIMES,
+  TRAINING_BACKENDS,
+  TRAINING_PRESETS,
+  type ColorMode,
+  type EngineSettings,
+  type OutputFormat,
+  type StylizePrecision,
+  type StylizeRuntime,
+  type TrainingPresetName,
+} from '../protocol/jobs';
 import { boolean, number, oneOf, orDefault, string } from '../protocol/validate';
 import { expandFolderSetting } from '../shared/paths';
 
@@ -36,7 +50,10 @@ export function readSettings(scope?: vscode.Uri): Settings {
     outputFolder: text(get('outputFolder'), ''),
     outputFormat: orDefault(oneOf(OUTPUT_FORMATS), get('outputFormat'), 'same'),
     openResult: orDefault(boolean, get('openResult'), true),
-    strength: Math.min(STYLIZE_LIMITS.strength.max, Math.max(STYLIZE_LIMITS.strength.min, orDefault(finite, get('strength'), 1))),
+    strength: Math.min(
+      STYLIZE_LIMITS.strength.max,
+      Math.max(STYLIZE_LIMITS.strength.min, orDefault(finite, get('strength'), 1)),
+    ),
     preserveColors: orDefault(oneOf(COLOR_MODES), get('preserveColors'), 'none'),
     stylizeRuntime: orDefault(oneOf(STYLIZE_RUNTIMES), get('stylizeRuntime'), 'auto'),
     stylizePrecision: orDefault(oneOf(STYLIZE_PRECISIONS), get('stylizePrecision'), 'auto'),

@@ -5,7 +5,14 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { LossValues } from '../protocol/jobs';
-import { CHECKPOINT_FORMAT_VERSION, STYLE_FILE, THUMBNAIL_FILE, TRAINING_STATE_FILE, type StyleOrigin, type StyleSummary } from '../protocol/styles';
+import {
+  CHECKPOINT_FORMAT_VERSION,
+  STYLE_FILE,
+  THUMBNAIL_FILE,
+  TRAINING_STATE_FILE,
+  type StyleOrigin,
+  type StyleSummary,
+} from '../protocol/styles';
 
 export interface StyleRoot {
   readonly dir: string;
@@ -46,7 +53,11 @@ export async function readStyleSummary(dir: string, root: StyleRoot): Promise<St
     o = JSON.parse(text);
     if (o === null || typeof o !== 'object') throw new Error('not an object');
   } catch (e) {
-    return { ...base, origin: root.kind === 'bundled' ? 'bundled' : 'trained', error: `style.json is not valid JSON (${(e as Error).message})` };
+    return {
+      ...base,
+      origin: root.kind === 'bundled' ? 'bundled' : 'trained',
+      error: `style.json is not valid JSON (${(e as Error).message})`,
+    };
   }
   const source = (o.source ?? {}) as { kind?: string };
   const origin: StyleOrigin = root.kind === 'bundled' ? 'bundled' : source.kind === 'imported' ? 'imported' : 'trained';
@@ -65,9 +76,16 @@ export async function readStyleSummary(dir: string, root: StyleRoot): Promise<St
     updatedAt: typeof o.updatedAt === 'string' ? o.updatedAt : undefined,
     thumbnail: isFile(thumb) ? thumb : undefined,
     resumable: root.kind === 'user' && fs.existsSync(path.join(dir, TRAINING_STATE_FILE)),
-    architecture: arch && Array.isArray(arch.filters) ? { filters: arch.filters, residualBlocks: arch.residualBlocks } : undefined,
-    preset: typeof (o.hyperparameters as { preset?: unknown } | undefined)?.preset === 'string' ? (o.hyperparameters as { preset: string }).preset : undefined,
-    error: version > CHECKPOINT_FORMAT_VERSION ? `made by a newer version of Fast Style Transfer (format ${version}); update the extension` : undefined,
+    architecture:
+      arch && Array.isArray(arch.filters) ? { filters: arch.filters, residualBlocks: arch.residualBlocks } : undefined,
+    preset:
+      typeof (o.hyperparameters as { preset?: unknown } | undefined)?.preset === 'string'
+        ? (o.hyperparameters as { preset: string }).preset
+        : undefined,
+    error:
+      version > CHECKPOINT_FORMAT_VERSION
+        ? `made by a newer version of Fast Style Transfer (format ${version}); update the extension`
+        : undefined,
   };
 }
 
@@ -104,15 +122,19 @@ export class StyleStore {
   /** Lists the folders again; resolves once a listing that began after this call is in. */
   refresh(): Promise<void> {
     if (!this.loading) {
-      this.loading = this.load().finally(() => { this.loading = undefined; });
+      this.loading = this.load().finally(() => {
+        this.loading = undefined;
+      });
       return this.loading;
     }
     // A listing already under way may have read the folders before the caller's change (a new
     // style folder): one more listing follows it, shared by every caller that arrives meanwhile.
-    this.queued ??= this.loading.catch(() => undefined).then(() => {
-      this.queued = undefined;
-      return this.refresh();
-    });
+    this.queued ??= this.loading
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.refresh();
+      });
     return this.queued;
   }
 

@@ -30,7 +30,18 @@ export class TrainingMonitor {
 
   start(name: string, checkpoint: string, cancel: () => void): void {
     this.cancel = cancel;
-    this.set({ name, checkpoint, status: 'starting', iteration: 0, totalIterations: 0, epoch: 0, imagesPerSecond: 0, etaSeconds: NaN, losses: [], startedAt: Date.now() });
+    this.set({
+      name,
+      checkpoint,
+      status: 'starting',
+      iteration: 0,
+      totalIterations: 0,
+      epoch: 0,
+      imagesPerSecond: 0,
+      etaSeconds: NaN,
+      losses: [],
+      startedAt: Date.now(),
+    });
   }
 
   /** Asks the running job to stop (it saves a checkpoint first). */
@@ -48,7 +59,17 @@ export class TrainingMonitor {
       case 'train': {
         let losses = [...s.losses, { iteration: p.iteration, ...p.losses }];
         if (losses.length > MAX_POINTS) losses = losses.filter((_, i) => i % 2 === 0 || i === losses.length - 1);
-        this.set({ ...s, status: 'running', phase: undefined, iteration: p.iteration, totalIterations: p.totalIterations, epoch: p.epoch, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.etaSeconds, losses });
+        this.set({
+          ...s,
+          status: 'running',
+          phase: undefined,
+          iteration: p.iteration,
+          totalIterations: p.totalIterations,
+          epoch: p.epoch,
+          imagesPerSecond: p.imagesPerSecond,
+          etaSeconds: p.etaSeconds,
+          losses,
+        });
         return;
       }
       case 'trainPreview':

@@ -12,7 +12,11 @@ export const BUSY_RETRY_DELAYS_MS: readonly number[] = [50, 100, 200, 400, 800, 
  * Runs `op` (a rename or removal); under Windows (`platform` is process.platform) retries it
  * while it fails with a busy-file code, then throws the last error. Elsewhere one attempt.
  */
-export async function retryWhileBusy<T>(op: () => Promise<T>, platform: string, delaysMs: readonly number[] = BUSY_RETRY_DELAYS_MS): Promise<T> {
+export async function retryWhileBusy<T>(
+  op: () => Promise<T>,
+  platform: string,
+  delaysMs: readonly number[] = BUSY_RETRY_DELAYS_MS,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await op();

@@ -27,8 +27,16 @@ export class StatusBar implements vscode.Disposable {
     this.jobs.set(id, text);
     this.render();
     return {
-      update: (t) => { if (this.jobs.has(id)) { this.jobs.set(id, t); this.render(); } },
-      end: () => { this.jobs.delete(id); this.render(); },
+      update: (t) => {
+        if (this.jobs.has(id)) {
+          this.jobs.set(id, t);
+          this.render();
+        }
+      },
+      end: () => {
+        this.jobs.delete(id);
+        this.render();
+      },
     };
   }
 
@@ -36,10 +44,14 @@ export class StatusBar implements vscode.Disposable {
     const running = [...this.jobs.values()];
     if (running.length) {
       this.item.text = `$(sync~spin) ${running[running.length - 1]}${running.length > 1 ? ` (+${running.length - 1})` : ''}`;
-      this.item.tooltip = new vscode.MarkdownString(`**Fast Style Transfer** — running:\n\n${running.map((r) => `- ${r}`).join('\n')}\n\nClick for the log.`);
+      this.item.tooltip = new vscode.MarkdownString(
+        `**Fast Style Transfer** — running:\n\n${running.map((r) => `- ${r}`).join('\n')}\n\nClick for the log.`,
+      );
     } else {
       this.item.text = '$(paintcan) Style';
-      this.item.tooltip = new vscode.MarkdownString(`**Fast Style Transfer**${this.runtime ? `\n\nCompute: ${this.runtime}` : ''}\n\nClick for the log.`);
+      this.item.tooltip = new vscode.MarkdownString(
+        `**Fast Style Transfer**${this.runtime ? `\n\nCompute: ${this.runtime}` : ''}\n\nClick for the log.`,
+      );
     }
   }
 

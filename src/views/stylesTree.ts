@@ -30,21 +30,32 @@ export class StylesTreeProvider implements vscode.TreeDataProvider<Node>, vscode
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly subs: { dispose(): void }[] = [];
 
-  constructor(private readonly store: StyleStore, private readonly training: TrainingMonitor) {
+  constructor(
+    private readonly store: StyleStore,
+    private readonly training: TrainingMonitor,
+  ) {
     this.subs.push(store.onDidChange(() => this.emitter.fire(undefined)));
     let lastStatus = '';
-    this.subs.push(training.onDidChange((s) => {
-      // Refresh when a run starts or ends (labels show "training…"), not on every step.
-      if (s.status !== lastStatus) { lastStatus = s.status; this.emitter.fire(undefined); }
-    }));
+    this.subs.push(
+      training.onDidChange((s) => {
+        // Refresh when a run starts or ends (labels show "training…"), not on every step.
+        if (s.status !== lastStatus) {
+          lastStatus = s.status;
+          this.emitter.fire(undefined);
+        }
+      }),
+    );
   }
 
   getChildren(node?: Node): Node[] {
     if (!node) {
-      const origins = (['bundled', 'trained', 'imported'] as const).filter((o) => this.store.all.some((s) => s.origin === o));
+      const origins = (['bundled', 'trained', 'imported'] as const).filter((o) =>
+        this.store.all.some((s) => s.origin === o),
+      );
       return origins.map((origin) => ({ kind: 'group', origin }));
     }
-    if (node.kind === 'group') return this.store.all.filter((s) => s.origin === node.origin).map((style) => ({ kind: 'style', style }));
+    if (node.kind === 'group')
+      return this.store.all.filter((s) => s.origin === node.origin).map((style) => ({ kind: 'style', style }));
     return [];
   }
 
@@ -59,22 +70,43 @@ export class StylesTreeProvider implements vscode.TreeDataProvider<Node>, vscode
     const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.None);
     item.id = `style:${s.id}`;
     const training = this.training.running && this.training.current?.checkpoint === s.id;
-    const parts = [s.iteration ? `${s.iteration.toLocaleString('en-US')} it` : '', relativeAge(s.updatedAt ?? s.createdAt)].filter(Boolean);
+    const parts = [
+      s.iteration ? `${s.iteration.toLocaleString('en-US')} it` : '',
+      relativeAge(s.updatedAt ?? s.createdAt),
+    ].filter(Boolean);
     item.description = s.error ? 'unusable' : training ? 'training…' : parts.join(' · ');
-    item.iconPath = s.error ? new vscode.ThemeIcon('warning') : s.thumbnail ? vscode.Uri.file(s.thumbnail) : new vscode.ThemeIcon('symbol-color');
+    item.iconPath = s.error
+      ? new vscode.ThemeIcon('warning')
+      : s.thumbnail
+        ? vscode.Uri.file(s.thumbnail)
+        : new vscode.ThemeIcon('symbol-color');
     const md = new vscode.MarkdownString(undefined, true);
     md.supportHtml = false;
     md.appendMarkdown(`**${s.name.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&')}** — ${s.origin}\n\n`);
     if (s.error) md.appendMarkdown(`$(warning) ${s.error}\n\n`);
     if (s.iteration) md.appendMarkdown(`Iterations: ${s.iteration.toLocaleString('en-US')}\n\n`);
-    if (s.lastLosses) md.appendMarkdown(`Losses: total ${fmt(s.lastLosses.total)} · content ${fmt(s.lastLosses.content)} · style ${fmt(s.lastLosses.style)} · tv ${fmt(s.lastLosses.tv)}\n\n`);
-    if (s.architecture) md.appendMarkdown(`Network: ${s.architecture.filters.join('/')} filters, ${s.architecture.residualBlocks} residual blocks${s.preset ? ` (${s.preset} preset)` : ''}\n\n`);
+    if (s.lastLosses)
+      md.appendMarkdown(
+        `Losses: total ${fmt(s.lastLosses.total)} · content ${fmt(s.lastLosses.content)} · style ${fmt(s.lastLosses.style)} · tv ${fmt(s.lastLosses.tv)}\n\n`,
+      );
+    if (s.architecture)
+      md.appendMarkdown(
+        `Network: ${s.architecture.filters.join('/')} filters, ${s.architecture.residualBlocks} residual blocks${s.preset ? ` (${s.preset} preset)` : ''}\n\n`,
+      );
     if (s.createdAt) md.appendMarkdown(`Created: ${new Date(s.createdAt).toLocaleString()}\n\n`);
     if (s.updatedAt) md.appendMarkdown(`Updated: ${new Date(s.updatedAt).toLocaleString()}\n\n`);
     md.appendMarkdown(`\`${s.id}\``);
     item.tooltip = md;
-    item.contextValue = ['style', s.origin, s.resumable && !training ? 'resumable' : '', s.editable && !training ? 'editable' : ''].filter(Boolean).join('.');
-    if (!s.error) item.command = { command: 'fastStyleTransfer.openGalleryForStyle', title: 'Open in Gallery', arguments: [s.id] };
+    item.contextValue = [
+      'style',
+      s.origin,
+      s.resumable && !training ? 'resumable' : '',
+      s.editable && !training ? 'editable' : '',
+    ]
+      .filter(Boolean)
+      .join('.');
+    if (!s.error)
+      item.command = { command: 'fastStyleTransfer.openGalleryForStyle', title: 'Open in Gallery', arguments: [s.id] };
     return item;
   }
 

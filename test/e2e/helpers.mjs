@@ -14,7 +14,10 @@ export async function waitForWorkbench(page, { folder = true, timeout = 90_000 }
 
 /** The Explorer row of a file or folder directly shown in the tree (matched by its exact name). */
 export function explorerRow(page, name) {
-  return page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactText(name) }) }).first();
+  return page
+    .locator('.explorer-folders-view .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactText(name) }) })
+    .first();
 }
 
 /**
@@ -28,7 +31,9 @@ export async function revealInExplorer(page, relPath, { timeout = 30_000 } = {})
     await row.waitFor({ timeout });
     if (i < parts.length - 1 && (await row.getAttribute('aria-expanded')) !== 'true') {
       await row.click();
-      await page.waitForFunction((el) => el?.getAttribute('aria-expanded') === 'true', await row.elementHandle(), { timeout });
+      await page.waitForFunction((el) => el?.getAttribute('aria-expanded') === 'true', await row.elementHandle(), {
+        timeout,
+      });
     }
   }
   return explorerRow(page, parts[parts.length - 1]);
@@ -47,7 +52,9 @@ export function menuItemLabels(page) {
  */
 export async function contextMenu(page, target, item, { attempts = 20, waitPerAttemptMs = 1500 } = {}) {
   const row = typeof target === 'string' ? await revealInExplorer(page, target) : target;
-  const entry = page.locator('.monaco-menu .action-item:not(.disabled) .action-label', { hasText: exactText(item) }).first();
+  const entry = page
+    .locator('.monaco-menu .action-item:not(.disabled) .action-label', { hasText: exactText(item) })
+    .first();
   let seen = [];
   for (let i = 1; i <= attempts; i++) {
     await row.click({ button: 'right' });
@@ -61,7 +68,9 @@ export async function contextMenu(page, target, item, { attempts = 20, waitPerAt
       await page.waitForTimeout(250);
     }
   }
-  throw new Error(`context menu item ${item} did not appear after ${attempts} right-clicks; the menu showed: ${JSON.stringify(seen)}`);
+  throw new Error(
+    `context menu item ${item} did not appear after ${attempts} right-clicks; the menu showed: ${JSON.stringify(seen)}`,
+  );
 }
 
 /**
@@ -77,7 +86,9 @@ async function clickMenuItem(page, entry) {
     try {
       await menu.waitFor({ state: 'hidden', timeout: 2_000 });
       return;
-    } catch { /* still open: the click came too early */ }
+    } catch {
+      /* still open: the click came too early */
+    }
   }
   throw new Error('the context menu did not close after clicking its item three times');
 }
@@ -107,14 +118,19 @@ export async function runCommand(page, title, { timeout = 30_000, expect } = {})
   while (Date.now() <= deadline) {
     // Keys typed while a webview (image preview, gallery) has focus go to its iframe, where F1
     // is not VS Code's: move focus back to the workbench first.
-    await page.evaluate(() => { if (document.activeElement?.tagName === 'IFRAME') document.activeElement.blur(); });
+    await page.evaluate(() => {
+      if (document.activeElement?.tagName === 'IFRAME') document.activeElement.blur();
+    });
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const input = quickInput(page);
     try {
       await input.waitFor({ timeout: 10_000 });
       await input.fill(typed, { timeout: 5_000 });
-      await rows.filter({ has: page.locator('.label-name', { hasText: exactText(title) }) }).first().waitFor({ timeout: 2_000 });
+      await rows
+        .filter({ has: page.locator('.label-name', { hasText: exactText(title) }) })
+        .first()
+        .waitFor({ timeout: 2_000 });
       if (await acceptRow(page, input, title, typed)) {
         if (!expect) return;
         // The command's own UI (a quick pick) closes when focus moves under it: an image
@@ -135,9 +151,15 @@ export async function runCommand(page, title, { timeout = 30_000, expect } = {})
       lastError = e;
     }
   }
-  const shown = await page.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts().catch(() => []);
+  const shown = await page
+    .locator('.quick-input-list .monaco-list-row .label-name')
+    .allInnerTexts()
+    .catch(() => []);
   await page.keyboard.press('Escape');
-  throw new Error(`command ${title} not run from the palette within ${timeout} ms (${lastError?.message?.split('\n')[0]}); it showed ${JSON.stringify(shown.slice(0, 10))}`, { cause: lastError });
+  throw new Error(
+    `command ${title} not run from the palette within ${timeout} ms (${lastError?.message?.split('\n')[0]}); it showed ${JSON.stringify(shown.slice(0, 10))}`,
+    { cause: lastError },
+  );
 }
 
 /**
@@ -151,7 +173,10 @@ async function acceptRow(page, input, title, typed) {
   const matches = (s) => (title instanceof RegExp ? title.test(s) : s.trim() === title);
   const count = await labels.count();
   for (let i = 0; i <= count; i++) {
-    const label = await focusedLabel.first().innerText({ timeout: 1_000 }).catch(() => '');
+    const label = await focusedLabel
+      .first()
+      .innerText({ timeout: 1_000 })
+      .catch(() => '');
     if (matches(label)) {
       await input.press('Enter');
       const until = Date.now() + 5_000;
@@ -168,7 +193,10 @@ async function acceptRow(page, input, title, typed) {
 
 /** Picks an item of an open quick pick by its exact label (or RegExp). */
 export async function pickQuickItem(page, label, { timeout = 30_000 } = {}) {
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactText(label) }) }).first();
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactText(label) }) })
+    .first();
   await row.waitFor({ timeout });
   await row.click();
 }
@@ -188,7 +216,9 @@ export async function answerInput(page, value, { timeout = 30_000 } = {}) {
  */
 export async function frameOf(page, { title, timeout = 30_000 } = {}) {
   if (title) {
-    const tab = page.locator('.tabs-container .tab', { has: page.locator('.label-name', { hasText: exactText(title) }) }).first();
+    const tab = page
+      .locator('.tabs-container .tab', { has: page.locator('.label-name', { hasText: exactText(title) }) })
+      .first();
     await tab.waitFor({ timeout });
     await tab.click();
   }
@@ -221,10 +251,16 @@ export async function waitForFile(file, { timeout = 60_000, nonEmpty = true, int
     try {
       const st = fs.statSync(file);
       if (st.isFile() && (!nonEmpty || st.size > 0)) return file;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > deadline) {
       let listing = '';
-      try { listing = fs.readdirSync(path.dirname(file)).join(', '); } catch { /* no folder either */ }
+      try {
+        listing = fs.readdirSync(path.dirname(file)).join(', ');
+      } catch {
+        /* no folder either */
+      }
       throw new Error(`${file} did not appear within ${timeout} ms (folder holds: ${listing || 'nothing'})`);
     }
     await new Promise((r) => setTimeout(r, interval));

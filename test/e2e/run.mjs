@@ -23,8 +23,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  ensureCodeServer, copyWorkspace, createRunDir, ensureExtensionBuilt, installExtension, launchChromium,
-  onInterrupt, REPO_ROOT, startCodeServer, workbenchUrl,
+  ensureCodeServer,
+  copyWorkspace,
+  createRunDir,
+  ensureExtensionBuilt,
+  installExtension,
+  launchChromium,
+  onInterrupt,
+  REPO_ROOT,
+  startCodeServer,
+  workbenchUrl,
 } from '../host/codeServer.mjs';
 import * as h from './helpers.mjs';
 
@@ -33,17 +41,28 @@ process.env.ORT_DISABLE_TELEMETRY = '1';
 
 const SCENARIO_DIR = path.join(REPO_ROOT, 'test', 'e2e', 'scenarios');
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'workspace');
-const OUT = process.env.FST_E2E_OUT ? path.resolve(process.env.FST_E2E_OUT) : path.join(REPO_ROOT, 'test-results', 'e2e');
+const OUT = process.env.FST_E2E_OUT
+  ? path.resolve(process.env.FST_E2E_OUT)
+  : path.join(REPO_ROOT, 'test-results', 'e2e');
 const DEFAULT_TIMEOUT_MS = Number(process.env.E2E_SCENARIO_TIMEOUT_MS || 300_000);
 const verbose = !!process.env.FST_TEST_VERBOSE;
 
 const args = process.argv.slice(2);
 const filters = args.filter((a) => !a.startsWith('--'));
 if (process.env.E2E_SCENARIOS) filters.push(process.env.E2E_SCENARIOS);
-const scenarioFiles = fs.readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.mjs')).sort()
+const scenarioFiles = fs
+  .readdirSync(SCENARIO_DIR)
+  .filter((f) => f.endsWith('.mjs'))
+  .sort()
   .filter((f) => filters.length === 0 || filters.some((re) => new RegExp(re).test(f.replace(/\.mjs$/, ''))));
-if (args.includes('--list')) { for (const f of scenarioFiles) console.log(f.replace(/\.mjs$/, '')); process.exit(0); }
-if (scenarioFiles.length === 0) { console.error(`e2e: no scenario in ${SCENARIO_DIR} matches ${JSON.stringify(filters)}`); process.exit(1); }
+if (args.includes('--list')) {
+  for (const f of scenarioFiles) console.log(f.replace(/\.mjs$/, ''));
+  process.exit(0);
+}
+if (scenarioFiles.length === 0) {
+  console.error(`e2e: no scenario in ${SCENARIO_DIR} matches ${JSON.stringify(filters)}`);
+  process.exit(1);
+}
 
 const t0 = Date.now();
 const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1)}s]`;
@@ -51,7 +70,10 @@ const vsix = process.env.VSIX ? path.resolve(process.env.VSIX) : null;
 const mode = vsix ? 'vsix' : 'dev';
 ensureCodeServer();
 const hasExtension = vsix ? fs.existsSync(vsix) : fs.existsSync(path.join(REPO_ROOT, 'src', 'extension.ts'));
-if (vsix && !hasExtension) { console.error(`e2e: VSIX ${vsix} not found`); process.exit(1); }
+if (vsix && !hasExtension) {
+  console.error(`e2e: VSIX ${vsix} not found`);
+  process.exit(1);
+}
 if (mode === 'dev' && hasExtension) ensureExtensionBuilt();
 
 fs.rmSync(OUT, { recursive: true, force: true });
@@ -76,14 +98,19 @@ try {
     console.log(installExtension({ run, vsix, userDataDir, extensionsDir }));
   }
   server = await startCodeServer({ run, userDataDir, extensionsDir });
-  console.log(`${stamp()} code-server ${server.base} up (extension: ${mode === 'vsix' ? path.basename(vsix) : hasExtension ? 'unpacked from this checkout' : 'none, src/extension.ts missing'})`);
+  console.log(
+    `${stamp()} code-server ${server.base} up (extension: ${mode === 'vsix' ? path.basename(vsix) : hasExtension ? 'unpacked from this checkout' : 'none, src/extension.ts missing'})`,
+  );
   browser = await launchChromium(run);
   for (const first of browser.pages()) await first.close();
 
   for (const file of scenarioFiles) {
     const name = file.replace(/\.mjs$/, '');
     const mod = await import(pathToFileURL(path.join(SCENARIO_DIR, file)).href);
-    if (typeof mod.run !== 'function') { results.push({ name, ok: false, error: 'exports no run()' }); continue; }
+    if (typeof mod.run !== 'function') {
+      results.push({ name, ok: false, error: 'exports no run()' });
+      continue;
+    }
     if (mod.needsExtension !== false && !hasExtension) {
       console.log(`${stamp()} SKIP ${name}: needs the extension (src/extension.ts is missing)`);
       results.push({ name, ok: true, skipped: true });
@@ -102,7 +129,12 @@ try {
     let shot = 0;
     const log = (...a) => console.log(`${stamp()} ${name}:`, ...a);
     const ctx = {
-      page, workspace, log, mode, repoRoot: REPO_ROOT, server: { base: server.base },
+      page,
+      workspace,
+      log,
+      mode,
+      repoRoot: REPO_ROOT,
+      server: { base: server.base },
       screenshot: async (label) => {
         const p = path.join(OUT, `${name}-${String(++shot).padStart(2, '0')}-${label.replace(/[^\w.-]+/g, '_')}.png`);
         await page.screenshot({ path: p });
@@ -126,11 +158,15 @@ try {
     console.log(`${stamp()} RUN  ${name}${mod.description ? ` — ${mod.description}` : ''}`);
     let timer;
     try {
-      await page.goto(workbenchUrl(server, { folder: workspace, devPaths: mode === 'dev' && hasExtension ? [REPO_ROOT] : [] }));
+      await page.goto(
+        workbenchUrl(server, { folder: workspace, devPaths: mode === 'dev' && hasExtension ? [REPO_ROOT] : [] }),
+      );
       await h.waitForWorkbench(page);
       await Promise.race([
         mod.run(ctx),
-        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs); }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
       ]);
       results.push({ name, ok: true, ms: Date.now() - started });
       console.log(`${stamp()} PASS ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -157,6 +193,8 @@ fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2
 const passed = results.filter((r) => r.ok && !r.skipped).length;
 const failed = results.filter((r) => !r.ok).length;
 const skipped = results.filter((r) => r.skipped).length;
-console.log(`(e2e took ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots and logs in ${path.relative(REPO_ROOT, OUT)}/)`);
+console.log(
+  `(e2e took ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots and logs in ${path.relative(REPO_ROOT, OUT)}/)`,
+);
 console.log(`e2e: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

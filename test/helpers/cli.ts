@@ -12,8 +12,12 @@ export async function runFst(args: string[]): Promise<{ code: number; stdout: st
   const err: string[] = [];
   const log = console.log;
   const error = console.error;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
+  console.log = (...a: unknown[]) => {
+    out.push(a.join(' '));
+  };
+  console.error = (...a: unknown[]) => {
+    err.push(a.join(' '));
+  };
   try {
     const code = await main(args);
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };

@@ -6,7 +6,25 @@ import fsp from 'node:fs/promises';
 
 export class Killed extends Error {}
 
-const PATH_OPS = ['mkdir', 'mkdtemp', 'readdir', 'rm', 'rmdir', 'unlink', 'open', 'rename', 'readFile', 'writeFile', 'copyFile', 'link', 'symlink', 'lstat', 'stat', 'access', 'realpath'];
+const PATH_OPS = [
+  'mkdir',
+  'mkdtemp',
+  'readdir',
+  'rm',
+  'rmdir',
+  'unlink',
+  'open',
+  'rename',
+  'readFile',
+  'writeFile',
+  'copyFile',
+  'link',
+  'symlink',
+  'lstat',
+  'stat',
+  'access',
+  'realpath',
+];
 const HANDLE_OPS = ['writeFile', 'write', 'read', 'stat', 'sync', 'datasync', 'close'];
 
 let handleProto: Record<string, unknown> | undefined;
@@ -38,7 +56,9 @@ export async function freezeFsAfter(limit: number): Promise<Freeze> {
       if (ops++ >= limit) return Promise.reject(new Killed(`killed before ${name} (operation ${ops})`));
       return orig.apply(this, a);
     };
-    undo.push(() => { obj[name] = orig; });
+    undo.push(() => {
+      obj[name] = orig;
+    });
   };
   for (const n of PATH_OPS) patch(fsp as unknown as Record<string, unknown>, n);
   for (const n of HANDLE_OPS) patch(proto, n);
@@ -50,7 +70,9 @@ export async function runKilledAfter(limit: number, write: () => Promise<unknown
   const f = await freezeFsAfter(limit);
   try {
     await write();
-  } catch { /* killed */ } finally {
+  } catch {
+    /* killed */
+  } finally {
     f.restore();
   }
   return f.count();

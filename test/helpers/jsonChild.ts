@@ -8,7 +8,11 @@ import { REPO_ROOT } from './paths';
 
 export function runJsonChild<T>(helper: string, args: readonly string[], timeoutMs: number): T {
   const child = path.join(REPO_ROOT, 'test', 'helpers', `${helper}.ts`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', child, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', child, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   assert.equal(r.status, 0, `child failed: ${line}\n${r.stderr.slice(-2000)}`);
   return JSON.parse(line) as T;

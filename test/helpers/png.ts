@@ -30,7 +30,11 @@ export function chunk(type: string, data: Uint8Array = new Uint8Array(0)): Buffe
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** PNG colour types. */
-export const GREY = 0, RGB = 2, PALETTE = 3, GREY_ALPHA = 4, RGBA = 6;
+export const GREY = 0,
+  RGB = 2,
+  PALETTE = 3,
+  GREY_ALPHA = 4,
+  RGBA = 6;
 const SAMPLES: Record<number, number> = { [GREY]: 1, [RGB]: 3, [PALETTE]: 1, [GREY_ALPHA]: 2, [RGBA]: 4 };
 
 export function ihdr(width: number, height: number, bitDepth: number, colourType: number): Buffer {

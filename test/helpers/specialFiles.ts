@@ -17,11 +17,21 @@ export const specialFilesSupported = process.platform !== 'win32' && fs.existsSy
 export function plantSpecial(file: string, kind: SpecialKind, outsideFile: string): string | undefined {
   fs.rmSync(file, { recursive: true, force: true });
   switch (kind) {
-    case 'link-outside': fs.symlinkSync(outsideFile, file); return undefined;
-    case 'dangling-link': fs.symlinkSync(path.join(path.dirname(file), 'no-such-file'), file); return undefined;
-    case 'fifo': execFileSync('mkfifo', [file]); return file;
-    case 'dev-zero-link': fs.symlinkSync('/dev/zero', file); return undefined;
-    case 'folder': fs.mkdirSync(file); return undefined;
+    case 'link-outside':
+      fs.symlinkSync(outsideFile, file);
+      return undefined;
+    case 'dangling-link':
+      fs.symlinkSync(path.join(path.dirname(file), 'no-such-file'), file);
+      return undefined;
+    case 'fifo':
+      execFileSync('mkfifo', [file]);
+      return file;
+    case 'dev-zero-link':
+      fs.symlinkSync('/dev/zero', file);
+      return undefined;
+    case 'folder':
+      fs.mkdirSync(file);
+      return undefined;
   }
 }
 
@@ -33,14 +43,21 @@ export function unblockFifo(fifo: string): void {
   try {
     const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
     fs.closeSync(fd);
-  } catch { /* ENXIO: nobody is reading — the good case */ }
+  } catch {
+    /* ENXIO: nobody is reading — the good case */
+  }
 }
 
 /** Runs `p` with a deadline: a read that blocks on a FIFO or /dev/zero fails instead of hanging. */
 export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} still running after ${ms} ms (hangs?)`)), ms); })]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} still running after ${ms} ms (hangs?)`)), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }

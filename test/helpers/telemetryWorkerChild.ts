@@ -5,15 +5,36 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineClient } from '../../src/services/engineClient';
-import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings, type JobRequest, type StylizeResult } from '../../src/protocol/jobs';
+import {
+  DEFAULT_MAX_INPUT_PIXELS,
+  type EngineSettings,
+  type JobRequest,
+  type StylizeResult,
+} from '../../src/protocol/jobs';
 import { REPO_ROOT } from './paths';
 
 const [mode, style, photo, outDir, cacheDir] = process.argv.slice(2);
 const workerPath = path.join(REPO_ROOT, 'dist', 'worker.js');
-const settings: EngineSettings = { trainingBackend: 'auto', stylizeRuntime: 'onnx', threads: 0, cacheDir, extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS };
-const job: Extract<JobRequest, { type: 'stylize' }> = { type: 'stylize', inputs: [photo], style, options: { outDir, runtime: 'onnx' } };
+const settings: EngineSettings = {
+  trainingBackend: 'auto',
+  stylizeRuntime: 'onnx',
+  threads: 0,
+  cacheDir,
+  extraModuleRoots: [],
+  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+};
+const job: Extract<JobRequest, { type: 'stylize' }> = {
+  type: 'stylize',
+  inputs: [photo],
+  style,
+  options: { outDir, runtime: 'onnx' },
+};
 
-const summary = (r: StylizeResult) => ({ runtime: r.runtime, outputs: r.outputs.length, failures: r.failures.map((f) => f.error.message) });
+const summary = (r: StylizeResult) => ({
+  runtime: r.runtime,
+  outputs: r.outputs.length,
+  failures: r.failures.map((f) => f.error.message),
+});
 
 async function viaClient(): Promise<unknown> {
   // The extension's way: the client turns telemetry off in this (the real) environment.
@@ -39,4 +60,7 @@ function raw(): Promise<unknown> {
   });
 }
 
-(mode === 'client' ? viaClient() : raw()).then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ error: String(e) })));
+(mode === 'client' ? viaClient() : raw()).then(
+  (r) => console.log(JSON.stringify(r)),
+  (e) => console.log(JSON.stringify({ error: String(e) })),
+);

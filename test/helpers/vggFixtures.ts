@@ -18,7 +18,11 @@ export function gaussian(r: () => number): () => number {
  * The first `channels.length` convs of VGG19 with the given output widths, He-scaled random
  * kernels (so activations keep the scale of real VGG features) and small random biases.
  */
-export function syntheticVggWeights(channels: number[], seed = 1, input: Pick<VggWeights, 'channelOrder' | 'mean'> = { channelOrder: 'rgb', mean: [123.68, 116.779, 103.939] }): VggWeights {
+export function syntheticVggWeights(
+  channels: number[],
+  seed = 1,
+  input: Pick<VggWeights, 'channelOrder' | 'mean'> = { channelOrder: 'rgb', mean: [123.68, 116.779, 103.939] },
+): VggWeights {
   const g = gaussian(rng(seed));
   let inC = 3;
   const layers: VggConvWeights[] = channels.map((outC, i) => {
@@ -50,6 +54,11 @@ export function writeKerasFolder(dir: string, w: VggWeights): void {
       ],
     };
   });
-  const modelTopology = { class_name: 'Model', config: { name: 'vgg19', layers: [] }, keras_version: '2.1.4', backend: 'tensorflow' };
+  const modelTopology = {
+    class_name: 'Model',
+    config: { name: 'vgg19', layers: [] },
+    keras_version: '2.1.4',
+    backend: 'tensorflow',
+  };
   fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ modelTopology, weightsManifest: manifest }));
 }

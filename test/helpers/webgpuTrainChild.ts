@@ -21,16 +21,30 @@ const ARCH: TransformNetArchitecture = { type: 'johnson2016', filters: [8, 16, 1
 const SIZE = 32;
 
 function image(seed: number, n: number): Tensor4D {
-  return tf.tidy(() => tf.reshape(tf.mul(tf.add(tf.sin(tf.mul(tf.range(0, n * SIZE * SIZE * 3), 0.013 * seed)), 1), 127.5), [n, SIZE, SIZE, 3]) as Tensor4D);
+  return tf.tidy(
+    () =>
+      tf.reshape(tf.mul(tf.add(tf.sin(tf.mul(tf.range(0, n * SIZE * SIZE * 3), 0.013 * seed)), 1), 127.5), [
+        n,
+        SIZE,
+        SIZE,
+        3,
+      ]) as Tensor4D,
+  );
 }
 
 async function train(backend: string): Promise<{ losses: number[]; weights: Float32Array[] }> {
   await tf.setBackend(backend);
   const vgg = Vgg19.fromWeights(syntheticVggWeights([8, 8, 12, 12, 16], 3));
   const style = image(5, 1);
-  const loss = PerceptualLoss.create(vgg, style, { layers: { content: 'relu2_2', style: ['relu1_1', 'relu2_1', 'relu3_1'] } });
+  const loss = PerceptualLoss.create(vgg, style, {
+    layers: { content: 'relu2_2', style: ['relu1_1', 'relu2_1', 'relu3_1'] },
+  });
   const net = TransformNet.init(ARCH, 7);
-  const data = { size: 4, batch: async (indices: readonly number[]) => tf.tidy(() => tf.concat(indices.map((i) => image(i + 1, 1))) as Tensor4D) };
+  const data = {
+    size: 4,
+    batch: async (indices: readonly number[]) =>
+      tf.tidy(() => tf.concat(indices.map((i) => image(i + 1, 1))) as Tensor4D),
+  };
   const optimizer = new Adam(net.params);
   const losses: number[] = [];
   const schedule = { batchSize: 2, iterations: 4, seed: 1, checkpointEvery: 0, previewEvery: 0 };
@@ -57,21 +71,40 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const report = await initTfjsBackend('webgpu', { allowSoftwareWebGpu: true, extraModuleRoots: process.env.FST_WEBGPU_ROOT ? [process.env.FST_WEBGPU_ROOT] : [] });
+  const report = await initTfjsBackend('webgpu', {
+    allowSoftwareWebGpu: true,
+    extraModuleRoots: process.env.FST_WEBGPU_ROOT ? [process.env.FST_WEBGPU_ROOT] : [],
+  });
   const before = tf.memory().numTensors;
   const gpu = await train('webgpu');
   const leaked = tf.memory().numTensors - before;
   const cpu = await train('cpu');
   let worst = 0;
   cpu.weights.forEach((w, i) => {
-    let d = 0, m = 0;
-    w.forEach((v, j) => { d = Math.max(d, Math.abs(v - gpu.weights[i][j])); m = Math.max(m, Math.abs(v)); });
+    let d = 0,
+      m = 0;
+    w.forEach((v, j) => {
+      d = Math.max(d, Math.abs(v - gpu.weights[i][j]));
+      m = Math.max(m, Math.abs(v));
+    });
     worst = Math.max(worst, d / (m || 1));
   });
-  console.log(JSON.stringify({ label: report.label, tfjsName: report.tfjsName, gpuLosses: gpu.losses, cpuLosses: cpu.losses, worstWeightDiff: worst, leaked }));
+  console.log(
+    JSON.stringify({
+      label: report.label,
+      tfjsName: report.tfjsName,
+      gpuLosses: gpu.losses,
+      cpuLosses: cpu.losses,
+      worstWeightDiff: worst,
+      leaked,
+    }),
+  );
 }
 
-main().then(() => process.exit(0), (e) => {
-  console.log(JSON.stringify({ error: String((e as Error)?.message ?? e) }));
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.log(JSON.stringify({ error: String((e as Error)?.message ?? e) }));
+    process.exit(1);
+  },
+);

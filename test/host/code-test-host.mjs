@@ -14,7 +14,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  createRunDir, forwardConsole, launchChromium, onInterrupt, startCodeServer, workbenchUrl,
+  createRunDir,
+  forwardConsole,
+  launchChromium,
+  onInterrupt,
+  startCodeServer,
+  workbenchUrl,
 } from './codeServer.mjs';
 
 const TIMEOUT_MS = Number(process.env.EXT_TEST_TIMEOUT_MS || 600_000);
@@ -28,14 +33,20 @@ let extensionsDir;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const m = /^--([^=]+)(?:=(.*))?$/s.exec(argv[i]);
-  if (!m) { positionals.push(argv[i]); continue; }
+  if (!m) {
+    positionals.push(argv[i]);
+    continue;
+  }
   const [, key, inline] = m;
   const value = () => (inline !== undefined ? inline : argv[++i]);
   if (key === 'extensionDevelopmentPath') devPaths.push(path.resolve(value()));
   else if (key === 'extensionTestsPath') testsPath = path.resolve(value());
   else if (key === 'user-data-dir') userDataDir = path.resolve(value());
   else if (key === 'extensions-dir') extensionsDir = path.resolve(value());
-  else if (key === 'version' || key === 'v') { console.log('1.100.3\ncode-server 4.100.3 test host\nx64'); process.exit(0); }
+  else if (key === 'version' || key === 'v') {
+    console.log('1.100.3\ncode-server 4.100.3 test host\nx64');
+    process.exit(0);
+  }
   // the rest (--no-sandbox, --disable-gpu-sandbox, --skip-welcome, --disable-extensions, …) has no meaning here
 }
 
@@ -59,9 +70,11 @@ try {
   console.log(`code-test-host: code-server ${server.base} up after ${Date.now() - t0} ms`);
   const url = workbenchUrl(server, { folder: positionals[0], devPaths, testsPath });
   browser = await launchChromium(run);
-  const page = browser.pages()[0] ?? await browser.newPage();
+  const page = browser.pages()[0] ?? (await browser.newPage());
   const consoleOut = forwardConsole(page);
-  const done = new Promise((resolve) => { page.exposeFunction('codeAutomationExit', (c) => resolve(c)); });
+  const done = new Promise((resolve) => {
+    page.exposeFunction('codeAutomationExit', (c) => resolve(c));
+  });
   await page.goto(url);
   if (!testsPath) {
     // Without tests this is an interactive host: keep it up until interrupted.
@@ -70,7 +83,12 @@ try {
     await new Promise(() => {});
   }
   let timer;
-  const result = await Promise.race([done, new Promise((r) => { timer = setTimeout(() => r('timeout'), TIMEOUT_MS); })]);
+  const result = await Promise.race([
+    done,
+    new Promise((r) => {
+      timer = setTimeout(() => r('timeout'), TIMEOUT_MS);
+    }),
+  ]);
   clearTimeout(timer);
   await consoleOut.flush();
   if (result === 'timeout') {
@@ -95,7 +113,8 @@ if (server && process.env.FST_TEST_LOG_DIR) {
 const resultsWritten = !!process.env.FST_TEST_RESULTS && fs.existsSync(process.env.FST_TEST_RESULTS);
 if (code !== 0 && server && !resultsWritten) {
   const log = server.log().trim();
-  if (log) console.error(`code-test-host: last lines of the code-server log:\n${log.split('\n').slice(-40).join('\n')}`);
+  if (log)
+    console.error(`code-test-host: last lines of the code-server log:\n${log.split('\n').slice(-40).join('\n')}`);
 }
 await shutdown();
 process.exit(code);

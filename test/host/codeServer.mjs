@@ -16,9 +16,15 @@ export const CODE_SERVER_VERSION = '4.100.3';
 export const CHROMIUM_BIN = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
 export function codeServerBin() {
-  const bin = process.env.CODE_SERVER_BIN || path.join(REPO_ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
-  if (!fs.existsSync(bin)) throw new Error(`code-server not found at ${bin}: run scripts/install-code-server.sh (or set CODE_SERVER_BIN)`);
-  if (!fs.existsSync(CHROMIUM_BIN)) throw new Error(`Chromium not found at ${CHROMIUM_BIN}: run scripts/install-code-server.sh (it installs Debian's chromium) or set CHROMIUM_BIN`);
+  const bin =
+    process.env.CODE_SERVER_BIN ||
+    path.join(REPO_ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
+  if (!fs.existsSync(bin))
+    throw new Error(`code-server not found at ${bin}: run scripts/install-code-server.sh (or set CODE_SERVER_BIN)`);
+  if (!fs.existsSync(CHROMIUM_BIN))
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_BIN}: run scripts/install-code-server.sh (it installs Debian's chromium) or set CHROMIUM_BIN`,
+    );
   return bin;
 }
 
@@ -28,8 +34,10 @@ export function codeServerBin() {
  * machine. FST_NO_AUTO_INSTALL=1 turns that off.
  */
 export function ensureCodeServer() {
-  const missing = (!process.env.CODE_SERVER_BIN && !fs.existsSync(path.join(REPO_ROOT, '.vscode-test', 'code-server', `.installed-${CODE_SERVER_VERSION}`)))
-    || (!process.env.CHROMIUM_BIN && !fs.existsSync(CHROMIUM_BIN));
+  const missing =
+    (!process.env.CODE_SERVER_BIN &&
+      !fs.existsSync(path.join(REPO_ROOT, '.vscode-test', 'code-server', `.installed-${CODE_SERVER_VERSION}`))) ||
+    (!process.env.CHROMIUM_BIN && !fs.existsSync(CHROMIUM_BIN));
   if (missing && !process.env.FST_NO_AUTO_INSTALL) {
     console.log('code-server or Chromium is missing: running scripts/install-code-server.sh');
     const r = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'install-code-server.sh')], { stdio: 'inherit' });
@@ -78,8 +86,12 @@ export function createRunDir(prefix) {
   const cleanup = () => {
     if (removed) return;
     removed = true;
-    if (originalTmp === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = originalTmp;
-    if (process.env.FST_KEEP_RUN_DIR) { console.log(`kept run folder ${dir}`); return; }
+    if (originalTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = originalTmp;
+    if (process.env.FST_KEEP_RUN_DIR) {
+      console.log(`kept run folder ${dir}`);
+      return;
+    }
     try {
       fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     } catch (e) {
@@ -124,10 +136,14 @@ function serverEnv(run, extraEnv) {
 
 /** `code-server --install-extension <vsix>` into the given profile (no server needed). */
 export function installExtension({ run, vsix, userDataDir, extensionsDir, env }) {
-  const r = spawnSync(codeServerBin(), ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', path.resolve(vsix)],
-    { env: serverEnv(run, env), encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    codeServerBin(),
+    ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', path.resolve(vsix)],
+    { env: serverEnv(run, env), encoding: 'utf8', timeout: 120_000 },
+  );
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  if (r.status !== 0 || /Failed|Error/.test(out)) throw new Error(`installing ${vsix} failed (exit ${r.status}):\n${out}`);
+  if (r.status !== 0 || /Failed|Error/.test(out))
+    throw new Error(`installing ${vsix} failed (exit ${r.status}):\n${out}`);
   return out.trim();
 }
 
@@ -144,16 +160,51 @@ export async function startCodeServer({ run, userDataDir, extensionsDir, env, st
   fs.writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const logFile = path.join(run.dir, 'code-server.log');
   const logFd = fs.openSync(logFile, 'a');
-  const child = spawn(bin, ['--config', config, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', '--disable-proxy',
-    '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir],
-  { env: serverEnv(run, env), stdio: ['ignore', logFd, logFd], detached: true });
+  const child = spawn(
+    bin,
+    [
+      '--config',
+      config,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+      '--disable-proxy',
+      '--user-data-dir',
+      userDataDir,
+      '--extensions-dir',
+      extensionsDir,
+    ],
+    { env: serverEnv(run, env), stdio: ['ignore', logFd, logFd], detached: true },
+  );
   fs.closeSync(logFd);
   const watchdog = startWatchdog(child.pid, process.env.FST_KEEP_RUN_DIR ? '' : run.dir);
   let exited = false;
-  const exitedPromise = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve({ code, signal }); }));
-  const readLog = () => { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } };
-  const killGroup = (sig) => { try { process.kill(-child.pid, sig); } catch { /* already gone */ } };
+  const exitedPromise = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = true;
+      resolve({ code, signal });
+    }),
+  );
+  const readLog = () => {
+    try {
+      return fs.readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const killGroup = (sig) => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
   // Last resort if the caller dies without stop(): the group must not outlive us.
   const onExit = () => killGroup('SIGKILL');
   process.on('exit', onExit);
@@ -170,14 +221,25 @@ export async function startCodeServer({ run, userDataDir, extensionsDir, env, st
       if (i === 20) killGroup('SIGKILL');
       await sleep(100);
     }
-    try { process.kill(watchdog.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(watchdog.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   };
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (exited) throw new Error(`code-server exited during start-up:\n${readLog()}`);
-    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not listening yet */ }
-    if (Date.now() > deadline) { await stop(); throw new Error(`code-server did not answer on ${base} within ${startTimeoutMs} ms:\n${readLog()}`); }
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`code-server did not answer on ${base} within ${startTimeoutMs} ms:\n${readLog()}`);
+    }
     await sleep(100);
   }
   return { base, host: `127.0.0.1:${port}`, port, pid: child.pid, logFile, log: readLog, stop };
@@ -194,13 +256,21 @@ function startWatchdog(pgid, runDir) {
     'if kill -0 "-$1" 2>/dev/null; then kill -TERM "-$1"; sleep 3; kill -KILL "-$1" 2>/dev/null; fi',
     'if [ -n "$2" ]; then rm -rf -- "$2"; fi',
   ].join('\n');
-  const dog = spawn('/bin/sh', ['-c', script, String(process.pid), String(pgid), runDir], { detached: true, stdio: 'ignore' });
+  const dog = spawn('/bin/sh', ['-c', script, String(process.pid), String(pgid), runDir], {
+    detached: true,
+    stdio: 'ignore',
+  });
   dog.unref();
   return dog;
 }
 
 function groupAlive(pgid) {
-  try { process.kill(-pgid, 0); return true; } catch { return false; }
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -233,15 +303,25 @@ export async function launchChromium(run, { viewport = { width: 1280, height: 80
     handleSIGTERM: false,
     handleSIGHUP: false,
     env: { ...process.env, ...run.env },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--password-store=basic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+      '--password-store=basic',
+    ],
   });
 }
 
 // Workbench noise that says nothing about the extension under test.
 // …except these, which explain a webview that never loads.
 const KEEP = /Error loading webview|Could not register service worker|Failed to register a ServiceWorker/i;
-const NOISE = /Creating a socket|connection token|Service Worker|service worker|sandbox|ChatSession|[Cc]opilot|additional builtin|same-origin|Failed to load resource|open-vsx|vsda|Ignoring the error while validating workspace folder|An iframe which has both allow-scripts|Long running operations during shutdown|\[Extension Host\] \(node:\d+\)/;
+const NOISE =
+  /Creating a socket|connection token|Service Worker|service worker|sandbox|ChatSession|[Cc]opilot|additional builtin|same-origin|Failed to load resource|open-vsx|vsda|Ignoring the error while validating workspace folder|An iframe which has both allow-scripts|Long running operations during shutdown|\[Extension Host\] \(node:\d+\)/;
 
 /**
  * Forwards the page's console to our stdout/stderr in order. The extension host's console is
@@ -253,15 +333,30 @@ export function forwardConsole(page, { verbose = !!process.env.FST_TEST_VERBOSE,
   page.on('console', (m) => {
     chain = chain.then(async () => {
       let args;
-      try { args = await Promise.all(m.args().map((a) => a.jsonValue())); } catch { args = []; }
+      try {
+        args = await Promise.all(m.args().map((a) => a.jsonValue()));
+      } catch {
+        args = [];
+      }
       if (!args.length) args = [m.text()];
       if (typeof args[0] === 'string' && args[0].startsWith('%c')) args = args.slice(2);
       const text = util.format(...args);
-      if (verbose || KEEP.test(text) || !NOISE.test(text)) (m.type() === 'error' ? process.stderr : process.stdout).write(prefix + text + '\n');
+      if (verbose || KEEP.test(text) || !NOISE.test(text))
+        (m.type() === 'error' ? process.stderr : process.stdout).write(prefix + text + '\n');
     });
   });
-  page.on('pageerror', (e) => { chain = chain.then(() => { if (verbose || KEEP.test(e.message) || !NOISE.test(e.message)) process.stderr.write(`${prefix}[pageerror] ${e.message}\n`); }); });
-  return { flush: async () => { await sleep(200); await chain; } };
+  page.on('pageerror', (e) => {
+    chain = chain.then(() => {
+      if (verbose || KEEP.test(e.message) || !NOISE.test(e.message))
+        process.stderr.write(`${prefix}[pageerror] ${e.message}\n`);
+    });
+  });
+  return {
+    flush: async () => {
+      await sleep(200);
+      await chain;
+    },
+  };
 }
 
 /**
@@ -271,12 +366,20 @@ export function forwardConsole(page, { verbose = !!process.env.FST_TEST_VERBOSE,
  */
 export function ensureExtensionBuilt() {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
-  if (!pkg.main) throw new Error('package.json has no "main": the test harness needs the extension entry (./dist/extension.js)');
+  if (!pkg.main)
+    throw new Error('package.json has no "main": the test harness needs the extension entry (./dist/extension.js)');
   const main = path.resolve(REPO_ROOT, pkg.main.endsWith('.js') ? pkg.main : `${pkg.main}.js`);
   const built = fs.existsSync(main) ? fs.statSync(main).mtimeMs : 0;
-  const newest = newestMtime([path.join(REPO_ROOT, 'src'), path.join(REPO_ROOT, 'webview'), path.join(REPO_ROOT, 'package.json'), path.join(REPO_ROOT, 'esbuild.mjs')]);
+  const newest = newestMtime([
+    path.join(REPO_ROOT, 'src'),
+    path.join(REPO_ROOT, 'webview'),
+    path.join(REPO_ROOT, 'package.json'),
+    path.join(REPO_ROOT, 'esbuild.mjs'),
+  ]);
   if (built >= newest) return false;
-  console.log(`building the extension (${path.relative(REPO_ROOT, main)} ${built ? 'is older than its sources' : 'is missing'})`);
+  console.log(
+    `building the extension (${path.relative(REPO_ROOT, main)} ${built ? 'is older than its sources' : 'is missing'})`,
+  );
   const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('node esbuild.mjs failed');
   if (!fs.existsSync(main)) throw new Error(`node esbuild.mjs did not produce ${main} (does src/extension.ts exist?)`);
@@ -287,7 +390,11 @@ function newestMtime(paths) {
   let newest = 0;
   const visit = (p) => {
     let st;
-    try { st = fs.statSync(p); } catch { return; }
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return;
+    }
     if (st.isDirectory()) for (const e of fs.readdirSync(p)) visit(path.join(p, e));
     else newest = Math.max(newest, st.mtimeMs);
   };
@@ -302,7 +409,11 @@ export function onInterrupt(cleanup) {
     if (busy) process.exit(130);
     busy = true;
     console.error(`\n${sig}: stopping code-server and Chromium…`);
-    try { await cleanup(); } finally { process.exit(sig === 'SIGINT' ? 130 : 143); }
+    try {
+      await cleanup();
+    } finally {
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

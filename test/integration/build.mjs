@@ -21,7 +21,8 @@ export const OUT_FILE = path.join(REPO_ROOT, 'out', 'test', 'integration', 'inde
 
 export function findSuiteFiles(dir = SUITE_DIR) {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
     .map((e) => path.join(e.parentPath ?? e.path, e.name))
     .sort();
@@ -59,7 +60,11 @@ export async function buildIntegrationTests({ outfile = OUT_FILE } = {}) {
     logLevel: 'warning',
     // mocha's lazily loaded Node-only parts (parallel mode, ESM file loading, the CLI) are
     // never reached from a bundle that defines its suites itself
-    logOverride: { 'unsupported-dynamic-import': 'silent', 'unsupported-require-call': 'silent', 'require-resolve-not-external': 'silent' },
+    logOverride: {
+      'unsupported-dynamic-import': 'silent',
+      'unsupported-require-call': 'silent',
+      'require-resolve-not-external': 'silent',
+    },
     plugins: [suitesPlugin(files)],
   });
   return { outfile, files };

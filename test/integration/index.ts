@@ -50,14 +50,21 @@ export async function run(): Promise<void> {
   } catch (e) {
     results.failed = 1;
     const stack = (e as Error)?.stack;
-    results.failures.push({ title: 'loading the suite files', error: typeof stack === 'string' ? mapStack(stack) : String(e) });
+    results.failures.push({
+      title: 'loading the suite files',
+      error: typeof stack === 'string' ? mapStack(stack) : String(e),
+    });
     write();
     throw e;
   }
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run(resolve);
-    runner.on('pass', () => { results.passed++; });
-    runner.on('pending', () => { results.skipped++; });
+    runner.on('pass', () => {
+      results.passed++;
+    });
+    runner.on('pending', () => {
+      results.skipped++;
+    });
     runner.on('fail', (t, err: Error) => {
       // before the spec reporter prints it at the end of the run
       if (err && typeof err.stack === 'string') err.stack = mapStack(err.stack);
@@ -85,7 +92,9 @@ function mapStack(stack: string): string {
   if (bundleMap === undefined) {
     bundleMap = null;
     try {
-      const m = /\/\/# sourceMappingURL=data:application\/json;base64,(\S+)\s*$/.exec(fs.readFileSync(__filename, 'utf8'));
+      const m = /\/\/# sourceMappingURL=data:application\/json;base64,(\S+)\s*$/.exec(
+        fs.readFileSync(__filename, 'utf8'),
+      );
       if (m) bundleMap = new SourceMap(JSON.parse(Buffer.from(m[1], 'base64').toString('utf8')));
     } catch {
       bundleMap = null;
@@ -95,12 +104,21 @@ function mapStack(stack: string): string {
   if (!map) return stack;
   const root = process.env.FST_REPO_ROOT ?? process.cwd();
   const bundleName = path.basename(__filename).replace(/[.]/g, '\\.');
-  const mapped = stack.replace(new RegExp(`[^\\s(]*${bundleName}:(\\d+):(\\d+)`, 'g'), (frame, line: string, col: string) => {
-    const e = map.findEntry(Number(line) - 1, Number(col) - 1);
-    if (!('originalSource' in e)) return frame;
-    const source = path.relative(root, path.resolve(path.dirname(__filename), e.originalSource.replace(/^file:\/\//, '')));
-    return `${source}:${e.originalLine + 1}:${e.originalColumn + 1}`;
-  });
+  const mapped = stack.replace(
+    new RegExp(`[^\\s(]*${bundleName}:(\\d+):(\\d+)`, 'g'),
+    (frame, line: string, col: string) => {
+      const e = map.findEntry(Number(line) - 1, Number(col) - 1);
+      if (!('originalSource' in e)) return frame;
+      const source = path.relative(
+        root,
+        path.resolve(path.dirname(__filename), e.originalSource.replace(/^file:\/\//, '')),
+      );
+      return `${source}:${e.originalLine + 1}:${e.originalColumn + 1}`;
+    },
+  );
   // mocha's own frames say nothing about the failing test
-  return mapped.split('\n').filter((l) => !/node_modules[\\/]mocha[\\/]/.test(l)).join('\n');
+  return mapped
+    .split('\n')
+    .filter((l) => !/node_modules[\\/]mocha[\\/]/.test(l))
+    .join('\n');
 }

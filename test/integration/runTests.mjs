@@ -45,7 +45,11 @@ try {
     vscodeExecutablePath: HOST,
     extensionDevelopmentPath: REPO_ROOT,
     extensionTestsPath: outfile,
-    launchArgs: [workspace, `--user-data-dir=${path.join(run.dir, 'user-data')}`, `--extensions-dir=${path.join(run.dir, 'extensions')}`],
+    launchArgs: [
+      workspace,
+      `--user-data-dir=${path.join(run.dir, 'user-data')}`,
+      `--extensions-dir=${path.join(run.dir, 'extensions')}`,
+    ],
     extensionTestsEnv: {
       FST_TEST_RESULTS: resultsFile,
       FST_TEST_LOG_DIR: RESULTS_DIR,
@@ -62,15 +66,22 @@ try {
 }
 
 let results;
-try { results = JSON.parse(fs.readFileSync(resultsFile, 'utf8')); } catch { /* no results: the tests never ran */ }
+try {
+  results = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
+} catch {
+  /* no results: the tests never ran */
+}
 const seconds = ((Date.now() - t0) / 1000).toFixed(1);
 if (!results) {
-  console.error(`integration: no results from the extension host (host exit code ${hostCode}); see the output above and ${path.relative(REPO_ROOT, RESULTS_DIR)}/code-server.log`);
+  console.error(
+    `integration: no results from the extension host (host exit code ${hostCode}); see the output above and ${path.relative(REPO_ROOT, RESULTS_DIR)}/code-server.log`,
+  );
   console.log(`(harness error after ${seconds} s)`);
   console.log('integration: 0 passed, 1 failed');
   process.exit(1);
 }
-for (const f of results.failures) console.error(`integration FAILED: ${f.title}\n  ${f.error.split('\n').slice(0, 6).join('\n  ')}`);
+for (const f of results.failures)
+  console.error(`integration FAILED: ${f.title}\n  ${f.error.split('\n').slice(0, 6).join('\n  ')}`);
 console.log(`integration: ${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`);
 console.log(`(integration run took ${seconds} s; artefacts in ${path.relative(REPO_ROOT, RESULTS_DIR)}/)`);
 process.exit(hostCode === 0 && results.failed === 0 && results.passed > 0 ? 0 : 1);

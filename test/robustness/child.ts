@@ -31,7 +31,8 @@ function emit(record: object): void {
 }
 
 function describe(e: unknown): string {
-  if (e instanceof Error) return `${e.name}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}`.slice(0, 2000);
+  if (e instanceof Error)
+    return `${e.name}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}`.slice(0, 2000);
   return String(e).slice(0, 2000);
 }
 
@@ -51,8 +52,14 @@ async function main(): Promise<void> {
   // The code itself may be read: the checkout, its dependencies, and tsx's compile cache.
   // So may the Vulkan loader's driver manifests and the device nodes that decide whether the
   // WebGPU provider is worth trying (src/engine/onnx/vulkanDrivers.ts).
-  const readRoots = [...(built.readRoots ?? []), REPO_ROOT, fs.realpathSync(path.join(REPO_ROOT, 'node_modules')), path.join(os.tmpdir(), `tsx-${process.getuid?.() ?? ''}`),
-    ...manifestLocations(), '/dev'];
+  const readRoots = [
+    ...(built.readRoots ?? []),
+    REPO_ROOT,
+    fs.realpathSync(path.join(REPO_ROOT, 'node_modules')),
+    path.join(os.tmpdir(), `tsx-${process.getuid?.() ?? ''}`),
+    ...manifestLocations(),
+    '/dev',
+  ];
   const inputsDir = path.join(env.dir, 'inputs');
   const only = process.env.FST_ROBUSTNESS_KIND ? new RegExp(process.env.FST_ROBUSTNESS_KIND) : undefined;
   for (let i = Number(startText); i < built.inputs.length; i++) {
@@ -91,7 +98,11 @@ async function main(): Promise<void> {
     const after = snapshot(dir);
     const mayChange = (rel: string) => (result.mayChange ?? []).some((m) => rel === m || rel.startsWith(`${m}/`));
     const diff = diffSnapshots(before, after, (rel) => expected.has(rel) || after.get(rel) === 'dir' || mayChange(rel));
-    const partial = [...diff.added, ...diff.leftovers, ...diff.changed.filter((c) => !mayChange(c)).map((c) => `${c} (original changed)`)];
+    const partial = [
+      ...diff.added,
+      ...diff.leftovers,
+      ...diff.changed.filter((c) => !mayChange(c)).map((c) => `${c} (original changed)`),
+    ];
     writeRoots.forEach((r, k) => {
       const d = diffSnapshots(rootsBefore[k], snapshot(r), () => true);
       partial.push(...d.leftovers.map((f) => path.join(r, f)));
@@ -99,7 +110,16 @@ async function main(): Promise<void> {
     const escapes = violations.map((v) => `${v.op} ${v.access} ${v.path}`);
     if (result.escape) escapes.push(result.escape);
     emit({
-      t: 'end', i, kind: input.kind, status, note: result.note, detail, partial, escapes, leaked, ms: Date.now() - started,
+      t: 'end',
+      i,
+      kind: input.kind,
+      status,
+      note: result.note,
+      detail,
+      partial,
+      escapes,
+      leaked,
+      ms: Date.now() - started,
     } satisfies EndRecord);
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -107,7 +127,10 @@ async function main(): Promise<void> {
   emit({ t: 'done' });
 }
 
-main().then(() => process.exit(0), (e) => {
-  emit({ t: 'fatal', detail: describe(e) });
-  process.exit(2);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    emit({ t: 'fatal', detail: describe(e) });
+    process.exit(2);
+  },
+);

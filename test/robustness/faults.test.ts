@@ -33,7 +33,14 @@ const WORKER = path.join(REPO_ROOT, 'dist', 'worker.js');
 const MISBEHAVING = path.join(__dirname, 'fixtures', 'misbehaving-worker.mjs');
 
 function settingsFor(root: string): EngineSettings {
-  return { trainingBackend: 'cpu', stylizeRuntime: 'onnx', threads: 1, cacheDir: path.join(root, 'cache'), extraModuleRoots: [], maxInputPixels: 100_000_000 };
+  return {
+    trainingBackend: 'cpu',
+    stylizeRuntime: 'onnx',
+    threads: 1,
+    cacheDir: path.join(root, 'cache'),
+    extraModuleRoots: [],
+    maxInputPixels: 100_000_000,
+  };
 }
 
 const isCode = (code: string, re?: RegExp) => (e: unknown) => {
@@ -44,12 +51,24 @@ const isCode = (code: string, re?: RegExp) => (e: unknown) => {
 };
 
 async function photo(file: string, width = 40, height = 30, noise = false): Promise<string> {
-  await sharp({ create: { width, height, channels: 3, background: '#3070b0', ...(noise ? { noise: { type: 'gaussian' as const, mean: 128, sigma: 60 } } : {}) } }).png().toFile(file);
+  await sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: '#3070b0',
+      ...(noise ? { noise: { type: 'gaussian' as const, mean: 128, sigma: 60 } } : {}),
+    },
+  })
+    .png()
+    .toFile(file);
   return file;
 }
 
 /** A tiny style, a VGG prefix to relu3_1 with 4 channels, a style image and two photos: training in seconds. */
-async function trainingFixture(root: string): Promise<{ vgg: string; styleImage: string; dataDir: string; style: string }> {
+async function trainingFixture(
+  root: string,
+): Promise<{ vgg: string; styleImage: string; dataDir: string; style: string }> {
   const vgg = path.join(root, 'vgg');
   writeKerasFolder(vgg, syntheticVggWeights([4, 4, 4, 4, 4], 3));
   const styleImage = await photo(path.join(root, 'style.png'), 24, 20, true);
@@ -61,10 +80,29 @@ async function trainingFixture(root: string): Promise<{ vgg: string; styleImage:
   return { vgg, styleImage, dataDir, style };
 }
 
-function trainOptions(f: { vgg: string; styleImage: string; dataDir: string }, output: string, iterations: number, extra: Partial<TrainOptions> = {}): TrainOptions {
+function trainOptions(
+  f: { vgg: string; styleImage: string; dataDir: string },
+  output: string,
+  iterations: number,
+  extra: Partial<TrainOptions> = {},
+): TrainOptions {
   return {
-    styleImage: f.styleImage, dataDir: f.dataDir, output, name: path.basename(output), preset: 'quick', vggPath: f.vgg,
-    overrides: { iterations, imageSize: 16, batchSize: 1, checkpointEvery: 2, previewEvery: 0, styleSize: 24, architecture: TINY_ARCH }, ...extra,
+    styleImage: f.styleImage,
+    dataDir: f.dataDir,
+    output,
+    name: path.basename(output),
+    preset: 'quick',
+    vggPath: f.vgg,
+    overrides: {
+      iterations,
+      imageSize: 16,
+      batchSize: 1,
+      checkpointEvery: 2,
+      previewEvery: 0,
+      styleSize: 24,
+      architecture: TINY_ARCH,
+    },
+    ...extra,
   };
 }
 
@@ -92,10 +130,18 @@ test('worker terminated mid-stylize: the job fails clearly, nothing partial is w
   t.after(() => c.dispose());
   await c.request({ type: 'info' });
   const first = c.workerThreadId;
-  const job = c.request({ type: 'stylize', inputs: [big], style: f.style, options: { runtime: 'tfjs' } }, {
-    onProgress: (p) => { if (p.type === 'stylize' && p.done === 0) void c.terminateWorker(); },
-  });
-  await assert.rejects(job, isCode('internal', /stopped unexpectedly.*stylize job was stopped.*next job starts a fresh engine/));
+  const job = c.request(
+    { type: 'stylize', inputs: [big], style: f.style, options: { runtime: 'tfjs' } },
+    {
+      onProgress: (p) => {
+        if (p.type === 'stylize' && p.done === 0) void c.terminateWorker();
+      },
+    },
+  );
+  await assert.rejects(
+    job,
+    isCode('internal', /stopped unexpectedly.*stylize job was stopped.*next job starts a fresh engine/),
+  );
   assert.equal(c.busy, 0);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['big.png', 'small.png'], 'no output, complete or partial');
   assert.deepEqual(changedOriginals(originals, hashTree(dir)), []);
@@ -115,13 +161,17 @@ test('worker terminated mid-training: the last good checkpoint loads, and Resume
   const c = client(root);
   t.after(() => c.dispose());
   const saved: number[] = [];
-  const job = c.request({ type: 'train', options: trainOptions(f, output, 400) }, {
-    onProgress: (p) => {
-      if (p.type === 'checkpoint') saved.push(p.iteration);
-      // Kill in the middle of the next step after the second checkpoint.
-      if (p.type === 'train' && saved.length >= 2 && p.iteration === saved[saved.length - 1] + 1) void c.terminateWorker();
+  const job = c.request(
+    { type: 'train', options: trainOptions(f, output, 400) },
+    {
+      onProgress: (p) => {
+        if (p.type === 'checkpoint') saved.push(p.iteration);
+        // Kill in the middle of the next step after the second checkpoint.
+        if (p.type === 'train' && saved.length >= 2 && p.iteration === saved[saved.length - 1] + 1)
+          void c.terminateWorker();
+      },
     },
-  });
+  );
   await assert.rejects(job, isCode('internal', /stopped unexpectedly.*train job was stopped/));
   assert.ok(saved.length >= 2, `checkpoints seen: ${saved}`);
   const ck = await readCheckpoint(output);
@@ -129,8 +179,14 @@ test('worker terminated mid-training: the last good checkpoint loads, and Resume
   const state = await readTrainingState(output, ck.info.architecture);
   assert.equal(state.json.iteration, ck.info.iteration, 'weights and optimizer state are from the same step');
   // A hard kill may interrupt a checkpoint write: only the writer's own hidden folder can be left, and the next write removes it.
-  assert.deepEqual(leftovers([root]).filter((p) => !/\.killed\.writing-/.test(p)), []);
-  const resumed = await c.request({ type: 'resume', options: { checkpoint: output, vggPath: f.vgg, iterations: ck.info.iteration + 2 } });
+  assert.deepEqual(
+    leftovers([root]).filter((p) => !/\.killed\.writing-/.test(p)),
+    [],
+  );
+  const resumed = await c.request({
+    type: 'resume',
+    options: { checkpoint: output, vggPath: f.vgg, iterations: ck.info.iteration + 2 },
+  });
   assert.equal(resumed.iterations, ck.info.iteration + 2);
   assert.equal((await readCheckpoint(output)).info.iteration, ck.info.iteration + 2);
   assertClean([root], 'after the resume');
@@ -140,7 +196,11 @@ test('worker terminated mid-training: the last good checkpoint loads, and Resume
 test('a worker that throws, exits or talks nonsense: one clear error per job, then a fresh worker', async (t) => {
   const root = tempDir('fst-fault-');
   const logs: string[] = [];
-  const c = new EngineClient({ workerPath: MISBEHAVING, settings: () => settingsFor(root), log: (_l, m) => logs.push(m) });
+  const c = new EngineClient({
+    workerPath: MISBEHAVING,
+    settings: () => settingsFor(root),
+    log: (_l, m) => logs.push(m),
+  });
   t.after(() => c.dispose());
   const run = (how: string) => c.request({ type: 'stylize', inputs: [how], style: '/s', options: {} });
   await run('ok');
@@ -159,7 +219,10 @@ test('a worker that throws, exits or talks nonsense: one clear error per job, th
   assert.deepEqual(await run('twice'), { outputs: [], failures: [], runtime: 'fake' });
   assert.deepEqual(await run('unknown-id'), { outputs: [], failures: [], runtime: 'fake' });
   assert.equal(c.workerThreadId, third, 'nonsense does not restart the worker');
-  assert.ok(logs.some((l) => /malformed message/.test(l)), 'malformed messages are logged');
+  assert.ok(
+    logs.some((l) => /malformed message/.test(l)),
+    'malformed messages are logged',
+  );
   // Several jobs in flight when it dies: each fails once.
   const all = await Promise.allSettled([run('ok'), run('exit'), run('ok')]);
   assert.equal(all.filter((r) => r.status === 'rejected').length >= 1, true);
@@ -173,9 +236,25 @@ test('the real worker ignores malformed messages and refuses malformed jobs with
   await c.request({ type: 'info' });
   const thread = c.workerThreadId;
   const worker = (c as unknown as { worker: import('node:worker_threads').Worker }).worker;
-  for (const m of [null, 'run', 42, [], { type: 'run' }, { id: 1 }, { type: 'cancel', id: 'x' }, { type: 'run', id: 99, job: null, settings: {} }]) worker.postMessage(m);
-  await assert.rejects(c.request({ type: 'stylize', inputs: ['relative.png'], style: '/s', options: {} } as never), isCode('bad-input', /^malformed stylize job: "inputs\[0\]" must be an absolute path$/));
-  await assert.rejects(c.request({ type: 'train', options: null } as never), isCode('bad-input', /^malformed train job: "options" must be a plain object$/));
+  for (const m of [
+    null,
+    'run',
+    42,
+    [],
+    { type: 'run' },
+    { id: 1 },
+    { type: 'cancel', id: 'x' },
+    { type: 'run', id: 99, job: null, settings: {} },
+  ])
+    worker.postMessage(m);
+  await assert.rejects(
+    c.request({ type: 'stylize', inputs: ['relative.png'], style: '/s', options: {} } as never),
+    isCode('bad-input', /^malformed stylize job: "inputs\[0\]" must be an absolute path$/),
+  );
+  await assert.rejects(
+    c.request({ type: 'train', options: null } as never),
+    isCode('bad-input', /^malformed train job: "options" must be a plain object$/),
+  );
   await assert.rejects(c.request({ type: 'constructor' } as never), isCode('bad-input', /unknown job type/));
   assert.ok((await c.request({ type: 'info' })).versions.node);
   assert.equal(c.workerThreadId, thread);
@@ -199,7 +278,11 @@ function unmount(dir: string): void {
  */
 function inject(dir: string, code: 'ENOSPC' | 'EROFS'): () => void {
   const original = { open: fsp.open, mkdir: fsp.mkdir };
-  const errno = (syscall: string, p?: string) => Object.assign(new Error(`${code}: ${code === 'ENOSPC' ? 'no space left on device' : 'read-only file system'}, ${syscall}`), { code, syscall, path: p });
+  const errno = (syscall: string, p?: string) =>
+    Object.assign(
+      new Error(`${code}: ${code === 'ENOSPC' ? 'no space left on device' : 'read-only file system'}, ${syscall}`),
+      { code, syscall, path: p },
+    );
   const under = (p: unknown) => typeof p === 'string' && (path.resolve(p) + path.sep).startsWith(dir + path.sep);
   const writing = (flags: unknown) => /[wax+]/.test(String(flags ?? 'r'));
   (fsp as { open: unknown }).open = async (p: string, flags?: string, mode?: number) => {
@@ -208,7 +291,10 @@ function inject(dir: string, code: 'ENOSPC' | 'EROFS'): () => void {
     const fh = await original.open(p, flags, mode);
     return new Proxy(fh, {
       get(target, key) {
-        if (key === 'writeFile' || key === 'write') return async () => { throw errno('write'); };
+        if (key === 'writeFile' || key === 'write')
+          return async () => {
+            throw errno('write');
+          };
         const v = Reflect.get(target, key);
         return typeof v === 'function' ? v.bind(target) : v;
       },
@@ -227,19 +313,33 @@ test('disk full: stylize, training and a checkpoint rewrite each fail with one c
   const full = path.join(root, 'full');
   fs.mkdirSync(full);
   const real = mount(['-t', 'tmpfs', '-o', 'size=4096k', 'tmpfs', full]);
-  t.diagnostic(real ? 'a real 4 MB tmpfs (ENOSPC from the kernel)' : 'mount not permitted here: ENOSPC injected at fs.promises.open');
+  t.diagnostic(
+    real
+      ? 'a real 4 MB tmpfs (ENOSPC from the kernel)'
+      : 'mount not permitted here: ENOSPC injected at fs.promises.open',
+  );
   let uninject: (() => void) | undefined;
   /** Leaves `room` bytes free (real) or makes every write fail (injected). */
   const fill = (room: number) => {
-    if (!real) { uninject ??= inject(full, 'ENOSPC'); return; }
+    if (!real) {
+      uninject ??= inject(full, 'ENOSPC');
+      return;
+    }
     const st = fs.statfsSync(full);
     fs.writeFileSync(path.join(full, `filler-${Date.now()}`), Buffer.alloc(Math.max(0, st.bavail * st.bsize - room)));
   };
   const unfill = () => {
-    if (!real) { uninject?.(); uninject = undefined; return; }
+    if (!real) {
+      uninject?.();
+      uninject = undefined;
+      return;
+    }
     for (const n of fs.readdirSync(full)) if (n.startsWith('filler-')) fs.rmSync(path.join(full, n));
   };
-  t.after(() => { uninject?.(); if (real) unmount(full); });
+  t.after(() => {
+    uninject?.();
+    if (real) unmount(full);
+  });
 
   // 1. Stylize into the full folder.
   const photos = path.join(root, 'photos');
@@ -253,7 +353,11 @@ test('disk full: stylize, training and a checkpoint rewrite each fail with one c
   assert.equal(r.outputs.length, 0);
   assert.equal(r.failures[0]?.error.code, 'io', JSON.stringify(r.failures));
   assert.match(r.failures[0].error.message, /disk is full/);
-  assert.deepEqual(fs.readdirSync(full).filter((n) => !n.startsWith('filler-')), [], 'no temp or partial file in the full folder');
+  assert.deepEqual(
+    fs.readdirSync(full).filter((n) => !n.startsWith('filler-')),
+    [],
+    'no temp or partial file in the full folder',
+  );
   assert.deepEqual(changedOriginals(originals, hashTree(photos)), []);
   unfill();
   // The engine still works.
@@ -279,7 +383,10 @@ test('disk full: stylize, training and a checkpoint rewrite each fail with one c
   // 3. Rewriting that checkpoint directly (a smaller one, without optimizer state) on a disk with 4 KB left.
   fill(4096);
   const before = hashTree(ckDir);
-  await assert.rejects(writeCheckpoint(ckDir, { ...kept.info, iteration: 99 }, seededWeights(TINY_ARCH, 9)), isCode('io', /cannot write checkpoint/));
+  await assert.rejects(
+    writeCheckpoint(ckDir, { ...kept.info, iteration: 99 }, seededWeights(TINY_ARCH, 9)),
+    isCode('io', /cannot write checkpoint/),
+  );
   assert.deepEqual(changedOriginals(before, hashTree(ckDir)), []);
   assertClean([root], 'after the failed rewrite');
 });
@@ -293,11 +400,21 @@ test('read-only output folder: stylize and checkpoint writes fail clearly and wr
   fs.mkdirSync(ro);
   fs.writeFileSync(path.join(src, 'existing.txt'), 'already here');
   let real = mount(['--bind', src, ro]);
-  if (real && !mount(['-o', 'remount,bind,ro', ro])) { unmount(ro); real = false; }
+  if (real && !mount(['-o', 'remount,bind,ro', ro])) {
+    unmount(ro);
+    real = false;
+  }
   if (!real) fs.writeFileSync(path.join(ro, 'existing.txt'), 'already here');
   const uninject = real ? undefined : inject(ro, 'EROFS');
-  t.after(() => { uninject?.(); if (real) unmount(ro); });
-  t.diagnostic(real ? 'a real read-only bind mount (EROFS from the kernel)' : 'mount not permitted here: EROFS injected at fs.promises.open');
+  t.after(() => {
+    uninject?.();
+    if (real) unmount(ro);
+  });
+  t.diagnostic(
+    real
+      ? 'a real read-only bind mount (EROFS from the kernel)'
+      : 'mount not permitted here: EROFS injected at fs.promises.open',
+  );
   const before = hashTree(ro);
   const photos = path.join(root, 'photos');
   fs.mkdirSync(photos);
@@ -308,8 +425,14 @@ test('read-only output folder: stylize and checkpoint writes fail clearly and wr
   const r = await stylizeFiles({ inputs: [input], style: f.style, options: { outDir: ro } }, engine);
   assert.equal(r.failures[0]?.error.code, 'io', JSON.stringify(r));
   assert.match(r.failures[0].error.message, /read-only file system/);
-  await assert.rejects(writeCheckpoint(path.join(ro, 'ck'), { name: 'x', architecture: TINY_ARCH, source: { kind: 'trained' }, iteration: 1, createdAt: '', updatedAt: '' }, seededWeights(TINY_ARCH, 1)),
-    isCode('io', /EROFS/));
+  await assert.rejects(
+    writeCheckpoint(
+      path.join(ro, 'ck'),
+      { name: 'x', architecture: TINY_ARCH, source: { kind: 'trained' }, iteration: 1, createdAt: '', updatedAt: '' },
+      seededWeights(TINY_ARCH, 1),
+    ),
+    isCode('io', /EROFS/),
+  );
   assert.deepEqual([...hashTree(ro).keys()], [...before.keys()], 'nothing written');
   assert.deepEqual(changedOriginals(before, hashTree(ro)), []);
   assert.deepEqual(changedOriginals(originals, hashTree(photos)), []);
@@ -335,7 +458,9 @@ test('output names already taken (a file, a folder, a dangling link, a file held
   assert.equal(r.outputs[0].output, path.join(dir, 'photo.tiny-5.png'));
   assert.deepEqual(changedOriginals(originals, hashTree(dir)), []);
   // Racing writers on the same input and style: every result gets its own name.
-  const racing = await Promise.all([1, 2, 3].map(() => stylizeFiles({ inputs: [input], style: f.style, options: {} }, engine)));
+  const racing = await Promise.all(
+    [1, 2, 3].map(() => stylizeFiles({ inputs: [input], style: f.style, options: {} }, engine)),
+  );
   const names = racing.map((x) => x.outputs[0].output);
   assert.equal(new Set(names).size, 3, `distinct names: ${names}`);
   for (const n of names) assert.equal((await sharp(n).metadata()).width, 40);
@@ -359,10 +484,16 @@ test('cancelling a stylize job before it starts, during decode and between files
   // Before start: the job is refused at once.
   const pre = new AbortController();
   pre.abort();
-  await assert.rejects(runJob({ type: 'stylize', inputs: [a], style: f.style, options: {} }, settings, { signal: pre.signal }), isCode('cancelled'));
+  await assert.rejects(
+    runJob({ type: 'stylize', inputs: [a], style: f.style, options: {} }, settings, { signal: pre.signal }),
+    isCode('cancelled'),
+  );
   const c = client(root);
   t.after(() => c.dispose());
-  await assert.rejects(c.request({ type: 'stylize', inputs: [a], style: f.style, options: {} }, { signal: pre.signal }), isCode('cancelled'));
+  await assert.rejects(
+    c.request({ type: 'stylize', inputs: [a], style: f.style, options: {} }, { signal: pre.signal }),
+    isCode('cancelled'),
+  );
   assert.deepEqual(fs.readdirSync(dir).sort(), ['a.png', 'b.png']);
   // During decode: the input file is being read when the cancel arrives; nothing is written.
   const during = new AbortController();
@@ -382,10 +513,16 @@ test('cancelling a stylize job before it starts, during decode and between files
   // Between files: the first result is whole, the second file is not touched.
   const between = new AbortController();
   const r = await stylizeFiles({ inputs: [a, b], style: f.style, options: {} }, engine, {
-    signal: between.signal, progress: (p: JobProgress) => { if (p.type === 'stylize' && p.done === 1) between.abort(); },
+    signal: between.signal,
+    progress: (p: JobProgress) => {
+      if (p.type === 'stylize' && p.done === 1) between.abort();
+    },
   });
   assert.equal(r.cancelled, true);
-  assert.deepEqual(r.outputs.map((o) => path.basename(o.output)), ['a.tiny.png']);
+  assert.deepEqual(
+    r.outputs.map((o) => path.basename(o.output)),
+    ['a.tiny.png'],
+  );
   assert.equal((await sharp(r.outputs[0].output).metadata()).height, 30);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['a.png', 'a.tiny.png', 'b.png']);
   assert.deepEqual(changedOriginals(originals, hashTree(dir)), []);
@@ -400,12 +537,25 @@ test('cancelling training while loading, between steps and during a checkpoint w
   // While loading (before the first step): nothing is written.
   const early = new AbortController();
   const fresh = path.join(root, 'styles', 'early');
-  await assert.rejects(trainStyle(trainOptions(f, fresh, 6), settings, { signal: early.signal, progress: (p) => { if (p.type === 'phase') early.abort(); } }), isCode('cancelled'));
+  await assert.rejects(
+    trainStyle(trainOptions(f, fresh, 6), settings, {
+      signal: early.signal,
+      progress: (p) => {
+        if (p.type === 'phase') early.abort();
+      },
+    }),
+    isCode('cancelled'),
+  );
   assert.equal(fs.existsSync(fresh), false, 'no checkpoint folder for a run cancelled before its first step');
   // Between steps: stops after the step in progress and saves it.
   const mid = new AbortController();
   const out = path.join(root, 'styles', 'mid');
-  const r = await trainStyle(trainOptions(f, out, 40), settings, { signal: mid.signal, progress: (p) => { if (p.type === 'train' && p.iteration === 3) mid.abort(); } });
+  const r = await trainStyle(trainOptions(f, out, 40), settings, {
+    signal: mid.signal,
+    progress: (p) => {
+      if (p.type === 'train' && p.iteration === 3) mid.abort();
+    },
+  });
   assert.deepEqual([r.cancelled, r.iterations], [true, 3]);
   const ck = await readCheckpoint(out);
   assert.equal(ck.info.iteration, 3);
@@ -413,9 +563,15 @@ test('cancelling training while loading, between steps and during a checkpoint w
   // A resume cancelled while loading leaves that checkpoint byte-identical.
   const before = hashTree(out);
   const resumeEarly = new AbortController();
-  await assert.rejects(resumeTraining({ checkpoint: out, vggPath: f.vgg, iterations: 10 }, settings, {
-    signal: resumeEarly.signal, progress: (p) => { if (p.type === 'phase') resumeEarly.abort(); },
-  }), isCode('cancelled'));
+  await assert.rejects(
+    resumeTraining({ checkpoint: out, vggPath: f.vgg, iterations: 10 }, settings, {
+      signal: resumeEarly.signal,
+      progress: (p) => {
+        if (p.type === 'phase') resumeEarly.abort();
+      },
+    }),
+    isCode('cancelled'),
+  );
   assert.deepEqual(changedOriginals(before, hashTree(out)), []);
   // During a checkpoint write (the cancel lands while the new folder is being swapped in).
   const during = new AbortController();
@@ -426,7 +582,9 @@ test('cancelling training while loading, between steps and during a checkpoint w
   };
   let r2;
   try {
-    r2 = await trainStyle(trainOptions(f, path.join(root, 'styles', 'during'), 40), settings, { signal: during.signal });
+    r2 = await trainStyle(trainOptions(f, path.join(root, 'styles', 'during'), 40), settings, {
+      signal: during.signal,
+    });
   } finally {
     (fsp as { rename: unknown }).rename = rename;
   }
@@ -443,10 +601,17 @@ test('cancelling a VGG download keeps only its resume point; cancelling optimise
   const sha256 = crypto.createHash('sha256').update(payload).digest('hex');
   const server = http.createServer((req, res) => {
     const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? 0);
-    res.writeHead(start ? 206 : 200, { 'content-length': payload.length - start, ...(start ? { 'content-range': `bytes ${start}-${payload.length - 1}/${payload.length}` } : {}) });
+    res.writeHead(start ? 206 : 200, {
+      'content-length': payload.length - start,
+      ...(start ? { 'content-range': `bytes ${start}-${payload.length - 1}/${payload.length}` } : {}),
+    });
     let at = start;
     const tick = setInterval(() => {
-      if (at >= payload.length) { clearInterval(tick); res.end(); return; }
+      if (at >= payload.length) {
+        clearInterval(tick);
+        res.end();
+        return;
+      }
       res.write(payload.subarray(at, at + 16 * 1024));
       at += 16 * 1024;
     }, 5);
@@ -458,7 +623,17 @@ test('cancelling a VGG download keeps only its resume point; cancelling optimise
   const cache = path.join(root, 'vgg');
   const dest = path.join(cache, 'imagenet-vgg-verydeep-19.mat');
   const abort = new AbortController();
-  await assert.rejects(downloadFile(url, dest, { sha256, signal: abort.signal, progressIntervalMs: 0, onProgress: (n) => { if (n > 0) abort.abort(); } }), isCode('cancelled'));
+  await assert.rejects(
+    downloadFile(url, dest, {
+      sha256,
+      signal: abort.signal,
+      progressIntervalMs: 0,
+      onProgress: (n) => {
+        if (n > 0) abort.abort();
+      },
+    }),
+    isCode('cancelled'),
+  );
   assert.equal(fs.existsSync(dest), false, 'no unverified file under the final name');
   assert.deepEqual(fs.readdirSync(cache), ['imagenet-vgg-verydeep-19.mat.partial'], 'only the resume point');
   const done = await downloadFile(url, dest, { sha256 });
@@ -473,9 +648,25 @@ test('cancelling a VGG download keeps only its resume point; cancelling optimise
   const originals = hashTree(photos);
   const run = async (saveOnCancel: boolean) => {
     const c = new AbortController();
-    return optimizeWithImage({ image, styleImage: f.styleImage, vggPath: f.vgg, size: 24, steps: 50, method: 'adam', saveOnCancel, previewEvery: 0 }, settingsFor(root), {
-      signal: c.signal, progress: (p) => { if (p.type === 'optimize' && p.step >= 2) c.abort(); },
-    });
+    return optimizeWithImage(
+      {
+        image,
+        styleImage: f.styleImage,
+        vggPath: f.vgg,
+        size: 24,
+        steps: 50,
+        method: 'adam',
+        saveOnCancel,
+        previewEvery: 0,
+      },
+      settingsFor(root),
+      {
+        signal: c.signal,
+        progress: (p) => {
+          if (p.type === 'optimize' && p.step >= 2) c.abort();
+        },
+      },
+    );
   };
   const nothing = await run(false);
   assert.equal(nothing.cancelled, true);
@@ -507,23 +698,45 @@ test('two stylize jobs at once, and stylize during training, all complete correc
   ]);
   const outs = [ra, rb, ra2].map((r) => r.outputs[0].output);
   assert.equal(new Set(outs).size, 3);
-  assert.deepEqual(await Promise.all(outs.map(async (o) => { const m = await sharp(o).metadata(); return [m.width, m.height]; })), [[50, 40], [30, 60], [50, 40]]);
+  assert.deepEqual(
+    await Promise.all(
+      outs.map(async (o) => {
+        const m = await sharp(o).metadata();
+        return [m.width, m.height];
+      }),
+    ),
+    [
+      [50, 40],
+      [30, 60],
+      [50, 40],
+    ],
+  );
   // Stylize while a training job runs in the same worker.
   const output = path.join(root, 'styles', 'busy');
   let stylizedDuring = -1;
   let lastIteration = 0;
   let stylize: Promise<unknown> | undefined;
-  const training = c.request({ type: 'train', options: trainOptions(f, output, 12) }, {
-    onProgress: (p) => {
-      if (p.type !== 'train') return;
-      lastIteration = p.iteration;
-      if (p.iteration === 2) stylize = c.request({ type: 'stylize', inputs: [b], style: f.style, options: {} }).then((r) => { stylizedDuring = lastIteration; return r; });
+  const training = c.request(
+    { type: 'train', options: trainOptions(f, output, 12) },
+    {
+      onProgress: (p) => {
+        if (p.type !== 'train') return;
+        lastIteration = p.iteration;
+        if (p.iteration === 2)
+          stylize = c.request({ type: 'stylize', inputs: [b], style: f.style, options: {} }).then((r) => {
+            stylizedDuring = lastIteration;
+            return r;
+          });
+      },
     },
-  });
+  );
   const trained = await training;
   const s = (await stylize) as { outputs: { output: string }[] };
   assert.equal(trained.iterations, 12);
-  assert.ok(stylizedDuring >= 2 && stylizedDuring < 12, `the stylize finished while training ran (at step ${stylizedDuring})`);
+  assert.ok(
+    stylizedDuring >= 2 && stylizedDuring < 12,
+    `the stylize finished while training ran (at step ${stylizedDuring})`,
+  );
   assert.equal((await sharp(s.outputs[0].output).metadata()).width, 30);
   assert.equal((await readCheckpoint(output)).info.iteration, 12);
   assert.deepEqual(changedOriginals(originals, hashTree(dir)), []);
@@ -535,13 +748,21 @@ test('two stylize jobs at once, and stylize during training, all complete correc
 test('a checkpoint swap cut short by a crash is recovered on read, and its debris removed by the next write', async () => {
   const root = tempDir('fst-fault-');
   const dir = path.join(root, 'styles', 'ck');
-  await writeCheckpoint(dir, { name: 'ck', architecture: TINY_ARCH, source: { kind: 'trained' }, iteration: 5, createdAt: '', updatedAt: '' }, seededWeights(TINY_ARCH, 5));
+  await writeCheckpoint(
+    dir,
+    { name: 'ck', architecture: TINY_ARCH, source: { kind: 'trained' }, iteration: 5, createdAt: '', updatedAt: '' },
+    seededWeights(TINY_ARCH, 5),
+  );
   // Crash after "move the old one aside", before "move the new one in".
   fs.renameSync(dir, path.join(root, 'styles', '.ck.previous'));
   fs.mkdirSync(path.join(root, 'styles', '.ck.writing-dead'));
   fs.writeFileSync(path.join(root, 'styles', '.ck.writing-dead', 'weights.bin'), 'half');
   assert.equal((await readCheckpoint(dir)).info.iteration, 5, 'the old checkpoint is put back');
-  await writeCheckpoint(dir, { name: 'ck', architecture: TINY_ARCH, source: { kind: 'trained' }, iteration: 6, createdAt: '', updatedAt: '' }, seededWeights(TINY_ARCH, 6));
+  await writeCheckpoint(
+    dir,
+    { name: 'ck', architecture: TINY_ARCH, source: { kind: 'trained' }, iteration: 6, createdAt: '', updatedAt: '' },
+    seededWeights(TINY_ARCH, 6),
+  );
   assert.equal((await readCheckpoint(dir)).info.iteration, 6);
   assertClean([root], 'after recovery and a new write');
 });

@@ -61,10 +61,18 @@ function makeOutside(root: string): string {
   return outside;
 }
 
-function runChild(name: string, root: string, start: number, tally: FamilyTally, log: fs.WriteStream): Promise<{ next?: number; fatal?: string }> {
+function runChild(
+  name: string,
+  root: string,
+  start: number,
+  tally: FamilyTally,
+  log: fs.WriteStream,
+): Promise<{ next?: number; fatal?: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, name, root, String(start)], {
-      cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, FST_ROBUSTNESS_CHILD: '1' },
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, FST_ROBUSTNESS_CHILD: '1' },
     });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
@@ -75,7 +83,10 @@ function runChild(name: string, root: string, start: number, tally: FamilyTally,
     let timedOut = false;
     const arm = (ms: number) => {
       clearTimeout(timer);
-      timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, ms);
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, ms);
     };
     arm(BUILD_TIMEOUT_MS);
     const lines = readline.createInterface({ input: child.stdio[3] as NodeJS.ReadableStream });
@@ -103,13 +114,32 @@ function runChild(name: string, root: string, start: number, tally: FamilyTally,
       clearTimeout(timer);
       if (done) return resolve({});
       // An error of the harness itself (not of an input) stops the family.
-      if (fatal) return resolve({ fatal: inflight ? `${fatal} (during input #${inflight.i} ${inflight.kind})` : fatal });
+      if (fatal)
+        return resolve({ fatal: inflight ? `${fatal} (during input #${inflight.i} ${inflight.kind})` : fatal });
       if (inflight) {
-        const why = timedOut ? `hung for more than ${INPUT_TIMEOUT_MS / 1000} s` : `the process died (exit ${code}${signal ? `, ${signal}` : ''})`;
-        record(tally, { t: 'end', i: inflight.i, kind: inflight.kind, status: 'crash', detail: why, partial: [], escapes: [], leaked: 0, ms: 0 });
+        const why = timedOut
+          ? `hung for more than ${INPUT_TIMEOUT_MS / 1000} s`
+          : `the process died (exit ${code}${signal ? `, ${signal}` : ''})`;
+        record(tally, {
+          t: 'end',
+          i: inflight.i,
+          kind: inflight.kind,
+          status: 'crash',
+          detail: why,
+          partial: [],
+          escapes: [],
+          leaked: 0,
+          ms: 0,
+        });
         return resolve({ next: inflight.i + 1 });
       }
-      resolve({ fatal: fatal ?? (timedOut ? 'building the family timed out' : `the family process exited with ${code}${signal ? ` (${signal})` : ''} before its first input`) });
+      resolve({
+        fatal:
+          fatal ??
+          (timedOut
+            ? 'building the family timed out'
+            : `the family process exited with ${code}${signal ? ` (${signal})` : ''} before its first input`),
+      });
     });
   });
 }
@@ -118,7 +148,7 @@ function record(t: FamilyTally, r: EndRecord): void {
   t.inputs++;
   const k = t.kinds.get(r.kind) ?? { n: 0, notes: new Map() };
   k.n++;
-  const note = r.status === 'crash' ? 'CRASH' : r.note ?? 'ok';
+  const note = r.status === 'crash' ? 'CRASH' : (r.note ?? 'ok');
   k.notes.set(note, (k.notes.get(note) ?? 0) + 1);
   t.kinds.set(r.kind, k);
   if (r.status === 'crash') {
@@ -141,7 +171,17 @@ function record(t: FamilyTally, r: EndRecord): void {
 }
 
 async function runFamily(name: string, root: string, log: fs.WriteStream): Promise<FamilyTally> {
-  const tally: FamilyTally = { name, inputs: 0, crashes: 0, partial: 0, escapes: 0, leaked: 0, seconds: 0, kinds: new Map(), problems: [] };
+  const tally: FamilyTally = {
+    name,
+    inputs: 0,
+    crashes: 0,
+    partial: 0,
+    escapes: 0,
+    leaked: 0,
+    seconds: 0,
+    kinds: new Map(),
+    problems: [],
+  };
   const entry = FAMILIES.find((f) => f.name === name)!;
   const available = entry.available(REPO_ROOT);
   if (available !== true) {
@@ -208,43 +248,86 @@ async function main(): Promise<number> {
         console.log(`  ${f.name.padEnd(17)} skipped: ${t.skipped}`);
         continue;
       }
-      console.log(`  ${f.name.padEnd(17)} ${String(t.inputs).padStart(5)} inputs  ${t.crashes} crashes  ${t.partial} partial  ${t.escapes} escapes  ${t.leaked} leaked  ${t.seconds.toFixed(1)} s`);
+      console.log(
+        `  ${f.name.padEnd(17)} ${String(t.inputs).padStart(5)} inputs  ${t.crashes} crashes  ${t.partial} partial  ${t.escapes} escapes  ${t.leaked} leaked  ${t.seconds.toFixed(1)} s`,
+      );
       for (const p of t.problems.slice(0, 20)) console.log(`      ${p.split('\n').join('\n        ')}`);
-      if (t.problems.length > 20) console.log(`      … ${t.problems.length - 20} more in test-results/robustness/report.json`);
+      if (t.problems.length > 20)
+        console.log(`      … ${t.problems.length - 20} more in test-results/robustness/report.json`);
     }
   } finally {
     log.end();
   }
   // Whole-run checks: the decoy tree is untouched, nothing new appeared in the checkout.
-  const extra: FamilyTally = { name: 'run', inputs: 0, crashes: 0, partial: 0, escapes: 0, leaked: 0, seconds: 0, kinds: new Map(), problems: [] };
+  const extra: FamilyTally = {
+    name: 'run',
+    inputs: 0,
+    crashes: 0,
+    partial: 0,
+    escapes: 0,
+    leaked: 0,
+    seconds: 0,
+    kinds: new Map(),
+    problems: [],
+  };
   const outsideAfter = snapshot(outside);
-  for (const [k, v] of outsideAfter) if (outsideBefore.get(k) !== v) { extra.escapes++; extra.problems.push(`escape: ${path.join(outside, k)} was created or changed`); }
-  for (const k of outsideBefore.keys()) if (!outsideAfter.has(k)) { extra.escapes++; extra.problems.push(`escape: ${path.join(outside, k)} was removed`); }
+  for (const [k, v] of outsideAfter)
+    if (outsideBefore.get(k) !== v) {
+      extra.escapes++;
+      extra.problems.push(`escape: ${path.join(outside, k)} was created or changed`);
+    }
+  for (const k of outsideBefore.keys())
+    if (!outsideAfter.has(k)) {
+      extra.escapes++;
+      extra.problems.push(`escape: ${path.join(outside, k)} was removed`);
+    }
   const cwdAfter = fs.readdirSync(REPO_ROOT).sort().join('\n');
-  if (cwdAfter !== cwdBefore) { extra.escapes++; extra.problems.push(`escape: the checkout's top level changed:\n${cwdAfter}`); }
+  if (cwdAfter !== cwdBefore) {
+    extra.escapes++;
+    extra.problems.push(`escape: the checkout's top level changed:\n${cwdAfter}`);
+  }
   for (const p of extra.problems) console.log(`  ${p}`);
   tallies.push(extra);
   fs.rmSync(root, { recursive: true, force: true });
 
   const sum = (k: 'inputs' | 'crashes' | 'partial' | 'escapes' | 'leaked') => tallies.reduce((s, t) => s + t[k], 0);
   const [N, C, P, E, L] = [sum('inputs'), sum('crashes'), sum('partial'), sum('escapes'), sum('leaked')];
-  fs.writeFileSync(path.join(RESULTS_DIR, 'report.json'), JSON.stringify({
-    seconds: (Date.now() - started) / 1000,
-    totals: { inputs: N, crashes: C, partial: P, escapes: E, leaked: L },
-    families: tallies.map((t) => ({
-      name: t.name, skipped: t.skipped, inputs: t.inputs, crashes: t.crashes, partial: t.partial, escapes: t.escapes, leaked: t.leaked, seconds: t.seconds,
-      kinds: Object.fromEntries([...t.kinds].map(([k, v]) => [k, { n: v.n, outcomes: Object.fromEntries(v.notes) }])),
-      problems: t.problems,
-    })),
-  }, null, 1));
+  fs.writeFileSync(
+    path.join(RESULTS_DIR, 'report.json'),
+    JSON.stringify(
+      {
+        seconds: (Date.now() - started) / 1000,
+        totals: { inputs: N, crashes: C, partial: P, escapes: E, leaked: L },
+        families: tallies.map((t) => ({
+          name: t.name,
+          skipped: t.skipped,
+          inputs: t.inputs,
+          crashes: t.crashes,
+          partial: t.partial,
+          escapes: t.escapes,
+          leaked: t.leaked,
+          seconds: t.seconds,
+          kinds: Object.fromEntries(
+            [...t.kinds].map(([k, v]) => [k, { n: v.n, outcomes: Object.fromEntries(v.notes) }]),
+          ),
+          problems: t.problems,
+        })),
+      },
+      null,
+      1,
+    ),
+  );
   const wanted = only.length ? 0 : MIN_INPUTS;
   if (N < wanted) console.log(`  only ${N} inputs ran; at least ${MIN_INPUTS} are required`);
   console.log(`robustness: ${N} inputs, ${C} crashes, ${P} partial files, ${E} escapes, ${L} leaked tensors`);
   return N >= wanted && C === 0 && P === 0 && E === 0 && L === 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (e) => {
-  console.error(e);
-  console.log('robustness: 0 inputs, 1 crashes, 0 partial files, 0 escapes, 0 leaked tensors');
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    console.log('robustness: 0 inputs, 1 crashes, 0 partial files, 0 escapes, 0 leaked tensors');
+    process.exit(1);
+  },
+);

@@ -49,17 +49,21 @@ test('POSIX: one attempt (an EPERM there is a real permission problem)', async (
   }
 });
 
-test('POSIX: writeFileAtomic replaces a file that is open for reading; the reader keeps the old bytes', { skip: process.platform === 'win32' && 'POSIX semantics' }, async () => {
-  const dir = tempDir('fst-rename-');
-  const target = path.join(dir, 'photo.udnie.png');
-  fs.writeFileSync(target, 'old bytes');
-  const reader = await fsp.open(target, 'r');
-  try {
-    await writeFileAtomic(target, new TextEncoder().encode('new bytes'), { overwrite: true });
-    assert.equal(fs.readFileSync(target, 'utf8'), 'new bytes');
-    assert.equal((await reader.readFile('utf8')), 'old bytes');
-  } finally {
-    await reader.close();
-  }
-  assert.deepEqual(fs.readdirSync(dir), ['photo.udnie.png'], 'no temp file left');
-});
+test(
+  'POSIX: writeFileAtomic replaces a file that is open for reading; the reader keeps the old bytes',
+  { skip: process.platform === 'win32' && 'POSIX semantics' },
+  async () => {
+    const dir = tempDir('fst-rename-');
+    const target = path.join(dir, 'photo.udnie.png');
+    fs.writeFileSync(target, 'old bytes');
+    const reader = await fsp.open(target, 'r');
+    try {
+      await writeFileAtomic(target, new TextEncoder().encode('new bytes'), { overwrite: true });
+      assert.equal(fs.readFileSync(target, 'utf8'), 'new bytes');
+      assert.equal(await reader.readFile('utf8'), 'old bytes');
+    } finally {
+      await reader.close();
+    }
+    assert.deepEqual(fs.readdirSync(dir), ['photo.udnie.png'], 'no temp file left');
+  },
+);

@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PAPER_ARCHITECTURE, borderPadding, paramSpecs, sizeOfShape, type TransformNetArchitecture, type WeightMap } from '../../src/model/architecture';
+import {
+  PAPER_ARCHITECTURE,
+  borderPadding,
+  paramSpecs,
+  sizeOfShape,
+  type TransformNetArchitecture,
+  type WeightMap,
+} from '../../src/model/architecture';
 import { readCheckpoint, readStyleInfo, writeCheckpoint, CHECKPOINT_FORMAT_VERSION } from '../../src/io/checkpoint';
 import { decodeFloat16, encodeFloat16, float16BitsToFloat32, float32ToFloat16Bits } from '../../src/io/float16';
 import { readMl5Folder } from '../../src/io/ml5Import';
@@ -13,13 +20,20 @@ const SMALL: TransformNetArchitecture = { type: 'johnson2016', filters: [4, 8, 1
 
 function randomWeights(arch: TransformNetArchitecture, seed = 1): WeightMap {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
   return new Map(paramSpecs(arch).map((p) => [p.name, Float32Array.from({ length: sizeOfShape(p.shape) }, rnd)]));
 }
 
 function info(name: string, arch = SMALL) {
   const now = new Date().toISOString();
-  return { name, architecture: arch, source: { kind: 'trained' as const }, iteration: 42, createdAt: now, updatedAt: now };
+  return {
+    name,
+    architecture: arch,
+    source: { kind: 'trained' as const },
+    iteration: 42,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 async function rejects(p: Promise<unknown>, code: string, pattern: RegExp) {
@@ -61,9 +75,16 @@ test('checkpoint round trip keeps weights and info exactly (float32) and closely
 
   await writeCheckpoint(dir, info('Half'), w, { precision: 'float16' });
   const half = await readCheckpoint(dir);
-  assert.equal(fs.statSync(path.join(dir, 'weights.bin')).size * 2, [...w.values()].reduce((n, a) => n + a.length * 4, 0));
+  assert.equal(
+    fs.statSync(path.join(dir, 'weights.bin')).size * 2,
+    [...w.values()].reduce((n, a) => n + a.length * 4, 0),
+  );
   for (const [k, v] of w) v.forEach((x, i) => assert.ok(Math.abs(x - half.weights.get(k)![i]) < 1e-3));
-  assert.deepEqual(fs.readdirSync(path.dirname(dir)).filter((f) => f.startsWith('.')), [], 'no temp folders left');
+  assert.deepEqual(
+    fs.readdirSync(path.dirname(dir)).filter((f) => f.startsWith('.')),
+    [],
+    'no temp folders left',
+  );
 });
 
 test('rewriting keeps requested extra files and a crash mid-swap is recovered', async () => {
@@ -89,33 +110,86 @@ test('bad checkpoints give one precise error each', async () => {
   };
   const model = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'model.json'), 'utf8'));
   await rejects(readCheckpoint(path.join(root, 'nope')), 'not-found', /does not exist/);
-  await rejects(readCheckpoint(variant('trunc', (d) => fs.truncateSync(path.join(d, 'weights.bin'), 100))), 'bad-checkpoint', /truncated/);
-  await rejects(readCheckpoint(variant('long', (d) => fs.appendFileSync(path.join(d, 'weights.bin'), Buffer.alloc(8)))), 'bad-checkpoint', /describes/);
-  await rejects(readCheckpoint(variant('future', (d) => {
-    const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
-    fs.writeFileSync(path.join(d, 'style.json'), JSON.stringify({ ...s, formatVersion: 99 }));
-  })), 'bad-checkpoint', /format version 99, newer/);
-  await rejects(readCheckpoint(variant('json', (d) => fs.writeFileSync(path.join(d, 'style.json'), '{"name":'))), 'bad-checkpoint', /style\.json is not valid JSON/);
-  await rejects(readCheckpoint(variant('shape', (d) => {
-    const m = model(d);
-    m.weightsManifest[0].weights[0].shape = [9, 9, 3, 5];
-    fs.writeFileSync(path.join(d, 'model.json'), JSON.stringify(m));
-  })), 'bad-checkpoint', /conv1\/weight" has shape \[9, 9, 3, 5\], expected \[9, 9, 3, 4\]/);
-  await rejects(readCheckpoint(variant('nan', (d) => {
-    const b = fs.readFileSync(path.join(d, 'weights.bin'));
-    b.writeFloatLE(NaN, 8);
-    fs.writeFileSync(path.join(d, 'weights.bin'), b);
-  })), 'bad-checkpoint', /non-finite/);
-  await rejects(readCheckpoint(variant('noweights', (d) => fs.rmSync(path.join(d, 'weights.bin')))), 'bad-checkpoint', /cannot read weights\.bin/);
-  await rejects(readCheckpoint(variant('nomodel', (d) => fs.rmSync(path.join(d, 'model.json')))), 'bad-checkpoint', /model\.json is missing/);
-  await rejects(readCheckpoint(variant('arch', (d) => {
-    const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
-    fs.writeFileSync(path.join(d, 'style.json'), JSON.stringify({ ...s, architecture: { type: 'unet' } }));
-  })), 'bad-checkpoint', /unsupported network architecture/);
-  await rejects(readCheckpoint(variant('padding', (d) => {
-    const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
-    fs.writeFileSync(path.join(d, 'style.json'), JSON.stringify({ ...s, architecture: { ...s.architecture, padding: 'mirror' } }));
-  })), 'bad-checkpoint', /unsupported border padding "mirror".*\(use "reflect" or "zero"\)/);
+  await rejects(
+    readCheckpoint(variant('trunc', (d) => fs.truncateSync(path.join(d, 'weights.bin'), 100))),
+    'bad-checkpoint',
+    /truncated/,
+  );
+  await rejects(
+    readCheckpoint(variant('long', (d) => fs.appendFileSync(path.join(d, 'weights.bin'), Buffer.alloc(8)))),
+    'bad-checkpoint',
+    /describes/,
+  );
+  await rejects(
+    readCheckpoint(
+      variant('future', (d) => {
+        const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
+        fs.writeFileSync(path.join(d, 'style.json'), JSON.stringify({ ...s, formatVersion: 99 }));
+      }),
+    ),
+    'bad-checkpoint',
+    /format version 99, newer/,
+  );
+  await rejects(
+    readCheckpoint(variant('json', (d) => fs.writeFileSync(path.join(d, 'style.json'), '{"name":'))),
+    'bad-checkpoint',
+    /style\.json is not valid JSON/,
+  );
+  await rejects(
+    readCheckpoint(
+      variant('shape', (d) => {
+        const m = model(d);
+        m.weightsManifest[0].weights[0].shape = [9, 9, 3, 5];
+        fs.writeFileSync(path.join(d, 'model.json'), JSON.stringify(m));
+      }),
+    ),
+    'bad-checkpoint',
+    /conv1\/weight" has shape \[9, 9, 3, 5\], expected \[9, 9, 3, 4\]/,
+  );
+  await rejects(
+    readCheckpoint(
+      variant('nan', (d) => {
+        const b = fs.readFileSync(path.join(d, 'weights.bin'));
+        b.writeFloatLE(NaN, 8);
+        fs.writeFileSync(path.join(d, 'weights.bin'), b);
+      }),
+    ),
+    'bad-checkpoint',
+    /non-finite/,
+  );
+  await rejects(
+    readCheckpoint(variant('noweights', (d) => fs.rmSync(path.join(d, 'weights.bin')))),
+    'bad-checkpoint',
+    /cannot read weights\.bin/,
+  );
+  await rejects(
+    readCheckpoint(variant('nomodel', (d) => fs.rmSync(path.join(d, 'model.json')))),
+    'bad-checkpoint',
+    /model\.json is missing/,
+  );
+  await rejects(
+    readCheckpoint(
+      variant('arch', (d) => {
+        const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
+        fs.writeFileSync(path.join(d, 'style.json'), JSON.stringify({ ...s, architecture: { type: 'unet' } }));
+      }),
+    ),
+    'bad-checkpoint',
+    /unsupported network architecture/,
+  );
+  await rejects(
+    readCheckpoint(
+      variant('padding', (d) => {
+        const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
+        fs.writeFileSync(
+          path.join(d, 'style.json'),
+          JSON.stringify({ ...s, architecture: { ...s.architecture, padding: 'mirror' } }),
+        );
+      }),
+    ),
+    'bad-checkpoint',
+    /unsupported border padding "mirror".*\(use "reflect" or "zero"\)/,
+  );
 });
 
 test('style.json records the border padding: "zero" round-trips, old files without it load as "reflect"', async () => {
@@ -130,13 +204,22 @@ test('style.json records the border padding: "zero" round-trips, old files witho
   const s = JSON.parse(fs.readFileSync(path.join(old, 'style.json'), 'utf8'));
   assert.equal(s.architecture.padding, undefined, 'the default stays implicit');
   assert.equal(borderPadding((await readCheckpoint(old)).info.architecture), 'reflect');
-  fs.writeFileSync(path.join(old, 'style.json'), JSON.stringify({ ...s, architecture: { ...s.architecture, padding: 'reflect' } }));
+  fs.writeFileSync(
+    path.join(old, 'style.json'),
+    JSON.stringify({ ...s, architecture: { ...s.architecture, padding: 'reflect' } }),
+  );
   assert.deepEqual((await readCheckpoint(old)).info.architecture, SMALL);
   // An ml5 network imported before the field existed was trained with zero padding all the same.
   const imported = { ...s, source: { kind: 'imported', from: '/somewhere/udnie', format: 'ml5' } };
-  fs.writeFileSync(path.join(old, 'style.json'), JSON.stringify({ ...imported, architecture: { ...s.architecture, padding: undefined } }));
+  fs.writeFileSync(
+    path.join(old, 'style.json'),
+    JSON.stringify({ ...imported, architecture: { ...s.architecture, padding: undefined } }),
+  );
   assert.equal((await readCheckpoint(old)).info.architecture.padding, 'zero');
-  fs.writeFileSync(path.join(old, 'style.json'), JSON.stringify({ ...imported, architecture: { ...s.architecture, padding: 'reflect' } }));
+  fs.writeFileSync(
+    path.join(old, 'style.json'),
+    JSON.stringify({ ...imported, architecture: { ...s.architecture, padding: 'reflect' } }),
+  );
   assert.equal((await readCheckpoint(old)).info.architecture.padding, undefined, 'a recorded padding wins');
 });
 
@@ -145,7 +228,10 @@ test('ml5 import reads the public udnie network and rejects malformed folders', 
   const { arch, weights } = await readMl5Folder(shared('pretrained', 'udnie'));
   // The reference's own border handling, recorded in the architecture (style.json on import).
   assert.deepEqual(arch, { ...PAPER_ARCHITECTURE, padding: 'zero' });
-  assert.equal([...weights.values()].reduce((n, a) => n + a.length, 0), 1_677_638);
+  assert.equal(
+    [...weights.values()].reduce((n, a) => n + a.length, 0),
+    1_677_638,
+  );
   // The first instance-norm scale of a trained network is not the init value 1.
   assert.ok(weights.get('conv1/scale')!.some((v) => Math.abs(v - 1) > 0.01));
 
@@ -158,17 +244,30 @@ test('ml5 import reads the public udnie network and rejects malformed folders', 
     mutate(d);
     return d;
   };
-  const bad = (e: unknown, re: RegExp) => e instanceof StyleTransferError && e.code === 'bad-checkpoint' && re.test(e.message);
-  await assert.rejects(readMl5Folder(copy('trunc', (d) => fs.truncateSync(path.join(d, 'Variable_3'), 10))), (e) => bad(e, /Variable_3 has 10 bytes, expected 73728/));
-  await assert.rejects(readMl5Folder(copy('shape', (d) => {
-    const m = JSON.parse(fs.readFileSync(path.join(d, 'manifest.json'), 'utf8'));
-    m.Variable.shape = [3, 3, 3, 32];
-    fs.writeFileSync(path.join(d, 'manifest.json'), JSON.stringify(m));
-  })), (e) => bad(e, /Variable has shape \[3, 3, 3, 32\], expected \[9, 9, 3, 32\]/));
-  await assert.rejects(readMl5Folder(copy('escape', (d) => {
-    const m = JSON.parse(fs.readFileSync(path.join(d, 'manifest.json'), 'utf8'));
-    m.Variable.filename = '../../etc/passwd';
-    fs.writeFileSync(path.join(d, 'manifest.json'), JSON.stringify(m));
-  })), (e) => bad(e, /points outside the folder/));
+  const bad = (e: unknown, re: RegExp) =>
+    e instanceof StyleTransferError && e.code === 'bad-checkpoint' && re.test(e.message);
+  await assert.rejects(readMl5Folder(copy('trunc', (d) => fs.truncateSync(path.join(d, 'Variable_3'), 10))), (e) =>
+    bad(e, /Variable_3 has 10 bytes, expected 73728/),
+  );
+  await assert.rejects(
+    readMl5Folder(
+      copy('shape', (d) => {
+        const m = JSON.parse(fs.readFileSync(path.join(d, 'manifest.json'), 'utf8'));
+        m.Variable.shape = [3, 3, 3, 32];
+        fs.writeFileSync(path.join(d, 'manifest.json'), JSON.stringify(m));
+      }),
+    ),
+    (e) => bad(e, /Variable has shape \[3, 3, 3, 32\], expected \[9, 9, 3, 32\]/),
+  );
+  await assert.rejects(
+    readMl5Folder(
+      copy('escape', (d) => {
+        const m = JSON.parse(fs.readFileSync(path.join(d, 'manifest.json'), 'utf8'));
+        m.Variable.filename = '../../etc/passwd';
+        fs.writeFileSync(path.join(d, 'manifest.json'), JSON.stringify(m));
+      }),
+    ),
+    (e) => bad(e, /points outside the folder/),
+  );
   await assert.rejects(readMl5Folder(root), (e) => bad(e, /no manifest\.json/));
 });

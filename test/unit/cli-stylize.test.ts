@@ -39,7 +39,10 @@ test('published-result check: udnie on chicago.jpg matches the reference output 
   assert.equal(path.dirname(file), out);
   const ours = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([ours.info.width, ours.info.height], [712, 474]);
-  const ref = await sharp(shared('reference', 'chicago_udnie.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const ref = await sharp(shared('reference', 'chicago_udnie.jpg'))
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   // The published file is rows 2..475 of the reference network's 476-row output; our output
   // row r is aligned with network row r + 2 of the reference's, i.e. published row r. The
   // imported checkpoint keeps the reference's zero border padding (style.json), so the
@@ -55,16 +58,28 @@ test('odd sizes come out at exactly their input size; alpha is kept; EXIF orient
   await importUdnie();
   const dir = path.join(root, 'odd');
   fs.mkdirSync(dir);
-  const sizes: [number, number][] = [[1, 1], [3, 5], [257, 129], [1023, 769]];
+  const sizes: [number, number][] = [
+    [1, 1],
+    [3, 5],
+    [257, 129],
+    [1023, 769],
+  ];
   for (const [w, h] of sizes) {
-    await sharp({ create: { width: w, height: h, channels: 3, background: { r: 200, g: 80, b: 40 } } }).png().toFile(path.join(dir, `img${w}x${h}.png`));
+    await sharp({ create: { width: w, height: h, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+      .png()
+      .toFile(path.join(dir, `img${w}x${h}.png`));
   }
   // RGBA with a gradient alpha.
   const rgba = Buffer.alloc(40 * 30 * 4);
   for (let i = 0; i < 40 * 30; i++) rgba.set([i % 255, 100, 200, (i * 7) % 256], i * 4);
-  await sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } }).png().toFile(path.join(dir, 'alpha.png'));
+  await sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } })
+    .png()
+    .toFile(path.join(dir, 'alpha.png'));
   // A 60×20 JPEG stored sideways: EXIF orientation 6 means "rotate 90° clockwise to view" → 20×60 upright.
-  await sharp({ create: { width: 60, height: 20, channels: 3, background: '#3080c0' } }).jpeg().withMetadata({ orientation: 6 }).toFile(path.join(dir, 'rotated.jpg'));
+  await sharp({ create: { width: 60, height: 20, channels: 3, background: '#3080c0' } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toFile(path.join(dir, 'rotated.jpg'));
   const before = new Map(fs.readdirSync(dir).map((f) => [f, hash(path.join(dir, f))]));
   const r = await runFst(['stylize', '-m', udnie, dir]);
   assert.equal(r.code, 0, r.stderr);
@@ -87,7 +102,9 @@ test('bad inputs: one clear error each, non-zero exit, nothing written', async (
   await importUdnie();
   const dir = path.join(root, 'bad');
   fs.mkdirSync(dir);
-  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer();
   const cases: [string, Buffer | string, RegExp][] = [
     ['truncated.png', png.subarray(0, png.length >> 1), /damaged or truncated|corrupt/i],
     ['random.jpg', crypto.randomBytes(4096), /not an image|unsupported|damaged/i],
@@ -108,7 +125,11 @@ test('bad inputs: one clear error each, non-zero exit, nothing written', async (
   const { arch, weights } = await readMl5Folder(shared('pretrained', 'udnie'));
   const now = new Date().toISOString();
   const wrong = path.join(root, 'wrong-shape');
-  await writeCheckpoint(wrong, { name: 'w', architecture: arch, source: { kind: 'trained' }, iteration: 0, createdAt: now, updatedAt: now }, weights);
+  await writeCheckpoint(
+    wrong,
+    { name: 'w', architecture: arch, source: { kind: 'trained' }, iteration: 0, createdAt: now, updatedAt: now },
+    weights,
+  );
   const m = JSON.parse(fs.readFileSync(path.join(wrong, 'model.json'), 'utf8'));
   m.weightsManifest[0].weights[3].shape = [3, 3, 32, 32];
   fs.writeFileSync(path.join(wrong, 'model.json'), JSON.stringify(m));
@@ -118,12 +139,18 @@ test('bad inputs: one clear error each, non-zero exit, nothing written', async (
   fs.writeFileSync(path.join(future, 'style.json'), JSON.stringify({ ...s, formatVersion: 7 }));
   const photo = path.join(root, 'photo.png');
   fs.writeFileSync(photo, png);
-  for (const [ck, re] of [[wrong, /conv2\/weight" has shape \[3, 3, 32, 32\], expected \[3, 3, 32, 64\]/], [future, /format version 7, newer/]] as const) {
+  for (const [ck, re] of [
+    [wrong, /conv2\/weight" has shape \[3, 3, 32, 32\], expected \[3, 3, 32, 64\]/],
+    [future, /format version 7, newer/],
+  ] as const) {
     const r = await runFst(['stylize', '-m', ck, photo]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, re);
   }
-  assert.deepEqual(fs.readdirSync(root).filter((f) => f.startsWith('photo')), ['photo.png']);
+  assert.deepEqual(
+    fs.readdirSync(root).filter((f) => f.startsWith('photo')),
+    ['photo.png'],
+  );
   // Usage errors exit 2.
   assert.equal((await runFst(['stylize', photo])).code, 2);
   assert.equal((await runFst(['stylize', '-m', udnie, '--strength', '3', photo])).code, 2);
@@ -136,7 +163,9 @@ test('no tensor leak across 10 stylizations', async (t) => {
   const dir = path.join(root, 'leak');
   fs.mkdirSync(dir);
   const file = path.join(dir, 'p.png');
-  await sharp({ create: { width: 37, height: 23, channels: 3, background: '#a0c050' } }).png().toFile(file);
+  await sharp({ create: { width: 37, height: 23, channels: 3, background: '#a0c050' } })
+    .png()
+    .toFile(file);
   // Warm up once (creates the cached network's weights), then count.
   assert.equal((await runFst(['stylize', '-m', udnie, '--runtime', 'tfjs', '-o', path.join(dir, 'o'), file])).code, 0);
   const before = tf.memory().numTensors;
@@ -154,7 +183,18 @@ test('--precision picks the ONNX graph: reference and fp32 agree, a bad value is
   const file = shared('reference', 'chicago.jpg');
   const outs: string[] = [];
   for (const precision of ['reference', 'fp32']) {
-    const r = await runFst(['stylize', '-m', udnie, '--precision', precision, '-f', 'png', '-o', path.join(root, `precision-${precision}`), file]);
+    const r = await runFst([
+      'stylize',
+      '-m',
+      udnie,
+      '--precision',
+      precision,
+      '-f',
+      'png',
+      '-o',
+      path.join(root, `precision-${precision}`),
+      file,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, precision === 'fp32' ? /ran on onnxruntime cpu fp32/ : /ran on onnxruntime cpu$/m);
     outs.push(r.stdout.trim());
@@ -163,9 +203,17 @@ test('--precision picks the ONNX graph: reference and fp32 agree, a bad value is
   let maxd = 0;
   for (let i = 0; i < a.length; i++) maxd = Math.max(maxd, Math.abs(a[i] - b[i]));
   assert.ok(maxd <= 1, `the fast graph's output is the reference graph's (max difference ${maxd} levels)`);
-  const bad = await runFst(['stylize', '-m', udnie, '--precision', 'fp8', '-o', path.join(root, 'precision-bad'), file]);
+  const bad = await runFst([
+    'stylize',
+    '-m',
+    udnie,
+    '--precision',
+    'fp8',
+    '-o',
+    path.join(root, 'precision-bad'),
+    file,
+  ]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /--precision must be one of auto, fp32, int8, reference, got "fp8"/);
   assert.equal(fs.existsSync(path.join(root, 'precision-bad')), false, 'nothing written');
 });
-

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyStrength, linearToSrgb, postProcess, preserveColorsHistogram, preserveColorsLuminance, rgbToYcbcr, srgbToLinear } from '../../src/model/color';
+import {
+  applyStrength,
+  linearToSrgb,
+  postProcess,
+  preserveColorsHistogram,
+  preserveColorsLuminance,
+  rgbToYcbcr,
+  srgbToLinear,
+} from '../../src/model/color';
 import { toBytes, type FloatImage } from '../../src/model/pixels';
 
 function image(w: number, h: number, f: (x: number, y: number) => [number, number, number]): FloatImage {
@@ -10,7 +18,7 @@ function image(w: number, h: number, f: (x: number, y: number) => [number, numbe
 }
 // A varied "photo" and a differently coloured, textured "stylization".
 const content = image(64, 48, (x, y) => [50 + 150 * (x / 63), 60 + 140 * (y / 47), 128 + 60 * Math.sin(x * 0.3)]);
-const stylized = image(64, 48, (x, y) => [40 + 200 * ((x * y) % 7) / 6, 230 - 3 * y, 20 + 3 * x]);
+const stylized = image(64, 48, (x, y) => [40 + (200 * ((x * y) % 7)) / 6, 230 - 3 * y, 20 + 3 * x]);
 
 function meanChromaError(a: Uint8Array, b: Uint8Array): number {
   let sum = 0;
@@ -43,14 +51,23 @@ test('luminance transfer keeps the content chroma within 1/255 and the stylizati
   const err = meanChromaError(out, toBytes(content.data));
   assert.ok(err < 1, `mean chroma error ${err}`);
   // Luminance follows the stylization where the gamut allows: correlation close to 1.
-  let num = 0, da = 0, db = 0;
+  let num = 0,
+    da = 0,
+    db = 0;
   const ys = (d: ArrayLike<number>, i: number) => 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-  let ma = 0, mb = 0;
+  let ma = 0,
+    mb = 0;
   const n = out.length / 3;
-  for (let i = 0; i < out.length; i += 3) { ma += ys(out, i) / n; mb += ys(stylized.data, i) / n; }
   for (let i = 0; i < out.length; i += 3) {
-    const a = ys(out, i) - ma, b = ys(stylized.data, i) - mb;
-    num += a * b; da += a * a; db += b * b;
+    ma += ys(out, i) / n;
+    mb += ys(stylized.data, i) / n;
+  }
+  for (let i = 0; i < out.length; i += 3) {
+    const a = ys(out, i) - ma,
+      b = ys(stylized.data, i) - mb;
+    num += a * b;
+    da += a * a;
+    db += b * b;
   }
   assert.ok(num / Math.sqrt(da * db) > 0.9, `luminance correlation ${num / Math.sqrt(da * db)}`);
 });
@@ -62,17 +79,20 @@ test('histogram matching gives the content colour mean and covariance', () => {
     const n = d.length / 3;
     for (let i = 0; i < d.length; i += 3) for (let k = 0; k < 3; k++) m[k] += d[i + k] / n;
     const c: number[] = [];
-    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) {
-      let s = 0;
-      for (let i = 0; i < d.length; i += 3) s += (d[i + a] - m[a]) * (d[i + b] - m[b]);
-      c.push(s / n);
-    }
+    for (let a = 0; a < 3; a++)
+      for (let b = 0; b < 3; b++) {
+        let s = 0;
+        for (let i = 0; i < d.length; i += 3) s += (d[i + a] - m[a]) * (d[i + b] - m[b]);
+        c.push(s / n);
+      }
     return { m, c };
   };
   const a = stats(out.data);
   const b = stats(content.data);
   a.m.forEach((v, k) => assert.ok(Math.abs(v - b.m[k]) < 1e-2));
-  a.c.forEach((v, k) => assert.ok(Math.abs(v - b.c[k]) < 1e-2 * Math.max(1, Math.abs(b.c[k])), `cov ${k}: ${v} vs ${b.c[k]}`));
+  a.c.forEach((v, k) =>
+    assert.ok(Math.abs(v - b.c[k]) < 1e-2 * Math.max(1, Math.abs(b.c[k])), `cov ${k}: ${v} vs ${b.c[k]}`),
+  );
 });
 
 test('postProcess applies colours then strength, and strength 0 is still the input', () => {

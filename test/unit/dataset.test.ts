@@ -10,11 +10,16 @@ async function fixture(): Promise<string> {
   const dir = tempDir('fst-data-');
   fs.mkdirSync(path.join(dir, 'sub'));
   // A horizontal ramp: crops and flips are easy to tell apart.
-  const w = 80, h = 60;
+  const w = 80,
+    h = 60;
   const raw = Buffer.alloc(w * h * 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set([x * 3, y * 4, 100], (y * w + x) * 3);
-  await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path.join(dir, 'a.png'));
-  await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg().toFile(path.join(dir, 'sub', 'b.jpg'));
+  await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(path.join(dir, 'a.png'));
+  await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .jpeg()
+    .toFile(path.join(dir, 'sub', 'b.jpg'));
   fs.writeFileSync(path.join(dir, 'broken.png'), 'nope');
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
   return dir;
@@ -41,15 +46,18 @@ test('augmentation: a variant picks a deterministic crop and flip; no variant is
   const distinct = new Set(crops.map((c) => Buffer.from(c.data.buffer).toString('base64')));
   assert.ok(distinct.size >= 4, `only ${distinct.size} distinct crops`);
   // Some variants are mirrored: red (x ramp) then decreases from left to right.
-  const redSlope = (img: { data: Float32Array }) => img.data[(16 * 32 + 31) * 3] - img.data[(16 * 32) * 3];
-  assert.ok(crops.some((c) => redSlope(c) < 0) && crops.some((c) => redSlope(c) > 0), 'both flipped and unflipped crops');
+  const redSlope = (img: { data: Float32Array }) => img.data[(16 * 32 + 31) * 3] - img.data[16 * 32 * 3];
+  assert.ok(
+    crops.some((c) => redSlope(c) < 0) && crops.some((c) => redSlope(c) > 0),
+    'both flipped and unflipped crops',
+  );
   assert.ok(redSlope(centre) > 0);
 });
 
 test('cropScale: a larger scale shows a smaller part of the photo (near its own scale) in each crop', async () => {
   const dir = await fixture();
   // The red channel ramps 3 per source pixel: its span across a crop tells the zoom.
-  const span = (img: { data: Float32Array }) => Math.abs(img.data[(16 * 32 + 31) * 3] - img.data[(16 * 32) * 3]);
+  const span = (img: { data: Float32Array }) => Math.abs(img.data[(16 * 32 + 31) * 3] - img.data[16 * 32 * 3]);
   const whole = await (await openTrainingImages(dir, 32, { augment: true })).load(0, 3);
   const close = await (await openTrainingImages(dir, 32, { augment: true, cropScale: 2.5 })).load(0, 3);
   assert.equal(close.data.length, 32 * 32 * 3);

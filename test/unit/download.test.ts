@@ -14,7 +14,10 @@ const BODY = crypto.randomBytes(300_000);
 const SHA = crypto.createHash('sha256').update(BODY).digest('hex');
 const MD5 = crypto.createHash('md5').update(BODY).digest('hex');
 
-interface Seen { url: string; range?: string }
+interface Seen {
+  url: string;
+  range?: string;
+}
 const seen: Seen[] = [];
 
 /** Routes: /file (honours Range), /norange, /drop (closes after 120 kB), /slow, /stall, /redirect, /evil-redirect, anything else 404. */
@@ -44,7 +47,10 @@ const server = http.createServer((req, res) => {
     case '/drop-then-ok': {
       if (range && req.url === '/file') {
         const from = Number(range[1]);
-        res.writeHead(206, { 'content-length': BODY.length - from, 'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}` });
+        res.writeHead(206, {
+          'content-length': BODY.length - from,
+          'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}`,
+        });
         send(BODY.subarray(from));
       } else {
         res.writeHead(200, { 'content-length': BODY.length });
@@ -59,7 +65,10 @@ const server = http.createServer((req, res) => {
     case '/drop': {
       if (range) {
         const from = Number(range[1]);
-        res.writeHead(206, { 'content-length': BODY.length - from, 'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}` });
+        res.writeHead(206, {
+          'content-length': BODY.length - from,
+          'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}`,
+        });
         send(BODY.subarray(from));
       } else {
         res.writeHead(200, { 'content-length': BODY.length });
@@ -88,7 +97,9 @@ const server = http.createServer((req, res) => {
       res.end('not here');
   }
 });
-const base = new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+const base = new Promise<string>((resolve) =>
+  server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+);
 after(() => server.close());
 
 async function rejectsWith(p: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
@@ -109,7 +120,11 @@ test('downloads with progress, verifies SHA-256, renames into place; a second ca
   const dir = tempDir();
   const dest = path.join(dir, 'sub', 'vgg.mat');
   const events: [number, number | undefined][] = [];
-  const r = await downloadFile(url, dest, { sha256: SHA, progressIntervalMs: 0, onProgress: (b, t) => events.push([b, t]) });
+  const r = await downloadFile(url, dest, {
+    sha256: SHA,
+    progressIntervalMs: 0,
+    onProgress: (b, t) => events.push([b, t]),
+  });
   assert.deepEqual(r, { path: dest, bytes: BODY.length, cached: false, resumed: false, sha256: SHA });
   assert.ok(fs.readFileSync(dest).equals(BODY));
   assert.ok(events.length > 5, `${events.length} progress events`);
@@ -128,21 +143,45 @@ test('a checksum mismatch is a network error and leaves nothing behind', async (
   const dir = tempDir();
   const dest = path.join(dir, 'vgg.mat');
   const wrong = '0'.repeat(64);
-  await rejectsWith(downloadFile(`${await base}/file`, dest, { sha256: wrong }), 'network', new RegExp(`is corrupt: SHA-256 ${SHA}, expected 0{64}; the file was discarded`));
+  await rejectsWith(
+    downloadFile(`${await base}/file`, dest, { sha256: wrong }),
+    'network',
+    new RegExp(`is corrupt: SHA-256 ${SHA}, expected 0{64}; the file was discarded`),
+  );
   assert.deepEqual(leftovers(dir), []);
   // The known MatConvNet source is checked by its published MD5 (a local file is not that file).
-  await rejectsWith(downloadVgg19(dir, { url: `${await base}/file` }), 'network', new RegExp(`MD5 ${MD5}, expected ${VGG19_SOURCES.matconvnet.md5}`));
+  await rejectsWith(
+    downloadVgg19(dir, { url: `${await base}/file` }),
+    'network',
+    new RegExp(`MD5 ${MD5}, expected ${VGG19_SOURCES.matconvnet.md5}`),
+  );
   assert.deepEqual(leftovers(dir), []);
 });
 
 test('HTTP errors, non-HTTPS URLs, unsafe redirects and missing checksums are refused clearly', async () => {
   const dir = tempDir();
   const dest = path.join(dir, 'vgg.mat');
-  await rejectsWith(downloadFile(`${await base}/missing`, dest, { sha256: SHA }), 'network', /failed: HTTP 404 Not Found/);
-  await rejectsWith(downloadFile('http://example.com/vgg.mat', dest, { sha256: SHA }), 'bad-input', /only https:\/\/ URLs are allowed/);
-  await rejectsWith(downloadFile(`${await base}/evil-redirect`, dest, { sha256: SHA }), 'bad-input', /refusing to download from http:\/\/example\.com\/vgg\.mat/);
+  await rejectsWith(
+    downloadFile(`${await base}/missing`, dest, { sha256: SHA }),
+    'network',
+    /failed: HTTP 404 Not Found/,
+  );
+  await rejectsWith(
+    downloadFile('http://example.com/vgg.mat', dest, { sha256: SHA }),
+    'bad-input',
+    /only https:\/\/ URLs are allowed/,
+  );
+  await rejectsWith(
+    downloadFile(`${await base}/evil-redirect`, dest, { sha256: SHA }),
+    'bad-input',
+    /refusing to download from http:\/\/example\.com\/vgg\.mat/,
+  );
   await rejectsWith(downloadFile(`${await base}/file`, dest, {}), 'bad-input', /without a checksum/);
-  await rejectsWith(downloadFile(`${await base}/file`, dest, { sha256: 'abc' }), 'bad-input', /sha256 must be 64 hex digits/);
+  await rejectsWith(
+    downloadFile(`${await base}/file`, dest, { sha256: 'abc' }),
+    'bad-input',
+    /sha256 must be 64 hex digits/,
+  );
   assert.deepEqual(leftovers(dir), []);
   const ok = await downloadFile(`${await base}/redirect`, dest, { sha256: SHA });
   assert.equal(ok.bytes, BODY.length, 'same-host redirects are followed');
@@ -152,7 +191,11 @@ test('a connection dropped mid-file keeps the partial bytes; the next call resum
   const dir = tempDir();
   const dest = path.join(dir, 'vgg.mat');
   const url = `${await base}/drop`;
-  await rejectsWith(downloadFile(url, dest, { sha256: SHA }), 'network', /the connection closed after \d+ of 300000 bytes; run it again to resume/);
+  await rejectsWith(
+    downloadFile(url, dest, { sha256: SHA }),
+    'network',
+    /the connection closed after \d+ of 300000 bytes; run it again to resume/,
+  );
   assert.ok(!fs.existsSync(dest), 'nothing under the final name');
   const partial = fs.statSync(`${dest}.partial`).size;
   assert.ok(partial > 0 && partial < BODY.length, `partial ${partial}`);
@@ -182,17 +225,27 @@ test('cancelling with an AbortSignal stops at once, keeps the partial file, and 
   const dest = path.join(dir, 'vgg.mat');
   const controller = new AbortController();
   let events = 0;
-  await rejectsWith(downloadFile(`${await base}/slow`, dest, {
-    sha256: SHA, progressIntervalMs: 0, signal: controller.signal,
-    onProgress: (b) => {
-      events++;
-      if (b > 20_000) controller.abort();
-    },
-  }), 'cancelled', /download cancelled/);
+  await rejectsWith(
+    downloadFile(`${await base}/slow`, dest, {
+      sha256: SHA,
+      progressIntervalMs: 0,
+      signal: controller.signal,
+      onProgress: (b) => {
+        events++;
+        if (b > 20_000) controller.abort();
+      },
+    }),
+    'cancelled',
+    /download cancelled/,
+  );
   assert.ok(!fs.existsSync(dest));
   const partial = fs.statSync(`${dest}.partial`).size;
   assert.ok(partial > 20_000 && partial < BODY.length, `partial ${partial} after ${events} events`);
-  await rejectsWith(downloadFile(`${await base}/slow`, dest, { sha256: SHA, signal: AbortSignal.abort() }), 'cancelled', /cancelled/);
+  await rejectsWith(
+    downloadFile(`${await base}/slow`, dest, { sha256: SHA, signal: AbortSignal.abort() }),
+    'cancelled',
+    /cancelled/,
+  );
   const r = await downloadFile(`${await base}/file`, dest, { sha256: SHA });
   assert.equal(r.resumed, true);
   assert.ok(fs.readFileSync(dest).equals(BODY));
@@ -201,10 +254,18 @@ test('cancelling with an AbortSignal stops at once, keeps the partial file, and 
 test('a stalled connection times out (partial kept); a stale partial from another file is discarded on mismatch', async () => {
   const dir = tempDir();
   const dest = path.join(dir, 'vgg.mat');
-  await rejectsWith(downloadFile(`${await base}/stall`, dest, { sha256: SHA, idleTimeoutMs: 150 }), 'network', /stalled: no data for 150 ms \(1000 bytes so far; run it again to resume\)/);
+  await rejectsWith(
+    downloadFile(`${await base}/stall`, dest, { sha256: SHA, idleTimeoutMs: 150 }),
+    'network',
+    /stalled: no data for 150 ms \(1000 bytes so far; run it again to resume\)/,
+  );
   assert.equal(fs.statSync(`${dest}.partial`).size, 1000);
   fs.writeFileSync(`${dest}.partial`, Buffer.alloc(5000, 7)); // not the start of BODY
-  await rejectsWith(downloadFile(`${await base}/file`, dest, { sha256: SHA }), 'network', /is corrupt: SHA-256 [0-9a-f]{64}, expected/);
+  await rejectsWith(
+    downloadFile(`${await base}/file`, dest, { sha256: SHA }),
+    'network',
+    /is corrupt: SHA-256 [0-9a-f]{64}, expected/,
+  );
   assert.deepEqual(leftovers(dir), []);
   assert.equal((await downloadFile(`${await base}/file`, dest, { sha256: SHA })).resumed, false);
 });

@@ -10,7 +10,13 @@ import { tf, type Tensor4D } from '../../src/model/tf';
 import { Vgg19 } from '../../src/model/vgg';
 import type { VggWeights } from '../../src/model/vggSpec';
 import { gram } from '../../src/model/losses';
-import { METRIC_LAYERS, gramsOf, imageMetrics, relativeDistance, relativeSquaredDistance } from '../../src/model/metrics';
+import {
+  METRIC_LAYERS,
+  gramsOf,
+  imageMetrics,
+  relativeDistance,
+  relativeSquaredDistance,
+} from '../../src/model/metrics';
 import { blobShare, regionSizes } from '../../src/model/blobs';
 import type { RgbBytes } from '../../src/model/pixels';
 import { sheetSize } from '../../src/io/contactSheet';
@@ -27,16 +33,28 @@ const image = (h: number, w: number, pixels: number[]): Tensor4D => tf.tensor4d(
 function identityVgg(): Vgg19 {
   const kernel = new Float32Array(9 * 3 * 3);
   for (let c = 0; c < 3; c++) kernel[((1 * 3 + 1) * 3 + c) * 3 + c] = 1; // centre tap [1, 1, c, c]
-  const w: VggWeights = { source: 'synthetic', origin: 'identity', channelOrder: 'rgb', mean: [0, 0, 0], layers: [{ name: 'conv1_1', kernel, bias: new Float32Array(3), inChannels: 3, outChannels: 3 }] };
+  const w: VggWeights = {
+    source: 'synthetic',
+    origin: 'identity',
+    channelOrder: 'rgb',
+    mean: [0, 0, 0],
+    layers: [{ name: 'conv1_1', kernel, bias: new Float32Array(3), inChannels: 3, outChannels: 3 }],
+  };
   return Vgg19.fromWeights(w);
 }
 
 test('relative distances: ‖a−b‖/‖b‖ and ‖a−b‖²/‖b‖² by hand; zero against itself', async () => {
   await tf.setBackend('cpu');
-  const a = tf.tensor2d([[1, 2], [3, 4]]);
-  const b = tf.tensor2d([[1, 2], [3, 5]]);
-  assert.ok(Math.abs(await relativeDistance(a, b) - 1 / Math.sqrt(39)) < 1e-7);
-  assert.ok(Math.abs(await relativeSquaredDistance(a, b) - 1 / 39) < 1e-7);
+  const a = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+  ]);
+  const b = tf.tensor2d([
+    [1, 2],
+    [3, 5],
+  ]);
+  assert.ok(Math.abs((await relativeDistance(a, b)) - 1 / Math.sqrt(39)) < 1e-7);
+  assert.ok(Math.abs((await relativeSquaredDistance(a, b)) - 1 / 39) < 1e-7);
   assert.equal(await relativeDistance(a, a), 0);
   const zero = tf.zeros([2, 2]);
   assert.equal(await relativeDistance(zero, zero), 0);
@@ -57,7 +75,10 @@ test('style and content distance of a known small case, worked out by hand (Gram
   const photo = image(1, 2, [1, 0, 0, 0, 1, 0]);
   const before = tf.memory().numTensors;
   const grams = gramsOf(vgg, painting, layers.style);
-  assert.deepEqual(Array.from(await grams.relu1_1.data()).map((v) => +v.toFixed(6)), [4 / 3, 0, 0, 0, 0, 0, 0, 0, 0].map((v) => +v.toFixed(6)));
+  assert.deepEqual(
+    Array.from(await grams.relu1_1.data()).map((v) => +v.toFixed(6)),
+    [4 / 3, 0, 0, 0, 0, 0, 0, 0, 0].map((v) => +v.toFixed(6)),
+  );
   const m = await imageMetrics(vgg, out, photo, grams, layers);
   // G_out − G_paint = diag(1/6 − 4/3, 4/6, 0) = diag(−7/6, 2/3, 0): norm √65/6; / (4/3) → √65/8.
   assert.ok(Math.abs(m.styleDistance - Math.sqrt(65) / 8) < 1e-6, `${m.styleDistance}`);
@@ -154,8 +175,18 @@ test('blobs: pixels clipped in the photo too are not counted (bright or dark the
 
 test('contact sheet size: fixed cells, a band for the painting', () => {
   assert.deepEqual(sheetSize(2, 2), { width: 8 + 2 * (384 + 8), height: 8 + 144 + 8 + 2 * (288 + 8) });
-  const job = (o: object) => jobRequestProblem({ type: 'evaluate', options: { styles: ['/s'], painting: '/p.jpg', vggPath: '/v', ...o } },
-    { trainingBackend: 'auto', stylizeRuntime: 'auto', threads: 0, cacheDir: '/c', extraModuleRoots: [], maxInputPixels: 1e8 });
+  const job = (o: object) =>
+    jobRequestProblem(
+      { type: 'evaluate', options: { styles: ['/s'], painting: '/p.jpg', vggPath: '/v', ...o } },
+      {
+        trainingBackend: 'auto',
+        stylizeRuntime: 'auto',
+        threads: 0,
+        cacheDir: '/c',
+        extraModuleRoots: [],
+        maxInputPixels: 1e8,
+      },
+    );
   assert.equal(job({}), undefined);
   assert.equal(job({ photos: ['/a.jpg'], sheet: '/s.png', maxSide: 512 }), undefined);
   assert.match(job({ sheet: 'rel.png' })!, /"options\.sheet" must be an absolute path/);
@@ -166,8 +197,14 @@ const STARRY = path.join(REPO_ROOT, 'styles', 'starry-night');
 
 async function smallPhotos(dir: string): Promise<string[]> {
   const files = [path.join(dir, 'coffee.png'), path.join(dir, 'rocket.png')];
-  await sharp(path.join(REPO_ROOT, 'media', 'samples', 'photos', 'coffee.png')).resize(120, 80).png().toFile(files[0]);
-  await sharp(path.join(REPO_ROOT, 'media', 'samples', 'photos', 'rocket.jpg')).resize(96, 64).png().toFile(files[1]);
+  await sharp(path.join(REPO_ROOT, 'media', 'samples', 'photos', 'coffee.png'))
+    .resize(120, 80)
+    .png()
+    .toFile(files[0]);
+  await sharp(path.join(REPO_ROOT, 'media', 'samples', 'photos', 'rocket.jpg'))
+    .resize(96, 64)
+    .png()
+    .toFile(files[1]);
   return files;
 }
 
@@ -178,17 +215,42 @@ test('fst evaluate --json --compare --sheet on two small photos: every figure, m
   const sheet = path.join(dir, 'sheet.png');
   await tf.ready();
   const before = tf.memory().numTensors;
-  const r = await runFst(['evaluate', '-m', STARRY, '--compare', shared('pretrained', 'udnie'), '--style', shared('styles', 'starry_night.jpg'),
-    '--vgg', shared('vgg19-keras-block1-3'), '--json', '--sheet', sheet, ...photos]);
+  const r = await runFst([
+    'evaluate',
+    '-m',
+    STARRY,
+    '--compare',
+    shared('pretrained', 'udnie'),
+    '--style',
+    shared('styles', 'starry_night.jpg'),
+    '--vgg',
+    shared('vgg19-keras-block1-3'),
+    '--json',
+    '--sheet',
+    sheet,
+    ...photos,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
   const j = JSON.parse(r.stdout);
   assert.equal(j.painting, shared('styles', 'starry_night.jpg'));
   assert.match(j.vgg, /keras/);
-  assert.deepEqual(j.models.map((m: { name: string }) => m.name), ['Starry Night', 'udnie']);
+  assert.deepEqual(
+    j.models.map((m: { name: string }) => m.name),
+    ['Starry Night', 'udnie'],
+  );
   for (const m of j.models) {
-    assert.deepEqual(m.photos.map((p: { photo: string }) => p.photo), photos);
-    assert.deepEqual(m.photos.map((p: { width: number; height: number }) => [p.width, p.height]), [[120, 80], [96, 64]]);
+    assert.deepEqual(
+      m.photos.map((p: { photo: string }) => p.photo),
+      photos,
+    );
+    assert.deepEqual(
+      m.photos.map((p: { width: number; height: number }) => [p.width, p.height]),
+      [
+        [120, 80],
+        [96, 64],
+      ],
+    );
     for (const p of [...m.photos, m.mean]) {
       assert.ok(p.styleDistance > 0 && p.styleDistance < 5, `style ${p.styleDistance}`);
       assert.ok(p.contentDistance > 0 && p.contentDistance < 10, `content ${p.contentDistance}`);
@@ -206,7 +268,16 @@ test('fst evaluate --json --compare --sheet on two small photos: every figure, m
   assert.deepEqual(j.sheet, { path: sheet, width: meta.width, height: meta.height });
 
   // Text: a row per photo and the mean, one column per style under each figure.
-  const text = await runFst(['evaluate', '-m', STARRY, '--style', shared('styles', 'starry_night.jpg'), '--vgg', shared('vgg19-keras-block1-3'), photos[0]]);
+  const text = await runFst([
+    'evaluate',
+    '-m',
+    STARRY,
+    '--style',
+    shared('styles', 'starry_night.jpg'),
+    '--vgg',
+    shared('vgg19-keras-block1-3'),
+    photos[0],
+  ]);
   assert.equal(text.code, 0, text.stderr);
   const lines = text.stdout.split('\n');
   assert.match(lines[1], /^\s+style distance\s+content distance\s+blob share$/);
@@ -221,7 +292,15 @@ test('fst evaluate refuses bad input with one line and writes nothing; an existi
   const photos = await smallPhotos(dir);
   const sheet = path.join(dir, 'sheet.png');
   fs.writeFileSync(sheet, 'keep me');
-  const base = ['evaluate', '-m', STARRY, '--style', shared('styles', 'starry_night.jpg'), '--vgg', shared('vgg19-keras-block1-3')];
+  const base = [
+    'evaluate',
+    '-m',
+    STARRY,
+    '--style',
+    shared('styles', 'starry_night.jpg'),
+    '--vgg',
+    shared('vgg19-keras-block1-3'),
+  ];
   for (const [args, re] of [
     [[...base, '--sheet', sheet, ...photos], /sheet\.png already exists; not overwriting it/],
     [[...base, '--sheet', path.join(dir, 'no', 'sheet.png'), ...photos], /folder of .* does not exist/],
@@ -245,13 +324,37 @@ test('fst evaluate refuses bad input with one line and writes nothing; an existi
 
 test('the evaluate job through the engine dispatch: the shipped sample photos by default, shrunk to maxSide', async (t) => {
   if (!hasSharedData(t)) return;
-  const settings: EngineSettings = { trainingBackend: 'auto', stylizeRuntime: 'auto', threads: 0, cacheDir: tempDir('fst-evaluate-cache-'), extraModuleRoots: [], maxInputPixels: 1e8 };
+  const settings: EngineSettings = {
+    trainingBackend: 'auto',
+    stylizeRuntime: 'auto',
+    threads: 0,
+    cacheDir: tempDir('fst-evaluate-cache-'),
+    extraModuleRoots: [],
+    maxInputPixels: 1e8,
+  };
   const phases: string[] = [];
-  const r = await runJob({ type: 'evaluate', options: { styles: [STARRY], painting: shared('styles', 'starry_night.jpg'), vggPath: shared('vgg19-keras-block1-3'), maxSide: 64 } },
-    settings, { progress: (p) => phases.push(p.type) });
+  const r = await runJob(
+    {
+      type: 'evaluate',
+      options: {
+        styles: [STARRY],
+        painting: shared('styles', 'starry_night.jpg'),
+        vggPath: shared('vgg19-keras-block1-3'),
+        maxSide: 64,
+      },
+    },
+    settings,
+    { progress: (p) => phases.push(p.type) },
+  );
   const photos = r.models[0].photos;
-  assert.deepEqual(photos.map((p) => path.basename(p.photo)), ['astronaut.png', 'coffee.png', 'rocket.jpg']);
-  assert.ok(photos.every((p) => Math.max(p.width, p.height) === 64), JSON.stringify(photos));
+  assert.deepEqual(
+    photos.map((p) => path.basename(p.photo)),
+    ['astronaut.png', 'coffee.png', 'rocket.jpg'],
+  );
+  assert.ok(
+    photos.every((p) => Math.max(p.width, p.height) === 64),
+    JSON.stringify(photos),
+  );
   assert.equal(r.sheet, undefined, 'no sheet unless asked');
   assert.ok(phases.includes('evaluate') && phases.includes('phase'));
 });

@@ -4,17 +4,30 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXTENSION_FORMAT, FORMAT_EXTENSION, IMAGE_EXTENSIONS, IMAGE_EXTNAME_PATTERN, MEDIA_EXTENSIONS, MEDIA_EXTNAME_PATTERN, VIDEO_EXTENSIONS, isImagePath, isVideoPath } from '../../src/protocol/fileTypes';
+import {
+  EXTENSION_FORMAT,
+  FORMAT_EXTENSION,
+  IMAGE_EXTENSIONS,
+  IMAGE_EXTNAME_PATTERN,
+  MEDIA_EXTENSIONS,
+  MEDIA_EXTNAME_PATTERN,
+  VIDEO_EXTENSIONS,
+  isImagePath,
+  isVideoPath,
+} from '../../src/protocol/fileTypes';
 import { IMAGE_EXTENSIONS as ENGINE_EXTENSIONS, formatFromExtension } from '../../src/io/formats';
 import { REPO_ROOT } from '../helpers/paths';
 
 /** Every `when` clause of package.json's menus with a `resourceExtname =~ /…/i` test in it. */
 function extnameClauses(): { where: string; pattern: string }[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { contributes: { menus: Record<string, { command: string; when?: string }[]> } };
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    contributes: { menus: Record<string, { command: string; when?: string }[]> };
+  };
   const out: { where: string; pattern: string }[] = [];
   for (const [menu, items] of Object.entries(pkg.contributes.menus)) {
     for (const item of items) {
-      for (const m of item.when?.matchAll(/resourceExtname =~ \/(.*?)\/i/g) ?? []) out.push({ where: `${menu} ${item.command}`, pattern: m[1] });
+      for (const m of item.when?.matchAll(/resourceExtname =~ \/(.*?)\/i/g) ?? [])
+        out.push({ where: `${menu} ${item.command}`, pattern: m[1] });
     }
   }
   return out;
@@ -25,13 +38,23 @@ test("package.json's menus test exactly the extensions of the one list: images a
   assert.ok(clauses.length >= 3, `expected the Explorer's image menus, found ${clauses.length}`);
   for (const c of clauses) {
     const media = c.where.endsWith(' fastStyleTransfer.stylize');
-    assert.equal(c.pattern, media ? MEDIA_EXTNAME_PATTERN : IMAGE_EXTNAME_PATTERN, `${c.where}: the when clause differs from src/protocol/fileTypes.ts`);
+    assert.equal(
+      c.pattern,
+      media ? MEDIA_EXTNAME_PATTERN : IMAGE_EXTNAME_PATTERN,
+      `${c.where}: the when clause differs from src/protocol/fileTypes.ts`,
+    );
     const re = new RegExp(c.pattern, 'i');
-    for (const ext of media ? MEDIA_EXTENSIONS : IMAGE_EXTENSIONS) assert.ok(re.test(ext) && re.test(ext.toUpperCase()), `${c.where} hides ${ext}`);
-    for (const other of ['.txt', '.pngx', '.xpng', '.svg', '.json', '.png.bak', '', ...(media ? [] : VIDEO_EXTENSIONS)]) assert.ok(!re.test(other), `${c.where} offers ${other || 'no extension'}`);
+    for (const ext of media ? MEDIA_EXTENSIONS : IMAGE_EXTENSIONS)
+      assert.ok(re.test(ext) && re.test(ext.toUpperCase()), `${c.where} hides ${ext}`);
+    for (const other of ['.txt', '.pngx', '.xpng', '.svg', '.json', '.png.bak', '', ...(media ? [] : VIDEO_EXTENSIONS)])
+      assert.ok(!re.test(other), `${c.where} offers ${other || 'no extension'}`);
   }
-  assert.ok(clauses.some((c) => c.pattern === MEDIA_EXTNAME_PATTERN), 'Stylize with… is offered on videos');
-  for (const ext of VIDEO_EXTENSIONS) assert.ok(isVideoPath(`/clips/a${ext.toUpperCase()}`) && !isImagePath(`/clips/a${ext}`), ext);
+  assert.ok(
+    clauses.some((c) => c.pattern === MEDIA_EXTNAME_PATTERN),
+    'Stylize with… is offered on videos',
+  );
+  for (const ext of VIDEO_EXTENSIONS)
+    assert.ok(isVideoPath(`/clips/a${ext.toUpperCase()}`) && !isImagePath(`/clips/a${ext}`), ext);
 });
 
 test('the engine reads what the editor offers; writable extensions name their format both ways', () => {

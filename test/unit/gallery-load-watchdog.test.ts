@@ -10,12 +10,27 @@ function advance(ms: number): void {
 }
 
 function harness(opts: { visible?: boolean; readyAfterReloads?: number } = {}) {
-  const s = { ready: false, visible: opts.visible ?? true, disposed: false, reloads: 0, warnings: [] as string[], errors: [] as string[] };
+  const s = {
+    ready: false,
+    visible: opts.visible ?? true,
+    disposed: false,
+    reloads: 0,
+    warnings: [] as string[],
+    errors: [] as string[],
+  };
   const watch = watchWebviewLoad({
-    what: 'panel gallery webview', timeoutMs: 1000, maxReloads: 3,
-    ready: () => s.ready, visible: () => s.visible, disposed: () => s.disposed,
-    reload: () => { s.reloads++; if (opts.readyAfterReloads !== undefined && s.reloads >= opts.readyAfterReloads) s.ready = true; },
-    warn: (m) => s.warnings.push(m), error: (m) => s.errors.push(m),
+    what: 'panel gallery webview',
+    timeoutMs: 1000,
+    maxReloads: 3,
+    ready: () => s.ready,
+    visible: () => s.visible,
+    disposed: () => s.disposed,
+    reload: () => {
+      s.reloads++;
+      if (opts.readyAfterReloads !== undefined && s.reloads >= opts.readyAfterReloads) s.ready = true;
+    },
+    warn: (m) => s.warnings.push(m),
+    error: (m) => s.errors.push(m),
   });
   return { s, watch };
 }

@@ -18,7 +18,10 @@ const ok = (raw: unknown): WebviewToHost => {
 };
 const rejected = (raw: unknown, reason: RegExp): void => {
   const m = parseWebviewMessage(raw);
-  assert.ok(m instanceof Error, `expected ${JSON.stringify(raw, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v))?.slice(0, 120)} to be rejected`);
+  assert.ok(
+    m instanceof Error,
+    `expected ${JSON.stringify(raw, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v))?.slice(0, 120)} to be rejected`,
+  );
   assert.match(m.message, /^rejected message from the gallery webview: /);
   assert.match(m.message, reason);
 };
@@ -26,17 +29,53 @@ const rejected = (raw: unknown, reason: RegExp): void => {
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
 
 test('well-formed messages of every type are accepted and returned field by field', () => {
-  for (const type of ['ready', 'pickImage', 'pickWorkspaceImage', 'useActiveEditorImage', 'useSampleImage', 'cancelTraining', 'pauseTraining'] as const) {
+  for (const type of [
+    'ready',
+    'pickImage',
+    'pickWorkspaceImage',
+    'useActiveEditorImage',
+    'useSampleImage',
+    'cancelTraining',
+    'pauseTraining',
+  ] as const) {
     assert.deepEqual(ok({ type }), { type });
   }
-  assert.deepEqual(ok({ type: 'openImagePath', path: '/ws/photos/a.png' }), { type: 'openImagePath', path: '/ws/photos/a.png' });
-  assert.deepEqual(ok({ type: 'openImagePath', path: 'C:\\ws\\a.png' }), { type: 'openImagePath', path: 'C:\\ws\\a.png' });
+  assert.deepEqual(ok({ type: 'openImagePath', path: '/ws/photos/a.png' }), {
+    type: 'openImagePath',
+    path: '/ws/photos/a.png',
+  });
+  assert.deepEqual(ok({ type: 'openImagePath', path: 'C:\\ws\\a.png' }), {
+    type: 'openImagePath',
+    path: 'C:\\ws\\a.png',
+  });
   const drop = ok({ type: 'dropImage', name: 'photo.png', bytes: PNG });
   assert.equal(drop.type === 'dropImage' && drop.bytes, PNG);
-  assert.deepEqual(ok({ type: 'preview', requestId: 7, imageToken: 'img-12', styleId: '/s/udnie', size: 'full', scale: 0.5 }),
-    { type: 'preview', requestId: 7, imageToken: 'img-12', styleId: '/s/udnie', size: 'full', scale: 0.5 });
-  assert.deepEqual(ok({ type: 'save', mode: 'saveAs', imageToken: 'img-1', styleId: '/s/udnie', strength: 0.35, colorMode: 'luminance', format: 'webp', scale: 1 }),
-    { type: 'save', mode: 'saveAs', imageToken: 'img-1', styleId: '/s/udnie', strength: 0.35, colorMode: 'luminance', format: 'webp', scale: 1 });
+  assert.deepEqual(
+    ok({ type: 'preview', requestId: 7, imageToken: 'img-12', styleId: '/s/udnie', size: 'full', scale: 0.5 }),
+    { type: 'preview', requestId: 7, imageToken: 'img-12', styleId: '/s/udnie', size: 'full', scale: 0.5 },
+  );
+  assert.deepEqual(
+    ok({
+      type: 'save',
+      mode: 'saveAs',
+      imageToken: 'img-1',
+      styleId: '/s/udnie',
+      strength: 0.35,
+      colorMode: 'luminance',
+      format: 'webp',
+      scale: 1,
+    }),
+    {
+      type: 'save',
+      mode: 'saveAs',
+      imageToken: 'img-1',
+      styleId: '/s/udnie',
+      strength: 0.35,
+      colorMode: 'luminance',
+      format: 'webp',
+      scale: 1,
+    },
+  );
   assert.deepEqual(ok({ type: 'runCommand', command: 'train' }), { type: 'runCommand', command: 'train' });
   assert.deepEqual(ok({ type: 'resumeTraining', styleId: '/s/x' }), { type: 'resumeTraining', styleId: '/s/x' });
   assert.deepEqual(ok({ type: 'evaluateStyle', styleId: '/s/x' }), { type: 'evaluateStyle', styleId: '/s/x' });
@@ -45,7 +84,17 @@ test('well-formed messages of every type are accepted and returned field by fiel
 });
 
 test('non-objects, unknown types and unexpected fields are rejected', () => {
-  for (const raw of [null, undefined, 42, 'ready', [], [{ type: 'ready' }], new Date(), Object.create({ type: 'ready' })]) rejected(raw, /plain object/);
+  for (const raw of [
+    null,
+    undefined,
+    42,
+    'ready',
+    [],
+    [{ type: 'ready' }],
+    new Date(),
+    Object.create({ type: 'ready' }),
+  ])
+    rejected(raw, /plain object/);
   rejected({}, /no string "type"/);
   rejected({ type: 7 }, /no string "type"/);
   rejected({ type: 'deleteEverything' }, /unknown message type "deleteEverything"/);
@@ -65,7 +114,10 @@ test('paths must be absolute, short and free of NUL: relative traversal never re
   rejected({ type: 'openImagePath', path: `/${'a'.repeat(GALLERY_LIMITS.maxPathLength)}` }, /too long/);
   rejected({ type: 'openImagePath', path: { toString: () => '/etc/passwd' } }, /must be a string/);
   rejected({ type: 'copyPath', path: '~/.ssh/id_rsa' }, /absolute path/);
-  rejected({ type: 'preview', requestId: 1, imageToken: 'img-1', styleId: '../styles/x', size: 'preview', scale: 1 }, /"styleId" must be an absolute path/);
+  rejected(
+    { type: 'preview', requestId: 1, imageToken: 'img-1', styleId: '../styles/x', size: 'preview', scale: 1 },
+    /"styleId" must be an absolute path/,
+  );
   rejected({ type: 'evaluateStyle', styleId: 'styles/x' }, /"styleId" must be an absolute path/);
 });
 
@@ -82,7 +134,16 @@ test('ids, enums and numbers are checked: tokens, sizes, strengths, scales, form
   rejected({ ...base, scale: 0 }, /"scale" must be between 0.25 and 4/);
   rejected({ ...base, scale: Infinity }, /finite number/);
   rejected({ ...base, scale: NaN }, /finite number/);
-  const save = { type: 'save', mode: 'save', imageToken: 'img-1', styleId: '/s/x', strength: 1, colorMode: 'none', format: 'png', scale: 1 };
+  const save = {
+    type: 'save',
+    mode: 'save',
+    imageToken: 'img-1',
+    styleId: '/s/x',
+    strength: 1,
+    colorMode: 'none',
+    format: 'png',
+    scale: 1,
+  };
   rejected({ ...save, strength: 1.0001 }, /"strength" must be between 0 and 1/);
   rejected({ ...save, strength: -0.1 }, /"strength" must be between 0 and 1/);
   rejected({ ...save, colorMode: 'sepia' }, /"colorMode" must be one of/);
@@ -93,8 +154,20 @@ test('ids, enums and numbers are checked: tokens, sizes, strengths, scales, form
 
 test('blends: up to 4 other styles as plain { styleId, weight } parts, weights in 0..1 adding up to at most 1', () => {
   const base = { type: 'preview', requestId: 1, imageToken: 'img-1', styleId: '/s/main', size: 'preview', scale: 1 };
-  const save = { type: 'save', mode: 'save', imageToken: 'img-1', styleId: '/s/main', strength: 1, colorMode: 'none', format: 'png', scale: 1 };
-  const blend = [{ styleId: '/s/udnie', weight: 0.3 }, { styleId: 'C:\\styles\\wave', weight: 0.25 }];
+  const save = {
+    type: 'save',
+    mode: 'save',
+    imageToken: 'img-1',
+    styleId: '/s/main',
+    strength: 1,
+    colorMode: 'none',
+    format: 'png',
+    scale: 1,
+  };
+  const blend = [
+    { styleId: '/s/udnie', weight: 0.3 },
+    { styleId: 'C:\\styles\\wave', weight: 0.25 },
+  ];
   assert.deepEqual(ok({ ...base, blend }), { ...base, blend });
   assert.deepEqual(ok({ ...base, blend, blendMode: 'norm' }), { ...base, blend, blendMode: 'norm' });
   assert.deepEqual(ok({ ...save, blend, blendMode: 'outputs' }), { ...save, blend, blendMode: 'outputs' });
@@ -112,30 +185,75 @@ test('blends: up to 4 other styles as plain { styleId, weight } parts, weights i
     rejected({ ...msg, blend: {} }, /"blend" must be an array/);
     rejected({ ...msg, blend: '/s/udnie=0.3' }, /"blend" must be an array/);
     rejected({ ...msg, blend: { 0: { styleId: '/s/a', weight: 0.1 }, length: 1 } }, /"blend" must be an array/);
-    rejected({ ...msg, blend: Object.setPrototypeOf([{ styleId: '/s/a', weight: 0.1 }], Object.create(Array.prototype)) }, /"blend" must be an array/);
+    rejected(
+      { ...msg, blend: Object.setPrototypeOf([{ styleId: '/s/a', weight: 0.1 }], Object.create(Array.prototype)) },
+      /"blend" must be an array/,
+    );
     rejected({ ...msg, blend: Object.assign([{ styleId: '/s/a', weight: 0.1 }], { extra: 1 }) }, /plain array/);
-    rejected({ ...msg, blend: [, { styleId: '/s/a', weight: 0.1 }] }, /plain array|"blend\[0\]": must be a plain object/);
-    rejected({ ...msg, blend: Array.from({ length: 5 }, (_, i) => ({ styleId: `/s/${i}`, weight: 0.1 })) }, /too many styles \(5, at most 4\)/);
+    rejected(
+      { ...msg, blend: [, { styleId: '/s/a', weight: 0.1 }] },
+      /plain array|"blend\[0\]": must be a plain object/,
+    );
+    rejected(
+      { ...msg, blend: Array.from({ length: 5 }, (_, i) => ({ styleId: `/s/${i}`, weight: 0.1 })) },
+      /too many styles \(5, at most 4\)/,
+    );
     // A long (sparse) array is refused by its length before anything is read from it.
     rejected({ ...msg, blend: new Array(100_000) }, /too many styles \(100000, at most 4\)/);
     rejected({ ...msg, blend: [null] }, /"blend\[0\]" must be a plain object/);
     rejected({ ...msg, blend: [['/s/a', 0.5]] }, /"blend\[0\]" must be a plain object/);
-    rejected({ ...msg, blend: [Object.create({ styleId: '/s/a', weight: 0.5 })] }, /"blend\[0\]" must be a plain object/);
-    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.5, __proto__: { polluted: true } }] }, /"blend\[0\]" must be a plain object/);
-    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.5, style: '/etc' }] }, /"blend\[0\]" has an unexpected field "style"/);
+    rejected(
+      { ...msg, blend: [Object.create({ styleId: '/s/a', weight: 0.5 })] },
+      /"blend\[0\]" must be a plain object/,
+    );
+    rejected(
+      { ...msg, blend: [{ styleId: '/s/a', weight: 0.5, __proto__: { polluted: true } }] },
+      /"blend\[0\]" must be a plain object/,
+    );
+    rejected(
+      { ...msg, blend: [{ styleId: '/s/a', weight: 0.5, style: '/etc' }] },
+      /"blend\[0\]" has an unexpected field "style"/,
+    );
     rejected({ ...msg, blend: [{ styleId: '/s/a' }] }, /"blend\[0\]\.weight" is missing$/);
     rejected({ ...msg, blend: [{ weight: 0.5 }] }, /"blend\[0\]\.styleId" is missing/);
-    rejected({ ...msg, blend: [{ styleId: '../styles/udnie', weight: 0.5 }] }, /"blend\[0\]\.styleId" must be an absolute path/);
+    rejected(
+      { ...msg, blend: [{ styleId: '../styles/udnie', weight: 0.5 }] },
+      /"blend\[0\]\.styleId" must be an absolute path/,
+    );
     rejected({ ...msg, blend: [{ styleId: 'udnie', weight: 0.5 }] }, /absolute path/);
     rejected({ ...msg, blend: [{ styleId: '', weight: 0.5 }] }, /"blend\[0\]\.styleId" is empty/);
     rejected({ ...msg, blend: [{ styleId: '/s/a\u0000/../../etc', weight: 0.5 }] }, /NUL/);
     rejected({ ...msg, blend: [{ styleId: `/${'a'.repeat(GALLERY_LIMITS.maxPathLength)}`, weight: 0.5 }] }, /too long/);
-    for (const weight of [NaN, Infinity, -Infinity]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]\.weight" must be a finite number between 0 and 1$/);
-    for (const weight of [-0.01, 1.01, 1e308, -1e-300 * 1e-10 - 1e-9]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]\.weight" must be between 0 and 1, got/);
-    for (const weight of ['0.5', null, true, [0.5], { valueOf: () => 0.5 }]) rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]\.weight" must be a finite number/);
+    for (const weight of [NaN, Infinity, -Infinity])
+      rejected(
+        { ...msg, blend: [{ styleId: '/s/a', weight }] },
+        /"blend\[0\]\.weight" must be a finite number between 0 and 1$/,
+      );
+    for (const weight of [-0.01, 1.01, 1e308, -1e-300 * 1e-10 - 1e-9])
+      rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]\.weight" must be between 0 and 1, got/);
+    for (const weight of ['0.5', null, true, [0.5], { valueOf: () => 0.5 }])
+      rejected({ ...msg, blend: [{ styleId: '/s/a', weight }] }, /"blend\[0\]\.weight" must be a finite number/);
     rejected({ ...msg, blend: [{ styleId: '/s/main', weight: 0.3 }] }, /"blend\[0\]" repeats the selected style/);
-    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.3 }, { styleId: '/s/a', weight: 0.2 }] }, /"blend\[1\]" repeats a style/);
-    rejected({ ...msg, blend: [{ styleId: '/s/a', weight: 0.6 }, { styleId: '/s/b', weight: 0.5 }] }, /weights add up to 1\.1; at most 1/);
+    rejected(
+      {
+        ...msg,
+        blend: [
+          { styleId: '/s/a', weight: 0.3 },
+          { styleId: '/s/a', weight: 0.2 },
+        ],
+      },
+      /"blend\[1\]" repeats a style/,
+    );
+    rejected(
+      {
+        ...msg,
+        blend: [
+          { styleId: '/s/a', weight: 0.6 },
+          { styleId: '/s/b', weight: 0.5 },
+        ],
+      },
+      /weights add up to 1\.1; at most 1/,
+    );
     rejected({ ...msg, blend: [1, 1, 1, 1].map((weight, i) => ({ styleId: `/s/${i}`, weight })) }, /add up to 4/);
     rejected({ ...msg, blendMode: 'norm' }, /"blendMode" without "blend"/);
     rejected({ ...msg, blend, blendMode: 'average' }, /"blendMode" must be one of outputs, norm/);
@@ -154,7 +272,10 @@ test('dropped files: a plain name, a non-empty Uint8Array, at most 64 MiB', () =
   rejected({ type: 'dropImage', name: 'a.png', bytes: 'iVBORw0KGgo=' }, /must be a Uint8Array/);
   rejected({ type: 'dropImage', name: 'a.png', bytes: new Uint8Array(0) }, /is empty/);
   // A huge payload: one byte over the cap (the array is allocated but never copied or decoded).
-  rejected({ type: 'dropImage', name: 'a.png', bytes: new Uint8Array(GALLERY_LIMITS.maxImageBytes + 1) }, /too large \(67108865 bytes, at most 67108864\)/);
+  rejected(
+    { type: 'dropImage', name: 'a.png', bytes: new Uint8Array(GALLERY_LIMITS.maxImageBytes + 1) },
+    /too large \(67108865 bytes, at most 67108864\)/,
+  );
   rejected({ type: 'log', level: 'info', message: 'x'.repeat(GALLERY_LIMITS.maxLogLength + 1) }, /too long/);
 });
 
@@ -185,16 +306,34 @@ test('PathGuard reads only existing files inside the roots (symbolic links resol
   fs.symlinkSync(outside, path.join(ws, 'linked-dir'));
   const guard = new PathGuard({ roots: () => [ws], maxBytes: 1024 });
 
-  assert.equal(await guard.checkFile(path.join(ws, 'photos', 'a.png')), fs.realpathSync(path.join(ws, 'photos', 'a.png')));
-  assert.equal(await guard.checkFile(`${ws}/photos/../photos/./a.png`), fs.realpathSync(path.join(ws, 'photos', 'a.png')));
-  const msg = async (p: string) => { const r = await guard.checkFile(p); assert.ok(r instanceof Error, `${p} should be refused`); return r.message; };
+  assert.equal(
+    await guard.checkFile(path.join(ws, 'photos', 'a.png')),
+    fs.realpathSync(path.join(ws, 'photos', 'a.png')),
+  );
+  assert.equal(
+    await guard.checkFile(`${ws}/photos/../photos/./a.png`),
+    fs.realpathSync(path.join(ws, 'photos', 'a.png')),
+  );
+  const msg = async (p: string) => {
+    const r = await guard.checkFile(p);
+    assert.ok(r instanceof Error, `${p} should be refused`);
+    return r.message;
+  };
   assert.match(await msg(`${ws}/../outside/secret.png`), /outside the workspace/);
   assert.match(await msg(`${ws}/photos/../../../../../../etc/passwd`), /outside the workspace/);
   assert.match(await msg('/etc/passwd'), /outside the workspace/);
   assert.match(await msg('../../etc/passwd'), /not an absolute path/);
-  assert.match(await msg(path.join(ws, 'link-to-secret.png')), /outside the workspace/, 'a link inside pointing outside');
+  assert.match(
+    await msg(path.join(ws, 'link-to-secret.png')),
+    /outside the workspace/,
+    'a link inside pointing outside',
+  );
   assert.match(await msg(path.join(ws, 'linked-dir', 'secret.png')), /outside the workspace/, 'a linked folder');
-  assert.match(await msg(path.join(outside, 'missing.png')), /outside the workspace/, 'no existence oracle outside the roots');
+  assert.match(
+    await msg(path.join(outside, 'missing.png')),
+    /outside the workspace/,
+    'no existence oracle outside the roots',
+  );
   assert.match(await msg(path.join(ws, 'missing.png')), /does not exist/);
   assert.match(await msg(path.join(ws, 'photos')), /not a file/);
   assert.match(await msg(path.join(ws, 'big.png')), /too large \(2048 bytes, at most 1024\)/);
@@ -202,7 +341,10 @@ test('PathGuard reads only existing files inside the roots (symbolic links resol
 
   // A file the user chose in a dialog is allowed even outside the roots; only that file.
   await guard.grant(path.join(outside, 'secret.png'));
-  assert.equal(await guard.checkFile(path.join(outside, 'secret.png')), fs.realpathSync(path.join(outside, 'secret.png')));
+  assert.equal(
+    await guard.checkFile(path.join(outside, 'secret.png')),
+    fs.realpathSync(path.join(outside, 'secret.png')),
+  );
   fs.writeFileSync(path.join(outside, 'other.png'), PNG);
   assert.match(await msg(path.join(outside, 'other.png')), /outside the workspace/);
 });
@@ -212,6 +354,9 @@ test('the webview CSP: nonce-only scripts and styles, no remote origins, no eval
   assert.match(nonce, /^[A-Za-z0-9]{20,}$/);
   assert.notEqual(makeNonce(), nonce);
   const csp = contentSecurityPolicy('https://*.vscode-cdn.net', nonce);
-  assert.equal(csp, `default-src 'none'; img-src https://*.vscode-cdn.net blob: data:; style-src https://*.vscode-cdn.net 'nonce-${nonce}'; script-src 'nonce-${nonce}'; font-src https://*.vscode-cdn.net`);
+  assert.equal(
+    csp,
+    `default-src 'none'; img-src https://*.vscode-cdn.net blob: data:; style-src https://*.vscode-cdn.net 'nonce-${nonce}'; script-src 'nonce-${nonce}'; font-src https://*.vscode-cdn.net`,
+  );
   assert.doesNotMatch(csp, /unsafe-(eval|inline)|\*(?!\.vscode-cdn)|http:/);
 });

@@ -8,7 +8,13 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import {
-  coverCrop, decodeImage, DEFAULT_MAX_PIXELS, maxSide, readImage, resizeFloatImage, resizeImage,
+  coverCrop,
+  decodeImage,
+  DEFAULT_MAX_PIXELS,
+  maxSide,
+  readImage,
+  resizeFloatImage,
+  resizeImage,
   type DecodedImage,
 } from '../../src/io/image';
 import { encodeImage } from '../../src/io/imageEncode';
@@ -40,7 +46,10 @@ function pixel(img: DecodedImage, x: number, y: number): number[] {
 }
 
 function assertClose(actual: number[], expected: number[], tol: number, what: string): void {
-  assert.ok(actual.every((v, k) => Math.abs(v - expected[k]) <= tol), `${what}: got [${actual}], expected [${expected}] ± ${tol}`);
+  assert.ok(
+    actual.every((v, k) => Math.abs(v - expected[k]) <= tol),
+    `${what}: got [${actual}], expected [${expected}] ± ${tol}`,
+  );
 }
 
 function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -59,7 +68,8 @@ async function expectError(p: Promise<unknown>, code: ErrorCode, pattern: RegExp
 }
 
 test('every writable format round-trips with its size kept and pixels close', async () => {
-  const W = 37, H = 23;
+  const W = 37,
+    H = 23;
   const rgb = testCard(W, H);
   // mean absolute error allowed per format: lossless formats must be exact
   const tolerance: Record<string, number> = { png: 0, tiff: 0, jpeg: 2.5, webp: 4, avif: 4, gif: 6 };
@@ -88,7 +98,10 @@ test('encodeImage clamps and rounds floats, and checks its arguments', async () 
 });
 
 // Quadrants of a 16×8 stored image, TL red, TR green, BL blue, BR white.
-const RED = [255, 0, 0], GREEN = [0, 255, 0], BLUE = [0, 0, 255], WHITE = [255, 255, 255];
+const RED = [255, 0, 0],
+  GREEN = [0, 255, 0],
+  BLUE = [0, 0, 255],
+  WHITE = [255, 255, 255];
 function quadrants(W: number, H: number): Buffer {
   const buf = Buffer.alloc(W * H * 3);
   for (let y = 0; y < H; y++) {
@@ -101,7 +114,8 @@ function quadrants(W: number, H: number): Buffer {
 }
 
 test('EXIF orientation 6, 8 and 3 come out upright (JPEG, PNG, WebP)', async () => {
-  const W = 32, H = 16;
+  const W = 32,
+    H = 16;
   const raw = quadrants(W, H);
   // Displayed quadrant colours [TL, TR, BL, BR] for each orientation (EXIF 2.32, tag 0x0112).
   const expected: Record<number, number[][]> = {
@@ -113,7 +127,12 @@ test('EXIF orientation 6, 8 and 3 come out upright (JPEG, PNG, WebP)', async () 
   for (const format of ['jpeg', 'png', 'webp'] as const) {
     for (const orientation of [1, 6, 8, 3]) {
       let p = sharp(raw, { raw: { width: W, height: H, channels: 3 } }).withMetadata({ orientation });
-      p = format === 'jpeg' ? p.jpeg({ quality: 100, chromaSubsampling: '4:4:4' }) : format === 'png' ? p.png() : p.webp({ lossless: true });
+      p =
+        format === 'jpeg'
+          ? p.jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+          : format === 'png'
+            ? p.png()
+            : p.webp({ lossless: true });
       const img = await decodeImage(await p.toBuffer());
       const what = `${format} orientation ${orientation}`;
       assert.equal(img.source.orientation, orientation, what);
@@ -123,13 +142,16 @@ test('EXIF orientation 6, 8 and 3 come out upright (JPEG, PNG, WebP)', async () 
       // sample the centre of each displayed quadrant
       const [qx, qy] = [img.width / 4, img.height / 4];
       const got = [pixel(img, qx, qy), pixel(img, 3 * qx, qy), pixel(img, qx, 3 * qy), pixel(img, 3 * qx, 3 * qy)];
-      got.forEach((c, k) => assertClose(c, expected[orientation][k], 6, `${what} quadrant ${['TL', 'TR', 'BL', 'BR'][k]}`));
+      got.forEach((c, k) =>
+        assertClose(c, expected[orientation][k], 6, `${what} quadrant ${['TL', 'TR', 'BL', 'BR'][k]}`),
+      );
     }
   }
 });
 
 test('alpha is kept: RGBA PNG and WebP in, identical alpha out; JPEG flattens onto white', async () => {
-  const W = 20, H = 10;
+  const W = 20,
+    H = 10;
   const rgba = Buffer.alloc(W * H * 4);
   const alpha = new Uint8Array(W * H);
   for (let i = 0; i < W * H; i++) {
@@ -156,13 +178,22 @@ test('alpha is kept: RGBA PNG and WebP in, identical alpha out; JPEG flattens on
     assert.ok(meanAbsDiff(avif.alpha!, alpha) < 3, `${format} → avif: alpha close`);
   }
   // JPEG has no alpha: transparent → background (white), opaque → the colour itself
-  const jpeg = await decodeImage(await encodeImage(
-    { width: 2, height: 1, rgb: Float32Array.from([10, 20, 30, 10, 20, 30]), alpha: Uint8Array.from([0, 255]) }, 'jpeg', { quality: 100 }));
+  const jpeg = await decodeImage(
+    await encodeImage(
+      { width: 2, height: 1, rgb: Float32Array.from([10, 20, 30, 10, 20, 30]), alpha: Uint8Array.from([0, 255]) },
+      'jpeg',
+      { quality: 100 },
+    ),
+  );
   assert.equal(jpeg.alpha, undefined);
   assertClose(pixel(jpeg, 0, 0), WHITE, 3, 'alpha 0 over white');
   assertClose(pixel(jpeg, 1, 0), [10, 20, 30], 3, 'alpha 255 kept');
   // fully opaque RGBA carries no alpha (nothing to put back)
-  const opaque = await decodeImage(await sharp(Buffer.alloc(16, 255), { raw: { width: 2, height: 2, channels: 4 } }).png().toBuffer());
+  const opaque = await decodeImage(
+    await sharp(Buffer.alloc(16, 255), { raw: { width: 2, height: 2, channels: 4 } })
+      .png()
+      .toBuffer(),
+  );
   assert.equal(opaque.alpha, undefined);
   assert.equal(opaque.source.hasAlpha, true);
 });
@@ -173,27 +204,49 @@ test('16-bit PNG and TIFF become correctly rounded 8-bit values', async () => {
   assert.deepEqual(expected, [0, 255, 128, 18, 254, 1, 127, 128, 1]);
   const rgb16 = makePng({ width: 3, height: 1, bitDepth: 16, colourType: RGB, samples });
   const tiff16 = await sharp(rgb16).toColourspace('rgb16').tiff({ compression: 'lzw' }).toBuffer();
-  for (const [label, bytes] of [['png', rgb16], ['tiff', tiff16]] as const) {
+  for (const [label, bytes] of [
+    ['png', rgb16],
+    ['tiff', tiff16],
+  ] as const) {
     const img = await decodeImage(bytes);
     assert.equal(img.source.bitDepth, 16, label);
     assert.equal(img.source.colourSpace, 'rgb16', label);
     assert.deepEqual([...img.rgb.data], expected, label);
   }
   const grey16 = await decodeImage(makePng({ width: 9, height: 1, bitDepth: 16, colourType: GREY, samples }));
-  assert.deepEqual([...grey16.rgb.data].filter((_, i) => i % 3 === 0), expected);
+  assert.deepEqual(
+    [...grey16.rgb.data].filter((_, i) => i % 3 === 0),
+    expected,
+  );
   // 16-bit grey + alpha: both rounded
-  const ga16 = await decodeImage(makePng({ width: 2, height: 1, bitDepth: 16, colourType: GREY_ALPHA, samples: [0x8080, 0x00ff, 0xff00, 0xffff] }));
+  const ga16 = await decodeImage(
+    makePng({ width: 2, height: 1, bitDepth: 16, colourType: GREY_ALPHA, samples: [0x8080, 0x00ff, 0xff00, 0xffff] }),
+  );
   assert.deepEqual([...ga16.rgb.data], [128, 128, 128, 254, 254, 254]);
   assert.deepEqual([...ga16.alpha!], [1, 255]);
 });
 
 test('CMYK TIFF and JPEG are converted to sRGB: paper white, process inks, rich red', async () => {
   // exact ink values (C, M, Y, K) written by hand, then the same pixels as a CMYK JPEG
-  const inks = [[0, 0, 0, 0], [255, 0, 0, 0], [0, 255, 0, 0], [0, 0, 255, 0], [0, 0, 0, 255], [0, 255, 255, 0]];
+  const inks = [
+    [0, 0, 0, 0],
+    [255, 0, 0, 0],
+    [0, 255, 0, 0],
+    [0, 0, 255, 0],
+    [0, 0, 0, 255],
+    [0, 255, 255, 0],
+  ];
   const tiff = makeCmykTiff(inks.length, 1, inks.flat());
-  const jpeg = await sharp(tiff).pipelineColourspace('cmyk').toColourspace('cmyk').jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
+  const jpeg = await sharp(tiff)
+    .pipelineColourspace('cmyk')
+    .toColourspace('cmyk')
+    .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+    .toBuffer();
   const decoded: DecodedImage[] = [];
-  for (const [label, bytes] of [['tiff', tiff], ['jpeg', jpeg]] as const) {
+  for (const [label, bytes] of [
+    ['tiff', tiff],
+    ['jpeg', jpeg],
+  ] as const) {
     const meta = await sharp(bytes).metadata();
     assert.deepEqual([meta.space, meta.channels], ['cmyk', 4], `${label} fixture is CMYK`);
     const img = await decodeImage(bytes);
@@ -206,16 +259,24 @@ test('CMYK TIFF and JPEG are converted to sRGB: paper white, process inks, rich 
     // Reading the inks as RGB without conversion would fail every one of them.
     assertClose(white, WHITE, 2, `${label} paper white`);
     assert.ok(cyan[0] < 30 && cyan[2] > 200 && cyan[1] > 120 && cyan[1] < cyan[2], `${label} cyan ${cyan}`);
-    assert.ok(magenta[0] > 200 && magenta[1] < 30 && magenta[2] > 100 && magenta[2] < 170, `${label} magenta ${magenta}`);
+    assert.ok(
+      magenta[0] > 200 && magenta[1] < 30 && magenta[2] > 100 && magenta[2] < 170,
+      `${label} magenta ${magenta}`,
+    );
     assert.ok(yellow[0] > 240 && yellow[1] > 220 && yellow[2] < 40, `${label} yellow ${yellow}`);
-    assert.ok(black.every((v) => v < 45), `${label} black ${black}`);
+    assert.ok(
+      black.every((v) => v < 45),
+      `${label} black ${black}`,
+    );
     assert.ok(red[0] > 200 && red[1] < 40 && red[2] < 40, `${label} red ${red}`);
   }
   assert.ok(meanAbsDiff(decoded[0].rgb.data, decoded[1].rgb.data) < 2, 'CMYK JPEG and TIFF agree');
 });
 
 test('ICC profiles are applied: Display P3 red (8 and 16 bit) decodes to sRGB red', async () => {
-  const red = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();
+  const red = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 255, g: 0, b: 0 } } })
+    .png()
+    .toBuffer();
   const p3 = await sharp(red).withIccProfile('p3').png().toBuffer();
   const { icc } = await sharp(p3).metadata();
   // the stored numbers are P3 ones, far from (255, 0, 0)…
@@ -225,7 +286,10 @@ test('ICC profiles are applied: Display P3 red (8 and 16 bit) decodes to sRGB re
   const png16 = makePng({ width: 1, height: 1, bitDepth: 16, colourType: RGB, samples: stored.map((v) => v * 257) });
   const iccp = chunk('iCCP', Buffer.concat([Buffer.from('P3\0\0', 'latin1'), zlib.deflateSync(icc!)]));
   const p3_16 = Buffer.concat([png16.subarray(0, 33), iccp, png16.subarray(33)]); // after IHDR
-  for (const [label, bytes] of [['8-bit', p3], ['16-bit', p3_16]] as const) {
+  for (const [label, bytes] of [
+    ['8-bit', p3],
+    ['16-bit', p3_16],
+  ] as const) {
     const img = await decodeImage(bytes);
     assert.equal(img.source.hasProfile, true);
     // sharp alone returns (234, 51, 34) for the 16-bit file: P3 numbers labelled sRGB
@@ -234,28 +298,50 @@ test('ICC profiles are applied: Display P3 red (8 and 16 bit) decodes to sRGB re
 });
 
 test('greyscale, grey + alpha, 1-bit and palette PNGs decode to exact RGB(A)', async () => {
-  const grey = await decodeImage(makePng({ width: 3, height: 1, bitDepth: 8, colourType: GREY, samples: [0, 77, 255] }));
+  const grey = await decodeImage(
+    makePng({ width: 3, height: 1, bitDepth: 8, colourType: GREY, samples: [0, 77, 255] }),
+  );
   assert.deepEqual([...grey.rgb.data], [0, 0, 0, 77, 77, 77, 255, 255, 255]);
   assert.equal(grey.alpha, undefined);
   assert.equal(grey.source.colourSpace, 'b-w');
 
-  const ga = await decodeImage(makePng({ width: 2, height: 1, bitDepth: 8, colourType: GREY_ALPHA, samples: [10, 0, 200, 128] }));
+  const ga = await decodeImage(
+    makePng({ width: 2, height: 1, bitDepth: 8, colourType: GREY_ALPHA, samples: [10, 0, 200, 128] }),
+  );
   assert.deepEqual([...ga.rgb.data], [10, 10, 10, 200, 200, 200]);
   assert.deepEqual([...ga.alpha!], [0, 128]);
 
-  const bits = await decodeImage(makePng({ width: 4, height: 1, bitDepth: 1, colourType: GREY, samples: [0, 1, 1, 0] }));
-  assert.deepEqual([...bits.rgb.data].filter((_, i) => i % 3 === 0), [0, 255, 255, 0]);
+  const bits = await decodeImage(
+    makePng({ width: 4, height: 1, bitDepth: 1, colourType: GREY, samples: [0, 1, 1, 0] }),
+  );
+  assert.deepEqual(
+    [...bits.rgb.data].filter((_, i) => i % 3 === 0),
+    [0, 255, 255, 0],
+  );
   assert.equal(bits.source.bitDepth, 1);
 
-  const pal = await decodeImage(makePng({
-    width: 3, height: 1, bitDepth: 2, colourType: PALETTE, samples: [0, 1, 2],
-    palette: [[255, 0, 0], [0, 255, 0], [1, 2, 3]], paletteAlpha: [255, 0],
-  }));
+  const pal = await decodeImage(
+    makePng({
+      width: 3,
+      height: 1,
+      bitDepth: 2,
+      colourType: PALETTE,
+      samples: [0, 1, 2],
+      palette: [
+        [255, 0, 0],
+        [0, 255, 0],
+        [1, 2, 3],
+      ],
+      paletteAlpha: [255, 0],
+    }),
+  );
   assert.equal(pal.source.isPalette, true);
   assert.deepEqual([...pal.rgb.data], [255, 0, 0, 0, 255, 0, 1, 2, 3]);
   assert.deepEqual([...pal.alpha!], [255, 0, 255]);
 
-  const rgba = await decodeImage(makePng({ width: 1, height: 1, bitDepth: 8, colourType: RGBA, samples: [9, 8, 7, 6] }));
+  const rgba = await decodeImage(
+    makePng({ width: 1, height: 1, bitDepth: 8, colourType: RGBA, samples: [9, 8, 7, 6] }),
+  );
   assert.deepEqual([...rgba.rgb.data, ...rgba.alpha!], [9, 8, 7, 6]);
 });
 
@@ -266,17 +352,25 @@ test('animated GIF and WebP: the first frame only', async () => {
   const raw = { width: 4, height: 6, channels: 3 as const, pageHeight: 3 };
   const gif = await sharp(frames, { raw }).gif().toBuffer();
   const webp = await sharp(frames, { raw }).webp({ lossless: true }).toBuffer();
-  for (const [label, bytes] of [['gif', gif], ['webp', webp]] as const) {
+  for (const [label, bytes] of [
+    ['gif', gif],
+    ['webp', webp],
+  ] as const) {
     const img = await decodeImage(bytes);
     assert.equal(img.source.pages, 2, `${label} fixture has two frames`);
     assert.deepEqual([img.width, img.height], [4, 3], label);
-    for (let y = 0; y < 3; y++) for (let x = 0; x < 4; x++) assertClose(pixel(img, x, y), RED, 0, `${label} (${x},${y})`);
+    for (let y = 0; y < 3; y++)
+      for (let x = 0; x < 4; x++) assertClose(pixel(img, x, y), RED, 0, `${label} (${x},${y})`);
     assert.equal(img.alpha, undefined, `${label}: opaque frame has no alpha`);
   }
 });
 
 test('odd sizes: 1×1, 3×5 and 1×100000 decode; formats that cannot hold 100000 rows say so', async () => {
-  for (const [w, h] of [[1, 1], [3, 5], [5, 3]]) {
+  for (const [w, h] of [
+    [1, 1],
+    [3, 5],
+    [5, 3],
+  ]) {
     const rgb = testCard(w, h);
     for (const format of IMAGE_FORMATS) {
       const img = await decodeImage(await encodeImage({ width: w, height: h, rgb }, format));
@@ -300,7 +394,17 @@ test('odd sizes: 1×1, 3×5 and 1×100000 decode; formats that cannot hold 10000
 
 test('bad files fail with one clear error, write nothing, and stay byte-identical', async () => {
   const dir = tempDir('fst-badimg-');
-  const good = await sharp({ create: { width: 600, height: 400, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+  const good = await sharp({
+    create: {
+      width: 600,
+      height: 400,
+      channels: 3,
+      background: '#000',
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+    },
+  })
+    .png()
+    .toBuffer();
   const goodJpeg = await sharp(good).jpeg().toBuffer();
   const files: Record<string, Buffer> = {
     'truncated.png': good.subarray(0, Math.floor(good.length / 2)),
@@ -311,7 +415,9 @@ test('bad files fail with one clear error, write nothing, and stay byte-identica
     'bomb.png': bombPng(100_000, 100_000),
     'blank-bomb.png': bombPng(12_000, 12_000, 12_000), // 144 MP of real zero rows in ~18 KB
     'header-only.png': good.subarray(0, 40),
-    'drawing.svg': Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'),
+    'drawing.svg': Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+    ),
   };
   for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), bytes);
   const hashes = Object.fromEntries(Object.keys(files).map((n) => [n, sha(path.join(dir, n))]));
@@ -320,19 +426,39 @@ test('bad files fail with one clear error, write nothing, and stay byte-identica
   const f = (n: string) => path.join(dir, n);
   await expectError(readImage(f('truncated.png')), 'bad-image', /truncated\.png is damaged or truncated/);
   await expectError(readImage(f('truncated.jpg')), 'bad-image', /truncated\.jpg is damaged or truncated/);
-  await expectError(readImage(f('random.jpg')), 'bad-image', /random\.jpg is not an image in a supported format \(PNG, JPEG/);
+  await expectError(
+    readImage(f('random.jpg')),
+    'bad-image',
+    /random\.jpg is not an image in a supported format \(PNG, JPEG/,
+  );
   await expectError(readImage(f('empty.png')), 'bad-image', /empty\.png is empty \(0 bytes\)/);
   await expectError(readImage(f('notes.png')), 'bad-image', /notes\.png is not an image in a supported format/);
-  await expectError(readImage(f('bomb.png')), 'image-too-large', /bomb\.png is 100000×100000 pixels \(10000 megapixels\); the limit is 100 megapixels/);
-  await expectError(readImage(f('blank-bomb.png')), 'image-too-large', /12000×12000 pixels \(144 megapixels\); the limit is 100 megapixels/);
+  await expectError(
+    readImage(f('bomb.png')),
+    'image-too-large',
+    /bomb\.png is 100000×100000 pixels \(10000 megapixels\); the limit is 100 megapixels/,
+  );
+  await expectError(
+    readImage(f('blank-bomb.png')),
+    'image-too-large',
+    /12000×12000 pixels \(144 megapixels\); the limit is 100 megapixels/,
+  );
   await expectError(readImage(f('header-only.png')), 'bad-image', /damaged or truncated/);
   await expectError(readImage(f('drawing.svg')), 'bad-image', /SVG document, not a raster image/);
   await expectError(readImage(f('missing.png')), 'not-found', /missing\.png does not exist/);
   await expectError(readImage(path.join(f('notes.png'), 'under-a-file.png')), 'not-found', /does not exist/);
   await expectError(readImage(dir), 'bad-input', /is a folder, not an image file/);
   // a lower cap applies to ordinary images too, and the message names both sizes
-  await expectError(readImage(f('blank-bomb.png'), { maxPixels: 1_000_000 }), 'image-too-large', /144 megapixels\); the limit is 1 megapixels/);
-  await expectError(decodeImage(good, { maxPixels: 200_000, name: 'x.png' }), 'image-too-large', /x\.png is 600×400 pixels \(0\.24 megapixels\); the limit is 0\.2 megapixels/);
+  await expectError(
+    readImage(f('blank-bomb.png'), { maxPixels: 1_000_000 }),
+    'image-too-large',
+    /144 megapixels\); the limit is 1 megapixels/,
+  );
+  await expectError(
+    decodeImage(good, { maxPixels: 200_000, name: 'x.png' }),
+    'image-too-large',
+    /x\.png is 600×400 pixels \(0\.24 megapixels\); the limit is 0\.2 megapixels/,
+  );
   await expectError(decodeImage(good, { maxPixels: -1 }), 'bad-input', /maxPixels/);
   assert.equal(DEFAULT_MAX_PIXELS, 100_000_000);
   // Infinity lifts our cap (sharp's own is then off too)
@@ -344,9 +470,11 @@ test('bad files fail with one clear error, write nothing, and stay byte-identica
 
 test('resizing: max side keeps the aspect ratio, cover crops the centre, decode-time resize agrees', async () => {
   // 300×100: left third red, middle green, right third blue
-  const W = 300, H = 100;
+  const W = 300,
+    H = 100;
   const rgb = new Float32Array(W * H * 3);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) rgb.set(x < 100 ? RED : x < 200 ? GREEN : BLUE, (y * W + x) * 3);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) rgb.set(x < 100 ? RED : x < 200 ? GREEN : BLUE, (y * W + x) * 3);
   const alpha = new Uint8Array(W * H).fill(255).fill(0, 0, W * 10); // top 10 rows transparent
   const img = { width: W, height: H, rgb: { width: W, height: H, channels: 3, data: rgb }, alpha };
 
@@ -381,7 +509,10 @@ test('resizing: max side keeps the aspect ratio, cover crops the centre, decode-
 test('real photos decode to their sizes', async (t) => {
   if (!hasSharedData(t)) return;
   const sizes: Record<string, [number, number]> = {
-    'astronaut.png': [512, 512], 'coffee.png': [600, 400], 'rocket.jpg': [640, 427], 'starry_night.jpg': [752, 600],
+    'astronaut.png': [512, 512],
+    'coffee.png': [600, 400],
+    'rocket.jpg': [640, 427],
+    'starry_night.jpg': [752, 600],
   };
   for (const [name, [w, h]] of Object.entries(sizes)) {
     const file = shared('redistributable', name);
@@ -397,8 +528,12 @@ test('real photos decode to their sizes', async (t) => {
 
 test('4096×4096 decode + encode timings (printed, not asserted)', async (t) => {
   const N = 4096;
-  const src = await sharp({ create: { width: N, height: N, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
-    .blur(2).raw().toBuffer();
+  const src = await sharp({
+    create: { width: N, height: N, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+  })
+    .blur(2)
+    .raw()
+    .toBuffer();
   const rgb = Float32Array.from(src);
   const lines: string[] = [];
   for (const format of ['png', 'jpeg', 'webp'] as const) {
@@ -409,7 +544,9 @@ test('4096×4096 decode + encode timings (printed, not asserted)', async (t) => 
     const img = await decodeImage(bytes);
     const decode = (performance.now() - t0) / 1000;
     assert.deepEqual([img.width, img.height], [N, N]);
-    lines.push(`${format}: encode ${encode.toFixed(2)} s, decode ${decode.toFixed(2)} s, ${(bytes.length / 1e6).toFixed(1)} MB`);
+    lines.push(
+      `${format}: encode ${encode.toFixed(2)} s, decode ${decode.toFixed(2)} s, ${(bytes.length / 1e6).toFixed(1)} MB`,
+    );
   }
   for (const l of lines) t.diagnostic(`4096² ${l}`);
   console.log(lines.map((l) => `4096² ${l}`).join('\n'));

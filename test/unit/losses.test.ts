@@ -4,8 +4,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import { tf, type Scalar, type Tensor3D, type Tensor4D } from '../../src/model/tf';
 import { Vgg19, VGG19_LAYERS, type VggWeights } from '../../src/model/vgg';
 import {
-  BLOCK1_3_LOSS_LAYERS, DEFAULT_LOSS_WEIGHTS, PerceptualLoss, REFERENCE_LOSS_LAYERS,
-  contentLoss, defaultLayersFor, gram, styleLoss, totalVariationLoss, type LossLayers,
+  BLOCK1_3_LOSS_LAYERS,
+  DEFAULT_LOSS_WEIGHTS,
+  PerceptualLoss,
+  REFERENCE_LOSS_LAYERS,
+  contentLoss,
+  defaultLayersFor,
+  gram,
+  styleLoss,
+  totalVariationLoss,
+  type LossLayers,
 } from '../../src/model/losses';
 import { loadKerasVgg } from '../../src/io/vggWeights';
 import { StyleTransferError } from '../../src/protocol/errors';
@@ -17,7 +25,10 @@ const value = async (s: Scalar) => (await s.data())[0];
 
 function randomImages(seed: number, b: number, h = 8, w = 8): Tensor4D {
   const r = rng(seed);
-  return tf.tensor4d(Float32Array.from({ length: b * h * w * 3 }, () => 255 * r()), [b, h, w, 3]);
+  return tf.tensor4d(
+    Float32Array.from({ length: b * h * w * 3 }, () => 255 * r()),
+    [b, h, w, 3],
+  );
 }
 
 test('gram of a known matrix is FᵀF / (H·W·C)', async () => {
@@ -41,7 +52,11 @@ test('content, style and total-variation losses of small known inputs', async ()
   const img = tf.tensor4d([0, 1, 3, 2, 2, 7], [1, 2, 3, 1]);
   assert.ok(near(await value(totalVariationLoss(img)), 14.5));
   assert.equal(await value(totalVariationLoss(tf.fill([2, 5, 4, 3], 77) as Tensor4D)), 0);
-  assert.equal(await value(totalVariationLoss(tf.tensor4d([1, 5, 2], [1, 1, 3, 1]))), 12.5, 'a single row has only horizontal terms: (16 + 9) / 2');
+  assert.equal(
+    await value(totalVariationLoss(tf.tensor4d([1, 5, 2], [1, 1, 3, 1]))),
+    12.5,
+    'a single row has only horizontal terms: (16 + 9) / 2',
+  );
   const f = randomImages(1, 2, 4, 4);
   const own = { x: gram(f) };
   assert.ok((await value(styleLoss({ x: f }, own))) < 1e-6, 'identical statistics cost nothing');
@@ -51,21 +66,30 @@ test('content, style and total-variation losses of small known inputs', async ()
   let expected = 0;
   for (const v of g) expected += v * v;
   assert.ok(near(await value(styleLoss({ x: f }, { x: target })), expected / 18));
-  assert.throws(() => contentLoss(a, img), (e: StyleTransferError) => e.code === 'bad-input');
+  assert.throws(
+    () => contentLoss(a, img),
+    (e: StyleTransferError) => e.code === 'bad-input',
+  );
 });
 
-test('default layers follow DESIGN §4: the reference\'s with full VGG19, relu2_2 / relu1_1, relu2_1, relu3_1 with blocks 1–3', () => {
+test("default layers follow DESIGN §4: the reference's with full VGG19, relu2_2 / relu1_1, relu2_1, relu3_1 with blocks 1–3", () => {
   const all = VGG19_LAYERS.map((l) => l.name);
-  assert.deepEqual(defaultLayersFor(all), { content: 'relu4_2', style: ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'] });
+  assert.deepEqual(defaultLayersFor(all), {
+    content: 'relu4_2',
+    style: ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'],
+  });
   assert.equal(defaultLayersFor(all), REFERENCE_LOSS_LAYERS);
   const block13 = all.slice(0, all.indexOf('pool3') + 1);
   assert.deepEqual(defaultLayersFor(block13), { content: 'relu2_2', style: ['relu1_1', 'relu2_1', 'relu3_1'] });
   assert.equal(defaultLayersFor(block13), BLOCK1_3_LOSS_LAYERS);
-  assert.throws(() => defaultLayersFor(all.slice(0, all.indexOf('pool2') + 1)), /reach only relu2_2; style transfer needs at least relu3_1/);
+  assert.throws(
+    () => defaultLayersFor(all.slice(0, all.indexOf('pool2') + 1)),
+    /reach only relu2_2; style transfer needs at least relu3_1/,
+  );
   assert.deepEqual(DEFAULT_LOSS_WEIGHTS, { content: 7.5, style: 100, tv: 200 });
 });
 
-test('the weighted parts equal the reference implementation\'s formulas (l2_loss, sizes, batch)', async () => {
+test("the weighted parts equal the reference implementation's formulas (l2_loss, sizes, batch)", async () => {
   await tf.setBackend('cpu');
   const vgg = Vgg19.fromWeights(syntheticVggWeights([6, 6, 8, 8, 10], 11));
   const style = randomImages(2, 1, 12, 10);
@@ -85,49 +109,69 @@ test('the weighted parts equal the reference implementation\'s formulas (l2_loss
   const fOut = vgg.features(stylized, [layers.content, ...layers.style]);
   const fContent = vgg.features(content, [layers.content]);
   const [, h, w, c] = fOut[layers.content].shape;
-  const contentRef = 7.5 * (2 * l2(await fOut[layers.content].data(), await fContent[layers.content].data())) / (h * w * c * B);
+  const contentRef =
+    (7.5 * (2 * l2(await fOut[layers.content].data(), await fContent[layers.content].data()))) / (h * w * c * B);
   let styleRef = 0;
   const fStyle = vgg.features(style, layers.style);
   for (const name of layers.style) {
     const [, hs, ws, cs] = fStyle[name].shape;
     const sf = await fStyle[name].data();
     const A = new Float64Array(cs * cs); // style_gram = featuresᵀ·features / features.size, [C, C]
-    for (let i = 0; i < cs; i++) for (let j = 0; j < cs; j++) {
-      let s = 0;
-      for (let p = 0; p < hs * ws; p++) s += sf[p * cs + i] * sf[p * cs + j];
-      A[i * cs + j] = s / (hs * ws * cs);
-    }
+    for (let i = 0; i < cs; i++)
+      for (let j = 0; j < cs; j++) {
+        let s = 0;
+        for (let p = 0; p < hs * ws; p++) s += sf[p * cs + i] * sf[p * cs + j];
+        A[i * cs + j] = s / (hs * ws * cs);
+      }
     const [, ho, wo] = fOut[name].shape;
     const of = await fOut[name].data();
     let sum = 0;
     for (let b = 0; b < B; b++) {
       const G = new Float64Array(cs * cs);
-      for (let i = 0; i < cs; i++) for (let j = 0; j < cs; j++) {
-        let s = 0;
-        for (let p = 0; p < ho * wo; p++) s += of[(b * ho * wo + p) * cs + i] * of[(b * ho * wo + p) * cs + j];
-        G[i * cs + j] = s / (ho * wo * cs);
-      }
+      for (let i = 0; i < cs; i++)
+        for (let j = 0; j < cs; j++) {
+          let s = 0;
+          for (let p = 0; p < ho * wo; p++) s += of[(b * ho * wo + p) * cs + i] * of[(b * ho * wo + p) * cs + j];
+          G[i * cs + j] = s / (ho * wo * cs);
+        }
       sum += l2(G, A);
     }
-    styleRef += 2 * sum / A.length;
+    styleRef += (2 * sum) / A.length;
   }
-  styleRef = 100 * styleRef / B;
+  styleRef = (100 * styleRef) / B;
   const x = await stylized.data();
   const [, H, W] = stylized.shape;
-  let xTv = 0, yTv = 0;
-  for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) for (let xx = 0; xx < W; xx++) for (let ch = 0; ch < 3; ch++) {
-    const at = (yy: number, xq: number) => x[((b * H + yy) * W + xq) * 3 + ch];
-    if (xx + 1 < W) xTv += (at(y, xx + 1) - at(y, xx)) ** 2 / 2;
-    if (y + 1 < H) yTv += (at(y + 1, xx) - at(y, xx)) ** 2 / 2;
-  }
-  const tvRef = 200 * 2 * (xTv / (H * (W - 1) * 3) + yTv / ((H - 1) * W * 3)) / B;
+  let xTv = 0,
+    yTv = 0;
+  for (let b = 0; b < B; b++)
+    for (let y = 0; y < H; y++)
+      for (let xx = 0; xx < W; xx++)
+        for (let ch = 0; ch < 3; ch++) {
+          const at = (yy: number, xq: number) => x[((b * H + yy) * W + xq) * 3 + ch];
+          if (xx + 1 < W) xTv += (at(y, xx + 1) - at(y, xx)) ** 2 / 2;
+          if (y + 1 < H) yTv += (at(y + 1, xx) - at(y, xx)) ** 2 / 2;
+        }
+  const tvRef = (200 * 2 * (xTv / (H * (W - 1) * 3) + yTv / ((H - 1) * W * 3))) / B;
 
-  const got = { content: await value(parts.content), style: await value(parts.style), tv: await value(parts.tv), total: await value(parts.total) };
+  const got = {
+    content: await value(parts.content),
+    style: await value(parts.style),
+    tv: await value(parts.tv),
+    total: await value(parts.total),
+  };
   assert.ok(near(got.content, contentRef, 1e-4), `content ${got.content} vs reference ${contentRef}`);
   assert.ok(near(got.style, styleRef, 1e-4), `style ${got.style} vs reference ${styleRef}`);
   assert.ok(near(got.tv, tvRef, 1e-4), `tv ${got.tv} vs reference ${tvRef}`);
   assert.ok(near(got.total, contentRef + styleRef + tvRef, 1e-4));
-  tf.dispose([style, stylized, content, parts.total, ...Object.values(fOut), ...Object.values(fContent), ...Object.values(fStyle)]);
+  tf.dispose([
+    style,
+    stylized,
+    content,
+    parts.total,
+    ...Object.values(fOut),
+    ...Object.values(fContent),
+    ...Object.values(fStyle),
+  ]);
   loss.dispose();
   vgg.dispose();
 });
@@ -145,10 +189,19 @@ test('the weighted parts equal the reference implementation\'s formulas (l2_loss
 // is not a near-cancelling sum). TV, which needs no network, is also checked on tfjs alone.
 
 type Shape4 = [number, number, number, number];
-interface Act { data: Float64Array; shape: Shape4 }
+interface Act {
+  data: Float64Array;
+  shape: Shape4;
+}
 
 /** The VGG forward pass in float64: preprocessing, 3×3 SAME convs + bias, ReLU, 2×2 max pool ('same'). */
-function twinFeatures(w: VggWeights, x: Float64Array, shape: Shape4, upTo: string, pattern?: string[]): Map<string, Act> {
+function twinFeatures(
+  w: VggWeights,
+  x: Float64Array,
+  shape: Shape4,
+  upTo: string,
+  pattern?: string[],
+): Map<string, Act> {
   const [B, H0, W0] = shape;
   const out = new Map<string, Act>();
   let cur: Act = { data: new Float64Array(x.length), shape };
@@ -165,39 +218,52 @@ function twinFeatures(w: VggWeights, x: Float64Array, shape: Shape4, upTo: strin
       const l = w.layers.find((q) => q.name === spec.name)!;
       const O = l.outChannels;
       const y = new Float64Array(b * h * wd * O);
-      for (let n = 0; n < b; n++) for (let i = 0; i < h; i++) for (let j = 0; j < wd; j++) {
-        const o0 = ((n * h + i) * wd + j) * O;
-        for (let o = 0; o < O; o++) y[o0 + o] = l.bias[o];
-        for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
-          const ii = i + kh - 1, jj = j + kw - 1;
-          if (ii < 0 || ii >= h || jj < 0 || jj >= wd) continue;
-          const i0 = ((n * h + ii) * wd + jj) * c;
-          for (let ci = 0; ci < c; ci++) {
-            const v = cur.data[i0 + ci];
-            const k0 = ((kh * 3 + kw) * c + ci) * O;
-            for (let o = 0; o < O; o++) y[o0 + o] += v * l.kernel[k0 + o];
+      for (let n = 0; n < b; n++)
+        for (let i = 0; i < h; i++)
+          for (let j = 0; j < wd; j++) {
+            const o0 = ((n * h + i) * wd + j) * O;
+            for (let o = 0; o < O; o++) y[o0 + o] = l.bias[o];
+            for (let kh = 0; kh < 3; kh++)
+              for (let kw = 0; kw < 3; kw++) {
+                const ii = i + kh - 1,
+                  jj = j + kw - 1;
+                if (ii < 0 || ii >= h || jj < 0 || jj >= wd) continue;
+                const i0 = ((n * h + ii) * wd + jj) * c;
+                for (let ci = 0; ci < c; ci++) {
+                  const v = cur.data[i0 + ci];
+                  const k0 = ((kh * 3 + kw) * c + ci) * O;
+                  for (let o = 0; o < O; o++) y[o0 + o] += v * l.kernel[k0 + o];
+                }
+              }
           }
-        }
-      }
       cur = { data: y, shape: [b, h, wd, O] };
       pattern?.push(Array.from(y, (v) => (v > 0 ? '1' : '0')).join(''));
     } else if (spec.kind === 'relu') {
       cur = { data: cur.data.map((v) => Math.max(0, v)), shape: cur.shape };
     } else {
-      const oh = Math.ceil(h / 2), ow = Math.ceil(wd / 2);
+      const oh = Math.ceil(h / 2),
+        ow = Math.ceil(wd / 2);
       const y = new Float64Array(b * oh * ow * c);
       const winners: number[] = [];
-      for (let n = 0; n < b; n++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let ci = 0; ci < c; ci++) {
-        let best = -Infinity, arg = -1;
-        for (let k = 0; k < 4; k++) {
-          const ii = 2 * i + (k >> 1), jj = 2 * j + (k & 1);
-          if (ii >= h || jj >= wd) continue;
-          const v = cur.data[((n * h + ii) * wd + jj) * c + ci];
-          if (v > best) { best = v; arg = k; }
-        }
-        y[((n * oh + i) * ow + j) * c + ci] = best;
-        winners.push(best > 0 ? arg : -1); // all-zero windows have no winner that matters
-      }
+      for (let n = 0; n < b; n++)
+        for (let i = 0; i < oh; i++)
+          for (let j = 0; j < ow; j++)
+            for (let ci = 0; ci < c; ci++) {
+              let best = -Infinity,
+                arg = -1;
+              for (let k = 0; k < 4; k++) {
+                const ii = 2 * i + (k >> 1),
+                  jj = 2 * j + (k & 1);
+                if (ii >= h || jj >= wd) continue;
+                const v = cur.data[((n * h + ii) * wd + jj) * c + ci];
+                if (v > best) {
+                  best = v;
+                  arg = k;
+                }
+              }
+              y[((n * oh + i) * ow + j) * c + ci] = best;
+              winners.push(best > 0 ? arg : -1); // all-zero windows have no winner that matters
+            }
       cur = { data: y, shape: [b, oh, ow, c] };
       pattern?.push(winners.join(','));
     }
@@ -224,9 +290,16 @@ interface TwinLoss {
 }
 
 /** The perceptual loss in float64 (same formulas as losses.ts), for stylized images of `shape`. */
-function twinPerceptual(w: VggWeights, layers: LossLayers, weights: { content: number; style: number; tv: number },
-  style: { data: Float64Array; shape: Shape4 }, content: { data: Float64Array; shape: Shape4 }): TwinLoss {
-  const deepest = [layers.content, ...layers.style].sort((a, b) => VGG19_LAYERS.findIndex((l) => l.name === b) - VGG19_LAYERS.findIndex((l) => l.name === a))[0];
+function twinPerceptual(
+  w: VggWeights,
+  layers: LossLayers,
+  weights: { content: number; style: number; tv: number },
+  style: { data: Float64Array; shape: Shape4 },
+  content: { data: Float64Array; shape: Shape4 },
+): TwinLoss {
+  const deepest = [layers.content, ...layers.style].sort(
+    (a, b) => VGG19_LAYERS.findIndex((l) => l.name === b) - VGG19_LAYERS.findIndex((l) => l.name === a),
+  )[0];
   const targets = twinFeatures(w, style.data, style.shape, deepest);
   const grams = new Map(layers.style.map((n) => [n, twinGram(targets.get(n)!)[0]]));
   const p = twinFeatures(w, content.data, content.shape, layers.content).get(layers.content)!;
@@ -245,19 +318,29 @@ function twinPerceptual(w: VggWeights, layers: LossLayers, weights: { content: n
         for (const g of twinGram(f.get(n)!)) for (let i = 0; i < g.length; i++) s += (g[i] - a[i]) ** 2;
         styleSum += s / (B * a.length);
       }
-      let dx = 0, dy = 0;
-      for (let n = 0; n < B; n++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) for (let c = 0; c < C; c++) {
-        const at = (ii: number, jj: number) => x[((n * H + ii) * W + jj) * C + c];
-        if (j + 1 < W) dx += (at(i, j + 1) - at(i, j)) ** 2;
-        if (i + 1 < H) dy += (at(i + 1, j) - at(i, j)) ** 2;
-      }
+      let dx = 0,
+        dy = 0;
+      for (let n = 0; n < B; n++)
+        for (let i = 0; i < H; i++)
+          for (let j = 0; j < W; j++)
+            for (let c = 0; c < C; c++) {
+              const at = (ii: number, jj: number) => x[((n * H + ii) * W + jj) * C + c];
+              if (j + 1 < W) dx += (at(i, j + 1) - at(i, j)) ** 2;
+              if (i + 1 < H) dy += (at(i + 1, j) - at(i, j)) ** 2;
+            }
       const tv = dx / (B * H * (W - 1) * C) + dy / (B * (H - 1) * W * C);
-      return weights.content * contentSum / fc.data.length + weights.style * styleSum + weights.tv * tv;
+      return (weights.content * contentSum) / fc.data.length + weights.style * styleSum + weights.tv * tv;
     },
   };
 }
 
-async function gradientCheck(what: string, f: (x: Tensor4D) => Scalar, x: Tensor4D, twin?: TwinLoss, directions = 3): Promise<number> {
+async function gradientCheck(
+  what: string,
+  f: (x: Tensor4D) => Scalar,
+  x: Tensor4D,
+  twin?: TwinLoss,
+  directions = 3,
+): Promise<number> {
   const g = tf.grad((t) => f(t as Tensor4D))(x);
   const grad = Float64Array.from(await g.data());
   g.dispose();
@@ -280,7 +363,7 @@ async function gradientCheck(what: string, f: (x: Tensor4D) => Scalar, x: Tensor
     let numeric: number;
     let eps: number;
     if (twin) {
-      eps = 1e-5 * Math.abs(L0) / Math.abs(analytic); // float64: a tiny step is exact enough
+      eps = (1e-5 * Math.abs(L0)) / Math.abs(analytic); // float64: a tiny step is exact enough
       const samePattern = (e: number) => {
         const pp: string[] = [];
         twin.loss(shifted(e), pp);
@@ -293,13 +376,16 @@ async function gradientCheck(what: string, f: (x: Tensor4D) => Scalar, x: Tensor
       numeric = (twin.loss(shifted(eps)) - twin.loss(shifted(-eps))) / (2 * eps);
     } else {
       // TV alone is an exact quadratic: any step works in float32, a large one beats rounding.
-      eps = 0.05 * Math.abs(L0) / Math.abs(analytic);
+      eps = (0.05 * Math.abs(L0)) / Math.abs(analytic);
       const [p, m] = [shifted(eps), shifted(-eps)].map((a) => tf.tensor(Float32Array.from(a), x.shape) as Tensor4D);
       numeric = ((await value(tf.tidy(() => f(p)))) - (await value(tf.tidy(() => f(m))))) / (2 * eps);
       tf.dispose([p, m]);
     }
     const err = Math.abs(numeric - analytic) / Math.abs(analytic);
-    assert.ok(err <= 1e-3, `${what}, direction ${d}: finite difference ${numeric} vs analytic ${analytic} (relative error ${err.toExponential(2)}, step ${eps.toExponential(2)})`);
+    assert.ok(
+      err <= 1e-3,
+      `${what}, direction ${d}: finite difference ${numeric} vs analytic ${analytic} (relative error ${err.toExponential(2)}, step ${eps.toExponential(2)})`,
+    );
     worst = Math.max(worst, err);
   }
   return worst;
@@ -318,8 +404,10 @@ test('gradients match finite differences: TV, content, style and the total throu
   const x = randomImages(7, 2, 8, 6);
   const worst: Record<string, string> = {};
   const cases: [string, { content: number; style: number; tv: number }][] = [
-    ['tv', { content: 0, style: 0, tv: 1 }], ['content', { content: 1, style: 0, tv: 0 }],
-    ['style', { content: 0, style: 1, tv: 0 }], ['total', DEFAULT_LOSS_WEIGHTS],
+    ['tv', { content: 0, style: 0, tv: 1 }],
+    ['content', { content: 1, style: 0, tv: 0 }],
+    ['style', { content: 0, style: 1, tv: 0 }],
+    ['total', DEFAULT_LOSS_WEIGHTS],
   ];
   for (const [what, weights] of cases) {
     const loss = PerceptualLoss.create(vgg, style, { layers: BLOCK1_3_LOSS_LAYERS, weights });
@@ -344,17 +432,59 @@ test('the gradient check notices a gradient that is 0.5% off', async () => {
     const [b, h, w, c] = img.shape;
     const dx = tf.sub(tf.slice(img, [0, 0, 1, 0], [b, h, w - 1, c]), tf.slice(img, [0, 0, 0, 0], [b, h, w - 1, c]));
     const dy = tf.sub(tf.slice(img, [0, 1, 0, 0], [b, h - 1, w, c]), tf.slice(img, [0, 0, 0, 0], [b, h - 1, w, c]));
-    const gx = tf.mul(tf.sub(tf.pad(dx, [[0, 0], [0, 0], [1, 0], [0, 0]]), tf.pad(dx, [[0, 0], [0, 0], [0, 1], [0, 0]])), 2 / dx.size);
-    const gy = tf.mul(tf.sub(tf.pad(dy, [[0, 0], [1, 0], [0, 0], [0, 0]]), tf.pad(dy, [[0, 0], [0, 1], [0, 0], [0, 0]])), 2 / dy.size);
+    const gx = tf.mul(
+      tf.sub(
+        tf.pad(dx, [
+          [0, 0],
+          [0, 0],
+          [1, 0],
+          [0, 0],
+        ]),
+        tf.pad(dx, [
+          [0, 0],
+          [0, 0],
+          [0, 1],
+          [0, 0],
+        ]),
+      ),
+      2 / dx.size,
+    );
+    const gy = tf.mul(
+      tf.sub(
+        tf.pad(dy, [
+          [0, 0],
+          [1, 0],
+          [0, 0],
+          [0, 0],
+        ]),
+        tf.pad(dy, [
+          [0, 0],
+          [0, 1],
+          [0, 0],
+          [0, 0],
+        ]),
+      ),
+      2 / dy.size,
+    );
     return tf.add(gx, gy);
   };
-  const skewed = (scale: number) => tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [t, save] = args as [Tensor4D, tf.GradSaveFunc];
-    save([t]);
-    return { value: totalVariationLoss(t), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.mul(tvGrad(saved[0] as Tensor4D), dy), scale) };
-  });
-  assert.ok((await gradientCheck('tv written out', (t) => skewed(1)(t) as Scalar, x)) < 1e-5, 'the written-out gradient is right');
-  await assert.rejects(gradientCheck('skewed tv', (t) => skewed(1.005)(t) as Scalar, x), /relative error 4\.9\de-3/);
+  const skewed = (scale: number) =>
+    tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [t, save] = args as [Tensor4D, tf.GradSaveFunc];
+      save([t]);
+      return {
+        value: totalVariationLoss(t),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.mul(tvGrad(saved[0] as Tensor4D), dy), scale),
+      };
+    });
+  assert.ok(
+    (await gradientCheck('tv written out', (t) => skewed(1)(t) as Scalar, x)) < 1e-5,
+    'the written-out gradient is right',
+  );
+  await assert.rejects(
+    gradientCheck('skewed tv', (t) => skewed(1.005)(t) as Scalar, x),
+    /relative error 4\.9\de-3/,
+  );
   x.dispose();
 });
 
@@ -368,10 +498,15 @@ test('style and content gradients through the real VGG blocks 1–2 (Keras weigh
   const x = randomImages(10, 1);
   const layers = { content: 'relu2_2', style: ['relu1_1', 'relu2_1'] };
   const worst: Record<string, string> = {};
-  for (const [what, weights] of [['style', { content: 0, style: 1, tv: 0 }], ['content', { content: 1, style: 0, tv: 0 }]] as const) {
+  for (const [what, weights] of [
+    ['style', { content: 0, style: 1, tv: 0 }],
+    ['content', { content: 1, style: 0, tv: 0 }],
+  ] as const) {
     const loss = PerceptualLoss.create(vgg, style, { layers, weights });
     const twin = twinPerceptual(w, layers, weights, await asFloat64(style), await asFloat64(content));
-    worst[what] = (await gradientCheck(`keras ${what}`, (s) => loss.compute(s, content).total, x, twin)).toExponential(1);
+    worst[what] = (await gradientCheck(`keras ${what}`, (s) => loss.compute(s, content).total, x, twin)).toExponential(
+      1,
+    );
     loss.dispose();
   }
   console.log(`keras worst relative errors: ${JSON.stringify(worst)}`);
@@ -418,12 +553,22 @@ test('bad settings are refused: missing layer, repeated layer, negative weight, 
   const vgg = Vgg19.fromWeights(syntheticVggWeights([4, 4, 6, 6, 8], 12));
   const style = randomImages(11, 1);
   const before = tf.memory().numTensors;
-  assert.throws(() => PerceptualLoss.create(vgg, style, { layers: REFERENCE_LOSS_LAYERS }), (e: StyleTransferError) => e.code === 'bad-weights' && /relu4_2 is not available/.test(e.message));
-  assert.throws(() => PerceptualLoss.create(vgg, style, { layers: { content: 'relu2_2', style: ['relu1_1', 'relu1_1'] } }), /repeat/);
-  assert.throws(() => PerceptualLoss.create(vgg, style, { weights: { tv: -1 } }), /tv weight must be a finite number ≥ 0/);
+  assert.throws(
+    () => PerceptualLoss.create(vgg, style, { layers: REFERENCE_LOSS_LAYERS }),
+    (e: StyleTransferError) => e.code === 'bad-weights' && /relu4_2 is not available/.test(e.message),
+  );
+  assert.throws(
+    () => PerceptualLoss.create(vgg, style, { layers: { content: 'relu2_2', style: ['relu1_1', 'relu1_1'] } }),
+    /repeat/,
+  );
+  assert.throws(
+    () => PerceptualLoss.create(vgg, style, { weights: { tv: -1 } }),
+    /tv weight must be a finite number ≥ 0/,
+  );
   assert.equal(tf.memory().numTensors, before, 'refused settings allocate nothing');
   const loss = PerceptualLoss.create(vgg, style);
-  const a = randomImages(1, 2), b = randomImages(2, 1);
+  const a = randomImages(1, 2),
+    b = randomImages(2, 1);
   assert.throws(() => loss.compute(a, b), /differ in shape/);
   tf.dispose([a, b, style]);
   loss.dispose();

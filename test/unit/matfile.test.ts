@@ -45,12 +45,21 @@ const sample: MatVariable[] = [
   { name: 'flag', value: { kind: 'numeric', className: 'uint8', dims: [1, 2], data: [1, 0], logical: true } },
   { name: 'txt', value: mat.str('conv1_1 é') },
   { name: 'nothing', value: mat.empty() },
-  { name: 'c', value: { kind: 'cell', dims: [2, 1], items: [mat.str('a'), mat.cellRow([mat.scalar(7), mat.empty()])] } },
   {
-    name: 'st', value: { kind: 'struct', dims: [1, 2], fields: ['name', 'value'], elements: [
-      { name: mat.str('first'), value: mat.row([1, 2, 3]) },
-      { name: mat.str('second'), value: mat.struct({ inner: mat.single([1, 1], [0.25]) }) },
-    ] },
+    name: 'c',
+    value: { kind: 'cell', dims: [2, 1], items: [mat.str('a'), mat.cellRow([mat.scalar(7), mat.empty()])] },
+  },
+  {
+    name: 'st',
+    value: {
+      kind: 'struct',
+      dims: [1, 2],
+      fields: ['name', 'value'],
+      elements: [
+        { name: mat.str('first'), value: mat.row([1, 2, 3]) },
+        { name: mat.str('second'), value: mat.struct({ inner: mat.single([1, 1], [0.25]) }) },
+      ],
+    },
   },
 ];
 
@@ -60,7 +69,10 @@ function checkSample(vars: ReadonlyMap<string, MatValue>): void {
     assert.equal(v?.kind, 'numeric', name);
     return v as Extract<MatValue, { kind: 'numeric' }>;
   };
-  assert.deepEqual([...vars.keys()], sample.map((s) => s.name));
+  assert.deepEqual(
+    [...vars.keys()],
+    sample.map((s) => s.name),
+  );
   assert.deepEqual(num('d').dims, [2, 3]);
   assert.deepEqual([...num('d').values()], [1, -2.5, 3e10, 4, 5, 6]);
   assert.ok(num('d').values() instanceof Float64Array);
@@ -97,7 +109,10 @@ function checkSample(vars: ReadonlyMap<string, MatValue>): void {
 test('the MAT reader recovers exactly what the writer wrote (LE/BE, plain/compressed)', () => {
   for (const bigEndian of [false, true]) {
     for (const compress of [false, true]) {
-      const bytes = writeMat(sample.map((v) => ({ ...v, compress })), { bigEndian });
+      const bytes = writeMat(
+        sample.map((v) => ({ ...v, compress })),
+        { bigEndian },
+      );
       const m = readMat(bytes);
       assert.equal(m.littleEndian, !bigEndian);
       assert.match(m.description, /^MATLAB 5\.0 MAT-file/);
@@ -114,7 +129,10 @@ test('a tiny VGG-shaped .mat (old and new layouts) gives back the kernels, biase
       const w = parseMatConvNetVgg(bytes, 'tiny.mat');
       assert.equal(w.source, 'matconvnet');
       assert.equal(w.channelOrder, 'rgb');
-      assert.deepEqual(w.layers.map((l) => l.name), ['conv1_1', 'conv1_2', 'conv2_1', 'conv2_2']);
+      assert.deepEqual(
+        w.layers.map((l) => l.name),
+        ['conv1_1', 'conv1_2', 'conv2_1', 'conv2_2'],
+      );
       w.layers.forEach((l, i) => {
         assert.equal(l.inChannels, convs[i].inChannels);
         assert.equal(l.outChannels, convs[i].outChannels);
@@ -126,7 +144,7 @@ test('a tiny VGG-shaped .mat (old and new layouts) gives back the kernels, biase
   }
 });
 
-test('the reference-compatible option swaps the filters\' height and width axes', () => {
+test("the reference-compatible option swaps the filters' height and width axes", () => {
   const convs = tinyConvs([2]);
   const plain = parseMatConvNetVgg(writeVggMat(convs), 'a.mat').layers[0];
   const swapped = parseMatConvNetVgg(writeVggMat(convs), 'a.mat', { matconvnetSwapFilterAxes: true }).layers[0];
@@ -142,8 +160,19 @@ test('loadVggWeights dispatches on .mat files and folders holding one, and repor
   for (const p of [file, dir]) {
     const loaded = await loadVggWeights(p);
     assert.equal(loaded.weights.source, 'matconvnet');
-    assert.deepEqual(loaded.availableLayers, ['conv1_1', 'relu1_1', 'conv1_2', 'relu1_2', 'pool1', 'conv2_1', 'relu2_1']);
-    assert.match(loaded.description, /matconvnet .*conv1_1 … conv2_1 .*relu1_1 … relu2_1.*RGB minus \[123\.680, 116\.779, 103\.939\]/);
+    assert.deepEqual(loaded.availableLayers, [
+      'conv1_1',
+      'relu1_1',
+      'conv1_2',
+      'relu1_2',
+      'pool1',
+      'conv2_1',
+      'relu2_1',
+    ]);
+    assert.match(
+      loaded.description,
+      /matconvnet .*conv1_1 … conv2_1 .*relu1_1 … relu2_1.*RGB minus \[123\.680, 116\.779, 103\.939\]/,
+    );
   }
 });
 
@@ -175,7 +204,10 @@ test('a truncated .mat gives a precise bad-weights error at every cut point, nev
       messages.add(e.message.replace(/\d+/g, 'N'));
     }
     // The messages say what is wrong, e.g. "claims N bytes but only N remain (truncated or corrupt)".
-    assert.ok([...messages].some((m) => /truncated/.test(m)), [...messages].join('\n'));
+    assert.ok(
+      [...messages].some((m) => /truncated/.test(m)),
+      [...messages].join('\n'),
+    );
     messages = new Set();
   }
 });
@@ -201,9 +233,18 @@ test('absurd dims, huge cells, zip bombs, corrupt zlib and deep nesting are refu
   assertBadWeights(() => readMat(negative), /negative dimension/);
 
   // 8 MB of zeros deflates to ~8 KB; with a 1 MB budget it must be refused.
-  const big = writeMat([{ name: 'z', value: { kind: 'numeric', className: 'uint8', dims: [1, 8 << 20], data: new Uint8Array(8 << 20) }, compress: true }]);
+  const big = writeMat([
+    {
+      name: 'z',
+      value: { kind: 'numeric', className: 'uint8', dims: [1, 8 << 20], data: new Uint8Array(8 << 20) },
+      compress: true,
+    },
+  ]);
   assert.ok(big.length < 200_000);
-  assertBadWeights(() => readMat(big, { maxDecompressedBytes: 1 << 20 }), /inflates to more than the 1048576 bytes allowed/);
+  assertBadWeights(
+    () => readMat(big, { maxDecompressedBytes: 1 << 20 }),
+    /inflates to more than the 1048576 bytes allowed/,
+  );
 
   const corrupt = Buffer.from(writeVggMat(tinyConvs([2]), { compress: true }));
   corrupt.fill(0x55, 140, 160);
@@ -225,7 +266,10 @@ test('random byte corruption never escapes as anything but a StyleTransferError'
       try {
         parseMatConvNetVgg(bad, 'fuzz.mat');
       } catch (e) {
-        assert.ok(e instanceof StyleTransferError && e.code === 'bad-weights', `trial ${trial}: ${(e as Error)?.stack}`);
+        assert.ok(
+          e instanceof StyleTransferError && e.code === 'bad-weights',
+          `trial ${trial}: ${(e as Error)?.stack}`,
+        );
       }
     }
   }

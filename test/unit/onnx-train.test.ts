@@ -11,9 +11,22 @@ import { convBackward, convForward, type ConvLayer, type Shape4 } from '../../sr
 import { normBackward, normForward } from '../../src/model/onnx/train/norm';
 import { upsampleNearest } from '../../src/model/transformNet';
 import { instanceNorm } from '../../src/model/instanceNorm';
-import { OUTPUT_OFFSET, OUTPUT_SCALE, paramSpecs, type LayerActivation, type TransformNetArchitecture } from '../../src/model/architecture';
+import {
+  OUTPUT_OFFSET,
+  OUTPUT_SCALE,
+  paramSpecs,
+  type LayerActivation,
+  type TransformNetArchitecture,
+} from '../../src/model/architecture';
 import { Vgg19 } from '../../src/model/vgg';
-import { BLOCK1_3_LOSS_LAYERS, PerceptualLoss, contentLoss, gram, styleLoss, totalVariationLoss } from '../../src/model/losses';
+import {
+  BLOCK1_3_LOSS_LAYERS,
+  PerceptualLoss,
+  contentLoss,
+  gram,
+  styleLoss,
+  totalVariationLoss,
+} from '../../src/model/losses';
 import { TransformNet } from '../../src/model/transformNet';
 import { buildTrainStepGraph, TRAIN_IO } from '../../src/model/onnx/train/trainStep';
 import { OnnxTrainer } from '../../src/engine/train/onnxTrainer';
@@ -35,9 +48,12 @@ function randn(seed: number, n: number, scale = 1): Float32Array {
 /** NHWC data → NCHW data. */
 function toNchw(d: Float32Array | Int32Array | Uint8Array, [b, h, w, c]: number[]): Float32Array {
   const out = new Float32Array(d.length);
-  for (let n = 0; n < b; n++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) {
-    out[((n * c + k) * h + y) * w + x] = d[((n * h + y) * w + x) * c + k];
-  }
+  for (let n = 0; n < b; n++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < c; k++) {
+          out[((n * c + k) * h + y) * w + x] = d[((n * h + y) * w + x) * c + k];
+        }
   return out;
 }
 
@@ -45,7 +61,10 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   assert.equal(got.length, want.length, 'sizes differ');
   let num = 0;
   let den = 0;
-  for (let i = 0; i < want.length; i++) { num += (got[i] - want[i]) ** 2; den += want[i] ** 2; }
+  for (let i = 0; i < want.length; i++) {
+    num += (got[i] - want[i]) ** 2;
+    den += want[i] ** 2;
+  }
   return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
@@ -54,8 +73,15 @@ function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: stri
   assert.ok(e <= tol, `${what}: relative error ${e.toExponential(2)} > ${tol}`);
 }
 
-async function runGraph(model: Uint8Array, feeds: Record<string, { data: Float32Array; dims: readonly number[] }>): Promise<Record<string, Float32Array>> {
-  const s = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], logSeverityLevel: 3, graphOptimizationLevel: 'all' });
+async function runGraph(
+  model: Uint8Array,
+  feeds: Record<string, { data: Float32Array; dims: readonly number[] }>,
+): Promise<Record<string, Float32Array>> {
+  const s = await ort.InferenceSession.create(model, {
+    executionProviders: ['cpu'],
+    logSeverityLevel: 3,
+    graphOptimizationLevel: 'all',
+  });
   try {
     const f: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, [...v.dims]);
@@ -84,15 +110,31 @@ const CONV_CASES: ConvLayer[] = [
 test('conv, strided conv, transposed conv and nearest-upsampling conv: output and gradients match tfjs', async () => {
   for (const l of CONV_CASES) {
     const [b, h, w] = [2, 12, 8];
-    const wShape = l.kind === 'deconv' ? [l.kernel, l.kernel, l.outChannels, l.inChannels] : [l.kernel, l.kernel, l.inChannels, l.outChannels];
+    const wShape =
+      l.kind === 'deconv'
+        ? [l.kernel, l.kernel, l.outChannels, l.inChannels]
+        : [l.kernel, l.kernel, l.inChannels, l.outChannels];
     const xT = tf.tensor4d(randn(1, b * h * w * l.inChannels, 50), [b, h, w, l.inChannels]);
-    const wT = tf.tensor4d(randn(2, wShape.reduce((a, c) => a * c, 1), 0.1), wShape as [number, number, number, number]);
-    const fwd = (x: Tensor4D, f: Tensor4D): Tensor4D => l.kind === 'conv' ? tf.conv2d(x, f, l.stride, 'same')
-      : l.kind === 'upconv' ? tf.conv2d(upsampleNearest(x, l.stride), f, 1, 'same')
-        : tf.conv2dTranspose(x, f, [b, h * l.stride, w * l.stride, l.outChannels], l.stride, 'same');
+    const wT = tf.tensor4d(
+      randn(
+        2,
+        wShape.reduce((a, c) => a * c, 1),
+        0.1,
+      ),
+      wShape as [number, number, number, number],
+    );
+    const fwd = (x: Tensor4D, f: Tensor4D): Tensor4D =>
+      l.kind === 'conv'
+        ? tf.conv2d(x, f, l.stride, 'same')
+        : l.kind === 'upconv'
+          ? tf.conv2d(upsampleNearest(x, l.stride), f, 1, 'same')
+          : tf.conv2dTranspose(x, f, [b, h * l.stride, w * l.stride, l.outChannels], l.stride, 'same');
     const yT = fwd(xT, wT);
     const dyT = tf.tensor4d(randn(3, yT.size), yT.shape);
-    const [dxT, dwT] = tf.grads((x: Tensor, f: Tensor) => tf.sum(tf.mul(fwd(x as Tensor4D, f as Tensor4D), dyT)))([xT, wT]);
+    const [dxT, dwT] = tf.grads((x: Tensor, f: Tensor) => tf.sum(tf.mul(fwd(x as Tensor4D, f as Tensor4D), dyT)))([
+      xT,
+      wT,
+    ]);
 
     const g = new GraphBuilder();
     const inShape: Shape4 = [b, l.inChannels, h, w];
@@ -106,7 +148,8 @@ test('conv, strided conv, transposed conv and nearest-upsampling conv: output an
     g.output(dx, 'dx', inShape);
     g.output(dw, 'dw', wShape);
     const r = await runGraph(g.encode('conv_test'), {
-      x: { data: await nchwOf(xT), dims: inShape }, w: { data: (await wT.data()) as Float32Array, dims: wShape },
+      x: { data: await nchwOf(xT), dims: inShape },
+      w: { data: (await wT.data()) as Float32Array, dims: wShape },
       dy: { data: await nchwOf(dyT), dims: saved.outShape },
     });
     assertClose(r.y, await nchwOf(yT), `${l.name} y`, 1e-5);
@@ -118,7 +161,10 @@ test('conv, strided conv, transposed conv and nearest-upsampling conv: output an
 
 test('instance norm with ReLU, with a residual, and the tanh output layer: output and gradients match tfjs', async () => {
   const cases: { act: LayerActivation; residual: boolean; outScale?: number }[] = [
-    { act: 'relu', residual: false }, { act: 'none', residual: true }, { act: 'tanh', residual: false }, { act: 'none', residual: false },
+    { act: 'relu', residual: false },
+    { act: 'none', residual: true },
+    { act: 'tanh', residual: false },
+    { act: 'none', residual: false },
     { act: 'tanh', residual: false, outScale: 127.5 },
   ];
   for (const { act, residual, outScale = OUTPUT_SCALE } of cases) {
@@ -136,7 +182,8 @@ test('instance norm with ReLU, with a residual, and the tanh output layer: outpu
     const dyT = tf.tensor4d(randn(8, yT.size), yT.shape);
     // tf.grads refuses a variable that does not reach the output: the residual only when used.
     const grads = tf.grads((x: Tensor, beta: Tensor, gamma: Tensor, res?: Tensor) =>
-      tf.sum(tf.mul(fwd(x as Tensor4D, beta, gamma, (res ?? resT) as Tensor4D), dyT)))(residual ? [xT, betaT, gammaT, resT] : [xT, betaT, gammaT]);
+      tf.sum(tf.mul(fwd(x as Tensor4D, beta, gamma, (res ?? resT) as Tensor4D), dyT)),
+    )(residual ? [xT, betaT, gammaT, resT] : [xT, betaT, gammaT]);
 
     const g = new GraphBuilder();
     const shape: Shape4 = [b, c, h, w];
@@ -153,8 +200,10 @@ test('instance norm with ReLU, with a residual, and the tanh output layer: outpu
     g.output(back.dscale, 'dscale', [c]);
     if (residual) g.output(back.dpre, 'dres', shape);
     const r = await runGraph(g.encode('norm_test'), {
-      x: { data: await nchwOf(xT), dims: shape }, shift: { data: (await betaT.data()) as Float32Array, dims: [c] },
-      scale: { data: (await gammaT.data()) as Float32Array, dims: [c] }, dy: { data: await nchwOf(dyT), dims: shape },
+      x: { data: await nchwOf(xT), dims: shape },
+      shift: { data: (await betaT.data()) as Float32Array, dims: [c] },
+      scale: { data: (await gammaT.data()) as Float32Array, dims: [c] },
+      dy: { data: await nchwOf(dyT), dims: shape },
       ...(residual ? { res: { data: await nchwOf(resT), dims: shape } } : {}),
     });
     const what = `${act}${residual ? '+residual' : ''}${outScale !== OUTPUT_SCALE ? `·${outScale}` : ''}`;
@@ -173,7 +222,10 @@ test('VGG19 blocks 1–3 (Keras weights): features and the input gradient from s
   const vgg = Vgg19.fromWeights(weights);
   const layers = ['relu1_1', 'conv1_2', 'pool1', 'relu2_1', 'relu2_2', 'relu3_1'];
   const [b, h, w] = [2, 16, 12];
-  const xT = tf.tensor4d(randn(9, b * h * w * 3, 60).map((v) => v + 127), [b, h, w, 3]);
+  const xT = tf.tensor4d(
+    randn(9, b * h * w * 3, 60).map((v) => v + 127),
+    [b, h, w, 3],
+  );
   const feats = vgg.features(xT, layers);
   const seedsT = layers.map((l, i) => tf.tensor4d(randn(10 + i, feats[l].size, 1e-2), feats[l].shape));
   const [dxT] = tf.grads((x: Tensor) => {
@@ -185,7 +237,9 @@ test('VGG19 blocks 1–3 (Keras weights): features and the input gradient from s
   const shape: Shape4 = [b, 3, h, w];
   const x = g.input('x', shape);
   const fwd = vggForward(g, new VggConstants(g, weights), x, shape, layers, 'vgg');
-  const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = { x: { data: await nchwOf(xT), dims: shape } };
+  const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {
+    x: { data: await nchwOf(xT), dims: shape },
+  };
   const seeds: Record<string, string> = {};
   for (const [i, l] of layers.entries()) {
     const s = fwd.features[l].shape;
@@ -210,7 +264,9 @@ test('content, style (Gram) and total-variation losses and their gradients match
   const aT = gram(styleT);
   const weights = { content: 7.5, style: 100, tv: 200 };
   const terms = (f: Tensor4D, img: Tensor4D) => [
-    tf.mul(contentLoss(f, pT), weights.content), tf.mul(styleLoss({ f }, { f: aT }), weights.style), tf.mul(totalVariationLoss(img), weights.tv),
+    tf.mul(contentLoss(f, pT), weights.content),
+    tf.mul(styleLoss({ f }, { f: aT }), weights.style),
+    tf.mul(totalVariationLoss(img), weights.tv),
   ];
   const want = await Promise.all(terms(fT, imgT).map(async (s) => (await s.data())[0]));
   const [dfT, dimgT] = tf.grads((f: Tensor, img: Tensor) => tf.addN(terms(f as Tensor4D, img as Tensor4D)))([fT, imgT]);
@@ -231,7 +287,9 @@ test('content, style (Gram) and total-variation losses and their gradients match
   g.output(g.add(content.df, style.df), 'df', fs);
   g.output(tv.dimg, 'dimg', is);
   const r = await runGraph(g.encode('loss_test'), {
-    f: { data: await nchwOf(fT), dims: fs }, p: { data: await nchwOf(pT), dims: fs }, img: { data: await nchwOf(imgT), dims: is },
+    f: { data: await nchwOf(fT), dims: fs },
+    p: { data: await nchwOf(pT), dims: fs },
+    img: { data: await nchwOf(imgT), dims: is },
   });
   assertClose([r.content[0], r.style[0], r.tv[0]], want, 'loss values', 1e-5);
   assert.deepEqual([r.content.length, r.style.length, r.tv.length], [1, 1, 1]);
@@ -252,14 +310,21 @@ test('Adam as elementwise ops: three updates equal adam.ts (parameters and momen
   g.output(u.m, 'm_new', [n]);
   g.output(u.v, 'v_new', [n]);
   const model = g.encode('adam_test');
-  let state: Record<'p' | 'm' | 'v', Float32Array> = { p: (await pT.data()) as Float32Array, m: new Float32Array(n), v: new Float32Array(n) };
+  let state: Record<'p' | 'm' | 'v', Float32Array> = {
+    p: (await pT.data()) as Float32Array,
+    m: new Float32Array(n),
+    v: new Float32Array(n),
+  };
   for (let step = 1; step <= 3; step++) {
     const grad = randn(30 + step, n, step);
     const gT = tf.tensor1d(grad);
     adam.apply({ p: gT });
     gT.dispose();
     const r = await runGraph(model, {
-      p: { data: state.p, dims: [n] }, grad: { data: grad, dims: [n] }, m: { data: state.m, dims: [n] }, v: { data: state.v, dims: [n] },
+      p: { data: state.p, dims: [n] },
+      grad: { data: grad, dims: [n] },
+      m: { data: state.m, dims: [n] },
+      v: { data: state.v, dims: [n] },
       lr: { data: Float32Array.of(adamStepSize(DEFAULT_ADAM, step)), dims: [] },
     });
     state = { p: r.p_new, m: r.m_new, v: r.v_new };
@@ -278,9 +343,12 @@ function photoBatch(seed: number, b: number, s: number): Tensor4D {
   const data = new Float32Array(b * s * s * 3);
   for (let n = 0; n < b; n++) {
     const [fx, fy, ph] = [0.1 + 0.3 * r(), 0.1 + 0.3 * r(), 6 * r()];
-    for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) for (let c = 0; c < 3; c++) {
-      data[((n * s + y) * s + x) * 3 + c] = 127 + 90 * Math.sin(fx * x + ph + c) * Math.cos(fy * y - c) + 20 * (r() - 0.5);
-    }
+    for (let y = 0; y < s; y++)
+      for (let x = 0; x < s; x++)
+        for (let c = 0; c < 3; c++) {
+          data[((n * s + y) * s + x) * 3 + c] =
+            127 + 90 * Math.sin(fx * x + ph + c) * Math.cos(fy * y - c) + 20 * (r() - 0.5);
+        }
   }
   return tf.tensor4d(data, [b, s, s, 3]);
 }
@@ -303,18 +371,37 @@ test('whole training step: the losses and the gradient of every parameter match 
     const terms: Partial<Record<'content' | 'style' | 'tv', number>> = {};
     const { value, grads } = tf.variableGrads(() => {
       const l = loss.compute(net.apply(contentT), contentT, { keepParts: true });
-      for (const k of ['content', 'style', 'tv'] as const) { terms[k] = l[k].dataSync()[0]; l[k].dispose(); }
+      for (const k of ['content', 'style', 'tv'] as const) {
+        terms[k] = l[k].dataSync()[0];
+        l[k].dispose();
+      }
       return l.total;
     }, net.variables());
 
     const model = buildTrainStepGraph({
-      arch, batch: b, height: s, width: s, vgg: vggWeights, layers: BLOCK1_3_LOSS_LAYERS, weights: loss.weights, targetGrams, outputGradients: true,
+      arch,
+      batch: b,
+      height: s,
+      width: s,
+      vgg: vggWeights,
+      layers: BLOCK1_3_LOSS_LAYERS,
+      weights: loss.weights,
+      targetGrams,
+      outputGradients: true,
     });
-    const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = { [TRAIN_IO.content]: { data: await nchwOf(contentT), dims: [b, 3, s, s] } };
-    for (const p of paramSpecs(arch)) feeds[TRAIN_IO.param(p.name)] = { data: (await net.params.get(p.name)!.data()) as Float32Array, dims: p.shape };
+    const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {
+      [TRAIN_IO.content]: { data: await nchwOf(contentT), dims: [b, 3, s, s] },
+    };
+    for (const p of paramSpecs(arch))
+      feeds[TRAIN_IO.param(p.name)] = { data: (await net.params.get(p.name)!.data()) as Float32Array, dims: p.shape };
     const r = await runGraph(model, feeds);
     const what = arch.upsample ?? 'transpose';
-    assertClose([r.loss_content[0], r.loss_style[0], r.loss_tv[0], r.loss_total[0]], [terms.content!, terms.style!, terms.tv!, (await value.data())[0]], `${what}: losses`, 1e-5);
+    assertClose(
+      [r.loss_content[0], r.loss_style[0], r.loss_tv[0], r.loss_total[0]],
+      [terms.content!, terms.style!, terms.tv!, (await value.data())[0]],
+      `${what}: losses`,
+      1e-5,
+    );
     for (const [varName, grad] of Object.entries(grads)) {
       const name = nameOf.get(varName)!;
       assertClose(r[TRAIN_IO.grad(name)], (await grad.data()) as Float32Array, `${what}: gradient of ${name}`);
@@ -338,7 +425,16 @@ test('20 Adam steps on ONNX Runtime (OnnxTrainer) give the losses of 20 tfjs ste
   for (const [name, a] of Object.entries(loss.targetGrams())) targetGrams[name] = (await a.data()) as Float32Array;
   const [b, s, steps] = [2, 16, 20];
   const net = TransformNet.init(TINY, 11);
-  const common = { arch: TINY, batch: b, height: s, width: s, vgg: vggWeights, layers: BLOCK1_3_LOSS_LAYERS, lossWeights: loss.weights, targetGrams };
+  const common = {
+    arch: TINY,
+    batch: b,
+    height: s,
+    width: s,
+    vgg: vggWeights,
+    layers: BLOCK1_3_LOSS_LAYERS,
+    lossWeights: loss.weights,
+    targetGrams,
+  };
   const trainer = await OnnxTrainer.create({ ...common, weights: await net.toWeights() });
   const adam = new Adam(net.params, DEFAULT_ADAM);
   const nameOf = new Map([...net.params].map(([n, v]) => [v.name, n]));
@@ -350,7 +446,10 @@ test('20 Adam steps on ONNX Runtime (OnnxTrainer) give the losses of 20 tfjs ste
       const want: number[] = [];
       const { value, grads } = tf.variableGrads(() => {
         const l = loss.compute(net.apply(batchT), batchT, { keepParts: true });
-        for (const k of ['content', 'style', 'tv'] as const) { want.push(l[k].dataSync()[0]); l[k].dispose(); }
+        for (const k of ['content', 'style', 'tv'] as const) {
+          want.push(l[k].dataSync()[0]);
+          l[k].dispose();
+        }
         return l.total;
       }, net.variables());
       want.push((await value.data())[0]);
@@ -373,7 +472,8 @@ test('20 Adam steps on ONNX Runtime (OnnxTrainer) give the losses of 20 tfjs ste
     assert.equal(resumed!.iterations, steps);
     // Adam amplifies tiny gradient differences in near-zero entries; the weights still agree closely overall.
     const onnxWeights = trainer.weights();
-    for (const [name, w] of await net.toWeights()) assertClose(onnxWeights.get(name)!, w, `weights of ${name} after ${steps} steps`, 1e-2);
+    for (const [name, w] of await net.toWeights())
+      assertClose(onnxWeights.get(name)!, w, `weights of ${name} after ${steps} steps`, 1e-2);
     await assert.rejects(trainer.trainStep(new Float32Array(5)), /must hold 2×16×16×3 = 1536 values, got 5/);
   } finally {
     await trainer.release();

@@ -6,17 +6,34 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-wasm';
-import { borderPadding, parameterCount, type TransformNetArchitecture, type WeightMap } from '../../src/model/architecture';
 import {
-  CORE_OP_TYPES, PADDING_OP_TYPES, ONNX_METADATA_KEYS, decodeOnnxModel, exportTransformNetToOnnx, onnxMetadata,
+  borderPadding,
+  parameterCount,
+  type TransformNetArchitecture,
+  type WeightMap,
+} from '../../src/model/architecture';
+import {
+  CORE_OP_TYPES,
+  PADDING_OP_TYPES,
+  ONNX_METADATA_KEYS,
+  decodeOnnxModel,
+  exportTransformNetToOnnx,
+  onnxMetadata,
 } from '../../src/model/onnx/onnxExport';
 import { psnr, type FloatImage } from '../../src/model/pixels';
 import { stylizeWithTfjs } from '../../src/model/stylize';
 import { TransformNet } from '../../src/model/transformNet';
 import { readMl5Folder } from '../../src/io/ml5Import';
 import {
-  ENGINE_SESSION_OPTIONS, SESSION_IDLE_RELEASE_MS, createOnnxSession, getOnnxSession, isSessionReleased, loadOnnxRuntime,
-  releaseOnnxSessions, setSessionIdleRelease, type OnnxStyleSession,
+  ENGINE_SESSION_OPTIONS,
+  SESSION_IDLE_RELEASE_MS,
+  createOnnxSession,
+  getOnnxSession,
+  isSessionReleased,
+  loadOnnxRuntime,
+  releaseOnnxSessions,
+  setSessionIdleRelease,
+  type OnnxStyleSession,
 } from '../../src/engine/onnx/onnxRunner';
 import { cropChwToHwc, padToChw, stylizeWithOnnx } from '../../src/engine/onnx/onnxStylize';
 import { ONNX_FILE, ONNX_SIDECAR, ensureOnnxModel, sha256OfWeights } from '../../src/engine/onnx/onnxCache';
@@ -30,10 +47,15 @@ const SMALL: TransformNetArchitecture = SMALL_ARCHITECTURE;
 /** A deterministic, textured RGB image (edges and gradients, so layout mistakes show). */
 function syntheticImage(width: number, height: number, seed = 1): FloatImage {
   const data = new Float32Array(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) {
-    const v = 127.5 + 100 * Math.sin((x * (c + 1) + seed) * 0.21) * Math.cos((y * (3 - c) + 2 * seed) * 0.13) + (x > width / 2 ? 20 : -20);
-    data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, v));
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < 3; c++) {
+        const v =
+          127.5 +
+          100 * Math.sin((x * (c + 1) + seed) * 0.21) * Math.cos((y * (3 - c) + 2 * seed) * 0.13) +
+          (x > width / 2 ? 20 : -20);
+        data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, v));
+      }
   return { width, height, channels: 3, data };
 }
 
@@ -72,8 +94,11 @@ test('udnie on chicago.jpg: ONNX Runtime (CPU) and tfjs (wasm) agree to ≥ 45 d
   assert.deepEqual([viaOnnx.width, viaOnnx.height, viaOnnx.channels], [img.width, img.height, 3]);
   const db = psnr(viaTfjs.data, viaOnnx.data);
   let maxDiff = 0;
-  for (let i = 0; i < viaOnnx.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(viaOnnx.data[i] - viaTfjs.data[i]));
-  t.diagnostic(`chicago ${img.width}×${img.height}: PSNR ${db.toFixed(1)} dB, max |difference| ${maxDiff.toFixed(4)} (provider ${session.provider})`);
+  for (let i = 0; i < viaOnnx.data.length; i++)
+    maxDiff = Math.max(maxDiff, Math.abs(viaOnnx.data[i] - viaTfjs.data[i]));
+  t.diagnostic(
+    `chicago ${img.width}×${img.height}: PSNR ${db.toFixed(1)} dB, max |difference| ${maxDiff.toFixed(4)} (provider ${session.provider})`,
+  );
   assert.ok(db >= 45, `PSNR ${db} dB`);
   // And the output is a stylization, not the input passed through.
   assert.ok(psnr(viaOnnx.data, img.data) < 20);
@@ -82,7 +107,11 @@ test('udnie on chicago.jpg: ONNX Runtime (CPU) and tfjs (wasm) agree to ≥ 45 d
 test('odd sizes come out at exactly the input size and agree with tfjs', async (t) => {
   if (!hasSharedData(t)) return;
   const { net, session } = await udnieSetup();
-  for (const [w, h] of [[1, 1], [3, 5], [257, 129]]) {
+  for (const [w, h] of [
+    [1, 1],
+    [3, 5],
+    [257, 129],
+  ]) {
     const img = syntheticImage(w, h, w + h);
     const a = await stylizeWithOnnx(session, img, borderPadding(udnie!.arch));
     const b = await stylizeWithTfjs(net, img);
@@ -134,7 +163,11 @@ test('the self-contained export pads and crops inside the graph and matches the 
   const ort = loadOnnxRuntime();
   const core = await createOnnxSession(exportTransformNetToOnnx(SMALL, weights), cpuOnly);
   const self = await createOnnxSession(exportTransformNetToOnnx(SMALL, weights, { selfContained: true }), cpuOnly);
-  for (const [w, h] of [[3, 5], [37, 22], [40, 24]]) {
+  for (const [w, h] of [
+    [3, 5],
+    [37, 22],
+    [40, 24],
+  ]) {
     const img = syntheticImage(w, h, 2);
     const viaEngine = await stylizeWithOnnx(core, img);
     // The self-contained model takes the unpadded image, NCHW.
@@ -154,22 +187,39 @@ test('the self-contained export pads and crops inside the graph and matches the 
 test('the export decodes with onnx-proto: allowed ops, symbolic NCHW input/output, ONNX weight layouts, metadata', async () => {
   const weights = await smallWeights(2);
   const sha = sha256OfWeights(SMALL, weights);
-  const model = decodeOnnxModel(exportTransformNetToOnnx(SMALL, weights, { weightsSha256: sha, producerVersion: '0.1.0', metadata: { 'fst.style': 'test' } }));
+  const model = decodeOnnxModel(
+    exportTransformNetToOnnx(SMALL, weights, {
+      weightsSha256: sha,
+      producerVersion: '0.1.0',
+      metadata: { 'fst.style': 'test' },
+    }),
+  );
   assert.equal(Number(model.irVersion), 8);
-  assert.deepEqual(model.opsetImport.map((o) => [o.domain, Number(o.version)]), [['', 17]]);
+  assert.deepEqual(
+    model.opsetImport.map((o) => [o.domain, Number(o.version)]),
+    [['', 17]],
+  );
   const g = model.graph!;
   const nodes = g.node!;
   const ops = new Set(nodes.map((n) => n.opType!));
   for (const op of ops) assert.ok(CORE_OP_TYPES.includes(op), `unexpected op ${op}`);
-  assert.ok(['Conv', 'ConvTranspose', 'InstanceNormalization', 'Relu', 'Add', 'Tanh', 'Mul'].every((op) => ops.has(op)));
+  assert.ok(
+    ['Conv', 'ConvTranspose', 'InstanceNormalization', 'Relu', 'Add', 'Tanh', 'Mul'].every((op) => ops.has(op)),
+  );
   // 3 + 2·3 + 3 layers: 10 convs, 2 transposed convs, 12 norms.
   assert.equal(nodes.filter((n) => n.opType === 'Conv').length, 10);
   assert.equal(nodes.filter((n) => n.opType === 'ConvTranspose').length, 2);
   assert.equal(nodes.filter((n) => n.opType === 'InstanceNormalization').length, 12);
   type ValueInfo = NonNullable<typeof g.input>[number];
   const dims = (v: ValueInfo) => v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
-  assert.deepEqual(g.input!.map((i) => i.name), ['input']);
-  assert.deepEqual(g.output!.map((o) => o.name), ['output']);
+  assert.deepEqual(
+    g.input!.map((i) => i.name),
+    ['input'],
+  );
+  assert.deepEqual(
+    g.output!.map((o) => o.name),
+    ['output'],
+  );
   assert.deepEqual(dims(g.input![0]), ['batch', 3, 'height', 'width']);
   assert.deepEqual(dims(g.output![0]), ['batch', 3, 'height', 'width']);
   const init = new Map(g.initializer!.map((t) => [t.name!, t]));
@@ -199,18 +249,28 @@ test('the export decodes with onnx-proto: allowed ops, symbolic NCHW input/outpu
   assert.ok(g.name && g.docString && model.docString && g.input![0].docString);
 
   const self = decodeOnnxModel(exportTransformNetToOnnx(SMALL, weights, { selfContained: true })).graph!.node!;
-  for (const n of self) assert.ok(CORE_OP_TYPES.includes(n.opType!) || PADDING_OP_TYPES.includes(n.opType!), `unexpected op ${n.opType}`);
+  for (const n of self)
+    assert.ok(CORE_OP_TYPES.includes(n.opType!) || PADDING_OP_TYPES.includes(n.opType!), `unexpected op ${n.opType}`);
   const pad = self.find((n) => n.opType === 'Pad')!;
   assert.equal(Buffer.from(pad.attribute!.find((a) => a.name === 'mode')!.s!).toString(), 'reflect');
 });
 
 test('export rejects bad opsets, mismatched weights and reserved metadata keys with clear errors', async () => {
   const weights = await smallWeights(1);
-  assert.throws(() => exportTransformNetToOnnx(SMALL, weights, { opset: 11 }), (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-input' && /opsets 13–21/.test(e.message));
+  assert.throws(
+    () => exportTransformNetToOnnx(SMALL, weights, { opset: 11 }),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-input' && /opsets 13–21/.test(e.message),
+  );
   const missing = new Map(weights);
   missing.delete('res2b/scale');
-  assert.throws(() => exportTransformNetToOnnx(SMALL, missing), (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-checkpoint' && /res2b\/scale/.test(e.message));
-  assert.throws(() => exportTransformNetToOnnx(SMALL, weights, { metadata: { [ONNX_METADATA_KEYS.architecture]: 'x' } }), /reserved/);
+  assert.throws(
+    () => exportTransformNetToOnnx(SMALL, missing),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-checkpoint' && /res2b\/scale/.test(e.message),
+  );
+  assert.throws(
+    () => exportTransformNetToOnnx(SMALL, weights, { metadata: { [ONNX_METADATA_KEYS.architecture]: 'x' } }),
+    /reserved/,
+  );
 });
 
 test('cache: exported once beside the checkpoint, reused, re-exported when the weights or the file change', async () => {
@@ -218,7 +278,10 @@ test('cache: exported once beside the checkpoint, reused, re-exported when the w
   const weights = await smallWeights(3);
   const sha = sha256OfWeights(SMALL, weights);
   let loads = 0;
-  const loader = async () => { loads++; return weights; };
+  const loader = async () => {
+    loads++;
+    return weights;
+  };
   const first = await ensureOnnxModel({ arch: SMALL, weights: loader, weightsSha256: sha, dir });
   assert.deepEqual([first.exported, first.location, first.path], [true, 'checkpoint', path.join(dir, ONNX_FILE)]);
   const sidecar = JSON.parse(fs.readFileSync(path.join(dir, ONNX_SIDECAR), 'utf8'));
@@ -234,7 +297,10 @@ test('cache: exported once beside the checkpoint, reused, re-exported when the w
 
   // Changed weights (new hash): re-export, and the new file holds the new weights.
   const changed = new Map(weights);
-  changed.set('conv1/shift', changed.get('conv1/shift')!.map((v) => v + 1));
+  changed.set(
+    'conv1/shift',
+    changed.get('conv1/shift')!.map((v) => v + 1),
+  );
   const sha2 = sha256OfWeights(SMALL, changed);
   assert.notEqual(sha2, sha);
   const third = await ensureOnnxModel({ arch: SMALL, weights: changed, weightsSha256: sha2, dir });
@@ -253,9 +319,20 @@ test('cache: a read-only checkpoint folder falls back to the cache folder', asyn
   // Root ignores permission bits, so when chmod does not make a folder read-only, use /sys (read-only to everyone).
   const ro = tempDir();
   fs.chmodSync(ro, 0o555);
-  const writable = (d: string) => { try { fs.writeFileSync(path.join(d, '.probe'), ''); fs.rmSync(path.join(d, '.probe')); return true; } catch { return false; } };
+  const writable = (d: string) => {
+    try {
+      fs.writeFileSync(path.join(d, '.probe'), '');
+      fs.rmSync(path.join(d, '.probe'));
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const dir = [ro, '/sys/kernel'].find((d) => fs.existsSync(d) && !writable(d));
-  if (!dir) { t.skip('no read-only folder available'); return; }
+  if (!dir) {
+    t.skip('no read-only folder available');
+    return;
+  }
   const cache = path.join(tempDir(), 'onnx-cache');
   const weights = await smallWeights(4);
   const sha = sha256OfWeights(SMALL, weights);
@@ -263,8 +340,10 @@ test('cache: a read-only checkpoint folder falls back to the cache folder', asyn
   assert.deepEqual([a.exported, a.location, path.dirname(a.path)], [true, 'cache', cache]);
   const b = await ensureOnnxModel({ arch: SMALL, weights, weightsSha256: sha, dir, fallbackCacheDir: cache });
   assert.deepEqual([b.exported, b.path], [false, a.path]);
-  await assert.rejects(ensureOnnxModel({ arch: SMALL, weights, weightsSha256: sha, dir }),
-    (e: unknown) => e instanceof StyleTransferError && e.code === 'io' && e.message.includes(dir));
+  await assert.rejects(
+    ensureOnnxModel({ arch: SMALL, weights, weightsSha256: sha, dir }),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'io' && e.message.includes(dir),
+  );
   fs.chmodSync(ro, 0o755);
 });
 
@@ -272,30 +351,54 @@ test('a corrupt or truncated .onnx gives a clear StyleTransferError', async () =
   const dir = tempDir();
   const file = path.join(dir, 'model.onnx');
   fs.writeFileSync(file, Buffer.from('this is not an ONNX model'.repeat(40)));
-  const isBad = (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-checkpoint' && /protobuf/i.test(e.message);
-  await assert.rejects(createOnnxSession(file, cpuOnly), (e: unknown) => isBad(e) && (e as Error).message.includes(file));
+  const isBad = (e: unknown) =>
+    e instanceof StyleTransferError && e.code === 'bad-checkpoint' && /protobuf/i.test(e.message);
+  await assert.rejects(
+    createOnnxSession(file, cpuOnly),
+    (e: unknown) => isBad(e) && (e as Error).message.includes(file),
+  );
   const good = exportTransformNetToOnnx(SMALL, await smallWeights(6));
   await assert.rejects(createOnnxSession(good.subarray(0, good.length >> 1), cpuOnly), isBad);
-  await assert.rejects(createOnnxSession(new Uint8Array(0), cpuOnly), (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-checkpoint');
-  await assert.rejects(createOnnxSession(path.join(dir, 'missing.onnx'), cpuOnly), (e: unknown) => e instanceof StyleTransferError && e.code === 'not-found');
+  await assert.rejects(
+    createOnnxSession(new Uint8Array(0), cpuOnly),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-checkpoint',
+  );
+  await assert.rejects(
+    createOnnxSession(path.join(dir, 'missing.onnx'), cpuOnly),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'not-found',
+  );
   await assert.rejects(getOnnxSession(file, cpuOnly), isBad);
-  await assert.rejects(createOnnxSession(good, { providers: ['tpu' as 'cpu'] }), (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-input');
+  await assert.rejects(
+    createOnnxSession(good, { providers: ['tpu' as 'cpu'] }),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-input',
+  );
 });
 
 test('providers are tried in order and unavailable GPU providers are skipped with a reason', async (t) => {
   const bytes = exportTransformNetToOnnx(SMALL, await smallWeights(7));
   const s = await createOnnxSession(bytes);
-  t.diagnostic(`default providers: ran on ${s.provider}; skipped ${s.skipped.map((a) => `${a.provider} (${a.reason})`).join('; ') || 'none'}`);
+  t.diagnostic(
+    `default providers: ran on ${s.provider}; skipped ${s.skipped.map((a) => `${a.provider} (${a.reason})`).join('; ') || 'none'}`,
+  );
   const order = ['cuda', 'webgpu', 'cpu'];
-  assert.deepEqual(s.skipped.map((a) => a.provider), order.slice(0, order.indexOf(s.provider)));
+  assert.deepEqual(
+    s.skipped.map((a) => a.provider),
+    order.slice(0, order.indexOf(s.provider)),
+  );
   const out = await stylizeWithOnnx(s, syntheticImage(12, 8));
   assert.equal(out.data.length, 12 * 8 * 3);
   await s.release();
-  await assert.rejects(stylizeWithOnnx(s, syntheticImage(4, 4)), (e: unknown) => e instanceof StyleTransferError && e.code === 'backend' && /released/.test(e.message));
+  await assert.rejects(
+    stylizeWithOnnx(s, syntheticImage(4, 4)),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'backend' && /released/.test(e.message),
+  );
   if (s.provider === 'cpu') {
     // No GPU provider here: asking for GPU providers only is a backend error, quickly and again quickly.
     const t0 = Date.now();
-    await assert.rejects(createOnnxSession(bytes, { providers: ['cuda', 'webgpu'] }), (e: unknown) => e instanceof StyleTransferError && e.code === 'backend' && /cuda/.test(e.message));
+    await assert.rejects(
+      createOnnxSession(bytes, { providers: ['cuda', 'webgpu'] }),
+      (e: unknown) => e instanceof StyleTransferError && e.code === 'backend' && /cuda/.test(e.message),
+    );
     assert.ok(Date.now() - t0 < 5000);
   }
 });
@@ -303,7 +406,12 @@ test('providers are tried in order and unavailable GPU providers are skipped wit
 test('sessions are reused per file and released on request', async () => {
   const dir = tempDir();
   const weights = await smallWeights(8);
-  const { path: file } = await ensureOnnxModel({ arch: SMALL, weights, weightsSha256: sha256OfWeights(SMALL, weights), dir });
+  const { path: file } = await ensureOnnxModel({
+    arch: SMALL,
+    weights,
+    weightsSha256: sha256OfWeights(SMALL, weights),
+    dir,
+  });
   const a = await getOnnxSession(file, cpuOnly);
   const b = await getOnnxSession(file, cpuOnly);
   assert.equal(a, b);
@@ -318,7 +426,12 @@ test('sessions are reused per file and released on request', async () => {
 test('cached sessions are released after a while without use, so an idle worker gives their memory back', async () => {
   const dir = tempDir();
   const weights = await smallWeights(9);
-  const { path: file } = await ensureOnnxModel({ arch: SMALL, weights, weightsSha256: sha256OfWeights(SMALL, weights), dir });
+  const { path: file } = await ensureOnnxModel({
+    arch: SMALL,
+    weights,
+    weightsSha256: sha256OfWeights(SMALL, weights),
+    dir,
+  });
   setSessionIdleRelease(300);
   try {
     const a = await getOnnxSession(file, cpuOnly);
@@ -334,7 +447,7 @@ test('cached sessions are released after a while without use, so an idle worker 
   }
 });
 
-test('with the engine\'s session settings the first run of a session does not fault in fresh pages for every tensor', async (t) => {
+test("with the engine's session settings the first run of a session does not fault in fresh pages for every tensor", async (t) => {
   if (!hasSharedData(t)) return;
   // Without the memory arena the first run (before ONNX Runtime has planned a memory pattern)
   // allocates every tensor on its own, and above glibc's mmap threshold each is fresh pages from
@@ -342,7 +455,12 @@ test('with the engine\'s session settings the first run of a session does not fa
   // the 12× cold start users met on their first image. Counted, not timed: page faults do not
   // depend on the load of the machine. The engine's settings: 60 thousand (the arena filling).
   const { arch, weights } = await readMl5Folder(shared('pretrained', 'udnie'));
-  const { path: file } = await ensureOnnxModel({ arch, weights, weightsSha256: sha256OfWeights(arch, weights), dir: tempDir() });
+  const { path: file } = await ensureOnnxModel({
+    arch,
+    weights,
+    weightsSha256: sha256OfWeights(arch, weights),
+    dir: tempDir(),
+  });
   const session = await createOnnxSession(file, { ...cpuOnly, ...ENGINE_SESSION_OPTIONS });
   const n = 768;
   const img = syntheticImage(n, n);
@@ -365,13 +483,21 @@ test('openStylizer uses ONNX Runtime, and falls back to tfjs when ONNX Runtime c
   const fast = await openStylizer({ ...req, onnx: cpuOnly });
   assert.equal(fast.runtime, 'onnx');
   assert.match(fast.description, /onnxruntime cpu/);
-  const broken = { ...cpuOnly, loadRuntime: () => { throw new Error('libonnxruntime.so.1: cannot open shared object file'); } };
+  const broken = {
+    ...cpuOnly,
+    loadRuntime: () => {
+      throw new Error('libonnxruntime.so.1: cannot open shared object file');
+    },
+  };
   const slow = await openStylizer({ ...req, onnx: broken });
   assert.equal(slow.runtime, 'tfjs');
   assert.match(slow.fallbackReason!, /ONNX Runtime.*cannot be loaded.*libonnxruntime/);
   const db = psnr((await fast.stylize(img)).data, (await slow.stylize(img)).data);
   assert.ok(db >= 45, `PSNR ${db}`);
-  await assert.rejects(openStylizer({ ...req, onnx: broken, runtime: 'onnx' }), (e: unknown) => e instanceof StyleTransferError && e.code === 'backend');
+  await assert.rejects(
+    openStylizer({ ...req, onnx: broken, runtime: 'onnx' }),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'backend',
+  );
   await fast.dispose();
   await slow.dispose();
   await releaseOnnxSessions();

@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf, type Tensor4D } from '../../src/model/tf';
-import { adam, lbfgs, type Evaluation, type MinimizerResult, type MinimizerStep, type Vector } from '../../src/model/minimize';
+import {
+  adam,
+  lbfgs,
+  type Evaluation,
+  type MinimizerResult,
+  type MinimizerStep,
+  type Vector,
+} from '../../src/model/minimize';
 import { ImageLoss, optimizeImage, type OptimizeEvent, type OptimizeImageResult } from '../../src/model/optimize';
 import { PerceptualLoss, defaultLayersFor } from '../../src/model/losses';
 import { Vgg19 } from '../../src/model/vgg';
@@ -15,12 +22,19 @@ import { registerWasmTrainingKernels } from '../../src/engine/tfjs/wasmKernels';
 import { optimizeWithImage } from '../../src/engine/optimizeJob';
 import { loadVggWeights } from '../../src/io/vggWeights';
 import { maxSide, readImage } from '../../src/io/image';
-import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings, type JobProgress, type OptimizeOptions } from '../../src/protocol/jobs';
+import {
+  DEFAULT_MAX_INPUT_PIXELS,
+  type EngineSettings,
+  type JobProgress,
+  type OptimizeOptions,
+} from '../../src/protocol/jobs';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
 import { runFst } from '../helpers/cli';
 
-async function drain<E extends Evaluation>(gen: AsyncGenerator<MinimizerStep<E>, MinimizerResult, void>): Promise<{ values: number[]; result: MinimizerResult }> {
+async function drain<E extends Evaluation>(
+  gen: AsyncGenerator<MinimizerStep<E>, MinimizerResult, void>,
+): Promise<{ values: number[]; result: MinimizerResult }> {
   const values: number[] = [];
   let r = await gen.next();
   while (!r.done) {
@@ -85,8 +99,17 @@ test('L-BFGS finds the Rosenbrock minimum (2-D and 10-D) with a monotone value',
 
 test('L-BFGS with box bounds: the projected minimum of Rosenbrock and of an ill-conditioned quadratic', async () => {
   // With x₀ ≤ 0.5 the minimum is at (0.5, 0.25), value 0.25.
-  const bounded = await drain(lbfgs(new Float64Array([-1.2, 0.4]), rosenbrock, { maxIterations: 200, gradientTolerance: 1e-9, bounds: { lower: -2, upper: 0.5 } }));
-  assert.ok(Math.abs(bounded.result.x[0] - 0.5) < 1e-9 && Math.abs(bounded.result.x[1] - 0.25) < 1e-6, `x = ${Array.from(bounded.result.x)}`);
+  const bounded = await drain(
+    lbfgs(new Float64Array([-1.2, 0.4]), rosenbrock, {
+      maxIterations: 200,
+      gradientTolerance: 1e-9,
+      bounds: { lower: -2, upper: 0.5 },
+    }),
+  );
+  assert.ok(
+    Math.abs(bounded.result.x[0] - 0.5) < 1e-9 && Math.abs(bounded.result.x[1] - 0.25) < 1e-6,
+    `x = ${Array.from(bounded.result.x)}`,
+  );
   assert.ok(Math.abs(bounded.result.value - 0.25) < 1e-9);
 
   const { f, c } = quadratic(500);
@@ -94,9 +117,14 @@ test('L-BFGS with box bounds: the projected minimum of Rosenbrock and of an ill-
   assert.ok(maxError(free.result.x, (i) => c[i]) < 1e-6, 'unbounded: x = c');
   // Steepest descent would need ~κ·ln(1/ε) ≈ 10⁴ iterations here, CG ~√κ·ln(1/ε) ≈ 450.
   assert.ok(free.result.iterations < 400, `${free.result.iterations} iterations`);
-  const box = await drain(lbfgs(new Float64Array(500), f, { maxIterations: 500, gradientTolerance: 1e-6, bounds: { lower: -1, upper: 1 } }));
+  const box = await drain(
+    lbfgs(new Float64Array(500), f, { maxIterations: 500, gradientTolerance: 1e-6, bounds: { lower: -1, upper: 1 } }),
+  );
   assert.ok(maxError(box.result.x, (i) => Math.min(1, Math.max(-1, c[i]))) < 1e-5, 'bounded: x = clip(c)');
-  assert.ok(Array.from(box.result.x).every((v) => v >= -1 && v <= 1), 'every iterate stays inside the box');
+  assert.ok(
+    Array.from(box.result.x).every((v) => v >= -1 && v <= 1),
+    'every iterate stays inside the box',
+  );
   assert.ok(nonIncreasing(box.values));
 });
 
@@ -122,13 +150,17 @@ test('L-BFGS stops cleanly when the "gradient" is not a descent direction', asyn
   assert.equal(r.result.x[0], 0);
 });
 
-test('Adam finds a quadratic minimum and Rosenbrock\'s, keeping bounds', async () => {
+test("Adam finds a quadratic minimum and Rosenbrock's, keeping bounds", async () => {
   const { f, c } = quadratic(50);
   const q = await drain(adam(new Float64Array(50), f, { maxIterations: 3000, learningRate: 0.05 }));
   assert.ok(maxError(q.result.x, (i) => c[i]) < 1e-3, `max error ${maxError(q.result.x, (i) => c[i])}`);
-  const rosen = await drain(adam(new Float64Array([-1.2, 1]), rosenbrock, { maxIterations: 20000, learningRate: 0.01 }));
+  const rosen = await drain(
+    adam(new Float64Array([-1.2, 1]), rosenbrock, { maxIterations: 20000, learningRate: 0.01 }),
+  );
   assert.ok(maxError(rosen.result.x, () => 1) < 1e-3, `x = ${Array.from(rosen.result.x)}`);
-  const box = await drain(adam(new Float64Array(50), f, { maxIterations: 3000, learningRate: 0.05, bounds: { lower: -1, upper: 1 } }));
+  const box = await drain(
+    adam(new Float64Array(50), f, { maxIterations: 3000, learningRate: 0.05, bounds: { lower: -1, upper: 1 } }),
+  );
   assert.ok(maxError(box.result.x, (i) => Math.min(1, Math.max(-1, c[i]))) < 1e-3);
   assert.equal(q.values.length, 3001, 'the start plus one value per iteration');
   await assert.rejects(adam(new Float64Array(1), f, { maxIterations: 1, learningRate: 0 }).next(), RangeError);
@@ -172,7 +204,9 @@ test('the image loss equals the training loss (PerceptualLoss) for the same weig
   const { vgg, content, style } = await realProblem();
   const layers = defaultLayersFor(vgg.availableLayers());
   const weights = { content: 3, style: 50, tv: 20 };
-  const x = tf.tidy(() => tf.clipByValue(tf.add(content, tf.randomNormal(content.shape, 0, 20, 'float32', 7)), 0, 255) as Tensor4D);
+  const x = tf.tidy(
+    () => tf.clipByValue(tf.add(content, tf.randomNormal(content.shape, 0, 20, 'float32', 7)), 0, 255) as Tensor4D,
+  );
   const before = tf.memory().numTensors;
   const loss = new ImageLoss(vgg, content, style, layers, weights);
   const mine = await loss.evaluate(await x.data());
@@ -180,11 +214,19 @@ test('the image loss equals the training loss (PerceptualLoss) for the same weig
   assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
   const ref = PerceptualLoss.create(vgg, style, { layers, weights });
   const parts = ref.compute(x, content, { keepParts: true });
-  const want = { total: parts.total.dataSync()[0], content: parts.content.dataSync()[0], style: parts.style.dataSync()[0], tv: parts.tv.dataSync()[0] };
+  const want = {
+    total: parts.total.dataSync()[0],
+    content: parts.content.dataSync()[0],
+    style: parts.style.dataSync()[0],
+    tv: parts.tv.dataSync()[0],
+  };
   tf.dispose([parts.total, parts.content, parts.style, parts.tv, x]);
   ref.dispose();
   for (const k of ['total', 'content', 'style', 'tv'] as const) {
-    assert.ok(Math.abs(mine.losses[k] - want[k]) <= 1e-4 * Math.abs(want[k]) + 1e-3, `${k}: ${mine.losses[k]} vs ${want[k]}`);
+    assert.ok(
+      Math.abs(mine.losses[k] - want[k]) <= 1e-4 * Math.abs(want[k]) + 1e-3,
+      `${k}: ${mine.losses[k]} vs ${want[k]}`,
+    );
   }
   assert.equal(mine.gradient.length, x.size);
 });
@@ -196,15 +238,25 @@ test('L-BFGS on a 64 px photo lowers the loss monotonically by > 50 %, keeps pix
   const { events, result } = await runOptimize({ steps: 12, method: 'lbfgs', previewEvery: 5 });
   assert.equal(tf.memory().numTensors, before, 'every tensor freed');
   const steps = events.filter((e) => e.type === 'step');
-  assert.deepEqual(steps.map((e) => e.step), [...Array(13).keys()], 'step 0 (the photo) then 1…12');
+  assert.deepEqual(
+    steps.map((e) => e.step),
+    [...Array(13).keys()],
+    'step 0 (the photo) then 1…12',
+  );
   const totals = steps.map((e) => e.losses.total);
   assert.ok(nonIncreasing(totals), `monotone: ${totals.map((v) => v.toExponential(2)).join(' ')}`);
-  assert.ok(result.finalLosses.total < 0.5 * result.initialLosses.total, `${result.initialLosses.total} → ${result.finalLosses.total}`);
+  assert.ok(
+    result.finalLosses.total < 0.5 * result.initialLosses.total,
+    `${result.initialLosses.total} → ${result.finalLosses.total}`,
+  );
   assert.ok(result.initialLosses.content < 1e-3, 'the start is the photo itself (content loss 0)');
   assert.ok(result.finalLosses.style < 0.3 * result.initialLosses.style, 'the style term falls most');
   assert.equal(result.steps, 12);
   assert.ok(result.evaluations >= 13);
-  assert.deepEqual(events.filter((e) => e.type === 'preview').map((e) => e.step), [5, 10]);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'preview').map((e) => e.step),
+    [5, 10],
+  );
   const { data, width, height } = result.image;
   const [, h, w] = (await realProblem()).content.shape;
   assert.equal(width, w);
@@ -224,7 +276,10 @@ test('Adam on the same problem lowers the loss too (more slowly), and noise init
   const totals = events.flatMap((e) => (e.type === 'step' ? [e.losses.total] : []));
   const rises = totals.filter((v, i) => i > 0 && v > totals[i - 1]).length;
   assert.ok(rises <= 3, `mostly decreasing: ${totals.map((v) => v.toExponential(2)).join(' ')}`);
-  assert.ok(result.finalLosses.total < 0.6 * result.initialLosses.total, `${result.initialLosses.total} → ${result.finalLosses.total}`);
+  assert.ok(
+    result.finalLosses.total < 0.6 * result.initialLosses.total,
+    `${result.initialLosses.total} → ${result.finalLosses.total}`,
+  );
   assert.equal(result.finalLosses.total, Math.min(...totals), 'the result is the best image seen');
   const noise = await runOptimize({ steps: 3, init: 'noise', seed: 3 });
   assert.ok(noise.result.initialLosses.content > 1000, 'noise starts far from the photo');
@@ -252,7 +307,10 @@ test('a signal stops the optimisation within one evaluation and returns the best
   // Aborted before anything was evaluated: a 'cancelled' error.
   const early = new AbortController();
   early.abort();
-  await assert.rejects(optimizeImage({ vgg, content, style, steps: 5, signal: early.signal }).next(), (e: unknown) => e instanceof StyleTransferError && e.code === 'cancelled');
+  await assert.rejects(
+    optimizeImage({ vgg, content, style, steps: 5, signal: early.signal }).next(),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'cancelled',
+  );
   assert.equal(tf.memory().numTensors, before);
 });
 
@@ -260,7 +318,10 @@ test('bad optimisation arguments are one clear error each', async (t) => {
   if (!hasSharedData(t)) return;
   const { vgg, content, style } = await realProblem();
   const expectBad = (args: Partial<Parameters<typeof optimizeImage>[0]>, re: RegExp) =>
-    assert.rejects(optimizeImage({ vgg, content, style, steps: 1, ...args }).next(), (e: unknown) => e instanceof StyleTransferError && re.test(e.message));
+    assert.rejects(
+      optimizeImage({ vgg, content, style, steps: 1, ...args }).next(),
+      (e: unknown) => e instanceof StyleTransferError && re.test(e.message),
+    );
   await expectBad({ steps: -1 }, /steps/);
   await expectBad({ method: 'sgd' as 'adam' }, /method/);
   await expectBad({ learningRate: 0 }, /learning rate/);
@@ -272,13 +333,24 @@ test('bad optimisation arguments are one clear error each', async (t) => {
 // The job and the CLI.
 
 const SETTINGS: EngineSettings = {
-  trainingBackend: 'wasm', stylizeRuntime: 'auto', threads: 0, cacheDir: '', extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+  trainingBackend: 'wasm',
+  stylizeRuntime: 'auto',
+  threads: 0,
+  cacheDir: '',
+  extraModuleRoots: [],
+  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
 };
 
 function jobOptions(outDir: string, extra: Partial<OptimizeOptions> = {}): OptimizeOptions {
   return {
-    image: shared('reference', 'chicago.jpg'), styleImage: shared('styles', 'starry_night.jpg'), vggPath: shared('vgg19-keras-block1-3'),
-    outDir, size: 48, steps: 4, previewEvery: 2, ...extra,
+    image: shared('reference', 'chicago.jpg'),
+    styleImage: shared('styles', 'starry_night.jpg'),
+    vggPath: shared('vgg19-keras-block1-3'),
+    outDir,
+    size: 48,
+    steps: 4,
+    previewEvery: 2,
+    ...extra,
   };
 }
 
@@ -289,7 +361,7 @@ test('the optimize job writes one PNG under a fresh name and streams progress an
   await realProblem(); // backend ready, so the tensor count below is comparable
   const tensorsBefore = tf.memory().numTensors;
   const r = await optimizeWithImage(jobOptions(out), SETTINGS, { progress: (p) => progress.push(p) });
-  assert.equal(tf.memory().numTensors, tensorsBefore, 'the job frees VGG, images and every step\'s tensors');
+  assert.equal(tf.memory().numTensors, tensorsBefore, "the job frees VGG, images and every step's tensors");
   assert.equal(r.cancelled, false);
   assert.equal(r.output, path.join(out, 'chicago.starry_night-optimized.png'));
   assert.deepEqual(fs.readdirSync(out), ['chicago.starry_night-optimized.png']);
@@ -298,11 +370,17 @@ test('the optimize job writes one PNG under a fresh name and streams progress an
   assert.deepEqual([meta.width, meta.height, r.width, r.height], [48, 32, 48, 32]);
   assert.ok(r.finalLosses.total < r.initialLosses.total);
   const steps = progress.filter((p) => p.type === 'optimize');
-  assert.deepEqual(steps.map((p) => p.step), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    steps.map((p) => p.step),
+    [0, 1, 2, 3, 4],
+  );
   assert.ok(steps.every((p) => p.totalSteps === 4 && p.etaSeconds >= 0));
   assert.equal(steps.at(-1)!.type === 'optimize' && steps.at(-1)!.etaSeconds, 0);
   const previews = progress.flatMap((p) => (p.type === 'optimizePreview' ? [p] : []));
-  assert.deepEqual(previews.map((p) => p.step), [2, 4]);
+  assert.deepEqual(
+    previews.map((p) => p.step),
+    [2, 4],
+  );
   assert.deepEqual([...previews[0].image.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'PNG bytes');
   // A second run never overwrites: the next free name.
   const again = await optimizeWithImage(jobOptions(out, { steps: 1, previewEvery: 0 }), SETTINGS);
@@ -335,7 +413,7 @@ test('cancelling the job stops promptly and writes nothing (or the best image wi
   }
 });
 
-test('a cancel arriving as an event (like the worker\'s cancel message or Ctrl+C) is seen between steps', async (t) => {
+test("a cancel arriving as an event (like the worker's cancel message or Ctrl+C) is seen between steps", async (t) => {
   if (!hasSharedData(t)) return;
   // The loop does no I/O; unless it yields to the event loop, timers, messages and signals
   // would wait until all steps are done.
@@ -363,7 +441,10 @@ test('the job refuses bad input before any slow work, with one precise error', a
   if (!hasSharedData(t)) return;
   const out = tempDir('fst-optimize-bad-');
   const expect = (extra: Partial<OptimizeOptions>, code: string, re: RegExp) =>
-    assert.rejects(optimizeWithImage(jobOptions(out, extra), SETTINGS), (e: unknown) => e instanceof StyleTransferError && e.code === code && re.test(e.message));
+    assert.rejects(
+      optimizeWithImage(jobOptions(out, extra), SETTINGS),
+      (e: unknown) => e instanceof StyleTransferError && e.code === code && re.test(e.message),
+    );
   await expect({ vggPath: path.join(out, 'no-vgg') }, 'not-found', /VGG weights not found/);
   await expect({ image: path.join(out, 'missing.jpg') }, 'not-found', /missing\.jpg does not exist/);
   await expect({ size: 1024 }, 'bad-input', /above the maximum 512/);
@@ -378,8 +459,27 @@ test('the job refuses bad input before any slow work, with one precise error', a
 test('fst optimize: prints progress and the output path; bad input is a one-line error and a non-zero exit', async (t) => {
   if (!hasSharedData(t)) return;
   const out = tempDir('fst-optimize-cli-');
-  const base = ['optimize', '--style', shared('styles', 'wave.jpg'), '--vgg', shared('vgg19-keras-block1-3'), '-o', out];
-  const ok = await runFst([...base, '--size', '40', '--steps', '3', '--log-every', '1', '--method', 'adam', shared('reference', 'chicago.jpg')]);
+  const base = [
+    'optimize',
+    '--style',
+    shared('styles', 'wave.jpg'),
+    '--vgg',
+    shared('vgg19-keras-block1-3'),
+    '-o',
+    out,
+  ];
+  const ok = await runFst([
+    ...base,
+    '--size',
+    '40',
+    '--steps',
+    '3',
+    '--log-every',
+    '1',
+    '--method',
+    'adam',
+    shared('reference', 'chicago.jpg'),
+  ]);
   assert.equal(ok.code, 0, ok.stderr);
   const lines = ok.stdout.split('\n');
   assert.match(lines[0], /^step 0\/3 loss \d/);
@@ -391,7 +491,17 @@ test('fst optimize: prints progress and the output path; bad input is a one-line
     [[...base, '--method', 'newton', shared('reference', 'chicago.jpg')], /--method must be one of lbfgs, adam/],
     [[...base.slice(0, 3), shared('reference', 'chicago.jpg')], /--vgg is required/],
     [[...base, path.join(out, 'nope.jpg')], /nope\.jpg does not exist/],
-    [['optimize', '--style', shared('styles', 'wave.jpg'), '--vgg', path.join(out, 'none'), shared('reference', 'chicago.jpg')], /VGG weights not found/],
+    [
+      [
+        'optimize',
+        '--style',
+        shared('styles', 'wave.jpg'),
+        '--vgg',
+        path.join(out, 'none'),
+        shared('reference', 'chicago.jpg'),
+      ],
+      /VGG weights not found/,
+    ],
   ] as const) {
     const r = await runFst([...args]);
     assert.notEqual(r.code, 0, `${args.join(' ')} should fail`);

@@ -7,7 +7,13 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import {
-  fileSystemError, outputPathFor, sanitizeStyleName, writeDirAtomic, writeFileAtomic, writeImageFile, writeStylizedImage,
+  fileSystemError,
+  outputPathFor,
+  sanitizeStyleName,
+  writeDirAtomic,
+  writeFileAtomic,
+  writeImageFile,
+  writeStylizedImage,
 } from '../../src/io/output';
 import { decodeImage, readImage } from '../../src/io/image';
 import { encodeImage } from '../../src/io/imageEncode';
@@ -71,7 +77,10 @@ test('outputPathFor: name.<style>.ext beside the input, then -2, -3 …, never a
   assert.equal(await outputPathFor(input, 'udnie', { format: 'jpeg' }), path.join(dir, 'photo.udnie.JPG'));
   assert.equal(await outputPathFor(path.join(dir, 'img.heic'), 'udnie'), path.join(dir, 'img.udnie.png'));
   assert.equal(await outputPathFor(path.join(dir, 'archive.tar.gz'), 'udnie'), path.join(dir, 'archive.tar.udnie.png'));
-  assert.equal(await outputPathFor(path.join(dir, 'noext'), 'udnie', { format: 'webp' }), path.join(dir, 'noext.udnie.webp'));
+  assert.equal(
+    await outputPathFor(path.join(dir, 'noext'), 'udnie', { format: 'webp' }),
+    path.join(dir, 'noext.udnie.webp'),
+  );
   // another output folder, even one that does not exist yet
   const other = path.join(dir, 'results', 'nested');
   assert.equal(await outputPathFor(input, 'udnie', { outDir: other }), path.join(other, 'photo.udnie.JPG'));
@@ -98,7 +107,11 @@ test('writeFileAtomic writes all bytes, refuses to overwrite, overwrites only wh
   assert.deepEqual(fs.readFileSync(target), bytes);
   assert.deepEqual(tmpFiles(dir), []);
 
-  await expectError(writeFileAtomic(target, Buffer.from('new')), 'output-exists', /out\.bin already exists; not overwriting it/);
+  await expectError(
+    writeFileAtomic(target, Buffer.from('new')),
+    'output-exists',
+    /out\.bin already exists; not overwriting it/,
+  );
   assert.deepEqual(fs.readFileSync(target), bytes, 'existing file untouched');
 
   await writeFileAtomic(target, Buffer.from('new'), { overwrite: true });
@@ -115,7 +128,9 @@ test('writeFileAtomic writes all bytes, refuses to overwrite, overwrites only wh
 test('two writers racing for one new name: exactly one wins, nothing is clobbered', async () => {
   const dir = tempDir('fst-race-');
   const target = path.join(dir, 'race.txt');
-  const results = await Promise.allSettled(['first', 'second', 'third'].map((s) => writeFileAtomic(target, Buffer.from(s))));
+  const results = await Promise.allSettled(
+    ['first', 'second', 'third'].map((s) => writeFileAtomic(target, Buffer.from(s))),
+  );
   const won = results.filter((r) => r.status === 'fulfilled');
   assert.equal(won.length, 1, 'one writer wins');
   for (const r of results) {
@@ -131,12 +146,32 @@ test('failed writes leave no temp file and say why (path under a file, folder in
   fs.writeFileSync(file, 'keep me');
   const before = sha(file);
   // Tests run as root, where chmod 0o555 does not stop writes; these paths fail for anyone.
-  await expectError(writeFileAtomic(path.join(file, 'out.png'), Buffer.from('x')), 'io', /plain\.txt is a file, not a folder/);
-  await expectError(writeFileAtomic(path.join(file, 'sub', 'out.png'), Buffer.from('x'), { createDir: true }), 'io', /is a file, not a folder|cannot create/);
+  await expectError(
+    writeFileAtomic(path.join(file, 'out.png'), Buffer.from('x')),
+    'io',
+    /plain\.txt is a file, not a folder/,
+  );
+  await expectError(
+    writeFileAtomic(path.join(file, 'sub', 'out.png'), Buffer.from('x'), { createDir: true }),
+    'io',
+    /is a file, not a folder|cannot create/,
+  );
   fs.mkdirSync(path.join(dir, 'folder.png'));
-  await expectError(writeFileAtomic(path.join(dir, 'folder.png'), Buffer.from('x')), 'output-exists', /folder\.png already exists/);
-  await expectError(writeFileAtomic(path.join(dir, 'folder.png'), Buffer.from('x'), { overwrite: true }), 'io', /folder\.png: it is a folder/);
-  await expectError(writeFileAtomic(path.join(dir, `${'n'.repeat(300)}.png`), Buffer.from('x')), 'io', /file name is too long/);
+  await expectError(
+    writeFileAtomic(path.join(dir, 'folder.png'), Buffer.from('x')),
+    'output-exists',
+    /folder\.png already exists/,
+  );
+  await expectError(
+    writeFileAtomic(path.join(dir, 'folder.png'), Buffer.from('x'), { overwrite: true }),
+    'io',
+    /folder\.png: it is a folder/,
+  );
+  await expectError(
+    writeFileAtomic(path.join(dir, `${'n'.repeat(300)}.png`), Buffer.from('x')),
+    'io',
+    /file name is too long/,
+  );
   assert.deepEqual(fs.readdirSync(dir).sort(), ['folder.png', 'plain.txt']);
   assert.deepEqual(fs.readdirSync(path.join(dir, 'folder.png')), []);
   assert.equal(sha(file), before);
@@ -173,7 +208,11 @@ test('writeImageFile infers the format from the extension; bad names and failed 
     assert.equal(img.format, formatFromExtension(target));
     assert.deepEqual([img.width, img.height], [4, 3]);
   }
-  await expectError(writeImageFile(path.join(dir, 'small.bmp'), small), 'bad-input', /cannot tell the image format from the name small\.bmp/);
+  await expectError(
+    writeImageFile(path.join(dir, 'small.bmp'), small),
+    'bad-input',
+    /cannot tell the image format from the name small\.bmp/,
+  );
   // explicit format wins over the extension
   await writeImageFile(path.join(dir, 'data.bin'), small, { format: 'png' });
   assert.equal((await readImage(path.join(dir, 'data.bin'))).format, 'png');
@@ -193,10 +232,15 @@ test('writeStylizedImage writes beside the input under fresh names; the original
   const b = await writeStylizedImage(input, 'udnie', stylized);
   const c = await writeStylizedImage(input, 'udnie', stylized, { format: 'jpeg' });
   const d = await writeStylizedImage(input, 'udnie', stylized, { outDir: path.join(dir, 'out'), createDir: true });
-  assert.deepEqual([a, b, c, d], [
-    path.join(dir, 'holiday.udnie.png'), path.join(dir, 'holiday.udnie-2.png'), path.join(dir, 'holiday.udnie.jpg'),
-    path.join(dir, 'out', 'holiday.udnie.png'),
-  ]);
+  assert.deepEqual(
+    [a, b, c, d],
+    [
+      path.join(dir, 'holiday.udnie.png'),
+      path.join(dir, 'holiday.udnie-2.png'),
+      path.join(dir, 'holiday.udnie.jpg'),
+      path.join(dir, 'out', 'holiday.udnie.png'),
+    ],
+  );
   const back = await decodeImage(fs.readFileSync(a));
   assert.deepEqual([...back.rgb.data], [...stylized.rgb]);
   assert.equal(sha(input), before);
@@ -217,25 +261,40 @@ test('writeDirAtomic: all files appear at once; failures and existing folders le
   assert.equal(fs.readFileSync(path.join(target, 'model.json'), 'utf8'), '{"v":1}');
 
   // existing → refused, untouched
-  await expectError(writeDirAtomic(target, async () => undefined), 'output-exists', /checkpoint already exists/);
+  await expectError(
+    writeDirAtomic(target, async () => undefined),
+    'output-exists',
+    /checkpoint already exists/,
+  );
   // fill fails → its error, temp folder gone, target untouched
-  await assert.rejects(writeDirAtomic(path.join(root, 'other'), async (tmp) => {
-    fs.writeFileSync(path.join(tmp, 'half.bin'), 'x');
-    throw new StyleTransferError('cancelled', 'training cancelled');
-  }), /training cancelled/);
+  await assert.rejects(
+    writeDirAtomic(path.join(root, 'other'), async (tmp) => {
+      fs.writeFileSync(path.join(tmp, 'half.bin'), 'x');
+      throw new StyleTransferError('cancelled', 'training cancelled');
+    }),
+    /training cancelled/,
+  );
   assert.ok(!fs.existsSync(path.join(root, 'other')));
   // a non-empty folder created while filling is not replaced
-  await expectError(writeDirAtomic(path.join(root, 'late'), async (tmp) => {
-    fs.writeFileSync(path.join(tmp, 'mine'), 'mine');
-    fs.mkdirSync(path.join(root, 'late'));
-    fs.writeFileSync(path.join(root, 'late', 'theirs'), 'theirs');
-  }), 'output-exists', /late already exists/);
+  await expectError(
+    writeDirAtomic(path.join(root, 'late'), async (tmp) => {
+      fs.writeFileSync(path.join(tmp, 'mine'), 'mine');
+      fs.mkdirSync(path.join(root, 'late'));
+      fs.writeFileSync(path.join(root, 'late', 'theirs'), 'theirs');
+    }),
+    'output-exists',
+    /late already exists/,
+  );
   assert.deepEqual(fs.readdirSync(path.join(root, 'late')), ['theirs']);
 
   // overwrite replaces the folder as a whole; the old one is gone
-  await writeDirAtomic(target, async (tmp) => {
-    fs.writeFileSync(path.join(tmp, 'model.json'), '{"v":2}');
-  }, { overwrite: true });
+  await writeDirAtomic(
+    target,
+    async (tmp) => {
+      fs.writeFileSync(path.join(tmp, 'model.json'), '{"v":2}');
+    },
+    { overwrite: true },
+  );
   assert.deepEqual(fs.readdirSync(target), ['model.json']);
   assert.equal(fs.readFileSync(path.join(target, 'model.json'), 'utf8'), '{"v":2}');
   assert.deepEqual(tmpFiles(root), []);
@@ -244,7 +303,11 @@ test('writeDirAtomic: all files appear at once; failures and existing folders le
   // under a file → io, nothing left
   const file = path.join(root, 'file');
   fs.writeFileSync(file, 'x');
-  await expectError(writeDirAtomic(path.join(file, 'ckpt'), async () => undefined), 'io', /is a file, not a folder/);
+  await expectError(
+    writeDirAtomic(path.join(file, 'ckpt'), async () => undefined),
+    'io',
+    /is a file, not a folder/,
+  );
   assert.deepEqual(tmpFiles(root), []);
 });
 
@@ -262,7 +325,9 @@ test('without hard links (FAT, some network shares) the no-clobber write still w
     await writeFileAtomic(target, Buffer.from('one'));
     assert.equal(fs.readFileSync(target, 'utf8'), 'one');
     await expectError(writeFileAtomic(target, Buffer.from('two')), 'output-exists', /already exists/);
-    const results = await Promise.allSettled(['a', 'b'].map((s) => writeFileAtomic(path.join(dir, 'race.txt'), Buffer.from(s))));
+    const results = await Promise.allSettled(
+      ['a', 'b'].map((s) => writeFileAtomic(path.join(dir, 'race.txt'), Buffer.from(s))),
+    );
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     assert.ok(calls >= 3, 'the fallback path was taken');
   } finally {

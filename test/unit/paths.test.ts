@@ -25,7 +25,10 @@ test('isInsideFolder (POSIX): the root and paths below it, nothing beside or abo
 test('isInsideFolder (Windows): drive letters, backslashes, case, UNC shares, other drives', () => {
   assert.ok(isInsideFolder('C:\\ws', 'C:\\ws', win32));
   assert.ok(isInsideFolder('C:\\ws\\photos\\a.png', 'C:\\ws', win32));
-  assert.ok(isInsideFolder('c:\\WS\\Photos\\a.png', 'C:\\ws', win32), 'names and drive letters compare case-insensitively');
+  assert.ok(
+    isInsideFolder('c:\\WS\\Photos\\a.png', 'C:\\ws', win32),
+    'names and drive letters compare case-insensitively',
+  );
   assert.ok(isInsideFolder('C:/ws/a.png', 'C:\\ws', win32), 'forward slashes are separators too');
   assert.ok(isInsideFolder('C:\\ws\\..hidden\\a.png', 'C:\\ws', win32));
   assert.ok(isInsideFolder('C:\\a.png', 'C:\\', win32), 'a workspace at the root of a drive');
@@ -39,25 +42,52 @@ test('isInsideFolder (Windows): drive letters, backslashes, case, UNC shares, ot
 });
 
 test('looksAbsolute: POSIX, drive, UNC and device paths; nothing relative to a current drive or folder', () => {
-  for (const p of ['/home/me/a.png', 'C:\\Users\\me\\a.png', 'c:/Users/me/a.png', '\\\\nas\\share\\a.png', '\\\\?\\C:\\very\\long\\a.png', '\\\\.\\C:\\a.png']) {
+  for (const p of [
+    '/home/me/a.png',
+    'C:\\Users\\me\\a.png',
+    'c:/Users/me/a.png',
+    '\\\\nas\\share\\a.png',
+    '\\\\?\\C:\\very\\long\\a.png',
+    '\\\\.\\C:\\a.png',
+  ]) {
     assert.ok(looksAbsolute(p), p);
     assert.ok(posix.isAbsolute(p) || win32.isAbsolute(p), `${p} is absolute for Node too`);
   }
   // 'C:a.png' is relative to drive C's current folder, '\a.png' to the current drive's root:
   // path.win32 calls the latter absolute, but the drive depends on the process.
-  for (const p of ['C:a.png', '\\a.png', 'a.png', '.\\a.png', '..\\a.png', 'photos/a.png', '', 'file:///C:/a.png', '1:\\a.png']) {
+  for (const p of [
+    'C:a.png',
+    '\\a.png',
+    'a.png',
+    '.\\a.png',
+    '..\\a.png',
+    'photos/a.png',
+    '',
+    'file:///C:/a.png',
+    '1:\\a.png',
+  ]) {
     assert.ok(!looksAbsolute(p), JSON.stringify(p));
   }
 });
 
 test('the job and webview protocols accept Windows absolute paths and refuse drive-relative ones', () => {
-  const settings = { trainingBackend: 'auto', stylizeRuntime: 'auto', threads: 0, cacheDir: 'C:\\Users\\me\\AppData\\fst', extraModuleRoots: ['\\\\nas\\share\\modules'], maxInputPixels: 1e8 };
+  const settings = {
+    trainingBackend: 'auto',
+    stylizeRuntime: 'auto',
+    threads: 0,
+    cacheDir: 'C:\\Users\\me\\AppData\\fst',
+    extraModuleRoots: ['\\\\nas\\share\\modules'],
+    maxInputPixels: 1e8,
+  };
   const job = (style: string) => ({ type: 'exportOnnx', style, target: 'D:\\exports\\udnie.onnx' });
   assert.equal(jobRequestProblem(job('C:\\Users\\me\\styles\\udnie'), settings), undefined);
   assert.equal(jobRequestProblem(job('\\\\nas\\share\\styles\\udnie'), settings), undefined);
   assert.match(jobRequestProblem(job('C:styles\\udnie'), settings) ?? '', /must be an absolute path/);
   assert.match(jobRequestProblem(job('styles\\udnie'), settings) ?? '', /must be an absolute path/);
-  assert.deepEqual(parseWebviewMessage({ type: 'openImagePath', path: 'C:\\Users\\me\\Pictures\\a.png' }), { type: 'openImagePath', path: 'C:\\Users\\me\\Pictures\\a.png' });
+  assert.deepEqual(parseWebviewMessage({ type: 'openImagePath', path: 'C:\\Users\\me\\Pictures\\a.png' }), {
+    type: 'openImagePath',
+    path: 'C:\\Users\\me\\Pictures\\a.png',
+  });
   assert.ok(parseWebviewMessage({ type: 'openImagePath', path: 'C:Pictures\\a.png' }) instanceof Error);
   assert.ok(parseWebviewMessage({ type: 'openImagePath', path: '..\\..\\secret.png' }) instanceof Error);
 });
@@ -67,14 +97,34 @@ test('directChild (Windows): a name from a manifest stays a file directly inside
   assert.equal(directChild(dir, 'Variable_1', win32), 'C:\\Users\\me\\models\\udnie\\Variable_1');
   assert.equal(directChild(dir, 'manifest.json', win32), 'C:\\Users\\me\\models\\udnie\\manifest.json');
   for (const name of [
-    '..\\secret', '..', '.', '', 'sub\\Variable', 'sub/Variable', 'C:\\Windows\\win.ini', 'C:/Windows/win.ini',
-    'D:Variable', '\\\\evil\\share\\Variable', '\\Windows\\win.ini', 'Var\u0000iable',
+    '..\\secret',
+    '..',
+    '.',
+    '',
+    'sub\\Variable',
+    'sub/Variable',
+    'C:\\Windows\\win.ini',
+    'C:/Windows/win.ini',
+    'D:Variable',
+    '\\\\evil\\share\\Variable',
+    '\\Windows\\win.ini',
+    'Var\u0000iable',
     'Variable:hidden', // an alternate data stream
-    'CON', 'nul', 'NUL.json', 'com1', 'LPT9.bin', 'aux.', 'CONIN$',
+    'CON',
+    'nul',
+    'NUL.json',
+    'com1',
+    'LPT9.bin',
+    'aux.',
+    'CONIN$',
   ]) {
     assert.equal(directChild(dir, name, win32), undefined, JSON.stringify(name));
   }
-  assert.equal(directChild(dir, 'console.json', win32), 'C:\\Users\\me\\models\\udnie\\console.json', 'only exact device names');
+  assert.equal(
+    directChild(dir, 'console.json', win32),
+    'C:\\Users\\me\\models\\udnie\\console.json',
+    'only exact device names',
+  );
   assert.equal(directChild('\\\\nas\\share\\udnie', 'Variable', win32), '\\\\nas\\share\\udnie\\Variable');
 });
 
@@ -96,8 +146,16 @@ test('expandFolderSetting: ${workspaceFolder}, ~ and relative folders with Windo
   assert.equal(expandFolderSetting('~/Pictures/out', ws, home, win32), 'C:\\Users\\me/Pictures/out');
   assert.equal(expandFolderSetting('D:\\results', ws, home, win32), 'D:\\results');
   assert.equal(expandFolderSetting('\\\\nas\\share\\out', ws, home, win32), '\\\\nas\\share\\out');
-  assert.equal(expandFolderSetting('${workspaceFolder}\\out', 'C:\\$&\\$1', home, win32), 'C:\\$&\\$1\\out', 'a "$" in a folder name is not a pattern');
+  assert.equal(
+    expandFolderSetting('${workspaceFolder}\\out', 'C:\\$&\\$1', home, win32),
+    'C:\\$&\\$1\\out',
+    'a "$" in a folder name is not a pattern',
+  );
   assert.equal(expandFolderSetting('~/out', '/p', '/home/me', posix), '/home/me/out');
   assert.equal(expandFolderSetting('out', '/p', '/home/me', posix), '/p/out');
-  assert.equal(expandFolderSetting('~user/out', '/p', '/home/me', posix), '/p/~user/out', 'only a bare ~ is the home folder');
+  assert.equal(
+    expandFolderSetting('~user/out', '/p', '/home/me', posix),
+    '/p/~user/out',
+    'only a bare ~ is the home folder',
+  );
 });

@@ -30,10 +30,15 @@ const cpuOnly = { providers: ['cpu'] as const };
 
 function syntheticImage(width: number, height: number, seed = 1): FloatImage {
   const data = new Float32Array(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) {
-    const v = 127.5 + 100 * Math.sin((x * (c + 1) + seed) * 0.21) * Math.cos((y * (3 - c) + 2 * seed) * 0.13) + (y < 6 ? 60 : 0);
-    data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, v));
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < 3; c++) {
+        const v =
+          127.5 +
+          100 * Math.sin((x * (c + 1) + seed) * 0.21) * Math.cos((y * (3 - c) + 2 * seed) * 0.13) +
+          (y < 6 ? 60 : 0);
+        data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, v));
+      }
   return { width, height, channels: 3, data };
 }
 
@@ -48,17 +53,29 @@ for (const runtime of ['auto', 'tfjs'] as const) {
     // Default settings, as `fst stylize -m <ml5 folder> -f png`; a private cache folder.
     const engine = await createStylizeEngine({ runtime, cacheDir: path.join(dir, 'cache') });
     try {
-      const r = await stylizeFiles({ inputs: [shared('reference', 'chicago.jpg')], style: shared('pretrained', 'udnie'), options: { outDir: dir, format: 'png' } }, engine);
+      const r = await stylizeFiles(
+        {
+          inputs: [shared('reference', 'chicago.jpg')],
+          style: shared('pretrained', 'udnie'),
+          options: { outDir: dir, format: 'png' },
+        },
+        engine,
+      );
       assert.equal(r.failures.length, 0, r.failures.map((f) => f.error.message).join('; '));
       const ours = await sharp(r.outputs[0].output).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      const ref = await sharp(shared('reference', 'chicago_udnie.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const ref = await sharp(shared('reference', 'chicago_udnie.jpg'))
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       assert.deepEqual([ours.info.width, ours.info.height], [ref.info.width, ref.info.height]);
       // Our row r is the published file's row r (it holds the last 474 of the reference's 476 rows).
       const db = psnr(ours.data, ref.data);
       // The top rows are where the border handling shows: at most a JPEG's error there.
       const W = ref.info.width;
       const top = psnr(ours.data.subarray(0, 4 * W * 3), ref.data.subarray(0, 4 * W * 3));
-      t.diagnostic(`${r.runtime}: PSNR ${db.toFixed(2)} dB against chicago_udnie.jpg (top 4 rows ${top.toFixed(2)} dB)`);
+      t.diagnostic(
+        `${r.runtime}: PSNR ${db.toFixed(2)} dB against chicago_udnie.jpg (top 4 rows ${top.toFixed(2)} dB)`,
+      );
       assert.ok(db >= 40, `PSNR ${db.toFixed(2)} dB`);
       assert.ok(top >= 38, `top rows PSNR ${top.toFixed(2)} dB`);
       if (runtime === 'auto') assert.match(r.runtime ?? '', /onnxruntime/);
@@ -80,13 +97,26 @@ test('zero padding: the ONNX core and fast graphs reproduce the tfjs network at 
   const reflectNet = TransformNet.fromWeights(SMALL_ARCHITECTURE, weights);
   const core = await createOnnxSession(exportTransformNetToOnnx(ZERO, weights), cpuOnly);
   const fast = await createOnnxSession(exportFastTransformNet(ZERO, weights, fastGraphLayout(ZERO)), cpuOnly);
-  const selfContained = await createOnnxSession(exportTransformNetToOnnx(ZERO, weights, { selfContained: true }), cpuOnly);
+  const selfContained = await createOnnxSession(
+    exportTransformNetToOnnx(ZERO, weights, { selfContained: true }),
+    cpuOnly,
+  );
   try {
-    for (const [w, h] of [[37, 29], [38, 30], [39, 31], [40, 32], [5, 3], [1, 1]]) {
+    for (const [w, h] of [
+      [37, 29],
+      [38, 30],
+      [39, 31],
+      [40, 32],
+      [5, 3],
+      [1, 1],
+    ]) {
       const img = syntheticImage(w, h, w);
       const viaTfjs = await stylizeWithTfjs(net, img);
       assert.deepEqual([viaTfjs.width, viaTfjs.height], [w, h]);
-      for (const [name, s] of [['core', core], ['fast', fast]] as const) {
+      for (const [name, s] of [
+        ['core', core],
+        ['fast', fast],
+      ] as const) {
         const out = await stylizeWithOnnx(s, img, 'zero');
         const db = psnr(viaTfjs.data, out.data);
         t.diagnostic(`${w}×${h} ${name}: ${db.toFixed(1)} dB`);
@@ -99,10 +129,16 @@ test('zero padding: the ONNX core and fast graphs reproduce the tfjs network at 
       const sc = chw(out.data as Float32Array, w, h);
       assert.ok(psnr(viaTfjs.data, sc) >= 45, `${w}×${h} self-contained`);
       if (w % 4 === 0 && h % 4 === 0) {
-        assert.ok(psnr(viaTfjs.data, (await stylizeWithTfjs(reflectNet, img)).data) > 90, 'multiples of 4: both modes are one function');
+        assert.ok(
+          psnr(viaTfjs.data, (await stylizeWithTfjs(reflectNet, img)).data) > 90,
+          'multiples of 4: both modes are one function',
+        );
       } else if (w > 4 && h > 4) {
         // Elsewhere they differ: the mode is really used.
-        assert.ok(psnr(viaTfjs.data, (await stylizeWithTfjs(reflectNet, img)).data) < 45, `${w}×${h}: reflect and zero differ`);
+        assert.ok(
+          psnr(viaTfjs.data, (await stylizeWithTfjs(reflectNet, img)).data) < 45,
+          `${w}×${h}: reflect and zero differ`,
+        );
       }
     }
   } finally {
@@ -132,10 +168,18 @@ for (const runtime of ['onnx', 'tfjs'] as const) {
     const weights = await smallWeights(7, ZERO);
     const style: LoadedStyle = { name: 'small-zero', dir, arch: ZERO, weights, hash: 'b'.repeat(64), format: 'ml5' };
     try {
-      for (const [w, h] of [[301, 211], [298, 209]]) {
+      for (const [w, h] of [
+        [301, 211],
+        [298, 209],
+      ]) {
         const src: RgbBytes = { width: w, height: h, data: toBytes(syntheticImage(w, h, 3).data) };
         const tiled = await stylizeTiled(engine, style, src, { tileSize: 200 });
-        const whole = await engine.stylize(style, { width: w, height: h, channels: 3, data: Float32Array.from(src.data) });
+        const whole = await engine.stylize(style, {
+          width: w,
+          height: h,
+          channels: 3,
+          data: Float32Array.from(src.data),
+        });
         const db = psnr(toBytes(whole.data), tiled.data);
         t.diagnostic(`${runtime} ${w}×${h} in tiles of 200: ${db.toFixed(1)} dB against one piece`);
         assert.ok(db >= 45, `PSNR ${db}`);

@@ -15,7 +15,8 @@ import { writeTinyStyle } from '../robustness/lib/styles';
 test('styles used in turn, more than the session cache holds, all keep working (also side by side)', async () => {
   const root = tempDir('fst-sessions-');
   const styles = [];
-  for (let k = 0; k <= MAX_CACHED_SESSIONS; k++) styles.push(await loadStyle(await writeTinyStyle(path.join(root, `s${k}`), `s${k}`, undefined, 20 + k)));
+  for (let k = 0; k <= MAX_CACHED_SESSIONS; k++)
+    styles.push(await loadStyle(await writeTinyStyle(path.join(root, `s${k}`), `s${k}`, undefined, 20 + k)));
   const engine = await createStylizeEngine({ runtime: 'onnx', cacheDir: path.join(root, 'cache'), threads: 1 });
   try {
     const img = { width: 9, height: 7, channels: 3 as const, data: new Float32Array(9 * 7 * 3).fill(120) };
@@ -26,7 +27,11 @@ test('styles used in turn, more than the session cache holds, all keep working (
         assert.deepEqual([out.width, out.height], [9, 7]);
       }
     }
-    assert.deepEqual([...(await engine.stylize(styles[0], img)).data], [...first.data], 'the reopened session gives the same result');
+    assert.deepEqual(
+      [...(await engine.stylize(styles[0], img)).data],
+      [...first.data],
+      'the reopened session gives the same result',
+    );
     const together = await Promise.all([...styles, ...styles, ...styles].map((s) => engine.stylize(s, img)));
     assert.equal(together.length, styles.length * 3);
   } finally {

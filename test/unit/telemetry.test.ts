@@ -13,7 +13,14 @@ import { REPO_ROOT, tempDir } from '../helpers/paths';
 
 const STYLE = path.join(REPO_ROOT, 'styles', 'starry-night');
 
-interface Sandbox { home: string; tmp: string; work: string; style: string; photo: string; env: NodeJS.ProcessEnv }
+interface Sandbox {
+  home: string;
+  tmp: string;
+  work: string;
+  style: string;
+  photo: string;
+  env: NodeJS.ProcessEnv;
+}
 
 async function sandbox(): Promise<Sandbox> {
   const root = tempDir('fst-telemetry-');
@@ -23,7 +30,9 @@ async function sandbox(): Promise<Sandbox> {
   const style = path.join(work, 'starry');
   fs.cpSync(STYLE, style, { recursive: true, filter: (src) => !/\.onnx/.test(src) });
   const photo = path.join(work, 'photo.png');
-  await sharp({ create: { width: 40, height: 28, channels: 3, background: '#4070a0' } }).png().toFile(photo);
+  await sharp({ create: { width: 40, height: 28, channels: 3, background: '#4070a0' } })
+    .png()
+    .toFile(photo);
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, TMPDIR: tmp, TSX_DISABLE_CACHE: '1' };
   delete env.XDG_CACHE_HOME;
   delete env.ORT_DISABLE_TELEMETRY;
@@ -37,7 +46,11 @@ function tree(dir: string): string[] {
 
 function assertNoTelemetry(s: Sandbox): void {
   const home = tree(s.home);
-  assert.deepEqual(home.filter((p) => /microsoft|onnxruntime/i.test(p)), [], `telemetry files in HOME: ${home.join(', ')}`);
+  assert.deepEqual(
+    home.filter((p) => /microsoft|onnxruntime/i.test(p)),
+    [],
+    `telemetry files in HOME: ${home.join(', ')}`,
+  );
   assert.deepEqual(tree(s.tmp), [], 'nothing left in TMPDIR (mat-debug-<pid>.log, .ses, worker scripts)');
 }
 
@@ -46,7 +59,11 @@ test('fst stylize (the built CLI) runs ONNX Runtime without writing telemetry or
   assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'cli.js')), 'dist/cli.js missing: run `node esbuild.mjs` first');
   const s = await sandbox();
   const out = path.join(s.work, 'out');
-  const r = spawnSync(process.execPath, [cli, 'stylize', '-m', s.style, '-o', out, s.photo], { env: s.env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [cli, 'stylize', '-m', s.style, '-o', out, s.photo], {
+    env: s.env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   // ONNX Runtime really ran (otherwise the check below proves nothing).
   assert.match(r.stderr, /ran on onnxruntime/);
@@ -55,7 +72,10 @@ test('fst stylize (the built CLI) runs ONNX Runtime without writing telemetry or
 });
 
 test('the engine worker started by EngineClient runs ONNX Runtime without telemetry', async () => {
-  assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'worker.js')), 'dist/worker.js missing: run `node esbuild.mjs` first');
+  assert.ok(
+    fs.existsSync(path.join(REPO_ROOT, 'dist', 'worker.js')),
+    'dist/worker.js missing: run `node esbuild.mjs` first',
+  );
   const s = await sandbox();
   const r = child(s, 'client');
   assert.deepEqual(r, { runtime: 'onnxruntime cpu fp32', outputs: 1, failures: [] });
@@ -70,10 +90,16 @@ test('a worker whose starter left telemetry on refuses to start ONNX Runtime (it
   assertNoTelemetry(s);
 });
 
-function child(s: Sandbox, mode: 'client' | 'raw'): { runtime?: string; outputs?: number; failures?: string[]; error?: string } {
+function child(
+  s: Sandbox,
+  mode: 'client' | 'raw',
+): { runtime?: string; outputs?: number; failures?: string[]; error?: string } {
   const script = path.join(REPO_ROOT, 'test', 'helpers', 'telemetryWorkerChild.ts');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script, mode, s.style, s.photo, path.join(s.work, `out-${mode}`), path.join(s.work, 'cache')],
-    { cwd: REPO_ROOT, env: s.env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', script, mode, s.style, s.photo, path.join(s.work, `out-${mode}`), path.join(s.work, 'cache')],
+    { cwd: REPO_ROOT, env: s.env, encoding: 'utf8', timeout: 120_000 },
+  );
   const line = r.stdout.trim().split('\n').pop() ?? '';
   assert.equal(r.status, 0, `child failed: ${line}\n${r.stderr.slice(-2000)}`);
   return JSON.parse(line);

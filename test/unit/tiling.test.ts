@@ -8,10 +8,20 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-wasm';
-import { PAPER_ARCHITECTURE, borderPadding, layerSpecs, type TransformNetArchitecture } from '../../src/model/architecture';
+import {
+  PAPER_ARCHITECTURE,
+  borderPadding,
+  layerSpecs,
+  type TransformNetArchitecture,
+} from '../../src/model/architecture';
 import { validateNormStats, type NormStats } from '../../src/model/normStats';
 import { exportTransformNetToOnnx } from '../../src/model/onnx/onnxExport';
-import { NORM_STATS_METADATA_KEYS, normLayersOf, withExternalNormStats, withNormStatsOutputs } from '../../src/model/onnx/onnxNormStats';
+import {
+  NORM_STATS_METADATA_KEYS,
+  normLayersOf,
+  withExternalNormStats,
+  withNormStatsOutputs,
+} from '../../src/model/onnx/onnxNormStats';
 import { crop, psnr, toBytes, type FloatImage, type RgbBytes } from '../../src/model/pixels';
 import { normStatsWithTfjs, stylizeWithTfjs } from '../../src/model/stylize';
 import { planAxis, planTiles, receptiveRadius, defaultMargin } from '../../src/model/tiling';
@@ -35,10 +45,15 @@ const cpuOnly = { providers: ['cpu'] as const };
 /** A deterministic textured RGB image. */
 function syntheticImage(width: number, height: number, seed = 1): FloatImage {
   const data = new Float32Array(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) {
-    const v = 127.5 + 100 * Math.sin((x * (c + 1) + seed) * 0.21) * Math.cos((y * (3 - c) + 2 * seed) * 0.13) + (x > width / 2 ? 20 : -20);
-    data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, v));
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < 3; c++) {
+        const v =
+          127.5 +
+          100 * Math.sin((x * (c + 1) + seed) * 0.21) * Math.cos((y * (3 - c) + 2 * seed) * 0.13) +
+          (x > width / 2 ? 20 : -20);
+        data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, v));
+      }
   return { width, height, channels: 3, data };
 }
 
@@ -53,14 +68,23 @@ async function photo(file: string, width: number, height: number, rotate = 0): P
     const a = (rotate * Math.PI) / 180;
     const side = Math.floor(Math.min(w, h) / (Math.cos(a) + Math.sin(a))) - 2;
     const { data, info } = await sharp(file).rotate(rotate).raw().toBuffer({ resolveWithObject: true });
-    p = sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
-      .extract({ left: Math.floor((info.width - side) / 2), top: Math.floor((info.height - side) / 2), width: side, height: side });
+    p = sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).extract({
+      left: Math.floor((info.width - side) / 2),
+      top: Math.floor((info.height - side) / 2),
+      width: side,
+      height: side,
+    });
   }
   const data = await p.resize(width, height, { fit: 'cover' }).removeAlpha().raw().toBuffer();
   return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
-const toFloat = (img: RgbBytes): FloatImage => ({ width: img.width, height: img.height, channels: 3, data: Float32Array.from(img.data) });
+const toFloat = (img: RgbBytes): FloatImage => ({
+  width: img.width,
+  height: img.height,
+  channels: 3,
+  data: Float32Array.from(img.data),
+});
 
 function maxRelativeStatsDifference(a: NormStats, b: NormStats): number {
   let worst = 0;
@@ -68,7 +92,11 @@ function maxRelativeStatsDifference(a: NormStats, b: NormStats): number {
     const t = b.get(layer)!;
     for (let c = 0; c < s.mean.length; c++) {
       const sd = Math.sqrt(t.variance[c] + 1e-3);
-      worst = Math.max(worst, Math.abs(s.mean[c] - t.mean[c]) / sd, Math.abs(s.variance[c] - t.variance[c]) / (t.variance[c] + 1e-3));
+      worst = Math.max(
+        worst,
+        Math.abs(s.mean[c] - t.mean[c]) / sd,
+        Math.abs(s.variance[c] - t.variance[c]) / (t.variance[c] + 1e-3),
+      );
     }
   }
   return worst;
@@ -106,7 +134,13 @@ test('the receptive field of the paper network reaches 54 px (margin 56)', () =>
 
 test('planAxis: tiles on the stride grid, overlaps ≥ the requested one, ramps only over trusted pixels, weights sum to 1', () => {
   for (const length of [4, 256, 260, 1000, 1024, 2048, 2052, 6000, 8000]) {
-    for (const [tile, overlap, margin] of [[256, 128, 56], [512, 128, 56], [1024, 128, 56], [400, 96, 40], [1024, 0, 0]]) {
+    for (const [tile, overlap, margin] of [
+      [256, 128, 56],
+      [512, 128, 56],
+      [1024, 128, 56],
+      [400, 96, 40],
+      [1024, 0, 0],
+    ]) {
       const tiles = planAxis(length, { tile, overlap, margin });
       const sum = new Float64Array(length);
       tiles.forEach((t, i) => {
@@ -122,7 +156,8 @@ test('planAxis: tiles on the stride grid, overlaps ≥ the requested one, ramps 
       });
       assert.equal(tiles[0].start, 0);
       assert.equal(tiles[tiles.length - 1].end, length);
-      for (let x = 0; x < length; x++) assert.ok(Math.abs(sum[x] - 1) < 1e-6, `weights at ${x} of ${length} sum to ${sum[x]}`);
+      for (let x = 0; x < length; x++)
+        assert.ok(Math.abs(sum[x] - 1) < 1e-6, `weights at ${x} of ${length} sum to ${sum[x]}`);
     }
   }
   // Small images are one tile; the 8000-px side of the benchmark needs 9 tiles of ≤ 1024.
@@ -133,7 +168,7 @@ test('planAxis: tiles on the stride grid, overlaps ≥ the requested one, ramps 
 
 // ---- the norm-statistics variants ----
 
-test('statsOverride with an image\'s own statistics reproduces the plain forward pass (tfjs), without leaking tensors', async () => {
+test("statsOverride with an image's own statistics reproduces the plain forward pass (tfjs), without leaking tensors", async () => {
   const weights = await smallWeights(3);
   const net = TransformNet.fromWeights(SMALL, weights);
   const img = syntheticImage(40, 28, 2);
@@ -162,7 +197,12 @@ test('ONNX statistics-output and external-statistics variants agree with tfjs (�
     const core = exportTransformNetToOnnx(SMALL, weights, { opset });
     const statsModel = withNormStatsOutputs(core);
     const fixedModel = withExternalNormStats(core);
-    assert.equal(onnxMetadata(decodeOnnxModel(statsModel))[NORM_STATS_METADATA_KEYS.outputs], layerSpecs(SMALL).map((l) => l.name).join(','));
+    assert.equal(
+      onnxMetadata(decodeOnnxModel(statsModel))[NORM_STATS_METADATA_KEYS.outputs],
+      layerSpecs(SMALL)
+        .map((l) => l.name)
+        .join(','),
+    );
     // The folded model has no instance norm left and takes two inputs per layer.
     assert.equal(normLayersOf(decodeOnnxModel(fixedModel)).length, 0);
     const sStats = await createOnnxSession(statsModel, cpuOnly);
@@ -185,7 +225,11 @@ test('udnie: ONNX with its own statistics fed back equals the plain model; tfjs 
   if (!hasSharedData(t)) return;
   const { style } = await udnieEngine();
   const core = exportTransformNetToOnnx(style.arch, style.weights);
-  const [sCore, sStats, sFixed] = await Promise.all([createOnnxSession(core, cpuOnly), createOnnxSession(withNormStatsOutputs(core), cpuOnly), createOnnxSession(withExternalNormStats(core), cpuOnly)]);
+  const [sCore, sStats, sFixed] = await Promise.all([
+    createOnnxSession(core, cpuOnly),
+    createOnnxSession(withNormStatsOutputs(core), cpuOnly),
+    createOnnxSession(withExternalNormStats(core), cpuOnly),
+  ]);
   const img = toFloat(await photo(shared('reference', 'chicago.jpg'), 203, 150));
   const padding = borderPadding(style.arch);
   const stats = await onnxNormStats(sStats, img, undefined, padding);
@@ -197,7 +241,9 @@ test('udnie: ONNX with its own statistics fed back equals the plain model; tfjs 
   const viaTfjs = await stylizeWithTfjs(net, tile, stats);
   const viaOnnx = await stylizeWithOnnxStats(sFixed, tile, stats, padding);
   const dbCross = psnr(viaTfjs.data, viaOnnx.data);
-  t.diagnostic(`own statistics fed back: ${dbSelf.toFixed(1)} dB; tfjs vs ONNX with fixed statistics: ${dbCross.toFixed(1)} dB`);
+  t.diagnostic(
+    `own statistics fed back: ${dbSelf.toFixed(1)} dB; tfjs vs ONNX with fixed statistics: ${dbCross.toFixed(1)} dB`,
+  );
   assert.ok(dbSelf >= 60, `PSNR ${dbSelf}`);
   assert.ok(dbCross >= 45, `PSNR ${dbCross}`);
   net.dispose();
@@ -222,18 +268,30 @@ test('variants of some layers only, and clear errors', async () => {
   await assert.rejects(onnxNormStats(s, img), /no norm statistics for layer conv1/);
   await s.release();
   net.dispose();
-  assert.throws(() => withExternalNormStats(core, { layers: ['nope'] }), (e: unknown) => e instanceof StyleTransferError && /no instance norm of that name/.test(e.message));
+  assert.throws(
+    () => withExternalNormStats(core, { layers: ['nope'] }),
+    (e: unknown) => e instanceof StyleTransferError && /no instance norm of that name/.test(e.message),
+  );
   assert.throws(() => withNormStatsOutputs(withNormStatsOutputs(core)), /already outputs norm statistics/);
   assert.throws(() => withExternalNormStats(withExternalNormStats(core)), /no InstanceNormalization left/);
-  assert.throws(() => withExternalNormStats(new Uint8Array([1, 2, 3])), (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-checkpoint');
+  assert.throws(
+    () => withExternalNormStats(new Uint8Array([1, 2, 3])),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'bad-checkpoint',
+  );
 });
 
 test('pooling statistics is the mean and variance of the union', () => {
   const s = (m: number, v: number) => new Map([['l', { mean: Float32Array.of(m), variance: Float32Array.of(v) }]]);
   // Halves with means 0 and 2 and variance 1 each: union mean 1, variance 1 + 1.
-  const p = poolNormStats([{ stats: s(0, 1), weight: 1 }, { stats: s(2, 1), weight: 1 }]).get('l')!;
+  const p = poolNormStats([
+    { stats: s(0, 1), weight: 1 },
+    { stats: s(2, 1), weight: 1 },
+  ]).get('l')!;
   assert.deepEqual([p.mean[0], p.variance[0]], [1, 2]);
-  const q = poolNormStats([{ stats: s(0, 1), weight: 3 }, { stats: s(4, 1), weight: 1 }]).get('l')!;
+  const q = poolNormStats([
+    { stats: s(0, 1), weight: 3 },
+    { stats: s(4, 1), weight: 1 },
+  ]).get('l')!;
   assert.deepEqual([q.mean[0], q.variance[0]], [1, 4]);
 });
 
@@ -242,14 +300,30 @@ test('pooling statistics is the mean and variance of the union', () => {
 /** An engine whose "network" is `net` (on float tiles), recording what it was asked to do. */
 function fakeEngine(net: (img: FloatImage) => FloatImage) {
   const calls = { stylize: 0, statsPasses: 0, measured: 0, tilePasses: 0, tiles: 0, closed: 0 };
-  const stats: NormStats = new Map(layerSpecs(PAPER_ARCHITECTURE).map((l) => [l.name, { mean: new Float32Array(l.outChannels), variance: new Float32Array(l.outChannels).fill(1) }]));
+  const stats: NormStats = new Map(
+    layerSpecs(PAPER_ARCHITECTURE).map((l) => [
+      l.name,
+      { mean: new Float32Array(l.outChannels), variance: new Float32Array(l.outChannels).fill(1) },
+    ]),
+  );
   const engine: StylizeEngine = {
     label: 'fake',
-    stylize: async (_style, img) => { calls.stylize++; return net(img); },
+    stylize: async (_style, img) => {
+      calls.stylize++;
+      return net(img);
+    },
     runtimeFor: async () => 'onnx',
     openStatsPass: async () => {
       calls.statsPasses++;
-      return { measure: async () => { calls.measured++; return stats; }, close: async () => { calls.closed++; } };
+      return {
+        measure: async () => {
+          calls.measured++;
+          return stats;
+        },
+        close: async () => {
+          calls.closed++;
+        },
+      };
     },
     openTilePass: async () => {
       calls.tilePasses++;
@@ -259,7 +333,9 @@ function fakeEngine(net: (img: FloatImage) => FloatImage) {
           assert.ok(img.width % 4 === 0 && img.height % 4 === 0, 'tiles are multiples of 4');
           return net(img);
         },
-        close: async () => { calls.closed++; },
+        close: async () => {
+          calls.closed++;
+        },
       };
     },
     dispose: () => undefined,
@@ -267,10 +343,21 @@ function fakeEngine(net: (img: FloatImage) => FloatImage) {
   return { engine, calls };
 }
 
-const fakeStyle: LoadedStyle = { name: 'fake', dir: '/nonexistent', arch: PAPER_ARCHITECTURE, weights: new Map(), hash: 'f'.repeat(64), format: 'ml5' };
+const fakeStyle: LoadedStyle = {
+  name: 'fake',
+  dir: '/nonexistent',
+  arch: PAPER_ARCHITECTURE,
+  weights: new Map(),
+  hash: 'f'.repeat(64),
+  format: 'ml5',
+};
 
 test('tiles reassemble exactly: an identity network gives back the input, at odd sizes, with every pass closed', async () => {
-  for (const [w, h, tileSize] of [[1501, 1003, 256], [1030, 517, 1024], [259, 1201, 300]]) {
+  for (const [w, h, tileSize] of [
+    [1501, 1003, 256],
+    [1030, 517, 1024],
+    [259, 1201, 300],
+  ]) {
     const src: RgbBytes = { width: w, height: h, data: toBytes(syntheticImage(w, h, w).data) };
     const { engine, calls } = fakeEngine((img) => img);
     const out = await stylizeTiled(engine, fakeStyle, src, { tileSize });
@@ -281,7 +368,10 @@ test('tiles reassemble exactly: an identity network gives back the input, at odd
   }
   // Above a megapixel the statistics come from full-resolution tiles of up to 1024²: all
   // 6 of a 3×2 grid, half of a 4×2 one.
-  for (const [w, h, measured] of [[3001, 2003, 6], [4096, 2048, 4]]) {
+  for (const [w, h, measured] of [
+    [3001, 2003, 6],
+    [4096, 2048, 4],
+  ]) {
     const { engine, calls } = fakeEngine((img) => img);
     await stylizeTiled(engine, fakeStyle, { width: w, height: h, data: new Uint8Array(w * h * 3) });
     assert.equal(calls.measured, measured);
@@ -291,7 +381,13 @@ test('tiles reassemble exactly: an identity network gives back the input, at odd
 test('the stylize job tiles large images automatically and small ones go in one piece', async () => {
   const run = async (w: number, h: number, opts = {}) => {
     const { engine, calls } = fakeEngine((img) => img);
-    const img = { width: w, height: h, rgb: { width: w, height: h, data: new Uint8Array(w * h * 3).fill(90) }, format: 'png' as const, source: {} as never };
+    const img = {
+      width: w,
+      height: h,
+      rgb: { width: w, height: h, data: new Uint8Array(w * h * 3).fill(90) },
+      format: 'png' as const,
+      source: {} as never,
+    };
     const r = await stylizeDecoded8(engine, fakeStyle, img, opts);
     assert.deepEqual([r.width, r.height], [w, h]);
     return calls;
@@ -303,8 +399,17 @@ test('the stylize job tiles large images automatically and small ones go in one 
   assert.ok(shouldTile(1500, 1500, 'onnx') && !shouldTile(1400, 1400, 'onnx') && shouldTile(1100, 1000, 'tfjs'));
   // Scaling up may not get round the pixel limit.
   const { engine } = fakeEngine((img) => img);
-  const img = { width: 100, height: 100, rgb: { width: 100, height: 100, data: new Uint8Array(30_000) }, format: 'png' as const, source: {} as never };
-  await assert.rejects(stylizeDecoded8(engine, fakeStyle, img, { scale: 4 }, { maxPixels: 100_000 }), (e: unknown) => e instanceof StyleTransferError && e.code === 'image-too-large');
+  const img = {
+    width: 100,
+    height: 100,
+    rgb: { width: 100, height: 100, data: new Uint8Array(30_000) },
+    format: 'png' as const,
+    source: {} as never,
+  };
+  await assert.rejects(
+    stylizeDecoded8(engine, fakeStyle, img, { scale: 4 }, { maxPixels: 100_000 }),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'image-too-large',
+  );
 });
 
 // ---- whole images through the engine ----
@@ -324,8 +429,14 @@ test('tiled and one-piece stylize of a ~1024² photo agree (≥ 30 dB)', async (
   assert.ok(db >= 30, `PSNR ${db}`);
   assert.ok(psnr(tiled.data, src.data) < 20, 'the result is stylized');
   // Statistics once (the image is small enough to measure whole), then every tile in order.
-  assert.deepEqual(progress.filter((p) => p.phase === 'stats').map((p) => p.done), [0, 1]);
-  assert.deepEqual(stylizePhase.map((p) => p.done), stylizePhase.map((_, i) => i + 1));
+  assert.deepEqual(
+    progress.filter((p) => p.phase === 'stats').map((p) => p.done),
+    [0, 1],
+  );
+  assert.deepEqual(
+    stylizePhase.map((p) => p.done),
+    stylizePhase.map((_, i) => i + 1),
+  );
   assert.equal(stylizePhase.length, 9);
 });
 
@@ -343,33 +454,50 @@ test('no seams on a 2048² photo in 512-pixel tiles: every boundary within 1.5×
   const out = await stylizeTiled(engine, style, src, { tileSize: 512, normStats: stats });
   const plan = planTiles(N, N, style.arch, { tileSize: 512 });
   const d = out.data;
-  const diff = (a: number, b: number) => Math.abs(d[a] - d[b]) + Math.abs(d[a + 1] - d[b + 1]) + Math.abs(d[a + 2] - d[b + 2]);
-  const colDiff = (x: number) => { let s = 0; for (let y = 0; y < N; y++) s += diff((y * N + x) * 3, (y * N + x - 1) * 3); return s / (3 * N); };
-  const rowDiff = (y: number) => { let s = 0; for (let x = 0; x < N; x++) s += diff((y * N + x) * 3, ((y - 1) * N + x) * 3); return s / (3 * N); };
-  let colAvg = 0, rowAvg = 0;
-  for (let i = 1; i < N; i++) { colAvg += colDiff(i); rowAvg += rowDiff(i); }
+  const diff = (a: number, b: number) =>
+    Math.abs(d[a] - d[b]) + Math.abs(d[a + 1] - d[b + 1]) + Math.abs(d[a + 2] - d[b + 2]);
+  const colDiff = (x: number) => {
+    let s = 0;
+    for (let y = 0; y < N; y++) s += diff((y * N + x) * 3, (y * N + x - 1) * 3);
+    return s / (3 * N);
+  };
+  const rowDiff = (y: number) => {
+    let s = 0;
+    for (let x = 0; x < N; x++) s += diff((y * N + x) * 3, ((y - 1) * N + x) * 3);
+    return s / (3 * N);
+  };
+  let colAvg = 0,
+    rowAvg = 0;
+  for (let i = 1; i < N; i++) {
+    colAvg += colDiff(i);
+    rowAvg += rowDiff(i);
+  }
   colAvg /= N - 1;
   rowAvg /= N - 1;
   // Where neighbouring tiles meet: the cross-fade ramps, at their start, centre and end.
-  const ramps = (tiles: typeof plan.cols) => tiles.slice(1).map((tile, i) => ({ start: tile.keepStart, end: tiles[i].keepEnd }));
-  const measure = (tiles: typeof plan.cols, diffAt: (i: number) => number, avg: number) => ramps(tiles).map((r) => {
-    const centre = Math.round((r.start + r.end) / 2);
-    // The brief's measure at the boundary (against the whole image's average), and a local
-    // one (against the median of the 48 lines around it) that regional texture cannot fool.
-    const local = (b: number) => {
-      const around = [];
-      for (let k = 2; k <= 25; k++) around.push(diffAt(b - k), diffAt(b + k));
-      around.sort((a, z) => a - z);
-      return diffAt(b) / around[around.length >> 1];
-    };
-    return { centre: diffAt(centre) / avg, local: Math.max(...[r.start, centre, r.end].map(local)) };
-  });
+  const ramps = (tiles: typeof plan.cols) =>
+    tiles.slice(1).map((tile, i) => ({ start: tile.keepStart, end: tiles[i].keepEnd }));
+  const measure = (tiles: typeof plan.cols, diffAt: (i: number) => number, avg: number) =>
+    ramps(tiles).map((r) => {
+      const centre = Math.round((r.start + r.end) / 2);
+      // The brief's measure at the boundary (against the whole image's average), and a local
+      // one (against the median of the 48 lines around it) that regional texture cannot fool.
+      const local = (b: number) => {
+        const around = [];
+        for (let k = 2; k <= 25; k++) around.push(diffAt(b - k), diffAt(b + k));
+        around.sort((a, z) => a - z);
+        return diffAt(b) / around[around.length >> 1];
+      };
+      return { centre: diffAt(centre) / avg, local: Math.max(...[r.start, centre, r.end].map(local)) };
+    });
   const cols = measure(plan.cols, colDiff, colAvg);
   const rows = measure(plan.rows, rowDiff, rowAvg);
   const worst = (m: typeof cols, k: 'centre' | 'local') => Math.max(...m.map((x) => x[k])).toFixed(2);
-  t.diagnostic(`${plan.cols.length}×${plan.rows.length} tiles; average neighbour difference ${colAvg.toFixed(2)} (columns), ${rowAvg.toFixed(2)} (rows); ` +
-    `at the boundaries, against the average: columns ≤ ${worst(cols, 'centre')}, rows ≤ ${worst(rows, 'centre')}; ` +
-    `against their neighbourhood (ramp start, centre, end): columns ≤ ${worst(cols, 'local')}, rows ≤ ${worst(rows, 'local')}`);
+  t.diagnostic(
+    `${plan.cols.length}×${plan.rows.length} tiles; average neighbour difference ${colAvg.toFixed(2)} (columns), ${rowAvg.toFixed(2)} (rows); ` +
+      `at the boundaries, against the average: columns ≤ ${worst(cols, 'centre')}, rows ≤ ${worst(rows, 'centre')}; ` +
+      `against their neighbourhood (ramp start, centre, end): columns ≤ ${worst(cols, 'local')}, rows ≤ ${worst(rows, 'local')}`,
+  );
   assert.equal(cols.length, 4);
   assert.equal(rows.length, 4);
   for (const m of [...cols, ...rows]) {
@@ -379,8 +507,10 @@ test('no seams on a 2048² photo in 512-pixel tiles: every boundary within 1.5×
   // Stronger, independent of the content: a 512² window centred on a corner where four tiles
   // meet, stylized on its own with the same statistics, matches the tiled result inside its
   // trusted part (more than the receptive field from its edges).
-  const cx = plan.cols[1].keepEnd - 8, cy = plan.rows[1].keepEnd - 8;
-  const x0 = (cx - 256) & ~3, y0 = (cy - 256) & ~3;
+  const cx = plan.cols[1].keepEnd - 8,
+    cy = plan.rows[1].keepEnd - 8;
+  const x0 = (cx - 256) & ~3,
+    y0 = (cy - 256) & ~3;
   const pass = await engine.openTilePass(style, stats);
   const window = await pass.stylize(crop(toFloat(src), x0, y0, 512, 512));
   await pass.close();
@@ -396,8 +526,17 @@ test('colour modes and strength per band match the one-piece post-processing', a
   if (!hasSharedData(t)) return;
   const { engine, style } = await udnieEngine();
   const src = await photo(shared('content', 'kodak', 'kodim23.png'), 420, 300);
-  const decoded = { width: src.width, height: src.height, rgb: toFloat(src), format: 'png' as const, source: {} as never };
-  for (const [colorMode, strength, minDb] of [['luminance', 0.6, 45], ['histogram', 0.5, 40]] as const) {
+  const decoded = {
+    width: src.width,
+    height: src.height,
+    rgb: toFloat(src),
+    format: 'png' as const,
+    source: {} as never,
+  };
+  for (const [colorMode, strength, minDb] of [
+    ['luminance', 0.6, 45],
+    ['histogram', 0.5, 40],
+  ] as const) {
     const tiled = await stylizeTiled(engine, style, src, { tileSize: 256, colorMode, strength });
     const whole = await stylizeDecoded(engine, style, decoded, { colorMode, strength });
     const db = psnr(toBytes(whole.rgb.data), tiled.data);
@@ -410,7 +549,14 @@ test('the tfjs runtime tiles too, matches its one-piece result and leaks no tens
   const tfEngine = await createStylizeEngine({ runtime: 'tfjs', cacheDir });
   await tf.setBackend('wasm');
   const weights = await smallWeights(4);
-  const style: LoadedStyle = { name: 'small', dir: cacheDir, arch: SMALL, weights, hash: 'a'.repeat(64), format: 'ml5' };
+  const style: LoadedStyle = {
+    name: 'small',
+    dir: cacheDir,
+    arch: SMALL,
+    weights,
+    hash: 'a'.repeat(64),
+    format: 'ml5',
+  };
   const src: RgbBytes = { width: 300, height: 210, data: toBytes(syntheticImage(300, 210, 5).data) };
   const first = await stylizeTiled(tfEngine, style, src, { tileSize: 200 });
   const tensors = tf.memory().numTensors;
@@ -427,24 +573,34 @@ test('the stylize job tiles when asked, reports tiles, and a cancel between tile
   const { engine } = await udnieEngine();
   const dir = tempDir('fst-tiling-job-');
   const input = path.join(dir, 'photo.png');
-  await sharp(shared('content', 'kodak', 'kodim05.png')).resize(384, 256).png().toFile(input);
+  await sharp(shared('content', 'kodak', 'kodim05.png'))
+    .resize(384, 256)
+    .png()
+    .toFile(input);
   const outDir = path.join(dir, 'out');
   const controller = new AbortController();
   const seen: unknown[] = [];
-  const cancelled = await stylizeFiles({ inputs: [input], style: shared('pretrained', 'udnie'), options: { outDir, tileSize: 256 } }, engine, {
-    signal: controller.signal,
-    progress: (p) => {
-      seen.push(p);
-      if (p.type === 'stylize' && p.tile?.phase === 'stylize' && p.tile.done === 1) controller.abort();
+  const cancelled = await stylizeFiles(
+    { inputs: [input], style: shared('pretrained', 'udnie'), options: { outDir, tileSize: 256 } },
+    engine,
+    {
+      signal: controller.signal,
+      progress: (p) => {
+        seen.push(p);
+        if (p.type === 'stylize' && p.tile?.phase === 'stylize' && p.tile.done === 1) controller.abort();
+      },
     },
-  });
+  );
   assert.equal(cancelled.cancelled, true);
   assert.equal(cancelled.outputs.length, 0);
   assert.equal(cancelled.failures.length, 0);
   assert.ok(!fs.existsSync(outDir) || fs.readdirSync(outDir).length === 0, 'nothing written');
   assert.ok(seen.some((p) => (p as { tile?: TileProgress }).tile?.phase === 'stats'));
   // Uncancelled, the same request writes one file of the input's size.
-  const done = await stylizeFiles({ inputs: [input], style: shared('pretrained', 'udnie'), options: { outDir, tileSize: 256 } }, engine);
+  const done = await stylizeFiles(
+    { inputs: [input], style: shared('pretrained', 'udnie'), options: { outDir, tileSize: 256 } },
+    engine,
+  );
   assert.equal(done.outputs.length, 1);
   const meta = await sharp(done.outputs[0].output).metadata();
   assert.deepEqual([meta.width, meta.height], [384, 256]);

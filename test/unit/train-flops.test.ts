@@ -8,7 +8,10 @@ import { REFERENCE_LOSS_LAYERS } from '../../src/model/losses';
 
 test('a tiny network at 8×8, batch 1, counted by hand', () => {
   const f = trainStepFlops({
-    arch: { type: 'johnson2016', filters: [2, 2, 2], residualBlocks: 1 }, batch: 1, height: 8, width: 8,
+    arch: { type: 'johnson2016', filters: [2, 2, 2], residualBlocks: 1 },
+    batch: 1,
+    height: 8,
+    width: 8,
     layers: { content: 'relu1_2', style: ['relu1_1', 'relu2_1'] },
   });
   // Transform net multiply-accumulates: conv1 9×9 3→2 on 8² = 64·81·3·2 = 31104; conv2 3×3 2→2
@@ -28,8 +31,20 @@ test('a tiny network at 8×8, batch 1, counted by hand', () => {
 });
 
 test('batch and size scale the count; the paper network at 256² batch 4 to relu5_1 is ≈ 740 GFLOP', () => {
-  const one = trainStepFlops({ arch: PAPER_ARCHITECTURE, batch: 1, height: 128, width: 128, layers: REFERENCE_LOSS_LAYERS });
-  const four = trainStepFlops({ arch: PAPER_ARCHITECTURE, batch: 4, height: 256, width: 256, layers: REFERENCE_LOSS_LAYERS });
+  const one = trainStepFlops({
+    arch: PAPER_ARCHITECTURE,
+    batch: 1,
+    height: 128,
+    width: 128,
+    layers: REFERENCE_LOSS_LAYERS,
+  });
+  const four = trainStepFlops({
+    arch: PAPER_ARCHITECTURE,
+    batch: 4,
+    height: 256,
+    width: 256,
+    layers: REFERENCE_LOSS_LAYERS,
+  });
   assert.ok(Math.abs(four.total / one.total - 16) < 1e-9, `${four.total / one.total}`);
   assert.ok(four.total > 735e9 && four.total < 745e9, `${four.total / 1e9} GFLOP`);
 });

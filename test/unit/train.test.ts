@@ -5,7 +5,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { TransformNetArchitecture } from '../../src/model/architecture';
 import { Adam } from '../../src/model/adam';
 import { TransformNet } from '../../src/model/transformNet';
-import { batchAt, epochOrder, trainTransformNet, type TrainEvent, type TrainingData, type TrainingLoss } from '../../src/model/train';
+import {
+  batchAt,
+  epochOrder,
+  trainTransformNet,
+  type TrainEvent,
+  type TrainingData,
+  type TrainingLoss,
+} from '../../src/model/train';
 
 const TINY: TransformNetArchitecture = { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1 };
 const SIZE = 8;
@@ -18,8 +25,20 @@ const loss: TrainingLoss = {
       const target = tf.reshape(tf.linspace(0, 255, SIZE * SIZE * 3), [1, SIZE, SIZE, 3]);
       const c = tf.mean(tf.squaredDifference(stylized, tf.add(tf.mul(content, 0.1), target)));
       const s = tf.square(tf.sub(tf.mean(stylized), 100));
-      const tv = tf.mean(tf.abs(tf.sub(tf.slice(stylized, [0, 1, 0, 0], [-1, SIZE - 1, -1, -1]), tf.slice(stylized, [0, 0, 0, 0], [-1, SIZE - 1, -1, -1]))));
-      return { total: tf.addN([c, s, tv]) as tf.Scalar, content: c as tf.Scalar, style: s as tf.Scalar, tv: tv as tf.Scalar };
+      const tv = tf.mean(
+        tf.abs(
+          tf.sub(
+            tf.slice(stylized, [0, 1, 0, 0], [-1, SIZE - 1, -1, -1]),
+            tf.slice(stylized, [0, 0, 0, 0], [-1, SIZE - 1, -1, -1]),
+          ),
+        ),
+      );
+      return {
+        total: tf.addN([c, s, tv]) as tf.Scalar,
+        content: c as tf.Scalar,
+        style: s as tf.Scalar,
+        tv: tv as tf.Scalar,
+      };
     });
   },
 };
@@ -35,13 +54,24 @@ function data(n: number): TrainingData {
 
 async function run(net: TransformNet, adam: Adam, from: number, to: number, events: TrainEvent[] = []) {
   const schedule = { batchSize: 2, iterations: to, seed: 5, checkpointEvery: 4, previewEvery: 0 };
-  for await (const e of trainTransformNet({ net, loss, data: data(5), optimizer: adam, schedule, startIteration: from })) events.push(e);
+  for await (const e of trainTransformNet({
+    net,
+    loss,
+    data: data(5),
+    optimizer: adam,
+    schedule,
+    startIteration: from,
+  }))
+    events.push(e);
   return events;
 }
 
 test('data order is a seeded permutation per epoch and batches wrap small sets', () => {
   const o = epochOrder(10, 0, 1);
-  assert.deepEqual([...o].sort((a, b) => a - b), [...Array(10).keys()]);
+  assert.deepEqual(
+    [...o].sort((a, b) => a - b),
+    [...Array(10).keys()],
+  );
   assert.deepEqual(epochOrder(10, 0, 1), o);
   assert.notDeepEqual(epochOrder(10, 1, 1), o);
   assert.deepEqual(batchAt(0, 3, 4, 1).indices.length, 4);
@@ -57,7 +87,10 @@ test('training lowers the loss, reports every step and frees its tensors', async
   assert.equal(tf.memory().numTensors, before);
   const steps = events.filter((e) => e.type === 'step');
   assert.equal(steps.length, 30);
-  assert.deepEqual(events.filter((e) => e.type === 'checkpoint').map((e) => e.iteration), [4, 8, 12, 16, 20, 24, 28, 30]);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'checkpoint').map((e) => e.iteration),
+    [4, 8, 12, 16, 20, 24, 28, 30],
+  );
   const first = steps[0].type === 'step' ? steps[0].losses.total : NaN;
   const last = steps[29].type === 'step' ? steps[29].losses.total : NaN;
   assert.ok(last < first * 0.8, `loss ${first} → ${last}`);
@@ -86,7 +119,10 @@ test('resume is exact: 10 steps + save + 10 steps equals 20 steps', async () => 
   const a = await straight.toWeights();
   const b = await resumed.toWeights();
   let maxDiff = 0;
-  for (const [k, v] of a) v.forEach((x, i) => { maxDiff = Math.max(maxDiff, Math.abs(x - b.get(k)![i])); });
+  for (const [k, v] of a)
+    v.forEach((x, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(x - b.get(k)![i]));
+    });
   assert.ok(maxDiff <= 1e-5, `max weight difference ${maxDiff}`);
   // And training did change the weights (so equality is not trivial).
   const init = await TransformNet.init(TINY, 3).toWeights();

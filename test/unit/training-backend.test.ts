@@ -12,12 +12,22 @@ import { chooseTrainingBackend, ONNX_CPU_STEP_SPEEDUP, startOnnxTrainer } from '
 import { OnnxTrainer } from '../../src/engine/train/onnxTrainer';
 import { paramSpecs, sizeOfShape } from '../../src/model/architecture';
 import type { VggWeights } from '../../src/model/vggSpec';
-import { DEFAULT_MAX_INPUT_PIXELS, TFJS_BACKENDS, TRAINING_BACKENDS, type EngineSettings, type TrainOptions } from '../../src/protocol/jobs';
+import {
+  DEFAULT_MAX_INPUT_PIXELS,
+  TFJS_BACKENDS,
+  TRAINING_BACKENDS,
+  type EngineSettings,
+  type TrainOptions,
+} from '../../src/protocol/jobs';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
 
 test('auto runs the ONNX Runtime step in place of the measured CPU backends and keeps the unmeasured ones', () => {
-  assert.deepEqual(chooseTrainingBackend('auto', 'wasm'), { name: 'onnx', onnx: 'cpu', reason: `auto: ONNX Runtime's training step measured ${ONNX_CPU_STEP_SPEEDUP.wasm}× as fast as wasm's` });
+  assert.deepEqual(chooseTrainingBackend('auto', 'wasm'), {
+    name: 'onnx',
+    onnx: 'cpu',
+    reason: `auto: ONNX Runtime's training step measured ${ONNX_CPU_STEP_SPEEDUP.wasm}× as fast as wasm's`,
+  });
   assert.equal(chooseTrainingBackend('auto', 'cpu').onnx, 'cpu');
   for (const b of ['tfjs-node-gpu', 'tfjs-node', 'webgpu'] as const) {
     const c = chooseTrainingBackend('auto', b);
@@ -28,7 +38,8 @@ test('auto runs the ONNX Runtime step in place of the measured CPU backends and 
 });
 
 test('named backends: tfjs ones run on tfjs, onnx* on the matching provider with tfjs (auto) for the rest', () => {
-  for (const b of ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu', 'webgpu'] as const) assert.deepEqual(chooseTrainingBackend(b, b), { name: b });
+  for (const b of ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu', 'webgpu'] as const)
+    assert.deepEqual(chooseTrainingBackend(b, b), { name: b });
   assert.deepEqual(chooseTrainingBackend('onnx', 'wasm'), { name: 'onnx', onnx: 'cpu' });
   assert.deepEqual(chooseTrainingBackend('onnx-cuda', 'wasm'), { name: 'onnx-cuda', onnx: 'cuda' });
   assert.deepEqual(chooseTrainingBackend('onnx-webgpu', 'wasm'), { name: 'onnx-webgpu', onnx: 'webgpu' });
@@ -39,14 +50,33 @@ test('named backends: tfjs ones run on tfjs, onnx* on the matching provider with
   }
 });
 
-const settings = (trainingBackend: EngineSettings['trainingBackend']): EngineSettings =>
-  ({ trainingBackend, stylizeRuntime: 'auto', threads: 0, cacheDir: tempDir(), extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS });
-const TINY = { iterations: 2, imageSize: 32, batchSize: 1, checkpointEvery: 2, previewEvery: 2, styleSize: 64, architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1 } };
+const settings = (trainingBackend: EngineSettings['trainingBackend']): EngineSettings => ({
+  trainingBackend,
+  stylizeRuntime: 'auto',
+  threads: 0,
+  cacheDir: tempDir(),
+  extraModuleRoots: [],
+  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+});
+const TINY = {
+  iterations: 2,
+  imageSize: 32,
+  batchSize: 1,
+  checkpointEvery: 2,
+  previewEvery: 2,
+  styleSize: 64,
+  architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1 },
+};
 
 function options(root: string, name: string, overrides: Record<string, unknown> = TINY): TrainOptions {
   return {
-    styleImage: shared('redistributable', 'starry_night.jpg'), dataDir: shared('content', 'kodak'), output: path.join(root, name), name,
-    preset: 'quick', vggPath: shared('vgg19-keras-block1-3'), overrides,
+    styleImage: shared('redistributable', 'starry_night.jpg'),
+    dataDir: shared('content', 'kodak'),
+    output: path.join(root, name),
+    name,
+    preset: 'quick',
+    vggPath: shared('vgg19-keras-block1-3'),
+    overrides,
   };
 }
 
@@ -58,7 +88,10 @@ test('a training job on auto says once that it trains on ONNX Runtime and why, a
   assert.equal(r.iterations, 2);
   const said = logs.filter((l) => l.startsWith('training on '));
   assert.deepEqual(said.length, 1, logs.join('\n'));
-  assert.match(said[0], /^training on ONNX Runtime \(CPU\) \(auto: ONNX Runtime's training step measured [\d.]+× as fast as wasm's\); previews on WebAssembly/);
+  assert.match(
+    said[0],
+    /^training on ONNX Runtime \(CPU\) \(auto: ONNX Runtime's training step measured [\d.]+× as fast as wasm's\); previews on WebAssembly/,
+  );
   assert.equal((await readCheckpoint(r.checkpoint)).info.backend, 'onnx');
 });
 
@@ -66,33 +99,72 @@ test('auto falls back to tfjs where ONNX Runtime cannot load or cannot build the
   const arch = { type: 'johnson2016' as const, filters: [2, 2, 2] as [number, number, number], residualBlocks: 1 };
   const weights = new Map(paramSpecs(arch).map((p) => [p.name, new Float32Array(sizeOfShape(p.shape))]));
   // VGG's first conv only: the loss at relu1_1.
-  const conv1 = { name: 'conv1_1', inChannels: 3, outChannels: 64, kernel: new Float32Array(9 * 3 * 64).fill(0.01), bias: new Float32Array(64) };
+  const conv1 = {
+    name: 'conv1_1',
+    inChannels: 3,
+    outChannels: 64,
+    kernel: new Float32Array(9 * 3 * 64).fill(0.01),
+    bias: new Float32Array(64),
+  };
   const vgg: VggWeights = { source: 'synthetic', channelOrder: 'rgb', mean: [0, 0, 0], layers: [conv1] };
-  const create = (size: number, loadRuntime?: () => unknown) => () => OnnxTrainer.create({
-    arch, batch: 1, height: size, width: size, vgg, layers: { content: 'relu1_1', style: ['relu1_1'] }, lossWeights: { content: 1, style: 1, tv: 1 },
-    targetGrams: { relu1_1: new Float32Array(64 * 64) }, weights, loadRuntime,
-  });
+  const create = (size: number, loadRuntime?: () => unknown) => () =>
+    OnnxTrainer.create({
+      arch,
+      batch: 1,
+      height: size,
+      width: size,
+      vgg,
+      layers: { content: 'relu1_1', style: ['relu1_1'] },
+      lossWeights: { content: 1, style: 1, tv: 1 },
+      targetGrams: { relu1_1: new Float32Array(64 * 64) },
+      weights,
+      loadRuntime,
+    });
   const started = await startOnnxTrainer('auto', create(8));
   assert.ok('trainer' in started, JSON.stringify(started));
   await started.trainer.release();
   const odd = await startOnnxTrainer('auto', create(30));
-  assert.deepEqual(odd, { fallback: 'auto: the ONNX Runtime step is unavailable: training graph: the image size must be a multiple of 4, got 30×30' });
-  const missing = await startOnnxTrainer('auto', create(8, () => { throw new Error('libonnxruntime.so.1: cannot open shared object file'); }));
-  assert.deepEqual(missing, { fallback: 'auto: the ONNX Runtime step is unavailable: ONNX Runtime (onnxruntime-node) cannot be loaded: libonnxruntime.so.1: cannot open shared object file' });
-  await assert.rejects(startOnnxTrainer('onnx', create(30)), (e) => e instanceof StyleTransferError && e.code === 'bad-input');
+  assert.deepEqual(odd, {
+    fallback:
+      'auto: the ONNX Runtime step is unavailable: training graph: the image size must be a multiple of 4, got 30×30',
+  });
+  const missing = await startOnnxTrainer(
+    'auto',
+    create(8, () => {
+      throw new Error('libonnxruntime.so.1: cannot open shared object file');
+    }),
+  );
+  assert.deepEqual(missing, {
+    fallback:
+      'auto: the ONNX Runtime step is unavailable: ONNX Runtime (onnxruntime-node) cannot be loaded: libonnxruntime.so.1: cannot open shared object file',
+  });
+  await assert.rejects(
+    startOnnxTrainer('onnx', create(30)),
+    (e) => e instanceof StyleTransferError && e.code === 'bad-input',
+  );
   // Other errors are not a reason to change runtimes.
-  await assert.rejects(startOnnxTrainer('auto', () => Promise.reject(new StyleTransferError('bad-checkpoint', 'x'))), /x/);
+  await assert.rejects(
+    startOnnxTrainer('auto', () => Promise.reject(new StyleTransferError('bad-checkpoint', 'x'))),
+    /x/,
+  );
 });
 
 test('onnx-cuda and onnx-webgpu without their provider: one backend error naming it, before loading anything, and nothing written', async (t) => {
   if (!hasSharedData(t)) return;
   const root = tempDir('fst-train-gpu-');
-  for (const [backend, provider] of [['onnx-cuda', 'cuda'], ['onnx-webgpu', 'webgpu']] as const) {
+  for (const [backend, provider] of [
+    ['onnx-cuda', 'cuda'],
+    ['onnx-webgpu', 'webgpu'],
+  ] as const) {
     const out = options(root, backend);
     let err: unknown;
     const phases: string[] = [];
     try {
-      await trainStyle(out, settings(backend), { progress: (p) => { if (p.type === 'phase') phases.push(p.message); } });
+      await trainStyle(out, settings(backend), {
+        progress: (p) => {
+          if (p.type === 'phase') phases.push(p.message);
+        },
+      });
     } catch (e) {
       err = e;
     }

@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-cpu';
-import { PAPER_ARCHITECTURE, layerSpecs, parameterCount, paramSpecs, validateArchitecture } from '../../src/model/architecture';
+import {
+  PAPER_ARCHITECTURE,
+  layerSpecs,
+  parameterCount,
+  paramSpecs,
+  validateArchitecture,
+} from '../../src/model/architecture';
 import { TransformNet } from '../../src/model/transformNet';
 import { crop, padToMultiple, reflectIndex } from '../../src/model/pixels';
 
@@ -13,9 +19,18 @@ test('the paper network has 1,677,638 parameters in 16 layers', () => {
 });
 
 test('reflectIndex mirrors without repeating the edge, and repeats for tiny sizes', () => {
-  assert.deepEqual([-3, -2, -1, 0, 1, 2, 3, 4, 5].map((i) => reflectIndex(i, 4)), [3, 2, 1, 0, 1, 2, 3, 2, 1]);
-  assert.deepEqual([-3, -1, 0, 1].map((i) => reflectIndex(i, 1)), [0, 0, 0, 0]);
-  assert.deepEqual([-3, -2, -1].map((i) => reflectIndex(i, 2)), [1, 0, 1]);
+  assert.deepEqual(
+    [-3, -2, -1, 0, 1, 2, 3, 4, 5].map((i) => reflectIndex(i, 4)),
+    [3, 2, 1, 0, 1, 2, 3, 2, 1],
+  );
+  assert.deepEqual(
+    [-3, -1, 0, 1].map((i) => reflectIndex(i, 1)),
+    [0, 0, 0, 0],
+  );
+  assert.deepEqual(
+    [-3, -2, -1].map((i) => reflectIndex(i, 2)),
+    [1, 0, 1],
+  );
 });
 
 test('padding before the image and cropping back is the identity', () => {
@@ -59,9 +74,15 @@ test('instance norm makes the output independent of input brightness scale at in
 
 test('outputScale 127.5 keeps every output in 0..255; the reference scale 150 stays implicit in the architecture', async () => {
   await tf.setBackend('cpu');
-  assert.deepEqual(validateArchitecture({ ...PAPER_ARCHITECTURE, outputScale: 150 }), validateArchitecture(PAPER_ARCHITECTURE));
+  assert.deepEqual(
+    validateArchitecture({ ...PAPER_ARCHITECTURE, outputScale: 150 }),
+    validateArchitecture(PAPER_ARCHITECTURE),
+  );
   assert.equal(validateArchitecture({ ...PAPER_ARCHITECTURE, outputScale: 127.5 }).outputScale, 127.5);
-  assert.throws(() => validateArchitecture({ ...PAPER_ARCHITECTURE, outputScale: -1 }), /unsupported network architecture/);
+  assert.throws(
+    () => validateArchitecture({ ...PAPER_ARCHITECTURE, outputScale: -1 }),
+    /unsupported network architecture/,
+  );
   const arch = { type: 'johnson2016' as const, filters: [4, 8, 8] as const, residualBlocks: 1, outputScale: 127.5 };
   const net = TransformNet.init(arch, 3);
   // Large shifts on the output norm push tanh to ±1: the reference scale would leave 0..255.
@@ -70,7 +91,10 @@ test('outputScale 127.5 keeps every output in 0..255; the reference scale 150 st
   const x = tf.randomUniform([1, 16, 12, 3], 0, 255, 'float32', 1) as tf.Tensor4D;
   const y = net.apply(x);
   const v = await y.data();
-  assert.ok(v.every((a) => a >= 0 && a <= 255), `range ${Math.min(...v)}..${Math.max(...v)}`);
+  assert.ok(
+    v.every((a) => a >= 0 && a <= 255),
+    `range ${Math.min(...v)}..${Math.max(...v)}`,
+  );
   assert.ok(Math.max(...v) > 254 && Math.min(...v) < 1);
   tf.dispose([x, y]);
   net.dispose();

@@ -5,7 +5,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Invalid, absolutePath, arrayOf, boolean, bytes, fileName, matching, number, object, oneOf, orDefault, problemOf, string, type Rule,
+  Invalid,
+  absolutePath,
+  arrayOf,
+  boolean,
+  bytes,
+  fileName,
+  matching,
+  number,
+  object,
+  oneOf,
+  orDefault,
+  problemOf,
+  string,
+  type Rule,
 } from '../../src/protocol/validate';
 import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings } from '../../src/protocol/jobs';
 import { TRAINING_OVERRIDES, jobRequestProblem } from '../../src/protocol/jobChecks';
@@ -17,11 +30,15 @@ function accepts<T>(rule: Rule<T>, values: readonly unknown[], expected?: (v: un
 
 /** `rule` throws Invalid with exactly `message` for `v` at field "f". */
 function refuses(rule: Rule<unknown>, v: unknown, message: string): void {
-  assert.throws(() => rule(v, 'f'), (e: unknown) => {
-    assert.ok(e instanceof Invalid, `an Invalid, not ${String(e)}`);
-    assert.equal(e.message, message);
-    return true;
-  }, `refuses ${Array.isArray(v) ? `an array of ${v.length}` : String(v)}`);
+  assert.throws(
+    () => rule(v, 'f'),
+    (e: unknown) => {
+      assert.ok(e instanceof Invalid, `an Invalid, not ${String(e)}`);
+      assert.equal(e.message, message);
+      return true;
+    },
+    `refuses ${Array.isArray(v) ? `an array of ${v.length}` : String(v)}`,
+  );
 }
 
 test('string: a NUL-free string, non-empty unless allowed, capped when asked', () => {
@@ -36,7 +53,8 @@ test('string: a NUL-free string, non-empty unless allowed, capped when asked', (
 
 test('absolutePath: POSIX, Windows drive and UNC paths; relative, drive-relative and root-relative ones refused', () => {
   accepts(absolutePath(), ['/a/b', 'C:\\x\\y.png', 'c:/x', '\\\\server\\share\\x', '\\\\?\\C:\\x']);
-  for (const p of ['a/b', './a', '../etc/passwd', 'C:x', '\\x', '~/.ssh']) refuses(absolutePath(), p, '"f" must be an absolute path');
+  for (const p of ['a/b', './a', '../etc/passwd', 'C:x', '\\x', '~/.ssh'])
+    refuses(absolutePath(), p, '"f" must be an absolute path');
   refuses(absolutePath(), '', '"f" is empty');
   refuses(absolutePath(), '/a\u0000/b', '"f" contains a NUL character');
   refuses(absolutePath({ max: 4 }), '/abcd', '"f" is too long (5 characters, at most 4)');
@@ -45,7 +63,8 @@ test('absolutePath: POSIX, Windows drive and UNC paths; relative, drive-relative
 
 test('fileName and matching: one name, a given form', () => {
   accepts(fileName(), ['a.png', '.hidden', 'a b.jpg']);
-  for (const n of ['a/b', 'a\\b', '.', '..', 'a\nb', 'a\u007fb']) refuses(fileName(), n, '"f" must be a plain file name');
+  for (const n of ['a/b', 'a\\b', '.', '..', 'a\nb', 'a\u007fb'])
+    refuses(fileName(), n, '"f" must be a plain file name');
   const token = matching(/^img-[1-9][0-9]*$/, 'an image token (img-<n>)', { max: 8 });
   accepts(token, ['img-1', 'img-123']);
   refuses(token, 'img-0', '"f" must be an image token (img-<n>)');
@@ -55,7 +74,8 @@ test('fileName and matching: one name, a given form', () => {
 test('number: finite, in range (closed, open at the bottom, one-sided), integer when asked', () => {
   accepts(number(), [0, -1.5, 1e300]);
   accepts(number({ min: 0, max: 1 }), [0, 0.5, 1]);
-  for (const v of [NaN, Infinity, -Infinity, '1', null, true, [1], { valueOf: () => 1 }]) refuses(number({ min: 0, max: 1 }), v, '"f" must be a finite number between 0 and 1');
+  for (const v of [NaN, Infinity, -Infinity, '1', null, true, [1], { valueOf: () => 1 }])
+    refuses(number({ min: 0, max: 1 }), v, '"f" must be a finite number between 0 and 1');
   refuses(number(), NaN, '"f" must be a finite number');
   refuses(number({ min: 0, max: 1 }), 1.0001, '"f" must be between 0 and 1, got 1.0001');
   refuses(number({ min: 0, max: 1 }), -0.1, '"f" must be between 0 and 1, got -0.1');
@@ -110,10 +130,19 @@ test('object: required and optional fields, unknown ones ignored or refused, a f
   const exact = object({ a: number() }, {}, { exact: true });
   refuses(exact, { a: 1, c: 2 }, '"f" has an unexpected field "c"');
   assert.equal(problemOf(exact, { a: 1, c: 2 }), 'unexpected field "c"', 'at the top level no field path');
-  for (const v of [null, [], new Date(), new Map(), Object.create({ a: 1 }), 'a']) refuses(rule, v, '"f" must be a plain object');
-  assert.deepEqual(rule(Object.assign(Object.create(null), { a: 2 }), 'f'), { a: 2 }, 'a null-prototype object is plain');
+  for (const v of [null, [], new Date(), new Map(), Object.create({ a: 1 }), 'a'])
+    refuses(rule, v, '"f" must be a plain object');
+  assert.deepEqual(
+    rule(Object.assign(Object.create(null), { a: 2 }), 'f'),
+    { a: 2 },
+    'a null-prototype object is plain',
+  );
   // Nested paths: fields, then items.
-  refuses(object({ list: arrayOf(object({ w: number({ min: 0, max: 1 }) })) }), { list: [{ w: 0.5 }, { w: 2 }] }, '"f.list[1].w" must be between 0 and 1, got 2');
+  refuses(
+    object({ list: arrayOf(object({ w: number({ min: 0, max: 1 }) })) }),
+    { list: [{ w: 0.5 }, { w: 2 }] },
+    '"f.list[1].w" must be between 0 and 1, got 2',
+  );
 });
 
 test('problemOf and orDefault: one line or undefined; a fallback for hand-edited settings', () => {
@@ -122,31 +151,87 @@ test('problemOf and orDefault: one line or undefined; a fallback for hand-edited
   assert.equal(problemOf(rule, { a: 'x' }), '"a" must be a finite number');
   assert.equal(problemOf(rule, { a: 'x' }, 'settings'), '"settings.a" must be a finite number');
   // A hostile getter is a problem, not a crash.
-  assert.equal(problemOf(rule, { get a(): number { throw new Error('getter'); } }), 'getter');
+  assert.equal(
+    problemOf(rule, {
+      get a(): number {
+        throw new Error('getter');
+      },
+    }),
+    'getter',
+  );
   assert.equal(orDefault(oneOf(['auto', 'onnx']), 'onnx', 'auto'), 'onnx');
   assert.equal(orDefault(oneOf(['auto', 'onnx']), 'gpu', 'auto'), 'auto');
   assert.equal(orDefault(number(), NaN, 3), 3);
   assert.equal(orDefault(boolean, 'yes', true), true);
 });
 
-const settings: EngineSettings = { trainingBackend: 'cpu', stylizeRuntime: 'onnx', threads: 0, cacheDir: '/c', extraModuleRoots: [], maxInputPixels: DEFAULT_MAX_INPUT_PIXELS };
+const settings: EngineSettings = {
+  trainingBackend: 'cpu',
+  stylizeRuntime: 'onnx',
+  threads: 0,
+  cacheDir: '/c',
+  extraModuleRoots: [],
+  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+};
 
 test('resume is its own request: a checkpoint, VGG weights and an optional length; a train request has no placeholders', () => {
-  assert.equal(jobRequestProblem({ type: 'resume', options: { checkpoint: '/styles/a', vggPath: '/vgg' } }, settings), undefined);
-  assert.equal(jobRequestProblem({ type: 'resume', options: { checkpoint: '/styles/a', vggPath: '/vgg', iterations: 2000 } }, settings), undefined);
-  assert.equal(jobRequestProblem({ type: 'resume', options: { checkpoint: 'styles/a', vggPath: '/vgg' } }, settings), '"options.checkpoint" must be an absolute path');
-  assert.equal(jobRequestProblem({ type: 'resume', options: { vggPath: '/vgg' } }, settings), '"options.checkpoint" is missing');
-  assert.equal(jobRequestProblem({ type: 'resume', options: { checkpoint: '/a', vggPath: '/vgg', iterations: -1 } }, settings), '"options.iterations" must be between 0 and 10000000, got -1');
-  assert.equal(jobRequestProblem({ type: 'resume', options: { checkpoint: '/a', vggPath: '/vgg', iterations: 2.5 } }, settings), '"options.iterations" must be an integer, got 2.5');
-  const train = { styleImage: '/s.jpg', dataDir: '/photos', output: '/styles/new', name: 'New', preset: 'quick', vggPath: '/vgg' };
+  assert.equal(
+    jobRequestProblem({ type: 'resume', options: { checkpoint: '/styles/a', vggPath: '/vgg' } }, settings),
+    undefined,
+  );
+  assert.equal(
+    jobRequestProblem(
+      { type: 'resume', options: { checkpoint: '/styles/a', vggPath: '/vgg', iterations: 2000 } },
+      settings,
+    ),
+    undefined,
+  );
+  assert.equal(
+    jobRequestProblem({ type: 'resume', options: { checkpoint: 'styles/a', vggPath: '/vgg' } }, settings),
+    '"options.checkpoint" must be an absolute path',
+  );
+  assert.equal(
+    jobRequestProblem({ type: 'resume', options: { vggPath: '/vgg' } }, settings),
+    '"options.checkpoint" is missing',
+  );
+  assert.equal(
+    jobRequestProblem({ type: 'resume', options: { checkpoint: '/a', vggPath: '/vgg', iterations: -1 } }, settings),
+    '"options.iterations" must be between 0 and 10000000, got -1',
+  );
+  assert.equal(
+    jobRequestProblem({ type: 'resume', options: { checkpoint: '/a', vggPath: '/vgg', iterations: 2.5 } }, settings),
+    '"options.iterations" must be an integer, got 2.5',
+  );
+  const train = {
+    styleImage: '/s.jpg',
+    dataDir: '/photos',
+    output: '/styles/new',
+    name: 'New',
+    preset: 'quick',
+    vggPath: '/vgg',
+  };
   assert.equal(jobRequestProblem({ type: 'train', options: train }, settings), undefined);
-  assert.equal(jobRequestProblem({ type: 'train', options: { ...train, styleImage: '' } }, settings), '"options.styleImage" is empty');
-  assert.equal(jobRequestProblem({ type: 'train', options: { ...train, dataDir: '' } }, settings), '"options.dataDir" is empty');
+  assert.equal(
+    jobRequestProblem({ type: 'train', options: { ...train, styleImage: '' } }, settings),
+    '"options.styleImage" is empty',
+  );
+  assert.equal(
+    jobRequestProblem({ type: 'train', options: { ...train, dataDir: '' } }, settings),
+    '"options.dataDir" is empty',
+  );
 });
 
 test('training overrides: known hyperparameters only, each of its type and in its range', () => {
   const arch = { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1, upsample: 'nearest' };
-  const good = { iterations: 10, imageSize: 32, learningRate: 2e-3, architecture: arch, styleLayers: ['relu1_1', 'relu2_1'], contentLayers: [], augment: false };
+  const good = {
+    iterations: 10,
+    imageSize: 32,
+    learningRate: 2e-3,
+    architecture: arch,
+    styleLayers: ['relu1_1', 'relu2_1'],
+    contentLayers: [],
+    augment: false,
+  };
   assert.deepEqual(TRAINING_OVERRIDES(good, 'overrides'), good);
   const bad: [unknown, string][] = [
     [{ iterationz: 10 }, '"overrides" has an unexpected field "iterationz"'],
@@ -157,20 +242,43 @@ test('training overrides: known hyperparameters only, each of its type and in it
     [{ augment: 1 }, '"overrides.augment" must be true or false'],
     [{ styleLayers: ['relu1_1', 'pool1'] }, '"overrides.styleLayers[1]" must be a VGG layer name like relu2_2'],
     [{ contentLayers: 'relu2_2' }, '"overrides.contentLayers" must be an array'],
-    [{ architecture: { ...arch, filters: [8, 16] } }, '"overrides.architecture.filters" must hold 3 channel counts, got 2'],
-    [{ architecture: { ...arch, filters: [8, 16, 0] } }, '"overrides.architecture.filters[2]" must be between 1 and 1024, got 0'],
-    [{ architecture: { ...arch, residualBlocks: 33 } }, '"overrides.architecture.residualBlocks" must be between 0 and 32, got 33'],
+    [
+      { architecture: { ...arch, filters: [8, 16] } },
+      '"overrides.architecture.filters" must hold 3 channel counts, got 2',
+    ],
+    [
+      { architecture: { ...arch, filters: [8, 16, 0] } },
+      '"overrides.architecture.filters[2]" must be between 1 and 1024, got 0',
+    ],
+    [
+      { architecture: { ...arch, residualBlocks: 33 } },
+      '"overrides.architecture.residualBlocks" must be between 0 and 32, got 33',
+    ],
     [{ architecture: { ...arch, type: 'resnet' } }, '"overrides.architecture.type" must be one of johnson2016'],
-    [{ architecture: { ...arch, upsample: 'bilinear' } }, '"overrides.architecture.upsample" must be one of transpose, nearest'],
+    [
+      { architecture: { ...arch, upsample: 'bilinear' } },
+      '"overrides.architecture.upsample" must be one of transpose, nearest',
+    ],
     [{ architecture: { ...arch, depth: 3 } }, '"overrides.architecture" has an unexpected field "depth"'],
   ];
   for (const [v, message] of bad) assert.equal(problemOf(TRAINING_OVERRIDES, v, 'overrides'), message);
-  const train = { styleImage: '/s.jpg', dataDir: '/photos', output: '/styles/new', name: 'New', preset: 'quick', vggPath: '/vgg' };
-  assert.equal(jobRequestProblem({ type: 'train', options: { ...train, overrides: { batchSize: 0 } } }, settings), '"options.overrides.batchSize" must be between 1 and 64, got 0');
+  const train = {
+    styleImage: '/s.jpg',
+    dataDir: '/photos',
+    output: '/styles/new',
+    name: 'New',
+    preset: 'quick',
+    vggPath: '/vgg',
+  };
+  assert.equal(
+    jobRequestProblem({ type: 'train', options: { ...train, overrides: { batchSize: 0 } } }, settings),
+    '"options.overrides.batchSize" must be between 1 and 64, got 0',
+  );
 });
 
 test('stylize options: strength, scale, quality and tile size are checked where the request arrives', () => {
-  const job = (options: Record<string, unknown>) => jobRequestProblem({ type: 'stylize', inputs: ['/a.png'], style: '/s', options }, settings);
+  const job = (options: Record<string, unknown>) =>
+    jobRequestProblem({ type: 'stylize', inputs: ['/a.png'], style: '/s', options }, settings);
   assert.equal(job({ strength: 0, scale: 0.01, quality: 100, tileSize: 0 }), undefined);
   assert.equal(job({ strength: 1.5 }), '"options.strength" must be between 0 and 1, got 1.5');
   assert.equal(job({ strength: NaN }), '"options.strength" must be a finite number between 0 and 1');
@@ -178,8 +286,15 @@ test('stylize options: strength, scale, quality and tile size are checked where 
   assert.equal(job({ scale: 5 }), '"options.scale" must be between 0.01 and 4, got 5');
   assert.equal(job({ quality: 0 }), '"options.quality" must be between 1 and 100, got 0');
   assert.equal(job({ tileSize: 64.5 }), '"options.tileSize" must be an integer, got 64.5');
-  assert.equal(job({ blend: [{ style: '/b', weight: 2 }] }), '"options.blend[0].weight" must be between 0 and 1, got 2');
-  const preview = (p: Record<string, unknown>) => jobRequestProblem({ type: 'preview', image: { path: '/a.png' }, style: '/s', maxSide: 512, options: {}, ...p }, settings);
+  assert.equal(
+    job({ blend: [{ style: '/b', weight: 2 }] }),
+    '"options.blend[0].weight" must be between 0 and 1, got 2',
+  );
+  const preview = (p: Record<string, unknown>) =>
+    jobRequestProblem(
+      { type: 'preview', image: { path: '/a.png' }, style: '/s', maxSide: 512, options: {}, ...p },
+      settings,
+    );
   assert.equal(preview({}), undefined);
   assert.equal(preview({ options: { scale: -1 } }), '"options.scale" must be between 0.01 and 4, got -1');
   assert.equal(preview({ maxSide: -1 }), '"maxSide" must be at least 0, got -1');

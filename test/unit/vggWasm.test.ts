@@ -30,7 +30,8 @@ test('the perceptual-loss gradient through VGG on wasm equals the cpu one and le
     loss.dispose();
     vgg.dispose();
   }
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   grads.cpu.forEach((v, i) => {
     diff = Math.max(diff, Math.abs(v - grads.wasm[i]));
     scale = Math.max(scale, Math.abs(v));

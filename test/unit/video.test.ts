@@ -30,8 +30,20 @@ async function ffmpegOrSkip(t: TestContext): Promise<FfmpegTools | undefined> {
 }
 
 /** A clip of generated frames (ffmpeg's testsrc pattern; testsrc2 rounds sizes to even), optionally with a sine tone. */
-function makeClip(tools: FfmpegTools, file: string, o: { width: number; height: number; fps: number; seconds: number; audio: boolean }): string {
-  const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=${o.width}x${o.height}:rate=${o.fps}:duration=${o.seconds}`];
+function makeClip(
+  tools: FfmpegTools,
+  file: string,
+  o: { width: number; height: number; fps: number; seconds: number; audio: boolean },
+): string {
+  const args = [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${o.width}x${o.height}:rate=${o.fps}:duration=${o.seconds}`,
+  ];
   if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`);
   args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', o.width % 2 || o.height % 2 ? 'yuv444p' : 'yuv420p');
   if (o.audio) args.push('-c:a', 'aac');
@@ -46,13 +58,24 @@ function listDir(dir: string): string[] {
 }
 
 test('ffmpeg: versions are read from -version, and a bad --ffmpeg path or a missing ffmpeg is one clear error', async () => {
-  assert.deepEqual(parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers'), { text: '5.1.9-0+deb12u1', major: 5, minor: 1 });
+  assert.deepEqual(parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers'), {
+    text: '5.1.9-0+deb12u1',
+    major: 5,
+    minor: 1,
+  });
   assert.deepEqual(parseFfmpegVersion('ffmpeg version n7.0.2 Copyright'), { text: 'n7.0.2', major: 7, minor: 0 });
   assert.deepEqual(parseFfmpegVersion('ffmpeg version N-113000-g1234abcd Copyright'), { text: 'N-113000-g1234abcd' });
   assert.equal(parseFfmpegVersion('not ffmpeg'), undefined);
   const notThere = path.join(root, 'no-such-ffmpeg');
-  await assert.rejects(findFfmpeg({ ffmpegPath: notThere }), (e: unknown) => e instanceof StyleTransferError && e.code === 'not-found' && e.message.includes(notThere));
-  await assert.rejects(findFfmpeg({ env: { PATH: path.join(root, 'empty') } }), (e: unknown) => e instanceof StyleTransferError && e.code === 'not-found' && /ffmpeg is not on the PATH/.test(e.message));
+  await assert.rejects(
+    findFfmpeg({ ffmpegPath: notThere }),
+    (e: unknown) => e instanceof StyleTransferError && e.code === 'not-found' && e.message.includes(notThere),
+  );
+  await assert.rejects(
+    findFfmpeg({ env: { PATH: path.join(root, 'empty') } }),
+    (e: unknown) =>
+      e instanceof StyleTransferError && e.code === 'not-found' && /ffmpeg is not on the PATH/.test(e.message),
+  );
 });
 
 test('fst stylize on an MP4 with audio: playable H.264 MP4 beside it, same frames, rate, duration, audio; never overwritten', async (t) => {
@@ -76,10 +99,14 @@ test('fst stylize on an MP4 with audio: playable H.264 MP4 beside it, same frame
   assert.equal(outInfo.audioCodec, 'aac');
   assert.deepEqual(fs.readFileSync(clip), before, 'the input is untouched');
   // Every frame decodes (a playable file), and it is stylized: far from the input's frames.
-  const dec = spawnSync(tools.ffmpeg, ['-v', 'error', '-i', out, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 26 });
+  const dec = spawnSync(tools.ffmpeg, ['-v', 'error', '-i', out, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+    maxBuffer: 1 << 26,
+  });
   assert.equal(dec.status, 0, String(dec.stderr));
   assert.equal(dec.stdout.length, 64 * 48 * 3 * 12);
-  const src = spawnSync(tools.ffmpeg, ['-v', 'error', '-i', clip, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 26 });
+  const src = spawnSync(tools.ffmpeg, ['-v', 'error', '-i', clip, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+    maxBuffer: 1 << 26,
+  });
   assert.ok(meanAbsDiff(dec.stdout, src.stdout) > 10, 'the output differs from the input');
   // A second run never overwrites the first result.
   const again = await runFst(['stylize', '-q', '-m', STYLE, clip]);
@@ -98,7 +125,10 @@ test('an odd-sized MKV without audio keeps its exact size and frame count, and g
   assert.equal(r.code, 0, r.stderr);
   const info = await probeVideo(tools, r.stdout.trim());
   assert.equal(path.basename(r.stdout.trim()), 'odd.Starry-Night.mp4');
-  assert.deepEqual([info.width, info.height, info.frameCount, info.frameRate, info.hasAudio], [65, 47, 10, '10/1', false]);
+  assert.deepEqual(
+    [info.width, info.height, info.frameCount, info.frameRate, info.hasAudio],
+    [65, 47, 10, '10/1', false],
+  );
 });
 
 test('a variable-frame-rate clip keeps its frame count and duration', async (t) => {
@@ -110,8 +140,37 @@ test('a variable-frame-rate clip keeps its frame count and duration', async (t) 
   // (no average rate: 0/0, r_frame_rate 25) and without B-frames (an MP4 made so ends with a
   // discarded packet that -count_packets counts).
   const clip = path.join(dir, 'vfr.mkv');
-  const made = spawnSync(tools.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=1', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25:duration=1',
-    '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-fps_mode', 'vfr', '-c:v', 'libx264', '-bf', '0', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip], { encoding: 'utf8' });
+  const made = spawnSync(
+    tools.ffmpeg,
+    [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=64x48:rate=10:duration=1',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=64x48:rate=25:duration=1',
+      '-filter_complex',
+      '[0:v][1:v]concat=n=2:v=1[v]',
+      '-map',
+      '[v]',
+      '-fps_mode',
+      'vfr',
+      '-c:v',
+      'libx264',
+      '-bf',
+      '0',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      clip,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(made.status, 0, made.stderr);
   const r = await runFst(['stylize', '-q', '-m', STYLE, '--per-frame', clip]);
   assert.equal(r.code, 0, r.stderr);
@@ -133,15 +192,25 @@ test('cancel mid-clip kills both ffmpegs and leaves no file behind; progress rep
     const style = await loadStyle(STYLE);
     const ac = new AbortController();
     const seen: number[] = [];
-    await assert.rejects(stylizeVideoFile(engine, style, clip, {}, {
-      tools, signal: ac.signal,
-      progress: (p) => {
-        if (p.type !== 'stylize' || !p.frames) return;
-        assert.equal(p.frames.total, 96);
-        seen.push(p.frames.done);
-        if (p.frames.done === 5) ac.abort();
-      },
-    }), (e: unknown) => e instanceof StyleTransferError && e.code === 'cancelled');
+    await assert.rejects(
+      stylizeVideoFile(
+        engine,
+        style,
+        clip,
+        {},
+        {
+          tools,
+          signal: ac.signal,
+          progress: (p) => {
+            if (p.type !== 'stylize' || !p.frames) return;
+            assert.equal(p.frames.total, 96);
+            seen.push(p.frames.done);
+            if (p.frames.done === 5) ac.abort();
+          },
+        },
+      ),
+      (e: unknown) => e instanceof StyleTransferError && e.code === 'cancelled',
+    );
     assert.ok(seen.includes(5) && Math.max(...seen) < 96, `progress ${seen.join(',')}`);
     assert.deepEqual(listDir(dir), ['long.mp4'], 'no partial or temporary file');
   } finally {
@@ -154,7 +223,13 @@ test('a corrupt clip is refused with one clear line, and nothing is written', as
   if (!tools) return;
   const dir = path.join(root, 'corrupt');
   fs.mkdirSync(dir);
-  const good = makeClip(tools, path.join(dir, 'good.mp4'), { width: 64, height: 48, fps: 12, seconds: 1, audio: false });
+  const good = makeClip(tools, path.join(dir, 'good.mp4'), {
+    width: 64,
+    height: 48,
+    fps: 12,
+    seconds: 1,
+    audio: false,
+  });
   // The header of an MP4 with its media data cut off, and plain noise under a video name.
   fs.writeFileSync(path.join(dir, 'cut.mp4'), fs.readFileSync(good).subarray(0, 200));
   fs.writeFileSync(path.join(dir, 'noise.webm'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
@@ -179,10 +254,13 @@ test('an animated GIF keeps its frame count, delays and loop count', async () =>
   const delays = [100, 200, 300, 150, 80];
   const px = Buffer.alloc(W * H * pages * 4);
   for (let f = 0; f < pages; f++) {
-    for (let i = 0; i < W * H; i++) px.set([(i * 3 + f * 40) % 256, (f * 50) % 256, (i % W) * 6, 255], (f * W * H + i) * 4);
+    for (let i = 0; i < W * H; i++)
+      px.set([(i * 3 + f * 40) % 256, (f * 50) % 256, (i % W) * 6, 255], (f * W * H + i) * 4);
   }
   const gif = path.join(dir, 'anim.gif');
-  await sharp(px, { raw: { width: W, height: H * pages, channels: 4, pageHeight: H } }).gif({ delay: delays, loop: 3 }).toFile(gif);
+  await sharp(px, { raw: { width: W, height: H * pages, channels: 4, pageHeight: H } })
+    .gif({ delay: delays, loop: 3 })
+    .toFile(gif);
   const r = await runFst(['stylize', '-q', '-m', STYLE, gif]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), path.join(dir, 'anim.Starry-Night.gif'));
@@ -233,24 +311,32 @@ test('steady frames: on a still 24-frame shot with noise (σ = 2 grey levels) th
     };
     const perFrame = flicker(await run(false, frames)) / flicker(frames);
     const steady = flicker(await run(true, frames)) / flicker(frames);
-    t.diagnostic(`flicker (output Δ / input Δ): per-frame ${perFrame.toFixed(3)}, steady ${steady.toFixed(3)} (${(steady / perFrame).toFixed(2)}×)`);
+    t.diagnostic(
+      `flicker (output Δ / input Δ): per-frame ${perFrame.toFixed(3)}, steady ${steady.toFixed(3)} (${(steady / perFrame).toFixed(2)}×)`,
+    );
     assert.ok(steady <= 0.5 * perFrame, `steady ${steady.toFixed(3)} vs per-frame ${perFrame.toFixed(3)}`);
     // A pan of 3 pixels a frame: what moves is not averaged away (the still filter lets it
     // through), so the steady frames stay close to the per-frame ones and change as much.
     const [a, b] = [await run(false, pan), await run(true, pan)];
     const gap = a.slice(1).reduce((s, x, i) => s + meanAbsDiff(x, b[i + 1]), 0) / (a.length - 1);
-    t.diagnostic(`pan: flicker per-frame ${(flicker(a) / flicker(pan)).toFixed(3)}, steady ${(flicker(b) / flicker(pan)).toFixed(3)}; mean |steady − per-frame| ${gap.toFixed(2)} grey levels`);
+    t.diagnostic(
+      `pan: flicker per-frame ${(flicker(a) / flicker(pan)).toFixed(3)}, steady ${(flicker(b) / flicker(pan)).toFixed(3)}; mean |steady − per-frame| ${gap.toFixed(2)} grey levels`,
+    );
     assert.ok(flicker(b) >= 0.85 * flicker(a), 'the pan is not smeared'); // measured 0.93×
   } finally {
     engine.dispose();
   }
 });
 
-test('steady frames run on the fast graph\'s norm-statistics variants and equal the core export\'s steady frames', async () => {
+test("steady frames run on the fast graph's norm-statistics variants and equal the core export's steady frames", async () => {
   const W = 84;
   const H = 60;
   const g = gaussian(3);
-  const clip = Array.from({ length: 6 }, (_, f) => Uint8Array.from({ length: W * H * 3 }, (_, i) => Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(i / 41 + f / 3) + 2 * g())))));
+  const clip = Array.from({ length: 6 }, (_, f) =>
+    Uint8Array.from({ length: W * H * 3 }, (_, i) =>
+      Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(i / 41 + f / 3) + 2 * g()))),
+    ),
+  );
   const style = await loadStyle(STYLE);
   const run = async (precision: 'fp32' | 'reference') => {
     const engine = await createStylizeEngine({ cacheDir: path.join(root, 'cache'), precision });
@@ -267,7 +353,11 @@ test('steady frames run on the fast graph\'s norm-statistics variants and equal 
   };
   const [fast, core] = [await run('fp32'), await run('reference')];
   let maxDiff = 0;
-  fast.forEach((f, k) => f.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - core[k][i])); }));
+  fast.forEach((f, k) =>
+    f.forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - core[k][i]));
+    }),
+  );
   const db = Math.min(...fast.map((f, k) => psnr(f, core[k])));
   // Measured: 72.7 dB and at most 1 grey level at 1280×720 (float rounding of two graphs).
   assert.ok(db >= 55 && maxDiff <= 2, `PSNR ${db.toFixed(1)} dB, max |Δ| ${maxDiff}`);

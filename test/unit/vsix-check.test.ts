@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { binaryKind, checkVsix, expectedNatives, machoRelativeDeps, readZip, sharedDataIndex } from '../../scripts/vsix-check.mjs';
+import {
+  binaryKind,
+  checkVsix,
+  expectedNatives,
+  machoRelativeDeps,
+  readZip,
+  sharedDataIndex,
+} from '../../scripts/vsix-check.mjs';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
 
 const ORT_BIN = path.join(REPO_ROOT, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
@@ -13,7 +20,12 @@ const ortFile = (os: string, cpu: string, f: string) => path.join(ORT_BIN, os, c
 /** The first bytes of a file: enough for every header the check reads. */
 const head = (file: string, n = 1 << 16) => {
   const fd = fs.openSync(file, 'r');
-  try { const b = Buffer.alloc(n); return b.subarray(0, fs.readSync(fd, b, 0, n, 0)); } finally { fs.closeSync(fd); }
+  try {
+    const b = Buffer.alloc(n);
+    return b.subarray(0, fs.readSync(fd, b, 0, n, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
 };
 
 /** A zip (stored entries, as a VSIX is laid out) of name → bytes. */
@@ -26,30 +38,55 @@ function writeZip(file: string, files: Record<string, Buffer | string>): void {
     const n = Buffer.from(name);
     const crc = zlib.crc32(data);
     const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4); lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(data.length, 18); lh.writeUInt32LE(data.length, 22); lh.writeUInt16LE(n.length, 26);
+    lh.writeUInt32LE(0x04034b50, 0);
+    lh.writeUInt16LE(20, 4);
+    lh.writeUInt32LE(crc, 14);
+    lh.writeUInt32LE(data.length, 18);
+    lh.writeUInt32LE(data.length, 22);
+    lh.writeUInt16LE(n.length, 26);
     const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6); ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(data.length, 20); ch.writeUInt32LE(data.length, 24); ch.writeUInt16LE(n.length, 28); ch.writeUInt32LE(offset, 42);
+    ch.writeUInt32LE(0x02014b50, 0);
+    ch.writeUInt16LE(20, 4);
+    ch.writeUInt16LE(20, 6);
+    ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(data.length, 20);
+    ch.writeUInt32LE(data.length, 24);
+    ch.writeUInt16LE(n.length, 28);
+    ch.writeUInt32LE(offset, 42);
     locals.push(lh, n, data);
     central.push(ch, n);
     offset += 30 + n.length + data.length;
   }
   const cd = Buffer.concat(central);
   const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(central.length / 2, 8); end.writeUInt16LE(central.length / 2, 10);
-  end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(offset, 16);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(central.length / 2, 8);
+  end.writeUInt16LE(central.length / 2, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
   fs.writeFileSync(file, Buffer.concat([...locals, cd, end]));
 }
 
-const manifest = (t: string) => `<PackageManifest><Metadata><Identity Id="fast-style-transfer" TargetPlatform="${t}"/></Metadata></PackageManifest>`;
+const manifest = (t: string) =>
+  `<PackageManifest><Metadata><Identity Id="fast-style-transfer" TargetPlatform="${t}"/></Metadata></PackageManifest>`;
 
 test('binaryKind reads PE, Mach-O and ELF headers of the ONNX Runtime binaries of every platform', () => {
   assert.deepEqual(binaryKind(head(ortFile('win32', 'x64', 'onnxruntime_binding.node'))), { os: 'win32', cpu: 'x64' });
   assert.deepEqual(binaryKind(head(ortFile('win32', 'arm64', 'onnxruntime.dll'))), { os: 'win32', cpu: 'arm64' });
-  assert.deepEqual(binaryKind(head(ortFile('darwin', 'arm64', 'onnxruntime_binding.node'))), { os: 'darwin', cpu: 'arm64' });
-  assert.deepEqual(binaryKind(head(ortFile('linux', 'x64', 'libonnxruntime.so.1'))), { os: 'linux', cpu: 'x64', bits: 64 });
-  assert.deepEqual(binaryKind(head(ortFile('linux', 'arm64', 'onnxruntime_binding.node'))), { os: 'linux', cpu: 'arm64', bits: 64 });
+  assert.deepEqual(binaryKind(head(ortFile('darwin', 'arm64', 'onnxruntime_binding.node'))), {
+    os: 'darwin',
+    cpu: 'arm64',
+  });
+  assert.deepEqual(binaryKind(head(ortFile('linux', 'x64', 'libonnxruntime.so.1'))), {
+    os: 'linux',
+    cpu: 'x64',
+    bits: 64,
+  });
+  assert.deepEqual(binaryKind(head(ortFile('linux', 'arm64', 'onnxruntime_binding.node'))), {
+    os: 'linux',
+    cpu: 'arm64',
+    bits: 64,
+  });
   // Not executables: text, an 'MZ' without a PE header, an empty file.
   assert.equal(binaryKind(Buffer.from('{"name": "x"}')), undefined);
   assert.equal(binaryKind(Buffer.concat([Buffer.from('MZ'), Buffer.alloc(100)])), undefined);
@@ -57,10 +94,15 @@ test('binaryKind reads PE, Mach-O and ELF headers of the ONNX Runtime binaries o
 });
 
 test('binaryKind: an x86-64 Mach-O and a universal binary list their CPUs', () => {
-  const thin = Buffer.alloc(32); thin.writeUInt32LE(0xfeedfacf, 0); thin.writeUInt32LE(0x01000007, 4);
+  const thin = Buffer.alloc(32);
+  thin.writeUInt32LE(0xfeedfacf, 0);
+  thin.writeUInt32LE(0x01000007, 4);
   assert.deepEqual(binaryKind(thin), { os: 'darwin', cpu: 'x64' });
-  const fat = Buffer.alloc(48); fat.writeUInt32BE(0xcafebabe, 0); fat.writeUInt32BE(2, 4);
-  fat.writeUInt32BE(0x01000007, 8); fat.writeUInt32BE(0x0100000c, 28);
+  const fat = Buffer.alloc(48);
+  fat.writeUInt32BE(0xcafebabe, 0);
+  fat.writeUInt32BE(2, 4);
+  fat.writeUInt32BE(0x01000007, 8);
+  fat.writeUInt32BE(0x0100000c, 28);
   assert.deepEqual(binaryKind(fat), { os: 'darwin', cpu: 'x64+arm64', fat: true });
 });
 
@@ -99,13 +141,18 @@ test('checkVsix passes a package with its own binaries and names each problem of
   const bad = path.join(dir, 'bad.vsix');
   writeZip(bad, {
     'extension.vsixmanifest': manifest('linux-x64'),
-    [`${nm}onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node`]: head(ortFile('linux', 'arm64', 'onnxruntime_binding.node')),
+    [`${nm}onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node`]: head(
+      ortFile('linux', 'arm64', 'onnxruntime_binding.node'),
+    ),
     [`${nm}onnxruntime-node/bin/napi-v6/win32/x64/onnxruntime.dll`]: head(ortFile('win32', 'x64', 'onnxruntime.dll')),
     [`${nm}@img/sharp-darwin-arm64/lib/sharp-darwin-arm64-0.35.5.node`]: 'not a binary',
     'extension/media/painting.jpg': painting,
     'extension/media/sample.jpg': allowed,
   });
-  const r = checkVsix(bad, 'linux-arm64', { dataIndex: sharedDataIndex(dataDir), expect: expectedNatives('linux-arm64') });
+  const r = checkVsix(bad, 'linux-arm64', {
+    dataIndex: sharedDataIndex(dataDir),
+    expect: expectedNatives('linux-arm64'),
+  });
   const expected = [
     /manifest TargetPlatform is linux-x64, not linux-arm64/,
     /linux\/x64\/onnxruntime_binding\.node: ONNX Runtime binary for linux-x64/,
@@ -116,6 +163,10 @@ test('checkVsix passes a package with its own binaries and names each problem of
     /missing native file node_modules\/@img\/sharp-linux-arm64/,
     /missing native file node_modules\/@img\/sharp-libvips-linux-arm64/,
   ];
-  for (const re of expected) assert.ok(r.problems.some((p) => re.test(p)), `${re} not in\n${r.problems.join('\n')}`);
+  for (const re of expected)
+    assert.ok(
+      r.problems.some((p) => re.test(p)),
+      `${re} not in\n${r.problems.join('\n')}`,
+    );
   assert.ok(!r.problems.some((p) => p.includes('sample.jpg')), 'redistributable/ files may ship');
 });

@@ -6,7 +6,10 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../src/model/tf';
 import '@tensorflow/tfjs-backend-cpu';
 import {
-  WASM_TRAINING_KERNELS, clearWasmKernelCaches, registerWasmTrainingKernels, wasmTrainingKernelsRegistered,
+  WASM_TRAINING_KERNELS,
+  clearWasmKernelCaches,
+  registerWasmTrainingKernels,
+  wasmTrainingKernelsRegistered,
 } from '../../src/engine/tfjs/wasmKernels';
 import { axisPhases } from '../../src/engine/tfjs/wasmKernels/conv2dBackpropInput';
 import { backpropFilterNHWC } from '../../src/engine/tfjs/wasmKernels/conv2dBackpropFilter';
@@ -27,7 +30,8 @@ function values(shape: readonly number[], seed: number): Float32Array {
 
 function relativeError(actual: Float32Array, expected: Float32Array): number {
   assert.equal(actual.length, expected.length, 'result sizes differ');
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < expected.length; i++) {
     diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
     scale = Math.max(scale, Math.abs(expected[i]));
@@ -53,14 +57,23 @@ async function assertSameOnBoth(what: string, f: () => tf.Tensor | tf.Tensor[]):
   expected.forEach((e, i) => {
     const err = relativeError(actual[i], e);
     assert.ok(err <= TOLERANCE, `${what}, output ${i}: relative error ${err.toExponential(2)}`);
-    assert.ok(e.some((v) => v !== 0), `${what}, output ${i}: the cpu result is all zeros, the case tests nothing`);
+    assert.ok(
+      e.some((v) => v !== 0),
+      `${what}, output ${i}: the cpu result is all zeros, the case tests nothing`,
+    );
   });
 }
 
 registerWasmTrainingKernels();
 
 type Pad = 'same' | 'valid';
-interface ConvCase { x: [number, number, number, number]; k: number | [number, number]; out: number; stride: number | [number, number]; pad: Pad }
+interface ConvCase {
+  x: [number, number, number, number];
+  k: number | [number, number];
+  out: number;
+  stride: number | [number, number];
+  pad: Pad;
+}
 
 // stride 1/2 (and mixed, and 3), kernels 1/3/9 (and non-square), 'same'/'valid', odd sizes,
 // batch > 1, channels 3/32/64.
@@ -94,13 +107,23 @@ test('the kernels are registered once, and the slow Conv2DBackpropInput is repla
   assert.ok(wasmTrainingKernelsRegistered());
   const before = WASM_TRAINING_KERNELS.map((k) => tf.getKernel(k, 'wasm').kernelFunc);
   registerWasmTrainingKernels(); // a second call must neither throw nor re-register
-  assert.deepEqual(WASM_TRAINING_KERNELS.map((k) => tf.getKernel(k, 'wasm').kernelFunc), before);
+  assert.deepEqual(
+    WASM_TRAINING_KERNELS.map((k) => tf.getKernel(k, 'wasm').kernelFunc),
+    before,
+  );
   assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm') != null);
 });
 
 test('axisPhases covers every output row exactly once with the right taps', () => {
   // Brute force: for each dx row, the (dy row, tap) pairs of the forward convolution.
-  for (const [inSize, filterSize, stride, padBefore] of [[9, 3, 2, 0], [9, 3, 2, 1], [10, 4, 3, 1], [11, 1, 2, 0], [8, 9, 1, 4], [7, 5, 2, 3]]) {
+  for (const [inSize, filterSize, stride, padBefore] of [
+    [9, 3, 2, 0],
+    [9, 3, 2, 1],
+    [10, 4, 3, 1],
+    [11, 1, 2, 0],
+    [8, 9, 1, 4],
+    [7, 5, 2, 3],
+  ]) {
     const outSize = Math.floor((inSize + 2 * padBefore - filterSize) / stride) + 1;
     const phases = axisPhases(inSize, outSize, filterSize, stride, padBefore);
     const seen = new Set<number>();
@@ -109,14 +132,19 @@ test('axisPhases covers every output row exactly once with the right taps', () =
         const i = stride * q + p.phase;
         seen.add(i);
         const want = new Set<string>();
-        for (let o = 0; o < outSize; o++) for (let k = 0; k < filterSize; k++) if (o * stride + k - padBefore === i) want.add(`${o},${k}`);
+        for (let o = 0; o < outSize; o++)
+          for (let k = 0; k < filterSize; k++) if (o * stride + k - padBefore === i) want.add(`${o},${k}`);
         const got = new Set<string>();
         for (let m = 0; m < p.taps; m++) {
           // correlation row j = q + m' of dy padded by padBefore, with tap reversed: m' = taps−1−m
           const o = q + (p.taps - 1 - m) - p.padBefore;
           if (o >= 0 && o < outSize) got.add(`${o},${p.firstTap + stride * m}`);
         }
-        assert.deepEqual([...got].sort(), [...want].sort(), `in ${inSize} k ${filterSize} s ${stride} pad ${padBefore} row ${i}`);
+        assert.deepEqual(
+          [...got].sort(),
+          [...want].sort(),
+          `in ${inSize} k ${filterSize} s ${stride} pad ${padBefore} row ${i}`,
+        );
       }
     }
     assert.equal(seen.size, inSize);
@@ -127,15 +155,34 @@ for (const c of CONV_CASES) {
   test(`Conv2DBackpropInput (conv2dTranspose) matches cpu: ${caseName(c)}`, async () => {
     const dyShape = outShape(c);
     await assertSameOnBoth(caseName(c), () =>
-      tf.conv2dTranspose(tf.tensor(values(dyShape, 1), dyShape) as tf.Tensor4D, tf.tensor(values(filterShape(c), 2), filterShape(c)) as tf.Tensor4D, c.x, c.stride, c.pad));
+      tf.conv2dTranspose(
+        tf.tensor(values(dyShape, 1), dyShape) as tf.Tensor4D,
+        tf.tensor(values(filterShape(c), 2), filterShape(c)) as tf.Tensor4D,
+        c.x,
+        c.stride,
+        c.pad,
+      ),
+    );
   });
 
   test(`Conv2DBackpropFilter matches cpu: ${caseName(c)}`, async () => {
     const dyShape = outShape(c);
-    await assertSameOnBoth(caseName(c), () =>
-      tf.engine().runKernel('Conv2DBackpropFilter',
-        { x: tf.tensor(values(c.x, 3), c.x), dy: tf.tensor(values(dyShape, 4), dyShape) },
-        { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: filterShape(c) } as unknown as tf.NamedAttrMap) as tf.Tensor);
+    await assertSameOnBoth(
+      caseName(c),
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x: tf.tensor(values(c.x, 3), c.x), dy: tf.tensor(values(dyShape, 4), dyShape) },
+            {
+              strides: c.stride,
+              pad: c.pad,
+              dataFormat: 'NHWC',
+              filterShape: filterShape(c),
+            } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor,
+    );
   });
 }
 
@@ -147,7 +194,8 @@ test('Conv2DBackpropFilter in row bands (bounded memory) equals the one-pass res
   const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
   const whole = backpropFilterNHWC(backend, info(x), info(dy), [3, 3, 6, 4], 2, 2, 1, 0);
   const banded = backpropFilterNHWC(backend, info(x), info(dy), [3, 3, 6, 4], 2, 2, 1, 0, 6 * 2 * 7); // one or two rows per band
-  const a = backend.typedArrayFromHeap(whole) as Float32Array, b = backend.typedArrayFromHeap(banded) as Float32Array;
+  const a = backend.typedArrayFromHeap(whole) as Float32Array,
+    b = backend.typedArrayFromHeap(banded) as Float32Array;
   assert.ok(relativeError(b, a) <= 1e-6, `relative error ${relativeError(b, a)}`);
   backend.disposeData(whole.dataId);
   backend.disposeData(banded.dataId);
@@ -159,15 +207,47 @@ test('Conv2DBackpropFilter: the convolution and the GEMM strategies agree', asyn
   const backend = tf.backend() as BackendWasm;
   const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
   const cases: [number[], number, number, number, number][] = [
-    [[2, 11, 9, 5], 3, 20, 1, 1], [[1, 12, 10, 4], 5, 16, 0, 1], [[1, 9, 9, 3], 9, 24, 4, 1], [[1, 8, 7, 6], 3, 4, 1, 1],
-    [[2, 11, 9, 5], 3, 20, 1, 2], [[1, 13, 10, 4], 4, 16, 1, 3], [[1, 12, 12, 3], 9, 8, 4, 2],
+    [[2, 11, 9, 5], 3, 20, 1, 1],
+    [[1, 12, 10, 4], 5, 16, 0, 1],
+    [[1, 9, 9, 3], 9, 24, 4, 1],
+    [[1, 8, 7, 6], 3, 4, 1, 1],
+    [[2, 11, 9, 5], 3, 20, 1, 2],
+    [[1, 13, 10, 4], 4, 16, 1, 3],
+    [[1, 12, 12, 3], 9, 8, 4, 2],
   ];
   for (const [xs, k, co, pad, st] of cases) {
-    const oh = Math.floor((xs[1] + 2 * pad - k) / st) + 1, ow = Math.floor((xs[2] + 2 * pad - k) / st) + 1;
-    const x = tf.tensor(values(xs, 30), xs), dy = tf.tensor(values([xs[0], oh, ow, co], 31), [xs[0], oh, ow, co]);
-    const byConv = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], st, st, pad, pad, undefined, 'conv');
-    const byGemm = backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], st, st, pad, pad, undefined, 'gemm');
-    const err = relativeError(backend.typedArrayFromHeap(byGemm) as Float32Array, backend.typedArrayFromHeap(byConv) as Float32Array);
+    const oh = Math.floor((xs[1] + 2 * pad - k) / st) + 1,
+      ow = Math.floor((xs[2] + 2 * pad - k) / st) + 1;
+    const x = tf.tensor(values(xs, 30), xs),
+      dy = tf.tensor(values([xs[0], oh, ow, co], 31), [xs[0], oh, ow, co]);
+    const byConv = backpropFilterNHWC(
+      backend,
+      info(x),
+      info(dy),
+      [k, k, xs[3], co],
+      st,
+      st,
+      pad,
+      pad,
+      undefined,
+      'conv',
+    );
+    const byGemm = backpropFilterNHWC(
+      backend,
+      info(x),
+      info(dy),
+      [k, k, xs[3], co],
+      st,
+      st,
+      pad,
+      pad,
+      undefined,
+      'gemm',
+    );
+    const err = relativeError(
+      backend.typedArrayFromHeap(byGemm) as Float32Array,
+      backend.typedArrayFromHeap(byConv) as Float32Array,
+    );
     assert.ok(err <= 1e-5, `x [${xs}] k ${k} out ${co} pad ${pad} stride ${st}: relative error ${err}`);
     backend.disposeData(byConv.dataId);
     backend.disposeData(byGemm.dataId);
@@ -179,7 +259,14 @@ for (const c of [CONV_CASES[1], CONV_CASES[4], CONV_CASES[8], CONV_CASES[12]]) {
   test(`conv2d gradients (input and filter) match cpu: ${caseName(c)}`, async () => {
     const dyShape = outShape(c);
     await assertSameOnBoth(caseName(c), () => {
-      const g = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad), tf.tensor(values(dyShape, 7), dyShape))));
+      const g = tf.grads((x: tf.Tensor, w: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad),
+            tf.tensor(values(dyShape, 7), dyShape),
+          ),
+        ),
+      );
       return g([tf.tensor(values(c.x, 5), c.x), tf.tensor(values(filterShape(c), 6), filterShape(c))]);
     });
   });
@@ -187,7 +274,14 @@ for (const c of [CONV_CASES[1], CONV_CASES[4], CONV_CASES[8], CONV_CASES[12]]) {
   test(`conv2dTranspose gradients (input and filter) match cpu: ${caseName(c)}`, async () => {
     const dyShape = outShape(c);
     await assertSameOnBoth(caseName(c), () => {
-      const g = tf.grads((y: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2dTranspose(y as tf.Tensor4D, w as tf.Tensor4D, c.x, c.stride, c.pad), tf.tensor(values(c.x, 8), c.x))));
+      const g = tf.grads((y: tf.Tensor, w: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            tf.conv2dTranspose(y as tf.Tensor4D, w as tf.Tensor4D, c.x, c.stride, c.pad),
+            tf.tensor(values(c.x, 8), c.x),
+          ),
+        ),
+      );
       return g([tf.tensor(values(dyShape, 9), dyShape), tf.tensor(values(filterShape(c), 10), filterShape(c))]);
     });
   });
@@ -206,7 +300,9 @@ const MATMUL_CASES: [number[], number[], boolean, boolean][] = [
 
 for (const [as, bs, ta, tb] of MATMUL_CASES) {
   test(`BatchMatMul matches cpu: [${as}]${ta ? 'ᵀ' : ''} · [${bs}]${tb ? 'ᵀ' : ''}`, async () => {
-    await assertSameOnBoth('matMul', () => tf.matMul(tf.tensor(values(as, 11), as), tf.tensor(values(bs, 12), bs), ta, tb));
+    await assertSameOnBoth('matMul', () =>
+      tf.matMul(tf.tensor(values(as, 11), as), tf.tensor(values(bs, 12), bs), ta, tb),
+    );
   });
 }
 
@@ -239,7 +335,9 @@ for (const [shape, axis, keepDims] of REDUCE_CASES) {
 }
 
 test('Sum over many pixels (one pooling window of 2^18) matches cpu', async () => {
-  await assertSameOnBoth('sum', () => tf.sum(tf.add(tf.tensor(values([4, 256, 256, 3], 16), [4, 256, 256, 3]), 0.3), [0, 1, 2]));
+  await assertSameOnBoth('sum', () =>
+    tf.sum(tf.add(tf.tensor(values([4, 256, 256, 3], 16), [4, 256, 256, 3]), 0.3), [0, 1, 2]),
+  );
 });
 
 const POOL_CASES: [[number, number, number, number], number, number, Pad][] = [
@@ -275,8 +373,22 @@ function tinyTrainingLoss(vars: tf.Variable[], content: tf.Tensor4D, vgg: tf.Ten
   const y = tf.add(tf.mul(tf.tanh(norm(tf.conv2d(h, w5 as tf.Tensor4D, 1, 'same'), 3)), 150), 127.5) as tf.Tensor4D;
   // Loss network: conv+bias+relu, max pooling, Gram matrices, content and total variation.
   const features = (x: tf.Tensor4D) => {
-    const f1 = tf.fused.conv2d({ x: tf.sub(x, 120) as tf.Tensor4D, filter: vgg[0] as tf.Tensor4D, bias: vgg[1], activation: 'relu', pad: 'same', strides: 1 });
-    const f2 = tf.fused.conv2d({ x: tf.maxPool(f1, 2, 2, 'valid'), filter: vgg[2] as tf.Tensor4D, bias: vgg[3], activation: 'relu', pad: 'same', strides: 1 });
+    const f1 = tf.fused.conv2d({
+      x: tf.sub(x, 120) as tf.Tensor4D,
+      filter: vgg[0] as tf.Tensor4D,
+      bias: vgg[1],
+      activation: 'relu',
+      pad: 'same',
+      strides: 1,
+    });
+    const f2 = tf.fused.conv2d({
+      x: tf.maxPool(f1, 2, 2, 'valid'),
+      filter: vgg[2] as tf.Tensor4D,
+      bias: vgg[3],
+      activation: 'relu',
+      pad: 'same',
+      strides: 1,
+    });
     return [f1, f2];
   };
   const gram = (f: tf.Tensor4D) => {
@@ -286,9 +398,14 @@ function tinyTrainingLoss(vars: tf.Variable[], content: tf.Tensor4D, vgg: tf.Ten
   };
   const [o1, o2] = features(y);
   const [, c2] = features(content);
-  const styleLoss = tf.add(tf.mean(tf.squaredDifference(gram(o1), tf.onesLike(gram(o1)))), tf.mean(tf.squaredDifference(gram(o2), 0.5)));
+  const styleLoss = tf.add(
+    tf.mean(tf.squaredDifference(gram(o1), tf.onesLike(gram(o1)))),
+    tf.mean(tf.squaredDifference(gram(o2), 0.5)),
+  );
   const contentLoss = tf.mean(tf.squaredDifference(o2, c2));
-  const tv = tf.mean(tf.square(tf.sub(tf.slice(y, [0, 1, 0, 0], [-1, 11, -1, -1]), tf.slice(y, [0, 0, 0, 0], [-1, 11, -1, -1]))));
+  const tv = tf.mean(
+    tf.square(tf.sub(tf.slice(y, [0, 1, 0, 0], [-1, 11, -1, -1]), tf.slice(y, [0, 0, 0, 0], [-1, 11, -1, -1]))),
+  );
   return tf.addN([tf.mul(contentLoss, 7.5), tf.mul(styleLoss, 100), tf.mul(tv, 2)]) as tf.Scalar;
 }
 
@@ -306,15 +423,23 @@ test('a whole small training step gives the same gradients on wasm and cpu', asy
       return v;
     });
     const vgg = vggShapes.map((s, i) => tf.tensor(values(s, 40 + i), s));
-    const content = tf.tidy(() => tf.mul(tf.add(tf.tensor(values([2, 12, 12, 3], 50), [2, 12, 12, 3]), 0.5), 255)) as tf.Tensor4D;
+    const content = tf.tidy(() =>
+      tf.mul(tf.add(tf.tensor(values([2, 12, 12, 3], 50), [2, 12, 12, 3]), 0.5), 255),
+    ) as tf.Tensor4D;
     const { value, grads } = tf.variableGrads(() => tinyTrainingLoss(vars, content, vgg), vars);
-    results[backend] = [await value.data() as Float32Array, ...await Promise.all(vars.map(async (v) => await grads[v.name].data() as Float32Array))];
+    results[backend] = [
+      (await value.data()) as Float32Array,
+      ...(await Promise.all(vars.map(async (v) => (await grads[v.name].data()) as Float32Array))),
+    ];
     tf.dispose([value, ...Object.values(grads), ...vars, ...vgg, content]);
     assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
   }
   results.cpu.forEach((expected, i) => {
     const err = relativeError(results.wasm[i], expected);
-    assert.ok(err <= TOLERANCE, `${i === 0 ? 'loss' : `gradient of variable ${i - 1}`}: relative error ${err.toExponential(2)}`);
+    assert.ok(
+      err <= TOLERANCE,
+      `${i === 0 ? 'loss' : `gradient of variable ${i - 1}`}: relative error ${err.toExponential(2)}`,
+    );
   });
 });
 
@@ -322,18 +447,39 @@ test('the kernels leave no tensors or wasm buffers behind', async () => {
   await tf.setBackend('wasm');
   const backend = tf.backend() as BackendWasm;
   clearWasmKernelCaches();
-  const tensors = tf.memory().numTensors, buffers = backend.numDataIds();
+  const tensors = tf.memory().numTensors,
+    buffers = backend.numDataIds();
   for (let i = 0; i < 3; i++) {
     const x = tf.tensor(values([2, 9, 9, 4], i), [2, 9, 9, 4]) as tf.Tensor4D;
     const w = tf.tensor(values([3, 3, 4, 6], i + 9), [3, 3, 4, 6]);
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2dTranspose(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), b as tf.Tensor4D, [2, 9, 9, 4], 2, 'same')));
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(
+        tf.conv2dTranspose(
+          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'),
+          b as tf.Tensor4D,
+          [2, 9, 9, 4],
+          2,
+          'same',
+        ),
+      ),
+    );
     tf.dispose(g([x, w]));
     tf.dispose(tf.tidy(() => tf.matMul(tf.reshape(x, [2, 81, 4]), tf.reshape(x, [2, 81, 4]), true, false)));
     tf.dispose([x, w]);
   }
   // A gradient that does not fit the forward convolution is rejected with a clear message.
-  const dy = tf.zeros([1, 4, 4, 6]), x = tf.zeros([1, 9, 9, 4]);
-  assert.throws(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 6] } as unknown as tf.NamedAttrMap), /does not match/);
+  const dy = tf.zeros([1, 4, 4, 6]),
+    x = tf.zeros([1, 9, 9, 4]);
+  assert.throws(
+    () =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+        strides: 2,
+        pad: 'same',
+        dataFormat: 'NHWC',
+        filterShape: [3, 3, 4, 6],
+      } as unknown as tf.NamedAttrMap),
+    /does not match/,
+  );
   tf.dispose([dy, x]);
   assert.equal(tf.memory().numTensors, tensors);
   clearWasmKernelCaches();

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { runJsonChild } from '../helpers/jsonChild';
 
 test('the threaded wasm build runs with 2 threads in Node and matches cpu', () => {
-  const result = runJsonChild<{ threads: number; backendName: string; rel: number[] }>('wasmThreadedChild', ['2'], 120_000);
+  const result = runJsonChild<{ threads: number; backendName: string; rel: number[] }>(
+    'wasmThreadedChild',
+    ['2'],
+    120_000,
+  );
   assert.equal(result.backendName, 'wasm');
   assert.equal(result.threads, 2);
   assert.equal(result.rel.length, 2);

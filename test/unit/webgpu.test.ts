@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { runJsonChild } from '../helpers/jsonChild';
 
 test('WebGPU: four training steps (transform net, perceptual loss, Adam) match the cpu backend', () => {
-  const out = runJsonChild<{ label: string; tfjsName: string; gpuLosses: number[]; cpuLosses: number[]; worstWeightDiff: number; leaked: number }>('webgpuTrainChild', [], 240_000);
+  const out = runJsonChild<{
+    label: string;
+    tfjsName: string;
+    gpuLosses: number[];
+    cpuLosses: number[];
+    worstWeightDiff: number;
+    leaked: number;
+  }>('webgpuTrainChild', [], 240_000);
   console.log(`WebGPU adapter: ${out.label}`);
   assert.equal(out.tfjsName, 'webgpu');
   assert.match(out.label, /^WebGPU \(.+\)$/);
@@ -22,8 +29,15 @@ test('WebGPU: four training steps (transform net, perceptual loss, Adam) match t
 });
 
 test('WebGPU: without a GPU the named backend fails with the reason, never on a software adapter by surprise', () => {
-  const out = runJsonChild<{ loaded?: string; refused?: string; code?: string }>('webgpuTrainChild', ['refuse'], 120_000);
+  const out = runJsonChild<{ loaded?: string; refused?: string; code?: string }>(
+    'webgpuTrainChild',
+    ['refuse'],
+    120_000,
+  );
   assert.equal(out.loaded, undefined, `this machine has no GPU, yet WebGPU loaded: ${out.loaded}`);
   assert.equal(out.code, 'backend');
-  assert.match(out.refused ?? '', /webgpu: (no WebGPU adapter: Dawn found no GPU|only a software WebGPU adapter .* slower than WebAssembly)/);
+  assert.match(
+    out.refused ?? '',
+    /webgpu: (no WebGPU adapter: Dawn found no GPU|only a software WebGPU adapter .* slower than WebAssembly)/,
+  );
 });

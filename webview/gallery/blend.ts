@@ -54,7 +54,11 @@ function fitTo(parts: readonly BlendPart[], budget: number): BlendPart[] {
   const floors = exact.map(Math.floor);
   let left = budget - floors.reduce((a, b) => a + b, 0);
   const order = exact.map((v, i) => [v - floors[i], i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  for (const [, i] of order) { if (left <= 0) break; floors[i]++; left--; }
+  for (const [, i] of order) {
+    if (left <= 0) break;
+    floors[i]++;
+    left--;
+  }
   return parts.map((p, i) => ({ styleId: p.styleId, pct: floors[i] }));
 }
 
@@ -80,7 +84,8 @@ export function addPart(state: BlendState, styleId: string): BlendState {
 
 /** Another style in the place of part `index` (its share stays). */
 export function replacePart(state: BlendState, index: number, styleId: string): BlendState {
-  if (index < 0 || index >= state.parts.length || state.parts.some((p, i) => i !== index && p.styleId === styleId)) return state;
+  if (index < 0 || index >= state.parts.length || state.parts.some((p, i) => i !== index && p.styleId === styleId))
+    return state;
   return { ...state, parts: state.parts.map((p, i) => (i === index ? { styleId, pct: p.pct } : p)) };
 }
 
@@ -89,8 +94,15 @@ export function removePart(state: BlendState, index: number): BlendState {
 }
 
 /** Styles that may be chosen for part `index` (or a new part): usable, not the selected one, not in another part. */
-export function candidates(styles: readonly GalleryStyle[], state: BlendState, mainId: string | undefined, index = -1): GalleryStyle[] {
-  return styles.filter((s) => !s.error && s.id !== mainId && !state.parts.some((p, i) => i !== index && p.styleId === s.id));
+export function candidates(
+  styles: readonly GalleryStyle[],
+  state: BlendState,
+  mainId: string | undefined,
+  index = -1,
+): GalleryStyle[] {
+  return styles.filter(
+    (s) => !s.error && s.id !== mainId && !state.parts.some((p, i) => i !== index && p.styleId === s.id),
+  );
 }
 
 /** Mixing norm parameters needs one network shape for every style (the engine also checks that the convolutions are the same). */
@@ -102,7 +114,11 @@ export function normPossible(styles: readonly GalleryStyle[], state: BlendState,
 }
 
 /** The blend fields of a 'preview' or 'save' message: nothing when no part has a share. */
-export function blendRequest(styles: readonly GalleryStyle[], state: BlendState, mainId: string | undefined): { blend?: GalleryBlendPart[]; blendMode?: BlendMode } {
+export function blendRequest(
+  styles: readonly GalleryStyle[],
+  state: BlendState,
+  mainId: string | undefined,
+): { blend?: GalleryBlendPart[]; blendMode?: BlendMode } {
   const parts = state.parts.filter((p) => p.pct > 0);
   if (parts.length === 0) return {};
   const blend = parts.map((p) => ({ styleId: p.styleId, weight: p.pct / 100 }));
@@ -116,10 +132,16 @@ export function blendKey(request: { blend?: readonly GalleryBlendPart[]; blendMo
 }
 
 /** "Starry Night 70 % · udnie 30 %" as parts, the selected style first; parts with no share are left out. */
-export function composition(styles: readonly GalleryStyle[], state: BlendState, mainId: string | undefined): { name: string; pct: number; index: number }[] {
+export function composition(
+  styles: readonly GalleryStyle[],
+  state: BlendState,
+  mainId: string | undefined,
+): { name: string; pct: number; index: number }[] {
   const name = (id: string | undefined) => styles.find((s) => s.id === id)?.name ?? '';
-  return [{ name: name(mainId), pct: mainShare(state.parts), index: -1 }, ...state.parts.map((p, i) => ({ name: name(p.styleId), pct: p.pct, index: i }))]
-    .filter((p) => p.pct > 0);
+  return [
+    { name: name(mainId), pct: mainShare(state.parts), index: -1 },
+    ...state.parts.map((p, i) => ({ name: name(p.styleId), pct: p.pct, index: i })),
+  ].filter((p) => p.pct > 0);
 }
 
 /** A blend restored from getState(): anything malformed becomes no blend. */
@@ -131,7 +153,8 @@ export function restoreBlend(raw: unknown): BlendState {
   for (const p of r.parts.slice(0, 64)) {
     if (parts.length >= MAX_BLEND_STYLES) break;
     const q = p as { styleId?: unknown; pct?: unknown } | null;
-    if (q && typeof q.styleId === 'string' && typeof q.pct === 'number' && Number.isFinite(q.pct)) parts.push({ styleId: q.styleId, pct: clampPct(q.pct) });
+    if (q && typeof q.styleId === 'string' && typeof q.pct === 'number' && Number.isFinite(q.pct))
+      parts.push({ styleId: q.styleId, pct: clampPct(q.pct) });
   }
   return { parts: fitTo(parts, 100), mode: r.mode === 'norm' ? 'norm' : 'outputs' };
 }

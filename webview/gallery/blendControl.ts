@@ -5,14 +5,26 @@
 // change, so a slider keeps focus and pointer capture while it is dragged.
 import type { BlendMode, GalleryStyle } from '../../src/protocol/gallery';
 import {
-  MAX_BLEND_STYLES, addPart, candidates, composition, normPossible, removePart, replacePart, setShare, type BlendState,
+  MAX_BLEND_STYLES,
+  addPart,
+  candidates,
+  composition,
+  normPossible,
+  removePart,
+  replacePart,
+  setShare,
+  type BlendState,
 } from './blend';
 import { button, clear, h, icon } from './dom';
 
 const NONE = 'none';
 const MODE_LABELS: Record<BlendMode, { label: string; title: string }> = {
   outputs: { label: 'Mix results', title: 'Stylize with each style and mix the pictures (any styles)' },
-  norm: { label: 'Mix norm parameters', title: 'One network in between: mixes the instance-norm parameters (styles fine-tuned from one another share their convolutions)' },
+  norm: {
+    label: 'Mix norm parameters',
+    title:
+      'One network in between: mixes the instance-norm parameters (styles fine-tuned from one another share their convolutions)',
+  },
 };
 
 type Select = HTMLElement & { value: string };
@@ -39,18 +51,56 @@ export class BlendControl {
     this.bar = h('div', { class: 'blend-bar', role: 'img' });
     this.rows = h('div', { class: 'blend-rows' });
     this.empty = h('div', { class: 'blend-empty' });
-    this.addButton = h('button', { type: 'button', class: 'link blend-add', id: 'blend-add' }, icon('add'), 'Add style');
+    this.addButton = h(
+      'button',
+      { type: 'button', class: 'link blend-add', id: 'blend-add' },
+      icon('add'),
+      'Add style',
+    );
     this.addButton.addEventListener('click', () => this.addStyle());
     this.radios = {
-      outputs: h('vscode-radio', { name: 'blend-mode', value: 'outputs', title: MODE_LABELS.outputs.title, id: 'blend-mode-outputs' }, MODE_LABELS.outputs.label) as Radio,
-      norm: h('vscode-radio', { name: 'blend-mode', value: 'norm', title: MODE_LABELS.norm.title, id: 'blend-mode-norm' }, MODE_LABELS.norm.label) as Radio,
+      outputs: h(
+        'vscode-radio',
+        { name: 'blend-mode', value: 'outputs', title: MODE_LABELS.outputs.title, id: 'blend-mode-outputs' },
+        MODE_LABELS.outputs.label,
+      ) as Radio,
+      norm: h(
+        'vscode-radio',
+        { name: 'blend-mode', value: 'norm', title: MODE_LABELS.norm.title, id: 'blend-mode-norm' },
+        MODE_LABELS.norm.label,
+      ) as Radio,
     };
-    for (const r of Object.values(this.radios)) r.addEventListener('change', () => { if (r.checked) this.emit({ ...this.state, mode: r.value === 'norm' ? 'norm' : 'outputs' }); });
-    this.modeGroup = h('vscode-radio-group', { class: 'blend-mode', id: 'blend-mode', 'aria-label': 'How the styles are blended' }, this.radios.outputs, this.radios.norm);
+    for (const r of Object.values(this.radios))
+      r.addEventListener('change', () => {
+        if (r.checked) this.emit({ ...this.state, mode: r.value === 'norm' ? 'norm' : 'outputs' });
+      });
+    this.modeGroup = h(
+      'vscode-radio-group',
+      { class: 'blend-mode', id: 'blend-mode', 'aria-label': 'How the styles are blended' },
+      this.radios.outputs,
+      this.radios.norm,
+    );
     this.foot = h('div', { class: 'blend-foot' }, this.addButton, h('div', { class: 'spacer' }), this.modeGroup);
-    this.element = h('div', { class: 'control control-wide blend', id: 'blend', role: 'group', 'aria-labelledby': 'blend-label', 'aria-describedby': 'blend-summary' },
-      h('div', { class: 'blend-head' }, h('span', { class: 'control-label', id: 'blend-label' }, icon('layers'), 'Blend'), this.summary, this.empty),
-      this.bar, this.rows, this.foot);
+    this.element = h(
+      'div',
+      {
+        class: 'control control-wide blend',
+        id: 'blend',
+        role: 'group',
+        'aria-labelledby': 'blend-label',
+        'aria-describedby': 'blend-summary',
+      },
+      h(
+        'div',
+        { class: 'blend-head' },
+        h('span', { class: 'control-label', id: 'blend-label' }, icon('layers'), 'Blend'),
+        this.summary,
+        this.empty,
+      ),
+      this.bar,
+      this.rows,
+      this.foot,
+    );
   }
 
   /** Shows `state` for the selected style `mainId`. */
@@ -58,7 +108,11 @@ export class BlendControl {
     this.styles = styles;
     this.mainId = mainId;
     this.state = state;
-    const structure = JSON.stringify([mainId, state.parts.map((p) => p.styleId), styles.map((s) => [s.id, s.name, !!s.error])]);
+    const structure = JSON.stringify([
+      mainId,
+      state.parts.map((p) => p.styleId),
+      styles.map((s) => [s.id, s.name, !!s.error]),
+    ]);
     if (structure !== this.structure) {
       this.structure = structure;
       this.buildRows();
@@ -93,26 +147,73 @@ export class BlendControl {
       const select = this.styleSelect(i, p.styleId);
       select.id = `blend-style-${i}`;
       select.setAttribute('aria-label', `Style mixed in, ${i + 1} of ${parts.length}`);
-      const range = h('input', { type: 'range', class: 'blend-share', id: `blend-share-${i}`, min: 0, max: 100, step: 1, value: p.pct, 'aria-label': `Share of ${name}` });
+      const range = h('input', {
+        type: 'range',
+        class: 'blend-share',
+        id: `blend-share-${i}`,
+        min: 0,
+        max: 100,
+        step: 1,
+        value: p.pct,
+        'aria-label': `Share of ${name}`,
+      });
       range.addEventListener('input', () => this.emit(setShare(this.state, i, Number(range.value))));
       const value = h('output', { class: 'value', for: `blend-share-${i}`, id: `blend-value-${i}` }, `${p.pct}%`);
-      const remove = button(`Remove ${name} from the blend`, { icon: 'close', secondary: true, iconOnly: true, id: `blend-remove-${i}` });
+      const remove = button(`Remove ${name} from the blend`, {
+        icon: 'close',
+        secondary: true,
+        iconOnly: true,
+        id: `blend-remove-${i}`,
+      });
       remove.classList.add('blend-remove');
       remove.addEventListener('click', () => this.emit(removePart(this.state, i)));
-      this.rows.append(h('div', { class: `blend-row blend-c${i + 1}`, 'data-index': i },
-        h('span', { class: 'blend-swatch', 'aria-hidden': 'true' }), select, range, value, remove));
+      this.rows.append(
+        h(
+          'div',
+          { class: `blend-row blend-c${i + 1}`, 'data-index': i },
+          h('span', { class: 'blend-swatch', 'aria-hidden': 'true' }),
+          select,
+          range,
+          value,
+          remove,
+        ),
+      );
     });
   }
 
   /** The styles part `index` may take (-1: a new part), "None" first. */
   private styleSelect(index: number, value: string): Select {
     const options = candidates(this.styles, this.state, this.mainId, index);
-    const select = h('vscode-single-select', { class: 'blend-style' },
-      h('vscode-option', { value: NONE, selected: value === NONE, description: index < 0 ? 'This style alone' : 'Remove from the blend' }, 'None'),
-      ...options.map((s) => h('vscode-option', { value: s.id, selected: s.id === value, description: s.architecture ? `network ${s.architecture}` : undefined }, s.name))) as Select;
+    const select = h(
+      'vscode-single-select',
+      { class: 'blend-style' },
+      h(
+        'vscode-option',
+        {
+          value: NONE,
+          selected: value === NONE,
+          description: index < 0 ? 'This style alone' : 'Remove from the blend',
+        },
+        'None',
+      ),
+      ...options.map((s) =>
+        h(
+          'vscode-option',
+          {
+            value: s.id,
+            selected: s.id === value,
+            description: s.architecture ? `network ${s.architecture}` : undefined,
+          },
+          s.name,
+        ),
+      ),
+    ) as Select;
     select.addEventListener('change', () => {
       const v = select.value;
-      if (index < 0) { if (v !== NONE) this.emitAndFocus(addPart(this.state, v), 0, 'share'); return; }
+      if (index < 0) {
+        if (v !== NONE) this.emitAndFocus(addPart(this.state, v), 0, 'share');
+        return;
+      }
       if (v === NONE) this.emit(removePart(this.state, index));
       else this.emit(replacePart(this.state, index, v));
     });

@@ -27,15 +27,17 @@ function cssVar(name: string, fallback: string): string {
 
 /** "Nice" tick values for a log axis between lo and hi (both > 0). */
 export function logTicks(lo: number, hi: number): number[] {
-  const a = Math.floor(Math.log10(lo)), b = Math.ceil(Math.log10(hi));
+  const a = Math.floor(Math.log10(lo)),
+    b = Math.ceil(Math.log10(hi));
   const decades = b - a;
   const steps = decades <= 1 ? [1, 2, 5] : decades <= 3 ? [1, 3] : [1];
   const out: number[] = [];
   const stride = Math.max(1, Math.ceil(decades / 6));
-  for (let e = a; e <= b; e += stride) for (const s of steps) {
-    const v = s * 10 ** e;
-    if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
-  }
+  for (let e = a; e <= b; e += stride)
+    for (const s of steps) {
+      const v = s * 10 ** e;
+      if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+    }
   return out;
 }
 
@@ -60,22 +62,49 @@ export class LossChart {
   private readonly observer: ResizeObserver;
 
   constructor(private readonly opts: { compact?: boolean } = {}) {
-    this.canvas = h('canvas', { class: 'chart-canvas', role: 'img', 'aria-label': 'Training losses by iteration (logarithmic scale)' });
+    this.canvas = h('canvas', {
+      class: 'chart-canvas',
+      role: 'img',
+      'aria-label': 'Training losses by iteration (logarithmic scale)',
+    });
     this.readout = h('div', { class: 'chart-readout', 'aria-live': 'off' });
     const legend = h('div', { class: 'chart-legend', role: 'group', 'aria-label': 'Series' });
     for (const s of SERIES) {
       const swatch = h('span', { class: `swatch swatch-${s.key}`, 'aria-hidden': 'true' });
-      const b = h('button', { class: 'legend-item', type: 'button', 'aria-pressed': 'true', title: `Show or hide the ${s.label.toLowerCase()} loss` }, swatch, s.label);
+      const b = h(
+        'button',
+        {
+          class: 'legend-item',
+          type: 'button',
+          'aria-pressed': 'true',
+          title: `Show or hide the ${s.label.toLowerCase()} loss`,
+        },
+        swatch,
+        s.label,
+      );
       b.addEventListener('click', () => {
-        if (this.hidden.has(s.key)) this.hidden.delete(s.key); else this.hidden.add(s.key);
+        if (this.hidden.has(s.key)) this.hidden.delete(s.key);
+        else this.hidden.add(s.key);
         b.setAttribute('aria-pressed', String(!this.hidden.has(s.key)));
         this.draw();
       });
       legend.append(b);
     }
-    this.element = h('div', { class: `chart${opts.compact ? ' chart-compact' : ''}` }, this.canvas, opts.compact ? null : legend, opts.compact ? null : this.readout);
-    this.canvas.addEventListener('pointermove', (e) => { this.hoverX = e.offsetX; this.draw(); });
-    this.canvas.addEventListener('pointerleave', () => { this.hoverX = undefined; this.draw(); });
+    this.element = h(
+      'div',
+      { class: `chart${opts.compact ? ' chart-compact' : ''}` },
+      this.canvas,
+      opts.compact ? null : legend,
+      opts.compact ? null : this.readout,
+    );
+    this.canvas.addEventListener('pointermove', (e) => {
+      this.hoverX = e.offsetX;
+      this.draw();
+    });
+    this.canvas.addEventListener('pointerleave', () => {
+      this.hoverX = undefined;
+      this.draw();
+    });
     this.observer = new ResizeObserver(() => this.draw());
     this.observer.observe(this.canvas);
   }
@@ -87,7 +116,8 @@ export class LossChart {
 
   draw(): void {
     const c = this.canvas;
-    const cssW = c.clientWidth, cssH = c.clientHeight;
+    const cssW = c.clientWidth,
+      cssH = c.clientHeight;
     if (cssW === 0 || cssH === 0) return;
     const dpr = window.devicePixelRatio || 1;
     if (c.width !== Math.round(cssW * dpr) || c.height !== Math.round(cssH * dpr)) {
@@ -103,7 +133,8 @@ export class LossChart {
     const font = cssVar('--vscode-font-family', 'sans-serif');
     const compact = this.opts.compact === true;
     const pad = compact ? { l: 6, r: 6, t: 6, b: 6 } : { l: 52, r: 14, t: 10, b: 30 };
-    const w = cssW - pad.l - pad.r, hgt = cssH - pad.t - pad.b;
+    const w = cssW - pad.l - pad.r,
+      hgt = cssH - pad.t - pad.b;
     const visible = SERIES.filter((s) => !this.hidden.has(s.key));
     const pts = this.points;
     g.font = `11px ${font}`;
@@ -116,15 +147,26 @@ export class LossChart {
       this.readout.textContent = '';
       return;
     }
-    let lo = Infinity, hi = -Infinity;
-    for (const p of pts) for (const s of visible) {
-      const v = p[s.key];
-      if (v > 0 && Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-    }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const p of pts)
+      for (const s of visible) {
+        const v = p[s.key];
+        if (v > 0 && Number.isFinite(v)) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+      }
     if (!(lo < Infinity)) return;
-    if (hi / lo < 10) { const mid = Math.sqrt(hi * lo); lo = mid / 4; hi = mid * 4; }
-    const ly0 = Math.log10(lo), ly1 = Math.log10(hi);
-    const x0 = pts[0].iteration, x1 = pts[pts.length - 1].iteration;
+    if (hi / lo < 10) {
+      const mid = Math.sqrt(hi * lo);
+      lo = mid / 4;
+      hi = mid * 4;
+    }
+    const ly0 = Math.log10(lo),
+      ly1 = Math.log10(hi);
+    const x0 = pts[0].iteration,
+      x1 = pts[pts.length - 1].iteration;
     const X = (it: number) => pad.l + (x1 === x0 ? w / 2 : ((it - x0) / (x1 - x0)) * w);
     const Y = (v: number) => pad.t + hgt - ((Math.log10(v) - ly0) / (ly1 - ly0)) * hgt;
 
@@ -135,7 +177,10 @@ export class LossChart {
       g.textBaseline = 'middle';
       for (const t of logTicks(lo, hi)) {
         const y = Math.round(Y(t)) + 0.5;
-        g.beginPath(); g.moveTo(pad.l, y); g.lineTo(pad.l + w, y); g.stroke();
+        g.beginPath();
+        g.moveTo(pad.l, y);
+        g.lineTo(pad.l + w, y);
+        g.stroke();
         g.fillText(formatTick(t), pad.l - 8, y);
       }
       g.textAlign = 'center';
@@ -154,9 +199,17 @@ export class LossChart {
       let started = false;
       for (const p of pts) {
         const v = p[s.key];
-        if (!(v > 0) || !Number.isFinite(v)) { started = false; continue; }
-        const x = X(p.iteration), y = Y(v);
-        if (started) g.lineTo(x, y); else { g.moveTo(x, y); started = true; }
+        if (!(v > 0) || !Number.isFinite(v)) {
+          started = false;
+          continue;
+        }
+        const x = X(p.iteration),
+          y = Y(v);
+        if (started) g.lineTo(x, y);
+        else {
+          g.moveTo(x, y);
+          started = true;
+        }
       }
       g.stroke();
     }
@@ -167,7 +220,10 @@ export class LossChart {
       const x = Math.round(X(best.iteration)) + 0.5;
       g.strokeStyle = fg;
       g.globalAlpha = 0.5;
-      g.beginPath(); g.moveTo(x, pad.t); g.lineTo(x, pad.t + hgt); g.stroke();
+      g.beginPath();
+      g.moveTo(x, pad.t);
+      g.lineTo(x, pad.t + hgt);
+      g.stroke();
       g.globalAlpha = 1;
       this.readout.textContent = `Iteration ${formatCount(best.iteration)} · ${SERIES.map((s) => `${s.label.toLowerCase()} ${formatLoss(best[s.key])}`).join(' · ')}`;
     } else if (!compact) {

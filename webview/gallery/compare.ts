@@ -15,19 +15,44 @@ export class CompareView {
 
   constructor(private readonly onMove: (position: number) => void) {
     this.before = h('img', { class: 'compare-img compare-before', alt: 'Original image', draggable: 'false' });
-    this.after = h('img', { id: 'preview-img', class: 'compare-img compare-after', alt: 'Stylized preview', draggable: 'false' });
-    this.handle = h('div', {
-      class: 'compare-handle', role: 'slider', tabindex: 0, 'aria-label': 'Comparison divider: original on the left, stylized on the right',
-      'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 50, 'aria-valuetext': '50% original',
-    }, icon('arrow-both'));
+    this.after = h('img', {
+      id: 'preview-img',
+      class: 'compare-img compare-after',
+      alt: 'Stylized preview',
+      draggable: 'false',
+    });
+    this.handle = h(
+      'div',
+      {
+        class: 'compare-handle',
+        role: 'slider',
+        tabindex: 0,
+        'aria-label': 'Comparison divider: original on the left, stylized on the right',
+        'aria-valuemin': 0,
+        'aria-valuemax': 100,
+        'aria-valuenow': 50,
+        'aria-valuetext': '50% original',
+      },
+      icon('arrow-both'),
+    );
     this.divider = h('div', { class: 'compare-divider', 'aria-hidden': 'false' }, this.handle);
     this.overlayText = h('span', { class: 'compare-overlay-text' });
-    this.overlay = h('div', { class: 'compare-overlay', hidden: true }, h('vscode-progress-ring', { 'aria-label': 'Stylizing' }), this.overlayText);
-    this.element = h('div', { class: 'compare', role: 'group', 'aria-label': 'Before and after comparison' },
-      this.before, this.after, this.divider,
+    this.overlay = h(
+      'div',
+      { class: 'compare-overlay', hidden: true },
+      h('vscode-progress-ring', { 'aria-label': 'Stylizing' }),
+      this.overlayText,
+    );
+    this.element = h(
+      'div',
+      { class: 'compare', role: 'group', 'aria-label': 'Before and after comparison' },
+      this.before,
+      this.after,
+      this.divider,
       h('span', { class: 'compare-tag compare-tag-before', 'aria-hidden': 'true' }, 'Original'),
       h('span', { class: 'compare-tag compare-tag-after', 'aria-hidden': 'true' }, 'Stylized'),
-      this.overlay);
+      this.overlay,
+    );
 
     this.element.addEventListener('pointerdown', (e) => {
       if (e.button !== 0) return;
@@ -36,7 +61,9 @@ export class CompareView {
       this.fromPointer(e);
       this.handle.focus({ preventScroll: true });
     });
-    this.element.addEventListener('pointermove', (e) => { if (this.element.hasPointerCapture(e.pointerId)) this.fromPointer(e); });
+    this.element.addEventListener('pointermove', (e) => {
+      if (this.element.hasPointerCapture(e.pointerId)) this.fromPointer(e);
+    });
     const end = (e: PointerEvent) => {
       if (this.element.hasPointerCapture(e.pointerId)) this.element.releasePointerCapture(e.pointerId);
       this.element.classList.remove('dragging');
@@ -46,8 +73,14 @@ export class CompareView {
     this.handle.addEventListener('keydown', (e) => {
       const step = e.shiftKey ? 10 : 2;
       const next: Record<string, number> = {
-        ArrowLeft: this.position - step, ArrowDown: this.position - step, ArrowRight: this.position + step, ArrowUp: this.position + step,
-        PageDown: this.position - 25, PageUp: this.position + 25, Home: 0, End: 100,
+        ArrowLeft: this.position - step,
+        ArrowDown: this.position - step,
+        ArrowRight: this.position + step,
+        ArrowUp: this.position + step,
+        PageDown: this.position - 25,
+        PageUp: this.position + 25,
+        Home: 0,
+        End: 100,
       };
       if (!(e.key in next)) return;
       e.preventDefault();

@@ -91,20 +91,43 @@ function meanCov(d: ArrayLike<number>, pixels: number, stride: number): { mean: 
   const mean = [0, 0, 0];
   for (let p = 0, i = 0; p < pixels; p++, i += stride) for (let k = 0; k < 3; k++) mean[k] += d[i + k];
   for (let k = 0; k < 3; k++) mean[k] /= pixels;
-  const cov = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
+  const cov = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
   for (let p = 0, i = 0; p < pixels; p++, i += stride) {
-    const x0 = d[i] - mean[0], x1 = d[i + 1] - mean[1], x2 = d[i + 2] - mean[2];
-    cov[0][0] += x0 * x0; cov[0][1] += x0 * x1; cov[0][2] += x0 * x2;
-    cov[1][1] += x1 * x1; cov[1][2] += x1 * x2; cov[2][2] += x2 * x2;
+    const x0 = d[i] - mean[0],
+      x1 = d[i + 1] - mean[1],
+      x2 = d[i + 2] - mean[2];
+    cov[0][0] += x0 * x0;
+    cov[0][1] += x0 * x1;
+    cov[0][2] += x0 * x2;
+    cov[1][1] += x1 * x1;
+    cov[1][2] += x1 * x2;
+    cov[2][2] += x2 * x2;
   }
-  for (let a = 0; a < 3; a++) for (let b = a; b < 3; b++) { cov[a][b] /= pixels; cov[b][a] = cov[a][b]; }
+  for (let a = 0; a < 3; a++)
+    for (let b = a; b < 3; b++) {
+      cov[a][b] /= pixels;
+      cov[b][a] = cov[a][b];
+    }
   return { mean, cov };
 }
 
 /** The affine map that gives the stylization the content's colour mean and covariance. */
-export interface HistogramMap { readonly A: number[][]; readonly from: number[]; readonly to: number[] }
+export interface HistogramMap {
+  readonly A: number[][];
+  readonly from: number[];
+  readonly to: number[];
+}
 
-export function histogramMap(content: Uint8ClampedArray | Uint8Array, stylized: Uint8ClampedArray | Uint8Array, pixels: number, stride = 4): HistogramMap {
+export function histogramMap(
+  content: Uint8ClampedArray | Uint8Array,
+  stylized: Uint8ClampedArray | Uint8Array,
+  pixels: number,
+  stride = 4,
+): HistogramMap {
   const c = meanCov(content, pixels, stride);
   const s = meanCov(stylized, pixels, stride);
   return { A: covarianceMatchMatrix(c.cov, s.cov), from: s.mean, to: c.mean };
@@ -120,26 +143,47 @@ export class Compositor {
   readonly pixels: number;
   private histogram: HistogramMap | undefined;
 
-  constructor(readonly content: Uint8ClampedArray | Uint8Array, readonly stylized: Uint8ClampedArray | Uint8Array, readonly width: number, readonly height: number) {
+  constructor(
+    readonly content: Uint8ClampedArray | Uint8Array,
+    readonly stylized: Uint8ClampedArray | Uint8Array,
+    readonly width: number,
+    readonly height: number,
+  ) {
     this.pixels = width * height;
-    if (content.length !== this.pixels * 4 || stylized.length !== this.pixels * 4) throw new Error(`compositor: expected ${width}×${height} RGBA images`);
+    if (content.length !== this.pixels * 4 || stylized.length !== this.pixels * 4)
+      throw new Error(`compositor: expected ${width}×${height} RGBA images`);
   }
 
   /** Writes the composite into `out` (RGBA, alpha from the stylization); returns `out`. */
-  render(strength: number, mode: CompositeColorMode, out: Uint8ClampedArray | Uint8Array = new Uint8ClampedArray(this.pixels * 4)): Uint8ClampedArray | Uint8Array {
+  render(
+    strength: number,
+    mode: CompositeColorMode,
+    out: Uint8ClampedArray | Uint8Array = new Uint8ClampedArray(this.pixels * 4),
+  ): Uint8ClampedArray | Uint8Array {
     if (!(strength >= 0 && strength <= 1)) throw new Error(`strength must be between 0 and 1, got ${strength}`);
-    const n = this.pixels, c = this.content, s = this.stylized;
+    const n = this.pixels,
+      c = this.content,
+      s = this.stylized;
     if (strength === 0) {
-      for (let p = 0, i = 0; p < n; p++, i += 4) { out[i] = c[i]; out[i + 1] = c[i + 1]; out[i + 2] = c[i + 2]; out[i + 3] = s[i + 3]; }
+      for (let p = 0, i = 0; p < n; p++, i += 4) {
+        out[i] = c[i];
+        out[i + 1] = c[i + 1];
+        out[i + 2] = c[i + 2];
+        out[i + 3] = s[i + 3];
+      }
       return out;
     }
     if (mode === 'none') {
       for (let p = 0, i = 0; p < n; p++, i += 4) {
-        if (strength === 1) { out[i] = s[i]; out[i + 1] = s[i + 1]; out[i + 2] = s[i + 2]; }
-        else for (let k = 0; k < 3; k++) {
-          const a = BYTE_TO_LINEAR[c[i + k]];
-          out[i + k] = toByte(linearToSrgb(a + (BYTE_TO_LINEAR[s[i + k]] - a) * strength));
-        }
+        if (strength === 1) {
+          out[i] = s[i];
+          out[i + 1] = s[i + 1];
+          out[i + 2] = s[i + 2];
+        } else
+          for (let k = 0; k < 3; k++) {
+            const a = BYTE_TO_LINEAR[c[i + k]];
+            out[i + k] = toByte(linearToSrgb(a + (BYTE_TO_LINEAR[s[i + k]] - a) * strength));
+          }
         out[i + 3] = s[i + 3];
       }
       return out;
@@ -148,13 +192,18 @@ export class Compositor {
     const px = new Float64Array(3);
     for (let p = 0, i = 0; p < n; p++, i += 4) {
       if (h) {
-        const x0 = s[i] - h.from[0], x1 = s[i + 1] - h.from[1], x2 = s[i + 2] - h.from[2];
+        const x0 = s[i] - h.from[0],
+          x1 = s[i + 1] - h.from[1],
+          x2 = s[i + 2] - h.from[2];
         for (let k = 0; k < 3; k++) px[k] = h.A[k][0] * x0 + h.A[k][1] * x1 + h.A[k][2] * x2 + h.to[k];
       } else {
         luminancePixel(c[i], c[i + 1], c[i + 2], s[i], s[i + 1], s[i + 2], px);
       }
       for (let k = 0; k < 3; k++) {
-        if (strength === 1) { out[i + k] = toByte(px[k]); continue; }
+        if (strength === 1) {
+          out[i + k] = toByte(px[k]);
+          continue;
+        }
         const a = BYTE_TO_LINEAR[c[i + k]];
         out[i + k] = toByte(linearToSrgb(a + (srgbToLinear(px[k]) - a) * strength));
       }

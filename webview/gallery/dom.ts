@@ -5,7 +5,11 @@
 type Attrs = Record<string, string | number | boolean | undefined>;
 type Child = Node | string | false | null | undefined;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Attrs, ...children: Child[]): HTMLElementTagNameMap[K];
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs?: Attrs,
+  ...children: Child[]
+): HTMLElementTagNameMap[K];
 export function h(tag: string, attrs?: Attrs, ...children: Child[]): HTMLElement;
 export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {
   const el = document.createElement(tag);
@@ -30,17 +34,38 @@ export function icon(name: string, extra = ''): HTMLElement {
   return h('span', { class: `codicon codicon-${name}${extra ? ` ${extra}` : ''}`, 'aria-hidden': 'true' });
 }
 
-export function button(label: string, opts: { icon?: string; secondary?: boolean; id?: string; title?: string; iconOnly?: boolean; disabled?: boolean } = {}): HTMLElement {
-  const b = h('vscode-button', {
-    id: opts.id, icon: opts.icon, secondary: opts.secondary, title: opts.title ?? (opts.iconOnly ? label : undefined), 'aria-label': opts.iconOnly ? label : undefined,
-    'icon-only': opts.iconOnly, disabled: opts.disabled,
-  }, opts.iconOnly ? '' : label);
+export function button(
+  label: string,
+  opts: {
+    icon?: string;
+    secondary?: boolean;
+    id?: string;
+    title?: string;
+    iconOnly?: boolean;
+    disabled?: boolean;
+  } = {},
+): HTMLElement {
+  const b = h(
+    'vscode-button',
+    {
+      id: opts.id,
+      icon: opts.icon,
+      secondary: opts.secondary,
+      title: opts.title ?? (opts.iconOnly ? label : undefined),
+      'aria-label': opts.iconOnly ? label : undefined,
+      'icon-only': opts.iconOnly,
+      disabled: opts.disabled,
+    },
+    opts.iconOnly ? '' : label,
+  );
   return b;
 }
 
 /** A click handler that does nothing while the element is disabled. */
 export function action<T extends HTMLElement>(el: T, fn: () => void): T {
-  el.addEventListener('click', () => { if (!el.hasAttribute('disabled')) fn(); });
+  el.addEventListener('click', () => {
+    if (!el.hasAttribute('disabled')) fn();
+  });
   return el;
 }
 
@@ -50,7 +75,8 @@ export function blobUrl(img: { readonly bytes: Uint8Array; readonly mime: string
 }
 
 export function setDisabled(el: Element, disabled: boolean): void {
-  if (disabled) el.setAttribute('disabled', ''); else el.removeAttribute('disabled');
+  if (disabled) el.setAttribute('disabled', '');
+  else el.removeAttribute('disabled');
 }
 
 export function clear(el: Element): void {

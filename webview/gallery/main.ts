@@ -40,9 +40,15 @@ function reportProblems(): void {
   document.body.dataset.cspViolations = '0';
   document.addEventListener('securitypolicyviolation', (e) => {
     document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations) + 1);
-    post({ type: 'log', level: 'error', message: `CSP blocked ${e.blockedURI || 'inline content'} (${e.violatedDirective})` });
+    post({
+      type: 'log',
+      level: 'error',
+      message: `CSP blocked ${e.blockedURI || 'inline content'} (${e.violatedDirective})`,
+    });
   });
-  window.addEventListener('error', (e) => post({ type: 'log', level: 'error', message: `${e.message} (${e.filename}:${e.lineno})`.slice(0, 1900) }));
+  window.addEventListener('error', (e) =>
+    post({ type: 'log', level: 'error', message: `${e.message} (${e.filename}:${e.lineno})`.slice(0, 1900) }),
+  );
 }
 
 class GalleryPage {
@@ -73,7 +79,10 @@ class GalleryPage {
     this.selection = new StyleSelection(this.state, panel);
     this.blend = panel ? new BlendControl((b) => this.onBlendChange(b)) : undefined;
     this.preview = new PreviewPane(this.state, this.selection, this.blend?.element, this.persist);
-    this.training = new TrainingPane(this.layout, this.state, { persist: this.persist, tryStyle: (id) => this.focusStyle(id) });
+    this.training = new TrainingPane(this.layout, this.state, {
+      persist: this.persist,
+      tryStyle: (id) => this.focusStyle(id),
+    });
     const select = (id: string) => this.selectStyle(id);
     if (panel) {
       this.grid = new StyleGrid(this.state, this.selection, { select, persist: this.persist });
@@ -91,22 +100,36 @@ class GalleryPage {
 
   private buildPanel(grid: StyleGrid): void {
     this.root.classList.add('layout-panel');
-    const command = (label: string, name: 'train' | 'importStyle' | 'refreshStyles', opts: Parameters<typeof button>[1]) =>
-      action(button(label, { secondary: true, ...opts }), () => post({ type: 'runCommand', command: name }));
-    const addons = h('div', { slot: 'addons', class: 'tab-addons' },
+    const command = (
+      label: string,
+      name: 'train' | 'importStyle' | 'refreshStyles',
+      opts: Parameters<typeof button>[1],
+    ) => action(button(label, { secondary: true, ...opts }), () => post({ type: 'runCommand', command: name }));
+    const addons = h(
+      'div',
+      { slot: 'addons', class: 'tab-addons' },
       command('Train a Style…', 'train', { icon: 'beaker', title: 'Train a new style from any painting' }),
       command('Import Style…', 'importStyle', { icon: 'cloud-download', iconOnly: true }),
       command('Refresh Styles', 'refreshStyles', { icon: 'refresh', iconOnly: true }),
     );
-    const tabs = h('vscode-tabs', { panel: true, 'selected-index': this.state.tab === 'training' ? 1 : 0, class: 'tabs' },
+    const tabs = h(
+      'vscode-tabs',
+      { panel: true, 'selected-index': this.state.tab === 'training' ? 1 : 0, class: 'tabs' },
       h('vscode-tab-header', { slot: 'header', 'data-tab': 'gallery' }, icon('symbol-color', 'tab-icon'), 'Gallery'),
-      h('vscode-tab-header', { slot: 'header', 'data-tab': 'training' }, icon('pulse', 'tab-icon'), 'Training', this.training.tabLabel),
+      h(
+        'vscode-tab-header',
+        { slot: 'header', 'data-tab': 'training' },
+        icon('pulse', 'tab-icon'),
+        'Training',
+        this.training.tabLabel,
+      ),
       addons,
       h('vscode-tab-panel', { panel: true }, h('div', { class: 'gallery-layout' }, grid.element, this.preview.element)),
       h('vscode-tab-panel', { panel: true }, this.training.element),
     ) as Tabs;
     tabs.addEventListener('vsc-tabs-select', (e) => {
-      this.state.tab = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex === 1 ? 'training' : 'gallery';
+      this.state.tab =
+        (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex === 1 ? 'training' : 'gallery';
       this.persist();
       if (this.state.tab === 'training') this.training.redraw();
     });
@@ -121,7 +144,10 @@ class GalleryPage {
       case 'init': {
         const first = !this.initialised;
         this.initialised = true;
-        if (m.layout !== this.layout) { this.layout = m.layout; this.build(); }
+        if (m.layout !== this.layout) {
+          this.layout = m.layout;
+          this.build();
+        }
         // The host's defaults only for a page that has never stored its own.
         if (first && !restoreState()) this.preview.applySettings(m.settings);
         this.selection.styles = m.styles;
@@ -167,7 +193,10 @@ class GalleryPage {
   }
 
   private selectStyle(id: string): void {
-    if (!this.selection.select(id)) { this.renderSelection(); return; }
+    if (!this.selection.select(id)) {
+      this.renderSelection();
+      return;
+    }
     this.persist();
     this.preview.styleChanged();
     this.renderSelection();

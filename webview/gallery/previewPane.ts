@@ -13,7 +13,10 @@ import type { UiState } from './state';
 import { blendKey } from './blend';
 
 /** The host's messages about the image, its preview and saving. */
-export type PreviewMessage = Extract<HostToWebview, { type: 'image' | 'preview' | 'previewFailed' | 'saving' | 'saved' | 'saveFailed' | 'saveCancelled' | 'notice' }>;
+export type PreviewMessage = Extract<
+  HostToWebview,
+  { type: 'image' | 'preview' | 'previewFailed' | 'saving' | 'saved' | 'saveFailed' | 'saveCancelled' | 'notice' }
+>;
 type StatusKind = 'info' | 'ok' | 'error' | 'busy';
 type PaneState = Pick<UiState, 'image' | 'size' | 'strength' | 'colorMode' | 'scale' | 'format' | 'split' | 'saved'>;
 
@@ -30,18 +33,41 @@ export class PreviewPane {
   private previewTimer: number | undefined;
 
   /** `blend`: the blend control's element; given in the panel, which has the full controls. */
-  constructor(private readonly state: PaneState, private readonly selection: StyleSelection, blend: HTMLElement | undefined, persist: () => void) {
+  constructor(
+    private readonly state: PaneState,
+    private readonly selection: StyleSelection,
+    blend: HTMLElement | undefined,
+    persist: () => void,
+  ) {
     const panel = blend !== undefined;
     this.selectedName = h('span', { class: 'selected-style' });
     this.imageName = h('span', { class: 'image-name' }, 'No image');
     this.imagePath = h('span', { class: 'image-path' });
-    const sourceButtons = h('div', { class: 'source-buttons', role: 'toolbar', 'aria-label': 'Choose an image' },
-      action(button('Choose Image File…', { icon: 'folder-opened', secondary: true, iconOnly: true }), () => post({ type: 'pickImage' })),
-      action(button('Pick from Workspace…', { icon: 'search', secondary: true, iconOnly: true }), () => post({ type: 'pickWorkspaceImage' })),
-      action(button('Use the Image in the Active Editor', { icon: 'file-media', secondary: true, iconOnly: true }), () => post({ type: 'useActiveEditorImage' })),
-      action(button('Use the Sample Photo', { icon: 'sparkle', secondary: true, iconOnly: true, id: 'sample-photo' }), () => post({ type: 'useSampleImage' })),
+    const sourceButtons = h(
+      'div',
+      { class: 'source-buttons', role: 'toolbar', 'aria-label': 'Choose an image' },
+      action(button('Choose Image File…', { icon: 'folder-opened', secondary: true, iconOnly: true }), () =>
+        post({ type: 'pickImage' }),
+      ),
+      action(button('Pick from Workspace…', { icon: 'search', secondary: true, iconOnly: true }), () =>
+        post({ type: 'pickWorkspaceImage' }),
+      ),
+      action(
+        button('Use the Image in the Active Editor', { icon: 'file-media', secondary: true, iconOnly: true }),
+        () => post({ type: 'useActiveEditorImage' }),
+      ),
+      action(
+        button('Use the Sample Photo', { icon: 'sparkle', secondary: true, iconOnly: true, id: 'sample-photo' }),
+        () => post({ type: 'useSampleImage' }),
+      ),
     );
-    const source = h('div', { class: 'source' }, icon('file-media', 'source-icon'), h('div', { class: 'source-text' }, this.imageName, this.imagePath), sourceButtons);
+    const source = h(
+      'div',
+      { class: 'source' },
+      icon('file-media', 'source-icon'),
+      h('div', { class: 'source-text' }, this.imageName, this.imagePath),
+      sourceButtons,
+    );
     this.statusLine = h('div', { class: 'status', role: 'status', 'aria-live': 'polite', id: 'status' });
 
     this.stage = new PreviewStage(state, () => state, {
@@ -49,29 +75,67 @@ export class PreviewPane {
       notice: (level, message) => this.setStatus(message, level === 'error' ? 'error' : 'info'),
       shown: (m, width, height) => {
         this.settings.setSourceSize(m.sourceWidth, m.sourceHeight);
-        this.setStatus(`${m.size === 'full' ? 'Full size' : 'Preview'} ${formatCount(width)} × ${formatCount(height)} · ${(m.elapsedMs / 1000).toFixed(2)} s · ${m.runtime}`, 'info');
+        this.setStatus(
+          `${m.size === 'full' ? 'Full size' : 'Preview'} ${formatCount(width)} × ${formatCount(height)} · ${(m.elapsedMs / 1000).toFixed(2)} s · ${m.runtime}`,
+          'info',
+        );
       },
     });
     this.settings = new SettingsRow(state, blend, {
       persist,
       lookChanged: () => this.stage.queueComposite(),
-      scaleChanged: () => { if (state.size === 'full') this.schedulePreview(); },
+      scaleChanged: () => {
+        if (state.size === 'full') this.schedulePreview();
+      },
     });
     this.fullSizeButton = panel
-      ? action(button('Full Size', { icon: 'screen-full', secondary: true, id: 'full-size', title: 'Render the whole image at the output scale (what Save writes)' }), () => {
-        state.size = state.size === 'full' ? 'preview' : 'full';
-        persist();
-        this.renderSizeButton();
-        this.schedulePreview(0);
-      })
+      ? action(
+          button('Full Size', {
+            icon: 'screen-full',
+            secondary: true,
+            id: 'full-size',
+            title: 'Render the whole image at the output scale (what Save writes)',
+          }),
+          () => {
+            state.size = state.size === 'full' ? 'preview' : 'full';
+            persist();
+            this.renderSizeButton();
+            this.schedulePreview(0);
+          },
+        )
       : undefined;
     this.saveBar = new SaveBar(state, this.fullSizeButton, !panel, { persist, save: (mode) => this.requestSave(mode) });
-    this.element = h('section', { class: 'pane preview-pane', 'aria-labelledby': 'preview-heading' },
-      panel ? h('div', { class: 'pane-header' }, h('h2', { id: 'preview-heading' }, 'Preview'), this.selectedName,
-        action(button('Evaluate Style…', { icon: 'graph', secondary: true, iconOnly: true, id: 'evaluate-style', title: 'Measure the selected style on the sample photos: style and content distance, blown-out blobs, a contact sheet' }),
-          () => { if (this.selection.id) post({ type: 'evaluateStyle', styleId: this.selection.id }); }))
+    this.element = h(
+      'section',
+      { class: 'pane preview-pane', 'aria-labelledby': 'preview-heading' },
+      panel
+        ? h(
+            'div',
+            { class: 'pane-header' },
+            h('h2', { id: 'preview-heading' }, 'Preview'),
+            this.selectedName,
+            action(
+              button('Evaluate Style…', {
+                icon: 'graph',
+                secondary: true,
+                iconOnly: true,
+                id: 'evaluate-style',
+                title:
+                  'Measure the selected style on the sample photos: style and content distance, blown-out blobs, a contact sheet',
+              }),
+              () => {
+                if (this.selection.id) post({ type: 'evaluateStyle', styleId: this.selection.id });
+              },
+            ),
+          )
         : h('h2', { id: 'preview-heading', class: 'visually-hidden' }, 'Preview'),
-      source, this.stage.element, this.settings.element, this.saveBar.element, this.saveBar.savedLine, this.statusLine);
+      source,
+      this.stage.element,
+      this.settings.element,
+      this.saveBar.element,
+      this.saveBar.savedLine,
+      this.statusLine,
+    );
   }
 
   /** The host's default strength, colours and format (a first page with no stored state). */
@@ -85,8 +149,14 @@ export class PreviewPane {
 
   /** On 'init': forgets a stored image the host no longer holds, takes the one it names. */
   restoreImage(held: readonly GalleryImage[], image: GalleryImage | undefined): void {
-    if (this.state.image && !held.some((i) => i.token === this.state.image!.token)) { this.state.image = undefined; this.state.saved = undefined; }
-    if (image) { this.state.image = image; this.state.saved = undefined; }
+    if (this.state.image && !held.some((i) => i.token === this.state.image!.token)) {
+      this.state.image = undefined;
+      this.state.saved = undefined;
+    }
+    if (image) {
+      this.state.image = image;
+      this.state.saved = undefined;
+    }
     this.renderImage();
     this.saveBar.render();
   }
@@ -101,8 +171,12 @@ export class PreviewPane {
         this.renderSizeButton();
         this.schedulePreview(0);
         return;
-      case 'preview': void this.stage.receive(m); return;
-      case 'previewFailed': this.stage.failed(m.requestId, m.message); return;
+      case 'preview':
+        void this.stage.receive(m);
+        return;
+      case 'previewFailed':
+        this.stage.failed(m.requestId, m.message);
+        return;
       case 'saving':
         this.saveBar.setSaving(true);
         this.setStatus(m.message, 'busy');
@@ -142,7 +216,8 @@ export class PreviewPane {
     clear(this.selectedName);
     if (!s) return;
     this.selectedName.append(icon('symbol-color'), s.name);
-    for (const p of this.selection.mixedIn()) this.selectedName.append(h('span', { class: 'selected-plus' }, ` + ${p.name}`));
+    for (const p of this.selection.mixedIn())
+      this.selectedName.append(h('span', { class: 'selected-plus' }, ` + ${p.name}`));
   }
 
   /** Debounced: clicking through styles or scales sends one request, for the last choice. */
@@ -152,28 +227,51 @@ export class PreviewPane {
   }
 
   private requestPreview(): void {
-    const img = this.state.image, style = this.selection.selected;
-    if (!img || !style) { this.stage.idle(); return; }
+    const img = this.state.image,
+      style = this.selection.selected;
+    if (!img || !style) {
+      this.stage.idle();
+      return;
+    }
     const { size } = this.state;
     const scale = size === 'full' ? this.state.scale : 1;
     const blend = this.selection.blendFields();
     const key = [img.token, style.id, style.updatedAt ?? '', style.iteration, size, scale, blendKey(blend)].join('|');
-    this.stage.request(key, this.selection.label(), { imageToken: img.token, styleId: style.id, size, scale: this.state.scale, ...blend });
+    this.stage.request(key, this.selection.label(), {
+      imageToken: img.token,
+      styleId: style.id,
+      size,
+      scale: this.state.scale,
+      ...blend,
+    });
   }
 
   private requestSave(mode: SaveMode): void {
-    const img = this.state.image, style = this.selection.selected;
+    const img = this.state.image,
+      style = this.selection.selected;
     if (!img || !style || this.saveBar.busy) return;
     this.saveBar.setSaving(true);
     this.setStatus(mode === 'save' ? 'Saving…' : 'Choose where to save…', 'busy');
     const { strength, colorMode, format, scale } = this.state;
-    post({ type: 'save', mode, imageToken: img.token, styleId: style.id, strength, colorMode, format, scale, ...this.selection.blendFields() });
+    post({
+      type: 'save',
+      mode,
+      imageToken: img.token,
+      styleId: style.id,
+      strength,
+      colorMode,
+      format,
+      scale,
+      ...this.selection.blendFields(),
+    });
   }
 
   private renderImage(): void {
     const img = this.state.image;
     this.imageName.textContent = img ? img.name : 'No image selected';
-    this.imagePath.textContent = img ? (img.displayPath ?? (img.origin === 'drop' ? 'dropped file' : img.origin === 'sample' ? 'sample photo' : '')) : 'Drop one below or choose a file';
+    this.imagePath.textContent = img
+      ? (img.displayPath ?? (img.origin === 'drop' ? 'dropped file' : img.origin === 'sample' ? 'sample photo' : ''))
+      : 'Drop one below or choose a file';
     this.stage.showImage(!!img);
     this.renderActions();
   }

@@ -43,7 +43,10 @@ interface CurrentPreview {
 }
 
 async function decodePixels(img: EncodedImage): Promise<ImageData> {
-  const bitmap = await createImageBitmap(new Blob([img.bytes as Uint8Array<ArrayBuffer>], { type: img.mime }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const bitmap = await createImageBitmap(new Blob([img.bytes as Uint8Array<ArrayBuffer>], { type: img.mime }), {
+    colorSpaceConversion: 'none',
+    premultiplyAlpha: 'none',
+  });
   const canvas = document.createElement('canvas');
   canvas.width = bitmap.width;
   canvas.height = bitmap.height;
@@ -68,19 +71,35 @@ export class PreviewStage {
   private encodeAgain = false;
   private afterUrl: string | undefined;
 
-  constructor(state: Pick<UiState, 'split'>, private readonly look: () => Look, private readonly events: PreviewStageEvents) {
-    this.compare = new CompareView((p) => { state.split = p; events.persist(); });
+  constructor(
+    state: Pick<UiState, 'split'>,
+    private readonly look: () => Look,
+    private readonly events: PreviewStageEvents,
+  ) {
+    this.compare = new CompareView((p) => {
+      state.split = p;
+      events.persist();
+    });
     this.compare.setPosition(state.split);
-    this.dropzone = h('div', { class: 'dropzone', id: 'dropzone' },
+    this.dropzone = h(
+      'div',
+      { class: 'dropzone', id: 'dropzone' },
       icon('cloud-upload', 'drop-icon'),
       h('div', { class: 'drop-title' }, 'Drop an image here'),
       h('div', { class: 'drop-sub' }, 'PNG, JPEG, WebP, AVIF, TIFF or GIF — from your computer or the Explorer'),
-      h('div', { class: 'drop-actions' },
+      h(
+        'div',
+        { class: 'drop-actions' },
         action(button('Choose File…', { icon: 'folder-opened', id: 'choose-file' }), () => post({ type: 'pickImage' })),
-        action(button('From Workspace…', { icon: 'search', secondary: true, id: 'pick-workspace' }), () => post({ type: 'pickWorkspaceImage' })),
-        action(button('Active Editor', { icon: 'file-media', secondary: true }), () => post({ type: 'useActiveEditorImage' })),
+        action(button('From Workspace…', { icon: 'search', secondary: true, id: 'pick-workspace' }), () =>
+          post({ type: 'pickWorkspaceImage' }),
+        ),
+        action(button('Active Editor', { icon: 'file-media', secondary: true }), () =>
+          post({ type: 'useActiveEditorImage' }),
+        ),
         action(button('Sample Photo', { icon: 'sparkle', secondary: true }), () => post({ type: 'useSampleImage' })),
-      ));
+      ),
+    );
     this.message = h('div', { class: 'stage-message', role: 'status', hidden: true });
     this.element = h('div', { class: 'stage', id: 'stage' }, this.dropzone, this.compare.element, this.message);
     installDrop(this.element, events.notice);
@@ -98,8 +117,16 @@ export class PreviewStage {
    * the one on screen, else after asking the host (unless that request is already out).
    */
   request(key: string | undefined, label: string, request: PreviewRequest): void {
-    if (!key) { this.compare.busy(undefined); return; }
-    if (this.current?.key === key) { this.compare.busy(undefined); this.message.hidden = true; this.queueComposite(); return; }
+    if (!key) {
+      this.compare.busy(undefined);
+      return;
+    }
+    if (this.current?.key === key) {
+      this.compare.busy(undefined);
+      this.message.hidden = true;
+      this.queueComposite();
+      return;
+    }
     if (this.pending.key === key) return;
     this.pending = { requestId: ++this.requestSeq, key, label };
     this.message.hidden = true;
@@ -118,14 +145,23 @@ export class PreviewStage {
     try {
       const [orig, styl] = await Promise.all([decodePixels(m.original), decodePixels(m.stylized)]);
       if (m.requestId !== this.pending.requestId) return;
-      if (orig.width !== styl.width || orig.height !== styl.height) throw new Error(`the preview sizes differ (${orig.width}×${orig.height} vs ${styl.width}×${styl.height})`);
-      if (this.current) { URL.revokeObjectURL(this.current.beforeUrl); URL.revokeObjectURL(this.current.rawUrl); }
+      if (orig.width !== styl.width || orig.height !== styl.height)
+        throw new Error(`the preview sizes differ (${orig.width}×${orig.height} vs ${styl.width}×${styl.height})`);
+      if (this.current) {
+        URL.revokeObjectURL(this.current.beforeUrl);
+        URL.revokeObjectURL(this.current.rawUrl);
+      }
       const canvas = document.createElement('canvas');
       canvas.width = orig.width;
       canvas.height = orig.height;
       this.current = {
-        key, label, compositor: new Compositor(orig.data, styl.data, orig.width, orig.height),
-        beforeUrl: blobUrl(m.original), rawUrl: blobUrl(m.stylized), canvas, pixels: new ImageData(orig.width, orig.height),
+        key,
+        label,
+        compositor: new Compositor(orig.data, styl.data, orig.width, orig.height),
+        beforeUrl: blobUrl(m.original),
+        rawUrl: blobUrl(m.stylized),
+        canvas,
+        pixels: new ImageData(orig.width, orig.height),
       };
       this.pending = { ...this.pending, key: '' };
       this.compare.setAspect(orig.width, orig.height);
@@ -155,13 +191,19 @@ export class PreviewStage {
   queueComposite(): void {
     if (this.compositeQueued) return;
     this.compositeQueued = true;
-    requestAnimationFrame(() => { this.compositeQueued = false; this.composite(); });
+    requestAnimationFrame(() => {
+      this.compositeQueued = false;
+      this.composite();
+    });
   }
 
   private composite(): void {
     const c = this.current;
     if (!c) return;
-    if (this.encoding) { this.encodeAgain = true; return; }
+    if (this.encoding) {
+      this.encodeAgain = true;
+      return;
+    }
     const t0 = performance.now();
     const { strength, colorMode } = this.look();
     if (strength === 1 && colorMode === 'none') {
@@ -176,7 +218,10 @@ export class PreviewStage {
     c.canvas.toBlob((blob) => {
       this.encoding = false;
       if (blob && this.current === c) this.setAfter(URL.createObjectURL(blob), true, t0);
-      if (this.encodeAgain) { this.encodeAgain = false; this.queueComposite(); }
+      if (this.encodeAgain) {
+        this.encodeAgain = false;
+        this.queueComposite();
+      }
     }, 'image/png');
   }
 

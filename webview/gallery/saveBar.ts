@@ -19,17 +19,42 @@ export class SaveBar {
   private saving = false;
 
   /** `leading`: a button at the row's start (the panel's Full Size); `compact`: Copy Path as an icon. */
-  constructor(private readonly state: Pick<UiState, 'saved'>, leading: HTMLElement | undefined, compact: boolean, private readonly events: { save(mode: SaveMode): void; persist(): void }) {
-    this.saveButton = action(button('Save', { icon: 'save', id: 'save', title: 'Stylize the full image with these settings and save it beside the original (never overwrites)' }), () => events.save('save'));
+  constructor(
+    private readonly state: Pick<UiState, 'saved'>,
+    leading: HTMLElement | undefined,
+    compact: boolean,
+    private readonly events: { save(mode: SaveMode): void; persist(): void },
+  ) {
+    this.saveButton = action(
+      button('Save', {
+        icon: 'save',
+        id: 'save',
+        title: 'Stylize the full image with these settings and save it beside the original (never overwrites)',
+      }),
+      () => events.save('save'),
+    );
     this.saveAsButton = action(button('Save As…', { secondary: true, id: 'save-as' }), () => events.save('saveAs'));
-    this.copyButton = action(button('Copy Path', { icon: 'copy', secondary: true, id: 'copy-path', disabled: true, iconOnly: compact }), () => {
-      if (this.state.saved) post({ type: 'copyPath', path: this.state.saved.path });
-    });
+    this.copyButton = action(
+      button('Copy Path', { icon: 'copy', secondary: true, id: 'copy-path', disabled: true, iconOnly: compact }),
+      () => {
+        if (this.state.saved) post({ type: 'copyPath', path: this.state.saved.path });
+      },
+    );
     this.savedLine = h('div', { class: 'saved', hidden: true, id: 'saved' });
-    this.element = h('div', { class: 'actions' }, leading ?? null, h('div', { class: 'spacer' }), this.copyButton, this.saveAsButton, this.saveButton);
+    this.element = h(
+      'div',
+      { class: 'actions' },
+      leading ?? null,
+      h('div', { class: 'spacer' }),
+      this.copyButton,
+      this.saveAsButton,
+      this.saveButton,
+    );
   }
 
-  get busy(): boolean { return this.saving; }
+  get busy(): boolean {
+    return this.saving;
+  }
 
   /** Whether there is something to save (an image and a usable style). */
   setReady(ready: boolean): void {

@@ -9,12 +9,23 @@ export class StyleSelection {
   private list: readonly GalleryStyle[] = [];
 
   /** `blendable`: whether this layout mixes styles at all (the sidebar has no blend control). */
-  constructor(private readonly state: Pick<UiState, 'styleId' | 'blend'>, readonly blendable: boolean) {}
+  constructor(
+    private readonly state: Pick<UiState, 'styleId' | 'blend'>,
+    readonly blendable: boolean,
+  ) {}
 
-  get styles(): readonly GalleryStyle[] { return this.list; }
-  set styles(styles: readonly GalleryStyle[]) { this.list = [...styles]; }
-  get id(): string | undefined { return this.state.styleId; }
-  get blend(): BlendState { return this.state.blend; }
+  get styles(): readonly GalleryStyle[] {
+    return this.list;
+  }
+  set styles(styles: readonly GalleryStyle[]) {
+    this.list = [...styles];
+  }
+  get id(): string | undefined {
+    return this.state.styleId;
+  }
+  get blend(): BlendState {
+    return this.state.blend;
+  }
 
   /** The style `id` if the host listed it and it can stylize. */
   usable(id: string | undefined): GalleryStyle | undefined {
@@ -22,7 +33,9 @@ export class StyleSelection {
     return s && !s.error ? s : undefined;
   }
 
-  get selected(): GalleryStyle | undefined { return this.usable(this.state.styleId); }
+  get selected(): GalleryStyle | undefined {
+    return this.usable(this.state.styleId);
+  }
 
   /** Keeps a usable selection: else the first usable style not training, else any usable one. False when it was fine. */
   ensure(): boolean {
@@ -39,9 +52,13 @@ export class StyleSelection {
   }
 
   /** Sets the selection as given (the host named it), usable or not. */
-  focus(id: string): void { this.state.styleId = id; }
+  focus(id: string): void {
+    this.state.styleId = id;
+  }
 
-  setBlend(blend: BlendState): void { this.state.blend = blend; }
+  setBlend(blend: BlendState): void {
+    this.state.blend = blend;
+  }
 
   /** Drops blend parts that are no longer usable (or became the selected style); true when it changed. */
   pruneBlend(): boolean {
@@ -58,13 +75,17 @@ export class StyleSelection {
 
   /** The styles mixed in, in blend order (none without a blend). */
   mixedIn(): { name: string; pct: number; index: number }[] {
-    return this.blendFields().blend ? composition(this.list, this.state.blend, this.state.styleId).filter((p) => p.index >= 0) : [];
+    return this.blendFields().blend
+      ? composition(this.list, this.state.blend, this.state.styleId).filter((p) => p.index >= 0)
+      : [];
   }
 
   /** "Starry Night 70% + udnie 30%", or the style's name alone. */
   label(): string {
     if (!this.blendFields().blend) return this.selected?.name ?? '';
-    return composition(this.list, this.state.blend, this.state.styleId).map((p) => `${p.name} ${p.pct}%`).join(' + ');
+    return composition(this.list, this.state.blend, this.state.styleId)
+      .map((p) => `${p.name} ${p.pct}%`)
+      .join(' + ');
   }
 
   /** Style `id`'s part in the blend and its place (for the badge on its card). */

@@ -8,7 +8,15 @@ import { NO_BLEND, restoreBlend, type BlendState } from './blend';
 import { storedState } from './host';
 
 export const SCALES = [0.25, 0.5, 0.75, 1, 1.5, 2];
-export const FORMAT_LABELS: Record<OutputFormat, string> = { same: 'Same as input', png: 'PNG', jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF', tiff: 'TIFF', gif: 'GIF' };
+export const FORMAT_LABELS: Record<OutputFormat, string> = {
+  same: 'Same as input',
+  png: 'PNG',
+  jpeg: 'JPEG',
+  webp: 'WebP',
+  avif: 'AVIF',
+  tiff: 'TIFF',
+  gif: 'GIF',
+};
 
 export type Filter = 'all' | StyleOrigin;
 export type StopIntent = 'pause' | 'cancel';
@@ -33,7 +41,19 @@ export interface UiState {
   stopIntent?: StopIntent;
 }
 
-export const INITIAL_STATE: Readonly<UiState> = { v: 1, tab: 'gallery', strength: 1, colorMode: 'none', scale: 1, format: 'same', size: 'preview', search: '', filter: 'all', split: 50, blend: NO_BLEND };
+export const INITIAL_STATE: Readonly<UiState> = {
+  v: 1,
+  tab: 'gallery',
+  strength: 1,
+  colorMode: 'none',
+  scale: 1,
+  format: 'same',
+  size: 'preview',
+  search: '',
+  filter: 'all',
+  split: 50,
+  blend: NO_BLEND,
+};
 
 /** The stored state, each field checked (it comes from an older page, perhaps an older version). */
 export function restoreState(): UiState | undefined {

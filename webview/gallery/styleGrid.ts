@@ -10,7 +10,11 @@ import { post } from './host';
 import type { StyleSelection } from './selection';
 import type { Filter, UiState } from './state';
 
-export const ORIGIN_LABEL: Record<StyleOrigin, string> = { bundled: 'Bundled', trained: 'Trained', imported: 'Imported' };
+export const ORIGIN_LABEL: Record<StyleOrigin, string> = {
+  bundled: 'Bundled',
+  trained: 'Trained',
+  imported: 'Imported',
+};
 const ORIGIN_ICON: Record<StyleOrigin, string> = { bundled: 'package', trained: 'beaker', imported: 'cloud-download' };
 
 /** What both layouts show when there is no style at all: how to get one. */
@@ -19,10 +23,17 @@ export function noStylesYet(): HTMLElement[] {
     h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('symbol-color')),
     h('h3', {}, 'No styles yet'),
     h('p', {}, 'Train a style from any painting, import a model you already have, or download a pretrained one.'),
-    h('div', { class: 'empty-actions' },
+    h(
+      'div',
+      { class: 'empty-actions' },
       action(button('Train a Style…', { icon: 'beaker' }), () => post({ type: 'runCommand', command: 'train' })),
-      action(button('Import Style…', { icon: 'folder-opened', secondary: true }), () => post({ type: 'runCommand', command: 'importStyle' })),
-      action(button('Download Pretrained…', { icon: 'cloud-download', secondary: true }), () => post({ type: 'runCommand', command: 'downloadPretrained' }))),
+      action(button('Import Style…', { icon: 'folder-opened', secondary: true }), () =>
+        post({ type: 'runCommand', command: 'importStyle' }),
+      ),
+      action(button('Download Pretrained…', { icon: 'cloud-download', secondary: true }), () =>
+        post({ type: 'runCommand', command: 'downloadPretrained' }),
+      ),
+    ),
   ];
 }
 
@@ -44,27 +55,58 @@ export class StyleGrid {
   /** Object URLs of each style's card images, kept while the page lives. */
   private readonly media = new Map<string, { thumb?: string; sample?: string }>();
 
-  constructor(private readonly state: Pick<UiState, 'search' | 'filter'>, private readonly selection: StyleSelection, private readonly events: StyleGridEvents) {
-    this.searchField = h('vscode-textfield', { id: 'search', placeholder: 'Search styles', 'aria-label': 'Search styles', value: state.search },
-      h('vscode-icon', { slot: 'content-before', name: 'search', 'aria-hidden': 'true' })) as HTMLElement & { value: string };
-    this.searchField.addEventListener('input', () => { state.search = this.searchField.value; events.persist(); this.render(); });
-    this.filterSelect = h('vscode-single-select', { id: 'filter', 'aria-label': 'Show styles of origin', class: 'filter' },
-      ...(['all', 'bundled', 'trained', 'imported'] as const).map((f) => h('vscode-option', { value: f, selected: state.filter === f }, f === 'all' ? 'All origins' : ORIGIN_LABEL[f]))) as HTMLElement & { value: string };
-    this.filterSelect.addEventListener('change', () => { state.filter = this.filterSelect.value as Filter; events.persist(); this.render(); });
+  constructor(
+    private readonly state: Pick<UiState, 'search' | 'filter'>,
+    private readonly selection: StyleSelection,
+    private readonly events: StyleGridEvents,
+  ) {
+    this.searchField = h(
+      'vscode-textfield',
+      { id: 'search', placeholder: 'Search styles', 'aria-label': 'Search styles', value: state.search },
+      h('vscode-icon', { slot: 'content-before', name: 'search', 'aria-hidden': 'true' }),
+    ) as HTMLElement & { value: string };
+    this.searchField.addEventListener('input', () => {
+      state.search = this.searchField.value;
+      events.persist();
+      this.render();
+    });
+    this.filterSelect = h(
+      'vscode-single-select',
+      { id: 'filter', 'aria-label': 'Show styles of origin', class: 'filter' },
+      ...(['all', 'bundled', 'trained', 'imported'] as const).map((f) =>
+        h('vscode-option', { value: f, selected: state.filter === f }, f === 'all' ? 'All origins' : ORIGIN_LABEL[f]),
+      ),
+    ) as HTMLElement & { value: string };
+    this.filterSelect.addEventListener('change', () => {
+      state.filter = this.filterSelect.value as Filter;
+      events.persist();
+      this.render();
+    });
     this.count = h('vscode-badge', { variant: 'counter', class: 'count' }, '0');
     this.grid = h('div', { id: 'grid', class: 'grid', role: 'radiogroup', 'aria-label': 'Styles' });
     this.grid.addEventListener('keydown', (e) => this.onKey(e));
     this.empty = h('div', { class: 'empty', hidden: true });
     const link = (label: string, command: 'train' | 'importStyle' | 'downloadPretrained') =>
       action(h('button', { type: 'button', class: 'link' }, label), () => post({ type: 'runCommand', command }));
-    this.more = h('div', { class: 'more-styles' }, icon('add'),
-      link('Train a Style…', 'train'), h('span', { 'aria-hidden': 'true' }, '·'),
-      link('Import…', 'importStyle'), h('span', { 'aria-hidden': 'true' }, '·'),
-      link('Download Pretrained…', 'downloadPretrained'));
-    this.element = h('section', { class: 'pane styles-pane', 'aria-labelledby': 'styles-heading' },
+    this.more = h(
+      'div',
+      { class: 'more-styles' },
+      icon('add'),
+      link('Train a Style…', 'train'),
+      h('span', { 'aria-hidden': 'true' }, '·'),
+      link('Import…', 'importStyle'),
+      h('span', { 'aria-hidden': 'true' }, '·'),
+      link('Download Pretrained…', 'downloadPretrained'),
+    );
+    this.element = h(
+      'section',
+      { class: 'pane styles-pane', 'aria-labelledby': 'styles-heading' },
       h('div', { class: 'pane-header' }, h('h2', { id: 'styles-heading' }, 'Styles'), this.count),
       h('div', { class: 'pane-toolbar' }, this.searchField, this.filterSelect),
-      this.grid, this.empty, this.more);
+      this.grid,
+      this.empty,
+      this.more,
+    );
   }
 
   /** Rebuilds the cards (the styles, the search or the filter changed). */
@@ -101,8 +143,14 @@ export class StyleGrid {
   /** The host sent a style's card images (either may be missing). */
   setImages(styleId: string, thumbnail: EncodedImage | undefined, sample: EncodedImage | undefined): void {
     const entry = this.media.get(styleId) ?? {};
-    if (thumbnail) { if (entry.thumb) URL.revokeObjectURL(entry.thumb); entry.thumb = blobUrl(thumbnail); }
-    if (sample) { if (entry.sample) URL.revokeObjectURL(entry.sample); entry.sample = blobUrl(sample); }
+    if (thumbnail) {
+      if (entry.thumb) URL.revokeObjectURL(entry.thumb);
+      entry.thumb = blobUrl(thumbnail);
+    }
+    if (sample) {
+      if (entry.sample) URL.revokeObjectURL(entry.sample);
+      entry.sample = blobUrl(sample);
+    }
     this.media.set(styleId, entry);
     const media = this.cardOf(styleId)?.querySelector<HTMLElement>('.card-media');
     const style = this.selection.styles.find((x) => x.id === styleId);
@@ -115,40 +163,81 @@ export class StyleGrid {
 
   private visibleStyles(): GalleryStyle[] {
     const q = this.state.search.trim().toLowerCase();
-    return this.selection.styles.filter((s) => (this.state.filter === 'all' || s.origin === this.state.filter)
-      && (!q || s.name.toLowerCase().includes(q) || s.origin.includes(q) || (s.preset ?? '').toLowerCase().includes(q)));
+    return this.selection.styles.filter(
+      (s) =>
+        (this.state.filter === 'all' || s.origin === this.state.filter) &&
+        (!q || s.name.toLowerCase().includes(q) || s.origin.includes(q) || (s.preset ?? '').toLowerCase().includes(q)),
+    );
   }
 
   private renderEmpty(visibleCount: number): void {
     clear(this.empty);
     this.empty.hidden = visibleCount > 0;
     if (this.empty.hidden) return;
-    if (this.selection.styles.length === 0) { this.empty.append(...noStylesYet()); return; }
-    this.empty.append(h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('search')), h('h3', {}, 'No matching styles'),
+    if (this.selection.styles.length === 0) {
+      this.empty.append(...noStylesYet());
+      return;
+    }
+    this.empty.append(
+      h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('search')),
+      h('h3', {}, 'No matching styles'),
       h('p', {}, this.state.search ? `Nothing matches “${this.state.search}”.` : 'No style has this origin.'),
-      h('div', { class: 'empty-actions' }, action(button('Clear Filters', { icon: 'clear-all', secondary: true }), () => {
-        this.state.search = ''; this.state.filter = 'all'; this.searchField.value = ''; this.filterSelect.value = 'all'; this.events.persist(); this.render();
-      })));
+      h(
+        'div',
+        { class: 'empty-actions' },
+        action(button('Clear Filters', { icon: 'clear-all', secondary: true }), () => {
+          this.state.search = '';
+          this.state.filter = 'all';
+          this.searchField.value = '';
+          this.filterSelect.value = 'all';
+          this.events.persist();
+          this.render();
+        }),
+      ),
+    );
   }
 
   private card(s: GalleryStyle): HTMLElement {
     const selected = s.id === this.selection.id;
-    const meta = [ORIGIN_LABEL[s.origin], s.iteration ? `${formatCount(s.iteration)} it` : ''].filter(Boolean).join(' · ');
-    const detail = [meta, s.preset ? `${s.preset} preset` : '', s.lastLoss !== undefined ? `loss ${formatLoss(s.lastLoss)}` : ''].filter(Boolean).join(', ');
+    const meta = [ORIGIN_LABEL[s.origin], s.iteration ? `${formatCount(s.iteration)} it` : '']
+      .filter(Boolean)
+      .join(' · ');
+    const detail = [
+      meta,
+      s.preset ? `${s.preset} preset` : '',
+      s.lastLoss !== undefined ? `loss ${formatLoss(s.lastLoss)}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     const media = h('div', { class: 'card-media' });
-    const card = h('div', {
-      class: `card${selected ? ' selected' : ''}${s.error ? ' unusable' : ''}`, role: 'radio', 'aria-checked': String(selected), 'aria-disabled': s.error ? 'true' : undefined,
-      tabindex: -1, 'data-style-id': s.id, 'aria-label': `${s.name}, ${detail}${s.error ? `, unusable: ${s.error}` : ''}`, title: s.error ?? `${s.name} — ${detail}`,
-    },
-    media,
-    h('div', { class: 'card-body' },
-      h('div', { class: 'card-title' }, s.name),
-      h('div', { class: 'card-meta' }, icon(ORIGIN_ICON[s.origin]), h('span', {}, meta)),
-      s.error ? h('div', { class: 'card-error' }, icon('warning'), s.error) : null),
-    h('span', { class: 'card-check', 'aria-hidden': 'true' }, icon('check')),
-    s.training ? h('span', { class: 'card-badge' }, icon('loading', 'codicon-modifier-spin'), 'Training') : null);
+    const card = h(
+      'div',
+      {
+        class: `card${selected ? ' selected' : ''}${s.error ? ' unusable' : ''}`,
+        role: 'radio',
+        'aria-checked': String(selected),
+        'aria-disabled': s.error ? 'true' : undefined,
+        tabindex: -1,
+        'data-style-id': s.id,
+        'aria-label': `${s.name}, ${detail}${s.error ? `, unusable: ${s.error}` : ''}`,
+        title: s.error ?? `${s.name} — ${detail}`,
+      },
+      media,
+      h(
+        'div',
+        { class: 'card-body' },
+        h('div', { class: 'card-title' }, s.name),
+        h('div', { class: 'card-meta' }, icon(ORIGIN_ICON[s.origin]), h('span', {}, meta)),
+        s.error ? h('div', { class: 'card-error' }, icon('warning'), s.error) : null,
+      ),
+      h('span', { class: 'card-check', 'aria-hidden': 'true' }, icon('check')),
+      s.training ? h('span', { class: 'card-badge' }, icon('loading', 'codicon-modifier-spin'), 'Training') : null,
+    );
     this.renderMixBadge(card);
-    card.addEventListener('click', () => { if (!s.error) this.events.select(s.id); card.focus(); });
+    card.addEventListener('click', () => {
+      if (!s.error) this.events.select(s.id);
+      card.focus();
+    });
     this.fillMedia(media, s);
     return card;
   }
@@ -157,8 +246,14 @@ export class StyleGrid {
     clear(media);
     const imgs = this.media.get(s.id);
     if (imgs?.sample) media.append(h('img', { class: 'card-sample', src: imgs.sample, alt: '' }));
-    else media.append(h('div', { class: 'card-placeholder' }, imgs ? icon('symbol-color') : icon('loading', 'codicon-modifier-spin')));
-    if (imgs?.thumb) media.append(h('img', { class: 'card-thumb', src: imgs.thumb, alt: `Style image of ${s.name}`, title: 'The style image' }));
+    else
+      media.append(
+        h('div', { class: 'card-placeholder' }, imgs ? icon('symbol-color') : icon('loading', 'codicon-modifier-spin')),
+      );
+    if (imgs?.thumb)
+      media.append(
+        h('img', { class: 'card-thumb', src: imgs.thumb, alt: `Style image of ${s.name}`, title: 'The style image' }),
+      );
   }
 
   /** A badge on the card of a style mixed into the selected one: its share. */
@@ -166,7 +261,15 @@ export class StyleGrid {
     card.querySelector('.card-mix')?.remove();
     const mix = this.selection.mixPart(card.dataset.styleId);
     card.classList.toggle('mixed', !!mix);
-    if (mix) card.append(h('span', { class: `card-mix blend-c${mix.index + 1}`, title: `Mixed into the selected style at ${mix.part.pct}%` }, h('span', { class: 'blend-swatch', 'aria-hidden': 'true' }), `${mix.part.pct}%`));
+    if (mix)
+      card.append(
+        h(
+          'span',
+          { class: `card-mix blend-c${mix.index + 1}`, title: `Mixed into the selected style at ${mix.part.pct}%` },
+          h('span', { class: 'blend-swatch', 'aria-hidden': 'true' }),
+          `${mix.part.pct}%`,
+        ),
+      );
   }
 
   private cards(): HTMLElement[] {
@@ -190,7 +293,14 @@ export class StyleGrid {
     }
     const top = cards[i].offsetTop;
     const perRow = Math.max(1, cards.filter((c) => c.offsetTop === top).length);
-    const moves: Record<string, number> = { ArrowRight: i + 1, ArrowLeft: i - 1, ArrowDown: i + perRow, ArrowUp: i - perRow, Home: 0, End: cards.length - 1 };
+    const moves: Record<string, number> = {
+      ArrowRight: i + 1,
+      ArrowLeft: i - 1,
+      ArrowDown: i + perRow,
+      ArrowUp: i - perRow,
+      Home: 0,
+      End: cards.length - 1,
+    };
     if (!(e.key in moves)) return;
     e.preventDefault();
     const next = cards[Math.min(cards.length - 1, Math.max(0, moves[e.key]))];

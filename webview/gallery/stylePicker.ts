@@ -12,12 +12,25 @@ export class StylePicker {
   readonly empty: HTMLElement;
   private readonly select: HTMLElement & { value: string };
 
-  constructor(private readonly selection: StyleSelection, onSelect: (id: string) => void) {
-    this.select = h('vscode-single-select', { id: 'style-select', 'aria-label': 'Style', class: 'style-select' }) as HTMLElement & { value: string };
+  constructor(
+    private readonly selection: StyleSelection,
+    onSelect: (id: string) => void,
+  ) {
+    this.select = h('vscode-single-select', {
+      id: 'style-select',
+      'aria-label': 'Style',
+      class: 'style-select',
+    }) as HTMLElement & { value: string };
     this.select.addEventListener('change', () => onSelect(this.select.value));
-    this.element = h('div', { class: 'sidebar-top' },
-      h('label', { class: 'control-label', id: 'style-select-label' }, icon('symbol-color'), 'Style'), this.select,
-      action(button('Open Style Gallery', { icon: 'preview', secondary: true, iconOnly: true }), () => post({ type: 'runCommand', command: 'openGallery' })));
+    this.element = h(
+      'div',
+      { class: 'sidebar-top' },
+      h('label', { class: 'control-label', id: 'style-select-label' }, icon('symbol-color'), 'Style'),
+      this.select,
+      action(button('Open Style Gallery', { icon: 'preview', secondary: true, iconOnly: true }), () =>
+        post({ type: 'runCommand', command: 'openGallery' }),
+      ),
+    );
     this.select.setAttribute('aria-labelledby', 'style-select-label');
     this.empty = h('div', { class: 'empty empty-compact', hidden: true });
   }
@@ -25,7 +38,18 @@ export class StylePicker {
   render(): void {
     const { styles, id } = this.selection;
     clear(this.select);
-    for (const s of styles.filter((x) => !x.error)) this.select.append(h('vscode-option', { value: s.id, selected: s.id === id, description: `${ORIGIN_LABEL[s.origin]}${s.iteration ? ` · ${formatCount(s.iteration)} iterations` : ''}` }, s.name));
+    for (const s of styles.filter((x) => !x.error))
+      this.select.append(
+        h(
+          'vscode-option',
+          {
+            value: s.id,
+            selected: s.id === id,
+            description: `${ORIGIN_LABEL[s.origin]}${s.iteration ? ` · ${formatCount(s.iteration)} iterations` : ''}`,
+          },
+          s.name,
+        ),
+      );
     if (id) this.select.value = id;
     clear(this.empty);
     this.empty.hidden = styles.length > 0;

@@ -9,7 +9,9 @@ export const downloadVggCommand: Command = {
   usage: '[-o <folder>]',
   summary: `Download the VGG19 loss-network weights (MatConvNet ${VGG19_SOURCES.matconvnet.fileName}, about 550 MB, checksum-verified) for training.`,
   options: { output: { type: 'string', short: 'o' } },
-  help: { output: 'folder to keep the file in (default: ~/.cache/fast-style-transfer); an interrupted download resumes' },
+  help: {
+    output: 'folder to keep the file in (default: ~/.cache/fast-style-transfer); an interrupted download resumes',
+  },
   examples: ['fst download-vgg && fst train --vgg ~/.cache/fast-style-transfer/imagenet-vgg-verydeep-19.mat …'],
   async run(v) {
     const dir = path.resolve(str(v, 'output') ?? path.join(os.homedir(), '.cache', 'fast-style-transfer'));

@@ -9,7 +9,13 @@ export const exportCommand: Command = {
   name: 'export',
   usage: '<checkpoint|ml5-folder> -o <target> [--onnx] [--float16] [--name <name>]',
   summary: 'Export a style: a compact checkpoint for sharing (no optimizer state), or a self-contained ONNX model.',
-  options: { output: { type: 'string', short: 'o' }, onnx: { type: 'boolean' }, float16: { type: 'boolean' }, name: { type: 'string' }, note: { type: 'string' } },
+  options: {
+    output: { type: 'string', short: 'o' },
+    onnx: { type: 'boolean' },
+    float16: { type: 'boolean' },
+    name: { type: 'string' },
+    note: { type: 'string' },
+  },
   help: {
     output: 'the folder (checkpoint) or .onnx file to create; never overwritten',
     onnx: 'write an ONNX model (input float32 NCHW RGB 0–255 of any size; output the same size)',
@@ -24,7 +30,12 @@ export const exportCommand: Command = {
     await refuseExisting(output); // before loading the style
     const style = await loadStyle(pos[0]);
     if (v.onnx) await exportOnnx(style, output, { overwrite: false });
-    else await exportCheckpoint(style, output, { name: str(v, 'name'), note: str(v, 'note'), precision: v.float16 ? 'float16' : 'float32' });
+    else
+      await exportCheckpoint(style, output, {
+        name: str(v, 'name'),
+        note: str(v, 'note'),
+        precision: v.float16 ? 'float16' : 'float32',
+      });
     out(output);
     return 0;
   },

@@ -8,7 +8,10 @@ export const importCommand: Command = {
   usage: '<ml5-folder> -o <checkpoint-folder> [--name <name>]',
   summary: 'Convert an ml5 / deeplearn.js style-transfer model into a checkpoint folder.',
   options: { output: { type: 'string', short: 'o' }, name: { type: 'string' } },
-  help: { output: 'checkpoint folder to create (must not exist)', name: 'display name (default: the source folder name)' },
+  help: {
+    output: 'checkpoint folder to create (must not exist)',
+    name: 'display name (default: the source folder name)',
+  },
   examples: ['fst import ml5-models/udnie -o styles/udnie'],
   async run(v, pos) {
     if (pos.length !== 1) throw badInput('give exactly one ml5 model folder');

@@ -10,4 +10,13 @@ import { optimizeCommand } from './optimize';
 import { stylizeCommand } from './stylize';
 import { trainCommand } from './train';
 
-export const commands: readonly Command[] = [importCommand, stylizeCommand, trainCommand, optimizeCommand, exportCommand, downloadVggCommand, infoCommand, evaluateCommand];
+export const commands: readonly Command[] = [
+  importCommand,
+  stylizeCommand,
+  trainCommand,
+  optimizeCommand,
+  exportCommand,
+  downloadVggCommand,
+  infoCommand,
+  evaluateCommand,
+];

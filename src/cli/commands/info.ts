@@ -30,7 +30,8 @@ export const infoCommand: Command = {
     if (v.json) {
       console.log(JSON.stringify(summary, null, 2));
     } else {
-      for (const [k, val] of Object.entries(summary)) if (val !== undefined) console.log(printable(`${k}: ${typeof val === 'object' ? JSON.stringify(val) : val}`));
+      for (const [k, val] of Object.entries(summary))
+        if (val !== undefined) console.log(printable(`${k}: ${typeof val === 'object' ? JSON.stringify(val) : val}`));
     }
     return 0;
   },

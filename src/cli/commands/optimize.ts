@@ -1,7 +1,13 @@
 // `fst optimize`: stylizes one image with any style image, no training (Gatys et al.), with
 // progress lines, previews and a clean stop on Ctrl+C / SIGTERM.
 import path from 'node:path';
-import { OPTIMIZE_METHOD_NAMES, OUTPUT_FORMATS, TFJS_BACKENDS, type OptimizeOptions, type OutputFormat } from '../../protocol/jobs';
+import {
+  OPTIMIZE_METHOD_NAMES,
+  OUTPUT_FORMATS,
+  TFJS_BACKENDS,
+  type OptimizeOptions,
+  type OutputFormat,
+} from '../../protocol/jobs';
 import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from '../../engine/optimizeJob';
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../../model/optimize';
 import { formatDuration, longJobSettings, runLongJob } from '../longJob';
@@ -9,18 +15,37 @@ import { badInput, choice, integerOpt, layerList, numberOpt, out, required, str,
 
 export const optimizeCommand: Command = {
   name: 'optimize',
-  usage: '--style <image> --vgg <weights> [-o <out-dir>] [--size 256] [--steps N] [--method lbfgs|adam] [options] <image>',
+  usage:
+    '--style <image> --vgg <weights> [-o <out-dir>] [--size 256] [--steps N] [--method lbfgs|adam] [options] <image>',
   summary: 'Stylize one image with any style image, no training (Gatys et al.; slow: minutes at 256 px on a CPU).',
   options: {
-    style: { type: 'string', short: 's' }, vgg: { type: 'string' }, output: { type: 'string', short: 'o' },
-    size: { type: 'string' }, 'max-size': { type: 'string' }, 'style-size': { type: 'string' }, steps: { type: 'string', short: 'n' },
-    method: { type: 'string' }, 'learning-rate': { type: 'string' }, 'content-weight': { type: 'string' }, 'style-weight': { type: 'string' },
-    'tv-weight': { type: 'string' }, 'content-layer': { type: 'string' }, 'style-layers': { type: 'string' }, init: { type: 'string' },
-    seed: { type: 'string' }, format: { type: 'string', short: 'f' }, quality: { type: 'string' }, 'preview-dir': { type: 'string' },
-    'preview-every': { type: 'string' }, 'log-every': { type: 'string' }, backend: { type: 'string' }, 'save-on-cancel': { type: 'boolean' },
+    style: { type: 'string', short: 's' },
+    vgg: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    size: { type: 'string' },
+    'max-size': { type: 'string' },
+    'style-size': { type: 'string' },
+    steps: { type: 'string', short: 'n' },
+    method: { type: 'string' },
+    'learning-rate': { type: 'string' },
+    'content-weight': { type: 'string' },
+    'style-weight': { type: 'string' },
+    'tv-weight': { type: 'string' },
+    'content-layer': { type: 'string' },
+    'style-layers': { type: 'string' },
+    init: { type: 'string' },
+    seed: { type: 'string' },
+    format: { type: 'string', short: 'f' },
+    quality: { type: 'string' },
+    'preview-dir': { type: 'string' },
+    'preview-every': { type: 'string' },
+    'log-every': { type: 'string' },
+    backend: { type: 'string' },
+    'save-on-cancel': { type: 'boolean' },
   },
   help: {
-    style: 'the style image (any painting or picture)', vgg: 'VGG19 weights: tfjs layers-model folder or imagenet-vgg-verydeep-19.mat',
+    style: 'the style image (any painting or picture)',
+    vgg: 'VGG19 weights: tfjs layers-model folder or imagenet-vgg-verydeep-19.mat',
     output: 'output folder (default: beside the image); the file is <image>.<style>-optimized.png',
     size: `longer side of the result in pixels (default ${OPTIMIZE_JOB_DEFAULTS.size}; never enlarged)`,
     'max-size': `refuse --size above this (default ${OPTIMIZE_JOB_DEFAULTS.maxSize})`,
@@ -31,12 +56,16 @@ export const optimizeCommand: Command = {
     'content-weight': `content loss weight (default ${OPTIMIZE_LOSS_WEIGHTS.content})`,
     'style-weight': `style loss weight (default ${OPTIMIZE_LOSS_WEIGHTS.style})`,
     'tv-weight': `total-variation weight (default ${OPTIMIZE_LOSS_WEIGHTS.tv})`,
-    'content-layer': 'VGG content layer, e.g. relu2_2', 'style-layers': 'VGG style layers, comma separated',
-    init: 'start from the image (content, default) or from noise', seed: 'random seed for --init noise',
-    format: `output format: ${OUTPUT_FORMATS.join(', ')} (default png)`, quality: 'JPEG/WebP/AVIF quality 1-100',
+    'content-layer': 'VGG content layer, e.g. relu2_2',
+    'style-layers': 'VGG style layers, comma separated',
+    init: 'start from the image (content, default) or from noise',
+    seed: 'random seed for --init noise',
+    format: `output format: ${OUTPUT_FORMATS.join(', ')} (default png)`,
+    quality: 'JPEG/WebP/AVIF quality 1-100',
     'preview-dir': 'write a preview image into this folder every --preview-every steps',
     'preview-every': 'steps between previews (default 10 with --preview-dir)',
-    'log-every': 'print a progress line every N steps (default 10)', backend: TFJS_BACKENDS.join(', '),
+    'log-every': 'print a progress line every N steps (default 10)',
+    backend: TFJS_BACKENDS.join(', '),
     'save-on-cancel': 'on Ctrl+C write the best image so far (default: write nothing)',
   },
   examples: [
@@ -84,7 +113,9 @@ export const optimizeCommand: Command = {
           if (p.type === 'optimize') {
             if (p.step % logEvery === 0 || p.step === p.totalSteps) {
               const l = p.losses;
-              console.log(`step ${p.step}/${p.totalSteps} loss ${fmt(l.total)} (content ${fmt(l.content)}, style ${fmt(l.style)}, tv ${fmt(l.tv)}) eta ${formatDuration(p.etaSeconds)}`);
+              console.log(
+                `step ${p.step}/${p.totalSteps} loss ${fmt(l.total)} (content ${fmt(l.content)}, style ${fmt(l.style)}, tv ${fmt(l.tv)}) eta ${formatDuration(p.etaSeconds)}`,
+              );
             }
           } else if (p.type === 'phase') {
             warn(p.message);
@@ -96,8 +127,10 @@ export const optimizeCommand: Command = {
       await job.previews?.flush();
       const secs = (Date.now() - started) / 1000;
       const drop = 100 * (1 - result.finalLosses.total / result.initialLosses.total);
-      console.log(`${result.cancelled ? 'stopped' : 'done'}: ${result.steps} steps (${result.evaluations} loss evaluations, ${result.method}, ${result.width}×${result.height}) in ${formatDuration(secs)}; ` +
-        `loss ${fmt(result.initialLosses.total)} → ${fmt(result.finalLosses.total)} (${drop >= 0 ? '−' : '+'}${Math.abs(drop).toFixed(1)}%)`);
+      console.log(
+        `${result.cancelled ? 'stopped' : 'done'}: ${result.steps} steps (${result.evaluations} loss evaluations, ${result.method}, ${result.width}×${result.height}) in ${formatDuration(secs)}; ` +
+          `loss ${fmt(result.initialLosses.total)} → ${fmt(result.finalLosses.total)} (${drop >= 0 ? '−' : '+'}${Math.abs(drop).toFixed(1)}%)`,
+      );
       if (result.output) out(result.output);
       else warn('fst optimize: cancelled; nothing written');
       return result.cancelled ? job.stoppedExitCode() : 0;

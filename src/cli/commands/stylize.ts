@@ -2,7 +2,15 @@
 // line per written file and never overwrites.
 import path from 'node:path';
 import {
-  OUTPUT_FORMATS, STYLIZE_LIMITS, TFJS_BACKENDS, type ColorMode, type JobProgress, type OutputFormat, type StylizeOptions, type StylizePrecision, type StylizeRuntime,
+  OUTPUT_FORMATS,
+  STYLIZE_LIMITS,
+  TFJS_BACKENDS,
+  type ColorMode,
+  type JobProgress,
+  type OutputFormat,
+  type StylizeOptions,
+  type StylizePrecision,
+  type StylizeRuntime,
 } from '../../protocol/jobs';
 import { STYLIZE_PRECISIONS } from '../../engine/onnx/onnxQuantized';
 import { createStylizeEngine } from '../../engine/stylize/engines';
@@ -13,12 +21,16 @@ import { badInput, choice, integerOpt, numberOpt, out, str, warn, type Command }
 /** "a=0.7,b=0.3" → [{style: abs(a), weight: 0.7}, …]; the last '=' of each item separates the weight. */
 function parseBlend(spec: string | undefined): StylizeOptions['blend'] {
   if (spec === undefined) return undefined;
-  const items = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw badInput('--blend needs style=weight pairs, e.g. styles/a=0.7,styles/b=0.3');
   return items.map((item) => {
     const at = item.lastIndexOf('=');
     const weight = Number(item.slice(at + 1));
-    if (at <= 0 || !Number.isFinite(weight) || weight < 0 || weight > 1) throw badInput(`--blend item "${item}" must be style=weight with a weight between 0 and 1`);
+    if (at <= 0 || !Number.isFinite(weight) || weight < 0 || weight > 1)
+      throw badInput(`--blend item "${item}" must be style=weight with a weight between 0 and 1`);
     return { style: path.resolve(item.slice(0, at)), weight };
   });
 }
@@ -27,13 +39,17 @@ function parseBlend(spec: string | undefined): StylizeOptions['blend'] {
 function framesProgress(p: JobProgress): void {
   if (p.type !== 'stylize' || !p.frames || !process.stderr.isTTY) return;
   const f = p.frames;
-  process.stderr.write(`\r${printable(path.basename(p.file ?? ''))}: ${f.done}/${f.total} frames, ${f.fps.toFixed(1)} fps, ${Math.ceil(f.etaSeconds)} s left\x1b[K${f.done === f.total ? '\n' : ''}`);
+  process.stderr.write(
+    `\r${printable(path.basename(p.file ?? ''))}: ${f.done}/${f.total} frames, ${f.fps.toFixed(1)} fps, ${Math.ceil(f.etaSeconds)} s left\x1b[K${f.done === f.total ? '\n' : ''}`,
+  );
 }
 
 export const stylizeCommand: Command = {
   name: 'stylize',
-  usage: '-m <checkpoint|ml5-folder> [-o <out-dir>] [options] <image|video|folder>...   (or --blend a=0.7,b=0.3 instead of -m)',
-  summary: 'Stylize images, videos (clip.<style>.mp4, through ffmpeg) and animated GIF/WebP; prints one line per written file. Never overwrites.',
+  usage:
+    '-m <checkpoint|ml5-folder> [-o <out-dir>] [options] <image|video|folder>...   (or --blend a=0.7,b=0.3 instead of -m)',
+  summary:
+    'Stylize images, videos (clip.<style>.mp4, through ffmpeg) and animated GIF/WebP; prints one line per written file. Never overwrites.',
   options: {
     model: { type: 'string', short: 'm' },
     output: { type: 'string', short: 'o' },
@@ -65,16 +81,18 @@ export const stylizeCommand: Command = {
     'color-mode': 'none, luminance or histogram (colour matching)',
     scale: 'resize the input first (0.1-4); smaller = larger brush strokes',
     runtime: 'auto (ONNX Runtime, else tfjs), onnx or tfjs',
-    precision: 'ONNX graph: auto or fp32 (fast float graph), int8 (faster; refused for styles it would change visibly) or reference',
+    precision:
+      'ONNX graph: auto or fp32 (fast float graph), int8 (faster; refused for styles it would change visibly) or reference',
     backend: `tfjs backend when tfjs runs: ${TFJS_BACKENDS.join(', ')}`,
     quiet: 'do not report the runtime used on stderr',
     'max-pixels': 'refuse images with more pixels than this (default 100000000)',
     'tile-size': 'stylize in tiles of at most this many pixels per side (default: automatic, tiles above 2 megapixels)',
     'tile-stats': 'normalisation statistics of tiled images: auto, sampled or downscaled (faster, flatter)',
     blend: 'mix styles: style=weight,style=weight (weights ≤ 1 in all; -m, when given, takes the rest)',
-    'blend-mode': 'outputs (mix the results; any styles) or norm (mix instance-norm parameters of styles sharing their convolutions)',
+    'blend-mode':
+      'outputs (mix the results; any styles) or norm (mix instance-norm parameters of styles sharing their convolutions)',
     'per-frame': 'videos and animated images: stylize every frame on its own (default: steady frames, less flicker)',
-    ffmpeg: 'videos: the ffmpeg executable, ffprobe beside it (default: the PATH\'s)',
+    ffmpeg: "videos: the ffmpeg executable, ffprobe beside it (default: the PATH's)",
   },
   examples: [
     'fst stylize -m styles/udnie -o out photo.jpg',
@@ -86,7 +104,9 @@ export const stylizeCommand: Command = {
     const blend = parseBlend(str(v, 'blend'));
     const model = str(v, 'model') ?? blend?.[0]?.style;
     if (!model) throw badInput('--model is required (or --blend)');
-    const colorMode = choice<ColorMode>(v, 'color-mode', ['none', 'luminance', 'histogram']) ?? (v['preserve-colors'] ? 'luminance' : 'none');
+    const colorMode =
+      choice<ColorMode>(v, 'color-mode', ['none', 'luminance', 'histogram']) ??
+      (v['preserve-colors'] ? 'luminance' : 'none');
     const options: StylizeOptions = {
       outDir: str(v, 'output') ? path.resolve(str(v, 'output')!) : undefined,
       format: choice<OutputFormat>(v, 'format', OUTPUT_FORMATS),
@@ -107,7 +127,9 @@ export const stylizeCommand: Command = {
     const tfjsBackend = choice(v, 'backend', TFJS_BACKENDS) ?? 'auto';
     const engine = await createStylizeEngine({ runtime, tfjsBackend, precision });
     try {
-      const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine, { progress: framesProgress });
+      const result = await stylizeFiles({ inputs: pos, style: model, options, maxInputPixels }, engine, {
+        progress: framesProgress,
+      });
       for (const o of result.outputs) out(o.output);
       if (!v.quiet && result.runtime) warn(`fst stylize: ran on ${result.runtime}`);
       for (const f of result.failures) warn(`fst stylize: ${f.error.message}`);

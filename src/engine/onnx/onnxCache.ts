@@ -113,7 +113,11 @@ async function loadOrCreateKey(dir: string): Promise<Buffer> {
       await writeFileAtomic(path.join(dir, KEY_FILE), crypto.randomBytes(KEY_BYTES), { overwrite: true });
       continue;
     } catch (e) {
-      if (fileErrorCode(e) !== 'ENOENT') throw new StyleTransferError('io', `cannot read the cache key ${path.join(dir, KEY_FILE)} (${(e as Error).message})`);
+      if (fileErrorCode(e) !== 'ENOENT')
+        throw new StyleTransferError(
+          'io',
+          `cannot read the cache key ${path.join(dir, KEY_FILE)} (${(e as Error).message})`,
+        );
     }
     try {
       const fh = await fs.open(path.join(dir, KEY_FILE), 'wx', 0o600);
@@ -124,14 +128,28 @@ async function loadOrCreateKey(dir: string): Promise<Buffer> {
         await fh.close();
       }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StyleTransferError('io', `cannot create the cache key in ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new StyleTransferError(
+          'io',
+          `cannot create the cache key in ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        );
     }
   }
   throw new StyleTransferError('io', `cannot set up the cache key in ${dir}`);
 }
 
 function macOf(key: Buffer, s: Omit<Sidecar, 'mac' | 'createdAt'>, file: string): string {
-  const fields = [s.format, s.exporterVersion, s.opset, s.weightsSha256, s.onnxSha256, s.onnxBytes, s.variant ?? null, s.info ?? null, file];
+  const fields = [
+    s.format,
+    s.exporterVersion,
+    s.opset,
+    s.weightsSha256,
+    s.onnxSha256,
+    s.onnxBytes,
+    s.variant ?? null,
+    s.info ?? null,
+    file,
+  ];
   return crypto.createHmac('sha256', key).update(JSON.stringify(fields)).digest('hex');
 }
 
@@ -160,7 +178,11 @@ export function sha256OfWeights(arch: TransformNetArchitecture, weights: WeightM
 function locations(req: OnnxCacheRequest): Place[] {
   const file = req.variant?.file ?? ONNX_FILE;
   const out: Place[] = [
-    { onnx: path.join(req.dir, file), sidecar: path.join(req.dir, req.variant ? `${file}.json` : ONNX_SIDECAR), location: 'checkpoint' },
+    {
+      onnx: path.join(req.dir, file),
+      sidecar: path.join(req.dir, req.variant ? `${file}.json` : ONNX_SIDECAR),
+      location: 'checkpoint',
+    },
   ];
   if (req.fallbackCacheDir) {
     // One file per weights hash: several read-only styles share the cache folder.
@@ -171,20 +193,35 @@ function locations(req: OnnxCacheRequest): Place[] {
   return out;
 }
 
-interface Place { onnx: string; sidecar: string; location: OnnxCacheResult['location'] }
+interface Place {
+  onnx: string;
+  sidecar: string;
+  location: OnnxCacheResult['location'];
+}
 
 /** The sidecar at `p` when it is authentic (made with our key for this graph's file name); else undefined. */
 async function authenticSidecar(p: Place, key: Buffer): Promise<Partial<Sidecar> | undefined> {
   let sidecar: Partial<Sidecar>;
   try {
     // Through the file-access layer: no links out of the folder, FIFOs or devices, size-capped.
-    sidecar = JSON.parse((await readFileInFolder(path.dirname(p.sidecar), path.basename(p.sidecar), MAX_SIDECAR_BYTES)).toString('utf8'));
+    sidecar = JSON.parse(
+      (await readFileInFolder(path.dirname(p.sidecar), path.basename(p.sidecar), MAX_SIDECAR_BYTES)).toString('utf8'),
+    );
   } catch {
     return undefined;
   }
-  if (sidecar === null || typeof sidecar !== 'object' || sidecar.format !== SIDECAR_FORMAT || typeof sidecar.mac !== 'string') return undefined;
+  if (
+    sidecar === null ||
+    typeof sidecar !== 'object' ||
+    sidecar.format !== SIDECAR_FORMAT ||
+    typeof sidecar.mac !== 'string'
+  )
+    return undefined;
   const expected = macOf(key, sidecar as Sidecar, path.basename(p.onnx));
-  return sidecar.mac.length === expected.length && crypto.timingSafeEqual(Buffer.from(sidecar.mac), Buffer.from(expected)) ? sidecar : undefined;
+  return sidecar.mac.length === expected.length &&
+    crypto.timingSafeEqual(Buffer.from(sidecar.mac), Buffer.from(expected))
+    ? sidecar
+    : undefined;
 }
 
 /** The sidecar when it is authentic and the graph's bytes are the ones it vouches for; else undefined. */
@@ -201,10 +238,21 @@ async function authentic(p: Place, key: Buffer): Promise<Partial<Sidecar> | unde
 }
 
 /** The sidecar when the cached file is our own, valid export for `req`, else undefined. */
-async function isValid(p: Place, req: OnnxCacheRequest, opset: number, key: Buffer): Promise<Partial<Sidecar> | undefined> {
+async function isValid(
+  p: Place,
+  req: OnnxCacheRequest,
+  opset: number,
+  key: Buffer,
+): Promise<Partial<Sidecar> | undefined> {
   const sidecar = await authentic(p, key);
-  if (!sidecar || sidecar.exporterVersion !== ONNX_EXPORTER_VERSION || sidecar.weightsSha256 !== req.weightsSha256 ||
-      sidecar.opset !== opset || sidecar.variant !== req.variant?.version) return undefined;
+  if (
+    !sidecar ||
+    sidecar.exporterVersion !== ONNX_EXPORTER_VERSION ||
+    sidecar.weightsSha256 !== req.weightsSha256 ||
+    sidecar.opset !== opset ||
+    sidecar.variant !== req.variant?.version
+  )
+    return undefined;
   return sidecar;
 }
 
@@ -217,7 +265,14 @@ async function mayWrite(p: Place, key: Buffer): Promise<boolean> {
   const onnxTaken = await nameTaken(path.dirname(p.onnx), path.basename(p.onnx));
   if (!onnxTaken && !(await nameTaken(path.dirname(p.sidecar), path.basename(p.sidecar)))) return true;
   // A link, FIFO or folder under our graph's name was put there by someone else: leave it.
-  if (onnxTaken && !(await fs.lstat(p.onnx).then((st) => st.isFile(), () => false))) return false;
+  if (
+    onnxTaken &&
+    !(await fs.lstat(p.onnx).then(
+      (st) => st.isFile(),
+      () => false,
+    ))
+  )
+    return false;
   return (await authenticSidecar(p, key)) !== undefined;
 }
 
@@ -230,7 +285,10 @@ const READ_ONLY_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
  */
 export async function ensureOnnxModel(req: OnnxCacheRequest): Promise<OnnxCacheResult> {
   if (!/^[0-9a-f]{64}$/.test(req.weightsSha256)) {
-    throw new StyleTransferError('bad-input', `weightsSha256 must be 64 lowercase hex digits, got "${req.weightsSha256}"`);
+    throw new StyleTransferError(
+      'bad-input',
+      `weightsSha256 must be 64 lowercase hex digits, got "${req.weightsSha256}"`,
+    );
   }
   const opset = req.opset ?? DEFAULT_OPSET;
   const places = locations(req);
@@ -238,25 +296,46 @@ export async function ensureOnnxModel(req: OnnxCacheRequest): Promise<OnnxCacheR
   if (!req.force) {
     for (const p of places) {
       const valid = await isValid(p, req, opset, key);
-      if (valid) return { path: p.onnx, exported: false, location: p.location, sha256: valid.onnxSha256!, ...(valid.info ? { info: valid.info } : {}) };
+      if (valid)
+        return {
+          path: p.onnx,
+          exported: false,
+          location: p.location,
+          sha256: valid.onnxSha256!,
+          ...(valid.info ? { info: valid.info } : {}),
+        };
     }
   }
 
   const weights = typeof req.weights === 'function' ? await req.weights() : req.weights;
   const built = req.variant ? await req.variant.build(weights) : undefined;
-  const bytes = built?.bytes ?? exportTransformNetToOnnx(req.arch, weights, {
-    opset, weightsSha256: req.weightsSha256, ...(req.producerVersion ? { producerVersion: req.producerVersion } : {}),
-  });
+  const bytes =
+    built?.bytes ??
+    exportTransformNetToOnnx(req.arch, weights, {
+      opset,
+      weightsSha256: req.weightsSha256,
+      ...(req.producerVersion ? { producerVersion: req.producerVersion } : {}),
+    });
   const fields: Omit<Sidecar, 'mac' | 'createdAt'> = {
-    format: SIDECAR_FORMAT, exporterVersion: ONNX_EXPORTER_VERSION, opset, weightsSha256: req.weightsSha256,
-    onnxSha256: sha256Hex(bytes), onnxBytes: bytes.length,
+    format: SIDECAR_FORMAT,
+    exporterVersion: ONNX_EXPORTER_VERSION,
+    opset,
+    weightsSha256: req.weightsSha256,
+    onnxSha256: sha256Hex(bytes),
+    onnxBytes: bytes.length,
     ...(req.variant ? { variant: req.variant.version, ...(built?.info ? { info: built.info } : {}) } : {}),
   };
   const failures: string[] = [];
   for (const p of places) {
-    const sidecar: Sidecar = { ...fields, createdAt: new Date().toISOString(), mac: macOf(key, fields, path.basename(p.onnx)) };
+    const sidecar: Sidecar = {
+      ...fields,
+      createdAt: new Date().toISOString(),
+      mac: macOf(key, fields, path.basename(p.onnx)),
+    };
     if (p.location === 'checkpoint' && !(await mayWrite(p, key))) {
-      failures.push(`${path.basename(p.onnx)} in ${path.dirname(p.onnx)} was not made by Fast Style Transfer on this account; not replacing it`);
+      failures.push(
+        `${path.basename(p.onnx)} in ${path.dirname(p.onnx)} was not made by Fast Style Transfer on this account; not replacing it`,
+      );
       continue;
     }
     try {
@@ -264,16 +343,27 @@ export async function ensureOnnxModel(req: OnnxCacheRequest): Promise<OnnxCacheR
       // The model first, then the sidecar that declares it valid.
       await writeFileAtomic(p.onnx, bytes, { overwrite: true });
       await writeFileAtomic(p.sidecar, Buffer.from(JSON.stringify(sidecar, null, 2) + '\n'), { overwrite: true });
-      return { path: p.onnx, exported: true, location: p.location, sha256: fields.onnxSha256, ...(built?.info ? { info: built.info } : {}) };
+      return {
+        path: p.onnx,
+        exported: true,
+        location: p.location,
+        sha256: fields.onnxSha256,
+        ...(built?.info ? { info: built.info } : {}),
+      };
     } catch (e) {
       // writeFileAtomic reports file-system errors with the errno text in `detail`.
-      const code = (e as NodeJS.ErrnoException).code && !(e instanceof StyleTransferError)
-        ? (e as NodeJS.ErrnoException).code!
-        : /^(E[A-Z]+)\b/.exec((e as StyleTransferError).detail ?? '')?.[1] ?? (e instanceof StyleTransferError && e.code === 'not-found' ? 'ENOENT' : '');
+      const code =
+        (e as NodeJS.ErrnoException).code && !(e instanceof StyleTransferError)
+          ? (e as NodeJS.ErrnoException).code!
+          : (/^(E[A-Z]+)\b/.exec((e as StyleTransferError).detail ?? '')?.[1] ??
+            (e instanceof StyleTransferError && e.code === 'not-found' ? 'ENOENT' : ''));
       failures.push(`${path.dirname(p.onnx)}: ${code || (e as Error).message}`);
       // Only a folder we may not write to sends us to the fallback; anything else (disk full…) is reported.
       if (!READ_ONLY_CODES.has(code) && code !== 'ENOENT') break;
     }
   }
-  throw new StyleTransferError('io', `cannot write the ONNX export (${failures.join('; ')})${req.fallbackCacheDir ? '' : '; no cache folder was given'}`);
+  throw new StyleTransferError(
+    'io',
+    `cannot write the ONNX export (${failures.join('; ')})${req.fallbackCacheDir ? '' : '; no cache folder was given'}`,
+  );
 }

@@ -12,16 +12,23 @@ import { cropChwToHwc, padToChw } from './onnxStylize';
 const STATS_NAME = /^norm_stats\/(.+)\/(mean|variance)$/;
 
 function checkImage(img: FloatImage): void {
-  if (img.channels !== 3) throw new StyleTransferError('bad-input', `stylize expects RGB input, got ${img.channels} channels`);
+  if (img.channels !== 3)
+    throw new StyleTransferError('bad-input', `stylize expects RGB input, got ${img.channels} channels`);
   if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3) {
-    throw new StyleTransferError('bad-input', `stylize: image of ${img.width}×${img.height} has ${img.data.length} values`);
+    throw new StyleTransferError(
+      'bad-input',
+      `stylize: image of ${img.width}×${img.height} has ${img.data.length} values`,
+    );
   }
 }
 
 function runtimeError(s: OnnxStyleSession, img: FloatImage, e: unknown): StyleTransferError {
   if (e instanceof StyleTransferError) return e;
   const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-  return new StyleTransferError('backend', `ONNX Runtime (${s.provider}) failed on a ${img.width}×${img.height} image: ${msg}`);
+  return new StyleTransferError(
+    'backend',
+    `ONNX Runtime (${s.provider}) failed on a ${img.width}×${img.height} image: ${msg}`,
+  );
 }
 
 /** Feeds for the statistics inputs of a session, from `stats`. */
@@ -43,7 +50,13 @@ function statsFeeds(s: OnnxStyleSession, stats: NormStats | undefined): Record<s
  * does (`padding`: the architecture's border padding), feeds `given` to the statistics inputs, and returns the stylized image (when
  * `withImage`) and the statistics the model outputs.
  */
-async function runVariant(s: OnnxStyleSession, img: FloatImage, given: NormStats | undefined, withImage: boolean, padding: BorderPadding): Promise<{ image?: FloatImage; stats: Map<string, ChannelStats> }> {
+async function runVariant(
+  s: OnnxStyleSession,
+  img: FloatImage,
+  given: NormStats | undefined,
+  withImage: boolean,
+  padding: BorderPadding,
+): Promise<{ image?: FloatImage; stats: Map<string, ChannelStats> }> {
   checkImage(img);
   const statNames = s.session.outputNames.filter((n) => STATS_NAME.test(n));
   const fetches = withImage ? [ONNX_OUTPUT_NAME, ...statNames] : statNames;
@@ -64,16 +77,35 @@ async function runVariant(s: OnnxStyleSession, img: FloatImage, given: NormStats
       }
       const stats = new Map<string, ChannelStats>();
       for (const [layer, e] of partial) {
-        if (!e.mean || !e.variance) throw new StyleTransferError('bad-checkpoint', `the ONNX model outputs an incomplete statistic for ${layer}`);
+        if (!e.mean || !e.variance)
+          throw new StyleTransferError('bad-checkpoint', `the ONNX model outputs an incomplete statistic for ${layer}`);
         stats.set(layer, { mean: e.mean, variance: e.variance });
       }
       if (!withImage) return { stats };
       const output = result[ONNX_OUTPUT_NAME] as Ort.Tensor;
       const dims = output.dims;
-      if (output.type !== 'float32' || dims.length !== 4 || dims[1] !== 3 || dims[2] !== padded.outHeight || dims[3] !== padded.outWidth) {
-        throw new StyleTransferError('bad-checkpoint', `the ONNX model returned a ${output.type} tensor of shape [${dims.join(', ')}] for input [1, 3, ${padded.height}, ${padded.width}]`);
+      if (
+        output.type !== 'float32' ||
+        dims.length !== 4 ||
+        dims[1] !== 3 ||
+        dims[2] !== padded.outHeight ||
+        dims[3] !== padded.outWidth
+      ) {
+        throw new StyleTransferError(
+          'bad-checkpoint',
+          `the ONNX model returned a ${output.type} tensor of shape [${dims.join(', ')}] for input [1, 3, ${padded.height}, ${padded.width}]`,
+        );
       }
-      const image = cropChwToHwc(output.data as Float32Array, padded.outWidth, padded.outHeight, 3, padded.left, padded.top, img.width, img.height);
+      const image = cropChwToHwc(
+        output.data as Float32Array,
+        padded.outWidth,
+        padded.outHeight,
+        3,
+        padded.left,
+        padded.top,
+        img.width,
+        img.height,
+      );
       return { image, stats };
     } catch (e) {
       throw runtimeError(s, img, e);
@@ -90,8 +122,14 @@ async function runVariant(s: OnnxStyleSession, img: FloatImage, given: NormStats
  * statistics are inputs of the model (withExternalNormStats on some layers) take them from
  * `given`.
  */
-export async function onnxNormStats(s: OnnxStyleSession, img: FloatImage, given?: NormStats, padding: BorderPadding = 'reflect'): Promise<NormStats> {
-  if (!s.session.outputNames.some((n) => STATS_NAME.test(n))) throw new StyleTransferError('bad-checkpoint', 'this ONNX model has no norm-statistics outputs');
+export async function onnxNormStats(
+  s: OnnxStyleSession,
+  img: FloatImage,
+  given?: NormStats,
+  padding: BorderPadding = 'reflect',
+): Promise<NormStats> {
+  if (!s.session.outputNames.some((n) => STATS_NAME.test(n)))
+    throw new StyleTransferError('bad-checkpoint', 'this ONNX model has no norm-statistics outputs');
   return (await runVariant(s, img, given, false, padding)).stats;
 }
 
@@ -99,7 +137,13 @@ export async function onnxNormStats(s: OnnxStyleSession, img: FloatImage, given?
  * Stylizes `img` with a session of withExternalNormStats' model, normalising with `stats`
  * instead of the image's own statistics. Pads and crops like stylizeWithOnnx.
  */
-export async function stylizeWithOnnxStats(s: OnnxStyleSession, img: FloatImage, stats: NormStats, padding: BorderPadding = 'reflect'): Promise<FloatImage> {
-  if (!s.session.inputNames.some((n) => STATS_NAME.test(n))) throw new StyleTransferError('bad-checkpoint', 'this ONNX model takes no norm statistics');
+export async function stylizeWithOnnxStats(
+  s: OnnxStyleSession,
+  img: FloatImage,
+  stats: NormStats,
+  padding: BorderPadding = 'reflect',
+): Promise<FloatImage> {
+  if (!s.session.inputNames.some((n) => STATS_NAME.test(n)))
+    throw new StyleTransferError('bad-checkpoint', 'this ONNX model takes no norm statistics');
   return (await runVariant(s, img, stats, true, padding)).image!;
 }

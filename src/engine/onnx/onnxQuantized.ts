@@ -13,8 +13,19 @@ import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { borderPadding, layerSpecs, type TransformNetArchitecture, type WeightMap } from '../../model/architecture';
 import { exportTransformNetToOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../../model/onnx/onnxExport';
-import { FAST_GRAPH_VERSION, exportFastTransformNet, withExtraOutputs, type FastGraphOptions } from '../../model/onnx/onnxFast';
-import { ChannelStats, calibrationTensors, equalizeWeights, planInt8, type CalibrationStats } from '../../model/onnx/int8Plan';
+import {
+  FAST_GRAPH_VERSION,
+  exportFastTransformNet,
+  withExtraOutputs,
+  type FastGraphOptions,
+} from '../../model/onnx/onnxFast';
+import {
+  ChannelStats,
+  calibrationTensors,
+  equalizeWeights,
+  planInt8,
+  type CalibrationStats,
+} from '../../model/onnx/int8Plan';
 import type { FloatImage } from '../../model/pixels';
 import { StyleTransferError } from '../../protocol/errors';
 import type { StylizePrecision } from '../../protocol/jobs';
@@ -46,13 +57,19 @@ export function int8Layers(arch: TransformNetArchitecture): string[] {
  * Fast-graph layout used by the engine (measured fastest here; see bench/run.mjs). Transposed
  * convs run as sub-pixel convs: 2–4 % faster than ONNX Runtime's ConvTranspose at 512²–1024².
  */
-export const FAST_GRAPH_LAYOUT: Pick<FastGraphOptions, 'inputBlock' | 'blocks' | 'deconvAsConv'> = Object.freeze({ inputBlock: 2, blocks: Object.freeze({ conv1: 2 }), deconvAsConv: true });
+export const FAST_GRAPH_LAYOUT: Pick<FastGraphOptions, 'inputBlock' | 'blocks' | 'deconvAsConv'> = Object.freeze({
+  inputBlock: 2,
+  blocks: Object.freeze({ conv1: 2 }),
+  deconvAsConv: true,
+});
 
 /**
  * The layout for `arch`: FAST_GRAPH_LAYOUT, except that 'zero' border padding takes any input
  * size, which a blocked input (even sizes only) cannot: its first layers run unblocked.
  */
-export function fastGraphLayout(arch: TransformNetArchitecture): Pick<FastGraphOptions, 'inputBlock' | 'blocks' | 'deconvAsConv'> {
+export function fastGraphLayout(
+  arch: TransformNetArchitecture,
+): Pick<FastGraphOptions, 'inputBlock' | 'blocks' | 'deconvAsConv'> {
   return borderPadding(arch) === 'zero' ? { deconvAsConv: true } : FAST_GRAPH_LAYOUT;
 }
 
@@ -70,11 +87,19 @@ function toTensor(ort: typeof Ort, img: FloatImage): Ort.Tensor {
 }
 
 /** Per-layer statistics of the fp32 network's activations on `images`. */
-export async function collectCalibrationStats(arch: TransformNetArchitecture, weights: WeightMap, images: readonly FloatImage[], loadRuntime?: () => unknown): Promise<CalibrationStats> {
+export async function collectCalibrationStats(
+  arch: TransformNetArchitecture,
+  weights: WeightMap,
+  images: readonly FloatImage[],
+  loadRuntime?: () => unknown,
+): Promise<CalibrationStats> {
   if (images.length === 0) throw new StyleTransferError('bad-input', 'int8 calibration needs at least one image');
   const ort = loadOnnxRuntime(loadRuntime);
   const tensors = calibrationTensors(arch);
-  const model = withExtraOutputs(exportTransformNetToOnnx(arch, weights), tensors.flatMap((t) => [t.input, t.conv]).filter((n) => n !== ONNX_INPUT_NAME));
+  const model = withExtraOutputs(
+    exportTransformNetToOnnx(arch, weights),
+    tensors.flatMap((t) => [t.input, t.conv]).filter((n) => n !== ONNX_INPUT_NAME),
+  );
   const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], logSeverityLevel: 3 });
   const inputs = new Map<string, ChannelStats>();
   const outputs = new Map<string, ChannelStats>();
@@ -83,7 +108,10 @@ export async function collectCalibrationStats(arch: TransformNetArchitecture, we
       const x = toTensor(ort, img);
       const result = await session.run({ [ONNX_INPUT_NAME]: x });
       for (const t of tensors) {
-        for (const [name, into] of [[t.input, inputs], [t.conv, outputs]] as const) {
+        for (const [name, into] of [
+          [t.input, inputs],
+          [t.conv, outputs],
+        ] as const) {
           const v = name === ONNX_INPUT_NAME ? x : result[name];
           const [, C, H, W] = v.dims as number[];
           let st = into.get(t.layer);
@@ -101,10 +129,19 @@ export async function collectCalibrationStats(arch: TransformNetArchitecture, we
 }
 
 /** The int8 fast graph: equalized weights, ranges from `stats`. */
-export function exportInt8Model(arch: TransformNetArchitecture, weights: WeightMap, stats: CalibrationStats, weightsSha256?: string): Uint8Array {
+export function exportInt8Model(
+  arch: TransformNetArchitecture,
+  weights: WeightMap,
+  stats: CalibrationStats,
+  weightsSha256?: string,
+): Uint8Array {
   const eq = equalizeWeights(arch, weights, stats.inputs);
   const int8 = planInt8(int8Layers(arch), stats, eq.inputScales);
-  return exportFastTransformNet(arch, eq.weights, { ...fastGraphLayout(arch), int8, ...(weightsSha256 ? { weightsSha256 } : {}) });
+  return exportFastTransformNet(arch, eq.weights, {
+    ...fastGraphLayout(arch),
+    int8,
+    ...(weightsSha256 ? { weightsSha256 } : {}),
+  });
 }
 
 /** PSNR (dB) of `b` against `a` after clamping both to 0..255 (what the written image holds). */
@@ -118,7 +155,12 @@ export function clampedPsnr(a: Float32Array, b: Float32Array): number {
 }
 
 /** PSNR of model `b` against model `a` on each image. */
-export async function comparePrecisions(a: Uint8Array, b: Uint8Array, images: readonly FloatImage[], loadRuntime?: () => unknown): Promise<number[]> {
+export async function comparePrecisions(
+  a: Uint8Array,
+  b: Uint8Array,
+  images: readonly FloatImage[],
+  loadRuntime?: () => unknown,
+): Promise<number[]> {
   const ort = loadOnnxRuntime(loadRuntime);
   const opts = { executionProviders: ['cpu'], logSeverityLevel: 3 as const, extra: INT8_SESSION_CONFIG };
   const [sa, sb] = await Promise.all([ort.InferenceSession.create(a, opts), ort.InferenceSession.create(b, opts)]);
@@ -129,7 +171,9 @@ export async function comparePrecisions(a: Uint8Array, b: Uint8Array, images: re
       const ya = (await sa.run({ [ONNX_INPUT_NAME]: x }))[ONNX_OUTPUT_NAME];
       const yb = (await sb.run({ [ONNX_INPUT_NAME]: x }))[ONNX_OUTPUT_NAME];
       out.push(clampedPsnr(ya.data as Float32Array, yb.data as Float32Array));
-      ya.dispose(); yb.dispose(); x.dispose();
+      ya.dispose();
+      yb.dispose();
+      x.dispose();
     }
     return out;
   } finally {
@@ -158,8 +202,13 @@ export interface CalibrationImages {
  * statistics; the last (held out) and the first at ≤ 768 px for the PSNR check.
  */
 export async function loadCalibrationImages(dir: string): Promise<CalibrationImages> {
-  const files = fs.readdirSync(dir).filter((f) => /\.(png|jpe?g|webp)$/i.test(f)).sort().map((f) => path.join(dir, f));
-  if (files.length < 2) throw new StyleTransferError('not-found', `int8 calibration needs at least two photos in ${dir}`);
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /\.(png|jpe?g|webp)$/i.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+  if (files.length < 2)
+    throw new StyleTransferError('not-found', `int8 calibration needs at least two photos in ${dir}`);
   // Loaded here, not at the top: bundles without sharp (bench/gpu-check.sh) use the rest of this file.
   const { readImage, maxSide } = await import('../../io/image');
   const read = async (f: string, side: number) => (await readImage(f, { resize: maxSide(side) })).rgb;
@@ -193,7 +242,17 @@ export async function ensureFastOnnxModel(req: FastModelRequest): Promise<FastMo
   if (precision !== 'int8') {
     const r = await ensureOnnxModel({
       ...req,
-      variant: { file: 'model.fast.onnx', version: `fast-${FAST_GRAPH_VERSION}`, build: async (weights) => ({ bytes: exportFastTransformNet(req.arch, weights, { ...fastGraphLayout(req.arch), weightsSha256: req.weightsSha256 }), info: { precision: 'fp32' } }) },
+      variant: {
+        file: 'model.fast.onnx',
+        version: `fast-${FAST_GRAPH_VERSION}`,
+        build: async (weights) => ({
+          bytes: exportFastTransformNet(req.arch, weights, {
+            ...fastGraphLayout(req.arch),
+            weightsSha256: req.weightsSha256,
+          }),
+          info: { precision: 'fp32' },
+        }),
+      },
     });
     return { ...r, precision: 'fp32' };
   }
@@ -204,7 +263,11 @@ export async function ensureFastOnnxModel(req: FastModelRequest): Promise<FastMo
       version: `int8-${FAST_GRAPH_VERSION}-${INT8_MIN_PSNR_DB}`,
       build: async (weights) => {
         const dir = req.calibrationDir ?? samplePhotosDir();
-        if (!dir) throw new StyleTransferError('not-found', 'int8 needs calibration photos, and the sample photos (media/samples/photos) were not found');
+        if (!dir)
+          throw new StyleTransferError(
+            'not-found',
+            'int8 needs calibration photos, and the sample photos (media/samples/photos) were not found',
+          );
         const images = await loadCalibrationImages(dir);
         const stats = await collectCalibrationStats(req.arch, weights, images.calibration, req.loadRuntime);
         const int8 = exportInt8Model(req.arch, weights, stats, req.weightsSha256);
@@ -213,14 +276,26 @@ export async function ensureFastOnnxModel(req: FastModelRequest): Promise<FastMo
         const worst = Math.min(...psnrs);
         const info = { precision: 'int8', psnrDb: psnrs.map((p) => +p.toFixed(2)), minPsnrDb: INT8_MIN_PSNR_DB };
         // A rejected int8 model is still cached (as the decision), but never used.
-        return { bytes: int8, info: worst >= INT8_MIN_PSNR_DB ? info : { ...info, rejected: `int8 output reaches only ${worst.toFixed(1)} dB PSNR against fp32 (needs ${INT8_MIN_PSNR_DB} dB)` } };
+        return {
+          bytes: int8,
+          info:
+            worst >= INT8_MIN_PSNR_DB
+              ? info
+              : {
+                  ...info,
+                  rejected: `int8 output reaches only ${worst.toFixed(1)} dB PSNR against fp32 (needs ${INT8_MIN_PSNR_DB} dB)`,
+                },
+        };
       },
     },
   });
   const info = r.info ?? {};
   const psnrDb = Array.isArray(info.psnrDb) ? (info.psnrDb as number[]) : undefined;
   if (typeof info.rejected === 'string') {
-    throw new StyleTransferError('bad-input', `this style cannot run in int8: ${info.rejected}; set fastStyleTransfer.stylizePrecision to "auto"`);
+    throw new StyleTransferError(
+      'bad-input',
+      `this style cannot run in int8: ${info.rejected}; set fastStyleTransfer.stylizePrecision to "auto"`,
+    );
   }
   return { ...r, precision: 'int8', ...(psnrDb ? { int8PsnrDb: psnrDb } : {}) };
 }

@@ -58,7 +58,9 @@ export interface OnnxSessionOptions {
  * 5.1 CPU-s instead of 21.6 and peaks at 0.47 GB (was 0.51). The arena's memory goes back when
  * the session is released, which the session cache does after SESSION_IDLE_RELEASE_MS idle.
  */
-export const ENGINE_SESSION_OPTIONS: Readonly<Pick<OnnxSessionOptions, 'enableCpuMemArena' | 'enableMemPattern' | 'warmUp'>> = Object.freeze({ enableCpuMemArena: true, enableMemPattern: false, warmUp: true });
+export const ENGINE_SESSION_OPTIONS: Readonly<
+  Pick<OnnxSessionOptions, 'enableCpuMemArena' | 'enableMemPattern' | 'warmUp'>
+> = Object.freeze({ enableCpuMemArena: true, enableMemPattern: false, warmUp: true });
 
 export interface ProviderAttempt {
   readonly provider: OnnxProvider;
@@ -87,7 +89,11 @@ const failedProviders = new Map<OnnxProvider, string>();
 /** The first line of an error, without ONNX Runtime's source location and failed-check prefix. */
 export function firstLine(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
-  let line = m.split('\n').find((l) => l.trim() !== '')?.trim() ?? m;
+  let line =
+    m
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? m;
   line = line.replace(/^\/onnxruntime_src\/\S+\s+/, '');
   const check = line.indexOf(' was false. ');
   return check >= 0 ? line.slice(check + ' was false. '.length) : line;
@@ -104,7 +110,10 @@ export function loadOnnxRuntime(loader?: () => unknown): OrtModule {
   // worker thread cannot (its process.env is a copy), so there it must already be off.
   if (isMainThread) turnOffThirdPartyTelemetry();
   else if (!isThirdPartyTelemetryOff()) {
-    const err = new StyleTransferError('backend', 'ONNX Runtime is not started: its telemetry would be on (the thread that started this worker did not set ORT_DISABLE_TELEMETRY=1)');
+    const err = new StyleTransferError(
+      'backend',
+      'ONNX Runtime is not started: its telemetry would be on (the thread that started this worker did not set ORT_DISABLE_TELEMETRY=1)',
+    );
     if (!loader) defaultRuntimeError = err;
     throw err;
   }
@@ -142,7 +151,8 @@ export function providerSkipReason(ort: OrtModule, provider: OnnxProvider): stri
   if (failed) return failed;
   if (provider === 'cpu') return undefined;
   const list = (ort as { listSupportedBackends?: () => { name: string }[] }).listSupportedBackends?.();
-  if (list && !list.some((b) => b.name === provider)) return `${provider} is not supported by this onnxruntime-node build`;
+  if (list && !list.some((b) => b.name === provider))
+    return `${provider} is not supported by this onnxruntime-node build`;
   if (provider === 'cuda') {
     if (process.platform === 'darwin') return 'CUDA is not available on macOS';
     // onnxruntime-node loads the CUDA provider from libraries its installer downloads; without
@@ -166,8 +176,16 @@ export function providerSkipReason(ort: OrtModule, provider: OnnxProvider): stri
 }
 
 function hasVulkanLoader(): boolean {
-  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/lib/x86_64-linux-gnu',
+    '/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+  ];
   return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
@@ -190,18 +208,27 @@ function sessionOptions(provider: OnnxProvider, opts: OnnxSessionOptions): Ort.I
  * could start), 'not-found' (no such file), 'bad-checkpoint' (the CPU provider rejects the
  * model: corrupt or not a style-transfer network), 'bad-input' (bad options).
  */
-export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSessionOptions = {}): Promise<OnnxStyleSession> {
+export async function createOnnxSession(
+  model: Uint8Array | string,
+  opts: OnnxSessionOptions = {},
+): Promise<OnnxStyleSession> {
   const providers = opts.providers ?? DEFAULT_PROVIDERS;
   if (providers.length === 0) throw new StyleTransferError('bad-input', 'no ONNX Runtime execution provider given');
   for (const p of providers) {
-    if (!DEFAULT_PROVIDERS.includes(p)) throw new StyleTransferError('bad-input', `unknown ONNX Runtime execution provider "${p}" (use ${DEFAULT_PROVIDERS.join(', ')})`);
+    if (!DEFAULT_PROVIDERS.includes(p))
+      throw new StyleTransferError(
+        'bad-input',
+        `unknown ONNX Runtime execution provider "${p}" (use ${DEFAULT_PROVIDERS.join(', ')})`,
+      );
   }
   if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 0)) {
     throw new StyleTransferError('bad-input', `ONNX Runtime threads must be a whole number ≥ 0, got ${opts.threads}`);
   }
   const where = typeof model === 'string' ? model : 'ONNX model';
-  if (typeof model === 'string' && !fs.existsSync(model)) throw new StyleTransferError('not-found', `ONNX model not found: ${model}`);
-  if (typeof model !== 'string' && model.length === 0) throw new StyleTransferError('bad-checkpoint', `${where} is empty`);
+  if (typeof model === 'string' && !fs.existsSync(model))
+    throw new StyleTransferError('not-found', `ONNX model not found: ${model}`);
+  if (typeof model !== 'string' && model.length === 0)
+    throw new StyleTransferError('bad-checkpoint', `${where} is empty`);
   if (typeof model === 'string' && opts.expectSha256) model = await readVerifiedModel(model, opts.expectSha256);
   const ort = loadOnnxRuntime(opts.loadRuntime);
 
@@ -209,12 +236,16 @@ export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSe
   let cpuError: string | undefined;
   for (const provider of providers) {
     const reason = providerSkipReason(ort, provider);
-    if (reason) { skipped.push({ provider, reason }); continue; }
+    if (reason) {
+      skipped.push({ provider, reason });
+      continue;
+    }
     let session: Ort.InferenceSession;
     try {
-      session = typeof model === 'string'
-        ? await ort.InferenceSession.create(model, sessionOptions(provider, opts))
-        : await ort.InferenceSession.create(model, sessionOptions(provider, opts));
+      session =
+        typeof model === 'string'
+          ? await ort.InferenceSession.create(model, sessionOptions(provider, opts))
+          : await ort.InferenceSession.create(model, sessionOptions(provider, opts));
     } catch (e) {
       const why = firstLine(e);
       if (provider === 'cpu') cpuError = why;
@@ -224,18 +255,23 @@ export async function createOnnxSession(model: Uint8Array | string, opts: OnnxSe
     }
     if (!session.inputNames.includes(ONNX_INPUT_NAME) || !session.outputNames.includes(ONNX_OUTPUT_NAME)) {
       await session.release();
-      throw new StyleTransferError('bad-checkpoint',
-        `${where} is not a style-transfer network: it has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], expected "${ONNX_INPUT_NAME}" and "${ONNX_OUTPUT_NAME}"`);
+      throw new StyleTransferError(
+        'bad-checkpoint',
+        `${where} is not a style-transfer network: it has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}], expected "${ONNX_INPUT_NAME}" and "${ONNX_OUTPUT_NAME}"`,
+      );
     }
-    if (opts.warmUp && provider === 'cpu' && opts.enableCpuMemArena !== false && session.inputNames.length === 1) await warmUp(ort, session);
+    if (opts.warmUp && provider === 'cpu' && opts.enableCpuMemArena !== false && session.inputNames.length === 1)
+      await warmUp(ort, session);
     return wrapSession(ort, session, provider, skipped);
   }
   if (cpuError !== undefined) {
     // The CPU provider runs every standard op, so its refusal means the model itself is bad.
     throw new StyleTransferError('bad-checkpoint', `${where} cannot be loaded by ONNX Runtime: ${cpuError}`);
   }
-  throw new StyleTransferError('backend',
-    `no ONNX Runtime execution provider could start: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}`);
+  throw new StyleTransferError(
+    'backend',
+    `no ONNX Runtime execution provider could start: ${skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')}`,
+  );
 }
 
 /** The bytes of the graph at `file` when they are the ones the cache verified; else one 'bad-checkpoint' error. */
@@ -273,7 +309,12 @@ export function isSessionReleased(e: unknown): boolean {
   return e instanceof StyleTransferError && e.code === 'backend' && e.message === SESSION_RELEASED;
 }
 
-function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: OnnxProvider, skipped: ProviderAttempt[]): OnnxStyleSession {
+function wrapSession(
+  ort: OrtModule,
+  session: Ort.InferenceSession,
+  provider: OnnxProvider,
+  skipped: ProviderAttempt[],
+): OnnxStyleSession {
   let running = 0;
   let wake: (() => void) | undefined;
   let releasing: Promise<void> | undefined;
@@ -296,7 +337,10 @@ function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: On
   const release = (): Promise<void> => {
     releasing ??= (async () => {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      while (running > 0) await new Promise<void>((resolve) => { wake = resolve; });
+      while (running > 0)
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
       closed = true;
       await session.release();
     })();
@@ -307,7 +351,10 @@ function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: On
 
 // ---- Sessions reused across images and jobs ----
 
-interface CachedSession { key: string; session: Promise<OnnxStyleSession> }
+interface CachedSession {
+  key: string;
+  session: Promise<OnnxStyleSession>;
+}
 const sessionCache: CachedSession[] = [];
 /** A few sessions at most: each holds the weights and, on CPU, a memory arena sized by the largest image. */
 export const MAX_CACHED_SESSIONS = 2;
@@ -327,7 +374,10 @@ export function setSessionIdleRelease(ms: number): void {
 /** (Re)starts the idle countdown; the timer never keeps a process alive. */
 function touchSessionCache(): void {
   if (idleTimer) clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => { idleTimer = undefined; void releaseOnnxSessions(); }, idleReleaseMs);
+  idleTimer = setTimeout(() => {
+    idleTimer = undefined;
+    void releaseOnnxSessions();
+  }, idleReleaseMs);
   idleTimer.unref();
 }
 
@@ -363,13 +413,17 @@ export async function getOnnxSession(modelPath: string, opts: OnnxSessionOptions
   const session = createOnnxSession(modelPath, opts);
   const entry = { key, session };
   sessionCache.unshift(entry);
-  session.catch(() => { // a failed creation must not stay cached
+  session.catch(() => {
+    // a failed creation must not stay cached
     const i = sessionCache.indexOf(entry);
     if (i >= 0) sessionCache.splice(i, 1);
   });
   while (sessionCache.length > MAX_CACHED_SESSIONS) {
     const old = sessionCache.pop()!;
-    old.session.then((s) => s.release(), () => undefined);
+    old.session.then(
+      (s) => s.release(),
+      () => undefined,
+    );
   }
   return session;
 }
@@ -379,5 +433,12 @@ export async function releaseOnnxSessions(modelPath?: string): Promise<void> {
   const prefix = modelPath === undefined ? undefined : JSON.stringify([path.resolve(modelPath)]).slice(0, -1) + ',';
   const drop = sessionCache.filter((c) => prefix === undefined || c.key.startsWith(prefix));
   for (const c of drop) sessionCache.splice(sessionCache.indexOf(c), 1);
-  await Promise.all(drop.map((c) => c.session.then((s) => s.release(), () => undefined)));
+  await Promise.all(
+    drop.map((c) =>
+      c.session.then(
+        (s) => s.release(),
+        () => undefined,
+      ),
+    ),
+  );
 }

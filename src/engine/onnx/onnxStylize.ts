@@ -8,7 +8,15 @@ import { StyleTransferError } from '../../protocol/errors';
 import { firstLine, type OnnxStyleSession } from './onnxRunner';
 
 /** A network input: CHW `data` of `width`×`height`, and where the image lies in the `outWidth`×`outHeight` output. */
-export interface ChwInput { data: Float32Array; width: number; height: number; top: number; left: number; outWidth: number; outHeight: number }
+export interface ChwInput {
+  data: Float32Array;
+  width: number;
+  height: number;
+  top: number;
+  left: number;
+  outWidth: number;
+  outHeight: number;
+}
 
 /**
  * Pads top/left by reflection to a multiple and converts HWC → CHW in one pass. With 'zero'
@@ -20,7 +28,8 @@ export function padToChw(img: FloatImage, multiple: number, padding: BorderPaddi
   const W = roundUpTo(img.width, multiple);
   const top = H - img.height;
   const left = W - img.width;
-  if (padding === 'zero') return { data: hwcToChw(img), width: img.width, height: img.height, top, left, outWidth: W, outHeight: H };
+  if (padding === 'zero')
+    return { data: hwcToChw(img), width: img.width, height: img.height, top, left, outWidth: W, outHeight: H };
   const C = img.channels;
   const plane = H * W;
   const out = new Float32Array(plane * C);
@@ -38,8 +47,16 @@ export function padToChw(img: FloatImage, multiple: number, padding: BorderPaddi
 }
 
 /** Crops a CHW plane set to `width`×`height` at (`left`, `top`) and converts CHW → HWC in one pass. */
-export function cropChwToHwc(data: Float32Array, fullWidth: number, fullHeight: number, channels: number,
-  left: number, top: number, width: number, height: number): FloatImage {
+export function cropChwToHwc(
+  data: Float32Array,
+  fullWidth: number,
+  fullHeight: number,
+  channels: number,
+  left: number,
+  top: number,
+  width: number,
+  height: number,
+): FloatImage {
   const plane = fullWidth * fullHeight;
   const out = new Float32Array(width * height * channels);
   for (let y = 0; y < height; y++) {
@@ -60,10 +77,18 @@ export function cropChwToHwc(data: Float32Array, fullWidth: number, fullHeight: 
  * model synchronously on this thread (inside a setImmediate), so a worker handles no messages
  * during one image: cancel between images.
  */
-export async function stylizeWithOnnx(s: OnnxStyleSession, img: FloatImage, padding: BorderPadding = 'reflect'): Promise<FloatImage> {
-  if (img.channels !== 3) throw new StyleTransferError('bad-input', `stylize expects RGB input, got ${img.channels} channels`);
+export async function stylizeWithOnnx(
+  s: OnnxStyleSession,
+  img: FloatImage,
+  padding: BorderPadding = 'reflect',
+): Promise<FloatImage> {
+  if (img.channels !== 3)
+    throw new StyleTransferError('bad-input', `stylize expects RGB input, got ${img.channels} channels`);
   if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3) {
-    throw new StyleTransferError('bad-input', `stylize: image of ${img.width}×${img.height} has ${img.data.length} values`);
+    throw new StyleTransferError(
+      'bad-input',
+      `stylize: image of ${img.width}×${img.height} has ${img.data.length} values`,
+    );
   }
   return s._use(async () => {
     const padded = padToChw(img, SIZE_MULTIPLE, padding);
@@ -73,14 +98,34 @@ export async function stylizeWithOnnx(s: OnnxStyleSession, img: FloatImage, padd
       const result = await s.session.run({ [ONNX_INPUT_NAME]: input });
       output = result[ONNX_OUTPUT_NAME] as Ort.Tensor;
       const dims = output.dims;
-      if (output.type !== 'float32' || dims.length !== 4 || dims[1] !== 3 || dims[2] !== padded.outHeight || dims[3] !== padded.outWidth) {
-        throw new StyleTransferError('bad-checkpoint',
-          `the ONNX model returned a ${output.type} tensor of shape [${dims.join(', ')}] for input [1, 3, ${padded.height}, ${padded.width}]`);
+      if (
+        output.type !== 'float32' ||
+        dims.length !== 4 ||
+        dims[1] !== 3 ||
+        dims[2] !== padded.outHeight ||
+        dims[3] !== padded.outWidth
+      ) {
+        throw new StyleTransferError(
+          'bad-checkpoint',
+          `the ONNX model returned a ${output.type} tensor of shape [${dims.join(', ')}] for input [1, 3, ${padded.height}, ${padded.width}]`,
+        );
       }
-      return cropChwToHwc(output.data as Float32Array, padded.outWidth, padded.outHeight, 3, padded.left, padded.top, img.width, img.height);
+      return cropChwToHwc(
+        output.data as Float32Array,
+        padded.outWidth,
+        padded.outHeight,
+        3,
+        padded.left,
+        padded.top,
+        img.width,
+        img.height,
+      );
     } catch (e) {
       if (e instanceof StyleTransferError) throw e;
-      throw new StyleTransferError('backend', `ONNX Runtime (${s.provider}) failed on a ${img.width}×${img.height} image: ${firstLine(e)}`);
+      throw new StyleTransferError(
+        'backend',
+        `ONNX Runtime (${s.provider}) failed on a ${img.width}×${img.height} image: ${firstLine(e)}`,
+      );
     } finally {
       input.dispose();
       output?.dispose();

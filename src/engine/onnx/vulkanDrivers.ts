@@ -29,7 +29,10 @@ export function manifestLocations(env: NodeJS.ProcessEnv = process.env): string[
   const dataHome = env.XDG_DATA_HOME || path.join(home, '.local', 'share');
   const configDirs = split(env.XDG_CONFIG_DIRS).length ? split(env.XDG_CONFIG_DIRS) : ['/etc/xdg'];
   const dataDirs = split(env.XDG_DATA_DIRS).length ? split(env.XDG_DATA_DIRS) : ['/usr/local/share', '/usr/share'];
-  return [...added, ...[configHome, ...configDirs, '/etc', dataHome, ...dataDirs].map((d) => path.join(d, 'vulkan', 'icd.d'))];
+  return [
+    ...added,
+    ...[configHome, ...configDirs, '/etc', dataHome, ...dataDirs].map((d) => path.join(d, 'vulkan', 'icd.d')),
+  ];
 }
 
 /** The Vulkan drivers the loader would see with `env`. */
@@ -52,18 +55,38 @@ export function vulkanDrivers(env: NodeJS.ProcessEnv = process.env): VulkanDrive
       // Manifests are small; a larger or unreadable one names no driver we can judge.
       // A regular file only: a FIFO planted under a manifest name would block the read.
       const st = fs.statSync(manifest);
-      if (st.isFile() && st.size < 65_536) library = String((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { ICD?: { library_path?: unknown } }).ICD?.library_path ?? '');
-    } catch { /* unreadable: library stays '' */ }
-    return { manifest, library, software: SOFTWARE.test(path.basename(manifest)) || SOFTWARE.test(path.basename(library)) };
+      if (st.isFile() && st.size < 65_536)
+        library = String(
+          (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { ICD?: { library_path?: unknown } }).ICD?.library_path ??
+            '',
+        );
+    } catch {
+      /* unreadable: library stays '' */
+    }
+    return {
+      manifest,
+      library,
+      software: SOFTWARE.test(path.basename(manifest)) || SOFTWARE.test(path.basename(library)),
+    };
   });
 }
 
 /** GPU device nodes a hardware Vulkan driver needs (DRM render nodes, NVIDIA's, WSL's). */
 export function gpuDeviceNodes(devDir = '/dev'): string[] {
-  const list = (d: string) => { try { return fs.readdirSync(d); } catch { return []; } };
+  const list = (d: string) => {
+    try {
+      return fs.readdirSync(d);
+    } catch {
+      return [];
+    }
+  };
   return [
-    ...list(path.join(devDir, 'dri')).filter((f) => /^renderD\d+$/.test(f)).map((f) => path.join(devDir, 'dri', f)),
-    ...list(devDir).filter((f) => /^nvidia\d+$/.test(f) || f === 'dxg').map((f) => path.join(devDir, f)),
+    ...list(path.join(devDir, 'dri'))
+      .filter((f) => /^renderD\d+$/.test(f))
+      .map((f) => path.join(devDir, 'dri', f)),
+    ...list(devDir)
+      .filter((f) => /^nvidia\d+$/.test(f) || f === 'dxg')
+      .map((f) => path.join(devDir, f)),
   ];
 }
 
@@ -76,8 +99,11 @@ export function noHardwareVulkanReason(env: NodeJS.ProcessEnv = process.env, dev
   const hardware = drivers.filter((d) => !d.software);
   if (hardware.length === 0) {
     const soft = drivers.map((d) => path.basename(d.manifest));
-    return soft.length ? `only software Vulkan drivers are installed (${soft.join(', ')}), slower than the CPU provider` : 'no Vulkan driver is installed';
+    return soft.length
+      ? `only software Vulkan drivers are installed (${soft.join(', ')}), slower than the CPU provider`
+      : 'no Vulkan driver is installed';
   }
-  if (gpuDeviceNodes(devDir).length === 0) return `no GPU device (/dev/dri/renderD*, /dev/nvidia*) for the Vulkan drivers ${hardware.map((d) => path.basename(d.manifest)).join(', ')}`;
+  if (gpuDeviceNodes(devDir).length === 0)
+    return `no GPU device (/dev/dri/renderD*, /dev/nvidia*) for the Vulkan drivers ${hardware.map((d) => path.basename(d.manifest)).join(', ')}`;
   return undefined;
 }

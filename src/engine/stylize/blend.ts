@@ -28,17 +28,25 @@ export type BlendMode = NonNullable<StylizeOptions['blendMode']>;
  * The parts of a blend: `main` takes what the listed styles leave (1 − Σ weights). Weights
  * must be ≥ 0 and sum to at most 1 (exactly 1 when they list `main` itself too).
  */
-export async function resolveBlend(main: LoadedStyle, blend: NonNullable<StylizeOptions['blend']>): Promise<BlendPart[]> {
+export async function resolveBlend(
+  main: LoadedStyle,
+  blend: NonNullable<StylizeOptions['blend']>,
+): Promise<BlendPart[]> {
   const parts = new Map<string, BlendPart>();
   let listed = 0;
   for (const b of blend) {
-    if (!(Number.isFinite(b.weight) && b.weight >= 0 && b.weight <= 1)) throw new StyleTransferError('bad-input', `blend weight of ${b.style} must be between 0 and 1, got ${b.weight}`);
+    if (!(Number.isFinite(b.weight) && b.weight >= 0 && b.weight <= 1))
+      throw new StyleTransferError('bad-input', `blend weight of ${b.style} must be between 0 and 1, got ${b.weight}`);
     const style = await loadStyle(b.style);
     const prev = parts.get(style.dir);
     parts.set(style.dir, { style, weight: (prev?.weight ?? 0) + b.weight });
     listed += b.weight;
   }
-  if (listed > 1 + 1e-6) throw new StyleTransferError('bad-input', `blend weights add up to ${+listed.toFixed(4)}; they must add up to at most 1`);
+  if (listed > 1 + 1e-6)
+    throw new StyleTransferError(
+      'bad-input',
+      `blend weights add up to ${+listed.toFixed(4)}; they must add up to at most 1`,
+    );
   const rest = Math.max(0, 1 - listed);
   if (rest > 1e-6) parts.set(main.dir, { style: main, weight: (parts.get(main.dir)?.weight ?? 0) + rest });
   const out = [...parts.values()].filter((p) => p.weight > 0);
@@ -72,7 +80,10 @@ export function blendNormParameters(parts: readonly BlendPart[]): LoadedStyle {
   const [first] = parts;
   for (const p of parts) {
     if (JSON.stringify(p.style.arch) !== JSON.stringify(first.style.arch)) {
-      throw new StyleTransferError('bad-input', `"${p.style.name}" and "${first.style.name}" have different network architectures; blend their outputs instead`);
+      throw new StyleTransferError(
+        'bad-input',
+        `"${p.style.name}" and "${first.style.name}" have different network architectures; blend their outputs instead`,
+      );
     }
   }
   const weights: WeightMap = new Map();
@@ -82,7 +93,10 @@ export function blendNormParameters(parts: readonly BlendPart[]): LoadedStyle {
       for (const p of parts) {
         const w = p.style.weights.get(spec.name)!;
         if (w.some((v, i) => v !== base[i])) {
-          throw new StyleTransferError('bad-input', `"${p.style.name}" and "${first.style.name}" do not share their convolution weights, so their instance-norm parameters cannot be mixed; blend their outputs instead`);
+          throw new StyleTransferError(
+            'bad-input',
+            `"${p.style.name}" and "${first.style.name}" do not share their convolution weights, so their instance-norm parameters cannot be mixed; blend their outputs instead`,
+          );
         }
       }
       weights.set(spec.name, base);
@@ -112,7 +126,10 @@ function compositeStyle(parts: readonly BlendPart[], arch: LoadedStyle['arch'], 
 export class BlendEngine implements StylizeEngine {
   readonly composite: LoadedStyle;
 
-  constructor(private readonly inner: StylizeEngine, private readonly parts: readonly BlendPart[]) {
+  constructor(
+    private readonly inner: StylizeEngine,
+    private readonly parts: readonly BlendPart[],
+  ) {
     // Tiles need the widest receptive field of the parts; the weights are never used directly.
     const widest = parts.reduce((a, p) => (receptiveRadius(p.style.arch) > receptiveRadius(a.style.arch) ? p : a));
     this.composite = compositeStyle(parts, widest.style.arch, widest.style.weights);
@@ -123,7 +140,10 @@ export class BlendEngine implements StylizeEngine {
   }
 
   private mix(images: FloatImage[]): FloatImage {
-    return mixLinear(images, this.parts.map((p) => p.weight));
+    return mixLinear(
+      images,
+      this.parts.map((p) => p.weight),
+    );
   }
 
   async stylize(_style: LoadedStyle, img: FloatImage): Promise<FloatImage> {
@@ -143,10 +163,13 @@ export class BlendEngine implements StylizeEngine {
     return {
       measure: async (img) => {
         const merged = new Map<string, ChannelStats>();
-        for (const [k, pass] of passes.entries()) for (const [layer, s] of await pass.measure(img)) merged.set(`${k}/${layer}`, s);
+        for (const [k, pass] of passes.entries())
+          for (const [layer, s] of await pass.measure(img)) merged.set(`${k}/${layer}`, s);
         return merged;
       },
-      close: async () => { await Promise.all(passes.map((s) => s.close())); },
+      close: async () => {
+        await Promise.all(passes.map((s) => s.close()));
+      },
     };
   }
 
@@ -159,7 +182,8 @@ export class BlendEngine implements StylizeEngine {
       return own;
     };
     try {
-      for (const [k, p] of this.parts.entries()) passes.push(await this.inner.openTilePass(p.style, partStats(stats, k)));
+      for (const [k, p] of this.parts.entries())
+        passes.push(await this.inner.openTilePass(p.style, partStats(stats, k)));
     } catch (e) {
       await Promise.all(passes.map((s) => s.close()));
       throw e;
@@ -170,7 +194,9 @@ export class BlendEngine implements StylizeEngine {
         for (const [k, pass] of passes.entries()) outs.push(await pass.stylize(img, own && partStats(own, k)));
         return this.mix(outs);
       },
-      close: async () => { await Promise.all(passes.map((s) => s.close())); },
+      close: async () => {
+        await Promise.all(passes.map((s) => s.close()));
+      },
     };
   }
 
@@ -184,7 +210,11 @@ export class BlendEngine implements StylizeEngine {
 }
 
 /** The engine and style a stylize job uses for `main` with `opts.blend` applied (unchanged without a blend). */
-export async function withBlend(engine: StylizeEngine, main: LoadedStyle, opts: StylizeOptions): Promise<{ engine: StylizeEngine; style: LoadedStyle }> {
+export async function withBlend(
+  engine: StylizeEngine,
+  main: LoadedStyle,
+  opts: StylizeOptions,
+): Promise<{ engine: StylizeEngine; style: LoadedStyle }> {
   if (!opts.blend?.length) return { engine, style: main };
   const parts = await resolveBlend(main, opts.blend);
   if (parts.length === 1) return { engine, style: parts[0].style };

@@ -8,7 +8,14 @@ import type { StylizeRuntime } from '../../protocol/jobs';
 import { initTfjsBackend, type TfjsBackendPreference } from '../tfjs/backends';
 import { ENGINE_SESSION_OPTIONS } from '../onnx/onnxRunner';
 import { defaultUserCacheDir, ensurePrivateDir } from '../../io/privateDir';
-import { memoryError, openStylizer, type StatsPass, type StylizeEngine, type Stylizer, type TilePass } from './stylizer';
+import {
+  memoryError,
+  openStylizer,
+  type StatsPass,
+  type StylizeEngine,
+  type Stylizer,
+  type TilePass,
+} from './stylizer';
 import type { LoadedStyle } from '../styles';
 import type { StylizePrecision } from '../onnx/onnxQuantized';
 import { isInsideFolder } from '../../shared/paths';
@@ -62,13 +69,21 @@ class CachingStylizeEngine implements StylizeEngine {
         await ensurePrivateDir(cacheDir);
         return openStylizer({
           // tfjs is the fallback (and the forced runtime): its backend is chosen when it runs.
-          prepareTfjs: async () => { await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', { extraModuleRoots: this.opts.extraModuleRoots, threads: this.opts.threads }); },
+          prepareTfjs: async () => {
+            await initTfjsBackend(this.opts.tfjsBackend ?? 'auto', {
+              extraModuleRoots: this.opts.extraModuleRoots,
+              threads: this.opts.threads,
+            });
+          },
           arch: style.arch,
           weights: style.weights,
           weightsSha256: style.hash,
           // Our checkpoints keep their export beside them; other folders (ml5 models, bundled
           // styles) are not ours to write.
-          dir: style.format === 'checkpoint' && !isUnder(style.dir, this.opts.readOnlyRoots) ? style.dir : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
+          dir:
+            style.format === 'checkpoint' && !isUnder(style.dir, this.opts.readOnlyRoots)
+              ? style.dir
+              : path.join(cacheDir, 'onnx', style.hash.slice(0, 16)),
           fallbackCacheDir: path.join(cacheDir, 'onnx'),
           runtime: this.opts.runtime ?? 'auto',
           onnx: { ...ENGINE_SESSION_OPTIONS, ...(this.opts.threads ? { threads: this.opts.threads } : {}) },
@@ -80,7 +95,10 @@ class CachingStylizeEngine implements StylizeEngine {
       while (this.open.size > MAX_OPEN) {
         const [oldKey, old] = this.open.entries().next().value as [string, Promise<Stylizer>];
         this.open.delete(oldKey);
-        void old.then((x) => x.dispose(), () => undefined);
+        void old.then(
+          (x) => x.dispose(),
+          () => undefined,
+        );
       }
     }
     return s;
@@ -115,7 +133,11 @@ class CachingStylizeEngine implements StylizeEngine {
   }
 
   dispose(): void {
-    for (const s of this.open.values()) void s.then((x) => x.dispose(), () => undefined);
+    for (const s of this.open.values())
+      void s.then(
+        (x) => x.dispose(),
+        () => undefined,
+      );
     this.open.clear();
   }
 }

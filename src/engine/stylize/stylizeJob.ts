@@ -5,7 +5,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { postProcess } from '../../model/color';
 import type { FloatImage } from '../../model/pixels';
-import { DEFAULT_MAX_PIXELS, readImage8, resizeImage, resizeImage8, rgbaToFloat, type DecodedImage, type DecodedImage8 } from '../../io/image';
+import {
+  DEFAULT_MAX_PIXELS,
+  readImage8,
+  resizeImage,
+  resizeImage8,
+  rgbaToFloat,
+  type DecodedImage,
+  type DecodedImage8,
+} from '../../io/image';
 import { MEDIA_EXTENSIONS, isVideoFile, outputFormatFor, type ImageFormat } from '../../io/formats';
 import { isAnimatedImage } from '../../io/animated';
 import { sanitizeStyleName, writeStylizedImage } from '../../io/output';
@@ -35,7 +43,9 @@ export async function expandInputs(inputs: readonly string[], styleName: string)
   // Earlier results of the same style (photo.<style>.png, photo.<style>-2.png) are not inputs.
   const isOwnOutput = (f: string) => {
     const stem = path.basename(f, path.extname(f)).toLowerCase();
-    return stem.endsWith(`.${style}`) || new RegExp(`\\.${style.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+$`).test(stem);
+    return (
+      stem.endsWith(`.${style}`) || new RegExp(`\\.${style.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+$`).test(stem)
+    );
   };
   for (const input of inputs) {
     let st;
@@ -68,9 +78,17 @@ export function scaledSize(width: number, height: number, scale: number): { widt
 }
 
 /** Stylizes one decoded image in memory (used by the files job and by previews); `input` is the image as the network saw it (scaled). */
-export async function stylizeDecoded(engine: StylizeEngine, style: LoadedStyle, img: DecodedImage, opts: StylizeOptions): Promise<{ rgb: FloatImage; alpha?: Uint8Array; width: number; height: number; input: DecodedImage }> {
+export async function stylizeDecoded(
+  engine: StylizeEngine,
+  style: LoadedStyle,
+  img: DecodedImage,
+  opts: StylizeOptions,
+): Promise<{ rgb: FloatImage; alpha?: Uint8Array; width: number; height: number; input: DecodedImage }> {
   const scale = opts.scale ?? 1;
-  const source = scale === 1 ? img : await resizeImage(img, { ...scaledSize(img.width, img.height, scale), fit: 'fill', enlarge: true });
+  const source =
+    scale === 1
+      ? img
+      : await resizeImage(img, { ...scaledSize(img.width, img.height, scale), fit: 'fill', enlarge: true });
   const stylized = await engine.stylize(style, source.rgb);
   const rgb = postProcess(source.rgb, stylized, { colorMode: opts.colorMode, strength: opts.strength ?? 1 });
   return { rgb, alpha: source.alpha, width: source.width, height: source.height, input: source };
@@ -89,15 +107,23 @@ export interface StylizedImage {
  * AUTO_TILE_PIXELS) or a tile size is given, else in one piece through stylizeDecoded.
  * Tiles are reported through `ctx.progress` and cancelled between tiles through `ctx.signal`.
  */
-export async function stylizeDecoded8(engine: StylizeEngine, style: LoadedStyle, img: DecodedImage8, opts: StylizeOptions,
-  ctx: JobContext & { file?: string; index?: number; total?: number; maxPixels?: number } = {}): Promise<StylizedImage> {
+export async function stylizeDecoded8(
+  engine: StylizeEngine,
+  style: LoadedStyle,
+  img: DecodedImage8,
+  opts: StylizeOptions,
+  ctx: JobContext & { file?: string; index?: number; total?: number; maxPixels?: number } = {},
+): Promise<StylizedImage> {
   const scale = opts.scale ?? 1;
   let source = img;
   if (scale !== 1) {
     const { width, height } = scaledSize(img.width, img.height, scale);
     const maxPixels = ctx.maxPixels ?? DEFAULT_MAX_PIXELS;
     if (width * height > maxPixels) {
-      throw new StyleTransferError('image-too-large', `scaled by ${scale}, the image would be ${width}×${height} pixels, more than the limit of ${Math.round(maxPixels / 1e6)} megapixels`);
+      throw new StyleTransferError(
+        'image-too-large',
+        `scaled by ${scale}, the image would be ${width}×${height} pixels, more than the limit of ${Math.round(maxPixels / 1e6)} megapixels`,
+      );
     }
     source = await resizeImage8(img, { width, height, fit: 'fill', enlarge: true });
   }
@@ -112,7 +138,8 @@ export async function stylizeDecoded8(engine: StylizeEngine, style: LoadedStyle,
     colorMode: opts.colorMode,
     strength: opts.strength,
     signal: ctx.signal,
-    onProgress: (p) => ctx.progress?.({ type: 'stylize', done: ctx.index ?? 0, total: ctx.total ?? 1, file: ctx.file, tile: p }),
+    onProgress: (p) =>
+      ctx.progress?.({ type: 'stylize', done: ctx.index ?? 0, total: ctx.total ?? 1, file: ctx.file, tile: p }),
   });
   return { width: source.width, height: source.height, rgb: rgb.data, alpha: source.alpha };
 }
@@ -124,12 +151,16 @@ export interface StylizeFilesRequest {
   readonly maxInputPixels?: number;
 }
 
-export async function stylizeFiles(req: StylizeFilesRequest, baseEngine: StylizeEngine, ctx: JobContext = {}): Promise<StylizeResult> {
+export async function stylizeFiles(
+  req: StylizeFilesRequest,
+  baseEngine: StylizeEngine,
+  ctx: JobContext = {},
+): Promise<StylizeResult> {
   const { engine, style } = await withBlend(baseEngine, await loadStyle(req.style), req.options);
   const files = await expandInputs(req.inputs, style.name);
   if (files.length === 0) throw new StyleTransferError('bad-input', `no images to stylize in ${req.inputs.join(', ')}`);
   // Videos and animated images go frame by frame through engine/video, in the same order.
-  const moving = await Promise.all(files.map(async (f) => isVideoFile(f) || await isAnimatedImage(f)));
+  const moving = await Promise.all(files.map(async (f) => isVideoFile(f) || (await isAnimatedImage(f))));
   const outputs: { input: string; output: string }[] = [];
   const failures: StylizeResult['failures'][number][] = [];
   ctx.progress?.({ type: 'stylize', done: 0, total: files.length });
@@ -154,7 +185,10 @@ export async function stylizeFiles(req: StylizeFilesRequest, baseEngine: Stylize
     const decoding = next;
     if (i + 1 < files.length) next = decode(files[i + 1], i + 1);
     // A cancel keeps what is done and touches nothing more.
-    if (ctx.signal?.aborted) { cancelled = true; break; }
+    if (ctx.signal?.aborted) {
+      cancelled = true;
+      break;
+    }
     if (!decoding) {
       await writing;
       try {
@@ -165,7 +199,10 @@ export async function stylizeFiles(req: StylizeFilesRequest, baseEngine: Stylize
         outputs.push({ input: file, output });
         ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file, output });
       } catch (e) {
-        if (e instanceof StyleTransferError && e.code === 'cancelled') { cancelled = true; break; }
+        if (e instanceof StyleTransferError && e.code === 'cancelled') {
+          cancelled = true;
+          break;
+        }
         fail(i, file, e);
       }
       continue;
@@ -174,25 +211,49 @@ export async function stylizeFiles(req: StylizeFilesRequest, baseEngine: Stylize
     let img: DecodedImage8;
     try {
       img = await decoding;
-      result = await stylizeDecoded8(engine, style, img, req.options, { ...ctx, file, index: i, total: files.length, maxPixels: req.maxInputPixels });
+      result = await stylizeDecoded8(engine, style, img, req.options, {
+        ...ctx,
+        file,
+        index: i,
+        total: files.length,
+        maxPixels: req.maxInputPixels,
+      });
       throwIfCancelled(ctx.signal, 'stylize'); // nothing is written after a cancel
     } catch (e) {
-      if (e instanceof StyleTransferError && e.code === 'cancelled') { cancelled = true; break; }
+      if (e instanceof StyleTransferError && e.code === 'cancelled') {
+        cancelled = true;
+        break;
+      }
       await writing;
       fail(i, file, e);
       continue;
     }
     await writing;
     // The cancel may have come while the previous image was being written.
-    if (ctx.signal?.aborted) { cancelled = true; break; }
-    const format: ImageFormat = req.options.format && req.options.format !== 'same' ? req.options.format : outputFormatFor(img.format);
-    writing = writeStylizedImage(file, style.name, { width: result.width, height: result.height, rgb: result.rgb, alpha: result.alpha }, {
-      outDir: req.options.outDir, format, quality: req.options.quality, createDir: req.options.outDir !== undefined,
-    }).then((output) => {
-      outputs.push({ input: file, output });
-      ctx.log?.(`${file} → ${output} (${engine.label})`);
-      ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file, output });
-    }, (e) => fail(i, file, e));
+    if (ctx.signal?.aborted) {
+      cancelled = true;
+      break;
+    }
+    const format: ImageFormat =
+      req.options.format && req.options.format !== 'same' ? req.options.format : outputFormatFor(img.format);
+    writing = writeStylizedImage(
+      file,
+      style.name,
+      { width: result.width, height: result.height, rgb: result.rgb, alpha: result.alpha },
+      {
+        outDir: req.options.outDir,
+        format,
+        quality: req.options.quality,
+        createDir: req.options.outDir !== undefined,
+      },
+    ).then(
+      (output) => {
+        outputs.push({ input: file, output });
+        ctx.log?.(`${file} → ${output} (${engine.label})`);
+        ctx.progress?.({ type: 'stylize', done: i + 1, total: files.length, file, output });
+      },
+      (e) => fail(i, file, e),
+    );
   }
   await writing;
   if (cancelled) return { outputs, failures, runtime: engine.label, cancelled: true };

@@ -13,9 +13,22 @@ import { StyleTransferError } from '../../protocol/errors';
 import { ensureOnnxModel, type OnnxCacheRequest } from '../onnx/onnxCache';
 import { onnxNormStats, stylizeWithOnnxStats } from '../onnx/onnxNormRunner';
 import type { LoadedStyle } from '../styles';
-import { createOnnxSession, getOnnxSession, isSessionReleased, readVerifiedModel, releaseOnnxSessions, type OnnxSessionOptions, type OnnxStyleSession } from '../onnx/onnxRunner';
+import {
+  createOnnxSession,
+  getOnnxSession,
+  isSessionReleased,
+  readVerifiedModel,
+  releaseOnnxSessions,
+  type OnnxSessionOptions,
+  type OnnxStyleSession,
+} from '../onnx/onnxRunner';
 import { stylizeWithOnnx } from '../onnx/onnxStylize';
-import { ensureFastOnnxModel, fastGraphLayout, INT8_SESSION_CONFIG, type StylizePrecision } from '../onnx/onnxQuantized';
+import {
+  ensureFastOnnxModel,
+  fastGraphLayout,
+  INT8_SESSION_CONFIG,
+  type StylizePrecision,
+} from '../onnx/onnxQuantized';
 
 /**
  * Tile sides (pixels) that keep one tile's pass within about 1 GB: ONNX Runtime's CPU provider
@@ -90,8 +103,16 @@ async function openFastOnnx(req: StylizerRequest): Promise<OpenedOnnx | undefine
   try {
     const fast = await ensureFastOnnxModel({ ...req, precision, loadRuntime: req.onnx?.loadRuntime });
     const base = { ...req.onnx, expectSha256: fast.sha256 };
-    const options = fast.precision === 'int8' ? { ...base, sessionConfig: { ...INT8_SESSION_CONFIG, ...req.onnx?.sessionConfig } } : base;
-    return { session: await getOnnxSession(fast.path, options), modelPath: fast.path, options, precision: fast.precision };
+    const options =
+      fast.precision === 'int8'
+        ? { ...base, sessionConfig: { ...INT8_SESSION_CONFIG, ...req.onnx?.sessionConfig } }
+        : base;
+    return {
+      session: await getOnnxSession(fast.path, options),
+      modelPath: fast.path,
+      options,
+      precision: fast.precision,
+    };
   } catch (e) {
     // A forced int8 that fails its check, or a missing runtime, is the caller's to see.
     if (precision === 'int8' || (e instanceof StyleTransferError && e.code === 'backend')) throw e;
@@ -135,7 +156,10 @@ async function openTfjs(req: StylizerRequest, fallbackReason?: string): Promise<
     ...(fallbackReason ? { fallbackReason } : {}),
     stylize: (img) => stylizeWithTfjs(net, img),
     openStatsPass: async () => ({ measure: (img) => normStatsWithTfjs(net, img), close: async () => undefined }),
-    openTilePass: async (stats) => ({ stylize: (img, own) => stylizeWithTfjs(net, img, own ?? stats), close: async () => undefined }),
+    openTilePass: async (stats) => ({
+      stylize: (img, own) => stylizeWithTfjs(net, img, own ?? stats),
+      close: async () => undefined,
+    }),
     dispose: async () => net.dispose(),
   };
 }
@@ -161,10 +185,19 @@ export async function openStylizer(req: StylizerRequest): Promise<Stylizer> {
     const fastVariants = async () => {
       const w: WeightMap = typeof req.weights === 'function' ? await req.weights() : req.weights;
       const layout = fastGraphLayout(req.arch);
-      return { stats: exportFastTransformNet(req.arch, w, { ...layout, normStats: 'outputs' }), fixed: exportFastTransformNet(req.arch, w, { ...layout, normStats: 'inputs' }) };
+      return {
+        stats: exportFastTransformNet(req.arch, w, { ...layout, normStats: 'outputs' }),
+        fixed: exportFastTransformNet(req.arch, w, { ...layout, normStats: 'inputs' }),
+      };
     };
-    const variants = () => variantBytes ??= precision !== undefined ? fastVariants() : readVerifiedModel(modelPath, options.expectSha256)
-      .then((core) => ({ stats: withNormStatsOutputs(core), fixed: withExternalNormStats(core) }));
+    const variants = () =>
+      (variantBytes ??=
+        precision !== undefined
+          ? fastVariants()
+          : readVerifiedModel(modelPath, options.expectSha256).then((core) => ({
+              stats: withNormStatsOutputs(core),
+              fixed: withExternalNormStats(core),
+            })));
     // Memory patterns off: with them ONNX Runtime allocates each run's whole plan as one block
     // and the arena grew to 1.5 GB over three 1024² runs instead of staying at 1.0 GB.
     const passOptions: OnnxSessionOptions = { ...req.onnx, providers: [session.provider], enableMemPattern: false };
@@ -225,8 +258,16 @@ export interface StylizeEngine {
 /** Out-of-memory failures of any runtime become one clear 'image-too-large' error. */
 export function memoryError(e: unknown, img: FloatImage): StyleTransferError | undefined {
   const msg = e instanceof Error ? e.message : String(e);
-  if (/out of memory|memory access out of bounds|Cannot allocate|bad_alloc|Array buffer allocation failed|Invalid typed array length|Aborted\(OOM\)|Failed to allocate/i.test(msg)) {
-    return new StyleTransferError('image-too-large', `not enough memory to stylize a ${img.width}×${img.height} image in one piece; reduce the scale or the image size`, msg);
+  if (
+    /out of memory|memory access out of bounds|Cannot allocate|bad_alloc|Array buffer allocation failed|Invalid typed array length|Aborted\(OOM\)|Failed to allocate/i.test(
+      msg,
+    )
+  ) {
+    return new StyleTransferError(
+      'image-too-large',
+      `not enough memory to stylize a ${img.width}×${img.height} image in one piece; reduce the scale or the image size`,
+      msg,
+    );
   }
   return undefined;
 }

@@ -9,7 +9,13 @@
 // The image stays 8-bit (3 bytes per pixel in, 3 out); only one band of tile rows is held as
 // floats, and colour/strength post-processing runs band by band.
 import { resizeImage8 } from '../../io/image';
-import { ColorMomentsAccumulator, applyColorTransform, applyStrength, histogramMatchTransform, postProcess } from '../../model/color';
+import {
+  ColorMomentsAccumulator,
+  applyColorTransform,
+  applyStrength,
+  histogramMatchTransform,
+  postProcess,
+} from '../../model/color';
 import { validateNormStats, type ChannelStats, type NormStats } from '../../model/normStats';
 import { SIZE_MULTIPLE, borderPadding, type BorderPadding } from '../../model/architecture';
 import { reflectIndex, toBytes, type FloatImage, type RgbBytes } from '../../model/pixels';
@@ -62,7 +68,10 @@ export interface TileProgress {
  * Images with more pixels than this are tiled automatically: about 1.4 GB in one piece for
  * ONNX Runtime, and for tfjs on WebAssembly (≈ 1.8 GB at 1024², a 4 GiB heap) a megapixel.
  */
-export const AUTO_TILE_PIXELS: Readonly<Record<'onnx' | 'tfjs', number>> = Object.freeze({ onnx: 2 * 1024 * 1024, tfjs: 1024 * 1024 });
+export const AUTO_TILE_PIXELS: Readonly<Record<'onnx' | 'tfjs', number>> = Object.freeze({
+  onnx: 2 * 1024 * 1024,
+  tfjs: 1024 * 1024,
+});
 
 /** Whether a width × height image is tiled: always with an explicit tile size (> 0), else above AUTO_TILE_PIXELS. */
 export function shouldTile(width: number, height: number, runtime: 'onnx' | 'tfjs', tileSize?: number): boolean {
@@ -78,10 +87,16 @@ function checkOptions(opts: TiledStylizeOptions): void {
   positiveInt(opts.tileSize, 'tile size', 64);
   positiveInt(opts.overlap, 'tile overlap', 0);
   if (opts.statsMaxPixels !== undefined && !(Number.isInteger(opts.statsMaxPixels) && opts.statsMaxPixels >= 4096)) {
-    throw new StyleTransferError('bad-input', `statistics size must be a whole number of pixels ≥ 4096, got ${opts.statsMaxPixels}`);
+    throw new StyleTransferError(
+      'bad-input',
+      `statistics size must be a whole number of pixels ≥ 4096, got ${opts.statsMaxPixels}`,
+    );
   }
   if (opts.stats !== undefined && !['auto', 'sampled', 'downscaled'].includes(opts.stats)) {
-    throw new StyleTransferError('bad-input', `tile statistics must be "auto", "sampled" or "downscaled", got "${String(opts.stats)}"`);
+    throw new StyleTransferError(
+      'bad-input',
+      `tile statistics must be "auto", "sampled" or "downscaled", got "${String(opts.stats)}"`,
+    );
   }
   // Strength: checked where the request arrived; postProcess asserts it (a bug would shift colours silently).
 }
@@ -90,7 +105,12 @@ function checkOptions(opts: TiledStylizeOptions): void {
  * Where a tile's input starts in padded coordinates: at the tile's start, except that 'zero'
  * border padding feeds no padding, so a first tile starts at the image's edge.
  */
-export function tileOrigin(plan: TilePlan, col: AxisTile, row: AxisTile, padding: BorderPadding = 'reflect'): { x: number; y: number } {
+export function tileOrigin(
+  plan: TilePlan,
+  col: AxisTile,
+  row: AxisTile,
+  padding: BorderPadding = 'reflect',
+): { x: number; y: number } {
   return padding === 'zero'
     ? { x: Math.max(col.start, plan.padLeft), y: Math.max(row.start, plan.padTop) }
     : { x: col.start, y: row.start };
@@ -103,7 +123,13 @@ export function tileOrigin(plan: TilePlan, col: AxisTile, row: AxisTile, padding
  * itself, and a tile that starts at the image's edge sees the same grid as the whole image,
  * since the other tiles start and end on multiples of 4 in padded coordinates).
  */
-export function extractTile(src: RgbBytes, plan: TilePlan, col: AxisTile, row: AxisTile, padding: BorderPadding = 'reflect'): FloatImage {
+export function extractTile(
+  src: RgbBytes,
+  plan: TilePlan,
+  col: AxisTile,
+  row: AxisTile,
+  padding: BorderPadding = 'reflect',
+): FloatImage {
   const origin = tileOrigin(plan, col, row, padding);
   const w = col.end - origin.x;
   const h = row.end - origin.y;
@@ -159,8 +185,16 @@ function nextTick(): Promise<void> {
 /** Statistics grids with fewer tiles than this are measured whole (see imageStats). */
 const MIN_TILES_TO_SAMPLE = 8;
 
-async function imageStats(engine: StylizeEngine, style: LoadedStyle, src: RgbBytes, maxPixels: number, opts: TiledStylizeOptions): Promise<NormStats> {
-  const throwIfCancelled = () => { if (opts.signal?.aborted) throw cancelledError('stylize'); };
+async function imageStats(
+  engine: StylizeEngine,
+  style: LoadedStyle,
+  src: RgbBytes,
+  maxPixels: number,
+  opts: TiledStylizeOptions,
+): Promise<NormStats> {
+  const throwIfCancelled = () => {
+    if (opts.signal?.aborted) throw cancelledError('stylize');
+  };
   const mode = opts.stats ?? 'auto';
   const pixels = src.width * src.height;
   throwIfCancelled();
@@ -179,7 +213,10 @@ async function imageStats(engine: StylizeEngine, style: LoadedStyle, src: RgbByt
       const parts: { stats: NormStats; weight: number }[] = [];
       for (const { row, col } of picked) {
         throwIfCancelled();
-        parts.push({ stats: await pass.measure(extractTile(src, grid, col, row, borderPadding(style.arch))), weight: weightSum(col) * weightSum(row) });
+        parts.push({
+          stats: await pass.measure(extractTile(src, grid, col, row, borderPadding(style.arch))),
+          weight: weightSum(col) * weightSum(row),
+        });
         opts.onProgress?.({ phase: 'stats', done: parts.length, total: picked.length });
         await nextTick();
       }
@@ -190,10 +227,16 @@ async function imageStats(engine: StylizeEngine, style: LoadedStyle, src: RgbByt
       const f = Math.sqrt(maxPixels / pixels);
       const width = Math.max(1, Math.floor(src.width * f));
       const height = Math.max(1, Math.floor(src.height * f));
-      small = (await resizeImage8({ width: src.width, height: src.height, rgb: src }, { width, height, fit: 'fill' })).rgb;
+      small = (await resizeImage8({ width: src.width, height: src.height, rgb: src }, { width, height, fit: 'fill' }))
+        .rgb;
     }
     opts.onProgress?.({ phase: 'stats', done: 0, total: 1 });
-    const stats = await pass.measure({ width: small.width, height: small.height, channels: 3, data: Float32Array.from(small.data) });
+    const stats = await pass.measure({
+      width: small.width,
+      height: small.height,
+      channels: 3,
+      data: Float32Array.from(small.data),
+    });
     opts.onProgress?.({ phase: 'stats', done: 1, total: 1 });
     return stats;
   } finally {
@@ -207,10 +250,16 @@ async function imageStats(engine: StylizeEngine, style: LoadedStyle, src: RgbByt
  * when `signal` aborts (checked before every tile), 'bad-input' for bad options, and
  * whatever the engine throws.
  */
-export async function stylizeTiled(engine: StylizeEngine, style: LoadedStyle, src: RgbBytes, opts: TiledStylizeOptions = {}): Promise<RgbBytes> {
+export async function stylizeTiled(
+  engine: StylizeEngine,
+  style: LoadedStyle,
+  src: RgbBytes,
+  opts: TiledStylizeOptions = {},
+): Promise<RgbBytes> {
   checkOptions(opts);
   const { width: W, height: H } = src;
-  if (!(W > 0 && H > 0) || src.data.length !== W * H * 3) throw new StyleTransferError('bad-input', `tiled stylize: image of ${W}×${H} has ${src.data.length} bytes`);
+  if (!(W > 0 && H > 0) || src.data.length !== W * H * 3)
+    throw new StyleTransferError('bad-input', `tiled stylize: image of ${W}×${H} has ${src.data.length} bytes`);
   const budgetSide = DEFAULT_TILE_SIZE[await engine.runtimeFor(style)];
   const tileSize = opts.tileSize ?? budgetSide;
   let plan: TilePlan;
@@ -226,7 +275,8 @@ export async function stylizeTiled(engine: StylizeEngine, style: LoadedStyle, sr
       throw new StyleTransferError('bad-input', (e as Error).message);
     }
   }
-  const stats = opts.normStats ?? await imageStats(engine, style, src, opts.statsMaxPixels ?? budgetSide * budgetSide, opts);
+  const stats =
+    opts.normStats ?? (await imageStats(engine, style, src, opts.statsMaxPixels ?? budgetSide * budgetSide, opts));
 
   const colorMode = opts.colorMode ?? 'none';
   const strength = opts.strength ?? 1;
@@ -235,7 +285,15 @@ export async function stylizeTiled(engine: StylizeEngine, style: LoadedStyle, sr
   const out = new Uint8Array(W * H * 3);
   const pass = await engine.openTilePass(style, stats);
   try {
-    await stylizeBands(pass, plan, src, out, { colorMode, strength, moments: stylizedMoments }, opts, borderPadding(style.arch));
+    await stylizeBands(
+      pass,
+      plan,
+      src,
+      out,
+      { colorMode, strength, moments: stylizedMoments },
+      opts,
+      borderPadding(style.arch),
+    );
   } finally {
     await pass.close();
   }
@@ -249,8 +307,16 @@ export async function stylizeTiled(engine: StylizeEngine, style: LoadedStyle, sr
     for (let y = 0; y < H; y += rows) {
       const h = Math.min(rows, H - y);
       const range = [y * W * 3, (y + h) * W * 3] as const;
-      let img: FloatImage = applyColorTransform({ width: W, height: h, channels: 3, data: Float32Array.from(out.subarray(...range)) }, transform);
-      if (strength !== 1) img = applyStrength({ width: W, height: h, channels: 3, data: Float32Array.from(src.data.subarray(...range)) }, img, strength);
+      let img: FloatImage = applyColorTransform(
+        { width: W, height: h, channels: 3, data: Float32Array.from(out.subarray(...range)) },
+        transform,
+      );
+      if (strength !== 1)
+        img = applyStrength(
+          { width: W, height: h, channels: 3, data: Float32Array.from(src.data.subarray(...range)) },
+          img,
+          strength,
+        );
       out.set(toBytes(img.data), range[0]);
     }
   }
@@ -261,7 +327,15 @@ export async function stylizeTiled(engine: StylizeEngine, style: LoadedStyle, sr
  * The tile loop: one band of tile rows at a time, so only that band is held as floats. Each
  * band's rows are final once the next band's ramp starts; the ramp rows carry over.
  */
-async function stylizeBands(pass: TilePass, plan: TilePlan, src: RgbBytes, out: Uint8Array, post: PostOptions, opts: TiledStylizeOptions, padding: BorderPadding): Promise<void> {
+async function stylizeBands(
+  pass: TilePass,
+  plan: TilePlan,
+  src: RgbBytes,
+  out: Uint8Array,
+  post: PostOptions,
+  opts: TiledStylizeOptions,
+  padding: BorderPadding,
+): Promise<void> {
   const Wp = src.width + plan.padLeft;
   const total = plan.rows.length * plan.cols.length;
   let done = 0;
@@ -283,14 +357,25 @@ async function stylizeBands(pass: TilePass, plan: TilePlan, src: RgbBytes, out: 
   }
 }
 
-interface PostOptions { colorMode: ColorMode; strength: number; moments?: ColorMomentsAccumulator }
+interface PostOptions {
+  colorMode: ColorMode;
+  strength: number;
+  moments?: ColorMomentsAccumulator;
+}
 
 /**
  * Adds a tile's output (starting at `origin` in padded coordinates), weighted, to the band
  * (band starts at row.keepStart). Kept pixels before the origin lie in the padding, which is
  * never written out.
  */
-function accumulate(band: Float32Array, Wp: number, row: AxisTile, col: AxisTile, tile: FloatImage, origin: { x: number; y: number }): void {
+function accumulate(
+  band: Float32Array,
+  Wp: number,
+  row: AxisTile,
+  col: AxisTile,
+  tile: FloatImage,
+  origin: { x: number; y: number },
+): void {
   const tw = col.end - origin.x;
   const x0 = Math.max(col.keepStart, origin.x);
   const n = col.keepEnd - x0;
@@ -308,7 +393,16 @@ function accumulate(band: Float32Array, Wp: number, row: AxisTile, col: AxisTile
 }
 
 /** Post-processes padded rows [from, to) of the band (those inside the image) into `out`. */
-function finishRows(band: Float32Array, Wp: number, bandStart: number, to: number, plan: TilePlan, src: RgbBytes, out: Uint8Array, post: PostOptions): void {
+function finishRows(
+  band: Float32Array,
+  Wp: number,
+  bandStart: number,
+  to: number,
+  plan: TilePlan,
+  src: RgbBytes,
+  out: Uint8Array,
+  post: PostOptions,
+): void {
   const W = src.width;
   const first = Math.max(bandStart, plan.padTop);
   if (to <= first) return;
@@ -324,7 +418,12 @@ function finishRows(band: Float32Array, Wp: number, bandStart: number, to: numbe
   if (post.moments) {
     post.moments.add(stylized); // histogram matching needs the whole image: applied afterwards
   } else if (post.colorMode !== 'none' || post.strength !== 1) {
-    const content: FloatImage = { width: W, height: h, channels: 3, data: Float32Array.from(src.data.subarray(...range)) };
+    const content: FloatImage = {
+      width: W,
+      height: h,
+      channels: 3,
+      data: Float32Array.from(src.data.subarray(...range)),
+    };
     img = postProcess(content, img, { colorMode: post.colorMode, strength: post.strength });
   }
   out.set(toBytes(img.data), range[0]);

@@ -47,7 +47,10 @@ export interface BackendOptions {
 
 let current: BackendReport | undefined;
 
-async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node', opts: BackendOptions): Promise<void> {
+async function tryNative(
+  pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node',
+  opts: BackendOptions,
+): Promise<void> {
   fromModuleRoots(opts.extraModuleRoots ?? [], (req) => req(pkg)); // registers the 'tensorflow' backend on load
   if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its backend failed to initialise`);
 }
@@ -60,7 +63,9 @@ function defaultWasmDir(): string | undefined {
 
 /** The bundles ship the threaded build's scripts beside its .wasm (esbuild.mjs); from sources, the package's. */
 function threadedFilesDir(wasmDir: string | undefined): string | undefined {
-  return wasmDir && fs.existsSync(path.join(wasmDir, 'tfjs-backend-wasm-threaded-simd.worker.js')) ? wasmDir : undefined;
+  return wasmDir && fs.existsSync(path.join(wasmDir, 'tfjs-backend-wasm-threaded-simd.worker.js'))
+    ? wasmDir
+    : undefined;
 }
 
 let threadedAllowed = false;
@@ -115,11 +120,15 @@ const LABELS: Record<BackendReport['name'], string> = {
  * Initialises the best available tfjs backend for `preference` ('auto' tries them in order;
  * a named one must load or the call fails with a 'backend' error saying why).
  */
-export async function initTfjsBackend(preference: TfjsBackendPreference = 'auto', opts: BackendOptions = {}): Promise<BackendReport> {
+export async function initTfjsBackend(
+  preference: TfjsBackendPreference = 'auto',
+  opts: BackendOptions = {},
+): Promise<BackendReport> {
   if (current && (preference === 'auto' || preference === current.name)) return current;
   // WebGPU only when named: Set Up GPU Acceleration… names it, and on machines without a GPU
   // Dawn's start would only cost time before WebAssembly.
-  const order: BackendReport['name'][] = preference === 'auto' ? ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] : [preference];
+  const order: BackendReport['name'][] =
+    preference === 'auto' ? ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] : [preference];
   const skipped: { name: string; reason: string }[] = [];
   for (const name of order) {
     try {
@@ -127,9 +136,13 @@ export async function initTfjsBackend(preference: TfjsBackendPreference = 'auto'
       let label = LABELS[name];
       if (name === 'tfjs-node-gpu' || name === 'tfjs-node') await tryNative(`@tensorflow/${name}`, opts);
       else if (name === 'webgpu') {
-        const gpu = await startWebGpuBackend({ extraModuleRoots: opts.extraModuleRoots, allowSoftwareAdapter: opts.allowSoftwareWebGpu });
+        const gpu = await startWebGpuBackend({
+          extraModuleRoots: opts.extraModuleRoots,
+          allowSoftwareAdapter: opts.allowSoftwareWebGpu,
+        });
         label = `WebGPU (${gpu.adapter}${gpu.software ? ', software' : ''})`;
-      } else if (name === 'wasm') threads = await tryWasm(opts, (reason) => skipped.push({ name: 'wasm-threaded', reason }));
+      } else if (name === 'wasm')
+        threads = await tryWasm(opts, (reason) => skipped.push({ name: 'wasm-threaded', reason }));
       else await tryCpu();
       await tf.ready();
       if (threads > 1) label = `WebAssembly (SIMD, ${threads} threads)`;
@@ -139,7 +152,10 @@ export async function initTfjsBackend(preference: TfjsBackendPreference = 'auto'
       skipped.push({ name, reason: (e as Error).message });
     }
   }
-  throw new StyleTransferError('backend', `no TensorFlow.js backend could be loaded for "${preference}": ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw new StyleTransferError(
+    'backend',
+    `no TensorFlow.js backend could be loaded for "${preference}": ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
 }
 
 export function currentTfjsBackend(): BackendReport | undefined {

@@ -33,7 +33,13 @@ interface DawnModule {
   globals: Record<string, unknown>;
 }
 interface AdapterLike {
-  readonly info?: { readonly vendor?: string; readonly architecture?: string; readonly description?: string; readonly device?: string; readonly isFallbackAdapter?: boolean };
+  readonly info?: {
+    readonly vendor?: string;
+    readonly architecture?: string;
+    readonly description?: string;
+    readonly device?: string;
+    readonly isFallbackAdapter?: boolean;
+  };
 }
 interface GpuLike {
   requestAdapter(options?: Record<string, unknown>): Promise<AdapterLike | null>;
@@ -44,18 +50,25 @@ function resolveFrom(roots: readonly string[], id: string): string {
   try {
     return fromModuleRoots(roots, (req) => req.resolve(id));
   } catch (e) {
-    throw new Error(`${id} is not installed (run "Set Up GPU Acceleration…" and choose WebGPU): ${(e as Error).message}`);
+    throw new Error(
+      `${id} is not installed (run "Set Up GPU Acceleration…" and choose WebGPU): ${(e as Error).message}`,
+    );
   }
 }
 
 function describe(a: AdapterLike): string {
   const i = a.info ?? {};
-  return i.description?.trim() || [i.vendor, i.architecture, i.device].filter((s) => s && s.trim()).join(' ') || 'unnamed adapter';
+  return (
+    i.description?.trim() ||
+    [i.vendor, i.architecture, i.device].filter((s) => s && s.trim()).join(' ') ||
+    'unnamed adapter'
+  );
 }
 
 let started: WebGpuStarted | undefined;
 
-const softwareOnly = (adapter: string) => new Error(`only a software WebGPU adapter (${adapter}) is available, which is slower than WebAssembly`);
+const softwareOnly = (adapter: string) =>
+  new Error(`only a software WebGPU adapter (${adapter}) is available, which is slower than WebAssembly`);
 
 /**
  * Makes tfjs's 'webgpu' backend available and current. Throws with the reason when a package
@@ -91,7 +104,11 @@ export async function startWebGpuBackend(opts: WebGpuOptions = {}): Promise<WebG
   if (software && !opts.allowSoftwareAdapter) throw softwareOnly(description);
 
   // tfjs asks navigator.gpu for an adapter when the backend starts: hand it the one chosen here.
-  const gpuShim = { requestAdapter: () => gpu.requestAdapter(adapterOptions), getPreferredCanvasFormat: () => 'rgba8unorm', wgslLanguageFeatures: gpu.wgslLanguageFeatures };
+  const gpuShim = {
+    requestAdapter: () => gpu.requestAdapter(adapterOptions),
+    getPreferredCanvasFormat: () => 'rgba8unorm',
+    wgslLanguageFeatures: gpu.wgslLanguageFeatures,
+  };
   const g = globalThis as { navigator?: object };
   if (!g.navigator) g.navigator = {};
   Object.defineProperty(g.navigator, 'gpu', { value: gpuShim, configurable: true });

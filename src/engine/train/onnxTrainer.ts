@@ -23,7 +23,10 @@ import { tf, type Tensor4D } from '../../model/tf';
 import { StyleTransferError } from '../../protocol/errors';
 
 /** The graph's shape and losses as trainStep.ts takes them (targetGrams: PerceptualLoss.targetGrams()), and the trainer's own settings. */
-export interface OnnxTrainerOptions extends Pick<TrainGraphSpec, 'arch' | 'batch' | 'height' | 'width' | 'vgg' | 'layers' | 'targetGrams'> {
+export interface OnnxTrainerOptions extends Pick<
+  TrainGraphSpec,
+  'arch' | 'batch' | 'height' | 'width' | 'vgg' | 'layers' | 'targetGrams'
+> {
   readonly lossWeights: LossWeights;
   /** Starting weights (tfjs layout, validated). */
   readonly weights: WeightMap;
@@ -50,7 +53,8 @@ export interface OnnxTrainerOptions extends Pick<TrainGraphSpec, 'arch' | 'batch
 export function checkTrainingProvider(provider: OnnxProvider, loadRuntime?: () => unknown): typeof Ort {
   const ort = loadOnnxRuntime(loadRuntime);
   const missing = providerSkipReason(ort, provider);
-  if (missing) throw new StyleTransferError('backend', `ONNX Runtime's ${provider} provider cannot train here: ${missing}`);
+  if (missing)
+    throw new StyleTransferError('backend', `ONNX Runtime's ${provider} provider cannot train here: ${missing}`);
   return ort;
 }
 
@@ -79,8 +83,15 @@ export class OnnxTrainer {
     let model: Uint8Array;
     try {
       model = buildTrainStepGraph({
-        arch: opts.arch, batch: opts.batch, height: opts.height, width: opts.width, vgg: opts.vgg, layers: opts.layers,
-        weights: opts.lossWeights, targetGrams: opts.targetGrams, adam,
+        arch: opts.arch,
+        batch: opts.batch,
+        height: opts.height,
+        width: opts.width,
+        vgg: opts.vgg,
+        layers: opts.layers,
+        weights: opts.lossWeights,
+        targetGrams: opts.targetGrams,
+        adam,
       });
     } catch (e) {
       throw new StyleTransferError('bad-input', (e as Error).message);
@@ -90,22 +101,33 @@ export class OnnxTrainer {
     let session: Ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(model, {
-        executionProviders: [provider], graphOptimizationLevel: 'all', logSeverityLevel: 3,
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
         intraOpNumThreads: opts.threads || os.availableParallelism(),
         ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
       });
     } catch (e) {
-      throw new StyleTransferError('backend', `ONNX Runtime (${provider}) could not load the training graph: ${String((e as Error).message ?? e).split('\n')[0]}`);
+      throw new StyleTransferError(
+        'backend',
+        `ONNX Runtime (${provider}) could not load the training graph: ${String((e as Error).message ?? e).split('\n')[0]}`,
+      );
     }
     const t = new OnnxTrainer(ort, session, opts, adam);
     for (const p of paramSpecs(opts.arch)) {
       const n = sizeOfShape(p.shape);
       t.params.set(p.name, Float32Array.from(opts.weights.get(p.name)!));
-      for (const [mine, saved] of [[t.m, opts.state?.m], [t.v, opts.state?.v]] as const) {
+      for (const [mine, saved] of [
+        [t.m, opts.state?.m],
+        [t.v, opts.state?.v],
+      ] as const) {
         const s = saved?.get(p.name);
         if (saved && (!s || s.length !== n)) {
           await session.release();
-          throw new StyleTransferError('bad-checkpoint', `optimizer state for ${p.name} has ${s?.length ?? 0} values, expected ${n}`);
+          throw new StyleTransferError(
+            'bad-checkpoint',
+            `optimizer state for ${p.name} has ${s?.length ?? 0} values, expected ${n}`,
+          );
         }
         mine.set(p.name, s ? Float32Array.from(s) : new Float32Array(n));
       }
@@ -127,7 +149,10 @@ export class OnnxTrainer {
     if (this.released) throw new StyleTransferError('internal', 'ONNX trainer was released');
     const { batch: b, height: h, width: w } = this.opts;
     if (batch.length !== b * h * w * 3) {
-      throw new StyleTransferError('bad-input', `ONNX trainer: a batch must hold ${b}×${h}×${w}×3 = ${b * h * w * 3} values, got ${batch.length}`);
+      throw new StyleTransferError(
+        'bad-input',
+        `ONNX trainer: a batch must hold ${b}×${h}×${w}×3 = ${b * h * w * 3} values, got ${batch.length}`,
+      );
     }
     const T = this.ort.Tensor;
     const feeds: Record<string, Ort.Tensor> = {
@@ -142,8 +167,10 @@ export class OnnxTrainer {
     const out = await this.session.run(feeds);
     const scalar = (name: string) => (out[name].data as Float32Array)[0];
     const losses = {
-      total: scalar(TRAIN_IO.loss.total), content: scalar(TRAIN_IO.loss.content),
-      style: scalar(TRAIN_IO.loss.style), tv: scalar(TRAIN_IO.loss.tv),
+      total: scalar(TRAIN_IO.loss.total),
+      content: scalar(TRAIN_IO.loss.content),
+      style: scalar(TRAIN_IO.loss.style),
+      tv: scalar(TRAIN_IO.loss.tv),
     };
     // A diverged step leaves the state as it was, like the tfjs loop that throws before saving.
     if (!Number.isFinite(losses.total)) return losses;

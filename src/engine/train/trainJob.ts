@@ -19,7 +19,13 @@ import { readTrainingState, trainingStateFiles, type TrainingStateJson } from '.
 import { refuseExisting } from '../../io/output';
 import { loadVggWeights } from '../../io/vggWeights';
 import { StyleTransferError } from '../../protocol/errors';
-import type { EngineSettings, OnnxTrainingBackend, ResumeOptions, TrainOptions, TrainResult } from '../../protocol/jobs';
+import type {
+  EngineSettings,
+  OnnxTrainingBackend,
+  ResumeOptions,
+  TrainOptions,
+  TrainResult,
+} from '../../protocol/jobs';
 import { TOOL_VERSION } from '../../protocol/version';
 import { initTfjsBackend, tfjsBackendFor, type BackendReport } from '../tfjs/backends';
 import { OnnxTrainer, checkTrainingProvider, onnxStepper } from './onnxTrainer';
@@ -38,7 +44,14 @@ function appendLoss(history: LossRecord[], rec: LossRecord): LossRecord[] {
 async function thumbnail(img: FloatImage): Promise<Buffer> {
   const scale = Math.min(1, 160 / Math.max(img.width, img.height));
   const { resizeFloatImage } = await import('../../io/image');
-  const small = scale < 1 ? await resizeFloatImage(img, { width: Math.max(1, Math.round(img.width * scale)), height: Math.max(1, Math.round(img.height * scale)), fit: 'fill' }) : img;
+  const small =
+    scale < 1
+      ? await resizeFloatImage(img, {
+          width: Math.max(1, Math.round(img.width * scale)),
+          height: Math.max(1, Math.round(img.height * scale)),
+          fit: 'fill',
+        })
+      : img;
   return encodeImage({ width: small.width, height: small.height, rgb: small.data }, 'jpeg', { quality: 85 });
 }
 
@@ -69,17 +82,39 @@ async function prepareResume(opts: ResumeOptions, backend: TrainingBackendUsed, 
   // A resume keeps every saved hyperparameter; only the length can be extended.
   let hp: TrainingHyperparameters;
   try {
-    hp = resolveHyperparameters('paper', { ...savedHp, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}) });
+    hp = resolveHyperparameters('paper', {
+      ...savedHp,
+      ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}),
+    });
   } catch (e) {
-    throw new StyleTransferError('bad-checkpoint', `cannot resume from ${opts.checkpoint}: its saved training settings are damaged (${(e as Error).message})`);
+    throw new StyleTransferError(
+      'bad-checkpoint',
+      `cannot resume from ${opts.checkpoint}: its saved training settings are damaged (${(e as Error).message})`,
+    );
   }
   const net = TransformNet.fromWeights(ck.info.architecture, ck.weights);
-  const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, saved.adam);
+  const adam = new Adam(
+    net.params,
+    { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    saved.adam,
+  );
   ctx.log?.(`resuming ${ck.info.name} at iteration ${saved.json.iteration}`);
   return {
-    output: opts.checkpoint, resumed: true, hp, startIteration: saved.json.iteration, net, adam, history: [...(ck.info.lossHistory ?? [])],
+    output: opts.checkpoint,
+    resumed: true,
+    hp,
+    startIteration: saved.json.iteration,
+    net,
+    adam,
+    history: [...(ck.info.lossHistory ?? [])],
     info: { ...ck.info, backend: backend.name },
-    state: { hyperparameters: savedHp, dataDir: saved.json.dataDir, dataFiles: saved.json.dataFiles, styleImage: saved.json.styleImage, vggPath: saved.json.vggPath },
+    state: {
+      hyperparameters: savedHp,
+      dataDir: saved.json.dataDir,
+      dataFiles: saved.json.dataFiles,
+      styleImage: saved.json.styleImage,
+      vggPath: saved.json.vggPath,
+    },
   };
 }
 
@@ -97,7 +132,10 @@ async function prepareNew(opts: TrainOptions, backend: TrainingBackendUsed, ctx:
     const base = await readCheckpoint(opts.initFrom);
     const asked = opts.overrides?.architecture;
     if (asked !== undefined && JSON.stringify(validateArchitecture(asked)) !== JSON.stringify(base.info.architecture)) {
-      throw new StyleTransferError('bad-input', `--init-from ${opts.initFrom}: its network ${JSON.stringify(base.info.architecture)} differs from the one asked for (leave out the size options)`);
+      throw new StyleTransferError(
+        'bad-input',
+        `--init-from ${opts.initFrom}: its network ${JSON.stringify(base.info.architecture)} differs from the one asked for (leave out the size options)`,
+      );
     }
     hp = { ...hp, architecture: base.info.architecture };
     net = TransformNet.fromWeights(base.info.architecture, base.weights);
@@ -107,13 +145,35 @@ async function prepareNew(opts: TrainOptions, backend: TrainingBackendUsed, ctx:
   }
   const adam = new Adam(net.params, { learningRate: hp.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
   return {
-    output: opts.output, resumed: false, hp, startIteration: 0, net, adam, history: [],
+    output: opts.output,
+    resumed: false,
+    hp,
+    startIteration: 0,
+    net,
+    adam,
+    history: [],
     info: {
-      name: opts.name, architecture: hp.architecture, iteration: 0, createdAt: now, updatedAt: now, backend: backend.name,
-      source: { kind: 'trained', styleImage: path.resolve(opts.styleImage), dataset: path.resolve(opts.dataDir), ...(opts.initFrom ? { initFrom: path.resolve(opts.initFrom) } : {}) },
+      name: opts.name,
+      architecture: hp.architecture,
+      iteration: 0,
+      createdAt: now,
+      updatedAt: now,
+      backend: backend.name,
+      source: {
+        kind: 'trained',
+        styleImage: path.resolve(opts.styleImage),
+        dataset: path.resolve(opts.dataDir),
+        ...(opts.initFrom ? { initFrom: path.resolve(opts.initFrom) } : {}),
+      },
       hyperparameters: { ...hp, preset: opts.preset },
     },
-    state: { hyperparameters: { ...hp }, dataDir: path.resolve(opts.dataDir), dataFiles: [], styleImage: path.resolve(opts.styleImage), vggPath: path.resolve(opts.vggPath) },
+    state: {
+      hyperparameters: { ...hp },
+      dataDir: path.resolve(opts.dataDir),
+      dataFiles: [],
+      styleImage: path.resolve(opts.styleImage),
+      vggPath: path.resolve(opts.vggPath),
+    },
   };
 }
 
@@ -123,17 +183,31 @@ export function trainStyle(opts: TrainOptions, settings: EngineSettings, ctx: Jo
 }
 
 /** Continues the checkpoint `opts.checkpoint` exactly where it stopped (its saved settings, images and optimizer state). */
-export function resumeTraining(opts: ResumeOptions, settings: EngineSettings, ctx: JobContext = {}): Promise<TrainResult> {
+export function resumeTraining(
+  opts: ResumeOptions,
+  settings: EngineSettings,
+  ctx: JobContext = {},
+): Promise<TrainResult> {
   return train(opts.vggPath, (backend) => prepareResume(opts, backend, ctx), settings, ctx);
 }
 
-async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) => Promise<Prepared>, settings: EngineSettings, ctx: JobContext): Promise<TrainResult> {
+async function train(
+  vggPath: string,
+  prepare: (backend: TrainingBackendUsed) => Promise<Prepared>,
+  settings: EngineSettings,
+  ctx: JobContext,
+): Promise<TrainResult> {
   const warn = (m: string) => ctx.log?.(m);
   // On ONNX Runtime (named, or by 'auto' where it is faster) tfjs still computes the style
   // targets and previews, on the backend 'auto' picks.
-  const tfjsBackend = await initTfjsBackend(tfjsBackendFor(settings.trainingBackend), { extraModuleRoots: settings.extraModuleRoots, threads: settings.threads });
+  const tfjsBackend = await initTfjsBackend(tfjsBackendFor(settings.trainingBackend), {
+    extraModuleRoots: settings.extraModuleRoots,
+    threads: settings.threads,
+  });
   const choice = chooseTrainingBackend(settings.trainingBackend, tfjsBackend.name);
-  let backend: TrainingBackendUsed = choice.onnx ? { name: choice.name, label: onnxTrainingLabel(choice.onnx) } : tfjsBackend;
+  let backend: TrainingBackendUsed = choice.onnx
+    ? { name: choice.name, label: onnxTrainingLabel(choice.onnx) }
+    : tfjsBackend;
   // A GPU provider named but missing: say so before minutes of loading.
   if (choice.onnx && choice.onnx !== 'cpu') checkTrainingProvider(choice.onnx);
   ctx.progress?.({ type: 'phase', message: `Loading VGG19 weights (${path.basename(vggPath)})…` });
@@ -147,9 +221,13 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
   try {
     const vgg = Vgg19.fromWeights(vggLoaded.weights);
     owned.push(vgg);
-    const layers = hp.contentLayers.length || hp.styleLayers.length
-      ? { content: hp.contentLayers[0] ?? defaultLayersFor(vgg.availableLayers()).content, style: hp.styleLayers.length ? hp.styleLayers : defaultLayersFor(vgg.availableLayers()).style }
-      : defaultLayersFor(vgg.availableLayers());
+    const layers =
+      hp.contentLayers.length || hp.styleLayers.length
+        ? {
+            content: hp.contentLayers[0] ?? defaultLayersFor(vgg.availableLayers()).content,
+            style: hp.styleLayers.length ? hp.styleLayers : defaultLayersFor(vgg.availableLayers()).style,
+          }
+        : defaultLayersFor(vgg.availableLayers());
     ctx.log?.(`VGG: ${vggLoaded.description}; content ${layers.content}, style ${layers.style.join(', ')}`);
 
     throwIfCancelled(ctx.signal, 'training');
@@ -158,7 +236,10 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
     const styleTensor = tf.tensor4d(styleImg.rgb.data, [1, styleImg.height, styleImg.width, 3]);
     let loss: PerceptualLoss;
     try {
-      loss = PerceptualLoss.create(vgg, styleTensor, { layers, weights: { content: hp.contentWeight, style: hp.styleWeight, tv: hp.tvWeight } });
+      loss = PerceptualLoss.create(vgg, styleTensor, {
+        layers,
+        weights: { content: hp.contentWeight, style: hp.styleWeight, tv: hp.tvWeight },
+      });
     } finally {
       styleTensor.dispose();
     }
@@ -166,7 +247,12 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
 
     throwIfCancelled(ctx.signal, 'training');
     ctx.progress?.({ type: 'phase', message: 'Checking the training images…' });
-    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, { warn, augment: hp.augment, cropScale: hp.cropScale, files: p.resumed && p.state.dataFiles.length ? p.state.dataFiles : undefined });
+    const images = await openTrainingImages(p.state.dataDir, hp.imageSize, {
+      warn,
+      augment: hp.augment,
+      cropScale: hp.cropScale,
+      files: p.resumed && p.state.dataFiles.length ? p.state.dataFiles : undefined,
+    });
     const state = { ...p.state, dataFiles: [...images.files] };
     let iterations: number;
     try {
@@ -181,7 +267,9 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
       size: images.files.length,
       async batch(indices, epoch) {
         // The augmentation choice depends on (seed, epoch, image) only, so resume stays exact.
-        const imgs = await Promise.all(indices.map((i) => images.load(i, hp.augment ? hp.seed * 1_000_003 + epoch : undefined)));
+        const imgs = await Promise.all(
+          indices.map((i) => images.load(i, hp.augment ? hp.seed * 1_000_003 + epoch : undefined)),
+        );
         const flat = new Float32Array(indices.length * hp.imageSize * hp.imageSize * 3);
         imgs.forEach((img, k) => flat.set(img.data, k * img.data.length));
         return tf.tensor4d(flat, [indices.length, hp.imageSize, hp.imageSize, 3]) as Tensor4D;
@@ -190,7 +278,13 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
     const preview = await images.load(0);
     const thumb = await thumbnail(styleImg.rgb);
     throwIfCancelled(ctx.signal, 'training');
-    const argsForProvenance = { tool: `fast-style-transfer ${TOOL_VERSION}`, vgg: vggLoaded.description, layers, trainingImages: images.files.length, skippedImages: images.skipped.length };
+    const argsForProvenance = {
+      tool: `fast-style-transfer ${TOOL_VERSION}`,
+      vgg: vggLoaded.description,
+      layers,
+      trainingImages: images.files.length,
+      skippedImages: images.skipped.length,
+    };
 
     let history = p.history;
     let done = p.startIteration;
@@ -198,7 +292,15 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
     let epoch = 0;
     let avgStep = 0;
     const save = async (iteration: number, final: boolean) => {
-      const info = { ...p.info, iteration, epoch, lossHistory: history, thumbnail: THUMBNAIL_FILE, backend: backend.name, provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance, backend: backend.name } };
+      const info = {
+        ...p.info,
+        iteration,
+        epoch,
+        lossHistory: history,
+        thumbnail: THUMBNAIL_FILE,
+        backend: backend.name,
+        provenance: { ...(p.info.provenance ?? {}), ...argsForProvenance, backend: backend.name },
+      };
       const files = {
         ...trainingStateFiles(hp.architecture, { ...state, iteration }, await p.adam.getState()),
         [THUMBNAIL_FILE]: thumb,
@@ -217,10 +319,23 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
       for (const [name, a] of Object.entries(loss.targetGrams())) targetGrams[name] = (await a.data()) as Float32Array;
       const weights = await p.net.toWeights();
       const state = await p.adam.getState();
-      const started = await startOnnxTrainer(settings.trainingBackend, () => OnnxTrainer.create({
-        arch: p.net.arch, batch: hp.batchSize, height: hp.imageSize, width: hp.imageSize, vgg: vggLoaded.weights, layers,
-        lossWeights: loss.weights, targetGrams, weights, adam: p.adam.config, state, threads: settings.threads, provider: choice.onnx,
-      }));
+      const started = await startOnnxTrainer(settings.trainingBackend, () =>
+        OnnxTrainer.create({
+          arch: p.net.arch,
+          batch: hp.batchSize,
+          height: hp.imageSize,
+          width: hp.imageSize,
+          vgg: vggLoaded.weights,
+          layers,
+          lossWeights: loss.weights,
+          targetGrams,
+          weights,
+          adam: p.adam.config,
+          state,
+          threads: settings.threads,
+          provider: choice.onnx,
+        }),
+      );
       if ('trainer' in started) {
         trainer = started.trainer;
         stepper = onnxStepper(trainer, p.net, p.adam);
@@ -235,8 +350,20 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
 
     ctx.progress?.({ type: 'phase', message: `Training ${iterations - p.startIteration} steps on ${backend.label}…` });
     const gen = trainTransformNet({
-      net: p.net, loss, data, optimizer: p.adam, startIteration: p.startIteration, previewImage: preview, stepper,
-      schedule: { batchSize: hp.batchSize, iterations, seed: hp.seed, checkpointEvery: hp.checkpointEvery, previewEvery: hp.previewEvery },
+      net: p.net,
+      loss,
+      data,
+      optimizer: p.adam,
+      startIteration: p.startIteration,
+      previewImage: preview,
+      stepper,
+      schedule: {
+        batchSize: hp.batchSize,
+        iterations,
+        seed: hp.seed,
+        checkpointEvery: hp.checkpointEvery,
+        previewEvery: hp.previewEvery,
+      },
     });
     let cancelled = false;
     // The expected time, told once the first steps (one of them warm-up) show this machine's pace.
@@ -248,19 +375,30 @@ async function train(vggPath: string, prepare: (backend: TrainingBackendUsed) =>
         else if (ev.iteration === firstStep + 2) {
           const perStep = (Date.now() - pacedFrom) / 2000;
           const minutes = (perStep * (iterations - p.startIteration)) / 60;
-          ctx.log?.(`expected time: about ${minutes < 1 ? '1' : Math.round(minutes)} min for ${iterations - p.startIteration} steps (${perStep.toFixed(2)} s per step on this machine now)`);
+          ctx.log?.(
+            `expected time: about ${minutes < 1 ? '1' : Math.round(minutes)} min for ${iterations - p.startIteration} steps (${perStep.toFixed(2)} s per step on this machine now)`,
+          );
         }
         done = ev.iteration;
         epoch = ev.epoch;
         avgStep = avgStep === 0 ? ev.seconds : avgStep * 0.9 + ev.seconds * 0.1;
         history = appendLoss(history, { iteration: ev.iteration, ...ev.losses });
         ctx.progress?.({
-          type: 'train', iteration: ev.iteration, totalIterations: iterations, epoch: ev.epoch, losses: ev.losses,
-          imagesPerSecond: ev.imagesPerSecond, etaSeconds: avgStep * (iterations - ev.iteration),
+          type: 'train',
+          iteration: ev.iteration,
+          totalIterations: iterations,
+          epoch: ev.epoch,
+          losses: ev.losses,
+          imagesPerSecond: ev.imagesPerSecond,
+          etaSeconds: avgStep * (iterations - ev.iteration),
         });
       } else if (ev.type === 'preview') {
         const png = await encodeImage({ width: ev.image.width, height: ev.image.height, rgb: ev.image.data }, 'png');
-        ctx.progress?.({ type: 'trainPreview', iteration: ev.iteration, image: { bytes: new Uint8Array(png), mime: 'image/png', width: ev.image.width, height: ev.image.height } });
+        ctx.progress?.({
+          type: 'trainPreview',
+          iteration: ev.iteration,
+          image: { bytes: new Uint8Array(png), mime: 'image/png', width: ev.image.width, height: ev.image.height },
+        });
       } else {
         await save(ev.iteration, ev.final);
       }

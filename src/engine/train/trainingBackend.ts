@@ -12,9 +12,17 @@ import { StyleTransferError } from '../../protocol/errors';
 import type { BackendReport } from '../tfjs/backends';
 import type { OnnxProvider } from '../onnx/onnxRunner';
 
-export const ONNX_TRAINING_PROVIDERS: Readonly<Record<OnnxTrainingBackend, OnnxProvider>> = Object.freeze({ onnx: 'cpu', 'onnx-cuda': 'cuda', 'onnx-webgpu': 'webgpu' });
+export const ONNX_TRAINING_PROVIDERS: Readonly<Record<OnnxTrainingBackend, OnnxProvider>> = Object.freeze({
+  onnx: 'cpu',
+  'onnx-cuda': 'cuda',
+  'onnx-webgpu': 'webgpu',
+});
 
-const PROVIDER_LABELS: Readonly<Record<OnnxProvider, string>> = Object.freeze({ cpu: 'ONNX Runtime (CPU)', cuda: 'ONNX Runtime (CUDA)', webgpu: 'ONNX Runtime (WebGPU)' });
+const PROVIDER_LABELS: Readonly<Record<OnnxProvider, string>> = Object.freeze({
+  cpu: 'ONNX Runtime (CPU)',
+  cuda: 'ONNX Runtime (CUDA)',
+  webgpu: 'ONNX Runtime (WebGPU)',
+});
 
 export function onnxTrainingLabel(provider: OnnxProvider): string {
   return PROVIDER_LABELS[provider];
@@ -27,7 +35,10 @@ export function onnxTrainingLabel(provider: OnnxProvider): string {
  * against the threaded build with 2 threads (the single-threaded build is slower still). cpu:
  * plain-JavaScript tfjs, ~1000 s per 128² step against ~1.4 s.
  */
-export const ONNX_CPU_STEP_SPEEDUP: Readonly<Partial<Record<BackendReport['name'], number>>> = Object.freeze({ wasm: 2.5, cpu: 700 });
+export const ONNX_CPU_STEP_SPEEDUP: Readonly<Partial<Record<BackendReport['name'], number>>> = Object.freeze({
+  wasm: 2.5,
+  cpu: 700,
+});
 
 export interface TrainingBackendChoice {
   /** What runs the steps (recorded in the checkpoint). */
@@ -44,7 +55,11 @@ export function chooseTrainingBackend(preference: TrainingBackend, tfjs: Backend
   if (preference !== 'auto') return { name: tfjs };
   const speedup = ONNX_CPU_STEP_SPEEDUP[tfjs];
   if (speedup !== undefined && speedup > 1) {
-    return { name: 'onnx', onnx: 'cpu', reason: `auto: ONNX Runtime's training step measured ${speedup}× as fast as ${tfjs}'s` };
+    return {
+      name: 'onnx',
+      onnx: 'cpu',
+      reason: `auto: ONNX Runtime's training step measured ${speedup}× as fast as ${tfjs}'s`,
+    };
   }
   return { name: tfjs, reason: `auto: ${tfjs} (the ONNX Runtime step was not measured against it)` };
 }
@@ -54,11 +69,15 @@ export function chooseTrainingBackend(preference: TrainingBackend, tfjs: Backend
  * the provider cannot load) or 'bad-input' (a graph it cannot build for these settings) means
  * tfjs runs the steps instead: the result says why. A backend chosen by name reports the error.
  */
-export async function startOnnxTrainer<T>(preference: TrainingBackend, create: () => Promise<T>): Promise<{ trainer: T } | { fallback: string }> {
+export async function startOnnxTrainer<T>(
+  preference: TrainingBackend,
+  create: () => Promise<T>,
+): Promise<{ trainer: T } | { fallback: string }> {
   try {
     return { trainer: await create() };
   } catch (e) {
-    if (preference !== 'auto' || !(e instanceof StyleTransferError && (e.code === 'backend' || e.code === 'bad-input'))) throw e;
+    if (preference !== 'auto' || !(e instanceof StyleTransferError && (e.code === 'backend' || e.code === 'bad-input')))
+      throw e;
     return { fallback: `auto: the ONNX Runtime step is unavailable: ${e.message}` };
   }
 }

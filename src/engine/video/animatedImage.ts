@@ -17,10 +17,22 @@ export interface AnimatedResult {
   readonly loop: number;
 }
 
-export async function stylizeAnimatedImage(engine: StylizeEngine, style: LoadedStyle, input: string, options: StylizeOptions, ctx: VideoJobContext = {}): Promise<AnimatedResult> {
+export async function stylizeAnimatedImage(
+  engine: StylizeEngine,
+  style: LoadedStyle,
+  input: string,
+  options: StylizeOptions,
+  ctx: VideoJobContext = {},
+): Promise<AnimatedResult> {
   const anim = await readAnimatedImage(input, ctx.maxPixels);
   const { width, height, pages, rgba } = anim;
-  const frames = new FrameStylizer(engine, style, { steady: options.steady, colorMode: options.colorMode, strength: options.strength, scale: options.scale, tileSize: options.tileSize });
+  const frames = new FrameStylizer(engine, style, {
+    steady: options.steady,
+    colorMode: options.colorMode,
+    strength: options.strength,
+    scale: options.scale,
+    tileSize: options.tileSize,
+  });
   const out = new Uint8Array(rgba.length);
   const t0 = Date.now();
   await frames.open(width, height);
@@ -38,14 +50,24 @@ export async function stylizeAnimatedImage(engine: StylizeEngine, style: LoadedS
         dst[p * 4 + 3] = src[p * 4 + 3];
       }
       const fps = (f + 1) / Math.max((Date.now() - t0) / 1000, 1e-3);
-      ctx.progress?.({ type: 'stylize', done: ctx.index ?? 0, total: ctx.total ?? 1, file: input, frames: { done: f + 1, total: pages, fps, etaSeconds: (pages - f - 1) / fps } });
+      ctx.progress?.({
+        type: 'stylize',
+        done: ctx.index ?? 0,
+        total: ctx.total ?? 1,
+        file: input,
+        frames: { done: f + 1, total: pages, fps, etaSeconds: (pages - f - 1) / fps },
+      });
     }
   } finally {
     await frames.close();
   }
   if (ctx.signal?.aborted) throw cancelledError('stylize');
   const bytes = await encodeAnimatedImage({ ...anim, rgba: out }, { quality: options.quality });
-  const output = await writeStylizedBytes(input, style.name, bytes, { outDir: options.outDir, format: anim.format, createDir: options.outDir !== undefined });
+  const output = await writeStylizedBytes(input, style.name, bytes, {
+    outDir: options.outDir,
+    format: anim.format,
+    createDir: options.outDir !== undefined,
+  });
   ctx.log?.(`${input} → ${output}: ${pages} frames (${engine.label})`);
   return { output, frames: pages, delays: anim.delays, loop: anim.loop };
 }

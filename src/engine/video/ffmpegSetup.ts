@@ -32,14 +32,30 @@ export interface VideoSetupResult {
 export async function runVideoSetup(o: VideoSetupOptions, ctx: SetupContext = {}): Promise<VideoSetupResult> {
   const probe = ctx.probe ?? realSystem;
   const npm = findNpm(probe, { node: o.node, npmCli: o.npmCli });
-  if (!npm) throw new StyleTransferError('not-found', 'Node.js and npm were not found on PATH; install Node.js 20 or newer (it includes npm), or set fastStyleTransfer.gpu.nodePath to a node binary');
+  if (!npm)
+    throw new StyleTransferError(
+      'not-found',
+      'Node.js and npm were not found on PATH; install Node.js 20 or newer (it includes npm), or set fastStyleTransfer.gpu.nodePath to a node binary',
+    );
   const prefix = path.join(o.storageDir, VIDEO_TOOLS_DIR);
   fs.mkdirSync(prefix, { recursive: true });
-  const pkgs = [`@ffmpeg-installer/ffmpeg@${FFMPEG_INSTALLER_VERSION}`, `@ffprobe-installer/ffprobe@${FFPROBE_INSTALLER_VERSION}`];
-  const log = await runSteps([npmInstallStep(npm, `Installing ${pkgs.join(' and ')} from the npm registry (about 60 MB)`, prefix, pkgs)], prefix, 'Video setup', ctx);
+  const pkgs = [
+    `@ffmpeg-installer/ffmpeg@${FFMPEG_INSTALLER_VERSION}`,
+    `@ffprobe-installer/ffprobe@${FFPROBE_INSTALLER_VERSION}`,
+  ];
+  const log = await runSteps(
+    [npmInstallStep(npm, `Installing ${pkgs.join(' and ')} from the npm registry (about 60 MB)`, prefix, pkgs)],
+    prefix,
+    'Video setup',
+    ctx,
+  );
   const bins = installedFfmpegPaths(o.storageDir, probe.platform, probe.arch);
   for (const bin of [bins.ffmpeg, bins.ffprobe]) {
-    if (!fs.existsSync(bin)) throw new StyleTransferError('backend', `npm installed no ${path.basename(bin)} for ${probe.platform}-${probe.arch} (${path.dirname(bin)} is missing): the installer packages have no build for this platform; install ffmpeg yourself and set fastStyleTransfer.ffmpegPath`);
+    if (!fs.existsSync(bin))
+      throw new StyleTransferError(
+        'backend',
+        `npm installed no ${path.basename(bin)} for ${probe.platform}-${probe.arch} (${path.dirname(bin)} is missing): the installer packages have no build for this platform; install ffmpeg yourself and set fastStyleTransfer.ffmpegPath`,
+      );
     // The packages' own install scripts (skipped: --ignore-scripts) would mark them executable.
     if (probe.platform !== 'win32') fs.chmodSync(bin, 0o755);
   }

@@ -117,7 +117,12 @@ export class StillPixelFilter {
   }
 }
 
-const asFloat = (img: RgbBytes): FloatImage => ({ width: img.width, height: img.height, channels: 3, data: Float32Array.from(img.data) });
+const asFloat = (img: RgbBytes): FloatImage => ({
+  width: img.width,
+  height: img.height,
+  channels: 3,
+  data: Float32Array.from(img.data),
+});
 
 export class FrameStylizer {
   private statsPass?: StatsPass;
@@ -130,9 +135,14 @@ export class FrameStylizer {
   /** Scene cuts detected so far (steady mode). */
   cuts = 0;
 
-  constructor(private readonly engine: StylizeEngine, private readonly style: LoadedStyle, private readonly opts: FrameStylizerOptions = {}) {
+  constructor(
+    private readonly engine: StylizeEngine,
+    private readonly style: LoadedStyle,
+    private readonly opts: FrameStylizerOptions = {},
+  ) {
     const strength = opts.strength ?? 1;
-    if (!(strength >= 0 && strength <= 1)) throw new StyleTransferError('bad-input', `strength must be between 0 and 1, got ${strength}`);
+    if (!(strength >= 0 && strength <= 1))
+      throw new StyleTransferError('bad-input', `strength must be between 0 and 1, got ${strength}`);
     const scale = opts.scale ?? 1;
     if (!(scale > 0 && scale <= 4)) throw new StyleTransferError('bad-input', `scale must be in (0, 4], got ${scale}`);
     const w = opts.statsWeight ?? STATS_WEIGHT;
@@ -158,9 +168,16 @@ export class FrameStylizer {
     const pixels = frame.width * frame.height;
     if (pixels > STATS_MAX_PIXELS) {
       const f = Math.sqrt(STATS_MAX_PIXELS / pixels);
-      src = (await resizeImage8({ width: frame.width, height: frame.height, rgb: frame }, {
-        width: Math.max(1, Math.floor(frame.width * f)), height: Math.max(1, Math.floor(frame.height * f)), fit: 'fill',
-      })).rgb;
+      src = (
+        await resizeImage8(
+          { width: frame.width, height: frame.height, rgb: frame },
+          {
+            width: Math.max(1, Math.floor(frame.width * f)),
+            height: Math.max(1, Math.floor(frame.height * f)),
+            fit: 'fill',
+          },
+        )
+      ).rgb;
     }
     return this.statsPass!.measure(asFloat(src));
   }
@@ -168,7 +185,8 @@ export class FrameStylizer {
   /** The statistics to normalise this frame with: the running ones, updated (or reset at a cut). */
   private async steadyStats(frame: RgbBytes): Promise<NormStats> {
     const blocks = blockMeans(frame);
-    const cut = this.lastBlocks !== undefined && meanAbsDiff(blocks, this.lastBlocks) > (this.opts.cutThreshold ?? CUT_THRESHOLD);
+    const cut =
+      this.lastBlocks !== undefined && meanAbsDiff(blocks, this.lastBlocks) > (this.opts.cutThreshold ?? CUT_THRESHOLD);
     this.lastBlocks = blocks;
     if (cut) this.cuts++;
     if (!this.running || cut) {
@@ -177,7 +195,10 @@ export class FrameStylizer {
     } else if (++this.sinceMeasure >= (this.opts.statsInterval ?? STATS_INTERVAL)) {
       const w = this.opts.statsWeight ?? STATS_WEIGHT;
       // Pooled as a mixture (law of total variance), like the tiles of one image.
-      this.running = poolNormStats([{ stats: this.running, weight: 1 - w }, { stats: await this.measure(frame), weight: w }]);
+      this.running = poolNormStats([
+        { stats: this.running, weight: 1 - w },
+        { stats: await this.measure(frame), weight: w },
+      ]);
       this.sinceMeasure = 0;
     }
     return this.running;
@@ -190,14 +211,23 @@ export class FrameStylizer {
     if (scale !== 1) {
       const width = Math.max(1, Math.round(frame.width * scale));
       const height = Math.max(1, Math.round(frame.height * scale));
-      src = (await resizeImage8({ width: frame.width, height: frame.height, rgb: frame }, { width, height, fit: 'fill', enlarge: true })).rgb;
+      src = (
+        await resizeImage8(
+          { width: frame.width, height: frame.height, rgb: frame },
+          { width, height, fit: 'fill', enlarge: true },
+        )
+      ).rgb;
     }
     const stats = this.steady && (this.opts.shareStats ?? true) ? await this.steadyStats(src) : undefined;
     if (this.steady && (this.opts.stillFilter ?? true)) src = this.filter.apply(src);
     let out: RgbBytes;
     if (this.tiled) {
       out = await stylizeTiled(this.engine, this.style, src, {
-        tileSize: this.opts.tileSize || undefined, normStats: stats, colorMode: this.opts.colorMode, strength: this.opts.strength, signal,
+        tileSize: this.opts.tileSize || undefined,
+        normStats: stats,
+        colorMode: this.opts.colorMode,
+        strength: this.opts.strength,
+        signal,
       });
     } else {
       const content = asFloat(src);
@@ -208,7 +238,12 @@ export class FrameStylizer {
       out = { width: src.width, height: src.height, data: toBytes(post.data) };
     }
     if (scale === 1) return out.data;
-    return (await resizeImage8({ width: out.width, height: out.height, rgb: out }, { width: frame.width, height: frame.height, fit: 'fill', enlarge: true })).rgb.data;
+    return (
+      await resizeImage8(
+        { width: out.width, height: out.height, rgb: out },
+        { width: frame.width, height: frame.height, fit: 'fill', enlarge: true },
+      )
+    ).rgb.data;
   }
 
   async close(): Promise<void> {

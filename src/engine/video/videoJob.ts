@@ -33,17 +33,30 @@ export interface VideoResult {
 }
 
 /** Stylizes the clip `input` with `style`; returns the written `clip.<style>.mp4`. */
-export async function stylizeVideoFile(engine: StylizeEngine, style: LoadedStyle, input: string, options: StylizeOptions, ctx: VideoJobContext = {}): Promise<VideoResult> {
+export async function stylizeVideoFile(
+  engine: StylizeEngine,
+  style: LoadedStyle,
+  input: string,
+  options: StylizeOptions,
+  ctx: VideoJobContext = {},
+): Promise<VideoResult> {
   const signal = ctx.signal;
   if (signal?.aborted) throw cancelledError('stylize');
-  const tools = ctx.tools ?? await findFfmpeg({ ffmpegPath: options.ffmpegPath, storageDir: options.videoToolsDir });
+  const tools = ctx.tools ?? (await findFfmpeg({ ffmpegPath: options.ffmpegPath, storageDir: options.videoToolsDir }));
   const info = await probeVideo(tools, input, { signal });
   const maxPixels = ctx.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (info.width * info.height > maxPixels) {
-    throw new StyleTransferError('image-too-large', `${input}: frames of ${info.width}×${info.height} are more than the limit of ${Math.round(maxPixels / 1e6)} megapixels`);
+    throw new StyleTransferError(
+      'image-too-large',
+      `${input}: frames of ${info.width}×${info.height} are more than the limit of ${Math.round(maxPixels / 1e6)} megapixels`,
+    );
   }
   const frames = new FrameStylizer(engine, style, {
-    steady: options.steady, colorMode: options.colorMode, strength: options.strength, scale: options.scale, tileSize: options.tileSize,
+    steady: options.steady,
+    colorMode: options.colorMode,
+    strength: options.strength,
+    scale: options.scale,
+    tileSize: options.tileSize,
   });
   const t0 = Date.now();
   let done = 0;
@@ -51,46 +64,66 @@ export async function stylizeVideoFile(engine: StylizeEngine, style: LoadedStyle
     const seconds = (Date.now() - t0) / 1000;
     const fps = seconds > 0 ? done / seconds : 0;
     ctx.progress?.({
-      type: 'stylize', done: ctx.index ?? 0, total: ctx.total ?? 1, file: input,
-      frames: { done, total: info.frameCount, fps, etaSeconds: fps > 0 ? Math.max(0, info.frameCount - done) / fps : 0 },
+      type: 'stylize',
+      done: ctx.index ?? 0,
+      total: ctx.total ?? 1,
+      file: input,
+      frames: {
+        done,
+        total: info.frameCount,
+        fps,
+        etaSeconds: fps > 0 ? Math.max(0, info.frameCount - done) / fps : 0,
+      },
     });
   };
   await frames.open(info.width, info.height);
   try {
-    const output = await writeProducedFile(input, style.name, '.mp4', async (tmp) => {
-      const decoder = new FrameDecoder(tools, input, info);
-      const encoder = new FrameEncoder(tools, tmp, { audioFrom: input, info });
-      const stop = () => { decoder.kill(); encoder.kill(); };
-      signal?.addEventListener('abort', stop, { once: true });
-      let finished = false;
-      try {
-        report();
-        // One frame may be in the encoder's pipe while the next is computed.
-        let writing: Promise<void> = Promise.resolve();
-        for (;;) {
-          if (signal?.aborted) throw cancelledError('stylize');
-          const frame = await decoder.next();
-          if (!frame) break;
-          const out = await frames.stylize({ width: info.width, height: info.height, data: frame }, signal);
+    const output = await writeProducedFile(
+      input,
+      style.name,
+      '.mp4',
+      async (tmp) => {
+        const decoder = new FrameDecoder(tools, input, info);
+        const encoder = new FrameEncoder(tools, tmp, { audioFrom: input, info });
+        const stop = () => {
+          decoder.kill();
+          encoder.kill();
+        };
+        signal?.addEventListener('abort', stop, { once: true });
+        let finished = false;
+        try {
+          report();
+          // One frame may be in the encoder's pipe while the next is computed.
+          let writing: Promise<void> = Promise.resolve();
+          for (;;) {
+            if (signal?.aborted) throw cancelledError('stylize');
+            const frame = await decoder.next();
+            if (!frame) break;
+            const out = await frames.stylize({ width: info.width, height: info.height, data: frame }, signal);
+            await writing;
+            if (signal?.aborted) throw cancelledError('stylize');
+            writing = encoder.write(out).then(() => {
+              done++;
+              report();
+            });
+            writing.catch(() => undefined); // awaited in turn
+          }
           await writing;
           if (signal?.aborted) throw cancelledError('stylize');
-          writing = encoder.write(out).then(() => { done++; report(); });
-          writing.catch(() => undefined); // awaited in turn
+          await encoder.finish();
+          finished = true;
+          if (done === 0) throw new StyleTransferError('bad-image', `${input} has no frames ffmpeg can decode`);
+        } catch (e) {
+          if (signal?.aborted) throw cancelledError('stylize');
+          throw e;
+        } finally {
+          signal?.removeEventListener('abort', stop);
+          await decoder.close();
+          if (!finished) await encoder.close();
         }
-        await writing;
-        if (signal?.aborted) throw cancelledError('stylize');
-        await encoder.finish();
-        finished = true;
-        if (done === 0) throw new StyleTransferError('bad-image', `${input} has no frames ffmpeg can decode`);
-      } catch (e) {
-        if (signal?.aborted) throw cancelledError('stylize');
-        throw e;
-      } finally {
-        signal?.removeEventListener('abort', stop);
-        await decoder.close();
-        if (!finished) await encoder.close();
-      }
-    }, { outDir: options.outDir, createDir: options.outDir !== undefined });
+      },
+      { outDir: options.outDir, createDir: options.outDir !== undefined },
+    );
     ctx.log?.(`${input} → ${output}: ${done} frames, ${frames.cuts} scene cuts (${engine.label})`);
     return { output, info, frames: done, cuts: frames.cuts, seconds: (Date.now() - t0) / 1000 };
   } finally {

@@ -21,7 +21,10 @@ export class ChannelStats {
   readonly max: Float64Array;
   readonly samples: number[][];
 
-  constructor(readonly channels: number, readonly samplesPerChannelPerImage = 2048) {
+  constructor(
+    readonly channels: number,
+    readonly samplesPerChannelPerImage = 2048,
+  ) {
     this.min = new Float64Array(channels).fill(Infinity);
     this.max = new Float64Array(channels).fill(-Infinity);
     this.samples = Array.from({ length: channels }, () => []);
@@ -29,10 +32,12 @@ export class ChannelStats {
 
   /** Adds one NCHW activation (batch 1): `data` holds `channels` planes of `plane` values. */
   add(data: Float32Array, plane: number): void {
-    if (data.length !== this.channels * plane) throw new Error(`ChannelStats: ${data.length} values for ${this.channels}×${plane}`);
+    if (data.length !== this.channels * plane)
+      throw new Error(`ChannelStats: ${data.length} values for ${this.channels}×${plane}`);
     const step = Math.max(1, Math.floor(plane / this.samplesPerChannelPerImage));
     for (let c = 0; c < this.channels; c++) {
-      let lo = this.min[c], hi = this.max[c];
+      let lo = this.min[c],
+        hi = this.max[c];
       const end = (c + 1) * plane;
       for (let i = c * plane; i < end; i++) {
         const v = data[i];
@@ -76,7 +81,8 @@ export function mseRange(values: ArrayLike<number>, lo: number, hi: number, cent
   let bestErr = Infinity;
   for (let k = 0; k <= 40; k++) {
     const f = 1 - k * 0.02;
-    const a = centre + (lo - centre) * f, b = centre + (hi - centre) * f;
+    const a = centre + (lo - centre) * f,
+      b = centre + (hi - centre) * f;
     const s = (b - a) / 255 || 1;
     let err = 0;
     for (let j = 0; j < HISTOGRAM_BINS; j++) {
@@ -86,7 +92,10 @@ export function mseRange(values: ArrayLike<number>, lo: number, hi: number, cent
       const d = v - (a + q * s);
       err += counts[j] * d * d;
     }
-    if (err < bestErr) { bestErr = err; best = { min: a, max: b }; }
+    if (err < bestErr) {
+      bestErr = err;
+      best = { min: a, max: b };
+    }
   }
   return best;
 }
@@ -102,7 +111,13 @@ export function calibrationTensors(arch: TransformNetArchitecture): { layer: str
   const layers = layerSpecs(arch);
   return layers.map((l, i) => {
     const prev = layers[i - 1];
-    const input = !prev ? 'input' : prev.activation === 'relu' ? `${prev.name}/relu` : prev.residualFrom ? `${prev.name}/residual` : `${prev.name}/norm`;
+    const input = !prev
+      ? 'input'
+      : prev.activation === 'relu'
+        ? `${prev.name}/relu`
+        : prev.residualFrom
+          ? `${prev.name}/residual`
+          : `${prev.name}/norm`;
     return { layer: l.name, input, conv: `${l.name}/conv` };
   });
 }
@@ -123,7 +138,10 @@ export function equalizationGroups(arch: TransformNetArchitecture): Equalization
   layers.forEach((l, i) => {
     // A residual layer's output joins the group of the activation it adds.
     let g = l.residualFrom !== undefined ? groupOf.get(l.residualFrom) : undefined;
-    if (g === undefined) { g = groups.length; groups.push({ producers: [], consumers: [] }); }
+    if (g === undefined) {
+      g = groups.length;
+      groups.push({ producers: [], consumers: [] });
+    }
     groupOf.set(l.name, g);
     groups[g].producers.push(l);
     const next = layers[i + 1];
@@ -139,7 +157,12 @@ export function equalizationGroups(arch: TransformNetArchitecture): Equalization
  * a_c: small channels are raised toward the largest (at most `maxBoost`×). Returns the new
  * weights and, per consumer layer, the scale its input activation got.
  */
-export function equalizeWeights(arch: TransformNetArchitecture, weights: WeightMap, inputs: ReadonlyMap<string, ChannelStats>, maxBoost = 100): { weights: WeightMap; inputScales: Map<string, Float32Array> } {
+export function equalizeWeights(
+  arch: TransformNetArchitecture,
+  weights: WeightMap,
+  inputs: ReadonlyMap<string, ChannelStats>,
+  maxBoost = 100,
+): { weights: WeightMap; inputScales: Map<string, Float32Array> } {
   const out: WeightMap = new Map([...weights].map(([k, v]) => [k, Float32Array.from(v)]));
   const inputScales = new Map<string, Float32Array>();
   for (const g of equalizationGroups(arch)) {
@@ -174,7 +197,11 @@ export function equalizeWeights(arch: TransformNetArchitecture, weights: WeightM
  * Int8 ranges for `layers`, from statistics of the original network and the equalization
  * scales (conv results are unchanged by equalization; inputs scale per channel).
  */
-export function planInt8(layers: readonly string[], stats: CalibrationStats, inputScales: ReadonlyMap<string, Float32Array>): Record<string, LayerQuantization> {
+export function planInt8(
+  layers: readonly string[],
+  stats: CalibrationStats,
+  inputScales: ReadonlyMap<string, Float32Array>,
+): Record<string, LayerQuantization> {
   const plan: Record<string, LayerQuantization> = {};
   for (const name of layers) {
     let input = stats.inputs.get(name);
@@ -182,12 +209,15 @@ export function planInt8(layers: readonly string[], stats: CalibrationStats, inp
     if (!input || !conv) throw new Error(`int8: no calibration statistics for layer ${name}`);
     const s = inputScales.get(name);
     if (s) input = input.scaled(s);
-    const lo = Math.min(0, ...input.min), hi = Math.max(0, ...input.max);
+    const lo = Math.min(0, ...input.min),
+      hi = Math.max(0, ...input.max);
     const all = input.samples.flat();
     const output: Range[] = [];
     for (let c = 0; c < conv.channels; c++) {
       const mid = (conv.min[c] + conv.max[c]) / 2;
-      output.push(Number.isFinite(mid) ? mseRange(conv.samples[c], conv.min[c], conv.max[c], mid) : { min: -1, max: 1 });
+      output.push(
+        Number.isFinite(mid) ? mseRange(conv.samples[c], conv.min[c], conv.max[c], mid) : { min: -1, max: 1 },
+      );
     }
     plan[name] = { input: mseRange(all, lo, hi, 0), output };
   }

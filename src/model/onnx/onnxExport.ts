@@ -17,9 +17,19 @@
 // self-contained graph crops them itself.
 import { onnx } from 'onnx-proto';
 import {
-  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, outputScale, SIZE_MULTIPLE,
-  borderPadding, layerSpecs, validateArchitecture, validateWeights, weightShape,
-  type BorderPadding, type LayerSpec, type TransformNetArchitecture, type WeightMap,
+  INSTANCE_NORM_EPSILON,
+  OUTPUT_OFFSET,
+  outputScale,
+  SIZE_MULTIPLE,
+  borderPadding,
+  layerSpecs,
+  validateArchitecture,
+  validateWeights,
+  weightShape,
+  type BorderPadding,
+  type LayerSpec,
+  type TransformNetArchitecture,
+  type WeightMap,
 } from '../architecture';
 import { StyleTransferError } from '../../protocol/errors';
 import { float, floatTensor, int, int64Tensor, ints, node, str } from './onnxOps';
@@ -37,7 +47,16 @@ export const ONNX_INPUT_NAME = 'input';
 export const ONNX_OUTPUT_NAME = 'output';
 
 /** Op types the core (engine) graph may contain. */
-export const CORE_OP_TYPES: readonly string[] = Object.freeze(['Conv', 'ConvTranspose', 'Resize', 'InstanceNormalization', 'Relu', 'Add', 'Tanh', 'Mul']);
+export const CORE_OP_TYPES: readonly string[] = Object.freeze([
+  'Conv',
+  'ConvTranspose',
+  'Resize',
+  'InstanceNormalization',
+  'Relu',
+  'Add',
+  'Tanh',
+  'Mul',
+]);
 /** Extra op types of a self-contained graph (dynamic pad and crop). */
 export const PADDING_OP_TYPES: readonly string[] = Object.freeze(['Shape', 'Slice', 'Sub', 'Mod', 'Concat', 'Pad']);
 
@@ -70,18 +89,24 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 /** tfjs conv filter [kh, kw, in, out] → ONNX Conv weight [out, in, kh, kw]. */
 export function convWeightToOnnx(w: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
   const out = new Float32Array(w.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
-    out[((o * cin + i) * kh + y) * kw + x] = w[((y * kw + x) * cin + i) * cout + o];
-  }
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++)
+      for (let i = 0; i < cin; i++)
+        for (let o = 0; o < cout; o++) {
+          out[((o * cin + i) * kh + y) * kw + x] = w[((y * kw + x) * cin + i) * cout + o];
+        }
   return out;
 }
 
 /** tfjs transposed-conv filter [kh, kw, out, in] → ONNX ConvTranspose weight [in, out, kh, kw]. */
 export function deconvWeightToOnnx(w: Float32Array, kh: number, kw: number, cout: number, cin: number): Float32Array {
   const out = new Float32Array(w.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) {
-    out[((i * cout + o) * kh + y) * kw + x] = w[((y * kw + x) * cout + o) * cin + i];
-  }
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++)
+      for (let o = 0; o < cout; o++)
+        for (let i = 0; i < cin; i++) {
+          out[((i * cout + o) * kh + y) * kw + x] = w[((y * kw + x) * cout + o) * cin + i];
+        }
   return out;
 }
 
@@ -106,29 +131,82 @@ export function stridedConvPadding(padding: BorderPadding, kernel: number, strid
   return padding === 'zero' && stride > 1 ? str('auto_pad', 'SAME_UPPER') : ints('pads', samePads(kernel, stride));
 }
 
-function layerNodes(l: LayerSpec, input: string, residual: string | undefined, padding: BorderPadding): { nodes: onnx.INodeProto[]; output: string } {
+function layerNodes(
+  l: LayerSpec,
+  input: string,
+  residual: string | undefined,
+  padding: BorderPadding,
+): { nodes: onnx.INodeProto[]; output: string } {
   const nodes: onnx.INodeProto[] = [];
   const conv = `${l.name}/conv`;
-  const attrs = [ints('kernel_shape', [l.kernel, l.kernel]), ints('strides', [l.stride, l.stride]), ints('dilations', [1, 1]), int('group', 1)];
+  const attrs = [
+    ints('kernel_shape', [l.kernel, l.kernel]),
+    ints('strides', [l.stride, l.stride]),
+    ints('dilations', [1, 1]),
+    int('group', 1),
+  ];
   if (l.kind === 'conv') {
-    nodes.push(node('Conv', conv, [input, `${l.name}/weight`], [conv], [...attrs, stridedConvPadding(padding, l.kernel, l.stride)]));
+    nodes.push(
+      node(
+        'Conv',
+        conv,
+        [input, `${l.name}/weight`],
+        [conv],
+        [...attrs, stridedConvPadding(padding, l.kernel, l.stride)],
+      ),
+    );
   } else if (l.kind === 'upconv') {
     // Nearest ×stride (asymmetric + floor: output pixel o copies input pixel ⌊o/stride⌋, as the
     // tfjs broadcast does), then a stride-1 SAME conv.
     const up = `${l.name}/upsample`;
-    nodes.push(node('Resize', up, [input, '', `upsample_scales_${l.stride}`], [up],
-      [str('mode', 'nearest'), str('coordinate_transformation_mode', 'asymmetric'), str('nearest_mode', 'floor')]));
-    nodes.push(node('Conv', conv, [up, `${l.name}/weight`], [conv],
-      [ints('kernel_shape', [l.kernel, l.kernel]), ints('strides', [1, 1]), ints('dilations', [1, 1]), int('group', 1), ints('pads', samePads(l.kernel, 1))]));
+    nodes.push(
+      node(
+        'Resize',
+        up,
+        [input, '', `upsample_scales_${l.stride}`],
+        [up],
+        [str('mode', 'nearest'), str('coordinate_transformation_mode', 'asymmetric'), str('nearest_mode', 'floor')],
+      ),
+    );
+    nodes.push(
+      node(
+        'Conv',
+        conv,
+        [up, `${l.name}/weight`],
+        [conv],
+        [
+          ints('kernel_shape', [l.kernel, l.kernel]),
+          ints('strides', [1, 1]),
+          ints('dilations', [1, 1]),
+          int('group', 1),
+          ints('pads', samePads(l.kernel, 1)),
+        ],
+      ),
+    );
   } else {
     // conv2dTranspose with TF SAME and output = stride × input is the gradient of a SAME
     // conv that pads (k − stride) split before/after; ONNX output size is then
     // stride·(n − 1) + k − pads = stride·n with output_padding 0, for every n.
-    nodes.push(node('ConvTranspose', conv, [input, `${l.name}/weight`], [conv],
-      [...attrs, ints('pads', samePads(l.kernel, l.stride)), ints('output_padding', [0, 0])]));
+    nodes.push(
+      node(
+        'ConvTranspose',
+        conv,
+        [input, `${l.name}/weight`],
+        [conv],
+        [...attrs, ints('pads', samePads(l.kernel, l.stride)), ints('output_padding', [0, 0])],
+      ),
+    );
   }
   const norm = `${l.name}/norm`;
-  nodes.push(node('InstanceNormalization', norm, [conv, `${l.name}/scale`, `${l.name}/shift`], [norm], [float('epsilon', INSTANCE_NORM_EPSILON)]));
+  nodes.push(
+    node(
+      'InstanceNormalization',
+      norm,
+      [conv, `${l.name}/scale`, `${l.name}/shift`],
+      [norm],
+      [float('epsilon', INSTANCE_NORM_EPSILON)],
+    ),
+  );
   let out = norm;
   if (residual) {
     const add = `${l.name}/residual`;
@@ -167,7 +245,11 @@ function imageValueInfo(name: string, doc: string): onnx.IValueInfoProto {
  * TransformNet.apply). Throws StyleTransferError('bad-input') for an unsupported opset,
  * ('bad-checkpoint') for weights that do not fit the architecture.
  */
-export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights: WeightMap, opts: OnnxExportOptions = {}): Uint8Array {
+export function exportTransformNetToOnnx(
+  arch: TransformNetArchitecture,
+  weights: WeightMap,
+  opts: OnnxExportOptions = {},
+): Uint8Array {
   const opset = opts.opset ?? DEFAULT_OPSET;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new StyleTransferError('bad-input', `ONNX export supports opsets ${MIN_OPSET}–${MAX_OPSET}, not ${opset}`);
@@ -186,9 +268,11 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
   for (const l of layers) {
     const [kh, kw, a, b] = weightShape(l);
     const w = weights.get(`${l.name}/weight`)!;
-    initializer.push(l.kind !== 'deconv'
-      ? floatTensor(`${l.name}/weight`, [b, a, kh, kw], convWeightToOnnx(w, kh, kw, a, b))
-      : floatTensor(`${l.name}/weight`, [b, a, kh, kw], deconvWeightToOnnx(w, kh, kw, a, b)));
+    initializer.push(
+      l.kind !== 'deconv'
+        ? floatTensor(`${l.name}/weight`, [b, a, kh, kw], convWeightToOnnx(w, kh, kw, a, b))
+        : floatTensor(`${l.name}/weight`, [b, a, kh, kw], deconvWeightToOnnx(w, kh, kw, a, b)),
+    );
     initializer.push(floatTensor(`${l.name}/scale`, [l.outChannels], weights.get(`${l.name}/scale`)!));
     initializer.push(floatTensor(`${l.name}/shift`, [l.outChannels], weights.get(`${l.name}/shift`)!));
   }
@@ -196,7 +280,10 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
     initializer.push(floatTensor(`upsample_scales_${stride}`, [4], [1, 1, stride, stride]));
   }
   // Scalars broadcast against [N, 3, H, W].
-  initializer.push(floatTensor('output_scale', [], [outputScale(arch)]), floatTensor('output_offset', [], [OUTPUT_OFFSET]));
+  initializer.push(
+    floatTensor('output_scale', [], [outputScale(arch)]),
+    floatTensor('output_offset', [], [OUTPUT_OFFSET]),
+  );
 
   const nodes: onnx.INodeProto[] = [];
   let current = ONNX_INPUT_NAME;
@@ -204,9 +291,14 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
   if (selfContained) {
     // pad = (m − H mod m) mod m before the image, for H and W; later crop those rows/columns.
     initializer.push(
-      int64Tensor('pad/hw_start', [2n]), int64Tensor('pad/hw_end', [4n]), int64Tensor('pad/axis0', [0n]),
-      int64Tensor('pad/multiple', [BigInt(SIZE_MULTIPLE)]), int64Tensor('pad/zeros2', [0n, 0n]), int64Tensor('pad/zeros4', [0n, 0n, 0n, 0n]),
-      int64Tensor('crop/ends', [BigInt('9223372036854775807'), BigInt('9223372036854775807')]), int64Tensor('crop/axes', [2n, 3n]),
+      int64Tensor('pad/hw_start', [2n]),
+      int64Tensor('pad/hw_end', [4n]),
+      int64Tensor('pad/axis0', [0n]),
+      int64Tensor('pad/multiple', [BigInt(SIZE_MULTIPLE)]),
+      int64Tensor('pad/zeros2', [0n, 0n]),
+      int64Tensor('pad/zeros4', [0n, 0n, 0n, 0n]),
+      int64Tensor('crop/ends', [BigInt('9223372036854775807'), BigInt('9223372036854775807')]),
+      int64Tensor('crop/axes', [2n, 3n]),
     );
     padHW = 'pad/amount';
     nodes.push(
@@ -225,13 +317,24 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
       current = 'pad/padded';
     } else {
       // 'zero': the net takes any size itself; its output starts with as many extra rows/columns.
-      initializer.splice(initializer.findIndex((t) => t.name === 'pad/zeros2'), 1);
-      initializer.splice(initializer.findIndex((t) => t.name === 'pad/zeros4'), 1);
+      initializer.splice(
+        initializer.findIndex((t) => t.name === 'pad/zeros2'),
+        1,
+      );
+      initializer.splice(
+        initializer.findIndex((t) => t.name === 'pad/zeros4'),
+        1,
+      );
     }
   }
   const outputs = new Map<string, string>();
   for (const l of layers) {
-    const { nodes: n, output } = layerNodes(l, current, l.residualFrom ? outputs.get(l.residualFrom) : undefined, padding);
+    const { nodes: n, output } = layerNodes(
+      l,
+      current,
+      l.residualFrom ? outputs.get(l.residualFrom) : undefined,
+      padding,
+    );
     nodes.push(...n);
     outputs.set(l.name, output);
     current = output;
@@ -246,18 +349,24 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
     for (const n of nodes) n.input = n.input!.map((v) => (v === finalName ? ONNX_OUTPUT_NAME : v));
   }
 
-  const sizeNote = padding === 'zero'
-    ? (selfContained
-      ? 'any height and width (TensorFlow SAME zero padding in every conv; the extra rows/columns the network outputs before the image are cropped inside the graph)'
-      : `any height and width; the output is ${SIZE_MULTIPLE}·⌈H/${SIZE_MULTIPLE}⌉ × ${SIZE_MULTIPLE}·⌈W/${SIZE_MULTIPLE}⌉, crop the (${SIZE_MULTIPLE} − H mod ${SIZE_MULTIPLE}) mod ${SIZE_MULTIPLE} rows (likewise columns) before the image`)
-    : selfContained
-      ? 'any height and width of at least 3 (padded inside the graph by reflection at the top/left to a multiple of 4 and cropped back)'
-      : `height and width multiples of ${SIZE_MULTIPLE} (pad other sizes at the top/left by reflection and crop the output)`;
+  const sizeNote =
+    padding === 'zero'
+      ? selfContained
+        ? 'any height and width (TensorFlow SAME zero padding in every conv; the extra rows/columns the network outputs before the image are cropped inside the graph)'
+        : `any height and width; the output is ${SIZE_MULTIPLE}·⌈H/${SIZE_MULTIPLE}⌉ × ${SIZE_MULTIPLE}·⌈W/${SIZE_MULTIPLE}⌉, crop the (${SIZE_MULTIPLE} − H mod ${SIZE_MULTIPLE}) mod ${SIZE_MULTIPLE} rows (likewise columns) before the image`
+      : selfContained
+        ? 'any height and width of at least 3 (padded inside the graph by reflection at the top/left to a multiple of 4 and cropped back)'
+        : `height and width multiples of ${SIZE_MULTIPLE} (pad other sizes at the top/left by reflection and crop the output)`;
   const graph: onnx.IGraphProto = {
     name: opts.graphName ?? 'fast_style_transfer',
     docString: `Fast style transfer transform network (Johnson et al. 2016), filters ${arch.filters.join('/')}, ${arch.residualBlocks} residual blocks.`,
     input: [imageValueInfo(ONNX_INPUT_NAME, `RGB image, float32 0..255, NCHW; ${sizeNote}`)],
-    output: [imageValueInfo(ONNX_OUTPUT_NAME, `stylized RGB image, float32, NCHW, ${padding === 'zero' && !selfContained ? 'the size above' : 'same size as the input'}, about −22.5..277.5 (unclamped: clamp to 0..255 and round)`)],
+    output: [
+      imageValueInfo(
+        ONNX_OUTPUT_NAME,
+        `stylized RGB image, float32, NCHW, ${padding === 'zero' && !selfContained ? 'the size above' : 'same size as the input'}, about −22.5..277.5 (unclamped: clamp to 0..255 and round)`,
+      ),
+    ],
     initializer,
     node: nodes,
   };
@@ -282,7 +391,7 @@ export function exportTransformNetToOnnx(arch: TransformNetArchitecture, weights
     producerVersion: opts.producerVersion ?? '',
     domain: 'fast-style-transfer',
     modelVersion: ONNX_EXPORTER_VERSION,
-    docString: 'Fast neural style transfer: a feed-forward network that repaints a photo in one painting\'s style.',
+    docString: "Fast neural style transfer: a feed-forward network that repaints a photo in one painting's style.",
     graph,
     metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
   };

@@ -18,11 +18,26 @@
 //   8-bit range before the instance norm (which removes any per-channel affine again).
 import { onnx } from 'onnx-proto';
 import {
-  INSTANCE_NORM_EPSILON, OUTPUT_OFFSET, outputScale, SIZE_MULTIPLE,
-  borderPadding, layerSpecs, validateArchitecture, validateWeights,
-  type LayerSpec, type TransformNetArchitecture, type WeightMap,
+  INSTANCE_NORM_EPSILON,
+  OUTPUT_OFFSET,
+  outputScale,
+  SIZE_MULTIPLE,
+  borderPadding,
+  layerSpecs,
+  validateArchitecture,
+  validateWeights,
+  type LayerSpec,
+  type TransformNetArchitecture,
+  type WeightMap,
 } from '../architecture';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_METADATA_KEYS, DEFAULT_OPSET, deconvWeightToOnnx, stridedConvPadding } from './onnxExport';
+import {
+  ONNX_INPUT_NAME,
+  ONNX_OUTPUT_NAME,
+  ONNX_METADATA_KEYS,
+  DEFAULT_OPSET,
+  deconvWeightToOnnx,
+  stridedConvPadding,
+} from './onnxExport';
 import { StyleTransferError } from '../../protocol/errors';
 import { givenNorm, measuredNorm, type FastNormStats, type NormGraph } from './onnxFastNorm';
 import { NORM_STATS_METADATA_KEYS } from './onnxNormStats';
@@ -33,7 +48,10 @@ export const FAST_GRAPH_VERSION = 3; // 3: 'zero' border padding
 
 const T = onnx.TensorProto.DataType;
 
-export interface Range { readonly min: number; readonly max: number }
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
 
 /** How one layer runs in int8 (ranges after equalization). */
 export interface LayerQuantization {
@@ -71,7 +89,10 @@ export function defaultBlocks(arch: TransformNetArchitecture): Record<string, nu
   let upsampled = false;
   for (const l of layerSpecs(arch)) {
     if (l.kind === 'conv') level += Math.log2(l.stride);
-    else { level -= Math.log2(l.stride); upsampled = true; }
+    else {
+      level -= Math.log2(l.stride);
+      upsampled = true;
+    }
     out[l.name] = upsampled && level === 0 ? 2 : 1;
   }
   return out;
@@ -79,14 +100,23 @@ export function defaultBlocks(arch: TransformNetArchitecture): Record<string, nu
 
 // ---- Block (space-to-depth) convolution weights ----
 
-interface Tap { r: number; i: number; su: number; d: number }
+interface Tap {
+  r: number;
+  i: number;
+  su: number;
+  d: number;
+}
 
 /**
  * Which input phase `su` and block offset `d` each (output phase r, kernel tap i) reads, in one
  * dimension, for a layer computed on block grids: input pixel X = bIn·U + su, output pixel
  * Y = bOut·V + r, U = S·V + d. Also returns S (the block conv's stride).
  */
-export function blockTaps(l: Pick<LayerSpec, 'kind' | 'kernel' | 'stride'>, bIn: number, bOut: number): { taps: Tap[]; stride: number } {
+export function blockTaps(
+  l: Pick<LayerSpec, 'kind' | 'kernel' | 'stride'>,
+  bIn: number,
+  bOut: number,
+): { taps: Tap[]; stride: number } {
   const { kernel: k, stride: s } = l;
   const taps: Tap[] = [];
   const floorDiv = (a: number, b: number) => Math.floor(a / b);
@@ -95,22 +125,26 @@ export function blockTaps(l: Pick<LayerSpec, 'kind' | 'kernel' | 'stride'>, bIn:
     // upconv: nearest ×s then a stride-1 SAME conv: X = ⌊(Y + i − p)/s⌋.
     const p = l.kind === 'conv' ? Math.floor(Math.max(k - s, 0) / 2) : (k - 1) / 2;
     const S = l.kind === 'conv' ? (s * bOut) / bIn : bOut / (s * bIn);
-    if (!Number.isInteger(S) || S < 1) throw new Error(`block sizes ${bIn} → ${bOut} do not fit a stride-${s} ${l.kind}`);
-    for (let r = 0; r < bOut; r++) for (let i = 0; i < k; i++) {
-      const t = l.kind === 'conv' ? s * r + i - p : floorDiv(r + i - p, s);
-      const d = floorDiv(t, bIn);
-      taps.push({ r, i, su: t - d * bIn, d });
-    }
+    if (!Number.isInteger(S) || S < 1)
+      throw new Error(`block sizes ${bIn} → ${bOut} do not fit a stride-${s} ${l.kind}`);
+    for (let r = 0; r < bOut; r++)
+      for (let i = 0; i < k; i++) {
+        const t = l.kind === 'conv' ? s * r + i - p : floorDiv(r + i - p, s);
+        const d = floorDiv(t, bIn);
+        taps.push({ r, i, su: t - d * bIn, d });
+      }
     return { taps, stride: S };
   }
   // Transposed conv: Y = s·X + i − p; on grids of the same size (bOut = s·bIn):
   // bOut·V + r = bOut·U + s·su + i − p, so V − U = (s·su + i − p − r)/bOut when that is whole.
   const p = Math.floor(Math.max(k - s, 0) / 2);
   if (bOut !== s * bIn) throw new Error(`a stride-${s} transposed conv needs output block ${s * bIn}, got ${bOut}`);
-  for (let r = 0; r < bOut; r++) for (let i = 0; i < k; i++) for (let su = 0; su < bIn; su++) {
-    const e = s * su + i - p - r;
-    if (e % bOut === 0) taps.push({ r, i, su, d: e === 0 ? 0 : -e / bOut });
-  }
+  for (let r = 0; r < bOut; r++)
+    for (let i = 0; i < k; i++)
+      for (let su = 0; su < bIn; su++) {
+        const e = s * su + i - p - r;
+        if (e % bOut === 0) taps.push({ r, i, su, d: e === 0 ? 0 : -e / bOut });
+      }
   return { taps, stride: 1 };
 }
 
@@ -127,44 +161,66 @@ export interface BlockConv {
  * The layer as an ordinary conv from a block-`bIn` input to a block-`bOut` output (channel order
  * CRD, or DCR for an input made by ONNX SpaceToDepth). `w` is in tfjs layout.
  */
-export function blockConvWeights(l: LayerSpec, w: Float32Array, bIn: number, bOut: number, inOrder: 'crd' | 'dcr' = 'crd'): BlockConv {
+export function blockConvWeights(
+  l: LayerSpec,
+  w: Float32Array,
+  bIn: number,
+  bOut: number,
+  inOrder: 'crd' | 'dcr' = 'crd',
+): BlockConv {
   const { taps, stride } = blockTaps(l, bIn, bOut);
-  const dMin = Math.min(...taps.map((t) => t.d)), dMax = Math.max(...taps.map((t) => t.d));
+  const dMin = Math.min(...taps.map((t) => t.d)),
+    dMax = Math.max(...taps.map((t) => t.d));
   const K = dMax - dMin + 1;
-  const k = l.kernel, C = l.inChannels, O = l.outChannels;
-  const Ci = C * bIn * bIn, Oo = O * bOut * bOut;
+  const k = l.kernel,
+    C = l.inChannels,
+    O = l.outChannels;
+  const Ci = C * bIn * bIn,
+    Oo = O * bOut * bOut;
   const weight = new Float32Array(Oo * Ci * K * K);
-  const inChannel = inOrder === 'crd'
-    ? (c: number, sy: number, sx: number) => (c * bIn + sy) * bIn + sx
-    : (c: number, sy: number, sx: number) => (sy * bIn + sx) * C + c;
-  const src = l.kind === 'deconv'
-    ? (iy: number, ix: number, c: number, o: number) => w[((iy * k + ix) * O + o) * C + c]
-    : (iy: number, ix: number, c: number, o: number) => w[((iy * k + ix) * C + c) * O + o];
-  for (const ty of taps) for (const tx of taps) {
-    for (let o = 0; o < O; o++) {
-      const oc = (o * bOut + ty.r) * bOut + tx.r;
-      for (let c = 0; c < C; c++) {
-        // += : nearest upsampling maps several taps onto one input pixel.
-        weight[((oc * Ci + inChannel(c, ty.su, tx.su)) * K + (ty.d - dMin)) * K + (tx.d - dMin)] += src(ty.i, tx.i, c, o);
+  const inChannel =
+    inOrder === 'crd'
+      ? (c: number, sy: number, sx: number) => (c * bIn + sy) * bIn + sx
+      : (c: number, sy: number, sx: number) => (sy * bIn + sx) * C + c;
+  const src =
+    l.kind === 'deconv'
+      ? (iy: number, ix: number, c: number, o: number) => w[((iy * k + ix) * O + o) * C + c]
+      : (iy: number, ix: number, c: number, o: number) => w[((iy * k + ix) * C + c) * O + o];
+  for (const ty of taps)
+    for (const tx of taps) {
+      for (let o = 0; o < O; o++) {
+        const oc = (o * bOut + ty.r) * bOut + tx.r;
+        for (let c = 0; c < C; c++) {
+          // += : nearest upsampling maps several taps onto one input pixel.
+          weight[((oc * Ci + inChannel(c, ty.su, tx.su)) * K + (ty.d - dMin)) * K + (tx.d - dMin)] += src(
+            ty.i,
+            tx.i,
+            c,
+            o,
+          );
+        }
       }
     }
-  }
-  const before = -dMin, after = Math.max(0, dMax + 1 - stride);
+  const before = -dMin,
+    after = Math.max(0, dMax + 1 - stride);
   return { weight, dims: [Oo, Ci, K, K], stride, pads: [before, before, after, after] };
 }
 
 // ---- Graph building ----
 
-
 /** uint8 quantization of a range that contains 0: scale and zero point. */
 export function uint8Params(r: Range): { scale: number; zeroPoint: number } {
-  const lo = Math.min(0, r.min), hi = Math.max(0, r.max);
+  const lo = Math.min(0, r.min),
+    hi = Math.max(0, r.max);
   const scale = hi > lo ? (hi - lo) / 255 : 1;
   return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
 }
 
 /** Symmetric per-output-channel int8 (axis 0 of an ONNX Conv weight). */
-export function quantizeWeightsPerChannel(w: Float32Array, outChannels: number): { q: Int8Array; scales: Float32Array } {
+export function quantizeWeightsPerChannel(
+  w: Float32Array,
+  outChannels: number,
+): { q: Int8Array; scales: Float32Array } {
   const inner = w.length / outChannels;
   const scales = new Float32Array(outChannels);
   const q = new Int8Array(w.length);
@@ -187,7 +243,11 @@ const FOLD_HALF_RANGE = 127.5;
  * contract of the core export, including its 'zero' border padding form (any H and W in,
  * 4·⌈H/4⌉ × 4·⌈W/4⌉ out). Batch 1 only (the engine runs one image at a time).
  */
-export function exportFastTransformNet(arch: TransformNetArchitecture, weights: WeightMap, opts: FastGraphOptions = {}): Uint8Array {
+export function exportFastTransformNet(
+  arch: TransformNetArchitecture,
+  weights: WeightMap,
+  opts: FastGraphOptions = {},
+): Uint8Array {
   try {
     arch = validateArchitecture(arch);
     validateWeights(weights, arch, 'ONNX export');
@@ -202,16 +262,27 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     // Any input size: the layers down to the first upsampling must run on plain grids (a
     // block grid needs sizes divisible by its block), with TensorFlow SAME (SAME_UPPER) strides.
     const firstUp = layers.findIndex((l) => l.kind !== 'conv');
-    const blocked = layers.slice(0, firstUp).filter((l) => (blocks[l.name] ?? 1) !== 1).map((l) => l.name);
+    const blocked = layers
+      .slice(0, firstUp)
+      .filter((l) => (blocks[l.name] ?? 1) !== 1)
+      .map((l) => l.name);
     if (inputBlock !== 1 || blocked.length) {
-      throw new StyleTransferError('bad-input', `'zero' border padding needs block 1 for the input and ${layers.slice(0, firstUp).map((l) => l.name).join(', ')} (got input ${inputBlock}${blocked.length ? `, ${blocked.join(', ')} blocked` : ''})`);
+      throw new StyleTransferError(
+        'bad-input',
+        `'zero' border padding needs block 1 for the input and ${layers
+          .slice(0, firstUp)
+          .map((l) => l.name)
+          .join(', ')} (got input ${inputBlock}${blocked.length ? `, ${blocked.join(', ')} blocked` : ''})`,
+      );
     }
   }
   const int8 = opts.int8 ?? {};
   for (const name of Object.keys(int8)) {
-    if (!layers.some((l) => l.name === name)) throw new StyleTransferError('bad-input', `int8: no layer "${name}" in this architecture`);
+    if (!layers.some((l) => l.name === name))
+      throw new StyleTransferError('bad-input', `int8: no layer "${name}" in this architecture`);
   }
-  if (opts.normStats && Object.keys(int8).length) throw new StyleTransferError('bad-input', 'norm-statistics variants of the fast graph are fp32 only');
+  if (opts.normStats && Object.keys(int8).length)
+    throw new StyleTransferError('bad-input', 'norm-statistics variants of the fast graph are fp32 only');
   const initializer: onnx.ITensorProto[] = [];
   const nodes: onnx.INodeProto[] = [];
   const normGraph: NormGraph = { nodes, initializer, statsValues: [] };
@@ -232,16 +303,22 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     const q = int8[p];
     const bOut = blocks[p] ?? 1;
     const w = weights.get(`${p}/weight`)!;
-    const scale = weights.get(`${p}/scale`)!, shift = weights.get(`${p}/shift`)!;
+    const scale = weights.get(`${p}/scale`)!,
+      shift = weights.get(`${p}/shift`)!;
 
     // The conv's input: quantize-dequantize when the layer runs in int8.
     let convInput = cur;
     let xq: { scale: number; zeroPoint: number } | undefined;
     if (q) {
       xq = uint8Params(q.input);
-      initializer.push(floatTensor(`${p}/x_scale`, [], [xq.scale]), byteTensor(`${p}/x_zero`, [], T.UINT8, [xq.zeroPoint]));
+      initializer.push(
+        floatTensor(`${p}/x_scale`, [], [xq.scale]),
+        byteTensor(`${p}/x_zero`, [], T.UINT8, [xq.zeroPoint]),
+      );
       nodes.push(node('QuantizeLinear', `${p}/x_quantize`, [cur, `${p}/x_scale`, `${p}/x_zero`], [`${p}/xq`]));
-      nodes.push(node('DequantizeLinear', `${p}/x_dequantize`, [`${p}/xq`, `${p}/x_scale`, `${p}/x_zero`], [`${p}/xdq`]));
+      nodes.push(
+        node('DequantizeLinear', `${p}/x_dequantize`, [`${p}/xq`, `${p}/x_scale`, `${p}/x_zero`], [`${p}/xdq`]),
+      );
       convInput = `${p}/xdq`;
     }
 
@@ -251,26 +328,63 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     // Otherwise it computes all s² phases at once; back to block 1 with DepthToSpace after.
     const convBlock = l.kind === 'conv' ? bOut : nativeDeconv ? 1 : l.stride * curBlock;
     if (l.kind !== 'conv' && !nativeDeconv && bOut !== convBlock && bOut !== 1) {
-      throw new StyleTransferError('bad-input', `layer ${p}: output block ${bOut} is not supported (use ${convBlock} or 1)`);
+      throw new StyleTransferError(
+        'bad-input',
+        `layer ${p}: output block ${bOut} is not supported (use ${convBlock} or 1)`,
+      );
     }
     let convOut = conv;
     let convChannels: number;
     if (nativeDeconv) {
       const [kh, kw] = [l.kernel, l.kernel];
-      initializer.push(floatTensor(`${p}/weight`, [l.inChannels, l.outChannels, kh, kw], deconvWeightToOnnx(w, kh, kw, l.outChannels, l.inChannels)));
-      const before = Math.floor(Math.max(l.kernel - l.stride, 0) / 2), after = Math.max(l.kernel - l.stride, 0) - before;
-      nodes.push(node('ConvTranspose', conv, [convInput, `${p}/weight`], [conv],
-        [ints('kernel_shape', [kh, kw]), ints('strides', [l.stride, l.stride]), ints('dilations', [1, 1]), int('group', 1), ints('pads', [before, before, after, after]), ints('output_padding', [0, 0])]));
+      initializer.push(
+        floatTensor(
+          `${p}/weight`,
+          [l.inChannels, l.outChannels, kh, kw],
+          deconvWeightToOnnx(w, kh, kw, l.outChannels, l.inChannels),
+        ),
+      );
+      const before = Math.floor(Math.max(l.kernel - l.stride, 0) / 2),
+        after = Math.max(l.kernel - l.stride, 0) - before;
+      nodes.push(
+        node(
+          'ConvTranspose',
+          conv,
+          [convInput, `${p}/weight`],
+          [conv],
+          [
+            ints('kernel_shape', [kh, kw]),
+            ints('strides', [l.stride, l.stride]),
+            ints('dilations', [1, 1]),
+            int('group', 1),
+            ints('pads', [before, before, after, after]),
+            ints('output_padding', [0, 0]),
+          ],
+        ),
+      );
       convChannels = l.outChannels;
     } else {
       const bc = blockConvWeights(l, w, curBlock, convBlock, inOrder);
       const perLogical = convBlock * convBlock;
       // A strided conv on plain grids is the layer itself: 'zero' padding runs it as TF SAME for any size.
-      const pads = l.kind === 'conv' && curBlock === 1 && convBlock === 1 ? stridedConvPadding(padding, l.kernel, l.stride) : ints('pads', bc.pads);
-      const attrs = [ints('kernel_shape', [bc.dims[2], bc.dims[3]]), ints('strides', [bc.stride, bc.stride]), ints('dilations', [1, 1]), int('group', 1), pads];
+      const pads =
+        l.kind === 'conv' && curBlock === 1 && convBlock === 1
+          ? stridedConvPadding(padding, l.kernel, l.stride)
+          : ints('pads', bc.pads);
+      const attrs = [
+        ints('kernel_shape', [bc.dims[2], bc.dims[3]]),
+        ints('strides', [bc.stride, bc.stride]),
+        ints('dilations', [1, 1]),
+        int('group', 1),
+        pads,
+      ];
       convChannels = bc.dims[0];
       if (q) {
-        if (q.output.length !== l.outChannels) throw new StyleTransferError('bad-input', `int8 ${p}: ${q.output.length} output ranges for ${l.outChannels} channels`);
+        if (q.output.length !== l.outChannels)
+          throw new StyleTransferError(
+            'bad-input',
+            `int8 ${p}: ${q.output.length} output ranges for ${l.outChannels} channels`,
+          );
         // Fold a per-channel affine so each channel spans ±FOLD_HALF_RANGE (the norm undoes it).
         const wf = Float32Array.from(bc.weight);
         const inner = wf.length / convChannels;
@@ -278,37 +392,77 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
         for (let oc = 0; oc < convChannels; oc++) {
           const r = q.output[Math.floor(oc / perLogical)];
           const a = FOLD_HALF_RANGE / Math.max((r.max - r.min) / 2, 1e-6);
-          bias[oc] = -a * (r.max + r.min) / 2;
+          bias[oc] = (-a * (r.max + r.min)) / 2;
           for (let i = oc * inner; i < (oc + 1) * inner; i++) wf[i] *= a;
         }
         const { q: wq, scales } = quantizeWeightsPerChannel(wf, convChannels);
         initializer.push(
-          byteTensor(`${p}/weight_q`, bc.dims, T.INT8, wq), floatTensor(`${p}/weight_scale`, [convChannels], scales),
+          byteTensor(`${p}/weight_q`, bc.dims, T.INT8, wq),
+          floatTensor(`${p}/weight_scale`, [convChannels], scales),
           byteTensor(`${p}/weight_zero`, [convChannels], T.INT8, new Int8Array(convChannels)),
-          int32Tensor(`${p}/bias_q`, [convChannels], Array.from(bias, (b, oc) => Math.round(b / (xq!.scale * scales[oc])))),
-          floatTensor(`${p}/bias_scale`, [convChannels], scales.map((s) => s * xq!.scale)),
-          floatTensor(`${p}/y_scale`, [], [1]), byteTensor(`${p}/y_zero`, [], T.UINT8, [128]),
+          int32Tensor(
+            `${p}/bias_q`,
+            [convChannels],
+            Array.from(bias, (b, oc) => Math.round(b / (xq!.scale * scales[oc]))),
+          ),
+          floatTensor(
+            `${p}/bias_scale`,
+            [convChannels],
+            scales.map((s) => s * xq!.scale),
+          ),
+          floatTensor(`${p}/y_scale`, [], [1]),
+          byteTensor(`${p}/y_zero`, [], T.UINT8, [128]),
         );
         nodes.push(
-          node('DequantizeLinear', `${p}/weight_dequantize`, [`${p}/weight_q`, `${p}/weight_scale`, `${p}/weight_zero`], [`${p}/weight`], [int('axis', 0)]),
-          node('DequantizeLinear', `${p}/bias_dequantize`, [`${p}/bias_q`, `${p}/bias_scale`], [`${p}/bias`], [int('axis', 0)]),
+          node(
+            'DequantizeLinear',
+            `${p}/weight_dequantize`,
+            [`${p}/weight_q`, `${p}/weight_scale`, `${p}/weight_zero`],
+            [`${p}/weight`],
+            [int('axis', 0)],
+          ),
+          node(
+            'DequantizeLinear',
+            `${p}/bias_dequantize`,
+            [`${p}/bias_q`, `${p}/bias_scale`],
+            [`${p}/bias`],
+            [int('axis', 0)],
+          ),
           node('Conv', conv, [convInput, `${p}/weight`, `${p}/bias`], [`${p}/conv_float`], attrs),
           node('QuantizeLinear', `${p}/y_quantize`, [`${p}/conv_float`, `${p}/y_scale`, `${p}/y_zero`], [`${p}/yq`]),
         );
         let yq = `${p}/yq`;
         if (convBlock !== bOut) {
           // Reorder phases while they are one byte each.
-          nodes.push(node('DepthToSpace', `${p}/phases_to_space`, [yq], [`${p}/yq_space`], [int('blocksize', convBlock), str('mode', 'CRD')]));
+          nodes.push(
+            node(
+              'DepthToSpace',
+              `${p}/phases_to_space`,
+              [yq],
+              [`${p}/yq_space`],
+              [int('blocksize', convBlock), str('mode', 'CRD')],
+            ),
+          );
           yq = `${p}/yq_space`;
           convChannels = l.outChannels;
         }
-        nodes.push(node('DequantizeLinear', `${p}/y_dequantize`, [yq, `${p}/y_scale`, `${p}/y_zero`], [`${p}/conv_dq`]));
+        nodes.push(
+          node('DequantizeLinear', `${p}/y_dequantize`, [yq, `${p}/y_scale`, `${p}/y_zero`], [`${p}/conv_dq`]),
+        );
         convOut = `${p}/conv_dq`;
       } else {
         initializer.push(floatTensor(`${p}/weight`, bc.dims, bc.weight));
         nodes.push(node('Conv', conv, [convInput, `${p}/weight`], [conv], attrs));
         if (convBlock !== bOut) {
-          nodes.push(node('DepthToSpace', `${p}/phases_to_space`, [conv], [`${p}/conv_space`], [int('blocksize', convBlock), str('mode', 'CRD')]));
+          nodes.push(
+            node(
+              'DepthToSpace',
+              `${p}/phases_to_space`,
+              [conv],
+              [`${p}/conv_space`],
+              [int('blocksize', convBlock), str('mode', 'CRD')],
+            ),
+          );
           convOut = `${p}/conv_space`;
           convChannels = l.outChannels;
         }
@@ -316,7 +470,10 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     }
 
     // Instance norm per logical channel: on a [1, C, b²·h·w] view when the layout is blocked.
-    initializer.push(floatTensor(`${p}/scale`, [l.outChannels], scale), floatTensor(`${p}/shift`, [l.outChannels], shift));
+    initializer.push(
+      floatTensor(`${p}/scale`, [l.outChannels], scale),
+      floatTensor(`${p}/shift`, [l.outChannels], shift),
+    );
     const norm = `${p}/norm`;
     let normIn = convOut;
     if (opts.normStats === 'inputs') {
@@ -329,7 +486,16 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
       normIn = `${p}/channels`;
     }
     const normed = bOut > 1 ? `${p}/normed` : norm;
-    if (!opts.normStats) nodes.push(node('InstanceNormalization', `${p}/norm_channels`, [normIn, `${p}/scale`, `${p}/shift`], [normed], [float('epsilon', INSTANCE_NORM_EPSILON)]));
+    if (!opts.normStats)
+      nodes.push(
+        node(
+          'InstanceNormalization',
+          `${p}/norm_channels`,
+          [normIn, `${p}/scale`, `${p}/shift`],
+          [normed],
+          [float('epsilon', INSTANCE_NORM_EPSILON)],
+        ),
+      );
     if (bOut > 1 && !opts.normStats) {
       nodes.push(
         node('Shape', `${p}/block_shape`, [convOut], [`${p}/block_shape`]),
@@ -339,7 +505,8 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     let out = norm;
     if (l.residualFrom) {
       const from = outputs.get(l.residualFrom)!;
-      if (from.block !== bOut) throw new StyleTransferError('bad-input', `layer ${p}: residual input block ${from.block} ≠ ${bOut}`);
+      if (from.block !== bOut)
+        throw new StyleTransferError('bad-input', `layer ${p}: residual input block ${from.block} ≠ ${bOut}`);
       nodes.push(node('Add', `${p}/residual`, [out, from.name], [`${p}/residual`]));
       out = `${p}/residual`;
     }
@@ -347,7 +514,11 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
       nodes.push(node('Relu', `${p}/relu`, [out], [`${p}/relu`]));
       out = `${p}/relu`;
     } else if (l.activation === 'tanh') {
-      if (!initializer.some((t) => t.name === 'output_scale')) initializer.push(floatTensor('output_scale', [], [outputScale(arch)]), floatTensor('output_offset', [], [OUTPUT_OFFSET]));
+      if (!initializer.some((t) => t.name === 'output_scale'))
+        initializer.push(
+          floatTensor('output_scale', [], [outputScale(arch)]),
+          floatTensor('output_offset', [], [OUTPUT_OFFSET]),
+        );
       nodes.push(
         node('Tanh', `${p}/tanh`, [out], [`${p}/tanh`]),
         node('Mul', `${p}/scale_output`, [`${p}/tanh`, 'output_scale'], [`${p}/scaled`]),
@@ -356,7 +527,15 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
       out = `${p}/offset`;
     }
     if (index === layers.length - 1 && bOut > 1) {
-      nodes.push(node('DepthToSpace', 'output/blocks_to_space', [out], ['output/space'], [int('blocksize', bOut), str('mode', 'CRD')]));
+      nodes.push(
+        node(
+          'DepthToSpace',
+          'output/blocks_to_space',
+          [out],
+          ['output/space'],
+          [int('blocksize', bOut), str('mode', 'CRD')],
+        ),
+      );
       out = 'output/space';
     }
     outputs.set(p, { name: out, block: bOut });
@@ -374,8 +553,14 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
   const inits = initializer.filter((t) => used.has(t.name!));
 
   const image = (name: string, doc: string): onnx.IValueInfoProto => ({
-    name, docString: doc,
-    type: { tensorType: { elemType: T.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: 'height' }, { dimParam: 'width' }] } } },
+    name,
+    docString: doc,
+    type: {
+      tensorType: {
+        elemType: T.FLOAT,
+        shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: 'height' }, { dimParam: 'width' }] },
+      },
+    },
   });
   const quantized = Object.keys(int8);
   const metadata: Record<string, string> = {
@@ -396,11 +581,23 @@ export function exportFastTransformNet(arch: TransformNetArchitecture, weights: 
     producerName: 'fast-style-transfer',
     domain: 'fast-style-transfer',
     modelVersion: FAST_GRAPH_VERSION,
-    docString: 'Fast neural style transfer, restructured for ONNX Runtime CPU (blocked full-resolution layers' + (quantized.length ? `; int8 layers ${quantized.join(', ')}` : '') + ').',
+    docString:
+      'Fast neural style transfer, restructured for ONNX Runtime CPU (blocked full-resolution layers' +
+      (quantized.length ? `; int8 layers ${quantized.join(', ')}` : '') +
+      ').',
     graph: {
       name: 'fast_style_transfer_fast',
-      input: [...(opts.normStats === 'inputs' ? normGraph.statsValues : []), image(ONNX_INPUT_NAME, `RGB image, float32 0..255, NCHW, batch 1; ${padding === 'zero' ? `any height and width (output ${SIZE_MULTIPLE}·⌈H/${SIZE_MULTIPLE}⌉ × ${SIZE_MULTIPLE}·⌈W/${SIZE_MULTIPLE}⌉: crop the rows/columns before the image)` : `height and width multiples of ${SIZE_MULTIPLE}`}`)],
-      output: [image(ONNX_OUTPUT_NAME, 'stylized RGB image, float32, NCHW, unclamped'), ...(opts.normStats === 'outputs' ? normGraph.statsValues : [])],
+      input: [
+        ...(opts.normStats === 'inputs' ? normGraph.statsValues : []),
+        image(
+          ONNX_INPUT_NAME,
+          `RGB image, float32 0..255, NCHW, batch 1; ${padding === 'zero' ? `any height and width (output ${SIZE_MULTIPLE}·⌈H/${SIZE_MULTIPLE}⌉ × ${SIZE_MULTIPLE}·⌈W/${SIZE_MULTIPLE}⌉: crop the rows/columns before the image)` : `height and width multiples of ${SIZE_MULTIPLE}`}`,
+        ),
+      ],
+      output: [
+        image(ONNX_OUTPUT_NAME, 'stylized RGB image, float32, NCHW, unclamped'),
+        ...(opts.normStats === 'outputs' ? normGraph.statsValues : []),
+      ],
       initializer: inits,
       node: nodes,
     },
@@ -415,7 +612,8 @@ export function withExtraOutputs(model: Uint8Array, names: readonly string[]): U
   const known = new Set(m.graph!.node!.flatMap((n) => n.output ?? []));
   for (const name of names) {
     if (!known.has(name)) throw new StyleTransferError('bad-input', `the ONNX graph has no tensor "${name}"`);
-    if (!m.graph!.output!.some((o) => o.name === name)) m.graph!.output!.push({ name, type: { tensorType: { elemType: T.FLOAT } } });
+    if (!m.graph!.output!.some((o) => o.name === name))
+      m.graph!.output!.push({ name, type: { tensorType: { elemType: T.FLOAT } } });
   }
   return onnx.ModelProto.encode(m).finish();
 }

@@ -38,8 +38,19 @@ export function givenNorm(g: NormGraph, layer: string, channels: number, x: stri
   g.initializer.push(int64Tensor(`${p}/view_shape`, [1, channels, -1]));
   g.nodes.push(
     node('Reshape', `${p}/view`, [x, `${p}/view_shape`], [`${p}/view`]),
-    node('BatchNormalization', `${p}/normalized`, [`${p}/view`, `${layer}/scale`, `${layer}/shift`, normStatsValueName(layer, 'mean'), normStatsValueName(layer, 'variance')], [`${p}/normalized`],
-      [{ name: 'epsilon', type: A.FLOAT, f: INSTANCE_NORM_EPSILON }]),
+    node(
+      'BatchNormalization',
+      `${p}/normalized`,
+      [
+        `${p}/view`,
+        `${layer}/scale`,
+        `${layer}/shift`,
+        normStatsValueName(layer, 'mean'),
+        normStatsValueName(layer, 'variance'),
+      ],
+      [`${p}/normalized`],
+      [{ name: 'epsilon', type: A.FLOAT, f: INSTANCE_NORM_EPSILON }],
+    ),
     node('Shape', `${p}/x_shape`, [x], [`${p}/x_shape`]),
     node('Reshape', `${p}/out`, [`${p}/normalized`, `${p}/x_shape`], [out]),
   );
@@ -57,8 +68,10 @@ export function measuredNorm(g: NormGraph, layer: string, channels: number, x: s
   const reduce = (op: string, name: string, input: string, output: string, axes: number[], keep: 0 | 1) =>
     node(op, name, [input], [output], [ints('axes', axes), int('keepdims', keep)]);
   g.initializer.push(
-    int64Tensor(`${p}/view_shape`, [1, channels, -1]), int64Tensor(`${p}/channel_shape`, [1, channels, 1]),
-    int64Tensor(`${p}/flat_shape`, [-1]), int64Tensor(`${p}/count_axis`, [2]),
+    int64Tensor(`${p}/view_shape`, [1, channels, -1]),
+    int64Tensor(`${p}/channel_shape`, [1, channels, 1]),
+    int64Tensor(`${p}/flat_shape`, [-1]),
+    int64Tensor(`${p}/count_axis`, [2]),
   );
   const mean = normStatsValueName(layer, 'mean');
   const variance = normStatsValueName(layer, 'variance');

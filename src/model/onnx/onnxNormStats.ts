@@ -15,7 +15,10 @@ import { StyleTransferError } from '../../protocol/errors';
 import { int, int64Tensor, ints, node, valueInfo } from './onnxOps';
 
 /** metadata_props keys listing the layers (comma-separated) whose statistics are outputs / inputs. */
-export const NORM_STATS_METADATA_KEYS = Object.freeze({ outputs: 'fst.norm_stats_outputs', inputs: 'fst.norm_stats_inputs' });
+export const NORM_STATS_METADATA_KEYS = Object.freeze({
+  outputs: 'fst.norm_stats_outputs',
+  inputs: 'fst.norm_stats_inputs',
+});
 
 export interface NormVariantOptions {
   /** Only these layers (default: every instance norm). */
@@ -55,16 +58,25 @@ export function normLayersOf(model: onnx.IModelProto): NormLayer[] {
   const graph = model.graph;
   if (!graph) throw bad('the model has no graph');
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
-  return (graph.node ?? []).filter((n) => n.opType === 'InstanceNormalization').map((n) => {
-    const m = /^(.+)\/norm$/.exec(n.name ?? '');
-    if (!m) throw bad(`unexpected InstanceNormalization node "${n.name}" (not exported by this project)`);
-    const scale = inits.get(n.input?.[1] ?? '');
-    if (!scale || scale.dims?.length !== 1) throw bad(`the scale of ${n.name} is not a 1-D initializer`);
-    return { layer: m[1], channels: Number(scale.dims[0]) };
-  });
+  return (graph.node ?? [])
+    .filter((n) => n.opType === 'InstanceNormalization')
+    .map((n) => {
+      const m = /^(.+)\/norm$/.exec(n.name ?? '');
+      if (!m) throw bad(`unexpected InstanceNormalization node "${n.name}" (not exported by this project)`);
+      const scale = inits.get(n.input?.[1] ?? '');
+      if (!scale || scale.dims?.length !== 1) throw bad(`the scale of ${n.name} is not a 1-D initializer`);
+      return { layer: m[1], channels: Number(scale.dims[0]) };
+    });
 }
 
-interface Parts { model: onnx.ModelProto; graph: onnx.IGraphProto; nodes: onnx.INodeProto[]; initializer: onnx.ITensorProto[]; inputs: onnx.IValueInfoProto[]; outputs: onnx.IValueInfoProto[] }
+interface Parts {
+  model: onnx.ModelProto;
+  graph: onnx.IGraphProto;
+  nodes: onnx.INodeProto[];
+  initializer: onnx.ITensorProto[];
+  inputs: onnx.IValueInfoProto[];
+  outputs: onnx.IValueInfoProto[];
+}
 
 /** The layer of an InstanceNormalization node "<layer>/norm" (normLayersOf checked the names). */
 const layerOf = (n: onnx.INodeProto) => /^(.+)\/norm$/.exec(n.name ?? '')![1];
@@ -81,7 +93,14 @@ function decode(bytes: Uint8Array): Parts {
   graph.initializer ??= [];
   graph.input ??= [];
   graph.output ??= [];
-  return { model, graph, nodes: graph.node, initializer: graph.initializer, inputs: graph.input, outputs: graph.output };
+  return {
+    model,
+    graph,
+    nodes: graph.node,
+    initializer: graph.initializer,
+    inputs: graph.input,
+    outputs: graph.output,
+  };
 }
 
 /** The layers to transform: all instance norms still in the graph, or the requested ones (which must be among them). */
@@ -89,7 +108,8 @@ function selectLayers(model: onnx.IModelProto, opts: NormVariantOptions, what: s
   const present = normLayersOf(model).map((l) => l.layer);
   if (present.length === 0) throw bad(`cannot ${what}: the model has no InstanceNormalization left`);
   if (!opts.layers) return new Set(present);
-  for (const l of opts.layers) if (!present.includes(l)) throw bad(`cannot ${what} of layer "${l}": the model has no instance norm of that name`);
+  for (const l of opts.layers)
+    if (!present.includes(l)) throw bad(`cannot ${what} of layer "${l}": the model has no instance norm of that name`);
   return new Set(opts.layers);
 }
 
@@ -98,7 +118,10 @@ function encode(model: onnx.ModelProto, kind: 'outputs' | 'inputs', layers: Set<
   const props = model.metadataProps ?? [];
   const old = props.find((p) => p.key === key);
   const all = [...(old?.value ? old.value.split(',') : []), ...layers];
-  model.metadataProps = [...props.filter((p) => p.key !== key), onnx.StringStringEntryProto.create({ key, value: all.join(',') })];
+  model.metadataProps = [
+    ...props.filter((p) => p.key !== key),
+    onnx.StringStringEntryProto.create({ key, value: all.join(',') }),
+  ];
   return onnx.ModelProto.encode(model).finish();
 }
 
@@ -128,15 +151,19 @@ export function withNormStatsOutputs(coreModel: Uint8Array, opts: NormVariantOpt
   const axesName = 'norm_stats/axes';
   const axes = [0, 2, 3];
   initializer.push(int64Tensor(axesName, axes));
-  const reduce = (op: string, name: string, input: string, output: string, keep: 0 | 1) => opset >= 18
-    ? node(op, name, [input, axesName], [output], [int('keepdims', keep)])
-    : node(op, name, [input], [output], [ints('axes', axes), int('keepdims', keep)]);
+  const reduce = (op: string, name: string, input: string, output: string, keep: 0 | 1) =>
+    opset >= 18
+      ? node(op, name, [input, axesName], [output], [int('keepdims', keep)])
+      : node(op, name, [input], [output], [ints('axes', axes), int('keepdims', keep)]);
   const nodes: onnx.INodeProto[] = [];
   const epsName = addEpsilon(initializer);
   const channelShape = 'norm_stats/channel_shape';
   initializer.push(int64Tensor(channelShape, [1, -1, 1, 1]));
   for (const n of oldNodes) {
-    if (n.opType !== 'InstanceNormalization' || !selected.has(layerOf(n))) { nodes.push(n); continue; }
+    if (n.opType !== 'InstanceNormalization' || !selected.has(layerOf(n))) {
+      nodes.push(n);
+      continue;
+    }
     const layer = layerOf(n);
     const [x, scaleName, shiftName] = n.input ?? [];
     const mean = normStatsValueName(layer, 'mean');
@@ -166,7 +193,10 @@ export function withNormStatsOutputs(coreModel: Uint8Array, opts: NormVariantOpt
       node('Add', `${p}/normalized`, [`${p}/scaled`, `${p}/shift_nchw`], [n.output![0]]),
     );
     const c = layers.get(layer)!.channels;
-    outputs.push(onnx.ValueInfoProto.create(statsValueInfo(mean, c)), onnx.ValueInfoProto.create(statsValueInfo(variance, c)));
+    outputs.push(
+      onnx.ValueInfoProto.create(statsValueInfo(mean, c)),
+      onnx.ValueInfoProto.create(statsValueInfo(variance, c)),
+    );
   }
   graph.node = nodes;
   return encode(model, 'outputs', selected);
@@ -184,9 +214,12 @@ export function withExternalNormStats(coreModel: Uint8Array, opts: NormVariantOp
   const inits = new Map(initializer.map((t) => [t.name ?? '', t]));
   const shapes = { Conv: 'norm_stats/gain_shape_conv', ConvTranspose: 'norm_stats/gain_shape_deconv' } as const;
   // Conv filters are [out, in, kh, kw], ConvTranspose filters [in, out, kh, kw]: the gain scales the output channels.
-  if (!inits.has(shapes.Conv)) initializer.push(int64Tensor(shapes.Conv, [-1, 1, 1, 1]), int64Tensor(shapes.ConvTranspose, [1, -1, 1, 1]));
+  if (!inits.has(shapes.Conv))
+    initializer.push(int64Tensor(shapes.Conv, [-1, 1, 1, 1]), int64Tensor(shapes.ConvTranspose, [1, -1, 1, 1]));
   const producer = new Map(oldNodes.map((n) => [n.output?.[0] ?? '', n]));
-  const consumers = (value: string) => oldNodes.filter((n) => (n.input ?? []).includes(value)).length + ((graph.output ?? []).some((o) => o.name === value) ? 1 : 0);
+  const consumers = (value: string) =>
+    oldNodes.filter((n) => (n.input ?? []).includes(value)).length +
+    ((graph.output ?? []).some((o) => o.name === value) ? 1 : 0);
   const folded = new Map<onnx.INodeProto, onnx.INodeProto[]>(); // conv node → its replacement
   const dropped = new Set<onnx.INodeProto>();
   for (const n of oldNodes) {
@@ -194,13 +227,19 @@ export function withExternalNormStats(coreModel: Uint8Array, opts: NormVariantOp
     const layer = layerOf(n);
     const [x, scaleName, shiftName] = n.input ?? [];
     const conv = producer.get(x);
-    if (!conv || (conv.opType !== 'Conv' && conv.opType !== 'ConvTranspose') || (conv.input ?? []).length !== 2 || consumers(x) !== 1) {
+    if (
+      !conv ||
+      (conv.opType !== 'Conv' && conv.opType !== 'ConvTranspose') ||
+      (conv.input ?? []).length !== 2 ||
+      consumers(x) !== 1
+    ) {
       throw bad(`${n.name} does not follow a bias-free convolution of its own`);
     }
     const weight = conv.input![1];
     const w = inits.get(weight);
     const c = Number(inits.get(scaleName)?.dims?.[0]);
-    if (!w || !inits.has(shiftName) || !(c > 0)) throw bad(`the weights, scale or shift of ${layer} are not initializers`);
+    if (!w || !inits.has(shiftName) || !(c > 0))
+      throw bad(`the weights, scale or shift of ${layer} are not initializers`);
     const mean = normStatsValueName(layer, 'mean');
     const variance = normStatsValueName(layer, 'variance');
     const p = `norm_stats/${layer}`;
@@ -217,8 +256,11 @@ export function withExternalNormStats(coreModel: Uint8Array, opts: NormVariantOp
       onnx.NodeProto.create({ ...conv, input: [conv.input![0], `${p}/weight`, `${p}/bias`], output: [n.output![0]] }),
     ]);
     dropped.add(n);
-    inputs.push(onnx.ValueInfoProto.create(statsValueInfo(mean, c)), onnx.ValueInfoProto.create(statsValueInfo(variance, c)));
+    inputs.push(
+      onnx.ValueInfoProto.create(statsValueInfo(mean, c)),
+      onnx.ValueInfoProto.create(statsValueInfo(variance, c)),
+    );
   }
-  graph.node = oldNodes.flatMap((n) => (dropped.has(n) ? [] : folded.get(n) ?? [n]));
+  graph.node = oldNodes.flatMap((n) => (dropped.has(n) ? [] : (folded.get(n) ?? [n])));
   return encode(model, 'inputs', selected);
 }

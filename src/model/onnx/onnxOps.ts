@@ -48,9 +48,19 @@ export function byteTensor(name: string, dims: number[], type: number, values: A
 export const ints = (name: string, values: readonly number[]): Attr => ({ name, type: A.INTS, ints: [...values] });
 export const int = (name: string, value: number): Attr => ({ name, type: A.INT, i: value });
 export const float = (name: string, value: number): Attr => ({ name, type: A.FLOAT, f: value });
-export const str = (name: string, value: string): Attr => ({ name, type: A.STRING, s: new TextEncoder().encode(value) });
+export const str = (name: string, value: string): Attr => ({
+  name,
+  type: A.STRING,
+  s: new TextEncoder().encode(value),
+});
 
-export function node(opType: string, name: string, input: string[], output: string[], attribute: Attr[] = []): onnx.INodeProto {
+export function node(
+  opType: string,
+  name: string,
+  input: string[],
+  output: string[],
+  attribute: Attr[] = [],
+): onnx.INodeProto {
   return { opType, name, input, output, attribute, domain: '' };
 }
 

@@ -42,7 +42,8 @@ export class CardSamples {
     for (const style of this.deps.ctx.store.all) {
       if (style.error) continue;
       const known = this.known.get(styleKey(style));
-      if (known && (known.thumbnail || known.sample)) session.post({ type: 'styleImages', styleId: style.id, thumbnail: known.thumbnail, sample: known.sample });
+      if (known && (known.thumbnail || known.sample))
+        session.post({ type: 'styleImages', styleId: style.id, thumbnail: known.thumbnail, sample: known.sample });
       if (!known && !this.queue.includes(style.id)) this.queue.push(style.id);
     }
     this.kick();
@@ -52,14 +53,19 @@ export class CardSamples {
   kick(): void {
     if (this.sampling || this.queue.length === 0) return;
     this.sampling = true;
-    void this.drain().finally(() => { this.sampling = false; });
+    void this.drain().finally(() => {
+      this.sampling = false;
+    });
   }
 
   /** One card image at a time, and only while no preview or save of the user is running. */
   private async drain(): Promise<void> {
     const { ctx } = this.deps;
     while (this.queue.length && this.deps.readySessions().length > 0) {
-      if (this.deps.jobs.busy) { await new Promise((r) => setTimeout(r, 200)); continue; }
+      if (this.deps.jobs.busy) {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
       const id = this.queue.shift()!;
       const style = usableStyle((x) => ctx.store.find(x), id);
       if (!style || (ctx.training.running && ctx.training.current?.checkpoint === id)) continue;
@@ -70,11 +76,20 @@ export class CardSamples {
       if (style.thumbnail) {
         try {
           const st = await fsp.stat(style.thumbnail);
-          if (st.isFile() && st.size <= MAX_THUMBNAIL_BYTES) entry.thumbnail = { bytes: new Uint8Array(await fsp.readFile(style.thumbnail)), mime: 'image/jpeg', width: 0, height: 0 };
-        } catch { /* no thumbnail after all */ }
+          if (st.isFile() && st.size <= MAX_THUMBNAIL_BYTES)
+            entry.thumbnail = {
+              bytes: new Uint8Array(await fsp.readFile(style.thumbnail)),
+              mime: 'image/jpeg',
+              width: 0,
+              height: 0,
+            };
+        } catch {
+          /* no thumbnail after all */
+        }
       }
       entry.sample = await this.sampleFor(style);
-      for (const s of this.deps.readySessions()) s.post({ type: 'styleImages', styleId: style.id, thumbnail: entry.thumbnail, sample: entry.sample });
+      for (const s of this.deps.readySessions())
+        s.post({ type: 'styleImages', styleId: style.id, thumbnail: entry.thumbnail, sample: entry.sample });
     }
   }
 
@@ -82,13 +97,24 @@ export class CardSamples {
   private async sampleFor(style: StyleSummary): Promise<EncodedImage | undefined> {
     const { ctx, samplePhoto } = this.deps;
     const cacheDir = path.join(ctx.storageDir, 'cache', 'gallery-samples');
-    const file = path.join(cacheDir, `${crypto.createHash('sha256').update(styleKey(style)).digest('hex').slice(0, 32)}.png`);
+    const file = path.join(
+      cacheDir,
+      `${crypto.createHash('sha256').update(styleKey(style)).digest('hex').slice(0, 32)}.png`,
+    );
     try {
       return { bytes: new Uint8Array(await fsp.readFile(file)), mime: 'image/png', width: 0, height: 0 };
-    } catch { /* not cached yet */ }
+    } catch {
+      /* not cached yet */
+    }
     if (!fs.existsSync(samplePhoto)) return undefined;
     try {
-      const r = await ctx.engine.request({ type: 'preview', image: { path: samplePhoto }, style: style.id, maxSide: SAMPLE_SIDE, options: { strength: 1, colorMode: 'none', runtime: ctx.settings().stylizeRuntime } });
+      const r = await ctx.engine.request({
+        type: 'preview',
+        image: { path: samplePhoto },
+        style: style.id,
+        maxSide: SAMPLE_SIDE,
+        options: { strength: 1, colorMode: 'none', runtime: ctx.settings().stylizeRuntime },
+      });
       await fsp.mkdir(cacheDir, { recursive: true });
       await fsp.writeFile(file, r.stylized.bytes).catch(() => undefined);
       return ownImage(r.stylized);

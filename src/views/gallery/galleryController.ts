@@ -11,7 +11,13 @@
 // (webviewLog.ts) and otherwise ignored.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { parseWebviewMessage, type GalleryLayout, type GalleryStyle, type HostToWebview, type WebviewToHost } from '../../protocol/gallery';
+import {
+  parseWebviewMessage,
+  type GalleryLayout,
+  type GalleryStyle,
+  type HostToWebview,
+  type WebviewToHost,
+} from '../../protocol/gallery';
 import { messageOf } from '../../protocol/errors';
 import type { CommandContext } from '../../services/context';
 import { CardSamples } from './cardSamples';
@@ -65,15 +71,18 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     this.images = new ImageRegistry(ctx.storageDir, (token) => this.previews.forgetImage(token));
     this.log = new WebviewLog(ctx.log);
     const reject = (reason: string) => this.log.reject(reason);
-    this.previews = new Previews({ ctx, images: this.images, jobs: this.jobs, reject, done: () => this.samples.kick() });
+    this.previews = new Previews({
+      ctx,
+      images: this.images,
+      jobs: this.jobs,
+      reject,
+      done: () => this.samples.kick(),
+    });
     this.saver = new Saver({ ctx, images: this.images, guard: this.guard, jobs: this.jobs, reject });
     this.sources = new ImageSources(this.images, this.guard, samplePhoto, reject);
     this.samples = new CardSamples({ ctx, jobs: this.jobs, samplePhoto, readySessions });
     this.training = new TrainingRelay(ctx, readySessions, () => this.onStylesChanged(), reject);
-    this.subs.push(
-      toDisposable(ctx.store.onDidChange(() => this.onStylesChanged())),
-      this.training,
-    );
+    this.subs.push(toDisposable(ctx.store.onDidChange(() => this.onStylesChanged())), this.training);
   }
 
   // ---- opening ------------------------------------------------------------------------------
@@ -81,7 +90,8 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   /** Opens (or reveals) the gallery panel, optionally on a style and an image. */
   async open(styleArg?: unknown, image?: vscode.Uri): Promise<void> {
     // From the palette: nothing; from the Styles tree: its id or its node ({ style }).
-    const styleId = typeof styleArg === 'string' ? styleArg : (styleArg as { style?: { id?: unknown } } | undefined)?.style?.id;
+    const styleId =
+      typeof styleArg === 'string' ? styleArg : (styleArg as { style?: { id?: unknown } } | undefined)?.style?.id;
     // A new panel starts on the image in the editor, if any; revealing an open one keeps its image.
     const img = image instanceof vscode.Uri ? image : this.panel ? undefined : activeEditorImage();
     if (img && img.scheme === 'file') {
@@ -110,16 +120,28 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const session = new GallerySession(panel.webview, 'panel', this.sessionHandlers);
     this.panelSession = session;
     panel.webview.html = galleryHtml(panel.webview, this.bundleRoot, 'panel', vscode.Uri.joinPath);
-    this.watchLoad(session, () => panel.visible, () => this.replaceStuckPanel(panel));
+    this.watchLoad(
+      session,
+      () => panel.visible,
+      () => this.replaceStuckPanel(panel),
+    );
     // Hidden, the webview is discarded (no retained context); shown again, it is rebuilt and
     // says 'ready' anew: nothing is posted in between, and the rebuilt one is watched too.
     panel.onDidChangeViewState(() => {
       if (!panel.visible) session.ready = false;
-      else if (!session.ready) this.watchLoad(session, () => panel.visible, () => this.replaceStuckPanel(panel));
+      else if (!session.ready)
+        this.watchLoad(
+          session,
+          () => panel.visible,
+          () => this.replaceStuckPanel(panel),
+        );
     });
     panel.onDidDispose(() => {
       session.dispose();
-      if (this.panel === panel) { this.panel = undefined; this.panelSession = undefined; }
+      if (this.panel === panel) {
+        this.panel = undefined;
+        this.panelSession = undefined;
+      }
     });
   }
 
@@ -147,7 +169,9 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     const session = new GallerySession(view.webview, 'sidebar', this.sessionHandlers);
     this.viewSession = session;
     view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath);
-    const reload = () => { view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath); };
+    const reload = () => {
+      view.webview.html = galleryHtml(view.webview, this.bundleRoot, 'sidebar', vscode.Uri.joinPath);
+    };
     this.watchLoad(session, () => view.visible, reload);
     view.onDidChangeVisibility(() => {
       if (!view.visible) session.ready = false;
@@ -163,13 +187,22 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private watchLoad(session: GallerySession, visible: () => boolean, reload: () => void): void {
     session.loadWatch?.stop();
     session.loadWatch = watchWebviewLoad({
-      what: `${session.layout} gallery webview`, ready: () => session.ready, disposed: () => session.disposed, visible, reload,
+      what: `${session.layout} gallery webview`,
+      ready: () => session.ready,
+      disposed: () => session.disposed,
+      visible,
+      reload,
       warn: (m) => this.ctx.log.warn(`gallery: ${m}`),
       error: (m) => {
         this.ctx.log.error(`gallery: ${m}`);
         // Not a blank panel without a word: say so, and offer a fresh panel (a new webview frame).
         const reopen = session.layout === 'panel' ? ['Reopen Gallery'] : [];
-        void vscode.window.showWarningMessage('The Style Gallery did not load. VS Code\'s webview host did not start it; closing other previews and reopening the gallery usually helps.', ...reopen, 'Show Log')
+        void vscode.window
+          .showWarningMessage(
+            "The Style Gallery did not load. VS Code's webview host did not start it; closing other previews and reopening the gallery usually helps.",
+            ...reopen,
+            'Show Log',
+          )
           .then((a) => {
             if (a === 'Show Log') this.ctx.log.show();
             if (a === 'Reopen Gallery' && session === this.panelSession) {
@@ -198,7 +231,9 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
 
   private readonly sessionHandlers: SessionHandlers = {
     receive: (m, s) => void this.receive(m, s),
-    posted: (m, s) => { for (const l of this.postListeners) l(m, s.layout); },
+    posted: (m, s) => {
+      for (const l of this.postListeners) l(m, s.layout);
+    },
   };
 
   private get sessions(): GallerySession[] {
@@ -234,9 +269,14 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         if (s.layout === 'panel') this.stuckPanelReplacements = 0;
         s.lastTrainingPreview = -1;
         s.post({
-          type: 'init', layout: s.layout, styles: this.galleryStyles(), settings: this.gallerySettings(),
-          focusStyle: this.pendingFocus, image: this.pendingImage ? this.images.get(this.pendingImage)?.info : undefined,
-          images: this.images.all(), training: this.training.view(),
+          type: 'init',
+          layout: s.layout,
+          styles: this.galleryStyles(),
+          settings: this.gallerySettings(),
+          focusStyle: this.pendingFocus,
+          image: this.pendingImage ? this.images.get(this.pendingImage)?.info : undefined,
+          images: this.images.all(),
+          training: this.training.view(),
         });
         this.pendingFocus = undefined;
         this.pendingImage = undefined;
@@ -257,12 +297,18 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       case 'copyPath':
       case 'openResult': {
         const file = await this.saver.checkResult(m.path);
-        if (file instanceof Error) { this.log.reject(`${m.type}: ${file.message}`); return; }
+        if (file instanceof Error) {
+          this.log.reject(`${m.type}: ${file.message}`);
+          return;
+        }
         if (m.type === 'copyPath') {
           await vscode.env.clipboard.writeText(file);
           s.post({ type: 'notice', level: 'info', message: `Copied ${file}` });
         } else {
-          await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { viewColumn: vscode.ViewColumn.Beside, preview: true });
+          await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), {
+            viewColumn: vscode.ViewColumn.Beside,
+            preview: true,
+          });
         }
         return;
       }
@@ -275,7 +321,10 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         return this.training.handle(m);
       case 'evaluateStyle': {
         const style = this.ctx.store.find(m.styleId);
-        if (!style || style.error) { this.log.reject(`evaluateStyle: ${m.styleId.slice(0, 200)} is not a usable style`); return; }
+        if (!style || style.error) {
+          this.log.reject(`evaluateStyle: ${m.styleId.slice(0, 200)} is not a usable style`);
+          return;
+        }
         void vscode.commands.executeCommand('fastStyleTransfer.evaluateStyle', style.id);
         return;
       }
@@ -290,8 +339,16 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private galleryStyles(): GalleryStyle[] {
     const training = this.ctx.training.running ? this.ctx.training.current?.checkpoint : undefined;
     return this.ctx.store.all.map((s) => ({
-      id: s.id, name: s.name, origin: s.origin, iteration: s.iteration, preset: s.preset, updatedAt: s.updatedAt ?? s.createdAt,
-      resumable: s.resumable && s.id !== training, training: s.id === training, error: s.error, lastLoss: s.lastLosses?.total,
+      id: s.id,
+      name: s.name,
+      origin: s.origin,
+      iteration: s.iteration,
+      preset: s.preset,
+      updatedAt: s.updatedAt ?? s.createdAt,
+      resumable: s.resumable && s.id !== training,
+      training: s.id === training,
+      error: s.error,
+      lastLoss: s.lastLosses?.total,
       architecture: s.architecture ? `${s.architecture.filters.join('-')}/${s.architecture.residualBlocks}` : undefined,
     }));
   }
@@ -303,7 +360,11 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
 
   private onStylesChanged(): void {
     const styles = this.galleryStyles();
-    for (const s of this.sessions) if (s.ready) { s.post({ type: 'styles', styles }); this.samples.send(s); }
+    for (const s of this.sessions)
+      if (s.ready) {
+        s.post({ type: 'styles', styles });
+        this.samples.send(s);
+      }
   }
 
   private flushPending(s: GallerySession): void {

@@ -17,14 +17,20 @@ export interface SessionHandlers {
 export class GallerySession implements vscode.Disposable {
   ready = false;
   /** The preview job in flight for this webview (one at a time: a different request supersedes it). */
-  inflight: { readonly key: string; readonly abort: AbortController; readonly result: Promise<PreviewResult | undefined> } | undefined;
+  inflight:
+    | { readonly key: string; readonly abort: AbortController; readonly result: Promise<PreviewResult | undefined> }
+    | undefined;
   lastTrainingPreview = -1;
   /** Reloads the webview when it does not load (loadWatchdog.ts). */
   loadWatch: { stop(): void; readonly reloads: number } | undefined;
   disposed = false;
   private readonly subs: vscode.Disposable[] = [];
 
-  constructor(readonly webview: vscode.Webview, readonly layout: GalleryLayout, private readonly handlers: SessionHandlers) {
+  constructor(
+    readonly webview: vscode.Webview,
+    readonly layout: GalleryLayout,
+    private readonly handlers: SessionHandlers,
+  ) {
     this.subs.push(webview.onDidReceiveMessage((m: unknown) => handlers.receive(m, this)));
   }
 
@@ -54,7 +60,9 @@ export function ownImage(e: EncodedImage): EncodedImage {
 export class UserJobs {
   private count = 0;
 
-  get busy(): boolean { return this.count > 0; }
+  get busy(): boolean {
+    return this.count > 0;
+  }
 
   async run<T>(job: () => Promise<T>): Promise<T> {
     this.count++;

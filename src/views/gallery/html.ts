@@ -6,7 +6,10 @@ import type * as vscode from 'vscode';
 import type { GalleryLayout } from '../../protocol/gallery';
 
 export function makeNonce(): string {
-  return crypto.randomBytes(18).toString('base64').replace(/[+/=]/g, (c) => (c === '+' ? 'A' : c === '/' ? 'B' : ''));
+  return crypto
+    .randomBytes(18)
+    .toString('base64')
+    .replace(/[+/=]/g, (c) => (c === '+' ? 'A' : c === '/' ? 'B' : ''));
 }
 
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
@@ -21,7 +24,12 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
 
 const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
-export function galleryHtml(webview: vscode.Webview, bundleRoot: vscode.Uri, layout: GalleryLayout, joinPath: (base: vscode.Uri, ...p: string[]) => vscode.Uri): string {
+export function galleryHtml(
+  webview: vscode.Webview,
+  bundleRoot: vscode.Uri,
+  layout: GalleryLayout,
+  joinPath: (base: vscode.Uri, ...p: string[]) => vscode.Uri,
+): string {
   const nonce = makeNonce();
   const uri = (f: string) => escapeAttr(webview.asWebviewUri(joinPath(bundleRoot, f)).toString());
   return `<!DOCTYPE html>

@@ -26,7 +26,10 @@ export class ImageRegistry {
   private nextToken = 1;
 
   /** `forget`: called with the token of an image that goes (its cached previews go too). */
-  constructor(private readonly storageDir: string, private readonly forget: (token: string) => void) {}
+  constructor(
+    private readonly storageDir: string,
+    private readonly forget: (token: string) => void,
+  ) {}
 
   get(token: string): RegisteredImage | undefined {
     return this.images.get(token);
@@ -43,7 +46,13 @@ export class ImageRegistry {
     const uri = vscode.Uri.file(file);
     const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
     const img: RegisteredImage = {
-      info: { token: this.mintToken(), name: path.basename(file), displayPath: origin === 'sample' ? 'Sample photo (CC0)' : inWorkspace ? vscode.workspace.asRelativePath(uri) : file, origin },
+      info: {
+        token: this.mintToken(),
+        name: path.basename(file),
+        displayPath:
+          origin === 'sample' ? 'Sample photo (CC0)' : inWorkspace ? vscode.workspace.asRelativePath(uri) : file,
+        origin,
+      },
       source: { path: file },
     };
     this.add(img);
@@ -52,7 +61,10 @@ export class ImageRegistry {
 
   /** Dropped bytes (already checked to be an image). */
   registerBytes(name: string, bytes: Uint8Array): RegisteredImage {
-    const img: RegisteredImage = { info: { token: this.mintToken(), name, origin: 'drop' }, source: { bytes: ownBytes(bytes), name } };
+    const img: RegisteredImage = {
+      info: { token: this.mintToken(), name, origin: 'drop' },
+      source: { bytes: ownBytes(bytes), name },
+    };
     this.add(img);
     return img;
   }
@@ -66,9 +78,16 @@ export class ImageRegistry {
     if ('path' in img.source) return img.source.path;
     if (img.inputFile) return img.inputFile;
     const kind = sniffImageType(img.source.bytes) ?? 'png';
-    const safe = img.source.name.normalize('NFC').replace(/[<>:"/\\|?*\u0000-\u001f\u007f]+/g, '-').replace(/^[.\-]+/, '').slice(0, 100) || 'image';
+    const safe =
+      img.source.name
+        .normalize('NFC')
+        .replace(/[<>:"/\\|?*\u0000-\u001f\u007f]+/g, '-')
+        .replace(/^[.\-]+/, '')
+        .slice(0, 100) || 'image';
     const ext = path.extname(safe).toLowerCase();
-    const name = IMAGE_EXTENSIONS.includes(ext) ? safe : `${safe}${kind === 'jpeg' ? '.jpg' : kind === 'heif' ? '.heic' : `.${kind}`}`;
+    const name = IMAGE_EXTENSIONS.includes(ext)
+      ? safe
+      : `${safe}${kind === 'jpeg' ? '.jpg' : kind === 'heif' ? '.heic' : `.${kind}`}`;
     const dir = path.join(this.inputsDir(), img.info.token);
     await fsp.mkdir(dir, { recursive: true });
     const file = path.join(dir, name);
@@ -92,7 +111,8 @@ export class ImageRegistry {
 
   private add(img: RegisteredImage): void {
     this.images.set(img.info.token, img);
-    const heldBytes = () => [...this.images.values()].reduce((n, i) => n + ('bytes' in i.source ? i.source.bytes.byteLength : 0), 0);
+    const heldBytes = () =>
+      [...this.images.values()].reduce((n, i) => n + ('bytes' in i.source ? i.source.bytes.byteLength : 0), 0);
     while (this.images.size > MAX_IMAGES || (this.images.size > 1 && heldBytes() > MAX_HELD_BYTES)) {
       const [oldest, entry] = this.images.entries().next().value as [string, RegisteredImage];
       this.images.delete(oldest);

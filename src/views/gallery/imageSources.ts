@@ -10,7 +10,13 @@ import type { GallerySession } from './gallerySession';
 import type { ImageRegistry } from './imageRegistry';
 import { type PathGuard, sniffImageType } from './pathGuard';
 
-type ImageMessage = Extract<WebviewToHost, { type: 'pickImage' | 'pickWorkspaceImage' | 'useActiveEditorImage' | 'useSampleImage' | 'openImagePath' | 'dropImage' }>;
+type ImageMessage = Extract<
+  WebviewToHost,
+  {
+    type:
+      'pickImage' | 'pickWorkspaceImage' | 'useActiveEditorImage' | 'useSampleImage' | 'openImagePath' | 'dropImage';
+  }
+>;
 
 /** The image shown in any visible editor group (the gallery itself may be the active tab). */
 export function activeEditorImage(): vscode.Uri | undefined {
@@ -36,7 +42,13 @@ export class ImageSources {
   async handle(m: ImageMessage, s: GallerySession): Promise<void> {
     switch (m.type) {
       case 'pickImage': {
-        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, filters: IMAGE_FILTERS, title: 'Image to preview', openLabel: 'Preview' });
+        const picked = await vscode.window.showOpenDialog({
+          canSelectMany: false,
+          canSelectFiles: true,
+          filters: IMAGE_FILTERS,
+          title: 'Image to preview',
+          openLabel: 'Preview',
+        });
         if (!picked?.length || picked[0].scheme !== 'file') return;
         await this.guard.grant(picked[0].fsPath);
         return this.usePath(s, picked[0].fsPath, 'dialog');
@@ -46,7 +58,11 @@ export class ImageSources {
       case 'useActiveEditorImage': {
         const uri = activeEditorImage();
         if (!uri) {
-          s.post({ type: 'notice', level: 'info', message: 'No image is open in an editor. Open one, or choose a file.' });
+          s.post({
+            type: 'notice',
+            level: 'info',
+            message: 'No image is open in an editor. Open one, or choose a file.',
+          });
           return;
         }
         await this.guard.grant(uri.fsPath);
@@ -58,8 +74,14 @@ export class ImageSources {
         return this.usePath(s, m.path, 'workspace');
       case 'dropImage': {
         if (!sniffImageType(m.bytes)) {
-          this.reject(`dropped file ${JSON.stringify(m.name.slice(0, 80))} is not an image this extension reads (PNG, JPEG, WebP, AVIF, HEIF, TIFF or GIF)`);
-          s.post({ type: 'notice', level: 'error', message: `${m.name} is not an image in a format this extension reads.` });
+          this.reject(
+            `dropped file ${JSON.stringify(m.name.slice(0, 80))} is not an image this extension reads (PNG, JPEG, WebP, AVIF, HEIF, TIFF or GIF)`,
+          );
+          s.post({
+            type: 'notice',
+            level: 'error',
+            message: `${m.name} is not an image in a format this extension reads.`,
+          });
           return;
         }
         s.post({ type: 'image', image: this.registry.registerBytes(m.name, m.bytes).info });
@@ -72,7 +94,11 @@ export class ImageSources {
     const file = await this.guard.checkFile(p);
     if (file instanceof Error) {
       this.reject(`${origin === 'workspace' ? 'openImagePath' : 'image'}: ${file.message}`);
-      s.post({ type: 'notice', level: 'error', message: `Cannot use ${path.basename(p)}: it is not a readable image inside the workspace.` });
+      s.post({
+        type: 'notice',
+        level: 'error',
+        message: `Cannot use ${path.basename(p)}: it is not a readable image inside the workspace.`,
+      });
       return;
     }
     if (!isImagePath(file)) {
@@ -88,16 +114,28 @@ export class ImageSources {
       s.post({ type: 'notice', level: 'info', message: 'No folder is open; choose an image file instead.' });
       return;
     }
-    const files = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSION_NAMES.join(',')}}`, '**/{node_modules,.git,.vscode-test,dist,out}/**', 2000);
+    const files = await vscode.workspace.findFiles(
+      `**/*.{${IMAGE_EXTENSION_NAMES.join(',')}}`,
+      '**/{node_modules,.git,.vscode-test,dist,out}/**',
+      2000,
+    );
     if (!files.length) {
       s.post({ type: 'notice', level: 'info', message: 'There are no images in the workspace.' });
       return;
     }
     files.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
-    const folderOf = (u: vscode.Uri) => { const d = path.dirname(vscode.workspace.asRelativePath(u)); return d === '.' ? '' : d; };
-    const pick = await vscode.window.showQuickPick(files.map((u) => ({ label: path.basename(u.fsPath), description: folderOf(u), iconPath: u, uri: u })), {
-      title: 'Preview an image from the workspace', placeHolder: 'Choose an image', matchOnDescription: true,
-    });
+    const folderOf = (u: vscode.Uri) => {
+      const d = path.dirname(vscode.workspace.asRelativePath(u));
+      return d === '.' ? '' : d;
+    };
+    const pick = await vscode.window.showQuickPick(
+      files.map((u) => ({ label: path.basename(u.fsPath), description: folderOf(u), iconPath: u, uri: u })),
+      {
+        title: 'Preview an image from the workspace',
+        placeHolder: 'Choose an image',
+        matchOnDescription: true,
+      },
+    );
     if (pick) await this.usePath(s, pick.uri.fsPath, 'workspace');
   }
 }

@@ -47,7 +47,12 @@ export function watchWebviewLoad(w: LoadWatch): { stop(): void; readonly reloads
   };
   timer = setTimeout(check, timeoutMs);
   return {
-    stop: () => { if (timer) clearTimeout(timer); timer = undefined; },
-    get reloads() { return reloads; },
+    stop: () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+    get reloads() {
+      return reloads;
+    },
   };
 }

@@ -44,9 +44,12 @@ export class PathGuard {
     const real = await realOrUndefined(resolved);
     if (!real) {
       // Say "outside" before "missing" so a probe learns nothing about files it may not read.
-      return (await this.insideRoots(resolved)) ? new Error(`${p} does not exist`) : new Error(`${p} is outside the workspace and the extension's folders`);
+      return (await this.insideRoots(resolved))
+        ? new Error(`${p} does not exist`)
+        : new Error(`${p} is outside the workspace and the extension's folders`);
     }
-    if (!this.granted.has(real) && !(await this.insideRoots(real))) return new Error(`${p} is outside the workspace and the extension's folders`);
+    if (!this.granted.has(real) && !(await this.insideRoots(real)))
+      return new Error(`${p} is outside the workspace and the extension's folders`);
     let st;
     try {
       st = await fs.stat(real);
@@ -54,7 +57,8 @@ export class PathGuard {
       return new Error(`${p} cannot be read`);
     }
     if (!st.isFile()) return new Error(`${p} is not a file`);
-    if (this.opts.maxBytes !== undefined && st.size > this.opts.maxBytes) return new Error(`${p} is too large (${st.size} bytes, at most ${this.opts.maxBytes})`);
+    if (this.opts.maxBytes !== undefined && st.size > this.opts.maxBytes)
+      return new Error(`${p} is too large (${st.size} bytes, at most ${this.opts.maxBytes})`);
     return real;
   }
 

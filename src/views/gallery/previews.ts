@@ -36,7 +36,11 @@ export class Previews {
 
   async preview(s: GallerySession, m: PreviewRequest): Promise<void> {
     const { ctx, images } = this.deps;
-    const r = resolveRequest(m, (t) => images.get(t), (id) => ctx.store.find(id));
+    const r = resolveRequest(
+      m,
+      (t) => images.get(t),
+      (id) => ctx.store.find(id),
+    );
     if (!('img' in r)) {
       this.deps.reject(`preview: ${r.reason}`);
       s.post({ type: 'previewFailed', requestId: m.requestId, message: r.message });
@@ -76,19 +80,41 @@ export class Previews {
     this.deps.done();
   }
 
-  private run(img: RegisteredImage, style: StyleSummary, blend: ResolvedBlend, m: PreviewRequest, scale: number, signal: AbortSignal): Promise<PreviewResult> {
+  private run(
+    img: RegisteredImage,
+    style: StyleSummary,
+    blend: ResolvedBlend,
+    m: PreviewRequest,
+    scale: number,
+    signal: AbortSignal,
+  ): Promise<PreviewResult> {
     const { ctx, images } = this.deps;
     const t0 = Date.now();
     return this.deps.jobs.run(async () => {
-      const r = await ctx.engine.request({
-        type: 'preview', image: images.sourceOf(img), style: style.id, maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
-        options: { strength: 1, colorMode: 'none', scale, runtime: ctx.settings().stylizeRuntime, ...blend.options },
-      }, { signal });
+      const r = await ctx.engine.request(
+        {
+          type: 'preview',
+          image: images.sourceOf(img),
+          style: style.id,
+          maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
+          options: { strength: 1, colorMode: 'none', scale, runtime: ctx.settings().stylizeRuntime, ...blend.options },
+        },
+        { signal },
+      );
       ctx.status.setRuntime(r.runtime);
       return {
-        type: 'preview', requestId: m.requestId, imageToken: m.imageToken, styleId: style.id, size: m.size, scale,
-        original: ownImage(r.original), stylized: ownImage(r.stylized), sourceWidth: r.sourceWidth, sourceHeight: r.sourceHeight,
-        runtime: r.runtime, elapsedMs: Date.now() - t0,
+        type: 'preview',
+        requestId: m.requestId,
+        imageToken: m.imageToken,
+        styleId: style.id,
+        size: m.size,
+        scale,
+        original: ownImage(r.original),
+        stylized: ownImage(r.stylized),
+        sourceWidth: r.sourceWidth,
+        sourceHeight: r.sourceHeight,
+        runtime: r.runtime,
+        elapsedMs: Date.now() - t0,
       };
     });
   }

@@ -54,20 +54,37 @@ export class Saver {
 
   async save(s: GallerySession, m: SaveRequest): Promise<void> {
     const { ctx, images } = this.deps;
-    const r = resolveRequest(m, (t) => images.get(t), (id) => ctx.store.find(id));
+    const r = resolveRequest(
+      m,
+      (t) => images.get(t),
+      (id) => ctx.store.find(id),
+    );
     if (!('img' in r)) {
       this.deps.reject(`save: ${r.reason}`);
       s.post({ type: 'saveFailed', message: r.message });
       return;
     }
     const { img, style, blend } = r;
-    const options: StylizeOptions = { strength: m.strength, colorMode: m.colorMode, format: m.format, scale: m.scale, runtime: ctx.settings().stylizeRuntime, ...blend.options };
+    const options: StylizeOptions = {
+      strength: m.strength,
+      colorMode: m.colorMode,
+      format: m.format,
+      scale: m.scale,
+      runtime: ctx.settings().stylizeRuntime,
+      ...blend.options,
+    };
     const folder = this.saveFolder(img);
     let target: string | undefined;
     if (!(m.mode === 'save' && folder)) {
       const chosen = await this.askTarget(img, folder, blend.outputName, blend.label, m.format);
-      if (!chosen) { s.post({ type: 'saveCancelled' }); return; }
-      if (chosen.scheme !== 'file') { s.post({ type: 'saveFailed', message: 'Choose a file on this computer\'s disk.' }); return; }
+      if (!chosen) {
+        s.post({ type: 'saveCancelled' });
+        return;
+      }
+      if (chosen.scheme !== 'file') {
+        s.post({ type: 'saveFailed', message: "Choose a file on this computer's disk." });
+        return;
+      }
       target = chosen.fsPath;
     }
     s.post({ type: 'saving', message: `Stylizing ${img.info.name} at full size with ${blend.label}…` });
@@ -83,8 +100,14 @@ export class Saver {
           outDir = tmpDir;
           format = EXTENSION_FORMAT[path.extname(target).toLowerCase()] ?? (m.format === 'same' ? 'png' : m.format);
         }
-        const result = await ctx.engine.request({ type: 'stylize', inputs: [input], style: style.id, options: { ...options, format, outDir } });
-        if (result.failures.length || !result.outputs.length) throw new Error(result.failures[0]?.error.message ?? 'nothing was written');
+        const result = await ctx.engine.request({
+          type: 'stylize',
+          inputs: [input],
+          style: style.id,
+          options: { ...options, format, outDir },
+        });
+        if (result.failures.length || !result.outputs.length)
+          throw new Error(result.failures[0]?.error.message ?? 'nothing was written');
         let output = result.outputs[0].output;
         if (target) {
           // The save dialog asked about replacing an existing file already.
@@ -95,7 +118,9 @@ export class Saver {
         await this.deps.guard.grant(output);
         const uri = vscode.Uri.file(output);
         const displayPath = vscode.workspace.getWorkspaceFolder(uri) ? vscode.workspace.asRelativePath(uri) : output;
-        ctx.log.info(`gallery: saved ${output} (${blend.label}${blend.options.blendMode === 'norm' ? ', norm parameters mixed' : ''}, strength ${m.strength}, colours ${m.colorMode}, scale ${m.scale})`);
+        ctx.log.info(
+          `gallery: saved ${output} (${blend.label}${blend.options.blendMode === 'norm' ? ', norm parameters mixed' : ''}, strength ${m.strength}, colours ${m.colorMode}, scale ${m.scale})`,
+        );
         s.post({ type: 'saved', path: output, displayPath });
       });
     } catch (e) {
@@ -119,8 +144,14 @@ export class Saver {
   }
 
   /** Save As: the save dialog, proposing a name that is still free, as Save would choose it. */
-  private askTarget(img: RegisteredImage, folder: string | undefined, outputName: string, label: string, format: SaveRequest['format']): Thenable<vscode.Uri | undefined> {
-    const ext = format === 'same' ? (path.extname(img.info.name) || '.png') : FORMAT_EXTENSION[format];
+  private askTarget(
+    img: RegisteredImage,
+    folder: string | undefined,
+    outputName: string,
+    label: string,
+    format: SaveRequest['format'],
+  ): Thenable<vscode.Uri | undefined> {
+    const ext = format === 'same' ? path.extname(img.info.name) || '.png' : FORMAT_EXTENSION[format];
     const base = path.basename(img.info.name, path.extname(img.info.name));
     const defaultDir = folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.deps.ctx.storageDir;
     const stem = `${base}.${outputName.replace(/[<>:"/\\|?*\s]+/g, '-')}`;

@@ -31,7 +31,12 @@ export function usableStyle(find: StyleLookup, id: string): StyleSummary | undef
  * The blend of a preview or save (an Error names a style the store does not list or cannot
  * use). Parts of weight 0 are left out; none left is no blend.
  */
-export function resolveBlend(find: StyleLookup, main: StyleSummary, blend: readonly GalleryBlendPart[] | undefined, mode: BlendMode | undefined): ResolvedBlend | Error {
+export function resolveBlend(
+  find: StyleLookup,
+  main: StyleSummary,
+  blend: readonly GalleryBlendPart[] | undefined,
+  mode: BlendMode | undefined,
+): ResolvedBlend | Error {
   const parts: { style: StyleSummary; weight: number }[] = [];
   for (const b of blend ?? []) {
     const style = usableStyle(find, b.styleId);
@@ -45,7 +50,10 @@ export function resolveBlend(find: StyleLookup, main: StyleSummary, blend: reado
   const used = all.filter((p) => p.weight > 0);
   return {
     options: { blend: all.map((p) => ({ style: p.style.id, weight: p.weight })), blendMode },
-    key: [blendMode, ...all.map((p) => `${p.style.id}@${p.style.updatedAt ?? ''}:${p.style.iteration}=${p.weight}`)].join('|'),
+    key: [
+      blendMode,
+      ...all.map((p) => `${p.style.id}@${p.style.updatedAt ?? ''}:${p.style.iteration}=${p.weight}`),
+    ].join('|'),
     label: used.map((p) => `${p.style.name} ${pct(p.weight)}%`).join(' + '),
     outputName: used.length === 1 ? used[0].style.name : used.map((p) => `${p.style.name}-${pct(p.weight)}`).join('+'),
   };
@@ -66,13 +74,24 @@ export interface Unresolved {
 
 /** Looks up the image token, the style and the blend of a preview or save request. */
 export function resolveRequest<I>(
-  m: { readonly imageToken: string; readonly styleId: string; readonly blend?: readonly GalleryBlendPart[]; readonly blendMode?: BlendMode },
-  image: (token: string) => I | undefined, find: StyleLookup,
+  m: {
+    readonly imageToken: string;
+    readonly styleId: string;
+    readonly blend?: readonly GalleryBlendPart[];
+    readonly blendMode?: BlendMode;
+  },
+  image: (token: string) => I | undefined,
+  find: StyleLookup,
 ): ResolvedRequest<I> | Unresolved {
   const img = image(m.imageToken);
   const style = usableStyle(find, m.styleId);
-  if (!img) return { reason: `unknown image token ${m.imageToken}`, message: 'The image is no longer available; choose it again.' };
-  if (!style) return { reason: `unknown style ${m.styleId.slice(0, 200)}`, message: 'This style is no longer available.' };
+  if (!img)
+    return {
+      reason: `unknown image token ${m.imageToken}`,
+      message: 'The image is no longer available; choose it again.',
+    };
+  if (!style)
+    return { reason: `unknown style ${m.styleId.slice(0, 200)}`, message: 'This style is no longer available.' };
   const blend = resolveBlend(find, style, m.blend, m.blendMode);
   if (blend instanceof Error) return { reason: blend.message, message: 'A style in the blend is no longer available.' };
   return { img, style, blend };

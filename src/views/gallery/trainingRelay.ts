@@ -28,12 +28,17 @@ export class TrainingRelay implements vscode.Disposable {
     const { training, store, log } = this.ctx;
     if (m.type === 'resumeTraining') {
       const style = store.find(m.styleId);
-      if (!style?.resumable) { this.reject(`resumeTraining: ${m.styleId.slice(0, 200)} is not a resumable style`); return; }
+      if (!style?.resumable) {
+        this.reject(`resumeTraining: ${m.styleId.slice(0, 200)} is not a resumable style`);
+        return;
+      }
       void vscode.commands.executeCommand('fastStyleTransfer.resumeTraining', style.id);
       return;
     }
     if (!training.running) return;
-    log.info(`gallery: ${m.type === 'pauseTraining' ? 'pause' : 'cancel'} training “${training.current?.name}” (the checkpoint is saved first)`);
+    log.info(
+      `gallery: ${m.type === 'pauseTraining' ? 'pause' : 'cancel'} training “${training.current?.name}” (the checkpoint is saved first)`,
+    );
     training.requestCancel();
   }
 
@@ -44,9 +49,20 @@ export class TrainingRelay implements vscode.Disposable {
     const style = this.ctx.store.find(snap.checkpoint);
     const running = snap.status === 'starting' || snap.status === 'running';
     return {
-      name: snap.name, checkpoint: snap.checkpoint, status: snap.status, phase: snap.phase, iteration: snap.iteration, totalIterations: snap.totalIterations,
-      epoch: snap.epoch, imagesPerSecond: snap.imagesPerSecond, etaSeconds: Number.isFinite(snap.etaSeconds) ? snap.etaSeconds : -1, losses: snap.losses,
-      lastCheckpointIteration: snap.lastCheckpointIteration, previewIteration: snap.preview?.iteration, error: snap.error, startedAt: snap.startedAt,
+      name: snap.name,
+      checkpoint: snap.checkpoint,
+      status: snap.status,
+      phase: snap.phase,
+      iteration: snap.iteration,
+      totalIterations: snap.totalIterations,
+      epoch: snap.epoch,
+      imagesPerSecond: snap.imagesPerSecond,
+      etaSeconds: Number.isFinite(snap.etaSeconds) ? snap.etaSeconds : -1,
+      losses: snap.losses,
+      lastCheckpointIteration: snap.lastCheckpointIteration,
+      previewIteration: snap.preview?.iteration,
+      error: snap.error,
+      startedAt: snap.startedAt,
       resumable: !running && style?.resumable === true,
     };
   }

@@ -38,6 +38,8 @@ export class WebviewLog {
       this.log.warn(`gallery: ${this.suppressed} more messages from the webview were not logged (too many)`);
       this.suppressed = 0;
     }
-    if (level === 'error') this.log.error(line); else if (level === 'warn') this.log.warn(line); else this.log.info(line);
+    if (level === 'error') this.log.error(line);
+    else if (level === 'warn') this.log.warn(line);
+    else this.log.info(line);
   }
 }

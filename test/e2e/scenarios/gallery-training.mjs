@@ -19,13 +19,31 @@ function setWorkspaceSetting(workspace, key, value) {
   fs.writeFileSync(file, JSON.stringify(settings, null, 2));
 }
 
-const iterationShown = async (gallery) => Number((await gallery.locator('.tile-value').first().innerText()).replace(/,/g, ''));
+const iterationShown = async (gallery) =>
+  Number((await gallery.locator('.tile-value').first().innerText()).replace(/,/g, ''));
 
-export async function run({ page, workspace, repoRoot, log, screenshot, runCommand, pickQuickItem, answerInput, frameOf }) {
-  setWorkspaceSetting(workspace, 'fastStyleTransfer.vggWeightsPath', path.resolve(repoRoot, '..', 'shared', 'data', 'vgg19-keras-block1-3'));
+export async function run({
+  page,
+  workspace,
+  repoRoot,
+  log,
+  screenshot,
+  runCommand,
+  pickQuickItem,
+  answerInput,
+  frameOf,
+}) {
+  setWorkspaceSetting(
+    workspace,
+    'fastStyleTransfer.vggWeightsPath',
+    path.resolve(repoRoot, '..', 'shared', 'data', 'vgg19-keras-block1-3'),
+  );
   await page.waitForTimeout(6000); // let the workbench pick up the settings file (slow when the machine is busy)
 
-  await runCommand('Fast Style Transfer: Train a Style…', { timeout: 60_000, expect: page.locator('.quick-input-widget .quick-input-title', { hasText: 'Train a Style' }) });
+  await runCommand('Fast Style Transfer: Train a Style…', {
+    timeout: 60_000,
+    expect: page.locator('.quick-input-widget .quick-input-title', { hasText: 'Train a Style' }),
+  });
   await pickQuickItem('starry_night.jpg');
   await pickQuickItem(new RegExp(`${path.basename(workspace)}/photos$`));
   await pickQuickItem('Quick preview');
@@ -50,7 +68,7 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await page.locator('.tabs-container .tab', { hasText: 'gradient.png' }).waitFor();
   gallery = await frameOf({ title: 'Style Gallery' });
   await gallery.locator('.training-title h2', { hasText: 'E2E Starry' }).waitFor({ timeout: 30_000 });
-  assert.ok(await iterationShown(gallery) >= early, 'the restored view shows the run so far');
+  assert.ok((await iterationShown(gallery)) >= early, 'the restored view shows the run so far');
 
   // Closed and reopened: the host's training state fills the new panel at once.
   await page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }).locator('.codicon-close').click();
@@ -67,7 +85,9 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   // The test photo arrives at the first preview step (every 25 iterations in the quick preset).
   const photo = gallery.locator('img.training-image');
   await photo.waitFor({ timeout: 240_000 });
-  await photo.evaluate((el) => (el.complete && el.naturalWidth > 0 ? null : new Promise((r) => el.addEventListener('load', r, { once: true }))));
+  await photo.evaluate((el) =>
+    el.complete && el.naturalWidth > 0 ? null : new Promise((r) => el.addEventListener('load', r, { once: true })),
+  );
   await page.waitForTimeout(500);
   await screenshot('training');
 

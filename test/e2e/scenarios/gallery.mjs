@@ -9,7 +9,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const description = 'Style Gallery: pick image → pick style → preview → strength → save; drop an image; blend two styles';
+export const description =
+  'Style Gallery: pick image → pick style → preview → strength → save; drop an image; blend two styles';
 export const timeoutMs = 300_000;
 
 const EXTENSION_ID = 'fast-style-transfer.fast-style-transfer';
@@ -28,7 +29,11 @@ function installStyle(repoRoot, workspace, name = 'udnie') {
   if (!fs.existsSync(target)) {
     const source = path.resolve(repoRoot, '..', 'shared', 'data', 'pretrained', name);
     assert.ok(fs.existsSync(source), `the ${name} network is missing at ${source}`);
-    execFileSync(process.execPath, [path.join(repoRoot, 'bin', 'fst.js'), 'import', source, '-o', target, '--name', name], { stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [path.join(repoRoot, 'bin', 'fst.js'), 'import', source, '-o', target, '--name', name],
+      { stdio: 'pipe' },
+    );
   }
   return target;
 }
@@ -67,14 +72,33 @@ async function sizeOnceItIs(img, w, h, timeout = 60_000) {
 
 async function loadedSize(img) {
   await img.waitFor({ state: 'attached' });
-  return img.evaluate((el) => new Promise((resolve, reject) => {
-    const done = () => (el.naturalWidth > 0 ? resolve({ w: el.naturalWidth, h: el.naturalHeight, src: el.src.slice(0, 5) }) : reject(new Error('image has no pixels')));
-    if (el.complete && el.naturalWidth > 0) done();
-    else { el.addEventListener('load', done, { once: true }); el.addEventListener('error', () => reject(new Error('image failed to load')), { once: true }); }
-  }));
+  return img.evaluate(
+    (el) =>
+      new Promise((resolve, reject) => {
+        const done = () =>
+          el.naturalWidth > 0
+            ? resolve({ w: el.naturalWidth, h: el.naturalHeight, src: el.src.slice(0, 5) })
+            : reject(new Error('image has no pixels'));
+        if (el.complete && el.naturalWidth > 0) done();
+        else {
+          el.addEventListener('load', done, { once: true });
+          el.addEventListener('error', () => reject(new Error('image failed to load')), { once: true });
+        }
+      }),
+  );
 }
 
-export async function run({ page, workspace, repoRoot, log, screenshot, runCommand, pickQuickItem, frameOf, waitForFile }) {
+export async function run({
+  page,
+  workspace,
+  repoRoot,
+  log,
+  screenshot,
+  runCommand,
+  pickQuickItem,
+  frameOf,
+  waitForFile,
+}) {
   installStyle(repoRoot, workspace);
   // A second public network of udnie's shape (but its own convolutions), for the blend modes.
   installStyle(repoRoot, workspace, 'mathura');
@@ -87,7 +111,11 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await card.waitFor({ timeout: 60_000 });
   await gallery.locator('#dropzone').waitFor();
   // Let the card's sample image arrive (stylized on the host in the background).
-  await gallery.locator('.card .card-sample').first().waitFor({ timeout: 60_000 }).catch(() => log('no card sample image yet'));
+  await gallery
+    .locator('.card .card-sample')
+    .first()
+    .waitFor({ timeout: 60_000 })
+    .catch(() => log('no card sample image yet'));
   await screenshot('gallery-empty');
 
   // Search: no match shows an empty state whose button clears the filter.
@@ -110,7 +138,7 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   const preview = gallery.locator('#preview-img');
   const size = await loadedSize(preview);
   log(`preview <img> loaded: ${size.w}×${size.h} from ${size.src}…`);
-  assert.deepEqual([size.w, size.h], [96, 64], 'the preview has the fixture image\'s size');
+  assert.deepEqual([size.w, size.h], [96, 64], "the preview has the fixture image's size");
   assert.equal(size.src, 'blob:', 'the preview arrived as bytes (blob URL), not as a file URL');
   const original = await loadedSize(gallery.locator('.compare-before'));
   assert.deepEqual([original.w, original.h], [96, 64]);
@@ -156,13 +184,23 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   const pathInput = page.locator('.quick-input-widget input.input');
   await pathInput.waitFor({ timeout: 30_000 });
   let proposed = '';
-  for (let i = 0; i < 100 && !proposed.endsWith('.jpg'); i++) { proposed = await pathInput.inputValue(); await page.waitForTimeout(100); }
+  for (let i = 0; i < 100 && !proposed.endsWith('.jpg'); i++) {
+    proposed = await pathInput.inputValue();
+    await page.waitForTimeout(100);
+  }
   log(`Save As proposes ${proposed}`);
-  assert.ok(proposed.endsWith(`${path.sep}photos${path.sep}coffee.udnie-2.jpg`), 'the dialog proposes the next free name.<style>-N.ext');
+  assert.ok(
+    proposed.endsWith(`${path.sep}photos${path.sep}coffee.udnie-2.jpg`),
+    'the dialog proposes the next free name.<style>-N.ext',
+  );
   await pathInput.fill(path.join(workspace, 'photos', 'coffee-saved-as.webp'));
   await pathInput.press('Enter');
   const savedAs = await waitForFile('photos/coffee-saved-as.webp', { timeout: 120_000 });
-  assert.equal(fs.readFileSync(savedAs).subarray(8, 12).toString('latin1'), 'WEBP', 'the format follows the chosen extension');
+  assert.equal(
+    fs.readFileSync(savedAs).subarray(8, 12).toString('latin1'),
+    'WEBP',
+    'the format follows the chosen extension',
+  );
   await gallery.locator('#saved', { hasText: 'coffee-saved-as.webp' }).waitFor({ timeout: 30_000 });
 
   // Drop an image file from "the operating system": bytes cross to the host as a Uint8Array.
@@ -170,11 +208,14 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await gallery.locator('#stage').evaluate((stage, data) => {
     const dt = new DataTransfer();
     dt.items.add(new File([new Uint8Array(data)], 'dropped-gradient.png', { type: 'image/png' }));
-    for (const type of ['dragenter', 'dragover', 'drop']) stage.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    for (const type of ['dragenter', 'dragover', 'drop'])
+      stage.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
   }, bytes);
   // The webview tells the workbench a file drag started (it then blocks the webview's pointer
   // events so drops can reach the editor area) and waits for the drag to end in the window.
-  await page.evaluate(() => { for (const type of ['drop', 'dragend']) window.dispatchEvent(new DragEvent(type, { bubbles: true })); });
+  await page.evaluate(() => {
+    for (const type of ['drop', 'dragend']) window.dispatchEvent(new DragEvent(type, { bubbles: true }));
+  });
   await gallery.locator('.image-name', { hasText: 'dropped-gradient.png' }).waitFor({ timeout: 30_000 });
   await gallery.locator('body[data-strength="0.6"]').waitFor();
   await page.waitForTimeout(300);
@@ -224,7 +265,11 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await gallery.locator('.compare:not(.is-busy)').waitFor({ timeout: 60_000 });
   const seventy = await pixelHash(preview);
   assert.ok(seventy !== half && seventy !== alone, 'another share, another preview');
-  assert.equal(await gallery.locator('.card.mixed .card-mix').textContent(), '30%', 'the mixed-in style\'s card shows its share');
+  assert.equal(
+    await gallery.locator('.card.mixed .card-mix').textContent(),
+    '30%',
+    "the mixed-in style's card shows its share",
+  );
   // Styles of different network shapes cannot mix norm parameters: the mode toggle stays hidden.
   assert.ok(await gallery.locator('#blend-mode').isHidden(), 'no norm mode for udnie + Starry Night');
   // Keyboard: Tab goes from the share slider to the remove button.
@@ -241,8 +286,14 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await gallery.locator('#save-as').click();
   await pathInput.waitFor({ timeout: 30_000 });
   let blendProposal = '';
-  for (let i = 0; i < 100 && !blendProposal.endsWith('.png'); i++) { blendProposal = await pathInput.inputValue(); await page.waitForTimeout(100); }
-  assert.ok(blendProposal.endsWith(`${path.sep}coffee.udnie-70+Starry-Night-30-2.png`), `Save As proposes ${blendProposal}`);
+  for (let i = 0; i < 100 && !blendProposal.endsWith('.png'); i++) {
+    blendProposal = await pathInput.inputValue();
+    await page.waitForTimeout(100);
+  }
+  assert.ok(
+    blendProposal.endsWith(`${path.sep}coffee.udnie-70+Starry-Night-30-2.png`),
+    `Save As proposes ${blendProposal}`,
+  );
   await pathInput.press('Escape');
   await gallery.locator('#status', { hasText: 'Save cancelled.' }).waitFor({ timeout: 10_000 });
 
@@ -255,7 +306,9 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await third.click();
   await third.getByRole('option', { name: 'mathura' }).click();
   await gallery.locator('#blend-summary', { hasText: 'udnie 35% · Starry Night 30% · mathura 35%' }).waitFor();
-  await gallery.locator('body[data-preview-of="udnie 35% + Starry Night 30% + mathura 35%"]').waitFor({ timeout: 90_000 });
+  await gallery
+    .locator('body[data-preview-of="udnie 35% + Starry Night 30% + mathura 35%"]')
+    .waitFor({ timeout: 90_000 });
   await gallery.locator('.compare:not(.is-busy)').waitFor({ timeout: 60_000 });
   await page.waitForTimeout(300);
   await screenshot('gallery-blend-three');
@@ -280,7 +333,11 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   gallery = await frameOf({ title: 'Style Gallery' });
   await gallery.locator('#blend-summary', { hasText: 'udnie 65% · mathura 35%' }).waitFor({ timeout: 30_000 });
   assert.equal(await gallery.locator('#blend-share-0').inputValue(), '35');
-  assert.equal(await gallery.locator('#blend-mode-outputs').evaluate((r) => r.checked), true, 'the mode is restored too');
+  assert.equal(
+    await gallery.locator('#blend-mode-outputs').evaluate((r) => r.checked),
+    true,
+    'the mode is restored too',
+  );
   await gallery.locator('body[data-preview-of="udnie 65% + mathura 35%"]').waitFor({ timeout: 60_000 });
   assert.equal(await gallery.locator('.card.mixed .card-mix').textContent(), '35%');
   await page.locator('.tabs-container .tab', { hasText: 'gradient.png' }).locator('.codicon-close').click();
@@ -291,7 +348,11 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await pickQuickItem('Dark Modern');
   await page.waitForTimeout(800);
   await screenshot('gallery-dark');
-  assert.equal(await gallery.locator('body').getAttribute('data-csp-violations'), '0', 'nothing was blocked by the Content Security Policy');
+  assert.equal(
+    await gallery.locator('body').getAttribute('data-csp-violations'),
+    '0',
+    'nothing was blocked by the Content Security Policy',
+  );
 
   // The compact view in the Style Transfer sidebar: same bundle, its own layout and state.
   await page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }).locator('.codicon-close').click();

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { waitForWorkbench } from '../helpers.mjs';
 
-export const description = 'reload the window mid-training: the checkpoint survives, is listed, and Resume Training finishes the run';
+export const description =
+  'reload the window mid-training: the checkpoint survives, is listed, and Resume Training finishes the run';
 export const timeoutMs = 420_000;
 
 const NAME = 'E2E Reload';
@@ -43,9 +44,13 @@ async function until(cond, timeout, what) {
 
 /** A checkpoint folder is whole: every file there, weights the size the manifest says. */
 function assertWhole(dir) {
-  for (const f of ['style.json', 'model.json', 'weights.bin', 'training-state.json', 'optimizer.bin']) assert.ok(fs.existsSync(path.join(dir, f)), `${f} in ${dir}`);
+  for (const f of ['style.json', 'model.json', 'weights.bin', 'training-state.json', 'optimizer.bin'])
+    assert.ok(fs.existsSync(path.join(dir, f)), `${f} in ${dir}`);
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
-  const bytes = manifest.weightsManifest[0].weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization?.dtype === 'float16' ? 2 : 4), 0);
+  const bytes = manifest.weightsManifest[0].weights.reduce(
+    (n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization?.dtype === 'float16' ? 2 : 4),
+    0,
+  );
   assert.equal(fs.statSync(path.join(dir, 'weights.bin')).size, bytes, 'weights.bin is complete');
   const state = JSON.parse(fs.readFileSync(path.join(dir, 'training-state.json'), 'utf8'));
   assert.equal(state.iteration, readIteration(dir), 'weights and optimizer state are from the same step');
@@ -58,25 +63,56 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   writeJson(path.join(workspace, '.vscode', 'settings.json'), {
     'fastStyleTransfer.vggWeightsPath': path.resolve(repoRoot, '..', 'shared', 'data', 'vgg19-keras-block1-3'),
   });
-  writeJson(path.join(userDir, 'keybindings.json'), [{
-    key: KEY, command: 'fastStyleTransfer.train', args: {
-      styleImage: path.join(workspace, 'styles', 'starry_night.jpg'), dataDir: path.join(workspace, 'photos'), preset: 'quick', name: NAME,
-      overrides: { iterations: ITERATIONS, imageSize: 32, batchSize: 1, checkpointEvery: 2, previewEvery: 0, styleSize: 64, architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 } },
+  writeJson(path.join(userDir, 'keybindings.json'), [
+    {
+      key: KEY,
+      command: 'fastStyleTransfer.train',
+      args: {
+        styleImage: path.join(workspace, 'styles', 'starry_night.jpg'),
+        dataDir: path.join(workspace, 'photos'),
+        preset: 'quick',
+        name: NAME,
+        overrides: {
+          iterations: ITERATIONS,
+          imageSize: 32,
+          batchSize: 1,
+          checkpointEvery: 2,
+          previewEvery: 0,
+          styleSize: 64,
+          architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 },
+        },
+      },
     },
-  }]);
+  ]);
   // A new keybindings.json is not always noticed by a running web workbench: reload once to read it.
   await runCommand('Developer: Reload Window');
   await waitForWorkbench(page);
   await page.waitForTimeout(2000);
-  const originals = Object.fromEntries(['styles/starry_night.jpg', 'photos/coffee.jpg', 'photos/astronaut.png'].map((f) => [f, fs.readFileSync(path.join(workspace, f)).toString('base64')]));
+  const originals = Object.fromEntries(
+    ['styles/starry_night.jpg', 'photos/coffee.jpg', 'photos/astronaut.png'].map((f) => [
+      f,
+      fs.readFileSync(path.join(workspace, f)).toString('base64'),
+    ]),
+  );
 
   // Start the tiny run (the command may still be registering: retry the key until a checkpoint appears).
-  await until(async () => {
-    await page.locator('.explorer-folders-view .monaco-list-row').first().click().catch(() => {});
-    await page.keyboard.press('Control+Alt+Shift+F7');
-    await page.locator('.notifications-toasts', { hasText: `Training “${NAME}”` }).waitFor({ timeout: 10_000 }).catch(() => {});
-    return until(() => readIteration(checkpoint) >= 4, 40_000, 'the first checkpoints').catch(() => false);
-  }, 150_000, 'training to start from the keybinding');
+  await until(
+    async () => {
+      await page
+        .locator('.explorer-folders-view .monaco-list-row')
+        .first()
+        .click()
+        .catch(() => {});
+      await page.keyboard.press('Control+Alt+Shift+F7');
+      await page
+        .locator('.notifications-toasts', { hasText: `Training “${NAME}”` })
+        .waitFor({ timeout: 10_000 })
+        .catch(() => {});
+      return until(() => readIteration(checkpoint) >= 4, 40_000, 'the first checkpoints').catch(() => false);
+    },
+    150_000,
+    'training to start from the keybinding',
+  );
   const before = readIteration(checkpoint);
   log(`training reached a checkpoint at iteration ${before}; reloading the window`);
   await screenshot('training-before-reload');
@@ -107,6 +143,7 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await screenshot('resumed-to-the-end');
   const leftovers = fs.readdirSync(stylesDir).filter((n) => WORK_IN_PROGRESS.test(n));
   assert.deepEqual(leftovers, [], 'no temp folders beside the checkpoint');
-  for (const [f, b64] of Object.entries(originals)) assert.equal(fs.readFileSync(path.join(workspace, f)).toString('base64'), b64, `${f} unchanged`);
+  for (const [f, b64] of Object.entries(originals))
+    assert.equal(fs.readFileSync(path.join(workspace, f)).toString('base64'), b64, `${f} unchanged`);
   log(`resumed from ${afterReload} to ${ITERATIONS}`);
 }

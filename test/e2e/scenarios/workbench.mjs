@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 export const description = 'fixture workspace, command palette and context menu (VS Code only)';
 export const needsExtension = false;
 
-export async function run({ page, log, screenshot, explorerRow, revealInExplorer, contextMenu, runCommand, editorTabs, frameOf }) {
+export async function run({
+  page,
+  log,
+  screenshot,
+  explorerRow,
+  revealInExplorer,
+  contextMenu,
+  runCommand,
+  editorTabs,
+  frameOf,
+}) {
   await explorerRow('gradient.png').waitFor();
   const coffee = await revealInExplorer('photos/coffee.jpg');
   await coffee.waitFor();
@@ -30,7 +40,13 @@ export async function run({ page, log, screenshot, explorerRow, revealInExplorer
   const img = preview.locator('img');
   await img.waitFor();
   await page.waitForFunction(() => true); // let the preview lay out
-  const size = await img.evaluate((el) => (el.complete ? { w: el.naturalWidth, h: el.naturalHeight } : new Promise((r) => { el.onload = () => r({ w: el.naturalWidth, h: el.naturalHeight }); })));
+  const size = await img.evaluate((el) =>
+    el.complete
+      ? { w: el.naturalWidth, h: el.naturalHeight }
+      : new Promise((r) => {
+          el.onload = () => r({ w: el.naturalWidth, h: el.naturalHeight });
+        }),
+  );
   assert.deepEqual(size, { w: 66, h: 50 }, 'the image preview shows gradient.png at its size');
   await screenshot('image-preview');
 }

@@ -5,7 +5,9 @@ import * as vscode from 'vscode';
 
 export const EXTENSION_ID = 'fast-style-transfer.fast-style-transfer';
 
-interface ContributedCommand { command: string }
+interface ContributedCommand {
+  command: string;
+}
 
 suite('activation', () => {
   test('the extension is present and activates without throwing', async () => {
@@ -21,7 +23,11 @@ suite('activation', () => {
     await ext.activate();
     const contributed = ((ext.packageJSON.contributes?.commands ?? []) as ContributedCommand[]).map((c) => c.command);
     const registered = new Set(await vscode.commands.getCommands(true));
-    assert.deepEqual(contributed.filter((c) => !registered.has(c)), [], 'contributed in package.json but never registered');
+    assert.deepEqual(
+      contributed.filter((c) => !registered.has(c)),
+      [],
+      'contributed in package.json but never registered',
+    );
   });
 
   test('the fixture workspace is open', () => {

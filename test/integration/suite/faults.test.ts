@@ -12,11 +12,22 @@ import type { StylizeResult, TrainResult } from '../../../src/protocol/jobs';
 import { changedOriginals, hashTree, leftovers } from '../../helpers/leftovers';
 import { api, udnieStyle, until, workspaceDir, SHARED_DATA } from './helpers';
 
-const TINY = { imageSize: 32, batchSize: 1, checkpointEvery: 2, previewEvery: 0, styleSize: 64, architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 } };
+const TINY = {
+  imageSize: 32,
+  batchSize: 1,
+  checkpointEvery: 2,
+  previewEvery: 0,
+  styleSize: 64,
+  architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 },
+};
 
 function trainArgs(name: string, iterations: number) {
   return {
-    styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name, overrides: { ...TINY, iterations },
+    styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
+    dataDir: path.join(workspaceDir(), 'photos'),
+    preset: 'quick',
+    name,
+    overrides: { ...TINY, iterations },
   };
 }
 
@@ -25,10 +36,16 @@ suite('faults', () => {
   let storage: string;
 
   suiteSetup(async () => {
-    await vscode.workspace.getConfiguration('fastStyleTransfer').update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('fastStyleTransfer')
+      .update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
     const a = await api();
     storage = a.context.storageDir;
-    originals = new Map([...hashTree(workspaceDir())].filter(([k]) => /^(gradient\.png|alpha\.png|photos\/|styles\/)/.test(k) && !/\.(udnie|starry)/i.test(k)));
+    originals = new Map(
+      [...hashTree(workspaceDir())].filter(
+        ([k]) => /^(gradient\.png|alpha\.png|photos\/|styles\/)/.test(k) && !/\.(udnie|starry)/i.test(k),
+      ),
+    );
     // Inputs of our own, so other suites' expectations about output names are not disturbed.
     fs.mkdirSync(path.join(workspaceDir(), 'faults'), { recursive: true });
     fs.copyFileSync(path.join(workspaceDir(), 'gradient.png'), path.join(workspaceDir(), 'faults', 'g.png'));
@@ -36,18 +53,30 @@ suite('faults', () => {
   });
 
   teardown(() => {
-    assert.deepEqual(leftovers([storage, workspaceDir()], [/\.partial$/]), [], 'no temp files in the storage or the workspace');
-    assert.deepEqual(changedOriginals(originals, hashTree(workspaceDir())), [], 'the workspace originals are unchanged');
+    assert.deepEqual(
+      leftovers([storage, workspaceDir()], [/\.partial$/]),
+      [],
+      'no temp files in the storage or the workspace',
+    );
+    assert.deepEqual(
+      changedOriginals(originals, hashTree(workspaceDir())),
+      [],
+      'the workspace originals are unchanged',
+    );
   });
 
   test('the worker killed mid-training: the command reports it, the last good checkpoint is listed and Resume continues it', async () => {
     const a = await api();
     const saved: number[] = [];
     const sub = a.training.onDidChange((s) => {
-      if (s.lastCheckpointIteration !== undefined && !saved.includes(s.lastCheckpointIteration)) saved.push(s.lastCheckpointIteration);
+      if (s.lastCheckpointIteration !== undefined && !saved.includes(s.lastCheckpointIteration))
+        saved.push(s.lastCheckpointIteration);
       if (saved.length >= 2 && s.iteration === saved[saved.length - 1] + 1) void a.engine.terminateWorker();
     });
-    const r = await vscode.commands.executeCommand<TrainResult | undefined>('fastStyleTransfer.train', trainArgs('Killed Starry', 400));
+    const r = await vscode.commands.executeCommand<TrainResult | undefined>(
+      'fastStyleTransfer.train',
+      trainArgs('Killed Starry', 400),
+    );
     sub.dispose();
     assert.equal(r, undefined, 'the command reports a failure, not a result');
     assert.equal(a.training.current?.status, 'failed');
@@ -60,22 +89,43 @@ suite('faults', () => {
     assert.equal(style.error, undefined);
     // Resume: a fresh worker continues from the checkpoint, two more steps.
     const more = await a.engine.request({
-      type: 'resume', options: { checkpoint: style.id, vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'), iterations: style.iteration + 2 },
+      type: 'resume',
+      options: {
+        checkpoint: style.id,
+        vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'),
+        iterations: style.iteration + 2,
+      },
     });
     assert.equal(more.iterations, style.iteration + 2);
-    await until(async () => { await a.store.refresh(); return a.store.find(style.id)?.iteration === style.iteration + 2; }, 10_000, 'the store to see the resumed checkpoint');
+    await until(
+      async () => {
+        await a.store.refresh();
+        return a.store.find(style.id)?.iteration === style.iteration + 2;
+      },
+      10_000,
+      'the store to see the resumed checkpoint',
+    );
   });
 
   test('training cancelled before its first step ends quietly and saves nothing', async () => {
     const a = await api();
-    const sub = a.training.onDidChange((s) => { if (s.phase) a.training.requestCancel(); });
-    const r = await vscode.commands.executeCommand<TrainResult | undefined>('fastStyleTransfer.train', trainArgs('Early Cancel', 50));
+    const sub = a.training.onDidChange((s) => {
+      if (s.phase) a.training.requestCancel();
+    });
+    const r = await vscode.commands.executeCommand<TrainResult | undefined>(
+      'fastStyleTransfer.train',
+      trainArgs('Early Cancel', 50),
+    );
     sub.dispose();
     assert.equal(r, undefined);
     assert.equal(a.training.current?.status, 'cancelled');
     assert.equal(a.training.current?.error, undefined, 'a cancel is not an error');
     await a.store.refresh();
-    assert.equal(a.store.all.some((s) => s.name === 'Early Cancel'), false, 'no checkpoint');
+    assert.equal(
+      a.store.all.some((s) => s.name === 'Early Cancel'),
+      false,
+      'no checkpoint',
+    );
   });
 
   test('a read-only output folder: the stylize command reports it clearly and the next stylize works', async () => {
@@ -86,15 +136,19 @@ suite('faults', () => {
     fs.mkdirSync(src, { recursive: true });
     fs.mkdirSync(target, { recursive: true });
     // A real read-only bind mount where allowed (root on Linux); otherwise a path under a file, which no one can write either.
-    const mounted = process.platform === 'linux' && process.getuid?.() === 0
-      && spawnSync('mount', ['--bind', src, target]).status === 0
-      && (spawnSync('mount', ['-o', 'remount,bind,ro', target]).status === 0 || (spawnSync('umount', [target]), false));
+    const mounted =
+      process.platform === 'linux' &&
+      process.getuid?.() === 0 &&
+      spawnSync('mount', ['--bind', src, target]).status === 0 &&
+      (spawnSync('mount', ['-o', 'remount,bind,ro', target]).status === 0 || (spawnSync('umount', [target]), false));
     const outDir = mounted ? target : path.join(workspaceDir(), 'gradient.png', 'out');
     const config = vscode.workspace.getConfiguration('fastStyleTransfer');
     await config.update('outputFolder', outDir, vscode.ConfigurationTarget.Workspace);
     try {
       const input = path.join(workspaceDir(), 'faults', 'a.png');
-      const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(input)]);
+      const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [
+        vscode.Uri.file(input),
+      ]);
       assert.ok(r, 'a result, not an exception');
       assert.equal(r.outputs.length, 0);
       assert.equal(r.failures[0]?.error.code, 'io');
@@ -106,7 +160,9 @@ suite('faults', () => {
       fs.rmSync(src, { recursive: true, force: true });
       fs.rmSync(target, { recursive: true, force: true });
     }
-    const again = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'faults', 'a.png'))]);
+    const again = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [
+      vscode.Uri.file(path.join(workspaceDir(), 'faults', 'a.png')),
+    ]);
     assert.equal(again.outputs.length, 1, JSON.stringify(again.failures));
   });
 
@@ -114,13 +170,28 @@ suite('faults', () => {
     const a = await api();
     const id = await udnieStyle(a);
     const config = vscode.workspace.getConfiguration('fastStyleTransfer');
-    const wrong: Record<string, unknown> = { outputFolder: 42, strength: 'strong', outputFormat: ['png'], maxInputMegapixels: 'lots', openResult: 'no' };
+    const wrong: Record<string, unknown> = {
+      outputFolder: 42,
+      strength: 'strong',
+      outputFormat: ['png'],
+      maxInputMegapixels: 'lots',
+      openResult: 'no',
+    };
     try {
       for (const [k, v] of Object.entries(wrong)) await config.update(k, v, vscode.ConfigurationTarget.Workspace);
-      assert.equal(vscode.workspace.getConfiguration('fastStyleTransfer').get('outputFolder'), 42, 'the wrong value is really in effect');
+      assert.equal(
+        vscode.workspace.getConfiguration('fastStyleTransfer').get('outputFolder'),
+        42,
+        'the wrong value is really in effect',
+      );
       const s = a.context.settings();
-      assert.deepEqual([s.outputFolder, s.strength, s.outputFormat, s.maxInputMegapixels, s.openResult], ['', 1, 'same', 100, true]);
-      const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'faults', 'a.png'))]);
+      assert.deepEqual(
+        [s.outputFolder, s.strength, s.outputFormat, s.maxInputMegapixels, s.openResult],
+        ['', 1, 'same', 100, true],
+      );
+      const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [
+        vscode.Uri.file(path.join(workspaceDir(), 'faults', 'a.png')),
+      ]);
       assert.equal(r?.outputs.length, 1, JSON.stringify(r?.failures));
     } finally {
       for (const k of Object.keys(wrong)) await config.update(k, undefined, vscode.ConfigurationTarget.Workspace);
@@ -135,10 +206,17 @@ suite('faults', () => {
     const sub = a.training.onDidChange((s) => {
       if (!stylized && s.iteration >= 2) {
         startedAt = s.iteration;
-        stylized = Promise.resolve(vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'faults', 'g.png'))]));
+        stylized = Promise.resolve(
+          vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [
+            vscode.Uri.file(path.join(workspaceDir(), 'faults', 'g.png')),
+          ]),
+        );
       }
     });
-    const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', trainArgs('Busy Starry', 16));
+    const r = await vscode.commands.executeCommand<TrainResult>(
+      'fastStyleTransfer.train',
+      trainArgs('Busy Starry', 16),
+    );
     sub.dispose();
     assert.ok(stylized, `a stylize was started at iteration ${startedAt}`);
     const s = await stylized;

@@ -27,24 +27,41 @@ async function recorder() {
   const a = await api();
   const seen: Posted[] = [];
   const sub = a.gallery.onDidPost((m) => seen.push(m));
-  const next = async <T extends Posted['type']>(type: T, from: number, timeoutMs = 60_000, pred: (m: Extract<Posted, { type: T }>) => boolean = () => true) => {
+  const next = async <T extends Posted['type']>(
+    type: T,
+    from: number,
+    timeoutMs = 60_000,
+    pred: (m: Extract<Posted, { type: T }>) => boolean = () => true,
+  ) => {
     let found: Extract<Posted, { type: T }> | undefined;
-    await until(() => {
-      found = seen.slice(from).find((m): m is Extract<Posted, { type: T }> => m.type === type && pred(m as Extract<Posted, { type: T }>));
-      return found !== undefined;
-    }, timeoutMs, `a '${type}' message to the webview`);
+    await until(
+      () => {
+        found = seen
+          .slice(from)
+          .find((m): m is Extract<Posted, { type: T }> => m.type === type && pred(m as Extract<Posted, { type: T }>));
+        return found !== undefined;
+      },
+      timeoutMs,
+      `a '${type}' message to the webview`,
+    );
     return found!;
   };
   return { a, seen, sub, next };
 }
 
 /** sRGB byte ↔ linear light, as the engine mixes blended outputs. */
-const toLinear = (v: number) => { const c = v / 255; return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+const toLinear = (v: number) => {
+  const c = v / 255;
+  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+};
 const toSrgb = (l: number) => 255 * (l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055);
 
 function mixInLinearLight(images: readonly Rgb[], weights: readonly number[]): Rgb {
   const data = new Uint8Array(images[0].data.length);
-  for (let i = 0; i < data.length; i++) data[i] = Math.round(Math.min(255, Math.max(0, toSrgb(images.reduce((l, img, k) => l + weights[k] * toLinear(img.data[i]), 0)))));
+  for (let i = 0; i < data.length; i++)
+    data[i] = Math.round(
+      Math.min(255, Math.max(0, toSrgb(images.reduce((l, img, k) => l + weights[k] * toLinear(img.data[i]), 0)))),
+    );
   return { width: images[0].width, height: images[0].height, data };
 }
 
@@ -53,20 +70,27 @@ function mixInLinearLight(images: readonly Rgb[], weights: readonly number[]): R
  * 'norm' negates every instance-norm shift (a style "fine-tuned" from it: same convolutions),
  * 'conv' changes one convolution weight (same shape, other convolutions).
  */
-async function starryTwin(a: Awaited<ReturnType<typeof api>>, starry: string, change: 'norm' | 'conv'): Promise<string> {
+async function starryTwin(
+  a: Awaited<ReturnType<typeof api>>,
+  starry: string,
+  change: 'norm' | 'conv',
+): Promise<string> {
   const name = change === 'norm' ? 'Starry Twin' : 'Starry Conv Twin';
   const dir = path.join(a.context.storageDir, 'styles', name.toLowerCase().replace(/ /g, '-'));
   if (!fs.existsSync(dir)) {
     fs.cpSync(starry, dir, { recursive: true });
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'style.json'), 'utf8'));
     fs.writeFileSync(path.join(dir, 'style.json'), JSON.stringify({ ...meta, name }));
-    const model = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as { weightsManifest: { weights: { name: string; shape: number[]; quantization?: { dtype: string } }[] }[] };
+    const model = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as {
+      weightsManifest: { weights: { name: string; shape: number[]; quantization?: { dtype: string } }[] }[];
+    };
     const bin = fs.readFileSync(path.join(dir, 'weights.bin'));
     let offset = 0;
     for (const w of model.weightsManifest[0].weights) {
       assert.equal(w.quantization?.dtype, 'float16', 'the bundled weights are float16');
       const count = w.shape.reduce((x, y) => x * y, 1);
-      if (change === 'norm' && w.name.endsWith('/shift')) for (let i = 0; i < count; i++) bin[offset + 2 * i + 1] ^= 0x80; // the sign bit
+      if (change === 'norm' && w.name.endsWith('/shift'))
+        for (let i = 0; i < count; i++) bin[offset + 2 * i + 1] ^= 0x80; // the sign bit
       if (change === 'conv' && w.name === 'conv2/weight') bin[offset] ^= 0x01;
       offset += 2 * count;
     }
@@ -102,8 +126,15 @@ suite('gallery', () => {
     assert.equal(panel.title, 'Style Gallery');
     assert.equal(panel.webview.options.enableScripts, true);
     const roots = panel.webview.options.localResourceRoots?.map((u) => u.fsPath) ?? [];
-    assert.deepEqual(roots, [path.join(a.context.extension.extensionPath, 'dist', 'webview')], 'only the bundle is loadable');
-    assert.match(panel.webview.html, /Content-Security-Policy" content="default-src 'none'; img-src [^;]+ blob: data:; style-src [^;]+ 'nonce-[A-Za-z0-9]+'; script-src 'nonce-[A-Za-z0-9]+'; font-src [^"]+"/);
+    assert.deepEqual(
+      roots,
+      [path.join(a.context.extension.extensionPath, 'dist', 'webview')],
+      'only the bundle is loadable',
+    );
+    assert.match(
+      panel.webview.html,
+      /Content-Security-Policy" content="default-src 'none'; img-src [^;]+ blob: data:; style-src [^;]+ 'nonce-[A-Za-z0-9]+'; script-src 'nonce-[A-Za-z0-9]+'; font-src [^"]+"/,
+    );
     assert.doesNotMatch(panel.webview.html, /unsafe-|https?:\/\/(?!.*vscode)/);
     await vscode.commands.executeCommand('fastStyleTransfer.openGallery');
     assert.equal(a.gallery.galleryPanel, panel, 'the same panel, revealed');
@@ -116,15 +147,25 @@ suite('gallery', () => {
       const id = await udnieStyle(a);
       const from = seen.length;
       // The tree passes its node; the palette or other callers pass the id.
-      await vscode.commands.executeCommand('fastStyleTransfer.openGalleryForStyle', { kind: 'style', style: a.store.find(id) });
+      await vscode.commands.executeCommand('fastStyleTransfer.openGalleryForStyle', {
+        kind: 'style',
+        style: a.store.find(id),
+      });
       assert.equal((await next('focusStyle', from, 5_000)).styleId, id);
       const layouts: string[] = [];
-      const sub2 = a.gallery.onDidPost((m, layout) => { if (m.type === 'init') layouts.push(layout); });
+      const sub2 = a.gallery.onDidPost((m, layout) => {
+        if (m.type === 'init') layouts.push(layout);
+      });
       await vscode.commands.executeCommand('fastStyleTransfer.galleryView.focus');
       await until(() => layouts.includes('sidebar'), 60_000, 'the sidebar view to load and get its init message');
       sub2.dispose();
-      const init = seen.slice(from).find((m): m is Extract<Posted, { type: 'init' }> => m.type === 'init' && m.layout === 'sidebar')!;
-      assert.ok(init.styles.some((s) => s.id === id), 'the sidebar lists the styles');
+      const init = seen
+        .slice(from)
+        .find((m): m is Extract<Posted, { type: 'init' }> => m.type === 'init' && m.layout === 'sidebar')!;
+      assert.ok(
+        init.styles.some((s) => s.id === id),
+        'the sidebar lists the styles',
+      );
       await vscode.commands.executeCommand('workbench.action.closeSidebar');
     } finally {
       sub.dispose();
@@ -143,23 +184,48 @@ suite('gallery', () => {
       assert.match(image.token, /^img-\d+$/);
       assert.equal(image.name, 'gradient.png');
       assert.equal(image.displayPath, 'gradient.png');
-      await a.gallery.receive({ type: 'preview', requestId: 41, imageToken: image.token, styleId: style, size: 'preview', scale: 1 });
+      await a.gallery.receive({
+        type: 'preview',
+        requestId: 41,
+        imageToken: image.token,
+        styleId: style,
+        size: 'preview',
+        scale: 1,
+      });
       const p = await next('preview', from, 120_000, (m) => m.requestId === 41);
       for (const img of [p.original, p.stylized]) {
         assert.ok(img.bytes instanceof Uint8Array);
         assert.deepEqual([...img.bytes.subarray(0, 4)], PNG_SIGNATURE);
         assert.deepEqual(pngSize(img.bytes), { w: 66, h: 50 });
-        assert.equal(img.bytes.byteLength, img.bytes.buffer.byteLength, 'each image owns its buffer (nothing else crosses to the webview)');
+        assert.equal(
+          img.bytes.byteLength,
+          img.bytes.buffer.byteLength,
+          'each image owns its buffer (nothing else crosses to the webview)',
+        );
       }
       assert.deepEqual([p.sourceWidth, p.sourceHeight], [66, 50]);
       assert.ok(p.runtime.length > 0);
       // Same request again: answered from the host's cache with the same bytes.
       const from2 = seen.length;
-      await a.gallery.receive({ type: 'preview', requestId: 42, imageToken: image.token, styleId: style, size: 'preview', scale: 1 });
+      await a.gallery.receive({
+        type: 'preview',
+        requestId: 42,
+        imageToken: image.token,
+        styleId: style,
+        size: 'preview',
+        scale: 1,
+      });
       const again = await next('preview', from2, 2_000, (m) => m.requestId === 42);
       assert.deepEqual(again.stylized.bytes, p.stylized.bytes);
       // Full size at half scale: the engine scales the input first.
-      await a.gallery.receive({ type: 'preview', requestId: 43, imageToken: image.token, styleId: style, size: 'full', scale: 0.5 });
+      await a.gallery.receive({
+        type: 'preview',
+        requestId: 43,
+        imageToken: image.token,
+        styleId: style,
+        size: 'full',
+        scale: 0.5,
+      });
       const half = await next('preview', from2, 120_000, (m) => m.requestId === 43);
       assert.deepEqual(pngSize(half.stylized.bytes), { w: 33, h: 25 });
       assert.deepEqual(pngSize(half.original.bytes), { w: 33, h: 25 }, 'the original as the network saw it');
@@ -179,7 +245,16 @@ suite('gallery', () => {
       let from = seen.length;
       await a.gallery.receive({ type: 'openImagePath', path: input });
       const { token } = (await next('image', from, 5_000)).image;
-      const save = { type: 'save', mode: 'save', imageToken: token, styleId: style, strength: 0.5, colorMode: 'luminance', format: 'png', scale: 1 };
+      const save = {
+        type: 'save',
+        mode: 'save',
+        imageToken: token,
+        styleId: style,
+        strength: 0.5,
+        colorMode: 'luminance',
+        format: 'png',
+        scale: 1,
+      };
       await a.gallery.receive(save);
       const first = await next('saved', from, 120_000);
       assert.equal(first.path, path.join(workspaceDir(), 'photos', 'astronaut.udnie.png'));
@@ -187,12 +262,20 @@ suite('gallery', () => {
       from = seen.length;
       await a.gallery.receive(save);
       const second = await next('saved', from, 120_000);
-      assert.equal(second.path, path.join(workspaceDir(), 'photos', 'astronaut.udnie-2.png'), 'a fresh name, not an overwrite');
+      assert.equal(
+        second.path,
+        path.join(workspaceDir(), 'photos', 'astronaut.udnie-2.png'),
+        'a fresh name, not an overwrite',
+      );
       assert.ok(fs.existsSync(first.path) && fs.existsSync(second.path));
       assert.deepEqual(fs.readFileSync(input), original, 'the original is untouched');
 
       from = seen.length;
-      await a.gallery.receive({ type: 'dropImage', name: 'from-desktop.jpg', bytes: new Uint8Array(fs.readFileSync(path.join(workspaceDir(), 'photos', 'coffee.jpg'))) });
+      await a.gallery.receive({
+        type: 'dropImage',
+        name: 'from-desktop.jpg',
+        bytes: new Uint8Array(fs.readFileSync(path.join(workspaceDir(), 'photos', 'coffee.jpg'))),
+      });
       const dropped = (await next('image', from, 5_000)).image;
       assert.equal(dropped.origin, 'drop');
       await a.gallery.receive({ ...save, imageToken: dropped.token, format: 'same' });
@@ -207,7 +290,7 @@ suite('gallery', () => {
     }
   });
 
-  test('blend: Starry Night 70 % + udnie 30 % previews as the engine\'s blend, differs from each style alone, saves under the blend name', async function () {
+  test("blend: Starry Night 70 % + udnie 30 % previews as the engine's blend, differs from each style alone, saves under the blend name", async function () {
     this.timeout(300_000);
     const { a, seen, sub, next } = await recorder();
     try {
@@ -222,7 +305,15 @@ suite('gallery', () => {
       let id = 100;
       const preview = async (styleId: string, extra: object = {}) => {
         const requestId = ++id;
-        await a.gallery.receive({ type: 'preview', requestId, imageToken: token, styleId, size: 'preview', scale: 1, ...extra });
+        await a.gallery.receive({
+          type: 'preview',
+          requestId,
+          imageToken: token,
+          styleId,
+          size: 'preview',
+          scale: 1,
+          ...extra,
+        });
         const m = await next('preview', from, 120_000, (p) => p.requestId === requestId);
         return { bytes: m.stylized.bytes, rgb: decodePng(m.stylized.bytes) };
       };
@@ -231,28 +322,62 @@ suite('gallery', () => {
       const blend = [{ styleId: udnie, weight: 0.3 }];
       const mixed = await preview(starry, { blend });
       assert.deepEqual([mixed.rgb.width, mixed.rgb.height], [66, 50]);
-      for (const [alone, what] of [[starryAlone, 'Starry Night'], [udnieAlone, 'udnie']] as const) {
+      for (const [alone, what] of [
+        [starryAlone, 'Starry Night'],
+        [udnieAlone, 'udnie'],
+      ] as const) {
         const d = difference(mixed.rgb, alone.rgb);
         assert.ok(d.mean > 3, `the blend differs from ${what} alone (mean difference ${d.mean.toFixed(2)} levels)`);
       }
       // The engine's blend, asked for directly as `fst stylize --blend starry=0.7,udnie=0.3` asks for it.
       const engine = await a.engine.request({
-        type: 'preview', image: { path: input }, style: starry, maxSide: 512,
-        options: { strength: 1, colorMode: 'none', scale: 1, runtime: a.context.settings().stylizeRuntime, blend: [{ style: starry, weight: 0.7 }, { style: udnie, weight: 0.3 }] },
+        type: 'preview',
+        image: { path: input },
+        style: starry,
+        maxSide: 512,
+        options: {
+          strength: 1,
+          colorMode: 'none',
+          scale: 1,
+          runtime: a.context.settings().stylizeRuntime,
+          blend: [
+            { style: starry, weight: 0.7 },
+            { style: udnie, weight: 0.3 },
+          ],
+        },
       });
-      assert.deepEqual(decodePng(engine.stylized.bytes).data, mixed.rgb.data, 'the gallery\'s blend preview is the engine\'s blend');
+      assert.deepEqual(
+        decodePng(engine.stylized.bytes).data,
+        mixed.rgb.data,
+        "the gallery's blend preview is the engine's blend",
+      );
       // And that is the two stylizations mixed 70/30 in linear light (within the 8-bit rounding of each).
       const expected = mixInLinearLight([starryAlone.rgb, udnieAlone.rgb], [0.7, 0.3]);
       const d = difference(mixed.rgb, expected);
-      assert.ok(d.max <= 2 && d.mean < 0.5, `blend vs 70/30 mix of the single styles: mean ${d.mean.toFixed(3)}, max ${d.max}`);
+      assert.ok(
+        d.max <= 2 && d.mean < 0.5,
+        `blend vs 70/30 mix of the single styles: mean ${d.mean.toFixed(3)}, max ${d.max}`,
+      );
       // Full Size (here at half scale) carries the blend too.
       const full = await preview(starry, { blend, size: 'full', scale: 0.5 });
       assert.deepEqual([full.rgb.width, full.rgb.height], [33, 25]);
       const engineFull = await a.engine.request({
-        type: 'preview', image: { path: input }, style: starry, maxSide: 0,
-        options: { strength: 1, colorMode: 'none', scale: 0.5, runtime: a.context.settings().stylizeRuntime, blend: [{ style: starry, weight: 0.7 }, { style: udnie, weight: 0.3 }] },
+        type: 'preview',
+        image: { path: input },
+        style: starry,
+        maxSide: 0,
+        options: {
+          strength: 1,
+          colorMode: 'none',
+          scale: 0.5,
+          runtime: a.context.settings().stylizeRuntime,
+          blend: [
+            { style: starry, weight: 0.7 },
+            { style: udnie, weight: 0.3 },
+          ],
+        },
       });
-      assert.deepEqual(decodePng(engineFull.stylized.bytes).data, full.rgb.data, 'Full Size shows the engine\'s blend');
+      assert.deepEqual(decodePng(engineFull.stylized.bytes).data, full.rgb.data, "Full Size shows the engine's blend");
       // Weights that differ, a different preview (and a cache keyed on the blend).
       const other = await preview(starry, { blend: [{ styleId: udnie, weight: 0.6 }] });
       assert.ok(difference(other.rgb, mixed.rgb).mean > 1, 'another share, another picture');
@@ -261,37 +386,85 @@ suite('gallery', () => {
 
       // Save: the full image through the 'stylize' job, named as the engine names blends, equal to the preview.
       const savedFrom = seen.length;
-      await a.gallery.receive({ type: 'save', mode: 'save', imageToken: token, styleId: starry, strength: 1, colorMode: 'none', format: 'png', scale: 1, blend });
+      await a.gallery.receive({
+        type: 'save',
+        mode: 'save',
+        imageToken: token,
+        styleId: starry,
+        strength: 1,
+        colorMode: 'none',
+        format: 'png',
+        scale: 1,
+        blend,
+      });
       const saved = await next('saved', savedFrom, 120_000);
       assert.equal(saved.path, path.join(workspaceDir(), 'gradient.Starry-Night-70+udnie-30.png'));
-      assert.deepEqual(decodePng(fs.readFileSync(saved.path)).data, mixed.rgb.data, 'the saved file is the preview at full size');
+      assert.deepEqual(
+        decodePng(fs.readFileSync(saved.path)).data,
+        mixed.rgb.data,
+        'the saved file is the preview at full size',
+      );
       const saving = seen.slice(savedFrom).find((m): m is Extract<Posted, { type: 'saving' }> => m.type === 'saving');
       assert.match(saving?.message ?? '', /with Starry Night 70% \+ udnie 30%/);
 
       // Norm mode: styles of different shapes are refused with the engine's reason…
       const failed = async (styleId: string, extra: object) => {
         const requestId = ++id;
-        await a.gallery.receive({ type: 'preview', requestId, imageToken: token, styleId, size: 'preview', scale: 1, ...extra });
+        await a.gallery.receive({
+          type: 'preview',
+          requestId,
+          imageToken: token,
+          styleId,
+          size: 'preview',
+          scale: 1,
+          ...extra,
+        });
         return (await next('previewFailed', from, 120_000, (p) => p.requestId === requestId)).message;
       };
-      assert.match(await failed(starry, { blend, blendMode: 'norm' }), /"udnie" and "Starry Night" have different network architectures; blend their outputs instead/);
+      assert.match(
+        await failed(starry, { blend, blendMode: 'norm' }),
+        /"udnie" and "Starry Night" have different network architectures; blend their outputs instead/,
+      );
       // …as are styles of one shape whose convolutions differ…
       const convTwin = await starryTwin(a, starry, 'conv');
-      assert.match(await failed(starry, { blend: [{ styleId: convTwin, weight: 0.5 }], blendMode: 'norm' }),
-        /"Starry Conv Twin" and "Starry Night" do not share their convolution weights, so their instance-norm parameters cannot be mixed/);
+      assert.match(
+        await failed(starry, { blend: [{ styleId: convTwin, weight: 0.5 }], blendMode: 'norm' }),
+        /"Starry Conv Twin" and "Starry Night" do not share their convolution weights, so their instance-norm parameters cannot be mixed/,
+      );
       // …while a style fine-tuned from Starry Night (same convolutions) mixes into one network in between.
       const twin = await starryTwin(a, starry, 'norm');
       const twinAlone = await preview(twin);
       const normMix = await preview(starry, { blend: [{ styleId: twin, weight: 0.5 }], blendMode: 'norm' });
       const outputMix = await preview(starry, { blend: [{ styleId: twin, weight: 0.5 }] });
-      for (const [img, what] of [[starryAlone, 'Starry Night'], [twinAlone, 'the twin'], [outputMix, 'the mixed outputs']] as const) {
+      for (const [img, what] of [
+        [starryAlone, 'Starry Night'],
+        [twinAlone, 'the twin'],
+        [outputMix, 'the mixed outputs'],
+      ] as const) {
         assert.ok(difference(normMix.rgb, img.rgb).mean > 1, `mixing norm parameters differs from ${what}`);
       }
       const engineNorm = await a.engine.request({
-        type: 'preview', image: { path: input }, style: starry, maxSide: 512,
-        options: { strength: 1, colorMode: 'none', scale: 1, runtime: a.context.settings().stylizeRuntime, blend: [{ style: starry, weight: 0.5 }, { style: twin, weight: 0.5 }], blendMode: 'norm' },
+        type: 'preview',
+        image: { path: input },
+        style: starry,
+        maxSide: 512,
+        options: {
+          strength: 1,
+          colorMode: 'none',
+          scale: 1,
+          runtime: a.context.settings().stylizeRuntime,
+          blend: [
+            { style: starry, weight: 0.5 },
+            { style: twin, weight: 0.5 },
+          ],
+          blendMode: 'norm',
+        },
       });
-      assert.deepEqual(decodePng(engineNorm.stylized.bytes).data, normMix.rgb.data, 'the gallery\'s norm blend is the engine\'s');
+      assert.deepEqual(
+        decodePng(engineNorm.stylized.bytes).data,
+        normMix.rgb.data,
+        "the gallery's norm blend is the engine's",
+      );
     } finally {
       sub.dispose();
     }
@@ -311,37 +484,115 @@ suite('gallery', () => {
       // A known image, so that blends are refused for their styles, not for the image.
       const registered = seen.length;
       await a.gallery.receive({ type: 'openImagePath', path: path.join(workspaceDir(), 'gradient.png') });
-      const known = (seen.slice(registered).find((m): m is Extract<Posted, { type: 'image' }> => m.type === 'image'))!.image.token;
+      const known = seen.slice(registered).find((m): m is Extract<Posted, { type: 'image' }> => m.type === 'image')!
+        .image.token;
       const cases: [unknown, RegExp][] = [
         [{ type: 'rm -rf /' }, /unknown message type/],
         ['ready', /plain object/],
         [{ type: 'openImagePath', path: '../../etc/passwd' }, /absolute path/],
         [{ type: 'openImagePath', path: `${workspaceDir()}/../../../../../../etc/passwd` }, /outside the workspace/],
         [{ type: 'openImagePath', path: secret }, /outside the workspace/],
-        [{ type: 'openImagePath', path: path.join(workspaceDir(), 'sneaky-link', 'secret.png') }, /outside the workspace/],
+        [
+          { type: 'openImagePath', path: path.join(workspaceDir(), 'sneaky-link', 'secret.png') },
+          /outside the workspace/,
+        ],
         [{ type: 'copyPath', path: '/etc/passwd' }, /outside the workspace/],
         [{ type: 'openResult', path: secret }, /outside the workspace/],
         [{ type: 'dropImage', name: 'huge.png', bytes: new Uint8Array(64 * 1024 * 1024 + 1) }, /too large/],
         [{ type: 'dropImage', name: '../../../.bashrc', bytes: new Uint8Array([0x89, 0x50]) }, /plain file name/],
-        [{ type: 'dropImage', name: 'script.png', bytes: new TextEncoder().encode('#!/bin/sh\necho pwned\n') }, /not an image/],
-        [{ type: 'preview', requestId: 1, imageToken: 'img-999999', styleId: style, size: 'preview', scale: 1 }, /unknown image token/],
-        [{ type: 'save', mode: 'save', imageToken: 'img-1', styleId: '/etc', strength: 1, colorMode: 'none', format: 'png', scale: 1 }, /unknown style \/etc/],
+        [
+          { type: 'dropImage', name: 'script.png', bytes: new TextEncoder().encode('#!/bin/sh\necho pwned\n') },
+          /not an image/,
+        ],
+        [
+          { type: 'preview', requestId: 1, imageToken: 'img-999999', styleId: style, size: 'preview', scale: 1 },
+          /unknown image token/,
+        ],
+        [
+          {
+            type: 'save',
+            mode: 'save',
+            imageToken: 'img-1',
+            styleId: '/etc',
+            strength: 1,
+            colorMode: 'none',
+            format: 'png',
+            scale: 1,
+          },
+          /unknown style \/etc/,
+        ],
         [{ type: 'resumeTraining', styleId: '/etc' }, /not a resumable style/],
         [{ type: 'evaluateStyle', styleId: '/etc' }, /not a usable style/],
-        [{ type: 'preview', requestId: 1, imageToken: known, styleId: style, size: 'preview', scale: 1, blend: [{ styleId: '/etc', weight: 0.3 }] }, /preview: unknown blend style \/etc/],
-        [{ type: 'save', mode: 'save', imageToken: known, styleId: style, strength: 1, colorMode: 'none', format: 'png', scale: 1, blend: [{ styleId: secretDir, weight: 0.5 }] }, /save: unknown blend style/],
-        [{ type: 'preview', requestId: 1, imageToken: 'img-1', styleId: style, size: 'preview', scale: 1, blend: [{ styleId: style, weight: 0.3 }] }, /repeats the selected style/],
-        [{ type: 'preview', requestId: 1, imageToken: 'img-1', styleId: style, size: 'preview', scale: 1, blend: [{ styleId: '/a', weight: 0.7 }, { styleId: '/b', weight: 0.7 }] }, /add up to 1.4/],
+        [
+          {
+            type: 'preview',
+            requestId: 1,
+            imageToken: known,
+            styleId: style,
+            size: 'preview',
+            scale: 1,
+            blend: [{ styleId: '/etc', weight: 0.3 }],
+          },
+          /preview: unknown blend style \/etc/,
+        ],
+        [
+          {
+            type: 'save',
+            mode: 'save',
+            imageToken: known,
+            styleId: style,
+            strength: 1,
+            colorMode: 'none',
+            format: 'png',
+            scale: 1,
+            blend: [{ styleId: secretDir, weight: 0.5 }],
+          },
+          /save: unknown blend style/,
+        ],
+        [
+          {
+            type: 'preview',
+            requestId: 1,
+            imageToken: 'img-1',
+            styleId: style,
+            size: 'preview',
+            scale: 1,
+            blend: [{ styleId: style, weight: 0.3 }],
+          },
+          /repeats the selected style/,
+        ],
+        [
+          {
+            type: 'preview',
+            requestId: 1,
+            imageToken: 'img-1',
+            styleId: style,
+            size: 'preview',
+            scale: 1,
+            blend: [
+              { styleId: '/a', weight: 0.7 },
+              { styleId: '/b', weight: 0.7 },
+            ],
+          },
+          /add up to 1.4/,
+        ],
         [{ type: 'runCommand', command: 'workbench.action.terminal.sendSequence' }, /must be one of/],
       ];
       for (const [raw, reason] of cases) {
         const before = a.gallery.rejections.length;
         const posted = seen.length;
         await a.gallery.receive(raw);
-        assert.equal(a.gallery.rejections.length, before + 1, `${JSON.stringify(raw, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v)).slice(0, 100)} was not rejected`);
+        assert.equal(
+          a.gallery.rejections.length,
+          before + 1,
+          `${JSON.stringify(raw, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v)).slice(0, 100)} was not rejected`,
+        );
         assert.match(a.gallery.rejections[a.gallery.rejections.length - 1], reason);
         const replies = seen.slice(posted).map((m) => m.type);
-        assert.ok(!replies.includes('image') && !replies.includes('preview') && !replies.includes('saved'), `no image was accepted (${replies.join(', ')})`);
+        assert.ok(
+          !replies.includes('image') && !replies.includes('preview') && !replies.includes('saved'),
+          `no image was accepted (${replies.join(', ')})`,
+        );
       }
       assert.equal(await vscode.env.clipboard.readText(), 'unchanged', 'Copy Path of a foreign file did nothing');
       // A flood (a compromised page) is refused message by message; the log is rate-limited and the host stays responsive.
@@ -350,7 +601,10 @@ suite('gallery', () => {
       assert.match(a.gallery.rejections[49], /"message" is too long/);
       const posted = seen.length;
       await a.gallery.receive({ type: 'openImagePath', path: path.join(workspaceDir(), 'gradient.png') });
-      assert.ok(seen.slice(posted).some((m) => m.type === 'image'), 'still answering valid messages');
+      assert.ok(
+        seen.slice(posted).some((m) => m.type === 'image'),
+        'still answering valid messages',
+      );
       fs.rmSync(path.join(workspaceDir(), 'sneaky-link'));
       fs.rmSync(secretDir, { recursive: true, force: true });
     } finally {
@@ -361,11 +615,21 @@ suite('gallery', () => {
   test('live training view: reopening the panel mid-training restores the run; Pause saves a checkpoint and offers Resume', async function () {
     this.timeout(300_000);
     const { a, seen, sub, next } = await recorder();
-    await vscode.workspace.getConfiguration('fastStyleTransfer').update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('fastStyleTransfer')
+      .update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
     try {
       await openReadyGallery();
       // Far more iterations than the test waits for: Pause ends the run, so it is still running when the panel reopens.
-      const TINY = { iterations: 100_000, imageSize: 32, batchSize: 1, checkpointEvery: 2, previewEvery: 2, styleSize: 64, architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 } };
+      const TINY = {
+        iterations: 100_000,
+        imageSize: 32,
+        batchSize: 1,
+        checkpointEvery: 2,
+        previewEvery: 2,
+        styleSize: 64,
+        architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 },
+      };
       let reopened: Promise<void> | undefined;
       const watch = a.training.onDidChange((s) => {
         if (!reopened && s.iteration >= 4 && s.preview) {
@@ -377,9 +641,18 @@ suite('gallery', () => {
         }
       });
       const run = vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
-        styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name: 'Gallery Starry', overrides: TINY,
+        styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
+        dataDir: path.join(workspaceDir(), 'photos'),
+        preset: 'quick',
+        name: 'Gallery Starry',
+        overrides: TINY,
       });
-      const live = await next('training', 0, 180_000, (m) => m.training?.status === 'running' && m.training.iteration >= 1);
+      const live = await next(
+        'training',
+        0,
+        180_000,
+        (m) => m.training?.status === 'running' && m.training.iteration >= 1,
+      );
       assert.equal(live.training?.name, 'Gallery Starry');
       assert.ok(live.training!.totalIterations === 100_000);
       await until(() => reopened !== undefined, 180_000, 'training to reach iteration 4 with a preview');
@@ -390,7 +663,9 @@ suite('gallery', () => {
       assert.equal(init.training.status, 'running');
       assert.ok(init.training.iteration >= 4, `iteration ${init.training.iteration}`);
       assert.ok(init.training.losses.length >= 4, 'the loss history so far');
-      for (const l of init.training.losses) for (const k of ['total', 'content', 'style', 'tv'] as const) assert.ok(Number.isFinite(l[k]) && l[k] >= 0, `${k} loss ${l[k]}`);
+      for (const l of init.training.losses)
+        for (const k of ['total', 'content', 'style', 'tv'] as const)
+          assert.ok(Number.isFinite(l[k]) && l[k] >= 0, `${k} loss ${l[k]}`);
       const initIndex = seen.lastIndexOf(init);
       const preview = await next('trainingPreview', initIndex, 5_000);
       assert.deepEqual([...preview.image.bytes.subarray(0, 4)].length, 4);
@@ -399,11 +674,18 @@ suite('gallery', () => {
       await a.gallery.receive({ type: 'pauseTraining' });
       const r = await run;
       assert.ok(r?.cancelled, 'training stopped');
-      const stopped = await next('training', initIndex, 10_000, (m) => m.training?.status === 'cancelled' && m.training.resumable);
+      const stopped = await next(
+        'training',
+        initIndex,
+        10_000,
+        (m) => m.training?.status === 'cancelled' && m.training.resumable,
+      );
       assert.equal(stopped.training!.checkpoint, r.checkpoint);
       assert.equal(stopped.training!.iteration, r.iterations);
       assert.ok(fs.existsSync(path.join(r.checkpoint, 'training-state.json')), 'the checkpoint can be resumed');
-      const styles = await next('styles', initIndex, 10_000, (m) => m.styles.some((s) => s.id === r.checkpoint && s.resumable && !s.training));
+      const styles = await next('styles', initIndex, 10_000, (m) =>
+        m.styles.some((s) => s.id === r.checkpoint && s.resumable && !s.training),
+      );
       assert.ok(styles);
     } finally {
       sub.dispose();

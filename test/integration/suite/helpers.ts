@@ -4,7 +4,8 @@ import * as vscode from 'vscode';
 import type { FastStyleTransferApi } from '../../../src/extension';
 
 export const EXTENSION_ID = 'fast-style-transfer.fast-style-transfer';
-export const SHARED_DATA = process.env.FST_SHARED_DATA ?? path.resolve(process.env.FST_REPO_ROOT ?? '.', '..', 'shared', 'data');
+export const SHARED_DATA =
+  process.env.FST_SHARED_DATA ?? path.resolve(process.env.FST_REPO_ROOT ?? '.', '..', 'shared', 'data');
 
 export async function api(): Promise<FastStyleTransferApi> {
   const ext = vscode.extensions.getExtension<FastStyleTransferApi>(EXTENSION_ID);
@@ -31,7 +32,10 @@ export async function udnieStyle(a: FastStyleTransferApi): Promise<string> {
   await a.store.refresh();
   const existing = a.store.all.find((s) => s.name === 'udnie');
   if (existing) return existing.id;
-  const id = await vscode.commands.executeCommand<string | undefined>('fastStyleTransfer.importStyle', vscode.Uri.file(path.join(SHARED_DATA, 'pretrained', 'udnie')));
+  const id = await vscode.commands.executeCommand<string | undefined>(
+    'fastStyleTransfer.importStyle',
+    vscode.Uri.file(path.join(SHARED_DATA, 'pretrained', 'udnie')),
+  );
   if (!id) throw new Error('import of udnie failed');
   return id;
 }

@@ -18,7 +18,11 @@ function writeTexturedPng(file: string, size: number): void {
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     return c >>> 0;
   });
-  const crc = (b: Buffer) => { let c = 0xffffffff; for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
   const chunk = (type: string, data: Buffer) => {
     const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
     const out = Buffer.alloc(body.length + 8);
@@ -31,14 +35,26 @@ function writeTexturedPng(file: string, size: number): void {
   for (let y = 0; y < size; y++) {
     const row = y * (size * 3 + 1);
     for (let x = 0; x < size; x++) {
-      for (let c = 0; c < 3; c++) raw[row + 1 + x * 3 + c] = Math.round(127 + 120 * Math.sin((x * (c + 1)) / 37 + y / 53) * Math.cos(y / (29 + 7 * c)));
+      for (let c = 0; c < 3; c++)
+        raw[row + 1 + x * 3 + c] = Math.round(
+          127 + 120 * Math.sin((x * (c + 1)) / 37 + y / 53) * Math.cos(y / (29 + 7 * c)),
+        );
     }
   }
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(size, 0);
   ihdr.writeUInt32BE(size, 4);
-  ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
-  fs.writeFileSync(file, Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]));
+  ihdr[8] = 8;
+  ihdr[9] = 2; // 8-bit RGB
+  fs.writeFileSync(
+    file,
+    Buffer.concat([
+      Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', zlib.deflateSync(raw)),
+      chunk('IEND', Buffer.alloc(0)),
+    ]),
+  );
 }
 
 suite('stylize', () => {
@@ -57,7 +73,9 @@ suite('stylize', () => {
     const style = a.store.find(id)!;
     const input = path.join(workspaceDir(), 'gradient.png');
     const before = hash(input);
-    const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(input)]);
+    const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [
+      vscode.Uri.file(input),
+    ]);
     assert.ok(r, 'a result');
     assert.equal(r.failures.length, 0, JSON.stringify(r.failures));
     assert.equal(r.outputs.length, 1);
@@ -66,7 +84,9 @@ suite('stylize', () => {
     assert.notEqual(hash(r.outputs[0].output), before);
     assert.equal(hash(input), before, 'original untouched');
     // Again: a new name, never an overwrite.
-    const r2 = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(input)]);
+    const r2 = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [
+      vscode.Uri.file(input),
+    ]);
     assert.equal(r2.outputs[0].output, path.join(workspaceDir(), `gradient.${style.name}-2.png`));
   });
 
@@ -78,7 +98,9 @@ suite('stylize', () => {
     fs.copyFileSync(path.join(workspaceDir(), 'gradient.png'), path.join(dir, 'a.png'));
     fs.copyFileSync(path.join(workspaceDir(), 'photos', 'coffee.jpg'), path.join(dir, 'b.jpg'));
     fs.writeFileSync(path.join(dir, 'broken.png'), Buffer.from('not a png'));
-    const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(dir)]);
+    const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [
+      vscode.Uri.file(dir),
+    ]);
     assert.equal(r.outputs.length, 2);
     assert.equal(r.failures.length, 1);
     assert.match(r.failures[0].error.message, /broken\.png/);
@@ -91,12 +113,17 @@ suite('stylize', () => {
     const big = path.join(workspaceDir(), 'big.png');
     // A large image keeps the worker busy long enough to kill it mid-job.
     fs.copyFileSync(path.join(SHARED_DATA, 'reference', 'stata.jpg'), path.join(workspaceDir(), 'stata.jpg'));
-    const job = a.engine.request({ type: 'stylize', inputs: [path.join(workspaceDir(), 'stata.jpg')], style: id, options: { runtime: 'tfjs' } }, {
-      onProgress: () => setTimeout(() => void a.engine.terminateWorker(), 300),
-    });
+    const job = a.engine.request(
+      { type: 'stylize', inputs: [path.join(workspaceDir(), 'stata.jpg')], style: id, options: { runtime: 'tfjs' } },
+      {
+        onProgress: () => setTimeout(() => void a.engine.terminateWorker(), 300),
+      },
+    );
     await assert.rejects(job, /stopped unexpectedly.*fresh engine/);
     assert.ok(!fs.readdirSync(workspaceDir()).some((f) => f.startsWith('stata.udnie')), 'no partial output');
-    const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(path.join(workspaceDir(), 'gradient.png'))]);
+    const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [
+      vscode.Uri.file(path.join(workspaceDir(), 'gradient.png')),
+    ]);
     assert.equal(r.outputs.length, 1);
     assert.ok(!fs.existsSync(big));
   });
@@ -114,11 +141,15 @@ suite('stylize', () => {
     const seconds: number[] = [];
     for (let i = 0; i < 2; i++) {
       const t = Date.now();
-      const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [vscode.Uri.file(photo)]);
+      const r = await vscode.commands.executeCommand<StylizeResult>('fastStyleTransfer.stylizeWithStyle', id, [
+        vscode.Uri.file(photo),
+      ]);
       seconds.push((Date.now() - t) / 1000);
       assert.equal(r.outputs.length, 1, JSON.stringify(r.failures));
     }
-    console.log(`stylize 1024² in a fresh worker: first ${seconds[0].toFixed(2)} s, second ${seconds[1].toFixed(2)} s (${(seconds[0] / seconds[1]).toFixed(2)}×)`);
+    console.log(
+      `stylize 1024² in a fresh worker: first ${seconds[0].toFixed(2)} s, second ${seconds[1].toFixed(2)} s (${(seconds[0] / seconds[1]).toFixed(2)}×)`,
+    );
     // Timings are the bench's job; this only catches the old cold start (7-12× the second image).
     assert.ok(seconds[0] < 4 * seconds[1] + 2, `first ${seconds[0]} s, second ${seconds[1]} s`);
   });
@@ -130,6 +161,7 @@ suite('stylize', () => {
     assert.deepEqual(loaded, []);
     const ext = vscode.extensions.getExtension('fast-style-transfer.fast-style-transfer')!;
     const bundle = fs.readFileSync(path.join(ext.extensionPath, 'dist', 'extension.js'), 'utf8');
-    for (const marker of ['tfjs-core', 'onnxruntime', 'require("sharp")', 'registerKernel']) assert.ok(!bundle.includes(marker), `dist/extension.js contains ${marker}`);
+    for (const marker of ['tfjs-core', 'onnxruntime', 'require("sharp")', 'registerKernel'])
+      assert.ok(!bundle.includes(marker), `dist/extension.js contains ${marker}`);
   });
 });

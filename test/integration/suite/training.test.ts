@@ -7,24 +7,48 @@ import * as vscode from 'vscode';
 import type { TrainResult } from '../../../src/protocol/jobs';
 import { api, until, workspaceDir, SHARED_DATA } from './helpers';
 
-const TINY = { iterations: 6, imageSize: 32, batchSize: 1, checkpointEvery: 2, previewEvery: 2, styleSize: 64, architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 } };
+const TINY = {
+  iterations: 6,
+  imageSize: 32,
+  batchSize: 1,
+  checkpointEvery: 2,
+  previewEvery: 2,
+  styleSize: 64,
+  architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 },
+};
 
 suite('training', () => {
   suiteSetup(async () => {
-    await vscode.workspace.getConfiguration('fastStyleTransfer').update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('fastStyleTransfer')
+      .update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
   });
 
   test('Train a Style with a tiny preset produces a checkpoint and the Styles view lists it', async () => {
     const a = await api();
     const phases: string[] = [];
-    const sub = a.training.onDidChange((s) => { if (s.phase && phases[phases.length - 1] !== s.phase) phases.push(s.phase); });
+    const sub = a.training.onDidChange((s) => {
+      if (s.phase && phases[phases.length - 1] !== s.phase) phases.push(s.phase);
+    });
     const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
-      styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name: 'Tiny Starry', overrides: TINY,
+      styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
+      dataDir: path.join(workspaceDir(), 'photos'),
+      preset: 'quick',
+      name: 'Tiny Starry',
+      overrides: TINY,
     });
     assert.ok(r, 'training returned a result');
     assert.equal(r.cancelled, false);
     assert.equal(r.iterations, 6);
-    for (const f of ['style.json', 'model.json', 'weights.bin', 'thumbnail.jpg', 'training-state.json', 'optimizer.bin']) assert.ok(fs.existsSync(path.join(r.checkpoint, f)), f);
+    for (const f of [
+      'style.json',
+      'model.json',
+      'weights.bin',
+      'thumbnail.jpg',
+      'training-state.json',
+      'optimizer.bin',
+    ])
+      assert.ok(fs.existsSync(path.join(r.checkpoint, f)), f);
     const s = a.store.find(r.checkpoint);
     assert.ok(s, 'listed in the store');
     assert.equal(s.name, 'Tiny Starry');
@@ -38,7 +62,10 @@ suite('training', () => {
     sub.dispose();
     // trainingBackend 'auto' (the default) runs the steps on ONNX Runtime here (wasm is the tfjs
     // backend, which the ONNX Runtime step beats), and the progress says so.
-    assert.ok(phases.some((p) => p === 'Training 6 steps on ONNX Runtime (CPU)…'), phases.join(' | '));
+    assert.ok(
+      phases.some((p) => p === 'Training 6 steps on ONNX Runtime (CPU)…'),
+      phases.join(' | '),
+    );
     assert.equal(JSON.parse(fs.readFileSync(path.join(r.checkpoint, 'style.json'), 'utf8')).backend, 'onnx');
   });
 
@@ -48,7 +75,11 @@ suite('training', () => {
     await config.update('trainingBackend', 'onnx', vscode.ConfigurationTarget.Global);
     try {
       const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
-        styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name: 'Tiny Starry ONNX', overrides: { ...TINY, batchSize: 2 },
+        styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
+        dataDir: path.join(workspaceDir(), 'photos'),
+        preset: 'quick',
+        name: 'Tiny Starry ONNX',
+        overrides: { ...TINY, batchSize: 2 },
       });
       assert.equal(r.cancelled, false);
       assert.equal(r.iterations, 6);
@@ -67,10 +98,17 @@ suite('training', () => {
     const a = await api();
     let cancelled = false;
     const sub = a.training.onDidChange((s) => {
-      if (!cancelled && s.lastCheckpointIteration === 2) { cancelled = true; a.training.requestCancel(); }
+      if (!cancelled && s.lastCheckpointIteration === 2) {
+        cancelled = true;
+        a.training.requestCancel();
+      }
     });
     const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
-      styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'), dataDir: path.join(workspaceDir(), 'photos'), preset: 'quick', name: 'Cancelled Starry', overrides: { ...TINY, iterations: 200 },
+      styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
+      dataDir: path.join(workspaceDir(), 'photos'),
+      preset: 'quick',
+      name: 'Cancelled Starry',
+      overrides: { ...TINY, iterations: 200 },
     });
     sub.dispose();
     assert.equal(r.cancelled, true);
@@ -79,20 +117,41 @@ suite('training', () => {
     assert.equal(style.iteration, r.iterations, 'the checkpoint holds the last completed step');
     assert.equal(a.training.current?.status, 'cancelled');
     // Resume to 2 more steps than it had.
-    const more = await a.engine.request({ type: 'resume', options: { checkpoint: r.checkpoint, vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'), iterations: r.iterations + 2 } });
+    const more = await a.engine.request({
+      type: 'resume',
+      options: {
+        checkpoint: r.checkpoint,
+        vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'),
+        iterations: r.iterations + 2,
+      },
+    });
     assert.equal(more.iterations, r.iterations + 2);
-    await until(async () => { await a.store.refresh(); return a.store.find(r.checkpoint)?.iteration === r.iterations + 2; }, 10_000, 'the store to see the resumed checkpoint');
+    await until(
+      async () => {
+        await a.store.refresh();
+        return a.store.find(r.checkpoint)?.iteration === r.iterations + 2;
+      },
+      10_000,
+      'the store to see the resumed checkpoint',
+    );
   });
 });
 
 suite('stylize with any image', () => {
   test('the optimisation method writes a stylized image beside the photo', async () => {
     await api();
-    const r = await vscode.commands.executeCommand<{ output?: string; steps: number; initialLosses: { total: number }; finalLosses: { total: number } }>(
-      'fastStyleTransfer.stylizeAnyImage', undefined, {
-        image: path.join(workspaceDir(), 'gradient.png'), styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
-        vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'), size: 48, steps: 8,
-      });
+    const r = await vscode.commands.executeCommand<{
+      output?: string;
+      steps: number;
+      initialLosses: { total: number };
+      finalLosses: { total: number };
+    }>('fastStyleTransfer.stylizeAnyImage', undefined, {
+      image: path.join(workspaceDir(), 'gradient.png'),
+      styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
+      vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'),
+      size: 48,
+      steps: 8,
+    });
     assert.ok(r?.output, 'an output was written');
     assert.ok(fs.existsSync(r.output));
     assert.equal(path.dirname(r.output), workspaceDir());

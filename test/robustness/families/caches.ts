@@ -40,7 +40,9 @@ export const family: Family = {
     await initTfjsBackend('cpu');
     const cacheDir = path.join(env.dir, 'cache');
     const engine = await createStylizeEngine({ runtime: 'onnx', cacheDir, threads: 1 });
-    const photo = await sharp({ create: { width: 9, height: 7, channels: 3, background: '#806040' } }).png().toBuffer();
+    const photo = await sharp({ create: { width: 9, height: 7, channels: 3, background: '#806040' } })
+      .png()
+      .toBuffer();
     const seed = path.join(env.dir, 'seed');
     fs.mkdirSync(seed);
     fs.writeFileSync(path.join(seed, 'photo.png'), photo);
@@ -50,43 +52,87 @@ export const family: Family = {
     const other = await writeTinyStyle(path.join(env.dir, 'other'), 'other', TINY_ARCH, 99);
     const otherStyle = await loadStyle(other);
     await stylizeFiles({ inputs: [path.join(seed, 'photo.png')], style: other, options: {} }, engine, {});
-    await ensureOnnxModel({ arch: TINY_ARCH, weights: otherStyle.weights, weightsSha256: otherStyle.hash, dir: other, fallbackCacheDir: path.join(cacheDir, 'onnx') });
+    await ensureOnnxModel({
+      arch: TINY_ARCH,
+      weights: otherStyle.weights,
+      weightsSha256: otherStyle.hash,
+      dir: other,
+      fallbackCacheDir: path.join(cacheDir, 'onnx'),
+    });
     const clean = path.join(env.dir, 'clean');
     linkTree(master, clean);
     await stylizeFiles({ inputs: [path.join(seed, 'photo.png')], style: clean, options: {} }, engine, {});
     const reference = (await readImage(path.join(seed, 'photo.mine.png'))).rgb.data;
     const otherRef = (await readImage(path.join(seed, 'photo.other.png'))).rgb.data;
-    if (reference.every((v, k) => Math.abs(v - otherRef[k]) <= 1)) throw new Error('the two styles give the same image: the family could not tell them apart');
+    if (reference.every((v, k) => Math.abs(v - otherRef[k]) <= 1))
+      throw new Error('the two styles give the same image: the family could not tell them apart');
     const myHash = (await loadStyle(master)).hash;
-    const ourOwn = { graph: fs.readFileSync(path.join(clean, 'model.fast.onnx')), sidecar: fs.readFileSync(path.join(clean, 'model.fast.onnx.json')) };
+    const ourOwn = {
+      graph: fs.readFileSync(path.join(clean, 'model.fast.onnx')),
+      sidecar: fs.readFileSync(path.join(clean, 'model.fast.onnx.json')),
+    };
     // The core graph runs under the 'reference' precision: planted core graphs are tried with it.
     const coreEngine = await createStylizeEngine({ runtime: 'onnx', cacheDir, threads: 1, precision: 'reference' });
     fs.mkdirSync(path.join(seed, 'core'));
-    await stylizeFiles({ inputs: [path.join(seed, 'photo.png')], style: clean, options: { outDir: path.join(seed, 'core') } }, coreEngine, {});
+    await stylizeFiles(
+      { inputs: [path.join(seed, 'photo.png')], style: clean, options: { outDir: path.join(seed, 'core') } },
+      coreEngine,
+      {},
+    );
     const coreReference = (await readImage(path.join(seed, 'core', 'photo.mine.png'))).rgb.data;
 
-    const forged = (graph: string, edit: (s: Record<string, unknown>) => void) => (p: { graphDir: string; myHash: string }, name = graph) => {
-      const s = JSON.parse(fs.readFileSync(path.join(other, `${graph}.json`), 'utf8')) as Record<string, unknown>;
-      s.weightsSha256 = p.myHash;
-      edit(s);
-      fs.writeFileSync(path.join(p.graphDir, `${name}.json`), JSON.stringify(s));
-    };
+    const forged =
+      (graph: string, edit: (s: Record<string, unknown>) => void) =>
+      (p: { graphDir: string; myHash: string }, name = graph) => {
+        const s = JSON.parse(fs.readFileSync(path.join(other, `${graph}.json`), 'utf8')) as Record<string, unknown>;
+        s.weightsSha256 = p.myHash;
+        edit(s);
+        fs.writeFileSync(path.join(p.graphDir, `${name}.json`), JSON.stringify(s));
+      };
     const plants: Plant[] = [];
     for (const graph of ['model.fast.onnx', 'model.onnx']) {
       const sidecars: [string, (s: Record<string, unknown>) => void][] = [
-        ['random-mac', (s) => { s.mac = crypto.randomBytes(32).toString('hex'); }],
+        [
+          'random-mac',
+          (s) => {
+            s.mac = crypto.randomBytes(32).toString('hex');
+          },
+        ],
         ['copied-mac', () => undefined],
-        ['no-mac', (s) => { delete s.mac; }],
-        ['format-1', (s) => { s.format = 1; delete s.mac; }],
-        ...HOSTILE_VALUES.map(([k, v]): [string, (s: Record<string, unknown>) => void] => [`mac=${k}`, (s) => { s.mac = v; }]),
+        [
+          'no-mac',
+          (s) => {
+            delete s.mac;
+          },
+        ],
+        [
+          'format-1',
+          (s) => {
+            s.format = 1;
+            delete s.mac;
+          },
+        ],
+        ...HOSTILE_VALUES.map(([k, v]): [string, (s: Record<string, unknown>) => void] => [
+          `mac=${k}`,
+          (s) => {
+            s.mac = v;
+          },
+        ]),
         ...['format', 'exporterVersion', 'opset', 'onnxSha256', 'onnxBytes', 'variant', 'info'].flatMap((field) =>
-          HOSTILE_VALUES.filter((_, i) => i % 3 === 0).map(([k, v]): [string, (s: Record<string, unknown>) => void] => [`${field}=${k}`, (s) => { s[field] = v; }])),
+          HOSTILE_VALUES.filter((_, i) => i % 3 === 0).map(([k, v]): [string, (s: Record<string, unknown>) => void] => [
+            `${field}=${k}`,
+            (s) => {
+              s[field] = v;
+            },
+          ]),
+        ),
       ];
       for (const [sk, edit] of sidecars) {
         for (const how of ['copy', 'link'] as const) {
           if (how === 'link' && !['random-mac', 'copied-mac', 'format-1'].includes(sk)) continue;
           plants.push({
-            kind: `beside/${graph}/${how}/${sk}`, where: 'beside',
+            kind: `beside/${graph}/${how}/${sk}`,
+            where: 'beside',
             plant: (p) => {
               if (how === 'link') fs.symlinkSync(path.join(other, graph), path.join(p.graphDir, graph));
               else fs.copyFileSync(path.join(other, graph), path.join(p.graphDir, graph));
@@ -98,13 +144,39 @@ export const family: Family = {
     }
     // A user's own model files: never overwritten, never run as ours.
     for (const graph of ['model.onnx', 'model.fast.onnx']) {
-      plants.push({ kind: `beside/users-own-${graph}`, where: 'beside', plant: (p) => fs.writeFileSync(path.join(p.graphDir, graph), 'my own model') });
-      plants.push({ kind: `beside/users-own-${graph}-old-sidecar`, where: 'beside', plant: (p) => { fs.writeFileSync(path.join(p.graphDir, graph), 'my own model'); fs.writeFileSync(path.join(p.graphDir, `${graph}.json`), JSON.stringify({ format: 1, weightsSha256: p.myHash })); } });
+      plants.push({
+        kind: `beside/users-own-${graph}`,
+        where: 'beside',
+        plant: (p) => fs.writeFileSync(path.join(p.graphDir, graph), 'my own model'),
+      });
+      plants.push({
+        kind: `beside/users-own-${graph}-old-sidecar`,
+        where: 'beside',
+        plant: (p) => {
+          fs.writeFileSync(path.join(p.graphDir, graph), 'my own model');
+          fs.writeFileSync(
+            path.join(p.graphDir, `${graph}.json`),
+            JSON.stringify({ format: 1, weightsSha256: p.myHash }),
+          );
+        },
+      });
     }
     // Our own graph, damaged after its sidecar was written: replaced (ours to replace).
-    for (const [k, damage] of [['truncated', (b: Buffer) => b.subarray(0, b.length >> 1)], ['bitflip', (b: Buffer) => { const o = Buffer.from(b); o[o.length - 9] ^= 0x10; return o; }]] as const) {
+    for (const [k, damage] of [
+      ['truncated', (b: Buffer) => b.subarray(0, b.length >> 1)],
+      [
+        'bitflip',
+        (b: Buffer) => {
+          const o = Buffer.from(b);
+          o[o.length - 9] ^= 0x10;
+          return o;
+        },
+      ],
+    ] as const) {
       plants.push({
-        kind: `beside/our-own-damaged-${k}`, where: 'beside', mayChange: ['c/model.fast.onnx', 'c/model.fast.onnx.json'],
+        kind: `beside/our-own-damaged-${k}`,
+        where: 'beside',
+        mayChange: ['c/model.fast.onnx', 'c/model.fast.onnx.json'],
         plant: (p) => {
           fs.writeFileSync(path.join(p.graphDir, 'model.fast.onnx'), damage(ourOwn.graph));
           fs.writeFileSync(path.join(p.graphDir, 'model.fast.onnx.json'), ourOwn.sidecar);
@@ -113,9 +185,25 @@ export const family: Family = {
     }
     // The private cache of a read-only style, and the old shared temp cache, with forged entries.
     for (const where of ['private-cache', 'shared-tmp'] as const) {
-      for (const [sk, edit] of [['random-mac', (s: Record<string, unknown>) => { s.mac = crypto.randomBytes(32).toString('hex'); }], ['format-1', (s: Record<string, unknown>) => { s.format = 1; delete s.mac; }]] as const) {
+      for (const [sk, edit] of [
+        [
+          'random-mac',
+          (s: Record<string, unknown>) => {
+            s.mac = crypto.randomBytes(32).toString('hex');
+          },
+        ],
+        [
+          'format-1',
+          (s: Record<string, unknown>) => {
+            s.format = 1;
+            delete s.mac;
+          },
+        ],
+      ] as const) {
         plants.push({
-          kind: `${where}/${sk}`, where, mayChange: where === 'private-cache' ? ['cache'] : [],
+          kind: `${where}/${sk}`,
+          where,
+          mayChange: where === 'private-cache' ? ['cache'] : [],
           plant: (p) => {
             const name = `${p.myHash.slice(0, 32)}.model.fast.onnx`;
             fs.copyFileSync(path.join(other, 'model.fast.onnx'), path.join(p.graphDir, name));
@@ -147,7 +235,13 @@ export const family: Family = {
         const saved = { TMPDIR: process.env.TMPDIR, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME };
         const core = pl.kind.includes('model.onnx');
         let e = core ? coreEngine : engine;
-        if (pl.where === 'private-cache') e = await createStylizeEngine({ runtime: 'onnx', cacheDir: path.join(ctx.dir, 'cache'), threads: 1, readOnlyRoots: [dir] });
+        if (pl.where === 'private-cache')
+          e = await createStylizeEngine({
+            runtime: 'onnx',
+            cacheDir: path.join(ctx.dir, 'cache'),
+            threads: 1,
+            readOnlyRoots: [dir],
+          });
         if (pl.where === 'shared-tmp') {
           // The CLI's engine (no cache folder given), with the temp folder where the plant is.
           process.env.TMPDIR = path.join(ctx.dir, 'tmp');
@@ -159,20 +253,31 @@ export const family: Family = {
           for (const out of r.outputs ?? []) {
             const data = (await readImage(path.join(ctx.dir, out))).rgb.data;
             const ref = core ? coreReference : reference;
-            if (data.some((v, k) => Math.abs(v - ref[k]) > 1)) throw new CrashError(`${out} is not what the style's own weights make: a planted graph ran`);
+            if (data.some((v, k) => Math.abs(v - ref[k]) > 1))
+              throw new CrashError(`${out} is not what the style's own weights make: a planted graph ran`);
           }
           const outputs = [...(r.outputs ?? []), ...GRAPHS.map((g) => path.join('c', g))];
           if (pl.where === 'shared-tmp') {
             outputs.push('xdg/fast-style-transfer/onnx/graph-key');
-            for (const n of fs.readdirSync(path.join(ctx.dir, 'xdg', 'fast-style-transfer', 'onnx'))) outputs.push(path.join('xdg', 'fast-style-transfer', 'onnx', n));
+            for (const n of fs.readdirSync(path.join(ctx.dir, 'xdg', 'fast-style-transfer', 'onnx')))
+              outputs.push(path.join('xdg', 'fast-style-transfer', 'onnx', n));
           }
           return { ...r, outputs, mayChange: pl.mayChange };
         } finally {
           if (e !== engine && e !== coreEngine) e.dispose();
-          for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+          for (const [k, v] of Object.entries(saved))
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
         }
       },
     }));
-    return { inputs, writeRoots: [cacheDir], async dispose() { engine.dispose(); coreEngine.dispose(); } };
+    return {
+      inputs,
+      writeRoots: [cacheDir],
+      async dispose() {
+        engine.dispose();
+        coreEngine.dispose();
+      },
+    };
   },
 };

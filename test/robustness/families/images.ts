@@ -16,8 +16,18 @@ import { bombPng, GREY, GREY_ALPHA, makePng, RGB } from '../../helpers/png';
 import { makeCmykTiff } from '../../helpers/tiff';
 import { CrashError, checkErrorInfos, type Family, type FuzzInput, type RunResult } from '../lib/family';
 import {
-  deleteRange, duplicateRange, flipBits, GIF_MUTATIONS, interesting, JPEG_MUTATIONS, overwrite, PNG_MUTATIONS, TIFF_MUTATIONS,
-  truncateAt, WEBP_MUTATIONS, type Mutation,
+  deleteRange,
+  duplicateRange,
+  flipBits,
+  GIF_MUTATIONS,
+  interesting,
+  JPEG_MUTATIONS,
+  overwrite,
+  PNG_MUTATIONS,
+  TIFF_MUTATIONS,
+  truncateAt,
+  WEBP_MUTATIONS,
+  type Mutation,
 } from '../lib/mutate';
 import { Rng, seedOf } from '../lib/prng';
 import { writeTinyStyle } from '../lib/styles';
@@ -25,7 +35,12 @@ import { writeTinyStyle } from '../lib/styles';
 /** Low enough that bombs just over it are cheap to build, high enough for 1×100000. */
 export const FUZZ_MAX_PIXELS = 4_000_000;
 
-export interface ImageSeed { readonly name: string; readonly ext: string; readonly bytes: Buffer; readonly mutations: readonly Mutation[] }
+export interface ImageSeed {
+  readonly name: string;
+  readonly ext: string;
+  readonly bytes: Buffer;
+  readonly mutations: readonly Mutation[];
+}
 
 function card(width: number, height: number, channels: 3 | 4, seed: number): Buffer {
   const rng = new Rng(seed);
@@ -44,22 +59,57 @@ function card(width: number, height: number, channels: 3 | 4, seed: number): Buf
 
 /** One small image per format, bit depth and colour model the decoder must handle. */
 export async function imageSeeds(): Promise<ImageSeed[]> {
-  const W = 24, H = 16;
+  const W = 24,
+    H = 16;
   const rgb = () => sharp(card(W, H, 3, 1), { raw: { width: W, height: H, channels: 3 } });
   const rgba = () => sharp(card(W, H, 4, 2), { raw: { width: W, height: H, channels: 4 } });
   const samples16 = Array.from({ length: W * H * 3 }, (_, i) => (i * 2654435761) % 65536);
   const png16 = makePng({ width: W, height: H, bitDepth: 16, colourType: RGB, samples: samples16 });
-  const frame = (c: string) => sharp({ create: { width: 12, height: 10, channels: 3, background: c } }).png().toBuffer();
-  const gifAnim = await sharp([await frame('#f00'), await frame('#0f0'), await frame('#00f')], { join: { animated: true } }).gif().toBuffer();
+  const frame = (c: string) =>
+    sharp({ create: { width: 12, height: 10, channels: 3, background: c } })
+      .png()
+      .toBuffer();
+  const gifAnim = await sharp([await frame('#f00'), await frame('#0f0'), await frame('#00f')], {
+    join: { animated: true },
+  })
+    .gif()
+    .toBuffer();
   const cmyk = Array.from({ length: 10 * 8 * 4 }, (_, i) => (i * 37) % 256);
   const seeds: [string, string, Buffer, Mutation[]][] = [
     ['png-rgb8', '.png', await rgb().png().toBuffer(), PNG_MUTATIONS],
     ['png-rgba8', '.png', await rgba().png().toBuffer(), PNG_MUTATIONS],
     ['png-rgb16', '.png', png16, PNG_MUTATIONS],
-    ['png-grey16', '.png', makePng({ width: W, height: H, bitDepth: 16, colourType: GREY, samples: samples16.slice(0, W * H) }), PNG_MUTATIONS],
+    [
+      'png-grey16',
+      '.png',
+      makePng({ width: W, height: H, bitDepth: 16, colourType: GREY, samples: samples16.slice(0, W * H) }),
+      PNG_MUTATIONS,
+    ],
     ['png-palette', '.png', await rgb().png({ palette: true, colours: 16 }).toBuffer(), PNG_MUTATIONS],
-    ['png-grey-alpha', '.png', makePng({ width: W, height: H, bitDepth: 8, colourType: GREY_ALPHA, samples: Array.from({ length: W * H * 2 }, (_, i) => (i * 7) % 256) }), PNG_MUTATIONS],
-    ['png-1bit', '.png', makePng({ width: W, height: H, bitDepth: 1, colourType: GREY, samples: Array.from({ length: W * H }, (_, i) => (i >> 2) & 1) }), PNG_MUTATIONS],
+    [
+      'png-grey-alpha',
+      '.png',
+      makePng({
+        width: W,
+        height: H,
+        bitDepth: 8,
+        colourType: GREY_ALPHA,
+        samples: Array.from({ length: W * H * 2 }, (_, i) => (i * 7) % 256),
+      }),
+      PNG_MUTATIONS,
+    ],
+    [
+      'png-1bit',
+      '.png',
+      makePng({
+        width: W,
+        height: H,
+        bitDepth: 1,
+        colourType: GREY,
+        samples: Array.from({ length: W * H }, (_, i) => (i >> 2) & 1),
+      }),
+      PNG_MUTATIONS,
+    ],
     ['png-interlaced', '.png', await rgb().png({ progressive: true }).toBuffer(), PNG_MUTATIONS],
     ['jpeg-baseline', '.jpg', await rgb().jpeg({ quality: 80 }).toBuffer(), JPEG_MUTATIONS],
     ['jpeg-progressive', '.jpeg', await rgb().jpeg({ progressive: true }).toBuffer(), JPEG_MUTATIONS],
@@ -70,7 +120,12 @@ export async function imageSeeds(): Promise<ImageSeed[]> {
     ['webp-lossless-alpha', '.webp', await rgba().webp({ lossless: true }).toBuffer(), WEBP_MUTATIONS],
     ['webp-animated', '.webp', await sharp(gifAnim, { animated: true }).webp().toBuffer(), WEBP_MUTATIONS],
     ['tiff-lzw-rgb8', '.tif', await rgb().tiff({ compression: 'lzw' }).toBuffer(), TIFF_MUTATIONS],
-    ['tiff-rgb16', '.tiff', await sharp(png16).toColourspace('rgb16').tiff({ compression: 'lzw' }).toBuffer(), TIFF_MUTATIONS],
+    [
+      'tiff-rgb16',
+      '.tiff',
+      await sharp(png16).toColourspace('rgb16').tiff({ compression: 'lzw' }).toBuffer(),
+      TIFF_MUTATIONS,
+    ],
     ['tiff-cmyk', '.tif', makeCmykTiff(10, 8, cmyk), TIFF_MUTATIONS],
     ['tiff-deflate-rgba', '.tif', await rgba().tiff({ compression: 'deflate' }).toBuffer(), TIFF_MUTATIONS],
     ['gif-static', '.gif', await rgb().gif().toBuffer(), GIF_MUTATIONS],
@@ -82,7 +137,23 @@ export async function imageSeeds(): Promise<ImageSeed[]> {
 
 /** The generic byte mutations every seed gets (deterministic per seed). */
 export function genericMutations(len: number): Mutation[] {
-  const cuts = [...new Set([1, 4, 8, 12, 16, 24, 33, 60, Math.floor(len / 4), Math.floor(len / 2), Math.floor((3 * len) / 4), len - 16, len - 1])].filter((n) => n > 0 && n < len);
+  const cuts = [
+    ...new Set([
+      1,
+      4,
+      8,
+      12,
+      16,
+      24,
+      33,
+      60,
+      Math.floor(len / 4),
+      Math.floor(len / 2),
+      Math.floor((3 * len) / 4),
+      len - 16,
+      len - 1,
+    ]),
+  ].filter((n) => n > 0 && n < len);
   return [
     ...cuts.map((n) => ({ name: `truncate-${n}`, apply: (b: Buffer) => truncateAt(b, n) })),
     { name: 'flip-1', apply: (b, rng) => flipBits(b, rng, 1) },
@@ -108,7 +179,15 @@ export interface ImageCase {
 }
 
 function bytesCase(kind: string, fileName: string, bytes: Buffer): ImageCase {
-  return { kind, fileName, make: (dir) => { const f = path.join(dir, fileName); fs.writeFileSync(f, bytes); return f; } };
+  return {
+    kind,
+    fileName,
+    make: (dir) => {
+      const f = path.join(dir, fileName);
+      fs.writeFileSync(f, bytes);
+      return f;
+    },
+  };
 }
 
 /** Every mutated and special image case, in a fixed order. */
@@ -118,18 +197,37 @@ export async function imageCases(): Promise<ImageCase[]> {
     cases.push(bytesCase(`${seed.name}/valid`, `photo${seed.ext}`, seed.bytes));
     for (const m of [...genericMutations(seed.bytes.length), ...seed.mutations]) {
       const rng = new Rng(seedOf(`${seed.name}/${m.name}/${cases.length}`));
-      cases.push(bytesCase(`${seed.name}/${m.name.startsWith('truncate-') ? 'truncate' : m.name}`, `photo${seed.ext}`, m.apply(seed.bytes, rng)));
+      cases.push(
+        bytesCase(
+          `${seed.name}/${m.name.startsWith('truncate-') ? 'truncate' : m.name}`,
+          `photo${seed.ext}`,
+          m.apply(seed.bytes, rng),
+        ),
+      );
     }
   }
   const rng = new Rng(seedOf('specials'));
   const validPng = (await imageSeeds())[0].bytes;
-  for (const ext of ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic']) cases.push(bytesCase('empty', `empty${ext}`, Buffer.alloc(0)));
+  for (const ext of ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic'])
+    cases.push(bytesCase('empty', `empty${ext}`, Buffer.alloc(0)));
   const nonImages: [string, string, Buffer][] = [
     ['text', 'notes.png', Buffer.from('Just some text, not a picture.\n'.repeat(30))],
     ['json', 'data.jpg', Buffer.from(JSON.stringify({ width: 100000, height: 100000 }))],
     ['html', 'page.webp', Buffer.from('<!doctype html><img src=x onerror=alert(1)>')],
-    ['svg', 'vector.png', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000"><rect width="10" height="10"/></svg>')],
-    ['svg-external', 'vector2.png', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" height="10"><image xlink:href="file:///etc/passwd" width="10" height="10"/></svg>')],
+    [
+      'svg',
+      'vector.png',
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000"><rect width="10" height="10"/></svg>',
+      ),
+    ],
+    [
+      'svg-external',
+      'vector2.png',
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" height="10"><image xlink:href="file:///etc/passwd" width="10" height="10"/></svg>',
+      ),
+    ],
     ['pdf', 'doc.tif', Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n')],
     ['zip', 'archive.gif', Buffer.concat([Buffer.from('PK\x03\x04'), rng.bytes(200)])],
     ['gzip-png', 'zipped.png', (await import('node:zlib')).gzipSync(validPng)],
@@ -150,7 +248,8 @@ export async function imageCases(): Promise<ImageCase[]> {
   ];
   for (const [kind, name, bytes] of nonImages) cases.push(bytesCase(kind, name, bytes));
   // Extreme aspect ratios and tiny sizes, written by sharp.
-  const solid = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: '#4080c0' } });
+  const solid = (w: number, h: number) =>
+    sharp({ create: { width: w, height: h, channels: 3, background: '#4080c0' } });
   const shapes: [string, string, () => Promise<Buffer>][] = [
     ['aspect-1x100000-png', 'tall.png', () => solid(1, 100_000).png().toBuffer()],
     ['aspect-100000x1-png', 'wide.png', () => solid(100_000, 1).png().toBuffer()],
@@ -164,13 +263,64 @@ export async function imageCases(): Promise<ImageCase[]> {
   ];
   for (const [kind, name, make] of shapes) cases.push(bytesCase(kind, name, await make()));
   // Not regular files, and hostile names.
-  cases.push({ kind: 'folder-named-png', fileName: 'folder.png', make: (dir) => { const d = path.join(dir, 'folder.png'); fs.mkdirSync(d); return d; } });
-  cases.push({ kind: 'folder-of-corrupt', fileName: 'set', make: (dir) => { const d = path.join(dir, 'set'); fs.mkdirSync(d); fs.writeFileSync(path.join(d, 'a.png'), validPng.subarray(0, 50)); fs.writeFileSync(path.join(d, 'b.jpg'), 'x'); fs.writeFileSync(path.join(d, 'c.png'), validPng); return d; } });
-  cases.push({ kind: 'symlink-loop', fileName: 'loop.png', make: (dir) => { const f = path.join(dir, 'loop.png'); fs.symlinkSync('loop.png', f); return f; } });
-  cases.push({ kind: 'symlink-dangling', fileName: 'gone.png', make: (dir) => { const f = path.join(dir, 'gone.png'); fs.symlinkSync('nowhere.png', f); return f; } });
-  cases.push({ kind: 'symlink-to-image', fileName: 'link.png', make: (dir) => { fs.writeFileSync(path.join(dir, 'real.png'), validPng); const f = path.join(dir, 'link.png'); fs.symlinkSync('real.png', f); return f; } });
+  cases.push({
+    kind: 'folder-named-png',
+    fileName: 'folder.png',
+    make: (dir) => {
+      const d = path.join(dir, 'folder.png');
+      fs.mkdirSync(d);
+      return d;
+    },
+  });
+  cases.push({
+    kind: 'folder-of-corrupt',
+    fileName: 'set',
+    make: (dir) => {
+      const d = path.join(dir, 'set');
+      fs.mkdirSync(d);
+      fs.writeFileSync(path.join(d, 'a.png'), validPng.subarray(0, 50));
+      fs.writeFileSync(path.join(d, 'b.jpg'), 'x');
+      fs.writeFileSync(path.join(d, 'c.png'), validPng);
+      return d;
+    },
+  });
+  cases.push({
+    kind: 'symlink-loop',
+    fileName: 'loop.png',
+    make: (dir) => {
+      const f = path.join(dir, 'loop.png');
+      fs.symlinkSync('loop.png', f);
+      return f;
+    },
+  });
+  cases.push({
+    kind: 'symlink-dangling',
+    fileName: 'gone.png',
+    make: (dir) => {
+      const f = path.join(dir, 'gone.png');
+      fs.symlinkSync('nowhere.png', f);
+      return f;
+    },
+  });
+  cases.push({
+    kind: 'symlink-to-image',
+    fileName: 'link.png',
+    make: (dir) => {
+      fs.writeFileSync(path.join(dir, 'real.png'), validPng);
+      const f = path.join(dir, 'link.png');
+      fs.symlinkSync('real.png', f);
+      return f;
+    },
+  });
   cases.push({ kind: 'missing', fileName: 'missing.png', make: (dir) => path.join(dir, 'missing.png') });
-  cases.push({ kind: 'under-a-file', fileName: 'x', make: (dir) => { fs.writeFileSync(path.join(dir, 'file'), 'x'); return path.join(dir, 'file', 'photo.png'); } });
+  cases.push({
+    kind: 'under-a-file',
+    fileName: 'x',
+    make: (dir) => {
+      fs.writeFileSync(path.join(dir, 'file'), 'x');
+      return path.join(dir, 'file', 'photo.png');
+    },
+  });
   const longBase = 'l'.repeat(250); // + '.fuzzstyle.png': over the usual 255-byte name limit
   cases.push(bytesCase('name-too-long-for-output', `${longBase}.png`, validPng));
   cases.push(bytesCase('name-unicode', 'фото 写真 🎨.png', validPng));
@@ -179,14 +329,18 @@ export async function imageCases(): Promise<ImageCase[]> {
   cases.push(bytesCase('name-dots', '..png', validPng));
   cases.push(bytesCase('name-no-stem', '.png', validPng));
   cases.push(bytesCase('name-shell', '$(touch pwned);`id`.png', validPng));
-  cases.push({ kind: 'output-name-taken', fileName: 'photo.png', make: (dir) => {
-    const f = path.join(dir, 'photo.png');
-    fs.writeFileSync(f, validPng);
-    fs.writeFileSync(path.join(dir, 'photo.fuzzstyle.png'), 'an earlier result that must survive');
-    fs.mkdirSync(path.join(dir, 'photo.fuzzstyle-2.png'));
-    fs.symlinkSync('/nonexistent', path.join(dir, 'photo.fuzzstyle-3.png'));
-    return f;
-  } });
+  cases.push({
+    kind: 'output-name-taken',
+    fileName: 'photo.png',
+    make: (dir) => {
+      const f = path.join(dir, 'photo.png');
+      fs.writeFileSync(f, validPng);
+      fs.writeFileSync(path.join(dir, 'photo.fuzzstyle.png'), 'an earlier result that must survive');
+      fs.mkdirSync(path.join(dir, 'photo.fuzzstyle-2.png'));
+      fs.symlinkSync('/nonexistent', path.join(dir, 'photo.fuzzstyle-3.png'));
+      return f;
+    },
+  });
   return cases;
 }
 
@@ -196,24 +350,31 @@ export function optionsFor(i: number, dir: string): StylizeOptions {
   return {
     format: formats[i % formats.length],
     strength: [1, 0.5, 0][i % 3],
-    colorMode: (['none', 'luminance', 'histogram'] as const)[i % 5 % 3],
+    colorMode: (['none', 'luminance', 'histogram'] as const)[(i % 5) % 3],
     ...(i % 7 === 3 ? { outDir: path.join(dir, 'out', 'nested') } : {}),
     ...(i % 11 === 5 ? { scale: 0.5 } : {}),
   };
 }
 
 /** Stylizes `file` and checks the result: foreseen errors only, each output a readable image of the right size. */
-export async function stylizeAndCheck(engine: StylizeEngine, style: string, file: string, options: StylizeOptions, dir: string): Promise<RunResult> {
+export async function stylizeAndCheck(
+  engine: StylizeEngine,
+  style: string,
+  file: string,
+  options: StylizeOptions,
+  dir: string,
+): Promise<RunResult> {
   const r = await stylizeFiles({ inputs: [file], style, options, maxInputPixels: FUZZ_MAX_PIXELS }, engine, {});
   const code = checkErrorInfos(r.failures.map((f) => f.error));
   for (const o of r.outputs) {
     const input = await readImage(o.input, { maxPixels: FUZZ_MAX_PIXELS });
     const out = await readImage(o.output, { maxPixels: FUZZ_MAX_PIXELS });
     // Animations (like videos) keep their size; `scale` sets only their stroke size.
-    const scale = (await isAnimatedImage(o.input)) ? 1 : options.scale ?? 1;
+    const scale = (await isAnimatedImage(o.input)) ? 1 : (options.scale ?? 1);
     const w = Math.max(1, Math.round(input.width * scale));
     const h = Math.max(1, Math.round(input.height * scale));
-    if (out.width !== w || out.height !== h) throw new CrashError(`${o.output} is ${out.width}×${out.height}, expected ${w}×${h}`);
+    if (out.width !== w || out.height !== h)
+      throw new CrashError(`${o.output} is ${out.width}×${out.height}, expected ${w}×${h}`);
   }
   return { outputs: r.outputs.map((o) => path.relative(dir, o.output)), note: code ?? 'ok' };
 }
@@ -224,7 +385,8 @@ export const family: Family = {
     await initTfjsBackend('cpu');
     // Three styles in turn: more than ONNX Runtime keeps sessions for, so sessions are evicted and reopened.
     const styles = [await writeTinyStyle(path.join(env.dir, 'style'))];
-    for (const k of [2, 3]) styles.push(await writeTinyStyle(path.join(env.dir, `style-${k}`), `fuzzstyle${k}`, undefined, 7 + k));
+    for (const k of [2, 3])
+      styles.push(await writeTinyStyle(path.join(env.dir, `style-${k}`), `fuzzstyle${k}`, undefined, 7 + k));
     const style = styles[0];
     const cacheDir = path.join(env.dir, 'cache');
     const onnx = await createStylizeEngine({ runtime: 'onnx', cacheDir, threads: 1 });
@@ -242,14 +404,28 @@ export const family: Family = {
       let file = '';
       return {
         kind: c.kind,
-        async prepare(ctx) { file = await c.make(ctx.dir); },
+        async prepare(ctx) {
+          file = await c.make(ctx.dir);
+        },
         // Every 8th input runs on tfjs so its tensors are counted; the rest on ONNX Runtime.
-        run: (ctx) => stylizeAndCheck(i % 8 === 0 ? tfjs : onnx, i % 8 === 0 ? style : styles[i % 3], file, optionsFor(i, ctx.dir), ctx.dir),
+        run: (ctx) =>
+          stylizeAndCheck(
+            i % 8 === 0 ? tfjs : onnx,
+            i % 8 === 0 ? style : styles[i % 3],
+            file,
+            optionsFor(i, ctx.dir),
+            ctx.dir,
+          ),
       };
     });
     return {
-      inputs, writeRoots: [...styles, cacheDir], usesTfjs: true,
-      async dispose() { onnx.dispose(); tfjs.dispose(); },
+      inputs,
+      writeRoots: [...styles, cacheDir],
+      usesTfjs: true,
+      async dispose() {
+        onnx.dispose();
+        tfjs.dispose();
+      },
     };
   },
 };

@@ -23,15 +23,32 @@ export const FAMILIES: readonly FamilyEntry[] = [
   { name: 'vgg', module: './vgg', available: always },
   { name: 'caches', module: './caches', available: always },
   { name: 'writes', module: './writes', available: () => (process.platform === 'win32' ? 'needs mkfifo' : true) },
-  { name: 'links', module: './links', available: () => (process.platform === 'win32' ? 'needs mkfifo and /dev/zero' : true) },
   {
-    name: 'gallery-messages', module: './gallery',
-    available: (root) => (fs.existsSync(path.join(root, 'src', 'protocol', 'gallery.ts')) && fs.existsSync(path.join(root, 'src', 'views', 'gallery', 'pathGuard.ts'))
-      ? true : 'src/protocol/gallery.ts (the gallery webview validator) is not in this checkout yet'),
+    name: 'links',
+    module: './links',
+    available: () => (process.platform === 'win32' ? 'needs mkfifo and /dev/zero' : true),
   },
   {
-    name: 'selftest', module: './selftest', hidden: true,
+    name: 'gallery-messages',
+    module: './gallery',
+    available: (root) =>
+      fs.existsSync(path.join(root, 'src', 'protocol', 'gallery.ts')) &&
+      fs.existsSync(path.join(root, 'src', 'views', 'gallery', 'pathGuard.ts'))
+        ? true
+        : 'src/protocol/gallery.ts (the gallery webview validator) is not in this checkout yet',
+  },
+  {
+    name: 'selftest',
+    module: './selftest',
+    hidden: true,
     available: () => (process.env.FST_ROBUSTNESS_SELFTEST === '1' ? true : 'only with FST_ROBUSTNESS_SELFTEST=1'),
   },
-  { name: 'worker', module: './worker', available: (root) => (fs.existsSync(path.join(root, 'dist', 'worker.js')) ? true : 'dist/worker.js is missing: run `node esbuild.mjs` first') },
+  {
+    name: 'worker',
+    module: './worker',
+    available: (root) =>
+      fs.existsSync(path.join(root, 'dist', 'worker.js'))
+        ? true
+        : 'dist/worker.js is missing: run `node esbuild.mjs` first',
+  },
 ];

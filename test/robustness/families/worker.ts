@@ -19,31 +19,75 @@ function hostileJobs(dir: string, style: string, photo: string): { kind: string;
   const valid: Record<string, Record<string, unknown>> = {
     stylize: { type: 'stylize', inputs: [photo], style, options: {} },
     preview: { type: 'preview', image: { path: photo }, style, maxSide: 32, options: {} },
-    train: { type: 'train', options: { styleImage: photo, dataDir: dir, output: path.join(dir, 'ck'), name: 'x', preset: 'quick', vggPath: path.join(dir, 'no-vgg'), overrides: { iterations: 1 } } },
+    train: {
+      type: 'train',
+      options: {
+        styleImage: photo,
+        dataDir: dir,
+        output: path.join(dir, 'ck'),
+        name: 'x',
+        preset: 'quick',
+        vggPath: path.join(dir, 'no-vgg'),
+        overrides: { iterations: 1 },
+      },
+    },
     resume: { type: 'resume', options: { checkpoint: style, vggPath: path.join(dir, 'no-vgg'), iterations: 5 } },
     import: { type: 'import', source: style, target: path.join(dir, 'imported') },
     exportOnnx: { type: 'exportOnnx', style, target: path.join(dir, 'out.onnx') },
     optimize: { type: 'optimize', options: { image: photo, styleImage: photo, vggPath: path.join(dir, 'no-vgg') } },
     downloadPretrained: { type: 'downloadPretrained', id: 'nope', target: path.join(dir, 'p') },
   };
-  const values: [string, unknown][] = [['missing', undefined], ['null', null], ['number', 5], ['string', 'x'], ['array', [1]], ['object', {}], ['bool', true], ['nan', NaN]];
+  const values: [string, unknown][] = [
+    ['missing', undefined],
+    ['null', null],
+    ['number', 5],
+    ['string', 'x'],
+    ['array', [1]],
+    ['object', {}],
+    ['bool', true],
+    ['nan', NaN],
+  ];
   const out: { kind: string; job: unknown }[] = [];
   const set = (o: Record<string, unknown>, p: string[], v: unknown): Record<string, unknown> => {
     const copy = structuredClone(o);
     let t = copy;
     for (const k of p.slice(0, -1)) t = t[k] as Record<string, unknown>;
-    if (v === undefined) delete t[p[p.length - 1]]; else t[p[p.length - 1]] = v;
+    if (v === undefined) delete t[p[p.length - 1]];
+    else t[p[p.length - 1]] = v;
     return copy;
   };
   const fields: [string, string[]][] = [
-    ['stylize', ['inputs']], ['stylize', ['inputs', '0']], ['stylize', ['style']], ['stylize', ['options']], ['stylize', ['options', 'scale']], ['stylize', ['options', 'format']],
-    ['preview', ['image']], ['preview', ['image', 'path']], ['preview', ['maxSide']], ['train', ['options']], ['train', ['options', 'preset']], ['train', ['options', 'overrides']],
-    ['train', ['options', 'overrides', 'imageSize']], ['resume', ['options']], ['resume', ['options', 'checkpoint']], ['resume', ['options', 'iterations']],
-    ['import', ['source']], ['import', ['target']], ['exportOnnx', ['target']], ['optimize', ['options']], ['optimize', ['options', 'styleLayers']], ['downloadPretrained', ['id']],
+    ['stylize', ['inputs']],
+    ['stylize', ['inputs', '0']],
+    ['stylize', ['style']],
+    ['stylize', ['options']],
+    ['stylize', ['options', 'scale']],
+    ['stylize', ['options', 'format']],
+    ['preview', ['image']],
+    ['preview', ['image', 'path']],
+    ['preview', ['maxSide']],
+    ['train', ['options']],
+    ['train', ['options', 'preset']],
+    ['train', ['options', 'overrides']],
+    ['train', ['options', 'overrides', 'imageSize']],
+    ['resume', ['options']],
+    ['resume', ['options', 'checkpoint']],
+    ['resume', ['options', 'iterations']],
+    ['import', ['source']],
+    ['import', ['target']],
+    ['exportOnnx', ['target']],
+    ['optimize', ['options']],
+    ['optimize', ['options', 'styleLayers']],
+    ['downloadPretrained', ['id']],
   ];
-  for (const [type, p] of fields) for (const [vk, v] of values) out.push({ kind: `job/${type}.${p.join('.')}=${vk}`, job: set(valid[type], p, v) });
-  for (const t of ['nope', '', 'constructor', '__proto__', 'toString']) out.push({ kind: 'job/unknown-type', job: { type: t } });
-  out.push({ kind: 'job/preview-bytes-not-bytes', job: { type: 'preview', image: { bytes: 'abc' }, style, maxSide: 32, options: {} } });
+  for (const [type, p] of fields)
+    for (const [vk, v] of values) out.push({ kind: `job/${type}.${p.join('.')}=${vk}`, job: set(valid[type], p, v) });
+  for (const t of ['nope', '', 'constructor', '__proto__', 'toString'])
+    out.push({ kind: 'job/unknown-type', job: { type: t } });
+  out.push({
+    kind: 'job/preview-bytes-not-bytes',
+    job: { type: 'preview', image: { bytes: 'abc' }, style, maxSide: 32, options: {} },
+  });
   return out;
 }
 
@@ -52,8 +96,18 @@ export const family: Family = {
   async build(env) {
     const style = await writeTinyStyle(path.join(env.dir, 'style'));
     const cacheDir = path.join(env.dir, 'cache');
-    const settings: EngineSettings = { trainingBackend: 'cpu', stylizeRuntime: 'onnx', threads: 1, cacheDir, extraModuleRoots: [], maxInputPixels: FUZZ_MAX_PIXELS };
-    const client = new EngineClient({ workerPath: path.join(REPO_ROOT, 'dist', 'worker.js'), settings: () => settings });
+    const settings: EngineSettings = {
+      trainingBackend: 'cpu',
+      stylizeRuntime: 'onnx',
+      threads: 1,
+      cacheDir,
+      extraModuleRoots: [],
+      maxInputPixels: FUZZ_MAX_PIXELS,
+    };
+    const client = new EngineClient({
+      workerPath: path.join(REPO_ROOT, 'dist', 'worker.js'),
+      settings: () => settings,
+    });
     const photoBytes = fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'workspace', 'gradient.png'));
     const cases = await imageCases();
     const rng = new Rng(seedOf('worker'));
@@ -73,7 +127,10 @@ export const family: Family = {
         const r = await client.request(job);
         if (job.type === 'stylize') {
           const s = r as StylizeResult;
-          return { note: checkErrorInfos(s.failures.map((f) => f.error)) ?? 'ok', outputs: s.outputs.map((o) => path.relative(dir, o.output)) };
+          return {
+            note: checkErrorInfos(s.failures.map((f) => f.error)) ?? 'ok',
+            outputs: s.outputs.map((o) => path.relative(dir, o.output)),
+          };
         }
         return { note: 'ok' };
       } catch (e) {
@@ -92,7 +149,9 @@ export const family: Family = {
       let file = '';
       inputs.push({
         kind: `stylize/${c.kind}`,
-        async prepare(ctx) { file = await c.make(ctx.dir); },
+        async prepare(ctx) {
+          file = await c.make(ctx.dir);
+        },
         run: (ctx) => request({ type: 'stylize', inputs: [file], style, options: optionsFor(i, ctx.dir) }, ctx.dir),
       });
     });
@@ -105,7 +164,11 @@ export const family: Family = {
           bytes = new Uint8Array(fs.existsSync(f) && fs.statSync(f).isFile() ? fs.readFileSync(f) : Buffer.alloc(0));
           fs.rmSync(f, { recursive: true, force: true });
         },
-        run: (ctx) => request({ type: 'preview', image: { bytes, name: c.fileName }, style, maxSide: rng.pick([0, 16, 64]), options: {} }, ctx.dir),
+        run: (ctx) =>
+          request(
+            { type: 'preview', image: { bytes, name: c.fileName }, style, maxSide: rng.pick([0, 16, 64]), options: {} },
+            ctx.dir,
+          ),
       });
     }
     for (const h of hostileJobs('/nonexistent-dir-for-fuzz', style, '/nonexistent-dir-for-fuzz/p.png')) {
@@ -113,12 +176,22 @@ export const family: Family = {
         kind: h.kind,
         async run(ctx) {
           // Paths inside the job point into this input's folder.
-          const job = JSON.parse(JSON.stringify(h.job, (_k, v) => (typeof v === 'string' ? v.replace('/nonexistent-dir-for-fuzz', ctx.dir) : v)));
+          const job = JSON.parse(
+            JSON.stringify(h.job, (_k, v) =>
+              typeof v === 'string' ? v.replace('/nonexistent-dir-for-fuzz', ctx.dir) : v,
+            ),
+          );
           if (h.kind === 'job/preview-bytes-not-bytes') job.image.bytes = 'abc';
           return request(job as JobRequest, ctx.dir);
         },
       });
     }
-    return { inputs, writeRoots: [cacheDir, style], async dispose() { await client.dispose(); } };
+    return {
+      inputs,
+      writeRoots: [cacheDir, style],
+      async dispose() {
+        await client.dispose();
+      },
+    };
   },
 };

@@ -53,7 +53,15 @@ export interface Family {
 
 /** Error codes that mean "refused clearly" for inputs built to be hostile. */
 export const FORESEEN: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'bad-input', 'bad-image', 'image-too-large', 'bad-checkpoint', 'bad-weights', 'not-found', 'output-exists', 'io', 'cancelled',
+  'bad-input',
+  'bad-image',
+  'image-too-large',
+  'bad-checkpoint',
+  'bad-weights',
+  'not-found',
+  'output-exists',
+  'io',
+  'cancelled',
 ]);
 
 /** A failure that is not a foreseen StyleTransferError: the runner counts it as a crash. */
@@ -70,7 +78,9 @@ export async function handled(fn: () => Promise<RunResult>): Promise<RunResult> 
 }
 
 /** Per-item error infos (a stylize job's failures): foreseen codes only, else a crash. */
-export function checkErrorInfos(errors: readonly { readonly code: string; readonly message: string }[]): string | undefined {
+export function checkErrorInfos(
+  errors: readonly { readonly code: string; readonly message: string }[],
+): string | undefined {
   for (const e of errors) {
     if (!FORESEEN.has(e.code as ErrorCode)) throw new CrashError(`unforeseen error ${e.code}: ${e.message}`);
   }

@@ -54,7 +54,10 @@ export function duplicateRange(b: Buffer, rng: Rng, from = 0): Buffer {
 
 // ---- PNG ------------------------------------------------------------------------------------
 
-interface PngChunk { type: string; data: Buffer }
+interface PngChunk {
+  type: string;
+  data: Buffer;
+}
 
 export function pngChunks(b: Buffer): PngChunk[] {
   const out: PngChunk[] = [];
@@ -77,7 +80,10 @@ function pngChunk(type: string, data: Buffer, badCrc = false): Buffer {
 }
 
 export function buildPng(chunks: PngChunk[]): Buffer {
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks.map((c) => pngChunk(c.type, c.data))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    ...chunks.map((c) => pngChunk(c.type, c.data)),
+  ]);
 }
 
 /** PNG mutations that keep CRCs valid (so libpng gets past its checks) unless the point is a bad CRC. */
@@ -90,18 +96,95 @@ export const PNG_MUTATIONS: Mutation[] = [
   { name: 'ihdr-interlace-7', apply: (b) => pngIhdrByte(b, 12, 7) },
   { name: 'idat-dropped', apply: (b) => buildPng(pngChunks(b).filter((c) => c.type !== 'IDAT')) },
   { name: 'iend-dropped', apply: (b) => buildPng(pngChunks(b).filter((c) => c.type !== 'IEND')) },
-  { name: 'ihdr-twice', apply: (b) => { const c = pngChunks(b); return buildPng([c[0], ...c]); } },
-  { name: 'idat-before-ihdr', apply: (b) => { const c = pngChunks(b); const i = c.findIndex((x) => x.type === 'IDAT'); if (i < 0) return b; const [idat] = c.splice(i, 1); return buildPng([idat, ...c]); } },
-  { name: 'idat-garbage', apply: (b, rng) => buildPng(pngChunks(b).map((c) => (c.type === 'IDAT' ? { type: 'IDAT', data: rng.bytes(c.data.length) } : c))) },
-  { name: 'idat-bitflip', apply: (b, rng) => buildPng(pngChunks(b).map((c) => (c.type === 'IDAT' ? { type: 'IDAT', data: flipBits(c.data, rng, 4) } : c))) },
-  { name: 'idat-truncated', apply: (b) => buildPng(pngChunks(b).map((c) => (c.type === 'IDAT' ? { type: 'IDAT', data: c.data.subarray(0, Math.floor(c.data.length / 2)) } : c))) },
-  { name: 'plte-1-entry', apply: (b) => buildPng(pngChunks(b).map((c) => (c.type === 'PLTE' ? { type: 'PLTE', data: c.data.subarray(0, 3) } : c))) },
-  { name: 'trns-oversized', apply: (b) => buildPng(pngChunks(b).flatMap((c) => (c.type === 'IDAT' ? [{ type: 'tRNS', data: Buffer.alloc(4096, 7) }, c] : [c]))) },
-  { name: 'huge-iccp', apply: (b, rng) => buildPng(pngChunks(b).flatMap((c) => (c.type === 'IHDR' ? [c, { type: 'iCCP', data: Buffer.concat([Buffer.from('x\0\0'), rng.bytes(2000)]) }] : [c]))) },
-  { name: 'unknown-critical-chunk', apply: (b) => buildPng(pngChunks(b).flatMap((c) => (c.type === 'IHDR' ? [c, { type: 'ZZZZ', data: Buffer.alloc(8) }] : [c]))) },
-  { name: 'exif-garbage', apply: (b, rng) => buildPng(pngChunks(b).flatMap((c) => (c.type === 'IHDR' ? [c, { type: 'eXIf', data: Buffer.concat([Buffer.from('MM\0*\0\0\0\x08'), rng.bytes(64)]) }] : [c]))) },
-  { name: 'chunk-length-lie', apply: (b) => { const o = Buffer.from(b); o.writeUInt32BE(0x7ffffff0, 33); return o; } },
-  { name: 'bad-crc', apply: (b) => { const o = Buffer.from(b); o[29] ^= 0xff; return o; } },
+  {
+    name: 'ihdr-twice',
+    apply: (b) => {
+      const c = pngChunks(b);
+      return buildPng([c[0], ...c]);
+    },
+  },
+  {
+    name: 'idat-before-ihdr',
+    apply: (b) => {
+      const c = pngChunks(b);
+      const i = c.findIndex((x) => x.type === 'IDAT');
+      if (i < 0) return b;
+      const [idat] = c.splice(i, 1);
+      return buildPng([idat, ...c]);
+    },
+  },
+  {
+    name: 'idat-garbage',
+    apply: (b, rng) =>
+      buildPng(pngChunks(b).map((c) => (c.type === 'IDAT' ? { type: 'IDAT', data: rng.bytes(c.data.length) } : c))),
+  },
+  {
+    name: 'idat-bitflip',
+    apply: (b, rng) =>
+      buildPng(pngChunks(b).map((c) => (c.type === 'IDAT' ? { type: 'IDAT', data: flipBits(c.data, rng, 4) } : c))),
+  },
+  {
+    name: 'idat-truncated',
+    apply: (b) =>
+      buildPng(
+        pngChunks(b).map((c) =>
+          c.type === 'IDAT' ? { type: 'IDAT', data: c.data.subarray(0, Math.floor(c.data.length / 2)) } : c,
+        ),
+      ),
+  },
+  {
+    name: 'plte-1-entry',
+    apply: (b) =>
+      buildPng(pngChunks(b).map((c) => (c.type === 'PLTE' ? { type: 'PLTE', data: c.data.subarray(0, 3) } : c))),
+  },
+  {
+    name: 'trns-oversized',
+    apply: (b) =>
+      buildPng(
+        pngChunks(b).flatMap((c) => (c.type === 'IDAT' ? [{ type: 'tRNS', data: Buffer.alloc(4096, 7) }, c] : [c])),
+      ),
+  },
+  {
+    name: 'huge-iccp',
+    apply: (b, rng) =>
+      buildPng(
+        pngChunks(b).flatMap((c) =>
+          c.type === 'IHDR' ? [c, { type: 'iCCP', data: Buffer.concat([Buffer.from('x\0\0'), rng.bytes(2000)]) }] : [c],
+        ),
+      ),
+  },
+  {
+    name: 'unknown-critical-chunk',
+    apply: (b) =>
+      buildPng(pngChunks(b).flatMap((c) => (c.type === 'IHDR' ? [c, { type: 'ZZZZ', data: Buffer.alloc(8) }] : [c]))),
+  },
+  {
+    name: 'exif-garbage',
+    apply: (b, rng) =>
+      buildPng(
+        pngChunks(b).flatMap((c) =>
+          c.type === 'IHDR'
+            ? [c, { type: 'eXIf', data: Buffer.concat([Buffer.from('MM\0*\0\0\0\x08'), rng.bytes(64)]) }]
+            : [c],
+        ),
+      ),
+  },
+  {
+    name: 'chunk-length-lie',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      o.writeUInt32BE(0x7ffffff0, 33);
+      return o;
+    },
+  },
+  {
+    name: 'bad-crc',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      o[29] ^= 0xff;
+      return o;
+    },
+  },
 ];
 
 function pngHeaderLie(b: Buffer, w: number, h: number): Buffer {
@@ -145,27 +228,146 @@ function jpegSof(b: Buffer, fn: (o: Buffer, at: number) => void): Buffer {
 }
 
 export const JPEG_MUTATIONS: Mutation[] = [
-  { name: 'sof-65535x65535', apply: (b) => jpegSof(b, (o, at) => { o.writeUInt16BE(65535, at + 5); o.writeUInt16BE(65535, at + 7); }) },
+  {
+    name: 'sof-65535x65535',
+    apply: (b) =>
+      jpegSof(b, (o, at) => {
+        o.writeUInt16BE(65535, at + 5);
+        o.writeUInt16BE(65535, at + 7);
+      }),
+  },
   { name: 'sof-zero-height', apply: (b) => jpegSof(b, (o, at) => o.writeUInt16BE(0, at + 5)) },
-  { name: 'sof-1x65535', apply: (b) => jpegSof(b, (o, at) => { o.writeUInt16BE(65535, at + 5); o.writeUInt16BE(1, at + 7); }) },
-  { name: 'sof-components-9', apply: (b) => jpegSof(b, (o, at) => { o[at + 9] = 9; }) },
-  { name: 'sof-precision-12', apply: (b) => jpegSof(b, (o, at) => { o[at + 4] = 12; }) },
-  { name: 'segment-length-lie', apply: (b, rng) => { const o = Buffer.from(b); const s = jpegSegments(o); if (s.length) { const x = rng.pick(s); o.writeUInt16BE(rng.pick([0, 1, 2, 0xffff]), x.at + 2); } return o; } },
-  { name: 'dht-garbage', apply: (b, rng) => { const o = Buffer.from(b); const s = jpegSegments(o).find((x) => x.marker === 0xc4); if (s) rng.bytes(Math.max(0, s.len - 2)).copy(o, s.at + 4); return o; } },
-  { name: 'dqt-zeroes', apply: (b) => { const o = Buffer.from(b); const s = jpegSegments(o).find((x) => x.marker === 0xdb); if (s) o.fill(0, s.at + 5, s.at + 2 + s.len); return o; } },
-  { name: 'eoi-dropped', apply: (b) => (b.length > 2 && b[b.length - 2] === 0xff && b[b.length - 1] === 0xd9 ? Buffer.from(b.subarray(0, b.length - 2)) : b) },
-  { name: 'scan-garbage', apply: (b, rng) => { const o = Buffer.from(b); const sos = jpegSegments(o).find((x) => x.marker === 0xda); if (sos) { const from = sos.at + 2 + sos.len; for (let i = from; i < o.length - 2; i++) if (rng.next() < 0.3) o[i] = rng.int(0, 255); } return o; } },
-  { name: 'app1-exif-garbage', apply: (b, rng) => { const exif = Buffer.concat([Buffer.from('Exif\0\0MM\0*\0\0\0\x08'), rng.bytes(80)]); const seg = Buffer.alloc(4); seg[0] = 0xff; seg[1] = 0xe1; seg.writeUInt16BE(exif.length + 2, 2); return Buffer.concat([b.subarray(0, 2), seg, exif, b.subarray(2)]); } },
-  { name: 'app2-icc-garbage', apply: (b, rng) => { const icc = Buffer.concat([Buffer.from('ICC_PROFILE\0\x01\x01'), rng.bytes(300)]); const seg = Buffer.alloc(4); seg[0] = 0xff; seg[1] = 0xe2; seg.writeUInt16BE(icc.length + 2, 2); return Buffer.concat([b.subarray(0, 2), seg, icc, b.subarray(2)]); } },
+  {
+    name: 'sof-1x65535',
+    apply: (b) =>
+      jpegSof(b, (o, at) => {
+        o.writeUInt16BE(65535, at + 5);
+        o.writeUInt16BE(1, at + 7);
+      }),
+  },
+  {
+    name: 'sof-components-9',
+    apply: (b) =>
+      jpegSof(b, (o, at) => {
+        o[at + 9] = 9;
+      }),
+  },
+  {
+    name: 'sof-precision-12',
+    apply: (b) =>
+      jpegSof(b, (o, at) => {
+        o[at + 4] = 12;
+      }),
+  },
+  {
+    name: 'segment-length-lie',
+    apply: (b, rng) => {
+      const o = Buffer.from(b);
+      const s = jpegSegments(o);
+      if (s.length) {
+        const x = rng.pick(s);
+        o.writeUInt16BE(rng.pick([0, 1, 2, 0xffff]), x.at + 2);
+      }
+      return o;
+    },
+  },
+  {
+    name: 'dht-garbage',
+    apply: (b, rng) => {
+      const o = Buffer.from(b);
+      const s = jpegSegments(o).find((x) => x.marker === 0xc4);
+      if (s) rng.bytes(Math.max(0, s.len - 2)).copy(o, s.at + 4);
+      return o;
+    },
+  },
+  {
+    name: 'dqt-zeroes',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      const s = jpegSegments(o).find((x) => x.marker === 0xdb);
+      if (s) o.fill(0, s.at + 5, s.at + 2 + s.len);
+      return o;
+    },
+  },
+  {
+    name: 'eoi-dropped',
+    apply: (b) =>
+      b.length > 2 && b[b.length - 2] === 0xff && b[b.length - 1] === 0xd9
+        ? Buffer.from(b.subarray(0, b.length - 2))
+        : b,
+  },
+  {
+    name: 'scan-garbage',
+    apply: (b, rng) => {
+      const o = Buffer.from(b);
+      const sos = jpegSegments(o).find((x) => x.marker === 0xda);
+      if (sos) {
+        const from = sos.at + 2 + sos.len;
+        for (let i = from; i < o.length - 2; i++) if (rng.next() < 0.3) o[i] = rng.int(0, 255);
+      }
+      return o;
+    },
+  },
+  {
+    name: 'app1-exif-garbage',
+    apply: (b, rng) => {
+      const exif = Buffer.concat([Buffer.from('Exif\0\0MM\0*\0\0\0\x08'), rng.bytes(80)]);
+      const seg = Buffer.alloc(4);
+      seg[0] = 0xff;
+      seg[1] = 0xe1;
+      seg.writeUInt16BE(exif.length + 2, 2);
+      return Buffer.concat([b.subarray(0, 2), seg, exif, b.subarray(2)]);
+    },
+  },
+  {
+    name: 'app2-icc-garbage',
+    apply: (b, rng) => {
+      const icc = Buffer.concat([Buffer.from('ICC_PROFILE\0\x01\x01'), rng.bytes(300)]);
+      const seg = Buffer.alloc(4);
+      seg[0] = 0xff;
+      seg[1] = 0xe2;
+      seg.writeUInt16BE(icc.length + 2, 2);
+      return Buffer.concat([b.subarray(0, 2), seg, icc, b.subarray(2)]);
+    },
+  },
 ];
 
 // ---- GIF, WebP, TIFF -----------------------------------------------------------------------
 
 export const GIF_MUTATIONS: Mutation[] = [
-  { name: 'screen-65535x65535', apply: (b) => { const o = Buffer.from(b); o.writeUInt16LE(65535, 6); o.writeUInt16LE(65535, 8); return o; } },
-  { name: 'frame-65535x65535', apply: (b) => gifFrame(b, (o, at) => { o.writeUInt16LE(65535, at + 5); o.writeUInt16LE(65535, at + 7); }) },
-  { name: 'frame-offset-outside', apply: (b) => gifFrame(b, (o, at) => { o.writeUInt16LE(60000, at + 1); o.writeUInt16LE(60000, at + 3); }) },
-  { name: 'lzw-code-size-12', apply: (b) => gifFrame(b, (o, at) => { const local = o[at + 9] & 0x80 ? 3 * (2 << (o[at + 9] & 7)) : 0; if (at + 10 + local < o.length) o[at + 10 + local] = 12; }) },
+  {
+    name: 'screen-65535x65535',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      o.writeUInt16LE(65535, 6);
+      o.writeUInt16LE(65535, 8);
+      return o;
+    },
+  },
+  {
+    name: 'frame-65535x65535',
+    apply: (b) =>
+      gifFrame(b, (o, at) => {
+        o.writeUInt16LE(65535, at + 5);
+        o.writeUInt16LE(65535, at + 7);
+      }),
+  },
+  {
+    name: 'frame-offset-outside',
+    apply: (b) =>
+      gifFrame(b, (o, at) => {
+        o.writeUInt16LE(60000, at + 1);
+        o.writeUInt16LE(60000, at + 3);
+      }),
+  },
+  {
+    name: 'lzw-code-size-12',
+    apply: (b) =>
+      gifFrame(b, (o, at) => {
+        const local = o[at + 9] & 0x80 ? 3 * (2 << (o[at + 9] & 7)) : 0;
+        if (at + 10 + local < o.length) o[at + 10 + local] = 12;
+      }),
+  },
   { name: 'trailer-dropped', apply: (b) => (b[b.length - 1] === 0x3b ? Buffer.from(b.subarray(0, b.length - 1)) : b) },
 ];
 
@@ -177,10 +379,44 @@ function gifFrame(b: Buffer, fn: (o: Buffer, at: number) => void): Buffer {
 }
 
 export const WEBP_MUTATIONS: Mutation[] = [
-  { name: 'riff-size-lie', apply: (b) => { const o = Buffer.from(b); o.writeUInt32LE(0xfffffff0, 4); return o; } },
-  { name: 'chunk-size-lie', apply: (b) => { const o = Buffer.from(b); if (o.length > 20) o.writeUInt32LE(0x7ffffff0, 16); return o; } },
-  { name: 'vp8x-canvas-16384', apply: (b) => { const o = Buffer.from(b); if (o.toString('latin1', 12, 16) === 'VP8X' && o.length > 30) { o.writeUIntLE(16383, 24, 3); o.writeUIntLE(16383, 27, 3); } else if (o.length > 30) { o.writeUInt16LE(16383, 26); o.writeUInt16LE(16383, 28); } return o; } },
-  { name: 'fourcc-swapped', apply: (b) => { const o = Buffer.from(b); o.write('VP8 ', 12, 'latin1'); return o; } },
+  {
+    name: 'riff-size-lie',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      o.writeUInt32LE(0xfffffff0, 4);
+      return o;
+    },
+  },
+  {
+    name: 'chunk-size-lie',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      if (o.length > 20) o.writeUInt32LE(0x7ffffff0, 16);
+      return o;
+    },
+  },
+  {
+    name: 'vp8x-canvas-16384',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      if (o.toString('latin1', 12, 16) === 'VP8X' && o.length > 30) {
+        o.writeUIntLE(16383, 24, 3);
+        o.writeUIntLE(16383, 27, 3);
+      } else if (o.length > 30) {
+        o.writeUInt16LE(16383, 26);
+        o.writeUInt16LE(16383, 28);
+      }
+      return o;
+    },
+  },
+  {
+    name: 'fourcc-swapped',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      o.write('VP8 ', 12, 'latin1');
+      return o;
+    },
+  },
 ];
 
 /** TIFF IFD entries (little- or big-endian) with their offsets, for targeted lies. */
@@ -193,7 +429,8 @@ function tiffEntries(b: Buffer): { le: boolean; entries: { tag: number; at: numb
   if (ifd + 2 > b.length) return undefined;
   const n = u16(ifd);
   const entries: { tag: number; at: number }[] = [];
-  for (let i = 0; i < n && ifd + 2 + i * 12 + 12 <= b.length; i++) entries.push({ tag: u16(ifd + 2 + i * 12), at: ifd + 2 + i * 12 });
+  for (let i = 0; i < n && ifd + 2 + i * 12 + 12 <= b.length; i++)
+    entries.push({ tag: u16(ifd + 2 + i * 12), at: ifd + 2 + i * 12 });
   return { le, entries };
 }
 
@@ -207,7 +444,9 @@ function tiffSet(b: Buffer, tag: number, value: number, type?: number, count?: n
   if (type !== undefined) w16(type, e.at + 2);
   if (count !== undefined) w32(count, e.at + 4);
   const ty = t.le ? o.readUInt16LE(e.at + 2) : o.readUInt16BE(e.at + 2);
-  if (ty === 3) { w16(value & 0xffff, e.at + 8); } else w32(value, e.at + 8);
+  if (ty === 3) {
+    w16(value & 0xffff, e.at + 8);
+  } else w32(value, e.at + 8);
   return o;
 }
 
@@ -221,6 +460,28 @@ export const TIFF_MUTATIONS: Mutation[] = [
   { name: 'compression-unknown', apply: (b) => tiffSet(b, 259, 60000, 3) },
   { name: 'photometric-unknown', apply: (b) => tiffSet(b, 262, 99, 3) },
   { name: 'entry-count-huge', apply: (b) => tiffSet(b, 273, 0x40, 4, 0x3fffffff) },
-  { name: 'ifd-loop', apply: (b) => { const o = Buffer.from(b); const le = o.toString('latin1', 0, 2) === 'II'; const ifd = le ? o.readUInt32LE(4) : o.readUInt32BE(4); const n = le ? o.readUInt16LE(ifd) : o.readUInt16BE(ifd); const next = ifd + 2 + n * 12; if (next + 4 <= o.length) { if (le) o.writeUInt32LE(ifd, next); else o.writeUInt32BE(ifd, next); } return o; } },
-  { name: 'ifd-offset-outside', apply: (b) => { const o = Buffer.from(b); if (o.toString('latin1', 0, 2) === 'II') o.writeUInt32LE(0xfffffff0, 4); else o.writeUInt32BE(0xfffffff0, 4); return o; } },
+  {
+    name: 'ifd-loop',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      const le = o.toString('latin1', 0, 2) === 'II';
+      const ifd = le ? o.readUInt32LE(4) : o.readUInt32BE(4);
+      const n = le ? o.readUInt16LE(ifd) : o.readUInt16BE(ifd);
+      const next = ifd + 2 + n * 12;
+      if (next + 4 <= o.length) {
+        if (le) o.writeUInt32LE(ifd, next);
+        else o.writeUInt32BE(ifd, next);
+      }
+      return o;
+    },
+  },
+  {
+    name: 'ifd-offset-outside',
+    apply: (b) => {
+      const o = Buffer.from(b);
+      if (o.toString('latin1', 0, 2) === 'II') o.writeUInt32LE(0xfffffff0, 4);
+      else o.writeUInt32BE(0xfffffff0, 4);
+      return o;
+    },
+  },
 ];

@@ -75,22 +75,55 @@ const W0: Spec = (a) => [[a[0], 'write']];
 const R0: Spec = (a) => [[a[0], 'read']];
 const SPECS: Record<string, Spec> = {
   open: (a) => [[a[0], openAccess(a[1])]],
-  readFile: R0, readdir: R0, opendir: R0, readlink: R0,
-  writeFile: W0, appendFile: W0, mkdir: W0, mkdtemp: W0, rm: W0, rmdir: W0, unlink: W0, truncate: W0,
-  chmod: W0, chown: W0, utimes: W0, lchown: W0, lutimes: W0,
-  rename: (a) => [[a[0], 'write'], [a[1], 'write']],
-  link: (a) => [[a[0], 'read'], [a[1], 'write']],
+  readFile: R0,
+  readdir: R0,
+  opendir: R0,
+  readlink: R0,
+  writeFile: W0,
+  appendFile: W0,
+  mkdir: W0,
+  mkdtemp: W0,
+  rm: W0,
+  rmdir: W0,
+  unlink: W0,
+  truncate: W0,
+  chmod: W0,
+  chown: W0,
+  utimes: W0,
+  lchown: W0,
+  lutimes: W0,
+  rename: (a) => [
+    [a[0], 'write'],
+    [a[1], 'write'],
+  ],
+  link: (a) => [
+    [a[0], 'read'],
+    [a[1], 'write'],
+  ],
   symlink: (a) => [[a[1], 'write']],
-  copyFile: (a) => [[a[0], 'read'], [a[1], 'write']],
-  cp: (a) => [[a[0], 'read'], [a[1], 'write']],
+  copyFile: (a) => [
+    [a[0], 'read'],
+    [a[1], 'write'],
+  ],
+  cp: (a) => [
+    [a[0], 'read'],
+    [a[1], 'write'],
+  ],
   createReadStream: R0,
   createWriteStream: W0,
   // Metadata: recorded only in strict mode (a validator must touch nothing at all).
-  stat: (a) => [[a[0], 'meta']], lstat: (a) => [[a[0], 'meta']], access: (a) => [[a[0], 'meta']], exists: (a) => [[a[0], 'meta']],
+  stat: (a) => [[a[0], 'meta']],
+  lstat: (a) => [[a[0], 'meta']],
+  access: (a) => [[a[0], 'meta']],
+  exists: (a) => [[a[0], 'meta']],
   realpath: (a) => [[a[0], 'meta']],
 };
 
-export interface Violation { readonly op: string; readonly access: Access; readonly path: string }
+export interface Violation {
+  readonly op: string;
+  readonly access: Access;
+  readonly path: string;
+}
 
 export class FsRecorder {
   /** The installed recorder (families use it for strict sections). */
@@ -109,7 +142,9 @@ export class FsRecorder {
       const original = target[name];
       if (typeof original !== 'function') return;
       const noFollow = NO_FOLLOW.has(name.replace(/Sync$/, ''));
-      const onCall = (args: unknown[]) => { if (this.active) this.check(label, spec(args), noFollow); };
+      const onCall = (args: unknown[]) => {
+        if (this.active) this.check(label, spec(args), noFollow);
+      };
       const wrapped = function (this: unknown, ...args: unknown[]) {
         onCall(args);
         return (original as (...a: unknown[]) => unknown).apply(this, args);
@@ -118,11 +153,19 @@ export class FsRecorder {
       // util.promisify(fs.x) and fs.x.native must keep working.
       for (const k of Object.getOwnPropertyNames(original)) {
         if (k !== 'length' && k !== 'name' && k !== 'prototype') {
-          try { Object.defineProperty(wrapped, k, Object.getOwnPropertyDescriptor(original, k)!); } catch { /* read-only */ }
+          try {
+            Object.defineProperty(wrapped, k, Object.getOwnPropertyDescriptor(original, k)!);
+          } catch {
+            /* read-only */
+          }
         }
       }
       for (const s of Object.getOwnPropertySymbols(original)) {
-        try { Object.defineProperty(wrapped, s, Object.getOwnPropertyDescriptor(original, s)!); } catch { /* read-only */ }
+        try {
+          Object.defineProperty(wrapped, s, Object.getOwnPropertyDescriptor(original, s)!);
+        } catch {
+          /* read-only */
+        }
       }
       target[name] = wrapped;
     };
@@ -221,7 +264,11 @@ export interface SnapshotDiff {
   readonly leftovers: string[];
 }
 
-export function diffSnapshots(before: Snapshot, after: Snapshot, expected: (rel: string) => boolean = () => false): SnapshotDiff {
+export function diffSnapshots(
+  before: Snapshot,
+  after: Snapshot,
+  expected: (rel: string) => boolean = () => false,
+): SnapshotDiff {
   const added: string[] = [];
   const changed: string[] = [];
   const leftovers: string[] = [];

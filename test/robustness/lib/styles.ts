@@ -1,11 +1,21 @@
 // Small real styles for the fuzz families: a tiny transform network with seeded weights,
 // written as a real checkpoint folder by the project's own writer.
 import path from 'node:path';
-import { paramSpecs, sizeOfShape, type TransformNetArchitecture, type WeightMap } from '../../../src/model/architecture';
+import {
+  paramSpecs,
+  sizeOfShape,
+  type TransformNetArchitecture,
+  type WeightMap,
+} from '../../../src/model/architecture';
 import { writeCheckpoint } from '../../../src/io/checkpoint';
 import { Rng } from './prng';
 
-export const TINY_ARCH: TransformNetArchitecture = { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1, upsample: 'nearest' };
+export const TINY_ARCH: TransformNetArchitecture = {
+  type: 'johnson2016',
+  filters: [4, 8, 8],
+  residualBlocks: 1,
+  upsample: 'nearest',
+};
 
 export function seededWeights(arch: TransformNetArchitecture, seed: number): WeightMap {
   const rng = new Rng(seed);
@@ -13,7 +23,12 @@ export function seededWeights(arch: TransformNetArchitecture, seed: number): Wei
   for (const p of paramSpecs(arch)) {
     const a = new Float32Array(sizeOfShape(p.shape));
     for (let i = 0; i < a.length; i++) {
-      a[i] = p.role === 'scale' ? 0.8 + 0.4 * rng.next() : p.role === 'shift' ? 0.2 * (rng.next() - 0.5) : 0.3 * (rng.next() - 0.5);
+      a[i] =
+        p.role === 'scale'
+          ? 0.8 + 0.4 * rng.next()
+          : p.role === 'shift'
+            ? 0.2 * (rng.next() - 0.5)
+            : 0.3 * (rng.next() - 0.5);
     }
     w.set(p.name, a);
   }
@@ -21,8 +36,17 @@ export function seededWeights(arch: TransformNetArchitecture, seed: number): Wei
 }
 
 /** Writes a tiny checkpoint at `dir` (named `name`) and returns its folder. */
-export async function writeTinyStyle(dir: string, name = 'fuzzstyle', arch: TransformNetArchitecture = TINY_ARCH, seed = 7): Promise<string> {
+export async function writeTinyStyle(
+  dir: string,
+  name = 'fuzzstyle',
+  arch: TransformNetArchitecture = TINY_ARCH,
+  seed = 7,
+): Promise<string> {
   const now = new Date(0).toISOString();
-  await writeCheckpoint(dir, { name, architecture: arch, source: { kind: 'trained' }, iteration: 3, createdAt: now, updatedAt: now }, seededWeights(arch, seed));
+  await writeCheckpoint(
+    dir,
+    { name, architecture: arch, source: { kind: 'trained' }, iteration: 3, createdAt: now, updatedAt: now },
+    seededWeights(arch, seed),
+  );
   return path.resolve(dir);
 }

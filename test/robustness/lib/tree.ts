@@ -31,7 +31,10 @@ export function linkTree(master: string, dest: string): void {
 }
 
 /** Replaces `file` (possibly a hard link into the master) with new content, a folder, a link, or nothing. */
-export function replaceFile(file: string, content: Buffer | string | { dir: true } | { link: string } | { remove: true }): void {
+export function replaceFile(
+  file: string,
+  content: Buffer | string | { dir: true } | { link: string } | { remove: true },
+): void {
   fs.rmSync(file, { recursive: true, force: true });
   if (typeof content === 'string' || Buffer.isBuffer(content)) fs.writeFileSync(file, content);
   else if ('dir' in content) fs.mkdirSync(file);

@@ -26,13 +26,23 @@ export function batchMatMulConfig(fallback: KernelFunc | undefined): KernelConfi
   return { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc };
 }
 
-export function batchMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo {
-  const ra = a.shape.length, rb = b.shape.length;
+export function batchMatMul(
+  backend: BackendWasm,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): TensorInfo {
+  const ra = a.shape.length,
+    rb = b.shape.length;
   const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
   const Ka = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
   const Kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
   const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-  if (Ka !== Kb) throw new Error(`Error in matMul: inner shapes (${Ka}) and (${Kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  if (Ka !== Kb)
+    throw new Error(
+      `Error in matMul: inner shapes (${Ka}) and (${Kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
   const K = Ka;
   const outerShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
@@ -85,7 +95,8 @@ export function batchMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, 
           gemm(backend, lhs, rSlice, target, M, kc, N);
           if (target !== o) {
             const heap = heapF32(backend);
-            const t = heapOffset(backend, target) >>> 2, d = heapOffset(backend, o) >>> 2;
+            const t = heapOffset(backend, target) >>> 2,
+              d = heapOffset(backend, o) >>> 2;
             for (let j = 0; j < M * N; j++) heap[d + j] += heap[t + j];
             s.free(target);
           }

@@ -45,14 +45,24 @@ interface BackpropFilterAttrs {
  * dy [B, OH, OW, Co]. Returns a new tensor owned by the caller.
  */
 export function backpropFilterNHWC(
-  backend: BackendWasm, x: TensorInfo, dy: TensorInfo, filterShape: readonly number[],
-  strideH: number, strideW: number, padTop: number, padLeft: number, maxFloats = SHIFTED_INPUT_MAX_FLOATS,
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  filterShape: readonly number[],
+  strideH: number,
+  strideW: number,
+  padTop: number,
+  padLeft: number,
+  maxFloats = SHIFTED_INPUT_MAX_FLOATS,
   strategy: 'auto' | 'conv' | 'gemm' = 'auto',
 ): TensorInfo {
   const [B, IH, IW, Ci] = x.shape;
   const [KH, KW, fCi, Co] = filterShape;
   const [dB, OH, OW, dCo] = dy.shape;
-  if (fCi !== Ci || dCo !== Co || dB !== B) throw new Error(`Conv2DBackpropFilter: shapes x [${x.shape}], dy [${dy.shape}], filter [${filterShape}] do not match`);
+  if (fCi !== Ci || dCo !== Co || dB !== B)
+    throw new Error(
+      `Conv2DBackpropFilter: shapes x [${x.shape}], dy [${dy.shape}], filter [${filterShape}] do not match`,
+    );
 
   return withScope(backend, (s) => {
     const dW = s.alloc([KH, KW, Ci, Co], true);
@@ -71,11 +81,20 @@ export function backpropFilterNHWC(
       for (let ph = 0; ph < Math.min(strideH, KH); ph++) {
         for (let pw = 0; pw < Math.min(strideW, KW); pw++) {
           const phase: Phase = {
-            ph, pw, sh: strideH, sw: strideW, padTop, padLeft,
-            tapsH: Math.ceil((KH - ph) / strideH), tapsW: Math.ceil((KW - pw) / strideW),
+            ph,
+            pw,
+            sh: strideH,
+            sw: strideW,
+            padTop,
+            padLeft,
+            tapsH: Math.ceil((KH - ph) / strideH),
+            tapsW: Math.ceil((KW - pw) / strideW),
           };
           const perRow = Ci * phase.tapsW * OW;
-          const band = Math.max(1, Math.min(OH, Math.ceil(BAND_PIXELS / OW), Math.floor(maxFloats / perRow) - (phase.tapsH - 1)));
+          const band = Math.max(
+            1,
+            Math.min(OH, Math.ceil(BAND_PIXELS / OW), Math.floor(maxFloats / perRow) - (phase.tapsH - 1)),
+          );
           for (let oh0 = 0; oh0 < OH; oh0 += band) {
             const rows = Math.min(band, OH - oh0);
             accumulatePhase(s, planes, dy, dW, b, oh0, rows, phase, IH, IW, Ci, OH, OW, KW, Co);
@@ -104,29 +123,47 @@ const GEMM_MIN_OUT_CHANNELS = 16;
 const GEMM_BAND_PIXELS = 4096;
 
 function accumulateByGemm(
-  s: KernelScope, planes: TensorInfo, dy: TensorInfo, dW: TensorInfo, b: number,
-  IH: number, IW: number, Ci: number, OH: number, OW: number, KH: number, KW: number, Co: number,
-  sh: number, sw: number, padTop: number, padLeft: number,
+  s: KernelScope,
+  planes: TensorInfo,
+  dy: TensorInfo,
+  dW: TensorInfo,
+  b: number,
+  IH: number,
+  IW: number,
+  Ci: number,
+  OH: number,
+  OW: number,
+  KH: number,
+  KW: number,
+  Co: number,
+  sh: number,
+  sw: number,
+  padTop: number,
+  padLeft: number,
 ): void {
   const backend = s.backend;
-  const Wq = OW + Math.ceil(KW / sw) - 1, Hq = OH + Math.ceil(KH / sh) - 1;
+  const Wq = OW + Math.ceil(KW / sw) - 1,
+    Hq = OH + Math.ceil(KH / sh) - 1;
   // One spare row per plane: the last run of a band goes up to ⌈KW/sw⌉ − 1 floats past its last row.
   const planeSize = (Hq + 1) * Wq;
   const phased = s.alloc([Ci, sh, sw, Hq + 1, Wq], true);
   {
     const heap = heapF32(backend);
-    const src = heapOffset(backend, planes) >>> 2, dst = heapOffset(backend, phased) >>> 2;
+    const src = heapOffset(backend, planes) >>> 2,
+      dst = heapOffset(backend, phased) >>> 2;
     for (let ci = 0; ci < Ci; ci++) {
       for (let ph = 0; ph < sh; ph++) {
         for (let pw = 0; pw < sw; pw++) {
           const plane = dst + ((ci * sh + ph) * sw + pw) * planeSize;
           // columns v with 0 ≤ ix = v·sw + pw − padLeft < IW
-          const v0 = Math.max(0, Math.ceil((padLeft - pw) / sw)), v1 = Math.min(Wq, Math.floor((IW - 1 + padLeft - pw) / sw) + 1);
+          const v0 = Math.max(0, Math.ceil((padLeft - pw) / sw)),
+            v1 = Math.min(Wq, Math.floor((IW - 1 + padLeft - pw) / sw) + 1);
           if (v1 <= v0) continue;
           for (let u = 0; u < Hq; u++) {
             const iy = u * sh + ph - padTop;
             if (iy < 0 || iy >= IH) continue;
-            const from = src + (ci * IH + iy) * IW + v0 * sw + pw - padLeft, to = plane + u * Wq + v0;
+            const from = src + (ci * IH + iy) * IW + v0 * sw + pw - padLeft,
+              to = plane + u * Wq + v0;
             if (sw === 1) heap.copyWithin(to, from, from + v1 - v0);
             else for (let v = 0, n = v1 - v0; v < n; v++) heap[to + v] = heap[from + v * sw];
           }
@@ -137,26 +174,31 @@ function accumulateByGemm(
   const window = KH * KW * Ci;
   const band = Math.max(1, Math.min(OH, Math.ceil(GEMM_BAND_PIXELS / Wq)));
   for (let oh0 = 0; oh0 < OH; oh0 += band) {
-    const rows = Math.min(band, OH - oh0), K = rows * Wq;
+    const rows = Math.min(band, OH - oh0),
+      K = rows * Wq;
     const A = s.alloc([window, K]);
     const D = s.alloc([K, Co], true);
     const product = s.alloc([window, Co]);
     {
       const heap = heapF32(backend);
-      const src = heapOffset(backend, phased) >>> 2, a = heapOffset(backend, A) >>> 2;
+      const src = heapOffset(backend, phased) >>> 2,
+        a = heapOffset(backend, A) >>> 2;
       for (let kh = 0; kh < KH; kh++) {
-        const ph = kh % sh, qh = Math.floor(kh / sh);
+        const ph = kh % sh,
+          qh = Math.floor(kh / sh);
         for (let kw = 0; kw < KW; kw++) {
-          const pw = kw % sw, qw = Math.floor(kw / sw);
+          const pw = kw % sw,
+            qw = Math.floor(kw / sw);
           for (let ci = 0; ci < Ci; ci++) {
             const from = src + ((ci * sh + ph) * sw + pw) * planeSize + (oh0 + qh) * Wq + qw;
             heap.copyWithin(a + ((kh * KW + kw) * Ci + ci) * K, from, from + K);
           }
         }
       }
-      const g = heapOffset(backend, dy) >>> 2, d = heapOffset(backend, D) >>> 2;
+      const g = heapOffset(backend, dy) >>> 2,
+        d = heapOffset(backend, D) >>> 2;
       for (let r = 0; r < rows; r++) {
-        const from = g + ((b * OH + oh0 + r) * OW) * Co;
+        const from = g + (b * OH + oh0 + r) * OW * Co;
         heap.copyWithin(d + r * Wq * Co, from, from + OW * Co);
       }
     }
@@ -164,26 +206,50 @@ function accumulateByGemm(
     s.free(A);
     s.free(D);
     const heap = heapF32(backend);
-    const p = heapOffset(backend, product) >>> 2, w = heapOffset(backend, dW) >>> 2;
+    const p = heapOffset(backend, product) >>> 2,
+      w = heapOffset(backend, dW) >>> 2;
     for (let i = 0, n = window * Co; i < n; i++) heap[w + i] += heap[p + i];
     s.free(product);
   }
   s.free(phased);
 }
 
-interface Phase { ph: number; pw: number; sh: number; sw: number; padTop: number; padLeft: number; tapsH: number; tapsW: number }
+interface Phase {
+  ph: number;
+  pw: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+  tapsH: number;
+  tapsW: number;
+}
 
 /** Adds the contribution of output rows oh0 … oh0+rows−1 of image b to the phase's taps of dW. */
 function accumulatePhase(
-  s: KernelScope, planes: TensorInfo, dy: TensorInfo, dW: TensorInfo, b: number, oh0: number, rows: number,
-  p: Phase, IH: number, IW: number, Ci: number, OH: number, OW: number, KW: number, Co: number,
+  s: KernelScope,
+  planes: TensorInfo,
+  dy: TensorInfo,
+  dW: TensorInfo,
+  b: number,
+  oh0: number,
+  rows: number,
+  p: Phase,
+  IH: number,
+  IW: number,
+  Ci: number,
+  OH: number,
+  OW: number,
+  KW: number,
+  Co: number,
 ): void {
   const backend = s.backend;
   const height = rows + p.tapsH - 1;
   const shifted = s.alloc([Ci, height, p.tapsW, OW], true);
   {
     const heap = heapF32(backend);
-    const src = heapOffset(backend, planes) >>> 2, dst = heapOffset(backend, shifted) >>> 2;
+    const src = heapOffset(backend, planes) >>> 2,
+      dst = heapOffset(backend, shifted) >>> 2;
     for (let y = 0; y < height; y++) {
       const iy = (oh0 + y) * p.sh + p.ph - p.padTop;
       if (iy < 0 || iy >= IH) continue; // zero padding
@@ -202,19 +268,31 @@ function accumulatePhase(
       }
     }
   }
-  const filter = s.view(dy, ((b * OH + oh0) * OW) * Co, [rows, 1, OW, Co]);
+  const filter = s.view(dy, (b * OH + oh0) * OW * Co, [rows, 1, OW, Co]);
   const out = s.alloc([Ci, p.tapsH, p.tapsW, Co]);
   conv2dInto(backend, shifted, filter, out, {
-    batch: Ci, inHeight: height, inWidth: p.tapsW, inChannels: OW,
-    filterHeight: rows, filterWidth: 1, outChannels: Co,
-    padTop: 0, padBottom: 0, padLeft: 0, padRight: 0,
-    strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1,
+    batch: Ci,
+    inHeight: height,
+    inWidth: p.tapsW,
+    inChannels: OW,
+    filterHeight: rows,
+    filterWidth: 1,
+    outChannels: Co,
+    padTop: 0,
+    padBottom: 0,
+    padLeft: 0,
+    padRight: 0,
+    strideHeight: 1,
+    strideWidth: 1,
+    dilationHeight: 1,
+    dilationWidth: 1,
   });
   s.free(filter);
   s.free(shifted);
   // dW[khq·sh + ph, kwq·sw + pw, ci, :] += out[ci, khq, kwq, :]
   const heap = heapF32(backend);
-  const from = heapOffset(backend, out) >>> 2, to = heapOffset(backend, dW) >>> 2;
+  const from = heapOffset(backend, out) >>> 2,
+    to = heapOffset(backend, dW) >>> 2;
   for (let ci = 0; ci < Ci; ci++) {
     for (let qh = 0; qh < p.tapsH; qh++) {
       for (let qw = 0; qw < p.tapsW; qw++) {
@@ -238,11 +316,30 @@ export function conv2dBackpropFilterConfig(fallback: KernelFunc | undefined): Ke
       return fallback({ inputs, backend, attrs: attrs as NamedAttrMap });
     }
     const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, format);
+      x.shape as [number, number, number, number],
+      a.filterShape,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      format,
+    );
     if (info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) {
-      throw new Error(`Conv2DBackpropFilter: dy [${dy.shape}] does not match the forward output ${info.outHeight}×${info.outWidth}`);
+      throw new Error(
+        `Conv2DBackpropFilter: dy [${dy.shape}] does not match the forward output ${info.outHeight}×${info.outWidth}`,
+      );
     }
-    return backpropFilterNHWC(backend as BackendWasm, x, dy, a.filterShape, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+    return backpropFilterNHWC(
+      backend as BackendWasm,
+      x,
+      dy,
+      a.filterShape,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
   };
   return { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc };
 }

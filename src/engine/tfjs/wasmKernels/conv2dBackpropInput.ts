@@ -32,7 +32,13 @@ export interface AxisPhase {
  * The phases of one axis: `inSize` rows of dx, `outSize` rows of dy, a filter of `filterSize`
  * taps, `stride`, and the forward convolution's padding before the first row.
  */
-export function axisPhases(inSize: number, outSize: number, filterSize: number, stride: number, padBefore: number): AxisPhase[] {
+export function axisPhases(
+  inSize: number,
+  outSize: number,
+  filterSize: number,
+  stride: number,
+  padBefore: number,
+): AxisPhase[] {
   const phases: AxisPhase[] = [];
   for (let r = 0; r < stride; r++) {
     const count = r < inSize ? Math.ceil((inSize - r) / stride) : 0;
@@ -59,13 +65,22 @@ interface BackpropInputAttrs {
  * given dy [B, OH, OW, Co] and the forward padding. Returns a new tensor owned by the caller.
  */
 export function backpropInputNHWC(
-  backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, inputShape: readonly number[],
-  strideH: number, strideW: number, padTop: number, padLeft: number,
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  inputShape: readonly number[],
+  strideH: number,
+  strideW: number,
+  padTop: number,
+  padLeft: number,
 ): TensorInfo {
   const [B, IH, IW, Ci] = inputShape;
   const [KH, KW, fCi, Co] = filter.shape;
   const [dB, OH, OW, dCo] = dy.shape;
-  if (fCi !== Ci || dCo !== Co || dB !== B) throw new Error(`Conv2DBackpropInput: shapes dy [${dy.shape}], filter [${filter.shape}], input [${inputShape}] do not match`);
+  if (fCi !== Ci || dCo !== Co || dB !== B)
+    throw new Error(
+      `Conv2DBackpropInput: shapes dy [${dy.shape}], filter [${filter.shape}], input [${inputShape}] do not match`,
+    );
 
   const rows = axisPhases(IH, OH, KH, strideH, padTop);
   const cols = axisPhases(IW, OW, KW, strideW, padLeft);
@@ -81,11 +96,21 @@ export function backpropInputNHWC(
         const src = cropForPadding(s, dy, rp, cp);
         const target = single ? dx : s.alloc([B, rp.count, cp.count, Ci]);
         conv2dInto(backend, src.t, sub, target, {
-          batch: B, inHeight: src.h, inWidth: src.w, inChannels: Co,
-          filterHeight: rp.taps, filterWidth: cp.taps, outChannels: Ci,
-          padTop: Math.max(rp.padBefore, 0), padBottom: Math.max(rp.padAfter, 0),
-          padLeft: Math.max(cp.padBefore, 0), padRight: Math.max(cp.padAfter, 0),
-          strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1,
+          batch: B,
+          inHeight: src.h,
+          inWidth: src.w,
+          inChannels: Co,
+          filterHeight: rp.taps,
+          filterWidth: cp.taps,
+          outChannels: Ci,
+          padTop: Math.max(rp.padBefore, 0),
+          padBottom: Math.max(rp.padAfter, 0),
+          padLeft: Math.max(cp.padBefore, 0),
+          padRight: Math.max(cp.padAfter, 0),
+          strideHeight: 1,
+          strideWidth: 1,
+          dilationHeight: 1,
+          dilationWidth: 1,
         });
         if (src.t !== dy) s.free(src.t);
         if (!single) {
@@ -99,7 +124,8 @@ export function backpropInputNHWC(
 }
 
 // Includes the filter's shape: reshapes of one tensor share its dataId.
-const phaseKey = (f: TensorInfo, rp: AxisPhase, cp: AxisPhase) => `${f.shape}|${rp.firstTap},${rp.taps};${cp.firstTap},${cp.taps}`;
+const phaseKey = (f: TensorInfo, rp: AxisPhase, cp: AxisPhase) =>
+  `${f.shape}|${rp.firstTap},${rp.taps};${cp.firstTap},${cp.taps}`;
 
 /**
  * Sub-filters derived from each filter, kept while the filter lives. The loss network's
@@ -109,7 +135,14 @@ const phaseKey = (f: TensorInfo, rp: AxisPhase, cp: AxisPhase) => `${f.shape}|${
  */
 const filterCaches = new WeakMap<BackendWasm, Map<object, Map<string, TensorInfo>>>();
 
-function phaseFilters(backend: BackendWasm, filter: TensorInfo, rows: AxisPhase[], cols: AxisPhase[], sh: number, sw: number): Map<string, TensorInfo> {
+function phaseFilters(
+  backend: BackendWasm,
+  filter: TensorInfo,
+  rows: AxisPhase[],
+  cols: AxisPhase[],
+  sh: number,
+  sw: number,
+): Map<string, TensorInfo> {
   let cache = filterCaches.get(backend);
   if (cache == null) filterCaches.set(backend, (cache = new Map()));
   // Drop entries of filters that have been disposed since the last call.
@@ -121,7 +154,8 @@ function phaseFilters(backend: BackendWasm, filter: TensorInfo, rows: AxisPhase[
   }
   let subs = cache.get(filter.dataId);
   if (subs == null) cache.set(filter.dataId, (subs = new Map()));
-  const missing = rows.flatMap((rp) => cols.map((cp) => [rp, cp] as const))
+  const missing = rows
+    .flatMap((rp) => cols.map((cp) => [rp, cp] as const))
     .filter(([rp, cp]) => rp.taps > 0 && cp.taps > 0 && !subs.has(phaseKey(filter, rp, cp)));
   if (missing.length > 0) {
     withScope(backend, (s) => {
@@ -130,7 +164,8 @@ function phaseFilters(backend: BackendWasm, filter: TensorInfo, rows: AxisPhase[
       // is a set of its tap blocks in reverse order.
       const swapped = s.alloc([KH, KW, Co, Ci]);
       transposeInto(backend, filter, [KH * KW, Ci, Co], [0, 2, 1], swapped);
-      for (const [rp, cp] of missing) subs.set(phaseKey(filter, rp, cp), s.keep(subFilter(s, swapped, KW, Co * Ci, rp, cp, sh, sw)));
+      for (const [rp, cp] of missing)
+        subs.set(phaseKey(filter, rp, cp), s.keep(subFilter(s, swapped, KW, Co * Ci, rp, cp, sh, sw)));
     });
   }
   return subs;
@@ -145,10 +180,20 @@ export function clearBackpropInputCache(backend: BackendWasm): void {
 }
 
 /** The phase's taps of `swapped` [KH, KW, Co, Ci], reversed in both axes: [Mh, Mw, Co, Ci]. */
-function subFilter(s: KernelScope, swapped: TensorInfo, KW: number, block: number, rp: AxisPhase, cp: AxisPhase, sh: number, sw: number): TensorInfo {
+function subFilter(
+  s: KernelScope,
+  swapped: TensorInfo,
+  KW: number,
+  block: number,
+  rp: AxisPhase,
+  cp: AxisPhase,
+  sh: number,
+  sw: number,
+): TensorInfo {
   const sub = s.alloc([rp.taps, cp.taps, swapped.shape[2], swapped.shape[3]]);
   const heap = heapF32(s.backend);
-  const from = heapOffset(s.backend, swapped) >>> 2, to = heapOffset(s.backend, sub) >>> 2;
+  const from = heapOffset(s.backend, swapped) >>> 2,
+    to = heapOffset(s.backend, sub) >>> 2;
   for (let mh = 0; mh < rp.taps; mh++) {
     const kh = rp.firstTap + sh * (rp.taps - 1 - mh);
     for (let mw = 0; mw < cp.taps; mw++) {
@@ -161,16 +206,25 @@ function subFilter(s: KernelScope, swapped: TensorInfo, KW: number, block: numbe
 }
 
 /** dy itself, or a copy with rows/columns cropped where the correlation's padding is negative. */
-function cropForPadding(s: KernelScope, dy: TensorInfo, rp: AxisPhase, cp: AxisPhase): { t: TensorInfo; h: number; w: number } {
+function cropForPadding(
+  s: KernelScope,
+  dy: TensorInfo,
+  rp: AxisPhase,
+  cp: AxisPhase,
+): { t: TensorInfo; h: number; w: number } {
   const [B, OH, OW, C] = dy.shape;
-  const top = Math.max(-rp.padBefore, 0), bottom = Math.max(-rp.padAfter, 0);
-  const left = Math.max(-cp.padBefore, 0), right = Math.max(-cp.padAfter, 0);
+  const top = Math.max(-rp.padBefore, 0),
+    bottom = Math.max(-rp.padAfter, 0);
+  const left = Math.max(-cp.padBefore, 0),
+    right = Math.max(-cp.padAfter, 0);
   if (top + bottom + left + right === 0) return { t: dy, h: OH, w: OW };
-  const h = Math.max(OH - top - bottom, 0), w = Math.max(OW - left - right, 0);
+  const h = Math.max(OH - top - bottom, 0),
+    w = Math.max(OW - left - right, 0);
   if (h === 0 || w === 0) throw new Error('Conv2DBackpropInput: padding larger than the filter is not supported');
   const out = s.alloc([B, h, w, C]);
   const heap = heapF32(s.backend);
-  const from = heapOffset(s.backend, dy) >>> 2, to = heapOffset(s.backend, out) >>> 2;
+  const from = heapOffset(s.backend, dy) >>> 2,
+    to = heapOffset(s.backend, out) >>> 2;
   for (let b = 0; b < B; b++) {
     for (let y = 0; y < h; y++) {
       const at = from + ((b * OH + y + top) * OW + left) * C;
@@ -181,10 +235,24 @@ function cropForPadding(s: KernelScope, dy: TensorInfo, rp: AxisPhase, cp: AxisP
 }
 
 /** Writes phase output [B, Qh, Qw, C] into dx rows s_h·q + r_h, columns s_w·q' + r_w. */
-function scatterPhase(backend: BackendWasm, phase: TensorInfo, dx: TensorInfo, B: number, IH: number, IW: number, C: number, rp: AxisPhase, cp: AxisPhase, sh: number, sw: number): void {
+function scatterPhase(
+  backend: BackendWasm,
+  phase: TensorInfo,
+  dx: TensorInfo,
+  B: number,
+  IH: number,
+  IW: number,
+  C: number,
+  rp: AxisPhase,
+  cp: AxisPhase,
+  sh: number,
+  sw: number,
+): void {
   const heap = heapF32(backend);
-  const from = heapOffset(backend, phase) >>> 2, to = heapOffset(backend, dx) >>> 2;
-  const Qh = rp.count, Qw = cp.count;
+  const from = heapOffset(backend, phase) >>> 2,
+    to = heapOffset(backend, dx) >>> 2;
+  const Qh = rp.count,
+    Qw = cp.count;
   for (let b = 0; b < B; b++) {
     for (let q = 0; q < Qh; q++) {
       const srcRow = from + (b * Qh + q) * Qw * C;
@@ -211,11 +279,30 @@ export function conv2dBackpropInputConfig(fallback: KernelFunc | undefined): Ker
       return fallback({ inputs, backend, attrs: attrs as NamedAttrMap });
     }
     const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, format);
+      a.inputShape,
+      filter.shape as [number, number, number, number],
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      format,
+    );
     if (info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) {
-      throw new Error(`Conv2DBackpropInput: dy [${dy.shape}] does not match the forward output ${info.outHeight}×${info.outWidth}`);
+      throw new Error(
+        `Conv2DBackpropInput: dy [${dy.shape}] does not match the forward output ${info.outHeight}×${info.outWidth}`,
+      );
     }
-    return backpropInputNHWC(backend as BackendWasm, dy, filter, a.inputShape, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+    return backpropInputNHWC(
+      backend as BackendWasm,
+      dy,
+      filter,
+      a.inputShape,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
   };
   return { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc };
 }

@@ -23,7 +23,15 @@ const OURS = Symbol('fst.wasmTrainingKernel');
 type Marked = KernelFunc & { [OURS]?: true };
 
 /** The kernels this module installs: added where wasm has none, replaced where it is slow. */
-export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'MaxPoolGrad', 'Identity'] as const;
+export const WASM_TRAINING_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'BatchMatMul',
+  'Sum',
+  'Mean',
+  'MaxPoolGrad',
+  'Identity',
+] as const;
 
 function install(make: (fallback: KernelFunc | undefined) => KernelConfig, name: string): void {
   const existing = tf.getKernel(name, BACKEND);

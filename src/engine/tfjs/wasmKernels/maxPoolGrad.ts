@@ -23,21 +23,34 @@ export function maxPoolGradConfig(fallback: KernelFunc | undefined): KernelConfi
       return fallback({ inputs, backend, attrs: attrs as NamedAttrMap });
     }
     const a = attrs as unknown as MaxPoolGradAttrs;
-    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
     const wasm = backend as BackendWasm;
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
     const { filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW } = info;
-    const top = info.padInfo.top, left = info.padInfo.left;
+    const top = info.padInfo.top,
+      left = info.padInfo.left;
     return withScope(wasm, (s) => {
       const dx = s.alloc(input.shape, true);
       const heap = heapF32(wasm);
-      const xAt = heapOffset(wasm, input) >>> 2, dyAt = heapOffset(wasm, dy) >>> 2, dxAt = heapOffset(wasm, dx) >>> 2;
-      const best = new Float32Array(C), where = new Int32Array(C);
+      const xAt = heapOffset(wasm, input) >>> 2,
+        dyAt = heapOffset(wasm, dy) >>> 2,
+        dxAt = heapOffset(wasm, dx) >>> 2;
+      const best = new Float32Array(C),
+        where = new Int32Array(C);
       for (let b = 0; b < B; b++) {
         for (let oh = 0; oh < OH; oh++) {
-          const h0 = Math.max(0, oh * SH - top), h1 = Math.min(H, oh * SH - top + FH);
+          const h0 = Math.max(0, oh * SH - top),
+            h1 = Math.min(H, oh * SH - top + FH);
           for (let ow = 0; ow < OW; ow++) {
-            const w0 = Math.max(0, ow * SW - left), w1 = Math.min(W, ow * SW - left + FW);
+            const w0 = Math.max(0, ow * SW - left),
+              w1 = Math.min(W, ow * SW - left + FW);
             best.fill(-Infinity);
             where.fill(-1);
             for (let h = h0; h < h1; h++) {
@@ -45,7 +58,10 @@ export function maxPoolGradConfig(fallback: KernelFunc | undefined): KernelConfi
                 const pixel = ((b * H + h) * W + w) * C;
                 for (let c = 0; c < C; c++) {
                   const v = heap[xAt + pixel + c];
-                  if (v > best[c]) { best[c] = v; where[c] = pixel; }
+                  if (v > best[c]) {
+                    best[c] = v;
+                    where[c] = pixel;
+                  }
                 }
               }
             }

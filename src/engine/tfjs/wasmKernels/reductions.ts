@@ -10,14 +10,21 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensor
 import { tf } from '../../../model/tf';
 import { f32, withScope } from './heap';
 
-interface ReduceAttrs { axis: number | number[]; keepDims: boolean }
+interface ReduceAttrs {
+  axis: number | number[];
+  keepDims: boolean;
+}
 
 /** [outer, reduced, inner] when `axes` are one contiguous block with kept axes after it. */
-export function contiguousReduction(shape: readonly number[], axis: number | number[]): [number, number, number] | null {
+export function contiguousReduction(
+  shape: readonly number[],
+  axis: number | number[],
+): [number, number, number] | null {
   const axes = tf.util.parseAxisParam(axis, shape as number[]).sort((a, b) => a - b);
   if (axes.length === 0) return null;
   for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1] + 1) return null;
-  const first = axes[0], last = axes[axes.length - 1];
+  const first = axes[0],
+    last = axes[axes.length - 1];
   const size = (from: number, to: number) => shape.slice(from, to).reduce((a, b) => a * b, 1);
   const inner = size(last + 1, shape.length);
   if (inner === 1) return null; // innermost reduction: the backend does it without a transpose

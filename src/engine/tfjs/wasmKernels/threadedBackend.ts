@@ -38,7 +38,10 @@ const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAs
 interface FactoryConfig {
   locateFile(file: string, prefix: string): string;
   mainScriptUrlOrBlob: string;
-  instantiateWasm(imports: { env: Record<string, unknown> }, receive: (instance: object, module: object) => void): object;
+  instantiateWasm(
+    imports: { env: Record<string, unknown> },
+    receive: (instance: object, module: object) => void,
+  ): object;
 }
 interface ThreadedModule {
   cwrap(name: string, ret: string | null, args: string[]): (...a: unknown[]) => unknown;
@@ -90,11 +93,14 @@ export function workerScript(workerModule: string, parent: string): string {
  */
 export async function useThreadedWasmBackend(options: ThreadedWasmOptions = {}): Promise<number> {
   const threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(options.threads ?? os.cpus().length)));
-  const files = options.filesDir == null ? packageFiles() : {
-    js: path.join(options.filesDir, 'tfjs-backend-wasm-threaded-simd.js'),
-    wasm: path.join(options.filesDir, 'tfjs-backend-wasm-threaded-simd.wasm'),
-    worker: path.join(options.filesDir, 'tfjs-backend-wasm-threaded-simd.worker.js'),
-  };
+  const files =
+    options.filesDir == null
+      ? packageFiles()
+      : {
+          js: path.join(options.filesDir, 'tfjs-backend-wasm-threaded-simd.js'),
+          wasm: path.join(options.filesDir, 'tfjs-backend-wasm-threaded-simd.wasm'),
+          worker: path.join(options.filesDir, 'tfjs-backend-wasm-threaded-simd.worker.js'),
+        };
   const worker = workerScript(files.worker, options.workerDir ?? os.tmpdir());
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const factory = require(files.js) as (config: FactoryConfig) => Promise<ThreadedModule>;
@@ -102,18 +108,27 @@ export async function useThreadedWasmBackend(options: ThreadedWasmOptions = {}):
 
   // emscripten waits forever for a module that fails to instantiate: surface the error.
   let fail: (e: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => { fail = reject; });
-  const module = await Promise.race([failed, factory({
-    locateFile: (file, prefix) => (file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? files.wasm : prefix + file),
-    // pthread workers load the main script by path (importScripts on a file)
-    mainScriptUrlOrBlob: files.js,
-    instantiateWasm: (imports, receive) => {
-      // The C side starts logical-cores / 2 threads (it assumes two hardware threads per core).
-      imports.env.emscripten_num_logical_cores = () => 2 * threads;
-      WebAssemblyApi.instantiate(binary, imports).then(({ instance, module: compiled }) => receive(instance, compiled), fail);
-      return {};
-    },
-  })]);
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  const module = await Promise.race([
+    failed,
+    factory({
+      locateFile: (file, prefix) =>
+        file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? files.wasm : prefix + file,
+      // pthread workers load the main script by path (importScripts on a file)
+      mainScriptUrlOrBlob: files.js,
+      instantiateWasm: (imports, receive) => {
+        // The C side starts logical-cores / 2 threads (it assumes two hardware threads per core).
+        imports.env.emscripten_num_logical_cores = () => 2 * threads;
+        WebAssemblyApi.instantiate(binary, imports).then(
+          ({ instance, module: compiled }) => receive(instance, compiled),
+          fail,
+        );
+        return {};
+      },
+    }),
+  ]);
   // What tfjs's own loader attaches to the module before constructing the backend.
   module.tfjs = {
     init: module.cwrap('init', null, []),

@@ -11,7 +11,14 @@ export function adamStepSize(config: AdamConfig, step: number): number {
 }
 
 export function adamUpdate(
-  g: GraphBuilder, name: string, p: string, grad: string, m: string, v: string, lr: string, config: AdamConfig,
+  g: GraphBuilder,
+  name: string,
+  p: string,
+  grad: string,
+  m: string,
+  v: string,
+  lr: string,
+  config: AdamConfig,
 ): { p: string; m: string; v: string } {
   const { beta1, beta2, epsilon } = config;
   const m2 = g.add(g.scale(m, beta1), g.scale(grad, 1 - beta1), `${name}/m_new`);

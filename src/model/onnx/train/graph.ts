@@ -12,8 +12,6 @@ export const TRAIN_OPSET = 18;
 /** IR version 8: the newest the onnx-proto schema describes; valid for opset 18 in ONNX Runtime. */
 const IR_VERSION = 8;
 
-
-
 export class GraphBuilder {
   private readonly nodes: onnx.INodeProto[] = [];
   private readonly initializers: onnx.ITensorProto[] = [];
@@ -44,7 +42,14 @@ export class GraphBuilder {
     if (value !== name) {
       if (this.used.has(name)) throw new Error(`graph value ${name} defined twice`);
       this.used.add(name);
-      this.nodes.push({ opType: 'Identity', name: `out:${name}`, input: [value], output: [name], attribute: [], domain: '' });
+      this.nodes.push({
+        opType: 'Identity',
+        name: `out:${name}`,
+        input: [value],
+        output: [name],
+        attribute: [],
+        domain: '',
+      });
     }
     this.outputs.push(valueInfo(name, shape));
   }
@@ -88,14 +93,28 @@ export class GraphBuilder {
   }
 
   // Shorthands for the common ops.
-  add(a: string, b: string, hint?: string): string { return this.op('Add', [a, b], [], hint); }
-  sub(a: string, b: string, hint?: string): string { return this.op('Sub', [a, b], [], hint); }
-  mul(a: string, b: string, hint?: string): string { return this.op('Mul', [a, b], [], hint); }
-  div(a: string, b: string, hint?: string): string { return this.op('Div', [a, b], [], hint); }
+  add(a: string, b: string, hint?: string): string {
+    return this.op('Add', [a, b], [], hint);
+  }
+  sub(a: string, b: string, hint?: string): string {
+    return this.op('Sub', [a, b], [], hint);
+  }
+  mul(a: string, b: string, hint?: string): string {
+    return this.op('Mul', [a, b], [], hint);
+  }
+  div(a: string, b: string, hint?: string): string {
+    return this.op('Div', [a, b], [], hint);
+  }
   /** a · k for a number k. */
-  scale(a: string, k: number, hint?: string): string { return this.mul(a, this.scalar(k), hint); }
-  reshape(a: string, shape: readonly number[], hint?: string): string { return this.op('Reshape', [a, this.int64s(shape)], [], hint); }
-  transpose(a: string, perm: readonly number[], hint?: string): string { return this.op('Transpose', [a], [ints('perm', perm)], hint); }
+  scale(a: string, k: number, hint?: string): string {
+    return this.mul(a, this.scalar(k), hint);
+  }
+  reshape(a: string, shape: readonly number[], hint?: string): string {
+    return this.op('Reshape', [a, this.int64s(shape)], [], hint);
+  }
+  transpose(a: string, perm: readonly number[], hint?: string): string {
+    return this.op('Transpose', [a], [ints('perm', perm)], hint);
+  }
   reduceSum(a: string, axes: readonly number[], keepdims: boolean, hint?: string): string {
     return this.op('ReduceSum', [a, this.int64s(axes)], [int('keepdims', keepdims ? 1 : 0)], hint);
   }
@@ -111,7 +130,13 @@ export class GraphBuilder {
       producerName: 'fast-style-transfer',
       domain: 'fast-style-transfer',
       docString,
-      graph: { name: graphName, input: this.inputs, output: this.outputs, initializer: this.initializers, node: this.nodes },
+      graph: {
+        name: graphName,
+        input: this.inputs,
+        output: this.outputs,
+        initializer: this.initializers,
+        node: this.nodes,
+      },
     };
     return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
   }

@@ -14,7 +14,13 @@ function meanAll(g: GraphBuilder, x: string): string {
 }
 
 /** Weighted content loss (scalar) and the gradient of the features. */
-export function contentLossGrad(g: GraphBuilder, f: string, target: string, shape: Shape4, weight: number): { loss: string; df: string } {
+export function contentLossGrad(
+  g: GraphBuilder,
+  f: string,
+  target: string,
+  shape: Shape4,
+  weight: number,
+): { loss: string; df: string } {
   const n = shape.reduce((a, b) => a * b, 1);
   const diff = g.sub(f, target, 'content/diff');
   const loss = g.scale(meanAll(g, g.mul(diff, diff)), weight, 'content/loss');
@@ -25,7 +31,14 @@ export function contentLossGrad(g: GraphBuilder, f: string, target: string, shap
  * Style loss of one layer, weighted: `targetGram` is [1, C, C] (broadcast over the batch) or
  * [B, C, C]. Returns the loss (scalar) and the gradient of the features.
  */
-export function styleLayerLossGrad(g: GraphBuilder, name: string, f: string, [b, c, h, w]: Shape4, targetGram: string, weight: number): { loss: string; df: string } {
+export function styleLayerLossGrad(
+  g: GraphBuilder,
+  name: string,
+  f: string,
+  [b, c, h, w]: Shape4,
+  targetGram: string,
+  weight: number,
+): { loss: string; df: string } {
   const norm = 1 / (h * w * c);
   const flat = g.reshape(f, [b, c, h * w], `style/${name}/flat`);
   const gram = g.scale(g.op('MatMul', [flat, g.transpose(flat, [0, 2, 1])]), norm, `style/${name}/gram`);
@@ -38,16 +51,24 @@ export function styleLayerLossGrad(g: GraphBuilder, name: string, f: string, [b,
 }
 
 /** Weighted total-variation loss of the image [B, C, H, W] and its gradient. */
-export function tvLossGrad(g: GraphBuilder, img: string, [b, c, h, w]: Shape4, weight: number): { loss: string; dimg: string } {
+export function tvLossGrad(
+  g: GraphBuilder,
+  img: string,
+  [b, c, h, w]: Shape4,
+  weight: number,
+): { loss: string; dimg: string } {
   const terms: string[] = [];
   const grads: string[] = [];
   // axis 2: rows (needs h > 1), axis 3: columns (needs w > 1); a 1-pixel axis has no term.
-  for (const [axis, len] of [[2, h], [3, w]] as const) {
+  for (const [axis, len] of [
+    [2, h],
+    [3, w],
+  ] as const) {
     if (len < 2) continue;
     const tail = g.op('Slice', [img, g.int64s([1]), g.int64s([len]), g.int64s([axis])]);
     const head = g.op('Slice', [img, g.int64s([0]), g.int64s([len - 1]), g.int64s([axis])]);
     const d = g.sub(tail, head, `tv/d${axis}`);
-    const n = (b * c * h * w / len) * (len - 1);
+    const n = ((b * c * h * w) / len) * (len - 1);
     terms.push(meanAll(g, g.mul(d, d)));
     const gd = g.scale(d, (2 * weight) / n);
     // + gd on rows/columns 1.., − gd on 0..len−2: pad by one before / after along the axis.

@@ -28,13 +28,25 @@ export function reluBackward(g: GraphBuilder, y: string, dy: string, hint?: stri
 }
 
 export function normForward(
-  g: GraphBuilder, name: string, x: string, [, c]: Shape4, shift: string, scale: string,
-  activation: LayerActivation, residual?: string, outputScale = OUTPUT_SCALE,
+  g: GraphBuilder,
+  name: string,
+  x: string,
+  [, c]: Shape4,
+  shift: string,
+  scale: string,
+  activation: LayerActivation,
+  residual?: string,
+  outputScale = OUTPUT_SCALE,
 ): { y: string; saved: NormSaved } {
   const mean = g.reduceMean(x, [2, 3], true, `${name}/mean`);
   const centred = g.sub(x, mean, `${name}/centred`);
   const variance = g.reduceMean(g.mul(centred, centred), [2, 3], true, `${name}/var`);
-  const rstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, g.scalar(INSTANCE_NORM_EPSILON))])], [], `${name}/rstd`);
+  const rstd = g.op(
+    'Reciprocal',
+    [g.op('Sqrt', [g.add(variance, g.scalar(INSTANCE_NORM_EPSILON))])],
+    [],
+    `${name}/rstd`,
+  );
   const xhat = g.mul(centred, rstd, `${name}/xhat`);
   const gamma4 = g.reshape(scale, [1, c, 1, 1], `${name}/gamma4`);
   let pre = g.add(g.mul(xhat, gamma4), g.reshape(shift, [1, c, 1, 1]), `${name}/pre`);
@@ -54,7 +66,11 @@ export function normForward(
  * From the gradient of the layer output: the gradient of the norm's input, of shift and scale
  * ([C]), and of the residual input (the gradient after the activation) when there is one.
  */
-export function normBackward(g: GraphBuilder, s: NormSaved, dy: string): { dx: string; dshift: string; dscale: string; dpre: string } {
+export function normBackward(
+  g: GraphBuilder,
+  s: NormSaved,
+  dy: string,
+): { dx: string; dshift: string; dscale: string; dpre: string } {
   const n = s.name;
   let dpre = dy;
   if (s.activation === 'relu') dpre = reluBackward(g, s.act, dy, `${n}/drelu`);

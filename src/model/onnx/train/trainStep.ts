@@ -9,7 +9,13 @@ import { normBackward, normForward, type NormSaved } from './norm';
 import { VggConstants, vggBackward, vggForward } from './vgg';
 import { contentLossGrad, styleLayerLossGrad, tvLossGrad } from './losses';
 import { adamUpdate } from './adam';
-import { layerSpecs, outputScale, paramSpecs, validateArchitecture, type TransformNetArchitecture } from '../../architecture';
+import {
+  layerSpecs,
+  outputScale,
+  paramSpecs,
+  validateArchitecture,
+  type TransformNetArchitecture,
+} from '../../architecture';
 import type { AdamConfig } from '../../adam';
 import type { LossLayers, LossWeights } from '../../losses';
 import type { VggWeights } from '../../vggSpec';
@@ -50,11 +56,17 @@ export interface TrainGraphSpec {
 export function buildTrainStepGraph(spec: TrainGraphSpec): Uint8Array {
   const arch = validateArchitecture(spec.arch);
   const { batch: b, height: h, width: w } = spec;
-  for (const [what, v] of [['batch', b], ['height', h], ['width', w]] as const) {
+  for (const [what, v] of [
+    ['batch', b],
+    ['height', h],
+    ['width', w],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`training graph: ${what} must be a positive integer, got ${v}`);
   }
-  if (h % 4 !== 0 || w % 4 !== 0) throw new Error(`training graph: the image size must be a multiple of 4, got ${h}×${w}`);
-  if (!spec.adam && !spec.outputGradients) throw new Error('training graph: asks for neither an Adam update nor the gradients');
+  if (h % 4 !== 0 || w % 4 !== 0)
+    throw new Error(`training graph: the image size must be a multiple of 4, got ${h}×${w}`);
+  if (!spec.adam && !spec.outputGradients)
+    throw new Error('training graph: asks for neither an Adam update nor the gradients');
   const g = new GraphBuilder();
   const imgShape: Shape4 = [b, 3, h, w];
   const content = g.input(TRAIN_IO.content, imgShape);
@@ -70,7 +82,17 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): Uint8Array {
   for (const l of layers) {
     const c = convForward(g, l, x, pv.get(`${l.name}/weight`)!, xs);
     const res = l.residualFrom ? outs.get(l.residualFrom)!.value : undefined;
-    const n = normForward(g, l.name, c.y, c.saved.outShape, pv.get(`${l.name}/shift`)!, pv.get(`${l.name}/scale`)!, l.activation, res, outputScale(arch));
+    const n = normForward(
+      g,
+      l.name,
+      c.y,
+      c.saved.outShape,
+      pv.get(`${l.name}/shift`)!,
+      pv.get(`${l.name}/scale`)!,
+      l.activation,
+      res,
+      outputScale(arch),
+    );
     saved.push({ conv: c.saved, norm: n.saved });
     outs.set(l.name, { value: n.y, shape: c.saved.outShape });
     x = n.y;
@@ -84,15 +106,29 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): Uint8Array {
   const fOut = vggForward(g, k, stylized, imgShape, wanted, 'vgg_out');
   const fContent = vggForward(g, k, content, imgShape, [spec.layers.content], 'vgg_content');
   const cf = fOut.features[spec.layers.content];
-  const contentPart = contentLossGrad(g, cf.value, fContent.features[spec.layers.content].value, cf.shape, spec.weights.content);
+  const contentPart = contentLossGrad(
+    g,
+    cf.value,
+    fContent.features[spec.layers.content].value,
+    cf.shape,
+    spec.weights.content,
+  );
   const seeds: Record<string, string> = { [spec.layers.content]: contentPart.df };
   const styleLosses: string[] = [];
   for (const name of spec.layers.style) {
     const f = fOut.features[name];
     const c = f.shape[1];
     const target = spec.targetGrams[name];
-    if (!target || target.length !== c * c) throw new Error(`training graph: the style target for ${name} must hold ${c}×${c} values`);
-    const s = styleLayerLossGrad(g, name, f.value, f.shape, g.floats(target, [1, c, c], `style/${name}/target`), spec.weights.style);
+    if (!target || target.length !== c * c)
+      throw new Error(`training graph: the style target for ${name} must hold ${c}×${c} values`);
+    const s = styleLayerLossGrad(
+      g,
+      name,
+      f.value,
+      f.shape,
+      g.floats(target, [1, c, c], `style/${name}/target`),
+      spec.weights.style,
+    );
     styleLosses.push(s.loss);
     seeds[name] = seeds[name] ? g.add(seeds[name], s.df) : s.df;
   }
@@ -130,11 +166,23 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): Uint8Array {
     const grad = grads.get(p.name)!;
     if (spec.outputGradients) g.output(grad, TRAIN_IO.grad(p.name), p.shape);
     if (spec.adam) {
-      const u = adamUpdate(g, p.name, pv.get(p.name)!, grad, g.input(TRAIN_IO.m(p.name), p.shape), g.input(TRAIN_IO.v(p.name), p.shape), lr, spec.adam);
+      const u = adamUpdate(
+        g,
+        p.name,
+        pv.get(p.name)!,
+        grad,
+        g.input(TRAIN_IO.m(p.name), p.shape),
+        g.input(TRAIN_IO.v(p.name), p.shape),
+        lr,
+        spec.adam,
+      );
       g.output(u.p, TRAIN_IO.newParam(p.name), p.shape);
       g.output(u.m, TRAIN_IO.newM(p.name), p.shape);
       g.output(u.v, TRAIN_IO.newV(p.name), p.shape);
     }
   }
-  return g.encode('fst_train_step', `Training step of the transform net ${JSON.stringify(arch)}, ${b}×${h}×${w}, loss layers ${JSON.stringify(spec.layers)}`);
+  return g.encode(
+    'fst_train_step',
+    `Training step of the transform net ${JSON.stringify(arch)}, ${b}×${h}×${w}, loss layers ${JSON.stringify(spec.layers)}`,
+  );
 }

@@ -39,7 +39,10 @@ export interface VggForward {
 export class VggConstants {
   private readonly names = new Map<string, { w: string; b: string; adjoint: string }>();
   readonly mean: string;
-  constructor(private readonly g: GraphBuilder, readonly weights: VggWeights) {
+  constructor(
+    private readonly g: GraphBuilder,
+    readonly weights: VggWeights,
+  ) {
     const m = weights.mean;
     this.mean = g.floats([m[0], m[1], m[2]], [1, 3, 1, 1], 'vgg/mean');
   }
@@ -50,9 +53,17 @@ export class VggConstants {
     let n = this.names.get(name);
     if (!n) {
       n = {
-        w: this.g.floats(convWeightToOnnx(l.kernel, 3, 3, l.inChannels, l.outChannels), [l.outChannels, l.inChannels, 3, 3], `vgg/${name}/w`),
+        w: this.g.floats(
+          convWeightToOnnx(l.kernel, 3, 3, l.inChannels, l.outChannels),
+          [l.outChannels, l.inChannels, 3, 3],
+          `vgg/${name}/w`,
+        ),
         b: this.g.floats(l.bias, [l.outChannels], `vgg/${name}/b`),
-        adjoint: this.g.floats(adjointKernel(l.kernel, l.inChannels, l.outChannels), [l.inChannels, l.outChannels, 3, 3], `vgg/${name}/adjoint`),
+        adjoint: this.g.floats(
+          adjointKernel(l.kernel, l.inChannels, l.outChannels),
+          [l.inChannels, l.outChannels, 3, 3],
+          `vgg/${name}/adjoint`,
+        ),
       };
       this.names.set(name, n);
     }
@@ -63,14 +74,24 @@ export class VggConstants {
 /** tfjs 3×3 kernel [3, 3, in, out] → the Conv weight [in, out, 3, 3] of its adjoint (spatially flipped). */
 function adjointKernel(k: Float32Array, cin: number, cout: number): Float32Array {
   const out = new Float32Array(k.length);
-  for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
-    out[((i * cout + o) * 3 + (2 - y)) * 3 + (2 - x)] = k[((y * 3 + x) * cin + i) * cout + o];
-  }
+  for (let y = 0; y < 3; y++)
+    for (let x = 0; x < 3; x++)
+      for (let i = 0; i < cin; i++)
+        for (let o = 0; o < cout; o++) {
+          out[((i * cout + o) * 3 + (2 - y)) * 3 + (2 - x)] = k[((y * 3 + x) * cin + i) * cout + o];
+        }
   return out;
 }
 
 /** Forward of `rgb` ([B, 3, H, W], RGB 0..255) up to the deepest of `layers`. */
-export function vggForward(g: GraphBuilder, k: VggConstants, rgb: string, shape: Shape4, layers: readonly string[], prefix: string): VggForward {
+export function vggForward(
+  g: GraphBuilder,
+  k: VggConstants,
+  rgb: string,
+  shape: Shape4,
+  layers: readonly string[],
+  prefix: string,
+): VggForward {
   const wanted = new Set(layers);
   const last = Math.max(...layers.map(vggLayerIndex));
   const bgr = k.weights.channelOrder === 'bgr';
@@ -83,7 +104,12 @@ export function vggForward(g: GraphBuilder, k: VggConstants, rgb: string, shape:
     const spec = VGG19_LAYERS[i];
     if (spec.kind === 'conv') {
       const c = k.conv(spec.name);
-      const pre = g.op('Conv', [x, c.w, c.b], [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [1, 1])], `${prefix}/${spec.name}`);
+      const pre = g.op(
+        'Conv',
+        [x, c.w, c.b],
+        [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [1, 1])],
+        `${prefix}/${spec.name}`,
+      );
       const y = g.op('Relu', [pre], [], `${prefix}/relu${spec.name.slice(4)}`);
       const ys: Shape4 = [xs[0], c.outChannels, xs[2], xs[3]];
       steps.push({ kind: 'conv', name: spec.name, w: c.adjoint, x, y, xShape: xs, yShape: ys, pre });
@@ -93,7 +119,8 @@ export function vggForward(g: GraphBuilder, k: VggConstants, rgb: string, shape:
       x = y;
       xs = ys;
     } else if (spec.kind === 'pool') {
-      if (xs[2] % 2 !== 0 || xs[3] % 2 !== 0) throw new Error(`VGG ${spec.name}: the ONNX training graph needs even sizes, got ${xs[2]}×${xs[3]}`);
+      if (xs[2] % 2 !== 0 || xs[3] % 2 !== 0)
+        throw new Error(`VGG ${spec.name}: the ONNX training graph needs even sizes, got ${xs[2]}×${xs[3]}`);
       const y = g.op('MaxPool', [x], [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])], `${prefix}/${spec.name}`);
       const ys: Shape4 = [xs[0], xs[1], xs[2] / 2, xs[3] / 2];
       steps.push({ kind: 'pool', name: spec.name, w: '', x, y, xShape: xs, yShape: ys });
@@ -109,8 +136,14 @@ export function vggForward(g: GraphBuilder, k: VggConstants, rgb: string, shape:
  * The gradient of the RGB input from gradients of some of the forward's features (by layer
  * name; each must be one the forward computed).
  */
-export function vggBackward(g: GraphBuilder, f: VggForward, seeds: Readonly<Record<string, string>>, prefix: string): string {
-  for (const name of Object.keys(seeds)) if (!f.features[name]) throw new Error(`VGG backward: ${name} was not computed`);
+export function vggBackward(
+  g: GraphBuilder,
+  f: VggForward,
+  seeds: Readonly<Record<string, string>>,
+  prefix: string,
+): string {
+  for (const name of Object.keys(seeds))
+    if (!f.features[name]) throw new Error(`VGG backward: ${name} was not computed`);
   const seedAt = (name: string, d: string | undefined): string | undefined => {
     const s = seeds[name];
     return s === undefined ? d : d === undefined ? s : g.add(d, s);
@@ -128,10 +161,14 @@ export function vggBackward(g: GraphBuilder, f: VggForward, seeds: Readonly<Reco
       if (d !== undefined) d = reluBackward(g, s.y, d);
       d = seedAt(s.name, d);
       if (d === undefined) continue;
-      d = g.op('Conv', [d, s.w], [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [1, 1])], `${prefix}/d_${s.name}`);
+      d = g.op(
+        'Conv',
+        [d, s.w],
+        [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [1, 1])],
+        `${prefix}/d_${s.name}`,
+      );
     }
   }
   if (d === undefined) throw new Error('VGG backward: no gradient seeds');
   return f.bgr ? g.op('Gather', [d, g.int64s([2, 1, 0])], [int('axis', 1)], `${prefix}/d_rgb`) : d;
 }
-
