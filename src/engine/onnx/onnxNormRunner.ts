@@ -7,7 +7,7 @@ import type { ChannelStats, NormStats } from '../../model/normStats';
 import type { FloatImage } from '../../model/pixels';
 import { StyleTransferError } from '../../protocol/errors';
 import type { OnnxStyleSession } from './onnxRunner';
-import { cropChwToHwc, padToChw } from './onnxStylize';
+import { imageFromOutput, padToChw } from './onnxStylize';
 
 const STATS_NAME = /^norm_stats\/(.+)\/(mean|variance)$/;
 
@@ -82,30 +82,7 @@ async function runVariant(
         stats.set(layer, { mean: e.mean, variance: e.variance });
       }
       if (!withImage) return { stats };
-      const output = result[ONNX_OUTPUT_NAME] as Ort.Tensor;
-      const dims = output.dims;
-      if (
-        output.type !== 'float32' ||
-        dims.length !== 4 ||
-        dims[1] !== 3 ||
-        dims[2] !== padded.outHeight ||
-        dims[3] !== padded.outWidth
-      ) {
-        throw new StyleTransferError(
-          'bad-checkpoint',
-          `the ONNX model returned a ${output.type} tensor of shape [${dims.join(', ')}] for input [1, 3, ${padded.height}, ${padded.width}]`,
-        );
-      }
-      const image = cropChwToHwc(
-        output.data as Float32Array,
-        padded.outWidth,
-        padded.outHeight,
-        3,
-        padded.left,
-        padded.top,
-        img.width,
-        img.height,
-      );
+      const image = imageFromOutput(result[ONNX_OUTPUT_NAME] as Ort.Tensor, padded, img);
       return { image, stats };
     } catch (e) {
       throw runtimeError(s, img, e);

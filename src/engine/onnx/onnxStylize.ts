@@ -70,6 +70,28 @@ export function cropChwToHwc(
 }
 
 /**
+ * The network's output for `padded` as the image `img` was: its shape checked (a graph that
+ * returns anything else is not a style network), cropped back and converted to HWC.
+ */
+export function imageFromOutput(output: Ort.Tensor, padded: ChwInput, img: FloatImage): FloatImage {
+  const dims = output.dims;
+  if (
+    output.type !== 'float32' ||
+    dims.length !== 4 ||
+    dims[1] !== 3 ||
+    dims[2] !== padded.outHeight ||
+    dims[3] !== padded.outWidth
+  ) {
+    throw new StyleTransferError(
+      'bad-checkpoint',
+      `the ONNX model returned a ${output.type} tensor of shape [${dims.join(', ')}] for input [1, 3, ${padded.height}, ${padded.width}]`,
+    );
+  }
+  const { outWidth, outHeight, left, top } = padded;
+  return cropChwToHwc(output.data as Float32Array, outWidth, outHeight, 3, left, top, img.width, img.height);
+}
+
+/**
  * Stylizes an RGB float image (0..255) with a session made by createOnnxSession from the core
  * (not self-contained) export: pads to the size multiple, runs, crops back. The result has
  * exactly the input's size and is unclamped, like stylizeWithTfjs. `padding` must be the
@@ -97,29 +119,7 @@ export async function stylizeWithOnnx(
     try {
       const result = await s.session.run({ [ONNX_INPUT_NAME]: input });
       output = result[ONNX_OUTPUT_NAME] as Ort.Tensor;
-      const dims = output.dims;
-      if (
-        output.type !== 'float32' ||
-        dims.length !== 4 ||
-        dims[1] !== 3 ||
-        dims[2] !== padded.outHeight ||
-        dims[3] !== padded.outWidth
-      ) {
-        throw new StyleTransferError(
-          'bad-checkpoint',
-          `the ONNX model returned a ${output.type} tensor of shape [${dims.join(', ')}] for input [1, 3, ${padded.height}, ${padded.width}]`,
-        );
-      }
-      return cropChwToHwc(
-        output.data as Float32Array,
-        padded.outWidth,
-        padded.outHeight,
-        3,
-        padded.left,
-        padded.top,
-        img.width,
-        img.height,
-      );
+      return imageFromOutput(output, padded, img);
     } catch (e) {
       if (e instanceof StyleTransferError) throw e;
       throw new StyleTransferError(

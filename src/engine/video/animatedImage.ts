@@ -26,13 +26,7 @@ export async function stylizeAnimatedImage(
 ): Promise<AnimatedResult> {
   const anim = await readAnimatedImage(input, ctx.maxPixels);
   const { width, height, pages, rgba } = anim;
-  const frames = new FrameStylizer(engine, style, {
-    steady: options.steady,
-    colorMode: options.colorMode,
-    strength: options.strength,
-    scale: options.scale,
-    tileSize: options.tileSize,
-  });
+  const frames = new FrameStylizer(engine, style, options);
   const out = new Uint8Array(rgba.length);
   const t0 = Date.now();
   await frames.open(width, height);

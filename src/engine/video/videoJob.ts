@@ -51,13 +51,7 @@ export async function stylizeVideoFile(
       `${input}: frames of ${info.width}×${info.height} are more than the limit of ${Math.round(maxPixels / 1e6)} megapixels`,
     );
   }
-  const frames = new FrameStylizer(engine, style, {
-    steady: options.steady,
-    colorMode: options.colorMode,
-    strength: options.strength,
-    scale: options.scale,
-    tileSize: options.tileSize,
-  });
+  const frames = new FrameStylizer(engine, style, options);
   const t0 = Date.now();
   let done = 0;
   const report = () => {
