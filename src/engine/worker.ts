@@ -49,6 +49,10 @@ port.on('message', (message: unknown) => {
     running.get(message.id)?.abort();
     return;
   }
+  // Here no native call (ONNX Runtime, tfjs) is in flight on this thread, so the thread can end
+  // cleanly; Worker.terminate() during one makes the addon throw while its thread is torn down,
+  // which aborts the whole extension host.
+  if (message.type === 'exit') process.exit(0);
   const { id, job, settings } = message;
   const problem = jobRequestProblem(job, settings);
   if (problem) {

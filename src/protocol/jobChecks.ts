@@ -62,6 +62,7 @@ export function isWorkerToHost(m: unknown): m is WorkerToHost {
 }
 
 export function isHostToWorker(m: unknown): m is HostToWorker {
+  if (isPlainObject(m) && m.type === 'exit') return true;
   if (!isPlainObject(m) || typeof m.id !== 'number') return false;
   if (m.type === 'cancel') return true;
   return m.type === 'run' && isPlainObject(m.job) && typeof m.job.type === 'string' && isPlainObject(m.settings);

@@ -399,7 +399,9 @@ export type JobProgress =
 
 export type HostToWorker =
   | { readonly type: 'run'; readonly id: number; readonly job: JobRequest; readonly settings: EngineSettings }
-  | { readonly type: 'cancel'; readonly id: number };
+  | { readonly type: 'cancel'; readonly id: number }
+  /** Ends the worker thread at its next message, i.e. between two native calls (see EngineClient.stopWorker). */
+  | { readonly type: 'exit' };
 
 export type WorkerToHost =
   | { readonly type: 'ready'; readonly pid: number }

@@ -7,6 +7,7 @@ import { StyleTransferError } from '../protocol/errors';
 import { turnOffThirdPartyTelemetry } from '../protocol/telemetry';
 import {
   type EngineSettings,
+  type HostToWorker,
   type JobProgress,
   type JobRequest,
   type JobResults,
@@ -138,9 +139,9 @@ export class EngineClient {
     }
   }
 
-  /** Test hook and last resort: kills the worker as a crash would. */
+  /** Test hook and last resort: stops the worker as a crash would (its jobs fail). */
   async terminateWorker(): Promise<void> {
-    await this.worker?.terminate();
+    if (this.worker) await stopWorker(this.worker);
   }
 
   async dispose(): Promise<void> {
@@ -152,6 +153,23 @@ export class EngineClient {
     }
     const w = this.worker;
     this.worker = undefined;
-    await w?.terminate();
+    if (w) await stopWorker(w);
   }
+}
+
+/** How long a worker may take to reach its next message (one training step or image) before it is terminated. */
+const STOP_GRACE_MS = 15_000;
+
+/**
+ * Ends a worker between two native calls: it is asked to exit at its next message, and only
+ * terminated when it does not within STOP_GRACE_MS. Terminating it during an ONNX Runtime run
+ * aborts the extension host (the addon throws while the thread is torn down).
+ */
+async function stopWorker(w: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+  w.postMessage({ type: 'exit' } satisfies HostToWorker);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
+  if ((await Promise.race([exited, late])) === 'late') await w.terminate();
+  clearTimeout(timer);
 }
