@@ -107,7 +107,8 @@ export async function run({
 
   await runCommand('Fast Style Transfer: Open Style Gallery');
   let gallery = await frameOf({ title: 'Style Gallery' });
-  const card = gallery.locator('.card', { hasText: 'udnie' });
+  // The imported udnie, not the bundled Udnie (attribute values match case-sensitively).
+  const card = gallery.locator('.card[aria-label^="udnie, "]');
   await card.waitFor({ timeout: 60_000 });
   await gallery.locator('#dropzone').waitFor();
   // Let the card's sample image arrive (stylized on the host in the background).
