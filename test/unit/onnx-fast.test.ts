@@ -9,13 +9,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { layerSpecs, paramSpecs, type TransformNetArchitecture, type WeightMap } from '../../src/model/architecture';
 import { exportTransformNetToOnnx, decodeOnnxModel } from '../../src/model/onnx/onnxExport';
-import {
-  blockTaps,
-  defaultBlocks,
-  exportFastTransformNet,
-  quantizeWeightsPerChannel,
-  uint8Params,
-} from '../../src/model/onnx/onnxFast';
+import { exportFastTransformNet } from '../../src/model/onnx/onnxFast';
+import { blockTaps, defaultBlocks, quantizeWeightsPerChannel, uint8Params } from '../../src/model/onnx/onnxFastWeights';
 import {
   ChannelStats,
   calibrationTensors,

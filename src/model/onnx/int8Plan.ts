@@ -13,7 +13,8 @@
 // Ranges are chosen to minimise the quantization MSE on calibration samples (clipping rare
 // outliers), not min/max (+0.6 dB).
 import { layerSpecs, type LayerSpec, type TransformNetArchitecture, type WeightMap } from '../architecture';
-import type { LayerQuantization, Range } from './onnxFast';
+import type { LayerQuantization } from './onnxFast';
+import type { Range } from './onnxFastWeights';
 
 /** Per-channel min/max and a bounded, evenly strided sample of values, over several images. */
 export class ChannelStats {
