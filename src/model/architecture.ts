@@ -55,6 +55,12 @@ export const INSTANCE_NORM_EPSILON = 1e-3;
 /** Output = tanh(x) · OUTPUT_SCALE + OUTPUT_OFFSET, so pixels land in about 0..255. */
 export const OUTPUT_SCALE = 150;
 export const OUTPUT_OFFSET = 127.5;
+/**
+ * The range loss (losses.ts rangeLoss) acts where the output layer's value before tanh leaves
+ * ±OUTPUT_PRE_LIMIT. tanh′(2) = 0.07; past 3 it is under 0.01 and the pixel is stuck: no
+ * loss can move it back, and flat areas freeze as black or white holes without texture.
+ */
+export const OUTPUT_PRE_LIMIT = 2;
 /** The output range of styles trained here since the blob finding (see outputScale). */
 export const EXACT_OUTPUT_SCALE = 127.5;
 

@@ -8,11 +8,15 @@
 //   content = w_c · mean((F − P)²)                 over [B, H, W, C] of the content layer
 //   style   = w_s · Σ_l mean((G_l − A_l)²)          over [B, C, C], A_l broadcast over the batch
 //   tv      = w_tv · (mean(dx²) + mean(dy²))         neighbour differences of the output image
+//   range   = w_r · mean(relu(|z| − 2)²)              z: the output layer's value before tanh
 // with G = FᵀF / (H·W·C) per image. Means keep the weights 7.5 / 100 / 200 meaningful for
 // any image size and batch, exactly as in the reference, so its published settings carry over.
+// The range loss is ours (weight 0 = the reference's loss): it keeps the output layer out of
+// tanh's flat tails, where a pixel stuck at black or white gets no gradient back (issue 12).
 import { tf, type Scalar, type Tensor3D, type Tensor4D } from './tf';
 import { StyleTransferError } from '../protocol/errors';
 import type { Vgg19 } from './vgg';
+import { OUTPUT_PRE_LIMIT } from './architecture';
 
 export interface LossLayers {
   readonly content: string;
@@ -23,6 +27,8 @@ export interface LossWeights {
   readonly content: number;
   readonly style: number;
   readonly tv: number;
+  /** The range loss; absent or 0: not part of the loss (the reference's). */
+  readonly range?: number;
 }
 
 /** The reference implementation's defaults (DESIGN §4; Johnson et al.'s paper itself used relu2_2 for content). */
@@ -132,6 +138,17 @@ export function totalVariationLoss(images: Tensor4D): Scalar {
   });
 }
 
+/**
+ * mean(relu(|z| − OUTPUT_PRE_LIMIT)²) of the output layer's value before tanh (unweighted): 0
+ * while tanh still has a slope, growing as a pixel is pushed into its flat tails.
+ */
+export function rangeLoss(outputPre: Tensor4D): Scalar {
+  return tf.tidy(() => {
+    const excess = tf.relu(tf.sub(tf.abs(outputPre), OUTPUT_PRE_LIMIT));
+    return tf.mean(tf.square(excess)) as Scalar;
+  });
+}
+
 export interface LossParts {
   /** weighted content + style + tv */
   readonly total: Scalar;
@@ -139,6 +156,8 @@ export interface LossParts {
   readonly content: Scalar;
   readonly style: Scalar;
   readonly tv: Scalar;
+  /** Present when the range weight is above 0. */
+  readonly range?: Scalar;
 }
 
 export interface PerceptualLossOptions {
@@ -200,15 +219,24 @@ export class PerceptualLoss {
    * Losses of the transform net's output `stylized` for the content images `contentBatch`
    * (both [B, H, W, 3] RGB 0..255). Use `total` as the value of tf.variableGrads; tfjs frees
    * the other parts when the gradient scope ends unless `keepParts` marks them kept (then
-   * dispose them yourself).
+   * dispose them yourself). With a range weight above 0, `outputPre` (the output layer's value
+   * before tanh, TransformNet.apply's onOutputPre) is required.
    */
-  compute(stylized: Tensor4D, contentBatch: Tensor4D, options: { keepParts?: boolean } = {}): LossParts {
+  compute(
+    stylized: Tensor4D,
+    contentBatch: Tensor4D,
+    options: { keepParts?: boolean; outputPre?: Tensor4D } = {},
+  ): LossParts {
     if (this.disposed) throw new StyleTransferError('internal', 'perceptual loss was disposed');
     if (!sameShape(stylized.shape, contentBatch.shape)) {
       throw new StyleTransferError(
         'bad-input',
         `stylized [${stylized.shape}] and content [${contentBatch.shape}] batches differ in shape`,
       );
+    }
+    const rangeWeight = this.weights.range ?? 0;
+    if (rangeWeight > 0 && !options.outputPre) {
+      throw new StyleTransferError('internal', 'the range loss needs the output layer before tanh (outputPre)');
     }
     const parts = tf.tidy(() => {
       const wanted = [...new Set([this.layers.content, ...this.layers.style])];
@@ -219,13 +247,15 @@ export class PerceptualLoss {
       const content = tf.mul(contentLoss(out[this.layers.content], target), this.weights.content) as Scalar;
       const style = tf.mul(styleLoss(out, this.targets, this.layers.style), this.weights.style) as Scalar;
       const tv = tf.mul(totalVariationLoss(stylized), this.weights.tv) as Scalar;
-      const total = tf.addN([content, style, tv]) as Scalar;
-      return { total, content, style, tv };
+      const range = rangeWeight > 0 ? (tf.mul(rangeLoss(options.outputPre!), rangeWeight) as Scalar) : undefined;
+      const total = tf.addN([content, style, tv, ...(range ? [range] : [])]) as Scalar;
+      return { total, content, style, tv, ...(range ? { range } : {}) };
     });
     if (options.keepParts) {
       tf.keep(parts.content);
       tf.keep(parts.style);
       tf.keep(parts.tv);
+      if (parts.range) tf.keep(parts.range);
     }
     return parts;
   }

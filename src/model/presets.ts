@@ -34,6 +34,11 @@ export interface TrainingHyperparameters {
   readonly contentWeight: number;
   readonly styleWeight: number;
   readonly tvWeight: number;
+  /**
+   * Weight of the range loss (losses.ts): keeps the output layer out of tanh's flat tails, where
+   * flat dark or bright areas freeze into textureless black or white holes. 0 in the paper preset.
+   */
+  readonly rangeWeight: number;
   /** VGG layers; empty = the defaults for the loaded weights. */
   readonly contentLayers: readonly string[];
   readonly styleLayers: readonly string[];
@@ -72,6 +77,7 @@ const base: Omit<
   contentWeight: 7.5,
   styleWeight: 100,
   tvWeight: 200,
+  rangeWeight: 0,
   contentLayers: [],
   styleLayers: [],
   cropScale: 1.25,
@@ -176,6 +182,8 @@ export function resolveHyperparameters(
     contentWeight: num(o.contentWeight, 'contentWeight'),
     styleWeight: num(o.styleWeight, 'styleWeight'),
     tvWeight: num(o.tvWeight, 'tvWeight'),
+    // Absent in checkpoints trained before the option existed: they had no range loss.
+    rangeWeight: num(o.rangeWeight ?? 0, 'rangeWeight'),
     contentLayers: layers(o.contentLayers, 'contentLayers'),
     styleLayers: layers(o.styleLayers, 'styleLayers'),
     styleSize: num(o.styleSize, 'styleSize'),

@@ -13,12 +13,17 @@ export interface LossTerms<T = number> {
   readonly content: T;
   readonly style: T;
   readonly tv: T;
+  /** The range loss (absent where it is not part of the loss: its weight is 0, or older records). */
+  readonly range?: T;
 }
 
 /** The perceptual loss as the loop needs it (implemented by losses.ts). */
 export interface TrainingLoss {
-  /** `stylized` and `content`: [B, S, S, 3] RGB 0..255. Scalars, usable under a gradient tape. */
-  compute(stylized: Tensor4D, content: Tensor4D): LossTerms<Scalar>;
+  /**
+   * `stylized` and `content`: [B, S, S, 3] RGB 0..255; `outputPre`: the output layer's value
+   * before tanh, for the range loss. Scalars, usable under a gradient tape.
+   */
+  compute(stylized: Tensor4D, content: Tensor4D, options?: { outputPre?: Tensor4D }): LossTerms<Scalar>;
 }
 
 /** Content images by index: [indices.length, S, S, 3] RGB 0..255. The caller owns decoding. */
@@ -124,28 +129,26 @@ export async function* trainTransformNet(args: TrainArgs): AsyncGenerator<TrainE
   const nameOf = new Map(net.variables().map((v) => [v.name, [...net.params].find(([, p]) => p === v)![0]]));
   /** One step by tfjs autodiff and the Adam of adam.ts. */
   const tfjsStep = async (content: Tensor4D): Promise<LossTerms> => {
-    let terms: LossTerms<Scalar> | undefined;
+    let parts: Scalar[] = [];
+    let hasRange = false;
     try {
       const { value, grads } = tf.variableGrads(() => {
-        const stylized = net.apply(content);
-        const t = loss.compute(stylized, content);
+        let pre: Tensor4D | undefined;
+        const stylized = net.apply(content, false, { onOutputPre: (p) => (pre = p) });
+        const t = loss.compute(stylized, content, { outputPre: pre });
+        hasRange = t.range !== undefined;
         // Keep the parts past the tape's tidy so they can be reported.
-        terms = { total: t.total, content: tf.keep(t.content), style: tf.keep(t.style), tv: tf.keep(t.tv) };
+        parts = [t.content, t.style, t.tv, ...(t.range ? [t.range] : [])].map((p) => tf.keep(p));
         return t.total;
       }, net.variables());
       const byParam: Record<string, Tensor> = {};
       for (const [varName, g] of Object.entries(grads)) byParam[nameOf.get(varName)!] = g;
       optimizer.apply(byParam);
-      const [total, c, s, tv] = await Promise.all([
-        value.data(),
-        terms!.content.data(),
-        terms!.style.data(),
-        terms!.tv.data(),
-      ]);
+      const [total, c, s, tv, range] = (await Promise.all([value, ...parts].map((p) => p.data()))).map((d) => d[0]);
       tf.dispose([value, ...Object.values(grads)]);
-      return { total: total[0], content: c[0], style: s[0], tv: tv[0] };
+      return { total, content: c, style: s, tv, ...(hasRange ? { range } : {}) };
     } finally {
-      if (terms) tf.dispose([terms.content, terms.style, terms.tv]);
+      tf.dispose(parts);
     }
   };
   for (let it = args.startIteration ?? 0; it < schedule.iterations; it++) {

@@ -18,7 +18,7 @@ import {
 } from './architecture';
 import { validateNormStats, type ChannelStats, type NormStats } from './normStats';
 
-/** Options of TransformNet.apply for the instance norms. */
+/** Options of TransformNet.apply: the instance norms' statistics, and what the range loss reads. */
 export interface NormOptions {
   /**
    * Statistics for every layer, used instead of each image's own: tiles of one large image
@@ -27,6 +27,8 @@ export interface NormOptions {
   readonly statsOverride?: NormStats;
   /** Called with each layer's own moments ([1, 1, 1, C] tensors, valid during the call). */
   readonly onStats?: (layer: string, mean: Tensor, variance: Tensor) => void;
+  /** Called with the output layer's value before tanh (for the range loss; same scope as the output). */
+  readonly onOutputPre?: (pre: Tensor4D) => void;
 }
 
 /** Init of the reference implementation: truncated normal filters (σ = 0.1), shift 0, scale 1. */
@@ -164,7 +166,10 @@ export class TransformNet {
     }
     if (residual) y = tf.add(y, residual);
     if (l.activation === 'relu' && !fuseRelu) y = tf.relu(y);
-    else if (l.activation === 'tanh') y = tf.add(tf.mul(tf.tanh(y), outputScale(this.arch)), OUTPUT_OFFSET);
+    else if (l.activation === 'tanh') {
+      norm.onOutputPre?.(y);
+      y = tf.add(tf.mul(tf.tanh(y), outputScale(this.arch)), OUTPUT_OFFSET);
+    }
     return y;
   }
 

@@ -355,6 +355,8 @@ export interface LossValues {
   readonly content: number;
   readonly style: number;
   readonly tv: number;
+  /** The range loss, where training has one (rangeWeight above 0). */
+  readonly range?: number;
 }
 
 export type JobProgress =

@@ -17,6 +17,7 @@ export const HYPERPARAMETER_RANGES = {
   contentWeight: { min: 0, max: 1e9 },
   styleWeight: { min: 0, max: 1e12 },
   tvWeight: { min: 0, max: 1e9 },
+  rangeWeight: { min: 0, max: 1e12 },
   styleSize: { min: 0, max: 4096, integer: true },
   cropScale: { min: 1, max: 16 },
   seed: { min: 0, max: 2 ** 31, integer: true },

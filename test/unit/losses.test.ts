@@ -11,6 +11,7 @@ import {
   contentLoss,
   defaultLayersFor,
   gram,
+  rangeLoss,
   styleLoss,
   totalVariationLoss,
   type LossLayers,
@@ -573,4 +574,18 @@ test('bad settings are refused: missing layer, repeated layer, negative weight, 
   tf.dispose([a, b, style]);
   loss.dispose();
   vgg.dispose();
+});
+
+test('range loss: zero while every value before tanh is within ±2, the mean squared excess beyond', () => {
+  const inside = tf.tensor4d([0, 1.5, -1.99, 2], [1, 2, 2, 1]);
+  assert.equal(rangeLoss(inside).dataSync()[0], 0);
+  // excesses 0, 0.5, 1, 3 → (0.25 + 1 + 9) / 4
+  const z = tf.tensor4d([1, 2.5, -3, 5], [1, 2, 2, 1]);
+  assert.ok(Math.abs(rangeLoss(z).dataSync()[0] - 10.25 / 4) < 1e-6);
+  // Its gradient pushes each value back towards the limit: 2·e·sign(z)/N.
+  const g = tf
+    .grad((x: tf.Tensor) => rangeLoss(x as Tensor4D))(z)
+    .dataSync();
+  assert.deepEqual(Array.from(g), [0, (2 * 0.5) / 4, (-2 * 1) / 4, (2 * 3) / 4]);
+  tf.dispose([inside, z]);
 });

@@ -14,6 +14,7 @@ import { instanceNorm } from '../../src/model/instanceNorm';
 import {
   OUTPUT_OFFSET,
   OUTPUT_SCALE,
+  layerSpecs,
   paramSpecs,
   type LayerActivation,
   type TransformNetArchitecture,
@@ -355,28 +356,42 @@ function photoBatch(seed: number, b: number, s: number): Tensor4D {
 
 const TINY: TransformNetArchitecture = { type: 'johnson2016', filters: [4, 8, 16], residualBlocks: 1 };
 
-test('whole training step: the losses and the gradient of every parameter match tfjs autodiff (tiny nets, 32×32, batch 2, VGG blocks 1–3)', async (t) => {
+test('whole training step: the losses and the gradient of every parameter match tfjs autodiff (tiny nets, 32×32, batch 2, VGG blocks 1–3, with and without the range loss)', async (t) => {
   if (!hasSharedData(t)) return;
   const vggWeights = await loadKerasVgg(shared('vgg19-keras-block1-3'));
   const vgg = Vgg19.fromWeights(vggWeights);
   const styleT = photoBatch(40, 1, 48);
-  const loss = PerceptualLoss.create(vgg, styleT, { layers: BLOCK1_3_LOSS_LAYERS });
+  const plain = PerceptualLoss.create(vgg, styleT, { layers: BLOCK1_3_LOSS_LAYERS });
+  const ranged = PerceptualLoss.create(vgg, styleT, { layers: BLOCK1_3_LOSS_LAYERS, weights: { range: 1e7 } });
   const [b, s] = [2, 32];
   const contentT = photoBatch(41, b, s);
   const targetGrams: Record<string, Float32Array> = {};
-  for (const [name, a] of Object.entries(loss.targetGrams())) targetGrams[name] = (await a.data()) as Float32Array;
-  for (const arch of [TINY, { ...TINY, upsample: 'nearest' as const }]) {
+  for (const [name, a] of Object.entries(plain.targetGrams())) targetGrams[name] = (await a.data()) as Float32Array;
+  const cases = [
+    { what: 'transpose', arch: TINY, loss: plain },
+    { what: 'nearest', arch: { ...TINY, upsample: 'nearest' as const }, loss: plain },
+    // The output layer's scale raised so that most values before tanh pass the range limit.
+    { what: 'range loss', arch: TINY, loss: ranged, outputGain: 6 },
+  ];
+  for (const { what, arch, loss, outputGain } of cases) {
     const net = TransformNet.init(arch, 7);
+    if (outputGain) {
+      const outScale = net.params.get(`${layerSpecs(arch).at(-1)!.name}/scale`)!;
+      outScale.assign(tf.fill(outScale.shape, outputGain));
+    }
     const nameOf = new Map([...net.params].map(([n, v]) => [v.name, n]));
-    const terms: Partial<Record<'content' | 'style' | 'tv', number>> = {};
+    const terms: Partial<Record<'content' | 'style' | 'tv' | 'range', number>> = {};
     const { value, grads } = tf.variableGrads(() => {
-      const l = loss.compute(net.apply(contentT), contentT, { keepParts: true });
-      for (const k of ['content', 'style', 'tv'] as const) {
-        terms[k] = l[k].dataSync()[0];
-        l[k].dispose();
+      let pre: Tensor4D | undefined;
+      const stylized = net.apply(contentT, false, { onOutputPre: (p) => (pre = p) });
+      const l = loss.compute(stylized, contentT, { keepParts: true, outputPre: pre });
+      for (const k of ['content', 'style', 'tv', 'range'] as const) {
+        terms[k] = l[k]?.dataSync()[0] ?? 0;
+        l[k]?.dispose();
       }
       return l.total;
     }, net.variables());
+    if (outputGain) assert.ok(terms.range! > 0.01 * (await value.data())[0], `range loss ${terms.range} is active`);
 
     const model = buildTrainStepGraph({
       arch,
@@ -395,10 +410,9 @@ test('whole training step: the losses and the gradient of every parameter match 
     for (const p of paramSpecs(arch))
       feeds[TRAIN_IO.param(p.name)] = { data: (await net.params.get(p.name)!.data()) as Float32Array, dims: p.shape };
     const r = await runGraph(model, feeds);
-    const what = arch.upsample ?? 'transpose';
     assertClose(
-      [r.loss_content[0], r.loss_style[0], r.loss_tv[0], r.loss_total[0]],
-      [terms.content!, terms.style!, terms.tv!, (await value.data())[0]],
+      [r.loss_content[0], r.loss_style[0], r.loss_tv[0], r.loss_range[0], r.loss_total[0]],
+      [terms.content!, terms.style!, terms.tv!, terms.range!, (await value.data())[0]],
       `${what}: losses`,
       1e-5,
     );
@@ -411,7 +425,8 @@ test('whole training step: the losses and the gradient of every parameter match 
     net.dispose();
   }
   tf.dispose([styleT, contentT]);
-  loss.dispose();
+  plain.dispose();
+  ranged.dispose();
   vgg.dispose();
 });
 

@@ -41,6 +41,7 @@ const FIXED_ON_RESUME = [
   'content-weight',
   'style-weight',
   'tv-weight',
+  'range-weight',
   'style-size',
   'crop-scale',
   'seed',
@@ -66,6 +67,7 @@ function trainOverrides(v: Values): TrainingOverrides {
     ['content-weight', 'contentWeight'],
     ['style-weight', 'styleWeight'],
     ['tv-weight', 'tvWeight'],
+    ['range-weight', 'rangeWeight'],
     ['style-size', 'styleSize'],
     ['crop-scale', 'cropScale'],
     ['seed', 'seed'],
@@ -135,6 +137,7 @@ export const trainCommand: Command = {
     'content-weight': { type: 'string' },
     'style-weight': { type: 'string' },
     'tv-weight': { type: 'string' },
+    'range-weight': { type: 'string' },
     'style-size': { type: 'string' },
     'crop-scale': { type: 'string' },
     'init-from': { type: 'string' },
@@ -166,6 +169,8 @@ export const trainCommand: Command = {
     'content-weight': 'content loss weight',
     'style-weight': 'style loss weight',
     'tv-weight': 'total-variation weight',
+    'range-weight':
+      'range loss weight: keeps dark and bright areas from freezing into flat black or white holes (0 = off)',
     'style-size': 'longer side of the style image in pixels (0 = as is)',
     'crop-scale':
       'photos are scaled to this × the image size and randomly cropped (1.25 = whole photo; 3 ≈ their own scale)',
@@ -236,7 +241,7 @@ export const trainCommand: Command = {
             if (p.iteration % logEvery === 0 || p.iteration === p.totalIterations) {
               const l = p.losses;
               console.log(
-                `iter ${p.iteration}/${p.totalIterations} epoch ${p.epoch} loss ${l.total.toExponential(4)} (content ${l.content.toExponential(3)}, style ${l.style.toExponential(3)}, tv ${l.tv.toExponential(3)}) ${p.imagesPerSecond.toFixed(2)} img/s eta ${formatDuration(p.etaSeconds)}`,
+                `iter ${p.iteration}/${p.totalIterations} epoch ${p.epoch} loss ${l.total.toExponential(4)} (content ${l.content.toExponential(3)}, style ${l.style.toExponential(3)}, tv ${l.tv.toExponential(3)}${l.range !== undefined ? `, range ${l.range.toExponential(3)}` : ''}) ${p.imagesPerSecond.toFixed(2)} img/s eta ${formatDuration(p.etaSeconds)}`,
               );
             }
           } else if (p.type === 'phase') {

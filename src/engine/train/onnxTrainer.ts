@@ -171,6 +171,7 @@ export class OnnxTrainer {
       content: scalar(TRAIN_IO.loss.content),
       style: scalar(TRAIN_IO.loss.style),
       tv: scalar(TRAIN_IO.loss.tv),
+      ...((this.opts.lossWeights.range ?? 0) > 0 ? { range: scalar(TRAIN_IO.loss.range) } : {}),
     };
     // A diverged step leaves the state as it was, like the tfjs loop that throws before saving.
     if (!Number.isFinite(losses.total)) return losses;

@@ -238,7 +238,7 @@ async function train(
     try {
       loss = PerceptualLoss.create(vgg, styleTensor, {
         layers,
-        weights: { content: hp.contentWeight, style: hp.styleWeight, tv: hp.tvWeight },
+        weights: { content: hp.contentWeight, style: hp.styleWeight, tv: hp.tvWeight, range: hp.rangeWeight },
       });
     } finally {
       styleTensor.dispose();

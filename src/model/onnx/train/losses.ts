@@ -4,6 +4,8 @@
 //             dG = 2·w_s·(G − A) / (B·C²),  dF = (dG + dGᵀ)·F / (H·W·C)
 //   tv      = w_tv · (mean(dx²) + mean(dy²)) of neighbour differences of the output image;
 //             each difference d = a − b with gradient g = 2·w_tv·d / N gives +g to a, −g to b.
+//   range   = w_r · mean(e²), e = relu(|z| − L) of the output layer's value z before tanh
+//             dz = 2·w_r·e·sign(z) / N
 import type { GraphBuilder } from './graph';
 import { int } from '../onnxOps';
 import type { Shape4 } from './conv';
@@ -82,4 +84,19 @@ export function tvLossGrad(
   const sum = terms.length === 2 ? g.add(terms[0], terms[1]) : terms[0];
   const dimg = grads.length === 2 ? g.add(grads[0], grads[1], 'tv/dimg') : grads[0];
   return { loss: g.scale(sum, weight, 'tv/loss'), dimg };
+}
+
+/** Weighted range loss of the output layer's pre-activation `pre` (losses.ts rangeLoss) and its gradient. */
+export function rangeLossGrad(
+  g: GraphBuilder,
+  pre: string,
+  shape: Shape4,
+  weight: number,
+  limit: number,
+): { loss: string; dpre: string } {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const excess = g.op('Relu', [g.sub(g.op('Abs', [pre]), g.scalar(limit))], [], 'range/excess');
+  const loss = g.scale(meanAll(g, g.mul(excess, excess)), weight, 'range/loss');
+  const dpre = g.mul(g.scale(excess, (2 * weight) / n), g.op('Sign', [pre]), 'range/dpre');
+  return { loss, dpre };
 }

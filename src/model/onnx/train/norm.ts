@@ -20,6 +20,8 @@ export interface NormSaved {
   readonly act: string;
   /** tanh's multiplier (architecture.ts outputScale). */
   readonly outputScale: number;
+  /** The value before the activation (the range loss reads the output layer's). */
+  readonly pre: string;
 }
 
 /** dy · [y > 0] */
@@ -59,7 +61,7 @@ export function normForward(
     act = g.op('Tanh', [pre], [], `${name}/tanh`);
     y = g.add(g.scale(act, outputScale), g.scalar(OUTPUT_OFFSET), `${name}/out`);
   }
-  return { y, saved: { name, channels: c, activation, xhat, rstd, gamma4, act, outputScale } };
+  return { y, saved: { name, channels: c, activation, xhat, rstd, gamma4, act, outputScale, pre } };
 }
 
 /**
@@ -70,6 +72,8 @@ export function normBackward(
   g: GraphBuilder,
   s: NormSaved,
   dy: string,
+  /** A gradient of the pre-activation value from a loss that reads it directly (the range loss). */
+  dpreExtra?: string,
 ): { dx: string; dshift: string; dscale: string; dpre: string } {
   const n = s.name;
   let dpre = dy;
@@ -79,6 +83,7 @@ export function normBackward(
     const oneMinus = g.sub(g.scalar(1), g.mul(s.act, s.act));
     dpre = g.mul(g.scale(dy, s.outputScale), oneMinus, `${n}/dtanh`);
   }
+  if (dpreExtra) dpre = g.add(dpre, dpreExtra, `${n}/dpre_total`);
   const dshift = g.reduceSum(dpre, [0, 2, 3], false, `${n}/dshift`);
   const dscale = g.reduceSum(g.mul(dpre, s.xhat), [0, 2, 3], false, `${n}/dscale`);
   const dxhat = g.mul(dpre, s.gamma4, `${n}/dxhat`);

@@ -7,9 +7,10 @@ import { GraphBuilder } from './graph';
 import { convBackward, convForward, type ConvSaved, type Shape4 } from './conv';
 import { normBackward, normForward, type NormSaved } from './norm';
 import { VggConstants, vggBackward, vggForward } from './vgg';
-import { contentLossGrad, styleLayerLossGrad, tvLossGrad } from './losses';
+import { contentLossGrad, rangeLossGrad, styleLayerLossGrad, tvLossGrad } from './losses';
 import { adamUpdate } from './adam';
 import {
+  OUTPUT_PRE_LIMIT,
   layerSpecs,
   outputScale,
   paramSpecs,
@@ -34,7 +35,7 @@ export const TRAIN_IO = Object.freeze({
   newM: (name: string) => `new_m:${name}`,
   newV: (name: string) => `new_v:${name}`,
   /** scalars, each already weighted */
-  loss: { total: 'loss_total', content: 'loss_content', style: 'loss_style', tv: 'loss_tv' },
+  loss: { total: 'loss_total', content: 'loss_content', style: 'loss_style', tv: 'loss_tv', range: 'loss_range' },
 });
 
 export interface TrainGraphSpec {
@@ -135,6 +136,11 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): Uint8Array {
   const style = styleLosses.reduce((a, s) => g.add(a, s));
   const tv = tvLossGrad(g, stylized, imgShape, spec.weights.tv);
   const dStylized = g.add(vggBackward(g, fOut, seeds, 'vgg_back'), tv.dimg, 'd_stylized');
+  // The range loss reads the output layer's value before tanh (the last layer's pre-activation).
+  const range =
+    (spec.weights.range ?? 0) > 0
+      ? rangeLossGrad(g, saved[saved.length - 1].norm.pre, imgShape, spec.weights.range!, OUTPUT_PRE_LIMIT)
+      : undefined;
 
   // Transform net backward: gradients of layer outputs accumulate (next layer + residual use).
   const pending = new Map<string, string[]>([[layers[layers.length - 1].name, [dStylized]]]);
@@ -144,7 +150,7 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): Uint8Array {
     const parts = pending.get(l.name);
     if (!parts) throw new Error(`training graph: no gradient reaches ${l.name}`);
     const d = parts.reduce((a, p) => g.add(a, p));
-    const nb = normBackward(g, saved[i].norm, d);
+    const nb = normBackward(g, saved[i].norm, d, i === layers.length - 1 ? range?.dpre : undefined);
     if (l.residualFrom) pending.set(l.residualFrom, [...(pending.get(l.residualFrom) ?? []), nb.dpre]);
     const cb = convBackward(g, saved[i].conv, nb.dx, i > 0);
     if (i > 0) {
@@ -156,11 +162,13 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): Uint8Array {
     grads.set(`${l.name}/scale`, nb.dscale);
   }
 
-  const total = g.add(g.add(contentPart.loss, style), tv.loss);
+  const rangeLoss = range?.loss ?? g.op('Identity', [g.scalar(0)]);
+  const total = g.add(g.add(g.add(contentPart.loss, style), tv.loss), rangeLoss);
   g.output(total, TRAIN_IO.loss.total, []);
   g.output(contentPart.loss, TRAIN_IO.loss.content, []);
   g.output(style, TRAIN_IO.loss.style, []);
   g.output(tv.loss, TRAIN_IO.loss.tv, []);
+  g.output(rangeLoss, TRAIN_IO.loss.range, []);
   const lr = spec.adam ? g.input(TRAIN_IO.lr, []) : '';
   for (const p of params) {
     const grad = grads.get(p.name)!;
