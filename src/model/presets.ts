@@ -7,7 +7,9 @@
 // range exactly 0..255 (outputScale 127.5: the reference's 150 let the loss reward pixels
 // whiter than white, which display as clipped blobs in flat areas), photos cropped near their
 // own scale (cropScale: the network meets flat areas as large as those it will stylize), and
-// content weight 30 (with the blocks 1–3 layers, 7.5 let the style repaint flat areas freely).
+// content weight 30 (with the blocks 1–3 layers, 7.5 let the style repaint flat areas freely),
+// and the range loss (rangeWeight 1e6), which keeps dark and bright areas from freezing into
+// flat black or white holes where tanh has no slope left.
 import {
   EXACT_OUTPUT_SCALE,
   PAPER_ARCHITECTURE,
@@ -61,6 +63,12 @@ export interface TrainingHyperparameters {
   readonly previewEvery: number;
 }
 
+/**
+ * The range loss's weight in the quick and standard presets: at 1e6 its gradient outweighs the
+ * others wherever a value before tanh passes ±2 and is nil elsewhere (README "Training recipe").
+ */
+export const RANGE_WEIGHT = 1e6;
+
 const base: Omit<
   TrainingHyperparameters,
   | 'architecture'
@@ -101,6 +109,7 @@ export const PRESETS: Readonly<Record<'quick' | 'standard' | 'paper', TrainingHy
     iterations: 2000,
     learningRate: 2e-3,
     contentWeight: 30,
+    rangeWeight: RANGE_WEIGHT,
     styleSize: 512,
     augment: true,
     cropScale: 4,
@@ -115,6 +124,7 @@ export const PRESETS: Readonly<Record<'quick' | 'standard' | 'paper', TrainingHy
     epochs: 0,
     iterations: 4000,
     contentWeight: 30,
+    rangeWeight: RANGE_WEIGHT,
     styleSize: 512,
     augment: true,
     cropScale: 2,
