@@ -11,23 +11,11 @@ import { tf } from '../../src/model/tf';
 import { readCheckpoint } from '../../src/io/checkpoint';
 import { resumeTraining, trainStyle } from '../../src/engine/train/trainJob';
 import { StyleTransferError } from '../../src/protocol/errors';
-import {
-  DEFAULT_MAX_INPUT_PIXELS,
-  type EngineSettings,
-  type JobProgress,
-  type TrainingOverrides,
-  type TrainOptions,
-} from '../../src/protocol/jobs';
+import type { JobProgress, TrainingOverrides, TrainOptions } from '../../src/protocol/jobs';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
+import { engineSettings, trainOptions } from '../helpers/training';
 
-const settings: EngineSettings = {
-  trainingBackend: 'wasm',
-  stylizeRuntime: 'auto',
-  threads: 0,
-  cacheDir: tempDir(),
-  extraModuleRoots: [],
-  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
-};
+const settings = engineSettings('wasm');
 const TINY: TrainingOverrides = {
   iterations: 10,
   imageSize: 32,
@@ -38,18 +26,8 @@ const TINY: TrainingOverrides = {
   architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1, upsample: 'nearest' },
 };
 
-function options(root: string, name: string, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    styleImage: shared('redistributable', 'starry_night.jpg'),
-    dataDir: shared('content', 'kodak'),
-    output: path.join(root, name),
-    name,
-    preset: 'quick',
-    vggPath: shared('vgg19-keras-block1-3'),
-    overrides: TINY,
-    ...extra,
-  };
-}
+const options = (root: string, name: string, extra: Partial<TrainOptions> = {}) =>
+  trainOptions(root, name, TINY, extra);
 
 async function rejects(p: Promise<unknown>, code: string, re: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
