@@ -42,16 +42,19 @@ const server = http.createServer((req, res) => {
     step();
   };
   const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  /** The rest of BODY from the requested byte on (206 Partial Content). */
+  const sendRange = (from: number) => {
+    res.writeHead(206, {
+      'content-length': BODY.length - from,
+      'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}`,
+    });
+    send(BODY.subarray(from));
+  };
   switch (req.url) {
     case '/file':
     case '/drop-then-ok': {
       if (range && req.url === '/file') {
-        const from = Number(range[1]);
-        res.writeHead(206, {
-          'content-length': BODY.length - from,
-          'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}`,
-        });
-        send(BODY.subarray(from));
+        sendRange(Number(range[1]));
       } else {
         res.writeHead(200, { 'content-length': BODY.length });
         send(BODY);
@@ -64,12 +67,7 @@ const server = http.createServer((req, res) => {
       return;
     case '/drop': {
       if (range) {
-        const from = Number(range[1]);
-        res.writeHead(206, {
-          'content-length': BODY.length - from,
-          'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}`,
-        });
-        send(BODY.subarray(from));
+        sendRange(Number(range[1]));
       } else {
         res.writeHead(200, { 'content-length': BODY.length });
         send(BODY, 16_384, 0, 120_000);
