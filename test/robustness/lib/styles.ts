@@ -35,6 +35,19 @@ export function seededWeights(arch: TransformNetArchitecture, seed: number): Wei
   return w;
 }
 
+/** The style.json fields of a trained TINY_ARCH style at `iteration`, dated 1970. */
+export function tinyStyleInfo(name: string, iteration = 1) {
+  const now = new Date(0).toISOString();
+  return {
+    name,
+    architecture: TINY_ARCH,
+    source: { kind: 'trained' as const },
+    iteration,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /** Writes a tiny checkpoint at `dir` (named `name`) and returns its folder. */
 export async function writeTinyStyle(
   dir: string,
