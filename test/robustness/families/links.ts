@@ -109,18 +109,7 @@ export const family: Family = {
     const matMaster = path.join(env.dir, 'mat-master');
     fs.mkdirSync(matMaster);
     const w = syntheticVggWeights([4], 2);
-    fs.writeFileSync(
-      path.join(matMaster, 'vgg.mat'),
-      writeVggMat(
-        w.layers.map((l) => ({
-          name: l.name,
-          kernel: l.kernel,
-          bias: l.bias,
-          inChannels: l.inChannels,
-          outChannels: l.outChannels,
-        })),
-      ),
-    );
+    fs.writeFileSync(path.join(matMaster, 'vgg.mat'), writeVggMat(w.layers));
 
     const stylizeChecked = async (ctx: { dir: string }, style: string, engine = onnx): Promise<RunResult> => {
       const r = await stylizeAndCheck(engine, style, path.join(ctx.dir, 'photo.png'), {}, ctx.dir);
