@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { VGG19_SOURCES, downloadFile, downloadVgg19 } from '../../src/io/download';
-import { StyleTransferError } from '../../src/protocol/errors';
+import { rejectsWith } from '../helpers/errors';
 import { tempDir } from '../helpers/paths';
 
 const BODY = crypto.randomBytes(300_000);
@@ -99,15 +99,6 @@ const base = new Promise<string>((resolve) =>
   server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
 );
 after(() => server.close());
-
-async function rejectsWith(p: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof StyleTransferError, `expected StyleTransferError, got ${(e as Error)?.stack ?? String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 function leftovers(dir: string): string[] {
   return fs.readdirSync(dir);
