@@ -35,12 +35,12 @@ export function seededWeights(arch: TransformNetArchitecture, seed: number): Wei
   return w;
 }
 
-/** The style.json fields of a trained TINY_ARCH style at `iteration`, dated 1970. */
-export function tinyStyleInfo(name: string, iteration = 1) {
+/** The style.json fields of a trained style (TINY_ARCH unless given) at `iteration`, dated 1970. */
+export function tinyStyleInfo(name: string, iteration = 1, architecture: TransformNetArchitecture = TINY_ARCH) {
   const now = new Date(0).toISOString();
   return {
     name,
-    architecture: TINY_ARCH,
+    architecture,
     source: { kind: 'trained' as const },
     iteration,
     createdAt: now,
@@ -55,11 +55,6 @@ export async function writeTinyStyle(
   arch: TransformNetArchitecture = TINY_ARCH,
   seed = 7,
 ): Promise<string> {
-  const now = new Date(0).toISOString();
-  await writeCheckpoint(
-    dir,
-    { name, architecture: arch, source: { kind: 'trained' }, iteration: 3, createdAt: now, updatedAt: now },
-    seededWeights(arch, seed),
-  );
+  await writeCheckpoint(dir, tinyStyleInfo(name, 3, arch), seededWeights(arch, seed));
   return path.resolve(dir);
 }
