@@ -336,21 +336,19 @@ async function main(): Promise<void> {
           if (profile) {
             const total = [...kernelMs.values()].reduce((p, q) => p + q.ms, 0);
             const stepMs = cpu.reduce((p, q) => p + q, 0) * 1000;
+            /** One line of the per-kernel profile of this configuration. */
+            const profileRow = (row: object) =>
+              console.log(
+                JSON.stringify({ name: 'train_step_wasm_profile', size, batch, vgg: depth, kernels, ...row }),
+              );
             const rows = [...kernelMs.entries()].sort((p, q) => q[1].ms - p[1].ms).slice(0, 12);
             for (const [kernel, s] of rows) {
-              console.log(
-                JSON.stringify({
-                  name: 'train_step_wasm_profile',
-                  size,
-                  batch,
-                  vgg: depth,
-                  kernels,
-                  kernel,
-                  calls: s.calls / steps,
-                  seconds: +(s.ms / 1000 / steps).toFixed(3),
-                  share: +(s.ms / stepMs).toFixed(3),
-                }),
-              );
+              profileRow({
+                kernel,
+                calls: s.calls / steps,
+                seconds: +(s.ms / 1000 / steps).toFixed(3),
+                share: +(s.ms / stepMs).toFixed(3),
+              });
             }
             for (const [key, d] of [...shapeMs.entries()].sort((p, q) => q[1].ms - p[1].ms).slice(0, 25)) {
               console.log(
@@ -364,18 +362,11 @@ async function main(): Promise<void> {
                 }),
               );
             }
-            console.log(
-              JSON.stringify({
-                name: 'train_step_wasm_profile',
-                size,
-                batch,
-                vgg: depth,
-                kernels,
-                kernel: '(outside kernels)',
-                seconds: +((stepMs - total) / 1000 / steps).toFixed(3),
-                share: +((stepMs - total) / stepMs).toFixed(3),
-              }),
-            );
+            profileRow({
+              kernel: '(outside kernels)',
+              seconds: +((stepMs - total) / 1000 / steps).toFixed(3),
+              share: +((stepMs - total) / stepMs).toFixed(3),
+            });
           }
         } catch (e) {
           console.log(JSON.stringify({ ...base, error: String((e as Error).message ?? e).slice(0, 300) }));
