@@ -17,6 +17,22 @@ export function median(v: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/**
+ * The figures of a training-step run: seconds, the median wall time; bestSeconds, the fastest step (least
+ * disturbed by other work on the machine); cpuSeconds, this process's CPU time (all threads); gflopPerStep and
+ * gflops, the GFLOP/s of the median step (src/model/trainFlops.ts counts a step); all, every step's wall time.
+ */
+export function stepFigures(times: number[], cpu: number[], gflop: number) {
+  return {
+    seconds: +median(times).toFixed(3),
+    bestSeconds: +Math.min(...times).toFixed(3),
+    cpuSeconds: +median(cpu).toFixed(3),
+    gflopPerStep: +gflop.toFixed(2),
+    gflops: +(gflop / median(times)).toFixed(1),
+    all: times.map((t) => +t.toFixed(3)),
+  };
+}
+
 export function randomWeights(arch: TransformNetArchitecture): WeightMap {
   let s = 1;
   const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2;

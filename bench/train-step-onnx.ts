@@ -15,7 +15,7 @@ import { trainStepFlops } from '../src/model/trainFlops';
 import { PAPER_ARCHITECTURE } from '../src/model/architecture';
 import { DEFAULT_LOSS_WEIGHTS, BLOCK1_3_LOSS_LAYERS, REFERENCE_LOSS_LAYERS } from '../src/model/losses';
 import { VGG19_CONV_NAMES, VGG19_BLOCKS, type VggWeights } from '../src/model/vggSpec';
-import { median, randomWeights } from './common';
+import { randomWeights, stepFigures } from './common';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -108,12 +108,7 @@ async function main(): Promise<void> {
           console.log(
             JSON.stringify({
               ...base,
-              seconds: +median(times).toFixed(3),
-              bestSeconds: +Math.min(...times).toFixed(3),
-              cpuSeconds: +median(cpu).toFixed(3),
-              gflopPerStep: +gflop.toFixed(2),
-              gflops: +(gflop / median(times)).toFixed(1),
-              all: times.map((t) => +t.toFixed(3)),
+              ...stepFigures(times, cpu, gflop),
               sessionSeconds: +sessionSeconds.toFixed(2),
               rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
             }),

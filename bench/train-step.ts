@@ -31,6 +31,7 @@ import { frozenConv2dRelu } from '../src/model/frozenConv';
 import { useThreadedWasmBackend } from '../src/engine/tfjs/wasmKernels/threadedBackend';
 import { initTfjsBackend } from '../src/engine/tfjs/backends';
 import { trainStepFlops } from '../src/model/trainFlops';
+import { stepFigures } from './common';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -320,22 +321,14 @@ async function main(): Promise<void> {
             cpu.push((c.user + c.system) / 1e6);
           }
           recording = false;
-          const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
           const rss = process.memoryUsage().rss;
           const gflop =
             trainStepFlops({ arch: PAPER_ARCHITECTURE, batch, height: size, width: size, layers }).total / 1e9;
-          // seconds: median wall time; bestSeconds: the fastest step (least disturbed by other
-          // work on the machine); cpuSeconds: this process's CPU time (all threads); gflops:
-          // GFLOP/s of the median step (src/model/trainFlops.ts counts a step).
+          // The figures are stepFigures' (bench/common.ts).
           console.log(
             JSON.stringify({
               ...base,
-              seconds: +median(times).toFixed(3),
-              bestSeconds: +Math.min(...times).toFixed(3),
-              cpuSeconds: +median(cpu).toFixed(3),
-              gflopPerStep: +gflop.toFixed(2),
-              gflops: +(gflop / median(times)).toFixed(1),
-              all: times.map((t) => +t.toFixed(3)),
+              ...stepFigures(times, cpu, gflop),
               rssMB: Math.round(rss / 2 ** 20),
               ...(adapter ? {} : { wasmHeapMB: wasmHeapMB() }),
             }),
@@ -343,21 +336,19 @@ async function main(): Promise<void> {
           if (profile) {
             const total = [...kernelMs.values()].reduce((p, q) => p + q.ms, 0);
             const stepMs = cpu.reduce((p, q) => p + q, 0) * 1000;
+            /** One line of the per-kernel profile of this configuration. */
+            const profileRow = (row: object) =>
+              console.log(
+                JSON.stringify({ name: 'train_step_wasm_profile', size, batch, vgg: depth, kernels, ...row }),
+              );
             const rows = [...kernelMs.entries()].sort((p, q) => q[1].ms - p[1].ms).slice(0, 12);
             for (const [kernel, s] of rows) {
-              console.log(
-                JSON.stringify({
-                  name: 'train_step_wasm_profile',
-                  size,
-                  batch,
-                  vgg: depth,
-                  kernels,
-                  kernel,
-                  calls: s.calls / steps,
-                  seconds: +(s.ms / 1000 / steps).toFixed(3),
-                  share: +(s.ms / stepMs).toFixed(3),
-                }),
-              );
+              profileRow({
+                kernel,
+                calls: s.calls / steps,
+                seconds: +(s.ms / 1000 / steps).toFixed(3),
+                share: +(s.ms / stepMs).toFixed(3),
+              });
             }
             for (const [key, d] of [...shapeMs.entries()].sort((p, q) => q[1].ms - p[1].ms).slice(0, 25)) {
               console.log(
@@ -371,18 +362,11 @@ async function main(): Promise<void> {
                 }),
               );
             }
-            console.log(
-              JSON.stringify({
-                name: 'train_step_wasm_profile',
-                size,
-                batch,
-                vgg: depth,
-                kernels,
-                kernel: '(outside kernels)',
-                seconds: +((stepMs - total) / 1000 / steps).toFixed(3),
-                share: +((stepMs - total) / stepMs).toFixed(3),
-              }),
-            );
+            profileRow({
+              kernel: '(outside kernels)',
+              seconds: +((stepMs - total) / 1000 / steps).toFixed(3),
+              share: +((stepMs - total) / stepMs).toFixed(3),
+            });
           }
         } catch (e) {
           console.log(JSON.stringify({ ...base, error: String((e as Error).message ?? e).slice(0, 300) }));

@@ -9,6 +9,35 @@ export interface OptionSpec {
   multiple?: boolean;
 }
 
+/** The one-letter aliases: one list, so a letter means the same option in every command that has it. */
+const SHORT_NAMES: Readonly<Record<string, string>> = {
+  model: 'm',
+  style: 's',
+  output: 'o',
+  data: 'd',
+  preset: 'p',
+  compare: 'c',
+  format: 'f',
+  quiet: 'q',
+  iterations: 'n',
+  steps: 'n',
+};
+
+/**
+ * A command's options in the order `--help` lists them: each takes a value, except those also named in `flags`
+ * (on or off); short aliases from SHORT_NAMES.
+ */
+export function optionSpecs(names: readonly string[], flags: readonly string[] = []): Record<string, OptionSpec> {
+  const stray = flags.filter((f) => !names.includes(f));
+  if (stray.length) throw new Error(`flags ${stray.join(', ')} are not among the options`);
+  return Object.fromEntries(
+    names.map((n): [string, OptionSpec] => [
+      n,
+      { type: flags.includes(n) ? 'boolean' : 'string', ...(SHORT_NAMES[n] ? { short: SHORT_NAMES[n] } : {}) },
+    ]),
+  );
+}
+
 export interface ParsedArgs {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];

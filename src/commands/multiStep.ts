@@ -1,6 +1,7 @@
 // A small multi-step quick input (title, "step n of m", Back button), as VS Code's own
 // multi-step flows do. Each step shows one QuickPick or InputBox and resolves with the
 // choice, BACK, or undefined when dismissed.
+import fs from 'node:fs';
 import * as vscode from 'vscode';
 
 export const BACK = Symbol('back');
@@ -85,4 +86,49 @@ export function showInput(p: InputStep): Promise<StepResult<string>> {
     box.onDidHide(() => finish(undefined));
     box.show();
   });
+}
+
+/** An entry of a path step: a file or folder offered by name. */
+export interface PathItem extends vscode.QuickPickItem {
+  readonly path?: string;
+}
+
+export interface PathStep {
+  readonly title: string;
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly placeholder: string;
+  /** The first entry, e.g. "$(folder-opened) Choose a folder…", and the dialog it opens. */
+  readonly browse: { readonly label: string; readonly dialog: vscode.OpenDialogOptions };
+  /** A bundled sample, listed only when it exists. */
+  readonly sample: PathItem & { readonly path: string };
+  /** What the workspace offers, under a separator with this label. */
+  readonly found: { readonly label: string; readonly items: readonly PathItem[] };
+}
+
+/**
+ * A pick step over paths whose first entry opens a file dialog instead; a cancelled dialog shows the step
+ * again. Resolves with the chosen path, BACK, or undefined when dismissed.
+ */
+export async function showPathPick(p: PathStep): Promise<StepResult<string>> {
+  type I = PathItem & { browse?: boolean };
+  const items: I[] = [
+    { label: p.browse.label, browse: true },
+    ...(fs.existsSync(p.sample.path) ? [p.sample] : []),
+    ...(p.found.items.length ? [{ label: p.found.label, kind: vscode.QuickPickItemKind.Separator }] : []),
+    ...p.found.items,
+  ];
+  for (;;) {
+    const r = await showPick({
+      title: p.title,
+      step: p.step,
+      totalSteps: p.totalSteps,
+      placeholder: p.placeholder,
+      items,
+    });
+    if (r === undefined || r === BACK) return r;
+    if (!r.browse) return r.path;
+    const picked = await vscode.window.showOpenDialog({ ...p.browse.dialog, canSelectMany: false });
+    if (picked?.length) return picked[0].fsPath;
+  }
 }

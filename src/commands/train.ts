@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { JobRequest, TrainingOverrides, TrainingPresetName, TrainResult } from '../protocol/jobs';
 import type { StyleSummary } from '../protocol/styles';
 import { isInsideFolder } from '../shared/paths';
-import { BACK, showInput, showPick } from './multiStep';
+import { BACK, showInput, showPathPick, showPick } from './multiStep';
 import { IMAGE_EXTENSION_NAMES, IMAGE_FILTERS } from '../protocol/fileTypes';
 import { codeOf, messageOf } from '../protocol/errors';
 import { newStyleFolder, type CommandContext } from '../services/context';
@@ -68,52 +68,38 @@ async function askChoices(ctx: CommandContext, initial: Partial<TrainChoices>): 
   let step = 1;
   while (step <= total) {
     if (step === 1) {
-      type I = vscode.QuickPickItem & { file?: string; browse?: boolean };
-      const rel = (u: vscode.Uri) => vscode.workspace.asRelativePath(u, true);
-      const sample = path.join(samplesDir(ctx), 'starry_night.jpg');
-      const items: I[] = [
-        { label: '$(folder-opened) Choose an image file…', browse: true },
-        ...(fs.existsSync(sample)
-          ? [
-              {
-                label: 'Starry Night (sample painting)',
-                description: 'Vincent van Gogh, 1889 — public domain',
-                file: sample,
-              },
-            ]
-          : []),
-        ...(images.length ? [{ label: 'Workspace', kind: vscode.QuickPickItemKind.Separator } as I] : []),
-        ...images
-          .slice(0, 500)
-          .map((u) => ({ label: path.basename(u.fsPath), description: rel(u), iconPath: u, file: u.fsPath })),
-      ];
-      const r = await showPick({
+      const r = await showPathPick({
         title: TITLE,
         step,
         totalSteps: total,
         placeholder: 'The style image: a painting or any picture whose look you want',
-        items,
+        browse: {
+          label: '$(folder-opened) Choose an image file…',
+          dialog: { filters: IMAGE_FILTERS, title: 'Style image', openLabel: 'Use as Style' },
+        },
+        sample: {
+          label: 'Starry Night (sample painting)',
+          description: 'Vincent van Gogh, 1889 — public domain',
+          path: path.join(samplesDir(ctx), 'starry_night.jpg'),
+        },
+        found: {
+          label: 'Workspace',
+          items: images.slice(0, 500).map((u) => ({
+            label: path.basename(u.fsPath),
+            description: vscode.workspace.asRelativePath(u, true),
+            iconPath: u,
+            path: u.fsPath,
+          })),
+        },
       });
       if (r === undefined) return undefined;
       if (r === BACK) {
         step--;
         continue;
       }
-      if (r.browse) {
-        const picked = await vscode.window.showOpenDialog({
-          canSelectMany: false,
-          filters: IMAGE_FILTERS,
-          title: 'Style image',
-          openLabel: 'Use as Style',
-        });
-        if (!picked?.length) continue;
-        choices.styleImage = picked[0].fsPath;
-      } else {
-        choices.styleImage = r.file;
-      }
+      choices.styleImage = r;
       step++;
     } else if (step === 2) {
-      type I = vscode.QuickPickItem & { dir?: string; browse?: boolean };
       const counts = new Map<string, number>();
       for (const u of images) {
         // Count each image for its folder and every ancestor inside the workspace (training is recursive).
@@ -125,54 +111,44 @@ async function askChoices(ctx: CommandContext, initial: Partial<TrainChoices>): 
           d = path.dirname(d);
         }
       }
-      const samplePhotos = path.join(samplesDir(ctx), 'photos');
-      const items: I[] = [
-        { label: '$(folder-opened) Choose a folder…', browse: true },
-        ...(fs.existsSync(samplePhotos)
-          ? [
-              {
-                label: 'Sample photos',
-                description: 'a few bundled photographs — enough for a quick preview',
-                dir: samplePhotos,
-              },
-            ]
-          : []),
-        ...(counts.size ? [{ label: 'Workspace folders', kind: vscode.QuickPickItemKind.Separator } as I] : []),
-        ...[...counts]
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, 200)
-          .map(([dir, n]) => ({
-            label: vscode.workspace.asRelativePath(dir, true) || path.basename(dir),
-            description: `${n} image${n === 1 ? '' : 's'}`,
-            iconPath: new vscode.ThemeIcon('folder'),
-            dir,
-          })),
-      ];
-      const r = await showPick({
+      const r = await showPathPick({
         title: TITLE,
         step,
         totalSteps: total,
         placeholder: 'Training photos: a folder of ordinary photographs (more variety = better; searched recursively)',
-        items,
+        browse: {
+          label: '$(folder-opened) Choose a folder…',
+          dialog: {
+            canSelectFiles: false,
+            canSelectFolders: true,
+            title: 'Folder of training photos',
+            openLabel: 'Train on This Folder',
+          },
+        },
+        sample: {
+          label: 'Sample photos',
+          description: 'a few bundled photographs — enough for a quick preview',
+          path: path.join(samplesDir(ctx), 'photos'),
+        },
+        found: {
+          label: 'Workspace folders',
+          items: [...counts]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 200)
+            .map(([dir, n]) => ({
+              label: vscode.workspace.asRelativePath(dir, true) || path.basename(dir),
+              description: `${n} image${n === 1 ? '' : 's'}`,
+              iconPath: new vscode.ThemeIcon('folder'),
+              path: dir,
+            })),
+        },
       });
       if (r === undefined) return undefined;
       if (r === BACK) {
         step--;
         continue;
       }
-      if (r.browse) {
-        const picked = await vscode.window.showOpenDialog({
-          canSelectFiles: false,
-          canSelectFolders: true,
-          canSelectMany: false,
-          title: 'Folder of training photos',
-          openLabel: 'Train on This Folder',
-        });
-        if (!picked?.length) continue;
-        choices.dataDir = picked[0].fsPath;
-      } else {
-        choices.dataDir = r.dir;
-      }
+      choices.dataDir = r;
       step++;
     } else if (step === 3) {
       type I = vscode.QuickPickItem & { preset: TrainingPresetName };

@@ -11,7 +11,20 @@ export const WORK_IN_PROGRESS = /(\.tmp$|\.writing-|\.partial$|\.previous$|\.old
 /** Every path under `dirs` whose name says "work in progress" (minus `allow`ed ones, e.g. a download's resume point). */
 export function leftovers(dirs: readonly string[], allow: readonly RegExp[] = []): string[] {
   const out: string[] = [];
-  const walk = (d: string) => {
+  for (const d of dirs)
+    walkTree(d, (e, p) => {
+      if (WORK_IN_PROGRESS.test(e.name) && !allow.some((a) => a.test(p))) out.push(p);
+      return e.isDirectory() && !e.isSymbolicLink();
+    });
+  return out;
+}
+
+/**
+ * Calls `visit` for each entry under `dir` with its full path and its path relative to `dir` ('/'-separated),
+ * and descends into the entries for which it returns true. A folder that cannot be read is passed over.
+ */
+export function walkTree(dir: string, visit: (e: fs.Dirent, full: string, rel: string) => boolean): void {
+  const walk = (d: string, rel: string) => {
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(d, { withFileTypes: true });
@@ -19,13 +32,12 @@ export function leftovers(dirs: readonly string[], allow: readonly RegExp[] = []
       return;
     }
     for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (WORK_IN_PROGRESS.test(e.name) && !allow.some((a) => a.test(p))) out.push(p);
-      if (e.isDirectory() && !e.isSymbolicLink()) walk(p);
+      const full = path.join(d, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (visit(e, full, r)) walk(full, r);
     }
   };
-  for (const d of dirs) walk(d);
-  return out;
+  walk(dir, '');
 }
 
 /** SHA-256 of every file under `dir` (relative path → hash), to show originals are unchanged. */

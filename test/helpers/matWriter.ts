@@ -281,7 +281,7 @@ export function rowMajorToMatlab(kernel: Float32Array, inC: number, outC: number
  * `meta.normalization.averageImage` (new layout, 1×1×3).
  */
 export function writeVggMat(
-  convs: TinyConv[],
+  convs: readonly TinyConv[],
   options: {
     layout?: 'old' | 'new';
     compress?: boolean;

@@ -50,6 +50,10 @@ interface FamilyTally {
   skipped?: string;
 }
 
+function emptyTally(name: string): FamilyTally {
+  return { name, inputs: 0, crashes: 0, partial: 0, escapes: 0, leaked: 0, seconds: 0, kinds: new Map(), problems: [] };
+}
+
 /** The decoy tree outside every allowed folder: hostile paths point here; it must never change. */
 function makeOutside(root: string): string {
   const outside = path.join(root, 'outside');
@@ -171,17 +175,7 @@ function record(t: FamilyTally, r: EndRecord): void {
 }
 
 async function runFamily(name: string, root: string, log: fs.WriteStream): Promise<FamilyTally> {
-  const tally: FamilyTally = {
-    name,
-    inputs: 0,
-    crashes: 0,
-    partial: 0,
-    escapes: 0,
-    leaked: 0,
-    seconds: 0,
-    kinds: new Map(),
-    problems: [],
-  };
+  const tally = emptyTally(name);
   const entry = FAMILIES.find((f) => f.name === name)!;
   const available = entry.available(REPO_ROOT);
   if (available !== true) {
@@ -259,17 +253,7 @@ async function main(): Promise<number> {
     log.end();
   }
   // Whole-run checks: the decoy tree is untouched, nothing new appeared in the checkout.
-  const extra: FamilyTally = {
-    name: 'run',
-    inputs: 0,
-    crashes: 0,
-    partial: 0,
-    escapes: 0,
-    leaked: 0,
-    seconds: 0,
-    kinds: new Map(),
-    problems: [],
-  };
+  const extra = emptyTally('run');
   const outsideAfter = snapshot(outside);
   for (const [k, v] of outsideAfter)
     if (outsideBefore.get(k) !== v) {

@@ -14,6 +14,7 @@ import { readCheckpoint, readStyleInfo, writeCheckpoint, CHECKPOINT_FORMAT_VERSI
 import { decodeFloat16, encodeFloat16, float16BitsToFloat32, float32ToFloat16Bits } from '../../src/io/float16';
 import { readMl5Folder } from '../../src/io/ml5Import';
 import { StyleTransferError } from '../../src/protocol/errors';
+import { rejectsWith } from '../helpers/errors';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
 
 const SMALL: TransformNetArchitecture = { type: 'johnson2016', filters: [4, 8, 16], residualBlocks: 1 };
@@ -34,15 +35,6 @@ function info(name: string, arch = SMALL) {
     createdAt: now,
     updatedAt: now,
   };
-}
-
-async function rejects(p: Promise<unknown>, code: string, pattern: RegExp) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof StyleTransferError, `expected StyleTransferError, got ${e}`);
-    assert.equal(e.code, code);
-    assert.match(e.message, pattern);
-    return true;
-  });
 }
 
 test('float16 encodes every finite half value back to itself and rounds to nearest even', () => {
@@ -109,18 +101,18 @@ test('bad checkpoints give one precise error each', async () => {
     return d;
   };
   const model = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'model.json'), 'utf8'));
-  await rejects(readCheckpoint(path.join(root, 'nope')), 'not-found', /does not exist/);
-  await rejects(
+  await rejectsWith(readCheckpoint(path.join(root, 'nope')), 'not-found', /does not exist/);
+  await rejectsWith(
     readCheckpoint(variant('trunc', (d) => fs.truncateSync(path.join(d, 'weights.bin'), 100))),
     'bad-checkpoint',
     /truncated/,
   );
-  await rejects(
+  await rejectsWith(
     readCheckpoint(variant('long', (d) => fs.appendFileSync(path.join(d, 'weights.bin'), Buffer.alloc(8)))),
     'bad-checkpoint',
     /describes/,
   );
-  await rejects(
+  await rejectsWith(
     readCheckpoint(
       variant('future', (d) => {
         const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
@@ -130,12 +122,12 @@ test('bad checkpoints give one precise error each', async () => {
     'bad-checkpoint',
     /format version 99, newer/,
   );
-  await rejects(
+  await rejectsWith(
     readCheckpoint(variant('json', (d) => fs.writeFileSync(path.join(d, 'style.json'), '{"name":'))),
     'bad-checkpoint',
     /style\.json is not valid JSON/,
   );
-  await rejects(
+  await rejectsWith(
     readCheckpoint(
       variant('shape', (d) => {
         const m = model(d);
@@ -146,7 +138,7 @@ test('bad checkpoints give one precise error each', async () => {
     'bad-checkpoint',
     /conv1\/weight" has shape \[9, 9, 3, 5\], expected \[9, 9, 3, 4\]/,
   );
-  await rejects(
+  await rejectsWith(
     readCheckpoint(
       variant('nan', (d) => {
         const b = fs.readFileSync(path.join(d, 'weights.bin'));
@@ -157,17 +149,17 @@ test('bad checkpoints give one precise error each', async () => {
     'bad-checkpoint',
     /non-finite/,
   );
-  await rejects(
+  await rejectsWith(
     readCheckpoint(variant('noweights', (d) => fs.rmSync(path.join(d, 'weights.bin')))),
     'bad-checkpoint',
     /cannot read weights\.bin/,
   );
-  await rejects(
+  await rejectsWith(
     readCheckpoint(variant('nomodel', (d) => fs.rmSync(path.join(d, 'model.json')))),
     'bad-checkpoint',
     /model\.json is missing/,
   );
-  await rejects(
+  await rejectsWith(
     readCheckpoint(
       variant('arch', (d) => {
         const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));
@@ -177,7 +169,7 @@ test('bad checkpoints give one precise error each', async () => {
     'bad-checkpoint',
     /unsupported network architecture/,
   );
-  await rejects(
+  await rejectsWith(
     readCheckpoint(
       variant('padding', (d) => {
         const s = JSON.parse(fs.readFileSync(path.join(d, 'style.json'), 'utf8'));

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { VGG19_SOURCES, downloadFile, downloadVgg19 } from '../../src/io/download';
-import { StyleTransferError } from '../../src/protocol/errors';
+import { rejectsWith } from '../helpers/errors';
 import { tempDir } from '../helpers/paths';
 
 const BODY = crypto.randomBytes(300_000);
@@ -42,16 +42,19 @@ const server = http.createServer((req, res) => {
     step();
   };
   const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  /** The rest of BODY from the requested byte on (206 Partial Content). */
+  const sendRange = (from: number) => {
+    res.writeHead(206, {
+      'content-length': BODY.length - from,
+      'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}`,
+    });
+    send(BODY.subarray(from));
+  };
   switch (req.url) {
     case '/file':
     case '/drop-then-ok': {
       if (range && req.url === '/file') {
-        const from = Number(range[1]);
-        res.writeHead(206, {
-          'content-length': BODY.length - from,
-          'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}`,
-        });
-        send(BODY.subarray(from));
+        sendRange(Number(range[1]));
       } else {
         res.writeHead(200, { 'content-length': BODY.length });
         send(BODY);
@@ -64,12 +67,7 @@ const server = http.createServer((req, res) => {
       return;
     case '/drop': {
       if (range) {
-        const from = Number(range[1]);
-        res.writeHead(206, {
-          'content-length': BODY.length - from,
-          'content-range': `bytes ${from}-${BODY.length - 1}/${BODY.length}`,
-        });
-        send(BODY.subarray(from));
+        sendRange(Number(range[1]));
       } else {
         res.writeHead(200, { 'content-length': BODY.length });
         send(BODY, 16_384, 0, 120_000);
@@ -101,15 +99,6 @@ const base = new Promise<string>((resolve) =>
   server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
 );
 after(() => server.close());
-
-async function rejectsWith(p: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof StyleTransferError, `expected StyleTransferError, got ${(e as Error)?.stack ?? String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 function leftovers(dir: string): string[] {
   return fs.readdirSync(dir);

@@ -194,6 +194,16 @@ test('contact sheet size: fixed cells, a band for the painting', () => {
 });
 
 const STARRY = path.join(REPO_ROOT, 'styles', 'starry-night');
+/** `fst evaluate` of the bundled Starry Night against its painting, with the shared VGG weights (photos to add). */
+const EVALUATE_STARRY = [
+  'evaluate',
+  '-m',
+  STARRY,
+  '--style',
+  shared('styles', 'starry_night.jpg'),
+  '--vgg',
+  shared('vgg19-keras-block1-3'),
+];
 
 async function smallPhotos(dir: string): Promise<string[]> {
   const files = [path.join(dir, 'coffee.png'), path.join(dir, 'rocket.png')];
@@ -268,16 +278,7 @@ test('fst evaluate --json --compare --sheet on two small photos: every figure, m
   assert.deepEqual(j.sheet, { path: sheet, width: meta.width, height: meta.height });
 
   // Text: a row per photo and the mean, one column per style under each figure.
-  const text = await runFst([
-    'evaluate',
-    '-m',
-    STARRY,
-    '--style',
-    shared('styles', 'starry_night.jpg'),
-    '--vgg',
-    shared('vgg19-keras-block1-3'),
-    photos[0],
-  ]);
+  const text = await runFst([...EVALUATE_STARRY, photos[0]]);
   assert.equal(text.code, 0, text.stderr);
   const lines = text.stdout.split('\n');
   assert.match(lines[1], /^\s+style distance\s+content distance\s+blob share$/);
@@ -292,15 +293,7 @@ test('fst evaluate refuses bad input with one line and writes nothing; an existi
   const photos = await smallPhotos(dir);
   const sheet = path.join(dir, 'sheet.png');
   fs.writeFileSync(sheet, 'keep me');
-  const base = [
-    'evaluate',
-    '-m',
-    STARRY,
-    '--style',
-    shared('styles', 'starry_night.jpg'),
-    '--vgg',
-    shared('vgg19-keras-block1-3'),
-  ];
+  const base = EVALUATE_STARRY;
   for (const [args, re] of [
     [[...base, '--sheet', sheet, ...photos], /sheet\.png already exists; not overwriting it/],
     [[...base, '--sheet', path.join(dir, 'no', 'sheet.png'), ...photos], /folder of .* does not exist/],

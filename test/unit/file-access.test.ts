@@ -213,18 +213,7 @@ test(
     fs.mkdirSync(matDir);
     const w = syntheticVggWeights([4], 2);
     const mat = path.join(matDir, 'imagenet-vgg-verydeep-19.mat');
-    fs.writeFileSync(
-      mat,
-      writeVggMat(
-        w.layers.map((l) => ({
-          name: l.name,
-          kernel: l.kernel,
-          bias: l.bias,
-          inChannels: l.inChannels,
-          outChannels: l.outChannels,
-        })),
-      ),
-    );
+    fs.writeFileSync(mat, writeVggMat(w.layers));
     await loadVggWeights(matDir);
     fs.copyFileSync(mat, path.join(root, 'outside.mat'));
     for (const kind of SPECIAL_KINDS) {

@@ -146,8 +146,21 @@ test('npm runs as node + npm-cli.js (no shell), found beside node on PATH', () =
   assert.equal(findNpm(fakeSystem({ env: { PATH: '/nowhere' } })), undefined);
 });
 
+const npm = { node: '/usr/bin/node', npmCli: '/usr/lib/node_modules/npm/bin/npm-cli.js' };
+/** The arguments of `npm install` of these packages into /s/gpu: nothing saved, no audit or funding notes, no scripts. */
+const npmInstallArgs = (...packages: string[]) => [
+  npm.npmCli,
+  'install',
+  '--prefix',
+  '/s/gpu',
+  '--no-save',
+  '--no-audit',
+  '--no-fund',
+  '--ignore-scripts',
+  ...packages,
+];
+
 test('install steps: npm install without scripts into <storage>/gpu, then the download script with the mirror', () => {
-  const npm = { node: '/usr/bin/node', npmCli: '/usr/lib/node_modules/npm/bin/npm-cli.js' };
   const steps = installSteps({
     target: 'tfjs-node-gpu',
     prefix: '/s/gpu',
@@ -156,17 +169,7 @@ test('install steps: npm install without scripts into <storage>/gpu, then the do
   });
   assert.equal(steps.length, 2);
   assert.equal(steps[0].command, '/usr/bin/node');
-  assert.deepEqual(steps[0].args, [
-    npm.npmCli,
-    'install',
-    '--prefix',
-    '/s/gpu',
-    '--no-save',
-    '--no-audit',
-    '--no-fund',
-    '--ignore-scripts',
-    '@tensorflow/tfjs-node-gpu@4.22.0',
-  ]);
+  assert.deepEqual(steps[0].args, npmInstallArgs('@tensorflow/tfjs-node-gpu@4.22.0'));
   assert.deepEqual(steps[1].args, [npm.npmCli, 'rebuild', '--prefix', '/s/gpu', '@tensorflow/tfjs-node-gpu']);
   assert.equal(steps[1].env?.TFJS_NODE_CDN_STORAGE, 'https://mirror.example/tf/');
   const ort = installSteps({
@@ -309,21 +312,9 @@ test('WebGPU: the Vulkan loader is checked on Linux, one npm install of both pin
   assert.equal(freebsd[0].ok, false);
   assert.match(freebsd[0].message, /no Dawn build for freebsd-x64/);
 
-  const npm = { node: '/usr/bin/node', npmCli: '/usr/lib/node_modules/npm/bin/npm-cli.js' };
   const steps = installSteps({ target: 'webgpu', prefix: '/s/gpu', npm });
   assert.equal(steps.length, 1);
-  assert.deepEqual(steps[0].args, [
-    npm.npmCli,
-    'install',
-    '--prefix',
-    '/s/gpu',
-    '--no-save',
-    '--no-audit',
-    '--no-fund',
-    '--ignore-scripts',
-    'webgpu@0.6.2',
-    '@tensorflow/tfjs-backend-webgpu@4.22.0',
-  ]);
+  assert.deepEqual(steps[0].args, npmInstallArgs('webgpu@0.6.2', '@tensorflow/tfjs-backend-webgpu@4.22.0'));
 
   const storage = tempDir('fst-gpu-');
   const ok = fakeSystem({

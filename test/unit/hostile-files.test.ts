@@ -17,17 +17,9 @@ import { StyleTransferError } from '../../src/protocol/errors';
 import type { EngineSettings, ResumeOptions, TrainOptions } from '../../src/protocol/jobs';
 import { tempDir } from '../helpers/paths';
 import { syntheticVggWeights, writeKerasFolder } from '../helpers/vggFixtures';
-import { TINY_ARCH, seededWeights } from '../robustness/lib/styles';
+import { TINY_ARCH, seededWeights, tinyStyleInfo } from '../robustness/lib/styles';
 
-const now = new Date(0).toISOString();
-const info = {
-  name: 'tiny',
-  architecture: TINY_ARCH,
-  source: { kind: 'trained' as const },
-  iteration: 4,
-  createdAt: now,
-  updatedAt: now,
-};
+const info = tinyStyleInfo('tiny', 4);
 
 function editJson(file: string, edit: (o: Record<string, unknown>) => void): void {
   const o = JSON.parse(fs.readFileSync(file, 'utf8'));

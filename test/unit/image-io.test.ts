@@ -19,7 +19,7 @@ import {
 } from '../../src/io/image';
 import { encodeImage } from '../../src/io/imageEncode';
 import { IMAGE_FORMATS } from '../../src/io/formats';
-import { isStyleTransferError, type ErrorCode } from '../../src/protocol/errors';
+import { rejectsWith } from '../helpers/errors';
 import { bombPng, chunk, GREY, GREY_ALPHA, makePng, PALETTE, RGB, RGBA } from '../helpers/png';
 import { makeCmykTiff } from '../helpers/tiff';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
@@ -58,15 +58,6 @@ function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s / a.length;
 }
 
-async function expectError(p: Promise<unknown>, code: ErrorCode, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(isStyleTransferError(e), `expected a StyleTransferError, got ${String(e)}`);
-    assert.equal(e.code, code, `code for: ${e.message}`);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
-
 test('every writable format round-trips with its size kept and pixels close', async () => {
   const W = 37,
     H = 23;
@@ -89,9 +80,9 @@ test('encodeImage clamps and rounds floats, and checks its arguments', async () 
   const rgb = Float32Array.from([-20, 0.4, 0.6, 254.5, 300, NaN]);
   const img = await decodeImage(await encodeImage({ width: 2, height: 1, rgb }, 'png'));
   assert.deepEqual([...img.rgb.data], [0, 0, 1, 255, 255, 0]);
-  await expectError(encodeImage({ width: 2, height: 2, rgb }, 'png'), 'bad-input', /expected 2×2×3/);
-  await expectError(encodeImage({ width: 2, height: 1, rgb, alpha: new Uint8Array(3) }, 'png'), 'bad-input', /alpha/);
-  await expectError(encodeImage({ width: 2, height: 1, rgb }, 'jpeg', { quality: 0 }), 'bad-input', /quality/);
+  await rejectsWith(encodeImage({ width: 2, height: 2, rgb }, 'png'), 'bad-input', /expected 2×2×3/);
+  await rejectsWith(encodeImage({ width: 2, height: 1, rgb, alpha: new Uint8Array(3) }, 'png'), 'bad-input', /alpha/);
+  await rejectsWith(encodeImage({ width: 2, height: 1, rgb }, 'jpeg', { quality: 0 }), 'bad-input', /quality/);
   // higher quality, bigger file: the option reaches the encoder
   const card = { width: 64, height: 64, rgb: testCard(64, 64) };
   assert.ok((await encodeImage(card, 'jpeg', { quality: 30 })).length < (await encodeImage(card, 'jpeg')).length);
@@ -382,9 +373,9 @@ test('odd sizes: 1×1, 3×5 and 1×100000 decode; formats that cannot hold 10000
   const img = await decodeImage(png);
   assert.deepEqual([img.width, img.height], [1, 100_000]);
   assert.ok(img.rgb.data.every((v) => v === 90));
-  await expectError(encodeImage(tall, 'webp'), 'image-too-large', /WebP cannot store a 1×100000 image.*PNG or TIFF/);
-  await expectError(encodeImage(tall, 'jpeg'), 'image-too-large', /JPEG cannot store/);
-  await expectError(encodeImage(tall, 'avif'), 'image-too-large', /AVIF cannot store/);
+  await rejectsWith(encodeImage(tall, 'webp'), 'image-too-large', /WebP cannot store a 1×100000 image.*PNG or TIFF/);
+  await rejectsWith(encodeImage(tall, 'jpeg'), 'image-too-large', /JPEG cannot store/);
+  await rejectsWith(encodeImage(tall, 'avif'), 'image-too-large', /AVIF cannot store/);
   const tiff = await decodeImage(await encodeImage(tall, 'tiff'));
   assert.equal(tiff.height, 100_000);
   // a preview of it keeps at least one pixel across
@@ -424,42 +415,42 @@ test('bad files fail with one clear error, write nothing, and stay byte-identica
   const listing = fs.readdirSync(dir).sort();
 
   const f = (n: string) => path.join(dir, n);
-  await expectError(readImage(f('truncated.png')), 'bad-image', /truncated\.png is damaged or truncated/);
-  await expectError(readImage(f('truncated.jpg')), 'bad-image', /truncated\.jpg is damaged or truncated/);
-  await expectError(
+  await rejectsWith(readImage(f('truncated.png')), 'bad-image', /truncated\.png is damaged or truncated/);
+  await rejectsWith(readImage(f('truncated.jpg')), 'bad-image', /truncated\.jpg is damaged or truncated/);
+  await rejectsWith(
     readImage(f('random.jpg')),
     'bad-image',
     /random\.jpg is not an image in a supported format \(PNG, JPEG/,
   );
-  await expectError(readImage(f('empty.png')), 'bad-image', /empty\.png is empty \(0 bytes\)/);
-  await expectError(readImage(f('notes.png')), 'bad-image', /notes\.png is not an image in a supported format/);
-  await expectError(
+  await rejectsWith(readImage(f('empty.png')), 'bad-image', /empty\.png is empty \(0 bytes\)/);
+  await rejectsWith(readImage(f('notes.png')), 'bad-image', /notes\.png is not an image in a supported format/);
+  await rejectsWith(
     readImage(f('bomb.png')),
     'image-too-large',
     /bomb\.png is 100000×100000 pixels \(10000 megapixels\); the limit is 100 megapixels/,
   );
-  await expectError(
+  await rejectsWith(
     readImage(f('blank-bomb.png')),
     'image-too-large',
     /12000×12000 pixels \(144 megapixels\); the limit is 100 megapixels/,
   );
-  await expectError(readImage(f('header-only.png')), 'bad-image', /damaged or truncated/);
-  await expectError(readImage(f('drawing.svg')), 'bad-image', /SVG document, not a raster image/);
-  await expectError(readImage(f('missing.png')), 'not-found', /missing\.png does not exist/);
-  await expectError(readImage(path.join(f('notes.png'), 'under-a-file.png')), 'not-found', /does not exist/);
-  await expectError(readImage(dir), 'bad-input', /is a folder, not an image file/);
+  await rejectsWith(readImage(f('header-only.png')), 'bad-image', /damaged or truncated/);
+  await rejectsWith(readImage(f('drawing.svg')), 'bad-image', /SVG document, not a raster image/);
+  await rejectsWith(readImage(f('missing.png')), 'not-found', /missing\.png does not exist/);
+  await rejectsWith(readImage(path.join(f('notes.png'), 'under-a-file.png')), 'not-found', /does not exist/);
+  await rejectsWith(readImage(dir), 'bad-input', /is a folder, not an image file/);
   // a lower cap applies to ordinary images too, and the message names both sizes
-  await expectError(
+  await rejectsWith(
     readImage(f('blank-bomb.png'), { maxPixels: 1_000_000 }),
     'image-too-large',
     /144 megapixels\); the limit is 1 megapixels/,
   );
-  await expectError(
+  await rejectsWith(
     decodeImage(good, { maxPixels: 200_000, name: 'x.png' }),
     'image-too-large',
     /x\.png is 600×400 pixels \(0\.24 megapixels\); the limit is 0\.2 megapixels/,
   );
-  await expectError(decodeImage(good, { maxPixels: -1 }), 'bad-input', /maxPixels/);
+  await rejectsWith(decodeImage(good, { maxPixels: -1 }), 'bad-input', /maxPixels/);
   assert.equal(DEFAULT_MAX_PIXELS, 100_000_000);
   // Infinity lifts our cap (sharp's own is then off too)
   assert.equal((await decodeImage(good, { maxPixels: Infinity })).width, 600);
@@ -503,7 +494,7 @@ test('resizing: max side keeps the aspect ratio, cover crops the centre, decode-
   const direct = await decodeImage(png, { resize: { width: 64, height: 64, fit: 'cover' } });
   assert.deepEqual([direct.width, direct.height], [64, 64]);
   assert.ok(meanAbsDiff(direct.rgb.data, crop.data) < 2, 'decode-time cover crop matches coverCrop');
-  await expectError(decodeImage(png, { resize: { width: 0, height: 64, fit: 'cover' } }), 'bad-input', /resize sizes/);
+  await rejectsWith(decodeImage(png, { resize: { width: 0, height: 64, fit: 'cover' } }), 'bad-input', /resize sizes/);
 });
 
 test('real photos decode to their sizes', async (t) => {

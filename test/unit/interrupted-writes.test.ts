@@ -15,17 +15,9 @@ import { StyleTransferError } from '../../src/protocol/errors';
 import { runKilledAfter } from '../helpers/freezeFs';
 import { tempDir } from '../helpers/paths';
 import { runFst } from '../helpers/cli';
-import { TINY_ARCH, seededWeights, writeTinyStyle } from '../robustness/lib/styles';
+import { TINY_ARCH, seededWeights, tinyStyleInfo, writeTinyStyle } from '../robustness/lib/styles';
 
-const now = new Date(0).toISOString();
-const info = (name: string) => ({
-  name,
-  architecture: TINY_ARCH,
-  source: { kind: 'trained' as const },
-  iteration: 1,
-  createdAt: now,
-  updatedAt: now,
-});
+const info = (name: string) => tinyStyleInfo(name);
 const extra = { extraFiles: { 'thumbnail.jpg': Buffer.from('thumb') } };
 
 test(

@@ -5,23 +5,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readCheckpoint } from '../../src/io/checkpoint';
 import { resumeTraining, trainStyle } from '../../src/engine/train/trainJob';
-import {
-  DEFAULT_MAX_INPUT_PIXELS,
-  type EngineSettings,
-  type JobProgress,
-  type TrainingOverrides,
-  type TrainOptions,
-} from '../../src/protocol/jobs';
+import type { JobProgress, TrainingOverrides, TrainOptions } from '../../src/protocol/jobs';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
+import { engineSettings, trainOptions } from '../helpers/training';
 
-const base: EngineSettings = {
-  trainingBackend: 'onnx',
-  stylizeRuntime: 'auto',
-  threads: 0,
-  cacheDir: tempDir(),
-  extraModuleRoots: [],
-  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
-};
+const base = engineSettings('onnx');
 const TINY: TrainingOverrides = {
   iterations: 10,
   imageSize: 32,
@@ -32,18 +20,8 @@ const TINY: TrainingOverrides = {
   architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1 },
 };
 
-function options(root: string, name: string, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    styleImage: shared('redistributable', 'starry_night.jpg'),
-    dataDir: shared('content', 'kodak'),
-    output: path.join(root, name),
-    name,
-    preset: 'quick',
-    vggPath: shared('vgg19-keras-block1-3'),
-    overrides: TINY,
-    ...extra,
-  };
-}
+const options = (root: string, name: string, extra: Partial<TrainOptions> = {}) =>
+  trainOptions(root, name, TINY, extra);
 
 test('training on ONNX Runtime: checkpoints and previews as on tfjs, 6 steps + resume + 4 equals 10 steps, and the losses of the tfjs (wasm) backend', async (t) => {
   if (!hasSharedData(t)) return;

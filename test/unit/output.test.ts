@@ -18,20 +18,12 @@ import {
 import { decodeImage, readImage } from '../../src/io/image';
 import { encodeImage } from '../../src/io/imageEncode';
 import { formatFromExtension, outputFormatFor } from '../../src/io/formats';
-import { isStyleTransferError, StyleTransferError, type ErrorCode } from '../../src/protocol/errors';
+import { StyleTransferError, type ErrorCode } from '../../src/protocol/errors';
+import { rejectsWith } from '../helpers/errors';
 import { tempDir } from '../helpers/paths';
 
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const tmpFiles = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.tmp') || n.endsWith('.old'));
-
-async function expectError(p: Promise<unknown>, code: ErrorCode, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(isStyleTransferError(e), `expected a StyleTransferError, got ${String(e)}`);
-    assert.equal(e.code, code, `code for: ${e.message}`);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 const small = { width: 4, height: 3, rgb: Float32Array.from({ length: 36 }, (_, i) => i * 7) };
 
@@ -107,7 +99,7 @@ test('writeFileAtomic writes all bytes, refuses to overwrite, overwrites only wh
   assert.deepEqual(fs.readFileSync(target), bytes);
   assert.deepEqual(tmpFiles(dir), []);
 
-  await expectError(
+  await rejectsWith(
     writeFileAtomic(target, Buffer.from('new')),
     'output-exists',
     /out\.bin already exists; not overwriting it/,
@@ -120,7 +112,7 @@ test('writeFileAtomic writes all bytes, refuses to overwrite, overwrites only wh
 
   // createDir makes missing folders; without it the missing folder is named
   const deep = path.join(dir, 'a', 'b', 'c.bin');
-  await expectError(writeFileAtomic(deep, bytes), 'not-found', /the folder .*a[/\\]b does not exist/);
+  await rejectsWith(writeFileAtomic(deep, bytes), 'not-found', /the folder .*a[/\\]b does not exist/);
   await writeFileAtomic(deep, bytes, { createDir: true });
   assert.deepEqual(fs.readFileSync(deep), bytes);
 });
@@ -146,28 +138,28 @@ test('failed writes leave no temp file and say why (path under a file, folder in
   fs.writeFileSync(file, 'keep me');
   const before = sha(file);
   // Tests run as root, where chmod 0o555 does not stop writes; these paths fail for anyone.
-  await expectError(
+  await rejectsWith(
     writeFileAtomic(path.join(file, 'out.png'), Buffer.from('x')),
     'io',
     /plain\.txt is a file, not a folder/,
   );
-  await expectError(
+  await rejectsWith(
     writeFileAtomic(path.join(file, 'sub', 'out.png'), Buffer.from('x'), { createDir: true }),
     'io',
     /is a file, not a folder|cannot create/,
   );
   fs.mkdirSync(path.join(dir, 'folder.png'));
-  await expectError(
+  await rejectsWith(
     writeFileAtomic(path.join(dir, 'folder.png'), Buffer.from('x')),
     'output-exists',
     /folder\.png already exists/,
   );
-  await expectError(
+  await rejectsWith(
     writeFileAtomic(path.join(dir, 'folder.png'), Buffer.from('x'), { overwrite: true }),
     'io',
     /folder\.png: it is a folder/,
   );
-  await expectError(
+  await rejectsWith(
     writeFileAtomic(path.join(dir, `${'n'.repeat(300)}.png`), Buffer.from('x')),
     'io',
     /file name is too long/,
@@ -208,7 +200,7 @@ test('writeImageFile infers the format from the extension; bad names and failed 
     assert.equal(img.format, formatFromExtension(target));
     assert.deepEqual([img.width, img.height], [4, 3]);
   }
-  await expectError(
+  await rejectsWith(
     writeImageFile(path.join(dir, 'small.bmp'), small),
     'bad-input',
     /cannot tell the image format from the name small\.bmp/,
@@ -217,7 +209,7 @@ test('writeImageFile infers the format from the extension; bad names and failed 
   await writeImageFile(path.join(dir, 'data.bin'), small, { format: 'png' });
   assert.equal((await readImage(path.join(dir, 'data.bin'))).format, 'png');
   const tall = { width: 1, height: 20_000, rgb: new Float32Array(60_000) };
-  await expectError(writeImageFile(path.join(dir, 'tall.webp'), tall), 'image-too-large', /WebP cannot store/);
+  await rejectsWith(writeImageFile(path.join(dir, 'tall.webp'), tall), 'image-too-large', /WebP cannot store/);
   assert.ok(!fs.existsSync(path.join(dir, 'tall.webp')));
   assert.deepEqual(tmpFiles(dir), []);
 });
@@ -261,7 +253,7 @@ test('writeDirAtomic: all files appear at once; failures and existing folders le
   assert.equal(fs.readFileSync(path.join(target, 'model.json'), 'utf8'), '{"v":1}');
 
   // existing → refused, untouched
-  await expectError(
+  await rejectsWith(
     writeDirAtomic(target, async () => undefined),
     'output-exists',
     /checkpoint already exists/,
@@ -276,7 +268,7 @@ test('writeDirAtomic: all files appear at once; failures and existing folders le
   );
   assert.ok(!fs.existsSync(path.join(root, 'other')));
   // a non-empty folder created while filling is not replaced
-  await expectError(
+  await rejectsWith(
     writeDirAtomic(path.join(root, 'late'), async (tmp) => {
       fs.writeFileSync(path.join(tmp, 'mine'), 'mine');
       fs.mkdirSync(path.join(root, 'late'));
@@ -303,7 +295,7 @@ test('writeDirAtomic: all files appear at once; failures and existing folders le
   // under a file → io, nothing left
   const file = path.join(root, 'file');
   fs.writeFileSync(file, 'x');
-  await expectError(
+  await rejectsWith(
     writeDirAtomic(path.join(file, 'ckpt'), async () => undefined),
     'io',
     /is a file, not a folder/,
@@ -324,7 +316,7 @@ test('without hard links (FAT, some network shares) the no-clobber write still w
   try {
     await writeFileAtomic(target, Buffer.from('one'));
     assert.equal(fs.readFileSync(target, 'utf8'), 'one');
-    await expectError(writeFileAtomic(target, Buffer.from('two')), 'output-exists', /already exists/);
+    await rejectsWith(writeFileAtomic(target, Buffer.from('two')), 'output-exists', /already exists/);
     const results = await Promise.allSettled(
       ['a', 'b'].map((s) => writeFileAtomic(path.join(dir, 'race.txt'), Buffer.from(s))),
     );

@@ -24,23 +24,14 @@ import { stylizeTiled } from '../../src/engine/stylize/tiledStylize';
 import type { LoadedStyle } from '../../src/engine/styles';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
 import { SMALL_ARCHITECTURE, smallWeights } from '../helpers/weights';
+import { syntheticImage as texturedImage } from '../helpers/syntheticImage';
 
 const ZERO: TransformNetArchitecture = { ...SMALL_ARCHITECTURE, padding: 'zero' };
 const cpuOnly = { providers: ['cpu'] as const };
 
-function syntheticImage(width: number, height: number, seed = 1): FloatImage {
-  const data = new Float32Array(width * height * 3);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < 3; c++) {
-        const v =
-          127.5 +
-          100 * Math.sin((x * (c + 1) + seed) * 0.21) * Math.cos((y * (3 - c) + 2 * seed) * 0.13) +
-          (y < 6 ? 60 : 0);
-        data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, v));
-      }
-  return { width, height, channels: 3, data };
-}
+/** The synthetic image with a bright band along its top six rows in place of the left/right step. */
+const syntheticImage = (width: number, height: number, seed: number) =>
+  texturedImage(width, height, seed, (_x, y) => (y < 6 ? 60 : 0));
 
 before(async () => {
   await tf.setBackend('wasm');

@@ -38,24 +38,10 @@ import { stylizeDecoded, stylizeDecoded8, stylizeFiles } from '../../src/engine/
 import { StyleTransferError } from '../../src/protocol/errors';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
 import { SMALL_ARCHITECTURE, smallWeights } from '../helpers/weights';
+import { syntheticImage } from '../helpers/syntheticImage';
 
 const SMALL: TransformNetArchitecture = SMALL_ARCHITECTURE;
 const cpuOnly = { providers: ['cpu'] as const };
-
-/** A deterministic textured RGB image. */
-function syntheticImage(width: number, height: number, seed = 1): FloatImage {
-  const data = new Float32Array(width * height * 3);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < 3; c++) {
-        const v =
-          127.5 +
-          100 * Math.sin((x * (c + 1) + seed) * 0.21) * Math.cos((y * (3 - c) + 2 * seed) * 0.13) +
-          (x > width / 2 ? 20 : -20);
-        data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, v));
-      }
-  return { width, height, channels: 3, data };
-}
 
 /** A photo resized to width × height (after turning it by `rotate` degrees), as bytes. */
 async function photo(file: string, width: number, height: number, rotate = 0): Promise<RgbBytes> {

@@ -10,24 +10,12 @@ import sharp from 'sharp';
 import { tf } from '../../src/model/tf';
 import { readCheckpoint } from '../../src/io/checkpoint';
 import { resumeTraining, trainStyle } from '../../src/engine/train/trainJob';
-import { StyleTransferError } from '../../src/protocol/errors';
-import {
-  DEFAULT_MAX_INPUT_PIXELS,
-  type EngineSettings,
-  type JobProgress,
-  type TrainingOverrides,
-  type TrainOptions,
-} from '../../src/protocol/jobs';
+import type { JobProgress, TrainingOverrides, TrainOptions } from '../../src/protocol/jobs';
+import { rejectsWith } from '../helpers/errors';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
+import { engineSettings, trainOptions } from '../helpers/training';
 
-const settings: EngineSettings = {
-  trainingBackend: 'wasm',
-  stylizeRuntime: 'auto',
-  threads: 0,
-  cacheDir: tempDir(),
-  extraModuleRoots: [],
-  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
-};
+const settings = engineSettings('wasm');
 const TINY: TrainingOverrides = {
   iterations: 10,
   imageSize: 32,
@@ -38,27 +26,8 @@ const TINY: TrainingOverrides = {
   architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1, upsample: 'nearest' },
 };
 
-function options(root: string, name: string, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    styleImage: shared('redistributable', 'starry_night.jpg'),
-    dataDir: shared('content', 'kodak'),
-    output: path.join(root, name),
-    name,
-    preset: 'quick',
-    vggPath: shared('vgg19-keras-block1-3'),
-    overrides: TINY,
-    ...extra,
-  };
-}
-
-async function rejects(p: Promise<unknown>, code: string, re: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof StyleTransferError, `not a StyleTransferError: ${e}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, re);
-    return true;
-  });
-}
+const options = (root: string, name: string, extra: Partial<TrainOptions> = {}) =>
+  trainOptions(root, name, TINY, extra);
 
 const hashDir = (d: string) =>
   fs
@@ -141,9 +110,9 @@ test('bad inputs: one clear error each, and an existing checkpoint is left intac
   fs.chmodSync(vgg, 0o755);
   for (const f of fs.readdirSync(vgg)) fs.chmodSync(path.join(vgg, f), 0o644);
   fs.writeFileSync(path.join(vgg, 'model.json'), fs.readFileSync(path.join(vgg, 'model.json'), 'utf8').slice(0, 200));
-  await rejects(trainStyle(options(root, 'a', { vggPath: vgg }), settings), 'bad-weights', /model\.json/);
+  await rejectsWith(trainStyle(options(root, 'a', { vggPath: vgg }), settings), 'bad-weights', /model\.json/);
   // A layer the block 1–3 weights do not have.
-  await rejects(
+  await rejectsWith(
     trainStyle(options(root, 'b', { overrides: { ...TINY, contentLayers: ['relu4_2'] } }), settings),
     'bad-weights',
     /relu4_2 is not available/,
@@ -151,11 +120,11 @@ test('bad inputs: one clear error each, and an existing checkpoint is left intac
   // An empty training folder and an all-corrupt one.
   const empty = path.join(root, 'empty');
   fs.mkdirSync(empty);
-  await rejects(trainStyle(options(root, 'c', { dataDir: empty }), settings), 'bad-input', /no images found/);
+  await rejectsWith(trainStyle(options(root, 'c', { dataDir: empty }), settings), 'bad-input', /no images found/);
   const corrupt = path.join(root, 'corrupt');
   fs.mkdirSync(corrupt);
   for (const n of ['a.png', 'b.jpg']) fs.writeFileSync(path.join(corrupt, n), crypto.randomBytes(500));
-  await rejects(
+  await rejectsWith(
     trainStyle(options(root, 'd', { dataDir: corrupt }), settings),
     'bad-input',
     /none of the 2 images .* could be read/,
@@ -163,14 +132,14 @@ test('bad inputs: one clear error each, and an existing checkpoint is left intac
   // A style image that cannot be read.
   const badStyle = path.join(root, 'style.png');
   fs.writeFileSync(badStyle, 'not an image');
-  await rejects(trainStyle(options(root, 'e', { styleImage: badStyle }), settings), 'bad-image', /style\.png/);
+  await rejectsWith(trainStyle(options(root, 'e', { styleImage: badStyle }), settings), 'bad-image', /style\.png/);
   for (const n of ['a', 'b', 'c', 'd', 'e'])
     assert.ok(!fs.existsSync(path.join(root, n)), `no checkpoint ${n} created`);
 
   // Resuming a good checkpoint with broken VGG weights fails without touching it.
   const good = await trainStyle(options(root, 'good', { overrides: { ...TINY, iterations: 2 } }), settings);
   const before = hashDir(good.checkpoint);
-  await rejects(
+  await rejectsWith(
     resumeTraining({ checkpoint: good.checkpoint, vggPath: vgg, iterations: 4 }, settings),
     'bad-weights',
     /model\.json/,
@@ -194,7 +163,7 @@ test('bad inputs: one clear error each, and an existing checkpoint is left intac
     w1.every((v, i) => Math.abs(v - w0[i]) < 5e-3),
     'weights start from the base',
   );
-  await rejects(
+  await rejectsWith(
     trainStyle(
       options(root, 'tuned2', {
         initFrom: good.checkpoint,
@@ -207,7 +176,7 @@ test('bad inputs: one clear error each, and an existing checkpoint is left intac
   );
   assert.ok(!fs.existsSync(path.join(root, 'tuned2')));
   // A new training into an existing folder is refused (Resume is the way to continue).
-  await rejects(trainStyle(options(root, 'good'), settings), 'output-exists', /already exists/);
+  await rejectsWith(trainStyle(options(root, 'good'), settings), 'output-exists', /already exists/);
   // A tiny but valid PNG dataset works (images smaller than the training size are enlarged).
   const small = path.join(root, 'small');
   fs.mkdirSync(small);

@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { readCheckpoint } from '../../src/io/checkpoint';
 import { trainStyle } from '../../src/engine/train/trainJob';
 import { tfjsBackendFor } from '../../src/engine/tfjs/backends';
@@ -12,15 +11,10 @@ import { chooseTrainingBackend, ONNX_CPU_STEP_SPEEDUP, startOnnxTrainer } from '
 import { OnnxTrainer } from '../../src/engine/train/onnxTrainer';
 import { paramSpecs, sizeOfShape } from '../../src/model/architecture';
 import type { VggWeights } from '../../src/model/vggSpec';
-import {
-  DEFAULT_MAX_INPUT_PIXELS,
-  TFJS_BACKENDS,
-  TRAINING_BACKENDS,
-  type EngineSettings,
-  type TrainOptions,
-} from '../../src/protocol/jobs';
+import { TFJS_BACKENDS, TRAINING_BACKENDS, type TrainingOverrides } from '../../src/protocol/jobs';
 import { StyleTransferError } from '../../src/protocol/errors';
-import { hasSharedData, shared, tempDir } from '../helpers/paths';
+import { hasSharedData, tempDir } from '../helpers/paths';
+import { engineSettings, trainOptions } from '../helpers/training';
 
 test('auto runs the ONNX Runtime step in place of the measured CPU backends and keeps the unmeasured ones', () => {
   assert.deepEqual(chooseTrainingBackend('auto', 'wasm'), {
@@ -50,15 +44,7 @@ test('named backends: tfjs ones run on tfjs, onnx* on the matching provider with
   }
 });
 
-const settings = (trainingBackend: EngineSettings['trainingBackend']): EngineSettings => ({
-  trainingBackend,
-  stylizeRuntime: 'auto',
-  threads: 0,
-  cacheDir: tempDir(),
-  extraModuleRoots: [],
-  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
-});
-const TINY = {
+const TINY: TrainingOverrides = {
   iterations: 2,
   imageSize: 32,
   batchSize: 1,
@@ -68,23 +54,13 @@ const TINY = {
   architecture: { type: 'johnson2016', filters: [4, 8, 8], residualBlocks: 1 },
 };
 
-function options(root: string, name: string, overrides: Record<string, unknown> = TINY): TrainOptions {
-  return {
-    styleImage: shared('redistributable', 'starry_night.jpg'),
-    dataDir: shared('content', 'kodak'),
-    output: path.join(root, name),
-    name,
-    preset: 'quick',
-    vggPath: shared('vgg19-keras-block1-3'),
-    overrides,
-  };
-}
+const options = (root: string, name: string) => trainOptions(root, name, TINY);
 
 test('a training job on auto says once that it trains on ONNX Runtime and why, and records it in the checkpoint', async (t) => {
   if (!hasSharedData(t)) return;
   const root = tempDir('fst-train-auto-');
   const logs: string[] = [];
-  const r = await trainStyle(options(root, 'auto'), settings('auto'), { log: (m) => logs.push(m) });
+  const r = await trainStyle(options(root, 'auto'), engineSettings('auto'), { log: (m) => logs.push(m) });
   assert.equal(r.iterations, 2);
   const said = logs.filter((l) => l.startsWith('training on '));
   assert.deepEqual(said.length, 1, logs.join('\n'));
@@ -160,7 +136,7 @@ test('onnx-cuda and onnx-webgpu without their provider: one backend error naming
     let err: unknown;
     const phases: string[] = [];
     try {
-      await trainStyle(out, settings(backend), {
+      await trainStyle(out, engineSettings(backend), {
         progress: (p) => {
           if (p.type === 'phase') phases.push(p.message);
         },

@@ -165,6 +165,15 @@ test('problemOf and orDefault: one line or undefined; a fallback for hand-edited
   assert.equal(orDefault(boolean, 'yes', true), true);
 });
 
+/** A complete train request's options (absolute paths, no overrides). */
+const train = {
+  styleImage: '/s.jpg',
+  dataDir: '/photos',
+  output: '/styles/new',
+  name: 'New',
+  preset: 'quick',
+  vggPath: '/vgg',
+};
 const settings: EngineSettings = {
   trainingBackend: 'cpu',
   stylizeRuntime: 'onnx',
@@ -202,14 +211,6 @@ test('resume is its own request: a checkpoint, VGG weights and an optional lengt
     jobRequestProblem({ type: 'resume', options: { checkpoint: '/a', vggPath: '/vgg', iterations: 2.5 } }, settings),
     '"options.iterations" must be an integer, got 2.5',
   );
-  const train = {
-    styleImage: '/s.jpg',
-    dataDir: '/photos',
-    output: '/styles/new',
-    name: 'New',
-    preset: 'quick',
-    vggPath: '/vgg',
-  };
   assert.equal(jobRequestProblem({ type: 'train', options: train }, settings), undefined);
   assert.equal(
     jobRequestProblem({ type: 'train', options: { ...train, styleImage: '' } }, settings),
@@ -262,14 +263,6 @@ test('training overrides: known hyperparameters only, each of its type and in it
     [{ architecture: { ...arch, depth: 3 } }, '"overrides.architecture" has an unexpected field "depth"'],
   ];
   for (const [v, message] of bad) assert.equal(problemOf(TRAINING_OVERRIDES, v, 'overrides'), message);
-  const train = {
-    styleImage: '/s.jpg',
-    dataDir: '/photos',
-    output: '/styles/new',
-    name: 'New',
-    preset: 'quick',
-    vggPath: '/vgg',
-  };
   assert.equal(
     jobRequestProblem({ type: 'train', options: { ...train, overrides: { batchSize: 0 } } }, settings),
     '"options.overrides.batchSize" must be between 1 and 64, got 0',

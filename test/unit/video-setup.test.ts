@@ -3,7 +3,6 @@
 // really runs npm against the registry (about 20 s here) and stylizes a clip with what it got.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { findFfmpeg, installedFfmpegPaths, probeVideo } from '../../src/io/ffmpeg';
@@ -13,6 +12,7 @@ import { stylizeVideoFile } from '../../src/engine/video/videoJob';
 import { createStylizeEngine } from '../../src/engine/stylize/engines';
 import { loadStyle } from '../../src/engine/styles';
 import { StyleTransferError } from '../../src/protocol/errors';
+import { makeClip } from '../helpers/clips';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
 
 const root = tempDir('fst-video-setup-');
@@ -117,31 +117,7 @@ test(
     // A clip made and stylized with the installed copy only.
     const dir = path.join(root, 'clip');
     fs.mkdirSync(dir);
-    const clip = path.join(dir, 'c.mp4');
-    const made = spawnSync(
-      tools.ffmpeg,
-      [
-        '-v',
-        'error',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=48x32:rate=8:duration=1',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=duration=1',
-        '-c:v',
-        'libx264',
-        '-pix_fmt',
-        'yuv420p',
-        '-c:a',
-        'aac',
-        clip,
-      ],
-      { encoding: 'utf8' },
-    );
-    assert.equal(made.status, 0, made.stderr);
+    const clip = makeClip(tools, path.join(dir, 'c.mp4'), { width: 48, height: 32, fps: 8, seconds: 1, audio: true });
     const engine = await createStylizeEngine({ cacheDir: path.join(root, 'cache') });
     try {
       const r = await stylizeVideoFile(

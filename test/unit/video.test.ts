@@ -15,6 +15,7 @@ import { stylizeVideoFile } from '../../src/engine/video/videoJob';
 import { psnr } from '../../src/model/pixels';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { runFst } from '../helpers/cli';
+import { ffmpegFromSources, makeClip } from '../helpers/clips';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
 
 const STYLE = path.join(REPO_ROOT, 'styles', 'starry-night');
@@ -27,30 +28,6 @@ async function ffmpegOrSkip(t: TestContext): Promise<FfmpegTools | undefined> {
   if (process.env.CI) throw new Error('ffmpeg/ffprobe missing: CI must install them (scripts/install-code-server.sh)');
   t.skip('skipped: ffmpeg/ffprobe not on the PATH');
   return undefined;
-}
-
-/** A clip of generated frames (ffmpeg's testsrc pattern; testsrc2 rounds sizes to even), optionally with a sine tone. */
-function makeClip(
-  tools: FfmpegTools,
-  file: string,
-  o: { width: number; height: number; fps: number; seconds: number; audio: boolean },
-): string {
-  const args = [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc=size=${o.width}x${o.height}:rate=${o.fps}:duration=${o.seconds}`,
-  ];
-  if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`);
-  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', o.width % 2 || o.height % 2 ? 'yuv444p' : 'yuv420p');
-  if (o.audio) args.push('-c:a', 'aac');
-  args.push(file);
-  const r = spawnSync(tools.ffmpeg, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return file;
 }
 
 function listDir(dir: string): string[] {
@@ -140,38 +117,15 @@ test('a variable-frame-rate clip keeps its frame count and duration', async (t) 
   // (no average rate: 0/0, r_frame_rate 25) and without B-frames (an MP4 made so ends with a
   // discarded packet that -count_packets counts).
   const clip = path.join(dir, 'vfr.mkv');
-  const made = spawnSync(
-    tools.ffmpeg,
+  ffmpegFromSources(
+    tools,
+    ['testsrc=size=64x48:rate=10:duration=1', 'testsrc=size=64x48:rate=25:duration=1'],
     [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=64x48:rate=10:duration=1',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=64x48:rate=25:duration=1',
-      '-filter_complex',
-      '[0:v][1:v]concat=n=2:v=1[v]',
-      '-map',
-      '[v]',
-      '-fps_mode',
-      'vfr',
-      '-c:v',
-      'libx264',
-      '-bf',
-      '0',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
+      ...['-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-fps_mode', 'vfr'],
+      ...['-c:v', 'libx264', '-bf', '0', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
       clip,
     ],
-    { encoding: 'utf8' },
   );
-  assert.equal(made.status, 0, made.stderr);
   const r = await runFst(['stylize', '-q', '-m', STYLE, '--per-frame', clip]);
   assert.equal(r.code, 0, r.stderr);
   const [a, b] = [await probeVideo(tools, clip), await probeVideo(tools, r.stdout.trim())];

@@ -28,6 +28,16 @@ const head = (file: string, n = 1 << 16) => {
   }
 };
 
+/** A little-endian record of `size` bytes: [offset, 2 or 4 bytes, value] for each field that is not 0. */
+function record(size: number, fields: [number, 2 | 4, number][]): Buffer {
+  const b = Buffer.alloc(size);
+  for (const [at, bytes, v] of fields) {
+    if (bytes === 2) b.writeUInt16LE(v, at);
+    else b.writeUInt32LE(v, at);
+  }
+  return b;
+}
+
 /** A zip (stored entries, as a VSIX is laid out) of name → bytes. */
 function writeZip(file: string, files: Record<string, Buffer | string>): void {
   const locals: Buffer[] = [];
@@ -37,33 +47,39 @@ function writeZip(file: string, files: Record<string, Buffer | string>): void {
     const data = Buffer.from(content);
     const n = Buffer.from(name);
     const crc = zlib.crc32(data);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(data.length, 18);
-    lh.writeUInt32LE(data.length, 22);
-    lh.writeUInt16LE(n.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(data.length, 20);
-    ch.writeUInt32LE(data.length, 24);
-    ch.writeUInt16LE(n.length, 28);
-    ch.writeUInt32LE(offset, 42);
+    // Local file header: signature, version needed, CRC-32, compressed and plain sizes, name length.
+    const lh = record(30, [
+      [0, 4, 0x04034b50],
+      [4, 2, 20],
+      [14, 4, crc],
+      [18, 4, data.length],
+      [22, 4, data.length],
+      [26, 2, n.length],
+    ]);
+    // Central directory entry: the same, after "version made by", and the local header's offset.
+    const ch = record(46, [
+      [0, 4, 0x02014b50],
+      [4, 2, 20],
+      [6, 2, 20],
+      [16, 4, crc],
+      [20, 4, data.length],
+      [24, 4, data.length],
+      [28, 2, n.length],
+      [42, 4, offset],
+    ]);
     locals.push(lh, n, data);
     central.push(ch, n);
     offset += 30 + n.length + data.length;
   }
   const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(central.length / 2, 8);
-  end.writeUInt16LE(central.length / 2, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
+  // End of central directory: entries on this disk and in all, the directory's size and offset.
+  const end = record(22, [
+    [0, 4, 0x06054b50],
+    [8, 2, central.length / 2],
+    [10, 2, central.length / 2],
+    [12, 4, cd.length],
+    [16, 4, offset],
+  ]);
   fs.writeFileSync(file, Buffer.concat([...locals, cd, end]));
 }
 

@@ -64,6 +64,9 @@ async function assertSameOnBoth(what: string, f: () => tf.Tensor | tf.Tensor[]):
   });
 }
 
+/** A tensor as a kernel sees it. */
+const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+
 registerWasmTrainingKernels();
 
 type Pad = 'same' | 'valid';
@@ -191,7 +194,6 @@ test('Conv2DBackpropFilter in row bands (bounded memory) equals the one-pass res
   const backend = tf.backend() as BackendWasm;
   const x = tf.tensor(values([2, 15, 13, 6], 5), [2, 15, 13, 6]);
   const dy = tf.tensor(values([2, 8, 7, 4], 6), [2, 8, 7, 4]);
-  const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
   const whole = backpropFilterNHWC(backend, info(x), info(dy), [3, 3, 6, 4], 2, 2, 1, 0);
   const banded = backpropFilterNHWC(backend, info(x), info(dy), [3, 3, 6, 4], 2, 2, 1, 0, 6 * 2 * 7); // one or two rows per band
   const a = backend.typedArrayFromHeap(whole) as Float32Array,
@@ -205,7 +207,6 @@ test('Conv2DBackpropFilter in row bands (bounded memory) equals the one-pass res
 test('Conv2DBackpropFilter: the convolution and the GEMM strategies agree', async () => {
   await tf.setBackend('wasm');
   const backend = tf.backend() as BackendWasm;
-  const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
   const cases: [number[], number, number, number, number][] = [
     [[2, 11, 9, 5], 3, 20, 1, 1],
     [[1, 12, 10, 4], 5, 16, 0, 1],
@@ -220,30 +221,10 @@ test('Conv2DBackpropFilter: the convolution and the GEMM strategies agree', asyn
       ow = Math.floor((xs[2] + 2 * pad - k) / st) + 1;
     const x = tf.tensor(values(xs, 30), xs),
       dy = tf.tensor(values([xs[0], oh, ow, co], 31), [xs[0], oh, ow, co]);
-    const byConv = backpropFilterNHWC(
-      backend,
-      info(x),
-      info(dy),
-      [k, k, xs[3], co],
-      st,
-      st,
-      pad,
-      pad,
-      undefined,
-      'conv',
-    );
-    const byGemm = backpropFilterNHWC(
-      backend,
-      info(x),
-      info(dy),
-      [k, k, xs[3], co],
-      st,
-      st,
-      pad,
-      pad,
-      undefined,
-      'gemm',
-    );
+    const by = (strategy: 'conv' | 'gemm') =>
+      backpropFilterNHWC(backend, info(x), info(dy), [k, k, xs[3], co], st, st, pad, pad, undefined, strategy);
+    const byConv = by('conv'),
+      byGemm = by('gemm');
     const err = relativeError(
       backend.typedArrayFromHeap(byGemm) as Float32Array,
       backend.typedArrayFromHeap(byConv) as Float32Array,
@@ -255,35 +236,31 @@ test('Conv2DBackpropFilter: the convolution and the GEMM strategies agree', asyn
   }
 });
 
+/** The gradients (input and filter) of sum(op(a, w) · upstream), from deterministic values with these seeds. */
+function gradients(
+  op: (a: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor,
+  shapes: { a: number[]; w: number[]; out: number[] },
+  seeds: { a: number; w: number; out: number },
+): tf.Tensor[] {
+  const g = tf.grads((a: tf.Tensor, w: tf.Tensor) =>
+    tf.sum(tf.mul(op(a as tf.Tensor4D, w as tf.Tensor4D), tf.tensor(values(shapes.out, seeds.out), shapes.out))),
+  );
+  return g([tf.tensor(values(shapes.a, seeds.a), shapes.a), tf.tensor(values(shapes.w, seeds.w), shapes.w)]);
+}
+
 for (const c of [CONV_CASES[1], CONV_CASES[4], CONV_CASES[8], CONV_CASES[12]]) {
   test(`conv2d gradients (input and filter) match cpu: ${caseName(c)}`, async () => {
-    const dyShape = outShape(c);
-    await assertSameOnBoth(caseName(c), () => {
-      const g = tf.grads((x: tf.Tensor, w: tf.Tensor) =>
-        tf.sum(
-          tf.mul(
-            tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad),
-            tf.tensor(values(dyShape, 7), dyShape),
-          ),
-        ),
-      );
-      return g([tf.tensor(values(c.x, 5), c.x), tf.tensor(values(filterShape(c), 6), filterShape(c))]);
-    });
+    const shapes = { a: c.x, w: filterShape(c), out: outShape(c) };
+    await assertSameOnBoth(caseName(c), () =>
+      gradients((x, w) => tf.conv2d(x, w, c.stride, c.pad), shapes, { a: 5, w: 6, out: 7 }),
+    );
   });
 
   test(`conv2dTranspose gradients (input and filter) match cpu: ${caseName(c)}`, async () => {
-    const dyShape = outShape(c);
-    await assertSameOnBoth(caseName(c), () => {
-      const g = tf.grads((y: tf.Tensor, w: tf.Tensor) =>
-        tf.sum(
-          tf.mul(
-            tf.conv2dTranspose(y as tf.Tensor4D, w as tf.Tensor4D, c.x, c.stride, c.pad),
-            tf.tensor(values(c.x, 8), c.x),
-          ),
-        ),
-      );
-      return g([tf.tensor(values(dyShape, 9), dyShape), tf.tensor(values(filterShape(c), 10), filterShape(c))]);
-    });
+    const shapes = { a: outShape(c), w: filterShape(c), out: c.x };
+    await assertSameOnBoth(caseName(c), () =>
+      gradients((y, w) => tf.conv2dTranspose(y, w, c.x, c.stride, c.pad), shapes, { a: 9, w: 10, out: 8 }),
+    );
   });
 }
 

@@ -4,6 +4,7 @@
 // sheet to look at. The figures are defined in src/model/metrics.ts and src/model/blobs.ts.
 import os from 'node:os';
 import path from 'node:path';
+import { optionSpecs } from '../args';
 import { choice, integerOpt, required, str, type Command } from '../options';
 import { createStylizeEngine } from '../../engine/stylize/engines';
 import { EVALUATE_DEFAULTS, evaluateStyles } from '../../engine/evaluateJob';
@@ -82,17 +83,10 @@ export const evaluateCommand: Command = {
     '-m <checkpoint> --style <painting> --vgg <weights> [--compare <checkpoint>] [--sheet <file.png>] [--json] [photo|folder...]',
   summary:
     'Measure a style on held-out photos: style distance to the painting, content distance to each photo, share of blown-out blobs.',
-  options: {
-    model: { type: 'string', short: 'm' },
-    style: { type: 'string', short: 's' },
-    vgg: { type: 'string' },
-    compare: { type: 'string', short: 'c' },
-    sheet: { type: 'string' },
-    json: { type: 'boolean' },
-    'max-side': { type: 'string' },
-    runtime: { type: 'string' },
-    backend: { type: 'string' },
-  },
+  options: optionSpecs(
+    ['model', 'style', 'vgg', 'compare', 'sheet', 'json', 'max-side', 'runtime', 'backend'],
+    ['json'],
+  ),
   help: {
     model: 'the style to measure: a checkpoint folder or an ml5 model folder',
     style: 'the painting it was trained on (its Grams are measured at 512 px on the long side)',

@@ -3,19 +3,14 @@ import path from 'node:path';
 import { exportCheckpoint, exportOnnx } from '../../engine/exportJob';
 import { loadStyle } from '../../engine/styles';
 import { refuseExisting } from '../../io/output';
+import { optionSpecs } from '../args';
 import { badInput, out, required, str, type Command } from '../options';
 
 export const exportCommand: Command = {
   name: 'export',
   usage: '<checkpoint|ml5-folder> -o <target> [--onnx] [--float16] [--name <name>]',
   summary: 'Export a style: a compact checkpoint for sharing (no optimizer state), or a self-contained ONNX model.',
-  options: {
-    output: { type: 'string', short: 'o' },
-    onnx: { type: 'boolean' },
-    float16: { type: 'boolean' },
-    name: { type: 'string' },
-    note: { type: 'string' },
-  },
+  options: optionSpecs(['output', 'onnx', 'float16', 'name', 'note'], ['onnx', 'float16']),
   help: {
     output: 'the folder (checkpoint) or .onnx file to create; never overwritten',
     onnx: 'write an ONNX model (input float32 NCHW RGB 0–255 of any size; output the same size)',

@@ -11,6 +11,7 @@ import {
 import { OPTIMIZE_JOB_DEFAULTS, optimizeWithImage, resolveOptimizeOptions } from '../../engine/optimizeJob';
 import { OPTIMIZE_DEFAULTS, OPTIMIZE_LOSS_WEIGHTS } from '../../model/optimize';
 import { formatDuration, longJobSettings, runLongJob } from '../longJob';
+import { optionSpecs } from '../args';
 import { badInput, choice, integerOpt, layerList, numberOpt, out, required, str, warn, type Command } from '../options';
 
 export const optimizeCommand: Command = {
@@ -18,31 +19,34 @@ export const optimizeCommand: Command = {
   usage:
     '--style <image> --vgg <weights> [-o <out-dir>] [--size 256] [--steps N] [--method lbfgs|adam] [options] <image>',
   summary: 'Stylize one image with any style image, no training (Gatys et al.; slow: minutes at 256 px on a CPU).',
-  options: {
-    style: { type: 'string', short: 's' },
-    vgg: { type: 'string' },
-    output: { type: 'string', short: 'o' },
-    size: { type: 'string' },
-    'max-size': { type: 'string' },
-    'style-size': { type: 'string' },
-    steps: { type: 'string', short: 'n' },
-    method: { type: 'string' },
-    'learning-rate': { type: 'string' },
-    'content-weight': { type: 'string' },
-    'style-weight': { type: 'string' },
-    'tv-weight': { type: 'string' },
-    'content-layer': { type: 'string' },
-    'style-layers': { type: 'string' },
-    init: { type: 'string' },
-    seed: { type: 'string' },
-    format: { type: 'string', short: 'f' },
-    quality: { type: 'string' },
-    'preview-dir': { type: 'string' },
-    'preview-every': { type: 'string' },
-    'log-every': { type: 'string' },
-    backend: { type: 'string' },
-    'save-on-cancel': { type: 'boolean' },
-  },
+  options: optionSpecs(
+    [
+      'style',
+      'vgg',
+      'output',
+      'size',
+      'max-size',
+      'style-size',
+      'steps',
+      'method',
+      'learning-rate',
+      'content-weight',
+      'style-weight',
+      'tv-weight',
+      'content-layer',
+      'style-layers',
+      'init',
+      'seed',
+      'format',
+      'quality',
+      'preview-dir',
+      'preview-every',
+      'log-every',
+      'backend',
+      'save-on-cancel',
+    ],
+    ['save-on-cancel'],
+  ),
   help: {
     style: 'the style image (any painting or picture)',
     vgg: 'VGG19 weights: tfjs layers-model folder or imagenet-vgg-verydeep-19.mat',

@@ -15,7 +15,7 @@ import {
 import { STYLIZE_PRECISIONS } from '../../engine/onnx/onnxQuantized';
 import { createStylizeEngine } from '../../engine/stylize/engines';
 import { stylizeFiles } from '../../engine/stylize/stylizeJob';
-import { printable } from '../args';
+import { optionSpecs, printable } from '../args';
 import { badInput, choice, integerOpt, numberOpt, out, str, warn, type Command } from '../options';
 
 /** "a=0.7,b=0.3" → [{style: abs(a), weight: 0.7}, …]; the last '=' of each item separates the weight. */
@@ -50,27 +50,30 @@ export const stylizeCommand: Command = {
     '-m <checkpoint|ml5-folder> [-o <out-dir>] [options] <image|video|folder>...   (or --blend a=0.7,b=0.3 instead of -m)',
   summary:
     'Stylize images, videos (clip.<style>.mp4, through ffmpeg) and animated GIF/WebP; prints one line per written file. Never overwrites.',
-  options: {
-    model: { type: 'string', short: 'm' },
-    output: { type: 'string', short: 'o' },
-    format: { type: 'string', short: 'f' },
-    quality: { type: 'string' },
-    strength: { type: 'string' },
-    'preserve-colors': { type: 'boolean' },
-    'color-mode': { type: 'string' },
-    scale: { type: 'string' },
-    runtime: { type: 'string' },
-    precision: { type: 'string' },
-    backend: { type: 'string' },
-    'max-pixels': { type: 'string' },
-    'tile-size': { type: 'string' },
-    'tile-stats': { type: 'string' },
-    blend: { type: 'string' },
-    'blend-mode': { type: 'string' },
-    'per-frame': { type: 'boolean' },
-    ffmpeg: { type: 'string' },
-    quiet: { type: 'boolean', short: 'q' },
-  },
+  options: optionSpecs(
+    [
+      'model',
+      'output',
+      'format',
+      'quality',
+      'strength',
+      'preserve-colors',
+      'color-mode',
+      'scale',
+      'runtime',
+      'precision',
+      'backend',
+      'max-pixels',
+      'tile-size',
+      'tile-stats',
+      'blend',
+      'blend-mode',
+      'per-frame',
+      'ffmpeg',
+      'quiet',
+    ],
+    ['preserve-colors', 'per-frame', 'quiet'],
+  ),
   help: {
     model: 'style: a checkpoint folder or an ml5 model folder',
     output: 'output folder (default: beside each input)',

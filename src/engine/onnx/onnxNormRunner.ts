@@ -7,20 +7,9 @@ import type { ChannelStats, NormStats } from '../../model/normStats';
 import type { FloatImage } from '../../model/pixels';
 import { StyleTransferError } from '../../protocol/errors';
 import type { OnnxStyleSession } from './onnxRunner';
-import { imageFromOutput, padToChw } from './onnxStylize';
+import { checkImage, imageFromOutput, padToChw } from './onnxStylize';
 
 const STATS_NAME = /^norm_stats\/(.+)\/(mean|variance)$/;
-
-function checkImage(img: FloatImage): void {
-  if (img.channels !== 3)
-    throw new StyleTransferError('bad-input', `stylize expects RGB input, got ${img.channels} channels`);
-  if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3) {
-    throw new StyleTransferError(
-      'bad-input',
-      `stylize: image of ${img.width}×${img.height} has ${img.data.length} values`,
-    );
-  }
-}
 
 function runtimeError(s: OnnxStyleSession, img: FloatImage, e: unknown): StyleTransferError {
   if (e instanceof StyleTransferError) return e;

@@ -91,6 +91,18 @@ export function imageFromOutput(output: Ort.Tensor, padded: ChwInput, img: Float
   return cropChwToHwc(output.data as Float32Array, outWidth, outHeight, 3, left, top, img.width, img.height);
 }
 
+/** Refuses ('bad-input') an image that is not RGB or whose data does not fill its size. */
+export function checkImage(img: FloatImage): void {
+  if (img.channels !== 3)
+    throw new StyleTransferError('bad-input', `stylize expects RGB input, got ${img.channels} channels`);
+  if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3) {
+    throw new StyleTransferError(
+      'bad-input',
+      `stylize: image of ${img.width}×${img.height} has ${img.data.length} values`,
+    );
+  }
+}
+
 /**
  * Stylizes an RGB float image (0..255) with a session made by createOnnxSession from the core
  * (not self-contained) export: pads to the size multiple, runs, crops back. The result has
@@ -104,14 +116,7 @@ export async function stylizeWithOnnx(
   img: FloatImage,
   padding: BorderPadding = 'reflect',
 ): Promise<FloatImage> {
-  if (img.channels !== 3)
-    throw new StyleTransferError('bad-input', `stylize expects RGB input, got ${img.channels} channels`);
-  if (img.width < 1 || img.height < 1 || img.data.length !== img.width * img.height * 3) {
-    throw new StyleTransferError(
-      'bad-input',
-      `stylize: image of ${img.width}×${img.height} has ${img.data.length} values`,
-    );
-  }
+  checkImage(img);
   return s._use(async () => {
     const padded = padToChw(img, SIZE_MULTIPLE, padding);
     const input = new s.runtime.Tensor('float32', padded.data, [1, 3, padded.height, padded.width]);

@@ -245,6 +245,22 @@ function imageValueInfo(name: string, doc: string): onnx.IValueInfoProto {
  * TransformNet.apply). Throws StyleTransferError('bad-input') for an unsupported opset,
  * ('bad-checkpoint') for weights that do not fit the architecture.
  */
+/** The architecture, checked together with its weights (a mismatch is a 'bad-checkpoint' error). */
+export function checkedForExport(arch: TransformNetArchitecture, weights: WeightMap): TransformNetArchitecture {
+  try {
+    const checked = validateArchitecture(arch);
+    validateWeights(weights, checked, 'ONNX export');
+    return checked;
+  } catch (e) {
+    throw new StyleTransferError('bad-checkpoint', (e as Error).message);
+  }
+}
+
+/** The output layer's scalars 'output_scale' and 'output_offset' (tanh · scale + offset), broadcast against [N, 3, H, W]. */
+export function outputScalars(arch: TransformNetArchitecture): onnx.ITensorProto[] {
+  return [floatTensor('output_scale', [], [outputScale(arch)]), floatTensor('output_offset', [], [OUTPUT_OFFSET])];
+}
+
 export function exportTransformNetToOnnx(
   arch: TransformNetArchitecture,
   weights: WeightMap,
@@ -254,12 +270,7 @@ export function exportTransformNetToOnnx(
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new StyleTransferError('bad-input', `ONNX export supports opsets ${MIN_OPSET}–${MAX_OPSET}, not ${opset}`);
   }
-  try {
-    arch = validateArchitecture(arch);
-    validateWeights(weights, arch, 'ONNX export');
-  } catch (e) {
-    throw new StyleTransferError('bad-checkpoint', (e as Error).message);
-  }
+  arch = checkedForExport(arch, weights);
   const selfContained = opts.selfContained ?? false;
   const padding = borderPadding(arch);
   const layers = layerSpecs(arch);
@@ -279,11 +290,7 @@ export function exportTransformNetToOnnx(
   for (const stride of new Set(layers.filter((l) => l.kind === 'upconv').map((l) => l.stride))) {
     initializer.push(floatTensor(`upsample_scales_${stride}`, [4], [1, 1, stride, stride]));
   }
-  // Scalars broadcast against [N, 3, H, W].
-  initializer.push(
-    floatTensor('output_scale', [], [outputScale(arch)]),
-    floatTensor('output_offset', [], [OUTPUT_OFFSET]),
-  );
+  initializer.push(...outputScalars(arch));
 
   const nodes: onnx.INodeProto[] = [];
   let current = ONNX_INPUT_NAME;

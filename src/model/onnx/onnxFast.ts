@@ -19,13 +19,9 @@
 import { onnx } from 'onnx-proto';
 import {
   INSTANCE_NORM_EPSILON,
-  OUTPUT_OFFSET,
-  outputScale,
   SIZE_MULTIPLE,
   borderPadding,
   layerSpecs,
-  validateArchitecture,
-  validateWeights,
   type TransformNetArchitecture,
   type WeightMap,
 } from '../architecture';
@@ -34,7 +30,9 @@ import {
   ONNX_OUTPUT_NAME,
   ONNX_METADATA_KEYS,
   DEFAULT_OPSET,
+  checkedForExport,
   deconvWeightToOnnx,
+  outputScalars,
   stridedConvPadding,
 } from './onnxExport';
 import { StyleTransferError } from '../../protocol/errors';
@@ -93,12 +91,7 @@ export function exportFastTransformNet(
   weights: WeightMap,
   opts: FastGraphOptions = {},
 ): Uint8Array {
-  try {
-    arch = validateArchitecture(arch);
-    validateWeights(weights, arch, 'ONNX export');
-  } catch (e) {
-    throw new StyleTransferError('bad-checkpoint', (e as Error).message);
-  }
+  arch = checkedForExport(arch, weights);
   const layers = layerSpecs(arch);
   const blocks = { ...defaultBlocks(arch), ...(opts.blocks ?? {}) };
   const inputBlock = opts.inputBlock ?? 1;
@@ -359,11 +352,7 @@ export function exportFastTransformNet(
       nodes.push(node('Relu', `${p}/relu`, [out], [`${p}/relu`]));
       out = `${p}/relu`;
     } else if (l.activation === 'tanh') {
-      if (!initializer.some((t) => t.name === 'output_scale'))
-        initializer.push(
-          floatTensor('output_scale', [], [outputScale(arch)]),
-          floatTensor('output_offset', [], [OUTPUT_OFFSET]),
-        );
+      if (!initializer.some((t) => t.name === 'output_scale')) initializer.push(...outputScalars(arch));
       nodes.push(
         node('Tanh', `${p}/tanh`, [out], [`${p}/tanh`]),
         node('Mul', `${p}/scale_output`, [`${p}/tanh`, 'output_scale'], [`${p}/scaled`]),

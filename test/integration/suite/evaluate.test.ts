@@ -5,13 +5,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EvaluateResult } from '../../../src/protocol/jobs';
-import { api, SHARED_DATA } from './helpers';
+import { api, useSharedVgg } from './helpers';
 
 suite('evaluate', () => {
   suiteSetup(async () => {
-    await vscode.workspace
-      .getConfiguration('fastStyleTransfer')
-      .update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
+    await useSharedVgg();
   });
 
   test('Evaluate Style… on the bundled Starry Night: the three figures for each sample photo, a contact sheet opened', async function () {

@@ -10,35 +10,17 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { StylizeResult, TrainResult } from '../../../src/protocol/jobs';
 import { changedOriginals, hashTree, leftovers } from '../../helpers/leftovers';
-import { api, udnieStyle, until, workspaceDir, SHARED_DATA } from './helpers';
+import { api, udnieStyle, workspaceDir, useSharedVgg, resumeTwoMoreSteps, trainArgs } from './helpers';
 
-const TINY = {
-  imageSize: 32,
-  batchSize: 1,
-  checkpointEvery: 2,
-  previewEvery: 0,
-  styleSize: 64,
-  architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 },
-};
-
-function trainArgs(name: string, iterations: number) {
-  return {
-    styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
-    dataDir: path.join(workspaceDir(), 'photos'),
-    preset: 'quick',
-    name,
-    overrides: { ...TINY, iterations },
-  };
-}
+/** A tiny training run of this many steps, without previews. */
+const tinyRun = (name: string, iterations: number) => trainArgs(name, { iterations, previewEvery: 0 });
 
 suite('faults', () => {
   let originals: Map<string, string>;
   let storage: string;
 
   suiteSetup(async () => {
-    await vscode.workspace
-      .getConfiguration('fastStyleTransfer')
-      .update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
+    await useSharedVgg();
     const a = await api();
     storage = a.context.storageDir;
     originals = new Map(
@@ -75,7 +57,7 @@ suite('faults', () => {
     });
     const r = await vscode.commands.executeCommand<TrainResult | undefined>(
       'fastStyleTransfer.train',
-      trainArgs('Killed Starry', 400),
+      tinyRun('Killed Starry', 400),
     );
     sub.dispose();
     assert.equal(r, undefined, 'the command reports a failure, not a result');
@@ -88,23 +70,7 @@ suite('faults', () => {
     assert.equal(style.resumable, true);
     assert.equal(style.error, undefined);
     // Resume: a fresh worker continues from the checkpoint, two more steps.
-    const more = await a.engine.request({
-      type: 'resume',
-      options: {
-        checkpoint: style.id,
-        vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'),
-        iterations: style.iteration + 2,
-      },
-    });
-    assert.equal(more.iterations, style.iteration + 2);
-    await until(
-      async () => {
-        await a.store.refresh();
-        return a.store.find(style.id)?.iteration === style.iteration + 2;
-      },
-      10_000,
-      'the store to see the resumed checkpoint',
-    );
+    await resumeTwoMoreSteps(a, style.id, style.iteration);
   });
 
   test('training cancelled before its first step ends quietly and saves nothing', async () => {
@@ -114,7 +80,7 @@ suite('faults', () => {
     });
     const r = await vscode.commands.executeCommand<TrainResult | undefined>(
       'fastStyleTransfer.train',
-      trainArgs('Early Cancel', 50),
+      tinyRun('Early Cancel', 50),
     );
     sub.dispose();
     assert.equal(r, undefined);
@@ -213,10 +179,7 @@ suite('faults', () => {
         );
       }
     });
-    const r = await vscode.commands.executeCommand<TrainResult>(
-      'fastStyleTransfer.train',
-      trainArgs('Busy Starry', 16),
-    );
+    const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', tinyRun('Busy Starry', 16));
     sub.dispose();
     assert.ok(stylized, `a stylize was started at iteration ${startedAt}`);
     const s = await stylized;

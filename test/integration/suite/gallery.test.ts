@@ -11,8 +11,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { HostToWebview } from '../../../src/protocol/gallery';
 import type { TrainResult } from '../../../src/protocol/jobs';
-import { api, udnieStyle, until, workspaceDir, SHARED_DATA } from './helpers';
+import { api, udnieStyle, until, workspaceDir, useSharedVgg, trainArgs } from './helpers';
 import { decodePng, difference, type Rgb } from './png';
+import { previewMessage, saveMessage } from '../../helpers/galleryMessages';
 
 type Posted = HostToWebview;
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
@@ -303,7 +304,8 @@ suite('gallery', () => {
       await a.gallery.receive({ type: 'openImagePath', path: input });
       const { token } = (await next('image', from, 5_000)).image;
       let id = 100;
-      const preview = async (styleId: string, extra: object = {}) => {
+      /** Asks the gallery for a preview of the image; the answer is matched by its request id. */
+      const ask = async (styleId: string, extra: object) => {
         const requestId = ++id;
         await a.gallery.receive({
           type: 'preview',
@@ -314,8 +316,33 @@ suite('gallery', () => {
           scale: 1,
           ...extra,
         });
+        return requestId;
+      };
+      const preview = async (styleId: string, extra: object = {}) => {
+        const requestId = await ask(styleId, extra);
         const m = await next('preview', from, 120_000, (p) => p.requestId === requestId);
         return { bytes: m.stylized.bytes, rgb: decodePng(m.stylized.bytes) };
+      };
+      /** The engine's own blend of the image, asked for directly as `fst stylize --blend` asks for it. */
+      const engineBlend = async (
+        blend: { style: string; weight: number }[],
+        o: { maxSide: number; scale: number; blendMode?: 'norm' },
+      ) => {
+        const r = await a.engine.request({
+          type: 'preview',
+          image: { path: input },
+          style: starry,
+          maxSide: o.maxSide,
+          options: {
+            strength: 1,
+            colorMode: 'none',
+            scale: o.scale,
+            runtime: a.context.settings().stylizeRuntime,
+            blend,
+            ...(o.blendMode ? { blendMode: o.blendMode } : {}),
+          },
+        });
+        return decodePng(r.stylized.bytes).data;
       };
       const starryAlone = await preview(starry);
       const udnieAlone = await preview(udnie);
@@ -329,25 +356,13 @@ suite('gallery', () => {
         const d = difference(mixed.rgb, alone.rgb);
         assert.ok(d.mean > 3, `the blend differs from ${what} alone (mean difference ${d.mean.toFixed(2)} levels)`);
       }
-      // The engine's blend, asked for directly as `fst stylize --blend starry=0.7,udnie=0.3` asks for it.
-      const engine = await a.engine.request({
-        type: 'preview',
-        image: { path: input },
-        style: starry,
-        maxSide: 512,
-        options: {
-          strength: 1,
-          colorMode: 'none',
-          scale: 1,
-          runtime: a.context.settings().stylizeRuntime,
-          blend: [
-            { style: starry, weight: 0.7 },
-            { style: udnie, weight: 0.3 },
-          ],
-        },
-      });
+      // The engine's blend (`fst stylize --blend starry=0.7,udnie=0.3`).
+      const starry70udnie30 = [
+        { style: starry, weight: 0.7 },
+        { style: udnie, weight: 0.3 },
+      ];
       assert.deepEqual(
-        decodePng(engine.stylized.bytes).data,
+        await engineBlend(starry70udnie30, { maxSide: 512, scale: 1 }),
         mixed.rgb.data,
         "the gallery's blend preview is the engine's blend",
       );
@@ -361,23 +376,11 @@ suite('gallery', () => {
       // Full Size (here at half scale) carries the blend too.
       const full = await preview(starry, { blend, size: 'full', scale: 0.5 });
       assert.deepEqual([full.rgb.width, full.rgb.height], [33, 25]);
-      const engineFull = await a.engine.request({
-        type: 'preview',
-        image: { path: input },
-        style: starry,
-        maxSide: 0,
-        options: {
-          strength: 1,
-          colorMode: 'none',
-          scale: 0.5,
-          runtime: a.context.settings().stylizeRuntime,
-          blend: [
-            { style: starry, weight: 0.7 },
-            { style: udnie, weight: 0.3 },
-          ],
-        },
-      });
-      assert.deepEqual(decodePng(engineFull.stylized.bytes).data, full.rgb.data, "Full Size shows the engine's blend");
+      assert.deepEqual(
+        await engineBlend(starry70udnie30, { maxSide: 0, scale: 0.5 }),
+        full.rgb.data,
+        "Full Size shows the engine's blend",
+      );
       // Weights that differ, a different preview (and a cache keyed on the blend).
       const other = await preview(starry, { blend: [{ styleId: udnie, weight: 0.6 }] });
       assert.ok(difference(other.rgb, mixed.rgb).mean > 1, 'another share, another picture');
@@ -409,16 +412,7 @@ suite('gallery', () => {
 
       // Norm mode: styles of different shapes are refused with the engine's reason…
       const failed = async (styleId: string, extra: object) => {
-        const requestId = ++id;
-        await a.gallery.receive({
-          type: 'preview',
-          requestId,
-          imageToken: token,
-          styleId,
-          size: 'preview',
-          scale: 1,
-          ...extra,
-        });
+        const requestId = await ask(styleId, extra);
         return (await next('previewFailed', from, 120_000, (p) => p.requestId === requestId)).message;
       };
       assert.match(
@@ -443,25 +437,12 @@ suite('gallery', () => {
       ] as const) {
         assert.ok(difference(normMix.rgb, img.rgb).mean > 1, `mixing norm parameters differs from ${what}`);
       }
-      const engineNorm = await a.engine.request({
-        type: 'preview',
-        image: { path: input },
-        style: starry,
-        maxSide: 512,
-        options: {
-          strength: 1,
-          colorMode: 'none',
-          scale: 1,
-          runtime: a.context.settings().stylizeRuntime,
-          blend: [
-            { style: starry, weight: 0.5 },
-            { style: twin, weight: 0.5 },
-          ],
-          blendMode: 'norm',
-        },
-      });
+      const halfTwin = [
+        { style: starry, weight: 0.5 },
+        { style: twin, weight: 0.5 },
+      ];
       assert.deepEqual(
-        decodePng(engineNorm.stylized.bytes).data,
+        await engineBlend(halfTwin, { maxSide: 512, scale: 1, blendMode: 'norm' }),
         normMix.rgb.data,
         "the gallery's norm blend is the engine's",
       );
@@ -486,6 +467,8 @@ suite('gallery', () => {
       await a.gallery.receive({ type: 'openImagePath', path: path.join(workspaceDir(), 'gradient.png') });
       const known = seen.slice(registered).find((m): m is Extract<Posted, { type: 'image' }> => m.type === 'image')!
         .image.token;
+      const previewOf = (over: Record<string, unknown>) => previewMessage('img-1', style, over);
+      const saveOf = (over: Record<string, unknown>) => saveMessage('img-1', style, over);
       const cases: [unknown, RegExp][] = [
         [{ type: 'rm -rf /' }, /unknown message type/],
         ['ready', /plain object/],
@@ -504,76 +487,26 @@ suite('gallery', () => {
           { type: 'dropImage', name: 'script.png', bytes: new TextEncoder().encode('#!/bin/sh\necho pwned\n') },
           /not an image/,
         ],
-        [
-          { type: 'preview', requestId: 1, imageToken: 'img-999999', styleId: style, size: 'preview', scale: 1 },
-          /unknown image token/,
-        ],
-        [
-          {
-            type: 'save',
-            mode: 'save',
-            imageToken: 'img-1',
-            styleId: '/etc',
-            strength: 1,
-            colorMode: 'none',
-            format: 'png',
-            scale: 1,
-          },
-          /unknown style \/etc/,
-        ],
+        [previewOf({ imageToken: 'img-999999' }), /unknown image token/],
+        [saveOf({ styleId: '/etc' }), /unknown style \/etc/],
         [{ type: 'resumeTraining', styleId: '/etc' }, /not a resumable style/],
         [{ type: 'evaluateStyle', styleId: '/etc' }, /not a usable style/],
         [
-          {
-            type: 'preview',
-            requestId: 1,
-            imageToken: known,
-            styleId: style,
-            size: 'preview',
-            scale: 1,
-            blend: [{ styleId: '/etc', weight: 0.3 }],
-          },
+          previewOf({ imageToken: known, blend: [{ styleId: '/etc', weight: 0.3 }] }),
           /preview: unknown blend style \/etc/,
         ],
         [
-          {
-            type: 'save',
-            mode: 'save',
-            imageToken: known,
-            styleId: style,
-            strength: 1,
-            colorMode: 'none',
-            format: 'png',
-            scale: 1,
-            blend: [{ styleId: secretDir, weight: 0.5 }],
-          },
+          saveOf({ imageToken: known, styleId: style, blend: [{ styleId: secretDir, weight: 0.5 }] }),
           /save: unknown blend style/,
         ],
+        [previewOf({ blend: [{ styleId: style, weight: 0.3 }] }), /repeats the selected style/],
         [
-          {
-            type: 'preview',
-            requestId: 1,
-            imageToken: 'img-1',
-            styleId: style,
-            size: 'preview',
-            scale: 1,
-            blend: [{ styleId: style, weight: 0.3 }],
-          },
-          /repeats the selected style/,
-        ],
-        [
-          {
-            type: 'preview',
-            requestId: 1,
-            imageToken: 'img-1',
-            styleId: style,
-            size: 'preview',
-            scale: 1,
+          previewOf({
             blend: [
               { styleId: '/a', weight: 0.7 },
               { styleId: '/b', weight: 0.7 },
             ],
-          },
+          }),
           /add up to 1.4/,
         ],
         [{ type: 'runCommand', command: 'workbench.action.terminal.sendSequence' }, /must be one of/],
@@ -615,21 +548,10 @@ suite('gallery', () => {
   test('live training view: reopening the panel mid-training restores the run; Pause saves a checkpoint and offers Resume', async function () {
     this.timeout(300_000);
     const { a, seen, sub, next } = await recorder();
-    await vscode.workspace
-      .getConfiguration('fastStyleTransfer')
-      .update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
+    await useSharedVgg();
     try {
       await openReadyGallery();
       // Far more iterations than the test waits for: Pause ends the run, so it is still running when the panel reopens.
-      const TINY = {
-        iterations: 100_000,
-        imageSize: 32,
-        batchSize: 1,
-        checkpointEvery: 2,
-        previewEvery: 2,
-        styleSize: 64,
-        architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 },
-      };
       let reopened: Promise<void> | undefined;
       const watch = a.training.onDidChange((s) => {
         if (!reopened && s.iteration >= 4 && s.preview) {
@@ -640,13 +562,10 @@ suite('gallery', () => {
           })();
         }
       });
-      const run = vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
-        styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
-        dataDir: path.join(workspaceDir(), 'photos'),
-        preset: 'quick',
-        name: 'Gallery Starry',
-        overrides: TINY,
-      });
+      const run = vscode.commands.executeCommand<TrainResult>(
+        'fastStyleTransfer.train',
+        trainArgs('Gallery Starry', { iterations: 100_000 }),
+      );
       const live = await next(
         'training',
         0,

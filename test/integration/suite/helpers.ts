@@ -1,4 +1,5 @@
 // Shared helpers of the integration suites (not a suite itself: no .test.ts suffix).
+import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FastStyleTransferApi } from '../../../src/extension';
@@ -38,4 +39,56 @@ export async function udnieStyle(a: FastStyleTransferApi): Promise<string> {
   );
   if (!id) throw new Error('import of udnie failed');
   return id;
+}
+
+/** The VGG weights of the shared data (blocks 1 to 3, all training needs). */
+export const VGG_PATH = path.join(SHARED_DATA, 'vgg19-keras-block1-3');
+
+/** Points the vggWeightsPath setting (user scope) at VGG_PATH. */
+export async function useSharedVgg(): Promise<void> {
+  await vscode.workspace
+    .getConfiguration('fastStyleTransfer')
+    .update('vggWeightsPath', VGG_PATH, vscode.ConfigurationTarget.Global);
+}
+
+/** A network and batch small enough to train a few steps in seconds. */
+export const TINY_TRAINING = {
+  imageSize: 32,
+  batchSize: 1,
+  checkpointEvery: 2,
+  previewEvery: 2,
+  styleSize: 64,
+  architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 },
+};
+
+/** The arguments of `fastStyleTransfer.train`: the workspace's Starry Night on its photos, TINY_TRAINING with `overrides`. */
+export function trainArgs(name: string, overrides: Record<string, unknown>) {
+  return {
+    styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
+    dataDir: path.join(workspaceDir(), 'photos'),
+    preset: 'quick',
+    name,
+    overrides: { ...TINY_TRAINING, ...overrides },
+  };
+}
+
+/** Resumes a checkpoint saved at step `iteration` for two more steps in the worker; the style list then shows them. */
+export async function resumeTwoMoreSteps(
+  a: FastStyleTransferApi,
+  checkpoint: string,
+  iteration: number,
+): Promise<void> {
+  const more = await a.engine.request({
+    type: 'resume',
+    options: { checkpoint, vggPath: VGG_PATH, iterations: iteration + 2 },
+  });
+  assert.equal(more.iterations, iteration + 2);
+  await until(
+    async () => {
+      await a.store.refresh();
+      return a.store.find(checkpoint)?.iteration === iteration + 2;
+    },
+    10_000,
+    'the store to see the resumed checkpoint',
+  );
 }

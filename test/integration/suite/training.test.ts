@@ -5,23 +5,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainResult } from '../../../src/protocol/jobs';
-import { api, until, workspaceDir, SHARED_DATA } from './helpers';
-
-const TINY = {
-  iterations: 6,
-  imageSize: 32,
-  batchSize: 1,
-  checkpointEvery: 2,
-  previewEvery: 2,
-  styleSize: 64,
-  architecture: { type: 'johnson2016', filters: [8, 16, 16], residualBlocks: 1 },
-};
+import { api, workspaceDir, useSharedVgg, resumeTwoMoreSteps, trainArgs, VGG_PATH } from './helpers';
 
 suite('training', () => {
   suiteSetup(async () => {
-    await vscode.workspace
-      .getConfiguration('fastStyleTransfer')
-      .update('vggWeightsPath', path.join(SHARED_DATA, 'vgg19-keras-block1-3'), vscode.ConfigurationTarget.Global);
+    await useSharedVgg();
   });
 
   test('Train a Style with a tiny preset produces a checkpoint and the Styles view lists it', async () => {
@@ -30,13 +18,10 @@ suite('training', () => {
     const sub = a.training.onDidChange((s) => {
       if (s.phase && phases[phases.length - 1] !== s.phase) phases.push(s.phase);
     });
-    const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
-      styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
-      dataDir: path.join(workspaceDir(), 'photos'),
-      preset: 'quick',
-      name: 'Tiny Starry',
-      overrides: TINY,
-    });
+    const r = await vscode.commands.executeCommand<TrainResult>(
+      'fastStyleTransfer.train',
+      trainArgs('Tiny Starry', { iterations: 6 }),
+    );
     assert.ok(r, 'training returned a result');
     assert.equal(r.cancelled, false);
     assert.equal(r.iterations, 6);
@@ -74,13 +59,10 @@ suite('training', () => {
     const config = vscode.workspace.getConfiguration('fastStyleTransfer');
     await config.update('trainingBackend', 'onnx', vscode.ConfigurationTarget.Global);
     try {
-      const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
-        styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
-        dataDir: path.join(workspaceDir(), 'photos'),
-        preset: 'quick',
-        name: 'Tiny Starry ONNX',
-        overrides: { ...TINY, batchSize: 2 },
-      });
+      const r = await vscode.commands.executeCommand<TrainResult>(
+        'fastStyleTransfer.train',
+        trainArgs('Tiny Starry ONNX', { iterations: 6, batchSize: 2 }),
+      );
       assert.equal(r.cancelled, false);
       assert.equal(r.iterations, 6);
       const style = JSON.parse(fs.readFileSync(path.join(r.checkpoint, 'style.json'), 'utf8'));
@@ -103,13 +85,10 @@ suite('training', () => {
         a.training.requestCancel();
       }
     });
-    const r = await vscode.commands.executeCommand<TrainResult>('fastStyleTransfer.train', {
-      styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
-      dataDir: path.join(workspaceDir(), 'photos'),
-      preset: 'quick',
-      name: 'Cancelled Starry',
-      overrides: { ...TINY, iterations: 200 },
-    });
+    const r = await vscode.commands.executeCommand<TrainResult>(
+      'fastStyleTransfer.train',
+      trainArgs('Cancelled Starry', { iterations: 200 }),
+    );
     sub.dispose();
     assert.equal(r.cancelled, true);
     assert.ok(r.iterations >= 2 && r.iterations < 200, `stopped at ${r.iterations}`);
@@ -117,23 +96,7 @@ suite('training', () => {
     assert.equal(style.iteration, r.iterations, 'the checkpoint holds the last completed step');
     assert.equal(a.training.current?.status, 'cancelled');
     // Resume to 2 more steps than it had.
-    const more = await a.engine.request({
-      type: 'resume',
-      options: {
-        checkpoint: r.checkpoint,
-        vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'),
-        iterations: r.iterations + 2,
-      },
-    });
-    assert.equal(more.iterations, r.iterations + 2);
-    await until(
-      async () => {
-        await a.store.refresh();
-        return a.store.find(r.checkpoint)?.iteration === r.iterations + 2;
-      },
-      10_000,
-      'the store to see the resumed checkpoint',
-    );
+    await resumeTwoMoreSteps(a, r.checkpoint, r.iterations);
   });
 });
 
@@ -148,7 +111,7 @@ suite('stylize with any image', () => {
     }>('fastStyleTransfer.stylizeAnyImage', undefined, {
       image: path.join(workspaceDir(), 'gradient.png'),
       styleImage: path.join(workspaceDir(), 'styles', 'starry_night.jpg'),
-      vggPath: path.join(SHARED_DATA, 'vgg19-keras-block1-3'),
+      vggPath: VGG_PATH,
       size: 48,
       steps: 8,
     });

@@ -31,7 +31,7 @@ import { CrashError, type Family, type FuzzInput, type RunResult } from '../lib/
 import { flipBits, truncateAt } from '../lib/mutate';
 import { HOSTILE_VALUES, setAt, textVariants, type JsonPath } from '../lib/jsonMutate';
 import { Rng, seedOf } from '../lib/prng';
-import { TINY_ARCH, seededWeights } from '../lib/styles';
+import { TINY_ARCH, seededWeights, tinyStyleInfo } from '../lib/styles';
 import { stylizeAndCheck } from './images';
 
 type Files = Record<string, Buffer | 'dir' | 'missing'>;
@@ -340,7 +340,6 @@ export const family: Family = {
     const arch = TINY_ARCH;
     const specs = paramSpecs(arch);
     const zeros = () => new Map(specs.map((p) => [p.name, new Float32Array(sizeOfShape(p.shape))]));
-    const now = new Date(0).toISOString();
     // What a resume needs: a VGG prefix to relu3_1 (few channels), the style image, one photo.
     const tinyVgg = path.join(env.dir, 'vgg');
     writeKerasFolder(tinyVgg, syntheticVggWeights([4, 4, 4, 4, 4]));
@@ -365,26 +364,14 @@ export const family: Family = {
     const baseDirs: Record<string, Files> = {};
     for (const precision of ['float32', 'float16'] as const) {
       const dir = path.join(env.dir, `base-${precision}`);
-      await writeCheckpoint(
-        dir,
-        {
-          name: 'fuzzstyle',
-          architecture: arch,
-          source: { kind: 'trained' },
-          iteration: 4,
-          createdAt: now,
-          updatedAt: now,
-        },
-        seededWeights(arch, 3),
-        {
-          precision,
-          extraFiles: trainingStateFiles(
-            arch,
-            { iteration: 4, hyperparameters: { ...hp }, dataDir, dataFiles: ['a.png'], styleImage, vggPath: tinyVgg },
-            { step: 4, m: zeros(), v: zeros() },
-          ),
-        },
-      );
+      await writeCheckpoint(dir, tinyStyleInfo('fuzzstyle', 4, arch), seededWeights(arch, 3), {
+        precision,
+        extraFiles: trainingStateFiles(
+          arch,
+          { iteration: 4, hyperparameters: { ...hp }, dataDir, dataFiles: ['a.png'], styleImage, vggPath: tinyVgg },
+          { step: 4, m: zeros(), v: zeros() },
+        ),
+      });
       baseDirs[precision] = Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
       fs.rmSync(dir, { recursive: true });
     }

@@ -13,12 +13,14 @@ import { PathGuard, sniffImageType } from '../../../src/views/gallery/pathGuard'
 import { CrashError, type Family, type FuzzInput, type RunResult } from '../lib/family';
 import { FsRecorder, isInside } from '../lib/sandbox';
 import { Rng, seedOf } from '../lib/prng';
+import { previewMessage, saveMessage } from '../../helpers/galleryMessages';
 
 type Msg = Record<string, unknown>;
 
 /** One valid example of every message type, the fuzzer's starting points. */
 function validMessages(ws: string): Msg[] {
   const style = path.join(ws, 'styles', 'tiny');
+  const blend = [{ styleId: path.join(ws, 'styles', 'other'), weight: 0.3 }];
   return [
     { type: 'ready' },
     { type: 'pickImage' },
@@ -33,38 +35,10 @@ function validMessages(ws: string): Msg[] {
       name: 'drop.png',
       bytes: new Uint8Array(Buffer.from('\x89PNG\r\n\x1a\n0000000000000000', 'latin1')),
     },
-    { type: 'preview', requestId: 1, imageToken: 'img-1', styleId: style, size: 'preview', scale: 1 },
-    {
-      type: 'save',
-      mode: 'save',
-      imageToken: 'img-1',
-      styleId: style,
-      strength: 0.5,
-      colorMode: 'none',
-      format: 'png',
-      scale: 1,
-    },
-    {
-      type: 'preview',
-      requestId: 1,
-      imageToken: 'img-1',
-      styleId: style,
-      size: 'preview',
-      scale: 1,
-      blend: [{ styleId: path.join(ws, 'styles', 'other'), weight: 0.3 }],
-      blendMode: 'norm',
-    },
-    {
-      type: 'save',
-      mode: 'save',
-      imageToken: 'img-1',
-      styleId: style,
-      strength: 0.5,
-      colorMode: 'none',
-      format: 'png',
-      scale: 1,
-      blend: [{ styleId: path.join(ws, 'styles', 'other'), weight: 0.3 }],
-    },
+    previewMessage('img-1', style),
+    saveMessage('img-1', style, { strength: 0.5 }),
+    previewMessage('img-1', style, { blend, blendMode: 'norm' }),
+    saveMessage('img-1', style, { strength: 0.5, blend }),
     { type: 'copyPath', path: path.join(ws, 'photo.png') },
     { type: 'openResult', path: path.join(ws, 'photo.png') },
     { type: 'runCommand', command: GALLERY_COMMANDS[0] },

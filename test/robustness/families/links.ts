@@ -21,7 +21,7 @@ import { stylizeFiles } from '../../../src/engine/stylize/stylizeJob';
 import { readImage } from '../../../src/io/image';
 import { CrashError, type Family, type FuzzInput, type RunResult } from '../lib/family';
 import { linkTree, copyTree } from '../lib/tree';
-import { TINY_ARCH, seededWeights } from '../lib/styles';
+import { TINY_ARCH, seededWeights, tinyStyleInfo } from '../lib/styles';
 import { shared } from '../../helpers/paths';
 import { runFst } from '../../helpers/cli';
 import { SPECIAL_KINDS, plantSpecial, unblockFifo, within, type SpecialKind } from '../../helpers/specialFiles';
@@ -50,7 +50,6 @@ export const family: Family = {
   async build(env) {
     await initTfjsBackend('cpu');
     const arch = TINY_ARCH;
-    const now = new Date(0).toISOString();
     const zeros = () => new Map(paramSpecs(arch).map((p) => [p.name, new Float32Array(sizeOfShape(p.shape))]));
     // The checkpoint master: weights, resume state, a thumbnail, and its own cached graphs.
     const ckMaster = path.join(env.dir, 'ck-master');
@@ -60,12 +59,7 @@ export const family: Family = {
     await writeCheckpoint(
       ckMaster,
       {
-        name: 'linked',
-        architecture: arch,
-        source: { kind: 'trained' },
-        iteration: 2,
-        createdAt: now,
-        updatedAt: now,
+        ...tinyStyleInfo('linked', 2, arch),
         thumbnail: 'thumbnail.jpg',
       },
       seededWeights(arch, 11),
@@ -109,18 +103,7 @@ export const family: Family = {
     const matMaster = path.join(env.dir, 'mat-master');
     fs.mkdirSync(matMaster);
     const w = syntheticVggWeights([4], 2);
-    fs.writeFileSync(
-      path.join(matMaster, 'vgg.mat'),
-      writeVggMat(
-        w.layers.map((l) => ({
-          name: l.name,
-          kernel: l.kernel,
-          bias: l.bias,
-          inChannels: l.inChannels,
-          outChannels: l.outChannels,
-        })),
-      ),
-    );
+    fs.writeFileSync(path.join(matMaster, 'vgg.mat'), writeVggMat(w.layers));
 
     const stylizeChecked = async (ctx: { dir: string }, style: string, engine = onnx): Promise<RunResult> => {
       const r = await stylizeAndCheck(engine, style, path.join(ctx.dir, 'photo.png'), {}, ctx.dir);

@@ -18,7 +18,7 @@ import { createStylizeEngine } from '../../../src/engine/stylize/engines';
 import { loadStyle } from '../../../src/engine/styles';
 import { stylizeFiles } from '../../../src/engine/stylize/stylizeJob';
 import { CrashError, checkErrorInfos, type Family, type FuzzInput, type RunResult } from '../lib/family';
-import { TINY_ARCH, seededWeights, writeTinyStyle } from '../lib/styles';
+import { TINY_ARCH, seededWeights, tinyStyleInfo, writeTinyStyle } from '../lib/styles';
 import { runFst } from '../../helpers/cli';
 import { shared } from '../../helpers/paths';
 import { runKilledAfter } from '../../helpers/freezeFs';
@@ -31,15 +31,7 @@ export const family: Family = {
   },
   async build(env) {
     await initTfjsBackend('cpu');
-    const now = new Date(0).toISOString();
-    const info = (name: string) => ({
-      name,
-      architecture: TINY_ARCH,
-      source: { kind: 'trained' as const },
-      iteration: 1,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const info = (name: string) => tinyStyleInfo(name);
     const [oldW, newW, nextW] = [seededWeights(TINY_ARCH, 1), seededWeights(TINY_ARCH, 2), seededWeights(TINY_ARCH, 3)];
     // The steps of one write, counted on a dry run (replacing, which has the most).
     const dry = path.join(env.dir, 'dry', 'ck');

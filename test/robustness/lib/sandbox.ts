@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { walkTree } from '../../helpers/leftovers';
 
 /** Names the project's atomic writers use for work in progress; none may outlive an operation. */
 export const LEFTOVER_PATTERN = /(\.tmp$|\.writing-|\.partial$|\.previous$|\.old$)/;
@@ -226,32 +227,22 @@ export type Snapshot = Map<string, string>;
 /** Every entry under `dir` (relative path → 'dir', 'link:<target>' or the file's SHA-256). */
 export function snapshot(dir: string): Snapshot {
   const out: Snapshot = new Map();
-  const walk = (d: string, rel: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const full = path.join(d, e.name);
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isSymbolicLink()) out.set(r, `link:${fs.readlinkSync(full)}`);
-      // A FIFO, device or socket planted by an input: reading it would block the watcher itself.
-      else if (e.isFIFO() || e.isCharacterDevice() || e.isBlockDevice() || e.isSocket()) out.set(r, 'special');
-      else if (e.isDirectory()) {
-        out.set(r, 'dir');
-        walk(full, r);
-      } else {
-        try {
-          out.set(r, crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex'));
-        } catch {
-          out.set(r, 'unreadable');
-        }
+  walkTree(dir, (e, full, r) => {
+    if (e.isSymbolicLink()) out.set(r, `link:${fs.readlinkSync(full)}`);
+    // A FIFO, device or socket planted by an input: reading it would block the watcher itself.
+    else if (e.isFIFO() || e.isCharacterDevice() || e.isBlockDevice() || e.isSocket()) out.set(r, 'special');
+    else if (e.isDirectory()) {
+      out.set(r, 'dir');
+      return true;
+    } else {
+      try {
+        out.set(r, crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex'));
+      } catch {
+        out.set(r, 'unreadable');
       }
     }
-  };
-  walk(dir, '');
+    return false;
+  });
   return out;
 }
 

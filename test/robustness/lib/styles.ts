@@ -35,6 +35,19 @@ export function seededWeights(arch: TransformNetArchitecture, seed: number): Wei
   return w;
 }
 
+/** The style.json fields of a trained style (TINY_ARCH unless given) at `iteration`, dated 1970. */
+export function tinyStyleInfo(name: string, iteration = 1, architecture: TransformNetArchitecture = TINY_ARCH) {
+  const now = new Date(0).toISOString();
+  return {
+    name,
+    architecture,
+    source: { kind: 'trained' as const },
+    iteration,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /** Writes a tiny checkpoint at `dir` (named `name`) and returns its folder. */
 export async function writeTinyStyle(
   dir: string,
@@ -42,11 +55,6 @@ export async function writeTinyStyle(
   arch: TransformNetArchitecture = TINY_ARCH,
   seed = 7,
 ): Promise<string> {
-  const now = new Date(0).toISOString();
-  await writeCheckpoint(
-    dir,
-    { name, architecture: arch, source: { kind: 'trained' }, iteration: 3, createdAt: now, updatedAt: now },
-    seededWeights(arch, seed),
-  );
+  await writeCheckpoint(dir, tinyStyleInfo(name, 3, arch), seededWeights(arch, seed));
   return path.resolve(dir);
 }

@@ -5,25 +5,20 @@
 // views, a transposed operand is transposed into a scratch buffer first (linear cost
 // against the product's cubic one), and a broadcast right-hand side is packed only once.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../../model/tf';
 import { heapF32, heapOffset, withScope } from './heap';
+import { wasmKernelConfig } from './kernelConfig';
 import { gemm, transpose2d } from './wasmOps';
 
 /** Inner-dimension slice for transposed left operands (measured: ~4096 is fastest here). */
 const K_SLICE = 4096;
 
 export function batchMatMulConfig(fallback: KernelFunc | undefined): KernelConfig {
-  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
-    const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') {
-      if (fallback == null) throw new Error('BatchMatMul on wasm supports float32 only');
-      return fallback({ inputs, backend, attrs: attrs as NamedAttrMap });
-    }
-    return batchMatMul(backend as BackendWasm, a, b, transposeA, transposeB);
-  };
-  return { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc };
+  type Attrs = { transposeA: boolean; transposeB: boolean };
+  return wasmKernelConfig<Attrs>('BatchMatMul', fallback, { what: 'float32' }, (backend, { a, b }, attrs) =>
+    batchMatMul(backend, a, b, attrs.transposeA, attrs.transposeB),
+  );
 }
 
 export function batchMatMul(

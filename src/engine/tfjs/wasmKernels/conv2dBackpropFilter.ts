@@ -18,9 +18,9 @@
 // padTop, column (ow + kwq)·sw + pw − padLeft, a KW/sw-fold copy of x built from
 // memmoves of rows, instead of the KH·KW-fold copy an im2col would need.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { tf } from '../../../model/tf';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { heapF32, heapOffset, withScope, type KernelScope } from './heap';
+import { forwardConv, NHWC, wasmKernelConfig, type ConvGradAttrs, type Shape4 } from './kernelConfig';
 import { conv2dInto, gemm, transpose2d } from './wasmOps';
 
 /** Upper bound on the shifted copy of x held at once, in floats (64 MiB). */
@@ -32,12 +32,8 @@ export const SHIFTED_INPUT_MAX_FLOATS = 1 << 24;
  */
 const BAND_PIXELS = 2048;
 
-interface BackpropFilterAttrs {
-  filterShape: [number, number, number, number];
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface BackpropFilterAttrs extends ConvGradAttrs {
+  filterShape: Shape4;
 }
 
 /**
@@ -307,31 +303,10 @@ function accumulatePhase(
 
 /** The config registered for 'wasm'; `fallback` (if any) handles NCHW and non-float inputs. */
 export function conv2dBackpropFilterConfig(fallback: KernelFunc | undefined): KernelConfig {
-  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-    const a = attrs as unknown as BackpropFilterAttrs;
-    const format = tf.backend_util.convertConv2DDataFormat(a.dataFormat);
-    if (format !== 'channelsLast' || x.dtype !== 'float32' || dy.dtype !== 'float32') {
-      if (fallback == null) throw new Error('Conv2DBackpropFilter on wasm supports NHWC float32 only');
-      return fallback({ inputs, backend, attrs: attrs as NamedAttrMap });
-    }
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterShape,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      format,
-    );
-    if (info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) {
-      throw new Error(
-        `Conv2DBackpropFilter: dy [${dy.shape}] does not match the forward output ${info.outHeight}×${info.outWidth}`,
-      );
-    }
+  return wasmKernelConfig<BackpropFilterAttrs>('Conv2DBackpropFilter', fallback, NHWC, (backend, { x, dy }, a) => {
+    const info = forwardConv('Conv2DBackpropFilter', x.shape as Shape4, a.filterShape, a, dy);
     return backpropFilterNHWC(
-      backend as BackendWasm,
+      backend,
       x,
       dy,
       a.filterShape,
@@ -340,6 +315,5 @@ export function conv2dBackpropFilterConfig(fallback: KernelFunc | undefined): Ke
       info.padInfo.top,
       info.padInfo.left,
     );
-  };
-  return { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc };
+  });
 }

@@ -10,9 +10,9 @@
 // are interleaved into dx. With stride 1 it is a single convolution with the filter
 // rotated by 180° and its channel axes swapped.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { tf } from '../../../model/tf';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { heapF32, heapOffset, withScope, type KernelScope } from './heap';
+import { forwardConv, NHWC, wasmKernelConfig, type ConvGradAttrs, type Shape4 } from './kernelConfig';
 import { conv2dInto, transposeInto } from './wasmOps';
 
 /** One phase along one spatial axis (see the file comment). */
@@ -52,12 +52,8 @@ export function axisPhases(
   return phases;
 }
 
-interface BackpropInputAttrs {
-  inputShape: [number, number, number, number];
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface BackpropInputAttrs extends ConvGradAttrs {
+  inputShape: Shape4;
 }
 
 /**
@@ -270,31 +266,10 @@ function scatterPhase(
 
 /** The config registered for 'wasm'; `fallback` handles what this one does not (NCHW, non-float). */
 export function conv2dBackpropInputConfig(fallback: KernelFunc | undefined): KernelConfig {
-  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
-    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-    const a = attrs as unknown as BackpropInputAttrs;
-    const format = tf.backend_util.convertConv2DDataFormat(a.dataFormat);
-    if (format !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
-      if (fallback == null) throw new Error('Conv2DBackpropInput on wasm supports NHWC float32 only');
-      return fallback({ inputs, backend, attrs: attrs as NamedAttrMap });
-    }
-    const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape,
-      filter.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      format,
-    );
-    if (info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) {
-      throw new Error(
-        `Conv2DBackpropInput: dy [${dy.shape}] does not match the forward output ${info.outHeight}×${info.outWidth}`,
-      );
-    }
+  return wasmKernelConfig<BackpropInputAttrs>('Conv2DBackpropInput', fallback, NHWC, (backend, { dy, filter }, a) => {
+    const info = forwardConv('Conv2DBackpropInput', a.inputShape, filter.shape as Shape4, a, dy);
     return backpropInputNHWC(
-      backend as BackendWasm,
+      backend,
       dy,
       filter,
       a.inputShape,
@@ -303,6 +278,5 @@ export function conv2dBackpropInputConfig(fallback: KernelFunc | undefined): Ker
       info.padInfo.top,
       info.padInfo.left,
     );
-  };
-  return { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc };
+  });
 }

@@ -3,10 +3,10 @@
 // there is no arithmetic to vectorise. The backend's C++ kernel spends ~25 ns per input
 // element on index arithmetic; this one walks each window once, all channels of a pixel
 // at a time, directly on the wasm heap (~10× faster on the loss network's pooling layers).
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { tf } from '../../../model/tf';
 import { heapF32, heapOffset, withScope } from './heap';
+import { wasmKernelConfig } from './kernelConfig';
 
 interface MaxPoolGradAttrs {
   filterSize: number | [number, number];
@@ -16,13 +16,7 @@ interface MaxPoolGradAttrs {
 }
 
 export function maxPoolGradConfig(fallback: KernelFunc | undefined): KernelConfig {
-  const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
-    const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
-    if (dy.dtype !== 'float32' || input.dtype !== 'float32') {
-      if (fallback == null) throw new Error('MaxPoolGrad on wasm supports float32 only');
-      return fallback({ inputs, backend, attrs: attrs as NamedAttrMap });
-    }
-    const a = attrs as unknown as MaxPoolGradAttrs;
+  return wasmKernelConfig<MaxPoolGradAttrs>('MaxPoolGrad', fallback, { what: 'float32' }, (wasm, { dy, input }, a) => {
     const info = tf.backend_util.computePool2DInfo(
       input.shape as [number, number, number, number],
       a.filterSize,
@@ -31,7 +25,6 @@ export function maxPoolGradConfig(fallback: KernelFunc | undefined): KernelConfi
       a.pad,
       a.dimRoundingMode,
     );
-    const wasm = backend as BackendWasm;
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
     const { filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW } = info;
     const top = info.padInfo.top,
@@ -72,6 +65,5 @@ export function maxPoolGradConfig(fallback: KernelFunc | undefined): KernelConfi
       }
       return s.keep(dx);
     });
-  };
-  return { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc };
+  });
 }
