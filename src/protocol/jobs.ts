@@ -227,6 +227,20 @@ export type JobRequest =
       readonly style: string;
       readonly maxSide: number;
       readonly options: StylizeOptions;
+      /** A clip (video, animated GIF/WebP/PNG) at `image.path`: preview its frame at this many seconds. */
+      readonly frameAt?: number;
+    }
+  /** What the gallery's frame picker needs of a clip (a still image answers kind 'still'). */
+  | { readonly type: 'clipInfo'; readonly file: string; readonly options: ClipToolsOptions }
+  /**
+   * A stylized clip made playable in a webview: a small WebM in `targetDir` for videos (VP9 or
+   * VP8), the file's bytes for animated images, or frames where ffmpeg has no VP8/VP9 encoder.
+   */
+  | {
+      readonly type: 'clipPlayback';
+      readonly file: string;
+      readonly targetDir: string;
+      readonly options: ClipToolsOptions;
     }
   | { readonly type: 'train'; readonly options: TrainOptions }
   | { readonly type: 'resume'; readonly options: ResumeOptions }
@@ -261,6 +275,29 @@ export interface GpuSetupRequest {
   /** Install even though a prerequisite check failed. */
   readonly force?: boolean;
 }
+
+/** Where the clip jobs find ffmpeg (as StylizeOptions says). */
+export type ClipToolsOptions = Pick<StylizeOptions, 'ffmpegPath' | 'videoToolsDir'>;
+
+/** What the gallery's frame picker knows of a clip. */
+export interface ClipInfo {
+  /** 'video': through ffmpeg (containers and animated PNG); 'animated': a GIF or WebP through sharp. */
+  readonly kind: 'video' | 'animated' | 'still';
+  readonly duration: number;
+  readonly frameCount: number;
+  readonly fps: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** How the gallery plays a stylized clip. */
+export type ClipPlayback =
+  /** A WebM written by the job (played from its file), with the encoder used. */
+  | { readonly kind: 'webm'; readonly file: string; readonly encoder: string }
+  /** An animated GIF, WebP or PNG as it is (a webview shows those in an <img>). */
+  | { readonly kind: 'image'; readonly image: EncodedImage }
+  /** The fallback where ffmpeg has no VP8/VP9 encoder: JPEG frames shown in turn at `fps`. */
+  | { readonly kind: 'frames'; readonly frames: readonly EncodedImage[]; readonly fps: number };
 
 export interface VideoSetupRequest {
   /** The extension's global storage folder (ffmpeg goes to <storage>/video). */
@@ -316,6 +353,8 @@ export interface JobResults {
     readonly sourceWidth?: number;
     readonly sourceHeight?: number;
   };
+  clipInfo: ClipInfo;
+  clipPlayback: ClipPlayback;
   train: TrainResult;
   resume: TrainResult;
   import: { readonly checkpoint: string; readonly name: string };

@@ -1,13 +1,13 @@
 // Videos and animated images (issue 16): clips made here with ffmpeg from generated frames go
 // through `fst stylize` and the video job; ffprobe checks what comes out. Needs ffmpeg and
 // ffprobe on the PATH (CI installs Debian's); without them the tests skip, except in CI.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { findFfmpeg, parseFfmpegVersion, probeVideo, type FfmpegTools } from '../../src/io/ffmpeg';
+import { findFfmpeg, parseFfmpegVersion, probeVideo } from '../../src/io/ffmpeg';
 import { createStylizeEngine } from '../../src/engine/stylize/engines';
 import { loadStyle } from '../../src/engine/styles';
 import { FrameStylizer, meanAbsDiff } from '../../src/engine/video/frameStylizer';
@@ -15,44 +15,11 @@ import { stylizeVideoFile } from '../../src/engine/video/videoJob';
 import { psnr } from '../../src/model/pixels';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { runFst } from '../helpers/cli';
+import { ffmpegOrSkip, makeClip } from '../helpers/clips';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
 
 const STYLE = path.join(REPO_ROOT, 'styles', 'starry-night');
 const root = tempDir('fst-video-');
-let toolsPromise: Promise<FfmpegTools | undefined> | undefined;
-
-async function ffmpegOrSkip(t: TestContext): Promise<FfmpegTools | undefined> {
-  const tools = await (toolsPromise ??= findFfmpeg().catch(() => undefined));
-  if (tools) return tools;
-  if (process.env.CI) throw new Error('ffmpeg/ffprobe missing: CI must install them (scripts/install-code-server.sh)');
-  t.skip('skipped: ffmpeg/ffprobe not on the PATH');
-  return undefined;
-}
-
-/** A clip of generated frames (ffmpeg's testsrc pattern; testsrc2 rounds sizes to even), optionally with a sine tone. */
-function makeClip(
-  tools: FfmpegTools,
-  file: string,
-  o: { width: number; height: number; fps: number; seconds: number; audio: boolean },
-): string {
-  const args = [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc=size=${o.width}x${o.height}:rate=${o.fps}:duration=${o.seconds}`,
-  ];
-  if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`);
-  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', o.width % 2 || o.height % 2 ? 'yuv444p' : 'yuv420p');
-  if (o.audio) args.push('-c:a', 'aac');
-  args.push(file);
-  const r = spawnSync(tools.ffmpeg, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return file;
-}
-
 function listDir(dir: string): string[] {
   return fs.readdirSync(dir).sort();
 }
