@@ -145,6 +145,7 @@ export class Clips {
     const abort = new AbortController();
     this.running.set(s, abort);
     const status = ctx.status.begin(`Stylizing ${img.info.name}…`);
+    let lastProgress = 0;
     try {
       await this.deps.jobs.run(async () => {
         const input = await images.inputFileOf(img);
@@ -169,7 +170,11 @@ export class Clips {
             signal: abort.signal,
             onProgress: (p) => {
               if (p.type !== 'stylize' || !p.frames) return;
+              // At most 10 updates a second (small frames come faster), and always the last.
               const f = p.frames;
+              const now = Date.now();
+              if (f.done < f.total && now - lastProgress < 100) return;
+              lastProgress = now;
               s.post({ type: 'clipProgress', imageToken: token, ...f });
               status.update(`${img.info.name}: frame ${f.done}/${f.total}`);
             },

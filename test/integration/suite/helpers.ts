@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FastStyleTransferApi } from '../../../src/extension';
+import type { HostToWebview } from '../../../src/protocol/gallery';
 
 export const EXTENSION_ID = 'fast-style-transfer.fast-style-transfer';
 export const SHARED_DATA =
@@ -38,4 +39,40 @@ export async function udnieStyle(a: FastStyleTransferApi): Promise<string> {
   );
   if (!id) throw new Error('import of udnie failed');
   return id;
+}
+
+/** Records what the host posts to the gallery webviews. */
+export async function recorder() {
+  const a = await api();
+  const seen: HostToWebview[] = [];
+  const sub = a.gallery.onDidPost((m) => seen.push(m));
+  const next = async <T extends HostToWebview['type']>(
+    type: T,
+    from: number,
+    timeoutMs = 60_000,
+    pred: (m: Extract<HostToWebview, { type: T }>) => boolean = () => true,
+  ) => {
+    let found: Extract<HostToWebview, { type: T }> | undefined;
+    await until(
+      () => {
+        found = seen
+          .slice(from)
+          .find(
+            (m): m is Extract<HostToWebview, { type: T }> =>
+              m.type === type && pred(m as Extract<HostToWebview, { type: T }>),
+          );
+        return found !== undefined;
+      },
+      timeoutMs,
+      `a '${type}' message to the webview`,
+    );
+    return found!;
+  };
+  return { a, seen, sub, next };
+}
+
+export async function openReadyGallery(): Promise<void> {
+  const a = await api();
+  await vscode.commands.executeCommand('fastStyleTransfer.openGallery');
+  await until(() => a.gallery.panelReady, 60_000, 'the gallery webview to load and say ready');
 }
