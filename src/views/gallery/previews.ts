@@ -51,7 +51,8 @@ export class Previews {
     const { img, style, blend } = r;
     const scale = m.size === 'full' ? m.scale : 1;
     // A clip previews one frame: the one the frame picker shows (a video's first before it is known).
-    const time = 'path' in img.source ? (m.time ?? (isVideoPath(img.source.path) ? 0 : undefined)) : undefined;
+    const name = 'path' in img.source ? img.source.path : img.source.name;
+    const time = m.time ?? (isVideoPath(name) ? 0 : undefined);
     const key = [m.imageToken, style.id, style.updatedAt ?? '', style.iteration, m.size, scale, blend.key, time].join(
       '|',
     );
@@ -101,7 +102,8 @@ export class Previews {
       const r = await ctx.engine.request(
         {
           type: 'preview',
-          image: images.sourceOf(img),
+          // A clip's frame is read from a file (dropped bytes are written once into storage).
+          image: time === undefined ? images.sourceOf(img) : { path: await images.inputFileOf(img) },
           style: style.id,
           maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
           options: {

@@ -103,7 +103,7 @@ suite('gallery', () => {
     );
     assert.match(
       panel.webview.html,
-      /Content-Security-Policy" content="default-src 'none'; img-src [^;]+ blob: data:; style-src [^;]+ 'nonce-[A-Za-z0-9]+'; script-src 'nonce-[A-Za-z0-9]+'; font-src [^"]+"/,
+      /Content-Security-Policy" content="default-src 'none'; img-src [^;]+ blob: data:; media-src [^;]+; style-src [^;]+ 'nonce-[A-Za-z0-9]+'; script-src 'nonce-[A-Za-z0-9]+'; font-src [^"]+"/,
     );
     assert.doesNotMatch(panel.webview.html, /unsafe-|https?:\/\/(?!.*vscode)/);
     await vscode.commands.executeCommand('fastStyleTransfer.openGallery');
