@@ -11,6 +11,9 @@ import { isApngFile, readApngControl } from '../../src/io/apng';
 import { probeVideo } from '../../src/io/ffmpeg';
 import { extractFrame, previewFrames, splitJpegs, webmEncoder, writeWebmPreview } from '../../src/io/videoFrames';
 import { clipFrame, clipInfo, clipPlayback } from '../../src/engine/video/clipJobs';
+import { runJob } from '../../src/engine/jobs';
+import { jobRequestProblem } from '../../src/protocol/jobChecks';
+import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings } from '../../src/protocol/jobs';
 import { runFst } from '../helpers/cli';
 import { ffmpegOrSkip, makeApng, makeClip } from '../helpers/clips';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
@@ -202,4 +205,68 @@ test('fst stylize on an APNG writes an animated PNG of as many frames with its p
   assert.equal(s.code, 0, s.stderr);
   assert.equal(await readApngControl(s.stdout.trim()), undefined);
   assert.deepEqual([(await sharp(s.stdout.trim()).metadata()).width], [30]);
+});
+
+const settings = (cacheDir: string): EngineSettings => ({
+  trainingBackend: 'cpu',
+  stylizeRuntime: 'onnx',
+  threads: 1,
+  cacheDir,
+  extraModuleRoots: [],
+  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+});
+
+test("the worker's checks: clip jobs take absolute paths and known fields; a preview's frameAt is a time ≥ 0", () => {
+  const s = settings('/c');
+  const preview = { type: 'preview', image: { path: '/c/clip.mp4' }, style: '/s/a', maxSide: 512, options: {} };
+  assert.equal(jobRequestProblem({ ...preview, frameAt: 1.5 }, s), undefined);
+  assert.match(jobRequestProblem({ ...preview, frameAt: -1 }, s) ?? '', /"frameAt"/);
+  assert.equal(
+    jobRequestProblem({ type: 'clipInfo', file: '/c/clip.mp4', options: { videoToolsDir: '/st' } }, s),
+    undefined,
+  );
+  assert.match(
+    jobRequestProblem({ type: 'clipInfo', file: 'clip.mp4', options: {} }, s) ?? '',
+    /"file" must be an absolute path/,
+  );
+  assert.match(jobRequestProblem({ type: 'clipInfo', file: '/c/a.mp4', options: { shell: 'sh' } }, s) ?? '', /shell/);
+  assert.equal(
+    jobRequestProblem({ type: 'clipPlayback', file: '/c/a.mp4', targetDir: '/st/p', options: {} }, s),
+    undefined,
+  );
+  assert.match(
+    jobRequestProblem({ type: 'clipPlayback', file: '/c/a.mp4', options: {} }, s) ?? '',
+    /"targetDir" is missing/,
+  );
+});
+
+test('the preview job with frameAt stylizes that frame of a clip: the original is the frame, the stylization its size', async (t) => {
+  const tools = await ffmpegOrSkip(t);
+  if (!tools) return;
+  const dir = path.join(root, 'preview-job');
+  fs.mkdirSync(dir);
+  const clip = makeClip(tools, path.join(dir, 'clip.mp4'), {
+    width: 64,
+    height: 48,
+    fps: 10,
+    seconds: 1,
+    audio: false,
+  });
+  const job = (frameAt: number) =>
+    runJob(
+      { type: 'preview', image: { path: clip }, style: STYLE, maxSide: 512, options: {}, frameAt },
+      settings(dir),
+      {},
+    );
+  const a = await job(0.05);
+  const b = await job(0.85);
+  for (const r of [a, b]) {
+    assert.deepEqual([r.original.width, r.original.height, r.stylized.width, r.stylized.height], [64, 48, 64, 48]);
+    assert.deepEqual([r.sourceWidth, r.sourceHeight], [64, 48]);
+  }
+  const frame = await sharp(await extractFrame(tools, clip, await probeVideo(tools, clip), 0.85))
+    .raw()
+    .toBuffer();
+  assert.deepEqual(await sharp(b.original.bytes).raw().toBuffer(), frame, 'the original is the frame at 0.85 s');
+  assert.notDeepEqual(Buffer.from(a.original.bytes), Buffer.from(b.original.bytes), 'another frame');
 });
