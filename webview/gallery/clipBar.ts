@@ -171,6 +171,7 @@ export class ClipBar {
       );
       video.src = p.src;
       this.player.append(video);
+      video.scrollIntoView({ block: 'nearest' });
       return;
     }
     const img = h('img', { alt: 'The stylized clip' });
@@ -195,5 +196,6 @@ export class ClipBar {
       );
     }
     this.player.append(img);
+    img.scrollIntoView({ block: 'nearest' });
   }
 }
