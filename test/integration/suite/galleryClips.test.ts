@@ -226,4 +226,29 @@ suite('gallery clips', () => {
       sub.dispose();
     }
   });
+
+  test('without a usable ffmpeg a clip gets one line with Set Up Video Support…', async function () {
+    this.timeout(120_000);
+    const { a, seen, sub, next } = await recorder();
+    const config = vscode.workspace.getConfiguration('fastStyleTransfer');
+    const missing = path.join(workspaceDir(), 'no-such-ffmpeg');
+    try {
+      await openReadyGallery();
+      const dir = path.join(workspaceDir(), 'clips-no-ffmpeg');
+      fs.mkdirSync(dir, { recursive: true });
+      const clip = makeClip(path.join(dir, 'nothing.mp4'), 1, 5);
+      await config.update('ffmpegPath', missing, vscode.ConfigurationTarget.Global);
+      const from = seen.length;
+      await a.gallery.receive({ type: 'openImagePath', path: clip });
+      const image = (await next('image', from, 5_000)).image;
+      const m = await next('clip', from, 60_000, (x) => x.imageToken === image.token);
+      assert.equal(m.clip, undefined);
+      assert.equal(m.unavailable, 'Videos need ffmpeg, and none was found.');
+      assert.equal(m.setUpVideo, true);
+      assert.ok(!m.unavailable.includes('\n'), 'one line');
+    } finally {
+      await config.update('ffmpegPath', undefined, vscode.ConfigurationTarget.Global);
+      sub.dispose();
+    }
+  });
 });
