@@ -52,6 +52,8 @@ export class Clips {
   /** The clip job in flight per webview. */
   private readonly running = new Map<GallerySession, AbortController>();
   private readonly playbacks: string[] = [];
+  /** Clips that could not be read for want of ffmpeg (asked again after Set Up Video Support…). */
+  private readonly wantFfmpeg = new Set<string>();
   /** What the webviews' players said last (tests, diagnostics). */
   lastPlayback: PlaybackReport | undefined;
 
@@ -103,11 +105,13 @@ export class Clips {
         })
         .catch((e: unknown): ClipMessage => {
           const message = messageOf(e);
+          const missing = isMissingFfmpeg(message);
+          if (missing) this.wantFfmpeg.add(token);
           this.deps.ctx.log.warn(`gallery: ${img.info.name} is not a clip the gallery can show: ${message}`);
           return {
             type: 'clip',
             imageToken: token,
-            ...(isMissingFfmpeg(message)
+            ...(missing
               ? { unavailable: MISSING_FFMPEG, setUpVideo: true }
               : { unavailable: `Cannot read ${img.info.name}: ${message}` }),
           };
@@ -116,6 +120,13 @@ export class Clips {
       this.asking.set(token, p);
     }
     return p;
+  }
+
+  /** ffmpeg is there now (Set Up Video Support… succeeded): the clips that wanted it are asked again. */
+  retryMissing(s: GallerySession): void {
+    const tokens = [...this.wantFfmpeg];
+    this.wantFfmpeg.clear();
+    for (const t of tokens) void this.describe(s, t);
   }
 
   /** Stylizes the whole clip, then sends the webview something it can play. */

@@ -349,6 +349,11 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         return;
       }
       case 'runCommand':
+        if (m.command === 'setUpVideo') {
+          // Once ffmpeg is there, the clips that wanted it get their frame pickers.
+          if (await vscode.commands.executeCommand<boolean>('fastStyleTransfer.setUpVideo')) this.clips.retryMissing(s);
+          return;
+        }
         void vscode.commands.executeCommand(`fastStyleTransfer.${m.command}`);
         return;
       case 'cancelTraining':

@@ -227,7 +227,7 @@ suite('gallery clips', () => {
     }
   });
 
-  test('without a usable ffmpeg a clip gets one line with Set Up Video Support…', async function () {
+  test('without a usable ffmpeg a clip gets one line with Set Up Video Support…, which then gives it its frame picker', async function () {
     this.timeout(120_000);
     const { a, seen, sub, next } = await recorder();
     const config = vscode.workspace.getConfiguration('fastStyleTransfer');
@@ -246,6 +246,13 @@ suite('gallery clips', () => {
       assert.equal(m.unavailable, 'Videos need ffmpeg, and none was found.');
       assert.equal(m.setUpVideo, true);
       assert.ok(!m.unavailable.includes('\n'), 'one line');
+      // Set Up Video Support… from the gallery finds the PATH's ffmpeg once the setting is gone:
+      // the clip gets its frame picker.
+      await config.update('ffmpegPath', undefined, vscode.ConfigurationTarget.Global);
+      const from2 = seen.length;
+      await a.gallery.receive({ type: 'runCommand', command: 'setUpVideo' });
+      const again = await next('clip', from2, 60_000, (x) => x.imageToken === image.token);
+      assert.equal(again.clip?.frameCount, 5);
     } finally {
       await config.update('ffmpegPath', undefined, vscode.ConfigurationTarget.Global);
       sub.dispose();
