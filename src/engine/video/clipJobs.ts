@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { isAnimatedImage } from '../../io/animated';
 import { isApngFile } from '../../io/apng';
-import { findFfmpeg, probeVideo, type FfmpegTools } from '../../io/ffmpeg';
+import { findFfmpeg, probeVideo, type FfmpegTools, type VideoInfo } from '../../io/ffmpeg';
 import { isVideoFile } from '../../io/formats';
 import { extractFrame, previewFrames, webmEncoder, writeWebmPreview } from '../../io/videoFrames';
 import { StyleTransferError } from '../../protocol/errors';
@@ -26,6 +26,24 @@ function tools(o: ClipToolsOptions): Promise<FfmpegTools> {
   return findFfmpeg({ ffmpegPath: o.ffmpegPath, storageDir: o.videoToolsDir });
 }
 
+/**
+ * ffprobe's answer per file (path, size and time of change), the last few: it counts the
+ * packets of the whole file, which the frame picker's every move would otherwise repeat.
+ */
+const probed = new Map<string, VideoInfo>();
+const PROBES_KEPT = 8;
+
+async function probeCached(t: FfmpegTools, file: string, signal?: AbortSignal): Promise<VideoInfo> {
+  const st = await fs.stat(file);
+  const key = `${file}|${st.size}|${st.mtimeMs}`;
+  const known = probed.get(key);
+  if (known) return known;
+  const info = await probeVideo(t, file, { signal });
+  probed.set(key, info);
+  while (probed.size > PROBES_KEPT) probed.delete(probed.keys().next().value as string);
+  return info;
+}
+
 async function viaFfmpeg(file: string): Promise<boolean> {
   return isVideoFile(file) || (await isApngFile(file));
 }
@@ -41,7 +59,7 @@ async function animatedMeta(file: string) {
 /** Kind, duration, frames, rate and size of `file`; 'still' for an image that is not animated. */
 export async function clipInfo(file: string, o: ClipToolsOptions, signal?: AbortSignal): Promise<ClipInfo> {
   if (await viaFfmpeg(file)) {
-    const info = await probeVideo(await tools(o), file, { signal });
+    const info = await probeCached(await tools(o), file, signal);
     return {
       kind: 'video',
       duration: info.duration,
@@ -76,7 +94,7 @@ export async function clipFrame(
 ): Promise<Uint8Array> {
   if (await viaFfmpeg(file)) {
     const t = await tools(o);
-    return extractFrame(t, file, await probeVideo(t, file, { signal }), seconds, { signal });
+    return extractFrame(t, file, await probeCached(t, file, signal), seconds, { signal });
   }
   if (await isAnimatedImage(file)) {
     const { delays } = await animatedMeta(file);
