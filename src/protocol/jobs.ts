@@ -1,6 +1,7 @@
 // Messages between the extension host and the engine worker (DESIGN §2). One union per
 // direction, string `type` fields; every request gets exactly one `result` or `error`,
 // progress arrives as events in between. Image bytes travel as Uint8Array (transferable).
+import type { ClipInfo, ClipPlayback, ClipToolsOptions } from './clips';
 import type { ErrorInfo } from './errors';
 import { BORDER_PADDINGS, UPSAMPLE_MODES, type NumericHyperparameter } from '../shared/hyperparameters';
 
@@ -276,28 +277,7 @@ export interface GpuSetupRequest {
   readonly force?: boolean;
 }
 
-/** Where the clip jobs find ffmpeg (as StylizeOptions says). */
-export type ClipToolsOptions = Pick<StylizeOptions, 'ffmpegPath' | 'videoToolsDir'>;
-
-/** What the gallery's frame picker knows of a clip. */
-export interface ClipInfo {
-  /** 'video': through ffmpeg (containers and animated PNG); 'animated': a GIF or WebP through sharp. */
-  readonly kind: 'video' | 'animated' | 'still';
-  readonly duration: number;
-  readonly frameCount: number;
-  readonly fps: number;
-  readonly width: number;
-  readonly height: number;
-}
-
-/** How the gallery plays a stylized clip. */
-export type ClipPlayback =
-  /** A WebM written by the job (played from its file), with the encoder used. */
-  | { readonly kind: 'webm'; readonly file: string; readonly encoder: string }
-  /** An animated GIF, WebP or PNG as it is (a webview shows those in an <img>). */
-  | { readonly kind: 'image'; readonly image: EncodedImage }
-  /** The fallback where ffmpeg has no VP8/VP9 encoder: JPEG frames shown in turn at `fps`. */
-  | { readonly kind: 'frames'; readonly frames: readonly EncodedImage[]; readonly fps: number };
+export type { ClipInfo, ClipPlayback, ClipToolsOptions };
 
 export interface VideoSetupRequest {
   /** The extension's global storage folder (ffmpeg goes to <storage>/video). */
