@@ -5,17 +5,9 @@
 import * as vscode from 'vscode';
 import { codeOf, messageOf } from '../protocol/errors';
 import type { CommandContext } from '../services/context';
+import { userPathSetting } from '../services/settings';
 
 const TITLE = 'Set Up Video Support';
-
-/**
- * A path setting from the user's own settings only: a workspace must not choose the binary
- * that decodes videos or runs npm (the settings are machine-scoped as well).
- */
-export function userPathSetting(key: string): string | undefined {
-  const v = vscode.workspace.getConfiguration('fastStyleTransfer').inspect<unknown>(key)?.globalValue;
-  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
-}
 
 /** Runs the command; resolves to true when a working ffmpeg is there afterwards. */
 export async function setUpVideoCommand(ctx: CommandContext): Promise<boolean> {

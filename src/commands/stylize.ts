@@ -5,11 +5,10 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { StylizeResult } from '../protocol/jobs';
 import type { StyleSummary } from '../protocol/styles';
-import { outputFolderFor } from '../services/settings';
+import { outputFolderFor, userPathSetting } from '../services/settings';
 import { MEDIA_FILTERS, isImagePath, isVideoPath } from '../protocol/fileTypes';
-import { codeOf, messageOf } from '../protocol/errors';
+import { codeOf, isMissingFfmpeg, messageOf } from '../protocol/errors';
 import { pickStyle } from './pickStyle';
-import { userPathSetting } from './setUpVideo';
 import type { CommandContext } from '../services/context';
 
 /** The image shown in the active editor tab (the built-in image preview), if any. */
@@ -193,9 +192,7 @@ async function report(
         ? `Could not stylize ${path.basename(first.input)}: ${first.error.message}`
         : `${r.failures.length} of ${r.failures.length + r.outputs.length} images could not be stylized (first: ${path.basename(first.input)}: ${first.error.message}).`;
     // No usable ffmpeg for a clip: offer to install one.
-    const setUp = r.failures.some(
-      (f) => /ffmpeg/.test(f.error.message) && /not on the PATH|is too old|not found/.test(f.error.message),
-    );
+    const setUp = r.failures.some((f) => isMissingFfmpeg(f.error.message));
     void vscode.window
       .showErrorMessage(msg, ...(setUp ? ['Set Up Video Support…'] : []), 'Show Output')
       .then(async (a) => {

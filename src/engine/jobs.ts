@@ -10,6 +10,7 @@ import { checkGpuPrerequisites } from './gpuPrerequisites';
 import { runGpuSetup } from './gpuSetup';
 import { findFfmpeg } from '../io/ffmpeg';
 import { runVideoSetup } from './video/ffmpegSetup';
+import { clipFrame, clipInfo, clipPlayback } from './video/clipJobs';
 import { createOnnxSession, releaseOnnxSessions } from './onnx/onnxRunner';
 import { PAPER_ARCHITECTURE, paramSpecs } from '../model/architecture';
 import { createStylizeEngine } from './stylize/engines';
@@ -92,9 +93,15 @@ async function dispatch(
       );
       const resize = j.maxSide > 0 ? maxSide(j.maxSide) : undefined;
       const img =
-        'path' in j.image
-          ? await readImage(j.image.path, { maxPixels: settings.maxInputPixels, resize })
-          : await decodeImage(j.image.bytes, { maxPixels: settings.maxInputPixels, resize, name: j.image.name });
+        'path' in j.image && j.frameAt !== undefined
+          ? await decodeImage(await clipFrame(j.image.path, j.frameAt, j.options, ctx.signal), {
+              maxPixels: settings.maxInputPixels,
+              resize,
+              name: j.image.path,
+            })
+          : 'path' in j.image
+            ? await readImage(j.image.path, { maxPixels: settings.maxInputPixels, resize })
+            : await decodeImage(j.image.bytes, { maxPixels: settings.maxInputPixels, resize, name: j.image.name });
       const out = await stylizeDecoded(e, style, img, j.options);
       throwIfCancelled(ctx.signal);
       // With a scale the network saw a resized input: return that one, so both images align.
@@ -109,6 +116,10 @@ async function dispatch(
       };
       return result;
     }
+    case 'clipInfo':
+      return clipInfo(j.file, j.options, ctx.signal);
+    case 'clipPlayback':
+      return clipPlayback(j.file, j.targetDir, j.options, ctx.signal);
     case 'import':
       return await importStyle(j.source, j.target, j.name);
     case 'info':

@@ -170,11 +170,71 @@ export interface EncoderOptions {
   /** x264's constant rate factor (lower = better; default 18, visually lossless for most clips). */
   readonly crf?: number;
   readonly preset?: string;
+  /** 'mp4' (default): H.264 with the audio; 'apng': an animated PNG (no audio), played `plays` times (0 = for ever). */
+  readonly container?: 'mp4' | 'apng';
+  readonly plays?: number;
+}
+
+/** The output options of each container (after the inputs). */
+function outputArgs(tools: FfmpegTools, target: string, opts: EncoderOptions): string[] {
+  const { info } = opts;
+  if (opts.container === 'apng')
+    return [
+      '-map',
+      '0:v:0',
+      '-c:v',
+      'apng',
+      '-pix_fmt',
+      'rgb24',
+      '-plays',
+      String(opts.plays ?? 0),
+      ...passthroughArgs(tools),
+      '-f',
+      'apng',
+      '-y',
+      target,
+    ];
+  const even = info.width % 2 === 0 && info.height % 2 === 0;
+  const audio = info.hasAudio
+    ? ['-map', '1:a?', ...(MP4_AUDIO.has(info.audioCodec ?? '') ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '192k'])]
+    : [];
+  return [
+    '-map',
+    '0:v:0',
+    ...audio,
+    // A 10-frame lookahead instead of medium's 40: x264 held 245 MB at 720p, now 175 MB.
+    '-c:v',
+    'libx264',
+    '-preset',
+    opts.preset ?? 'medium',
+    '-crf',
+    String(opts.crf ?? 18),
+    '-rc-lookahead',
+    '10',
+    // BT.709 conversion, tagged, so players show the colours we computed.
+    '-vf',
+    `scale=out_color_matrix=bt709:out_range=tv,format=${even ? 'yuv420p' : 'yuv444p'}`,
+    '-colorspace',
+    'bt709',
+    '-color_primaries',
+    'bt709',
+    '-color_trc',
+    'bt709',
+    '-color_range',
+    'tv',
+    ...passthroughArgs(tools),
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    '-y',
+    target,
+  ];
 }
 
 /**
- * Encodes RGB24 frames as H.264 in an MP4 at `target` (written as is: give a temporary name).
- * Even sizes use 4:2:0 (plays everywhere); an odd width or height cannot be 4:2:0 in H.264, so
+ * Encodes RGB24 frames as H.264 in an MP4 (or as an animated PNG) at `target` (written as is:
+ * give a temporary name). Even sizes use 4:2:0 (plays everywhere); an odd width or height cannot be 4:2:0 in H.264, so
  * those keep their exact size in 4:4:4.
  */
 export class FrameEncoder {
@@ -186,10 +246,7 @@ export class FrameEncoder {
 
   constructor(tools: FfmpegTools, target: string, opts: EncoderOptions) {
     const { info } = opts;
-    const even = info.width % 2 === 0 && info.height % 2 === 0;
-    const audio = info.hasAudio
-      ? ['-map', '1:a?', ...(MP4_AUDIO.has(info.audioCodec ?? '') ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '192k'])]
-      : [];
+    const withAudio = info.hasAudio && opts.container !== 'apng';
     this.child = spawn(
       tools.ffmpeg,
       [
@@ -206,37 +263,8 @@ export class FrameEncoder {
         info.frameRate,
         '-i',
         'pipe:0',
-        ...(info.hasAudio ? ['-i', opts.audioFrom] : []),
-        '-map',
-        '0:v:0',
-        ...audio,
-        // A 10-frame lookahead instead of medium's 40: x264 held 245 MB at 720p, now 175 MB.
-        '-c:v',
-        'libx264',
-        '-preset',
-        opts.preset ?? 'medium',
-        '-crf',
-        String(opts.crf ?? 18),
-        '-rc-lookahead',
-        '10',
-        // BT.709 conversion, tagged, so players show the colours we computed.
-        '-vf',
-        `scale=out_color_matrix=bt709:out_range=tv,format=${even ? 'yuv420p' : 'yuv444p'}`,
-        '-colorspace',
-        'bt709',
-        '-color_primaries',
-        'bt709',
-        '-color_trc',
-        'bt709',
-        '-color_range',
-        'tv',
-        ...passthroughArgs(tools),
-        '-movflags',
-        '+faststart',
-        '-f',
-        'mp4',
-        '-y',
-        target,
+        ...(withAudio ? ['-i', opts.audioFrom] : []),
+        ...outputArgs(tools, target, opts),
       ],
       { shell: false, windowsHide: true, stdio: ['pipe', 'pipe', 'pipe'] },
     );

@@ -61,3 +61,8 @@ export function messageOf(e: unknown): string {
 export function codeOf(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
 }
+
+/** Whether an error message says that no usable ffmpeg was found (then Set Up Video Support… helps). */
+export function isMissingFfmpeg(message: string): boolean {
+  return /ffmpeg/.test(message) && /not on the PATH|is too old|not found/.test(message);
+}

@@ -61,3 +61,17 @@ export function isVideoPath(p: string): boolean {
 
 /** The regular expression of package.json's `when` clauses for what Stylize with… takes. */
 export const MEDIA_EXTNAME_PATTERN = `^\\.(${MEDIA_EXTENSIONS.map((e) => e.slice(1)).join('|')})$`;
+
+/** Images that may hold an animation: GIF and WebP (read by sharp) and PNG (APNG, read by ffmpeg). */
+export const CLIP_IMAGE_EXTENSIONS: readonly string[] = [...ANIMATED_IMAGE_EXTENSIONS, '.png'];
+
+/** Whether `p` may be a clip: a video, or an image that may be animated (its bytes tell). */
+export function mayBeClip(p: string): boolean {
+  const dot = p.lastIndexOf('.');
+  return isVideoPath(p) || (dot >= 0 && CLIP_IMAGE_EXTENSIONS.includes(p.slice(dot).toLowerCase()));
+}
+
+/** Whether `p` is something the gallery and Stylize with… take: an image or a video. */
+export function isMediaPath(p: string): boolean {
+  return isImagePath(p) || isVideoPath(p);
+}

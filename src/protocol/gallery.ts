@@ -9,6 +9,7 @@ import {
   COLOR_MODES,
   OUTPUT_FORMATS,
   STYLIZE_LIMITS,
+  type ClipInfo,
   type ColorMode,
   type EncodedImage,
   type LossValues,
@@ -45,6 +46,10 @@ export const GALLERY_LIMITS = {
   maxScale: 4,
   /** Styles mixed into the selected one (the engine takes any number; more gets slow and muddy). */
   maxBlendStyles: 4,
+  /** The frame picker's time (seconds; a day is longer than any clip the gallery shows). */
+  maxClipSeconds: 86_400,
+  /** What the webview says of the player (a media error's text). */
+  maxPlaybackDetail: 500,
 } as const;
 
 /** Longest side of the fast preview; 'full' previews use the whole image (× scale). */
@@ -71,6 +76,7 @@ export const GALLERY_COMMANDS = [
   'showOutput',
   'openGallery',
   'refreshStyles',
+  'setUpVideo',
 ] as const;
 export type GalleryCommand = (typeof GALLERY_COMMANDS)[number];
 
@@ -135,7 +141,58 @@ interface PreviewRequestFields {
   readonly styleId: string;
   readonly size: PreviewSize;
   readonly scale: number;
+  /** A clip's frame at this many seconds (the frame picker); absent for still images. */
+  readonly time?: number;
 }
+
+/** A video or an animated image in the gallery: what its frame picker shows. */
+export type GalleryClip = ClipInfo & { readonly kind: 'video' | 'animated' };
+
+/** How the gallery plays a stylized clip (see ClipPlayback in jobs.ts). */
+export type GalleryPlayback =
+  /** A WebM (VP9/VP8) in the extension's storage, as a webview URI. */
+  | { readonly kind: 'video'; readonly src: string; readonly encoder: string }
+  /** An animated GIF, WebP or PNG, shown as it is. */
+  | { readonly kind: 'image'; readonly image: EncodedImage }
+  /** ffmpeg has no VP8/VP9 encoder: frames shown in turn. */
+  | { readonly kind: 'frames'; readonly frames: readonly EncodedImage[]; readonly fps: number };
+
+/** The gallery's messages about clips, host → webview. */
+export type ClipMessage =
+  /**
+   * The image is a clip (`clip`), or cannot be shown as one here: `unavailable` says why in one
+   * line, `setUpVideo` when Set Up Video Support… would help (no ffmpeg).
+   */
+  | {
+      readonly type: 'clip';
+      readonly imageToken: string;
+      readonly clip?: GalleryClip;
+      readonly unavailable?: string;
+      readonly setUpVideo?: boolean;
+    }
+  | {
+      readonly type: 'clipProgress';
+      readonly imageToken: string;
+      readonly done: number;
+      readonly total: number;
+      readonly fps: number;
+      readonly etaSeconds: number;
+    }
+  | {
+      readonly type: 'clipDone';
+      readonly imageToken: string;
+      readonly path: string;
+      readonly displayPath: string;
+      readonly playback: GalleryPlayback;
+    }
+  /** `setUpVideo`: the failure is a missing or unusable ffmpeg (offer Set Up Video Support…). */
+  | {
+      readonly type: 'clipFailed';
+      readonly imageToken: string;
+      readonly message: string;
+      readonly setUpVideo?: boolean;
+    }
+  | { readonly type: 'clipCancelled'; readonly imageToken: string };
 
 export type HostToWebview =
   | {
@@ -178,7 +235,8 @@ export type HostToWebview =
   | { readonly type: 'saved'; readonly path: string; readonly displayPath: string }
   | { readonly type: 'saveFailed'; readonly message: string }
   | { readonly type: 'saveCancelled' }
-  | { readonly type: 'notice'; readonly level: 'info' | 'error'; readonly message: string };
+  | { readonly type: 'notice'; readonly level: 'info' | 'error'; readonly message: string }
+  | ClipMessage;
 
 export type WebviewToHost =
   | { readonly type: 'ready' }
@@ -208,6 +266,20 @@ export type WebviewToHost =
       readonly blend?: readonly GalleryBlendPart[];
       readonly blendMode?: BlendMode;
     }
+  /** Stylize the whole clip (the video job), beside the input; the result is played. */
+  | {
+      readonly type: 'stylizeClip';
+      readonly imageToken: string;
+      readonly styleId: string;
+      readonly strength: number;
+      readonly colorMode: ColorMode;
+      readonly scale: number;
+      readonly blend?: readonly GalleryBlendPart[];
+      readonly blendMode?: BlendMode;
+    }
+  | { readonly type: 'cancelClip' }
+  /** What the player made of the stylized clip (logged; tests watch it). */
+  | { readonly type: 'playback'; readonly state: 'playing' | 'failed'; readonly detail: string }
   | { readonly type: 'copyPath'; readonly path: string }
   | { readonly type: 'openResult'; readonly path: string }
   | { readonly type: 'runCommand'; readonly command: GalleryCommand }
@@ -226,6 +298,7 @@ export const IMAGE_TOKEN_PATTERN = /^img-[1-9][0-9]{0,8}$/;
 const path = absolutePath({ max: GALLERY_LIMITS.maxPathLength });
 const token = matching(IMAGE_TOKEN_PATTERN, 'an image token (img-<n>)', { max: 16 });
 const scale = number({ min: GALLERY_LIMITS.minScale, max: GALLERY_LIMITS.maxScale });
+const clipTime = number({ min: 0, max: GALLERY_LIMITS.maxClipSeconds });
 const blendParts = arrayOf(object({ styleId: path, weight: number({ min: 0, max: 1 }) }, {}, { exact: true }), {
   min: 1,
   max: GALLERY_LIMITS.maxBlendStyles,
@@ -277,6 +350,7 @@ function parse(raw: unknown): WebviewToHost {
     case 'useSampleImage':
     case 'cancelTraining':
     case 'pauseTraining':
+    case 'cancelClip':
       message({})(raw, '');
       return { type };
     case 'openImagePath':
@@ -299,7 +373,7 @@ function parse(raw: unknown): WebviewToHost {
           size: oneOf(['preview', 'full']),
           scale,
         },
-        { blend: blendParts, blendMode: oneOf(BLEND_MODES) },
+        { blend: blendParts, blendMode: oneOf(BLEND_MODES), time: clipTime },
       )(raw, '');
       return {
         type,
@@ -308,8 +382,37 @@ function parse(raw: unknown): WebviewToHost {
         styleId: m.styleId,
         size: m.size,
         scale: m.scale,
+        ...(m.time === undefined ? {} : { time: m.time }),
         ...blendOf(m.blend, m.blendMode, m.styleId),
       };
+    }
+    case 'stylizeClip': {
+      const m = message(
+        {
+          imageToken: token,
+          styleId: path,
+          strength: number(STYLIZE_LIMITS.strength),
+          colorMode: oneOf(COLOR_MODES),
+          scale,
+        },
+        { blend: blendParts, blendMode: oneOf(BLEND_MODES) },
+      )(raw, '');
+      return {
+        type,
+        imageToken: m.imageToken,
+        styleId: m.styleId,
+        strength: m.strength,
+        colorMode: m.colorMode,
+        scale: m.scale,
+        ...blendOf(m.blend, m.blendMode, m.styleId),
+      };
+    }
+    case 'playback': {
+      const m = message({
+        state: oneOf(['playing', 'failed']),
+        detail: string({ max: GALLERY_LIMITS.maxPlaybackDetail, allowEmpty: true }),
+      })(raw, '');
+      return { type, state: m.state, detail: m.detail };
     }
     case 'save': {
       const m = message(

@@ -129,17 +129,24 @@ export const TRAINING_OVERRIDES: Rule<TrainingOverrides> = object(
   { exact: true },
 );
 
+const CLIP_TOOLS = object({}, { ffmpegPath: path, videoToolsDir: path }, { exact: true });
+
 const JOB_SCHEMAS: Readonly<Record<JobRequest['type'], Rule<unknown>>> = {
   stylize: object({ inputs: arrayOf(path), style: path, options: STYLIZE_OPTIONS }),
-  preview: object({
-    image: (v, at) =>
-      isPlainObject(v) && 'bytes' in v
-        ? object({ bytes: bytes({ allowEmpty: true }) }, { name: text })(v, at)
-        : object({ path })(v, at),
-    style: path,
-    maxSide: count,
-    options: STYLIZE_OPTIONS,
-  }),
+  preview: object(
+    {
+      image: (v, at) =>
+        isPlainObject(v) && 'bytes' in v
+          ? object({ bytes: bytes({ allowEmpty: true }) }, { name: text })(v, at)
+          : object({ path })(v, at),
+      style: path,
+      maxSide: count,
+      options: STYLIZE_OPTIONS,
+    },
+    { frameAt: number({ min: 0 }) },
+  ),
+  clipInfo: object({ file: path, options: CLIP_TOOLS }),
+  clipPlayback: object({ file: path, targetDir: path, options: CLIP_TOOLS }),
   train: object({
     options: object(
       { styleImage: path, dataDir: path, output: path, name: text, preset: oneOf(TRAINING_PRESETS), vggPath: path },

@@ -1,6 +1,7 @@
 // Messages between the extension host and the engine worker (DESIGN §2). One union per
 // direction, string `type` fields; every request gets exactly one `result` or `error`,
 // progress arrives as events in between. Image bytes travel as Uint8Array (transferable).
+import type { ClipInfo, ClipPlayback, ClipToolsOptions } from './clips';
 import type { ErrorInfo } from './errors';
 import { BORDER_PADDINGS, UPSAMPLE_MODES, type NumericHyperparameter } from '../shared/hyperparameters';
 
@@ -227,6 +228,20 @@ export type JobRequest =
       readonly style: string;
       readonly maxSide: number;
       readonly options: StylizeOptions;
+      /** A clip (video, animated GIF/WebP/PNG) at `image.path`: preview its frame at this many seconds. */
+      readonly frameAt?: number;
+    }
+  /** What the gallery's frame picker needs of a clip (a still image answers kind 'still'). */
+  | { readonly type: 'clipInfo'; readonly file: string; readonly options: ClipToolsOptions }
+  /**
+   * A stylized clip made playable in a webview: a small WebM in `targetDir` for videos (VP9 or
+   * VP8), the file's bytes for animated images, or frames where ffmpeg has no VP8/VP9 encoder.
+   */
+  | {
+      readonly type: 'clipPlayback';
+      readonly file: string;
+      readonly targetDir: string;
+      readonly options: ClipToolsOptions;
     }
   | { readonly type: 'train'; readonly options: TrainOptions }
   | { readonly type: 'resume'; readonly options: ResumeOptions }
@@ -261,6 +276,8 @@ export interface GpuSetupRequest {
   /** Install even though a prerequisite check failed. */
   readonly force?: boolean;
 }
+
+export type { ClipInfo, ClipPlayback, ClipToolsOptions };
 
 export interface VideoSetupRequest {
   /** The extension's global storage folder (ffmpeg goes to <storage>/video). */
@@ -316,6 +333,8 @@ export interface JobResults {
     readonly sourceWidth?: number;
     readonly sourceHeight?: number;
   };
+  clipInfo: ClipInfo;
+  clipPlayback: ClipPlayback;
   train: TrainResult;
   resume: TrainResult;
   import: { readonly checkpoint: string; readonly name: string };

@@ -73,6 +73,15 @@ export function onSettingsChanged(listener: () => void): vscode.Disposable {
 }
 
 /**
+ * A path setting from the user's own settings only: a workspace must not choose the binary
+ * that decodes videos or runs npm (the settings are machine-scoped as well).
+ */
+export function userPathSetting(key: string): string | undefined {
+  const v = vscode.workspace.getConfiguration(SECTION).inspect<unknown>(key)?.globalValue;
+  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+}
+
+/**
  * The output folder for `input`: the setting with `${workspaceFolder}` replaced and relative
  * paths taken from the input's workspace folder; undefined = beside the input.
  */

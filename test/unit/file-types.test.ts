@@ -13,7 +13,9 @@ import {
   MEDIA_EXTNAME_PATTERN,
   VIDEO_EXTENSIONS,
   isImagePath,
+  isMediaPath,
   isVideoPath,
+  mayBeClip,
 } from '../../src/protocol/fileTypes';
 import { IMAGE_EXTENSIONS as ENGINE_EXTENSIONS, formatFromExtension } from '../../src/io/formats';
 import { REPO_ROOT } from '../helpers/paths';
@@ -65,4 +67,13 @@ test('the engine reads what the editor offers; writable extensions name their fo
     assert.equal(EXTENSION_FORMAT[ext], format);
     assert.equal(formatFromExtension(`x${ext.toUpperCase()}`), format);
   }
+});
+
+test('the gallery takes images and videos; videos and GIF / WebP / PNG may be clips, other images are not', () => {
+  for (const ext of MEDIA_EXTENSIONS) assert.ok(isMediaPath(`/media/a${ext.toUpperCase()}`), ext);
+  for (const p of ['/media/a.txt', '/media/a.mp3', '/media/mp4', '/media/a.svg']) assert.ok(!isMediaPath(p), p);
+  for (const p of ['/c/a.mp4', '/c/a.MOV', '/c/a.webm', '/c/a.mkv', '/c/a.m4v', '/c/a.gif', '/c/a.WebP', '/c/a.png'])
+    assert.ok(mayBeClip(p), p);
+  for (const p of ['/c/a.jpg', '/c/a.tiff', '/c/a.avif', '/c/a.heic', '/c/png', '/c/a.png.txt'])
+    assert.ok(!mayBeClip(p), p);
 });

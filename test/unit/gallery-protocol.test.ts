@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GALLERY_LIMITS, parseWebviewMessage, type WebviewToHost } from '../../src/protocol/gallery';
-import { PathGuard, sniffImageType } from '../../src/views/gallery/pathGuard';
+import { PathGuard, sniffImageType, sniffVideoType } from '../../src/views/gallery/pathGuard';
 import { contentSecurityPolicy, makeNonce } from '../../src/views/gallery/html';
 
 const ok = (raw: unknown): WebviewToHost => {
@@ -279,6 +279,63 @@ test('image types are recognised by their bytes, not their names', () => {
   assert.equal(sniffImageType(PNG.subarray(0, 8)), undefined, 'too short to be an image');
 });
 
+test("clips: the frame picker's time, Stylize Clip, its cancel and the player's report are checked field by field", () => {
+  const style = '/styles/udnie';
+  const preview = { type: 'preview', requestId: 3, imageToken: 'img-2', styleId: style, size: 'preview', scale: 1 };
+  assert.deepEqual(ok({ ...preview, time: 1.25 }), { ...preview, time: 1.25 });
+  assert.deepEqual(ok(preview), preview, 'no time: a still image');
+  rejected({ ...preview, time: -0.1 }, /"time"/);
+  rejected({ ...preview, time: GALLERY_LIMITS.maxClipSeconds + 1 }, /"time"/);
+  rejected({ ...preview, time: Number.NaN }, /"time"/);
+  rejected({ ...preview, time: '1' }, /"time"/);
+
+  const clip = {
+    type: 'stylizeClip',
+    imageToken: 'img-2',
+    styleId: style,
+    strength: 0.7,
+    colorMode: 'luminance',
+    scale: 1,
+  };
+  assert.deepEqual(ok(clip), clip);
+  const blend = [{ styleId: '/styles/starry', weight: 0.3 }];
+  assert.deepEqual(ok({ ...clip, blend, blendMode: 'norm' }), { ...clip, blend, blendMode: 'norm' });
+  rejected({ ...clip, imageToken: '../img-2' }, /"imageToken"/);
+  rejected({ ...clip, styleId: 'udnie' }, /"styleId"/);
+  rejected({ ...clip, strength: 1.5 }, /"strength"/);
+  rejected({ ...clip, colorMode: 'sepia' }, /"colorMode"/);
+  rejected({ ...clip, scale: 0.1 }, /"scale"/);
+  rejected({ ...clip, format: 'gif' }, /"format"/);
+  rejected({ ...clip, blend: [{ styleId: style, weight: 0.3 }] }, /repeats the selected style/);
+  const { strength: _s, ...noStrength } = clip;
+  rejected(noStrength, /"strength"/);
+
+  assert.deepEqual(ok({ type: 'cancelClip' }), { type: 'cancelClip' });
+  rejected({ type: 'cancelClip', imageToken: 'img-2' }, /"imageToken"/);
+
+  const report = { type: 'playback', state: 'playing', detail: 'WebM (libvpx-vp9) 64×48, 1.00 s' };
+  assert.deepEqual(ok(report), report);
+  assert.deepEqual(ok({ ...report, state: 'failed', detail: '' }), { ...report, state: 'failed', detail: '' });
+  rejected({ ...report, state: 'paused' }, /"state"/);
+  rejected({ ...report, detail: 'x'.repeat(GALLERY_LIMITS.maxPlaybackDetail + 1) }, /"detail" is too long/);
+  rejected({ type: 'playback', state: 'playing' }, /"detail"/);
+
+  assert.deepEqual(ok({ type: 'runCommand', command: 'setUpVideo' }), { type: 'runCommand', command: 'setUpVideo' });
+});
+
+test('video containers are recognised by their bytes: MP4, MOV, WebM, MKV; images and scripts are not videos', () => {
+  const bytes = (s: string) => new Uint8Array([...s].map((c) => c.charCodeAt(0)));
+  assert.equal(sniffVideoType(bytes('\u0000\u0000\u0000\u0020ftypisom\u0000\u0000\u0002\u0000')), 'mp4');
+  assert.equal(sniffVideoType(bytes('\u0000\u0000\u0000\u0014ftypqt  \u0000\u0000\u0002\u0000')), 'mov');
+  const ebml = '\u001a\u0045\u00df\u00a3\u009f\u0042\u0086\u0081\u0001\u0042\u0082\u0084';
+  assert.equal(sniffVideoType(bytes(`${ebml}webm\u0042\u0087`)), 'webm');
+  assert.equal(sniffVideoType(bytes(`${ebml}matroska\u0042\u0087`)), 'mkv');
+  assert.equal(sniffVideoType(bytes('\u0000\u0000\u0000\u001cftypavif........')), undefined, 'AVIF is an image');
+  assert.equal(sniffVideoType(PNG), undefined);
+  assert.equal(sniffVideoType(bytes('#!/bin/sh\nrm -rf ~\n')), undefined);
+  assert.equal(sniffVideoType(bytes('ftyp')), undefined, 'too short');
+});
+
 test('PathGuard reads only existing files inside the roots (symbolic links resolved) or granted files', async (t) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fst-guard-'));
   t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -343,7 +400,7 @@ test('the webview CSP: nonce-only scripts and styles, no remote origins, no eval
   const csp = contentSecurityPolicy('https://*.vscode-cdn.net', nonce);
   assert.equal(
     csp,
-    `default-src 'none'; img-src https://*.vscode-cdn.net blob: data:; style-src https://*.vscode-cdn.net 'nonce-${nonce}'; script-src 'nonce-${nonce}'; font-src https://*.vscode-cdn.net`,
+    `default-src 'none'; img-src https://*.vscode-cdn.net blob: data:; media-src https://*.vscode-cdn.net; style-src https://*.vscode-cdn.net 'nonce-${nonce}'; script-src 'nonce-${nonce}'; font-src https://*.vscode-cdn.net`,
   );
   assert.doesNotMatch(csp, /unsafe-(eval|inline)|\*(?!\.vscode-cdn)|http:/);
 });

@@ -17,7 +17,7 @@ test('a checkpoint saved before rangeWeight existed resumes without a range loss
   const resumed = resolveHyperparameters('paper', saved);
   assert.equal(resumed.rangeWeight, 0);
   assert.equal(resumed.contentWeight, PRESETS.quick.contentWeight);
-  assert.equal(resolveHyperparameters('paper', PRESETS.quick).rangeWeight, RANGE_WEIGHT);
+  assert.equal(resolveHyperparameters('paper', { ...PRESETS.quick }).rangeWeight, RANGE_WEIGHT);
 });
 
 test('rangeWeight is checked like every other weight', () => {

@@ -1,13 +1,13 @@
 // Videos and animated images (issue 16): clips made here with ffmpeg from generated frames go
 // through `fst stylize` and the video job; ffprobe checks what comes out. Needs ffmpeg and
 // ffprobe on the PATH (CI installs Debian's); without them the tests skip, except in CI.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { findFfmpeg, parseFfmpegVersion, probeVideo, type FfmpegTools } from '../../src/io/ffmpeg';
+import { findFfmpeg, parseFfmpegVersion, probeVideo } from '../../src/io/ffmpeg';
 import { createStylizeEngine } from '../../src/engine/stylize/engines';
 import { loadStyle } from '../../src/engine/styles';
 import { FrameStylizer, meanAbsDiff } from '../../src/engine/video/frameStylizer';
@@ -15,21 +15,11 @@ import { stylizeVideoFile } from '../../src/engine/video/videoJob';
 import { psnr } from '../../src/model/pixels';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { runFst } from '../helpers/cli';
-import { ffmpegFromSources, makeClip } from '../helpers/clips';
+import { ffmpegFromSources, ffmpegOrSkip, makeClip } from '../helpers/clips';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
 
 const STYLE = path.join(REPO_ROOT, 'styles', 'starry-night');
 const root = tempDir('fst-video-');
-let toolsPromise: Promise<FfmpegTools | undefined> | undefined;
-
-async function ffmpegOrSkip(t: TestContext): Promise<FfmpegTools | undefined> {
-  const tools = await (toolsPromise ??= findFfmpeg().catch(() => undefined));
-  if (tools) return tools;
-  if (process.env.CI) throw new Error('ffmpeg/ffprobe missing: CI must install them (scripts/install-code-server.sh)');
-  t.skip('skipped: ffmpeg/ffprobe not on the PATH');
-  return undefined;
-}
-
 function listDir(dir: string): string[] {
   return fs.readdirSync(dir).sort();
 }

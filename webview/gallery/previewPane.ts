@@ -1,9 +1,12 @@
 // The preview pane: which image (name, where from, buttons to choose another), the picture
-// (previewStage.ts), the controls (settingsRow.ts) and saving (saveBar.ts), with a status line
+// (previewStage.ts), for clips the frame picker (framePicker.ts), the controls (settingsRow.ts)
+// and saving (saveBar.ts; clipBar.ts stylizes and plays a whole clip), with a status line
 // they share. Owns the image and the preview size; asks the host for a preview whenever what
 // it would show changes, debounced.
-import type { GalleryImage, GallerySettings, HostToWebview } from '../../src/protocol/gallery';
+import type { ClipMessage, GalleryImage, GallerySettings, HostToWebview } from '../../src/protocol/gallery';
 import { action, button, clear, formatCount, h, icon, setDisabled } from './dom';
+import { ClipBar } from './clipBar';
+import { FramePicker } from './framePicker';
 import { post } from './host';
 import { PreviewStage } from './previewStage';
 import { SaveBar, type SaveMode } from './saveBar';
@@ -15,10 +18,24 @@ import { blendKey } from './blend';
 /** The host's messages about the image, its preview and saving. */
 export type PreviewMessage = Extract<
   HostToWebview,
-  { type: 'image' | 'preview' | 'previewFailed' | 'saving' | 'saved' | 'saveFailed' | 'saveCancelled' | 'notice' }
+  {
+    type:
+      | 'image'
+      | 'preview'
+      | 'previewFailed'
+      | 'saving'
+      | 'saved'
+      | 'saveFailed'
+      | 'saveCancelled'
+      | 'notice'
+      | ClipMessage['type'];
+  }
 >;
 type StatusKind = 'info' | 'ok' | 'error' | 'busy';
-type PaneState = Pick<UiState, 'image' | 'size' | 'strength' | 'colorMode' | 'scale' | 'format' | 'split' | 'saved'>;
+type PaneState = Pick<
+  UiState,
+  'image' | 'size' | 'strength' | 'colorMode' | 'scale' | 'format' | 'split' | 'saved' | 'frame'
+>;
 
 export class PreviewPane {
   readonly element: HTMLElement;
@@ -28,6 +45,8 @@ export class PreviewPane {
   private readonly stage: PreviewStage;
   private readonly settings: SettingsRow;
   private readonly saveBar: SaveBar;
+  private readonly framePicker: FramePicker;
+  private readonly clipBar: ClipBar;
   private readonly fullSizeButton: HTMLElement | undefined;
   private readonly statusLine: HTMLElement;
   private previewTimer: number | undefined;
@@ -105,6 +124,14 @@ export class PreviewPane {
         )
       : undefined;
     this.saveBar = new SaveBar(state, this.fullSizeButton, !panel, { persist, save: (mode) => this.requestSave(mode) });
+    this.framePicker = new FramePicker(state, {
+      persist,
+      changed: () => {
+        this.renderClip();
+        this.schedulePreview();
+      },
+    });
+    this.clipBar = new ClipBar(() => this.requestStylizeClip());
     this.element = h(
       'section',
       { class: 'pane preview-pane', 'aria-labelledby': 'preview-heading' },
@@ -131,9 +158,11 @@ export class PreviewPane {
         : h('h2', { id: 'preview-heading', class: 'visually-hidden' }, 'Preview'),
       source,
       this.stage.element,
+      this.framePicker.element,
       this.settings.element,
       this.saveBar.element,
       this.saveBar.savedLine,
+      this.clipBar.element,
       this.statusLine,
     );
   }
@@ -197,6 +226,12 @@ export class PreviewPane {
       case 'notice':
         this.setStatus(m.message, m.level === 'error' ? 'error' : 'info');
         return;
+      case 'clip':
+        this.framePicker.receive(m);
+        if (m.imageToken === this.state.image?.token && m.unavailable) this.stage.idle();
+        return;
+      default:
+        if (m.imageToken === this.state.image?.token || this.clipBar.busy) this.clipBar.receive(m);
     }
   }
 
@@ -229,20 +264,41 @@ export class PreviewPane {
   private requestPreview(): void {
     const img = this.state.image,
       style = this.selection.selected;
-    if (!img || !style) {
+    if (!img || !style || this.framePicker.unusable) {
       this.stage.idle();
       return;
     }
+    const time = this.framePicker.time();
     const { size } = this.state;
     const scale = size === 'full' ? this.state.scale : 1;
     const blend = this.selection.blendFields();
-    const key = [img.token, style.id, style.updatedAt ?? '', style.iteration, size, scale, blendKey(blend)].join('|');
+    const key = [img.token, style.id, style.updatedAt ?? '', style.iteration, size, scale, blendKey(blend), time].join(
+      '|',
+    );
     this.stage.request(key, this.selection.label(), {
       imageToken: img.token,
       styleId: style.id,
       size,
       scale: this.state.scale,
+      ...(time === undefined ? {} : { time }),
       ...blend,
+    });
+  }
+
+  /** Stylize Clip: the whole clip with the settings of the preview. */
+  private requestStylizeClip(): void {
+    const img = this.state.image,
+      style = this.selection.selected;
+    if (!img || !style) return;
+    const { strength, colorMode, scale } = this.state;
+    post({
+      type: 'stylizeClip',
+      imageToken: img.token,
+      styleId: style.id,
+      strength,
+      colorMode,
+      scale,
+      ...this.selection.blendFields(),
     });
   }
 
@@ -273,6 +329,9 @@ export class PreviewPane {
       ? (img.displayPath ?? (img.origin === 'drop' ? 'dropped file' : img.origin === 'sample' ? 'sample photo' : ''))
       : 'Drop one below or choose a file';
     this.stage.showImage(!!img);
+    this.framePicker.setImage(img?.token);
+    this.clipBar.reset();
+    this.renderClip();
     this.renderActions();
   }
 
@@ -287,7 +346,17 @@ export class PreviewPane {
   private renderActions(): void {
     const ready = !!this.state.image && !!this.selection.selected;
     this.saveBar.setReady(ready);
+    this.clipBar.setReady(ready && !!this.framePicker.current);
     if (this.fullSizeButton) setDisabled(this.fullSizeButton, !ready);
+  }
+
+  /** A clip is stylized as a whole (Stylize Clip) rather than saved as a still image. */
+  private renderClip(): void {
+    const clip = !!this.framePicker.current;
+    this.saveBar.element.hidden = clip;
+    this.saveBar.savedLine.hidden = clip || !this.state.saved;
+    this.clipBar.show(clip);
+    this.renderActions();
   }
 
   private setStatus(text: string, kind: StatusKind): void {

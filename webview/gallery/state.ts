@@ -39,6 +39,8 @@ export interface UiState {
   blend: BlendState;
   saved?: { path: string; displayPath: string };
   stopIntent?: StopIntent;
+  /** The frame picker's frame of the clip shown (framePicker.ts). */
+  frame?: { token: string; index: number };
 }
 
 export const INITIAL_STATE: Readonly<UiState> = {
@@ -76,5 +78,9 @@ export function restoreState(): UiState | undefined {
     blend: restoreBlend(s.blend),
     saved: s.saved && typeof s.saved.path === 'string' ? s.saved : undefined,
     stopIntent: s.stopIntent === 'pause' || s.stopIntent === 'cancel' ? s.stopIntent : undefined,
+    frame:
+      s.frame && typeof s.frame.token === 'string' && Number.isInteger(s.frame.index) && s.frame.index >= 0
+        ? { token: s.frame.token, index: s.frame.index }
+        : undefined,
   };
 }

@@ -16,6 +16,7 @@ import {
 } from '../../io/image';
 import { MEDIA_EXTENSIONS, isVideoFile, outputFormatFor, type ImageFormat } from '../../io/formats';
 import { isAnimatedImage } from '../../io/animated';
+import { isApngFile } from '../../io/apng';
 import { sanitizeStyleName, writeStylizedImage } from '../../io/output';
 import { StyleTransferError, cancelledError, toErrorInfo } from '../../protocol/errors';
 import type { StylizeOptions, StylizeResult, JobProgress } from '../../protocol/jobs';
@@ -159,8 +160,10 @@ export async function stylizeFiles(
   const { engine, style } = await withBlend(baseEngine, await loadStyle(req.style), req.options);
   const files = await expandInputs(req.inputs, style.name);
   if (files.length === 0) throw new StyleTransferError('bad-input', `no images to stylize in ${req.inputs.join(', ')}`);
-  // Videos and animated images go frame by frame through engine/video, in the same order.
-  const moving = await Promise.all(files.map(async (f) => isVideoFile(f) || (await isAnimatedImage(f))));
+  // Videos and animated images go frame by frame through engine/video, in the same order;
+  // animated PNGs through ffmpeg like a clip (sharp reads their first frame only).
+  const viaFfmpeg = await Promise.all(files.map(async (f) => isVideoFile(f) || (await isApngFile(f))));
+  const moving = await Promise.all(files.map(async (f, i) => viaFfmpeg[i] || (await isAnimatedImage(f))));
   const outputs: { input: string; output: string }[] = [];
   const failures: StylizeResult['failures'][number][] = [];
   ctx.progress?.({ type: 'stylize', done: 0, total: files.length });
@@ -193,7 +196,7 @@ export async function stylizeFiles(
       await writing;
       try {
         const frameCtx = { ...ctx, index: i, total: files.length, maxPixels: req.maxInputPixels };
-        const { output } = isVideoFile(file)
+        const { output } = viaFfmpeg[i]
           ? await stylizeVideoFile(engine, style, file, req.options, frameCtx)
           : await stylizeAnimatedImage(engine, style, file, req.options, frameCtx);
         outputs.push({ input: file, output });

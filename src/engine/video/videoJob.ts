@@ -6,6 +6,7 @@
 // ffmpegs and leaves no file.
 import { DEFAULT_MAX_PIXELS } from '../../io/image';
 import { findFfmpeg, probeVideo, type FfmpegTools, type VideoInfo } from '../../io/ffmpeg';
+import { readApngControl } from '../../io/apng';
 import { writeProducedFile } from '../../io/output';
 import { FrameDecoder, FrameEncoder } from '../../io/videoStream';
 import { StyleTransferError, cancelledError } from '../../protocol/errors';
@@ -32,7 +33,12 @@ export interface VideoResult {
   readonly seconds: number;
 }
 
-/** Stylizes the clip `input` with `style`; returns the written `clip.<style>.mp4`. */
+/**
+ * Stylizes the clip `input` with `style`; returns the written `clip.<style>.mp4`. An animated
+ * PNG (sharp reads its first frame only) goes the same way through ffmpeg's apng demuxer and
+ * comes out as `clip.<style>.png`, an animated PNG with the input's frame count, average frame
+ * rate (ffmpeg's raw pipe keeps no per-frame delays) and play count.
+ */
 export async function stylizeVideoFile(
   engine: StylizeEngine,
   style: LoadedStyle,
@@ -44,6 +50,7 @@ export async function stylizeVideoFile(
   if (signal?.aborted) throw cancelledError('stylize');
   const tools = ctx.tools ?? (await findFfmpeg({ ffmpegPath: options.ffmpegPath, storageDir: options.videoToolsDir }));
   const info = await probeVideo(tools, input, { signal });
+  const apng = /\.a?png$/i.test(input) ? await readApngControl(input) : undefined;
   const maxPixels = ctx.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (info.width * info.height > maxPixels) {
     throw new StyleTransferError(
@@ -75,10 +82,14 @@ export async function stylizeVideoFile(
     const output = await writeProducedFile(
       input,
       style.name,
-      '.mp4',
+      apng ? '.png' : '.mp4',
       async (tmp) => {
         const decoder = new FrameDecoder(tools, input, info);
-        const encoder = new FrameEncoder(tools, tmp, { audioFrom: input, info });
+        const encoder = new FrameEncoder(tools, tmp, {
+          audioFrom: input,
+          info,
+          ...(apng ? { container: 'apng' as const, plays: apng.plays } : {}),
+        });
         const stop = () => {
           decoder.kill();
           encoder.kill();

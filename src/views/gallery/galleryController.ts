@@ -21,6 +21,7 @@ import {
 import { messageOf } from '../../protocol/errors';
 import type { CommandContext } from '../../services/context';
 import { CardSamples } from './cardSamples';
+import { Clips, playbackDir } from './clips';
 import { GallerySession, UserJobs, type SessionHandlers } from './gallerySession';
 import { galleryHtml } from './html';
 import { ImageRegistry } from './imageRegistry';
@@ -43,6 +44,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private readonly sources: ImageSources;
   private readonly previews: Previews;
   private readonly saver: Saver;
+  private readonly clips: Clips;
   private readonly jobs = new UserJobs();
   private readonly guard: PathGuard;
   private readonly samples: CardSamples;
@@ -68,7 +70,10 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     });
     const samplePhoto = ctx.extension.asAbsolutePath(path.join('media', 'samples', 'photos', 'coffee.png'));
     const readySessions = () => this.sessions.filter((s) => s.ready);
-    this.images = new ImageRegistry(ctx.storageDir, (token) => this.previews.forgetImage(token));
+    this.images = new ImageRegistry(ctx.storageDir, (token) => {
+      this.previews.forgetImage(token);
+      this.clips.forgetImage(token);
+    });
     this.log = new WebviewLog(ctx.log);
     const reject = (reason: string) => this.log.reject(reason);
     this.previews = new Previews({
@@ -79,6 +84,15 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       done: () => this.samples.kick(),
     });
     this.saver = new Saver({ ctx, images: this.images, guard: this.guard, jobs: this.jobs, reject });
+    this.clips = new Clips({
+      ctx,
+      images: this.images,
+      guard: this.guard,
+      jobs: this.jobs,
+      folderFor: (img) => this.saver.saveFolder(img),
+      produced: (file) => this.saver.produced(file),
+      reject,
+    });
     this.sources = new ImageSources(this.images, this.guard, samplePhoto, reject);
     this.samples = new CardSamples({ ctx, jobs: this.jobs, samplePhoto, readySessions });
     this.training = new TrainingRelay(ctx, readySessions, () => this.onStylesChanged(), reject);
@@ -111,7 +125,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private createPanel(column: vscode.ViewColumn): void {
     const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'Style Gallery', column, {
       enableScripts: true,
-      localResourceRoots: [this.bundleRoot],
+      localResourceRoots: this.resourceRoots,
       // Hidden panels are rebuilt from getState/setState and the host's caches instead.
       retainContextWhenHidden: false,
     });
@@ -164,7 +178,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
-    view.webview.options = { enableScripts: true, localResourceRoots: [this.bundleRoot] };
+    view.webview.options = { enableScripts: true, localResourceRoots: this.resourceRoots };
     this.viewSession?.dispose();
     const session = new GallerySession(view.webview, 'sidebar', this.sessionHandlers);
     this.viewSession = session;
@@ -214,6 +228,16 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     });
   }
 
+  /** What a webview may load: the bundle, and the stylized clips' WebM previews. */
+  private get resourceRoots(): vscode.Uri[] {
+    return [this.bundleRoot, vscode.Uri.file(playbackDir(this.ctx.storageDir))];
+  }
+
+  /** What the webview's player said last of a stylized clip (tests). */
+  get lastPlayback(): Extract<WebviewToHost, { type: 'playback' }> | undefined {
+    return this.clips.lastPlayback;
+  }
+
   /** The panel, while open (tests). */
   get galleryPanel(): vscode.WebviewPanel | undefined {
     return this.panel;
@@ -233,6 +257,12 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     receive: (m, s) => void this.receive(m, s),
     posted: (m, s) => {
       for (const l of this.postListeners) l(m, s.layout);
+      // A clip gets its frame picker: the host asks what the image is once it is shown.
+      if (m.type === 'image') void this.clips.describe(s, m.image.token);
+      if (m.type === 'init') {
+        this.clips.resend(s);
+        if (m.image) void this.clips.describe(s, m.image.token);
+      }
     },
   };
 
@@ -294,6 +324,12 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         return this.previews.preview(s, m);
       case 'save':
         return this.saver.save(s, m);
+      case 'stylizeClip':
+        return this.clips.stylize(s, m);
+      case 'cancelClip':
+        return this.clips.cancel(s);
+      case 'playback':
+        return this.clips.report(m);
       case 'copyPath':
       case 'openResult': {
         const file = await this.saver.checkResult(m.path);
@@ -313,6 +349,11 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
         return;
       }
       case 'runCommand':
+        if (m.command === 'setUpVideo') {
+          // Once ffmpeg is there, the clips that wanted it get their frame pickers.
+          if (await vscode.commands.executeCommand<boolean>('fastStyleTransfer.setUpVideo')) this.clips.retryMissing(s);
+          return;
+        }
         void vscode.commands.executeCommand(`fastStyleTransfer.${m.command}`);
         return;
       case 'cancelTraining':
@@ -390,6 +431,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     this.viewSession?.dispose();
     for (const s of this.subs) s.dispose();
     this.images.dispose();
+    this.clips.dispose();
   }
 }
 

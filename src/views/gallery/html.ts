@@ -16,6 +16,8 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
   return [
     "default-src 'none'",
     `img-src ${cspSource} blob: data:`,
+    // Stylized clips play from the extension's storage (a WebM, views/gallery/clips.ts).
+    `media-src ${cspSource}`,
     `style-src ${cspSource} 'nonce-${nonce}'`,
     `script-src 'nonce-${nonce}'`,
     `font-src ${cspSource}`,

@@ -4,11 +4,11 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { IMAGE_EXTENSIONS } from '../../protocol/fileTypes';
+import { MEDIA_EXTENSIONS } from '../../protocol/fileTypes';
 import type { GalleryImage } from '../../protocol/gallery';
 import type { ImageSource } from '../../protocol/jobs';
 import { ownBytes } from './gallerySession';
-import { sniffImageType } from './pathGuard';
+import { sniffImageType, sniffVideoType } from './pathGuard';
 
 const MAX_IMAGES = 16;
 /** Dropped images are kept in memory (for previews and Save); older ones go beyond this. */
@@ -59,7 +59,7 @@ export class ImageRegistry {
     return img;
   }
 
-  /** Dropped bytes (already checked to be an image). */
+  /** Dropped bytes (already checked to be an image or a video). */
   registerBytes(name: string, bytes: Uint8Array): RegisteredImage {
     const img: RegisteredImage = {
       info: { token: this.mintToken(), name, origin: 'drop' },
@@ -77,7 +77,7 @@ export class ImageRegistry {
   async inputFileOf(img: RegisteredImage): Promise<string> {
     if ('path' in img.source) return img.source.path;
     if (img.inputFile) return img.inputFile;
-    const kind = sniffImageType(img.source.bytes) ?? 'png';
+    const kind = sniffImageType(img.source.bytes) ?? sniffVideoType(img.source.bytes) ?? 'png';
     const safe =
       img.source.name
         .normalize('NFC')
@@ -85,7 +85,7 @@ export class ImageRegistry {
         .replace(/^[.\-]+/, '')
         .slice(0, 100) || 'image';
     const ext = path.extname(safe).toLowerCase();
-    const name = IMAGE_EXTENSIONS.includes(ext)
+    const name = MEDIA_EXTENSIONS.includes(ext)
       ? safe
       : `${safe}${kind === 'jpeg' ? '.jpg' : kind === 'heif' ? '.heic' : `.${kind}`}`;
     const dir = path.join(this.inputsDir(), img.info.token);

@@ -4,11 +4,14 @@
 // it is registered and sent to the webview as a token.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { IMAGE_EXTENSION_NAMES, IMAGE_FILTERS, isImagePath } from '../../protocol/fileTypes';
+import { MEDIA_EXTENSIONS, MEDIA_FILTERS, isMediaPath } from '../../protocol/fileTypes';
 import type { GalleryImage, WebviewToHost } from '../../protocol/gallery';
 import type { GallerySession } from './gallerySession';
 import type { ImageRegistry } from './imageRegistry';
-import { type PathGuard, sniffImageType } from './pathGuard';
+import { type PathGuard, sniffImageType, sniffVideoType } from './pathGuard';
+
+/** The gallery's files (images and clips) without dots, for globs and messages. */
+const MEDIA_NAMES = MEDIA_EXTENSIONS.map((e) => e.slice(1));
 
 type ImageMessage = Extract<
   WebviewToHost,
@@ -18,13 +21,13 @@ type ImageMessage = Extract<
   }
 >;
 
-/** The image shown in any visible editor group (the gallery itself may be the active tab). */
+/** The image or video shown in any visible editor group (the gallery itself may be the active tab). */
 export function activeEditorImage(): vscode.Uri | undefined {
   const groups = [vscode.window.tabGroups.activeTabGroup, ...vscode.window.tabGroups.all];
   for (const g of groups) {
     const input = g.activeTab?.input;
     const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
-    if (uri && uri.scheme === 'file' && isImagePath(uri.fsPath)) return uri;
+    if (uri && uri.scheme === 'file' && isMediaPath(uri.fsPath)) return uri;
   }
   return undefined;
 }
@@ -45,8 +48,8 @@ export class ImageSources {
         const picked = await vscode.window.showOpenDialog({
           canSelectMany: false,
           canSelectFiles: true,
-          filters: IMAGE_FILTERS,
-          title: 'Image to preview',
+          filters: MEDIA_FILTERS,
+          title: 'Image or video to preview',
           openLabel: 'Preview',
         });
         if (!picked?.length || picked[0].scheme !== 'file') return;
@@ -73,9 +76,9 @@ export class ImageSources {
       case 'openImagePath':
         return this.usePath(s, m.path, 'workspace');
       case 'dropImage': {
-        if (!sniffImageType(m.bytes)) {
+        if (!sniffImageType(m.bytes) && !sniffVideoType(m.bytes)) {
           this.reject(
-            `dropped file ${JSON.stringify(m.name.slice(0, 80))} is not an image this extension reads (PNG, JPEG, WebP, AVIF, HEIF, TIFF or GIF)`,
+            `dropped file ${JSON.stringify(m.name.slice(0, 80))} is not an image or video this extension reads (PNG, JPEG, WebP, AVIF, HEIF, TIFF, GIF, MP4, MOV, WebM or MKV)`,
           );
           s.post({
             type: 'notice',
@@ -101,9 +104,9 @@ export class ImageSources {
       });
       return;
     }
-    if (!isImagePath(file)) {
-      this.reject(`openImagePath: ${file} is not an image file (${IMAGE_EXTENSION_NAMES.join(', ')})`);
-      s.post({ type: 'notice', level: 'error', message: `${path.basename(file)} is not an image.` });
+    if (!isMediaPath(file)) {
+      this.reject(`openImagePath: ${file} is not an image or video file (${MEDIA_NAMES.join(', ')})`);
+      s.post({ type: 'notice', level: 'error', message: `${path.basename(file)} is not an image or a video.` });
       return;
     }
     s.post({ type: 'image', image: this.registry.registerPath(file, origin).info });
@@ -115,12 +118,12 @@ export class ImageSources {
       return;
     }
     const files = await vscode.workspace.findFiles(
-      `**/*.{${IMAGE_EXTENSION_NAMES.join(',')}}`,
+      `**/*.{${MEDIA_NAMES.join(',')}}`,
       '**/{node_modules,.git,.vscode-test,dist,out}/**',
       2000,
     );
     if (!files.length) {
-      s.post({ type: 'notice', level: 'info', message: 'There are no images in the workspace.' });
+      s.post({ type: 'notice', level: 'info', message: 'There are no images or videos in the workspace.' });
       return;
     }
     files.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
@@ -131,8 +134,8 @@ export class ImageSources {
     const pick = await vscode.window.showQuickPick(
       files.map((u) => ({ label: path.basename(u.fsPath), description: folderOf(u), iconPath: u, uri: u })),
       {
-        title: 'Preview an image from the workspace',
-        placeHolder: 'Choose an image',
+        title: 'Preview an image or video from the workspace',
+        placeHolder: 'Choose an image or a video',
         matchOnDescription: true,
       },
     );

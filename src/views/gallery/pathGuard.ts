@@ -87,3 +87,13 @@ export function sniffImageType(b: Uint8Array): 'png' | 'jpeg' | 'gif' | 'webp' |
   }
   return undefined;
 }
+
+/** Video containers, recognised by their first bytes: ISO media (MP4, MOV) and Matroska (WebM, MKV). */
+export function sniffVideoType(b: Uint8Array): 'mp4' | 'mov' | 'webm' | 'mkv' | undefined {
+  if (b.length < 16 || sniffImageType(b)) return undefined;
+  const text = (from: number, to: number) => String.fromCharCode(...b.subarray(from, Math.min(to, b.length)));
+  if (text(4, 8) === 'ftyp') return text(8, 12) === 'qt  ' ? 'mov' : 'mp4';
+  if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3)
+    return text(0, 64).includes('webm') ? 'webm' : 'mkv';
+  return undefined;
+}

@@ -2,9 +2,11 @@
 // colours, once per (image, style, size, scale, blend); strength and colour preservation are
 // composited in the webview (the same maths as src/model/color.ts), so those sliders never
 // wait for the engine. The last results are cached (a rebuilt webview asks again).
+import { isVideoPath } from '../../protocol/fileTypes';
 import { PREVIEW_MAX_SIDE, type WebviewToHost } from '../../protocol/gallery';
 import { codeOf, messageOf } from '../../protocol/errors';
 import type { CommandContext } from '../../services/context';
+import { userPathSetting } from '../../services/settings';
 import { ownImage, type GallerySession, type PreviewResult, type UserJobs } from './gallerySession';
 import type { ImageRegistry, RegisteredImage } from './imageRegistry';
 import { resolveRequest, type ResolvedBlend } from './styleBlend';
@@ -48,7 +50,12 @@ export class Previews {
     }
     const { img, style, blend } = r;
     const scale = m.size === 'full' ? m.scale : 1;
-    const key = [m.imageToken, style.id, style.updatedAt ?? '', style.iteration, m.size, scale, blend.key].join('|');
+    // A clip previews one frame: the one the frame picker shows (a video's first before it is known).
+    const name = 'path' in img.source ? img.source.path : img.source.name;
+    const time = m.time ?? (isVideoPath(name) ? 0 : undefined);
+    const key = [m.imageToken, style.id, style.updatedAt ?? '', style.iteration, m.size, scale, blend.key, time].join(
+      '|',
+    );
     const cached = this.cache.get(key);
     if (cached) {
       s.post({ ...cached, requestId: m.requestId });
@@ -59,7 +66,7 @@ export class Previews {
     if (s.inflight?.key !== key) {
       s.inflight?.abort.abort();
       const abort = new AbortController();
-      const result = this.run(img, style, blend, m, scale, abort.signal).finally(() => {
+      const result = this.run(img, style, blend, m, scale, time, abort.signal).finally(() => {
         if (s.inflight?.abort === abort) s.inflight = undefined;
       });
       s.inflight = { key, abort, result };
@@ -86,6 +93,7 @@ export class Previews {
     blend: ResolvedBlend,
     m: PreviewRequest,
     scale: number,
+    time: number | undefined,
     signal: AbortSignal,
   ): Promise<PreviewResult> {
     const { ctx, images } = this.deps;
@@ -94,10 +102,19 @@ export class Previews {
       const r = await ctx.engine.request(
         {
           type: 'preview',
-          image: images.sourceOf(img),
+          // A clip's frame is read from a file (dropped bytes are written once into storage).
+          image: time === undefined ? images.sourceOf(img) : { path: await images.inputFileOf(img) },
           style: style.id,
           maxSide: m.size === 'preview' ? PREVIEW_MAX_SIDE : 0,
-          options: { strength: 1, colorMode: 'none', scale, runtime: ctx.settings().stylizeRuntime, ...blend.options },
+          options: {
+            strength: 1,
+            colorMode: 'none',
+            scale,
+            runtime: ctx.settings().stylizeRuntime,
+            ...blend.options,
+            ...(time === undefined ? {} : { ffmpegPath: userPathSetting('ffmpegPath'), videoToolsDir: ctx.storageDir }),
+          },
+          ...(time === undefined ? {} : { frameAt: time }),
         },
         { signal },
       );
@@ -109,6 +126,7 @@ export class Previews {
         styleId: style.id,
         size: m.size,
         scale,
+        ...(time === undefined ? {} : { time }),
         original: ownImage(r.original),
         stylized: ownImage(r.stylized),
         sourceWidth: r.sourceWidth,

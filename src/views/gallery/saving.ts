@@ -47,6 +47,11 @@ export class Saver {
 
   constructor(private readonly deps: SaveDeps) {}
 
+  /** A file written for the webview elsewhere (a stylized clip): it may name it too. */
+  produced(file: string): void {
+    this.saved.add(file);
+  }
+
   /** `file` if this session saved it, else what the path guard says of it. */
   async checkResult(file: string): Promise<string | Error> {
     return this.saved.has(file) ? file : this.deps.guard.checkFile(file);
@@ -132,7 +137,7 @@ export class Saver {
   }
 
   /** Folder for a Save of `img`: the output folder setting, else beside a workspace file, else the first workspace folder. */
-  private saveFolder(img: RegisteredImage): string | undefined {
+  saveFolder(img: RegisteredImage): string | undefined {
     const setting = (uri?: vscode.Uri) => this.deps.ctx.settings(uri).outputFolder;
     if ('path' in img.source && img.info.origin !== 'sample') {
       const uri = vscode.Uri.file(img.source.path);

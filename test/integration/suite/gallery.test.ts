@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { HostToWebview } from '../../../src/protocol/gallery';
 import type { TrainResult } from '../../../src/protocol/jobs';
-import { api, udnieStyle, until, workspaceDir, useSharedVgg, trainArgs } from './helpers';
+import { api, openReadyGallery, recorder, trainArgs, udnieStyle, until, useSharedVgg, workspaceDir } from './helpers';
 import { decodePng, difference, type Rgb } from './png';
 import { previewMessage, saveMessage } from '../../helpers/galleryMessages';
 
@@ -21,33 +21,6 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
 function pngSize(b: Uint8Array): { w: number; h: number } {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   return { w: v.getUint32(16), h: v.getUint32(20) };
-}
-
-/** Records what the host posts to the gallery webviews. */
-async function recorder() {
-  const a = await api();
-  const seen: Posted[] = [];
-  const sub = a.gallery.onDidPost((m) => seen.push(m));
-  const next = async <T extends Posted['type']>(
-    type: T,
-    from: number,
-    timeoutMs = 60_000,
-    pred: (m: Extract<Posted, { type: T }>) => boolean = () => true,
-  ) => {
-    let found: Extract<Posted, { type: T }> | undefined;
-    await until(
-      () => {
-        found = seen
-          .slice(from)
-          .find((m): m is Extract<Posted, { type: T }> => m.type === type && pred(m as Extract<Posted, { type: T }>));
-        return found !== undefined;
-      },
-      timeoutMs,
-      `a '${type}' message to the webview`,
-    );
-    return found!;
-  };
-  return { a, seen, sub, next };
 }
 
 /** sRGB byte ↔ linear light, as the engine mixes blended outputs. */
@@ -104,12 +77,6 @@ async function starryTwin(
   return dir;
 }
 
-async function openReadyGallery(): Promise<void> {
-  const a = await api();
-  await vscode.commands.executeCommand('fastStyleTransfer.openGallery');
-  await until(() => a.gallery.panelReady, 60_000, 'the gallery webview to load and say ready');
-}
-
 suite('gallery', () => {
   suiteSetup(async () => {
     const a = await api();
@@ -129,12 +96,15 @@ suite('gallery', () => {
     const roots = panel.webview.options.localResourceRoots?.map((u) => u.fsPath) ?? [];
     assert.deepEqual(
       roots,
-      [path.join(a.context.extension.extensionPath, 'dist', 'webview')],
-      'only the bundle is loadable',
+      [
+        path.join(a.context.extension.extensionPath, 'dist', 'webview'),
+        path.join(a.context.storageDir, 'gallery', 'playback'),
+      ],
+      "only the bundle and the stylized clips' previews are loadable",
     );
     assert.match(
       panel.webview.html,
-      /Content-Security-Policy" content="default-src 'none'; img-src [^;]+ blob: data:; style-src [^;]+ 'nonce-[A-Za-z0-9]+'; script-src 'nonce-[A-Za-z0-9]+'; font-src [^"]+"/,
+      /Content-Security-Policy" content="default-src 'none'; img-src [^;]+ blob: data:; media-src [^;]+; style-src [^;]+ 'nonce-[A-Za-z0-9]+'; script-src 'nonce-[A-Za-z0-9]+'; font-src [^"]+"/,
     );
     assert.doesNotMatch(panel.webview.html, /unsafe-|https?:\/\/(?!.*vscode)/);
     await vscode.commands.executeCommand('fastStyleTransfer.openGallery');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FastStyleTransferApi } from '../../../src/extension';
+import type { HostToWebview } from '../../../src/protocol/gallery';
 
 export const EXTENSION_ID = 'fast-style-transfer.fast-style-transfer';
 export const SHARED_DATA =
@@ -91,4 +92,40 @@ export async function resumeTwoMoreSteps(
     10_000,
     'the store to see the resumed checkpoint',
   );
+}
+
+/** Records what the host posts to the gallery webviews. */
+export async function recorder() {
+  const a = await api();
+  const seen: HostToWebview[] = [];
+  const sub = a.gallery.onDidPost((m) => seen.push(m));
+  const next = async <T extends HostToWebview['type']>(
+    type: T,
+    from: number,
+    timeoutMs = 60_000,
+    pred: (m: Extract<HostToWebview, { type: T }>) => boolean = () => true,
+  ) => {
+    let found: Extract<HostToWebview, { type: T }> | undefined;
+    await until(
+      () => {
+        found = seen
+          .slice(from)
+          .find(
+            (m): m is Extract<HostToWebview, { type: T }> =>
+              m.type === type && pred(m as Extract<HostToWebview, { type: T }>),
+          );
+        return found !== undefined;
+      },
+      timeoutMs,
+      `a '${type}' message to the webview`,
+    );
+    return found!;
+  };
+  return { a, seen, sub, next };
+}
+
+export async function openReadyGallery(): Promise<void> {
+  const a = await api();
+  await vscode.commands.executeCommand('fastStyleTransfer.openGallery');
+  await until(() => a.gallery.panelReady, 60_000, 'the gallery webview to load and say ready');
 }
