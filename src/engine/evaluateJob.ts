@@ -147,6 +147,7 @@ export async function evaluateStyles(
               width: photo.width,
               height: photo.height,
               styleDistance: m.styleDistance,
+              styleDistanceByLayer: m.styleDistanceByLayer,
               contentDistance: m.contentDistance,
               blobShare: blobs.share,
             });

@@ -208,6 +208,8 @@ export interface EvaluateResult {
       readonly photo: string;
       readonly width: number;
       readonly height: number;
+      /** The style distance of each layer (relu1_1, relu2_1, relu3_1), which the mean hides. */
+      readonly styleDistanceByLayer: Readonly<Record<string, number>>;
     } & EvaluateFigures)[];
     readonly mean: EvaluateFigures;
   }[];

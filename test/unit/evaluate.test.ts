@@ -269,6 +269,12 @@ test('fst evaluate --json --compare --sheet on two small photos: every figure, m
     for (const k of ['styleDistance', 'contentDistance', 'blobShare']) {
       assert.ok(Math.abs(m.mean[k] - (m.photos[0][k] + m.photos[1][k]) / 2) < 1e-12, k);
     }
+    // Each photo's style distance is the mean of its layers' distances, printed too.
+    for (const p of m.photos) {
+      const layers = Object.values(p.styleDistanceByLayer as Record<string, number>);
+      assert.equal(layers.length, 3);
+      assert.ok(Math.abs(p.styleDistance - layers.reduce((a, b) => a + b, 0) / 3) < 1e-9);
+    }
   }
   // Udnie is measured against Starry Night's painting here: further from it than the Starry Night style.
   assert.ok(j.models[1].mean.styleDistance > j.models[0].mean.styleDistance);
