@@ -75,10 +75,17 @@ test('the gallery webview CSP allows no eval, no inline code, no remote origins'
   for (const f of files(path.join(REPO_ROOT, 'dist', 'webview'), /\.js$/)) {
     assert.ok(!/\beval\(|new Function\(/.test(fs.readFileSync(f, 'utf8')), path.relative(REPO_ROOT, f));
   }
-  // The panel: scripts on, resources only from the bundle folder, no command links.
+  // The panel: scripts on, resources only from the bundle folder and the stylized clips' WebM
+  // previews in the extension's own storage, no command links.
   const controller = fs.readFileSync(path.join(REPO_ROOT, 'src', 'views', 'gallery', 'galleryController.ts'), 'utf8');
   assert.doesNotMatch(controller, /enableCommandUris\s*:\s*true/);
-  assert.match(controller, /localResourceRoots: \[this\.bundleRoot\]/);
+  const roots = controller.match(/localResourceRoots: [^,}\n]+/g) ?? [];
+  assert.ok(roots.length >= 2, 'the panel and the sidebar view set their resource roots');
+  for (const r of roots) assert.equal(r.trim(), 'localResourceRoots: this.resourceRoots');
+  assert.match(
+    controller,
+    /get resourceRoots\(\): vscode\.Uri\[\] \{\s*return \[this\.bundleRoot, vscode\.Uri\.file\(playbackDir\(this\.ctx\.storageDir\)\)\];/,
+  );
 });
 
 test('no shell anywhere: child processes only in GPU setup and ffmpeg, spawned without a shell', () => {
@@ -92,6 +99,7 @@ test('no shell anywhere: child processes only in GPU setup and ffmpeg, spawned w
   const ffmpegRunners = [
     path.join(REPO_ROOT, 'src', 'io', 'ffmpeg.ts'),
     path.join(REPO_ROOT, 'src', 'io', 'videoStream.ts'),
+    path.join(REPO_ROOT, 'src', 'io', 'videoFrames.ts'),
   ];
   const mayspawn = new Set([
     gpuSetup,
@@ -114,7 +122,7 @@ test('no shell anywhere: child processes only in GPU setup and ffmpeg, spawned w
     const src = fs.readFileSync(f, 'utf8');
     assert.match(
       src,
-      /import \{ spawn, type [A-Za-z]+ \} from 'node:child_process';/,
+      /import \{ spawn(, type [A-Za-z]+)? \} from 'node:child_process';/,
       `${path.basename(f)}: only spawn`,
     );
     const calls = src.match(/\bspawn\(/g)?.length ?? 0;
