@@ -79,40 +79,67 @@ export function killProcess(child: ChildProcess): void {
   child.once('exit', () => clearTimeout(t));
 }
 
-/** Runs `bin` with `args` (no shell) and collects its output (capped at 4 MB each). */
-export function runTool(bin: string, args: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<RunResult> {
+/**
+ * Runs `bin` with `args` (no shell, stdin ignored), handing each chunk of its stdout and stderr to
+ * `take` (with a way to kill it, e.g. when its output grows too large); resolves with its exit
+ * code, or rejects as cancelled when `signal` fires.
+ */
+export function spawnTool(
+  bin: string,
+  args: readonly string[],
+  signal: AbortSignal | undefined,
+  take: { stdout(b: Buffer, kill: () => void): void; stderr(b: Buffer): void },
+): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) {
+    if (signal?.aborted) {
       reject(cancelledError('video'));
       return;
     }
     const child = spawn(bin, args, { shell: false, windowsHide: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outBytes = 0;
-    let errBytes = 0;
-    const cap = 4 * 1024 * 1024;
-    child.stdout.on('data', (b: Buffer) => {
-      if ((outBytes += b.length) <= cap) out.push(b);
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      if ((errBytes += b.length) <= cap) err.push(b);
-    });
-    const onAbort = () => killProcess(child);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const kill = () => killProcess(child);
+    child.stdout.on('data', (b: Buffer) => take.stdout(b, kill));
+    child.stderr.on('data', (b: Buffer) => take.stderr(b));
+    signal?.addEventListener('abort', kill, { once: true });
     child.once('error', (e) => {
-      opts.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', kill);
       reject(new StyleTransferError('backend', `could not run ${bin}: ${e.message}`));
     });
     child.once('close', (code) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (opts.signal?.aborted) {
-        reject(cancelledError('video'));
-        return;
-      }
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      signal?.removeEventListener('abort', kill);
+      if (signal?.aborted) reject(cancelledError('video'));
+      else resolve(code);
     });
   });
+}
+
+/** Runs `bin` with `args` (no shell) and collects its output (capped at 4 MB each). */
+export async function runTool(
+  bin: string,
+  args: readonly string[],
+  opts: { signal?: AbortSignal } = {},
+): Promise<RunResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let outBytes = 0;
+  let errBytes = 0;
+  const cap = 4 * 1024 * 1024;
+  const code = await spawnTool(bin, args, opts.signal, {
+    stdout: (b) => {
+      if ((outBytes += b.length) <= cap) out.push(b);
+    },
+    stderr: (b) => {
+      if ((errBytes += b.length) <= cap) err.push(b);
+    },
+  });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+/**
+ * The arguments that open the first video stream of `file` alone, quietly and with stdin unread
+ * (`inputOptions`, such as a seek, go before its -i); the output options follow them.
+ */
+export function videoStreamInput(file: string, inputOptions: readonly string[] = []): string[] {
+  return ['-v', 'error', '-nostdin', ...inputOptions, '-i', file, '-map', '0:v:0', '-an', '-sn', '-dn'];
 }
 
 /** "ffmpeg version 5.1.9-0+deb12u1 Copyright…" → [5, 1] (undefined for git builds "N-…"). */

@@ -2,50 +2,34 @@
 // bytes (the frame picker), and a small WebM of a stylized clip that a webview can play (VS Code's
 // Electron has no H.264 or AAC decoder, but plays VP8/VP9). All through ffmpeg with argument
 // arrays, never a shell.
-import { spawn } from 'node:child_process';
 import fsp from 'node:fs/promises';
-import { StyleTransferError, cancelledError } from '../protocol/errors';
-import { killProcess, passthroughArgs, runTool, type FfmpegTools, type VideoInfo } from './ffmpeg';
+import { StringDecoder } from 'node:string_decoder';
+import { StyleTransferError } from '../protocol/errors';
+import { passthroughArgs, runTool, spawnTool, videoStreamInput, type FfmpegTools, type VideoInfo } from './ffmpeg';
 
 /** Runs `bin` and returns its stdout as bytes (capped), with the last line of its stderr. */
-function captureBytes(
+async function captureBytes(
   bin: string,
   args: readonly string[],
   opts: { signal?: AbortSignal; maxBytes?: number } = {},
 ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) {
-      reject(cancelledError('video'));
-      return;
-    }
-    const child = spawn(bin, args, { shell: false, windowsHide: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    let err = '';
-    const cap = opts.maxBytes ?? 256 * 1024 * 1024;
-    child.stdout.on('data', (b: Buffer) => {
+  const out: Buffer[] = [];
+  let outBytes = 0;
+  let err = '';
+  const utf8 = new StringDecoder('utf8');
+  const cap = opts.maxBytes ?? 256 * 1024 * 1024;
+  const code = await spawnTool(bin, args, opts.signal, {
+    stdout: (b, kill) => {
       outBytes += b.length;
-      if (outBytes > cap) killProcess(child);
+      if (outBytes > cap) kill();
       else out.push(b);
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => {
-      err = (err + s).slice(-4000);
-    });
-    const onAbort = () => killProcess(child);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.once('error', (e) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      reject(new StyleTransferError('backend', `could not run ${bin}: ${e.message}`));
-    });
-    child.once('close', (code) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (opts.signal?.aborted) reject(cancelledError('video'));
-      else if (outBytes > cap)
-        reject(new StyleTransferError('image-too-large', `ffmpeg's output is over ${cap} bytes`));
-      else resolve({ code, stdout: Buffer.concat(out), stderr: err.trim() });
-    });
+    },
+    stderr: (b) => {
+      err = (err + utf8.write(b)).slice(-4000);
+    },
   });
+  if (outBytes > cap) throw new StyleTransferError('image-too-large', `ffmpeg's output is over ${cap} bytes`);
+  return { code, stdout: Buffer.concat(out), stderr: err.trim() };
 }
 
 /** The time of the last frame's start (a seek past it finds nothing). */
@@ -69,26 +53,7 @@ export async function extractFrame(
   const run = (seek: string[]) =>
     captureBytes(
       tools.ffmpeg,
-      [
-        '-v',
-        'error',
-        '-nostdin',
-        ...seek,
-        '-i',
-        file,
-        '-map',
-        '0:v:0',
-        '-an',
-        '-sn',
-        '-dn',
-        '-frames:v',
-        '1',
-        '-f',
-        'image2pipe',
-        '-c:v',
-        'png',
-        'pipe:1',
-      ],
+      [...videoStreamInput(file, seek), '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'],
       opts,
     );
   let r = await run(['-ss', at.toFixed(6)]);
@@ -153,17 +118,8 @@ export async function writeWebmPreview(
   const r = await runTool(
     tools.ffmpeg,
     [
-      '-v',
-      'error',
-      '-nostdin',
-      '-i',
-      input,
+      ...videoStreamInput(input),
       ...(opts.maxSeconds ? ['-t', String(opts.maxSeconds)] : []),
-      '-map',
-      '0:v:0',
-      '-an',
-      '-sn',
-      '-dn',
       '-vf',
       `${scale},format=yuv420p`,
       ...codec,
@@ -201,14 +157,7 @@ export async function previewFrames(
   const r = await captureBytes(
     tools.ffmpeg,
     [
-      '-v',
-      'error',
-      '-nostdin',
-      '-i',
-      input,
-      '-map',
-      '0:v:0',
-      '-an',
+      ...videoStreamInput(input),
       '-vf',
       `select='not(mod(n\\,${step}))',scale='trunc(min(1,${side}/max(iw,ih))*iw/2)*2':-2`,
       ...passthroughArgs(tools),

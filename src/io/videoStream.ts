@@ -4,7 +4,7 @@
 // waits while the pipe is full). Both are killed on cancel.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StyleTransferError } from '../protocol/errors';
-import { killProcess, passthroughArgs, type FfmpegTools, type VideoInfo } from './ffmpeg';
+import { killProcess, passthroughArgs, videoStreamInput, type FfmpegTools, type VideoInfo } from './ffmpeg';
 
 /** The last lines ffmpeg wrote on stderr (its error), kept small. */
 class StderrTail {
@@ -62,16 +62,7 @@ export class FrameDecoder {
     this.child = spawn(
       tools.ffmpeg,
       [
-        '-v',
-        'error',
-        '-nostdin',
-        '-i',
-        file,
-        '-map',
-        '0:v:0',
-        '-an',
-        '-sn',
-        '-dn',
+        ...videoStreamInput(file),
         // Every decoded frame once, in order: the output has the input's frame count.
         ...passthroughArgs(tools),
         '-f',

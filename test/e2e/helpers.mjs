@@ -227,6 +227,21 @@ export async function frameOf(page, { title, timeout = 30_000 } = {}) {
   return host.contentFrame().frameLocator('#active-frame');
 }
 
+/** A cheap fingerprint of the pixels an <img> (a locator) shows now: "WxH:hash". */
+export async function pixelHash(img) {
+  return img.evaluate((el) => {
+    const c = document.createElement('canvas');
+    c.width = el.naturalWidth;
+    c.height = el.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(el, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i++) h = (Math.imul(h, 31) + d[i]) | 0;
+    return `${c.width}x${c.height}:${h}`;
+  });
+}
+
 /** Labels of the open editor tabs. */
 export function editorTabs(page) {
   return page.locator('.tabs-container .tab .label-name').allInnerTexts();

@@ -6,17 +6,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import sharp from 'sharp';
 import { runJob } from '../../src/engine/jobs';
-import type { EngineSettings } from '../../src/protocol/jobs';
 import { hasSharedData, shared, tempDir } from '../helpers/paths';
+import { engineSettings } from '../helpers/training';
 
-const settings = (cacheDir: string): EngineSettings => ({
-  trainingBackend: 'cpu',
-  stylizeRuntime: 'onnx',
-  threads: 1,
-  cacheDir,
-  extraModuleRoots: [],
-  maxInputPixels: 10_000_000,
-});
+const settings = (cacheDir: string) =>
+  engineSettings('cpu', { stylizeRuntime: 'onnx', threads: 1, cacheDir, maxInputPixels: 10_000_000 });
 
 async function pngSize(b: Uint8Array): Promise<[number, number]> {
   const m = await sharp(b).metadata();

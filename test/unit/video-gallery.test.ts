@@ -13,10 +13,10 @@ import { extractFrame, previewFrames, splitJpegs, webmEncoder, writeWebmPreview 
 import { clipFrame, clipInfo, clipPlayback } from '../../src/engine/video/clipJobs';
 import { runJob } from '../../src/engine/jobs';
 import { jobRequestProblem } from '../../src/protocol/jobChecks';
-import { DEFAULT_MAX_INPUT_PIXELS, type EngineSettings } from '../../src/protocol/jobs';
 import { runFst } from '../helpers/cli';
 import { ffmpegOrSkip, makeApng, makeClip } from '../helpers/clips';
 import { REPO_ROOT, tempDir } from '../helpers/paths';
+import { engineSettings } from '../helpers/training';
 
 const STYLE = path.join(REPO_ROOT, 'styles', 'starry-night');
 const root = tempDir('fst-video-gallery-');
@@ -207,14 +207,7 @@ test('fst stylize on an APNG writes an animated PNG of as many frames with its p
   assert.deepEqual([(await sharp(s.stdout.trim()).metadata()).width], [30]);
 });
 
-const settings = (cacheDir: string): EngineSettings => ({
-  trainingBackend: 'cpu',
-  stylizeRuntime: 'onnx',
-  threads: 1,
-  cacheDir,
-  extraModuleRoots: [],
-  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
-});
+const settings = (cacheDir: string) => engineSettings('cpu', { stylizeRuntime: 'onnx', threads: 1, cacheDir });
 
 test("the worker's checks: clip jobs take absolute paths and known fields; a preview's frameAt is a time ≥ 0", () => {
   const s = settings('/c');

@@ -6,24 +6,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pixelHash } from '../helpers.mjs';
 
 export const description = 'Style Gallery: pick a clip → frame picker → another frame → Stylize Clip → it plays';
 export const timeoutMs = 300_000;
-
-/** A cheap fingerprint of the pixels an <img> shows now. */
-async function pixelHash(img) {
-  return img.evaluate((el) => {
-    const c = document.createElement('canvas');
-    c.width = el.naturalWidth;
-    c.height = el.naturalHeight;
-    const g = c.getContext('2d');
-    g.drawImage(el, 0, 0);
-    const d = g.getImageData(0, 0, c.width, c.height).data;
-    let h = 0;
-    for (let i = 0; i < d.length; i++) h = (Math.imul(h, 31) + d[i]) | 0;
-    return `${c.width}x${c.height}:${h}`;
-  });
-}
 
 /** Polls `fn` until it returns something truthy (or throws after `timeout` ms). */
 async function eventually(fn, what, timeout = 60_000) {

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pixelHash } from '../helpers.mjs';
 
 export const description =
   'Style Gallery: pick image → pick style → preview → strength → save; drop an image; blend two styles';
@@ -36,21 +37,6 @@ function installStyle(repoRoot, workspace, name = 'udnie') {
     );
   }
   return target;
-}
-
-/** A cheap fingerprint of the pixels an <img> shows now. */
-async function pixelHash(img) {
-  return img.evaluate((el) => {
-    const c = document.createElement('canvas');
-    c.width = el.naturalWidth;
-    c.height = el.naturalHeight;
-    const g = c.getContext('2d');
-    g.drawImage(el, 0, 0);
-    const d = g.getImageData(0, 0, c.width, c.height).data;
-    let h = 0;
-    for (let i = 0; i < d.length; i++) h = (Math.imul(h, 31) + d[i]) | 0;
-    return `${c.width}x${c.height}:${h}`;
-  });
 }
 
 const sha = (f) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');

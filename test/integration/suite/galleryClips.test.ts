@@ -8,6 +8,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { findFfmpeg } from '../../../src/io/ffmpeg';
+import { makeClip } from '../../helpers/clips';
+import { previewMessage } from '../../helpers/galleryMessages';
 import { openReadyGallery, recorder, until, workspaceDir } from './helpers';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
@@ -17,30 +20,9 @@ function pngSize(b: Uint8Array): { w: number; h: number } {
   return { w: v.getUint32(16), h: v.getUint32(20) };
 }
 
-/** A clip of ffmpeg's test pattern (a counter and a moving ramp: every frame differs). */
-function makeClip(file: string, seconds: number, fps: number, size = '64x48'): string {
-  const r = spawnSync(
-    'ffmpeg',
-    [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc=size=${size}:rate=${fps}:duration=${seconds}`,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      file,
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, `ffmpeg (CI installs it): ${r.error?.message ?? r.stderr}`);
-  return file;
+/** A silent clip of ffmpeg's test pattern (a counter and a moving ramp: every frame differs). */
+async function patternClip(file: string, seconds: number, fps: number, width = 64, height = 48): Promise<string> {
+  return makeClip(await findFfmpeg(), file, { width, height, fps, seconds, audio: false });
 }
 
 function frameCount(file: string): number {
@@ -79,7 +61,7 @@ suite('gallery clips', () => {
       assert.ok(style, 'a bundled style');
       const dir = path.join(workspaceDir(), 'clips');
       fs.mkdirSync(dir, { recursive: true });
-      const clip = makeClip(path.join(dir, 'pattern.mp4'), 1, 10);
+      const clip = await patternClip(path.join(dir, 'pattern.mp4'), 1, 10);
       const from = seen.length;
       await a.gallery.receive({ type: 'openImagePath', path: clip });
       const image = (await next('image', from, 5_000)).image;
@@ -101,32 +83,18 @@ suite('gallery clips', () => {
       );
       assert.ok(Math.abs((own.time ?? -1) - 0.05) < 1e-9, `the picker's time ${own.time}`);
       // The same frame and the next as the picker sends them, with a style of this test's choice.
-      await a.gallery.receive({
-        type: 'preview',
-        requestId: 9001,
-        imageToken: image.token,
-        styleId: style.id,
-        size: 'preview',
-        scale: 1,
-        time: 0.05,
-      });
-      const first = await next('preview', from, 120_000, (m) => m.requestId === 9001);
+      const previewAt = async (requestId: number, time: number) => {
+        await a.gallery.receive(previewMessage(image.token, style.id, { requestId, time }));
+        return next('preview', from, 120_000, (m) => m.requestId === requestId);
+      };
+      const first = await previewAt(9001, 0.05);
       assert.equal(first.time, 0.05);
       for (const img of [first.original, first.stylized]) {
         assert.deepEqual([...img.bytes.subarray(0, 4)], PNG_SIGNATURE);
         assert.deepEqual(pngSize(img.bytes), { w: 64, h: 48 });
       }
       // The picker moved to the last frame: another frame, stylized with the same style.
-      await a.gallery.receive({
-        type: 'preview',
-        requestId: 9002,
-        imageToken: image.token,
-        styleId: style.id,
-        size: 'preview',
-        scale: 1,
-        time: 0.95,
-      });
-      const last = await next('preview', from, 120_000, (m) => m.requestId === 9002);
+      const last = await previewAt(9002, 0.95);
       assert.equal(last.time, 0.95);
       assert.notDeepEqual(last.original.bytes, first.original.bytes, 'another frame');
       assert.notDeepEqual(last.stylized.bytes, first.stylized.bytes, 'another stylized frame');
@@ -180,7 +148,7 @@ suite('gallery clips', () => {
       const dir = path.join(workspaceDir(), 'clips-cancel');
       fs.mkdirSync(dir, { recursive: true });
       // Large enough frames that the job is still running when Cancel arrives.
-      const clip = makeClip(path.join(dir, 'long.mp4'), 8, 24, '480x360');
+      const clip = await patternClip(path.join(dir, 'long.mp4'), 8, 24, 480, 360);
       const from = seen.length;
       await a.gallery.receive({ type: 'openImagePath', path: clip });
       const image = (await next('image', from, 5_000)).image;
@@ -236,7 +204,7 @@ suite('gallery clips', () => {
       await openReadyGallery();
       const dir = path.join(workspaceDir(), 'clips-no-ffmpeg');
       fs.mkdirSync(dir, { recursive: true });
-      const clip = makeClip(path.join(dir, 'nothing.mp4'), 1, 5);
+      const clip = await patternClip(path.join(dir, 'nothing.mp4'), 1, 5);
       await config.update('ffmpegPath', missing, vscode.ConfigurationTarget.Global);
       const from = seen.length;
       await a.gallery.receive({ type: 'openImagePath', path: clip });
