@@ -99,7 +99,6 @@ test('no shell anywhere: child processes only in GPU setup and ffmpeg, spawned w
   const ffmpegRunners = [
     path.join(REPO_ROOT, 'src', 'io', 'ffmpeg.ts'),
     path.join(REPO_ROOT, 'src', 'io', 'videoStream.ts'),
-    path.join(REPO_ROOT, 'src', 'io', 'videoFrames.ts'),
   ];
   const mayspawn = new Set([
     gpuSetup,
