@@ -109,18 +109,25 @@ class WindowReader {
   constructor(
     private readonly fh: fsp.FileHandle,
     readonly size: number,
+    private readonly file: string,
   ) {}
+
+  /** `n` bytes at `at` if the window holds them (no await: a walk over many small chunks stays fast). */
+  cached(at: number, n: number): Buffer | undefined {
+    if (at < this.start || at + n > this.start + this.window.length) return undefined;
+    return this.window.subarray(at - this.start, at - this.start + n);
+  }
 
   /** `n` bytes at `at` (the caller has checked they are inside the file). */
   async bytes(at: number, n: number): Promise<Buffer> {
-    if (at < this.start || at + n > this.start + this.window.length) {
-      const buf = Buffer.alloc(Math.min(Math.max(n, 64 * 1024), this.size - at));
-      const { bytesRead } = await this.fh.read(buf, 0, buf.length, at);
-      if (bytesRead < n) throw new Error(`short read at byte ${at}`);
-      this.window = buf.subarray(0, bytesRead);
-      this.start = at;
-    }
-    return this.window.subarray(at - this.start, at - this.start + n);
+    const hit = this.cached(at, n);
+    if (hit) return hit;
+    const buf = Buffer.alloc(Math.min(Math.max(n, 64 * 1024), this.size - at));
+    const { bytesRead } = await this.fh.read(buf, 0, buf.length, at);
+    if (bytesRead < n) throw new StyleTransferError('bad-image', `${this.file} changed while it was read`);
+    this.window = buf.subarray(0, bytesRead);
+    this.start = at;
+    return this.window.subarray(0, n);
   }
 }
 
@@ -138,7 +145,7 @@ export async function readApngAnimation(file: string): Promise<ApngAnimation> {
     throw new StyleTransferError('not-found', `${file} cannot be read: ${(e as Error).message}`);
   }
   try {
-    const r = new WindowReader(fh, (await fh.stat()).size);
+    const r = new WindowReader(fh, (await fh.stat()).size, file);
     if (r.size < 8) throw corrupt('it is shorter than a PNG signature');
     const sig = await r.bytes(0, 8);
     if (PNG_SIGNATURE.some((b, i) => sig[i] !== b)) throw corrupt('no PNG signature');
@@ -152,7 +159,7 @@ export async function readApngAnimation(file: string): Promise<ApngAnimation> {
       if (n >= MAX_ANIMATION_CHUNKS) throw corrupt(`more than ${MAX_ANIMATION_CHUNKS} chunks`);
       if (at === r.size) throw corrupt('it ends without an IEND chunk (truncated?)');
       if (at + 12 > r.size) throw corrupt(`it ends inside a chunk header at byte ${at} (truncated?)`);
-      const head = await r.bytes(at, 8);
+      const head = r.cached(at, 8) ?? (await r.bytes(at, 8));
       const length = head.readUInt32BE(0);
       const type = head.toString('latin1', 4, 8);
       if (!/^[A-Za-z]{4}$/.test(type)) throw corrupt(`a chunk at byte ${at} has no valid type`);

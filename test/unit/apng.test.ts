@@ -8,12 +8,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { delayMs, readApngAnimation, type ApngDelay } from '../../src/io/apng';
 import { ApngWriter } from '../../src/io/apngWrite';
 import type { FfmpegTools } from '../../src/io/ffmpeg';
 import { createStylizeEngine } from '../../src/engine/stylize/engines';
 import { loadStyle } from '../../src/engine/styles';
 import { stylizeVideoFile } from '../../src/engine/video/videoJob';
+import { clipFrame, clipInfo, clipPlayback } from '../../src/engine/video/clipJobs';
 import { StyleTransferError } from '../../src/protocol/errors';
 import { runFst } from '../helpers/cli';
 import { ffmpegOrSkip, makeApng } from '../helpers/clips';
@@ -190,6 +192,17 @@ test('fst stylize on an APNG of variable delays: as many frames, each its delay,
     'every frame is stylized',
   );
   assert.deepEqual(fs.readdirSync(dir).sort(), ['anim.Starry-Night.png', 'anim.png'], 'no temporary file left');
+  // The gallery's clip parts take it: ffprobe's frames and duration, a frame at a time, played as it is.
+  const info = await clipInfo(out, {});
+  assert.deepEqual([info.kind, info.frameCount, info.width, info.height], ['video', 6, 45, 31]);
+  assert.ok(Math.abs(info.duration - 1.013) < 0.005, `duration ${info.duration}`);
+  const first = await sharp(await clipFrame(out, 0, {}))
+    .raw()
+    .toBuffer();
+  assert.ok(first.equals(frames[0]), 'the frame at 0 s is the first');
+  const playback = await clipPlayback(out, path.join(root, 'playback'), {});
+  assert.equal(playback.kind, 'image');
+  if (playback.kind === 'image') assert.deepEqual(Buffer.from(playback.image.bytes), fs.readFileSync(out));
 });
 
 test('ApngWriter: RGBA frames; fewer frames than delays: acTL corrected, every frame the average (total kept)', async (t) => {
