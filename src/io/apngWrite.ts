@@ -69,6 +69,8 @@ export class ApngWriter {
   /** Offset and sequence number of each frame's fcTL, to rewrite the delays if the count is off. */
   private readonly fctls: { at: number; seq: number }[] = [];
   private stopped = false;
+  /** A frame that failed: the file is not finished after it. */
+  private failure?: unknown;
   private pending: Promise<void> = Promise.resolve();
   /** Set by finish() when the frames written were not as many as the delays: each got their average. */
   averaged?: { frames: number; expected: number; delay: ApngDelay };
@@ -108,7 +110,9 @@ export class ApngWriter {
   /** Encodes and appends one frame; resolves when it is written. */
   write(frame: Uint8Array): Promise<void> {
     const next = this.pending.then(() => this.writeFrame(frame));
-    this.pending = next.catch(() => undefined);
+    this.pending = next.catch((e: unknown) => {
+      this.failure ??= e;
+    });
     return next;
   }
 
@@ -151,6 +155,7 @@ export class ApngWriter {
    */
   async finish(): Promise<void> {
     await this.pending;
+    if (this.failure !== undefined) throw this.failure;
     if (this.stopped) throw new StyleTransferError('backend', 'the animated PNG writer was stopped');
     try {
       if (this.frames === 0) return;

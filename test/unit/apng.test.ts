@@ -247,6 +247,12 @@ test('ApngWriter: RGBA frames; fewer frames than delays: acTL corrected, every f
   });
   assertLayout(short, 2);
   assert.deepEqual(probe(tools, short).durations, [507, 507]);
+
+  // A frame that failed leaves the file unfinished.
+  const bad = await ApngWriter.create(path.join(dir, 'bad.png'), { width: W, height: H, plays: 0, delays });
+  await assert.rejects(bad.write(Buffer.alloc(10)), /a frame of 10 bytes is not 7×5/);
+  await assert.rejects(bad.finish(), /a frame of 10 bytes is not 7×5/);
+  await bad.close();
 });
 
 test('an APNG frame ffmpeg cannot decode: the frames it can, each shown for the average delay, with a logged warning; cancel leaves no file', async (t) => {
