@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { isAnimatedImage } from '../../io/animated';
-import { isApngFile } from '../../io/apng';
+import { delayMs, isApngFile, readApngAnimation } from '../../io/apng';
 import { findFfmpeg, probeVideo, type FfmpegTools, type VideoInfo } from '../../io/ffmpeg';
 import { isVideoFile } from '../../io/formats';
 import { extractFrame, previewFrames, webmEncoder, writeWebmPreview } from '../../io/videoFrames';
@@ -60,11 +60,14 @@ async function animatedMeta(file: string) {
 export async function clipInfo(file: string, o: ClipToolsOptions, signal?: AbortSignal): Promise<ClipInfo> {
   if (await viaFfmpeg(file)) {
     const info = await probeCached(await tools(o), file, signal);
+    // ffprobe guesses an APNG's duration from the rate of its first frames; its delays tell.
+    const apng = isVideoFile(file) ? undefined : await readApngAnimation(file);
+    const duration = apng ? apng.delays.reduce((s, d) => s + delayMs(d), 0) / 1000 : info.duration;
     return {
       kind: 'video',
-      duration: info.duration,
+      duration,
       frameCount: info.frameCount,
-      fps: info.fps,
+      fps: apng && duration > 0 ? info.frameCount / duration : info.fps,
       width: info.width,
       height: info.height,
     };

@@ -6,7 +6,8 @@
 // ffmpegs and leaves no file.
 import { DEFAULT_MAX_PIXELS } from '../../io/image';
 import { findFfmpeg, probeVideo, type FfmpegTools, type VideoInfo } from '../../io/ffmpeg';
-import { readApngControl } from '../../io/apng';
+import { delayMs, isApngFile, readApngAnimation } from '../../io/apng';
+import { ApngWriter } from '../../io/apngWrite';
 import { writeProducedFile } from '../../io/output';
 import { FrameDecoder, FrameEncoder } from '../../io/videoStream';
 import { StyleTransferError, cancelledError } from '../../protocol/errors';
@@ -35,9 +36,9 @@ export interface VideoResult {
 
 /**
  * Stylizes the clip `input` with `style`; returns the written `clip.<style>.mp4`. An animated
- * PNG (sharp reads its first frame only) goes the same way through ffmpeg's apng demuxer and
- * comes out as `clip.<style>.png`, an animated PNG with the input's frame count, average frame
- * rate (ffmpeg's raw pipe keeps no per-frame delays) and play count.
+ * PNG (sharp reads its first frame only) is decoded the same way by ffmpeg's apng demuxer and
+ * comes out as `clip.<style>.png`, written by ApngWriter with the input's frame count, each
+ * frame's delay (read from its fcTL chunks: ffmpeg's raw pipe keeps none) and play count.
  */
 export async function stylizeVideoFile(
   engine: StylizeEngine,
@@ -49,8 +50,8 @@ export async function stylizeVideoFile(
   const signal = ctx.signal;
   if (signal?.aborted) throw cancelledError('stylize');
   const tools = ctx.tools ?? (await findFfmpeg({ ffmpegPath: options.ffmpegPath, storageDir: options.videoToolsDir }));
+  const apng = (await isApngFile(input)) ? await readApngAnimation(input) : undefined;
   const info = await probeVideo(tools, input, { signal });
-  const apng = /\.a?png$/i.test(input) ? await readApngControl(input) : undefined;
   const maxPixels = ctx.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (info.width * info.height > maxPixels) {
     throw new StyleTransferError(
@@ -84,12 +85,15 @@ export async function stylizeVideoFile(
       style.name,
       apng ? '.png' : '.mp4',
       async (tmp) => {
+        const encoder = apng
+          ? await ApngWriter.create(tmp, {
+              width: info.width,
+              height: info.height,
+              plays: apng.plays,
+              delays: apng.delays,
+            })
+          : new FrameEncoder(tools, tmp, { audioFrom: input, info });
         const decoder = new FrameDecoder(tools, input, info);
-        const encoder = new FrameEncoder(tools, tmp, {
-          audioFrom: input,
-          info,
-          ...(apng ? { container: 'apng' as const, plays: apng.plays } : {}),
-        });
         const stop = () => {
           decoder.kill();
           encoder.kill();
@@ -118,6 +122,12 @@ export async function stylizeVideoFile(
           await encoder.finish();
           finished = true;
           if (done === 0) throw new StyleTransferError('bad-image', `${input} has no frames ffmpeg can decode`);
+          const averaged = encoder instanceof ApngWriter ? encoder.averaged : undefined;
+          if (averaged)
+            ctx.log?.(
+              `${input}: ffmpeg decoded ${averaged.frames} of the ${averaged.expected} frames its fcTL chunks announce; ` +
+                `each frame shows for their average, ${Math.round(delayMs(averaged.delay))} ms`,
+            );
         } catch (e) {
           if (signal?.aborted) throw cancelledError('stylize');
           throw e;
