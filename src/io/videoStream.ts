@@ -161,30 +161,11 @@ export interface EncoderOptions {
   /** x264's constant rate factor (lower = better; default 18, visually lossless for most clips). */
   readonly crf?: number;
   readonly preset?: string;
-  /** 'mp4' (default): H.264 with the audio; 'apng': an animated PNG (no audio), played `plays` times (0 = for ever). */
-  readonly container?: 'mp4' | 'apng';
-  readonly plays?: number;
 }
 
-/** The output options of each container (after the inputs). */
+/** The output options of the MP4 (H.264, the clip's audio copied or re-encoded), after the inputs. */
 function outputArgs(tools: FfmpegTools, target: string, opts: EncoderOptions): string[] {
   const { info } = opts;
-  if (opts.container === 'apng')
-    return [
-      '-map',
-      '0:v:0',
-      '-c:v',
-      'apng',
-      '-pix_fmt',
-      'rgb24',
-      '-plays',
-      String(opts.plays ?? 0),
-      ...passthroughArgs(tools),
-      '-f',
-      'apng',
-      '-y',
-      target,
-    ];
   const even = info.width % 2 === 0 && info.height % 2 === 0;
   const audio = info.hasAudio
     ? ['-map', '1:a?', ...(MP4_AUDIO.has(info.audioCodec ?? '') ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '192k'])]
@@ -237,7 +218,7 @@ export class FrameEncoder {
 
   constructor(tools: FfmpegTools, target: string, opts: EncoderOptions) {
     const { info } = opts;
-    const withAudio = info.hasAudio && opts.container !== 'apng';
+    const withAudio = info.hasAudio;
     this.child = spawn(
       tools.ffmpeg,
       [
