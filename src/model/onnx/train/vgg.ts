@@ -6,7 +6,8 @@
 //   ConvTranspose);  pool backward: the
 //   gradient goes to the positions equal to their window's maximum (Equal with the upsampled
 //   maximum). A tie can only be between zeros of a ReLU output (measure zero otherwise), and
-//   the ReLU below gives those no gradient, so this equals tfjs's first-maximum rule.
+//   the ReLU below gives those no gradient, so this equals tfjs's first-maximum rule; that
+//   ReLU's mask is folded into the pool's (maxima of 0 compared as −1).
 import type { GraphBuilder } from './graph';
 import { ints, int } from '../onnxOps';
 import { upsampleNearest, type Shape4 } from './conv';
@@ -149,16 +150,25 @@ export function vggBackward(
     return s === undefined ? d : d === undefined ? s : g.add(d, s);
   };
   let d: string | undefined;
+  /** The pool backward below already applied the ReLU mask of the conv under it. */
+  let reluMasked = false;
   for (let i = f.steps.length - 1; i >= 0; i--) {
     const s = f.steps[i];
     if (s.kind === 'pool') {
       d = seedAt(s.name, d);
       if (d === undefined) continue;
-      const isMax = g.op('Equal', [s.x, upsampleNearest(g, s.y, s.yShape, 2)]);
+      // The pool's input is a ReLU output (≥ 0): with the window maxima that are 0 replaced by
+      // −1, "equals its window's maximum" also says "> 0", so one full-size Where does the
+      // pool's and the ReLU's backward (unless a seed enters between them).
+      const below = f.steps[i - 1];
+      reluMasked = below?.kind === 'conv' && below.y === s.x && seeds[`relu${below.name.slice(4)}`] === undefined;
+      const maxima = reluMasked ? g.op('Where', [g.op('Greater', [s.y, g.scalar(0)]), s.y, g.scalar(-1)]) : s.y;
+      const isMax = g.op('Equal', [s.x, upsampleNearest(g, maxima, s.yShape, 2)]);
       d = g.op('Where', [isMax, upsampleNearest(g, d, s.yShape, 2), g.scalar(0)], [], `${prefix}/d_${s.name}`);
     } else {
       d = seedAt(`relu${s.name.slice(4)}`, d);
-      if (d !== undefined) d = reluBackward(g, s.y, d);
+      if (d !== undefined && !reluMasked) d = reluBackward(g, s.y, d);
+      reluMasked = false;
       d = seedAt(s.name, d);
       if (d === undefined) continue;
       d = g.op(
