@@ -1,22 +1,9 @@
 // A minimal PNG writer for tests, so fixtures with exact bit depths, colour types, palettes and
 // lying headers (decompression bombs, truncation) can be built byte by byte (PNG spec, W3C 2003).
 import zlib from 'node:zlib';
+import { crc32 } from '../../src/io/apng';
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export { crc32 };
 
 export function chunk(type: string, data: Uint8Array = new Uint8Array(0)): Buffer {
   const out = Buffer.alloc(12 + data.length);

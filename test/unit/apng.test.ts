@@ -152,6 +152,12 @@ const STORED = [
 ];
 const READ: ApngDelay[] = STORED.map((d) => ({ num: d.num, den: d.den || 100 }));
 
+test("crc32 is PNG's CRC-32: the standard check value, and continued over a split input", () => {
+  const bytes = Buffer.from('123456789', 'latin1');
+  assert.equal(crc32(bytes), 0xcbf43926);
+  assert.equal(crc32(bytes.subarray(4), crc32(bytes.subarray(0, 4))), 0xcbf43926);
+});
+
 test('readApngAnimation: each frame delay from its fcTL (den 0 read as 100), plays, canvas; ffprobe agrees', async (t) => {
   const tools = await ffmpegOrSkip(t);
   if (!tools) return;
