@@ -66,6 +66,16 @@ export function chunkCrc(type: string, data: Uint8Array): number {
   return crc32(data, crc32(Buffer.from(type, 'latin1')));
 }
 
+/** A whole PNG chunk: length, type, data and CRC. */
+export function pngChunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(data, 8);
+  out.writeUInt32BE(chunkCrc(type, data), 8 + data.length);
+  return out;
+}
+
 /** The animation control of an APNG, or undefined for a still PNG (or anything else). */
 export async function readApngControl(file: string): Promise<ApngControl | undefined> {
   let fh: fsp.FileHandle;

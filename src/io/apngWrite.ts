@@ -8,7 +8,7 @@
 import fsp from 'node:fs/promises';
 import sharp from 'sharp';
 import { StyleTransferError } from '../protocol/errors';
-import { PNG_SIGNATURE, chunkCrc, delayMs, type ApngDelay } from './apng';
+import { PNG_SIGNATURE, delayMs, pngChunk as chunk, type ApngDelay } from './apng';
 
 export interface ApngWriterOptions {
   readonly width: number;
@@ -22,15 +22,6 @@ export interface ApngWriterOptions {
 /** Where acTL starts: after the signature (8 bytes) and IHDR (12 + 13). */
 const ACTL_AT = 8 + 25;
 const FCTL_LENGTH = 26;
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(chunkCrc(type, data), 8 + data.length);
-  return out;
-}
 
 /** The chunks of a PNG sharp made: its IHDR data and its IDAT chunks (whole, with length and CRC). */
 function pngParts(png: Buffer): { ihdr: Buffer; idat: Buffer[] } {

@@ -1,20 +1,15 @@
 // A minimal PNG writer for tests, so fixtures with exact bit depths, colour types, palettes and
 // lying headers (decompression bombs, truncation) can be built byte by byte (PNG spec, W3C 2003).
 import zlib from 'node:zlib';
-import { crc32 } from '../../src/io/apng';
+import { PNG_SIGNATURE as SIGNATURE, crc32, pngChunk } from '../../src/io/apng';
 
 export { crc32 };
 
 export function chunk(type: string, data: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  Buffer.from(data).copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
+  return pngChunk(type, data);
 }
 
-export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+export const PNG_SIGNATURE = Buffer.from(SIGNATURE);
 
 /** PNG colour types. */
 export const GREY = 0,
