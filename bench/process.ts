@@ -23,7 +23,7 @@ const opt = (name: string, dflt: string) => {
 const sizes = opt('sizes', '256,1024').split(',').map(Number);
 const reps = Math.max(1, Number(opt('reps', '3')));
 const FST = path.join(REPO, 'bin', 'fst.js');
-/** Preloaded into each timed process: its own peak RSS on stderr when it exits. */
+/** Preloaded into each timed process (bin/fst.js and the child it may start): its own peak RSS on stderr when it exits. */
 const RSS_PROBE =
   "process.on('exit',()=>process.stderr.write('\\nFST_BENCH_MAXRSS_KB='+process.resourceUsage().maxRSS+'\\n'))";
 
@@ -32,38 +32,32 @@ interface Timed {
   peakRssMB: number;
 }
 
-function fst(argv: string[]): Timed {
+/** `fst …` as a user runs it: bin/fst.js (which may start the CLI in a child process, see there). */
+function fst(argv: string[], probe: string): Timed {
   const t = performance.now();
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--eval',
-      `${RSS_PROBE};process.argv.splice(1,0,${JSON.stringify(FST)});require(${JSON.stringify(FST)})`,
-      '--',
-      ...argv,
-    ],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
-    },
-  );
+  const r = spawnSync(process.execPath, [FST, ...argv], {
+    encoding: 'utf8',
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', NODE_OPTIONS: `--require ${JSON.stringify(probe)}` },
+  });
   const seconds = (performance.now() - t) / 1000;
   if (r.status !== 0)
     throw new Error(
       `fst ${argv[0]} exited with ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`,
     );
-  const kb = Number(/FST_BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
+  const kb = Math.max(...[...r.stderr.matchAll(/FST_BENCH_MAXRSS_KB=(\d+)/g)].map((m) => Number(m[1])));
   return { seconds, peakRssMB: Math.round(kb / 1024) };
 }
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fst-bench-process-'));
   try {
+    const probe = path.join(work, 'rss-probe.js');
+    fs.writeFileSync(probe, RSS_PROBE);
     const ml5 = path.join(SHARED, 'pretrained', 'udnie');
     const style = path.join(work, 'udnie');
     if (!fs.existsSync(path.join(ml5, 'manifest.json')))
       throw new Error(`the reference udnie network is missing: ${ml5}`);
-    fst(['import', ml5, '-o', style]);
+    fst(['import', ml5, '-o', style], probe);
     const photoSource = [
       path.join(SHARED, 'reference', 'chicago.jpg'),
       path.join(REPO, 'media', 'samples', 'photos', 'coffee.jpg'),
@@ -71,13 +65,13 @@ async function main(): Promise<void> {
     if (!photoSource) throw new Error('no photo to resize (chicago.jpg or a sample photo)');
     const prime = path.join(work, 'prime.jpg');
     await sharp(photoSource).resize(64, 64, { fit: 'fill' }).jpeg().toFile(prime);
-    const firstUse = fst(['stylize', '-q', '-m', style, '-o', path.join(work, 'out-prime'), prime]);
+    const firstUse = fst(['stylize', '-q', '-m', style, '-o', path.join(work, 'out-prime'), prime], probe);
     for (const size of sizes) {
       const photo = path.join(work, `photo-${size}.jpg`);
       await sharp(photoSource).resize(size, size, { fit: 'fill' }).jpeg({ quality: 92 }).toFile(photo);
       const runs: Timed[] = [];
       for (let i = 0; i < reps; i++)
-        runs.push(fst(['stylize', '-q', '-m', style, '-o', path.join(work, `out-${size}-${i}`), photo]));
+        runs.push(fst(['stylize', '-q', '-m', style, '-o', path.join(work, `out-${size}-${i}`), photo], probe));
       console.log(
         JSON.stringify({
           type: 'process',

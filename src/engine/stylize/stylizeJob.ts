@@ -158,6 +158,9 @@ export async function stylizeFiles(
   ctx: JobContext = {},
 ): Promise<StylizeResult> {
   const { engine, style } = await withBlend(baseEngine, await loadStyle(req.style), req.options);
+  // The style's session opens (ONNX Runtime, off this thread) while the first image is found and
+  // decoded (sharp, on libuv's threads); its errors are reported by the first image that uses it.
+  engine.runtimeFor(style).catch(() => undefined);
   const files = await expandInputs(req.inputs, style.name);
   if (files.length === 0) throw new StyleTransferError('bad-input', `no images to stylize in ${req.inputs.join(', ')}`);
   // Videos and animated images go frame by frame through engine/video, in the same order;
