@@ -25,6 +25,8 @@ const HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
 function wantsHugePages(argv) {
   if (process.platform !== 'linux' || !IMAGE_COMMANDS.has(argv[0])) return false;
   if ((process.env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.hugetlb')) return false;
+  // Under a debugger, one process: the child would not get the inspector's port.
+  if (process.execArgv.some((a) => a.startsWith('--inspect'))) return false;
   return Boolean(process.report?.getReport?.().header?.glibcVersionRuntime);
 }
 
