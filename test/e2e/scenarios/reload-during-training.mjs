@@ -130,8 +130,10 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   log(`checkpoint whole at iteration ${afterReload}`);
 
   // The new extension host lists it.
-  await runCommand('View: Show Style Transfer');
-  await page.locator('.monaco-list-row', { hasText: NAME }).first().waitFor({ timeout: 60_000 });
+  await runCommand('View: Show Style Transfer', {
+    timeout: 60_000,
+    expect: page.locator('.part.sidebar .monaco-list-row', { hasText: NAME }).first(),
+  });
   await screenshot('styles-after-reload');
 
   // Resume Training continues it to the end.

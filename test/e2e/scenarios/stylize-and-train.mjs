@@ -54,10 +54,14 @@ export async function run({
   await screenshot('train-step-1');
   await page.keyboard.press('Escape');
 
-  // The Styles view lists the bundled style.
-  await runCommand('View: Show Style Transfer');
-  const row = page.locator('.monaco-list-row', { hasText: 'Starry Night' });
-  await row.first().waitFor({ timeout: 30_000 });
-  await page.locator('.monaco-list-row', { hasText: 'Bundled' }).first().waitFor();
+  // The Styles view lists the bundled style. The result's image preview, opened above, takes
+  // focus when its webview loads and can close the palette before Enter reaches it (CI's failure
+  // at stop 22): the command runs again until the view's row shows.
+  const sidebarRows = page.locator('.part.sidebar .monaco-list-row');
+  await runCommand('View: Show Style Transfer', {
+    timeout: 60_000,
+    expect: sidebarRows.filter({ hasText: 'Starry Night' }).first(),
+  });
+  await sidebarRows.filter({ hasText: 'Bundled' }).first().waitFor();
   await screenshot('styles-view');
 }
