@@ -23,7 +23,7 @@ const opt = (name: string, dflt: string) => {
 const sizes = opt('sizes', '256,1024').split(',').map(Number);
 const reps = Math.max(1, Number(opt('reps', '3')));
 const FST = path.join(REPO, 'bin', 'fst.js');
-/** Preloaded into each timed process (bin/fst.js and the child it may start): its own peak RSS on stderr when it exits. */
+/** Preloaded into each timed process: its peak RSS on stderr when it exits. */
 const RSS_PROBE =
   "process.on('exit',()=>process.stderr.write('\\nFST_BENCH_MAXRSS_KB='+process.resourceUsage().maxRSS+'\\n'))";
 
@@ -32,7 +32,7 @@ interface Timed {
   peakRssMB: number;
 }
 
-/** `fst …` as a user runs it: bin/fst.js (which may start the CLI in a child process, see there). */
+/** `fst …` as a user runs it: bin/fst.js, one whole process. */
 function fst(argv: string[], probe: string): Timed {
   const t = performance.now();
   const r = spawnSync(process.execPath, [FST, ...argv], {

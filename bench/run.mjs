@@ -29,10 +29,6 @@ import { fileURLToPath } from 'node:url';
 
 // ONNX Runtime's telemetry off in every process this starts (src/protocol/telemetry.ts).
 process.env.ORT_DISABLE_TELEMETRY = '1';
-// glibc's malloc asked for transparent huge pages, as `fst` runs its heavy commands (bin/fst.js):
-// warm figures are then measured the way a user's process runs.
-if (process.platform === 'linux' && !(process.env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.hugetlb'))
-  process.env.GLIBC_TUNABLES = [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':');
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
