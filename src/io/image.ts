@@ -451,7 +451,7 @@ export async function resizeImage8<T extends RgbaImage8>(img: T, spec: ResizeSpe
 
 /** A float copy of a byte image (what the network takes). */
 export function rgbaToFloat<T extends RgbaImage8>(img: T): Omit<T, 'rgb'> & { rgb: FloatImage } {
-  return { ...img, rgb: { width: img.width, height: img.height, channels: 3, data: Float32Array.from(img.rgb.data) } };
+  return { ...img, rgb: { width: img.width, height: img.height, channels: 3, data: new Float32Array(img.rgb.data) } };
 }
 
 /** Resizes to cover width × height and crops the centre: the training-image preparation. */
