@@ -106,6 +106,13 @@ export interface GalleryImage {
   /** Workspace-relative (or absolute) path for display; absent for dropped bytes. */
   readonly displayPath?: string;
   readonly origin: 'workspace' | 'dialog' | 'editor' | 'drop' | 'sample';
+  /**
+   * The name says it may be a clip (protocol/fileTypes.ts mayBeClip): the host asks the engine
+   * and always answers with a 'clip' message (a clip, a still image, or why it cannot be shown);
+   * the webview previews it only then, so a clip's first preview is its frame picker's frame
+   * and not a frame-0 preview thrown away a moment later.
+   */
+  readonly clipPending?: boolean;
 }
 
 export interface GallerySettings {
@@ -161,7 +168,8 @@ export type GalleryPlayback =
 export type ClipMessage =
   /**
    * The image is a clip (`clip`), or cannot be shown as one here: `unavailable` says why in one
-   * line, `setUpVideo` when Set Up Video Support… would help (no ffmpeg).
+   * line, `setUpVideo` when Set Up Video Support… would help (no ffmpeg); with neither, it is a
+   * still image (the answer to GalleryImage.clipPending).
    */
   | {
       readonly type: 'clip';

@@ -11,8 +11,8 @@ import type { UiState } from './state';
 type ClipInfoMessage = Extract<HostToWebview, { type: 'clip' }>;
 
 export interface FramePickerEvents {
-  /** Another frame was picked (the preview follows). */
-  changed(): void;
+  /** Another frame was picked, or the host said what the image is (`answered`: preview at once). */
+  changed(answered: boolean): void;
   persist(): void;
 }
 
@@ -35,6 +35,8 @@ export class FramePicker {
   private token: string | undefined;
   private clip: GalleryClip | undefined;
   private blocked = false;
+  /** The host is asking what the image is (GalleryImage.clipPending) and has not said yet. */
+  private waiting = false;
 
   constructor(
     private readonly state: Pick<UiState, 'frame'>,
@@ -55,7 +57,7 @@ export class FramePicker {
       this.state.frame = { token: this.token, index: Number(this.slider.value) };
       this.render();
       this.events.persist();
-      this.events.changed();
+      this.events.changed(false);
     });
     this.picker = h(
       'div',
@@ -78,30 +80,37 @@ export class FramePicker {
     this.element = h('div', { class: 'frame-picker-row' }, this.picker, this.unavailable);
   }
 
-  /** The image changed: nothing is known of it until the host says. */
-  setImage(token: string | undefined): void {
+  /** The image changed: nothing is known of it until the host says (`clipPending`: it will). */
+  setImage(token: string | undefined, clipPending = false): void {
     if (token === this.token) return;
     this.token = token;
     this.clip = undefined;
     this.blocked = false;
+    this.waiting = clipPending;
     this.render();
   }
 
   /** The host's word on an image (ignored unless it is the one shown). */
   receive(m: ClipInfoMessage): void {
     if (m.imageToken !== this.token) return;
+    this.waiting = false;
     this.clip = m.clip;
     this.blocked = !m.clip && m.unavailable !== undefined;
     this.unavailableText.textContent = m.unavailable ?? '';
     this.setUpButton.hidden = !m.setUpVideo;
     if (this.clip && this.state.frame?.token !== this.token) this.state.frame = { token: m.imageToken, index: 0 };
     this.render();
-    this.events.changed();
+    this.events.changed(true);
   }
 
   /** The clip shown, when the image is one. */
   get current(): GalleryClip | undefined {
     return this.clip;
+  }
+
+  /** Whether the host has still to say whether the image is a clip (its preview waits). */
+  get pending(): boolean {
+    return this.waiting;
   }
 
   /** Whether the image cannot be previewed here (a clip without ffmpeg). */

@@ -126,9 +126,9 @@ export class PreviewPane {
     this.saveBar = new SaveBar(state, this.fullSizeButton, !panel, { persist, save: (mode) => this.requestSave(mode) });
     this.framePicker = new FramePicker(state, {
       persist,
-      changed: () => {
+      changed: (answered) => {
         this.renderClip();
-        this.schedulePreview();
+        this.schedulePreview(answered ? 0 : undefined);
       },
     });
     this.clipBar = new ClipBar(() => this.requestStylizeClip());
@@ -268,6 +268,10 @@ export class PreviewPane {
       this.stage.idle();
       return;
     }
+    if (this.framePicker.pending) {
+      this.stage.hold(`Reading ${img.name}…`);
+      return;
+    }
     const time = this.framePicker.time();
     const { size } = this.state;
     const scale = size === 'full' ? this.state.scale : 1;
@@ -329,7 +333,7 @@ export class PreviewPane {
       ? (img.displayPath ?? (img.origin === 'drop' ? 'dropped file' : img.origin === 'sample' ? 'sample photo' : ''))
       : 'Drop one below or choose a file';
     this.stage.showImage(!!img);
-    this.framePicker.setImage(img?.token);
+    this.framePicker.setImage(img?.token, img?.clipPending === true);
     this.clipBar.reset();
     this.renderClip();
     this.renderActions();

@@ -134,6 +134,11 @@ export class PreviewStage {
     post({ type: 'preview', requestId: this.pending.requestId, ...request });
   }
 
+  /** Nothing to ask the host yet (what the image is is on its way): the busy line only. */
+  hold(text: string): void {
+    this.compare.busy(text);
+  }
+
   /** Nothing to preview (no image or no usable style). */
   idle(): void {
     this.compare.busy(undefined);

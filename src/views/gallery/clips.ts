@@ -80,16 +80,11 @@ export class Clips {
     if (m && !s.disposed) s.post(m);
   }
 
-  /** A rebuilt webview: what is known of every clip held (it keeps the one it shows). */
-  resend(s: GallerySession): void {
-    for (const [token, clip] of this.known) if (clip) s.post({ type: 'clip', imageToken: token, clip });
-  }
-
   private ask(img: RegisteredImage): Promise<ClipMessage | undefined> {
     const token = img.info.token;
     if (this.known.has(token)) {
       const clip = this.known.get(token);
-      return Promise.resolve(clip ? { type: 'clip', imageToken: token, clip } : undefined);
+      return Promise.resolve(clip ? { type: 'clip', imageToken: token, clip } : { type: 'clip', imageToken: token });
     }
     const name = 'path' in img.source ? img.source.path : img.source.name;
     if (!mayBeClip(name)) return Promise.resolve(undefined);
@@ -98,10 +93,11 @@ export class Clips {
       p = this.deps.images
         .inputFileOf(img)
         .then((file) => this.deps.ctx.engine.request({ type: 'clipInfo', file, options: this.toolOptions() }))
-        .then((info): ClipMessage | undefined => {
+        .then((info): ClipMessage => {
           const clip = info.kind === 'still' ? undefined : { ...info, kind: info.kind };
           this.known.set(token, clip);
-          return clip ? { type: 'clip', imageToken: token, clip } : undefined;
+          // A still answers too: the webview holds its preview until it knows (clipPending).
+          return clip ? { type: 'clip', imageToken: token, clip } : { type: 'clip', imageToken: token };
         })
         .catch((e: unknown): ClipMessage => {
           const message = messageOf(e);

@@ -54,6 +54,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   private readonly subs: vscode.Disposable[] = [];
   private readonly bundleRoot: vscode.Uri;
   private readonly postListeners = new Set<(m: HostToWebview, layout: GalleryLayout) => void>();
+  private readonly receiveListeners = new Set<(m: WebviewToHost, layout: GalleryLayout) => void>();
   private readonly log: WebviewLog;
   /** Panels replaced in a row because their webview never loaded (replaceStuckPanel). */
   private stuckPanelReplacements = 0;
@@ -257,11 +258,12 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
     receive: (m, s) => void this.receive(m, s),
     posted: (m, s) => {
       for (const l of this.postListeners) l(m, s.layout);
-      // A clip gets its frame picker: the host asks what the image is once it is shown.
+      // A clip gets its frame picker: the host asks what the image is once it is shown. A new or
+      // rebuilt webview hears of every image it may show, answers that were on their way included.
       if (m.type === 'image') void this.clips.describe(s, m.image.token);
       if (m.type === 'init') {
-        this.clips.resend(s);
-        if (m.image) void this.clips.describe(s, m.image.token);
+        const tokens = new Set([...m.images.map((i) => i.token), ...(m.image ? [m.image.token] : [])]);
+        for (const token of tokens) void this.clips.describe(s, token);
       }
     },
   };
@@ -284,6 +286,7 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
       return;
     }
     if (!session) return;
+    if (from) for (const l of this.receiveListeners) l(msg, from.layout);
     try {
       await this.dispatch(msg, session);
     } catch (e) {
@@ -424,6 +427,12 @@ export class GalleryController implements vscode.WebviewViewProvider, vscode.Dis
   onDidPost(listener: (m: HostToWebview, layout: GalleryLayout) => void): vscode.Disposable {
     this.postListeners.add(listener);
     return new vscode.Disposable(() => this.postListeners.delete(listener));
+  }
+
+  /** Called for every valid message a webview sends (tests observe what the webview asks for). */
+  onDidReceive(listener: (m: WebviewToHost, layout: GalleryLayout) => void): vscode.Disposable {
+    this.receiveListeners.add(listener);
+    return new vscode.Disposable(() => this.receiveListeners.delete(listener));
   }
 
   dispose(): void {

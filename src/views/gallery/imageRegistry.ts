@@ -4,7 +4,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { MEDIA_EXTENSIONS } from '../../protocol/fileTypes';
+import { MEDIA_EXTENSIONS, mayBeClip } from '../../protocol/fileTypes';
 import type { GalleryImage } from '../../protocol/gallery';
 import type { ImageSource } from '../../protocol/jobs';
 import { ownBytes } from './gallerySession';
@@ -52,6 +52,7 @@ export class ImageRegistry {
         displayPath:
           origin === 'sample' ? 'Sample photo (CC0)' : inWorkspace ? vscode.workspace.asRelativePath(uri) : file,
         origin,
+        ...(mayBeClip(file) ? { clipPending: true } : {}),
       },
       source: { path: file },
     };
@@ -62,7 +63,7 @@ export class ImageRegistry {
   /** Dropped bytes (already checked to be an image or a video). */
   registerBytes(name: string, bytes: Uint8Array): RegisteredImage {
     const img: RegisteredImage = {
-      info: { token: this.mintToken(), name, origin: 'drop' },
+      info: { token: this.mintToken(), name, origin: 'drop', ...(mayBeClip(name) ? { clipPending: true } : {}) },
       source: { bytes: ownBytes(bytes), name },
     };
     this.add(img);

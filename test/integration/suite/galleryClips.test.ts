@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findFfmpeg } from '../../../src/io/ffmpeg';
 import { makeClip } from '../../helpers/clips';
+import type { WebviewToHost } from '../../../src/protocol/gallery';
 import { previewMessage } from '../../helpers/galleryMessages';
 import { openReadyGallery, recorder, until, workspaceDir } from './helpers';
 
@@ -54,6 +55,9 @@ suite('gallery clips', () => {
   test('a clip: frame picker, a stylized frame at a time, Stylize Clip with progress, and the result plays in the webview', async function () {
     this.timeout(300_000);
     const { a, seen, sub, next } = await recorder();
+    // What the webview itself asks for (its preview requests), beside what the host posts.
+    const asked: WebviewToHost[] = [];
+    const askedSub = a.gallery.onDidReceive((m) => asked.push(m));
     try {
       await openReadyGallery();
       await a.store.refresh();
@@ -82,6 +86,14 @@ suite('gallery clips', () => {
         (m) => m.imageToken === image.token && m.time !== undefined && m.requestId < 9000,
       );
       assert.ok(Math.abs((own.time ?? -1) - 0.05) < 1e-9, `the picker's time ${own.time}`);
+      // It waited for the host's word (clipPending): it asked for no frame-0 preview before.
+      assert.equal(image.clipPending, true);
+      const asks = asked.filter((m) => m.type === 'preview' && m.imageToken === image.token);
+      assert.deepEqual(
+        asks.map((m) => m.type === 'preview' && m.time),
+        [own.time],
+        "the webview asks for the clip's preview once, at its frame picker's frame",
+      );
       // The same frame and the next as the picker sends them, with a style of this test's choice.
       const previewAt = async (requestId: number, time: number) => {
         await a.gallery.receive(previewMessage(image.token, style.id, { requestId, time }));
@@ -136,6 +148,7 @@ suite('gallery clips', () => {
       assert.match(a.gallery.lastPlayback?.detail ?? '', /WebM \(libvpx[^)]*\) 64×48/);
     } finally {
       sub.dispose();
+      askedSub.dispose();
     }
   });
 
@@ -179,16 +192,27 @@ suite('gallery clips', () => {
       }
       assert.deepEqual(fs.readdirSync(dir), ['long.mp4'], 'no partial or temporary file');
 
-      // A still PNG: no 'clip' message, Save stays.
+      // A still PNG (a PNG may be an APNG): the host's answer says still (neither clip nor
+      // unavailable), and the webview's own preview, without a time, follows it.
       const still = path.join(workspaceDir(), 'gradient.png');
       const from2 = seen.length;
       await a.gallery.receive({ type: 'openImagePath', path: still });
       const img2 = (await next('image', from2, 5_000)).image;
-      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(img2.clipPending, true, 'its answer is awaited');
+      const answer = await next('clip', from2, 60_000, (m) => m.imageToken === img2.token);
+      assert.deepEqual([answer.clip, answer.unavailable], [undefined, undefined], 'a still image is not a clip');
+      const stillPreview = await next('preview', from2, 120_000, (m) => m.imageToken === img2.token);
+      assert.equal(stillPreview.time, undefined, 'a still image is previewed as it is');
+      // A JPEG cannot be a clip: nothing is awaited and no answer comes.
+      const from3 = seen.length;
+      await a.gallery.receive({ type: 'openImagePath', path: path.join(workspaceDir(), 'photos', 'coffee.jpg') });
+      const img3 = (await next('image', from3, 5_000)).image;
+      assert.equal(img3.clipPending, undefined);
+      await next('preview', from3, 120_000, (m) => m.imageToken === img3.token);
       assert.equal(
-        seen.slice(from2).some((m) => m.type === 'clip' && m.imageToken === img2.token),
+        seen.slice(from3).some((m) => m.type === 'clip' && m.imageToken === img3.token),
         false,
-        'a still image is not a clip',
+        'a JPEG gets no clip message',
       );
     } finally {
       sub.dispose();
