@@ -29,7 +29,9 @@ export async function run({ page, workspace, log, screenshot, runCommand, pickQu
     ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip],
   ]);
 
-  await runCommand('Fast Style Transfer: Open Style Gallery');
+  await runCommand('Fast Style Transfer: Open Style Gallery', {
+    expect: page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }),
+  });
   const gallery = await frameOf({ title: 'Style Gallery' });
   await gallery.locator('.card').first().waitFor({ timeout: 60_000 });
   await gallery.locator('#pick-workspace').click();

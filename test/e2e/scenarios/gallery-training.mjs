@@ -53,7 +53,9 @@ export async function run({
   await answerInput('E2E Starry');
   log('training started');
 
-  await runCommand('Fast Style Transfer: Open Style Gallery');
+  await runCommand('Fast Style Transfer: Open Style Gallery', {
+    expect: page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }),
+  });
   let gallery = await frameOf({ title: 'Style Gallery' });
   await gallery.locator('[data-tab="training"]').click();
   await gallery.locator('.training-title h2', { hasText: 'E2E Starry' }).waitFor({ timeout: 120_000 });
@@ -74,7 +76,9 @@ export async function run({
   await page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }).locator('.codicon-close').click();
   await page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }).waitFor({ state: 'detached' });
   await page.locator('.part.sidebar .composite.title').click(); // keyboard focus back to the workbench (not a webview)
-  await runCommand('Fast Style Transfer: Open Style Gallery');
+  await runCommand('Fast Style Transfer: Open Style Gallery', {
+    expect: page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }),
+  });
   gallery = await frameOf({ title: 'Style Gallery' });
   // 60 s: a panel whose webview does not start (it raced the image preview's) is replaced after 12 s.
   await gallery.locator('[data-tab="training"] .tab-status').waitFor({ timeout: 60_000 });

@@ -91,7 +91,9 @@ export async function run({
   const coffee = path.join(workspace, 'photos', 'coffee.jpg');
   const before = sha(coffee);
 
-  await runCommand('Fast Style Transfer: Open Style Gallery');
+  await runCommand('Fast Style Transfer: Open Style Gallery', {
+    expect: page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }),
+  });
   let gallery = await frameOf({ title: 'Style Gallery' });
   // The imported udnie, not the bundled Udnie (attribute values match case-sensitively).
   const card = gallery.locator('.card[aria-label^="udnie, "]');
@@ -331,7 +333,9 @@ export async function run({
   await page.locator('.tabs-container .tab', { hasText: 'gradient.png' }).waitFor({ state: 'detached' });
 
   // Theme-aware: the same page in the Dark Modern theme.
-  await runCommand('Preferences: Color Theme');
+  await runCommand('Preferences: Color Theme', {
+    expect: page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark Modern' }).first(),
+  });
   await pickQuickItem('Dark Modern');
   await page.waitForTimeout(800);
   await screenshot('gallery-dark');
@@ -343,7 +347,9 @@ export async function run({
 
   // The compact view in the Style Transfer sidebar: same bundle, its own layout and state.
   await page.locator('.tabs-container .tab', { hasText: 'Style Gallery' }).locator('.codicon-close').click();
-  await runCommand(/Focus on Preview View/);
+  await runCommand(/Focus on Preview View/, {
+    expect: page.locator('.part.sidebar .pane-header[aria-expanded="true"]', { hasText: 'Preview' }),
+  });
   // Give the Preview view the sidebar's height: collapse the Styles tree above it.
   const stylesHeader = page.locator('.pane-header', { hasText: /^\s*Styles/i }).first();
   if ((await stylesHeader.getAttribute('aria-expanded')) === 'true') await stylesHeader.click();

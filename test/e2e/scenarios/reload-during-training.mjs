@@ -137,7 +137,9 @@ export async function run({ page, workspace, repoRoot, log, screenshot, runComma
   await screenshot('styles-after-reload');
 
   // Resume Training continues it to the end.
-  await runCommand('Fast Style Transfer: Resume Training');
+  await runCommand('Fast Style Transfer: Resume Training', {
+    expect: page.locator('.quick-input-list .monaco-list-row', { hasText: NAME }).first(),
+  });
   await pickQuickItem(NAME);
   await until(() => readIteration(checkpoint) === ITERATIONS, 240_000, `the resumed run to reach ${ITERATIONS}`);
   assertWhole(checkpoint);

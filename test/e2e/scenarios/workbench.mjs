@@ -27,8 +27,9 @@ export async function run({
   await page.locator('.quick-input-widget input.input').fill('>New Untitled Text');
   await page.locator('.quick-input-list .monaco-list-row').first().waitFor();
   await screenshot('palette');
-  await runCommand('File: New Untitled Text File');
-  await page.locator('.tabs-container .tab', { hasText: 'Untitled-1' }).waitFor();
+  await runCommand('File: New Untitled Text File', {
+    expect: page.locator('.tabs-container .tab', { hasText: 'Untitled-1' }),
+  });
   assert.ok((await editorTabs()).includes('Untitled-1'), 'the palette command opened no editor');
   await screenshot('untitled-editor');
 
