@@ -44,7 +44,7 @@ function fst(argv: string[], probe: string): Timed {
     throw new Error(
       `fst ${argv[0]} exited with ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`,
     );
-  const kb = Math.max(...[...r.stderr.matchAll(/FST_BENCH_MAXRSS_KB=(\d+)/g)].map((m) => Number(m[1])));
+  const kb = Number(/FST_BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
   return { seconds, peakRssMB: Math.round(kb / 1024) };
 }
 

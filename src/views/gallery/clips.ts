@@ -10,7 +10,6 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { cancelledError, codeOf, isMissingFfmpeg, messageOf } from '../../protocol/errors';
-import { mayBeClip } from '../../protocol/fileTypes';
 import type { ClipMessage, GalleryClip, GalleryPlayback, WebviewToHost } from '../../protocol/gallery';
 import type { ClipPlayback, StylizeOptions } from '../../protocol/jobs';
 import type { CommandContext } from '../../services/context';
@@ -43,6 +42,11 @@ export interface ClipDeps {
   /** A file the webview may name from now on (Copy Path, Open). */
   produced(file: string): void;
   reject(reason: string): void;
+}
+
+/** What the host says of an image it was asked about: a clip, or (no clip) a still image. */
+function clipAnswer(token: string, clip: GalleryClip | undefined): ClipMessage {
+  return clip ? { type: 'clip', imageToken: token, clip } : { type: 'clip', imageToken: token };
 }
 
 export class Clips {
@@ -82,12 +86,9 @@ export class Clips {
 
   private ask(img: RegisteredImage): Promise<ClipMessage | undefined> {
     const token = img.info.token;
-    if (this.known.has(token)) {
-      const clip = this.known.get(token);
-      return Promise.resolve(clip ? { type: 'clip', imageToken: token, clip } : { type: 'clip', imageToken: token });
-    }
-    const name = 'path' in img.source ? img.source.path : img.source.name;
-    if (!mayBeClip(name)) return Promise.resolve(undefined);
+    if (this.known.has(token)) return Promise.resolve(clipAnswer(token, this.known.get(token)));
+    // The registry marked the images whose name may be a clip; the webview awaits their answer.
+    if (!img.info.clipPending) return Promise.resolve(undefined);
     let p = this.asking.get(token);
     if (!p) {
       p = this.deps.images
@@ -96,8 +97,7 @@ export class Clips {
         .then((info): ClipMessage => {
           const clip = info.kind === 'still' ? undefined : { ...info, kind: info.kind };
           this.known.set(token, clip);
-          // A still answers too: the webview holds its preview until it knows (clipPending).
-          return clip ? { type: 'clip', imageToken: token, clip } : { type: 'clip', imageToken: token };
+          return clipAnswer(token, clip);
         })
         .catch((e: unknown): ClipMessage => {
           const message = messageOf(e);
