@@ -1,7 +1,7 @@
-// Builds the four bundles of DESIGN §3: extension host, worker, CLI (Node, CommonJS) and the
-// gallery webview (browser). Native and lazily-installed packages stay external; the tfjs
-// WebAssembly binaries are copied beside the bundles so a packaged extension needs no
-// tfjs node_modules at run time.
+// Builds the bundles of DESIGN §3: extension host, worker, CLI (Node, CommonJS), TensorFlow.js
+// (dist/tfjs.js, loaded on first use) and the gallery webview (browser). Native and
+// lazily-installed packages stay external; the tfjs WebAssembly binaries are copied beside the
+// bundles so a packaged extension needs no tfjs node_modules at run time.
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,10 +40,25 @@ const nodeBuild = {
   mainFields: ['module', 'main'],
 };
 
+// TensorFlow.js is a bundle of its own, dist/tfjs.js (src/model/tfjsLibrary.ts), which the
+// other node bundles load when they first use tfjs (src/model/tf.ts): a process that only
+// stylizes on ONNX Runtime then never compiles its 1.7 MB.
+const TFJS_LIBRARY = /^\.\/tfjsLibrary$/;
+const tfjsAsSiblingBundle = {
+  name: 'tfjs-as-sibling-bundle',
+  setup(build) {
+    build.onResolve({ filter: TFJS_LIBRARY }, (args) =>
+      args.kind === 'require-call' ? { path: './tfjs.js', external: true } : undefined,
+    );
+  },
+};
+const appBuild = { ...nodeBuild, plugins: [tfjsAsSiblingBundle] };
+
 const builds = [
-  { ...nodeBuild, entryPoints: { extension: 'src/extension.ts' }, outdir },
-  { ...nodeBuild, entryPoints: { worker: 'src/engine/worker.ts' }, outdir },
-  { ...nodeBuild, entryPoints: { cli: 'src/cli/fst.ts' }, outdir },
+  { ...appBuild, entryPoints: { extension: 'src/extension.ts' }, outdir },
+  { ...appBuild, entryPoints: { worker: 'src/engine/worker.ts' }, outdir },
+  { ...appBuild, entryPoints: { cli: 'src/cli/fst.ts' }, outdir },
+  { ...nodeBuild, entryPoints: { tfjs: 'src/model/tfjsLibrary.ts' }, outdir },
   {
     ...common,
     platform: 'browser',

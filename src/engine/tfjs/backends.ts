@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tf } from '../../model/tf';
+import { tf, tfjsLibrary } from '../../model/tf';
 import { StyleTransferError } from '../../protocol/errors';
 import { isOnnxTrainingBackend, type OnnxTrainingBackend, type TrainingBackend } from '../../protocol/jobs';
 import { fromModuleRoots } from '../moduleRoots';
@@ -81,7 +81,7 @@ export function allowThreadedWasm(allowed = true): void {
 
 /** Starts the WebAssembly backend; returns its threads (1: the single-threaded build). */
 async function tryWasm(opts: BackendOptions, note: (reason: string) => void): Promise<number> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const wasm = tfjsLibrary().wasmBackend();
   const dir = opts.wasmDir ?? defaultWasmDir();
   if (dir) wasm.setWasmPaths(dir.endsWith(path.sep) ? dir : dir + path.sep);
   const threads = Math.min(8, opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : os.cpus().length);
@@ -104,7 +104,7 @@ async function tryWasm(opts: BackendOptions, note: (reason: string) => void): Pr
 }
 
 async function tryCpu(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-cpu');
+  tfjsLibrary().registerCpuBackend();
   if (!(await tf.setBackend('cpu'))) throw new Error('the plain JavaScript backend failed to initialise');
 }
 

@@ -3,11 +3,9 @@
 // transposed/batched BatchMatMul are scalar loops ten times slower than its XNNPACK paths;
 // its Sum/Mean over spatial axes transpose the whole tensor first; its MaxPoolGrad is a
 // slow scalar loop; its Identity copies every tensor the gradient tape saves. `registerWasmTrainingKernels()` installs fast versions built on those XNNPACK
-// paths; call it once after importing '@tensorflow/tfjs-backend-wasm' (before or after
-// `setBackend('wasm')`). It is idempotent.
-import '@tensorflow/tfjs-backend-wasm';
+// paths; call it before or after `setBackend('wasm')`. It is idempotent.
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
-import { tf } from '../../../model/tf';
+import { tf, tfjsLibrary } from '../../../model/tf';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { batchMatMulConfig } from './batchMatMul';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter';
@@ -48,6 +46,8 @@ function install(make: (fallback: KernelFunc | undefined) => KernelConfig, name:
 
 /** Registers (once) every wasm kernel that training needs and the backend lacks or has slow. */
 export function registerWasmTrainingKernels(): void {
+  // The backend's own kernels first: registered later, they would replace ours.
+  tfjsLibrary().wasmBackend();
   install(conv2dBackpropFilterConfig, 'Conv2DBackpropFilter');
   install(conv2dBackpropInputConfig, 'Conv2DBackpropInput');
   install(batchMatMulConfig, 'BatchMatMul');

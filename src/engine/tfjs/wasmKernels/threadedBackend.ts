@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { tf } from '../../../model/tf';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { tf, tfjsLibrary } from '../../../model/tf';
 
 export interface ThreadedWasmOptions {
   /** Threads for XNNPACK (1–8, the build's pre-started pthread workers). Default: CPU count, at most 8. */
@@ -139,11 +139,12 @@ export async function useThreadedWasmBackend(options: ThreadedWasmOptions = {}):
     dispose: module.cwrap('dispose', null, []),
   };
 
+  const { BackendWasm: Backend, getThreadsCount, setThreadsCount } = tfjsLibrary().wasmBackend();
   setThreadsCount(threads);
   const stock = tf.findBackendFactory('wasm');
   if (stock != null) tf.removeBackend('wasm');
   try {
-    if (!tf.registerBackend('wasm', () => new BackendWasm(module as unknown as BackendWasm['wasm']), 3)) {
+    if (!tf.registerBackend('wasm', () => new Backend(module as unknown as BackendWasm['wasm']), 3)) {
       throw new Error('could not register the threaded wasm backend');
     }
     if (!(await tf.setBackend('wasm'))) throw new Error('the threaded wasm backend failed to start');
