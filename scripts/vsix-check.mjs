@@ -144,6 +144,9 @@ export function sharedDataIndex(dataDir) {
 
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 
+/** The bundles the extension loads at run time (esbuild.mjs): dist/tfjs.js only when it trains or falls back to tfjs. */
+const BUNDLES = ['extension.js', 'worker.js', 'cli.js', 'tfjs.js'];
+
 /**
  * Problems of one VSIX for `target` ('win32-x64', …) as lines (empty: it passes), with a summary.
  * `expect` lists the native files that must be there (paths inside extension/node_modules/).
@@ -189,6 +192,8 @@ export function checkVsix(file, target, { dataIndex, expect = [] } = {}) {
       if (copy) problems.push(`${nm}: a copy of ${copy}`);
     }
   }
+  for (const bundle of BUNDLES)
+    if (!names.has(`extension/dist/${bundle}`)) problems.push(`missing bundle dist/${bundle}`);
   for (const want of expect) {
     const re = new RegExp(`^extension/node_modules/${want}$`);
     if (!entries.some((e) => re.test(e.name))) problems.push(`missing native file node_modules/${want}`);

@@ -134,6 +134,7 @@ test('checkVsix passes a package with its own binaries and names each problem of
   const dir = tempDir('fst-vsix-');
   const nm = 'extension/node_modules/';
   const linuxX64 = head(ortFile('linux', 'x64', 'onnxruntime_binding.node'));
+  const bundles = (names: string[]) => Object.fromEntries(names.map((b) => [`extension/dist/${b}.js`, '// bundle']));
   const good = path.join(dir, 'good.vsix');
   writeZip(good, {
     'extension.vsixmanifest': manifest('linux-x64'),
@@ -141,11 +142,12 @@ test('checkVsix passes a package with its own binaries and names each problem of
     [`${nm}@img/sharp-linux-x64/lib/sharp-linux-x64-0.35.5.node`]: linuxX64,
     [`${nm}@img/sharp-libvips-linux-x64/lib/libvips-cpp.so.8.18.7`]: linuxX64,
     'extension/package.json': '{}',
+    ...bundles(['extension', 'worker', 'cli', 'tfjs']),
   });
   const ok = checkVsix(good, 'linux-x64', { expect: expectedNatives('linux-x64') });
   assert.deepEqual(ok.problems, []);
   assert.equal(ok.natives.length, 3);
-  assert.equal(readZip(good).length, 5);
+  assert.equal(readZip(good).length, 9);
 
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(path.join(dataDir, 'styles'), { recursive: true });
@@ -164,6 +166,7 @@ test('checkVsix passes a package with its own binaries and names each problem of
     [`${nm}@img/sharp-darwin-arm64/lib/sharp-darwin-arm64-0.35.5.node`]: 'not a binary',
     'extension/media/painting.jpg': painting,
     'extension/media/sample.jpg': allowed,
+    ...bundles(['extension', 'worker', 'cli']),
   });
   const r = checkVsix(bad, 'linux-arm64', {
     dataIndex: sharedDataIndex(dataDir),
@@ -178,6 +181,7 @@ test('checkVsix passes a package with its own binaries and names each problem of
     /media\/painting\.jpg: a copy of .*styles[/\\]painting\.jpg/,
     /missing native file node_modules\/@img\/sharp-linux-arm64/,
     /missing native file node_modules\/@img\/sharp-libvips-linux-arm64/,
+    /missing bundle dist\/tfjs\.js/,
   ];
   for (const re of expected)
     assert.ok(
