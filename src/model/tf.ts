@@ -2,15 +2,22 @@
 // this file. The library itself (tfjsLibrary.ts, dist/tfjs.js in the bundles) loads on the
 // first use of `tf`, so processes that only stylize on ONNX Runtime never compile or start it.
 import type * as TfCore from '@tensorflow/tfjs-core';
+import { StyleTransferError } from '../protocol/errors';
 
 type Library = typeof import('./tfjsLibrary');
 let library: Library | undefined;
 
-/** The tfjs libraries, loaded on the first call. */
+/** The tfjs libraries, loaded on the first call; a 'backend' error when they cannot load. */
 export function tfjsLibrary(): Library {
-  // A plain require of a relative path: the bundles map it to their sibling dist/tfjs.js.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  library ??= require('./tfjsLibrary') as Library;
+  if (library) return library;
+  try {
+    // A plain require of a relative path: the bundles map it to their sibling dist/tfjs.js.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    library = require('./tfjsLibrary') as Library;
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new StyleTransferError('backend', `TensorFlow.js cannot be loaded: ${why}`);
+  }
   return library;
 }
 

@@ -64,3 +64,43 @@ test('fst stylize loads tfjs only when it runs on tfjs', async () => {
   assert.deepEqual(run('onnx'), ['cli.js']);
   assert.ok(run('tfjs').includes('tfjs.js'), 'a stylize on tfjs loads dist/tfjs.js');
 });
+
+test('a CLI bundle without dist/tfjs.js still stylizes on ONNX Runtime and says why tfjs cannot run', async () => {
+  const work = tempDir('fst-tfjs-missing-');
+  const bundleDir = path.join(work, 'dist');
+  fs.mkdirSync(bundleDir);
+  fs.copyFileSync(path.join(DIST, 'cli.js'), path.join(bundleDir, 'cli.js'));
+  const style = path.join(work, 'starry');
+  fs.cpSync(STYLE, style, { recursive: true, filter: (src) => !/\.onnx/.test(src) });
+  const photo = path.join(work, 'photo.png');
+  await sharp({ create: { width: 24, height: 16, channels: 3, background: '#a07040' } })
+    .png()
+    .toFile(photo);
+  // The copied bundle alone in its folder; its external packages (sharp, onnxruntime-node) come from the repository.
+  const cli = (runtime: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(path.join(bundleDir, 'cli.js'))}).runCli(process.argv.slice(1))`,
+        'stylize',
+        '--runtime',
+        runtime,
+        '-m',
+        style,
+        '-o',
+        path.join(work, `out-${runtime}`),
+        photo,
+      ],
+      { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_PATH: path.join(REPO_ROOT, 'node_modules') } },
+    );
+  const onnx = cli('onnx');
+  assert.equal(onnx.status, 0, onnx.stderr);
+  assert.equal(fs.readdirSync(path.join(work, 'out-onnx')).length, 1);
+  const tfjs = cli('tfjs');
+  assert.notEqual(tfjs.status, 0);
+  const lines = tfjs.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, tfjs.stderr);
+  assert.match(lines[0], /TensorFlow\.js cannot be loaded: Cannot find module '\.\/tfjs\.js'/);
+  assert.ok(!fs.existsSync(path.join(work, 'out-tfjs')) || fs.readdirSync(path.join(work, 'out-tfjs')).length === 0);
+});
