@@ -125,6 +125,9 @@ export async function initTfjsBackend(
   opts: BackendOptions = {},
 ): Promise<BackendReport> {
   if (current && (preference === 'auto' || preference === current.name)) return current;
+  // The engine's tfjs-core first, as when it was part of the bundle: the native and WebGPU
+  // packages bring their own copy, which registers into the engine that already exists.
+  tfjsLibrary();
   // WebGPU only when named: Set Up GPU Acceleration… names it, and on machines without a GPU
   // Dawn's start would only cost time before WebAssembly.
   const order: BackendReport['name'][] =
