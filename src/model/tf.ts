@@ -2,7 +2,7 @@
 // this file. The library itself (tfjsLibrary.ts, dist/tfjs.js in the bundles) loads on the
 // first use of `tf`, so processes that only stylize on ONNX Runtime never compile or start it.
 import type * as TfCore from '@tensorflow/tfjs-core';
-import { StyleTransferError } from '../protocol/errors';
+import { StyleTransferError, messageOf } from '../protocol/errors';
 
 type Library = typeof import('./tfjsLibrary');
 let library: Library | undefined;
@@ -15,8 +15,7 @@ export function tfjsLibrary(): Library {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     library = require('./tfjsLibrary') as Library;
   } catch (e) {
-    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    throw new StyleTransferError('backend', `TensorFlow.js cannot be loaded: ${why}`);
+    throw new StyleTransferError('backend', `TensorFlow.js cannot be loaded: ${messageOf(e).split('\n')[0]}`);
   }
   return library;
 }
